@@ -1,0 +1,305 @@
+//! Instantiation: link imports (type-checked), allocate the instance's objects, evaluate
+//! constant expressions, and apply active segments in the spec's order.
+
+use crate::memory::LinearMemory;
+use crate::module::{ImportDesc, Module, SegmentMode};
+use crate::store::*;
+use crate::trap::{Trap, TrapCode};
+use crate::types::*;
+use std::sync::Arc;
+
+/// An object in the store that can be imported or exported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExternAddr {
+    Func(FuncAddr),
+    Table(TableAddr),
+    Memory(MemAddr),
+    Global(GlobalAddr),
+    Tag(TagAddr),
+}
+
+#[derive(Debug)]
+pub enum InstantiateError {
+    /// Import `index` of the module does not fit what was provided.
+    Link { index: usize, reason: String },
+    /// Allocation of a memory or table failed.
+    Resource(String),
+    /// A segment was out of bounds. The instance stays in the store: functions it placed in
+    /// imported tables remain callable, as the spec requires.
+    Trap(Trap),
+}
+
+impl StoreInner {
+    /// The type of an object as it is now (current sizes), for import matching and reflection.
+    pub fn extern_type(&self, e: ExternAddr) -> ExternType {
+        match e {
+            ExternAddr::Func(f) => ExternType::Func(self.func_type(f).clone()),
+            ExternAddr::Table(t) => ExternType::Table(self.tables[t as usize].current_type()),
+            ExternAddr::Memory(m) => ExternType::Memory(self.memories[m as usize].ty()),
+            ExternAddr::Global(g) => ExternType::Global(self.globals[g as usize].ty),
+            ExternAddr::Tag(t) => ExternType::Tag(self.tags[t as usize].ty.clone()),
+        }
+    }
+}
+
+fn check_import(
+    store: &StoreInner,
+    module: &Module,
+    desc: &ImportDesc,
+    given: ExternAddr,
+) -> Result<(), String> {
+    let mismatch = |want: String, have: ExternType| {
+        Err(format!(
+            "incompatible import type: expected {want}, found {have}"
+        ))
+    };
+    let have = store.extern_type(given);
+    match (desc, &have) {
+        (ImportDesc::Func(t), ExternType::Func(f)) => {
+            let want = &module.types[*t as usize];
+            if want != f {
+                return mismatch(want.to_string(), have);
+            }
+        }
+        (ImportDesc::Table(want), ExternType::Table(t)) => {
+            if want.elem != t.elem || !t.limits.matches(&want.limits) {
+                return mismatch(ExternType::Table(*want).to_string(), have);
+            }
+        }
+        (ImportDesc::Memory(want), ExternType::Memory(m)) => {
+            if !m.limits.matches(&want.limits) || want.shared != m.shared {
+                return mismatch(ExternType::Memory(*want).to_string(), have);
+            }
+        }
+        (ImportDesc::Global(want), ExternType::Global(g)) => {
+            if want != g {
+                return mismatch(ExternType::Global(*want).to_string(), have);
+            }
+        }
+        (ImportDesc::Tag(want), ExternType::Tag(t)) => {
+            if want != t {
+                return mismatch(ExternType::Tag(want.clone()).to_string(), have);
+            }
+        }
+        _ => {
+            let want = module.import_type(&module.imports[0]);
+            let want_kind = match desc {
+                ImportDesc::Func(_) => "function",
+                ImportDesc::Table(_) => "table",
+                ImportDesc::Memory(_) => "memory",
+                ImportDesc::Global(_) => "global",
+                ImportDesc::Tag(_) => "tag",
+            };
+            let _ = want;
+            return Err(format!(
+                "incompatible import type: expected a {want_kind}, found a {}",
+                have.kind_name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Links and initialises an instance. Does not run the start function: the caller runs it
+/// (through whichever tier executes code) when this returns `Ok`.
+pub fn instantiate(
+    store: &mut StoreInner,
+    module: &Arc<Module>,
+    imports: &[ExternAddr],
+) -> Result<InstanceId, InstantiateError> {
+    if imports.len() != module.imports.len() {
+        return Err(InstantiateError::Link {
+            index: imports.len().min(module.imports.len()),
+            reason: format!(
+                "expected {} imports, found {}",
+                module.imports.len(),
+                imports.len()
+            ),
+        });
+    }
+    for (index, (import, given)) in module.imports.iter().zip(imports).enumerate() {
+        check_import(store, module, &import.desc, *given)
+            .map_err(|reason| InstantiateError::Link { index, reason })?;
+    }
+
+    let id = store.instances.len() as InstanceId;
+    let sigs: Box<[SigId]> = module.types.iter().map(|t| store.sigs.intern(t)).collect();
+
+    let mut funcs = Vec::with_capacity(module.funcs.len());
+    let mut tables = Vec::with_capacity(module.tables.len());
+    let mut memories = Vec::with_capacity(module.memories.len());
+    let mut globals = Vec::with_capacity(module.globals.len());
+    let mut tags = Vec::with_capacity(module.tags.len());
+    for given in imports {
+        match *given {
+            ExternAddr::Func(f) => funcs.push(f),
+            ExternAddr::Table(t) => tables.push(t),
+            ExternAddr::Memory(m) => memories.push(m),
+            ExternAddr::Global(g) => globals.push(g),
+            ExternAddr::Tag(t) => tags.push(t),
+        }
+    }
+    for func_index in module.num_imported_funcs..module.funcs.len() as u32 {
+        let sig = sigs[module.funcs[func_index as usize] as usize];
+        store.funcs.push(FuncData {
+            sig,
+            kind: FuncKind::Wasm {
+                instance: id,
+                func_index,
+            },
+        });
+        funcs.push((store.funcs.len() - 1) as FuncAddr);
+    }
+    let func_ref = |f: u32| funcref_cell(funcs[f as usize]);
+
+    // Globals first: table initialisers may read them.
+    for def in &module.globals[module.num_imported_globals as usize..] {
+        let init = def.init.as_ref().expect("defined global has an initialiser");
+        let value = init.eval(|g| store.globals[globals[g as usize] as usize].value, func_ref);
+        globals.push(store.add_global(def.ty, value));
+    }
+    let global_cell = |store: &StoreInner, g: u32| store.globals[globals[g as usize] as usize].value;
+
+    for def in &module.tables[module.num_imported_tables as usize..] {
+        let init = def
+            .init
+            .as_ref()
+            .map(|e| e.eval(|g| global_cell(store, g), func_ref))
+            .unwrap_or(0);
+        tables.push(
+            store
+                .add_table(def.ty, init)
+                .map_err(InstantiateError::Resource)?,
+        );
+    }
+    for ty in &module.memories[module.num_imported_memories as usize..] {
+        let mem = LinearMemory::new(*ty, store.config.bounds_checks)
+            .map_err(|e| InstantiateError::Resource(e.0))?;
+        memories.push(store.add_memory(mem));
+    }
+    for ty in &module.tags[tags.len()..] {
+        tags.push(store.add_tag(ty.clone()));
+    }
+
+    let elems: Vec<Box<[u64]>> = module
+        .elems
+        .iter()
+        .map(|seg| {
+            seg.items
+                .iter()
+                .map(|e| e.eval(|g| global_cell(store, g), func_ref))
+                .collect()
+        })
+        .collect();
+    let segment_offsets: Vec<Option<u64>> = module
+        .elems
+        .iter()
+        .map(|seg| match &seg.mode {
+            SegmentMode::Active { offset, .. } => {
+                Some(offset.eval(|g| global_cell(store, g), func_ref))
+            }
+            _ => None,
+        })
+        .collect();
+    let data_offsets: Vec<Option<u64>> = module
+        .datas
+        .iter()
+        .map(|seg| match &seg.mode {
+            SegmentMode::Active { offset, .. } => {
+                Some(offset.eval(|g| global_cell(store, g), func_ref))
+            }
+            _ => None,
+        })
+        .collect();
+
+    store.instances.push(InstanceData {
+        module: module.clone(),
+        sigs,
+        funcs: funcs.into_boxed_slice(),
+        tables: tables.into_boxed_slice(),
+        memories: memories.into_boxed_slice(),
+        globals: globals.into_boxed_slice(),
+        tags: tags.into_boxed_slice(),
+        elems,
+        data_dropped: vec![false; module.datas.len()],
+    });
+
+    // Active element segments, then active data segments; each is dropped once applied.
+    for (i, seg) in module.elems.iter().enumerate() {
+        match &seg.mode {
+            SegmentMode::Active { index, .. } => {
+                let offset = segment_offsets[i].unwrap_or(0) as u32;
+                let len = store.instances[id as usize].elems[i].len() as u32;
+                table_init(store, id, *index, i as u32, offset, 0, len)
+                    .map_err(InstantiateError::Trap)?;
+                store.instances[id as usize].elems[i] = Box::new([]);
+            }
+            SegmentMode::Declared => store.instances[id as usize].elems[i] = Box::new([]),
+            SegmentMode::Passive => {}
+        }
+    }
+    for (i, seg) in module.datas.iter().enumerate() {
+        if let SegmentMode::Active { index, .. } = &seg.mode {
+            let offset = data_offsets[i].unwrap_or(0) as u32;
+            let len = seg.range.len() as u32;
+            memory_init(store, id, *index, i as u32, offset, 0, len)
+                .map_err(InstantiateError::Trap)?;
+            store.instances[id as usize].data_dropped[i] = true;
+        }
+    }
+    Ok(id)
+}
+
+/// `table.init`: copies `len` cells of element segment `seg` from `src` to table `table` at
+/// `dst`. Shared by instantiation and every tier.
+pub fn table_init(
+    store: &mut StoreInner,
+    inst: InstanceId,
+    table: u32,
+    seg: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> Result<(), Trap> {
+    let instance = &store.instances[inst as usize];
+    let addr = instance.tables[table as usize] as usize;
+    let items = &instance.elems[seg as usize];
+    let (dst, src, len) = (dst as usize, src as usize, len as usize);
+    let table = &mut store.tables[addr];
+    if src.checked_add(len).is_none_or(|end| end > items.len())
+        || dst.checked_add(len).is_none_or(|end| end > table.elems.len())
+    {
+        return Err(TrapCode::TableOutOfBounds.into());
+    }
+    table.elems[dst..dst + len].copy_from_slice(&items[src..src + len]);
+    Ok(())
+}
+
+/// `memory.init`: copies `len` bytes of data segment `seg` from `src` to memory `mem` at `dst`.
+pub fn memory_init(
+    store: &mut StoreInner,
+    inst: InstanceId,
+    mem: u32,
+    seg: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> Result<(), Trap> {
+    let instance = &store.instances[inst as usize];
+    let addr = instance.memories[mem as usize] as usize;
+    let range = if instance.data_dropped[seg as usize] {
+        0..0
+    } else {
+        instance.module.datas[seg as usize].range.clone()
+    };
+    let bytes = &instance.module.bytes[range];
+    let (dst, src, len) = (dst as usize, src as usize, len as usize);
+    let memory = store.memories[addr].data_mut();
+    if src.checked_add(len).is_none_or(|end| end > bytes.len())
+        || dst.checked_add(len).is_none_or(|end| end > memory.len())
+    {
+        return Err(TrapCode::MemoryOutOfBounds.into());
+    }
+    memory[dst..dst + len].copy_from_slice(&bytes[src..src + len]);
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! `strata-vm`: the compiler-free core of Strata that the runtime and every tier read
+//! (design.md §0-§1). It knows the module environment, the store of runtime objects, linear
+//! memory, traps and the value representation; it knows no tier.
+//!
+//! Values are untyped 64-bit cells everywhere below the public API: integers in their two's
+//! complement bits, floats as their IEEE bits (NaN payloads kept), references as store
+//! addresses plus one (0 is null).
+
+pub mod instantiate;
+mod mmap;
+pub mod memory;
+pub mod module;
+pub mod store;
+pub mod trap;
+pub mod types;
+
+pub use instantiate::{instantiate, memory_init, table_init, ExternAddr, InstantiateError};
+pub use memory::{BoundsChecks, LinearMemory};
+pub use module::{Module, ParseError, StreamingValidator};
+pub use store::*;
+pub use trap::{FrameInfo, Trap, TrapCode};
+pub use types::*;

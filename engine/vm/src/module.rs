@@ -1,0 +1,733 @@
+//! The module environment: everything a tier or the runtime needs to know about a validated
+//! module, parsed once, immutable and `Send + Sync` (design.md §1). Function bodies stay as byte
+//! ranges into the module's bytes; tiers translate them lazily.
+
+use crate::types::*;
+use std::any::Any;
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
+use wasmparser::{
+    CompositeInnerType, ElementItems, ElementKind, ExternalKind, KnownCustom, Name, Operator,
+    Parser, Payload, TypeRef, ValidPayload, Validator, WasmFeatures,
+};
+
+/// A compile failure: malformed or invalid bytes, with the byte offset where it was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub offset: Option<usize>,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(offset: Option<usize>, message: impl Into<String>) -> Self {
+        ParseError {
+            offset,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<wasmparser::BinaryReaderError> for ParseError {
+    fn from(e: wasmparser::BinaryReaderError) -> Self {
+        ParseError {
+            offset: Some(e.offset() as usize),
+            message: e.message().to_string(),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, ParseError>;
+
+/// The wasm features Strata accepts: WebAssembly 2.0 without SIMD.
+pub fn supported_features() -> WasmFeatures {
+    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+}
+
+/// One operation of a constant expression (global initialisers, segment offsets, element items).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ConstOp {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    RefNull,
+    RefFunc(u32),
+    GlobalGet(u32),
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I64Add,
+    I64Sub,
+    I64Mul,
+}
+
+/// A constant expression, evaluated at instantiation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConstExpr(pub Box<[ConstOp]>);
+
+impl ConstExpr {
+    fn parse(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
+        let mut ops = Vec::new();
+        let mut reader = expr.get_operators_reader();
+        while !reader.eof() {
+            let op = reader.read()?;
+            ops.push(match op {
+                Operator::I32Const { value } => ConstOp::I32(value),
+                Operator::I64Const { value } => ConstOp::I64(value),
+                Operator::F32Const { value } => ConstOp::F32(value.bits()),
+                Operator::F64Const { value } => ConstOp::F64(value.bits()),
+                Operator::RefNull { .. } => ConstOp::RefNull,
+                Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+                Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+                Operator::I32Add => ConstOp::I32Add,
+                Operator::I32Sub => ConstOp::I32Sub,
+                Operator::I32Mul => ConstOp::I32Mul,
+                Operator::I64Add => ConstOp::I64Add,
+                Operator::I64Sub => ConstOp::I64Sub,
+                Operator::I64Mul => ConstOp::I64Mul,
+                Operator::End => continue,
+                other => {
+                    return Err(ParseError::new(
+                        Some(reader.original_position() as usize),
+                        format!("unsupported constant expression operator {other:?}"),
+                    ))
+                }
+            });
+        }
+        Ok(ConstExpr(ops.into_boxed_slice()))
+    }
+
+    /// Evaluates the expression to a raw 64-bit cell. `global` reads an (imported or earlier)
+    /// global's cell, `func_ref` turns a function index into a funcref cell.
+    pub fn eval(&self, global: impl Fn(u32) -> u64, func_ref: impl Fn(u32) -> u64) -> u64 {
+        let mut stack: Vec<u64> = Vec::with_capacity(4);
+        for op in self.0.iter() {
+            let v = match *op {
+                ConstOp::I32(v) => v as u32 as u64,
+                ConstOp::I64(v) => v as u64,
+                ConstOp::F32(v) => v as u64,
+                ConstOp::F64(v) => v,
+                ConstOp::RefNull => 0,
+                ConstOp::RefFunc(f) => func_ref(f),
+                ConstOp::GlobalGet(g) => global(g),
+                bin => {
+                    let b = stack.pop().unwrap_or(0);
+                    let a = stack.pop().unwrap_or(0);
+                    match bin {
+                        ConstOp::I32Add => (a as u32).wrapping_add(b as u32) as u64,
+                        ConstOp::I32Sub => (a as u32).wrapping_sub(b as u32) as u64,
+                        ConstOp::I32Mul => (a as u32).wrapping_mul(b as u32) as u64,
+                        ConstOp::I64Add => a.wrapping_add(b),
+                        ConstOp::I64Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    }
+                }
+            };
+            stack.push(v);
+        }
+        stack.pop().unwrap_or(0)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum ImportDesc {
+    /// A function, by type index.
+    Func(u32),
+    Table(TableType),
+    Memory(MemoryType),
+    Global(GlobalType),
+    Tag(TagType),
+}
+
+#[derive(Clone, Debug)]
+pub struct Import {
+    pub module: String,
+    pub name: String,
+    pub desc: ImportDesc,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExportKind {
+    Func,
+    Table,
+    Memory,
+    Global,
+    Tag,
+}
+
+#[derive(Clone, Debug)]
+pub struct Export {
+    pub name: String,
+    pub kind: ExportKind,
+    pub index: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct TableDef {
+    pub ty: TableType,
+    /// Initial element of a defined table; `None` means null (and for imports).
+    pub init: Option<ConstExpr>,
+}
+
+#[derive(Clone, Debug)]
+pub struct GlobalDef {
+    pub ty: GlobalType,
+    /// `None` for imported globals.
+    pub init: Option<ConstExpr>,
+}
+
+#[derive(Clone, Debug)]
+pub enum SegmentMode {
+    Passive,
+    Active { index: u32, offset: ConstExpr },
+    Declared,
+}
+
+#[derive(Clone, Debug)]
+pub struct ElemSegment {
+    pub mode: SegmentMode,
+    pub ty: ValType,
+    pub items: Box<[ConstExpr]>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DataSegment {
+    pub mode: SegmentMode,
+    /// Byte range of the segment's contents in the module bytes.
+    pub range: Range<usize>,
+}
+
+/// A defined function's body: its byte range (locals and code) in the module bytes.
+#[derive(Clone, Debug)]
+pub struct FuncBody {
+    pub range: Range<usize>,
+}
+
+/// The number of tiers that can keep per-module state (see `Module::tier_state`).
+pub const TIER_STATE_SLOTS: usize = 4;
+
+/// A validated module: immutable, shared by every instance and every tier.
+pub struct Module {
+    pub bytes: Box<[u8]>,
+    pub types: Vec<FuncType>,
+    pub imports: Vec<Import>,
+    /// Type index of every function, imported ones first.
+    pub funcs: Vec<u32>,
+    pub tables: Vec<TableDef>,
+    pub memories: Vec<MemoryType>,
+    pub globals: Vec<GlobalDef>,
+    pub tags: Vec<TagType>,
+    pub exports: Vec<Export>,
+    pub export_index: HashMap<String, usize>,
+    pub start: Option<u32>,
+    pub elems: Vec<ElemSegment>,
+    pub datas: Vec<DataSegment>,
+    pub bodies: Vec<FuncBody>,
+    pub customs: Vec<(String, Range<usize>)>,
+    pub num_imported_funcs: u32,
+    pub num_imported_tables: u32,
+    pub num_imported_memories: u32,
+    pub num_imported_globals: u32,
+    pub module_name: Option<String>,
+    pub func_names: HashMap<u32, String>,
+    /// Functions that may be referenced by `ref.func` (declared in segments or exports).
+    pub code_section_bytes: usize,
+    /// Per-tier lazily built state (translated code, compiled code). Each tier owns one slot
+    /// and downcasts it; this keeps the module free of any compiler's types (design.md §0).
+    pub tier_state: [OnceLock<Arc<dyn Any + Send + Sync>>; TIER_STATE_SLOTS],
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("types", &self.types.len())
+            .field("imports", &self.imports.len())
+            .field("funcs", &self.funcs.len())
+            .field("exports", &self.exports.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn val_type(t: wasmparser::ValType, offset: u64) -> Result<ValType> {
+    Ok(match t {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => ValType::V128,
+        wasmparser::ValType::Ref(r) => ref_type(r, offset)?,
+    })
+}
+
+fn ref_type(r: wasmparser::RefType, offset: u64) -> Result<ValType> {
+    if r == wasmparser::RefType::FUNCREF {
+        Ok(ValType::FuncRef)
+    } else if r == wasmparser::RefType::EXTERNREF {
+        Ok(ValType::ExternRef)
+    } else {
+        Err(ParseError::new(
+            Some(offset as usize),
+            format!("unsupported reference type {r:?}"),
+        ))
+    }
+}
+
+fn table_type(t: &wasmparser::TableType, offset: u64) -> Result<TableType> {
+    Ok(TableType {
+        elem: ref_type(t.element_type, offset)?,
+        limits: Limits {
+            min: t.initial,
+            max: t.maximum,
+        },
+    })
+}
+
+fn memory_type(t: &wasmparser::MemoryType) -> MemoryType {
+    MemoryType {
+        limits: Limits {
+            min: t.initial,
+            max: t.maximum,
+        },
+        memory64: t.memory64,
+        shared: t.shared,
+    }
+}
+
+fn global_type(t: &wasmparser::GlobalType, offset: u64) -> Result<GlobalType> {
+    Ok(GlobalType {
+        content: val_type(t.content_type, offset)?,
+        mutable: t.mutable,
+    })
+}
+
+/// Converts a wasmparser function type.
+pub fn func_type(t: &wasmparser::FuncType, offset: u64) -> Result<FuncType> {
+    let params = t
+        .params()
+        .iter()
+        .map(|p| val_type(*p, offset))
+        .collect::<Result<Vec<_>>>()?;
+    let results = t
+        .results()
+        .iter()
+        .map(|p| val_type(*p, offset))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(FuncType::new(params, results))
+}
+
+/// Checks a complete module without building it.
+pub fn validate(bytes: &[u8]) -> Result<()> {
+    let mut validator = Validator::new_with_features(supported_features());
+    validator.validate_all(bytes)?;
+    Ok(())
+}
+
+/// Validates incrementally as bytes arrive: feed chunks, then `finish`. Errors are reported as
+/// soon as the section that holds them is complete, like `WebAssembly.compileStreaming`.
+pub struct StreamingValidator {
+    buf: Vec<u8>,
+    consumed: usize,
+    parser: Parser,
+    validator: Validator,
+    done: bool,
+}
+
+impl Default for StreamingValidator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StreamingValidator {
+    pub fn new() -> Self {
+        StreamingValidator {
+            buf: Vec::new(),
+            consumed: 0,
+            parser: Parser::new(0),
+            validator: Validator::new_with_features(supported_features()),
+            done: false,
+        }
+    }
+
+    /// Adds bytes and validates every payload they complete.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+        self.buf.extend_from_slice(chunk);
+        self.advance(false)
+    }
+
+    fn advance(&mut self, eof: bool) -> Result<()> {
+        while !self.done {
+            let data = &self.buf[self.consumed..];
+            let (consumed, payload) = match self.parser.parse(data, eof)? {
+                wasmparser::Chunk::NeedMoreData(_) => {
+                    if eof {
+                        return Err(ParseError::new(
+                            Some(self.buf.len()),
+                            "unexpected end of module",
+                        ));
+                    }
+                    return Ok(());
+                }
+                wasmparser::Chunk::Parsed { consumed, payload } => (consumed, payload),
+            };
+            // Code section entries arrive as whole function bodies; validate each eagerly.
+            match self.validator.payload(&payload)? {
+                ValidPayload::Func(func, body) => {
+                    let mut v = func.into_validator(Default::default());
+                    v.validate(&body)?;
+                }
+                ValidPayload::End(_) => self.done = true,
+                _ => {}
+            }
+            self.consumed += consumed;
+        }
+        Ok(())
+    }
+
+    /// Ends the stream and returns the complete, validated bytes.
+    pub fn finish(mut self) -> Result<Vec<u8>> {
+        self.advance(true)?;
+        if !self.done {
+            return Err(ParseError::new(
+                Some(self.buf.len()),
+                "unexpected end of module",
+            ));
+        }
+        Ok(self.buf)
+    }
+}
+
+impl Module {
+    /// Validates and parses a binary module.
+    pub fn new(bytes: Vec<u8>) -> Result<Module> {
+        Self::build(bytes, true)
+    }
+
+    /// Parses bytes that were already validated (e.g. by a `StreamingValidator`).
+    pub fn from_validated(bytes: Vec<u8>) -> Result<Module> {
+        Self::build(bytes, false)
+    }
+
+    fn build(bytes: Vec<u8>, validate: bool) -> Result<Module> {
+        let mut m = Module {
+            bytes: Box::new([]),
+            types: Vec::new(),
+            imports: Vec::new(),
+            funcs: Vec::new(),
+            tables: Vec::new(),
+            memories: Vec::new(),
+            globals: Vec::new(),
+            tags: Vec::new(),
+            exports: Vec::new(),
+            export_index: HashMap::new(),
+            start: None,
+            elems: Vec::new(),
+            datas: Vec::new(),
+            bodies: Vec::new(),
+            customs: Vec::new(),
+            num_imported_funcs: 0,
+            num_imported_tables: 0,
+            num_imported_memories: 0,
+            num_imported_globals: 0,
+            module_name: None,
+            func_names: HashMap::new(),
+            code_section_bytes: 0,
+            tier_state: Default::default(),
+        };
+        let mut validator = validate.then(|| Validator::new_with_features(supported_features()));
+        let mut func_allocs = Default::default();
+        for payload in Parser::new(0).parse_all(&bytes) {
+            let payload = payload?;
+            if let Some(v) = validator.as_mut() {
+                if let ValidPayload::Func(func, body) = v.payload(&payload)? {
+                    let mut fv = func.into_validator(std::mem::take(&mut func_allocs));
+                    fv.validate(&body)?;
+                    func_allocs = fv.into_allocations();
+                }
+            }
+            m.section(payload)?;
+        }
+        m.bytes = bytes.into_boxed_slice();
+        for (i, e) in m.exports.iter().enumerate() {
+            m.export_index.insert(e.name.clone(), i);
+        }
+        Ok(m)
+    }
+
+    fn section(&mut self, payload: Payload<'_>) -> Result<()> {
+        match payload {
+            Payload::TypeSection(reader) => {
+                for group in reader {
+                    let group = group?;
+                    for sub in group.into_types() {
+                        match &sub.composite_type.inner {
+                            CompositeInnerType::Func(f) => self.types.push(func_type(f, 0)?),
+                            _ => return Err(ParseError::new(None, "unsupported composite type")),
+                        }
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                let offset = reader.original_position();
+                {
+                    for import in reader.into_imports() {
+                        let import = import?;
+                        let desc = match import.ty {
+                            TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+                                self.funcs.push(t);
+                                self.num_imported_funcs += 1;
+                                ImportDesc::Func(t)
+                            }
+                            TypeRef::Table(t) => {
+                                let ty = table_type(&t, offset)?;
+                                self.tables.push(TableDef { ty, init: None });
+                                self.num_imported_tables += 1;
+                                ImportDesc::Table(ty)
+                            }
+                            TypeRef::Memory(t) => {
+                                let ty = memory_type(&t);
+                                self.memories.push(ty);
+                                self.num_imported_memories += 1;
+                                ImportDesc::Memory(ty)
+                            }
+                            TypeRef::Global(t) => {
+                                let ty = global_type(&t, offset)?;
+                                self.globals.push(GlobalDef { ty, init: None });
+                                self.num_imported_globals += 1;
+                                ImportDesc::Global(ty)
+                            }
+                            TypeRef::Tag(t) => {
+                                let ty = self.tag_type(t.func_type_idx);
+                                self.tags.push(ty.clone());
+                                ImportDesc::Tag(ty)
+                            }
+                        };
+                        self.imports.push(Import {
+                            module: import.module.to_string(),
+                            name: import.name.to_string(),
+                            desc,
+                        });
+                    }
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for t in reader {
+                    self.funcs.push(t?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                let offset = reader.original_position();
+                for t in reader {
+                    let t = t?;
+                    let init = match &t.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(e) => Some(ConstExpr::parse(e)?),
+                    };
+                    self.tables.push(TableDef {
+                        ty: table_type(&t.ty, offset)?,
+                        init,
+                    });
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for t in reader {
+                    self.memories.push(memory_type(&t?));
+                }
+            }
+            Payload::TagSection(reader) => {
+                for t in reader {
+                    let t = t?;
+                    let ty = self.tag_type(t.func_type_idx);
+                    self.tags.push(ty);
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                let offset = reader.original_position();
+                for g in reader {
+                    let g = g?;
+                    self.globals.push(GlobalDef {
+                        ty: global_type(&g.ty, offset)?,
+                        init: Some(ConstExpr::parse(&g.init_expr)?),
+                    });
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for e in reader {
+                    let e = e?;
+                    let kind = match e.kind {
+                        ExternalKind::Func | ExternalKind::FuncExact => ExportKind::Func,
+                        ExternalKind::Table => ExportKind::Table,
+                        ExternalKind::Memory => ExportKind::Memory,
+                        ExternalKind::Global => ExportKind::Global,
+                        ExternalKind::Tag => ExportKind::Tag,
+                    };
+                    self.exports.push(Export {
+                        name: e.name.to_string(),
+                        kind,
+                        index: e.index,
+                    });
+                }
+            }
+            Payload::StartSection { func, .. } => self.start = Some(func),
+            Payload::ElementSection(reader) => {
+                let offset = reader.original_position();
+                for e in reader {
+                    let e = e?;
+                    let mode = match e.kind {
+                        ElementKind::Passive => SegmentMode::Passive,
+                        ElementKind::Declared => SegmentMode::Declared,
+                        ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => SegmentMode::Active {
+                            index: table_index.unwrap_or(0),
+                            offset: ConstExpr::parse(&offset_expr)?,
+                        },
+                    };
+                    let (ty, items) = match e.items {
+                        ElementItems::Functions(funcs) => {
+                            let mut items = Vec::new();
+                            for f in funcs {
+                                items.push(ConstExpr(Box::new([ConstOp::RefFunc(f?)])));
+                            }
+                            (ValType::FuncRef, items)
+                        }
+                        ElementItems::Expressions(rt, exprs) => {
+                            let mut items = Vec::new();
+                            for x in exprs {
+                                items.push(ConstExpr::parse(&x?)?);
+                            }
+                            (ref_type(rt, offset)?, items)
+                        }
+                    };
+                    self.elems.push(ElemSegment {
+                        mode,
+                        ty,
+                        items: items.into_boxed_slice(),
+                    });
+                }
+            }
+            Payload::DataSection(reader) => {
+                for d in reader {
+                    let d = d?;
+                    let mode = match d.kind {
+                        wasmparser::DataKind::Passive => SegmentMode::Passive,
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => SegmentMode::Active {
+                            index: memory_index,
+                            offset: ConstExpr::parse(&offset_expr)?,
+                        },
+                    };
+                    let end = d.range.end as usize;
+                    let start = end - d.data.len();
+                    self.datas.push(DataSegment {
+                        mode,
+                        range: start..end,
+                    });
+                }
+            }
+            Payload::CodeSectionStart { size, .. } => self.code_section_bytes = size as usize,
+            Payload::CodeSectionEntry(body) => {
+                self.bodies.push(FuncBody {
+                    range: body.range().start as usize..body.range().end as usize,
+                });
+            }
+            Payload::CustomSection(reader) => {
+                let start = reader.data_offset() as usize;
+                self.customs.push((
+                    reader.name().to_string(),
+                    start..start + reader.data().len(),
+                ));
+                if let KnownCustom::Name(names) = reader.as_known() {
+                    self.read_names(names);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn tag_type(&self, type_index: u32) -> TagType {
+        let params = self
+            .types
+            .get(type_index as usize)
+            .map(|t| t.params().into())
+            .unwrap_or_default();
+        TagType { params }
+    }
+
+    /// The name section is advisory: a malformed one is ignored, never an error.
+    fn read_names(&mut self, names: wasmparser::NameSectionReader<'_>) {
+        for name in names {
+            let Ok(name) = name else { return };
+            match name {
+                Name::Module { name, .. } => self.module_name = Some(name.to_string()),
+                Name::Function(map) => {
+                    for naming in map {
+                        let Ok(naming) = naming else { return };
+                        self.func_names.insert(naming.index, naming.name.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub fn func_type(&self, func_index: u32) -> &FuncType {
+        &self.types[self.funcs[func_index as usize] as usize]
+    }
+
+    pub fn num_defined_funcs(&self) -> usize {
+        self.bodies.len()
+    }
+
+    /// The body bytes (locals and code) of defined function `def_index`.
+    pub fn body_bytes(&self, def_index: usize) -> &[u8] {
+        &self.bytes[self.bodies[def_index].range.clone()]
+    }
+
+    /// A wasmparser view of a defined function's body, for tiers that translate it.
+    pub fn body(&self, def_index: usize) -> wasmparser::FunctionBody<'_> {
+        let range = self.bodies[def_index].range.clone();
+        wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(
+            &self.bytes[range.clone()],
+            range.start as u64,
+        ))
+    }
+
+    pub fn import_type(&self, import: &Import) -> ExternType {
+        match &import.desc {
+            ImportDesc::Func(t) => ExternType::Func(self.types[*t as usize].clone()),
+            ImportDesc::Table(t) => ExternType::Table(*t),
+            ImportDesc::Memory(t) => ExternType::Memory(*t),
+            ImportDesc::Global(t) => ExternType::Global(*t),
+            ImportDesc::Tag(t) => ExternType::Tag(t.clone()),
+        }
+    }
+
+    pub fn export_type(&self, export: &Export) -> ExternType {
+        let i = export.index as usize;
+        match export.kind {
+            ExportKind::Func => ExternType::Func(self.func_type(export.index).clone()),
+            ExportKind::Table => ExternType::Table(self.tables[i].ty),
+            ExportKind::Memory => ExternType::Memory(self.memories[i]),
+            ExportKind::Global => ExternType::Global(self.globals[i].ty),
+            ExportKind::Tag => ExternType::Tag(self.tags[i].clone()),
+        }
+    }
+
+    pub fn custom_sections<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.customs
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, r)| &self.bytes[r.clone()])
+    }
+
+    /// A function's name for backtraces.
+    pub fn func_name(&self, func_index: u32) -> Option<&str> {
+        self.func_names.get(&func_index).map(|s| s.as_str())
+    }
+}

@@ -1,0 +1,239 @@
+//! The store: owner of every runtime object (functions, instances, memories, tables, globals,
+//! external references). Handles are indices into it, so dropping the store frees everything
+//! at once, cycles included (instances refer to their functions and tables to instances).
+
+use crate::memory::{BoundsChecks, LinearMemory};
+use crate::module::Module;
+use crate::trap::Trap;
+use crate::types::*;
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub type FuncAddr = u32;
+pub type InstanceId = u32;
+pub type MemAddr = u32;
+pub type TableAddr = u32;
+pub type GlobalAddr = u32;
+pub type TagAddr = u32;
+/// A canonical signature id: equal ids mean structurally equal function types.
+pub type SigId = u32;
+
+/// Reference cells: 0 is null, otherwise the address plus one.
+pub fn funcref_cell(addr: FuncAddr) -> u64 {
+    addr as u64 + 1
+}
+pub fn cell_funcref(cell: u64) -> Option<FuncAddr> {
+    cell.checked_sub(1).map(|a| a as FuncAddr)
+}
+
+/// A host function: reads its arguments from and writes its results to raw 64-bit cells.
+pub type HostFn =
+    Arc<dyn Fn(&mut HostContext<'_>, &[u64], &mut [u64]) -> Result<(), Trap> + Send + Sync>;
+
+/// What a host function sees: the store and the instance that called it, if any.
+pub struct HostContext<'a> {
+    pub store: &'a mut StoreInner,
+    pub caller: Option<InstanceId>,
+}
+
+#[derive(Clone)]
+pub enum FuncKind {
+    /// Function `func_index` (in its module's function index space) of `instance`.
+    Wasm { instance: InstanceId, func_index: u32 },
+    Host(HostFn),
+}
+
+#[derive(Clone)]
+pub struct FuncData {
+    pub sig: SigId,
+    pub kind: FuncKind,
+}
+
+#[derive(Debug)]
+pub struct TableData {
+    pub ty: TableType,
+    pub elems: Vec<u64>,
+}
+
+impl TableData {
+    pub fn max(&self) -> u64 {
+        self.ty.limits.max.unwrap_or(u32::MAX as u64)
+    }
+    /// Grows by `delta` elements set to `init`; returns the old size or `None` (wasm -1).
+    pub fn grow(&mut self, delta: u64, init: u64) -> Option<u64> {
+        let old = self.elems.len() as u64;
+        let new = old.checked_add(delta)?;
+        if new > self.max() || new > MAX_TABLE_ELEMS {
+            return None;
+        }
+        self.elems.resize(new as usize, init);
+        Some(old)
+    }
+    pub fn current_type(&self) -> TableType {
+        let mut ty = self.ty;
+        ty.limits.min = self.elems.len() as u64;
+        ty
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct GlobalData {
+    pub ty: GlobalType,
+    pub value: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TagData {
+    pub ty: TagType,
+}
+
+/// A module instance's runtime state.
+pub struct InstanceData {
+    pub module: Arc<Module>,
+    /// Canonical signature per type index of the module.
+    pub sigs: Box<[SigId]>,
+    /// Store address per function index (imports first).
+    pub funcs: Box<[FuncAddr]>,
+    pub tables: Box<[TableAddr]>,
+    pub memories: Box<[MemAddr]>,
+    pub globals: Box<[GlobalAddr]>,
+    pub tags: Box<[TagAddr]>,
+    /// Element segments as reference cells; emptied by `elem.drop`.
+    pub elems: Vec<Box<[u64]>>,
+    /// Data segments still available to `memory.init`.
+    pub data_dropped: Vec<bool>,
+}
+
+/// Runtime limits and modes fixed when the store is created.
+#[derive(Clone, Copy, Debug)]
+pub struct RuntimeConfig {
+    pub bounds_checks: BoundsChecks,
+    /// Wasm frames allowed on the stack before "call stack exhausted".
+    pub max_call_depth: usize,
+    /// 64-bit cells in the interpreter's value stack.
+    pub max_stack_cells: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            bounds_checks: BoundsChecks::GuardPages,
+            max_call_depth: 50_000,
+            max_stack_cells: 1 << 20,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct SigRegistry {
+    ids: HashMap<FuncType, SigId>,
+    types: Vec<FuncType>,
+}
+
+impl SigRegistry {
+    pub fn intern(&mut self, ty: &FuncType) -> SigId {
+        if let Some(id) = self.ids.get(ty) {
+            return *id;
+        }
+        let id = self.types.len() as SigId;
+        self.types.push(ty.clone());
+        self.ids.insert(ty.clone(), id);
+        id
+    }
+    pub fn get(&self, id: SigId) -> &FuncType {
+        &self.types[id as usize]
+    }
+}
+
+pub struct StoreInner {
+    pub config: RuntimeConfig,
+    pub sigs: SigRegistry,
+    pub funcs: Vec<FuncData>,
+    pub instances: Vec<InstanceData>,
+    pub memories: Vec<LinearMemory>,
+    pub tables: Vec<TableData>,
+    pub globals: Vec<GlobalData>,
+    pub tags: Vec<TagData>,
+    pub externs: Vec<Arc<dyn Any + Send + Sync>>,
+    /// Wasm frames currently live across all nested activations (host -> wasm -> host ...).
+    pub call_depth: usize,
+    /// Value stacks to reuse across calls from the host.
+    pub stack_pool: Vec<Box<[u64]>>,
+}
+
+impl StoreInner {
+    pub fn new(config: RuntimeConfig) -> Self {
+        StoreInner {
+            config,
+            sigs: SigRegistry::default(),
+            funcs: Vec::new(),
+            instances: Vec::new(),
+            memories: Vec::new(),
+            tables: Vec::new(),
+            globals: Vec::new(),
+            tags: Vec::new(),
+            externs: Vec::new(),
+            call_depth: 0,
+            stack_pool: Vec::new(),
+        }
+    }
+
+    pub fn func_type(&self, f: FuncAddr) -> &FuncType {
+        self.sigs.get(self.funcs[f as usize].sig)
+    }
+
+    pub fn add_host_func(&mut self, ty: &FuncType, f: HostFn) -> FuncAddr {
+        let sig = self.sigs.intern(ty);
+        self.funcs.push(FuncData {
+            sig,
+            kind: FuncKind::Host(f),
+        });
+        (self.funcs.len() - 1) as FuncAddr
+    }
+
+    pub fn add_memory(&mut self, mem: LinearMemory) -> MemAddr {
+        self.memories.push(mem);
+        (self.memories.len() - 1) as MemAddr
+    }
+
+    pub fn add_table(&mut self, ty: TableType, init: u64) -> Result<TableAddr, String> {
+        if ty.limits.min > MAX_TABLE_ELEMS {
+            return Err(format!("table of {} elements is too large", ty.limits.min));
+        }
+        self.tables.push(TableData {
+            ty,
+            elems: vec![init; ty.limits.min as usize],
+        });
+        Ok((self.tables.len() - 1) as TableAddr)
+    }
+
+    pub fn add_global(&mut self, ty: GlobalType, value: u64) -> GlobalAddr {
+        self.globals.push(GlobalData { ty, value });
+        (self.globals.len() - 1) as GlobalAddr
+    }
+
+    pub fn add_tag(&mut self, ty: TagType) -> TagAddr {
+        self.tags.push(TagData { ty });
+        (self.tags.len() - 1) as TagAddr
+    }
+
+    /// Stores a host object for an externref; returns its reference cell.
+    pub fn add_extern(&mut self, value: Arc<dyn Any + Send + Sync>) -> u64 {
+        self.externs.push(value);
+        self.externs.len() as u64
+    }
+
+    /// A value stack for one activation from the host, reused when possible.
+    pub fn take_stack(&mut self) -> Box<[u64]> {
+        self.stack_pool
+            .pop()
+            .unwrap_or_else(|| vec![0u64; self.config.max_stack_cells].into_boxed_slice())
+    }
+
+    pub fn return_stack(&mut self, stack: Box<[u64]>) {
+        if self.stack_pool.len() < 4 {
+            self.stack_pool.push(stack);
+        }
+    }
+}

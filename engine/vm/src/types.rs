@@ -1,0 +1,194 @@
+//! Wasm types as the runtime sees them: small, `Copy`, independent of the parser's own types.
+
+use std::fmt;
+
+/// A value type. `V128` is listed so that modules using SIMD can be described and rejected
+/// with a clear message; no tier executes it yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValType {
+    I32,
+    I64,
+    F32,
+    F64,
+    V128,
+    FuncRef,
+    ExternRef,
+}
+
+impl ValType {
+    pub fn is_ref(self) -> bool {
+        matches!(self, ValType::FuncRef | ValType::ExternRef)
+    }
+}
+
+impl fmt::Display for ValType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            ValType::V128 => "v128",
+            ValType::FuncRef => "funcref",
+            ValType::ExternRef => "externref",
+        })
+    }
+}
+
+/// A function signature. Parameters and results share one allocation.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct FuncType {
+    types: Box<[ValType]>,
+    num_params: usize,
+}
+
+impl FuncType {
+    pub fn new(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> Self {
+        let mut types: Vec<ValType> = params.into_iter().collect();
+        let num_params = types.len();
+        types.extend(results);
+        FuncType {
+            types: types.into_boxed_slice(),
+            num_params,
+        }
+    }
+    pub fn params(&self) -> &[ValType] {
+        &self.types[..self.num_params]
+    }
+    pub fn results(&self) -> &[ValType] {
+        &self.types[self.num_params..]
+    }
+}
+
+impl fmt::Debug for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |tys: &[ValType]| {
+            tys.iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        write!(
+            f,
+            "(func (param {}) (result {}))",
+            list(self.params()),
+            list(self.results())
+        )
+    }
+}
+
+/// Size bounds of a memory (in pages) or a table (in elements).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Limits {
+    pub min: u64,
+    pub max: Option<u64>,
+}
+
+impl Limits {
+    /// Import subtyping: `self` (the provided object's current limits) fits `required`.
+    pub fn matches(&self, required: &Limits) -> bool {
+        if self.min < required.min {
+            return false;
+        }
+        match (self.max, required.max) {
+            (_, None) => true,
+            (Some(have), Some(need)) => have <= need,
+            (None, Some(_)) => false,
+        }
+    }
+}
+
+impl fmt::Display for Limits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.max {
+            Some(max) => write!(f, "{} {}", self.min, max),
+            None => write!(f, "{}", self.min),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemoryType {
+    pub limits: Limits,
+    pub memory64: bool,
+    pub shared: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TableType {
+    pub elem: ValType,
+    pub limits: Limits,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GlobalType {
+    pub content: ValType,
+    pub mutable: bool,
+}
+
+impl fmt::Display for GlobalType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mutable {
+            write!(f, "(mut {})", self.content)
+        } else {
+            write!(f, "{}", self.content)
+        }
+    }
+}
+
+/// An exception tag's type: its parameters (the exception payload).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TagType {
+    pub params: Box<[ValType]>,
+}
+
+/// The type of anything that can be imported or exported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExternType {
+    Func(FuncType),
+    Table(TableType),
+    Memory(MemoryType),
+    Global(GlobalType),
+    Tag(TagType),
+}
+
+impl ExternType {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            ExternType::Func(_) => "function",
+            ExternType::Table(_) => "table",
+            ExternType::Memory(_) => "memory",
+            ExternType::Global(_) => "global",
+            ExternType::Tag(_) => "tag",
+        }
+    }
+}
+
+impl fmt::Display for ExternType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExternType::Func(t) => write!(f, "{t}"),
+            ExternType::Table(t) => write!(f, "(table {} {})", t.limits, t.elem),
+            ExternType::Memory(t) => write!(f, "(memory {})", t.limits),
+            ExternType::Global(t) => write!(f, "(global {t})"),
+            ExternType::Tag(t) => write!(f, "(tag {:?})", t.params),
+        }
+    }
+}
+
+/// Wasm page size in bytes.
+pub const WASM_PAGE_SIZE: u64 = 65536;
+/// Largest number of pages of a 32-bit memory.
+pub const MAX_PAGES_32: u64 = 65536;
+/// Largest table size Strata allocates (the spec allows up to 2^32-1; this keeps a host from
+/// exhausting memory on a hostile `table.grow`).
+pub const MAX_TABLE_ELEMS: u64 = 10_000_000;

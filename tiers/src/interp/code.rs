@@ -1,0 +1,145 @@
+//! The interpreter's internal code form: a register machine over 64-bit frame slots.
+//!
+//! A frame is `[params | declared locals | operand slots]`. Every operand of an instruction is
+//! a slot index relative to the frame pointer; the translator maps the wasm operand stack onto
+//! the operand slots (stack position `p` lives in slot `num_locals + p`) and folds `local.get`
+//! and constants into operands, so most wasm instructions become one `Op`. A callee's frame
+//! starts at the caller's first argument slot; results come back in the callee's first slots.
+
+/// A frame slot index.
+pub type Reg = u32;
+
+macro_rules! define_ops {
+    (
+        fixed { $($fixed:tt)* }
+        unary { $($un:ident),* $(,)? }
+        binary { $($bin:ident),* $(,)? }
+        binary_imm { $($imm:ident),* $(,)? }
+        load { $($load:ident),* $(,)? }
+        store { $($store:ident),* $(,)? }
+    ) => {
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum Op {
+            $($fixed)*
+            $($un { dst: Reg, a: Reg },)*
+            $($bin { dst: Reg, a: Reg, b: Reg },)*
+            /// Binary operation with a constant right operand (sign-extended for i64).
+            $($imm { dst: Reg, a: Reg, imm: i32 },)*
+            $($load { dst: Reg, addr: Reg, offset: u32 },)*
+            $($store { addr: Reg, val: Reg, offset: u32 },)*
+        }
+    };
+}
+
+define_ops! {
+    fixed {
+        Unreachable,
+        /// Extra operands of the preceding instruction; never executed.
+        Ext { a: u32, b: u32, c: u32 },
+        Br { target: u32 },
+        BrIfNez { cond: Reg, target: u32 },
+        BrIfEqz { cond: Reg, target: u32 },
+        /// Followed by `len + 1` `Br` entries; the last is the default.
+        BrTable { index: Reg, len: u32 },
+        Return0,
+        Return1 { src: Reg },
+        /// Copies `n` consecutive slots from `src` to the frame's first slots and returns.
+        Return { src: Reg, n: u32 },
+        Copy { dst: Reg, src: Reg },
+        Const32 { dst: Reg, val: u32 },
+        Const64 { dst: Reg, val: u64 },
+        /// Calls function `func` of this instance; arguments and results at slot `base`.
+        Call { func: u32, base: Reg },
+        /// `Ext { a: table }` follows.
+        CallIndirect { type_index: u32, index: Reg, base: Reg },
+        /// `dst = cond ? a : b` with `Ext { a: cond }` following.
+        Select { dst: Reg, a: Reg, b: Reg },
+        GlobalGet { dst: Reg, index: u32 },
+        GlobalSet { src: Reg, index: u32 },
+        MemorySize { dst: Reg },
+        MemoryGrow { dst: Reg, delta: Reg },
+        MemoryCopy { dst: Reg, src: Reg, len: Reg },
+        MemoryFill { dst: Reg, val: Reg, len: Reg },
+        /// `Ext { a: len }` follows.
+        MemoryInit { segment: u32, dst: Reg, src: Reg },
+        DataDrop { segment: u32 },
+        TableGet { dst: Reg, table: u32, index: Reg },
+        TableSet { table: u32, index: Reg, val: Reg },
+        TableSize { dst: Reg, table: u32 },
+        /// `Ext { a: delta }` follows.
+        TableGrow { dst: Reg, table: u32, init: Reg },
+        /// `Ext { a: len }` follows.
+        TableFill { table: u32, index: Reg, val: Reg },
+        /// `Ext { a: src, b: len }` follows.
+        TableCopy { dst_table: u32, src_table: u32, dst: Reg },
+        /// `Ext { a: src, b: len }` follows.
+        TableInit { table: u32, segment: u32, dst: Reg },
+        ElemDrop { segment: u32 },
+        RefFunc { dst: Reg, func: u32 },
+    }
+    unary {
+        I32Eqz, I64Eqz, I32Clz, I32Ctz, I32Popcnt, I64Clz, I64Ctz, I64Popcnt,
+        F32Abs, F32Neg, F32Ceil, F32Floor, F32Trunc, F32Nearest, F32Sqrt,
+        F64Abs, F64Neg, F64Ceil, F64Floor, F64Trunc, F64Nearest, F64Sqrt,
+        I32WrapI64, I32TruncF32S, I32TruncF32U, I32TruncF64S, I32TruncF64U,
+        I64ExtendI32S, I64ExtendI32U, I64TruncF32S, I64TruncF32U, I64TruncF64S, I64TruncF64U,
+        F32ConvertI32S, F32ConvertI32U, F32ConvertI64S, F32ConvertI64U, F32DemoteF64,
+        F64ConvertI32S, F64ConvertI32U, F64ConvertI64S, F64ConvertI64U, F64PromoteF32,
+        I32Extend8S, I32Extend16S, I64Extend8S, I64Extend16S, I64Extend32S,
+        I32TruncSatF32S, I32TruncSatF32U, I32TruncSatF64S, I32TruncSatF64U,
+        I64TruncSatF32S, I64TruncSatF32U, I64TruncSatF64S, I64TruncSatF64U,
+    }
+    binary {
+        I32Eq, I32Ne, I32LtS, I32LtU, I32GtS, I32GtU, I32LeS, I32LeU, I32GeS, I32GeU,
+        I64Eq, I64Ne, I64LtS, I64LtU, I64GtS, I64GtU, I64LeS, I64LeU, I64GeS, I64GeU,
+        F32Eq, F32Ne, F32Lt, F32Gt, F32Le, F32Ge,
+        F64Eq, F64Ne, F64Lt, F64Gt, F64Le, F64Ge,
+        I32Add, I32Sub, I32Mul, I32DivS, I32DivU, I32RemS, I32RemU,
+        I32And, I32Or, I32Xor, I32Shl, I32ShrS, I32ShrU, I32Rotl, I32Rotr,
+        I64Add, I64Sub, I64Mul, I64DivS, I64DivU, I64RemS, I64RemU,
+        I64And, I64Or, I64Xor, I64Shl, I64ShrS, I64ShrU, I64Rotl, I64Rotr,
+        F32Add, F32Sub, F32Mul, F32Div, F32Min, F32Max, F32Copysign,
+        F64Add, F64Sub, F64Mul, F64Div, F64Min, F64Max, F64Copysign,
+    }
+    binary_imm {
+        I32EqImm, I32NeImm, I32LtSImm, I32LtUImm, I32GtSImm, I32GtUImm,
+        I32LeSImm, I32LeUImm, I32GeSImm, I32GeUImm,
+        I64EqImm, I64NeImm, I64LtSImm, I64LtUImm, I64GtSImm, I64GtUImm,
+        I64LeSImm, I64LeUImm, I64GeSImm, I64GeUImm,
+        I32AddImm, I32MulImm, I32AndImm, I32OrImm, I32XorImm,
+        I32ShlImm, I32ShrSImm, I32ShrUImm, I32RotlImm, I32RotrImm,
+        I64AddImm, I64MulImm, I64AndImm, I64OrImm, I64XorImm,
+        I64ShlImm, I64ShrSImm, I64ShrUImm, I64RotlImm, I64RotrImm,
+    }
+    load {
+        I32Load, I64Load, F32Load, F64Load,
+        I32Load8S, I32Load8U, I32Load16S, I32Load16U,
+        I64Load8S, I64Load8U, I64Load16S, I64Load16U, I64Load32S, I64Load32U,
+    }
+    store {
+        I32Store, I64Store, F32Store, F64Store,
+        I32Store8, I32Store16, I64Store8, I64Store16, I64Store32,
+    }
+}
+
+/// A translated function.
+#[derive(Debug)]
+pub struct CompiledFunc {
+    pub ops: Box<[Op]>,
+    pub num_params: u32,
+    /// Parameters plus declared locals.
+    pub num_locals: u32,
+    pub num_results: u32,
+    /// Slots the frame needs: locals plus the operand stack's maximum height.
+    pub frame_size: u32,
+    /// Size of the wasm body, for translation-speed statistics.
+    pub body_bytes: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn op_is_two_words() {
+        assert_eq!(std::mem::size_of::<super::Op>(), 16);
+    }
+}

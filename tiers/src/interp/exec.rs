@@ -1,0 +1,874 @@
+//! The interpreter's execution loop. Wasm calls never recurse on the host stack: frames live
+//! in `Executor::frames` and values in one contiguous value stack, so deep wasm recursion ends
+//! in the trap "call stack exhausted", never in a host stack overflow.
+
+use super::code::{CompiledFunc, Op};
+use super::numeric::*;
+use super::raw::{MemView, Slots};
+use super::InterpModule;
+use std::sync::Arc;
+use strata_vm::{
+    cell_funcref, funcref_cell, FrameInfo, FuncAddr, FuncKind, HostContext, InstanceId, Module,
+    StoreInner, Trap, TrapCode,
+};
+
+/// What the executor knows about the instance whose code is running.
+struct InstCtx {
+    instance: InstanceId,
+    module: Arc<Module>,
+    code: Arc<InterpModule>,
+    num_imported: u32,
+    mem: MemView,
+}
+
+impl InstCtx {
+    fn new(store: &StoreInner, instance: InstanceId) -> InstCtx {
+        let data = &store.instances[instance as usize];
+        let module = data.module.clone();
+        let code = InterpModule::of(&module);
+        let mut ctx = InstCtx {
+            instance,
+            num_imported: module.num_imported_funcs,
+            module,
+            code,
+            mem: MemView::EMPTY,
+        };
+        ctx.refresh_memory(store);
+        ctx
+    }
+
+    /// Re-reads memory 0's size: after `memory.grow` and after any call that may have grown it.
+    fn refresh_memory(&mut self, store: &StoreInner) {
+        let data = &store.instances[self.instance as usize];
+        if let Some(&addr) = data.memories.first() {
+            let mem = &store.memories[addr as usize];
+            // SAFETY: a store's linear memory stays mapped, in place, for the store's lifetime,
+            // and the executor holds the store borrow for as long as it uses the view.
+            self.mem = unsafe { MemView::new(mem.base(), mem.byte_len()) };
+        }
+    }
+
+    fn func(&self, func_index: u32) -> Result<Arc<CompiledFunc>, Trap> {
+        self.code.get(&self.module, func_index - self.num_imported)
+    }
+}
+
+struct Frame {
+    code: Arc<CompiledFunc>,
+    pc: usize,
+    fp: usize,
+    func_index: u32,
+    instance: InstanceId,
+}
+
+struct Executor<'s> {
+    store: &'s mut StoreInner,
+    stack: &'s mut [u64],
+    ctx: InstCtx,
+    code: Arc<CompiledFunc>,
+    pc: usize,
+    fp: usize,
+    func_index: u32,
+    frames: Vec<Frame>,
+    depth_at_entry: usize,
+}
+
+/// Runs wasm function `func_index` of `instance` with its arguments in `stack[0..]`; its
+/// results are left in `stack[0..]`.
+pub fn execute(
+    store: &mut StoreInner,
+    stack: &mut [u64],
+    instance: InstanceId,
+    func_index: u32,
+) -> Result<(), Trap> {
+    let ctx = InstCtx::new(store, instance);
+    let code = ctx.func(func_index)?;
+    let depth_at_entry = store.call_depth;
+    let mut ex = Executor {
+        store,
+        stack,
+        ctx,
+        code: code.clone(),
+        pc: 0,
+        fp: 0,
+        func_index,
+        frames: Vec::new(),
+        depth_at_entry,
+    };
+    let result = ex.enter(code, 0).and_then(|()| ex.run());
+    ex.store.call_depth = ex.depth_at_entry;
+    result.map_err(|trap| ex.with_backtrace(trap))
+}
+
+impl Executor<'_> {
+    fn with_backtrace(&self, mut trap: Trap) -> Trap {
+        let frame = |store: &StoreInner, instance: InstanceId, func_index: u32| {
+            let module = &store.instances[instance as usize].module;
+            FrameInfo {
+                func_index,
+                func_name: module.func_name(func_index).map(str::to_string),
+                module_name: module.module_name.clone(),
+            }
+        };
+        trap.push_frame(frame(self.store, self.ctx.instance, self.func_index));
+        for f in self.frames.iter().rev() {
+            trap.push_frame(frame(self.store, f.instance, f.func_index));
+        }
+        trap
+    }
+
+    /// Starts `code` with its frame at `fp` (arguments already there).
+    fn enter(&mut self, code: Arc<CompiledFunc>, fp: usize) -> Result<(), Trap> {
+        self.store.call_depth += 1;
+        if self.store.call_depth > self.store.config.max_call_depth
+            || fp + code.frame_size as usize > self.stack.len()
+        {
+            return Err(TrapCode::StackOverflow.into());
+        }
+        self.stack[fp + code.num_params as usize..fp + code.num_locals as usize].fill(0);
+        self.code = code;
+        self.fp = fp;
+        self.pc = 0;
+        Ok(())
+    }
+
+    fn slots(&mut self) -> Slots {
+        // SAFETY: `enter` checked that `fp + frame_size` cells fit in the value stack, and
+        // `self.stack` is exclusively borrowed by this executor.
+        unsafe { Slots::new(self.stack.as_mut_ptr().add(self.fp)) }
+    }
+
+    fn push_frame(&mut self) {
+        self.frames.push(Frame {
+            code: self.code.clone(),
+            pc: self.pc,
+            fp: self.fp,
+            func_index: self.func_index,
+            instance: self.ctx.instance,
+        });
+    }
+
+    /// Calls a function by store address with its arguments at `fp`. Host functions run to
+    /// completion here; wasm functions get a new frame.
+    fn call_addr(&mut self, addr: FuncAddr, fp: usize) -> Result<(), Trap> {
+        let func = &self.store.funcs[addr as usize];
+        match &func.kind {
+            FuncKind::Host(host) => {
+                let host = host.clone();
+                let ty = self.store.sigs.get(func.sig);
+                let (n, r) = (ty.params().len(), ty.results().len());
+                let args: Vec<u64> = self.stack[fp..fp + n].to_vec();
+                let mut results = vec![0u64; r];
+                if fp + r > self.stack.len() {
+                    return Err(TrapCode::StackOverflow.into());
+                }
+                let mut cx = HostContext {
+                    store: self.store,
+                    caller: Some(self.ctx.instance),
+                };
+                host(&mut cx, &args, &mut results)?;
+                self.stack[fp..fp + r].copy_from_slice(&results);
+                self.ctx.refresh_memory(self.store);
+                Ok(())
+            }
+            &FuncKind::Wasm {
+                instance,
+                func_index,
+            } => {
+                self.push_frame();
+                if instance != self.ctx.instance {
+                    self.ctx = InstCtx::new(self.store, instance);
+                }
+                let code = self.ctx.func(func_index)?;
+                self.func_index = func_index;
+                self.enter(code, fp)
+            }
+        }
+    }
+
+    /// Returns from the current frame; `false` when it was the outermost.
+    fn leave(&mut self) -> bool {
+        self.store.call_depth -= 1;
+        match self.frames.pop() {
+            None => false,
+            Some(f) => {
+                if f.instance != self.ctx.instance {
+                    self.ctx = InstCtx::new(self.store, f.instance);
+                } else {
+                    self.ctx.refresh_memory(self.store);
+                }
+                self.code = f.code;
+                self.pc = f.pc;
+                self.fp = f.fp;
+                self.func_index = f.func_index;
+                true
+            }
+        }
+    }
+
+    fn ext(&self) -> (u32, u32, u32) {
+        match self.code.ops[self.pc] {
+            Op::Ext { a, b, c } => (a, b, c),
+            _ => unreachable!("instruction without its extension word"),
+        }
+    }
+
+    fn instance(&self) -> &strata_vm::InstanceData {
+        &self.store.instances[self.ctx.instance as usize]
+    }
+
+    fn run(&mut self) -> Result<(), Trap> {
+        let mut s = self.slots();
+        macro_rules! un {
+            ($dst:expr, $a:expr, |$x:ident: $t:ty| $e:expr) => {{
+                let $x = s.get($a) as $t;
+                s.set($dst, $e);
+            }};
+        }
+        macro_rules! bin {
+            ($dst:expr, $a:expr, $b:expr, |$x:ident: $t:ty, $y:ident| $e:expr) => {{
+                let $x = s.get($a) as $t;
+                let $y = s.get($b) as $t;
+                s.set($dst, $e);
+            }};
+        }
+        macro_rules! f32un {
+            ($dst:expr, $a:expr, |$x:ident| $e:expr) => {{
+                let $x = f32::from_bits(s.get($a) as u32);
+                s.set($dst, ($e).to_bits() as u64);
+            }};
+        }
+        macro_rules! f64un {
+            ($dst:expr, $a:expr, |$x:ident| $e:expr) => {{
+                let $x = f64::from_bits(s.get($a));
+                s.set($dst, ($e).to_bits());
+            }};
+        }
+        macro_rules! f32bin {
+            ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
+                let $x = f32::from_bits(s.get($a) as u32);
+                let $y = f32::from_bits(s.get($b) as u32);
+                s.set($dst, $e);
+            }};
+        }
+        macro_rules! f64bin {
+            ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
+                let $x = f64::from_bits(s.get($a));
+                let $y = f64::from_bits(s.get($b));
+                s.set($dst, $e);
+            }};
+        }
+        macro_rules! load {
+            ($dst:expr, $addr:expr, $off:expr, $n:literal, |$b:ident| $e:expr) => {{
+                let $b = self.ctx.mem.load::<$n>(s.get($addr), $off)?;
+                s.set($dst, $e);
+            }};
+        }
+        macro_rules! store {
+            ($addr:expr, $val:expr, $off:expr, |$v:ident| $e:expr) => {{
+                let $v = s.get($val);
+                self.ctx.mem.store(s.get($addr), $off, $e)?;
+            }};
+        }
+        let b = |v: bool| v as u64;
+        loop {
+            let op = self.code.ops[self.pc];
+            self.pc += 1;
+            match op {
+                Op::Unreachable => return Err(TrapCode::Unreachable.into()),
+                Op::Ext { .. } => {}
+                Op::Br { target } => self.pc = target as usize,
+                Op::BrIfNez { cond, target } => {
+                    if s.get(cond) as u32 != 0 {
+                        self.pc = target as usize;
+                    }
+                }
+                Op::BrIfEqz { cond, target } => {
+                    if s.get(cond) as u32 == 0 {
+                        self.pc = target as usize;
+                    }
+                }
+                Op::BrTable { index, len } => {
+                    let i = (s.get(index) as u32).min(len);
+                    self.pc += i as usize;
+                }
+                Op::Return0 => {
+                    if !self.leave() {
+                        return Ok(());
+                    }
+                    s = self.slots();
+                }
+                Op::Return1 { src } => {
+                    s.set(0, s.get(src));
+                    if !self.leave() {
+                        return Ok(());
+                    }
+                    s = self.slots();
+                }
+                Op::Return { src, n } => {
+                    let (fp, src) = (self.fp, src as usize);
+                    self.stack
+                        .copy_within(fp + src..fp + src + n as usize, fp);
+                    if !self.leave() {
+                        return Ok(());
+                    }
+                    s = self.slots();
+                }
+                Op::Copy { dst, src } => s.set(dst, s.get(src)),
+                Op::Const32 { dst, val } => s.set(dst, val as u64),
+                Op::Const64 { dst, val } => s.set(dst, val),
+                Op::Call { func, base } => {
+                    let fp = self.fp + base as usize;
+                    if func >= self.ctx.num_imported {
+                        let code = self.ctx.func(func)?;
+                        self.push_frame();
+                        self.func_index = func;
+                        self.enter(code, fp)?;
+                    } else {
+                        let addr = self.instance().funcs[func as usize];
+                        self.call_addr(addr, fp)?;
+                    }
+                    s = self.slots();
+                }
+                Op::CallIndirect {
+                    type_index,
+                    index,
+                    base,
+                } => {
+                    let (table, _, _) = self.ext();
+                    self.pc += 1;
+                    let i = s.get(index) as u32 as usize;
+                    let inst = self.instance();
+                    let expected = inst.sigs[type_index as usize];
+                    let table = &self.store.tables[inst.tables[table as usize] as usize];
+                    let cell = *table
+                        .elems
+                        .get(i)
+                        .ok_or(Trap::new(TrapCode::UndefinedElement))?;
+                    let addr = cell_funcref(cell).ok_or(Trap::new(TrapCode::IndirectCallToNull))?;
+                    if self.store.funcs[addr as usize].sig != expected {
+                        return Err(TrapCode::BadSignature.into());
+                    }
+                    let fp = self.fp + base as usize;
+                    self.call_addr(addr, fp)?;
+                    s = self.slots();
+                }
+                Op::Select { dst, a, b } => {
+                    let (cond, _, _) = self.ext();
+                    self.pc += 1;
+                    let v = if s.get(cond) as u32 != 0 {
+                        s.get(a)
+                    } else {
+                        s.get(b)
+                    };
+                    s.set(dst, v);
+                }
+                Op::GlobalGet { dst, index } => {
+                    let g = self.instance().globals[index as usize];
+                    s.set(dst, self.store.globals[g as usize].value);
+                }
+                Op::GlobalSet { src, index } => {
+                    let g = self.instance().globals[index as usize];
+                    self.store.globals[g as usize].value = s.get(src);
+                }
+                Op::MemorySize { dst } => {
+                    let m = self.instance().memories[0];
+                    s.set(dst, self.store.memories[m as usize].pages());
+                }
+                Op::MemoryGrow { dst, delta } => {
+                    let m = self.instance().memories[0];
+                    let delta = s.get(delta) as u32 as u64;
+                    let r = self.store.memories[m as usize].grow(delta);
+                    s.set(dst, r.map(|old| old as u32).unwrap_or(u32::MAX) as u64);
+                    self.ctx.refresh_memory(self.store);
+                }
+                Op::MemoryCopy { dst, src, len } => {
+                    let m = self.instance().memories[0];
+                    let data = self.store.memories[m as usize].data_mut();
+                    let (d, sr, n) = (
+                        s.get(dst) as u32 as usize,
+                        s.get(src) as u32 as usize,
+                        s.get(len) as u32 as usize,
+                    );
+                    if sr + n > data.len() || d + n > data.len() {
+                        return Err(TrapCode::MemoryOutOfBounds.into());
+                    }
+                    data.copy_within(sr..sr + n, d);
+                }
+                Op::MemoryFill { dst, val, len } => {
+                    let m = self.instance().memories[0];
+                    let data = self.store.memories[m as usize].data_mut();
+                    let (d, n) = (s.get(dst) as u32 as usize, s.get(len) as u32 as usize);
+                    if d + n > data.len() {
+                        return Err(TrapCode::MemoryOutOfBounds.into());
+                    }
+                    data[d..d + n].fill(s.get(val) as u8);
+                }
+                Op::MemoryInit { segment, dst, src } => {
+                    let (len, _, _) = self.ext();
+                    self.pc += 1;
+                    strata_vm::memory_init(
+                        self.store,
+                        self.ctx.instance,
+                        0,
+                        segment,
+                        s.get(dst) as u32,
+                        s.get(src) as u32,
+                        s.get(len) as u32,
+                    )?;
+                }
+                Op::DataDrop { segment } => {
+                    let inst = self.ctx.instance as usize;
+                    self.store.instances[inst].data_dropped[segment as usize] = true;
+                }
+                Op::TableGet { dst, table, index } => {
+                    let t = self.instance().tables[table as usize];
+                    let v = *self.store.tables[t as usize]
+                        .elems
+                        .get(s.get(index) as u32 as usize)
+                        .ok_or(Trap::new(TrapCode::TableOutOfBounds))?;
+                    s.set(dst, v);
+                }
+                Op::TableSet { table, index, val } => {
+                    let t = self.instance().tables[table as usize];
+                    let slot = self.store.tables[t as usize]
+                        .elems
+                        .get_mut(s.get(index) as u32 as usize)
+                        .ok_or(Trap::new(TrapCode::TableOutOfBounds))?;
+                    *slot = s.get(val);
+                }
+                Op::TableSize { dst, table } => {
+                    let t = self.instance().tables[table as usize];
+                    s.set(dst, self.store.tables[t as usize].elems.len() as u64);
+                }
+                Op::TableGrow { dst, table, init } => {
+                    let (delta, _, _) = self.ext();
+                    self.pc += 1;
+                    let t = self.instance().tables[table as usize];
+                    let r = self.store.tables[t as usize]
+                        .grow(s.get(delta) as u32 as u64, s.get(init));
+                    s.set(dst, r.map(|old| old as u32).unwrap_or(u32::MAX) as u64);
+                }
+                Op::TableFill { table, index, val } => {
+                    let (len, _, _) = self.ext();
+                    self.pc += 1;
+                    let t = self.instance().tables[table as usize];
+                    let elems = &mut self.store.tables[t as usize].elems;
+                    let (i, n) = (s.get(index) as u32 as usize, s.get(len) as u32 as usize);
+                    if i + n > elems.len() {
+                        return Err(TrapCode::TableOutOfBounds.into());
+                    }
+                    elems[i..i + n].fill(s.get(val));
+                }
+                Op::TableCopy {
+                    dst_table,
+                    src_table,
+                    dst,
+                } => {
+                    let (src, len, _) = self.ext();
+                    self.pc += 1;
+                    let inst = self.instance();
+                    let (td, ts) = (
+                        inst.tables[dst_table as usize] as usize,
+                        inst.tables[src_table as usize] as usize,
+                    );
+                    let (d, sr, n) = (
+                        s.get(dst) as u32 as usize,
+                        s.get(src) as u32 as usize,
+                        s.get(len) as u32 as usize,
+                    );
+                    let tables = &mut self.store.tables;
+                    if sr + n > tables[ts].elems.len() || d + n > tables[td].elems.len() {
+                        return Err(TrapCode::TableOutOfBounds.into());
+                    }
+                    if td == ts {
+                        tables[td].elems.copy_within(sr..sr + n, d);
+                    } else {
+                        let items: Vec<u64> = tables[ts].elems[sr..sr + n].to_vec();
+                        tables[td].elems[d..d + n].copy_from_slice(&items);
+                    }
+                }
+                Op::TableInit {
+                    table,
+                    segment,
+                    dst,
+                } => {
+                    let (src, len, _) = self.ext();
+                    self.pc += 1;
+                    strata_vm::table_init(
+                        self.store,
+                        self.ctx.instance,
+                        table,
+                        segment,
+                        s.get(dst) as u32,
+                        s.get(src) as u32,
+                        s.get(len) as u32,
+                    )?;
+                }
+                Op::ElemDrop { segment } => {
+                    let inst = self.ctx.instance as usize;
+                    self.store.instances[inst].elems[segment as usize] = Box::new([]);
+                }
+                Op::RefFunc { dst, func } => {
+                    s.set(dst, funcref_cell(self.instance().funcs[func as usize]));
+                }
+
+                Op::I32Eqz { dst, a } => un!(dst, a, |x: u32| b(x == 0)),
+                Op::I64Eqz { dst, a } => un!(dst, a, |x: u64| b(x == 0)),
+                Op::I32Clz { dst, a } => un!(dst, a, |x: u32| x.leading_zeros() as u64),
+                Op::I32Ctz { dst, a } => un!(dst, a, |x: u32| x.trailing_zeros() as u64),
+                Op::I32Popcnt { dst, a } => un!(dst, a, |x: u32| x.count_ones() as u64),
+                Op::I64Clz { dst, a } => un!(dst, a, |x: u64| x.leading_zeros() as u64),
+                Op::I64Ctz { dst, a } => un!(dst, a, |x: u64| x.trailing_zeros() as u64),
+                Op::I64Popcnt { dst, a } => un!(dst, a, |x: u64| x.count_ones() as u64),
+                Op::F32Abs { dst, a } => un!(dst, a, |x: u32| (x & 0x7fff_ffff) as u64),
+                Op::F32Neg { dst, a } => un!(dst, a, |x: u32| (x ^ 0x8000_0000) as u64),
+                Op::F32Ceil { dst, a } => f32un!(dst, a, |x| x.ceil()),
+                Op::F32Floor { dst, a } => f32un!(dst, a, |x| x.floor()),
+                Op::F32Trunc { dst, a } => f32un!(dst, a, |x| x.trunc()),
+                Op::F32Nearest { dst, a } => f32un!(dst, a, |x| x.round_ties_even()),
+                Op::F32Sqrt { dst, a } => f32un!(dst, a, |x| x.sqrt()),
+                Op::F64Abs { dst, a } => un!(dst, a, |x: u64| x & 0x7fff_ffff_ffff_ffff),
+                Op::F64Neg { dst, a } => un!(dst, a, |x: u64| x ^ 0x8000_0000_0000_0000),
+                Op::F64Ceil { dst, a } => f64un!(dst, a, |x| x.ceil()),
+                Op::F64Floor { dst, a } => f64un!(dst, a, |x| x.floor()),
+                Op::F64Trunc { dst, a } => f64un!(dst, a, |x| x.trunc()),
+                Op::F64Nearest { dst, a } => f64un!(dst, a, |x| x.round_ties_even()),
+                Op::F64Sqrt { dst, a } => f64un!(dst, a, |x| x.sqrt()),
+                Op::I32WrapI64 { dst, a } => un!(dst, a, |x: u32| x as u64),
+                Op::I32TruncF32S { dst, a } => {
+                    s.set(dst, i32_trunc_f32_s(f32::from_bits(s.get(a) as u32))? as u32 as u64)
+                }
+                Op::I32TruncF32U { dst, a } => {
+                    s.set(dst, i32_trunc_f32_u(f32::from_bits(s.get(a) as u32))? as u64)
+                }
+                Op::I32TruncF64S { dst, a } => {
+                    s.set(dst, i32_trunc_f64_s(f64::from_bits(s.get(a)))? as u32 as u64)
+                }
+                Op::I32TruncF64U { dst, a } => {
+                    s.set(dst, i32_trunc_f64_u(f64::from_bits(s.get(a)))? as u64)
+                }
+                Op::I64ExtendI32S { dst, a } => un!(dst, a, |x: i32| x as i64 as u64),
+                Op::I64ExtendI32U { dst, a } => un!(dst, a, |x: u32| x as u64),
+                Op::I64TruncF32S { dst, a } => {
+                    s.set(dst, i64_trunc_f32_s(f32::from_bits(s.get(a) as u32))? as u64)
+                }
+                Op::I64TruncF32U { dst, a } => {
+                    s.set(dst, i64_trunc_f32_u(f32::from_bits(s.get(a) as u32))?)
+                }
+                Op::I64TruncF64S { dst, a } => {
+                    s.set(dst, i64_trunc_f64_s(f64::from_bits(s.get(a)))? as u64)
+                }
+                Op::I64TruncF64U { dst, a } => {
+                    s.set(dst, i64_trunc_f64_u(f64::from_bits(s.get(a)))?)
+                }
+                Op::F32ConvertI32S { dst, a } => {
+                    un!(dst, a, |x: i32| (x as f32).to_bits() as u64)
+                }
+                Op::F32ConvertI32U { dst, a } => {
+                    un!(dst, a, |x: u32| (x as f32).to_bits() as u64)
+                }
+                Op::F32ConvertI64S { dst, a } => {
+                    un!(dst, a, |x: i64| (x as f32).to_bits() as u64)
+                }
+                Op::F32ConvertI64U { dst, a } => {
+                    un!(dst, a, |x: u64| (x as f32).to_bits() as u64)
+                }
+                Op::F32DemoteF64 { dst, a } => {
+                    let x = f64::from_bits(s.get(a));
+                    s.set(dst, (x as f32).to_bits() as u64);
+                }
+                Op::F64ConvertI32S { dst, a } => un!(dst, a, |x: i32| (x as f64).to_bits()),
+                Op::F64ConvertI32U { dst, a } => un!(dst, a, |x: u32| (x as f64).to_bits()),
+                Op::F64ConvertI64S { dst, a } => un!(dst, a, |x: i64| (x as f64).to_bits()),
+                Op::F64ConvertI64U { dst, a } => un!(dst, a, |x: u64| (x as f64).to_bits()),
+                Op::F64PromoteF32 { dst, a } => {
+                    let x = f32::from_bits(s.get(a) as u32);
+                    s.set(dst, (x as f64).to_bits());
+                }
+                Op::I32Extend8S { dst, a } => un!(dst, a, |x: i8| x as i32 as u32 as u64),
+                Op::I32Extend16S { dst, a } => un!(dst, a, |x: i16| x as i32 as u32 as u64),
+                Op::I64Extend8S { dst, a } => un!(dst, a, |x: i8| x as i64 as u64),
+                Op::I64Extend16S { dst, a } => un!(dst, a, |x: i16| x as i64 as u64),
+                Op::I64Extend32S { dst, a } => un!(dst, a, |x: i32| x as i64 as u64),
+                // Rust's float-to-int `as` saturates and maps NaN to 0: exactly trunc_sat.
+                Op::I32TruncSatF32S { dst, a } => {
+                    s.set(dst, f32::from_bits(s.get(a) as u32) as i32 as u32 as u64)
+                }
+                Op::I32TruncSatF32U { dst, a } => {
+                    s.set(dst, f32::from_bits(s.get(a) as u32) as u32 as u64)
+                }
+                Op::I32TruncSatF64S { dst, a } => {
+                    s.set(dst, f64::from_bits(s.get(a)) as i32 as u32 as u64)
+                }
+                Op::I32TruncSatF64U { dst, a } => {
+                    s.set(dst, f64::from_bits(s.get(a)) as u32 as u64)
+                }
+                Op::I64TruncSatF32S { dst, a } => {
+                    s.set(dst, f32::from_bits(s.get(a) as u32) as i64 as u64)
+                }
+                Op::I64TruncSatF32U { dst, a } => {
+                    s.set(dst, f32::from_bits(s.get(a) as u32) as u64)
+                }
+                Op::I64TruncSatF64S { dst, a } => {
+                    s.set(dst, f64::from_bits(s.get(a)) as i64 as u64)
+                }
+                Op::I64TruncSatF64U { dst, a } => s.set(dst, f64::from_bits(s.get(a)) as u64),
+
+                Op::I32Eq { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x == y)),
+                Op::I32Ne { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x != y)),
+                Op::I32LtS { dst, a, b: r } => bin!(dst, a, r, |x: i32, y| b(x < y)),
+                Op::I32LtU { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x < y)),
+                Op::I32GtS { dst, a, b: r } => bin!(dst, a, r, |x: i32, y| b(x > y)),
+                Op::I32GtU { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x > y)),
+                Op::I32LeS { dst, a, b: r } => bin!(dst, a, r, |x: i32, y| b(x <= y)),
+                Op::I32LeU { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x <= y)),
+                Op::I32GeS { dst, a, b: r } => bin!(dst, a, r, |x: i32, y| b(x >= y)),
+                Op::I32GeU { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x >= y)),
+                Op::I64Eq { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x == y)),
+                Op::I64Ne { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x != y)),
+                Op::I64LtS { dst, a, b: r } => bin!(dst, a, r, |x: i64, y| b(x < y)),
+                Op::I64LtU { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x < y)),
+                Op::I64GtS { dst, a, b: r } => bin!(dst, a, r, |x: i64, y| b(x > y)),
+                Op::I64GtU { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x > y)),
+                Op::I64LeS { dst, a, b: r } => bin!(dst, a, r, |x: i64, y| b(x <= y)),
+                Op::I64LeU { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x <= y)),
+                Op::I64GeS { dst, a, b: r } => bin!(dst, a, r, |x: i64, y| b(x >= y)),
+                Op::I64GeU { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x >= y)),
+                Op::F32Eq { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x == y)),
+                Op::F32Ne { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x != y)),
+                Op::F32Lt { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x < y)),
+                Op::F32Gt { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x > y)),
+                Op::F32Le { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x <= y)),
+                Op::F32Ge { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x >= y)),
+                Op::F64Eq { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x == y)),
+                Op::F64Ne { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x != y)),
+                Op::F64Lt { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x < y)),
+                Op::F64Gt { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x > y)),
+                Op::F64Le { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x <= y)),
+                Op::F64Ge { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x >= y)),
+                Op::I32Add { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.wrapping_add(y) as u64),
+                Op::I32Sub { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.wrapping_sub(y) as u64),
+                Op::I32Mul { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.wrapping_mul(y) as u64),
+                Op::I32DivS { dst, a, b } => {
+                    let r = i32_div_s(s.get(a) as i32, s.get(b) as i32)?;
+                    s.set(dst, r as u32 as u64);
+                }
+                Op::I32DivU { dst, a, b } => {
+                    let y = nonzero(s.get(b) as u32)?;
+                    s.set(dst, (s.get(a) as u32 / y) as u64);
+                }
+                Op::I32RemS { dst, a, b } => {
+                    let y = nonzero(s.get(b) as i32)?;
+                    s.set(dst, (s.get(a) as i32).wrapping_rem(y) as u32 as u64);
+                }
+                Op::I32RemU { dst, a, b } => {
+                    let y = nonzero(s.get(b) as u32)?;
+                    s.set(dst, (s.get(a) as u32 % y) as u64);
+                }
+                Op::I32And { dst, a, b } => bin!(dst, a, b, |x: u32, y| (x & y) as u64),
+                Op::I32Or { dst, a, b } => bin!(dst, a, b, |x: u32, y| (x | y) as u64),
+                Op::I32Xor { dst, a, b } => bin!(dst, a, b, |x: u32, y| (x ^ y) as u64),
+                Op::I32Shl { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.wrapping_shl(y) as u64),
+                Op::I32ShrS { dst, a, b } => {
+                    bin!(dst, a, b, |x: i32, y| x.wrapping_shr(y as u32) as u32 as u64)
+                }
+                Op::I32ShrU { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.wrapping_shr(y) as u64),
+                Op::I32Rotl { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.rotate_left(y) as u64),
+                Op::I32Rotr { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.rotate_right(y) as u64),
+                Op::I64Add { dst, a, b } => bin!(dst, a, b, |x: u64, y| x.wrapping_add(y)),
+                Op::I64Sub { dst, a, b } => bin!(dst, a, b, |x: u64, y| x.wrapping_sub(y)),
+                Op::I64Mul { dst, a, b } => bin!(dst, a, b, |x: u64, y| x.wrapping_mul(y)),
+                Op::I64DivS { dst, a, b } => {
+                    let r = i64_div_s(s.get(a) as i64, s.get(b) as i64)?;
+                    s.set(dst, r as u64);
+                }
+                Op::I64DivU { dst, a, b } => {
+                    let y = nonzero(s.get(b))?;
+                    s.set(dst, s.get(a) / y);
+                }
+                Op::I64RemS { dst, a, b } => {
+                    let y = nonzero(s.get(b) as i64)?;
+                    s.set(dst, (s.get(a) as i64).wrapping_rem(y) as u64);
+                }
+                Op::I64RemU { dst, a, b } => {
+                    let y = nonzero(s.get(b))?;
+                    s.set(dst, s.get(a) % y);
+                }
+                Op::I64And { dst, a, b } => bin!(dst, a, b, |x: u64, y| x & y),
+                Op::I64Or { dst, a, b } => bin!(dst, a, b, |x: u64, y| x | y),
+                Op::I64Xor { dst, a, b } => bin!(dst, a, b, |x: u64, y| x ^ y),
+                Op::I64Shl { dst, a, b } => bin!(dst, a, b, |x: u64, y| x.wrapping_shl(y as u32)),
+                Op::I64ShrS { dst, a, b } => {
+                    bin!(dst, a, b, |x: i64, y| x.wrapping_shr(y as u32) as u64)
+                }
+                Op::I64ShrU { dst, a, b } => bin!(dst, a, b, |x: u64, y| x.wrapping_shr(y as u32)),
+                Op::I64Rotl { dst, a, b } => {
+                    bin!(dst, a, b, |x: u64, y| x.rotate_left((y & 63) as u32))
+                }
+                Op::I64Rotr { dst, a, b } => {
+                    bin!(dst, a, b, |x: u64, y| x.rotate_right((y & 63) as u32))
+                }
+                Op::F32Add { dst, a, b } => f32bin!(dst, a, b, |x, y| (x + y).to_bits() as u64),
+                Op::F32Sub { dst, a, b } => f32bin!(dst, a, b, |x, y| (x - y).to_bits() as u64),
+                Op::F32Mul { dst, a, b } => f32bin!(dst, a, b, |x, y| (x * y).to_bits() as u64),
+                Op::F32Div { dst, a, b } => f32bin!(dst, a, b, |x, y| (x / y).to_bits() as u64),
+                Op::F32Min { dst, a, b } => {
+                    f32bin!(dst, a, b, |x, y| f32_min(x, y).to_bits() as u64)
+                }
+                Op::F32Max { dst, a, b } => {
+                    f32bin!(dst, a, b, |x, y| f32_max(x, y).to_bits() as u64)
+                }
+                Op::F32Copysign { dst, a, b } => {
+                    bin!(dst, a, b, |x: u32, y| f32_copysign(x, y) as u64)
+                }
+                Op::F64Add { dst, a, b } => f64bin!(dst, a, b, |x, y| (x + y).to_bits()),
+                Op::F64Sub { dst, a, b } => f64bin!(dst, a, b, |x, y| (x - y).to_bits()),
+                Op::F64Mul { dst, a, b } => f64bin!(dst, a, b, |x, y| (x * y).to_bits()),
+                Op::F64Div { dst, a, b } => f64bin!(dst, a, b, |x, y| (x / y).to_bits()),
+                Op::F64Min { dst, a, b } => f64bin!(dst, a, b, |x, y| f64_min(x, y).to_bits()),
+                Op::F64Max { dst, a, b } => f64bin!(dst, a, b, |x, y| f64_max(x, y).to_bits()),
+                Op::F64Copysign { dst, a, b } => bin!(dst, a, b, |x: u64, y| f64_copysign(x, y)),
+
+                Op::I32EqImm { dst, a, imm } => un!(dst, a, |x: u32| b(x == imm as u32)),
+                Op::I32NeImm { dst, a, imm } => un!(dst, a, |x: u32| b(x != imm as u32)),
+                Op::I32LtSImm { dst, a, imm } => un!(dst, a, |x: i32| b(x < imm)),
+                Op::I32LtUImm { dst, a, imm } => un!(dst, a, |x: u32| b(x < imm as u32)),
+                Op::I32GtSImm { dst, a, imm } => un!(dst, a, |x: i32| b(x > imm)),
+                Op::I32GtUImm { dst, a, imm } => un!(dst, a, |x: u32| b(x > imm as u32)),
+                Op::I32LeSImm { dst, a, imm } => un!(dst, a, |x: i32| b(x <= imm)),
+                Op::I32LeUImm { dst, a, imm } => un!(dst, a, |x: u32| b(x <= imm as u32)),
+                Op::I32GeSImm { dst, a, imm } => un!(dst, a, |x: i32| b(x >= imm)),
+                Op::I32GeUImm { dst, a, imm } => un!(dst, a, |x: u32| b(x >= imm as u32)),
+                Op::I64EqImm { dst, a, imm } => un!(dst, a, |x: i64| b(x == imm as i64)),
+                Op::I64NeImm { dst, a, imm } => un!(dst, a, |x: i64| b(x != imm as i64)),
+                Op::I64LtSImm { dst, a, imm } => un!(dst, a, |x: i64| b(x < imm as i64)),
+                Op::I64LtUImm { dst, a, imm } => {
+                    un!(dst, a, |x: u64| b(x < imm as i64 as u64))
+                }
+                Op::I64GtSImm { dst, a, imm } => un!(dst, a, |x: i64| b(x > imm as i64)),
+                Op::I64GtUImm { dst, a, imm } => {
+                    un!(dst, a, |x: u64| b(x > imm as i64 as u64))
+                }
+                Op::I64LeSImm { dst, a, imm } => un!(dst, a, |x: i64| b(x <= imm as i64)),
+                Op::I64LeUImm { dst, a, imm } => {
+                    un!(dst, a, |x: u64| b(x <= imm as i64 as u64))
+                }
+                Op::I64GeSImm { dst, a, imm } => un!(dst, a, |x: i64| b(x >= imm as i64)),
+                Op::I64GeUImm { dst, a, imm } => {
+                    un!(dst, a, |x: u64| b(x >= imm as i64 as u64))
+                }
+                Op::I32AddImm { dst, a, imm } => {
+                    un!(dst, a, |x: u32| x.wrapping_add(imm as u32) as u64)
+                }
+                Op::I32MulImm { dst, a, imm } => {
+                    un!(dst, a, |x: u32| x.wrapping_mul(imm as u32) as u64)
+                }
+                Op::I32AndImm { dst, a, imm } => un!(dst, a, |x: u32| (x & imm as u32) as u64),
+                Op::I32OrImm { dst, a, imm } => un!(dst, a, |x: u32| (x | imm as u32) as u64),
+                Op::I32XorImm { dst, a, imm } => un!(dst, a, |x: u32| (x ^ imm as u32) as u64),
+                Op::I32ShlImm { dst, a, imm } => {
+                    un!(dst, a, |x: u32| x.wrapping_shl(imm as u32) as u64)
+                }
+                Op::I32ShrSImm { dst, a, imm } => {
+                    un!(dst, a, |x: i32| x.wrapping_shr(imm as u32) as u32 as u64)
+                }
+                Op::I32ShrUImm { dst, a, imm } => {
+                    un!(dst, a, |x: u32| x.wrapping_shr(imm as u32) as u64)
+                }
+                Op::I32RotlImm { dst, a, imm } => {
+                    un!(dst, a, |x: u32| x.rotate_left(imm as u32) as u64)
+                }
+                Op::I32RotrImm { dst, a, imm } => {
+                    un!(dst, a, |x: u32| x.rotate_right(imm as u32) as u64)
+                }
+                Op::I64AddImm { dst, a, imm } => {
+                    un!(dst, a, |x: u64| x.wrapping_add(imm as i64 as u64))
+                }
+                Op::I64MulImm { dst, a, imm } => {
+                    un!(dst, a, |x: u64| x.wrapping_mul(imm as i64 as u64))
+                }
+                Op::I64AndImm { dst, a, imm } => un!(dst, a, |x: u64| x & imm as i64 as u64),
+                Op::I64OrImm { dst, a, imm } => un!(dst, a, |x: u64| x | imm as i64 as u64),
+                Op::I64XorImm { dst, a, imm } => un!(dst, a, |x: u64| x ^ imm as i64 as u64),
+                Op::I64ShlImm { dst, a, imm } => {
+                    un!(dst, a, |x: u64| x.wrapping_shl(imm as u32))
+                }
+                Op::I64ShrSImm { dst, a, imm } => {
+                    un!(dst, a, |x: i64| x.wrapping_shr(imm as u32) as u64)
+                }
+                Op::I64ShrUImm { dst, a, imm } => {
+                    un!(dst, a, |x: u64| x.wrapping_shr(imm as u32))
+                }
+                Op::I64RotlImm { dst, a, imm } => {
+                    un!(dst, a, |x: u64| x.rotate_left(imm as u32 & 63))
+                }
+                Op::I64RotrImm { dst, a, imm } => {
+                    un!(dst, a, |x: u64| x.rotate_right(imm as u32 & 63))
+                }
+
+                Op::I32Load { dst, addr, offset } => {
+                    load!(dst, addr, offset, 4, |v| u32::from_le_bytes(v) as u64)
+                }
+                Op::I64Load { dst, addr, offset } => {
+                    load!(dst, addr, offset, 8, |v| u64::from_le_bytes(v))
+                }
+                Op::F32Load { dst, addr, offset } => {
+                    load!(dst, addr, offset, 4, |v| u32::from_le_bytes(v) as u64)
+                }
+                Op::F64Load { dst, addr, offset } => {
+                    load!(dst, addr, offset, 8, |v| u64::from_le_bytes(v))
+                }
+                Op::I32Load8S { dst, addr, offset } => {
+                    load!(dst, addr, offset, 1, |v| v[0] as i8 as i32 as u32 as u64)
+                }
+                Op::I32Load8U { dst, addr, offset } => {
+                    load!(dst, addr, offset, 1, |v| v[0] as u64)
+                }
+                Op::I32Load16S { dst, addr, offset } => {
+                    load!(dst, addr, offset, 2, |v| i16::from_le_bytes(v) as i32 as u32 as u64)
+                }
+                Op::I32Load16U { dst, addr, offset } => {
+                    load!(dst, addr, offset, 2, |v| u16::from_le_bytes(v) as u64)
+                }
+                Op::I64Load8S { dst, addr, offset } => {
+                    load!(dst, addr, offset, 1, |v| v[0] as i8 as i64 as u64)
+                }
+                Op::I64Load8U { dst, addr, offset } => {
+                    load!(dst, addr, offset, 1, |v| v[0] as u64)
+                }
+                Op::I64Load16S { dst, addr, offset } => {
+                    load!(dst, addr, offset, 2, |v| i16::from_le_bytes(v) as i64 as u64)
+                }
+                Op::I64Load16U { dst, addr, offset } => {
+                    load!(dst, addr, offset, 2, |v| u16::from_le_bytes(v) as u64)
+                }
+                Op::I64Load32S { dst, addr, offset } => {
+                    load!(dst, addr, offset, 4, |v| i32::from_le_bytes(v) as i64 as u64)
+                }
+                Op::I64Load32U { dst, addr, offset } => {
+                    load!(dst, addr, offset, 4, |v| u32::from_le_bytes(v) as u64)
+                }
+                Op::I32Store { addr, val, offset } => {
+                    store!(addr, val, offset, |v| (v as u32).to_le_bytes())
+                }
+                Op::I64Store { addr, val, offset } => store!(addr, val, offset, |v| v.to_le_bytes()),
+                Op::F32Store { addr, val, offset } => {
+                    store!(addr, val, offset, |v| (v as u32).to_le_bytes())
+                }
+                Op::F64Store { addr, val, offset } => store!(addr, val, offset, |v| v.to_le_bytes()),
+                Op::I32Store8 { addr, val, offset } => store!(addr, val, offset, |v| [v as u8]),
+                Op::I32Store16 { addr, val, offset } => {
+                    store!(addr, val, offset, |v| (v as u16).to_le_bytes())
+                }
+                Op::I64Store8 { addr, val, offset } => store!(addr, val, offset, |v| [v as u8]),
+                Op::I64Store16 { addr, val, offset } => {
+                    store!(addr, val, offset, |v| (v as u16).to_le_bytes())
+                }
+                Op::I64Store32 { addr, val, offset } => {
+                    store!(addr, val, offset, |v| (v as u32).to_le_bytes())
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The interpreter tier: every function starts here. A function is translated on its first
+//! call from its validated body into register bytecode (`code::Op`), cached per module, and
+//! executed by a loop that keeps all wasm frames off the host stack.
+
+mod code;
+mod exec;
+mod numeric;
+mod raw;
+mod translate;
+
+pub use code::{CompiledFunc, Op};
+
+use std::sync::{Arc, OnceLock};
+use strata_vm::{FuncAddr, FuncKind, HostContext, Module, StoreInner, Trap};
+
+/// The slot of `Module::tier_state` that holds the interpreter's per-module code.
+pub const TIER_STATE_SLOT: usize = 0;
+
+/// Translated functions of one module, filled lazily and shared by all its instances.
+pub struct InterpModule {
+    funcs: Box<[OnceLock<Result<Arc<CompiledFunc>, String>>]>,
+}
+
+impl InterpModule {
+    /// The interpreter state of `module`, created on first use.
+    pub fn of(module: &Module) -> Arc<InterpModule> {
+        let any = module.tier_state[TIER_STATE_SLOT].get_or_init(|| {
+            Arc::new(InterpModule {
+                funcs: (0..module.num_defined_funcs())
+                    .map(|_| OnceLock::new())
+                    .collect(),
+            })
+        });
+        any.clone()
+            .downcast::<InterpModule>()
+            .expect("tier state slot 0 belongs to the interpreter")
+    }
+
+    /// Defined function `def_index`, translated on first use.
+    pub fn get(&self, module: &Module, def_index: u32) -> Result<Arc<CompiledFunc>, Trap> {
+        self.funcs[def_index as usize]
+            .get_or_init(|| translate::translate(module, def_index as usize).map(Arc::new))
+            .clone()
+            .map_err(|e| Trap::host(format!("interpreter translation failed: {e}")))
+    }
+
+    /// Translates every function now (eager mode, and for measuring translation speed).
+    pub fn translate_all(&self, module: &Module) -> Result<(), Trap> {
+        for i in 0..self.funcs.len() {
+            self.get(module, i as u32)?;
+        }
+        Ok(())
+    }
+}
+
+/// Translates one function without caching it (benchmarks and tests of the translator).
+pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, String> {
+    translate::translate(module, def_index)
+}
+
+/// Calls a function from the host: arguments and results are raw cells.
+pub fn invoke(
+    store: &mut StoreInner,
+    func: FuncAddr,
+    args: &[u64],
+    results: &mut [u64],
+) -> Result<(), Trap> {
+    match store.funcs[func as usize].kind.clone() {
+        FuncKind::Host(host) => {
+            let mut cx = HostContext {
+                store,
+                caller: None,
+            };
+            host(&mut cx, args, results)
+        }
+        FuncKind::Wasm {
+            instance,
+            func_index,
+        } => {
+            let mut stack = store.take_stack();
+            stack[..args.len()].copy_from_slice(args);
+            let result = exec::execute(store, &mut stack, instance, func_index);
+            if result.is_ok() {
+                results.copy_from_slice(&stack[..results.len()]);
+            }
+            store.return_stack(stack);
+            result
+        }
+    }
+}
