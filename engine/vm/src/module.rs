@@ -319,7 +319,44 @@ pub fn func_type(t: &wasmparser::FuncType, offset: u64) -> Result<FuncType> {
 /// Checks a complete module without building it.
 pub fn validate(bytes: &[u8]) -> Result<()> {
     let mut validator = Validator::new_with_features(supported_features());
-    validator.validate_all(bytes)?;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        check_encoding(&payload, bytes, 0)?;
+        if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
+            func.into_validator(Default::default()).validate(&body)?;
+        }
+    }
+    Ok(())
+}
+
+/// Encoding rules wasmparser relaxes for later proposals but 32-bit memories keep: memory
+/// limits are u32 LEBs of at most 5 bytes ("integer representation too long").
+/// `base` is the stream offset of `bytes[0]`.
+fn check_encoding(payload: &Payload<'_>, bytes: &[u8], base: u64) -> Result<()> {
+    let Payload::MemorySection(section) = payload else {
+        return Ok(());
+    };
+    let range = section.range();
+    let (start, end) = ((range.start - base) as usize, (range.end - base) as usize);
+    let Some(data) = bytes.get(start..end) else {
+        return Ok(());
+    };
+    let mut r = wasmparser::BinaryReader::new(data, range.start);
+    let count = r.read_var_u32()?;
+    for _ in 0..count {
+        let flags = r.read_u8()?;
+        if flags & 0x04 != 0 {
+            // memory64 limits are u64: wasmparser checks them, and rejects the feature.
+            return Ok(());
+        }
+        r.read_var_u32()?;
+        if flags & 0x01 != 0 {
+            r.read_var_u32()?;
+        }
+        if flags & 0x08 != 0 {
+            r.read_var_u32()?;
+        }
+    }
     Ok(())
 }
 
@@ -371,6 +408,7 @@ impl StreamingValidator {
                 }
                 wasmparser::Chunk::Parsed { consumed, payload } => (consumed, payload),
             };
+            check_encoding(&payload, &self.buf[self.consumed..], self.consumed as u64)?;
             // Code section entries arrive as whole function bodies; validate each eagerly.
             match self.validator.payload(&payload)? {
                 ValidPayload::Func(func, body) => {
@@ -440,6 +478,7 @@ impl Module {
         for payload in Parser::new(0).parse_all(&bytes) {
             let payload = payload?;
             if let Some(v) = validator.as_mut() {
+                check_encoding(&payload, &bytes, 0)?;
                 if let ValidPayload::Func(func, body) = v.payload(&payload)? {
                     let mut fv = func.into_validator(std::mem::take(&mut func_allocs));
                     fv.validate(&body)?;

@@ -147,6 +147,8 @@ impl SigRegistry {
 }
 
 pub struct StoreInner {
+    /// Unique per process: handles carry it, so using one with another store is caught.
+    pub id: u64,
     pub config: RuntimeConfig,
     pub sigs: SigRegistry,
     pub funcs: Vec<FuncData>,
@@ -164,7 +166,9 @@ pub struct StoreInner {
 
 impl StoreInner {
     pub fn new(config: RuntimeConfig) -> Self {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         StoreInner {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             config,
             sigs: SigRegistry::default(),
             funcs: Vec::new(),

@@ -82,6 +82,25 @@ macro_rules! minmax {
 minmax!(f32_min, f32_max, f32);
 minmax!(f64_min, f64_max, f64);
 
+/// Rounding functions pass a signalling NaN through unchanged; wasm wants it quieted.
+#[inline]
+pub fn f32_quiet(x: f32) -> f32 {
+    if x.is_nan() {
+        f32::from_bits(x.to_bits() | 0x0040_0000)
+    } else {
+        x
+    }
+}
+
+#[inline]
+pub fn f64_quiet(x: f64) -> f64 {
+    if x.is_nan() {
+        f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000)
+    } else {
+        x
+    }
+}
+
 #[inline]
 pub fn f32_copysign(a: u32, b: u32) -> u32 {
     (a & 0x7fff_ffff) | (b & 0x8000_0000)

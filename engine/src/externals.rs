@@ -1,0 +1,328 @@
+//! Memories, tables, globals and tags: created by the host or exported by an instance, and
+//! shareable across instances of one store.
+
+use crate::error::Error;
+use crate::func::Func;
+use crate::store::{check_store, AsStore, AsStoreMut};
+use crate::values::Val;
+use strata_vm::{
+    ExternAddr, GlobalAddr, GlobalType, LinearMemory, MemAddr, MemoryType, TableAddr, TableType,
+    TagAddr, TagType, ValType, WASM_PAGE_SIZE,
+};
+
+/// Anything that can be imported or exported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extern {
+    Func(Func),
+    Table(Table),
+    Memory(Memory),
+    Global(Global),
+    Tag(Tag),
+}
+
+impl Extern {
+    pub(crate) fn from_addr(store_id: u64, addr: ExternAddr) -> Extern {
+        match addr {
+            ExternAddr::Func(addr) => Extern::Func(Func { store_id, addr }),
+            ExternAddr::Table(addr) => Extern::Table(Table { store_id, addr }),
+            ExternAddr::Memory(addr) => Extern::Memory(Memory { store_id, addr }),
+            ExternAddr::Global(addr) => Extern::Global(Global { store_id, addr }),
+            ExternAddr::Tag(addr) => Extern::Tag(Tag { store_id, addr }),
+        }
+    }
+    pub(crate) fn addr(&self) -> (u64, ExternAddr) {
+        match *self {
+            Extern::Func(f) => (f.store_id, ExternAddr::Func(f.addr)),
+            Extern::Table(t) => (t.store_id, ExternAddr::Table(t.addr)),
+            Extern::Memory(m) => (m.store_id, ExternAddr::Memory(m.addr)),
+            Extern::Global(g) => (g.store_id, ExternAddr::Global(g.addr)),
+            Extern::Tag(t) => (t.store_id, ExternAddr::Tag(t.addr)),
+        }
+    }
+    pub fn ty(&self, store: impl AsStore) -> strata_vm::ExternType {
+        let (id, addr) = self.addr();
+        check_store(store.inner(), id);
+        store.inner().extern_type(addr)
+    }
+    pub fn into_func(self) -> Option<Func> {
+        match self {
+            Extern::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+    pub fn into_memory(self) -> Option<Memory> {
+        match self {
+            Extern::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn into_table(self) -> Option<Table> {
+        match self {
+            Extern::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+    pub fn into_global(self) -> Option<Global> {
+        match self {
+            Extern::Global(g) => Some(g),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! into_extern {
+    ($($t:ident),*) => {$(
+        impl From<$t> for Extern {
+            fn from(x: $t) -> Extern {
+                Extern::$t(x)
+            }
+        }
+    )*};
+}
+into_extern!(Func, Table, Memory, Global, Tag);
+
+/// A linear memory (`WebAssembly.Memory`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Memory {
+    pub(crate) store_id: u64,
+    pub(crate) addr: MemAddr,
+}
+
+impl Memory {
+    pub fn new(mut store: impl AsStoreMut, ty: MemoryType) -> Result<Memory, Error> {
+        let inner = store.inner_mut();
+        let mem = LinearMemory::new(ty, inner.config.bounds_checks).map_err(|e| Error::Range(e.0))?;
+        let addr = inner.add_memory(mem);
+        Ok(Memory {
+            store_id: inner.id,
+            addr,
+        })
+    }
+    fn get<'a>(&self, store: &'a impl AsStore) -> &'a LinearMemory {
+        check_store(store.inner(), self.store_id);
+        &store.inner().memories[self.addr as usize]
+    }
+    fn get_mut<'a, S: AsStoreMut>(&self, store: &'a mut S) -> &'a mut LinearMemory {
+        check_store(store.inner(), self.store_id);
+        &mut store.inner_mut().memories[self.addr as usize]
+    }
+    pub fn ty(&self, store: impl AsStore) -> MemoryType {
+        self.get(&store).ty()
+    }
+    /// Current size in pages.
+    pub fn size(&self, store: impl AsStore) -> u64 {
+        self.get(&store).pages()
+    }
+    /// Current size in bytes.
+    pub fn data_size(&self, store: impl AsStore) -> usize {
+        self.get(&store).byte_len()
+    }
+    /// Grows by `delta` pages and returns the previous size in pages.
+    pub fn grow(&self, mut store: impl AsStoreMut, delta: u64) -> Result<u64, Error> {
+        let mem = self.get_mut(&mut store);
+        mem.grow(delta).ok_or_else(|| {
+            Error::Range(format!(
+                "cannot grow memory of {} pages by {delta} (maximum {})",
+                mem.pages(),
+                mem.max_pages()
+            ))
+        })
+    }
+    pub fn data<'a, S: AsStore>(&self, store: &'a S) -> &'a [u8] {
+        self.get(store).data()
+    }
+    pub fn data_mut<'a, S: AsStoreMut>(&self, store: &'a mut S) -> &'a mut [u8] {
+        self.get_mut(store).data_mut()
+    }
+    /// Copies bytes out of memory; an out-of-range access is an error, not a panic.
+    pub fn read(&self, store: impl AsStore, offset: usize, buf: &mut [u8]) -> Result<(), Error> {
+        let data = self.get(&store).data();
+        let src = offset
+            .checked_add(buf.len())
+            .and_then(|end| data.get(offset..end))
+            .ok_or_else(|| Error::Range("memory read out of bounds".into()))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+    pub fn write(&self, mut store: impl AsStoreMut, offset: usize, bytes: &[u8]) -> Result<(), Error> {
+        let data = self.get_mut(&mut store).data_mut();
+        let dst = offset
+            .checked_add(bytes.len())
+            .and_then(|end| data.get_mut(offset..end))
+            .ok_or_else(|| Error::Range("memory write out of bounds".into()))?;
+        dst.copy_from_slice(bytes);
+        Ok(())
+    }
+    pub const PAGE_SIZE: u64 = WASM_PAGE_SIZE;
+}
+
+/// A table of references (`WebAssembly.Table`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Table {
+    pub(crate) store_id: u64,
+    pub(crate) addr: TableAddr,
+}
+
+fn check_ref(store: &strata_vm::StoreInner, ty: ValType, v: &Val) -> Result<u64, Error> {
+    if v.ty() != ty {
+        return Err(Error::Type(format!("expected {ty}, got {}", v.ty())));
+    }
+    Ok(v.to_cell(store))
+}
+
+impl Table {
+    pub fn new(mut store: impl AsStoreMut, ty: TableType, init: Val) -> Result<Table, Error> {
+        let inner = store.inner_mut();
+        let cell = check_ref(inner, ty.elem, &init)?;
+        let addr = inner.add_table(ty, cell).map_err(Error::Range)?;
+        Ok(Table {
+            store_id: inner.id,
+            addr,
+        })
+    }
+    pub fn ty(&self, store: impl AsStore) -> TableType {
+        check_store(store.inner(), self.store_id);
+        store.inner().tables[self.addr as usize].current_type()
+    }
+    pub fn size(&self, store: impl AsStore) -> u64 {
+        check_store(store.inner(), self.store_id);
+        store.inner().tables[self.addr as usize].elems.len() as u64
+    }
+    pub fn get(&self, store: impl AsStore, index: u64) -> Option<Val> {
+        let inner = store.inner();
+        check_store(inner, self.store_id);
+        let t = &inner.tables[self.addr as usize];
+        let cell = *t.elems.get(usize::try_from(index).ok()?)?;
+        Some(Val::from_cell(inner, t.ty.elem, cell))
+    }
+    pub fn set(&self, mut store: impl AsStoreMut, index: u64, val: Val) -> Result<(), Error> {
+        let inner = store.inner_mut();
+        check_store(inner, self.store_id);
+        let cell = check_ref(inner, inner.tables[self.addr as usize].ty.elem, &val)?;
+        let slot = usize::try_from(index)
+            .ok()
+            .and_then(|i| inner.tables[self.addr as usize].elems.get_mut(i))
+            .ok_or_else(|| Error::Range(format!("table index {index} out of bounds")))?;
+        *slot = cell;
+        Ok(())
+    }
+    /// Grows by `delta` elements set to `init`; returns the previous size.
+    pub fn grow(&self, mut store: impl AsStoreMut, delta: u64, init: Val) -> Result<u64, Error> {
+        let inner = store.inner_mut();
+        check_store(inner, self.store_id);
+        let cell = check_ref(inner, inner.tables[self.addr as usize].ty.elem, &init)?;
+        inner.tables[self.addr as usize]
+            .grow(delta, cell)
+            .ok_or_else(|| Error::Range(format!("cannot grow table by {delta}")))
+    }
+}
+
+/// A global variable (`WebAssembly.Global`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Global {
+    pub(crate) store_id: u64,
+    pub(crate) addr: GlobalAddr,
+}
+
+impl Global {
+    pub fn new(mut store: impl AsStoreMut, ty: GlobalType, val: Val) -> Result<Global, Error> {
+        let inner = store.inner_mut();
+        if val.ty() != ty.content {
+            return Err(Error::Type(format!(
+                "global of type {} initialised with {}",
+                ty.content,
+                val.ty()
+            )));
+        }
+        let cell = val.to_cell(inner);
+        let addr = inner.add_global(ty, cell);
+        Ok(Global {
+            store_id: inner.id,
+            addr,
+        })
+    }
+    pub fn ty(&self, store: impl AsStore) -> GlobalType {
+        check_store(store.inner(), self.store_id);
+        store.inner().globals[self.addr as usize].ty
+    }
+    pub fn get(&self, store: impl AsStore) -> Val {
+        let inner = store.inner();
+        check_store(inner, self.store_id);
+        let g = &inner.globals[self.addr as usize];
+        Val::from_cell(inner, g.ty.content, g.value)
+    }
+    pub fn set(&self, mut store: impl AsStoreMut, val: Val) -> Result<(), Error> {
+        let inner = store.inner_mut();
+        check_store(inner, self.store_id);
+        let ty = inner.globals[self.addr as usize].ty;
+        if !ty.mutable {
+            return Err(Error::Type("cannot set an immutable global".into()));
+        }
+        if val.ty() != ty.content {
+            return Err(Error::Type(format!(
+                "global of type {} set to {}",
+                ty.content,
+                val.ty()
+            )));
+        }
+        let cell = val.to_cell(inner);
+        inner.globals[self.addr as usize].value = cell;
+        Ok(())
+    }
+}
+
+/// An exception tag (`WebAssembly.Tag`). Tags can be created, imported and exported; the
+/// exception-handling instructions themselves (Wasm 3.0) do not execute in any tier yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tag {
+    pub(crate) store_id: u64,
+    pub(crate) addr: TagAddr,
+}
+
+impl Tag {
+    pub fn new(mut store: impl AsStoreMut, ty: TagType) -> Tag {
+        let inner = store.inner_mut();
+        let addr = inner.add_tag(ty);
+        Tag {
+            store_id: inner.id,
+            addr,
+        }
+    }
+    pub fn ty(&self, store: impl AsStore) -> TagType {
+        check_store(store.inner(), self.store_id);
+        store.inner().tags[self.addr as usize].ty.clone()
+    }
+}
+
+/// An exception value (`WebAssembly.Exception`): a tag and a payload matching its type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exception {
+    tag: Tag,
+    payload: Vec<Val>,
+}
+
+impl Exception {
+    pub fn new(store: impl AsStore, tag: Tag, payload: Vec<Val>) -> Result<Exception, Error> {
+        let ty = tag.ty(&store);
+        let types: Vec<ValType> = payload.iter().map(Val::ty).collect();
+        if types.as_slice() != &*ty.params {
+            return Err(Error::Type(format!(
+                "exception payload {types:?} does not match tag type {:?}",
+                ty.params
+            )));
+        }
+        Ok(Exception { tag, payload })
+    }
+    pub fn tag(&self) -> Tag {
+        self.tag
+    }
+    pub fn is(&self, tag: Tag) -> bool {
+        self.tag == tag
+    }
+    pub fn get_arg(&self, index: usize) -> Option<&Val> {
+        self.payload.get(index)
+    }
+    pub fn payload(&self) -> &[Val] {
+        &self.payload
+    }
+}

@@ -1,0 +1,156 @@
+//! Values crossing the API boundary, and their conversion to the runtime's 64-bit cells.
+
+use crate::func::Func;
+use crate::store::{check_store, AsStore, AsStoreMut};
+use std::any::Any;
+use std::sync::Arc;
+use strata_vm::{cell_funcref, funcref_cell, StoreInner, ValType};
+
+/// A wasm value. Floats are kept as their bits so NaN payloads survive.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Val {
+    I32(i32),
+    I64(i64),
+    /// The bits of an f32.
+    F32(u32),
+    /// The bits of an f64.
+    F64(u64),
+    FuncRef(Option<Func>),
+    ExternRef(Option<ExternRef>),
+}
+
+impl Val {
+    pub fn f32(x: f32) -> Val {
+        Val::F32(x.to_bits())
+    }
+    pub fn f64(x: f64) -> Val {
+        Val::F64(x.to_bits())
+    }
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+    /// The null reference of a reference type, zero of a number type.
+    pub fn default_for(ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::FuncRef => Val::FuncRef(None),
+            ValType::ExternRef | ValType::V128 => Val::ExternRef(None),
+        }
+    }
+    pub fn i32(&self) -> Option<i32> {
+        match self {
+            Val::I32(v) => Some(*v),
+            _ => None,
+        }
+    }
+    pub fn i64(&self) -> Option<i64> {
+        match self {
+            Val::I64(v) => Some(*v),
+            _ => None,
+        }
+    }
+    pub fn to_f32(&self) -> Option<f32> {
+        match self {
+            Val::F32(v) => Some(f32::from_bits(*v)),
+            _ => None,
+        }
+    }
+    pub fn to_f64(&self) -> Option<f64> {
+        match self {
+            Val::F64(v) => Some(f64::from_bits(*v)),
+            _ => None,
+        }
+    }
+
+    /// The raw cell, checking that references belong to `store`.
+    pub(crate) fn to_cell(&self, store: &StoreInner) -> u64 {
+        match self {
+            Val::I32(v) => *v as u32 as u64,
+            Val::I64(v) => *v as u64,
+            Val::F32(v) => *v as u64,
+            Val::F64(v) => *v,
+            Val::FuncRef(None) | Val::ExternRef(None) => 0,
+            Val::FuncRef(Some(f)) => {
+                check_store(store, f.store_id);
+                funcref_cell(f.addr)
+            }
+            Val::ExternRef(Some(e)) => {
+                check_store(store, e.store_id);
+                e.index as u64 + 1
+            }
+        }
+    }
+
+    pub(crate) fn from_cell(store: &StoreInner, ty: ValType, cell: u64) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(cell as u32 as i32),
+            ValType::I64 => Val::I64(cell as i64),
+            ValType::F32 => Val::F32(cell as u32),
+            ValType::F64 => Val::F64(cell),
+            ValType::FuncRef => Val::FuncRef(cell_funcref(cell).map(|addr| Func {
+                store_id: store.id,
+                addr,
+            })),
+            ValType::ExternRef | ValType::V128 => {
+                Val::ExternRef(cell.checked_sub(1).map(|i| ExternRef {
+                    store_id: store.id,
+                    index: i as u32,
+                }))
+            }
+        }
+    }
+}
+
+impl From<i32> for Val {
+    fn from(v: i32) -> Val {
+        Val::I32(v)
+    }
+}
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::I64(v)
+    }
+}
+impl From<f32> for Val {
+    fn from(v: f32) -> Val {
+        Val::f32(v)
+    }
+}
+impl From<f64> for Val {
+    fn from(v: f64) -> Val {
+        Val::f64(v)
+    }
+}
+
+/// A reference to a host object, passed to wasm as `externref`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ExternRef {
+    pub(crate) store_id: u64,
+    pub(crate) index: u32,
+}
+
+impl ExternRef {
+    pub fn new(mut store: impl AsStoreMut, value: impl Any + Send + Sync) -> ExternRef {
+        let inner = store.inner_mut();
+        let cell = inner.add_extern(Arc::new(value));
+        ExternRef {
+            store_id: inner.id,
+            index: (cell - 1) as u32,
+        }
+    }
+    pub fn data<'a>(&self, store: &'a impl AsStore) -> &'a (dyn Any + Send + Sync) {
+        let inner = store.inner();
+        check_store(inner, self.store_id);
+        &*inner.externs[self.index as usize]
+    }
+}
