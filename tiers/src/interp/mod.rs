@@ -11,7 +11,10 @@ mod translate;
 pub use code::{CompiledFunc, Op};
 
 use std::sync::{Arc, OnceLock};
-use strata_vm::{FuncAddr, FuncKind, HostContext, Module, StoreInner, Trap};
+use strata_vm::{FuncAddr, FuncKind, HostContext, Module, StoreInner, Trap, TrapCode};
+
+/// Host stack that must be left when wasm is entered from the host.
+const MIN_HOST_STACK: usize = 128 * 1024;
 
 /// The slot of `Module::tier_state` that holds the interpreter's per-module code.
 pub const TIER_STATE_SLOT: usize = 0;
@@ -77,6 +80,11 @@ pub fn invoke(
             instance,
             func_index,
         } => {
+            // Wasm frames live off the host stack, but every host -> wasm re-entry (a host
+            // function calling back into wasm) nests Rust frames; refuse before they run out.
+            if stacker::remaining_stack().is_some_and(|left| left < MIN_HOST_STACK) {
+                return Err(TrapCode::StackOverflow.into());
+            }
             let mut stack = store.take_stack();
             stack[..args.len()].copy_from_slice(args);
             let result = exec::execute(store, &mut stack, instance, func_index);
