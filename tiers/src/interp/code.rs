@@ -17,6 +17,8 @@ macro_rules! define_ops {
         binary_imm { $($imm:ident),* $(,)? }
         load { $($load:ident),* $(,)? }
         store { $($store:ident),* $(,)? }
+        branch { $($br:ident),* $(,)? }
+        branch_imm { $($bri:ident),* $(,)? }
     ) => {
         #[derive(Clone, Copy, Debug, PartialEq)]
         pub enum Op {
@@ -27,6 +29,43 @@ macro_rules! define_ops {
             $($imm { dst: Reg, a: Reg, imm: i32 },)*
             $($load { dst: Reg, addr: Reg, offset: u32 },)*
             $($store { addr: Reg, val: Reg, offset: u32 },)*
+            /// Compare and branch when true.
+            $($br { a: Reg, b: Reg, target: u32 },)*
+            /// Compare with a constant (sign-extended for i64) and branch when true.
+            $($bri { a: Reg, imm: i32, target: u32 },)*
+        }
+
+        impl Op {
+            /// The target of a branch instruction, for patching.
+            pub fn branch_target_mut(&mut self) -> Option<&mut u32> {
+                match self {
+                    Op::Br { target }
+                    | Op::BrIfNez { target, .. }
+                    | Op::BrIfEqz { target, .. }
+                    $(| Op::$br { target, .. })*
+                    $(| Op::$bri { target, .. })* => Some(target),
+                    _ => None,
+                }
+            }
+
+            /// The result register of an instruction that writes exactly one, so the
+            /// translator can redirect it (into a local, say).
+            pub fn dst_mut(&mut self) -> Option<&mut Reg> {
+                match self {
+                    $(Op::$un { dst, .. })|*
+                    | $(Op::$bin { dst, .. })|*
+                    | $(Op::$imm { dst, .. })|*
+                    | $(Op::$load { dst, .. })|*
+                    | Op::Copy { dst, .. }
+                    | Op::Const32 { dst, .. }
+                    | Op::Const64 { dst, .. }
+                    | Op::GlobalGet { dst, .. }
+                    | Op::MemorySize { dst }
+                    | Op::TableSize { dst, .. }
+                    | Op::RefFunc { dst, .. } => Some(dst),
+                    _ => None,
+                }
+            }
         }
     };
 }
@@ -119,6 +158,70 @@ define_ops! {
     store {
         I32Store, I64Store, F32Store, F64Store,
         I32Store8, I32Store16, I64Store8, I64Store16, I64Store32,
+    }
+    branch {
+        BrI32Eq, BrI32Ne, BrI32LtS, BrI32LtU, BrI32GtS, BrI32GtU,
+        BrI32LeS, BrI32LeU, BrI32GeS, BrI32GeU,
+        BrI64Eq, BrI64Ne, BrI64LtS, BrI64LtU, BrI64GtS, BrI64GtU,
+        BrI64LeS, BrI64LeU, BrI64GeS, BrI64GeU,
+    }
+    branch_imm {
+        BrI32EqImm, BrI32NeImm, BrI32LtSImm, BrI32LtUImm, BrI32GtSImm, BrI32GtUImm,
+        BrI32LeSImm, BrI32LeUImm, BrI32GeSImm, BrI32GeUImm,
+        BrI64EqImm, BrI64NeImm, BrI64LtSImm, BrI64LtUImm, BrI64GtSImm, BrI64GtUImm,
+        BrI64LeSImm, BrI64LeUImm, BrI64GeSImm, BrI64GeUImm,
+    }
+}
+
+/// Turns an integer comparison (or `eqz`) that feeds a conditional branch into one fused
+/// compare-and-branch, branching when the comparison is true, or false with `negate`.
+/// Float comparisons are not fused: their negation is not a comparison (NaN).
+pub fn fuse_branch(cmp: Op, negate: bool, target: u32) -> Option<Op> {
+    macro_rules! pick {
+        ($($c:ident, $ci:ident => $t:ident, $ti:ident / $f:ident, $fi:ident;)*) => {
+            match cmp {
+                $(
+                    Op::$c { a, b, .. } => Some(if negate {
+                        Op::$f { a, b, target }
+                    } else {
+                        Op::$t { a, b, target }
+                    }),
+                    Op::$ci { a, imm, .. } => Some(if negate {
+                        Op::$fi { a, imm, target }
+                    } else {
+                        Op::$ti { a, imm, target }
+                    }),
+                )*
+                Op::I32Eqz { a, .. } => Some(if negate {
+                    Op::BrIfNez { cond: a, target }
+                } else {
+                    Op::BrIfEqz { cond: a, target }
+                }),
+                _ => None,
+            }
+        };
+    }
+    pick! {
+        I32Eq, I32EqImm => BrI32Eq, BrI32EqImm / BrI32Ne, BrI32NeImm;
+        I32Ne, I32NeImm => BrI32Ne, BrI32NeImm / BrI32Eq, BrI32EqImm;
+        I32LtS, I32LtSImm => BrI32LtS, BrI32LtSImm / BrI32GeS, BrI32GeSImm;
+        I32LtU, I32LtUImm => BrI32LtU, BrI32LtUImm / BrI32GeU, BrI32GeUImm;
+        I32GtS, I32GtSImm => BrI32GtS, BrI32GtSImm / BrI32LeS, BrI32LeSImm;
+        I32GtU, I32GtUImm => BrI32GtU, BrI32GtUImm / BrI32LeU, BrI32LeUImm;
+        I32LeS, I32LeSImm => BrI32LeS, BrI32LeSImm / BrI32GtS, BrI32GtSImm;
+        I32LeU, I32LeUImm => BrI32LeU, BrI32LeUImm / BrI32GtU, BrI32GtUImm;
+        I32GeS, I32GeSImm => BrI32GeS, BrI32GeSImm / BrI32LtS, BrI32LtSImm;
+        I32GeU, I32GeUImm => BrI32GeU, BrI32GeUImm / BrI32LtU, BrI32LtUImm;
+        I64Eq, I64EqImm => BrI64Eq, BrI64EqImm / BrI64Ne, BrI64NeImm;
+        I64Ne, I64NeImm => BrI64Ne, BrI64NeImm / BrI64Eq, BrI64EqImm;
+        I64LtS, I64LtSImm => BrI64LtS, BrI64LtSImm / BrI64GeS, BrI64GeSImm;
+        I64LtU, I64LtUImm => BrI64LtU, BrI64LtUImm / BrI64GeU, BrI64GeUImm;
+        I64GtS, I64GtSImm => BrI64GtS, BrI64GtSImm / BrI64LeS, BrI64LeSImm;
+        I64GtU, I64GtUImm => BrI64GtU, BrI64GtUImm / BrI64LeU, BrI64LeUImm;
+        I64LeS, I64LeSImm => BrI64LeS, BrI64LeSImm / BrI64GtS, BrI64GtSImm;
+        I64LeU, I64LeUImm => BrI64LeU, BrI64LeUImm / BrI64GtU, BrI64GtUImm;
+        I64GeS, I64GeSImm => BrI64GeS, BrI64GeSImm / BrI64LtS, BrI64LtSImm;
+        I64GeU, I64GeUImm => BrI64GeU, BrI64GeUImm / BrI64LtU, BrI64LtUImm;
     }
 }
 

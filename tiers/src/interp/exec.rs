@@ -2,9 +2,9 @@
 //! in `Executor::frames` and values in one contiguous value stack, so deep wasm recursion ends
 //! in the trap "call stack exhausted", never in a host stack overflow.
 
-use super::code::{CompiledFunc, Op};
+use super::code::Op;
 use super::numeric::*;
-use super::raw::{MemView, Slots};
+use super::raw::{CodeRef, MemView, Slots};
 use super::InterpModule;
 use std::sync::Arc;
 use strata_vm::{
@@ -48,13 +48,16 @@ impl InstCtx {
         }
     }
 
-    fn func(&self, func_index: u32) -> Result<Arc<CompiledFunc>, Trap> {
-        self.code.get(&self.module, func_index - self.num_imported)
+    fn func(&self, func_index: u32) -> Result<CodeRef, Trap> {
+        let f = self.code.get(&self.module, func_index - self.num_imported)?;
+        // SAFETY: `f` lives in this module's interpreter state, which the module keeps for
+        // the store's lifetime (see `CodeRef`).
+        Ok(unsafe { CodeRef::new(f) })
     }
 }
 
 struct Frame {
-    code: Arc<CompiledFunc>,
+    code: CodeRef,
     pc: usize,
     fp: usize,
     func_index: u32,
@@ -65,7 +68,7 @@ struct Executor<'s> {
     store: &'s mut StoreInner,
     stack: &'s mut [u64],
     ctx: InstCtx,
-    code: Arc<CompiledFunc>,
+    code: CodeRef,
     pc: usize,
     fp: usize,
     func_index: u32,
@@ -88,7 +91,7 @@ pub fn execute(
         store,
         stack,
         ctx,
-        code: code.clone(),
+        code,
         pc: 0,
         fp: 0,
         func_index,
@@ -118,14 +121,15 @@ impl Executor<'_> {
     }
 
     /// Starts `code` with its frame at `fp` (arguments already there).
-    fn enter(&mut self, code: Arc<CompiledFunc>, fp: usize) -> Result<(), Trap> {
+    fn enter(&mut self, code: CodeRef, fp: usize) -> Result<(), Trap> {
         self.store.call_depth += 1;
+        let f = code.func();
         if self.store.call_depth > self.store.config.max_call_depth
-            || fp + code.frame_size as usize > self.stack.len()
+            || fp + f.frame_size as usize > self.stack.len()
         {
             return Err(TrapCode::StackOverflow.into());
         }
-        self.stack[fp + code.num_params as usize..fp + code.num_locals as usize].fill(0);
+        self.stack[fp + f.num_params as usize..fp + f.num_locals as usize].fill(0);
         self.code = code;
         self.fp = fp;
         self.pc = 0;
@@ -140,7 +144,7 @@ impl Executor<'_> {
 
     fn push_frame(&mut self) {
         self.frames.push(Frame {
-            code: self.code.clone(),
+            code: self.code,
             pc: self.pc,
             fp: self.fp,
             func_index: self.func_index,
@@ -206,13 +210,6 @@ impl Executor<'_> {
         }
     }
 
-    fn ext(&self) -> (u32, u32, u32) {
-        match self.code.ops[self.pc] {
-            Op::Ext { a, b, c } => (a, b, c),
-            _ => unreachable!("instruction without its extension word"),
-        }
-    }
-
     fn instance(&self) -> &strata_vm::InstanceData {
         &self.store.instances[self.ctx.instance as usize]
     }
@@ -271,39 +268,258 @@ impl Executor<'_> {
             }};
         }
         let b = |v: bool| v as u64;
+        // The hot state lives in locals; `self.pc`/`self.code` are synced around calls.
+        let mut code = self.code;
+        let mut pc = self.pc;
+        macro_rules! ext {
+            () => {{
+                let Op::Ext { a, b, c } = code.op(pc) else {
+                    unreachable!("instruction without its extension word")
+                };
+                pc += 1;
+                (a, b, c)
+            }};
+        }
+        macro_rules! reload {
+            () => {{
+                code = self.code;
+                pc = self.pc;
+                s = self.slots();
+            }};
+        }
         loop {
-            let op = self.code.ops[self.pc];
-            self.pc += 1;
+            let op = code.op(pc);
+            pc += 1;
             match op {
                 Op::Unreachable => return Err(TrapCode::Unreachable.into()),
                 Op::Ext { .. } => {}
-                Op::Br { target } => self.pc = target as usize,
+                Op::Br { target } => pc = target as usize,
                 Op::BrIfNez { cond, target } => {
                     if s.get(cond) as u32 != 0 {
-                        self.pc = target as usize;
+                        pc = target as usize;
                     }
                 }
                 Op::BrIfEqz { cond, target } => {
                     if s.get(cond) as u32 == 0 {
-                        self.pc = target as usize;
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32Eq { a, b, target } => {
+                    if (s.get(a) as u32) == (s.get(b) as u32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32EqImm { a, imm, target } => {
+                    if (s.get(a) as u32) == (imm as u32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32Ne { a, b, target } => {
+                    if (s.get(a) as u32) != (s.get(b) as u32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32NeImm { a, imm, target } => {
+                    if (s.get(a) as u32) != (imm as u32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32LtS { a, b, target } => {
+                    if (s.get(a) as i32) < (s.get(b) as i32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32LtSImm { a, imm, target } => {
+                    if (s.get(a) as i32) < (imm) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32LtU { a, b, target } => {
+                    if (s.get(a) as u32) < (s.get(b) as u32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32LtUImm { a, imm, target } => {
+                    if (s.get(a) as u32) < (imm as u32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32GtS { a, b, target } => {
+                    if (s.get(a) as i32) > (s.get(b) as i32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32GtSImm { a, imm, target } => {
+                    if (s.get(a) as i32) > (imm) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32GtU { a, b, target } => {
+                    if (s.get(a) as u32) > (s.get(b) as u32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32GtUImm { a, imm, target } => {
+                    if (s.get(a) as u32) > (imm as u32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32LeS { a, b, target } => {
+                    if (s.get(a) as i32) <= (s.get(b) as i32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32LeSImm { a, imm, target } => {
+                    if (s.get(a) as i32) <= (imm) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32LeU { a, b, target } => {
+                    if (s.get(a) as u32) <= (s.get(b) as u32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32LeUImm { a, imm, target } => {
+                    if (s.get(a) as u32) <= (imm as u32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32GeS { a, b, target } => {
+                    if (s.get(a) as i32) >= (s.get(b) as i32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32GeSImm { a, imm, target } => {
+                    if (s.get(a) as i32) >= (imm) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32GeU { a, b, target } => {
+                    if (s.get(a) as u32) >= (s.get(b) as u32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI32GeUImm { a, imm, target } => {
+                    if (s.get(a) as u32) >= (imm as u32) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64Eq { a, b, target } => {
+                    if (s.get(a) as u64) == (s.get(b) as u64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64EqImm { a, imm, target } => {
+                    if (s.get(a) as u64) == (imm as i64 as u64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64Ne { a, b, target } => {
+                    if (s.get(a) as u64) != (s.get(b) as u64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64NeImm { a, imm, target } => {
+                    if (s.get(a) as u64) != (imm as i64 as u64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64LtS { a, b, target } => {
+                    if (s.get(a) as i64) < (s.get(b) as i64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64LtSImm { a, imm, target } => {
+                    if (s.get(a) as i64) < (imm as i64 as i64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64LtU { a, b, target } => {
+                    if (s.get(a) as u64) < (s.get(b) as u64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64LtUImm { a, imm, target } => {
+                    if (s.get(a) as u64) < (imm as i64 as u64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64GtS { a, b, target } => {
+                    if (s.get(a) as i64) > (s.get(b) as i64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64GtSImm { a, imm, target } => {
+                    if (s.get(a) as i64) > (imm as i64 as i64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64GtU { a, b, target } => {
+                    if (s.get(a) as u64) > (s.get(b) as u64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64GtUImm { a, imm, target } => {
+                    if (s.get(a) as u64) > (imm as i64 as u64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64LeS { a, b, target } => {
+                    if (s.get(a) as i64) <= (s.get(b) as i64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64LeSImm { a, imm, target } => {
+                    if (s.get(a) as i64) <= (imm as i64 as i64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64LeU { a, b, target } => {
+                    if (s.get(a) as u64) <= (s.get(b) as u64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64LeUImm { a, imm, target } => {
+                    if (s.get(a) as u64) <= (imm as i64 as u64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64GeS { a, b, target } => {
+                    if (s.get(a) as i64) >= (s.get(b) as i64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64GeSImm { a, imm, target } => {
+                    if (s.get(a) as i64) >= (imm as i64 as i64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64GeU { a, b, target } => {
+                    if (s.get(a) as u64) >= (s.get(b) as u64) {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrI64GeUImm { a, imm, target } => {
+                    if (s.get(a) as u64) >= (imm as i64 as u64) {
+                        pc = target as usize;
                     }
                 }
                 Op::BrTable { index, len } => {
                     let i = (s.get(index) as u32).min(len);
-                    self.pc += i as usize;
+                    pc += i as usize;
                 }
                 Op::Return0 => {
                     if !self.leave() {
                         return Ok(());
                     }
-                    s = self.slots();
+                    reload!();
                 }
                 Op::Return1 { src } => {
                     s.set(0, s.get(src));
                     if !self.leave() {
                         return Ok(());
                     }
-                    s = self.slots();
+                    reload!();
                 }
                 Op::Return { src, n } => {
                     let (fp, src) = (self.fp, src as usize);
@@ -312,12 +528,13 @@ impl Executor<'_> {
                     if !self.leave() {
                         return Ok(());
                     }
-                    s = self.slots();
+                    reload!();
                 }
                 Op::Copy { dst, src } => s.set(dst, s.get(src)),
                 Op::Const32 { dst, val } => s.set(dst, val as u64),
                 Op::Const64 { dst, val } => s.set(dst, val),
                 Op::Call { func, base } => {
+                    self.pc = pc;
                     let fp = self.fp + base as usize;
                     if func >= self.ctx.num_imported {
                         let code = self.ctx.func(func)?;
@@ -328,15 +545,14 @@ impl Executor<'_> {
                         let addr = self.instance().funcs[func as usize];
                         self.call_addr(addr, fp)?;
                     }
-                    s = self.slots();
+                    reload!();
                 }
                 Op::CallIndirect {
                     type_index,
                     index,
                     base,
                 } => {
-                    let (table, _, _) = self.ext();
-                    self.pc += 1;
+                    let (table, _, _) = ext!();
                     let i = s.get(index) as u32 as usize;
                     let inst = self.instance();
                     let expected = inst.sigs[type_index as usize];
@@ -350,12 +566,12 @@ impl Executor<'_> {
                         return Err(TrapCode::BadSignature.into());
                     }
                     let fp = self.fp + base as usize;
+                    self.pc = pc;
                     self.call_addr(addr, fp)?;
-                    s = self.slots();
+                    reload!();
                 }
                 Op::Select { dst, a, b } => {
-                    let (cond, _, _) = self.ext();
-                    self.pc += 1;
+                    let (cond, _, _) = ext!();
                     let v = if s.get(cond) as u32 != 0 {
                         s.get(a)
                     } else {
@@ -405,8 +621,7 @@ impl Executor<'_> {
                     data[d..d + n].fill(s.get(val) as u8);
                 }
                 Op::MemoryInit { segment, dst, src } => {
-                    let (len, _, _) = self.ext();
-                    self.pc += 1;
+                    let (len, _, _) = ext!();
                     strata_vm::memory_init(
                         self.store,
                         self.ctx.instance,
@@ -442,16 +657,14 @@ impl Executor<'_> {
                     s.set(dst, self.store.tables[t as usize].elems.len() as u64);
                 }
                 Op::TableGrow { dst, table, init } => {
-                    let (delta, _, _) = self.ext();
-                    self.pc += 1;
+                    let (delta, _, _) = ext!();
                     let t = self.instance().tables[table as usize];
                     let r = self.store.tables[t as usize]
                         .grow(s.get(delta) as u32 as u64, s.get(init));
                     s.set(dst, r.map(|old| old as u32).unwrap_or(u32::MAX) as u64);
                 }
                 Op::TableFill { table, index, val } => {
-                    let (len, _, _) = self.ext();
-                    self.pc += 1;
+                    let (len, _, _) = ext!();
                     let t = self.instance().tables[table as usize];
                     let elems = &mut self.store.tables[t as usize].elems;
                     let (i, n) = (s.get(index) as u32 as usize, s.get(len) as u32 as usize);
@@ -465,8 +678,7 @@ impl Executor<'_> {
                     src_table,
                     dst,
                 } => {
-                    let (src, len, _) = self.ext();
-                    self.pc += 1;
+                    let (src, len, _) = ext!();
                     let inst = self.instance();
                     let (td, ts) = (
                         inst.tables[dst_table as usize] as usize,
@@ -493,8 +705,7 @@ impl Executor<'_> {
                     segment,
                     dst,
                 } => {
-                    let (src, len, _) = self.ext();
-                    self.pc += 1;
+                    let (src, len, _) = ext!();
                     strata_vm::table_init(
                         self.store,
                         self.ctx.instance,

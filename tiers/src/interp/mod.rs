@@ -21,7 +21,7 @@ pub const TIER_STATE_SLOT: usize = 0;
 
 /// Translated functions of one module, filled lazily and shared by all its instances.
 pub struct InterpModule {
-    funcs: Box<[OnceLock<Result<Arc<CompiledFunc>, String>>]>,
+    funcs: Box<[OnceLock<Result<Box<CompiledFunc>, String>>]>,
 }
 
 impl InterpModule {
@@ -40,10 +40,10 @@ impl InterpModule {
     }
 
     /// Defined function `def_index`, translated on first use.
-    pub fn get(&self, module: &Module, def_index: u32) -> Result<Arc<CompiledFunc>, Trap> {
+    pub fn get(&self, module: &Module, def_index: u32) -> Result<&CompiledFunc, Trap> {
         self.funcs[def_index as usize]
-            .get_or_init(|| translate::translate(module, def_index as usize).map(Arc::new))
-            .clone()
+            .get_or_init(|| translate::translate(module, def_index as usize).map(Box::new))
+            .as_deref()
             .map_err(|e| Trap::host(format!("interpreter translation failed: {e}")))
     }
 

@@ -1,7 +1,8 @@
 //! The interpreter's only `unsafe`: unchecked frame-slot access and bounds-checked linear
 //! memory access through cached raw pointers.
 
-use super::code::Reg;
+use super::code::{CompiledFunc, Op, Reg};
+use std::ptr::NonNull;
 use strata_vm::{Trap, TrapCode};
 
 /// The current frame's slots.
@@ -83,5 +84,48 @@ impl MemView {
         // SAFETY: as in `load`; wasm memory is plain bytes, any pattern is valid.
         unsafe { std::ptr::write_unaligned(self.base.add(ea) as *mut [u8; N], bytes) };
         Ok(())
+    }
+}
+
+/// A translated function, referenced on the call path without reference counting.
+///
+/// Invariant: the function lives in an `InterpModule` owned by its `Module`'s tier state, and
+/// the module is held by the store's instances for the store's lifetime; the executor borrows
+/// the store for as long as it holds a `CodeRef`. Translated code is never freed or replaced.
+#[derive(Clone, Copy)]
+pub struct CodeRef {
+    func: NonNull<CompiledFunc>,
+    ops: *const Op,
+    #[cfg(debug_assertions)]
+    len: usize,
+}
+
+impl CodeRef {
+    /// # Safety
+    /// `func` must stay alive and unmoved while the `CodeRef` is used (see the invariant).
+    pub unsafe fn new(func: &CompiledFunc) -> CodeRef {
+        CodeRef {
+            func: NonNull::from(func),
+            ops: func.ops.as_ptr(),
+            #[cfg(debug_assertions)]
+            len: func.ops.len(),
+        }
+    }
+
+    #[inline(always)]
+    pub fn func(&self) -> &CompiledFunc {
+        // SAFETY: alive by the type's invariant.
+        unsafe { self.func.as_ref() }
+    }
+
+    /// The instruction at `pc`. The translator guarantees `pc` stays in range: every branch
+    /// target is patched to an instruction of the function, and the code ends with a
+    /// terminator followed by an `Unreachable` sentinel, so execution cannot run off the end.
+    #[inline(always)]
+    pub fn op(self, pc: usize) -> Op {
+        #[cfg(debug_assertions)]
+        assert!(pc < self.len, "interpreter pc out of range");
+        // SAFETY: in range by the translator's guarantee above; alive by the invariant.
+        unsafe { *self.ops.add(pc) }
     }
 }

@@ -9,7 +9,7 @@
 //! - Code that runs only on a conditional path (the copies of a taken `br_if`, `br_table`
 //!   stubs) never changes the abstract stack; only unconditional code materialises.
 
-use super::code::{CompiledFunc, Op, Reg};
+use super::code::{fuse_branch, CompiledFunc, Op, Reg};
 use strata_vm::module::Module;
 use wasmparser::{BlockType, Operator};
 
@@ -59,6 +59,9 @@ struct Translator<'m> {
     reachable: bool,
     /// Number of `Local` entries on the stack, to skip scans when there are none.
     pending_locals: usize,
+    /// Position of the most recent branch target. An instruction before it may be reached
+    /// by a path that skipped the instruction, so peepholes never rewrite across it.
+    last_label: usize,
 }
 
 /// Translates defined function `def_index` of `module`. The body was validated with the
@@ -85,6 +88,7 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
         max_height: 0,
         reachable: true,
         pending_locals: 0,
+        last_label: 0,
     };
     t.ctrl.push(Control {
         kind: Kind::Func,
@@ -104,6 +108,9 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
     if !t.ctrl.is_empty() {
         return Err("function body ended inside a block".into());
     }
+    // Sentinel: the code already ends in a terminator; this only guards the invariant
+    // that execution never runs past the last instruction.
+    t.ops.push(Op::Unreachable);
     let frame_size = t.num_locals as u64 + t.max_height as u64 + 1;
     if frame_size > u32::MAX as u64 / 2 {
         return Err("function frame is too large".into());
@@ -345,16 +352,52 @@ impl Translator<'_> {
     }
 
     fn patch(&mut self, at: usize, to: u32) {
-        match &mut self.ops[at] {
-            Op::Br { target } | Op::BrIfNez { target, .. } | Op::BrIfEqz { target, .. } => {
-                *target = to
-            }
-            _ => unreachable!("patching a non-branch"),
+        match self.ops[at].branch_target_mut() {
+            Some(target) => *target = to,
+            None => unreachable!("patching a non-branch"),
         }
+    }
+
+    fn bind_label(&mut self) -> u32 {
+        self.last_label = self.ops.len();
+        self.ops.len() as u32
+    }
+
+    /// The last instruction, if it writes `reg` and no branch target lies after it.
+    fn last_writer(&mut self, reg: Reg) -> Option<&mut Op> {
+        if self.ops.len() <= self.last_label {
+            return None;
+        }
+        let last = self.ops.last_mut()?;
+        match last.dst_mut() {
+            Some(dst) if *dst == reg => Some(last),
+            _ => None,
+        }
+    }
+
+    /// `br_if`/`if` on a fresh comparison: one fused instruction instead of two.
+    fn emit_cond_branch(&mut self, cond: Reg, negate: bool, target: u32) -> usize {
+        let was_top_temp = self.slot(self.stack.len()) == cond;
+        if was_top_temp {
+            if let Some(last) = self.last_writer(cond) {
+                if let Some(fused) = fuse_branch(*last, negate, target) {
+                    *last = fused;
+                    return self.ops.len() - 1;
+                }
+            }
+        }
+        self.emit(if negate {
+            Op::BrIfEqz { cond, target }
+        } else {
+            Op::BrIfNez { cond, target }
+        })
     }
 
     fn push_ctrl(&mut self, kind: Kind, bt: BlockType, else_fixup: Option<usize>) {
         let (num_params, num_results) = self.block_arity(bt);
+        if kind == Kind::Loop {
+            self.bind_label();
+        }
         self.ctrl.push(Control {
             kind,
             height: self.stack.len() as u32 - num_params,
@@ -517,9 +560,14 @@ impl Translator<'_> {
                 self.push_ctrl(Kind::Loop, blockty, None);
             }
             O::If { blockty } => {
+                // Materialise below the condition first so a comparison computing it stays
+                // the last instruction and can fuse with the branch.
+                let len = self.stack.len();
+                for p in 0..len - 1 {
+                    self.materialize(p);
+                }
                 let cond = self.pop_reg();
-                self.materialize_all();
-                let at = self.emit(Op::BrIfEqz { cond, target: 0 });
+                let at = self.emit_cond_branch(cond, true, 0);
                 self.push_ctrl(Kind::If, blockty, Some(at));
             }
             O::Else => {
@@ -529,7 +577,7 @@ impl Translator<'_> {
                 };
                 self.emit_copies(self.num_locals + height, n_res as usize);
                 let at = self.emit(Op::Br { target: 0 });
-                let here = self.ops.len() as u32;
+                let here = self.bind_label();
                 let c = self.ctrl.last_mut().ok_or("else outside if")?;
                 c.fixups.push(at);
                 c.kind = Kind::Else;
@@ -547,7 +595,7 @@ impl Translator<'_> {
                 let cond = self.pop_reg();
                 if self.branch_is_plain(relative_depth) {
                     let c = self.ctrl.len() - 1 - relative_depth as usize;
-                    let at = self.emit(Op::BrIfNez { cond, target: 0 });
+                    let at = self.emit_cond_branch(cond, false, 0);
                     if self.ctrl[c].kind == Kind::Loop {
                         let header = self.ctrl[c].header;
                         self.patch(at, header);
@@ -555,9 +603,9 @@ impl Translator<'_> {
                         self.ctrl[c].fixups.push(at);
                     }
                 } else {
-                    let skip = self.emit(Op::BrIfEqz { cond, target: 0 });
+                    let skip = self.emit_cond_branch(cond, true, 0);
                     self.emit_branch(relative_depth);
-                    let here = self.ops.len() as u32;
+                    let here = self.bind_label();
                     self.patch(skip, here);
                 }
             }
@@ -585,7 +633,7 @@ impl Translator<'_> {
                             self.ctrl[c].fixups.push(entry);
                         }
                     } else {
-                        let stub = self.ops.len() as u32;
+                        let stub = self.bind_label();
                         self.patch(entry, stub);
                         self.emit_branch(depth);
                     }
@@ -644,14 +692,22 @@ impl Translator<'_> {
                 let value = self.stack[p];
                 self.pop();
                 self.preserve_local(local_index, p);
-                self.set_local(local_index, value, p);
+                if !(value == Entry::Temp && self.retarget(p, local_index)) {
+                    self.set_local(local_index, value, p);
+                }
             }
             O::LocalTee { local_index } => {
                 let p = self.stack.len() - 1;
                 let value = self.stack[p];
                 if value != Entry::Local(local_index) {
                     self.preserve_local(local_index, p);
-                    self.set_local(local_index, value, p);
+                    if value == Entry::Temp && self.retarget(p, local_index) {
+                        // The value now lives only in the local: read it from there.
+                        self.pop();
+                        self.push(Entry::Local(local_index));
+                    } else {
+                        self.set_local(local_index, value, p);
+                    }
                 }
             }
             O::GlobalGet { global_index } => {
@@ -973,6 +1029,18 @@ impl Translator<'_> {
         Ok(())
     }
 
+    /// Makes the instruction that produced stack slot `p` write local `i` directly.
+    fn retarget(&mut self, p: usize, i: u32) -> bool {
+        let slot = self.slot(p);
+        match self.last_writer(slot).and_then(Op::dst_mut) {
+            Some(dst) => {
+                *dst = i;
+                true
+            }
+            None => false,
+        }
+    }
+
     fn set_local(&mut self, i: u32, value: Entry, p: usize) {
         match value {
             Entry::Temp => {
@@ -1002,7 +1070,7 @@ impl Translator<'_> {
                     let (height, n_par) = (c.height, c.num_params);
                     c.kind = Kind::Else;
                     let f = c.else_fixup.take();
-                    let here = self.ops.len() as u32;
+                    let here = self.bind_label();
                     if let Some(f) = f {
                         self.patch(f, here);
                     }
@@ -1035,7 +1103,7 @@ impl Translator<'_> {
         if reachable {
             self.emit_copies(self.num_locals + c.height, c.num_results as usize);
         }
-        let here = self.ops.len() as u32;
+        let here = self.bind_label();
         for at in c.fixups {
             self.patch(at, here);
         }
