@@ -91,7 +91,8 @@ pub struct Memory {
 impl Memory {
     pub fn new(mut store: impl AsStoreMut, ty: MemoryType) -> Result<Memory, Error> {
         let inner = store.inner_mut();
-        let mem = LinearMemory::new(ty, inner.config.bounds_checks).map_err(|e| Error::Range(e.0))?;
+        let mem =
+            LinearMemory::new(ty, inner.config.bounds_checks).map_err(|e| Error::Range(e.0))?;
         let addr = inner.add_memory(mem);
         Ok(Memory {
             store_id: inner.id,
@@ -144,7 +145,12 @@ impl Memory {
         buf.copy_from_slice(src);
         Ok(())
     }
-    pub fn write(&self, mut store: impl AsStoreMut, offset: usize, bytes: &[u8]) -> Result<(), Error> {
+    pub fn write(
+        &self,
+        mut store: impl AsStoreMut,
+        offset: usize,
+        bytes: &[u8],
+    ) -> Result<(), Error> {
         let data = self.get_mut(&mut store).data_mut();
         let dst = offset
             .checked_add(bytes.len())

@@ -174,7 +174,9 @@ wasm_ty!(i32, I32, |self| self as u32 as u64, |c| c as u32 as i32);
 wasm_ty!(u32, I32, |self| self as u64, |c| c as u32);
 wasm_ty!(i64, I64, |self| self as u64, |c| c as i64);
 wasm_ty!(u64, I64, |self| self, |c| c);
-wasm_ty!(f32, F32, |self| self.to_bits() as u64, |c| f32::from_bits(c as u32));
+wasm_ty!(f32, F32, |self| self.to_bits() as u64, |c| f32::from_bits(
+    c as u32
+));
 wasm_ty!(f64, F64, |self| self.to_bits(), |c| f64::from_bits(c));
 
 /// Parameters of a typed call: a `WasmTy` or a tuple of them.
@@ -222,7 +224,7 @@ macro_rules! tuples {
             fn types() -> Vec<ValType> {
                 vec![$($t::TYPE),*]
             }
-            #[allow(unused_variables)]
+            #[allow(unused_variables, clippy::unused_unit)]
             fn from_cells(cells: &[u64]) -> Self {
                 ($($t::from_cell(cells[$i]),)*)
             }

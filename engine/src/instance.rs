@@ -60,7 +60,11 @@ pub(crate) fn export_of(store: &StoreInner, instance: InstanceId, name: &str) ->
 
 impl Instance {
     /// Links `module` against `imports`, initialises it and runs its start function.
-    pub fn new(mut store: impl AsStoreMut, module: &Module, imports: &Imports) -> Result<Instance, Error> {
+    pub fn new(
+        mut store: impl AsStoreMut,
+        module: &Module,
+        imports: &Imports,
+    ) -> Result<Instance, Error> {
         let engine = store.engine().clone();
         let inner = store.inner_mut();
         let env = &module.inner;

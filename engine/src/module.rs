@@ -93,7 +93,10 @@ impl Module {
     }
 
     /// Reads and compiles a `.wasm` or `.wat` file.
-    pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module, CompileError> {
+    pub fn from_file(
+        engine: &Engine,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Module, CompileError> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| CompileError {
             offset: None,

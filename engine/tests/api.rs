@@ -31,8 +31,11 @@ fn compile_errors_carry_offset_and_reason() {
     let engine = Engine::default();
     let err = Module::new(&engine, b"\0asm\x02\0\0\0").unwrap_err();
     assert!(err.to_string().contains("compile error"), "{err}");
-    let err = Module::new(&engine, "(module (func (param i32) (result i64) local.get 0))")
-        .unwrap_err();
+    let err = Module::new(
+        &engine,
+        "(module (func (param i32) (result i64) local.get 0))",
+    )
+    .unwrap_err();
     assert!(err.offset.is_some());
     assert!(err.message.contains("type mismatch"), "{err}");
     let err = Module::new(&engine, "(module (func $x (call $nope)))").unwrap_err();
@@ -67,7 +70,14 @@ fn streaming_compile_validates_as_bytes_arrive() {
            (@custom "meta" "hello"))"#,
     )
     .unwrap();
-    let module = Module::from_reader(&engine, Trickle { data: bytes, pos: 0 }).unwrap();
+    let module = Module::from_reader(
+        &engine,
+        Trickle {
+            data: bytes,
+            pos: 0,
+        },
+    )
+    .unwrap();
     assert_eq!(module.custom_sections("meta"), vec![b"hello".as_slice()]);
     let mut store = Store::new(&engine);
     let inst = Instance::new(&mut store, &module, &Imports::new()).unwrap();
@@ -79,7 +89,11 @@ fn streaming_compile_validates_as_bytes_arrive() {
     bad.extend(std::iter::repeat_n(0u8, 100_000));
     let mut reader = Trickle { data: bad, pos: 0 };
     let err = Module::from_reader(&engine, &mut reader).unwrap_err();
-    assert!(reader.pos < 1000, "read {} bytes before failing", reader.pos);
+    assert!(
+        reader.pos < 1000,
+        "read {} bytes before failing",
+        reader.pos
+    );
     assert!(err.offset.is_some(), "{err}");
 
     // A truncated stream is an error, not a hang.
@@ -107,7 +121,10 @@ fn imports_exports_and_custom_sections() {
     .unwrap();
     let imports = module.imports();
     assert_eq!(imports.len(), 4);
-    assert_eq!((imports[0].module.as_str(), imports[0].name.as_str()), ("env", "f"));
+    assert_eq!(
+        (imports[0].module.as_str(), imports[0].name.as_str()),
+        ("env", "f")
+    );
     assert_eq!(
         imports[0].ty,
         ExternType::Func(FuncType::new([ValType::I32], [ValType::I64]))
@@ -153,26 +170,48 @@ fn host_functions_and_link_errors() {
     };
     assert_eq!((link.module.as_str(), link.name.as_str()), ("env", "add"));
     // Wrong type: the error says what mismatched.
-    let wrong = Func::new(&mut store, FuncType::new([ValType::I32], []), |_, _, _| Ok(()));
+    let wrong = Func::new(&mut store, FuncType::new([ValType::I32], []), |_, _, _| {
+        Ok(())
+    });
     let mut imports = Imports::new();
     imports.define("env", "add", wrong);
     let err = Instance::new(&mut store, &module, &imports).unwrap_err();
-    assert!(err.to_string().contains("incompatible import type"), "{err}");
+    assert!(
+        err.to_string().contains("incompatible import type"),
+        "{err}"
+    );
     // Wrong kind.
-    let g = Global::new(&mut store, GlobalType { content: ValType::I32, mutable: false }, Val::I32(1))
-        .unwrap();
+    let g = Global::new(
+        &mut store,
+        GlobalType {
+            content: ValType::I32,
+            mutable: false,
+        },
+        Val::I32(1),
+    )
+    .unwrap();
     imports.define("env", "add", g);
     let err = Instance::new(&mut store, &module, &imports).unwrap_err();
-    assert!(err.to_string().contains("expected a function, found a global"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("expected a function, found a global"),
+        "{err}"
+    );
 
     imports.define("env", "add", add);
     let inst = Instance::new(&mut store, &module, &imports).unwrap();
     let twice = inst.get_func(&store, "twice").unwrap();
-    assert_eq!(twice.call(&mut store, &[Val::I32(21)]).unwrap(), vec![Val::I32(42)]);
+    assert_eq!(
+        twice.call(&mut store, &[Val::I32(21)]).unwrap(),
+        vec![Val::I32(42)]
+    );
     assert_eq!(calls.load(Ordering::Relaxed), 1);
     // Bad arguments are type errors, not traps or panics.
     assert!(matches!(twice.call(&mut store, &[]), Err(Error::Type(_))));
-    assert!(matches!(twice.call(&mut store, &[Val::I64(1)]), Err(Error::Type(_))));
+    assert!(matches!(
+        twice.call(&mut store, &[Val::I64(1)]),
+        Err(Error::Type(_))
+    ));
     assert!(inst.get_typed_func::<i64, i32>(&store, "twice").is_err());
     assert!(inst.get_typed_func::<i32, i32>(&store, "nope").is_err());
 }
@@ -195,12 +234,19 @@ fn host_traps_propagate_with_backtrace() {
     let mut imports = Imports::new();
     imports.define("env", "fail", fail);
     let inst = Instance::new(&mut store, &module, &imports).unwrap();
-    let err = inst.get_func(&store, "go").unwrap().call(&mut store, &[]).unwrap_err();
+    let err = inst
+        .get_func(&store, "go")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap_err();
     let Error::Runtime(rt) = err else { panic!() };
     assert_eq!(rt.code(), TrapCode::Host);
     assert_eq!(rt.message(), "the host said no");
     let names: Vec<_> = rt.backtrace().iter().map(|f| f.func_name.clone()).collect();
-    assert_eq!(names, [Some("inner".to_string()), Some("outer".to_string())]);
+    assert_eq!(
+        names,
+        [Some("inner".to_string()), Some("outer".to_string())]
+    );
     assert!(rt.to_string().contains("m!outer"), "{rt}");
 }
 
@@ -228,24 +274,45 @@ fn traps_have_spec_kinds_and_backtraces() {
         Err(Error::Runtime(e)) => e.code(),
         other => panic!("expected a trap, got {other:?}"),
     };
-    assert_eq!(code(call("div", &[Val::I32(1), Val::I32(0)])), TrapCode::IntegerDivisionByZero);
+    assert_eq!(
+        code(call("div", &[Val::I32(1), Val::I32(0)])),
+        TrapCode::IntegerDivisionByZero
+    );
     assert_eq!(
         code(call("div", &[Val::I32(i32::MIN), Val::I32(-1)])),
         TrapCode::IntegerOverflow
     );
-    assert_eq!(code(call("load", &[Val::I32(65534)])), TrapCode::MemoryOutOfBounds);
-    assert_eq!(code(call("load", &[Val::I32(-1)])), TrapCode::MemoryOutOfBounds);
+    assert_eq!(
+        code(call("load", &[Val::I32(65534)])),
+        TrapCode::MemoryOutOfBounds
+    );
+    assert_eq!(
+        code(call("load", &[Val::I32(-1)])),
+        TrapCode::MemoryOutOfBounds
+    );
     assert_eq!(code(call("unreachable", &[])), TrapCode::Unreachable);
-    assert_eq!(code(call("indirect", &[Val::I32(0)])), TrapCode::IndirectCallToNull);
-    assert_eq!(code(call("indirect", &[Val::I32(5)])), TrapCode::UndefinedElement);
-    assert_eq!(code(call("trunc", &[Val::f64(f64::NAN)])), TrapCode::BadConversionToInteger);
+    assert_eq!(
+        code(call("indirect", &[Val::I32(0)])),
+        TrapCode::IndirectCallToNull
+    );
+    assert_eq!(
+        code(call("indirect", &[Val::I32(5)])),
+        TrapCode::UndefinedElement
+    );
+    assert_eq!(
+        code(call("trunc", &[Val::f64(f64::NAN)])),
+        TrapCode::BadConversionToInteger
+    );
     // Deep recursion is a trap, never a host stack overflow; the store stays usable.
     let err = call("deep", &[Val::I32(0)]).unwrap_err();
     let Error::Runtime(rt) = &err else { panic!() };
     assert_eq!(rt.code(), TrapCode::StackOverflow);
     assert_eq!(rt.message(), "call stack exhausted");
     assert!(rt.backtrace().len() > 1000);
-    assert_eq!(call("div", &[Val::I32(7), Val::I32(2)]).unwrap(), [Val::I32(3)]);
+    assert_eq!(
+        call("div", &[Val::I32(7), Val::I32(2)]).unwrap(),
+        [Val::I32(3)]
+    );
     // memory.grow past the maximum returns -1 and leaves the memory as it was.
     assert_eq!(call("grow", &[Val::I32(2)]).unwrap(), [Val::I32(1)]);
     assert_eq!(call("grow", &[Val::I32(1)]).unwrap(), [Val::I32(-1)]);
@@ -266,13 +333,19 @@ fn host_reentrancy_is_bounded() {
     let mut store = Store::new(&engine);
     let slot: Arc<std::sync::OnceLock<Func>> = Arc::new(std::sync::OnceLock::new());
     let s = slot.clone();
-    let back = Func::new(&mut store, FuncType::new([], []), move |mut caller, _, _| {
-        let ping = *s.get().unwrap();
-        ping.call(&mut caller, &[]).map(|_| ()).map_err(|e| match e {
-            Error::Runtime(rt) => rt.trap().clone(),
-            other => Trap::host(other.to_string()),
-        })
-    });
+    let back = Func::new(
+        &mut store,
+        FuncType::new([], []),
+        move |mut caller, _, _| {
+            let ping = *s.get().unwrap();
+            ping.call(&mut caller, &[])
+                .map(|_| ())
+                .map_err(|e| match e {
+                    Error::Runtime(rt) => rt.trap().clone(),
+                    other => Trap::host(other.to_string()),
+                })
+        },
+    );
     let mut imports = Imports::new();
     imports.define("env", "back", back);
     let inst = Instance::new(&mut store, &module, &imports).unwrap();
@@ -293,18 +366,31 @@ fn memory_table_global_objects_shared_across_instances() {
     let mut store = Store::new(&engine);
     let memory = Memory::new(
         &mut store,
-        MemoryType { limits: Limits { min: 1, max: Some(4) }, memory64: false, shared: false },
+        MemoryType {
+            limits: Limits {
+                min: 1,
+                max: Some(4),
+            },
+            memory64: false,
+            shared: false,
+        },
     )
     .unwrap();
     let global = Global::new(
         &mut store,
-        GlobalType { content: ValType::I64, mutable: true },
+        GlobalType {
+            content: ValType::I64,
+            mutable: true,
+        },
         Val::I64(5),
     )
     .unwrap();
     let table = Table::new(
         &mut store,
-        TableType { elem: ValType::FuncRef, limits: Limits { min: 2, max: None } },
+        TableType {
+            elem: ValType::FuncRef,
+            limits: Limits { min: 2, max: None },
+        },
         Val::FuncRef(None),
     )
     .unwrap();
@@ -323,7 +409,10 @@ fn memory_table_global_objects_shared_across_instances() {
     )
     .unwrap();
     let mut imports = Imports::new();
-    imports.define("env", "mem", memory).define("env", "g", global).define("env", "t", table);
+    imports
+        .define("env", "mem", memory)
+        .define("env", "g", global)
+        .define("env", "t", table);
     let a = Instance::new(&mut store, &module, &imports).unwrap();
     let b = Instance::new(&mut store, &module, &imports).unwrap();
     let bump_a = a.get_typed_func::<(), i64>(&store, "bump").unwrap();
@@ -333,7 +422,10 @@ fn memory_table_global_objects_shared_across_instances() {
     assert_eq!(global.get(&store), Val::I64(7));
     global.set(&mut store, Val::I64(100)).unwrap();
     assert_eq!(bump_a.call(&mut store, ()).unwrap(), 101);
-    assert!(matches!(global.set(&mut store, Val::I32(1)), Err(Error::Type(_))));
+    assert!(matches!(
+        global.set(&mut store, Val::I32(1)),
+        Err(Error::Type(_))
+    ));
 
     let store8 = b.get_typed_func::<(i32, i32), ()>(&store, "store8");
     assert!(store8.is_err());
@@ -370,7 +462,11 @@ fn memory_table_global_objects_shared_across_instances() {
 fn instantiation_traps_and_resource_errors() {
     let engine = Engine::default();
     let mut store = Store::new(&engine);
-    let m = Module::new(&engine, "(module (memory 1) (data (i32.const 65535) \"ab\"))").unwrap();
+    let m = Module::new(
+        &engine,
+        "(module (memory 1) (data (i32.const 65535) \"ab\"))",
+    )
+    .unwrap();
     let err = Instance::new(&mut store, &m, &Imports::new()).unwrap_err();
     assert!(
         matches!(&err, Error::Runtime(e) if e.code() == TrapCode::MemoryOutOfBounds),
@@ -381,13 +477,26 @@ fn instantiation_traps_and_resource_errors() {
     assert!(matches!(&err, Error::Runtime(e) if e.code() == TrapCode::Unreachable));
     let huge = Table::new(
         &mut store,
-        TableType { elem: ValType::FuncRef, limits: Limits { min: u32::MAX as u64, max: None } },
+        TableType {
+            elem: ValType::FuncRef,
+            limits: Limits {
+                min: u32::MAX as u64,
+                max: None,
+            },
+        },
         Val::FuncRef(None),
     );
     assert!(matches!(huge, Err(Error::Range(_))));
     let bad = Memory::new(
         &mut store,
-        MemoryType { limits: Limits { min: 70_000, max: None }, memory64: false, shared: false },
+        MemoryType {
+            limits: Limits {
+                min: 70_000,
+                max: None,
+            },
+            memory64: false,
+            shared: false,
+        },
     );
     assert!(matches!(bad, Err(Error::Range(_))));
 }
@@ -406,13 +515,20 @@ fn externref_round_trip_and_nan_bits() {
     let Val::ExternRef(Some(back)) = &out[0] else {
         panic!()
     };
-    assert_eq!(back.data(&store).downcast_ref::<String>().unwrap(), "payload");
+    assert_eq!(
+        back.data(&store).downcast_ref::<String>().unwrap(),
+        "payload"
+    );
     let fid = inst.get_func(&store, "fid").unwrap();
     let nan_payload = 0x7fa0_0001u32;
-    assert_eq!(fid.call(&mut store, &[Val::F32(nan_payload)]).unwrap(), [Val::F32(nan_payload)]);
+    assert_eq!(
+        fid.call(&mut store, &[Val::F32(nan_payload)]).unwrap(),
+        [Val::F32(nan_payload)]
+    );
     let neg = inst.get_func(&store, "neg").unwrap();
     assert_eq!(
-        neg.call(&mut store, &[Val::F64(0x7ff4_0000_0000_0001)]).unwrap(),
+        neg.call(&mut store, &[Val::F64(0x7ff4_0000_0000_0001)])
+            .unwrap(),
         [Val::F64(0xfff4_0000_0000_0001)]
     );
 }

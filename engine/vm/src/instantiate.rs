@@ -154,11 +154,18 @@ pub fn instantiate(
 
     // Globals first: table initialisers may read them.
     for def in &module.globals[module.num_imported_globals as usize..] {
-        let init = def.init.as_ref().expect("defined global has an initialiser");
-        let value = init.eval(|g| store.globals[globals[g as usize] as usize].value, func_ref);
+        let init = def
+            .init
+            .as_ref()
+            .expect("defined global has an initialiser");
+        let value = init.eval(
+            |g| store.globals[globals[g as usize] as usize].value,
+            func_ref,
+        );
         globals.push(store.add_global(def.ty, value));
     }
-    let global_cell = |store: &StoreInner, g: u32| store.globals[globals[g as usize] as usize].value;
+    let global_cell =
+        |store: &StoreInner, g: u32| store.globals[globals[g as usize] as usize].value;
 
     for def in &module.tables[module.num_imported_tables as usize..] {
         let init = def
@@ -267,7 +274,9 @@ pub fn table_init(
     let (dst, src, len) = (dst as usize, src as usize, len as usize);
     let table = &mut store.tables[addr];
     if src.checked_add(len).is_none_or(|end| end > items.len())
-        || dst.checked_add(len).is_none_or(|end| end > table.elems.len())
+        || dst
+            .checked_add(len)
+            .is_none_or(|end| end > table.elems.len())
     {
         return Err(TrapCode::TableOutOfBounds.into());
     }

@@ -7,8 +7,8 @@
 //! addresses plus one (0 is null).
 
 pub mod instantiate;
-mod mmap;
 pub mod memory;
+mod mmap;
 pub mod module;
 pub mod store;
 pub mod trap;

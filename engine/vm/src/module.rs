@@ -707,7 +707,8 @@ impl Module {
                 Name::Function(map) => {
                     for naming in map {
                         let Ok(naming) = naming else { return };
-                        self.func_names.insert(naming.index, naming.name.to_string());
+                        self.func_names
+                            .insert(naming.index, naming.name.to_string());
                     }
                 }
                 _ => {}

@@ -40,7 +40,10 @@ pub struct HostContext<'a> {
 #[derive(Clone)]
 pub enum FuncKind {
     /// Function `func_index` (in its module's function index space) of `instance`.
-    Wasm { instance: InstanceId, func_index: u32 },
+    Wasm {
+        instance: InstanceId,
+        func_index: u32,
+    },
     Host(HostFn),
 }
 

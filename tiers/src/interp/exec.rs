@@ -49,7 +49,9 @@ impl InstCtx {
     }
 
     fn func(&self, func_index: u32) -> Result<CodeRef, Trap> {
-        let f = self.code.get(&self.module, func_index - self.num_imported)?;
+        let f = self
+            .code
+            .get(&self.module, func_index - self.num_imported)?;
         // SAFETY: `f` lives in this module's interpreter state, which the module keeps for
         // the store's lifetime (see `CodeRef`).
         Ok(unsafe { CodeRef::new(f) })
@@ -271,6 +273,25 @@ impl Executor<'_> {
         // The hot state lives in locals; `self.pc`/`self.code` are synced around calls.
         let mut code = self.code;
         let mut pc = self.pc;
+        macro_rules! br {
+            ($a:expr, $b:expr, $target:expr, |$x:ident: $t:ty, $y:ident| $e:expr) => {{
+                let $x = s.get($a) as $t;
+                let $y = s.get($b) as $t;
+                if $e {
+                    pc = $target as usize;
+                }
+            }};
+        }
+        // The immediate is an i32, sign-extended to the operand width.
+        macro_rules! br_imm {
+            ($a:expr, $imm:expr, $target:expr, |$x:ident: $t:ty, $y:ident| $e:expr) => {{
+                let $x = s.get($a) as $t;
+                let $y = $imm as i64 as $t;
+                if $e {
+                    pc = $target as usize;
+                }
+            }};
+        }
         macro_rules! ext {
             () => {{
                 let Op::Ext { a, b, c } = code.op(pc) else {
@@ -304,206 +325,46 @@ impl Executor<'_> {
                         pc = target as usize;
                     }
                 }
-                Op::BrI32Eq { a, b, target } => {
-                    if (s.get(a) as u32) == (s.get(b) as u32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32EqImm { a, imm, target } => {
-                    if (s.get(a) as u32) == (imm as u32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32Ne { a, b, target } => {
-                    if (s.get(a) as u32) != (s.get(b) as u32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32NeImm { a, imm, target } => {
-                    if (s.get(a) as u32) != (imm as u32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32LtS { a, b, target } => {
-                    if (s.get(a) as i32) < (s.get(b) as i32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32LtSImm { a, imm, target } => {
-                    if (s.get(a) as i32) < (imm) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32LtU { a, b, target } => {
-                    if (s.get(a) as u32) < (s.get(b) as u32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32LtUImm { a, imm, target } => {
-                    if (s.get(a) as u32) < (imm as u32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32GtS { a, b, target } => {
-                    if (s.get(a) as i32) > (s.get(b) as i32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32GtSImm { a, imm, target } => {
-                    if (s.get(a) as i32) > (imm) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32GtU { a, b, target } => {
-                    if (s.get(a) as u32) > (s.get(b) as u32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32GtUImm { a, imm, target } => {
-                    if (s.get(a) as u32) > (imm as u32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32LeS { a, b, target } => {
-                    if (s.get(a) as i32) <= (s.get(b) as i32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32LeSImm { a, imm, target } => {
-                    if (s.get(a) as i32) <= (imm) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32LeU { a, b, target } => {
-                    if (s.get(a) as u32) <= (s.get(b) as u32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32LeUImm { a, imm, target } => {
-                    if (s.get(a) as u32) <= (imm as u32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32GeS { a, b, target } => {
-                    if (s.get(a) as i32) >= (s.get(b) as i32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32GeSImm { a, imm, target } => {
-                    if (s.get(a) as i32) >= (imm) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32GeU { a, b, target } => {
-                    if (s.get(a) as u32) >= (s.get(b) as u32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI32GeUImm { a, imm, target } => {
-                    if (s.get(a) as u32) >= (imm as u32) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64Eq { a, b, target } => {
-                    if (s.get(a) as u64) == (s.get(b) as u64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64EqImm { a, imm, target } => {
-                    if (s.get(a) as u64) == (imm as i64 as u64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64Ne { a, b, target } => {
-                    if (s.get(a) as u64) != (s.get(b) as u64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64NeImm { a, imm, target } => {
-                    if (s.get(a) as u64) != (imm as i64 as u64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64LtS { a, b, target } => {
-                    if (s.get(a) as i64) < (s.get(b) as i64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64LtSImm { a, imm, target } => {
-                    if (s.get(a) as i64) < (imm as i64 as i64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64LtU { a, b, target } => {
-                    if (s.get(a) as u64) < (s.get(b) as u64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64LtUImm { a, imm, target } => {
-                    if (s.get(a) as u64) < (imm as i64 as u64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64GtS { a, b, target } => {
-                    if (s.get(a) as i64) > (s.get(b) as i64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64GtSImm { a, imm, target } => {
-                    if (s.get(a) as i64) > (imm as i64 as i64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64GtU { a, b, target } => {
-                    if (s.get(a) as u64) > (s.get(b) as u64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64GtUImm { a, imm, target } => {
-                    if (s.get(a) as u64) > (imm as i64 as u64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64LeS { a, b, target } => {
-                    if (s.get(a) as i64) <= (s.get(b) as i64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64LeSImm { a, imm, target } => {
-                    if (s.get(a) as i64) <= (imm as i64 as i64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64LeU { a, b, target } => {
-                    if (s.get(a) as u64) <= (s.get(b) as u64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64LeUImm { a, imm, target } => {
-                    if (s.get(a) as u64) <= (imm as i64 as u64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64GeS { a, b, target } => {
-                    if (s.get(a) as i64) >= (s.get(b) as i64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64GeSImm { a, imm, target } => {
-                    if (s.get(a) as i64) >= (imm as i64 as i64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64GeU { a, b, target } => {
-                    if (s.get(a) as u64) >= (s.get(b) as u64) {
-                        pc = target as usize;
-                    }
-                }
-                Op::BrI64GeUImm { a, imm, target } => {
-                    if (s.get(a) as u64) >= (imm as i64 as u64) {
-                        pc = target as usize;
-                    }
-                }
+                Op::BrI32Eq { a, b: r, target } => br!(a, r, target, |x: u32, y| x == y),
+                Op::BrI32EqImm { a, imm, target } => br_imm!(a, imm, target, |x: u32, y| x == y),
+                Op::BrI32Ne { a, b: r, target } => br!(a, r, target, |x: u32, y| x != y),
+                Op::BrI32NeImm { a, imm, target } => br_imm!(a, imm, target, |x: u32, y| x != y),
+                Op::BrI32LtS { a, b: r, target } => br!(a, r, target, |x: i32, y| x < y),
+                Op::BrI32LtSImm { a, imm, target } => br_imm!(a, imm, target, |x: i32, y| x < y),
+                Op::BrI32LtU { a, b: r, target } => br!(a, r, target, |x: u32, y| x < y),
+                Op::BrI32LtUImm { a, imm, target } => br_imm!(a, imm, target, |x: u32, y| x < y),
+                Op::BrI32GtS { a, b: r, target } => br!(a, r, target, |x: i32, y| x > y),
+                Op::BrI32GtSImm { a, imm, target } => br_imm!(a, imm, target, |x: i32, y| x > y),
+                Op::BrI32GtU { a, b: r, target } => br!(a, r, target, |x: u32, y| x > y),
+                Op::BrI32GtUImm { a, imm, target } => br_imm!(a, imm, target, |x: u32, y| x > y),
+                Op::BrI32LeS { a, b: r, target } => br!(a, r, target, |x: i32, y| x <= y),
+                Op::BrI32LeSImm { a, imm, target } => br_imm!(a, imm, target, |x: i32, y| x <= y),
+                Op::BrI32LeU { a, b: r, target } => br!(a, r, target, |x: u32, y| x <= y),
+                Op::BrI32LeUImm { a, imm, target } => br_imm!(a, imm, target, |x: u32, y| x <= y),
+                Op::BrI32GeS { a, b: r, target } => br!(a, r, target, |x: i32, y| x >= y),
+                Op::BrI32GeSImm { a, imm, target } => br_imm!(a, imm, target, |x: i32, y| x >= y),
+                Op::BrI32GeU { a, b: r, target } => br!(a, r, target, |x: u32, y| x >= y),
+                Op::BrI32GeUImm { a, imm, target } => br_imm!(a, imm, target, |x: u32, y| x >= y),
+                Op::BrI64Eq { a, b: r, target } => br!(a, r, target, |x: u64, y| x == y),
+                Op::BrI64EqImm { a, imm, target } => br_imm!(a, imm, target, |x: u64, y| x == y),
+                Op::BrI64Ne { a, b: r, target } => br!(a, r, target, |x: u64, y| x != y),
+                Op::BrI64NeImm { a, imm, target } => br_imm!(a, imm, target, |x: u64, y| x != y),
+                Op::BrI64LtS { a, b: r, target } => br!(a, r, target, |x: i64, y| x < y),
+                Op::BrI64LtSImm { a, imm, target } => br_imm!(a, imm, target, |x: i64, y| x < y),
+                Op::BrI64LtU { a, b: r, target } => br!(a, r, target, |x: u64, y| x < y),
+                Op::BrI64LtUImm { a, imm, target } => br_imm!(a, imm, target, |x: u64, y| x < y),
+                Op::BrI64GtS { a, b: r, target } => br!(a, r, target, |x: i64, y| x > y),
+                Op::BrI64GtSImm { a, imm, target } => br_imm!(a, imm, target, |x: i64, y| x > y),
+                Op::BrI64GtU { a, b: r, target } => br!(a, r, target, |x: u64, y| x > y),
+                Op::BrI64GtUImm { a, imm, target } => br_imm!(a, imm, target, |x: u64, y| x > y),
+                Op::BrI64LeS { a, b: r, target } => br!(a, r, target, |x: i64, y| x <= y),
+                Op::BrI64LeSImm { a, imm, target } => br_imm!(a, imm, target, |x: i64, y| x <= y),
+                Op::BrI64LeU { a, b: r, target } => br!(a, r, target, |x: u64, y| x <= y),
+                Op::BrI64LeUImm { a, imm, target } => br_imm!(a, imm, target, |x: u64, y| x <= y),
+                Op::BrI64GeS { a, b: r, target } => br!(a, r, target, |x: i64, y| x >= y),
+                Op::BrI64GeSImm { a, imm, target } => br_imm!(a, imm, target, |x: i64, y| x >= y),
+                Op::BrI64GeU { a, b: r, target } => br!(a, r, target, |x: u64, y| x >= y),
+                Op::BrI64GeUImm { a, imm, target } => br_imm!(a, imm, target, |x: u64, y| x >= y),
                 Op::BrTable { index, len } => {
                     let i = (s.get(index) as u32).min(len);
                     pc += i as usize;
@@ -523,8 +384,7 @@ impl Executor<'_> {
                 }
                 Op::Return { src, n } => {
                     let (fp, src) = (self.fp, src as usize);
-                    self.stack
-                        .copy_within(fp + src..fp + src + n as usize, fp);
+                    self.stack.copy_within(fp + src..fp + src + n as usize, fp);
                     if !self.leave() {
                         return Ok(());
                     }
@@ -659,8 +519,8 @@ impl Executor<'_> {
                 Op::TableGrow { dst, table, init } => {
                     let (delta, _, _) = ext!();
                     let t = self.instance().tables[table as usize];
-                    let r = self.store.tables[t as usize]
-                        .grow(s.get(delta) as u32 as u64, s.get(init));
+                    let r =
+                        self.store.tables[t as usize].grow(s.get(delta) as u32 as u64, s.get(init));
                     s.set(dst, r.map(|old| old as u32).unwrap_or(u32::MAX) as u64);
                 }
                 Op::TableFill { table, index, val } => {
@@ -747,23 +607,27 @@ impl Executor<'_> {
                 Op::F64Nearest { dst, a } => f64un!(dst, a, |x| f64_quiet(x.round_ties_even())),
                 Op::F64Sqrt { dst, a } => f64un!(dst, a, |x| x.sqrt()),
                 Op::I32WrapI64 { dst, a } => un!(dst, a, |x: u32| x as u64),
-                Op::I32TruncF32S { dst, a } => {
-                    s.set(dst, i32_trunc_f32_s(f32::from_bits(s.get(a) as u32))? as u32 as u64)
-                }
-                Op::I32TruncF32U { dst, a } => {
-                    s.set(dst, i32_trunc_f32_u(f32::from_bits(s.get(a) as u32))? as u64)
-                }
-                Op::I32TruncF64S { dst, a } => {
-                    s.set(dst, i32_trunc_f64_s(f64::from_bits(s.get(a)))? as u32 as u64)
-                }
+                Op::I32TruncF32S { dst, a } => s.set(
+                    dst,
+                    i32_trunc_f32_s(f32::from_bits(s.get(a) as u32))? as u32 as u64,
+                ),
+                Op::I32TruncF32U { dst, a } => s.set(
+                    dst,
+                    i32_trunc_f32_u(f32::from_bits(s.get(a) as u32))? as u64,
+                ),
+                Op::I32TruncF64S { dst, a } => s.set(
+                    dst,
+                    i32_trunc_f64_s(f64::from_bits(s.get(a)))? as u32 as u64,
+                ),
                 Op::I32TruncF64U { dst, a } => {
                     s.set(dst, i32_trunc_f64_u(f64::from_bits(s.get(a)))? as u64)
                 }
                 Op::I64ExtendI32S { dst, a } => un!(dst, a, |x: i32| x as i64 as u64),
                 Op::I64ExtendI32U { dst, a } => un!(dst, a, |x: u32| x as u64),
-                Op::I64TruncF32S { dst, a } => {
-                    s.set(dst, i64_trunc_f32_s(f32::from_bits(s.get(a) as u32))? as u64)
-                }
+                Op::I64TruncF32S { dst, a } => s.set(
+                    dst,
+                    i64_trunc_f32_s(f32::from_bits(s.get(a) as u32))? as u64,
+                ),
                 Op::I64TruncF32U { dst, a } => {
                     s.set(dst, i64_trunc_f32_u(f32::from_bits(s.get(a) as u32))?)
                 }
@@ -882,7 +746,8 @@ impl Executor<'_> {
                 Op::I32Xor { dst, a, b } => bin!(dst, a, b, |x: u32, y| (x ^ y) as u64),
                 Op::I32Shl { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.wrapping_shl(y) as u64),
                 Op::I32ShrS { dst, a, b } => {
-                    bin!(dst, a, b, |x: i32, y| x.wrapping_shr(y as u32) as u32 as u64)
+                    bin!(dst, a, b, |x: i32, y| x.wrapping_shr(y as u32) as u32
+                        as u64)
                 }
                 Op::I32ShrU { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.wrapping_shr(y) as u64),
                 Op::I32Rotl { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.rotate_left(y) as u64),
@@ -1037,7 +902,13 @@ impl Executor<'_> {
                     load!(dst, addr, offset, 1, |v| v[0] as u64)
                 }
                 Op::I32Load16S { dst, addr, offset } => {
-                    load!(dst, addr, offset, 2, |v| i16::from_le_bytes(v) as i32 as u32 as u64)
+                    load!(
+                        dst,
+                        addr,
+                        offset,
+                        2,
+                        |v| i16::from_le_bytes(v) as i32 as u32 as u64
+                    )
                 }
                 Op::I32Load16U { dst, addr, offset } => {
                     load!(dst, addr, offset, 2, |v| u16::from_le_bytes(v) as u64)
@@ -1049,13 +920,15 @@ impl Executor<'_> {
                     load!(dst, addr, offset, 1, |v| v[0] as u64)
                 }
                 Op::I64Load16S { dst, addr, offset } => {
-                    load!(dst, addr, offset, 2, |v| i16::from_le_bytes(v) as i64 as u64)
+                    load!(dst, addr, offset, 2, |v| i16::from_le_bytes(v) as i64
+                        as u64)
                 }
                 Op::I64Load16U { dst, addr, offset } => {
                     load!(dst, addr, offset, 2, |v| u16::from_le_bytes(v) as u64)
                 }
                 Op::I64Load32S { dst, addr, offset } => {
-                    load!(dst, addr, offset, 4, |v| i32::from_le_bytes(v) as i64 as u64)
+                    load!(dst, addr, offset, 4, |v| i32::from_le_bytes(v) as i64
+                        as u64)
                 }
                 Op::I64Load32U { dst, addr, offset } => {
                     load!(dst, addr, offset, 4, |v| u32::from_le_bytes(v) as u64)
@@ -1063,11 +936,15 @@ impl Executor<'_> {
                 Op::I32Store { addr, val, offset } => {
                     store!(addr, val, offset, |v| (v as u32).to_le_bytes())
                 }
-                Op::I64Store { addr, val, offset } => store!(addr, val, offset, |v| v.to_le_bytes()),
+                Op::I64Store { addr, val, offset } => {
+                    store!(addr, val, offset, |v| v.to_le_bytes())
+                }
                 Op::F32Store { addr, val, offset } => {
                     store!(addr, val, offset, |v| (v as u32).to_le_bytes())
                 }
-                Op::F64Store { addr, val, offset } => store!(addr, val, offset, |v| v.to_le_bytes()),
+                Op::F64Store { addr, val, offset } => {
+                    store!(addr, val, offset, |v| v.to_le_bytes())
+                }
                 Op::I32Store8 { addr, val, offset } => store!(addr, val, offset, |v| [v as u8]),
                 Op::I32Store16 { addr, val, offset } => {
                     store!(addr, val, offset, |v| (v as u16).to_le_bytes())

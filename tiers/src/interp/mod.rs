@@ -19,9 +19,12 @@ const MIN_HOST_STACK: usize = 128 * 1024;
 /// The slot of `Module::tier_state` that holds the interpreter's per-module code.
 pub const TIER_STATE_SLOT: usize = 0;
 
+/// A function's translation, done at most once (a failure is kept, so it is reported again).
+type TranslationSlot = OnceLock<Result<Box<CompiledFunc>, String>>;
+
 /// Translated functions of one module, filled lazily and shared by all its instances.
 pub struct InterpModule {
-    funcs: Box<[OnceLock<Result<Box<CompiledFunc>, String>>]>,
+    funcs: Box<[TranslationSlot]>,
 }
 
 impl InterpModule {

@@ -13,7 +13,7 @@ macro_rules! trunc {
                 return Err(TrapCode::BadConversionToInteger.into());
             }
             let t = x.trunc();
-            if t >= $lo && t < $hi {
+            if ($lo..$hi).contains(&t) {
                 Ok(t as $i)
             } else {
                 Err(TrapCode::IntegerOverflow.into())
@@ -154,7 +154,10 @@ mod tests {
             i32_trunc_f32_s(f32::NAN).unwrap_err().code(),
             TrapCode::BadConversionToInteger
         );
-        assert_eq!(i64_trunc_f64_u(1.8446744073709550e19).unwrap(), 18446744073709549568);
+        assert_eq!(
+            i64_trunc_f64_u(1.844_674_407_370_955e19).unwrap(),
+            18446744073709549568
+        );
     }
 
     #[test]

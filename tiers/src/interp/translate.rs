@@ -346,7 +346,9 @@ impl Translator<'_> {
         let ctl = &self.ctrl[self.ctrl.len() - 1 - depth as usize];
         match ctl.kind {
             Kind::Func => false,
-            Kind::Loop => !self.copies_needed(self.num_locals + ctl.height, ctl.num_params as usize),
+            Kind::Loop => {
+                !self.copies_needed(self.num_locals + ctl.height, ctl.num_params as usize)
+            }
             _ => !self.copies_needed(self.num_locals + ctl.height, ctl.num_results as usize),
         }
     }
@@ -987,16 +989,14 @@ impl Translator<'_> {
             O::I32Rotl => imm32!(I32Rotl, I32RotlImm),
             O::I32Rotr => imm32!(I32Rotr, I32RotrImm),
             O::I64Add => imm64!(I64Add, I64AddImm),
-            O::I64Sub => {
-                match self.stack.last().copied() {
-                    Some(Entry::Const(v)) if fits_i32(v.wrapping_neg()) => {
-                        let len = self.stack.len();
-                        self.stack[len - 1] = Entry::Const(v.wrapping_neg());
-                        imm64!(I64Add, I64AddImm)
-                    }
-                    _ => bin!(I64Sub),
+            O::I64Sub => match self.stack.last().copied() {
+                Some(Entry::Const(v)) if fits_i32(v.wrapping_neg()) => {
+                    let len = self.stack.len();
+                    self.stack[len - 1] = Entry::Const(v.wrapping_neg());
+                    imm64!(I64Add, I64AddImm)
                 }
-            }
+                _ => bin!(I64Sub),
+            },
             O::I64Mul => imm64!(I64Mul, I64MulImm),
             O::I64DivS => bin!(I64DivS),
             O::I64DivU => bin!(I64DivU),
