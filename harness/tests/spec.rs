@@ -14,7 +14,12 @@ fn run_suite(tier: Tier, bounds: BoundsChecks) {
         skipped += o.skipped;
         failures.extend(o.failures.iter().map(|f| format!("{}: {f}", s.name)));
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert_eq!(skipped, 0, "wasm-v2 has nothing Strata may skip");
     assert!(passed >= 26_000, "only {passed} directives ran");
 }

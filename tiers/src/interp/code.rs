@@ -6,6 +6,8 @@
 //! and constants into operands, so most wasm instructions become one `Op`. A callee's frame
 //! starts at the caller's first argument slot; results come back in the callee's first slots.
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
 /// A frame slot index.
 pub type Reg = u32;
 
@@ -237,6 +239,33 @@ pub struct CompiledFunc {
     pub frame_size: u32,
     /// Size of the wasm body, for translation-speed statistics.
     pub body_bytes: u32,
+    /// Execution counters the tier manager reads.
+    pub counters: Counters,
+}
+
+/// Per-function execution counters, shared by every instance and thread running the function.
+///
+/// Increments are a relaxed load and store, not an atomic read-modify-write: a plain `mov`
+/// pair on x86-64, where a locked add would cost ~20 cycles on every call and back-edge.
+/// Concurrent increments can lose counts; a tiering heuristic does not mind.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub calls: AtomicU64,
+    /// Taken backward branches: loop iterations.
+    pub backedges: AtomicU64,
+}
+
+impl Counters {
+    #[inline(always)]
+    pub fn bump(counter: &AtomicU64) {
+        counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Relaxed)
+    }
+    pub fn backedges(&self) -> u64 {
+        self.backedges.load(Relaxed)
+    }
 }
 
 #[cfg(test)]

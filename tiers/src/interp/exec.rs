@@ -2,7 +2,7 @@
 //! in `Executor::frames` and values in one contiguous value stack, so deep wasm recursion ends
 //! in the trap "call stack exhausted", never in a host stack overflow.
 
-use super::code::Op;
+use super::code::{Counters, Op};
 use super::numeric::*;
 use super::raw::{CodeRef, MemView, Slots};
 use super::InterpModule;
@@ -126,6 +126,7 @@ impl Executor<'_> {
     fn enter(&mut self, code: CodeRef, fp: usize) -> Result<(), Trap> {
         self.store.call_depth += 1;
         let f = code.func();
+        Counters::bump(&f.counters.calls);
         if self.store.call_depth > self.store.config.max_call_depth
             || fp + f.frame_size as usize > self.stack.len()
         {
@@ -273,12 +274,22 @@ impl Executor<'_> {
         // The hot state lives in locals; `self.pc`/`self.code` are synced around calls.
         let mut code = self.code;
         let mut pc = self.pc;
+        // Every taken branch goes through here; backward ones are loop iterations.
+        macro_rules! jump {
+            ($target:expr) => {{
+                let t = $target as usize;
+                if t < pc {
+                    Counters::bump(&code.func().counters.backedges);
+                }
+                pc = t;
+            }};
+        }
         macro_rules! br {
             ($a:expr, $b:expr, $target:expr, |$x:ident: $t:ty, $y:ident| $e:expr) => {{
                 let $x = s.get($a) as $t;
                 let $y = s.get($b) as $t;
                 if $e {
-                    pc = $target as usize;
+                    jump!($target);
                 }
             }};
         }
@@ -288,7 +299,7 @@ impl Executor<'_> {
                 let $x = s.get($a) as $t;
                 let $y = $imm as i64 as $t;
                 if $e {
-                    pc = $target as usize;
+                    jump!($target);
                 }
             }};
         }
@@ -314,15 +325,15 @@ impl Executor<'_> {
             match op {
                 Op::Unreachable => return Err(TrapCode::Unreachable.into()),
                 Op::Ext { .. } => {}
-                Op::Br { target } => pc = target as usize,
+                Op::Br { target } => jump!(target),
                 Op::BrIfNez { cond, target } => {
                     if s.get(cond) as u32 != 0 {
-                        pc = target as usize;
+                        jump!(target);
                     }
                 }
                 Op::BrIfEqz { cond, target } => {
                     if s.get(cond) as u32 == 0 {
-                        pc = target as usize;
+                        jump!(target);
                     }
                 }
                 Op::BrI32Eq { a, b: r, target } => br!(a, r, target, |x: u32, y| x == y),

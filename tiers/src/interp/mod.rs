@@ -8,7 +8,7 @@ mod numeric;
 mod raw;
 mod translate;
 
-pub use code::{CompiledFunc, Op};
+pub use code::{CompiledFunc, Counters, Op};
 
 use std::sync::{Arc, OnceLock};
 use strata_vm::{FuncAddr, FuncKind, HostContext, Module, StoreInner, Trap, TrapCode};
@@ -48,6 +48,15 @@ impl InterpModule {
             .get_or_init(|| translate::translate(module, def_index as usize).map(Box::new))
             .as_deref()
             .map_err(|e| Trap::host(format!("interpreter translation failed: {e}")))
+    }
+
+    /// The counters of defined function `def_index`, once it has been translated (its first
+    /// call translates it).
+    pub fn counters(&self, def_index: u32) -> Option<&Counters> {
+        match self.funcs.get(def_index as usize)?.get()? {
+            Ok(f) => Some(&f.counters),
+            Err(_) => None,
+        }
     }
 
     /// Translates every function now (eager mode, and for measuring translation speed).

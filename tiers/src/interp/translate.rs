@@ -9,7 +9,7 @@
 //! - Code that runs only on a conditional path (the copies of a taken `br_if`, `br_table`
 //!   stubs) never changes the abstract stack; only unconditional code materialises.
 
-use super::code::{fuse_branch, CompiledFunc, Op, Reg};
+use super::code::{fuse_branch, CompiledFunc, Counters, Op, Reg};
 use strata_vm::module::Module;
 use wasmparser::{BlockType, Operator};
 
@@ -122,6 +122,7 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
         num_results: ty.results().len() as u32,
         frame_size: frame_size as u32,
         body_bytes: module.bodies[def_index].range.len() as u32,
+        counters: Counters::default(),
     })
 }
 
