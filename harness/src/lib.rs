@@ -22,7 +22,10 @@ pub struct EngineArgs {
 impl EngineArgs {
     /// Builds the engine, or explains which option is wrong.
     pub fn engine(&self) -> Result<Engine, String> {
-        let tier: Tier = self.tier.parse().map_err(|e: strata::ConfigError| e.to_string())?;
+        let tier: Tier = self
+            .tier
+            .parse()
+            .map_err(|e: strata::ConfigError| e.to_string())?;
         let bounds = match self.bounds_checks.as_str() {
             "guard" => BoundsChecks::GuardPages,
             "explicit" => BoundsChecks::Explicit,
@@ -35,4 +38,3 @@ impl EngineArgs {
         Engine::new(Config::default().tier(tier).bounds_checks(bounds)).map_err(|e| e.to_string())
     }
 }
-

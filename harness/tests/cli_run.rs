@@ -1,0 +1,339 @@
+//! `strata run`, end to end: the built binary on WASI programs and `--invoke`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn data(name: &str) -> String {
+    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .output()
+        .expect("the strata binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let path =
+            std::env::temp_dir().join(format!("strata-cli-run-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn str(&self) -> &str {
+        self.0.to_str().expect("temp dir path is UTF-8")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn wasi_program_prints_and_exits_with_proc_exit_status() {
+    let o = strata(&["run", &data("hello.wat")]);
+    assert_eq!(stdout(&o), "hello from strata\n");
+    assert_eq!(o.status.code(), Some(7), "stderr: {}", stderr(&o));
+}
+
+#[test]
+fn wasi_program_gets_argv_and_only_the_given_environment() {
+    let file = data("echo_args.wat");
+    let o = strata(&[
+        "run",
+        "--env",
+        "GREETING=hi there",
+        "--env",
+        "EMPTY=",
+        &file,
+        "one",
+        "--two",
+        "-3",
+        "--dir",
+    ]);
+    // argv[0] is the file as given; everything after it belongs to the program.
+    assert_eq!(
+        stdout(&o),
+        format!("{file}\none\n--two\n-3\n--dir\nGREETING=hi there\nEMPTY=\n")
+    );
+    assert_eq!(o.status.code(), Some(5), "stderr: {}", stderr(&o));
+}
+
+#[test]
+fn invoke_parses_arguments_by_type_and_prints_results() {
+    let file = data("arith.wat");
+    let o = strata(&["run", "--invoke", "add", &file, "2", "-5"]);
+    assert_eq!((stdout(&o).as_str(), o.status.code()), ("-3\n", Some(0)));
+
+    let o = strata(&["run", "--invoke", "add", &file, "0x7fffffff", "1"]);
+    assert_eq!(stdout(&o), "-2147483648\n");
+
+    let o = strata(&["run", "--invoke", "mul64", &file, "-3", "0x100000000"]);
+    assert_eq!(
+        (stdout(&o).as_str(), o.status.code()),
+        ("-12884901888\n", Some(0))
+    );
+
+    let o = strata(&["run", "--invoke", "scale", &file, "1.5", "-0.25"]);
+    assert_eq!(stdout(&o), "-0.375\n");
+    let o = strata(&["run", "--invoke", "scale", &file, "inf", "-1"]);
+    assert_eq!(stdout(&o), "-inf\n");
+    let o = strata(&["run", "--invoke", "scale", &file, "nan", "2"]);
+    assert_eq!(stdout(&o), "NaN\n");
+
+    let o = strata(&["run", "--invoke", "divmod", &file, "-7", "2"]);
+    assert_eq!(stdout(&o), "-3\n-1\n");
+    let o = strata(&["run", "--invoke", "to_f32", &file, "16777217"]);
+    assert_eq!(stdout(&o), "16777216\n");
+}
+
+#[test]
+fn trap_prints_error_with_backtrace_and_exits_134() {
+    let o = strata(&["run", "--invoke", "boom", &data("arith.wat")]);
+    assert_eq!(o.status.code(), Some(134));
+    let err = stderr(&o);
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("unreachable"), "{err}");
+    assert!(err.contains("wasm backtrace:"), "{err}");
+    assert!(err.contains("explode"), "{err}");
+    assert!(err.contains("middle"), "{err}");
+
+    // Integer division by zero, through --invoke too.
+    let o = strata(&["run", "--invoke", "divmod", &data("arith.wat"), "1", "0"]);
+    assert_eq!(o.status.code(), Some(134));
+    assert!(
+        stderr(&o).contains("integer divide by zero"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn missing_file_is_a_clean_error() {
+    let o = strata(&["run", "/nonexistent/dir/prog.wasm"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("error: cannot read /nonexistent/dir/prog.wasm: "),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn invalid_module_and_unknown_imports_exit_1() {
+    let t = TempDir::new("invalid");
+    let bad = t.path().join("bad.wat");
+    fs::write(&bad, "(module (func").unwrap();
+    let o = strata(&["run", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("compile error"), "{}", stderr(&o));
+
+    let env = t.path().join("env.wat");
+    fs::write(
+        &env,
+        r#"(module (import "env" "host_thing" (func)) (func (export "_start")))"#,
+    )
+    .unwrap();
+    let o = strata(&["run", env.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("link error"), "{err}");
+    assert!(err.contains("`env`.`host_thing`"), "{err}");
+
+    let reactor = t.path().join("no_start.wat");
+    fs::write(&reactor, r#"(module (func (export "f")))"#).unwrap();
+    let o = strata(&["run", reactor.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("_start"), "{}", stderr(&o));
+}
+
+#[test]
+fn unimplemented_wasi_functions_link_as_enosys_stubs() {
+    let t = TempDir::new("stubs");
+    let file = t.path().join("stubs.wat");
+    fs::write(
+        &file,
+        r#"(module
+             (import "wasi_snapshot_preview1" "sock_accept"
+               (func $accept (param i32 i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "not_in_preview1" (func $other (result i32)))
+             (import "wasi_snapshot_preview1" "proc_raise" (func $raise (param i32) (result i32)))
+             (func (export "call_all") (result i32 i32 i32)
+               (call $accept (i32.const 0) (i32.const 0) (i32.const 0))
+               (call $other)
+               (call $raise (i32.const 6))))"#,
+    )
+    .unwrap();
+    let o = strata(&["run", "--invoke", "call_all", file.to_str().unwrap()]);
+    assert_eq!(stdout(&o), "52\n52\n52\n", "stderr: {}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn bad_invoke_arguments_exit_2() {
+    let file = data("arith.wat");
+    let o = strata(&["run", "--invoke", "add", &file, "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("takes 2 arguments"), "{}", stderr(&o));
+
+    let o = strata(&["run", "--invoke", "add", &file, "1", "2", "3"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = strata(&["run", "--invoke", "add", &file, "1", "two"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot parse `two` as i32"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = strata(&["run", "--invoke", "add", &file, "1", "4294967296"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = strata(&["run", "--invoke", "scale", &file, "1.5", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = strata(&["run", "--invoke", "missing", &file]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("no function `missing`") && err.contains("add"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn bad_options_exit_2() {
+    let file = data("arith.wat");
+    let o = strata(&["run", "--tier", "bogus", "--invoke", "add", &file, "1", "2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bogus"), "{}", stderr(&o));
+
+    let o = strata(&["run", "--bounds-checks", "maybe", &file]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = strata(&["run", "--env", "NOEQUALS", &file]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = strata(&[
+        "run",
+        "--dir",
+        "/nonexistent/strata/dir",
+        &data("hello.wat"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot open directory"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = strata(&["run", "--no-such-option", &file]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown option"), "{}", stderr(&o));
+
+    let o = strata(&["run"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn help_documents_exit_statuses() {
+    let o = strata(&["run", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let help = stdout(&o);
+    assert!(help.contains("--invoke") && help.contains("--dir") && help.contains("--env"));
+    assert!(help.contains("134"), "{help}");
+}
+
+#[test]
+fn sandbox_refuses_paths_that_leave_the_preopened_directory() {
+    let t = TempDir::new("sandbox");
+    let root = t.path().join("root");
+    fs::create_dir_all(root.join("sub")).unwrap();
+    fs::write(t.path().join("outside"), "secret\n").unwrap();
+    fs::write(root.join("inside.txt"), "inside\n").unwrap();
+    std::os::unix::fs::symlink("../outside", root.join("escape")).unwrap();
+    let dir = format!("{}::/sandbox", root.display());
+    let file = data("sandbox.wat");
+    let cat =
+        |ptr: &str, len: &str| strata(&["run", "--dir", &dir, "--invoke", "cat", &file, ptr, len]);
+
+    // A path inside works.
+    let o = cat("384", "10");
+    assert_eq!(stdout(&o), "inside\n0\n", "stderr: {}", stderr(&o));
+
+    // `..` above the root, an absolute path, `..` after a subdirectory, and a symbolic link
+    // out of the sandbox are all ENOTCAPABLE (76), and nothing of the secret is printed.
+    for (ptr, len) in [("256", "10"), ("288", "11"), ("320", "17"), ("352", "6")] {
+        let o = cat(ptr, len);
+        assert_eq!(stdout(&o), "76\n", "path at {ptr}; stderr: {}", stderr(&o));
+        assert_eq!(o.status.code(), Some(0));
+    }
+
+    // Without --dir there is no descriptor 3 at all.
+    let o = strata(&["run", "--invoke", "cat", &file, "384", "10"]);
+    assert_eq!(stdout(&o), "8\n"); // EBADF
+}
+
+#[test]
+fn guest_pointers_outside_memory_are_efault() {
+    let o = strata(&["run", "--invoke", "bad_pointer", &data("sandbox.wat")]);
+    assert_eq!(stdout(&o), "21\n", "stderr: {}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0));
+}
+
+/// The C demo (printf, malloc, argv, environment, clocks, file I/O in a preopened
+/// directory), built by clang for wasm32-wasi; see tests/wasi/README.md.
+#[test]
+fn wasi_c_demo() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wasi");
+    let wasm = dir.join("wasi_demo.wasm");
+    if !wasm.exists() {
+        eprintln!(
+            "note: skipping wasi_c_demo: {} is not there yet",
+            wasm.display()
+        );
+        return;
+    }
+    let expected = fs::read_to_string(dir.join("expected_stdout.txt"))
+        .expect("tests/wasi/expected_stdout.txt accompanies wasi_demo.wasm");
+    let sandbox = TempDir::new("demo");
+    let o = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .current_dir(&dir)
+        .args([
+            "run",
+            "--dir",
+            &format!("{}::/sandbox", sandbox.str()),
+            "--env",
+            "STRATA_DEMO=42",
+            "wasi_demo.wasm",
+            "/sandbox",
+            "hello",
+            "world",
+        ])
+        .output()
+        .expect("the strata binary runs");
+    assert_eq!(stdout(&o), expected, "stderr: {}", stderr(&o));
+    assert_eq!(o.status.code(), Some(3), "stderr: {}", stderr(&o));
+}

@@ -1,0 +1,16 @@
+;; Functions for `strata run --invoke`.
+(module
+  (func (export "add") (param i32 i32) (result i32)
+    (i32.add (local.get 0) (local.get 1)))
+  (func (export "mul64") (param i64 i64) (result i64)
+    (i64.mul (local.get 0) (local.get 1)))
+  (func (export "scale") (param f64 f64) (result f64)
+    (f64.mul (local.get 0) (local.get 1)))
+  (func (export "divmod") (param i32 i32) (result i32 i32)
+    (i32.div_s (local.get 0) (local.get 1))
+    (i32.rem_s (local.get 0) (local.get 1)))
+  (func (export "to_f32") (param i64) (result f32)
+    (f32.convert_i64_s (local.get 0)))
+  (func $explode (unreachable))
+  (func $middle (call $explode))
+  (func (export "boom") (call $middle)))
