@@ -33,6 +33,7 @@ mod func;
 mod instance;
 mod module;
 mod store;
+pub mod tiering;
 mod values;
 
 pub use config::{BoundsChecks, Config, Engine, Tier};

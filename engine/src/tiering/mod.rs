@@ -1,0 +1,15 @@
+//! The tier manager's parts that are independent of any one tier: tiering policies (what to
+//! compile, when, and when to enter OSR), the background compile queue, and profiling events
+//! (design.md §6-§8). Tiers are reached only through the work the queue runs; nothing here
+//! names a tier's internals.
+
+mod policy;
+mod profile;
+mod queue;
+
+pub use policy::{
+    parse_policy, BaselinePolicy, BudgetPolicy, CountersPolicy, Decision, FuncState, InterpPolicy,
+    RandomPolicy, TierLevel, TierPolicy, Verdict,
+};
+pub use profile::{Event, EventKind, FuncKey, FuncRow, ProfileSummary, Profiler};
+pub use queue::{CompileJob, CompileQueue, CompileWork, JobOutcome};

@@ -1,0 +1,534 @@
+//! Tiering policies: strategy objects fed by counters and events, returning decisions
+//! (design.md §7). The interpreter consults a policy only when a function's next check
+//! point is reached, so a policy also says how long to wait before it is asked again: this
+//! keeps counting cheap (one compare per call or back-edge in the interpreter).
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The tiers in the order code moves up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TierLevel {
+    Interp = 0,
+    Baseline = 1,
+    Opt = 2,
+}
+
+impl TierLevel {
+    pub fn name(self) -> &'static str {
+        match self {
+            TierLevel::Interp => "interp",
+            TierLevel::Baseline => "baseline",
+            TierLevel::Opt => "opt",
+        }
+    }
+    pub fn next(self) -> Option<TierLevel> {
+        match self {
+            TierLevel::Interp => Some(TierLevel::Baseline),
+            TierLevel::Baseline => Some(TierLevel::Opt),
+            TierLevel::Opt => None,
+        }
+    }
+}
+
+impl fmt::Display for TierLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a policy sees of a function when it is consulted.
+#[derive(Clone, Copy, Debug)]
+pub struct FuncState {
+    /// Function index in its module.
+    pub func_index: u32,
+    /// Size of the wasm body in bytes.
+    pub body_bytes: u32,
+    pub calls: u64,
+    pub backedges: u64,
+    /// The tier the function currently runs in.
+    pub tier: TierLevel,
+    /// The highest tier with code ready (installed), if above `tier` the next call runs it.
+    pub ready: TierLevel,
+    /// A compile job for the function is queued or running.
+    pub compiling: bool,
+}
+
+/// A policy's decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Nothing,
+    /// Compile the function at `tier`. `priority`: higher runs first.
+    Compile {
+        tier: TierLevel,
+        priority: i32,
+    },
+    /// Leave the running loop for code at `tier` now (only at a back-edge, with code ready).
+    Osr {
+        tier: TierLevel,
+    },
+}
+
+/// A decision and how many more calls or back-edges to wait before asking again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub decision: Decision,
+    pub next_check: u64,
+}
+
+impl Verdict {
+    pub fn wait(next_check: u64) -> Verdict {
+        Verdict {
+            decision: Decision::Nothing,
+            next_check: next_check.max(1),
+        }
+    }
+}
+
+/// A tiering policy. Implement it to experiment with new strategies: the engine calls it from
+/// the executing thread, so it must be cheap and must not block.
+pub trait TierPolicy: Send + Sync {
+    /// The policy's name and parameters, for reports.
+    fn name(&self) -> String;
+    /// Compile synchronously (the caller waits for the code) instead of on the background
+    /// queue. Deterministic tier-up timing, for testing and fuzzing.
+    fn synchronous(&self) -> bool {
+        false
+    }
+    /// A function is being entered; its calls counter has reached its check point.
+    fn on_call(&self, f: &FuncState) -> Verdict;
+    /// A loop back-edge is being taken; `loop_header` identifies the loop within the function.
+    fn on_backedge(&self, f: &FuncState, loop_header: u32) -> Verdict;
+}
+
+/// Shared rule: ask for the next tier unless it is ready or on its way.
+fn next_tier(f: &FuncState, max: TierLevel) -> Option<TierLevel> {
+    let next = f.tier.next()?;
+    (next <= max && f.ready < next && !f.compiling).then_some(next)
+}
+
+/// `interp`: never leave the interpreter.
+#[derive(Debug, Default)]
+pub struct InterpPolicy;
+
+impl TierPolicy for InterpPolicy {
+    fn name(&self) -> String {
+        "interp".into()
+    }
+    fn on_call(&self, _: &FuncState) -> Verdict {
+        Verdict::wait(u64::MAX)
+    }
+    fn on_backedge(&self, _: &FuncState, _: u32) -> Verdict {
+        Verdict::wait(u64::MAX)
+    }
+}
+
+/// `baseline`: compile every function at the baseline tier on its first call.
+#[derive(Debug, Default)]
+pub struct BaselinePolicy {
+    pub synchronous: bool,
+}
+
+impl TierPolicy for BaselinePolicy {
+    fn name(&self) -> String {
+        if self.synchronous {
+            "baseline:sync".into()
+        } else {
+            "baseline".into()
+        }
+    }
+    fn synchronous(&self) -> bool {
+        self.synchronous
+    }
+    fn on_call(&self, f: &FuncState) -> Verdict {
+        match next_tier(f, TierLevel::Baseline) {
+            Some(tier) => Verdict {
+                decision: Decision::Compile { tier, priority: 0 },
+                next_check: 1,
+            },
+            None => Verdict::wait(u64::MAX),
+        }
+    }
+    fn on_backedge(&self, f: &FuncState, _: u32) -> Verdict {
+        osr_if_ready(f).unwrap_or_else(|| Verdict::wait(1024))
+    }
+}
+
+/// OSR into code that is ready above the running tier.
+fn osr_if_ready(f: &FuncState) -> Option<Verdict> {
+    (f.ready > f.tier).then_some(Verdict {
+        decision: Decision::Osr { tier: f.ready },
+        next_check: 1,
+    })
+}
+
+/// `counters:call=N,loop=M[,max=baseline|opt][,sync]`: JSC/Wizard-like thresholds. A function
+/// moves up after N calls or M loop iterations; a function looping in a lower tier enters
+/// OSR at the next back-edge once its code is ready.
+#[derive(Debug, Clone)]
+pub struct CountersPolicy {
+    pub call_threshold: u64,
+    pub loop_threshold: u64,
+    pub max: TierLevel,
+    pub synchronous: bool,
+}
+
+impl Default for CountersPolicy {
+    fn default() -> Self {
+        // JSC: interpreter -> BBQ after ~150 weighted events (field-notes.md).
+        CountersPolicy {
+            call_threshold: 10,
+            loop_threshold: 150,
+            max: TierLevel::Baseline,
+            synchronous: false,
+        }
+    }
+}
+
+impl TierPolicy for CountersPolicy {
+    fn name(&self) -> String {
+        format!(
+            "counters:call={},loop={},max={}{}",
+            self.call_threshold,
+            self.loop_threshold,
+            self.max,
+            if self.synchronous { ",sync" } else { "" }
+        )
+    }
+    fn synchronous(&self) -> bool {
+        self.synchronous
+    }
+    fn on_call(&self, f: &FuncState) -> Verdict {
+        if f.calls >= self.call_threshold {
+            if let Some(tier) = next_tier(f, self.max) {
+                return Verdict {
+                    decision: Decision::Compile { tier, priority: 0 },
+                    next_check: 1,
+                };
+            }
+            return Verdict::wait(self.call_threshold.max(16));
+        }
+        Verdict::wait(self.call_threshold - f.calls)
+    }
+    fn on_backedge(&self, f: &FuncState, _: u32) -> Verdict {
+        if let Some(v) = osr_if_ready(f) {
+            return v;
+        }
+        if f.backedges >= self.loop_threshold {
+            if let Some(tier) = next_tier(f, self.max) {
+                // A hot loop waits on this compile: ask for it first.
+                return Verdict {
+                    decision: Decision::Compile { tier, priority: 1 },
+                    next_check: 64,
+                };
+            }
+            return Verdict::wait(64);
+        }
+        Verdict::wait(self.loop_threshold - f.backedges)
+    }
+}
+
+/// `budget:N[,max=..][,sync]`: V8-like. Every call spends the function's size in bytes and
+/// every back-edge a fixed 16 from a per-function budget of N; an exhausted budget asks for
+/// the next tier.
+#[derive(Debug, Clone)]
+pub struct BudgetPolicy {
+    pub budget: u64,
+    pub max: TierLevel,
+    pub synchronous: bool,
+}
+
+impl BudgetPolicy {
+    const BACKEDGE_COST: u64 = 16;
+    fn spent(&self, f: &FuncState) -> u64 {
+        f.calls.saturating_mul(f.body_bytes.max(1) as u64)
+            + f.backedges.saturating_mul(Self::BACKEDGE_COST)
+    }
+    fn verdict(&self, f: &FuncState, priority: i32) -> Verdict {
+        let spent = self.spent(f);
+        if spent >= self.budget {
+            if let Some(tier) = next_tier(f, self.max) {
+                return Verdict {
+                    decision: Decision::Compile { tier, priority },
+                    next_check: 64,
+                };
+            }
+            return Verdict::wait(1024);
+        }
+        // Wait at least until the budget could be exhausted by the cheaper of the two events.
+        let left = self.budget - spent;
+        Verdict::wait((left / (f.body_bytes.max(1) as u64).max(Self::BACKEDGE_COST)).max(1))
+    }
+}
+
+impl TierPolicy for BudgetPolicy {
+    fn name(&self) -> String {
+        format!(
+            "budget:{},max={}{}",
+            self.budget,
+            self.max,
+            if self.synchronous { ",sync" } else { "" }
+        )
+    }
+    fn synchronous(&self) -> bool {
+        self.synchronous
+    }
+    fn on_call(&self, f: &FuncState) -> Verdict {
+        self.verdict(f, 0)
+    }
+    fn on_backedge(&self, f: &FuncState, _: u32) -> Verdict {
+        osr_if_ready(f).unwrap_or_else(|| self.verdict(f, 1))
+    }
+}
+
+/// `random:SEED[,max=..]`: a stress policy that tiers up at random calls and enters OSR at
+/// random back-edges, synchronously so a seed reproduces the same run. For differential
+/// testing of tier transitions, not for speed.
+#[derive(Debug)]
+pub struct RandomPolicy {
+    pub seed: u64,
+    pub max: TierLevel,
+    state: AtomicU64,
+}
+
+impl RandomPolicy {
+    pub fn new(seed: u64, max: TierLevel) -> Self {
+        RandomPolicy {
+            seed,
+            max,
+            state: AtomicU64::new(seed ^ 0x9E37_79B9_7F4A_7C15),
+        }
+    }
+    /// xorshift64*: tiny, deterministic per seed for a single-threaded run.
+    fn next(&self) -> u64 {
+        let mut x = self.state.load(Ordering::Relaxed).max(1);
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.state.store(x, Ordering::Relaxed);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+impl TierPolicy for RandomPolicy {
+    fn name(&self) -> String {
+        format!("random:{},max={}", self.seed, self.max)
+    }
+    fn synchronous(&self) -> bool {
+        true
+    }
+    fn on_call(&self, f: &FuncState) -> Verdict {
+        let r = self.next();
+        if r % 4 == 0 {
+            if let Some(tier) = next_tier(f, self.max) {
+                return Verdict {
+                    decision: Decision::Compile { tier, priority: 0 },
+                    next_check: 1,
+                };
+            }
+        }
+        Verdict::wait(1 + (r >> 8) % 8)
+    }
+    fn on_backedge(&self, f: &FuncState, _: u32) -> Verdict {
+        let r = self.next();
+        if f.ready > f.tier && r % 3 == 0 {
+            return Verdict {
+                decision: Decision::Osr { tier: f.ready },
+                next_check: 1,
+            };
+        }
+        if r % 5 == 0 {
+            if let Some(tier) = next_tier(f, self.max) {
+                return Verdict {
+                    decision: Decision::Compile { tier, priority: 1 },
+                    next_check: 1,
+                };
+            }
+        }
+        Verdict::wait(1 + (r >> 8) % 16)
+    }
+}
+
+/// `k=v` pairs and bare flags of a comma-separated parameter list.
+fn split_params(params: &str) -> (Vec<(&str, &str)>, Vec<&str>) {
+    let mut kv = Vec::new();
+    let mut flags = Vec::new();
+    for p in params.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match p.split_once('=') {
+            Some((k, v)) => kv.push((k.trim(), v.trim())),
+            None => flags.push(p),
+        }
+    }
+    (kv, flags)
+}
+
+/// Parses a policy from the command line: `interp`, `baseline[:sync]`,
+/// `counters:call=N,loop=M[,max=T][,sync]`, `budget:N[,max=T][,sync]`, `random:SEED[,max=T]`.
+pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
+    let (name, params) = spec.split_once(':').unwrap_or((spec, ""));
+    let (kv, flags) = split_params(params);
+    let num = |k: &str, v: &str| -> Result<u64, String> {
+        v.parse()
+            .map_err(|_| format!("policy parameter `{k}` takes a number, got `{v}`"))
+    };
+    let max = |kv: &[(&str, &str)], default: TierLevel| -> Result<TierLevel, String> {
+        match kv.iter().find(|(k, _)| *k == "max").map(|(_, v)| *v) {
+            None => Ok(default),
+            Some("baseline") => Ok(TierLevel::Baseline),
+            Some("opt") => Ok(TierLevel::Opt),
+            Some("interp") => Ok(TierLevel::Interp),
+            Some(other) => Err(format!("unknown tier `{other}` in max=")),
+        }
+    };
+    let sync = flags.contains(&"sync");
+    let check_known = |known: &[&str], kv: &[(&str, &str)], flags: &[&str]| -> Result<(), String> {
+        for (k, _) in kv {
+            if !known.contains(k) {
+                return Err(format!("policy `{name}` has no parameter `{k}`"));
+            }
+        }
+        for f in flags {
+            if *f != "sync" {
+                return Err(format!("policy `{name}` has no flag `{f}`"));
+            }
+        }
+        Ok(())
+    };
+    Ok(match name {
+        "interp" => {
+            check_known(&[], &kv, &flags)?;
+            Box::new(InterpPolicy)
+        }
+        "baseline" => {
+            check_known(&[], &kv, &flags)?;
+            Box::new(BaselinePolicy { synchronous: sync })
+        }
+        "counters" => {
+            check_known(&["call", "loop", "max"], &kv, &flags)?;
+            let mut p = CountersPolicy {
+                max: max(&kv, TierLevel::Baseline)?,
+                synchronous: sync,
+                ..Default::default()
+            };
+            for (k, v) in &kv {
+                match *k {
+                    "call" => p.call_threshold = num(k, v)?,
+                    "loop" => p.loop_threshold = num(k, v)?,
+                    _ => {}
+                }
+            }
+            Box::new(p)
+        }
+        "budget" => {
+            let (budget, rest) = params.split_once(',').unwrap_or((params, ""));
+            let budget = num("budget", budget)?;
+            let (kv, flags) = split_params(rest);
+            check_known(&["max"], &kv, &flags)?;
+            Box::new(BudgetPolicy {
+                budget,
+                max: max(&kv, TierLevel::Baseline)?,
+                synchronous: flags.contains(&"sync"),
+            })
+        }
+        "random" => {
+            let (seed, rest) = params.split_once(',').unwrap_or((params, ""));
+            let seed = num("seed", seed)?;
+            let (kv, flags) = split_params(rest);
+            check_known(&["max"], &kv, &flags)?;
+            Box::new(RandomPolicy::new(seed, max(&kv, TierLevel::Baseline)?))
+        }
+        other => {
+            return Err(format!(
+                "unknown tiering policy `{other}` (expected interp, baseline, counters:..., \
+                 budget:..., random:SEED)"
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(calls: u64, backedges: u64) -> FuncState {
+        FuncState {
+            func_index: 0,
+            body_bytes: 100,
+            calls,
+            backedges,
+            tier: TierLevel::Interp,
+            ready: TierLevel::Interp,
+            compiling: false,
+        }
+    }
+
+    #[test]
+    fn counters_policy_thresholds_and_osr() {
+        let p = parse_policy("counters:call=3,loop=100").unwrap();
+        assert_eq!(p.on_call(&state(1, 0)).decision, Decision::Nothing);
+        assert_eq!(p.on_call(&state(1, 0)).next_check, 2);
+        assert!(matches!(
+            p.on_call(&state(3, 0)).decision,
+            Decision::Compile {
+                tier: TierLevel::Baseline,
+                ..
+            }
+        ));
+        assert!(matches!(
+            p.on_backedge(&state(0, 100), 7).decision,
+            Decision::Compile { priority: 1, .. }
+        ));
+        let mut compiling = state(0, 500);
+        compiling.compiling = true;
+        assert_eq!(p.on_backedge(&compiling, 7).decision, Decision::Nothing);
+        let mut ready = state(0, 500);
+        ready.ready = TierLevel::Baseline;
+        assert_eq!(
+            p.on_backedge(&ready, 7).decision,
+            Decision::Osr {
+                tier: TierLevel::Baseline
+            }
+        );
+    }
+
+    #[test]
+    fn budget_spends_size_per_call() {
+        let p = parse_policy("budget:1000").unwrap();
+        assert_eq!(p.on_call(&state(5, 0)).decision, Decision::Nothing);
+        assert!(matches!(
+            p.on_call(&state(10, 0)).decision,
+            Decision::Compile { .. }
+        ));
+        assert!(matches!(
+            p.on_backedge(&state(0, 63), 0).decision,
+            Decision::Compile { .. }
+        ));
+    }
+
+    #[test]
+    fn random_is_reproducible_per_seed() {
+        let run = |seed| {
+            let p = RandomPolicy::new(seed, TierLevel::Baseline);
+            (0..50)
+                .map(|i| p.on_call(&state(i, 0)).next_check)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+    }
+
+    #[test]
+    fn parse_errors_are_clear() {
+        let err = |spec: &str| parse_policy(spec).err().unwrap();
+        assert!(err("warp").contains("unknown tiering policy"));
+        assert!(err("counters:call=x").contains("takes a number"));
+        assert!(err("counters:speed=1").contains("no parameter"));
+        assert!(err("counters:max=fast").contains("unknown tier"));
+        assert_eq!(
+            parse_policy("counters:call=5,loop=9,sync").unwrap().name(),
+            "counters:call=5,loop=9,max=baseline,sync"
+        );
+        assert!(parse_policy("interp").is_ok());
+        assert!(parse_policy("random:42").unwrap().synchronous());
+    }
+}

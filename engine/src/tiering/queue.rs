@@ -1,0 +1,305 @@
+//! The background compile queue (design.md §6): jobs are (function, tier, reason, priority),
+//! run on a rayon pool of configurable size, highest priority first; a job for a function
+//! and tier already queued or running is coalesced; the executing thread never waits unless
+//! the policy asks for synchronous compilation. Outcomes (queue wait, compile time, code
+//! size, or the failure) are kept for the executing thread to collect and become profile
+//! events.
+
+use super::policy::TierLevel;
+use super::profile::FuncKey;
+use std::collections::{BinaryHeap, HashSet};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// The work of a job: compile and install; returns the code size, or why it failed (the
+/// function then stays on its current tier).
+pub type CompileWork = Box<dyn FnOnce() -> Result<usize, String> + Send>;
+
+pub struct CompileJob {
+    pub func: FuncKey,
+    pub tier: TierLevel,
+    pub reason: &'static str,
+    pub priority: i32,
+    pub work: CompileWork,
+}
+
+#[derive(Clone, Debug)]
+pub struct JobOutcome {
+    pub func: FuncKey,
+    pub tier: TierLevel,
+    pub reason: &'static str,
+    pub queue_wait: Duration,
+    pub compile_time: Duration,
+    pub result: Result<usize, String>,
+}
+
+struct Pending {
+    priority: i32,
+    seq: u64,
+    queued_at: Instant,
+    job: CompileJob,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        (self.priority, self.seq) == (other.priority, other.seq)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    /// Higher priority first; among equals, first come first served.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.priority
+            .cmp(&other.priority)
+            .then(other.seq.cmp(&self.seq))
+    }
+}
+
+#[derive(Default)]
+struct State {
+    pending: BinaryHeap<Pending>,
+    in_flight: HashSet<(FuncKey, TierLevel)>,
+    running: usize,
+    outcomes: Vec<JobOutcome>,
+    seq: u64,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    idle: Condvar,
+}
+
+impl Shared {
+    /// A poisoned lock only means a job panicked while holding it; the state stays usable.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub struct CompileQueue {
+    pool: rayon::ThreadPool,
+    shared: Arc<Shared>,
+    threads: usize,
+}
+
+impl CompileQueue {
+    /// The default pool size: cores - 1, at least 1.
+    pub fn default_threads() -> usize {
+        std::thread::available_parallelism()
+            .map(|n| n.get().saturating_sub(1))
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    pub fn new(threads: usize) -> Result<CompileQueue, String> {
+        let threads = threads.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("strata-compile-{i}"))
+            .build()
+            .map_err(|e| format!("cannot start the compile pool: {e}"))?;
+        Ok(CompileQueue {
+            pool,
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                idle: Condvar::new(),
+            }),
+            threads,
+        })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Queues a job; `false` when the same function and tier is already queued or running.
+    pub fn submit(&self, job: CompileJob) -> bool {
+        {
+            let mut st = self.shared.lock();
+            if !st.in_flight.insert((job.func, job.tier)) {
+                return false;
+            }
+            st.seq += 1;
+            let seq = st.seq;
+            st.pending.push(Pending {
+                priority: job.priority,
+                seq,
+                queued_at: Instant::now(),
+                job,
+            });
+        }
+        let shared = self.shared.clone();
+        // Each spawned task runs whichever job is most urgent when it starts.
+        self.pool.spawn(move || {
+            let next = {
+                let mut st = shared.lock();
+                let p = st.pending.pop();
+                if p.is_some() {
+                    st.running += 1;
+                }
+                p
+            };
+            if let Some(p) = next {
+                let outcome = run(p);
+                let mut st = shared.lock();
+                st.running -= 1;
+                st.in_flight.remove(&(outcome.func, outcome.tier));
+                st.outcomes.push(outcome);
+                if st.pending.is_empty() && st.running == 0 {
+                    shared.idle.notify_all();
+                }
+            }
+        });
+        true
+    }
+
+    /// Runs a job on the calling thread (synchronous policies); the outcome is also kept
+    /// for `drain`, so profiles see synchronous and background compiles alike.
+    pub fn run_now(&self, job: CompileJob) -> JobOutcome {
+        let outcome = run(Pending {
+            priority: job.priority,
+            seq: 0,
+            queued_at: Instant::now(),
+            job,
+        });
+        self.shared.lock().outcomes.push(outcome.clone());
+        outcome
+    }
+
+    /// Outcomes finished since the last call.
+    pub fn drain(&self) -> Vec<JobOutcome> {
+        std::mem::take(&mut self.shared.lock().outcomes)
+    }
+
+    /// Jobs waiting to start.
+    pub fn len(&self) -> usize {
+        self.shared.lock().pending.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a job for `func` at `tier` is queued or running.
+    pub fn is_in_flight(&self, func: FuncKey, tier: TierLevel) -> bool {
+        self.shared.lock().in_flight.contains(&(func, tier))
+    }
+
+    /// Blocks until no job is queued or running (tests, and orderly shutdown).
+    pub fn wait_idle(&self) {
+        let mut st = self.shared.lock();
+        while !(st.pending.is_empty() && st.running == 0) {
+            st = self.shared.idle.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+fn run(p: Pending) -> JobOutcome {
+    let started = Instant::now();
+    let queue_wait = started - p.queued_at;
+    let job = p.job;
+    // A compiler bug must not take the engine down: a panicking job is a failed job.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job.work))
+        .unwrap_or_else(|_| Err("the compiler panicked".to_string()));
+    JobOutcome {
+        func: job.func,
+        tier: job.tier,
+        reason: job.reason,
+        queue_wait,
+        compile_time: started.elapsed(),
+        result,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn key(i: u32) -> FuncKey {
+        FuncKey {
+            module: 1,
+            func_index: i,
+        }
+    }
+
+    #[test]
+    fn jobs_run_and_report_outcomes() {
+        let q = CompileQueue::new(2).unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        for i in 0..20 {
+            let r = ran.clone();
+            assert!(q.submit(CompileJob {
+                func: key(i),
+                tier: TierLevel::Baseline,
+                reason: "test",
+                priority: (i % 3) as i32,
+                work: Box::new(move || {
+                    r.fetch_add(1, Ordering::SeqCst);
+                    if i == 7 {
+                        Err("no".into())
+                    } else {
+                        Ok(i as usize)
+                    }
+                }),
+            }));
+        }
+        q.wait_idle();
+        assert_eq!(ran.load(Ordering::SeqCst), 20);
+        let outcomes = q.drain();
+        assert_eq!(outcomes.len(), 20);
+        assert_eq!(outcomes.iter().filter(|o| o.result.is_err()).count(), 1);
+        assert!(q.drain().is_empty());
+    }
+
+    #[test]
+    fn duplicates_are_coalesced_and_panics_contained() {
+        let q = CompileQueue::new(1).unwrap();
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let g = gate.clone();
+        let blocker = CompileJob {
+            func: key(0),
+            tier: TierLevel::Baseline,
+            reason: "block",
+            priority: 0,
+            work: Box::new(move || {
+                let (m, c) = &*g;
+                let mut open = m.lock().unwrap();
+                while !*open {
+                    open = c.wait(open).unwrap();
+                }
+                Ok(1)
+            }),
+        };
+        assert!(q.submit(blocker));
+        let dup = CompileJob {
+            func: key(0),
+            tier: TierLevel::Baseline,
+            reason: "dup",
+            priority: 0,
+            work: Box::new(|| Ok(2)),
+        };
+        assert!(!q.submit(dup));
+        assert!(q.is_in_flight(key(0), TierLevel::Baseline));
+        assert!(q.submit(CompileJob {
+            func: key(1),
+            tier: TierLevel::Baseline,
+            reason: "panics",
+            priority: 5,
+            work: Box::new(|| panic!("compiler bug")),
+        }));
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        q.wait_idle();
+        let outcomes = q.drain();
+        assert_eq!(outcomes.len(), 2);
+        let failed = outcomes.iter().find(|o| o.func == key(1)).unwrap();
+        assert_eq!(failed.result, Err("the compiler panicked".into()));
+        assert!(!q.is_in_flight(key(0), TierLevel::Baseline));
+    }
+}
