@@ -319,7 +319,7 @@ impl TierPolicy for RandomPolicy {
     }
     fn on_call(&self, f: &FuncState) -> Verdict {
         let r = self.next();
-        if r % 4 == 0 {
+        if r.is_multiple_of(4) {
             if let Some(tier) = next_tier(f, self.max) {
                 return Verdict {
                     decision: Decision::Compile { tier, priority: 0 },
@@ -331,13 +331,13 @@ impl TierPolicy for RandomPolicy {
     }
     fn on_backedge(&self, f: &FuncState, _: u32) -> Verdict {
         let r = self.next();
-        if f.ready > f.tier && r % 3 == 0 {
+        if f.ready > f.tier && r.is_multiple_of(3) {
             return Verdict {
                 decision: Decision::Osr { tier: f.ready },
                 next_check: 1,
             };
         }
-        if r % 5 == 0 {
+        if r.is_multiple_of(5) {
             if let Some(tier) = next_tier(f, self.max) {
                 return Verdict {
                     decision: Decision::Compile { tier, priority: 1 },
