@@ -198,26 +198,16 @@ pub fn instantiate(
                 .collect()
         })
         .collect();
-    let segment_offsets: Vec<Option<u64>> = module
-        .elems
-        .iter()
-        .map(|seg| match &seg.mode {
-            SegmentMode::Active { offset, .. } => {
-                Some(offset.eval(|g| global_cell(store, g), func_ref))
-            }
-            _ => None,
-        })
-        .collect();
-    let data_offsets: Vec<Option<u64>> = module
-        .datas
-        .iter()
-        .map(|seg| match &seg.mode {
-            SegmentMode::Active { offset, .. } => {
-                Some(offset.eval(|g| global_cell(store, g), func_ref))
-            }
-            _ => None,
-        })
-        .collect();
+    // Offsets are evaluated before any segment is applied (they read only imported globals).
+    let offset_of = |mode: &SegmentMode| match mode {
+        SegmentMode::Active { offset, .. } => {
+            Some(offset.eval(|g| global_cell(store, g), func_ref))
+        }
+        _ => None,
+    };
+    let segment_offsets: Vec<Option<u64>> =
+        module.elems.iter().map(|s| offset_of(&s.mode)).collect();
+    let data_offsets: Vec<Option<u64>> = module.datas.iter().map(|s| offset_of(&s.mode)).collect();
 
     store.instances.push(InstanceData {
         module: module.clone(),
