@@ -108,6 +108,6 @@
     i64.xor)
 
   (func $_start (export "_start")
-    i32.const 400000000
+    i32.const 190000000
     call $run
     global.set $result))

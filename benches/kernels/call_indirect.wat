@@ -81,6 +81,6 @@
     i64.xor)
 
   (func $_start (export "_start")
-    i32.const 300000000
+    i32.const 100000000
     call $run
     global.set $result))

@@ -67,6 +67,6 @@
     i64.xor)
 
   (func $_start (export "_start")
-    i32.const 700000000
+    i32.const 420000000
     call $run
     global.set $result))

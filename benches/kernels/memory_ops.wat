@@ -112,6 +112,6 @@
     local.get $acc)
 
   (func $_start (export "_start")
-    i32.const 4000000
+    i32.const 14000000
     call $run
     global.set $result))

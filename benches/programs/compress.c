@@ -81,10 +81,19 @@ static void insert_pos(matcher_t *m, const uint8_t *in, size_t pos) {
     m->head[h] = (int32_t)pos;
 }
 
-static int find_match(const matcher_t *m, const uint8_t *in, size_t n, size_t pos, int *dist_out) {
+/* small struct returned by value: with the multi-value ABI (features build)
+ * this becomes a wasm function with two i32 results */
+typedef struct {
+    int len;
+    int dist;
+} match_t;
+
+__attribute__((noinline)) static match_t find_match(const matcher_t *m, const uint8_t *in, size_t n,
+                                                    size_t pos) {
+    match_t r = {0, 0};
     size_t maxlen = n - pos < MAX_MATCH ? n - pos : MAX_MATCH;
-    if (maxlen < MIN_MATCH) return 0;
-    int best = 0, chain = MAX_CHAIN;
+    if (maxlen < MIN_MATCH) return r;
+    int best = 0, dist = 0, chain = MAX_CHAIN;
     int32_t cand = m->head[hash3(in + pos)];
     while (cand >= 0 && chain-- > 0) {
         size_t c = (size_t)cand;
@@ -94,7 +103,7 @@ static int find_match(const matcher_t *m, const uint8_t *in, size_t n, size_t po
             while (l < maxlen && in[c + l] == in[pos + l]) l++;
             if ((int)l > best) {
                 best = (int)l;
-                *dist_out = (int)(pos - c);
+                dist = (int)(pos - c);
                 if (l == maxlen) break;
             }
         }
@@ -102,7 +111,11 @@ static int find_match(const matcher_t *m, const uint8_t *in, size_t n, size_t po
         if (nx >= cand) break; /* stale entry from an older window */
         cand = nx;
     }
-    return best >= MIN_MATCH ? best : 0;
+    if (best >= MIN_MATCH) {
+        r.len = best;
+        r.dist = dist;
+    }
+    return r;
 }
 
 /* returns the compressed size; out must hold n + n/8 + 16 bytes */
@@ -114,12 +127,16 @@ static size_t lz_compress(const uint8_t *in, size_t n, uint8_t *out, matcher_t *
     int nt = 0;
     while (pos < n) {
         int dist = 0, len = 0;
-        if (n - pos >= MIN_MATCH) len = find_match(m, in, n, pos, &dist);
+        if (n - pos >= MIN_MATCH) {
+            match_t mt = find_match(m, in, n, pos);
+            len = mt.len;
+            dist = mt.dist;
+        }
         if (len && pos + 1 + MIN_MATCH <= n) {
             /* lazy matching: prefer a longer match one byte later */
-            int d2 = 0;
             insert_pos(m, in, pos);
-            int l2 = find_match(m, in, n, pos + 1, &d2);
+            match_t m2 = find_match(m, in, n, pos + 1);
+            int l2 = m2.len, d2 = m2.dist;
             if (l2 > len + 1) {
                 out[op++] = in[pos];
                 pos++;

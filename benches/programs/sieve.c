@@ -69,7 +69,7 @@ static void segmented(uint64_t n, uint64_t *count_out, uint64_t *sum_out) {
         uint64_t p = base[i];
         next[i] = (p * p) / 2; /* index of p*p in the odd numbers 1,3,5,... */
     }
-    uint8_t seg[SEGMENT];
+    uint8_t *seg = malloc(SEGMENT); /* heap: wasm's shadow stack is only 64 KiB */
     uint64_t odds = n / 2; /* odd numbers below n: 1, 3, ..., indices 0..odds-1 */
     for (uint64_t lo = 0; lo < odds; lo += SEGMENT) {
         uint64_t hi = lo + SEGMENT < odds ? lo + SEGMENT : odds;
@@ -90,6 +90,7 @@ static void segmented(uint64_t n, uint64_t *count_out, uint64_t *sum_out) {
             }
         }
     }
+    free(seg);
     free(next);
     free(base);
     *count_out = count;

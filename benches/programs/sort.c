@@ -45,24 +45,37 @@ static inline void swap32(int32_t *a, long i, long j) {
     a[j] = t;
 }
 
+/* the two ends of a partition, returned by value: with the multi-value ABI
+ * (features build) partition() has two wasm results */
+typedef struct {
+    long i, j;
+} split_t;
+
+__attribute__((noinline)) static split_t partition(int32_t *a, long lo, long hi) {
+    long mid = lo + (hi - lo) / 2;
+    /* median of three into a[mid] */
+    if (a[mid] < a[lo]) swap32(a, mid, lo);
+    if (a[hi] < a[lo]) swap32(a, hi, lo);
+    if (a[hi] < a[mid]) swap32(a, hi, mid);
+    int32_t pivot = a[mid];
+    long i = lo, j = hi;
+    while (i <= j) {
+        while (a[i] < pivot) i++;
+        while (a[j] > pivot) j--;
+        if (i <= j) {
+            swap32(a, i, j);
+            i++;
+            j--;
+        }
+    }
+    split_t s = {i, j};
+    return s;
+}
+
 static void quick_sort(int32_t *a, long lo, long hi) {
     while (hi - lo > 16) {
-        long mid = lo + (hi - lo) / 2;
-        /* median of three into a[mid] */
-        if (a[mid] < a[lo]) swap32(a, mid, lo);
-        if (a[hi] < a[lo]) swap32(a, hi, lo);
-        if (a[hi] < a[mid]) swap32(a, hi, mid);
-        int32_t pivot = a[mid];
-        long i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] < pivot) i++;
-            while (a[j] > pivot) j--;
-            if (i <= j) {
-                swap32(a, i, j);
-                i++;
-                j--;
-            }
-        }
+        split_t s = partition(a, lo, hi);
+        long i = s.i, j = s.j;
         /* recurse into the smaller part, loop on the larger */
         if (j - lo < hi - i) {
             if (lo < j) quick_sort(a, lo, j);

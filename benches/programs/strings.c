@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_SIZE 40000
+#define DEFAULT_SIZE 48000
 #define TEXT_CAP 8192
 
 static const char *const vocab[] = {
