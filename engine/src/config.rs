@@ -34,7 +34,7 @@ impl Tier {
 
     /// Whether this build of Strata can execute code in the tier.
     pub fn is_available(self) -> bool {
-        matches!(self, Tier::Interp)
+        matches!(self, Tier::Interp | Tier::Baseline)
     }
 }
 
@@ -68,6 +68,8 @@ pub struct Config {
     pub max_call_depth: usize,
     /// Interpreter value-stack size in 64-bit cells.
     pub max_stack_cells: usize,
+    /// Write `/tmp/perf-<pid>.map` entries for JIT-compiled functions.
+    pub perf_map: bool,
 }
 
 impl Default for Config {
@@ -78,6 +80,7 @@ impl Default for Config {
             bounds_checks: rt.bounds_checks,
             max_call_depth: rt.max_call_depth,
             max_stack_cells: rt.max_stack_cells,
+            perf_map: false,
         }
     }
 }
@@ -89,6 +92,10 @@ impl Config {
     }
     pub fn bounds_checks(mut self, mode: BoundsChecks) -> Self {
         self.bounds_checks = mode;
+        self
+    }
+    pub fn perf_map(mut self, on: bool) -> Self {
+        self.perf_map = on;
         self
     }
     pub fn max_call_depth(mut self, depth: usize) -> Self {

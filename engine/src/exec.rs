@@ -13,6 +13,12 @@ pub(crate) fn invoke(
 ) -> Result<(), Trap> {
     match engine.config().tier {
         Tier::Interp => strata_tiers::interp::invoke(store, func, args, results),
+        Tier::Baseline => {
+            if engine.config().perf_map {
+                strata_tiers::baseline::perf_map::enable();
+            }
+            strata_tiers::baseline::invoke(store, func, args, results)
+        }
         other => Err(Trap::host(format!("the {other} tier is not available"))),
     }
 }

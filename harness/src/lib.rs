@@ -4,6 +4,7 @@
 use clap::Args;
 use strata::{BoundsChecks, Config, Engine, Tier};
 
+pub mod compile;
 pub mod run;
 pub mod wasi;
 pub mod wast_runner;
@@ -22,6 +23,11 @@ pub struct EngineArgs {
 impl EngineArgs {
     /// Builds the engine, or explains which option is wrong.
     pub fn engine(&self) -> Result<Engine, String> {
+        Engine::new(self.config()?).map_err(|e| e.to_string())
+    }
+
+    /// The configuration these options describe.
+    pub fn config(&self) -> Result<Config, String> {
         let tier: Tier = self
             .tier
             .parse()
@@ -35,6 +41,6 @@ impl EngineArgs {
                 ))
             }
         };
-        Engine::new(Config::default().tier(tier).bounds_checks(bounds)).map_err(|e| e.to_string())
+        Ok(Config::default().tier(tier).bounds_checks(bounds))
     }
 }

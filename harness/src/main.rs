@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use strata_harness::{run, wast_runner};
+use strata_harness::{compile, run, wast_runner};
 
 #[derive(Parser)]
 #[command(
@@ -21,6 +21,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run WebAssembly spec-test scripts (.wast).
     Wast(wast_runner::WastArgs),
+    /// Compile a module with a JIT tier: code sizes, compile speed, disassembly.
+    Compile(compile::CompileArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,5 +30,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run::main(args),
         Command::Wast(args) => wast_runner::main(args),
+        Command::Compile(args) => compile::main(args),
     }
 }

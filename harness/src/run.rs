@@ -30,6 +30,10 @@ pub struct RunArgs {
     #[command(flatten)]
     pub engine: crate::EngineArgs,
 
+    /// Write /tmp/perf-<pid>.map entries for JIT-compiled functions (for `perf`).
+    #[arg(long)]
+    pub perf_map: bool,
+
     /// Call this exported function instead of `_start`. ARGS are its arguments (i32/i64 in
     /// decimal or 0x hex, floats in decimal, `nan`, `inf`, `-inf`); each result is printed on
     /// its own line.
@@ -114,7 +118,9 @@ pub fn main(args: RunArgs) -> ExitCode {
 }
 
 fn run(args: RunArgs) -> Result<u8, Failure> {
-    let engine = args.engine.engine().map_err(|e| fail(USAGE_EXIT, e))?;
+    let config = args.engine.config().map_err(|e| fail(USAGE_EXIT, e))?;
+    let engine =
+        strata::Engine::new(config.perf_map(args.perf_map)).map_err(|e| fail(USAGE_EXIT, e))?;
     let file = args.file();
     let bytes = std::fs::read(file).map_err(|e| {
         if file.as_os_str().as_bytes().starts_with(b"-") && !file.exists() {

@@ -35,6 +35,16 @@ fn wasm_v2_interp_explicit_checks() {
 }
 
 #[test]
+fn wasm_v2_baseline_guard_pages() {
+    run_suite(Tier::Baseline, BoundsChecks::GuardPages);
+}
+
+#[test]
+fn wasm_v2_baseline_explicit_checks() {
+    run_suite(Tier::Baseline, BoundsChecks::Explicit);
+}
+
+#[test]
 fn cli_prints_summary_line_and_fails_on_failure() {
     let dir = std::env::temp_dir().join(format!("strata-wast-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -6,6 +6,7 @@ use crate::module::{ImportDesc, Module, SegmentMode};
 use crate::store::*;
 use crate::trap::{Trap, TrapCode};
 use crate::types::*;
+use crate::vmctx::VMContext;
 use std::sync::Arc;
 
 /// An object in the store that can be imported or exported.
@@ -209,6 +210,23 @@ pub fn instantiate(
         module.elems.iter().map(|s| offset_of(&s.mode)).collect();
     let data_offsets: Vec<Option<u64>> = module.datas.iter().map(|s| offset_of(&s.mode)).collect();
 
+    let global_cells: Box<[usize]> = globals
+        .iter()
+        .map(|&g| &store.globals[g as usize].value as *const u64 as usize)
+        .collect();
+    let memory = memories
+        .first()
+        .map(|&m| store.memories[m as usize].definition());
+    let vmctx = Box::new(VMContext {
+        runtime: &mut *store.runtime,
+        mem_base: memories
+            .first()
+            .map_or(std::ptr::null_mut(), |&m| store.memories[m as usize].base()),
+        memory: memory.unwrap_or(std::ptr::null()),
+        globals: global_cells.as_ptr(),
+        code_slots: module.code_slots().as_ptr(),
+        instance: id,
+    });
     store.instances.push(InstanceData {
         module: module.clone(),
         sigs,
@@ -219,6 +237,8 @@ pub fn instantiate(
         tags: tags.into_boxed_slice(),
         elems,
         data_dropped: vec![false; module.datas.len()],
+        global_cells,
+        vmctx,
     });
 
     // Active element segments, then active data segments; each is dropped once applied.

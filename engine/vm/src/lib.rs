@@ -13,6 +13,7 @@ pub mod module;
 pub mod store;
 pub mod trap;
 pub mod types;
+pub mod vmctx;
 
 pub use instantiate::{instantiate, memory_init, table_init, ExternAddr, InstantiateError};
 pub use memory::{BoundsChecks, LinearMemory};

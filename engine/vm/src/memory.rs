@@ -3,6 +3,7 @@
 
 use crate::mmap::Reservation;
 use crate::types::{MemoryType, MAX_PAGES_32, WASM_PAGE_SIZE};
+use crate::vmctx::VMMemoryDefinition;
 
 /// How out-of-bounds accesses are caught (design.md §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -31,6 +32,8 @@ pub struct LinearMemory {
     /// Current size in bytes (a multiple of the page size).
     byte_len: usize,
     ty: MemoryType,
+    /// Base and length as JIT code reads them (boxed: stable while the store's vector grows).
+    def: Box<VMMemoryDefinition>,
 }
 
 impl std::fmt::Debug for LinearMemory {
@@ -66,7 +69,12 @@ impl LinearMemory {
             offset,
             byte_len: 0,
             ty,
+            def: Box::new(VMMemoryDefinition {
+                base: std::ptr::null_mut(),
+                len: 0,
+            }),
         };
+        mem.def.base = mem.base();
         mem.set_pages(ty.limits.min)?;
         Ok(mem)
     }
@@ -77,6 +85,7 @@ impl LinearMemory {
             .make_accessible(self.offset + bytes)
             .map_err(|e| MemoryError(format!("cannot commit linear memory: {e}")))?;
         self.byte_len = bytes;
+        self.def.len = bytes;
         Ok(())
     }
 
@@ -108,6 +117,11 @@ impl LinearMemory {
         }
         self.set_pages(new).ok()?;
         Some(old)
+    }
+
+    /// The definition JIT code reads (base and current length).
+    pub fn definition(&self) -> *const VMMemoryDefinition {
+        &*self.def
     }
 
     /// Address of wasm address 0. Stable for the memory's lifetime.

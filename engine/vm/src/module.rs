@@ -6,6 +6,7 @@ use crate::types::*;
 use std::any::Any;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::atomic::AtomicPtr;
 use std::sync::{Arc, OnceLock};
 use wasmparser::{
     CompositeInnerType, ElementItems, ElementKind, ExternalKind, KnownCustom, Name, Operator,
@@ -236,6 +237,9 @@ pub struct Module {
     /// Per-tier lazily built state (translated code, compiled code). Each tier owns one slot
     /// and downcasts it; this keeps the module free of any compiler's types (design.md §0).
     pub tier_state: [OnceLock<Arc<dyn Any + Send + Sync>>; TIER_STATE_SLOTS],
+    /// One code slot per defined function (docs/abi.md §5), shared by all instances; made on
+    /// first use. Null means "no compiled code".
+    code_slots: OnceLock<Box<[AtomicPtr<u8>]>>,
 }
 
 impl std::fmt::Debug for Module {
@@ -472,6 +476,7 @@ impl Module {
             func_names: HashMap::new(),
             code_section_bytes: 0,
             tier_state: Default::default(),
+            code_slots: OnceLock::new(),
         };
         let mut validator = validate.then(|| Validator::new_with_features(supported_features()));
         let mut func_allocs = Default::default();
@@ -718,6 +723,15 @@ impl Module {
 
     pub fn func_type(&self, func_index: u32) -> &FuncType {
         &self.types[self.funcs[func_index as usize] as usize]
+    }
+
+    /// The code slots of the defined functions (docs/abi.md §5).
+    pub fn code_slots(&self) -> &[AtomicPtr<u8>] {
+        self.code_slots.get_or_init(|| {
+            (0..self.bodies.len())
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect()
+        })
     }
 
     pub fn num_defined_funcs(&self) -> usize {

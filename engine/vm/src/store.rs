@@ -6,6 +6,7 @@ use crate::memory::{BoundsChecks, LinearMemory};
 use crate::module::Module;
 use crate::trap::Trap;
 use crate::types::*;
+use crate::vmctx::{VMContext, VMRuntime};
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -106,6 +107,10 @@ pub struct InstanceData {
     pub elems: Vec<Box<[u64]>>,
     /// Data segments still available to `memory.init`.
     pub data_dropped: Vec<bool>,
+    /// Address of each global's value cell, by global index (what `VMContext.globals` points at).
+    pub global_cells: Box<[usize]>,
+    /// The context JIT code of this instance runs with (boxed: its address is stable).
+    pub vmctx: Box<VMContext>,
 }
 
 /// Runtime limits and modes fixed when the store is created.
@@ -158,13 +163,16 @@ pub struct StoreInner {
     pub instances: Vec<InstanceData>,
     pub memories: Vec<LinearMemory>,
     pub tables: Vec<TableData>,
-    pub globals: Vec<GlobalData>,
+    /// Boxed: JIT code holds the address of each value cell.
+    pub globals: Vec<Box<GlobalData>>,
     pub tags: Vec<TagData>,
     pub externs: Vec<Arc<dyn Any + Send + Sync>>,
     /// Wasm frames currently live across all nested activations (host -> wasm -> host ...).
     pub call_depth: usize,
     /// Value stacks to reuse across calls from the host.
     pub stack_pool: Vec<Box<[u64]>>,
+    /// JIT execution state shared by the store's instances (boxed: stable address).
+    pub runtime: Box<VMRuntime>,
 }
 
 impl StoreInner {
@@ -183,6 +191,7 @@ impl StoreInner {
             externs: Vec::new(),
             call_depth: 0,
             stack_pool: Vec::new(),
+            runtime: Box::default(),
         }
     }
 
@@ -216,7 +225,7 @@ impl StoreInner {
     }
 
     pub fn add_global(&mut self, ty: GlobalType, value: u64) -> GlobalAddr {
-        self.globals.push(GlobalData { ty, value });
+        self.globals.push(Box::new(GlobalData { ty, value }));
         (self.globals.len() - 1) as GlobalAddr
     }
 

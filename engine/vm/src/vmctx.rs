@@ -1,0 +1,160 @@
+//! The VM layout that JIT code reads (design.md §0, docs/abi.md): one `repr(C)` definition of
+//! each structure, with its offsets as constants computed by `offset_of!` and tested here. No
+//! tier writes an offset of its own.
+//!
+//! - [`VMRuntime`]: one per store (boxed, stable address): the entry trampoline's saved stack
+//!   pointer, the host stack limit, the value-stack end of the running activation, the trap
+//!   record, and the store itself for runtime helpers.
+//! - [`VMContext`]: one per instance (boxed, stable address), held in `r15` by JIT code: the
+//!   runtime, memory 0, the globals, the module's code slots.
+//! - [`VMMemoryDefinition`]: one per linear memory (boxed, stable address): base and current
+//!   length, updated by `grow`, shared by every instance that imports the memory.
+
+use crate::store::{InstanceId, StoreInner};
+use crate::trap::Trap;
+use std::mem::offset_of;
+use std::sync::atomic::AtomicPtr;
+
+/// Store-wide state of JIT execution.
+#[repr(C)]
+pub struct VMRuntime {
+    /// `rsp` recorded by the innermost entry trampoline; the trap stub restores it.
+    pub entry_sp: usize,
+    /// Lowest host stack address JIT prologues accept for `rsp` ("call stack exhausted" below).
+    pub stack_limit: usize,
+    /// One past the last cell of the running activation's value stack.
+    pub stack_end: *mut u64,
+    /// The store, valid while JIT code runs (set on every entry from Rust).
+    pub store: *mut StoreInner,
+    /// A trap with more than a code (a host trap's message, `proc_exit`'s status), left by a
+    /// runtime helper that returned its code. Never read by JIT code.
+    pub pending_trap: Option<Trap>,
+}
+
+impl Default for VMRuntime {
+    fn default() -> Self {
+        VMRuntime {
+            entry_sp: 0,
+            stack_limit: usize::MAX,
+            stack_end: std::ptr::null_mut(),
+            store: std::ptr::null_mut(),
+            pending_trap: None,
+        }
+    }
+}
+
+/// A linear memory's base and current length, as JIT code reads them.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemoryDefinition {
+    pub base: *mut u8,
+    /// Current size in bytes.
+    pub len: usize,
+}
+
+/// Per-instance context, held in `r15` by JIT code.
+#[repr(C)]
+pub struct VMContext {
+    pub runtime: *mut VMRuntime,
+    /// Memory 0's base (never moves), or null without a memory.
+    pub mem_base: *mut u8,
+    /// Memory 0's definition (its current length), or null.
+    pub memory: *const VMMemoryDefinition,
+    /// Per global index: the address of the global's 64-bit value cell.
+    pub globals: *const usize,
+    /// The module's code slots, one per defined function (null = no compiled code).
+    pub code_slots: *const AtomicPtr<u8>,
+    /// This instance's id in the store.
+    pub instance: InstanceId,
+}
+
+// SAFETY: the raw pointers point into objects owned by the same store (or the module, which
+// outlives the store's instances); a store is used by one thread at a time, like the rest of
+// `StoreInner`, and JIT code dereferences them only while it holds the store.
+unsafe impl Send for VMContext {}
+// SAFETY: as above; shared references never write through the pointers.
+unsafe impl Sync for VMContext {}
+// SAFETY: as for `VMContext`.
+unsafe impl Send for VMRuntime {}
+// SAFETY: as for `VMContext`.
+unsafe impl Sync for VMRuntime {}
+// SAFETY: the definition is owned by its `LinearMemory`; see `VMContext`.
+unsafe impl Send for VMMemoryDefinition {}
+// SAFETY: as above.
+unsafe impl Sync for VMMemoryDefinition {}
+
+/// Byte offsets JIT code uses. i32 because they become displacements.
+pub mod offsets {
+    use super::*;
+    pub const RUNTIME_ENTRY_SP: i32 = offset_of!(VMRuntime, entry_sp) as i32;
+    pub const RUNTIME_STACK_LIMIT: i32 = offset_of!(VMRuntime, stack_limit) as i32;
+    pub const RUNTIME_STACK_END: i32 = offset_of!(VMRuntime, stack_end) as i32;
+    pub const MEMORY_BASE: i32 = offset_of!(VMMemoryDefinition, base) as i32;
+    pub const MEMORY_LEN: i32 = offset_of!(VMMemoryDefinition, len) as i32;
+    pub const VMCTX_RUNTIME: i32 = offset_of!(VMContext, runtime) as i32;
+    pub const VMCTX_MEM_BASE: i32 = offset_of!(VMContext, mem_base) as i32;
+    pub const VMCTX_MEMORY: i32 = offset_of!(VMContext, memory) as i32;
+    pub const VMCTX_GLOBALS: i32 = offset_of!(VMContext, globals) as i32;
+    pub const VMCTX_CODE_SLOTS: i32 = offset_of!(VMContext, code_slots) as i32;
+    /// Size of a value-stack cell and of a code slot.
+    pub const CELL: i32 = 8;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offsets::*;
+    use super::*;
+
+    #[test]
+    fn offsets_match_the_structs() {
+        let rt = VMRuntime::default();
+        let base = &rt as *const _ as usize;
+        assert_eq!(
+            &rt.entry_sp as *const _ as usize - base,
+            RUNTIME_ENTRY_SP as usize
+        );
+        assert_eq!(
+            &rt.stack_limit as *const _ as usize - base,
+            RUNTIME_STACK_LIMIT as usize
+        );
+        assert_eq!(
+            &rt.stack_end as *const _ as usize - base,
+            RUNTIME_STACK_END as usize
+        );
+        let m = VMMemoryDefinition {
+            base: std::ptr::null_mut(),
+            len: 0,
+        };
+        let mb = &m as *const _ as usize;
+        assert_eq!(&m.base as *const _ as usize - mb, MEMORY_BASE as usize);
+        assert_eq!(&m.len as *const _ as usize - mb, MEMORY_LEN as usize);
+        let cx = VMContext {
+            runtime: std::ptr::null_mut(),
+            mem_base: std::ptr::null_mut(),
+            memory: std::ptr::null(),
+            globals: std::ptr::null(),
+            code_slots: std::ptr::null(),
+            instance: 0,
+        };
+        let cb = &cx as *const _ as usize;
+        assert_eq!(
+            &cx.runtime as *const _ as usize - cb,
+            VMCTX_RUNTIME as usize
+        );
+        assert_eq!(
+            &cx.mem_base as *const _ as usize - cb,
+            VMCTX_MEM_BASE as usize
+        );
+        assert_eq!(&cx.memory as *const _ as usize - cb, VMCTX_MEMORY as usize);
+        assert_eq!(
+            &cx.globals as *const _ as usize - cb,
+            VMCTX_GLOBALS as usize
+        );
+        assert_eq!(
+            &cx.code_slots as *const _ as usize - cb,
+            VMCTX_CODE_SLOTS as usize
+        );
+        assert_eq!(std::mem::size_of::<AtomicPtr<u8>>() as i32, CELL);
+        assert_eq!(std::mem::size_of::<u64>() as i32, CELL);
+    }
+}

@@ -1,0 +1,135 @@
+//! W^X code memory (design.md §2): finished machine code is copied into a fresh anonymous
+//! mapping that is then made read+execute and is never writable again. A mapping lives as long
+//! as the module's compiled code (never freed while a frame may run in it: the module outlives
+//! every instance and activation that uses it).
+//!
+//! The process-wide registry of code ranges lets the signal handler map a faulting pc to its
+//! trap table without allocating.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use strata_vm::TrapCode;
+
+/// An executable mapping holding one or more functions.
+pub struct CodeMemory {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the mapping is immutable once made executable; sharing its address is harmless.
+unsafe impl Send for CodeMemory {}
+// SAFETY: as above.
+unsafe impl Sync for CodeMemory {}
+
+impl CodeMemory {
+    /// Copies `code` into a new mapping and makes it read+execute.
+    pub fn new(code: &[u8]) -> io::Result<CodeMemory> {
+        let page = 4096;
+        let len = code.len().max(1).div_ceil(page) * page;
+        // SAFETY: a fresh anonymous private mapping touches no existing memory.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = ptr.cast::<u8>();
+        // SAFETY: `ptr` is a writable mapping of `len >= code.len()` bytes that nothing else
+        // references yet; afterwards it is flipped to read+execute and never written again.
+        unsafe {
+            std::ptr::copy_nonoverlapping(code.as_ptr(), ptr, code.len());
+            if libc::mprotect(ptr.cast(), len, libc::PROT_READ | libc::PROT_EXEC) != 0 {
+                let e = io::Error::last_os_error();
+                libc::munmap(ptr.cast(), len);
+                return Err(e);
+            }
+        }
+        Ok(CodeMemory { ptr, len })
+    }
+
+    pub fn base(&self) -> *const u8 {
+        self.ptr
+    }
+
+    /// The code bytes (for disassembly).
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping is readable for `len` bytes and immutable while `self` lives.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        // SAFETY: exactly the mapping made in `new`; its owner (a module's code) is dropped
+        // only when no instance, hence no frame, can run in it any more.
+        unsafe {
+            libc::munmap(self.ptr.cast(), self.len);
+        }
+    }
+}
+
+/// Where traps can occur in one mapping: sorted (code offset, trap code) pairs.
+pub struct TrapTable {
+    pub start: usize,
+    pub end: usize,
+    pub sites: Box<[(u32, TrapCode)]>,
+}
+
+impl TrapTable {
+    pub fn lookup(&self, pc: usize) -> Option<TrapCode> {
+        if pc < self.start || pc >= self.end {
+            return None;
+        }
+        let off = (pc - self.start) as u32;
+        self.sites
+            .binary_search_by_key(&off, |s| s.0)
+            .ok()
+            .map(|i| self.sites[i].1)
+    }
+}
+
+static REGISTRY: RwLock<Vec<Arc<TrapTable>>> = RwLock::new(Vec::new());
+static ANY_REGISTERED: AtomicBool = AtomicBool::new(false);
+
+/// Makes a mapping's trap sites known to the signal handler.
+pub fn register(table: Arc<TrapTable>) {
+    let mut r = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    r.push(table);
+    ANY_REGISTERED.store(true, Ordering::Release);
+}
+
+/// Forgets a mapping (before it is unmapped).
+pub fn unregister(start: usize) {
+    let mut r = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    r.retain(|t| t.start != start);
+}
+
+/// Called from the signal handler: the trap at `pc`, if `pc` is a trap site of JIT code.
+/// Never blocks indefinitely: a writer holds the lock only to push or remove one entry, so
+/// `try_read` is retried a bounded number of times.
+pub fn lookup_trap(pc: usize) -> Option<TrapCode> {
+    if !ANY_REGISTERED.load(Ordering::Acquire) {
+        return None;
+    }
+    for _ in 0..1_000_000 {
+        if let Ok(r) = REGISTRY.try_read() {
+            return r.iter().find_map(|t| t.lookup(pc));
+        }
+        std::hint::spin_loop();
+    }
+    None
+}
+
+/// Whether `pc` lies in any registered JIT code (for backtraces and tests).
+pub fn is_jit_pc(pc: usize) -> bool {
+    let r = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    r.iter().any(|t| pc >= t.start && pc < t.end)
+}

@@ -1,0 +1,22 @@
+//! Disassembly of compiled functions (iced-x86, Intel syntax), for `strata compile --disasm`.
+
+use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+
+/// One line per instruction: address, bytes, text.
+pub fn disassemble(code: &[u8], address: u64) -> String {
+    let mut decoder = Decoder::with_ip(64, code, address, DecoderOptions::NONE);
+    let mut formatter = IntelFormatter::new();
+    let mut out = String::new();
+    let mut text = String::new();
+    for instr in &mut decoder {
+        text.clear();
+        formatter.format(&instr, &mut text);
+        let start = (instr.ip() - address) as usize;
+        let bytes: String = code[start..start + instr.len()]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        out.push_str(&format!("  {:08x}  {:<24} {}\n", instr.ip(), bytes, text));
+    }
+    out
+}

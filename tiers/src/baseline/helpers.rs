@@ -1,0 +1,384 @@
+//! Runtime helpers called from baseline code (`extern "C"`, System V). Each takes the caller's
+//! `VMContext` first. Those that can trap return a trap code (0 = none); a trap with more than
+//! a code (a host function's message, `proc_exit`) is parked in `VMRuntime.pending_trap` for
+//! the entry point to pick up.
+//!
+//! Contract shared by every helper (the `# Safety` of all of them): `vmctx` is the live
+//! context of the calling instance, and its runtime's `store` points at the store that owns
+//! it, which JIT code holds exclusively while it runs (the Rust frame that entered JIT code
+//! does not touch the store until the trampoline returns). Frame pointers passed in point into
+//! the running activation's value stack, below `VMRuntime.stack_end`.
+
+use strata_vm::vmctx::VMContext;
+use strata_vm::{
+    cell_funcref, funcref_cell, FuncAddr, FuncKind, HostContext, InstanceId, StoreInner, Trap,
+    TrapCode,
+};
+
+/// The store and the calling instance.
+///
+/// # Safety
+/// See the module documentation.
+unsafe fn cx<'a>(vmctx: *const VMContext) -> (&'a mut StoreInner, InstanceId) {
+    // SAFETY: the module contract: vmctx and its runtime's store are live and exclusively ours.
+    unsafe {
+        let vm = &*vmctx;
+        let store = &mut *(*vm.runtime).store;
+        (store, vm.instance)
+    }
+}
+
+fn trap_code(store: &mut StoreInner, trap: Trap) -> u32 {
+    let code = trap.code() as u8 as u32;
+    store.runtime.pending_trap = Some(trap);
+    code
+}
+
+fn result(store: &mut StoreInner, r: Result<(), Trap>) -> u32 {
+    match r {
+        Ok(()) => 0,
+        Err(t) => trap_code(store, t),
+    }
+}
+
+/// Calls any function by store address with its frame at `fp` (arguments there, results
+/// left there): host functions directly, wasm functions through the entry trampoline.
+pub(crate) fn call_func(
+    store: &mut StoreInner,
+    caller: InstanceId,
+    addr: FuncAddr,
+    fp: *mut u64,
+) -> Result<(), Trap> {
+    let func = store.funcs[addr as usize].clone();
+    match func.kind {
+        FuncKind::Host(host) => {
+            let ty = store.sigs.get(func.sig);
+            let (n, r) = (ty.params().len(), ty.results().len());
+            let end = store.runtime.stack_end as usize;
+            if fp as usize + 8 * n.max(r) > end {
+                return Err(TrapCode::StackOverflow.into());
+            }
+            // SAFETY: [fp, fp + max(n, r)) lies in the value stack (checked above), which
+            // nothing else accesses while the host function runs.
+            let args: Vec<u64> = unsafe { std::slice::from_raw_parts(fp, n) }.to_vec();
+            let mut results = vec![0u64; r];
+            let mut hcx = HostContext {
+                store,
+                caller: Some(caller),
+            };
+            host(&mut hcx, &args, &mut results)?;
+            // SAFETY: as above.
+            unsafe { std::slice::from_raw_parts_mut(fp, r) }.copy_from_slice(&results);
+            Ok(())
+        }
+        FuncKind::Wasm {
+            instance,
+            func_index,
+        } => {
+            let module = store.instances[instance as usize].module.clone();
+            let code = super::BaselineModule::of(&module, store.config.bounds_checks)?;
+            let entry = code.entry(func_index - module.num_imported_funcs);
+            let end = store.runtime.stack_end;
+            super::run(store, instance, entry, fp, end)
+        }
+    }
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn call_import(vmctx: *const VMContext, func: u32, fp: *mut u64) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let addr = store.instances[inst as usize].funcs[func as usize];
+    let r = call_func(store, inst, addr, fp);
+    result(store, r)
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn call_indirect(
+    vmctx: *const VMContext,
+    table: u32,
+    type_index: u32,
+    index: u32,
+    fp: *mut u64,
+) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let data = &store.instances[inst as usize];
+    let expected = data.sigs[type_index as usize];
+    let t = &store.tables[data.tables[table as usize] as usize];
+    let Some(&cell) = t.elems.get(index as usize) else {
+        return TrapCode::UndefinedElement as u32;
+    };
+    let Some(addr) = cell_funcref(cell) else {
+        return TrapCode::IndirectCallToNull as u32;
+    };
+    if store.funcs[addr as usize].sig != expected {
+        return TrapCode::BadSignature as u32;
+    }
+    let r = call_func(store, inst, addr, fp);
+    result(store, r)
+}
+
+/// The fast path of `call_indirect`: checks the element and signature and, when the target
+/// is a compiled function of the calling instance, returns its entry (JIT code then calls it
+/// directly). `value` 0 with `trap` 0 means "take the general path" (`call_indirect`).
+///
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn resolve_indirect(
+    vmctx: *const VMContext,
+    table: u32,
+    type_index: u32,
+    index: u32,
+) -> ValueOrTrap {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let data = &store.instances[inst as usize];
+    let expected = data.sigs[type_index as usize];
+    let t = &store.tables[data.tables[table as usize] as usize];
+    let trap = |c: TrapCode| ValueOrTrap {
+        value: 0,
+        trap: c as u64,
+    };
+    let Some(&cell) = t.elems.get(index as usize) else {
+        return trap(TrapCode::UndefinedElement);
+    };
+    let Some(addr) = cell_funcref(cell) else {
+        return trap(TrapCode::IndirectCallToNull);
+    };
+    let f = &store.funcs[addr as usize];
+    if f.sig != expected {
+        return trap(TrapCode::BadSignature);
+    }
+    if let FuncKind::Wasm {
+        instance,
+        func_index,
+    } = f.kind
+    {
+        if instance == inst && func_index >= data.module.num_imported_funcs {
+            let slot =
+                &data.module.code_slots()[(func_index - data.module.num_imported_funcs) as usize];
+            let entry = slot.load(std::sync::atomic::Ordering::Acquire);
+            return ValueOrTrap {
+                value: entry as u64,
+                trap: 0,
+            };
+        }
+    }
+    ValueOrTrap { value: 0, trap: 0 }
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn memory_grow(vmctx: *const VMContext, delta: u32) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let m = store.instances[inst as usize].memories[0];
+    let r = store.memories[m as usize].grow(delta as u64);
+    r.map(|old| old as u32).unwrap_or(u32::MAX)
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn memory_copy(vmctx: *const VMContext, dst: u32, src: u32, len: u32) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let m = store.instances[inst as usize].memories[0];
+    let data = store.memories[m as usize].data_mut();
+    let (d, s, n) = (dst as usize, src as usize, len as usize);
+    if s + n > data.len() || d + n > data.len() {
+        return TrapCode::MemoryOutOfBounds as u32;
+    }
+    data.copy_within(s..s + n, d);
+    0
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn memory_fill(vmctx: *const VMContext, dst: u32, val: u32, len: u32) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let m = store.instances[inst as usize].memories[0];
+    let data = store.memories[m as usize].data_mut();
+    let (d, n) = (dst as usize, len as usize);
+    if d + n > data.len() {
+        return TrapCode::MemoryOutOfBounds as u32;
+    }
+    data[d..d + n].fill(val as u8);
+    0
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn memory_init(
+    vmctx: *const VMContext,
+    seg: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let r = strata_vm::memory_init(store, inst, 0, seg, dst, src, len);
+    result(store, r)
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn data_drop(vmctx: *const VMContext, seg: u32) {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    store.instances[inst as usize].data_dropped[seg as usize] = true;
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn elem_drop(vmctx: *const VMContext, seg: u32) {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    store.instances[inst as usize].elems[seg as usize] = Box::new([]);
+}
+
+/// Value and trap code, returned in rax:rdx.
+#[repr(C)]
+pub struct ValueOrTrap {
+    pub value: u64,
+    pub trap: u64,
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn table_get(vmctx: *const VMContext, table: u32, index: u32) -> ValueOrTrap {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let t = store.instances[inst as usize].tables[table as usize];
+    match store.tables[t as usize].elems.get(index as usize) {
+        Some(&value) => ValueOrTrap { value, trap: 0 },
+        None => ValueOrTrap {
+            value: 0,
+            trap: TrapCode::TableOutOfBounds as u64,
+        },
+    }
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn table_set(
+    vmctx: *const VMContext,
+    table: u32,
+    index: u32,
+    val: u64,
+) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let t = store.instances[inst as usize].tables[table as usize];
+    match store.tables[t as usize].elems.get_mut(index as usize) {
+        Some(slot) => {
+            *slot = val;
+            0
+        }
+        None => TrapCode::TableOutOfBounds as u32,
+    }
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn table_size(vmctx: *const VMContext, table: u32) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let t = store.instances[inst as usize].tables[table as usize];
+    store.tables[t as usize].elems.len() as u32
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn table_grow(
+    vmctx: *const VMContext,
+    table: u32,
+    init: u64,
+    delta: u32,
+) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let t = store.instances[inst as usize].tables[table as usize];
+    let r = store.tables[t as usize].grow(delta as u64, init);
+    r.map(|old| old as u32).unwrap_or(u32::MAX)
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn table_fill(
+    vmctx: *const VMContext,
+    table: u32,
+    index: u32,
+    val: u64,
+    len: u32,
+) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let t = store.instances[inst as usize].tables[table as usize];
+    let elems = &mut store.tables[t as usize].elems;
+    let (i, n) = (index as usize, len as usize);
+    if i + n > elems.len() {
+        return TrapCode::TableOutOfBounds as u32;
+    }
+    elems[i..i + n].fill(val);
+    0
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn table_copy(
+    vmctx: *const VMContext,
+    dst_table: u32,
+    src_table: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let data = &store.instances[inst as usize];
+    let (td, ts) = (
+        data.tables[dst_table as usize] as usize,
+        data.tables[src_table as usize] as usize,
+    );
+    let (d, s, n) = (dst as usize, src as usize, len as usize);
+    let tables = &mut store.tables;
+    if s + n > tables[ts].elems.len() || d + n > tables[td].elems.len() {
+        return TrapCode::TableOutOfBounds as u32;
+    }
+    if td == ts {
+        tables[td].elems.copy_within(s..s + n, d);
+    } else {
+        let items: Vec<u64> = tables[ts].elems[s..s + n].to_vec();
+        tables[td].elems[d..d + n].copy_from_slice(&items);
+    }
+    0
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn table_init(
+    vmctx: *const VMContext,
+    table: u32,
+    seg: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let r = strata_vm::table_init(store, inst, table, seg, dst, src, len);
+    result(store, r)
+}
+
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn ref_func(vmctx: *const VMContext, func: u32) -> u64 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    funcref_cell(store.instances[inst as usize].funcs[func as usize])
+}

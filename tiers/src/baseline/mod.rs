@@ -1,0 +1,250 @@
+//! The baseline tier: a single-pass compiler from validated wasm function bodies to x86-64
+//! (in the spirit of V8's Liftoff and Wasmtime's Winch).
+//!
+//! - `codegen.rs`: the visitor over wasmparser operators with an abstract value stack
+//!   (`stack.rs`) that caches values and constants in registers; `masm.rs`: emission helpers.
+//! - `abi.rs`: registers, frame layout and calling convention (docs/abi.md).
+//! - `code_memory.rs`: W^X mappings and the trap-site registry; `trampoline.rs`: the entry
+//!   trampoline and trap stub; `signals.rs`: guard-page faults -> traps.
+//! - `helpers.rs`: runtime helpers called from JIT code.
+//! - `perf_map.rs`, `disasm.rs`: tooling.
+//!
+//! A module is compiled as a whole, once, into one executable mapping shared by all its
+//! instances; its entries are published in the module's code slots (docs/abi.md §5).
+
+// dynasm's expansion converts register operands with `.into()` even when they already have
+// the target type; that is the macro's output, not code written here.
+#![allow(clippy::useless_conversion)]
+
+pub mod abi;
+mod code_memory;
+mod codegen;
+pub mod disasm;
+mod helpers;
+mod masm;
+pub mod perf_map;
+mod signals;
+mod stack;
+mod trampoline;
+
+use code_memory::{CodeMemory, TrapTable};
+use dynasmrt::DynasmApi;
+use masm::Asm;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use strata_vm::vmctx::VMContext;
+use strata_vm::{
+    BoundsChecks, FuncAddr, FuncKind, HostContext, InstanceId, Module, StoreInner, Trap, TrapCode,
+};
+
+/// The slot of `Module::tier_state` that holds the baseline's per-module code.
+pub const TIER_STATE_SLOT: usize = 1;
+
+/// Host stack that must remain when JIT code is entered, for helpers and host functions.
+const MIN_HOST_STACK: usize = 128 * 1024;
+
+/// A module's compiled code.
+pub struct BaselineModule {
+    code: CodeMemory,
+    traps: Arc<TrapTable>,
+    /// Code offset and size of each defined function.
+    funcs: Vec<(usize, usize)>,
+    bounds: BoundsChecks,
+    /// Wall time of the compilation.
+    pub compile_time: Duration,
+}
+
+impl Drop for BaselineModule {
+    fn drop(&mut self) {
+        code_memory::unregister(self.traps.start);
+    }
+}
+
+struct TierState {
+    compiled: OnceLock<Result<Arc<BaselineModule>, String>>,
+}
+
+impl BaselineModule {
+    /// Compiles every defined function of `module` (not installed in its code slots).
+    pub fn compile(module: &Module, bounds: BoundsChecks) -> Result<BaselineModule, String> {
+        signals::install();
+        let start = Instant::now();
+        let explicit = bounds == BoundsChecks::Explicit;
+        let mut asm = Asm::new(0);
+        asm.reserve_ops(module.code_section_bytes * 6 + 64);
+        let mut traps = Vec::new();
+        let mut offsets = Vec::with_capacity(module.num_defined_funcs());
+        for def in 0..module.num_defined_funcs() {
+            let func_index = module.num_imported_funcs as usize + def;
+            let entry = codegen::compile_function(&mut asm, &mut traps, module, def, explicit)
+                .map_err(|e| format!("function {func_index}: {e}"))?;
+            offsets.push(entry);
+        }
+        let total = asm.offset().0;
+        let bytes = asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
+        let code = CodeMemory::new(&bytes).map_err(|e| format!("code memory: {e}"))?;
+        let base = code.base() as usize;
+        traps.sort_by_key(|t| t.0);
+        let traps = Arc::new(TrapTable {
+            start: base,
+            end: base + bytes.len(),
+            sites: traps.into_boxed_slice(),
+        });
+        code_memory::register(traps.clone());
+        let funcs: Vec<(usize, usize)> = offsets
+            .iter()
+            .enumerate()
+            .map(|(i, &o)| (o, offsets.get(i + 1).copied().unwrap_or(total) - o))
+            .collect();
+        let compiled = BaselineModule {
+            code,
+            traps,
+            funcs,
+            bounds,
+            compile_time: start.elapsed(),
+        };
+        if perf_map::enabled() {
+            let entries: Vec<_> = (0..compiled.funcs.len())
+                .map(|d| {
+                    let fi = module.num_imported_funcs + d as u32;
+                    let name = match module.func_name(fi) {
+                        Some(n) => format!("wasm[baseline]::{n}"),
+                        None => format!("wasm[baseline]::func{fi}"),
+                    };
+                    (compiled.entry(d as u32) as usize, compiled.funcs[d].1, name)
+                })
+                .collect();
+            let _ = perf_map::write(&entries);
+        }
+        Ok(compiled)
+    }
+
+    /// The compiled code of `module` for `bounds`, compiled on first use and installed in
+    /// the module's code slots.
+    pub fn of(module: &Module, bounds: BoundsChecks) -> Result<Arc<BaselineModule>, Trap> {
+        let any = module.tier_state[TIER_STATE_SLOT].get_or_init(|| {
+            Arc::new(TierState {
+                compiled: OnceLock::new(),
+            })
+        });
+        let state = any
+            .clone()
+            .downcast::<TierState>()
+            .map_err(|_| Trap::host("tier state slot 1 belongs to the baseline tier"))?;
+        let compiled = state.compiled.get_or_init(|| {
+            let m = Arc::new(BaselineModule::compile(module, bounds)?);
+            for (d, slot) in module.code_slots().iter().enumerate() {
+                slot.store(m.entry(d as u32) as *mut u8, Ordering::Release);
+            }
+            Ok(m)
+        });
+        match compiled {
+            Ok(m) if m.bounds == bounds => Ok(m.clone()),
+            Ok(_) => Err(Trap::host(
+                "the module was compiled for the other bounds-check mode",
+            )),
+            Err(e) => Err(Trap::host(format!("baseline compilation failed: {e}"))),
+        }
+    }
+
+    /// Entry of defined function `def_index`.
+    pub fn entry(&self, def_index: u32) -> *const u8 {
+        self.code
+            .base()
+            .wrapping_add(self.funcs[def_index as usize].0)
+    }
+
+    /// Machine code of defined function `def_index` (its body and out-of-line stubs).
+    pub fn function_code(&self, def_index: u32) -> &[u8] {
+        let (o, n) = self.funcs[def_index as usize];
+        &self.code.bytes()[o..o + n]
+    }
+
+    pub fn num_functions(&self) -> usize {
+        self.funcs.len()
+    }
+
+    /// Total machine code bytes.
+    pub fn code_size(&self) -> usize {
+        self.funcs.iter().map(|f| f.1).sum()
+    }
+}
+
+/// Runs JIT code `entry` of `instance` with its frame at `fp` in a value stack ending at
+/// `stack_end`; nests (a helper may call it again).
+pub(crate) fn run(
+    store: &mut StoreInner,
+    instance: InstanceId,
+    entry: *const u8,
+    fp: *mut u64,
+    stack_end: *mut u64,
+) -> Result<(), Trap> {
+    let remaining = stacker::remaining_stack().unwrap_or(usize::MAX / 2);
+    if remaining < MIN_HOST_STACK {
+        return Err(TrapCode::StackOverflow.into());
+    }
+    let here = &remaining as *const usize as usize;
+    let limit = here - (remaining - MIN_HOST_STACK);
+    let vmctx: *const VMContext = &*store.instances[instance as usize].vmctx;
+    let store_ptr: *mut StoreInner = store;
+    let rt = &mut *store.runtime;
+    let saved = (rt.entry_sp, rt.stack_limit, rt.stack_end, rt.store);
+    rt.stack_limit = limit;
+    rt.stack_end = stack_end;
+    rt.store = store_ptr;
+    // SAFETY: `vmctx` is this instance's live context, `entry` its module's compiled code,
+    // and the runtime was set up for this activation just above; `fp` lies in the value
+    // stack ending at `stack_end` (the callers' contract).
+    let code = unsafe { trampoline::enter(vmctx, fp, entry) };
+    let rt = &mut *store.runtime;
+    (rt.entry_sp, rt.stack_limit, rt.stack_end, rt.store) = saved;
+    if code == 0 {
+        return Ok(());
+    }
+    Err(rt
+        .pending_trap
+        .take()
+        .unwrap_or_else(|| Trap::new(TrapCode::from_u8(code as u8).unwrap_or(TrapCode::Host))))
+}
+
+/// Calls a function from the host with the baseline tier: arguments and results are raw
+/// cells. The function's module is compiled on first use.
+pub fn invoke(
+    store: &mut StoreInner,
+    func: FuncAddr,
+    args: &[u64],
+    results: &mut [u64],
+) -> Result<(), Trap> {
+    match store.funcs[func as usize].kind.clone() {
+        FuncKind::Host(host) => {
+            let mut cx = HostContext {
+                store,
+                caller: None,
+            };
+            host(&mut cx, args, results)
+        }
+        FuncKind::Wasm {
+            instance,
+            func_index,
+        } => {
+            let module = store.instances[instance as usize].module.clone();
+            let code = BaselineModule::of(&module, store.config.bounds_checks)?;
+            let entry = code.entry(func_index - module.num_imported_funcs);
+            let mut stack = store.take_stack();
+            stack[..args.len()].copy_from_slice(args);
+            let range = stack.as_mut_ptr_range();
+            let result = run(store, instance, entry, range.start, range.end);
+            if result.is_ok() {
+                results.copy_from_slice(&stack[..results.len()]);
+            }
+            store.return_stack(stack);
+            result
+        }
+    }
+}
+
+/// Whether `pc` lies in code compiled by this tier (tests, diagnostics).
+pub fn is_jit_pc(pc: usize) -> bool {
+    code_memory::is_jit_pc(pc)
+}

@@ -1,0 +1,100 @@
+//! The abstract value stack of the single-pass compiler (Winch/Liftoff style): each wasm
+//! operand is a constant, a machine register, a pending read of a local, or its home slot
+//! (`fp[L + p]`, the interpreter's numbering, docs/abi.md §1).
+
+/// Value types as the code generator sees them: references are 64-bit integers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    I32,
+    I64,
+    F32,
+    F64,
+}
+
+impl Ty {
+    pub fn is_float(self) -> bool {
+        matches!(self, Ty::F32 | Ty::F64)
+    }
+    pub fn is_64(self) -> bool {
+        matches!(self, Ty::I64 | Ty::F64)
+    }
+    pub fn from_val(t: strata_vm::ValType) -> Result<Ty, String> {
+        use strata_vm::ValType as V;
+        Ok(match t {
+            V::I32 => Ty::I32,
+            V::I64 | V::FuncRef | V::ExternRef => Ty::I64,
+            V::F32 => Ty::F32,
+            V::F64 => Ty::F64,
+            V::V128 => return Err("the baseline tier does not support SIMD".into()),
+        })
+    }
+    pub fn from_wasm(t: wasmparser::ValType) -> Result<Ty, String> {
+        use wasmparser::ValType as V;
+        Ok(match t {
+            V::I32 => Ty::I32,
+            V::I64 | V::Ref(_) => Ty::I64,
+            V::F32 => Ty::F32,
+            V::F64 => Ty::F64,
+            V::V128 => return Err("the baseline tier does not support SIMD".into()),
+        })
+    }
+}
+
+/// Where an operand lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loc {
+    /// A constant (raw bits; i32/f32 zero-extended).
+    Const(u64),
+    /// A general register (integers) or an XMM register (floats).
+    Reg(u8),
+    /// The current value of local `i` (`fp[i]`), not yet read.
+    Local(u32),
+    /// Its home slot, operand-stack position `p`.
+    Slot(u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Val {
+    pub ty: Ty,
+    pub loc: Loc,
+}
+
+impl Val {
+    pub fn new(ty: Ty, loc: Loc) -> Val {
+        Val { ty, loc }
+    }
+    pub fn reg(&self) -> Option<u8> {
+        match self.loc {
+            Loc::Reg(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// Free/used sets of the allocatable registers.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct RegSet {
+    pub gpr: u16,
+    pub xmm: u16,
+}
+
+impl RegSet {
+    pub fn is_used(&self, float: bool, r: u8) -> bool {
+        let m = if float { self.xmm } else { self.gpr };
+        m & (1 << r) != 0
+    }
+    pub fn set(&mut self, float: bool, r: u8) {
+        if float {
+            self.xmm |= 1 << r;
+        } else {
+            self.gpr |= 1 << r;
+        }
+    }
+    pub fn clear(&mut self, float: bool, r: u8) {
+        if float {
+            self.xmm &= !(1 << r);
+        } else {
+            self.gpr &= !(1 << r);
+        }
+    }
+}

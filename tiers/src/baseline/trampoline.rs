@@ -1,0 +1,93 @@
+//! The entry trampoline (Rust -> JIT) and the trap stub, generated once per process.
+//!
+//! `enter(vmctx, fp, entry) -> trap code`: saves the System V callee-saved registers, records
+//! `rsp` in `VMRuntime.entry_sp`, loads `r15 = vmctx`, `r14 = fp` and calls `entry`; a normal
+//! return yields 0. The trap stub (entered with the trap code in `eax` and `r15` intact, by a
+//! jump from JIT code or by the signal handler rewriting the context) restores `rsp` from
+//! `entry_sp` and leaves through the trampoline's epilogue, returning the code. Nothing is
+//! unwound: the JIT frames are simply abandoned (they own no resources).
+
+use super::code_memory::CodeMemory;
+use dynasmrt::{dynasm, x64::X64Relocation, DynasmApi, DynasmLabelApi, VecAssembler};
+use std::sync::OnceLock;
+use strata_vm::vmctx::{offsets, VMContext};
+
+pub struct Stubs {
+    _code: CodeMemory,
+    enter: usize,
+    trap: usize,
+}
+
+fn build() -> Stubs {
+    let mut ops: VecAssembler<X64Relocation> = VecAssembler::new(0);
+    let exit = ops.new_dynamic_label();
+    let rt = offsets::VMCTX_RUNTIME;
+    let entry_sp_off = offsets::RUNTIME_ENTRY_SP;
+    let enter = ops.offset().0;
+    dynasm!(ops
+        ; .arch x64
+        ; push rbp
+        ; mov rbp, rsp
+        ; push rbx
+        ; push r12
+        ; push r13
+        ; push r14
+        ; push r15
+        ; sub rsp, 8
+        ; mov r15, rdi
+        ; mov r14, rsi
+        ; mov r11, QWORD [r15 + rt]
+        ; mov QWORD [r11 + entry_sp_off], rsp
+        ; call rdx
+        ; xor eax, eax
+        ; =>exit
+        ; add rsp, 8
+        ; pop r15
+        ; pop r14
+        ; pop r13
+        ; pop r12
+        ; pop rbx
+        ; pop rbp
+        ; ret
+    );
+    let trap = ops.offset().0;
+    dynasm!(ops
+        ; .arch x64
+        ; mov r11, QWORD [r15 + rt]
+        ; mov rsp, QWORD [r11 + entry_sp_off]
+        ; jmp =>exit
+    );
+    let bytes = ops.finalize().expect("trampoline assembles");
+    let code = CodeMemory::new(&bytes).expect("cannot map the JIT entry trampoline");
+    let base = code.base() as usize;
+    Stubs {
+        enter: base + enter,
+        trap: base + trap,
+        _code: code,
+    }
+}
+
+pub fn stubs() -> &'static Stubs {
+    static STUBS: OnceLock<Stubs> = OnceLock::new();
+    STUBS.get_or_init(build)
+}
+
+/// Address JIT code jumps to with a trap code in `eax`.
+pub fn trap_stub() -> usize {
+    stubs().trap
+}
+
+type EnterFn = unsafe extern "C" fn(*const VMContext, *mut u64, usize) -> u32;
+
+/// Runs JIT code `entry` with frame `fp`; returns 0 or the trap code.
+///
+/// # Safety
+/// `vmctx` must be the live context of the instance `entry` was compiled for, with its
+/// runtime's `store`, `stack_end` and `stack_limit` set for this activation; `fp` must point
+/// into the value stack that ends at `stack_end`, with the arguments in place.
+pub unsafe fn enter(vmctx: *const VMContext, fp: *mut u64, entry: *const u8) -> u32 {
+    // SAFETY: `stubs().enter` is the trampoline built above, with exactly this signature.
+    let f: EnterFn = unsafe { std::mem::transmute::<usize, EnterFn>(stubs().enter) };
+    // SAFETY: the caller's contract.
+    unsafe { f(vmctx, fp, entry as usize) }
+}
