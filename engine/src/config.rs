@@ -20,6 +20,10 @@ pub enum Tier {
     Opt,
     /// Functions start in the interpreter and move up under a tiering policy.
     Tiered,
+    /// A tier per function: each function is compiled by the baseline or left in the
+    /// interpreter, chosen from `seed` (or by `Config::mixed_funcs`), so every kind of call
+    /// between tiers is exercised. For testing and differential fuzzing.
+    Mixed { seed: u64 },
 }
 
 impl Tier {
@@ -29,18 +33,22 @@ impl Tier {
             Tier::Baseline => "baseline",
             Tier::Opt => "opt",
             Tier::Tiered => "tiered",
+            Tier::Mixed { .. } => "mixed",
         }
     }
 
     /// Whether this build of Strata can execute code in the tier.
     pub fn is_available(self) -> bool {
-        matches!(self, Tier::Interp | Tier::Baseline)
+        matches!(self, Tier::Interp | Tier::Baseline | Tier::Mixed { .. })
     }
 }
 
 impl fmt::Display for Tier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            Tier::Mixed { seed } => write!(f, "mixed:{seed}"),
+            other => f.write_str(other.name()),
+        }
     }
 }
 
@@ -52,9 +60,17 @@ impl FromStr for Tier {
             "baseline" => Ok(Tier::Baseline),
             "opt" => Ok(Tier::Opt),
             "tiered" => Ok(Tier::Tiered),
-            other => Err(ConfigError(format!(
-                "unknown tier `{other}` (expected interp, baseline, opt or tiered)"
-            ))),
+            other => match other.strip_prefix("mixed:").map(str::parse::<u64>) {
+                Some(Ok(seed)) => Ok(Tier::Mixed { seed }),
+                Some(Err(_)) => Err(ConfigError(format!(
+                    "`{other}`: mixed takes a seed (mixed:SEED) or a function list \
+                     (mixed:funcs=NAME|INDEX,...)"
+                ))),
+                None => Err(ConfigError(format!(
+                    "unknown tier `{other}` (expected interp, baseline, opt, tiered or \
+                     mixed:SEED)"
+                ))),
+            },
         }
     }
 }
@@ -70,6 +86,9 @@ pub struct Config {
     pub max_stack_cells: usize,
     /// Write `/tmp/perf-<pid>.map` entries for JIT-compiled functions.
     pub perf_map: bool,
+    /// With `Tier::Mixed`: compile exactly these functions (by index or name-section name)
+    /// and interpret the rest, instead of choosing from the seed.
+    pub mixed_funcs: Option<Vec<String>>,
 }
 
 impl Default for Config {
@@ -81,6 +100,7 @@ impl Default for Config {
             max_call_depth: rt.max_call_depth,
             max_stack_cells: rt.max_stack_cells,
             perf_map: false,
+            mixed_funcs: None,
         }
     }
 }
@@ -94,6 +114,42 @@ impl Config {
         self.bounds_checks = mode;
         self
     }
+    /// Sets the tier from its command-line spelling, including `mixed:funcs=NAME|INDEX,...`.
+    pub fn tier_spec(mut self, spec: &str) -> Result<Self, ConfigError> {
+        match spec.strip_prefix("mixed:funcs=") {
+            Some(list) => {
+                self.tier = Tier::Mixed { seed: 0 };
+                self.mixed_funcs = Some(
+                    list.split(',')
+                        .map(|f| f.trim().to_string())
+                        .filter(|f| !f.is_empty())
+                        .collect(),
+                );
+            }
+            None => self.tier = spec.parse()?,
+        }
+        Ok(self)
+    }
+
+    /// Mixed tiers: whether function `func_index` (named `name`) is compiled.
+    pub fn mixed_compiles(&self, func_index: u32, name: Option<&str>) -> bool {
+        let Tier::Mixed { seed } = self.tier else {
+            return false;
+        };
+        match &self.mixed_funcs {
+            Some(list) => list
+                .iter()
+                .any(|f| *f == func_index.to_string() || Some(f.as_str()) == name),
+            None => {
+                // splitmix64 of (seed, index): a fixed, well-spread choice per function.
+                let mut z = seed ^ (func_index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                (z ^ (z >> 31)) & 1 == 1
+            }
+        }
+    }
+
     pub fn perf_map(mut self, on: bool) -> Self {
         self.perf_map = on;
         self

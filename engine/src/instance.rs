@@ -93,6 +93,8 @@ impl Instance {
             InstantiateError::Resource(m) => Error::Range(m),
             InstantiateError::Trap(t) => Error::Runtime(RuntimeError::new(t)),
         })?;
+        crate::exec::prepare_instance(&engine, inner, id)
+            .map_err(|t| Error::Runtime(RuntimeError::new(t)))?;
         if let Some(start) = env.start {
             let addr = inner.instances[id as usize].funcs[start as usize];
             crate::exec::invoke(&engine, inner, addr, &[], &mut [])

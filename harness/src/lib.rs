@@ -2,7 +2,7 @@
 //! `main.rs` only parses the command line.
 
 use clap::Args;
-use strata::{BoundsChecks, Config, Engine, Tier};
+use strata::{BoundsChecks, Config, Engine};
 
 pub mod compile;
 pub mod run;
@@ -12,7 +12,8 @@ pub mod wast_runner;
 /// Engine options shared by the subcommands.
 #[derive(Args, Clone, Debug)]
 pub struct EngineArgs {
-    /// Execution tier: interp, baseline, opt or tiered.
+    /// Execution tier: interp, baseline, opt, tiered, or mixed:SEED / mixed:funcs=F,... (a
+    /// tier per function).
     #[arg(long, default_value = "interp")]
     pub tier: String,
     /// Out-of-bounds memory detection: guard (guard pages) or explicit (checks).
@@ -28,10 +29,9 @@ impl EngineArgs {
 
     /// The configuration these options describe.
     pub fn config(&self) -> Result<Config, String> {
-        let tier: Tier = self
-            .tier
-            .parse()
-            .map_err(|e: strata::ConfigError| e.to_string())?;
+        let config = Config::default()
+            .tier_spec(&self.tier)
+            .map_err(|e| e.to_string())?;
         let bounds = match self.bounds_checks.as_str() {
             "guard" => BoundsChecks::GuardPages,
             "explicit" => BoundsChecks::Explicit,
@@ -41,6 +41,6 @@ impl EngineArgs {
                 ))
             }
         };
-        Ok(Config::default().tier(tier).bounds_checks(bounds))
+        Ok(config.bounds_checks(bounds))
     }
 }

@@ -89,3 +89,14 @@ fn cli_prints_summary_line_and_fails_on_failure() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown suite"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn wasm_v2_mixed_tiers_several_seeds() {
+    for (seed, bounds) in [
+        (1, BoundsChecks::GuardPages),
+        (2, BoundsChecks::GuardPages),
+        (3, BoundsChecks::Explicit),
+    ] {
+        run_suite(Tier::Mixed { seed }, bounds);
+    }
+}

@@ -1580,9 +1580,13 @@ impl Gen<'_> {
         if func >= imported {
             let slots = off::VMCTX_CODE_SLOTS;
             let def = cell_disp(func - imported);
+            // eax = the callee's defined index, read only by the interp-entry stub that an
+            // interpreted function's slot holds (mixed tiers; docs/abi.md §3).
+            let def_index = (func - imported) as i32;
             asm!(self
                 ; mov Rq(SCRATCH), QWORD [Rq(VMCTX) + slots]
                 ; mov Rq(SCRATCH), QWORD [Rq(SCRATCH) + def]
+                ; mov eax, def_index
                 ; lea Rq(FP), [Rq(FP) + shift]
                 ; call Rq(SCRATCH)
                 ; lea Rq(FP), [Rq(FP) - shift]

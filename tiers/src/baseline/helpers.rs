@@ -41,6 +41,38 @@ fn result(store: &mut StoreInner, r: Result<(), Trap>) -> u32 {
     }
 }
 
+/// The interp-entry stub's helper: runs defined function `def` of the calling instance in
+/// the interpreter, arguments at `fp`, results left at `fp` (mixed tiers).
+///
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn call_interp(vmctx: *const VMContext, def: u32, fp: *mut u64) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let func_index = store.instances[inst as usize].module.num_imported_funcs + def;
+    let addr = store.instances[inst as usize].funcs[func_index as usize];
+    let r = interpret(store, addr, fp);
+    result(store, r)
+}
+
+/// Runs wasm function `addr` in the interpreter with its frame at `fp` in the running
+/// activation's value stack.
+fn interpret(store: &mut StoreInner, addr: FuncAddr, fp: *mut u64) -> Result<(), Trap> {
+    let ty = store.func_type(addr);
+    let (n, r) = (ty.params().len(), ty.results().len());
+    if fp as usize + 8 * n.max(r) > store.runtime.stack_end as usize {
+        return Err(TrapCode::StackOverflow.into());
+    }
+    // SAFETY: [fp, fp + max(n, r)) lies in the value stack (checked above), which nothing
+    // else accesses while the interpreter runs on its own stack.
+    let args: Vec<u64> = unsafe { std::slice::from_raw_parts(fp, n) }.to_vec();
+    let mut results = vec![0u64; r];
+    crate::interp::invoke(store, addr, &args, &mut results)?;
+    // SAFETY: as above.
+    unsafe { std::slice::from_raw_parts_mut(fp, r) }.copy_from_slice(&results);
+    Ok(())
+}
+
 /// Calls any function by store address with its frame at `fp` (arguments there, results
 /// left there): host functions directly, wasm functions through the entry trampoline.
 pub(crate) fn call_func(
@@ -76,8 +108,10 @@ pub(crate) fn call_func(
             func_index,
         } => {
             let module = store.instances[instance as usize].module.clone();
-            let code = super::BaselineModule::of(&module, store.config.bounds_checks)?;
-            let entry = code.entry(func_index - module.num_imported_funcs);
+            let entry = super::entry_of(&module, store.config.bounds_checks, func_index)?;
+            if entry as usize == super::trampoline::interp_stub() {
+                return interpret(store, addr, fp);
+            }
             let end = store.runtime.stack_end;
             super::run(store, instance, entry, fp, end)
         }
@@ -161,6 +195,12 @@ pub unsafe extern "C" fn resolve_indirect(
             let slot =
                 &data.module.code_slots()[(func_index - data.module.num_imported_funcs) as usize];
             let entry = slot.load(std::sync::atomic::Ordering::Acquire);
+            // An interpreted callee takes the general path (it needs its index, not a jump).
+            let entry = if entry as usize == super::trampoline::interp_stub() {
+                std::ptr::null_mut()
+            } else {
+                entry
+            };
             return ValueOrTrap {
                 value: entry as u64,
                 trap: 0,

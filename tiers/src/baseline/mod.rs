@@ -63,6 +63,8 @@ impl Drop for BaselineModule {
 
 struct TierState {
     compiled: OnceLock<Result<Arc<BaselineModule>, String>>,
+    /// Mixed tiers: which functions stay interpreted was decided (once per module).
+    mixed: OnceLock<()>,
 }
 
 impl BaselineModule {
@@ -123,15 +125,13 @@ impl BaselineModule {
     /// The compiled code of `module` for `bounds`, compiled on first use and installed in
     /// the module's code slots.
     pub fn of(module: &Module, bounds: BoundsChecks) -> Result<Arc<BaselineModule>, Trap> {
-        let any = module.tier_state[TIER_STATE_SLOT].get_or_init(|| {
+        module.tier_state[TIER_STATE_SLOT].get_or_init(|| {
             Arc::new(TierState {
                 compiled: OnceLock::new(),
+                mixed: OnceLock::new(),
             })
         });
-        let state = any
-            .clone()
-            .downcast::<TierState>()
-            .map_err(|_| Trap::host("tier state slot 1 belongs to the baseline tier"))?;
+        let state = Self::state(module)?;
         let compiled = state.compiled.get_or_init(|| {
             let m = Arc::new(BaselineModule::compile(module, bounds)?);
             for (d, slot) in module.code_slots().iter().enumerate() {
@@ -146,6 +146,35 @@ impl BaselineModule {
             )),
             Err(e) => Err(Trap::host(format!("baseline compilation failed: {e}"))),
         }
+    }
+
+    fn state(module: &Module) -> Result<Arc<TierState>, Trap> {
+        module.tier_state[TIER_STATE_SLOT]
+            .get()
+            .cloned()
+            .ok_or_else(|| Trap::host("the baseline has no state for this module"))?
+            .downcast::<TierState>()
+            .map_err(|_| Trap::host("tier state slot 1 belongs to the baseline tier"))
+    }
+
+    /// Mixed tiers: compiles `module`, then leaves in the interpreter every defined function
+    /// for which `compiled(func_index)` is false (its code slot gets the interp-entry stub).
+    /// Decided once per module; later calls keep the first decision.
+    pub fn prepare_mixed(
+        module: &Module,
+        bounds: BoundsChecks,
+        compiled: &dyn Fn(u32) -> bool,
+    ) -> Result<(), Trap> {
+        Self::of(module, bounds)?;
+        Self::state(module)?.mixed.get_or_init(|| {
+            let stub = trampoline::interp_stub() as *mut u8;
+            for (d, slot) in module.code_slots().iter().enumerate() {
+                if !compiled(module.num_imported_funcs + d as u32) {
+                    slot.store(stub, Ordering::Release);
+                }
+            }
+        });
+        Ok(())
     }
 
     /// Entry of defined function `def_index`.
@@ -229,8 +258,10 @@ pub fn invoke(
             func_index,
         } => {
             let module = store.instances[instance as usize].module.clone();
-            let code = BaselineModule::of(&module, store.config.bounds_checks)?;
-            let entry = code.entry(func_index - module.num_imported_funcs);
+            let entry = entry_of(&module, store.config.bounds_checks, func_index)?;
+            if entry as usize == trampoline::interp_stub() {
+                return crate::interp::invoke(store, func, args, results);
+            }
             let mut stack = store.take_stack();
             stack[..args.len()].copy_from_slice(args);
             let range = stack.as_mut_ptr_range();
@@ -242,6 +273,28 @@ pub fn invoke(
             result
         }
     }
+}
+
+/// The current entry of `func_index` (in the module's function index space, a defined
+/// function): its code slot, after compiling the module on first use. It is
+/// `trampoline::interp_stub()` for a function left in the interpreter.
+pub(crate) fn entry_of(
+    module: &Module,
+    bounds: BoundsChecks,
+    func_index: u32,
+) -> Result<*const u8, Trap> {
+    BaselineModule::of(module, bounds)?;
+    let def = (func_index - module.num_imported_funcs) as usize;
+    Ok(module.code_slots()[def].load(Ordering::Acquire))
+}
+
+/// Whether a defined function's code slot holds compiled code (not the interpreter's stub).
+pub fn is_compiled(module: &Module, def_index: u32) -> bool {
+    module
+        .code_slots()
+        .get(def_index as usize)
+        .map(|s| s.load(Ordering::Acquire))
+        .is_some_and(|e| !e.is_null() && e as usize != trampoline::interp_stub())
 }
 
 /// Whether `pc` lies in code compiled by this tier (tests, diagnostics).

@@ -16,6 +16,7 @@ pub struct Stubs {
     _code: CodeMemory,
     enter: usize,
     trap: usize,
+    interp: usize,
 }
 
 fn build() -> Stubs {
@@ -57,12 +58,36 @@ fn build() -> Stubs {
         ; mov rsp, QWORD [r11 + entry_sp_off]
         ; jmp =>exit
     );
+    // The code slot of a function that stays in the interpreter (mixed tiers): JIT callers
+    // pass the defined-function index in eax; the helper runs the interpreter on the frame.
+    // Entered like a function: rsp = 8 mod 16, so one push aligns it for the helper call.
+    let interp = ops.offset().0;
+    let helper = super::helpers::call_interp as *const () as i64;
+    dynasm!(ops
+        ; .arch x64
+        ; push rbp
+        ; mov rbp, rsp
+        ; mov rdi, r15
+        ; mov esi, eax
+        ; mov rdx, r14
+        ; mov rax, QWORD helper
+        ; call rax
+        ; test eax, eax
+        ; jnz >trap
+        ; pop rbp
+        ; ret
+        ; trap:
+        ; mov r11, QWORD [r15 + rt]
+        ; mov rsp, QWORD [r11 + entry_sp_off]
+        ; jmp =>exit
+    );
     let bytes = ops.finalize().expect("trampoline assembles");
     let code = CodeMemory::new(&bytes).expect("cannot map the JIT entry trampoline");
     let base = code.base() as usize;
     Stubs {
         enter: base + enter,
         trap: base + trap,
+        interp: base + interp,
         _code: code,
     }
 }
@@ -75,6 +100,11 @@ pub fn stubs() -> &'static Stubs {
 /// Address JIT code jumps to with a trap code in `eax`.
 pub fn trap_stub() -> usize {
     stubs().trap
+}
+
+/// The code-slot value of a function that runs in the interpreter.
+pub fn interp_stub() -> usize {
+    stubs().interp
 }
 
 type EnterFn = unsafe extern "C" fn(*const VMContext, *mut u64, usize) -> u32;
