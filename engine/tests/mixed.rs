@@ -147,3 +147,49 @@ fn mixed_seeds_and_specs_parse() {
     let compiled = (0..64).filter(|&f| c.mixed_compiles(f, None)).count();
     assert!((16..48).contains(&compiled), "{compiled}");
 }
+
+/// A trap's wasm backtrace is the same whichever tier runs each frame, including traps
+/// raised by the guard-page signal handler (out-of-bounds load) and by explicit checks.
+#[test]
+fn backtraces_agree_across_tiers() {
+    let wat = r#"(module $bt
+        (memory 1)
+        (func $leaf (param i32) (result i32) local.get 0 i32.load)
+        (func $middle (param i32) (result i32) local.get 0 call $leaf i32.const 1 i32.add)
+        (func $top (export "top") (param i32) (result i32) local.get 0 call $middle)
+        (func $div (param i32) (result i32) i32.const 1 local.get 0 i32.div_u)
+        (func $via (export "via") (param i32) (result i32) local.get 0 call $div))"#;
+    let trace = |config: Config, export: &str, arg: i32| {
+        let engine = Engine::new(config).unwrap();
+        let mut store = Store::new(&engine);
+        let m = Module::new(&engine, wat).unwrap();
+        let inst = Instance::new(&mut store, &m, &Imports::new()).unwrap();
+        let f = inst.get_func(&store, export).unwrap();
+        match f.call(&mut store, &[Val::I32(arg)]) {
+            Err(Error::Runtime(e)) => {
+                let names: Vec<String> = e.backtrace().iter().map(|f| f.to_string()).collect();
+                format!("{:?} {}", e.code(), names.join(" < "))
+            }
+            other => panic!("expected a trap, got {other:?}"),
+        }
+    };
+    for (export, arg) in [("top", 70_000), ("via", 0)] {
+        let expected = trace(Config::default(), export, arg);
+        assert!(expected.contains("bt!"), "{expected}");
+        for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+            for spec in [
+                "baseline",
+                "mixed:funcs=0",
+                "mixed:funcs=1",
+                "mixed:funcs=0,2",
+                "mixed:funcs=3",
+            ] {
+                let config = Config::default()
+                    .tier_spec(spec)
+                    .unwrap()
+                    .bounds_checks(bounds);
+                assert_eq!(trace(config, export, arg), expected, "{spec} {bounds:?}");
+            }
+        }
+    }
+}

@@ -29,6 +29,10 @@ pub struct VMRuntime {
     /// A trap with more than a code (a host trap's message, `proc_exit`'s status), left by a
     /// runtime helper that returned its code. Never read by JIT code.
     pub pending_trap: Option<Trap>,
+    /// The JIT frames a trap left (innermost first), walked by the trap stub before it
+    /// abandons them; appended to the trap's backtrace by the entry point. Never read by
+    /// JIT code.
+    pub trap_frames: Vec<crate::FrameInfo>,
 }
 
 impl Default for VMRuntime {
@@ -39,6 +43,7 @@ impl Default for VMRuntime {
             stack_end: std::ptr::null_mut(),
             store: std::ptr::null_mut(),
             pending_trap: None,
+            trap_frames: Vec::new(),
         }
     }
 }

@@ -9,7 +9,7 @@
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use strata_vm::TrapCode;
+use strata_vm::{FrameInfo, TrapCode};
 
 /// An executable mapping holding one or more functions.
 pub struct CodeMemory {
@@ -76,11 +76,15 @@ impl Drop for CodeMemory {
     }
 }
 
-/// Where traps can occur in one mapping: sorted (code offset, trap code) pairs.
+/// Where traps can occur in one mapping: sorted (code offset, trap code) pairs; and which
+/// function each code offset belongs to, for backtraces.
 pub struct TrapTable {
     pub start: usize,
     pub end: usize,
     pub sites: Box<[(u32, TrapCode)]>,
+    /// Sorted (code offset where a function starts, its function index, its name).
+    pub funcs: Box<[(u32, u32, Option<Box<str>>)]>,
+    pub module_name: Option<Box<str>>,
 }
 
 impl TrapTable {
@@ -93,6 +97,23 @@ impl TrapTable {
             .binary_search_by_key(&off, |s| s.0)
             .ok()
             .map(|i| self.sites[i].1)
+    }
+}
+
+impl TrapTable {
+    /// The function whose code contains `pc`.
+    pub fn frame_at(&self, pc: usize) -> Option<FrameInfo> {
+        if pc < self.start || pc >= self.end {
+            return None;
+        }
+        let off = (pc - self.start) as u32;
+        let i = self.funcs.partition_point(|f| f.0 <= off).checked_sub(1)?;
+        let (_, func_index, name) = &self.funcs[i];
+        Some(FrameInfo {
+            func_index: *func_index,
+            func_name: name.as_deref().map(str::to_string),
+            module_name: self.module_name.as_deref().map(str::to_string),
+        })
     }
 }
 
@@ -132,4 +153,10 @@ pub fn lookup_trap(pc: usize) -> Option<TrapCode> {
 pub fn is_jit_pc(pc: usize) -> bool {
     let r = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
     r.iter().any(|t| pc >= t.start && pc < t.end)
+}
+
+/// The wasm function whose compiled code contains `pc` (backtraces; not signal-safe).
+pub fn frame_at(pc: usize) -> Option<FrameInfo> {
+    let r = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    r.iter().find_map(|t| t.frame_at(pc))
 }

@@ -452,7 +452,13 @@ impl<'a> Gen<'a> {
         }
         let stub = super::trampoline::trap_stub();
         let l = self.to_stub;
-        asm!(self; =>l ; mov Rq(SCRATCH), QWORD stub as i64 ; jmp Rq(SCRATCH));
+        // rdx = a pc of this function, so the trap stub can name it in the backtrace.
+        asm!(self
+            ; =>l
+            ; lea rdx, [=>l]
+            ; mov Rq(SCRATCH), QWORD stub as i64
+            ; jmp Rq(SCRATCH)
+        );
     }
 
     // ---- prologue and returns ----

@@ -41,6 +41,37 @@ fn result(store: &mut StoreInner, r: Result<(), Trap>) -> u32 {
     }
 }
 
+/// Frames recorded at most per trap: deep recursion would otherwise walk up to the whole
+/// host stack.
+const MAX_TRAP_FRAMES: usize = 10_000;
+
+/// Called by the trap stub before it abandons the JIT frames: records the trapping function
+/// (the one containing `pc`) and every JIT caller found by following the saved-`rbp` chain
+/// from `rbp` (every baseline prologue starts with `push rbp; mov rbp, rsp`).
+///
+/// # Safety
+/// See the module documentation; `rbp` is the trapping frame's frame pointer, and the chain
+/// of saved frame pointers above it is intact up to the entry trampoline's frame.
+pub unsafe extern "C" fn record_trap(vmctx: *const VMContext, pc: usize, rbp: usize) {
+    // SAFETY: module contract.
+    let (store, _) = unsafe { cx(vmctx) };
+    let frames = &mut store.runtime.trap_frames;
+    frames.clear();
+    frames.extend(super::code_memory::frame_at(pc));
+    let mut fp = rbp;
+    while fp != 0 && frames.len() < MAX_TRAP_FRAMES {
+        // SAFETY: `fp` is a frame pointer of the JIT frame chain (the function's contract):
+        // [fp] holds the caller's frame pointer and [fp + 8] the return address.
+        let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        // A return address outside JIT code is the entry trampoline's: the chain ends.
+        match super::code_memory::frame_at(ret) {
+            Some(f) => frames.push(f),
+            None => break,
+        }
+        fp = next;
+    }
+}
+
 /// The interp-entry stub's helper: runs defined function `def` of the calling instance in
 /// the interpreter, arguments at `fp`, results left at `fp` (mixed tiers).
 ///

@@ -88,10 +88,20 @@ impl BaselineModule {
         let code = CodeMemory::new(&bytes).map_err(|e| format!("code memory: {e}"))?;
         let base = code.base() as usize;
         traps.sort_by_key(|t| t.0);
+        let funcs = offsets
+            .iter()
+            .enumerate()
+            .map(|(d, &o)| {
+                let fi = module.num_imported_funcs + d as u32;
+                (o as u32, fi, module.func_name(fi).map(Box::from))
+            })
+            .collect();
         let traps = Arc::new(TrapTable {
             start: base,
             end: base + bytes.len(),
             sites: traps.into_boxed_slice(),
+            funcs,
+            module_name: module.module_name.as_deref().map(Box::from),
         });
         code_memory::register(traps.clone());
         let funcs: Vec<(usize, usize)> = offsets
@@ -231,10 +241,15 @@ pub(crate) fn run(
     if code == 0 {
         return Ok(());
     }
-    Err(rt
+    // A helper's trap already carries the frames inside it; the JIT frames are outer.
+    let mut trap = rt
         .pending_trap
         .take()
-        .unwrap_or_else(|| Trap::new(TrapCode::from_u8(code as u8).unwrap_or(TrapCode::Host))))
+        .unwrap_or_else(|| Trap::new(TrapCode::from_u8(code as u8).unwrap_or(TrapCode::Host)));
+    for frame in rt.trap_frames.drain(..) {
+        trap.push_frame(frame);
+    }
+    Err(trap)
 }
 
 /// Calls a function from the host with the baseline tier: arguments and results are raw

@@ -49,6 +49,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
     if let Some(code) = lookup_trap(pc) {
         uc.uc_mcontext.gregs[libc::REG_RIP as usize] = trap_stub() as i64;
         uc.uc_mcontext.gregs[libc::REG_RAX as usize] = code as u8 as i64;
+        uc.uc_mcontext.gregs[libc::REG_RDX as usize] = pc as i64;
         return;
     }
     // Not ours: hand over to the previous handler.

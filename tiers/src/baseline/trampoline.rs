@@ -2,8 +2,9 @@
 //!
 //! `enter(vmctx, fp, entry) -> trap code`: saves the System V callee-saved registers, records
 //! `rsp` in `VMRuntime.entry_sp`, loads `r15 = vmctx`, `r14 = fp` and calls `entry`; a normal
-//! return yields 0. The trap stub (entered with the trap code in `eax` and `r15` intact, by a
-//! jump from JIT code or by the signal handler rewriting the context) restores `rsp` from
+//! return yields 0. The trap stub (entered with the trap code in `eax`, a pc of the trapping
+//! function in `rdx` and `r15`/`rbp` intact, by a jump from JIT code or by the signal handler
+//! rewriting the context) records the JIT frames for the backtrace, restores `rsp` from
 //! `entry_sp` and leaves through the trampoline's epilogue, returning the code. Nothing is
 //! unwound: the JIT frames are simply abandoned (they own no resources).
 
@@ -51,9 +52,23 @@ fn build() -> Stubs {
         ; pop rbp
         ; ret
     );
+    // Entered with eax = trap code, rdx = a pc in the trapping function, rbp = its frame.
+    // First the frames are recorded for the backtrace (they are still intact), then they are
+    // abandoned. r12 is free here: the trampoline's epilogue restores the caller's.
     let trap = ops.offset().0;
+    let record = super::helpers::record_trap as *const () as i64;
+    let trap_label = ops.new_dynamic_label();
     dynasm!(ops
         ; .arch x64
+        ; =>trap_label
+        ; mov r12d, eax
+        ; mov rdi, r15
+        ; mov rsi, rdx
+        ; mov rdx, rbp
+        ; and rsp, -16
+        ; mov rax, QWORD record
+        ; call rax
+        ; mov eax, r12d
         ; mov r11, QWORD [r15 + rt]
         ; mov rsp, QWORD [r11 + entry_sp_off]
         ; jmp =>exit
@@ -77,9 +92,9 @@ fn build() -> Stubs {
         ; pop rbp
         ; ret
         ; trap:
-        ; mov r11, QWORD [r15 + rt]
-        ; mov rsp, QWORD [r11 + entry_sp_off]
-        ; jmp =>exit
+        // rdx: a pc outside any wasm function, so the walk starts at this stub's caller.
+        ; xor edx, edx
+        ; jmp =>trap_label
     );
     let bytes = ops.finalize().expect("trampoline assembles");
     let code = CodeMemory::new(&bytes).expect("cannot map the JIT entry trampoline");
