@@ -4,6 +4,7 @@
 use clap::Args;
 use strata::{BoundsChecks, Config, Engine};
 
+pub mod bench;
 pub mod compile;
 pub mod run;
 pub mod wasi;

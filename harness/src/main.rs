@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use strata_harness::{compile, run, wast_runner};
+use strata_harness::{bench, compile, run, wast_runner};
 
 #[derive(Parser)]
 #[command(
@@ -23,6 +23,8 @@ enum Command {
     Wast(wast_runner::WastArgs),
     /// Compile a module with a JIT tier: code sizes, compile speed, disassembly.
     Compile(compile::CompileArgs),
+    /// Benchmark Strata's tiers against peer engines.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,5 +33,6 @@ fn main() -> ExitCode {
         Command::Run(args) => run::main(args),
         Command::Wast(args) => wast_runner::main(args),
         Command::Compile(args) => compile::main(args),
+        Command::Bench(args) => bench::main(args),
     }
 }

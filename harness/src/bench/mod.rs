@@ -1,0 +1,411 @@
+//! `strata bench`: runs benchmark programs on Strata's tiers and on peer engines, checks
+//! their checksums and reports median/min/max wall time and ratios to a reference engine.
+//!
+//! * [`engines`] knows the engines, how each is found and run (every run is a subprocess);
+//! * [`programs`] finds programs, their sizes and expected checksums, builds native ones;
+//! * [`process`] runs one subprocess with a timeout;
+//! * [`runner`] is the round-robin measurement loop and checks checksums;
+//! * [`stats`] has median, min, max and geomean;
+//! * [`report`] writes the table, CSV and JSON, [`plot`] the SVG chart;
+//! * [`compile_speed`] implements `--compile-speed`.
+//!
+//! Exit status: 0 when every run that ran was correct, 1 when any crashed, timed out or
+//! printed a wrong checksum, 2 for a bad command line or missing input.
+
+pub mod compile_speed;
+pub mod engines;
+pub mod plot;
+pub mod process;
+pub mod programs;
+pub mod report;
+pub mod runner;
+pub mod stats;
+
+use clap::{Args, ValueEnum};
+use engines::{Engine, EngineKind, Locations, ALL_PEERS};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Which part of a run is timed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Phase {
+    /// Decoding, validation and (eager) compilation, as the engine reports it.
+    Compile,
+    /// Instantiation (imports, memories, data segments), as the engine reports it.
+    Instantiate,
+    /// The call of `_start` (or the invoked function), as the engine reports it.
+    Execute,
+    /// Whole-process wall time, measured by the runner.
+    Total,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Compile => "compile",
+            Phase::Instantiate => "instantiate",
+            Phase::Execute => "execute",
+            Phase::Total => "total",
+        }
+    }
+
+    /// This phase's time from an engine's `phase-times` line.
+    pub fn pick(self, t: &engines::PhaseTimes) -> Option<u64> {
+        match self {
+            Phase::Compile => t.compile_ns,
+            Phase::Instantiate => t.instantiate_ns,
+            Phase::Execute => t.execute_ns,
+            Phase::Total => None,
+        }
+    }
+}
+
+/// `strata bench`: compare Strata's tiers with peer engines on benchmark programs.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Strata tiers, comma-separated (e.g. interp,baseline); unavailable ones are reported
+    /// as skipped; `none` for no Strata tier.
+    #[arg(long, value_delimiter = ',', default_value = "interp")]
+    pub tier: Vec<String>,
+    /// Peer engines, comma-separated: native, wasmi-eager, wasmi-lazy, wasmtime,
+    /// wasmtime-winch, node, node-liftoff, node-turbofan (also strata:<tier>), `all` or
+    /// `none`. Engines that are not installed are reported once as skipped.
+    #[arg(long, value_delimiter = ',', default_value = "all")]
+    pub engine: Vec<String>,
+    /// Timed runs per program and engine.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Untimed runs before the timed ones (their checksums are still checked).
+    #[arg(long, default_value_t = 0)]
+    pub warmup: usize,
+    /// What to time: total is whole-process wall time; the others come from the engines'
+    /// own `phase-times` report (engines that cannot report it are skipped).
+    #[arg(long, value_enum, default_value_t = Phase::Total)]
+    pub phase: Phase,
+    /// The engine ratios are relative to (default: wasmi if present, else the first engine).
+    #[arg(long)]
+    pub reference: Option<String>,
+    /// Where to write the results (default: benches/results).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Multiplies every program's default size (rounded, at least 1). Checksums of scaled
+    /// sizes are compared between engines instead of against expected.txt.
+    #[arg(long, default_value_t = 1.0)]
+    pub size_scale: f64,
+    /// An exact size for one program, NAME=N (repeatable; not scaled).
+    #[arg(long = "size", value_name = "NAME=N")]
+    pub sizes: Vec<String>,
+    /// Seconds after which one run is killed and reported as a timeout.
+    #[arg(long, default_value_t = 600.0)]
+    pub timeout: f64,
+    /// Measure compile speed (MB/s of code) instead of running the programs.
+    #[arg(long)]
+    pub compile_speed: bool,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// .wasm/.wat files or directories of them (default: benches/programs).
+    pub programs: Vec<PathBuf>,
+}
+
+/// A usage error: printed, exit status 2.
+struct Usage(String);
+
+pub fn main(args: BenchArgs) -> ExitCode {
+    match run(args) {
+        Ok(code) => code,
+        Err(Usage(msg)) => {
+            eprintln!("strata bench: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_root(dir: &Path) -> bool {
+    dir.join("Cargo.toml").is_file() && dir.join("benches").is_dir()
+}
+
+/// The workspace root: the nearest ancestor of the current directory, else of this
+/// executable, with `Cargo.toml` and `benches/`; else the current directory.
+fn find_root(exe: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    cwd.ancestors()
+        .chain(exe.ancestors())
+        .find(|d| is_root(d))
+        .map(Path::to_path_buf)
+        .unwrap_or(cwd)
+}
+
+/// The cargo target directory: where this executable was built, else `$CARGO_TARGET_DIR`,
+/// else `<root>/target`.
+fn find_target(exe: &Path, root: &Path) -> PathBuf {
+    if let Some(dir) = exe.parent() {
+        if matches!(
+            dir.file_name().and_then(|n| n.to_str()),
+            Some("release") | Some("debug")
+        ) {
+            if let Some(t) = dir.parent() {
+                return t.to_path_buf();
+            }
+        }
+    }
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(t) => root.join(t),
+        None => root.join("target"),
+    }
+}
+
+/// The engines asked for, in order: tiers first, then `--engine` (duplicates dropped).
+pub fn select_engines(tiers: &[String], peers: &[String]) -> Result<Vec<EngineKind>, String> {
+    let mut kinds: Vec<EngineKind> = Vec::new();
+    let mut add = |k: EngineKind| {
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    };
+    for t in tiers.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        if t != "none" {
+            add(EngineKind::Strata(t.to_string()));
+        }
+    }
+    for p in peers.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        match p {
+            "none" => {}
+            "all" => ALL_PEERS
+                .iter()
+                .for_each(|n| add(EngineKind::parse(n).expect("known peer"))),
+            _ => add(EngineKind::parse(p)?),
+        }
+    }
+    if kinds.is_empty() {
+        return Err("no engines selected (see --tier and --engine)".into());
+    }
+    Ok(kinds)
+}
+
+fn parse_sizes(specs: &[String]) -> Result<std::collections::HashMap<String, u64>, String> {
+    specs
+        .iter()
+        .map(|s| {
+            let (name, n) = s
+                .split_once('=')
+                .ok_or_else(|| format!("--size {s}: expected NAME=N"))?;
+            let n = n
+                .parse::<u64>()
+                .map_err(|_| format!("--size {s}: `{n}` is not a non-negative integer"))?;
+            Ok((name.to_string(), n))
+        })
+        .collect()
+}
+
+/// The reference engine: `--reference` (which must be selected), else the first wasmi
+/// engine, else the first engine; only available ones.
+fn choose_reference(asked: Option<&str>, engines: &[Engine]) -> Result<Option<String>, String> {
+    if let Some(name) = asked {
+        let kind = EngineKind::parse(name)?;
+        let Some(e) = engines.iter().find(|e| e.kind == kind) else {
+            return Err(format!(
+                "--reference {name}: not among the selected engines ({})",
+                engines
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        };
+        if e.is_available() {
+            return Ok(Some(e.name.clone()));
+        }
+        eprintln!("strata bench: reference {name} is not available; using the default");
+    }
+    Ok(engines
+        .iter()
+        .filter(|e| e.is_available())
+        .find(|e| e.kind.is_wasmi())
+        .or_else(|| engines.iter().find(|e| e.is_available()))
+        .map(|e| e.name.clone()))
+}
+
+fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
+    if args.runs == 0 {
+        return Err(Usage("--runs must be at least 1".into()));
+    }
+    if !(args.size_scale.is_finite() && args.size_scale > 0.0) {
+        return Err(Usage("--size-scale must be a positive number".into()));
+    }
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(Usage(
+            "--timeout must be a positive number of seconds".into(),
+        ));
+    }
+    let kinds = select_engines(&args.tier, &args.engine).map_err(Usage)?;
+    let overrides = parse_sizes(&args.sizes).map_err(Usage)?;
+
+    let exe = std::env::current_exe()
+        .map_err(|e| Usage(format!("cannot find the strata executable: {e}")))?;
+    let root = find_root(&exe);
+    let loc = Locations {
+        target: find_target(&exe, &root),
+        root: root.clone(),
+        strata: exe,
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join("benches/results"));
+    let inputs = if args.programs.is_empty() {
+        vec![root.join("benches/programs")]
+    } else {
+        args.programs.clone()
+    };
+    let files = programs::collect_files(&inputs).map_err(Usage)?;
+    let sizes = programs::SizeOptions {
+        scale: args.size_scale,
+        overrides,
+    };
+    let mut progs =
+        programs::load(&files, &loc.target.join("bench-wasm"), &sizes).map_err(Usage)?;
+
+    let engines: Vec<Engine> = kinds.into_iter().map(|k| Engine::locate(k, &loc)).collect();
+    let reference = choose_reference(args.reference.as_deref(), &engines).map_err(Usage)?;
+    let log = |m: &str| {
+        if !args.quiet {
+            eprintln!("{m}");
+        }
+    };
+    if !args.compile_speed {
+        if let Some(clang) = engines
+            .iter()
+            .find(|e| e.kind == EngineKind::Native)
+            .and_then(|e| e.launcher.as_ref().ok())
+        {
+            programs::build_native(
+                &mut progs,
+                &clang.exe,
+                &loc.target.join("bench-native"),
+                &log,
+            );
+        }
+    }
+    let timeout = Duration::from_secs_f64(args.timeout);
+
+    if args.compile_speed {
+        let rows = compile_speed::measure(
+            &progs,
+            &engines,
+            args.runs,
+            timeout,
+            &loc.target.join("bench-wasm"),
+            args.quiet,
+        );
+        out_text(&compile_speed::table(&rows, args.runs));
+        match compile_speed::write(&rows, args.runs, &out) {
+            Ok(paths) => print_written(&paths),
+            Err(e) => {
+                eprintln!("strata bench: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        let failed = rows.iter().any(|r| r.status.is_error());
+        return Ok(if failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
+
+    let settings = runner::Settings {
+        runs: args.runs,
+        warmup: args.warmup,
+        phase: args.phase,
+        timeout,
+        quiet: args.quiet,
+    };
+    let cells = runner::measure(&progs, &engines, &settings);
+    let meta = report::Meta {
+        phase: args.phase.name().into(),
+        runs: args.runs,
+        warmup: args.warmup,
+        size_scale: args.size_scale,
+        timeout_s: args.timeout,
+    };
+    let rep = report::Report::new(meta, &progs, &engines, &cells, reference.as_deref());
+    let table = report::table(&rep);
+    out_text(&table);
+
+    let stem = match args.phase {
+        Phase::Total => "bench".to_string(),
+        p => format!("bench-{}", p.name()),
+    };
+    let mut written = Vec::new();
+    let mut write_failed = false;
+    let svg = plot::svg(&rep);
+    let outputs = [
+        (format!("{stem}.txt"), Ok(table)),
+        (format!("{stem}.csv"), Ok(report::csv(&rep))),
+        (format!("{stem}.json"), Ok(report::json(&rep))),
+        (format!("{stem}.svg"), svg),
+    ];
+    for (name, text) in outputs {
+        match text.and_then(|t| report::write_file(&out, &name, &t)) {
+            Ok(p) => written.push(p),
+            Err(e) => {
+                eprintln!("strata bench: {e}");
+                write_failed = true;
+            }
+        }
+    }
+    print_written(&written);
+    Ok(if rep.has_errors() || write_failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Prints to stdout, ignoring a closed pipe (`strata bench | head`).
+fn out_text(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn print_written(paths: &[PathBuf]) {
+    if !paths.is_empty() {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        out_text(&format!("wrote {}\n", names.join(", ")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn engine_selection() {
+        let k = select_engines(
+            &v(&["interp", "opt"]),
+            &v(&["native", "wasmtime", "native"]),
+        )
+        .unwrap();
+        let names: Vec<String> = k.iter().map(EngineKind::name).collect();
+        assert_eq!(names, ["strata:interp", "strata:opt", "native", "wasmtime"]);
+        assert_eq!(
+            select_engines(&v(&["none"]), &v(&["all"])).unwrap().len(),
+            ALL_PEERS.len()
+        );
+        assert!(select_engines(&v(&["none"]), &v(&["none"])).is_err());
+        assert!(select_engines(&v(&["interp"]), &v(&["spidermonkey"])).is_err());
+    }
+
+    #[test]
+    fn size_overrides() {
+        assert_eq!(parse_sizes(&v(&["fib=30"])).unwrap()["fib"], 30);
+        assert!(parse_sizes(&v(&["fib"])).is_err());
+        assert!(parse_sizes(&v(&["fib=-1"])).is_err());
+    }
+}
