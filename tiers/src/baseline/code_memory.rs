@@ -82,8 +82,8 @@ pub struct TrapTable {
     pub start: usize,
     pub end: usize,
     pub sites: Box<[(u32, TrapCode)]>,
-    /// Sorted (code offset where a function starts, its function index, its name).
-    pub funcs: Box<[(u32, u32, Option<Box<str>>)]>,
+    /// Functions by code offset, sorted.
+    pub funcs: Box<[FuncStart]>,
     pub module_name: Option<Box<str>>,
 }
 
@@ -100,6 +100,13 @@ impl TrapTable {
     }
 }
 
+/// Where a function's code starts in a mapping.
+pub struct FuncStart {
+    pub offset: u32,
+    pub func_index: u32,
+    pub name: Option<Box<str>>,
+}
+
 impl TrapTable {
     /// The function whose code contains `pc`.
     pub fn frame_at(&self, pc: usize) -> Option<FrameInfo> {
@@ -107,11 +114,14 @@ impl TrapTable {
             return None;
         }
         let off = (pc - self.start) as u32;
-        let i = self.funcs.partition_point(|f| f.0 <= off).checked_sub(1)?;
-        let (_, func_index, name) = &self.funcs[i];
+        let i = self
+            .funcs
+            .partition_point(|f| f.offset <= off)
+            .checked_sub(1)?;
+        let f = &self.funcs[i];
         Some(FrameInfo {
-            func_index: *func_index,
-            func_name: name.as_deref().map(str::to_string),
+            func_index: f.func_index,
+            func_name: f.name.as_deref().map(str::to_string),
             module_name: self.module_name.as_deref().map(str::to_string),
         })
     }

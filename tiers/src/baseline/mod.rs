@@ -27,7 +27,7 @@ mod signals;
 mod stack;
 mod trampoline;
 
-use code_memory::{CodeMemory, TrapTable};
+use code_memory::{CodeMemory, FuncStart, TrapTable};
 use dynasmrt::DynasmApi;
 use masm::Asm;
 use std::sync::atomic::Ordering;
@@ -93,7 +93,11 @@ impl BaselineModule {
             .enumerate()
             .map(|(d, &o)| {
                 let fi = module.num_imported_funcs + d as u32;
-                (o as u32, fi, module.func_name(fi).map(Box::from))
+                FuncStart {
+                    offset: o as u32,
+                    func_index: fi,
+                    name: module.func_name(fi).map(Box::from),
+                }
             })
             .collect();
         let traps = Arc::new(TrapTable {
