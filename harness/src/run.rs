@@ -7,6 +7,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use strata::{Error, Imports, Instance, Module, RuntimeError, Store, Val, ValType};
 
 /// Exit status when the program traps (128 + SIGABRT, as a native program that aborts).
@@ -33,6 +34,12 @@ pub struct RunArgs {
     /// Write /tmp/perf-<pid>.map entries for JIT-compiled functions (for `perf`).
     #[arg(long)]
     pub perf_map: bool,
+
+    /// Print `phase-times compile_ns=.. instantiate_ns=.. execute_ns=..` on stderr at the end
+    /// (for `strata bench --phase`). Compile is validation plus lazy-tier setup; eager JIT
+    /// tiers compile during instantiation.
+    #[arg(long)]
+    pub phase_times: bool,
 
     /// Call this exported function instead of `_start`. ARGS are its arguments (i32/i64 in
     /// decimal or 0x hex, floats in decimal, `nan`, `inf`, `-inf`); each result is printed on
@@ -156,7 +163,10 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     }
     let ctx = Arc::new(Mutex::new(ctx));
 
+    let t_compile = Instant::now();
     let module = Module::new(&engine, &bytes).map_err(|e| fail(ERROR_EXIT, e))?;
+    let compile = t_compile.elapsed();
+    let t_instantiate = Instant::now();
     let mut store = Store::new(&engine);
     let mut imports = Imports::new();
     wasi::add_to_imports(&mut store, &mut imports, &module, &ctx);
@@ -172,7 +182,28 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         }
         Err(e) => return call_failed(e),
     };
+    let instantiate = t_instantiate.elapsed();
 
+    let t_execute = Instant::now();
+    let outcome = execute(&args, &module, &mut store, instance);
+    if args.phase_times {
+        eprintln!(
+            "phase-times compile_ns={} instantiate_ns={} execute_ns={}",
+            compile.as_nanos(),
+            instantiate.as_nanos(),
+            t_execute.elapsed().as_nanos()
+        );
+    }
+    outcome
+}
+
+/// Runs `_start`, or the `--invoke` function with the command-line arguments.
+fn execute(
+    args: &RunArgs,
+    module: &Module,
+    mut store: &mut Store,
+    instance: Instance,
+) -> Result<u8, Failure> {
     match &args.invoke {
         None => {
             let start = instance.get_func(&store, "_start").ok_or_else(|| {
