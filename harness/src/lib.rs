@@ -6,6 +6,7 @@ use strata::{BoundsChecks, Config, Engine};
 
 pub mod bench;
 pub mod compile;
+pub mod diff;
 pub mod run;
 pub mod wasi;
 pub mod wast_runner;

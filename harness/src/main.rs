@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use strata_harness::{bench, compile, run, wast_runner};
+use strata_harness::{bench, compile, diff, run, wast_runner};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +25,10 @@ enum Command {
     Compile(compile::CompileArgs),
     /// Benchmark Strata's tiers against peer engines.
     Bench(bench::BenchArgs),
+    /// Compare tiers and bounds-check modes (and a peer oracle) on modules' exports.
+    Diff(diff::DiffArgs),
+    /// Run a fuzzing campaign: differential, mixed tiers and malformed inputs.
+    Fuzz(diff::FuzzArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +38,7 @@ fn main() -> ExitCode {
         Command::Wast(args) => wast_runner::main(args),
         Command::Compile(args) => compile::main(args),
         Command::Bench(args) => bench::main(args),
+        Command::Diff(args) => diff::main(args),
+        Command::Fuzz(args) => diff::fuzz_main(args),
     }
 }

@@ -1,0 +1,191 @@
+//! Generated modules: wasm-smith restricted to what Strata implements (WebAssembly 2.0 without
+//! SIMD, one memory, one table, no imports), every item exported so that the final state is
+//! observable, NaNs canonicalized so that memory can be compared byte-exact, and
+//! `ensure_termination` so that every call ends.
+
+use super::compare::Case;
+use super::plan::Rng;
+use arbitrary::Unstructured;
+use wasm_smith::{Config, Module};
+
+/// Fuel of `ensure_termination`: loop iterations and function entries per call. The fuel
+/// global is exported as [`FUEL_EXPORT`] and every side sets it back to this value before
+/// each call (see [`super::plan::Plan::fuel`]), so that one looping call does not leave the
+/// later calls without fuel.
+pub const FUEL: u32 = 1_000;
+
+/// The export name given to the fuel global of generated modules.
+pub const FUEL_EXPORT: &str = "__fuel";
+
+/// Rounds of calls in a generated case.
+pub const ROUNDS: usize = 2;
+
+/// The wasm-smith configuration for differential cases.
+pub fn smith_config() -> Config {
+    Config {
+        // Strata's features: WebAssembly 2.0 without SIMD.
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        gc_enabled: false,
+        exceptions_enabled: false,
+        memory64_enabled: false,
+        threads_enabled: false,
+        shared_everything_threads_enabled: false,
+        tail_call_enabled: false,
+        custom_page_sizes_enabled: false,
+        wide_arithmetic_enabled: false,
+        extended_const_enabled: false,
+        custom_descriptors_enabled: false,
+        compact_imports_enabled: false,
+        multibyte_array_access_enabled: false,
+        acquire_release_atomics_enabled: false,
+        max_memories: 1,
+        max_tables: 2,
+        // Observable and bounded.
+        export_everything: true,
+        max_imports: 0,
+        min_types: 1,
+        min_funcs: 1,
+        max_funcs: 20,
+        max_instructions: 200,
+        max_memory32_bytes: 4 << 16,
+        memory_max_size_required: true,
+        max_table_elements: 1_000,
+        table_max_size_required: true,
+        max_data_segments: 10,
+        max_element_segments: 10,
+        canonicalize_nans: true,
+        allow_start_export: true,
+        ..Config::default()
+    }
+}
+
+/// A differential case from fuzzer bytes: a module from wasm-smith and the seed of its
+/// arguments from the bytes after it. As in wasmtime's differential fuzzing, nine modules in
+/// ten are generated without traps (wasm-smith guards divisions, conversions and accesses),
+/// so that calls run deep instead of stopping at the first random trap; the tenth may trap
+/// anywhere. `None` when the bytes cannot make a module.
+pub fn generate(data: &[u8]) -> Option<Case> {
+    let mut u = Unstructured::new(data);
+    let mut config = smith_config();
+    config.disallow_traps = u.int_in_range(0..=9u8).ok()? != 0;
+    let mut module = Module::new(config, &mut u).ok()?;
+    let fuel_global = module.ensure_termination(FUEL).ok()?;
+    let seed = u.arbitrary::<u64>().unwrap_or(0);
+    let wasm = add_global_export(&module.to_bytes(), FUEL_EXPORT, fuel_global)?;
+    Some(Case {
+        wasm,
+        seed,
+        rounds: ROUNDS,
+    })
+}
+
+/// A differential case from a seed (quick mode and `strata fuzz`): random bytes, then
+/// [`generate`]. Some seeds give no module; the next size is tried then.
+pub fn generate_from_seed(seed: u64) -> Case {
+    let mut rng = Rng::new(seed);
+    let mut len = 1024 + rng.below(8 * 1024) as usize;
+    loop {
+        let mut bytes = vec![0u8; len];
+        rng.fill(&mut bytes);
+        if let Some(case) = generate(&bytes) {
+            return case;
+        }
+        len *= 2;
+    }
+}
+
+/// `wasm` with one more export, of global `index` under `name`, or `None` if the section
+/// structure is not what wasm-smith writes.
+pub fn add_global_export(wasm: &[u8], name: &str, index: u32) -> Option<Vec<u8>> {
+    let mut entry = Vec::new();
+    write_leb(&mut entry, name.len() as u32);
+    entry.extend_from_slice(name.as_bytes());
+    entry.push(0x03); // global
+    write_leb(&mut entry, index);
+
+    let mut out = wasm.get(..8)?.to_vec();
+    let mut pos = 8;
+    let mut done = false;
+    while pos < wasm.len() {
+        let id = wasm[pos];
+        let (size, n) = read_leb(wasm.get(pos + 1..)?)?;
+        let body = wasm.get(pos + 1 + n..pos + 1 + n + size as usize)?;
+        // Known sections come in id order, custom sections (0) anywhere: the exports go in
+        // before the first known section after them if there is no export section.
+        if !done && matches!(id, 8..=12) {
+            append_section(&mut out, 7, &[&[1u8][..], &entry].concat());
+            done = true;
+        }
+        if id == 7 {
+            let (count, m) = read_leb(body)?;
+            let mut new_body = Vec::new();
+            write_leb(&mut new_body, count + 1);
+            new_body.extend_from_slice(&body[m..]);
+            new_body.extend_from_slice(&entry);
+            append_section(&mut out, 7, &new_body);
+            done = true;
+        } else {
+            out.extend_from_slice(&wasm[pos..pos + 1 + n + size as usize]);
+        }
+        pos += 1 + n + size as usize;
+    }
+    if !done {
+        append_section(&mut out, 7, &[&[1u8][..], &entry].concat());
+    }
+    Some(out)
+}
+
+fn append_section(out: &mut Vec<u8>, id: u8, body: &[u8]) {
+    out.push(id);
+    write_leb(out, body.len() as u32);
+    out.extend_from_slice(body);
+}
+
+fn write_leb(out: &mut Vec<u8>, mut v: u32) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn read_leb(bytes: &[u8]) -> Option<(u32, usize)> {
+    let mut value: u64 = 0;
+    for (i, b) in bytes.iter().take(5).enumerate() {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return u32::try_from(value).ok().map(|v| (v, i + 1));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_modules_are_valid_and_export_their_fuel() {
+        for seed in 0..20 {
+            let case = generate_from_seed(seed);
+            strata::validate(&case.wasm).unwrap();
+            let engine = strata::Engine::default();
+            let module = strata::Module::new(&engine, &case.wasm).unwrap();
+            assert!(module.exports().iter().any(|e| e.name == FUEL_EXPORT));
+        }
+    }
+
+    #[test]
+    fn export_is_added_without_an_export_section() {
+        let wasm = wat::parse_str("(module (global (mut i32) (i32.const 5)) (func))").unwrap();
+        let out = add_global_export(&wasm, "f", 0).unwrap();
+        strata::validate(&out).unwrap();
+        let module = strata::Module::new(&strata::Engine::default(), &out).unwrap();
+        assert_eq!(module.exports()[0].name, "f");
+    }
+}

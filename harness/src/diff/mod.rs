@@ -1,0 +1,34 @@
+//! Differential testing and fuzzing (design.md §9, "same behaviour in every tier").
+//!
+//! One idea per module:
+//! - [`value`]: engine-neutral values, outcomes and final-state snapshots, and the equality
+//!   used (NaN equals NaN in typed values; memory byte-exact);
+//! - [`plan`]: the calls to make and their arguments, from a seed (edge values and random);
+//! - [`side`]: a way of running a module (a Strata configuration such as `interp-explicit`
+//!   or `mixed:SEED`); [`wasmi_side`] is the peer oracle (feature `oracle-wasmi`);
+//! - [`worker`]: each side on its own thread, with a timeout in place of fuel;
+//! - [`compare`]: a case run on every side and compared step by step ([`run_case`]);
+//! - [`generate`]: wasm-smith modules restricted to Strata's features ([`generate`]);
+//! - [`malformed`]: arbitrary bytes through validation, compilation and instantiation;
+//! - [`targets`]: the fuzz targets as functions of bytes, shared by `fuzz/`, the tests and
+//!   `strata fuzz`;
+//! - [`cli`] (`strata diff`) and [`campaign`] (`strata fuzz`).
+
+pub mod campaign;
+pub mod cli;
+pub mod compare;
+pub mod generate;
+pub mod malformed;
+pub mod plan;
+pub mod side;
+pub mod targets;
+pub mod value;
+#[cfg(feature = "oracle-wasmi")]
+pub mod wasmi_side;
+pub mod worker;
+
+pub use campaign::{fuzz_main, FuzzArgs};
+pub use cli::{main, DiffArgs};
+pub use compare::{run_case, Case, CaseReport, Divergence, RunOptions};
+pub use generate::{generate, generate_from_seed};
+pub use side::{available_configs, Side, StrataConfig, StrataSide};

@@ -1,0 +1,250 @@
+//! A *side* of a comparison: one way of running a module (a Strata configuration, or a peer
+//! engine used as an oracle). Each side compiles the bytes itself, instantiates once with no
+//! imports, runs the plan's calls in order and reports every step as an [`Event`].
+
+use super::plan::Plan;
+use super::value::{FuncId, Outcome, Snapshot, TrapKind, Value};
+use strata::{
+    BoundsChecks, Config, Engine, Error, Extern, Func, Imports, Instance, Module, Store, Tier, Val,
+};
+
+/// One step's report from a side, in order: `Instantiated`, then one `Call` per call of the
+/// plan, then `Finished`. A side may stop early (compile or instantiation failure, an
+/// exhausted stack): the steps it did not report are inconclusive.
+#[derive(Debug)]
+pub enum Event {
+    Instantiated(Outcome),
+    Call(Outcome),
+    Finished(Snapshot),
+}
+
+/// A way of running modules.
+pub trait Side: Send + Sync {
+    /// The name used in reports and on the command line.
+    fn name(&self) -> &str;
+    /// A peer engine: its trap kinds are compared coarsely ([`TrapKind::coarse`]).
+    fn is_peer(&self) -> bool {
+        false
+    }
+    /// Runs `plan` on a fresh instance of `wasm`, reporting each step through `emit`.
+    fn execute(&self, wasm: &[u8], plan: &Plan, emit: &mut dyn FnMut(Event));
+}
+
+/// A Strata configuration: a tier name (anything [`Tier`]'s `FromStr` accepts, and
+/// `mixed:SEED`) and a bounds-check mode. Names: `TIER` (guard pages), `TIER-explicit`,
+/// `TIER-guard`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StrataConfig {
+    pub name: String,
+    pub tier: String,
+    pub bounds: BoundsChecks,
+}
+
+impl StrataConfig {
+    /// Parses a configuration name. Unknown tier names are an error; a known form whose tier
+    /// this build lacks is not (see [`StrataConfig::engine`]).
+    pub fn parse(name: &str) -> Result<StrataConfig, String> {
+        let (tier, bounds) = if let Some(t) = name.strip_suffix("-explicit") {
+            (t, BoundsChecks::Explicit)
+        } else if let Some(t) = name.strip_suffix("-guard") {
+            (t, BoundsChecks::GuardPages)
+        } else {
+            (name, BoundsChecks::GuardPages)
+        };
+        let known = tier.parse::<Tier>().is_ok()
+            || tier
+                .strip_prefix("mixed:")
+                .is_some_and(|seed| seed.parse::<u64>().is_ok());
+        if !known {
+            return Err(format!(
+                "unknown configuration `{name}`: expected TIER, TIER-explicit or TIER-guard, \
+                 with TIER one of interp, baseline, opt, tiered, mixed:SEED"
+            ));
+        }
+        Ok(StrataConfig {
+            name: name.to_string(),
+            tier: tier.to_string(),
+            bounds,
+        })
+    }
+
+    /// The engine for this configuration, or why this build cannot run it (the caller
+    /// reports the configuration as skipped). A tier per function (`mixed:SEED`) is asked of
+    /// `Tier`'s parser like any other name, so it works here as soon as the engine accepts it.
+    pub fn engine(&self) -> Result<Engine, String> {
+        let tier: Tier = self
+            .tier
+            .parse()
+            .map_err(|e: strata::ConfigError| format!("not available in this build ({})", e.0))?;
+        Engine::new(Config::default().tier(tier).bounds_checks(self.bounds)).map_err(|e| e.0)
+    }
+}
+
+/// The configurations of every tier this build can run, in both bounds-check modes.
+pub fn available_configs() -> Vec<StrataConfig> {
+    let mut out = Vec::new();
+    for tier in [Tier::Interp, Tier::Baseline, Tier::Opt] {
+        if tier.is_available() {
+            for suffix in ["", "-explicit"] {
+                let name = format!("{}{suffix}", tier.name());
+                out.extend(StrataConfig::parse(&name).ok());
+            }
+        }
+    }
+    out
+}
+
+/// The default `--tiers` of `strata diff`: every single tier in both modes. Those this build
+/// lacks are reported as skipped.
+pub const DEFAULT_TIERS: &str = "interp,interp-explicit,baseline,baseline-explicit";
+
+/// Strata under one configuration.
+pub struct StrataSide {
+    config: StrataConfig,
+    engine: Engine,
+}
+
+impl StrataSide {
+    pub fn new(config: StrataConfig) -> Result<StrataSide, String> {
+        let engine = config.engine()?;
+        Ok(StrataSide { config, engine })
+    }
+}
+
+pub(crate) fn strata_outcome(e: Error) -> Outcome {
+    match e {
+        Error::Runtime(r) => {
+            Outcome::Trapped(TrapKind::from_strata(r.code()), r.message().to_string())
+        }
+        other => Outcome::Failed(other.to_string()),
+    }
+}
+
+fn to_val(v: &Value) -> Val {
+    match v {
+        Value::I32(x) => Val::I32(*x),
+        Value::I64(x) => Val::I64(*x),
+        Value::F32(x) => Val::F32(*x),
+        Value::F64(x) => Val::F64(*x),
+        // Only null references are ever passed in.
+        Value::FuncRef(_) => Val::FuncRef(None),
+        Value::ExternRef(_) => Val::ExternRef(None),
+    }
+}
+
+fn from_val(v: &Val, funcs: &[(String, Func)]) -> Value {
+    match v {
+        Val::I32(x) => Value::I32(*x),
+        Val::I64(x) => Value::I64(*x),
+        Val::F32(x) => Value::F32(*x),
+        Val::F64(x) => Value::F64(*x),
+        Val::FuncRef(None) => Value::FuncRef(None),
+        Val::FuncRef(Some(f)) => Value::FuncRef(Some(
+            funcs
+                .iter()
+                .find(|(_, g)| g == f)
+                .map_or(FuncId::Unexported, |(name, _)| FuncId::Export(name.clone())),
+        )),
+        Val::ExternRef(r) => Value::ExternRef(r.is_some()),
+    }
+}
+
+fn is_stack_exhaustion(o: &Outcome) -> bool {
+    matches!(o, Outcome::Trapped(TrapKind::StackOverflow, _))
+}
+
+impl Side for StrataSide {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn execute(&self, wasm: &[u8], plan: &Plan, emit: &mut dyn FnMut(Event)) {
+        let module = match Module::new(&self.engine, wasm) {
+            Ok(m) => m,
+            Err(e) => return emit(Event::Instantiated(Outcome::Failed(e.to_string()))),
+        };
+        let mut store = Store::new(&self.engine);
+        let instance = match Instance::new(&mut store, &module, &Imports::new()) {
+            Ok(i) => i,
+            Err(e) => {
+                let outcome = strata_outcome(e);
+                return emit(Event::Instantiated(outcome));
+            }
+        };
+        emit(Event::Instantiated(Outcome::Returned(Vec::new())));
+        let exports = instance.exports(&store);
+        let funcs: Vec<(String, Func)> = exports
+            .iter()
+            .filter_map(|(n, e)| Some((n.clone(), e.into_func()?)))
+            .collect();
+        for call in &plan.calls {
+            let Some((_, f)) = funcs.iter().find(|(n, _)| *n == call.func) else {
+                emit(Event::Call(Outcome::Failed(format!(
+                    "no exported function {:?}",
+                    call.func
+                ))));
+                continue;
+            };
+            if let Some((name, fuel)) = &plan.fuel {
+                if let Some(g) = instance.get_global(&store, name) {
+                    // Cannot fail: the plan checked that it is a mutable i32.
+                    let _ = g.set(&mut store, Val::I32(*fuel));
+                }
+            }
+            let args: Vec<Val> = call.args.iter().map(to_val).collect();
+            let outcome = match f.call(&mut store, &args) {
+                Ok(results) => {
+                    Outcome::Returned(results.iter().map(|v| from_val(v, &funcs)).collect())
+                }
+                Err(e) => strata_outcome(e),
+            };
+            let stop = is_stack_exhaustion(&outcome);
+            emit(Event::Call(outcome));
+            if stop {
+                // Where the stack ran out depends on the tier: nothing after it compares.
+                return;
+            }
+        }
+        let mut snap = Snapshot::default();
+        for (name, ext) in &exports {
+            match ext {
+                Extern::Memory(m) => snap.memories.push((name.clone(), m.data(&store).to_vec())),
+                Extern::Global(g) => snap
+                    .globals
+                    .push((name.clone(), from_val(&g.get(&store), &funcs))),
+                Extern::Table(t) => {
+                    let elems = (0..t.size(&store))
+                        .map(|i| {
+                            t.get(&store, i)
+                                .map_or(Value::FuncRef(None), |v| from_val(&v, &funcs))
+                        })
+                        .collect();
+                    snap.tables.push((name.clone(), elems));
+                }
+                Extern::Func(_) | Extern::Tag(_) => {}
+            }
+        }
+        emit(Event::Finished(snap.sorted()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configuration_names() {
+        let c = StrataConfig::parse("interp-explicit").unwrap();
+        assert_eq!(
+            (c.tier.as_str(), c.bounds),
+            ("interp", BoundsChecks::Explicit)
+        );
+        let c = StrataConfig::parse("interp").unwrap();
+        assert_eq!(c.bounds, BoundsChecks::GuardPages);
+        assert!(StrataConfig::parse("mixed:42-explicit").is_ok());
+        assert!(StrataConfig::parse("baseline").is_ok());
+        assert!(StrataConfig::parse("interpreter").is_err());
+        assert!(StrataConfig::parse("mixed:x").is_err());
+        assert!(StrataConfig::parse("interp").unwrap().engine().is_ok());
+    }
+}
