@@ -172,7 +172,7 @@ impl Report {
                 .iter()
                 .map(|p| ProgramInfo {
                     name: p.name.clone(),
-                    path: p.source.display().to_string(),
+                    path: display_path(&p.source),
                     size: p.size,
                     invoke: p.invoke.clone(),
                     expected: p.expected.clone(),
@@ -558,4 +558,15 @@ mod tests {
             "a    num  text\n---  ---  ---------\nxyz    1  long text\n"
         );
     }
+}
+
+/// A program's path as reports show it: relative to the working directory when it lies
+/// below it, so results committed to the repository name no machine's paths.
+fn display_path(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
