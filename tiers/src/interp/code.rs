@@ -50,6 +50,64 @@ macro_rules! define_ops {
                 }
             }
 
+            /// Applies `f` to every register field. `ext_of` is, for an `Ext` word, the
+            /// instruction it extends (its fields are registers or not depending on that).
+            pub fn map_regs(&mut self, ext_of: Option<Op>, f: impl Fn(Reg) -> Reg) {
+                match self {
+                    $(Op::$un { dst, a } => { *dst = f(*dst); *a = f(*a); })*
+                    $(Op::$bin { dst, a, b } => { *dst = f(*dst); *a = f(*a); *b = f(*b); })*
+                    $(Op::$imm { dst, a, .. } => { *dst = f(*dst); *a = f(*a); })*
+                    $(Op::$load { dst, addr, .. } => { *dst = f(*dst); *addr = f(*addr); })*
+                    $(Op::$store { addr, val, .. } => { *addr = f(*addr); *val = f(*val); })*
+                    $(Op::$br { a, b, .. } => { *a = f(*a); *b = f(*b); })*
+                    $(Op::$bri { a, .. } => { *a = f(*a); })*
+                    Op::Unreachable
+                    | Op::Br { .. }
+                    | Op::Return0
+                    | Op::DataDrop { .. }
+                    | Op::ElemDrop { .. } => {}
+                    Op::Ext { a, b, .. } => match ext_of {
+                        Some(Op::Select { .. })
+                        | Some(Op::MemoryInit { .. })
+                        | Some(Op::TableGrow { .. })
+                        | Some(Op::TableFill { .. }) => *a = f(*a),
+                        Some(Op::TableCopy { .. }) | Some(Op::TableInit { .. }) => {
+                            *a = f(*a);
+                            *b = f(*b);
+                        }
+                        _ => {}
+                    },
+                    Op::BrIfNez { cond, .. } | Op::BrIfEqz { cond, .. } => *cond = f(*cond),
+                    Op::BrTable { index, .. } => *index = f(*index),
+                    Op::Return1 { src } | Op::Return { src, .. } => *src = f(*src),
+                    Op::Copy { dst, src } => { *dst = f(*dst); *src = f(*src); }
+                    Op::Const32 { dst, .. }
+                    | Op::Const64 { dst, .. }
+                    | Op::GlobalGet { dst, .. }
+                    | Op::MemorySize { dst }
+                    | Op::TableSize { dst, .. }
+                    | Op::TableCopy { dst, .. }
+                    | Op::TableInit { dst, .. }
+                    | Op::RefFunc { dst, .. } => *dst = f(*dst),
+                    Op::Call { base, .. } => *base = f(*base),
+                    Op::CallIndirect { index, base, .. } => { *index = f(*index); *base = f(*base); }
+                    Op::Select { dst, a, b } => {
+                        *dst = f(*dst);
+                        *a = f(*a);
+                        *b = f(*b);
+                    }
+                    Op::GlobalSet { src, .. } => *src = f(*src),
+                    Op::MemoryGrow { dst, delta } => { *dst = f(*dst); *delta = f(*delta); }
+                    Op::MemoryCopy { dst, src, len } => { *dst = f(*dst); *src = f(*src); *len = f(*len); }
+                    Op::MemoryFill { dst, val, len } => { *dst = f(*dst); *val = f(*val); *len = f(*len); }
+                    Op::MemoryInit { dst, src, .. } => { *dst = f(*dst); *src = f(*src); }
+                    Op::TableGet { dst, index, .. } => { *dst = f(*dst); *index = f(*index); }
+                    Op::TableSet { index, val, .. } => { *index = f(*index); *val = f(*val); }
+                    Op::TableGrow { dst, init, .. } => { *dst = f(*dst); *init = f(*init); }
+                    Op::TableFill { index, val, .. } => { *index = f(*index); *val = f(*val); }
+                }
+            }
+
             /// The result register of an instruction that writes exactly one, so the
             /// translator can redirect it (into a local, say).
             pub fn dst_mut(&mut self) -> Option<&mut Reg> {
@@ -234,6 +292,10 @@ pub struct CompiledFunc {
     pub num_params: u32,
     /// Parameters plus declared locals.
     pub num_locals: u32,
+    /// Constants the code reads as operands: the executor copies them into the frame's slots
+    /// `num_locals..num_locals + consts.len()` on entry (between the locals and the operand
+    /// slots, so no callee frame overlaps them).
+    pub consts: Box<[u64]>,
     pub num_results: u32,
     /// Slots the frame needs: locals plus the operand stack's maximum height.
     pub frame_size: u32,

@@ -4,7 +4,7 @@
 
 use super::code::{Counters, Op};
 use super::numeric::*;
-use super::raw::{CodeRef, MemView, Slots};
+use super::raw::{init_frame, CodeRef, MemView, Slots};
 use super::InterpModule;
 use std::sync::Arc;
 use strata_vm::{
@@ -48,7 +48,20 @@ impl InstCtx {
         }
     }
 
+    /// The code of defined function `func_index`: a load and a check once it is translated.
+    #[inline(always)]
     fn func(&self, func_index: u32) -> Result<CodeRef, Trap> {
+        match self.code.translated(func_index - self.num_imported) {
+            // SAFETY: as in `func_slow`.
+            Some(f) => Ok(unsafe { CodeRef::new(f) }),
+            None => self.func_slow(func_index),
+        }
+    }
+
+    /// First call: translates the function (or reports its translation failure).
+    #[cold]
+    #[inline(never)]
+    fn func_slow(&self, func_index: u32) -> Result<CodeRef, Trap> {
         let f = self
             .code
             .get(&self.module, func_index - self.num_imported)?;
@@ -76,6 +89,16 @@ struct Executor<'s> {
     func_index: u32,
     frames: Vec<Frame>,
     depth_at_entry: usize,
+    /// Wasm call depth, kept here on the hot path and written back to `store.call_depth`
+    /// before host code runs and when execution ends.
+    depth: usize,
+    max_depth: usize,
+}
+
+#[cold]
+#[inline(never)]
+fn stack_overflow() -> Trap {
+    TrapCode::StackOverflow.into()
 }
 
 /// Runs wasm function `func_index` of `instance` with its arguments in `stack[0..]`; its
@@ -89,6 +112,7 @@ pub fn execute(
     let ctx = InstCtx::new(store, instance);
     let code = ctx.func(func_index)?;
     let depth_at_entry = store.call_depth;
+    let max_depth = store.config.max_call_depth;
     let mut ex = Executor {
         store,
         stack,
@@ -97,11 +121,16 @@ pub fn execute(
         pc: 0,
         fp: 0,
         func_index,
-        frames: Vec::new(),
+        frames: Vec::with_capacity(16),
         depth_at_entry,
+        depth: depth_at_entry,
+        max_depth,
     };
     let result = ex.enter(code, 0).and_then(|()| ex.run());
+    #[cfg(strata_opstats)]
+    opstats::dump();
     ex.store.call_depth = ex.depth_at_entry;
+
     result.map_err(|trap| ex.with_backtrace(trap))
 }
 
@@ -123,16 +152,14 @@ impl Executor<'_> {
     }
 
     /// Starts `code` with its frame at `fp` (arguments already there).
+    #[inline(always)]
     fn enter(&mut self, code: CodeRef, fp: usize) -> Result<(), Trap> {
-        self.store.call_depth += 1;
+        self.depth += 1;
         let f = code.func();
         Counters::bump(&f.counters.calls);
-        if self.store.call_depth > self.store.config.max_call_depth
-            || fp + f.frame_size as usize > self.stack.len()
-        {
-            return Err(TrapCode::StackOverflow.into());
+        if self.depth > self.max_depth || !init_frame(self.stack, fp, f) {
+            return Err(stack_overflow());
         }
-        self.stack[fp + f.num_params as usize..fp + f.num_locals as usize].fill(0);
         self.code = code;
         self.fp = fp;
         self.pc = 0;
@@ -169,6 +196,7 @@ impl Executor<'_> {
                 if fp + r > self.stack.len() {
                     return Err(TrapCode::StackOverflow.into());
                 }
+                self.store.call_depth = self.depth;
                 let mut cx = HostContext {
                     store: self.store,
                     caller: Some(self.ctx.instance),
@@ -194,15 +222,19 @@ impl Executor<'_> {
     }
 
     /// Returns from the current frame; `false` when it was the outermost.
+    ///
+    /// Returning within one instance keeps the memory view: memory 0 only changes size by
+    /// `memory.grow` (which refreshes the view of the instance that runs it), by host code
+    /// (refreshed after every host call) or by another instance sharing it (switching
+    /// instances rebuilds the view), so the view is current whenever control comes back.
+    #[inline(always)]
     fn leave(&mut self) -> bool {
-        self.store.call_depth -= 1;
+        self.depth -= 1;
         match self.frames.pop() {
             None => false,
             Some(f) => {
                 if f.instance != self.ctx.instance {
-                    self.ctx = InstCtx::new(self.store, f.instance);
-                } else {
-                    self.ctx.refresh_memory(self.store);
+                    self.switch_instance(f.instance);
                 }
                 self.code = f.code;
                 self.pc = f.pc;
@@ -213,12 +245,20 @@ impl Executor<'_> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn switch_instance(&mut self, instance: InstanceId) {
+        self.ctx = InstCtx::new(self.store, instance);
+    }
+
     fn instance(&self) -> &strata_vm::InstanceData {
         &self.store.instances[self.ctx.instance as usize]
     }
 
     fn run(&mut self) -> Result<(), Trap> {
         let mut s = self.slots();
+        // Memory 0's view, refreshed wherever it may change (calls, returns, `memory.grow`).
+        let mut mem = self.ctx.mem;
         macro_rules! un {
             ($dst:expr, $a:expr, |$x:ident: $t:ty| $e:expr) => {{
                 let $x = s.get($a) as $t;
@@ -260,14 +300,14 @@ impl Executor<'_> {
         }
         macro_rules! load {
             ($dst:expr, $addr:expr, $off:expr, $n:literal, |$b:ident| $e:expr) => {{
-                let $b = self.ctx.mem.load::<$n>(s.get($addr), $off)?;
+                let $b = mem.load::<$n>(s.get($addr), $off)?;
                 s.set($dst, $e);
             }};
         }
         macro_rules! store {
             ($addr:expr, $val:expr, $off:expr, |$v:ident| $e:expr) => {{
                 let $v = s.get($val);
-                self.ctx.mem.store(s.get($addr), $off, $e)?;
+                mem.store(s.get($addr), $off, $e)?;
             }};
         }
         let b = |v: bool| v as u64;
@@ -317,10 +357,13 @@ impl Executor<'_> {
                 code = self.code;
                 pc = self.pc;
                 s = self.slots();
+                mem = self.ctx.mem;
             }};
         }
         loop {
             let op = code.op(pc);
+            #[cfg(strata_opstats)]
+            opstats::record(op);
             pc += 1;
             match op {
                 Op::Unreachable => return Err(TrapCode::Unreachable.into()),
@@ -468,6 +511,7 @@ impl Executor<'_> {
                     let r = self.store.memories[m as usize].grow(delta);
                     s.set(dst, r.map(|old| old as u32).unwrap_or(u32::MAX) as u64);
                     self.ctx.refresh_memory(self.store);
+                    mem = self.ctx.mem;
                 }
                 Op::MemoryCopy { dst, src, len } => {
                     let m = self.instance().memories[0];
@@ -969,5 +1013,69 @@ impl Executor<'_> {
                 }
             }
         }
+    }
+}
+
+/// Dynamic op and op-pair frequencies, for choosing superinstructions. Build with
+/// `RUSTFLAGS="--cfg strata_opstats"`; the counts go to stderr when a host call returns.
+#[cfg(strata_opstats)]
+mod opstats {
+    use super::Op;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::mem::{discriminant, Discriminant};
+
+    type D = Discriminant<Op>;
+    #[derive(Default)]
+    struct Stats {
+        prev: Option<D>,
+        names: HashMap<D, String>,
+        ops: HashMap<D, u64>,
+        pairs: HashMap<(D, D), u64>,
+    }
+    thread_local!(static STATS: RefCell<Stats> = RefCell::default());
+
+    pub fn record(op: Op) {
+        STATS.with(|s| {
+            let mut s = s.borrow_mut();
+            let d = discriminant(&op);
+            if !s.names.contains_key(&d) {
+                let name = format!("{op:?}");
+                let name = name.split([' ', '{']).next().unwrap_or("").to_string();
+                s.names.insert(d, name);
+            }
+            *s.ops.entry(d).or_default() += 1;
+            if let Some(p) = s.prev {
+                *s.pairs.entry((p, d)).or_default() += 1;
+            }
+            s.prev = Some(d);
+        });
+    }
+
+    pub fn dump() {
+        STATS.with(|s| {
+            let s = s.borrow();
+            let total: u64 = s.ops.values().sum();
+            let mut ops: Vec<_> = s.ops.iter().collect();
+            ops.sort_by_key(|(_, c)| std::cmp::Reverse(**c));
+            eprintln!("opstats: {total} ops");
+            for (d, c) in ops.iter().take(40) {
+                eprintln!(
+                    "op {:6.2}% {}",
+                    **c as f64 * 100.0 / total as f64,
+                    s.names[*d]
+                );
+            }
+            let mut pairs: Vec<_> = s.pairs.iter().collect();
+            pairs.sort_by_key(|(_, c)| std::cmp::Reverse(**c));
+            for ((a, b), c) in pairs.iter().take(40) {
+                eprintln!(
+                    "pair {:6.2}% {} {}",
+                    **c as f64 * 100.0 / total as f64,
+                    s.names[a],
+                    s.names[b]
+                );
+            }
+        });
     }
 }

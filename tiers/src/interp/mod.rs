@@ -2,6 +2,8 @@
 //! call from its validated body into register bytecode (`code::Op`), cached per module, and
 //! executed by a loop that keeps all wasm frames off the host stack.
 
+#![allow(unexpected_cfgs)] // `strata_opstats`: see exec.rs
+
 mod code;
 mod exec;
 mod numeric;
@@ -48,6 +50,15 @@ impl InterpModule {
             .get_or_init(|| translate::translate(module, def_index as usize).map(Box::new))
             .as_deref()
             .map_err(|e| Trap::host(format!("interpreter translation failed: {e}")))
+    }
+
+    /// Defined function `def_index` if it is already translated.
+    #[inline(always)]
+    pub(crate) fn translated(&self, def_index: u32) -> Option<&CompiledFunc> {
+        match self.funcs.get(def_index as usize)?.get()? {
+            Ok(f) => Some(f),
+            Err(_) => None,
+        }
     }
 
     /// The counters of defined function `def_index`, once it has been translated (its first

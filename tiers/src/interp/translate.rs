@@ -59,6 +59,9 @@ struct Translator<'m> {
     reachable: bool,
     /// Number of `Local` entries on the stack, to skip scans when there are none.
     pending_locals: usize,
+    /// Constants used as operands, each read from a frame slot filled on entry. Operands
+    /// name them `CONST_TAG | index` until the end, when every register is renumbered.
+    consts: Vec<u64>,
     /// Position of the most recent branch target. An instruction before it may be reached
     /// by a path that skipped the instruction, so peepholes never rewrite across it.
     last_label: usize,
@@ -88,6 +91,7 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
         max_height: 0,
         reachable: true,
         pending_locals: 0,
+        consts: Vec::new(),
         last_label: 0,
     };
     t.ctrl.push(Control {
@@ -111,20 +115,56 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
     // Sentinel: the code already ends in a terminator; this only guards the invariant
     // that execution never runs past the last instruction.
     t.ops.push(Op::Unreachable);
-    let frame_size = t.num_locals as u64 + t.max_height as u64 + 1;
+    let npool = t.consts.len() as u32;
+    if npool > 0 {
+        // Frame layout [params | locals | consts | operand slots]: shift the operand slots
+        // up by the pool size and give the constants their slots.
+        let num_locals = t.num_locals;
+        let map = |r: Reg| {
+            if r >= CONST_TAG {
+                num_locals + (r - CONST_TAG)
+            } else if r >= num_locals {
+                r + npool
+            } else {
+                r
+            }
+        };
+        let mut prev = None;
+        for op in t.ops.iter_mut() {
+            let this = *op;
+            op.map_regs(prev, map);
+            if !matches!(this, Op::Ext { .. }) {
+                prev = Some(this);
+            }
+        }
+    }
+    let frame_size = t.num_locals as u64 + npool as u64 + t.max_height as u64 + 1;
     if frame_size > u32::MAX as u64 / 2 {
         return Err("function frame is too large".into());
+    }
+    #[cfg(strata_opstats)]
+    if std::env::var_os("STRATA_DUMP").is_some() {
+        eprintln!("func {func_index}: locals {}", t.num_locals);
+        for (pc, op) in t.ops.iter().enumerate() {
+            eprintln!("  {pc:4} {op:?}");
+        }
     }
     Ok(CompiledFunc {
         ops: t.ops.into_boxed_slice(),
         num_params: ty.params().len() as u32,
         num_locals: t.num_locals,
+        consts: t.consts.into_boxed_slice(),
         num_results: ty.results().len() as u32,
         frame_size: frame_size as u32,
         body_bytes: module.bodies[def_index].range.len() as u32,
         counters: Counters::default(),
     })
 }
+
+/// Marks a constant-pool operand during translation (see `Translator::consts`).
+const CONST_TAG: Reg = 1 << 31;
+/// Constants per function kept in slots; further ones are materialised by instructions.
+const MAX_CONSTS: usize = 64;
 
 fn fits_i32(v: u64) -> bool {
     v as i64 == v as i64 as i32 as i64
@@ -218,10 +258,17 @@ impl Translator<'_> {
         let r = match self.stack[p] {
             Entry::Temp => self.slot(p),
             Entry::Local(i) => i,
-            Entry::Const(_) => {
-                self.materialize(p);
-                self.slot(p)
-            }
+            Entry::Const(v) => match self.consts.iter().position(|&c| c == v) {
+                Some(k) => CONST_TAG | k as u32,
+                None if self.consts.len() < MAX_CONSTS => {
+                    self.consts.push(v);
+                    CONST_TAG | (self.consts.len() - 1) as u32
+                }
+                None => {
+                    self.materialize(p);
+                    self.slot(p)
+                }
+            },
         };
         self.pop();
         r
