@@ -2,4 +2,5 @@
 //! `strata_vm::Module` and runs against the same `StoreInner` (design.md §1).
 
 pub mod baseline;
+mod host_stack;
 pub mod interp;

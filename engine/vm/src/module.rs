@@ -734,6 +734,12 @@ impl Module {
         })
     }
 
+    /// The code slots if a JIT tier ever created them (`None` in interpreter-only runs, so
+    /// the interpreter's call path pays one load to find out).
+    pub fn code_slots_if_any(&self) -> Option<&[AtomicPtr<u8>]> {
+        self.code_slots.get().map(|s| &**s)
+    }
+
     pub fn num_defined_funcs(&self) -> usize {
         self.bodies.len()
     }

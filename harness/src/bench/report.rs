@@ -529,6 +529,17 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String>
     Ok(path)
 }
 
+/// A program's path as reports show it: relative to the working directory when it lies
+/// below it, so results committed to the repository name no machine's paths.
+fn display_path(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,15 +569,4 @@ mod tests {
             "a    num  text\n---  ---  ---------\nxyz    1  long text\n"
         );
     }
-}
-
-/// A program's path as reports show it: relative to the working directory when it lies
-/// below it, so results committed to the repository name no machine's paths.
-fn display_path(path: &Path) -> String {
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok())
-        .unwrap_or(path)
-        .display()
-        .to_string()
 }

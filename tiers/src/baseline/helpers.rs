@@ -87,21 +87,27 @@ pub unsafe extern "C" fn call_interp(vmctx: *const VMContext, def: u32, fp: *mut
 }
 
 /// Runs wasm function `addr` in the interpreter with its frame at `fp` in the running
-/// activation's value stack.
+/// activation's value stack: the interpreter continues on the same stack (the frame layout
+/// is shared), so tier ping-pong costs no stack allocation.
 fn interpret(store: &mut StoreInner, addr: FuncAddr, fp: *mut u64) -> Result<(), Trap> {
-    let ty = store.func_type(addr);
-    let (n, r) = (ty.params().len(), ty.results().len());
-    if fp as usize + 8 * n.max(r) > store.runtime.stack_end as usize {
+    let FuncKind::Wasm {
+        instance,
+        func_index,
+    } = store.funcs[addr as usize].kind
+    else {
+        return Err(Trap::host("interpreting a host function"));
+    };
+    let end = store.runtime.stack_end as usize;
+    let Some(cells) = end.checked_sub(fp as usize).map(|bytes| bytes / 8) else {
         return Err(TrapCode::StackOverflow.into());
-    }
-    // SAFETY: [fp, fp + max(n, r)) lies in the value stack (checked above), which nothing
-    // else accesses while the interpreter runs on its own stack.
-    let args: Vec<u64> = unsafe { std::slice::from_raw_parts(fp, n) }.to_vec();
-    let mut results = vec![0u64; r];
-    crate::interp::invoke(store, addr, &args, &mut results)?;
-    // SAFETY: as above.
-    unsafe { std::slice::from_raw_parts_mut(fp, r) }.copy_from_slice(&results);
-    Ok(())
+    };
+    // SAFETY: [fp, stack_end) is the tail of the running activation's value stack from the
+    // callee's frame on; the JIT caller's frame lies below `fp` and nothing else touches
+    // this range until the interpreter returns.
+    let stack = unsafe { std::slice::from_raw_parts_mut(fp, cells) };
+    // The runtime fields describe this activation; a nested JIT entry from the interpreter
+    // saves and restores them itself.
+    crate::interp::execute_on_stack(store, stack, instance, func_index)
 }
 
 /// Calls any function by store address with its frame at `fp` (arguments there, results

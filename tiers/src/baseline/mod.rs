@@ -223,7 +223,7 @@ pub(crate) fn run(
     fp: *mut u64,
     stack_end: *mut u64,
 ) -> Result<(), Trap> {
-    let remaining = stacker::remaining_stack().unwrap_or(usize::MAX / 2);
+    let remaining = crate::host_stack::remaining();
     if remaining < MIN_HOST_STACK {
         return Err(TrapCode::StackOverflow.into());
     }
@@ -305,6 +305,17 @@ pub(crate) fn entry_of(
     BaselineModule::of(module, bounds)?;
     let def = (func_index - module.num_imported_funcs) as usize;
     Ok(module.code_slots()[def].load(Ordering::Acquire))
+}
+
+/// The compiled code installed for `func_index` (a defined function of `module`), if any:
+/// not null and not the interpreter's stub. The interpreter calls it directly.
+#[inline]
+pub fn installed_entry(module: &Module, func_index: u32) -> Option<*const u8> {
+    let slots = module.code_slots_if_any()?;
+    let e = slots
+        .get((func_index - module.num_imported_funcs) as usize)?
+        .load(Ordering::Acquire);
+    (!e.is_null() && e as usize != trampoline::interp_stub()).then_some(e as *const u8)
 }
 
 /// Whether a defined function's code slot holds compiled code (not the interpreter's stub).

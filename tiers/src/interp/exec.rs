@@ -210,6 +210,10 @@ impl Executor<'_> {
                 instance,
                 func_index,
             } => {
+                let module = &self.store.instances[instance as usize].module;
+                if let Some(entry) = crate::baseline::installed_entry(module, func_index) {
+                    return self.call_jit(instance, entry, fp);
+                }
                 self.push_frame();
                 if instance != self.ctx.instance {
                     self.ctx = InstCtx::new(self.store, instance);
@@ -219,6 +223,22 @@ impl Executor<'_> {
                 self.enter(code, fp)
             }
         }
+    }
+
+    /// Runs compiled code of `instance` with its frame at `fp` of this value stack (the frame
+    /// layout is shared, docs/abi.md §1): the call completes before this returns, results in
+    /// `fp[0..]`. The JIT code may grow memory, so the view is refreshed.
+    #[cold]
+    #[inline(never)]
+    fn call_jit(&mut self, instance: InstanceId, entry: *const u8, fp: usize) -> Result<(), Trap> {
+        self.store.call_depth = self.depth;
+        let range = self.stack.as_mut_ptr_range();
+        // In bounds: `fp` is a slot of the running frame; the JIT prologue checks the frame's
+        // end against `range.end`.
+        let frame = range.start.wrapping_add(fp);
+        let result = crate::baseline::run(self.store, instance, entry, frame, range.end);
+        self.ctx.refresh_memory(self.store);
+        result
     }
 
     /// Returns from the current frame; `false` when it was the outermost.
@@ -451,10 +471,16 @@ impl Executor<'_> {
                     self.pc = pc;
                     let fp = self.fp + base as usize;
                     if func >= self.ctx.num_imported {
-                        let code = self.ctx.func(func)?;
-                        self.push_frame();
-                        self.func_index = func;
-                        self.enter(code, fp)?;
+                        match crate::baseline::installed_entry(&self.ctx.module, func) {
+                            // Compiled by a JIT tier: run it on this value stack.
+                            Some(entry) => self.call_jit(self.ctx.instance, entry, fp)?,
+                            None => {
+                                let code = self.ctx.func(func)?;
+                                self.push_frame();
+                                self.func_index = func;
+                                self.enter(code, fp)?;
+                            }
+                        }
                     } else {
                         let addr = self.instance().funcs[func as usize];
                         self.call_addr(addr, fp)?;

@@ -13,7 +13,7 @@ mod translate;
 pub use code::{CompiledFunc, Counters, Op};
 
 use std::sync::{Arc, OnceLock};
-use strata_vm::{FuncAddr, FuncKind, HostContext, Module, StoreInner, Trap, TrapCode};
+use strata_vm::{FuncAddr, FuncKind, HostContext, InstanceId, Module, StoreInner, Trap, TrapCode};
 
 /// Host stack that must be left when wasm is entered from the host.
 const MIN_HOST_STACK: usize = 128 * 1024;
@@ -84,6 +84,21 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
     translate::translate(module, def_index)
 }
 
+/// Runs wasm function `func_index` of `instance` in the interpreter on a value stack that
+/// already holds its arguments at `stack[0..]` (a JIT frame calling an interpreted function:
+/// the frame layout is shared, docs/abi.md §1); results are left at `stack[0..]`.
+pub fn execute_on_stack(
+    store: &mut StoreInner,
+    stack: &mut [u64],
+    instance: InstanceId,
+    func_index: u32,
+) -> Result<(), Trap> {
+    if crate::host_stack::remaining() < MIN_HOST_STACK {
+        return Err(TrapCode::StackOverflow.into());
+    }
+    exec::execute(store, stack, instance, func_index)
+}
+
 /// Calls a function from the host: arguments and results are raw cells.
 pub fn invoke(
     store: &mut StoreInner,
@@ -105,7 +120,7 @@ pub fn invoke(
         } => {
             // Wasm frames live off the host stack, but every host -> wasm re-entry (a host
             // function calling back into wasm) nests Rust frames; refuse before they run out.
-            if stacker::remaining_stack().is_some_and(|left| left < MIN_HOST_STACK) {
+            if crate::host_stack::remaining() < MIN_HOST_STACK {
                 return Err(TrapCode::StackOverflow.into());
             }
             let mut stack = store.take_stack();
