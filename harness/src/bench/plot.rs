@@ -178,6 +178,7 @@ mod tests {
             summary: Summary::of(&[m]),
             ratio,
             vs_native: None,
+            vs_peers: Vec::new(),
             checksum: None,
             samples: vec![m],
         };
@@ -190,6 +191,7 @@ mod tests {
             timestamp: 0,
             reference: reference.map(str::to_string),
             native: None,
+            peers: Vec::new(),
             engines: ["a", "b"]
                 .iter()
                 .map(|n| EngineInfo {
@@ -211,6 +213,7 @@ mod tests {
                 ratio: Some(2.0),
                 ratio_programs: 1,
                 vs_native: None,
+                vs_peers: Vec::new(),
                 native_programs: 0,
             }],
         }

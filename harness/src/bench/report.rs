@@ -37,6 +37,8 @@ pub struct Row {
     pub ratio: Option<f64>,
     /// Median / native's median on the same program.
     pub vs_native: Option<f64>,
+    /// Median / each of `Report::peers`' medians on the same program.
+    pub vs_peers: Vec<Option<f64>>,
     pub checksum: Option<String>,
     pub samples: Vec<f64>,
 }
@@ -50,6 +52,8 @@ pub struct GeoRow {
     pub ratio_programs: usize,
     pub vs_native: Option<f64>,
     pub native_programs: usize,
+    /// Geomean of the ratios to each of `Report::peers`.
+    pub vs_peers: Vec<Option<f64>>,
 }
 
 /// Everything a run produced.
@@ -65,6 +69,8 @@ pub struct Report {
     pub reference: Option<String>,
     /// `Some("native")` when a vs-native column is shown.
     pub native: Option<String>,
+    /// Peer engines every row is also compared with (wasmi, wasmtime), besides the reference.
+    pub peers: Vec<String>,
     pub engines: Vec<EngineInfo>,
     pub programs: Vec<ProgramInfo>,
     pub rows: Vec<Row>,
@@ -93,6 +99,17 @@ impl Report {
             .iter()
             .find(|e| e.name == "native" && e.is_available() && Some("native") != reference)
             .map(|e| e.name.clone());
+        // The peers the issue asks every tier to be compared with: wasmi and wasmtime.
+        let peers: Vec<String> = [&["wasmi-eager", "wasmi-lazy"][..], &["wasmtime"][..]]
+            .iter()
+            .filter_map(|names| {
+                names.iter().find(|n| {
+                    Some(**n) != reference
+                        && engines.iter().any(|e| e.name == **n && e.is_available())
+                })
+            })
+            .map(|n| n.to_string())
+            .collect();
         let timed = |row: &[Cell], name: &str| -> Option<f64> {
             let i = engines.iter().position(|e| e.name == name)?;
             let c = &row[i];
@@ -106,6 +123,7 @@ impl Report {
         for (p, row) in programs.iter().zip(cells) {
             let ref_median = reference.and_then(|r| timed(row, r));
             let native_median = native.as_deref().and_then(|n| timed(row, n));
+            let peer_medians: Vec<Option<f64>> = peers.iter().map(|p| timed(row, p)).collect();
             for (e, c) in engines.iter().zip(row) {
                 if !e.is_available() {
                     continue;
@@ -126,6 +144,7 @@ impl Report {
                     engine: e.name.clone(),
                     ratio: div(m, ref_median),
                     vs_native: div(m, native_median),
+                    vs_peers: peer_medians.iter().map(|p| div(m, *p)).collect(),
                     checksum: c.checksums.iter().flatten().next().cloned(),
                     samples: c.samples.clone(),
                     summary,
@@ -140,12 +159,23 @@ impl Report {
                 let mine = rows.iter().filter(|r| r.engine == e.name);
                 let ratios: Vec<f64> = mine.clone().filter_map(|r| r.ratio).collect();
                 let natives: Vec<f64> = mine.filter_map(|r| r.vs_native).collect();
+                let vs_peers = (0..peers.len())
+                    .map(|k| {
+                        let v: Vec<f64> = rows
+                            .iter()
+                            .filter(|r| r.engine == e.name)
+                            .filter_map(|r| r.vs_peers[k])
+                            .collect();
+                        geomean(&v)
+                    })
+                    .collect();
                 GeoRow {
                     engine: e.name.clone(),
                     ratio: geomean(&ratios),
                     ratio_programs: ratios.len(),
                     vs_native: geomean(&natives),
                     native_programs: natives.len(),
+                    vs_peers,
                 }
             })
             .collect();
@@ -160,6 +190,7 @@ impl Report {
                 .map_or(0, |d| d.as_secs()),
             reference: reference.map(str::to_string),
             native,
+            peers,
             engines: engines
                 .iter()
                 .map(|e| EngineInfo {
@@ -259,6 +290,7 @@ pub fn table(r: &Report) -> String {
         .iter()
         .map(|s| s.to_string())
         .collect();
+    header.extend(r.peers.iter().map(|p| format!("vs {p}")));
     if r.native.is_some() {
         header.push("vs native".into());
     }
@@ -282,6 +314,7 @@ pub fn table(r: &Report) -> String {
             t(|s| s.max),
             fmt_ratio(row.ratio),
         ];
+        cells.extend(row.vs_peers.iter().map(|v| fmt_ratio(*v)));
         if r.native.is_some() {
             cells.push(fmt_ratio(row.vs_native));
         }
@@ -301,6 +334,7 @@ pub fn table(r: &Report) -> String {
             String::new(),
             fmt_ratio(g.ratio),
         ];
+        cells.extend(g.vs_peers.iter().map(|v| fmt_ratio(*v)));
         if r.native.is_some() {
             cells.push(fmt_ratio(g.vs_native));
         }
@@ -327,6 +361,16 @@ pub fn table(r: &Report) -> String {
     }
     out.push_str(&render(&header, &rows, 2, 1));
     out
+}
+
+/// `{"wasmtime": 1.2, ...}`: ratios to the report's peers.
+fn peers_json(peers: &[String], ratios: &[Option<f64>]) -> String {
+    let fields: Vec<String> = peers
+        .iter()
+        .zip(ratios)
+        .map(|(p, v)| format!("{}: {}", json_str(p), json_num(*v)))
+        .collect();
+    format!("{{{}}}", fields.join(", "))
 }
 
 fn csv_field(s: &str) -> String {
@@ -484,7 +528,7 @@ pub fn json(r: &Report) -> String {
             format!(
                 "    {{\"program\": {}, \"engine\": {}, \"status\": {}, \"detail\": {}, \
                  \"median_s\": {}, \"min_s\": {}, \"max_s\": {}, \"ratio\": {}, \
-                 \"vs_native\": {}, \"checksum\": {}, \"samples_s\": [{}]}}",
+                 \"vs_native\": {}, \"vs_peers\": {}, \"checksum\": {}, \"samples_s\": [{}]}}",
                 json_str(&row.program),
                 json_str(&row.engine),
                 json_str(row.status.code()),
@@ -494,6 +538,7 @@ pub fn json(r: &Report) -> String {
                 json_num(s.map(|s| s.max)),
                 json_num(row.ratio),
                 json_num(row.vs_native),
+                peers_json(&r.peers, &row.vs_peers),
                 json_opt_str(row.checksum.as_deref()),
                 samples.join(", ")
             )
@@ -507,12 +552,13 @@ pub fn json(r: &Report) -> String {
         .map(|g| {
             format!(
                 "    {{\"engine\": {}, \"ratio\": {}, \"ratio_programs\": {}, \"vs_native\": {}, \
-                 \"native_programs\": {}}}",
+                 \"native_programs\": {}, \"vs_peers\": {}}}",
                 json_str(&g.engine),
                 json_num(g.ratio),
                 g.ratio_programs,
                 json_num(g.vs_native),
-                g.native_programs
+                g.native_programs,
+                peers_json(&r.peers, &g.vs_peers)
             )
         })
         .collect();
