@@ -14,15 +14,32 @@
 //!   survive it (callees cannot touch the caller's locals).
 //! - An i32 in a general register is always zero-extended; memory addresses are nevertheless
 //!   zero-extended explicitly (`mov r11d, r32`) before they meet the memory base.
+//! - A local's cell is always up to date. A *free* register may additionally cache a local's
+//!   value (`Gen::lcache`, set by `local.set`/`local.tee`); reads of the local use the
+//!   register instead of the cell. The cache is dropped for a register when it is allocated
+//!   or written explicitly (shift counts, division, helper arguments), for a local when it
+//!   changes, and entirely at every label and call, so it never has to agree across a merge.
+//! - A compare leaves its condition in the flags (`Gen::pending`); a following `br_if`/`if`
+//!   branches on it, any other operator materialises it first.
+//!
+//! Speed notes: operators arrive through wasmparser's `VisitOperator` (no `Operator` values)
+//! from a plain `BinaryReader` whose frame stack is `Gen::ctrl`; the visitor returns `()`
+//! (errors are parked in `Gen::error`); per-function vectors are reused across functions;
+//! value-stack cells and linear memory use static base registers with 8-bit displacements
+//! when they fit (`masm::fp_op`, `masm::mem_op`), ALU immediates use the `imm8` forms.
 
 use super::abi::*;
 use super::helpers;
-use super::masm::{fits_i32, jcc, mov_imm, setcc, Asm, Cc};
+use super::masm::{
+    alu_ri8, fits_i32, fits_i8, fp_op, imul_ri8, jcc, mem_op, mov_imm, setcc, Asm, Cc,
+};
 use super::stack::{Loc, RegSet, Ty, Val};
 use dynasmrt::{dynasm, AssemblyOffset, DynamicLabel, DynasmApi, DynasmLabelApi};
 use strata_vm::vmctx::offsets as off;
 use strata_vm::{Module, TrapCode};
-use wasmparser::{BlockType, MemArg, Operator};
+use wasmparser::{BlockType, BrTable, FrameKind, FrameStack, MemArg, VisitOperator};
+
+type Res = Result<(), String>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -33,17 +50,31 @@ enum Kind {
     Else,
 }
 
+/// A control frame. Block types are kept as wasmparser's `BlockType` (types are looked up
+/// when needed), so pushing a frame never allocates.
 struct Ctl {
     kind: Kind,
     /// Stack height below the parameters.
     height: usize,
-    params: Vec<Ty>,
-    results: Vec<Ty>,
+    bt: BlockType,
+    nparams: u32,
+    nresults: u32,
     /// End label (block, if, func) or header (loop).
     label: DynamicLabel,
     /// For `if`: where the else arm starts.
     else_label: Option<DynamicLabel>,
     dead: bool,
+}
+
+impl Ctl {
+    /// Number of values a branch to this frame carries.
+    fn branch_arity(&self) -> usize {
+        if self.kind == Kind::Loop {
+            self.nparams as usize
+        } else {
+            self.nresults as usize
+        }
+    }
 }
 
 pub struct Gen<'a> {
@@ -56,10 +87,25 @@ pub struct Gen<'a> {
     local_tys: Vec<Ty>,
     results: Vec<Ty>,
     stack: Vec<Val>,
+    /// Entries `stack[..canon]` are all constants or in their home slots (no register, no
+    /// pending local read): scans for registers and locals start here.
+    canon: usize,
     ctrl: Vec<Ctl>,
     regs: RegSet,
     max_height: usize,
     reachable: bool,
+    /// A compare whose boolean is still in the flags: fused with a following `br_if`/`if`,
+    /// otherwise materialised before the next operator.
+    pending: Option<Cc>,
+    /// Local caching: `lcache[r] == i` means the free general register `r` (or XMM register
+    /// `r - 16`) still holds the current value of local `i` (a copy: the local's cell is
+    /// always up to date). Set by `local.set`/`local.tee` of a register value; dropped when
+    /// the register is allocated or written, when local `i` changes, at every label (merge)
+    /// and at calls. `lcached` has a bit per entry.
+    lcache: [u32; 32],
+    lcached: u32,
+    /// The first error of a lowering (see the `VisitOperator` impl).
+    error: Option<String>,
     trap_labels: [Option<DynamicLabel>; 16],
     to_stub: DynamicLabel,
 }
@@ -70,8 +116,13 @@ enum Opnd {
     Imm(i32),
 }
 
-/// What a compare leaves for the next operator: a condition on the flags.
-type Fused = Cc;
+/// `Gen::lcache` entry of a register that caches no local.
+const NO_LOCAL: u32 = u32::MAX;
+
+/// Maps a value type known to be supported (checked where it was first seen).
+fn ty_of(t: strata_vm::ValType) -> Ty {
+    Ty::from_val(t).unwrap_or(Ty::I64)
+}
 
 /// Compiles defined function `def_index`, appending to `asm`. Returns the code offset of its
 /// entry. Trap sites (offsets from the start of `asm`) are appended to `traps`.
@@ -85,11 +136,20 @@ pub fn compile_function(
     let func_index = module.num_imported_funcs + def_index as u32;
     let ty = module.func_type(func_index);
     let body = module.body(def_index);
-    let mut local_tys = ty
-        .params()
-        .iter()
-        .map(|t| Ty::from_val(*t))
-        .collect::<Result<Vec<_>, _>>()?;
+    // The per-function vectors are reused from the previous function of this thread.
+    let Bufs {
+        mut local_tys,
+        mut results,
+        mut stack,
+        mut ctrl,
+    } = BUFS.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    local_tys.clear();
+    results.clear();
+    stack.clear();
+    ctrl.clear();
+    for t in ty.params() {
+        local_tys.push(Ty::from_val(*t)?);
+    }
     let num_params = local_tys.len() as u32;
     let mut locals = body.get_locals_reader().map_err(|e| e.to_string())?;
     for _ in 0..locals.get_count() {
@@ -100,11 +160,10 @@ pub fn compile_function(
         let t = Ty::from_wasm(t)?;
         local_tys.extend(std::iter::repeat_n(t, count as usize));
     }
-    let results = ty
-        .results()
-        .iter()
-        .map(|t| Ty::from_val(*t))
-        .collect::<Result<Vec<_>, _>>()?;
+    for t in ty.results() {
+        results.push(Ty::from_val(*t)?);
+    }
+    let nresults = results.len() as u32;
     let to_stub = asm.new_dynamic_label();
     let func_label = asm.new_dynamic_label();
     let mut g = Gen {
@@ -115,12 +174,17 @@ pub fn compile_function(
         traps,
         num_locals: local_tys.len() as u32,
         local_tys,
-        results: results.clone(),
-        stack: Vec::with_capacity(32),
-        ctrl: Vec::with_capacity(16),
+        results,
+        stack,
+        canon: 0,
+        ctrl,
         regs: RegSet::default(),
         max_height: 0,
         reachable: true,
+        pending: None,
+        lcache: [NO_LOCAL; 32],
+        lcached: 0,
+        error: None,
         trap_labels: [None; 16],
         to_stub,
     };
@@ -129,46 +193,23 @@ pub fn compile_function(
     g.ctrl.push(Ctl {
         kind: Kind::Func,
         height: 0,
-        params: Vec::new(),
-        results,
+        bt: BlockType::Empty,
+        nparams: 0,
+        nresults,
         label: func_label,
         else_label: None,
         dead: false,
     });
-    let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
-    let mut next: Option<Operator<'_>> = None;
-    loop {
-        let op = match next.take() {
-            Some(op) => op,
-            None => {
-                if reader.eof() {
-                    break;
-                }
-                reader.read().map_err(|e| e.to_string())?
-            }
-        };
-        if !g.reachable {
-            g.op_unreachable(&op)?;
-            continue;
+    // A plain `BinaryReader` with `Gen` as the frame stack (wasmparser's syntactic checks of
+    // `else`/`end` read `ctrl`): no second control stack, no allocation per function.
+    let mut reader = body
+        .get_binary_reader_for_operators()
+        .map_err(|e| e.to_string())?;
+    while !reader.eof() {
+        reader.visit_operator(&mut g).map_err(|e| e.to_string())?;
+        if let Some(e) = g.error.take() {
+            return Err(e);
         }
-        if let Some(cc) = g.compare(&op)? {
-            // Fuse with a following br_if / if; otherwise materialise the boolean.
-            let peek = if reader.eof() {
-                None
-            } else {
-                Some(reader.read().map_err(|e| e.to_string())?)
-            };
-            match peek {
-                Some(Operator::BrIf { relative_depth }) => g.br_if_cc(cc, relative_depth),
-                Some(Operator::If { blockty }) => g.if_cc(cc, blockty)?,
-                other => {
-                    g.materialize_cc(cc);
-                    next = other;
-                }
-            }
-            continue;
-        }
-        g.op(op)?;
     }
     if !g.ctrl.is_empty() {
         return Err("function body ended inside a block".into());
@@ -181,7 +222,28 @@ pub fn compile_function(
     let mut m = g.asm.alter();
     m.goto(AssemblyOffset(patch - 4));
     m.push_i32(cell_disp(frame as u32));
+    BUFS.with(|b| {
+        *b.borrow_mut() = Bufs {
+            local_tys: g.local_tys,
+            results: g.results,
+            stack: g.stack,
+            ctrl: g.ctrl,
+        }
+    });
     Ok(entry)
+}
+
+/// Vectors of `Gen` kept between functions (a module has thousands of small functions).
+#[derive(Default)]
+struct Bufs {
+    local_tys: Vec<Ty>,
+    results: Vec<Ty>,
+    stack: Vec<Val>,
+    ctrl: Vec<Ctl>,
+}
+
+thread_local! {
+    static BUFS: std::cell::RefCell<Bufs> = std::cell::RefCell::new(Bufs::default());
 }
 
 macro_rules! asm {
@@ -191,6 +253,20 @@ macro_rules! asm {
     }};
 }
 
+/// An instruction with a value-stack cell operand `[r14 + d]` (see `masm::fp_op`).
+macro_rules! fpa {
+    ($g:ident, $d:expr; {$($pre:tt)*} {$($post:tt)*}) => {
+        fp_op!(&mut *$g.asm, $d; {$($pre)*} {$($post)*})
+    };
+}
+
+/// An instruction with a linear-memory operand `[r13 + r11 + d]` (see `masm::mem_op`).
+macro_rules! mema {
+    ($g:ident, $d:expr; {$($pre:tt)*} {$($post:tt)*}) => {
+        mem_op!(&mut *$g.asm, $d; {$($pre)*} {$($post)*})
+    };
+}
+
 /// `op dst, src` for the integer ALU forms (two operands, same width).
 macro_rules! alu {
     ($g:ident, $mn:ident, $w64:expr, $dst:expr, $src:expr) => {{
@@ -198,12 +274,35 @@ macro_rules! alu {
         match ($w64, $src) {
             (false, Opnd::Reg(r)) => asm!($g; $mn Rd(d), Rd(r)),
             (true, Opnd::Reg(r)) => asm!($g; $mn Rq(d), Rq(r)),
-            (false, Opnd::Mem(m)) => asm!($g; $mn Rd(d), DWORD [Rq(FP) + m]),
-            (true, Opnd::Mem(m)) => asm!($g; $mn Rq(d), QWORD [Rq(FP) + m]),
+            (false, Opnd::Mem(m)) => fpa!($g, m; {$mn Rd(d), DWORD} {}),
+            (true, Opnd::Mem(m)) => fpa!($g, m; {$mn Rq(d), QWORD} {}),
+            (w, Opnd::Imm(i)) if fits_i8(i) => alu_ri8($g.asm, alu_ext!($mn), w, d, i as i8),
             (false, Opnd::Imm(i)) => asm!($g; $mn Rd(d), i),
             (true, Opnd::Imm(i)) => asm!($g; $mn Rq(d), i),
         }
     }};
+}
+
+/// The `/digit` opcode extension of the `83 /n ib` ALU group.
+macro_rules! alu_ext {
+    (add) => {
+        0
+    };
+    (or) => {
+        1
+    };
+    (and) => {
+        4
+    };
+    (sub) => {
+        5
+    };
+    (xor) => {
+        6
+    };
+    (cmp) => {
+        7
+    };
 }
 
 /// SSE scalar `op xmm, xmm/mem`.
@@ -213,8 +312,8 @@ macro_rules! sse {
         match ($w64, $src) {
             (false, Opnd::Reg(r)) => asm!($g; $mn32 Rx(d), Rx(r)),
             (true, Opnd::Reg(r)) => asm!($g; $mn64 Rx(d), Rx(r)),
-            (false, Opnd::Mem(m)) => asm!($g; $mn32 Rx(d), DWORD [Rq(FP) + m]),
-            (true, Opnd::Mem(m)) => asm!($g; $mn64 Rx(d), QWORD [Rq(FP) + m]),
+            (false, Opnd::Mem(m)) => fpa!($g, m; {$mn32 Rx(d), DWORD} {}),
+            (true, Opnd::Mem(m)) => fpa!($g, m; {$mn64 Rx(d), QWORD} {}),
             (_, Opnd::Imm(_)) => unreachable!("no SSE immediates"),
         }
     }};
@@ -222,15 +321,95 @@ macro_rules! sse {
 
 /// A load from linear memory at `[r13 + r11 + disp]` into register `d`.
 macro_rules! mload {
-    ($g:ident, $d:expr, $disp:expr, $($t:tt)*) => {{
+    ($g:ident, $disp:expr; {$($pre:tt)*} {$($post:tt)*}) => {{
         let site = $g.asm.offset().0 as u32;
         $g.traps.push((site, TrapCode::MemoryOutOfBounds));
-        let _ = ($d, $disp);
-        asm!($g; $($t)*);
+        mema!($g, $disp; {$($pre)*} {$($post)*});
     }};
 }
 
 impl<'a> Gen<'a> {
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, e: String) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    // ---- locals cached in free registers ----
+
+    /// The free general register that holds local `i`'s value, if one does.
+    #[inline]
+    pub fn cached_local(&self, loc: Loc) -> Option<u8> {
+        let Loc::Local(i) = loc else { return None };
+        let mut m = self.lcached & 0xffff;
+        while m != 0 {
+            let r = m.trailing_zeros() as u8;
+            if self.lcache[r as usize] == i {
+                return Some(r);
+            }
+            m &= m - 1;
+        }
+        None
+    }
+
+    /// The free XMM register that holds local `i`'s value, if one does.
+    #[inline]
+    pub fn cached_xmm(&self, loc: Loc) -> Option<u8> {
+        let Loc::Local(i) = loc else { return None };
+        let mut m = self.lcached >> 16;
+        while m != 0 {
+            let r = m.trailing_zeros() as u8;
+            if self.lcache[16 + r as usize] == i {
+                return Some(r);
+            }
+            m &= m - 1;
+        }
+        None
+    }
+
+    /// The type of local `i`.
+    pub fn local_ty(&self, i: u32) -> Ty {
+        self.local_tys[i as usize]
+    }
+
+    /// XMM register `x` is about to be written: it caches nothing any more.
+    #[inline]
+    fn forget_xmm(&mut self, x: u8) {
+        self.lcache[16 + x as usize] = NO_LOCAL;
+        self.lcached &= !(1 << (16 + x));
+    }
+
+    /// Register `r` is about to be written: it caches nothing any more.
+    #[inline]
+    fn forget_reg(&mut self, r: u8) {
+        self.lcache[r as usize] = NO_LOCAL;
+        self.lcached &= !(1 << r);
+    }
+
+    /// Forgets every cached local (labels, calls).
+    #[inline]
+    fn forget_all(&mut self) {
+        if self.lcached != 0 {
+            self.lcache = [NO_LOCAL; 32];
+            self.lcached = 0;
+        }
+    }
+
+    /// Local `i` changes: registers holding its old value cache nothing.
+    fn forget_local(&mut self, i: u32) {
+        let mut m = self.lcached;
+        while m != 0 {
+            let r = m.trailing_zeros() as usize;
+            if self.lcache[r] == i {
+                self.lcache[r] = NO_LOCAL;
+                self.lcached &= !(1 << r);
+            }
+            m &= m - 1;
+        }
+    }
+
     pub fn slot_disp(&self, p: u32) -> i32 {
         cell_disp(self.num_locals + p)
     }
@@ -246,6 +425,7 @@ impl<'a> Gen<'a> {
 
     // ---- registers and the abstract stack ----
 
+    #[inline]
     fn push(&mut self, ty: Ty, loc: Loc) {
         if let Loc::Reg(r) = loc {
             self.regs.set(ty.is_float(), r);
@@ -254,14 +434,19 @@ impl<'a> Gen<'a> {
         self.max_height = self.max_height.max(self.stack.len());
     }
 
+    #[inline]
     fn push_reg(&mut self, ty: Ty, r: u8) {
         self.push(ty, Loc::Reg(r));
     }
 
+    #[inline]
     fn pop(&mut self) -> Val {
-        self.stack.pop().unwrap_or(Val::new(Ty::I32, Loc::Const(0)))
+        let v = self.stack.pop().unwrap_or(Val::new(Ty::I32, Loc::Const(0)));
+        self.canon = self.canon.min(self.stack.len());
+        v
     }
 
+    #[inline]
     fn free(&mut self, v: Val) {
         if let Loc::Reg(r) = v.loc {
             self.regs.clear(v.ty.is_float(), r);
@@ -281,50 +466,69 @@ impl<'a> Gen<'a> {
     }
 
     fn alloc_gpr(&mut self) -> u8 {
+        // A free register that caches no local first, then a caching one.
+        for r in ALLOC_GPRS {
+            if !self.regs.is_used(false, r) && self.lcached & (1 << r) == 0 {
+                self.regs.set(false, r);
+                return r;
+            }
+        }
         for r in ALLOC_GPRS {
             if !self.regs.is_used(false, r) {
+                self.forget_reg(r);
                 self.regs.set(false, r);
                 return r;
             }
         }
         // Spill the deepest register-held integer.
-        let p = self
-            .stack
-            .iter()
-            .position(|v| !v.ty.is_float() && matches!(v.loc, Loc::Reg(_)))
-            .expect("a register is held by the stack");
+        let p = self.canon
+            + self.stack[self.canon..]
+                .iter()
+                .position(|v| !v.ty.is_float() && matches!(v.loc, Loc::Reg(_)))
+                .expect("a register is held by the stack");
         let r = self.stack[p].reg().unwrap_or(RAX);
         self.spill_entry(p);
+        self.forget_reg(r);
         self.regs.set(false, r);
         r
     }
 
     fn alloc_xmm(&mut self) -> u8 {
         for r in 0..ALLOC_XMMS {
-            if !self.regs.is_used(true, r) {
+            if !self.regs.is_used(true, r) && self.lcached & (1 << (16 + r)) == 0 {
                 self.regs.set(true, r);
                 return r;
             }
         }
-        let p = self
-            .stack
-            .iter()
-            .position(|v| v.ty.is_float() && matches!(v.loc, Loc::Reg(_)))
-            .expect("an xmm register is held by the stack");
+        for r in 0..ALLOC_XMMS {
+            if !self.regs.is_used(true, r) {
+                self.forget_xmm(r);
+                self.regs.set(true, r);
+                return r;
+            }
+        }
+        let p = self.canon
+            + self.stack[self.canon..]
+                .iter()
+                .position(|v| v.ty.is_float() && matches!(v.loc, Loc::Reg(_)))
+                .expect("an xmm register is held by the stack");
         let r = self.stack[p].reg().unwrap_or(0);
         self.spill_entry(p);
+        self.forget_xmm(r);
         self.regs.set(true, r);
         r
     }
 
     /// Frees a specific general register: spills the stack entry holding it.
     fn evict(&mut self, r: u8) {
-        if let Some(p) = self
-            .stack
+        if !self.regs.is_used(false, r) {
+            return;
+        }
+        if let Some(p) = self.stack[self.canon..]
             .iter()
             .position(|v| !v.ty.is_float() && v.loc == Loc::Reg(r))
         {
-            self.spill_entry(p);
+            self.spill_entry(self.canon + p);
         }
     }
 
@@ -351,6 +555,9 @@ impl<'a> Gen<'a> {
 
     /// A second operand for an integer instruction: register, frame memory or immediate.
     fn int_opnd(&mut self, v: Val, imm_ok: bool, scratch: u8) -> Opnd {
+        if let (Some(c), false) = (self.cached_local(v.loc), v.ty.is_float()) {
+            return Opnd::Reg(c);
+        }
         match v.loc {
             Loc::Reg(r) if !v.ty.is_float() => Opnd::Reg(r),
             Loc::Local(_) | Loc::Slot(_) => Opnd::Mem(self.disp_of(v.loc).unwrap_or(0)),
@@ -363,6 +570,9 @@ impl<'a> Gen<'a> {
     }
 
     fn float_opnd(&mut self, v: Val) -> Opnd {
+        if let (Some(c), true) = (self.cached_xmm(v.loc), v.ty.is_float()) {
+            return Opnd::Reg(c);
+        }
         match v.loc {
             Loc::Reg(r) if v.ty.is_float() => Opnd::Reg(r),
             Loc::Local(_) | Loc::Slot(_) => Opnd::Mem(self.disp_of(v.loc).unwrap_or(0)),
@@ -375,7 +585,10 @@ impl<'a> Gen<'a> {
 
     /// Spills every register-held entry (before calls).
     fn spill_regs(&mut self) {
-        for p in 0..self.stack.len() {
+        if self.regs.gpr == 0 && self.regs.xmm == 0 {
+            return;
+        }
+        for p in self.canon..self.stack.len() {
             if let Loc::Reg(_) = self.stack[p].loc {
                 self.spill_entry(p);
             }
@@ -385,18 +598,19 @@ impl<'a> Gen<'a> {
     /// Makes the stack canonical for a block with `nparams` parameters (see module docs).
     fn canonicalize(&mut self, nparams: usize) {
         let len = self.stack.len();
-        for p in 0..len {
+        for p in self.canon.min(len - nparams)..len {
             let v = self.stack[p];
             let keep_const = matches!(v.loc, Loc::Const(_)) && p < len - nparams;
             if !keep_const {
                 self.spill_entry(p);
             }
         }
+        self.canon = len;
     }
 
     /// Writes pending reads of local `i` to their slots before the local changes.
     fn preserve_local(&mut self, i: u32) {
-        for p in 0..self.stack.len() {
+        for p in self.canon..self.stack.len() {
             if self.stack[p].loc == Loc::Local(i) {
                 self.spill_entry(p);
             }
@@ -405,7 +619,7 @@ impl<'a> Gen<'a> {
 
     fn recompute_regs(&mut self) {
         let mut regs = RegSet::default();
-        for v in &self.stack {
+        for v in &self.stack[self.canon.min(self.stack.len())..] {
             if let Loc::Reg(r) = v.loc {
                 regs.set(v.ty.is_float(), r);
             }
@@ -456,8 +670,8 @@ impl<'a> Gen<'a> {
         asm!(self
             ; =>l
             ; lea rdx, [=>l]
-            ; mov Rq(SCRATCH), QWORD stub as i64
-            ; jmp Rq(SCRATCH)
+            ; mov r11, QWORD stub as i64
+            ; jmp r11
         );
     }
 
@@ -472,14 +686,14 @@ impl<'a> Gen<'a> {
         asm!(self
             ; push rbp
             ; mov rbp, rsp
-            ; mov Rq(SCRATCH), QWORD [Rq(VMCTX) + rt]
-            ; cmp rsp, QWORD [Rq(SCRATCH) + limit]
+            ; mov r11, QWORD [r15 + rt]
+            ; cmp rsp, QWORD [r11 + limit]
             ; jb =>ovf
-            ; lea Rq(SCRATCH2), [Rq(FP) + 0x7fff_fff0]
+            ; lea r10, [r14 + 0x7fff_fff0]
         );
         let patch = self.asm.offset().0;
         asm!(self
-            ; cmp Rq(SCRATCH2), QWORD [Rq(SCRATCH) + end]
+            ; cmp r10, QWORD [r11 + end]
             ; ja =>ovf
         );
         let n = self.num_locals - num_params;
@@ -487,12 +701,12 @@ impl<'a> Gen<'a> {
             asm!(self; xor eax, eax);
             for i in num_params..self.num_locals {
                 let d = cell_disp(i);
-                asm!(self; mov QWORD [Rq(FP) + d], rax);
+                fpa!(self, d; {mov QWORD} {, rax});
             }
         } else if n > 8 {
             let d = cell_disp(num_params);
             asm!(self
-                ; lea rdi, [Rq(FP) + d]
+                ; lea rdi, [r14 + d]
                 ; mov ecx, n as i32
                 ; xor eax, eax
                 ; rep stosq
@@ -500,7 +714,7 @@ impl<'a> Gen<'a> {
         }
         if self.has_memory {
             let mb = off::VMCTX_MEM_BASE;
-            asm!(self; mov Rq(MEM_BASE), QWORD [Rq(VMCTX) + mb]);
+            asm!(self; mov r13, QWORD [r15 + mb]);
             self.reload_mem_len();
         }
         patch
@@ -541,13 +755,21 @@ impl<'a> Gen<'a> {
         if ctl.kind == Kind::Func {
             return true;
         }
-        let n = if ctl.kind == Kind::Loop {
-            ctl.params.len()
-        } else {
-            ctl.results.len()
-        };
+        let n = ctl.branch_arity();
         let len = self.stack.len();
         (0..n).any(|k| self.stack[len - n + k].loc != Loc::Slot((ctl.height + k) as u32))
+    }
+
+    /// Stores the top `n` values into the home slots from `height` on (no stack change).
+    fn move_to_slots(&mut self, n: usize, height: usize) {
+        let len = self.stack.len();
+        for k in 0..n {
+            let v = self.stack[len - n + k];
+            if v.loc != Loc::Slot((height + k) as u32) {
+                let d = self.slot_disp((height + k) as u32);
+                self.store_cell(v, FP, d);
+            }
+        }
     }
 
     /// Moves the branch values into place and jumps (conditional-path safe).
@@ -557,23 +779,9 @@ impl<'a> Gen<'a> {
             self.emit_return();
             return;
         }
-        let (n, height, label) = {
-            let ctl = &self.ctrl[c];
-            let n = if ctl.kind == Kind::Loop {
-                ctl.params.len()
-            } else {
-                ctl.results.len()
-            };
-            (n, ctl.height, ctl.label)
-        };
-        let len = self.stack.len();
-        for k in 0..n {
-            let v = self.stack[len - n + k];
-            if v.loc != Loc::Slot((height + k) as u32) {
-                let d = self.slot_disp((height + k) as u32);
-                self.store_cell(v, FP, d);
-            }
-        }
+        let ctl = &self.ctrl[c];
+        let (n, height, label) = (ctl.branch_arity(), ctl.height, ctl.label);
+        self.move_to_slots(n, height);
         asm!(self; jmp =>label);
     }
 
@@ -583,95 +791,108 @@ impl<'a> Gen<'a> {
         self.truncate(h);
     }
 
-    fn block_types(&self, bt: BlockType) -> Result<(Vec<Ty>, Vec<Ty>), String> {
+    /// Parameter and result counts of a block type (types are checked here, once).
+    fn block_arity(&self, bt: BlockType) -> Result<(u32, u32), String> {
         Ok(match bt {
-            BlockType::Empty => (vec![], vec![]),
-            BlockType::Type(t) => (vec![], vec![Ty::from_wasm(t)?]),
+            BlockType::Empty => (0, 0),
+            BlockType::Type(t) => {
+                Ty::from_wasm(t)?;
+                (0, 1)
+            }
             BlockType::FuncType(i) => {
                 let t = &self.module.types[i as usize];
-                (
-                    t.params()
-                        .iter()
-                        .map(|t| Ty::from_val(*t))
-                        .collect::<Result<_, _>>()?,
-                    t.results()
-                        .iter()
-                        .map(|t| Ty::from_val(*t))
-                        .collect::<Result<_, _>>()?,
-                )
+                for v in t.params().iter().chain(t.results()) {
+                    Ty::from_val(*v)?;
+                }
+                (t.params().len() as u32, t.results().len() as u32)
             }
         })
+    }
+
+    /// Type of parameter (`result == false`) or result `k` of a block type.
+    fn block_ty(&self, bt: BlockType, result: bool, k: usize) -> Ty {
+        match bt {
+            BlockType::Empty => Ty::I32,
+            BlockType::Type(t) => Ty::from_wasm(t).unwrap_or(Ty::I64),
+            BlockType::FuncType(i) => {
+                let t = &self.module.types[i as usize];
+                ty_of(if result {
+                    t.results()[k]
+                } else {
+                    t.params()[k]
+                })
+            }
+        }
     }
 
     fn push_ctrl(
         &mut self,
         kind: Kind,
         bt: BlockType,
+        (nparams, nresults): (u32, u32),
         else_label: Option<DynamicLabel>,
-    ) -> Result<(), String> {
-        let (params, results) = self.block_types(bt)?;
+    ) {
         let label = self.asm.new_dynamic_label();
         if kind == Kind::Loop {
+            self.forget_all();
             let a = &mut *self.asm;
             dynasm!(a ; .arch x64 ; =>label);
         }
         self.ctrl.push(Ctl {
             kind,
-            height: self.stack.len() - params.len(),
-            params,
-            results,
+            height: self.stack.len() - nparams as usize,
+            bt,
+            nparams,
+            nresults,
             label,
             else_label,
             dead: false,
         });
-        Ok(())
     }
 
-    fn op_unreachable(&mut self, op: &Operator<'_>) -> Result<(), String> {
-        match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
-                let label = self.asm.new_dynamic_label();
-                self.ctrl.push(Ctl {
-                    kind: Kind::Block,
-                    height: self.stack.len(),
-                    params: vec![],
-                    results: vec![],
-                    label,
-                    else_label: None,
-                    dead: true,
-                });
-            }
-            Operator::Else => {
-                let c = self.ctrl.last_mut().ok_or("else outside if")?;
-                if !c.dead {
-                    c.kind = Kind::Else;
-                    let el = c.else_label.take();
-                    let (height, params) = (c.height, c.params.clone());
-                    if let Some(l) = el {
-                        let a = &mut *self.asm;
-                        dynasm!(a ; .arch x64 ; =>l);
-                    }
-                    self.truncate(height);
-                    for (k, t) in params.into_iter().enumerate() {
-                        self.push(t, Loc::Slot((height + k) as u32));
-                    }
-                    self.recompute_regs();
-                    self.reachable = true;
-                }
-            }
-            Operator::End => {
-                if self.ctrl.last().ok_or("end outside block")?.dead {
-                    self.ctrl.pop();
-                } else {
-                    self.end(false)?;
-                }
-            }
-            _ => {}
+    /// A block, loop or if in unreachable code: a dead frame.
+    fn push_dead(&mut self, kind: Kind) {
+        let label = self.asm.new_dynamic_label();
+        self.ctrl.push(Ctl {
+            kind,
+            height: self.stack.len(),
+            bt: BlockType::Empty,
+            nparams: 0,
+            nresults: 0,
+            label,
+            else_label: None,
+            dead: true,
+        });
+    }
+
+    /// Pushes the parameters (`result == false`) or results of `bt` in their home slots from
+    /// `height` on.
+    fn push_block_vals(&mut self, bt: BlockType, result: bool, n: u32, height: usize) {
+        for k in 0..n as usize {
+            let t = self.block_ty(bt, result, k);
+            self.push(t, Loc::Slot((height + k) as u32));
         }
+    }
+
+    /// Enters the else arm of the innermost `if` (its then arm has been closed).
+    fn enter_else(&mut self) -> Res {
+        let c = self.ctrl.last_mut().ok_or("else outside if")?;
+        c.kind = Kind::Else;
+        let el = c.else_label.take();
+        let (height, bt, nparams) = (c.height, c.bt, c.nparams);
+        self.forget_all();
+        if let Some(l) = el {
+            let a = &mut *self.asm;
+            dynasm!(a ; .arch x64 ; =>l);
+        }
+        self.truncate(height);
+        self.push_block_vals(bt, false, nparams, height);
+        self.recompute_regs();
+        self.reachable = true;
         Ok(())
     }
 
-    fn end(&mut self, reachable: bool) -> Result<(), String> {
+    fn end(&mut self, reachable: bool) -> Res {
         let c = self.ctrl.pop().ok_or("end outside block")?;
         if c.kind == Kind::Func {
             if reachable {
@@ -681,17 +902,11 @@ impl<'a> Gen<'a> {
             }
             return Ok(());
         }
-        let n = c.results.len();
+        let n = c.nresults as usize;
         if reachable {
-            let len = self.stack.len();
-            for k in 0..n {
-                let v = self.stack[len - n + k];
-                if v.loc != Loc::Slot((c.height + k) as u32) {
-                    let d = self.slot_disp((c.height + k) as u32);
-                    self.store_cell(v, FP, d);
-                }
-            }
+            self.move_to_slots(n, c.height);
         }
+        self.forget_all();
         if c.kind != Kind::Loop {
             let a = &mut *self.asm;
             dynasm!(a ; .arch x64 ; =>c.label);
@@ -701,9 +916,7 @@ impl<'a> Gen<'a> {
             dynasm!(a ; .arch x64 ; =>l);
         }
         self.truncate(c.height);
-        for (k, t) in c.results.iter().enumerate() {
-            self.push(*t, Loc::Slot((c.height + k) as u32));
-        }
+        self.push_block_vals(c.bt, true, c.nresults, c.height);
         self.recompute_regs();
         self.reachable = true;
         Ok(())
@@ -711,62 +924,51 @@ impl<'a> Gen<'a> {
 
     // ---- compares, fused with branches ----
 
-    /// Emits the compare of a comparison operator and returns the condition, or `None` when
-    /// `op` is not a comparison.
-    fn compare(&mut self, op: &Operator<'_>) -> Result<Option<Fused>, String> {
-        use Operator as O;
-        let (ty, cc) = match op {
-            O::I32Eqz | O::I64Eqz => {
-                let v = self.pop();
-                let w = matches!(op, O::I64Eqz);
-                match v.loc {
-                    Loc::Reg(r) => {
-                        if w {
-                            asm!(self; test Rq(r), Rq(r));
-                        } else {
-                            asm!(self; test Rd(r), Rd(r));
-                        }
-                    }
-                    Loc::Const(_) => {
-                        let r = self.take_gpr(v);
-                        asm!(self; test Rq(r), Rq(r));
-                        self.regs.clear(false, r);
-                        return Ok(Some(Cc::E));
-                    }
-                    _ => {
-                        let d = self.disp_of(v.loc).unwrap_or(0);
-                        if w {
-                            asm!(self; cmp QWORD [Rq(FP) + d], 0);
-                        } else {
-                            asm!(self; cmp DWORD [Rq(FP) + d], 0);
-                        }
-                    }
-                }
-                self.free(v);
-                return Ok(Some(Cc::E));
-            }
-            O::I32Eq => (Ty::I32, Cc::E),
-            O::I32Ne => (Ty::I32, Cc::Ne),
-            O::I32LtS => (Ty::I32, Cc::L),
-            O::I32LtU => (Ty::I32, Cc::B),
-            O::I32GtS => (Ty::I32, Cc::G),
-            O::I32GtU => (Ty::I32, Cc::A),
-            O::I32LeS => (Ty::I32, Cc::Le),
-            O::I32LeU => (Ty::I32, Cc::Be),
-            O::I32GeS => (Ty::I32, Cc::Ge),
-            O::I32GeU => (Ty::I32, Cc::Ae),
-            O::I64Eq => (Ty::I64, Cc::E),
-            O::I64Ne => (Ty::I64, Cc::Ne),
-            O::I64LtS => (Ty::I64, Cc::L),
-            O::I64LtU => (Ty::I64, Cc::B),
-            O::I64GtS => (Ty::I64, Cc::G),
-            O::I64GtU => (Ty::I64, Cc::A),
-            O::I64LeS => (Ty::I64, Cc::Le),
-            O::I64LeU => (Ty::I64, Cc::Be),
-            O::I64GeS => (Ty::I64, Cc::Ge),
-            O::I64GeU => (Ty::I64, Cc::Ae),
-            _ => return Ok(None),
+    /// Materialises a pending compare (before any operator that does not fuse with it).
+    #[inline]
+    fn flush(&mut self) {
+        if let Some(cc) = self.pending.take() {
+            self.materialize_cc(cc);
+        }
+    }
+
+    /// `eqz`: sets the flags, leaves the condition pending.
+    fn eqz(&mut self, w: bool) {
+        let v = self.pop();
+        let loc = match self.cached_local(v.loc) {
+            Some(c) => Loc::Reg(c),
+            None => v.loc,
         };
+        match loc {
+            Loc::Reg(r) => {
+                if w {
+                    asm!(self; test Rq(r), Rq(r));
+                } else {
+                    asm!(self; test Rd(r), Rd(r));
+                }
+            }
+            Loc::Const(_) => {
+                let r = self.take_gpr(v);
+                asm!(self; test Rq(r), Rq(r));
+                self.regs.clear(false, r);
+                self.pending = Some(Cc::E);
+                return;
+            }
+            _ => {
+                let d = self.disp_of(v.loc).unwrap_or(0);
+                if w {
+                    fpa!(self, d; {cmp QWORD} {, 0});
+                } else {
+                    fpa!(self, d; {cmp DWORD} {, 0});
+                }
+            }
+        }
+        self.free(v);
+        self.pending = Some(Cc::E);
+    }
+
+    /// An integer compare: emits `cmp`, leaves the condition pending.
+    fn compare(&mut self, ty: Ty, cc: Cc) {
         let w = ty.is_64();
         let mut b = self.pop();
         let mut a = self.pop();
@@ -777,6 +979,9 @@ impl<'a> Gen<'a> {
         }
         let oa = match a.loc {
             Loc::Reg(r) => Opnd::Reg(r),
+            Loc::Local(_) if self.cached_local(a.loc).is_some() => {
+                Opnd::Reg(self.cached_local(a.loc).unwrap_or(SCRATCH))
+            }
             Loc::Local(_) | Loc::Slot(_) => Opnd::Mem(self.disp_of(a.loc).unwrap_or(0)),
             _ => {
                 self.load_gpr_into(a, SCRATCH);
@@ -784,7 +989,7 @@ impl<'a> Gen<'a> {
             }
         };
         let ob = match (&oa, b.loc) {
-            (Opnd::Mem(_), Loc::Local(_) | Loc::Slot(_)) => {
+            (Opnd::Mem(_), Loc::Local(_) | Loc::Slot(_)) if self.cached_local(b.loc).is_none() => {
                 self.load_gpr_into(b, SCRATCH2);
                 Opnd::Reg(SCRATCH2)
             }
@@ -792,15 +997,15 @@ impl<'a> Gen<'a> {
         };
         match (oa, ob, w) {
             (Opnd::Reg(x), ob, w) => alu!(self, cmp, w, x, ob),
-            (Opnd::Mem(m), Opnd::Reg(r), false) => asm!(self; cmp DWORD [Rq(FP) + m], Rd(r)),
-            (Opnd::Mem(m), Opnd::Reg(r), true) => asm!(self; cmp QWORD [Rq(FP) + m], Rq(r)),
-            (Opnd::Mem(m), Opnd::Imm(i), false) => asm!(self; cmp DWORD [Rq(FP) + m], i),
-            (Opnd::Mem(m), Opnd::Imm(i), true) => asm!(self; cmp QWORD [Rq(FP) + m], i),
+            (Opnd::Mem(m), Opnd::Reg(r), false) => fpa!(self, m; {cmp DWORD} {, Rd(r)}),
+            (Opnd::Mem(m), Opnd::Reg(r), true) => fpa!(self, m; {cmp QWORD} {, Rq(r)}),
+            (Opnd::Mem(m), Opnd::Imm(i), false) => fpa!(self, m; {cmp DWORD} {, i}),
+            (Opnd::Mem(m), Opnd::Imm(i), true) => fpa!(self, m; {cmp QWORD} {, i}),
             _ => unreachable!("memory-to-memory compare"),
         }
         self.free(a);
         self.free(b);
-        Ok(Some(cc))
+        self.pending = Some(cc);
     }
 
     fn materialize_cc(&mut self, cc: Cc) {
@@ -823,12 +1028,13 @@ impl<'a> Gen<'a> {
         }
     }
 
-    fn if_cc(&mut self, cc: Cc, bt: BlockType) -> Result<(), String> {
-        let (params, _) = self.block_types(bt)?;
-        self.canonicalize(params.len());
+    fn if_cc(&mut self, cc: Cc, bt: BlockType) -> Res {
+        let ar = self.block_arity(bt)?;
+        self.canonicalize(ar.0 as usize);
         let else_label = self.asm.new_dynamic_label();
         jcc(self.asm, cc.invert(), else_label);
-        self.push_ctrl(Kind::If, bt, Some(else_label))
+        self.push_ctrl(Kind::If, bt, ar, Some(else_label));
+        Ok(())
     }
 
     /// Sets flags from a popped i32 condition: `Ne` means true. `None`: a constant.
@@ -838,7 +1044,7 @@ impl<'a> Gen<'a> {
             Loc::Reg(r) => asm!(self; test Rd(r), Rd(r)),
             _ => {
                 let d = self.disp_of(v.loc).unwrap_or(0);
-                asm!(self; cmp DWORD [Rq(FP) + d], 0);
+                fpa!(self, d; {cmp DWORD} {, 0});
             }
         }
         self.free(v);
@@ -904,682 +1110,803 @@ enum Arg {
     Cell(u32),
 }
 
-impl Gen<'_> {
-    fn op(&mut self, op: Operator<'_>) -> Result<(), String> {
-        use Operator as O;
-        match op {
-            O::Nop => {}
-            O::Unreachable => {
-                let l = self.trap_label(TrapCode::Unreachable);
-                asm!(self; jmp =>l);
-                self.unreachable_now();
-            }
-            O::Block { blockty } => {
-                let (params, _) = self.block_types(blockty)?;
-                self.canonicalize(params.len());
-                self.push_ctrl(Kind::Block, blockty, None)?;
-            }
-            O::Loop { blockty } => {
-                let (params, _) = self.block_types(blockty)?;
-                self.canonicalize(params.len());
-                self.push_ctrl(Kind::Loop, blockty, None)?;
-            }
-            O::If { blockty } => {
-                let cond = self.pop();
-                let (params, _) = self.block_types(blockty)?;
-                // Canonicalise first (moves only), then test: nothing clobbers flags between.
-                if let Loc::Reg(r) = cond.loc {
-                    // Keep the condition's register out of the spill code's way.
-                    self.regs.set(false, r);
+/// Turns what an operator's lowering returns into the visitor's result.
+trait Done {
+    fn done(self) -> Res;
+}
+
+impl Done for () {
+    #[inline(always)]
+    fn done(self) -> Res {
+        Ok(())
+    }
+}
+
+impl Done for Res {
+    #[inline(always)]
+    fn done(self) -> Res {
+        self
+    }
+}
+
+/// Declares, for every operator, a lowering method that defaults to "unsupported"; `Gen`
+/// overrides the ones it compiles. (wasmparser's `VisitOperator` has no defaults.)
+macro_rules! define_lower {
+    ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        trait Lower<'a> {
+            fn unsupported(&mut self, name: &'static str) -> Res;
+            $(
+                #[inline(always)]
+                fn $visit(&mut self $($(, $arg: $argty)*)?) -> Res {
+                    $($(let _ = $arg;)*)?
+                    self.unsupported(stringify!($op))
                 }
-                self.canonicalize(params.len());
-                let else_label = self.asm.new_dynamic_label();
-                match self.test_cond(cond) {
-                    Some(true) => {}
-                    Some(false) => asm!(self; jmp =>else_label),
-                    None => jcc(self.asm, Cc::E, else_label),
+            )*
+        }
+    };
+}
+wasmparser::for_each_visit_operator!(define_lower);
+
+macro_rules! define_visit {
+    ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            #[inline(always)]
+            fn $visit(&mut self $($(, $arg: $argty)*)?) {
+                if let Err(e) = <Self as Lower<'a>>::$visit(self $($(, $arg)*)?) {
+                    self.fail(e);
                 }
-                self.push_ctrl(Kind::If, blockty, Some(else_label))?;
             }
-            O::Else => {
-                let (height, n, params, label, else_label) = {
-                    let c = self.ctrl.last().ok_or("else outside if")?;
-                    (
-                        c.height,
-                        c.results.len(),
-                        c.params.clone(),
-                        c.label,
-                        c.else_label,
-                    )
-                };
-                let len = self.stack.len();
-                for k in 0..n {
-                    let v = self.stack[len - n + k];
-                    if v.loc != Loc::Slot((height + k) as u32) {
-                        let d = self.slot_disp((height + k) as u32);
-                        self.store_cell(v, FP, d);
-                    }
-                }
-                asm!(self; jmp =>label);
-                if let Some(l) = else_label {
-                    asm!(self; =>l);
-                }
-                let c = self.ctrl.last_mut().ok_or("else outside if")?;
+        )*
+    };
+}
+
+/// The visitor returns nothing (a wide `Result` returned through memory for every operator
+/// costs a store-forwarding stall); an error is parked in `Gen::error` and ends the loop.
+impl<'a> VisitOperator<'a> for Gen<'_> {
+    type Output = ();
+    wasmparser::for_each_visit_operator!(define_visit);
+}
+
+impl FrameStack for Gen<'_> {
+    fn current_frame(&self) -> Option<FrameKind> {
+        self.ctrl.last().map(|c| match c.kind {
+            Kind::Func | Kind::Block => FrameKind::Block,
+            Kind::Loop => FrameKind::Loop,
+            Kind::If => FrameKind::If,
+            Kind::Else => FrameKind::Else,
+        })
+    }
+}
+
+/// Lowerings of straight-line operators: skipped in unreachable code; a pending compare is
+/// materialised first.
+macro_rules! lower {
+    ($( $visit:ident ( $($arg:ident : $ty:ty),* ) => |$g:ident| $body:expr ; )*) => {$(
+        #[inline(always)]
+        fn $visit(&mut self $(, $arg: $ty)*) -> Res {
+            if !self.reachable {
+                return Ok(());
+            }
+            self.flush();
+            let $g = &mut *self;
+            Done::done($body)
+        }
+    )*};
+}
+
+impl<'a> Lower<'a> for Gen<'_> {
+    fn unsupported(&mut self, name: &'static str) -> Res {
+        if !self.reachable {
+            return Ok(());
+        }
+        Err(format!("the baseline tier does not support {name}"))
+    }
+
+    // ---- control ----
+
+    fn visit_block(&mut self, bt: BlockType) -> Res {
+        if !self.reachable {
+            self.push_dead(Kind::Block);
+            return Ok(());
+        }
+        self.flush();
+        let ar = self.block_arity(bt)?;
+        self.canonicalize(ar.0 as usize);
+        self.push_ctrl(Kind::Block, bt, ar, None);
+        Ok(())
+    }
+
+    fn visit_loop(&mut self, bt: BlockType) -> Res {
+        if !self.reachable {
+            self.push_dead(Kind::Loop);
+            return Ok(());
+        }
+        self.flush();
+        let ar = self.block_arity(bt)?;
+        self.canonicalize(ar.0 as usize);
+        self.push_ctrl(Kind::Loop, bt, ar, None);
+        Ok(())
+    }
+
+    fn visit_if(&mut self, bt: BlockType) -> Res {
+        if !self.reachable {
+            self.push_dead(Kind::If);
+            return Ok(());
+        }
+        if let Some(cc) = self.pending.take() {
+            return self.if_cc(cc, bt);
+        }
+        let cond = self.pop();
+        let ar = self.block_arity(bt)?;
+        // Canonicalise first (moves only), then test: nothing clobbers flags between.
+        if let Loc::Reg(r) = cond.loc {
+            // Keep the condition's register out of the spill code's way.
+            self.regs.set(false, r);
+        }
+        self.canonicalize(ar.0 as usize);
+        let else_label = self.asm.new_dynamic_label();
+        match self.test_cond(cond) {
+            Some(true) => {}
+            Some(false) => asm!(self; jmp =>else_label),
+            None => jcc(self.asm, Cc::E, else_label),
+        }
+        self.push_ctrl(Kind::If, bt, ar, Some(else_label));
+        Ok(())
+    }
+
+    fn visit_else(&mut self) -> Res {
+        if !self.reachable {
+            let c = self.ctrl.last_mut().ok_or("else outside if")?;
+            if c.dead {
                 c.kind = Kind::Else;
-                c.else_label = None;
-                self.truncate(height);
-                for (k, t) in params.into_iter().enumerate() {
-                    self.push(t, Loc::Slot((height + k) as u32));
-                }
-                self.recompute_regs();
+            } else {
+                self.enter_else()?;
             }
-            O::End => self.end(true)?,
-            O::Br { relative_depth } => {
+            return Ok(());
+        }
+        self.flush();
+        let c = self.ctrl.last().ok_or("else outside if")?;
+        let (n, height, label) = (c.nresults as usize, c.height, c.label);
+        self.move_to_slots(n, height);
+        asm!(self; jmp =>label);
+        self.enter_else()
+    }
+
+    fn visit_end(&mut self) -> Res {
+        if !self.reachable {
+            if self.ctrl.last().ok_or("end outside block")?.dead {
+                self.ctrl.pop();
+                return Ok(());
+            }
+            return self.end(false);
+        }
+        self.flush();
+        self.end(true)
+    }
+
+    fn visit_br_if(&mut self, relative_depth: u32) -> Res {
+        if !self.reachable {
+            return Ok(());
+        }
+        if let Some(cc) = self.pending.take() {
+            self.br_if_cc(cc, relative_depth);
+            return Ok(());
+        }
+        let cond = self.pop();
+        match self.test_cond(cond) {
+            Some(false) => {}
+            Some(true) => {
+                let skip = self.asm.new_dynamic_label();
                 self.emit_branch(relative_depth);
-                self.unreachable_now();
+                asm!(self; =>skip);
             }
-            O::BrIf { relative_depth } => {
-                let cond = self.pop();
-                match self.test_cond(cond) {
-                    Some(false) => {}
-                    Some(true) => {
-                        let skip = self.asm.new_dynamic_label();
-                        self.emit_branch(relative_depth);
-                        asm!(self; =>skip);
-                    }
-                    None => self.br_if_cc(Cc::Ne, relative_depth),
-                }
-            }
-            O::BrTable { targets } => {
-                let depths = targets
-                    .targets()
-                    .chain(std::iter::once(Ok(targets.default())))
-                    .collect::<Result<Vec<u32>, _>>()
-                    .map_err(|e| e.to_string())?;
-                let index = self.pop();
-                let n = depths.len() as u32 - 1;
-                let table = self.asm.new_dynamic_label();
-                // index = min(index, n) in r11 (zero-extended), then jump into a table of
-                // 5-byte `jmp rel32`s.
-                self.load_gpr_into(index, SCRATCH);
-                self.free(index);
-                asm!(self
-                    ; mov Rd(SCRATCH2), n as i32
-                    ; cmp Rd(SCRATCH), Rd(SCRATCH2)
-                    ; cmova Rd(SCRATCH), Rd(SCRATCH2)
-                    ; lea Rq(SCRATCH), [Rq(SCRATCH) + Rq(SCRATCH) * 4]
-                    ; lea Rq(SCRATCH2), [=>table]
-                    ; add Rq(SCRATCH), Rq(SCRATCH2)
-                    ; jmp Rq(SCRATCH)
-                    ; =>table
-                );
-                let mut stubs = Vec::new();
-                for &depth in &depths {
-                    let c = self.ctrl.len() - 1 - depth as usize;
-                    if self.branch_moves(c) {
-                        let stub = self.asm.new_dynamic_label();
-                        asm!(self; jmp =>stub);
-                        stubs.push((stub, depth));
-                    } else {
-                        let l = self.ctrl[c].label;
-                        asm!(self; jmp =>l);
-                    }
-                }
-                for (stub, depth) in stubs {
-                    asm!(self; =>stub);
-                    self.emit_branch(depth);
-                }
-                self.unreachable_now();
-            }
-            O::Return => {
-                self.emit_return();
-                self.unreachable_now();
-            }
-            O::Call { function_index } => self.call(function_index)?,
-            O::CallIndirect {
-                type_index,
-                table_index,
-            } => {
-                let index = self.pop();
-                let t = &self.module.types[type_index as usize];
-                let (n, r) = (t.params().len(), t.results().len());
-                let rtys = t
-                    .results()
-                    .iter()
-                    .map(|t| Ty::from_val(*t))
-                    .collect::<Result<Vec<_>, _>>()?;
-                self.push(index.ty, index.loc);
-                self.spill_regs();
-                let index = self.pop();
-                let len = self.stack.len();
-                for p in len - n..len {
-                    self.spill_entry(p);
-                }
-                let p = (len - n) as u32;
-                let shift = self.slot_disp(p);
-                let (slow, done, ok) = (
-                    self.asm.new_dynamic_label(),
-                    self.asm.new_dynamic_label(),
-                    self.asm.new_dynamic_label(),
-                );
-                let to_stub = self.to_stub;
-                self.call_helper(
-                    helpers::resolve_indirect as *const () as usize,
-                    &[
-                        Arg::Vmctx,
-                        Arg::Imm(table_index as u64),
-                        Arg::Imm(type_index as u64),
-                        Arg::Val(index),
-                    ],
-                );
-                asm!(self
-                    ; test edx, edx
-                    ; jz =>ok
-                    ; mov eax, edx
-                    ; jmp =>to_stub
-                    ; =>ok
-                    ; test rax, rax
-                    ; jz =>slow
-                    ; lea Rq(FP), [Rq(FP) + shift]
-                    ; call rax
-                    ; lea Rq(FP), [Rq(FP) - shift]
-                    ; jmp =>done
-                    ; =>slow
-                );
-                self.call_helper(
-                    helpers::call_indirect as *const () as usize,
-                    &[
-                        Arg::Vmctx,
-                        Arg::Imm(table_index as u64),
-                        Arg::Imm(type_index as u64),
-                        Arg::Val(index),
-                        Arg::Cell(self.num_locals + p),
-                    ],
-                );
-                self.check_helper_trap();
-                asm!(self; =>done);
-                self.reload_mem_len();
-                self.truncate(len - n);
-                for (k, t) in rtys.into_iter().enumerate() {
-                    self.push(t, Loc::Slot(p + k as u32));
-                }
-                let _ = r;
-            }
-            O::Drop => {
-                let v = self.pop();
-                self.free(v);
-            }
-            O::Select | O::TypedSelect { .. } => self.select(),
-            O::LocalGet { local_index } => {
-                let ty = self.local_tys[local_index as usize];
-                self.push(ty, Loc::Local(local_index));
-            }
-            O::LocalSet { local_index } => {
-                let v = self.pop();
-                self.preserve_local(local_index);
-                if v.loc != Loc::Local(local_index) {
-                    self.store_cell(v, FP, cell_disp(local_index));
-                }
-                self.free(v);
-            }
-            O::LocalTee { local_index } => {
-                let v = self.pop();
-                self.preserve_local(local_index);
-                if v.loc != Loc::Local(local_index) {
-                    self.store_cell(v, FP, cell_disp(local_index));
-                }
-                // Keep a register or constant; otherwise read the local again.
-                match v.loc {
-                    Loc::Reg(_) | Loc::Const(_) => self.push(v.ty, v.loc),
-                    _ => self.push(v.ty, Loc::Local(local_index)),
-                }
-            }
-            O::GlobalGet { global_index } => {
-                let ty = Ty::from_val(self.module.globals[global_index as usize].ty.content)?;
-                self.global_addr(global_index);
-                let v = Val::new(ty, Loc::Const(0));
-                if ty.is_float() {
-                    let x = self.alloc_xmm();
-                    if ty.is_64() {
-                        asm!(self; movsd Rx(x), QWORD [Rq(SCRATCH2)]);
-                    } else {
-                        asm!(self; movss Rx(x), DWORD [Rq(SCRATCH2)]);
-                    }
-                    self.push_reg(ty, x);
-                } else {
-                    let r = self.alloc_gpr();
-                    if ty.is_64() {
-                        asm!(self; mov Rq(r), QWORD [Rq(SCRATCH2)]);
-                    } else {
-                        asm!(self; mov Rd(r), DWORD [Rq(SCRATCH2)]);
-                    }
-                    self.push_reg(ty, r);
-                }
-                let _ = v;
-            }
-            O::GlobalSet { global_index } => {
-                let v = self.pop();
-                self.global_addr(global_index);
-                self.store_cell(v, SCRATCH2, 0);
-                self.free(v);
-            }
-            O::I32Load { memarg } => self.load(memarg, Ty::I32, 4, LoadKind::I32)?,
-            O::I64Load { memarg } => self.load(memarg, Ty::I64, 8, LoadKind::I64)?,
-            O::F32Load { memarg } => self.load(memarg, Ty::F32, 4, LoadKind::F32)?,
-            O::F64Load { memarg } => self.load(memarg, Ty::F64, 8, LoadKind::F64)?,
-            O::I32Load8S { memarg } => self.load(memarg, Ty::I32, 1, LoadKind::S8_32)?,
-            O::I32Load8U { memarg } => self.load(memarg, Ty::I32, 1, LoadKind::U8)?,
-            O::I32Load16S { memarg } => self.load(memarg, Ty::I32, 2, LoadKind::S16_32)?,
-            O::I32Load16U { memarg } => self.load(memarg, Ty::I32, 2, LoadKind::U16)?,
-            O::I64Load8S { memarg } => self.load(memarg, Ty::I64, 1, LoadKind::S8_64)?,
-            O::I64Load8U { memarg } => self.load(memarg, Ty::I64, 1, LoadKind::U8)?,
-            O::I64Load16S { memarg } => self.load(memarg, Ty::I64, 2, LoadKind::S16_64)?,
-            O::I64Load16U { memarg } => self.load(memarg, Ty::I64, 2, LoadKind::U16)?,
-            O::I64Load32S { memarg } => self.load(memarg, Ty::I64, 4, LoadKind::S32_64)?,
-            O::I64Load32U { memarg } => self.load(memarg, Ty::I64, 4, LoadKind::I32)?,
-            O::I32Store { memarg } => self.store(memarg, 4)?,
-            O::I64Store { memarg } => self.store(memarg, 8)?,
-            O::F32Store { memarg } => self.store(memarg, 4)?,
-            O::F64Store { memarg } => self.store(memarg, 8)?,
-            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(memarg, 1)?,
-            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(memarg, 2)?,
-            O::I64Store32 { memarg } => self.store(memarg, 4)?,
-            O::MemorySize { .. } => {
-                let r = self.alloc_gpr();
-                let m = off::VMCTX_MEMORY;
-                let l = off::MEMORY_LEN;
-                asm!(self
-                    ; mov Rq(r), QWORD [Rq(VMCTX) + m]
-                    ; mov Rq(r), QWORD [Rq(r) + l]
-                    ; shr Rq(r), 16
-                );
-                self.push_reg(Ty::I32, r);
-            }
-            O::MemoryGrow { .. } => {
-                self.helper_op(
-                    helpers::memory_grow as *const () as usize,
-                    1,
-                    None,
-                    Some(Ty::I32),
-                    false,
-                );
-                self.reload_mem_len();
-            }
-            O::MemoryCopy { .. } => self.helper_op(
-                helpers::memory_copy as *const () as usize,
-                3,
-                None,
-                None,
-                true,
-            ),
-            O::MemoryFill { .. } => self.helper_op(
-                helpers::memory_fill as *const () as usize,
-                3,
-                None,
-                None,
-                true,
-            ),
-            O::MemoryInit { data_index, .. } => self.helper_op(
-                helpers::memory_init as *const () as usize,
-                3,
-                Some(data_index as u64),
-                None,
-                true,
-            ),
-            O::DataDrop { data_index } => self.helper_op(
-                helpers::data_drop as *const () as usize,
-                0,
-                Some(data_index as u64),
-                None,
-                false,
-            ),
-            O::ElemDrop { elem_index } => self.helper_op(
-                helpers::elem_drop as *const () as usize,
-                0,
-                Some(elem_index as u64),
-                None,
-                false,
-            ),
-            O::TableGet { table } => {
-                self.helper_op(
-                    helpers::table_get as *const () as usize,
-                    1,
-                    Some(table as u64),
-                    None,
-                    false,
-                );
-                let l = self.to_stub;
-                let ok = self.asm.new_dynamic_label();
-                asm!(self
-                    ; test edx, edx
-                    ; jz =>ok
-                    ; mov eax, edx
-                    ; jmp =>l
-                    ; =>ok
-                );
-                self.regs.set(false, RAX);
-                self.push_reg(Ty::I64, RAX);
-            }
-            O::TableSet { table } => self.helper_op(
-                helpers::table_set as *const () as usize,
-                2,
-                Some(table as u64),
-                None,
-                true,
-            ),
-            O::TableSize { table } => self.helper_op(
-                helpers::table_size as *const () as usize,
-                0,
-                Some(table as u64),
-                Some(Ty::I32),
-                false,
-            ),
-            O::TableGrow { table } => self.helper_op(
-                helpers::table_grow as *const () as usize,
-                2,
-                Some(table as u64),
-                Some(Ty::I32),
-                false,
-            ),
-            O::TableFill { table } => self.helper_op(
-                helpers::table_fill as *const () as usize,
-                3,
-                Some(table as u64),
-                None,
-                true,
-            ),
-            O::TableCopy {
-                dst_table,
-                src_table,
-            } => {
-                self.spill_regs();
-                let len = self.pop();
-                let src = self.pop();
-                let dst = self.pop();
-                self.call_helper(
-                    helpers::table_copy as *const () as usize,
-                    &[
-                        Arg::Vmctx,
-                        Arg::Imm(dst_table as u64),
-                        Arg::Imm(src_table as u64),
-                        Arg::Val(dst),
-                        Arg::Val(src),
-                        Arg::Val(len),
-                    ],
-                );
-                self.check_helper_trap();
-            }
-            O::TableInit { elem_index, table } => {
-                self.spill_regs();
-                let len = self.pop();
-                let src = self.pop();
-                let dst = self.pop();
-                self.call_helper(
-                    helpers::table_init as *const () as usize,
-                    &[
-                        Arg::Vmctx,
-                        Arg::Imm(table as u64),
-                        Arg::Imm(elem_index as u64),
-                        Arg::Val(dst),
-                        Arg::Val(src),
-                        Arg::Val(len),
-                    ],
-                );
-                self.check_helper_trap();
-            }
-            O::RefNull { .. } => self.push(Ty::I64, Loc::Const(0)),
-            O::RefIsNull => {
-                let cc = self.compare(&O::I64Eqz)?.unwrap_or(Cc::E);
-                self.materialize_cc(cc);
-            }
-            O::RefFunc { function_index } => self.helper_op(
-                helpers::ref_func as *const () as usize,
-                0,
-                Some(function_index as u64),
-                Some(Ty::I64),
-                false,
-            ),
-            O::I32Const { value } => self.push(Ty::I32, Loc::Const(value as u32 as u64)),
-            O::I64Const { value } => self.push(Ty::I64, Loc::Const(value as u64)),
-            O::F32Const { value } => self.push(Ty::F32, Loc::Const(value.bits() as u64)),
-            O::F64Const { value } => self.push(Ty::F64, Loc::Const(value.bits())),
-
-            O::I32Add => self.int_bin(Ty::I32, IntBin::Add),
-            O::I32Sub => self.int_bin(Ty::I32, IntBin::Sub),
-            O::I32Mul => self.int_bin(Ty::I32, IntBin::Mul),
-            O::I32And => self.int_bin(Ty::I32, IntBin::And),
-            O::I32Or => self.int_bin(Ty::I32, IntBin::Or),
-            O::I32Xor => self.int_bin(Ty::I32, IntBin::Xor),
-            O::I64Add => self.int_bin(Ty::I64, IntBin::Add),
-            O::I64Sub => self.int_bin(Ty::I64, IntBin::Sub),
-            O::I64Mul => self.int_bin(Ty::I64, IntBin::Mul),
-            O::I64And => self.int_bin(Ty::I64, IntBin::And),
-            O::I64Or => self.int_bin(Ty::I64, IntBin::Or),
-            O::I64Xor => self.int_bin(Ty::I64, IntBin::Xor),
-            O::I32Shl => self.shift(Ty::I32, Shift::Shl),
-            O::I32ShrS => self.shift(Ty::I32, Shift::ShrS),
-            O::I32ShrU => self.shift(Ty::I32, Shift::ShrU),
-            O::I32Rotl => self.shift(Ty::I32, Shift::Rotl),
-            O::I32Rotr => self.shift(Ty::I32, Shift::Rotr),
-            O::I64Shl => self.shift(Ty::I64, Shift::Shl),
-            O::I64ShrS => self.shift(Ty::I64, Shift::ShrS),
-            O::I64ShrU => self.shift(Ty::I64, Shift::ShrU),
-            O::I64Rotl => self.shift(Ty::I64, Shift::Rotl),
-            O::I64Rotr => self.shift(Ty::I64, Shift::Rotr),
-            O::I32DivS => self.div(Ty::I32, DivKind::DivS),
-            O::I32DivU => self.div(Ty::I32, DivKind::DivU),
-            O::I32RemS => self.div(Ty::I32, DivKind::RemS),
-            O::I32RemU => self.div(Ty::I32, DivKind::RemU),
-            O::I64DivS => self.div(Ty::I64, DivKind::DivS),
-            O::I64DivU => self.div(Ty::I64, DivKind::DivU),
-            O::I64RemS => self.div(Ty::I64, DivKind::RemS),
-            O::I64RemU => self.div(Ty::I64, DivKind::RemU),
-            O::I32Clz | O::I32Ctz | O::I32Popcnt | O::I64Clz | O::I64Ctz | O::I64Popcnt => {
-                let w = matches!(op, O::I64Clz | O::I64Ctz | O::I64Popcnt);
-                let ty = if w { Ty::I64 } else { Ty::I32 };
-                let v = self.pop();
-                let src = self.int_opnd(v, false, SCRATCH);
-                self.free(v);
-                let d = self.alloc_gpr();
-                match (&op, w, src) {
-                    (O::I32Clz, false, Opnd::Reg(r)) => asm!(self; lzcnt Rd(d), Rd(r)),
-                    (O::I32Clz, false, Opnd::Mem(m)) => asm!(self; lzcnt Rd(d), DWORD [Rq(FP) + m]),
-                    (O::I32Ctz, false, Opnd::Reg(r)) => asm!(self; tzcnt Rd(d), Rd(r)),
-                    (O::I32Ctz, false, Opnd::Mem(m)) => asm!(self; tzcnt Rd(d), DWORD [Rq(FP) + m]),
-                    (O::I32Popcnt, false, Opnd::Reg(r)) => asm!(self; popcnt Rd(d), Rd(r)),
-                    (O::I32Popcnt, false, Opnd::Mem(m)) => {
-                        asm!(self; popcnt Rd(d), DWORD [Rq(FP) + m])
-                    }
-                    (O::I64Clz, true, Opnd::Reg(r)) => asm!(self; lzcnt Rq(d), Rq(r)),
-                    (O::I64Clz, true, Opnd::Mem(m)) => asm!(self; lzcnt Rq(d), QWORD [Rq(FP) + m]),
-                    (O::I64Ctz, true, Opnd::Reg(r)) => asm!(self; tzcnt Rq(d), Rq(r)),
-                    (O::I64Ctz, true, Opnd::Mem(m)) => asm!(self; tzcnt Rq(d), QWORD [Rq(FP) + m]),
-                    (O::I64Popcnt, true, Opnd::Reg(r)) => asm!(self; popcnt Rq(d), Rq(r)),
-                    (O::I64Popcnt, true, Opnd::Mem(m)) => {
-                        asm!(self; popcnt Rq(d), QWORD [Rq(FP) + m])
-                    }
-                    _ => unreachable!("bit count form"),
-                }
-                self.push_reg(ty, d);
-            }
-            O::I32WrapI64 => {
-                let v = self.pop();
-                match v.loc {
-                    Loc::Const(c) => self.push(Ty::I32, Loc::Const(c as u32 as u64)),
-                    Loc::Reg(r) => {
-                        asm!(self; mov Rd(r), Rd(r));
-                        self.push_reg(Ty::I32, r);
-                    }
-                    loc => self.push(Ty::I32, loc),
-                }
-            }
-            O::I64ExtendI32U => {
-                let v = self.pop();
-                match v.loc {
-                    Loc::Const(c) => self.push(Ty::I64, Loc::Const(c as u32 as u64)),
-                    _ => {
-                        let r = self.take_gpr(v);
-                        asm!(self; mov Rd(r), Rd(r));
-                        self.push_reg(Ty::I64, r);
-                    }
-                }
-            }
-            O::I64ExtendI32S => self.sign_extend(Ty::I64, 32),
-            O::I32Extend8S => self.sign_extend(Ty::I32, 8),
-            O::I32Extend16S => self.sign_extend(Ty::I32, 16),
-            O::I64Extend8S => self.sign_extend(Ty::I64, 8),
-            O::I64Extend16S => self.sign_extend(Ty::I64, 16),
-            O::I64Extend32S => self.sign_extend(Ty::I64, 32),
-
-            O::F32Add => self.fbin(Ty::F32, FBin::Add),
-            O::F32Sub => self.fbin(Ty::F32, FBin::Sub),
-            O::F32Mul => self.fbin(Ty::F32, FBin::Mul),
-            O::F32Div => self.fbin(Ty::F32, FBin::Div),
-            O::F32Min => self.fbin(Ty::F32, FBin::Min),
-            O::F32Max => self.fbin(Ty::F32, FBin::Max),
-            O::F32Copysign => self.fbin(Ty::F32, FBin::Copysign),
-            O::F64Add => self.fbin(Ty::F64, FBin::Add),
-            O::F64Sub => self.fbin(Ty::F64, FBin::Sub),
-            O::F64Mul => self.fbin(Ty::F64, FBin::Mul),
-            O::F64Div => self.fbin(Ty::F64, FBin::Div),
-            O::F64Min => self.fbin(Ty::F64, FBin::Min),
-            O::F64Max => self.fbin(Ty::F64, FBin::Max),
-            O::F64Copysign => self.fbin(Ty::F64, FBin::Copysign),
-            O::F32Eq => self.fcmp(Ty::F32, FCmp::Eq),
-            O::F32Ne => self.fcmp(Ty::F32, FCmp::Ne),
-            O::F32Lt => self.fcmp(Ty::F32, FCmp::Lt),
-            O::F32Gt => self.fcmp(Ty::F32, FCmp::Gt),
-            O::F32Le => self.fcmp(Ty::F32, FCmp::Le),
-            O::F32Ge => self.fcmp(Ty::F32, FCmp::Ge),
-            O::F64Eq => self.fcmp(Ty::F64, FCmp::Eq),
-            O::F64Ne => self.fcmp(Ty::F64, FCmp::Ne),
-            O::F64Lt => self.fcmp(Ty::F64, FCmp::Lt),
-            O::F64Gt => self.fcmp(Ty::F64, FCmp::Gt),
-            O::F64Le => self.fcmp(Ty::F64, FCmp::Le),
-            O::F64Ge => self.fcmp(Ty::F64, FCmp::Ge),
-            O::F32Abs | O::F32Neg | O::F64Abs | O::F64Neg => {
-                let ty = if matches!(op, O::F32Abs | O::F32Neg) {
-                    Ty::F32
-                } else {
-                    Ty::F64
-                };
-                let v = self.pop();
-                let x = self.take_xmm(v);
-                match op {
-                    O::F32Abs => {
-                        asm!(self; movd Rd(SCRATCH), Rx(x) ; and Rd(SCRATCH), 0x7fff_ffff ; movd Rx(x), Rd(SCRATCH))
-                    }
-                    O::F32Neg => {
-                        asm!(self; movd Rd(SCRATCH), Rx(x) ; xor Rd(SCRATCH), 0x8000_0000u32 as i32 ; movd Rx(x), Rd(SCRATCH))
-                    }
-                    O::F64Abs => {
-                        asm!(self; movq Rq(SCRATCH), Rx(x) ; btr Rq(SCRATCH), 63 ; movq Rx(x), Rq(SCRATCH))
-                    }
-                    _ => {
-                        asm!(self; movq Rq(SCRATCH), Rx(x) ; btc Rq(SCRATCH), 63 ; movq Rx(x), Rq(SCRATCH))
-                    }
-                }
-                self.push_reg(ty, x);
-            }
-            O::F32Ceil | O::F32Floor | O::F32Trunc | O::F32Nearest | O::F32Sqrt => {
-                self.funary(Ty::F32, &op)
-            }
-            O::F64Ceil | O::F64Floor | O::F64Trunc | O::F64Nearest | O::F64Sqrt => {
-                self.funary(Ty::F64, &op)
-            }
-            O::I32TruncF32S => self.trunc(Ty::F32, Ty::I32, true, false),
-            O::I32TruncF32U => self.trunc(Ty::F32, Ty::I32, false, false),
-            O::I32TruncF64S => self.trunc(Ty::F64, Ty::I32, true, false),
-            O::I32TruncF64U => self.trunc(Ty::F64, Ty::I32, false, false),
-            O::I64TruncF32S => self.trunc(Ty::F32, Ty::I64, true, false),
-            O::I64TruncF32U => self.trunc(Ty::F32, Ty::I64, false, false),
-            O::I64TruncF64S => self.trunc(Ty::F64, Ty::I64, true, false),
-            O::I64TruncF64U => self.trunc(Ty::F64, Ty::I64, false, false),
-            O::I32TruncSatF32S => self.trunc(Ty::F32, Ty::I32, true, true),
-            O::I32TruncSatF32U => self.trunc(Ty::F32, Ty::I32, false, true),
-            O::I32TruncSatF64S => self.trunc(Ty::F64, Ty::I32, true, true),
-            O::I32TruncSatF64U => self.trunc(Ty::F64, Ty::I32, false, true),
-            O::I64TruncSatF32S => self.trunc(Ty::F32, Ty::I64, true, true),
-            O::I64TruncSatF32U => self.trunc(Ty::F32, Ty::I64, false, true),
-            O::I64TruncSatF64S => self.trunc(Ty::F64, Ty::I64, true, true),
-            O::I64TruncSatF64U => self.trunc(Ty::F64, Ty::I64, false, true),
-            O::F32ConvertI32S => self.convert(Ty::I32, Ty::F32, true),
-            O::F32ConvertI32U => self.convert(Ty::I32, Ty::F32, false),
-            O::F32ConvertI64S => self.convert(Ty::I64, Ty::F32, true),
-            O::F32ConvertI64U => self.convert(Ty::I64, Ty::F32, false),
-            O::F64ConvertI32S => self.convert(Ty::I32, Ty::F64, true),
-            O::F64ConvertI32U => self.convert(Ty::I32, Ty::F64, false),
-            O::F64ConvertI64S => self.convert(Ty::I64, Ty::F64, true),
-            O::F64ConvertI64U => self.convert(Ty::I64, Ty::F64, false),
-            O::F32DemoteF64 => {
-                let v = self.pop();
-                let x = self.take_xmm(v);
-                asm!(self; cvtsd2ss Rx(x), Rx(x));
-                self.push_reg(Ty::F32, x);
-            }
-            O::F64PromoteF32 => {
-                let v = self.pop();
-                let x = self.take_xmm(v);
-                asm!(self; cvtss2sd Rx(x), Rx(x));
-                self.push_reg(Ty::F64, x);
-            }
-            O::I32ReinterpretF32
-            | O::I64ReinterpretF64
-            | O::F32ReinterpretI32
-            | O::F64ReinterpretI64 => {
-                let to = match op {
-                    O::I32ReinterpretF32 => Ty::I32,
-                    O::I64ReinterpretF64 => Ty::I64,
-                    O::F32ReinterpretI32 => Ty::F32,
-                    _ => Ty::F64,
-                };
-                let v = self.pop();
-                match v.loc {
-                    Loc::Reg(_) => {
-                        if to.is_float() {
-                            let x = self.alloc_xmm();
-                            self.load_xmm_into(v, x);
-                            self.free(v);
-                            self.push_reg(to, x);
-                        } else {
-                            let r = self.alloc_gpr();
-                            self.load_gpr_into(v, r);
-                            self.free(v);
-                            self.push_reg(to, r);
-                        }
-                    }
-                    loc => self.push(to, loc),
-                }
-            }
-            other => return Err(format!("the baseline tier does not support {other:?}")),
+            None => self.br_if_cc(Cc::Ne, relative_depth),
         }
         Ok(())
     }
 
+    lower! {
+        visit_nop() => |_g| ();
+        visit_unreachable() => |g| {
+            let l = g.trap_label(TrapCode::Unreachable);
+            asm!(g; jmp =>l);
+            g.unreachable_now();
+        };
+        visit_br(relative_depth: u32) => |g| {
+            g.emit_branch(relative_depth);
+            g.unreachable_now();
+        };
+        visit_br_table(targets: BrTable<'a>) => |g| g.br_table(targets);
+        visit_return() => |g| {
+            g.emit_return();
+            g.unreachable_now();
+        };
+        visit_call(function_index: u32) => |g| g.call(function_index);
+        visit_call_indirect(type_index: u32, table_index: u32) => |g| g.call_indirect(type_index, table_index);
+        visit_drop() => |g| {
+            let v = g.pop();
+            g.free(v);
+        };
+        visit_select() => |g| g.select();
+        visit_typed_select(ty: wasmparser::ValType) => |g| { let _ = ty; g.select() };
+        visit_local_get(local_index: u32) => |g| {
+            let ty = g.local_tys[local_index as usize];
+            g.push(ty, Loc::Local(local_index));
+        };
+        visit_local_set(local_index: u32) => |g| g.local_set(local_index, false);
+        visit_local_tee(local_index: u32) => |g| g.local_set(local_index, true);
+        visit_global_get(global_index: u32) => |g| g.global_get(global_index);
+        visit_global_set(global_index: u32) => |g| {
+            let v = g.pop();
+            g.global_addr(global_index);
+            g.store_cell(v, SCRATCH2, 0);
+            g.free(v);
+        };
+
+        // ---- memory ----
+        visit_i32_load(memarg: MemArg) => |g| g.load(memarg, Ty::I32, 4, LoadKind::I32);
+        visit_i64_load(memarg: MemArg) => |g| g.load(memarg, Ty::I64, 8, LoadKind::I64);
+        visit_f32_load(memarg: MemArg) => |g| g.load(memarg, Ty::F32, 4, LoadKind::F32);
+        visit_f64_load(memarg: MemArg) => |g| g.load(memarg, Ty::F64, 8, LoadKind::F64);
+        visit_i32_load8_s(memarg: MemArg) => |g| g.load(memarg, Ty::I32, 1, LoadKind::S8_32);
+        visit_i32_load8_u(memarg: MemArg) => |g| g.load(memarg, Ty::I32, 1, LoadKind::U8);
+        visit_i32_load16_s(memarg: MemArg) => |g| g.load(memarg, Ty::I32, 2, LoadKind::S16_32);
+        visit_i32_load16_u(memarg: MemArg) => |g| g.load(memarg, Ty::I32, 2, LoadKind::U16);
+        visit_i64_load8_s(memarg: MemArg) => |g| g.load(memarg, Ty::I64, 1, LoadKind::S8_64);
+        visit_i64_load8_u(memarg: MemArg) => |g| g.load(memarg, Ty::I64, 1, LoadKind::U8);
+        visit_i64_load16_s(memarg: MemArg) => |g| g.load(memarg, Ty::I64, 2, LoadKind::S16_64);
+        visit_i64_load16_u(memarg: MemArg) => |g| g.load(memarg, Ty::I64, 2, LoadKind::U16);
+        visit_i64_load32_s(memarg: MemArg) => |g| g.load(memarg, Ty::I64, 4, LoadKind::S32_64);
+        visit_i64_load32_u(memarg: MemArg) => |g| g.load(memarg, Ty::I64, 4, LoadKind::I32);
+        visit_i32_store(memarg: MemArg) => |g| g.store(memarg, 4);
+        visit_i64_store(memarg: MemArg) => |g| g.store(memarg, 8);
+        visit_f32_store(memarg: MemArg) => |g| g.store(memarg, 4);
+        visit_f64_store(memarg: MemArg) => |g| g.store(memarg, 8);
+        visit_i32_store8(memarg: MemArg) => |g| g.store(memarg, 1);
+        visit_i64_store8(memarg: MemArg) => |g| g.store(memarg, 1);
+        visit_i32_store16(memarg: MemArg) => |g| g.store(memarg, 2);
+        visit_i64_store16(memarg: MemArg) => |g| g.store(memarg, 2);
+        visit_i64_store32(memarg: MemArg) => |g| g.store(memarg, 4);
+        visit_memory_size(mem: u32) => |g| { let _ = mem; g.memory_size() };
+        visit_memory_grow(mem: u32) => |g| {
+            let _ = mem;
+            g.helper_op(helpers::memory_grow as *const () as usize, 1, None, Some(Ty::I32), false);
+            g.reload_mem_len();
+        };
+        visit_memory_copy(dst_mem: u32, src_mem: u32) => |g| {
+            let _ = (dst_mem, src_mem);
+            g.helper_op(helpers::memory_copy as *const () as usize, 3, None, None, true)
+        };
+        visit_memory_fill(mem: u32) => |g| {
+            let _ = mem;
+            g.helper_op(helpers::memory_fill as *const () as usize, 3, None, None, true)
+        };
+        visit_memory_init(data_index: u32, mem: u32) => |g| {
+            let _ = mem;
+            g.helper_op(helpers::memory_init as *const () as usize, 3, Some(data_index as u64), None, true)
+        };
+        visit_data_drop(data_index: u32) => |g| g.helper_op(helpers::data_drop as *const () as usize, 0, Some(data_index as u64), None, false);
+        visit_elem_drop(elem_index: u32) => |g| g.helper_op(helpers::elem_drop as *const () as usize, 0, Some(elem_index as u64), None, false);
+
+        // ---- tables and references ----
+        visit_table_get(table: u32) => |g| g.table_get(table);
+        visit_table_set(table: u32) => |g| g.helper_op(helpers::table_set as *const () as usize, 2, Some(table as u64), None, true);
+        visit_table_size(table: u32) => |g| g.helper_op(helpers::table_size as *const () as usize, 0, Some(table as u64), Some(Ty::I32), false);
+        visit_table_grow(table: u32) => |g| g.helper_op(helpers::table_grow as *const () as usize, 2, Some(table as u64), Some(Ty::I32), false);
+        visit_table_fill(table: u32) => |g| g.helper_op(helpers::table_fill as *const () as usize, 3, Some(table as u64), None, true);
+        visit_table_copy(dst_table: u32, src_table: u32) => |g| g.table_copy_init(helpers::table_copy as *const () as usize, dst_table as u64, src_table as u64);
+        visit_table_init(elem_index: u32, table: u32) => |g| g.table_copy_init(helpers::table_init as *const () as usize, table as u64, elem_index as u64);
+        visit_ref_null(hty: wasmparser::HeapType) => |g| { let _ = hty; g.push(Ty::I64, Loc::Const(0)) };
+        visit_ref_is_null() => |g| {
+            g.eqz(true);
+            g.flush();
+        };
+        visit_ref_func(function_index: u32) => |g| g.helper_op(helpers::ref_func as *const () as usize, 0, Some(function_index as u64), Some(Ty::I64), false);
+
+        // ---- constants ----
+        visit_i32_const(value: i32) => |g| g.push(Ty::I32, Loc::Const(value as u32 as u64));
+        visit_i64_const(value: i64) => |g| g.push(Ty::I64, Loc::Const(value as u64));
+        visit_f32_const(value: wasmparser::Ieee32) => |g| g.push(Ty::F32, Loc::Const(value.bits() as u64));
+        visit_f64_const(value: wasmparser::Ieee64) => |g| g.push(Ty::F64, Loc::Const(value.bits()));
+
+        // ---- integer compares (left pending in the flags) ----
+        visit_i32_eqz() => |g| g.eqz(false);
+        visit_i64_eqz() => |g| g.eqz(true);
+        visit_i32_eq() => |g| g.compare(Ty::I32, Cc::E);
+        visit_i32_ne() => |g| g.compare(Ty::I32, Cc::Ne);
+        visit_i32_lt_s() => |g| g.compare(Ty::I32, Cc::L);
+        visit_i32_lt_u() => |g| g.compare(Ty::I32, Cc::B);
+        visit_i32_gt_s() => |g| g.compare(Ty::I32, Cc::G);
+        visit_i32_gt_u() => |g| g.compare(Ty::I32, Cc::A);
+        visit_i32_le_s() => |g| g.compare(Ty::I32, Cc::Le);
+        visit_i32_le_u() => |g| g.compare(Ty::I32, Cc::Be);
+        visit_i32_ge_s() => |g| g.compare(Ty::I32, Cc::Ge);
+        visit_i32_ge_u() => |g| g.compare(Ty::I32, Cc::Ae);
+        visit_i64_eq() => |g| g.compare(Ty::I64, Cc::E);
+        visit_i64_ne() => |g| g.compare(Ty::I64, Cc::Ne);
+        visit_i64_lt_s() => |g| g.compare(Ty::I64, Cc::L);
+        visit_i64_lt_u() => |g| g.compare(Ty::I64, Cc::B);
+        visit_i64_gt_s() => |g| g.compare(Ty::I64, Cc::G);
+        visit_i64_gt_u() => |g| g.compare(Ty::I64, Cc::A);
+        visit_i64_le_s() => |g| g.compare(Ty::I64, Cc::Le);
+        visit_i64_le_u() => |g| g.compare(Ty::I64, Cc::Be);
+        visit_i64_ge_s() => |g| g.compare(Ty::I64, Cc::Ge);
+        visit_i64_ge_u() => |g| g.compare(Ty::I64, Cc::Ae);
+
+        // ---- integer arithmetic ----
+        visit_i32_add() => |g| g.int_bin(Ty::I32, IntBin::Add);
+        visit_i32_sub() => |g| g.int_bin(Ty::I32, IntBin::Sub);
+        visit_i32_mul() => |g| g.int_bin(Ty::I32, IntBin::Mul);
+        visit_i32_and() => |g| g.int_bin(Ty::I32, IntBin::And);
+        visit_i32_or() => |g| g.int_bin(Ty::I32, IntBin::Or);
+        visit_i32_xor() => |g| g.int_bin(Ty::I32, IntBin::Xor);
+        visit_i64_add() => |g| g.int_bin(Ty::I64, IntBin::Add);
+        visit_i64_sub() => |g| g.int_bin(Ty::I64, IntBin::Sub);
+        visit_i64_mul() => |g| g.int_bin(Ty::I64, IntBin::Mul);
+        visit_i64_and() => |g| g.int_bin(Ty::I64, IntBin::And);
+        visit_i64_or() => |g| g.int_bin(Ty::I64, IntBin::Or);
+        visit_i64_xor() => |g| g.int_bin(Ty::I64, IntBin::Xor);
+        visit_i32_shl() => |g| g.shift(Ty::I32, Shift::Shl);
+        visit_i32_shr_s() => |g| g.shift(Ty::I32, Shift::ShrS);
+        visit_i32_shr_u() => |g| g.shift(Ty::I32, Shift::ShrU);
+        visit_i32_rotl() => |g| g.shift(Ty::I32, Shift::Rotl);
+        visit_i32_rotr() => |g| g.shift(Ty::I32, Shift::Rotr);
+        visit_i64_shl() => |g| g.shift(Ty::I64, Shift::Shl);
+        visit_i64_shr_s() => |g| g.shift(Ty::I64, Shift::ShrS);
+        visit_i64_shr_u() => |g| g.shift(Ty::I64, Shift::ShrU);
+        visit_i64_rotl() => |g| g.shift(Ty::I64, Shift::Rotl);
+        visit_i64_rotr() => |g| g.shift(Ty::I64, Shift::Rotr);
+        visit_i32_div_s() => |g| g.div(Ty::I32, DivKind::DivS);
+        visit_i32_div_u() => |g| g.div(Ty::I32, DivKind::DivU);
+        visit_i32_rem_s() => |g| g.div(Ty::I32, DivKind::RemS);
+        visit_i32_rem_u() => |g| g.div(Ty::I32, DivKind::RemU);
+        visit_i64_div_s() => |g| g.div(Ty::I64, DivKind::DivS);
+        visit_i64_div_u() => |g| g.div(Ty::I64, DivKind::DivU);
+        visit_i64_rem_s() => |g| g.div(Ty::I64, DivKind::RemS);
+        visit_i64_rem_u() => |g| g.div(Ty::I64, DivKind::RemU);
+        visit_i32_clz() => |g| g.bitcount(false, BitCount::Clz);
+        visit_i32_ctz() => |g| g.bitcount(false, BitCount::Ctz);
+        visit_i32_popcnt() => |g| g.bitcount(false, BitCount::Popcnt);
+        visit_i64_clz() => |g| g.bitcount(true, BitCount::Clz);
+        visit_i64_ctz() => |g| g.bitcount(true, BitCount::Ctz);
+        visit_i64_popcnt() => |g| g.bitcount(true, BitCount::Popcnt);
+        visit_i32_wrap_i64() => |g| g.wrap();
+        visit_i64_extend_i32_u() => |g| g.extend_u();
+        visit_i64_extend_i32_s() => |g| g.sign_extend(Ty::I64, 32);
+        visit_i32_extend8_s() => |g| g.sign_extend(Ty::I32, 8);
+        visit_i32_extend16_s() => |g| g.sign_extend(Ty::I32, 16);
+        visit_i64_extend8_s() => |g| g.sign_extend(Ty::I64, 8);
+        visit_i64_extend16_s() => |g| g.sign_extend(Ty::I64, 16);
+        visit_i64_extend32_s() => |g| g.sign_extend(Ty::I64, 32);
+
+        // ---- floating point ----
+        visit_f32_add() => |g| g.fbin(Ty::F32, FBin::Add);
+        visit_f32_sub() => |g| g.fbin(Ty::F32, FBin::Sub);
+        visit_f32_mul() => |g| g.fbin(Ty::F32, FBin::Mul);
+        visit_f32_div() => |g| g.fbin(Ty::F32, FBin::Div);
+        visit_f32_min() => |g| g.fbin(Ty::F32, FBin::Min);
+        visit_f32_max() => |g| g.fbin(Ty::F32, FBin::Max);
+        visit_f32_copysign() => |g| g.fbin(Ty::F32, FBin::Copysign);
+        visit_f64_add() => |g| g.fbin(Ty::F64, FBin::Add);
+        visit_f64_sub() => |g| g.fbin(Ty::F64, FBin::Sub);
+        visit_f64_mul() => |g| g.fbin(Ty::F64, FBin::Mul);
+        visit_f64_div() => |g| g.fbin(Ty::F64, FBin::Div);
+        visit_f64_min() => |g| g.fbin(Ty::F64, FBin::Min);
+        visit_f64_max() => |g| g.fbin(Ty::F64, FBin::Max);
+        visit_f64_copysign() => |g| g.fbin(Ty::F64, FBin::Copysign);
+        visit_f32_eq() => |g| g.fcmp(Ty::F32, FCmp::Eq);
+        visit_f32_ne() => |g| g.fcmp(Ty::F32, FCmp::Ne);
+        visit_f32_lt() => |g| g.fcmp(Ty::F32, FCmp::Lt);
+        visit_f32_gt() => |g| g.fcmp(Ty::F32, FCmp::Gt);
+        visit_f32_le() => |g| g.fcmp(Ty::F32, FCmp::Le);
+        visit_f32_ge() => |g| g.fcmp(Ty::F32, FCmp::Ge);
+        visit_f64_eq() => |g| g.fcmp(Ty::F64, FCmp::Eq);
+        visit_f64_ne() => |g| g.fcmp(Ty::F64, FCmp::Ne);
+        visit_f64_lt() => |g| g.fcmp(Ty::F64, FCmp::Lt);
+        visit_f64_gt() => |g| g.fcmp(Ty::F64, FCmp::Gt);
+        visit_f64_le() => |g| g.fcmp(Ty::F64, FCmp::Le);
+        visit_f64_ge() => |g| g.fcmp(Ty::F64, FCmp::Ge);
+        visit_f32_abs() => |g| g.fsign(false, FSign::Abs);
+        visit_f32_neg() => |g| g.fsign(false, FSign::Neg);
+        visit_f64_abs() => |g| g.fsign(true, FSign::Abs);
+        visit_f64_neg() => |g| g.fsign(true, FSign::Neg);
+        visit_f32_sqrt() => |g| g.funary(Ty::F32, -1);
+        visit_f32_nearest() => |g| g.funary(Ty::F32, 8);
+        visit_f32_floor() => |g| g.funary(Ty::F32, 9);
+        visit_f32_ceil() => |g| g.funary(Ty::F32, 10);
+        visit_f32_trunc() => |g| g.funary(Ty::F32, 11);
+        visit_f64_sqrt() => |g| g.funary(Ty::F64, -1);
+        visit_f64_nearest() => |g| g.funary(Ty::F64, 8);
+        visit_f64_floor() => |g| g.funary(Ty::F64, 9);
+        visit_f64_ceil() => |g| g.funary(Ty::F64, 10);
+        visit_f64_trunc() => |g| g.funary(Ty::F64, 11);
+        visit_i32_trunc_f32_s() => |g| g.trunc(Ty::F32, Ty::I32, true, false);
+        visit_i32_trunc_f32_u() => |g| g.trunc(Ty::F32, Ty::I32, false, false);
+        visit_i32_trunc_f64_s() => |g| g.trunc(Ty::F64, Ty::I32, true, false);
+        visit_i32_trunc_f64_u() => |g| g.trunc(Ty::F64, Ty::I32, false, false);
+        visit_i64_trunc_f32_s() => |g| g.trunc(Ty::F32, Ty::I64, true, false);
+        visit_i64_trunc_f32_u() => |g| g.trunc(Ty::F32, Ty::I64, false, false);
+        visit_i64_trunc_f64_s() => |g| g.trunc(Ty::F64, Ty::I64, true, false);
+        visit_i64_trunc_f64_u() => |g| g.trunc(Ty::F64, Ty::I64, false, false);
+        visit_i32_trunc_sat_f32_s() => |g| g.trunc(Ty::F32, Ty::I32, true, true);
+        visit_i32_trunc_sat_f32_u() => |g| g.trunc(Ty::F32, Ty::I32, false, true);
+        visit_i32_trunc_sat_f64_s() => |g| g.trunc(Ty::F64, Ty::I32, true, true);
+        visit_i32_trunc_sat_f64_u() => |g| g.trunc(Ty::F64, Ty::I32, false, true);
+        visit_i64_trunc_sat_f32_s() => |g| g.trunc(Ty::F32, Ty::I64, true, true);
+        visit_i64_trunc_sat_f32_u() => |g| g.trunc(Ty::F32, Ty::I64, false, true);
+        visit_i64_trunc_sat_f64_s() => |g| g.trunc(Ty::F64, Ty::I64, true, true);
+        visit_i64_trunc_sat_f64_u() => |g| g.trunc(Ty::F64, Ty::I64, false, true);
+        visit_f32_convert_i32_s() => |g| g.convert(Ty::I32, Ty::F32, true);
+        visit_f32_convert_i32_u() => |g| g.convert(Ty::I32, Ty::F32, false);
+        visit_f32_convert_i64_s() => |g| g.convert(Ty::I64, Ty::F32, true);
+        visit_f32_convert_i64_u() => |g| g.convert(Ty::I64, Ty::F32, false);
+        visit_f64_convert_i32_s() => |g| g.convert(Ty::I32, Ty::F64, true);
+        visit_f64_convert_i32_u() => |g| g.convert(Ty::I32, Ty::F64, false);
+        visit_f64_convert_i64_s() => |g| g.convert(Ty::I64, Ty::F64, true);
+        visit_f64_convert_i64_u() => |g| g.convert(Ty::I64, Ty::F64, false);
+        visit_f32_demote_f64() => |g| {
+            let v = g.pop();
+            let x = g.take_xmm(v);
+            asm!(g; cvtsd2ss Rx(x), Rx(x));
+            g.push_reg(Ty::F32, x);
+        };
+        visit_f64_promote_f32() => |g| {
+            let v = g.pop();
+            let x = g.take_xmm(v);
+            asm!(g; cvtss2sd Rx(x), Rx(x));
+            g.push_reg(Ty::F64, x);
+        };
+        visit_i32_reinterpret_f32() => |g| g.reinterpret(Ty::I32);
+        visit_i64_reinterpret_f64() => |g| g.reinterpret(Ty::I64);
+        visit_f32_reinterpret_i32() => |g| g.reinterpret(Ty::F32);
+        visit_f64_reinterpret_i64() => |g| g.reinterpret(Ty::F64);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BitCount {
+    Clz,
+    Ctz,
+    Popcnt,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FSign {
+    Abs,
+    Neg,
+}
+
+impl Gen<'_> {
+    fn br_table(&mut self, targets: BrTable<'_>) -> Res {
+        let n = targets.len();
+        let default = targets.default();
+        let index = self.pop();
+        let table = self.asm.new_dynamic_label();
+        // index = min(index, n) in r11 (zero-extended), then jump into a table of
+        // 5-byte `jmp rel32`s.
+        self.load_gpr_into(index, SCRATCH);
+        self.free(index);
+        asm!(self
+            ; mov r10d, n as i32
+            ; cmp r11d, r10d
+            ; cmova r11d, r10d
+            ; lea r11, [r11 + r11 * 4]
+            ; lea r10, [=>table]
+            ; add r11, r10
+            ; jmp r11
+            ; =>table
+        );
+        let mut stubs = Vec::new();
+        for depth in targets.targets().chain(std::iter::once(Ok(default))) {
+            let depth = depth.map_err(|e| e.to_string())?;
+            let c = self.ctrl.len() - 1 - depth as usize;
+            if self.branch_moves(c) {
+                let stub = self.asm.new_dynamic_label();
+                asm!(self; jmp =>stub);
+                stubs.push((stub, depth));
+            } else {
+                let l = self.ctrl[c].label;
+                asm!(self; jmp =>l);
+            }
+        }
+        for (stub, depth) in stubs {
+            asm!(self; =>stub);
+            self.emit_branch(depth);
+        }
+        self.unreachable_now();
+        Ok(())
+    }
+
+    fn call_indirect(&mut self, type_index: u32, table_index: u32) -> Res {
+        let module = self.module;
+        let index = self.pop();
+        let t = &module.types[type_index as usize];
+        let n = t.params().len();
+        for r in t.results() {
+            Ty::from_val(*r)?;
+        }
+        self.push(index.ty, index.loc);
+        self.spill_regs();
+        let index = self.pop();
+        let len = self.stack.len();
+        for p in len - n..len {
+            self.spill_entry(p);
+        }
+        let p = (len - n) as u32;
+        let shift = self.slot_disp(p);
+        let (slow, done, ok) = (
+            self.asm.new_dynamic_label(),
+            self.asm.new_dynamic_label(),
+            self.asm.new_dynamic_label(),
+        );
+        let to_stub = self.to_stub;
+        self.call_helper(
+            helpers::resolve_indirect as *const () as usize,
+            &[
+                Arg::Vmctx,
+                Arg::Imm(table_index as u64),
+                Arg::Imm(type_index as u64),
+                Arg::Val(index),
+            ],
+        );
+        asm!(self
+            ; test edx, edx
+            ; jz =>ok
+            ; mov eax, edx
+            ; jmp =>to_stub
+            ; =>ok
+            ; test rax, rax
+            ; jz =>slow
+            ; lea r14, [r14 + shift]
+            ; call rax
+            ; lea r14, [r14 - shift]
+            ; jmp =>done
+            ; =>slow
+        );
+        self.call_helper(
+            helpers::call_indirect as *const () as usize,
+            &[
+                Arg::Vmctx,
+                Arg::Imm(table_index as u64),
+                Arg::Imm(type_index as u64),
+                Arg::Val(index),
+                Arg::Cell(self.num_locals + p),
+            ],
+        );
+        self.check_helper_trap();
+        asm!(self; =>done);
+        self.reload_mem_len();
+        self.truncate(len - n);
+        for (k, t) in t.results().iter().enumerate() {
+            self.push(ty_of(*t), Loc::Slot(p + k as u32));
+        }
+        Ok(())
+    }
+
+    fn local_set(&mut self, local_index: u32, tee: bool) {
+        let v = self.pop();
+        self.preserve_local(local_index);
+        if v.loc != Loc::Local(local_index) {
+            self.store_cell(v, FP, cell_disp(local_index));
+            self.forget_local(local_index);
+        }
+        if let Loc::Reg(r) = v.loc {
+            // The register is free now and still holds the local's value. A `tee` leaves a
+            // read of the local, which the cache serves (a consumer that modifies its
+            // operand copies it first; compares and address uses read it in place).
+            self.free(v);
+            let k = if v.ty.is_float() { 16 + r } else { r };
+            self.lcache[k as usize] = local_index;
+            self.lcached |= 1 << k;
+            if tee {
+                self.push(v.ty, Loc::Local(local_index));
+            }
+            return;
+        }
+        if !tee {
+            self.free(v);
+            return;
+        }
+        // Keep a register or constant; otherwise read the local again.
+        match v.loc {
+            Loc::Reg(_) | Loc::Const(_) => self.push(v.ty, v.loc),
+            _ => self.push(v.ty, Loc::Local(local_index)),
+        }
+    }
+
+    fn global_get(&mut self, global_index: u32) -> Res {
+        let ty = Ty::from_val(self.module.globals[global_index as usize].ty.content)?;
+        self.global_addr(global_index);
+        if ty.is_float() {
+            let x = self.alloc_xmm();
+            if ty.is_64() {
+                asm!(self; movsd Rx(x), QWORD [r10]);
+            } else {
+                asm!(self; movss Rx(x), DWORD [r10]);
+            }
+            self.push_reg(ty, x);
+        } else {
+            let r = self.alloc_gpr();
+            if ty.is_64() {
+                asm!(self; mov Rq(r), QWORD [r10]);
+            } else {
+                asm!(self; mov Rd(r), DWORD [r10]);
+            }
+            self.push_reg(ty, r);
+        }
+        Ok(())
+    }
+
+    fn memory_size(&mut self) {
+        let r = self.alloc_gpr();
+        let m = off::VMCTX_MEMORY;
+        let l = off::MEMORY_LEN;
+        asm!(self
+            ; mov Rq(r), QWORD [r15 + m]
+            ; mov Rq(r), QWORD [Rq(r) + l]
+            ; shr Rq(r), 16
+        );
+        self.push_reg(Ty::I32, r);
+    }
+
+    fn table_get(&mut self, table: u32) {
+        self.helper_op(
+            helpers::table_get as *const () as usize,
+            1,
+            Some(table as u64),
+            None,
+            false,
+        );
+        let l = self.to_stub;
+        let ok = self.asm.new_dynamic_label();
+        asm!(self
+            ; test edx, edx
+            ; jz =>ok
+            ; mov eax, edx
+            ; jmp =>l
+            ; =>ok
+        );
+        self.regs.set(false, RAX);
+        self.push_reg(Ty::I64, RAX);
+    }
+
+    /// `table.copy` / `table.init`: helper(vmctx, a, b, dst, src, len).
+    fn table_copy_init(&mut self, addr: usize, a: u64, b: u64) {
+        self.spill_regs();
+        let len = self.pop();
+        let src = self.pop();
+        let dst = self.pop();
+        self.call_helper(
+            addr,
+            &[
+                Arg::Vmctx,
+                Arg::Imm(a),
+                Arg::Imm(b),
+                Arg::Val(dst),
+                Arg::Val(src),
+                Arg::Val(len),
+            ],
+        );
+        self.check_helper_trap();
+    }
+
+    fn bitcount(&mut self, w: bool, op: BitCount) {
+        let ty = if w { Ty::I64 } else { Ty::I32 };
+        let v = self.pop();
+        let src = self.int_opnd(v, false, SCRATCH);
+        self.free(v);
+        let d = self.alloc_gpr();
+        match (op, w, src) {
+            (BitCount::Clz, false, Opnd::Reg(r)) => asm!(self; lzcnt Rd(d), Rd(r)),
+            (BitCount::Clz, false, Opnd::Mem(m)) => fpa!(self, m; {lzcnt Rd(d), DWORD} {}),
+            (BitCount::Ctz, false, Opnd::Reg(r)) => asm!(self; tzcnt Rd(d), Rd(r)),
+            (BitCount::Ctz, false, Opnd::Mem(m)) => fpa!(self, m; {tzcnt Rd(d), DWORD} {}),
+            (BitCount::Popcnt, false, Opnd::Reg(r)) => asm!(self; popcnt Rd(d), Rd(r)),
+            (BitCount::Popcnt, false, Opnd::Mem(m)) => {
+                fpa!(self, m; {popcnt Rd(d), DWORD} {})
+            }
+            (BitCount::Clz, true, Opnd::Reg(r)) => asm!(self; lzcnt Rq(d), Rq(r)),
+            (BitCount::Clz, true, Opnd::Mem(m)) => fpa!(self, m; {lzcnt Rq(d), QWORD} {}),
+            (BitCount::Ctz, true, Opnd::Reg(r)) => asm!(self; tzcnt Rq(d), Rq(r)),
+            (BitCount::Ctz, true, Opnd::Mem(m)) => fpa!(self, m; {tzcnt Rq(d), QWORD} {}),
+            (BitCount::Popcnt, true, Opnd::Reg(r)) => asm!(self; popcnt Rq(d), Rq(r)),
+            (BitCount::Popcnt, true, Opnd::Mem(m)) => {
+                fpa!(self, m; {popcnt Rq(d), QWORD} {})
+            }
+            _ => unreachable!("bit count form"),
+        }
+        self.push_reg(ty, d);
+    }
+
+    fn wrap(&mut self) {
+        let v = self.pop();
+        match v.loc {
+            Loc::Const(c) => self.push(Ty::I32, Loc::Const(c as u32 as u64)),
+            Loc::Reg(r) => {
+                asm!(self; mov Rd(r), Rd(r));
+                self.push_reg(Ty::I32, r);
+            }
+            loc => self.push(Ty::I32, loc),
+        }
+    }
+
+    fn extend_u(&mut self) {
+        let v = self.pop();
+        match v.loc {
+            Loc::Const(c) => self.push(Ty::I64, Loc::Const(c as u32 as u64)),
+            _ => {
+                let r = self.take_gpr(v);
+                asm!(self; mov Rd(r), Rd(r));
+                self.push_reg(Ty::I64, r);
+            }
+        }
+    }
+
+    fn fsign(&mut self, w: bool, op: FSign) {
+        let ty = if w { Ty::F64 } else { Ty::F32 };
+        let v = self.pop();
+        let x = self.take_xmm(v);
+        match (w, op) {
+            (false, FSign::Abs) => {
+                asm!(self; movd r11d, Rx(x) ; and r11d, 0x7fff_ffff ; movd Rx(x), r11d)
+            }
+            (false, FSign::Neg) => {
+                asm!(self; movd r11d, Rx(x) ; xor r11d, 0x8000_0000u32 as i32 ; movd Rx(x), r11d)
+            }
+            (true, FSign::Abs) => {
+                asm!(self; movq r11, Rx(x) ; btr r11, 63 ; movq Rx(x), r11)
+            }
+            (true, FSign::Neg) => {
+                asm!(self; movq r11, Rx(x) ; btc r11, 63 ; movq Rx(x), r11)
+            }
+        }
+        self.push_reg(ty, x);
+    }
+
+    fn reinterpret(&mut self, to: Ty) {
+        let v = self.pop();
+        match v.loc {
+            Loc::Reg(_) => {
+                if to.is_float() {
+                    let x = self.alloc_xmm();
+                    self.load_xmm_into(v, x);
+                    self.free(v);
+                    self.push_reg(to, x);
+                } else {
+                    let r = self.alloc_gpr();
+                    self.load_gpr_into(v, r);
+                    self.free(v);
+                    self.push_reg(to, r);
+                }
+            }
+            loc => self.push(to, loc),
+        }
+    }
     fn global_addr(&mut self, g: u32) {
         let go = off::VMCTX_GLOBALS;
         let d = cell_disp(g);
         asm!(self
-            ; mov Rq(SCRATCH2), QWORD [Rq(VMCTX) + go]
-            ; mov Rq(SCRATCH2), QWORD [Rq(SCRATCH2) + d]
+            ; mov r10, QWORD [r15 + go]
+            ; mov r10, QWORD [r10 + d]
         );
     }
 
     // ---- calls ----
 
-    fn call(&mut self, func: u32) -> Result<(), String> {
-        let t = self.module.func_type(func);
+    fn call(&mut self, func: u32) -> Res {
+        let module = self.module;
+        let t = module.func_type(func);
         let n = t.params().len();
-        let rtys = t
-            .results()
-            .iter()
-            .map(|t| Ty::from_val(*t))
-            .collect::<Result<Vec<_>, _>>()?;
+        for r in t.results() {
+            Ty::from_val(*r)?;
+        }
         self.spill_regs();
         let len = self.stack.len();
         for p in len - n..len {
             self.spill_entry(p);
         }
+        // The callee clobbers every allocatable register.
+        self.forget_all();
         let p = (len - n) as u32;
         let shift = self.slot_disp(p);
         let imported = self.module.num_imported_funcs;
@@ -1590,12 +1917,12 @@ impl Gen<'_> {
             // interpreted function's slot holds (mixed tiers; docs/abi.md §3).
             let def_index = (func - imported) as i32;
             asm!(self
-                ; mov Rq(SCRATCH), QWORD [Rq(VMCTX) + slots]
-                ; mov Rq(SCRATCH), QWORD [Rq(SCRATCH) + def]
+                ; mov r11, QWORD [r15 + slots]
+                ; mov r11, QWORD [r11 + def]
                 ; mov eax, def_index
-                ; lea Rq(FP), [Rq(FP) + shift]
-                ; call Rq(SCRATCH)
-                ; lea Rq(FP), [Rq(FP) - shift]
+                ; lea r14, [r14 + shift]
+                ; call r11
+                ; lea r14, [r14 - shift]
             );
         } else {
             self.call_helper(
@@ -1610,8 +1937,8 @@ impl Gen<'_> {
         }
         self.reload_mem_len();
         self.truncate(len - n);
-        for (k, t) in rtys.iter().enumerate() {
-            self.push(*t, Loc::Slot(p + k as u32));
+        for (k, t) in t.results().iter().enumerate() {
+            self.push(ty_of(*t), Loc::Slot(p + k as u32));
         }
         Ok(())
     }
@@ -1619,10 +1946,13 @@ impl Gen<'_> {
     /// Calls a helper. Every register must have been spilled, and `Val` arguments must not be
     /// in registers (pop them after `spill_regs`).
     fn call_helper(&mut self, addr: usize, args: &[Arg]) {
+        // The argument registers are written one by one: no argument may read a cached
+        // local from one of them. Everything is clobbered by the call anyway.
+        self.forget_all();
         for (i, a) in args.iter().enumerate() {
             let r = ARG_REGS[i];
             match *a {
-                Arg::Vmctx => asm!(self; mov Rq(r), Rq(VMCTX)),
+                Arg::Vmctx => asm!(self; mov Rq(r), r15),
                 Arg::Imm(v) => mov_imm(self.asm, r, v),
                 Arg::Val(v) => {
                     debug_assert!(
@@ -1645,7 +1975,7 @@ impl Gen<'_> {
                 }
                 Arg::Cell(c) => {
                     let d = cell_disp(c);
-                    asm!(self; lea Rq(r), [Rq(FP) + d]);
+                    fpa!(self, d; {lea Rq(r),} {});
                 }
             }
         }
@@ -1664,15 +1994,18 @@ impl Gen<'_> {
     ) {
         self.spill_regs();
         let len = self.stack.len();
-        let mut args = vec![Arg::Vmctx];
+        let mut args = [Arg::Vmctx; 6];
+        let mut k = 1;
         if let Some(i) = imm {
-            args.push(Arg::Imm(i));
+            args[k] = Arg::Imm(i);
+            k += 1;
         }
         for p in len - n..len {
-            args.push(Arg::Val(self.stack[p]));
+            args[k] = Arg::Val(self.stack[p]);
+            k += 1;
         }
         self.truncate(len - n);
-        self.call_helper(addr, &args);
+        self.call_helper(addr, &args[..k]);
         if traps {
             self.check_helper_trap();
         }
@@ -1715,12 +2048,13 @@ impl Gen<'_> {
             IntBin::Or => alu!(self, or, w, d, src),
             IntBin::Xor => alu!(self, xor, w, d, src),
             IntBin::Mul => match (w, src) {
+                (w, Opnd::Imm(i)) if fits_i8(i) => imul_ri8(self.asm, w, d, i as i8),
                 (false, Opnd::Imm(i)) => asm!(self; imul Rd(d), Rd(d), i),
                 (true, Opnd::Imm(i)) => asm!(self; imul Rq(d), Rq(d), i),
                 (false, Opnd::Reg(r)) => asm!(self; imul Rd(d), Rd(r)),
                 (true, Opnd::Reg(r)) => asm!(self; imul Rq(d), Rq(r)),
-                (false, Opnd::Mem(m)) => asm!(self; imul Rd(d), DWORD [Rq(FP) + m]),
-                (true, Opnd::Mem(m)) => asm!(self; imul Rq(d), QWORD [Rq(FP) + m]),
+                (false, Opnd::Mem(m)) => fpa!(self, m; {imul Rd(d), DWORD} {}),
+                (true, Opnd::Mem(m)) => fpa!(self, m; {imul Rq(d), QWORD} {}),
             },
         }
         self.free(b);
@@ -1754,6 +2088,7 @@ impl Gen<'_> {
         self.evict(RCX);
         let b = self.pop();
         let a = self.pop();
+        self.forget_reg(RCX);
         if b.reg() != Some(RCX) {
             self.regs.set(false, RCX);
             self.load_gpr_into(b, RCX);
@@ -1804,7 +2139,7 @@ impl Gen<'_> {
                             asm!(self; and Rq(d), (c - 1) as i32);
                         } else {
                             mov_imm(self.asm, SCRATCH, c - 1);
-                            asm!(self; and Rq(d), Rq(SCRATCH));
+                            asm!(self; and Rq(d), r11);
                         }
                     }
                 }
@@ -1819,6 +2154,8 @@ impl Gen<'_> {
         self.push(a.ty, a.loc);
         self.evict(RAX);
         self.evict(RDX);
+        self.forget_reg(RAX);
+        self.forget_reg(RDX);
         let a = self.pop();
         self.load_gpr_into(a, RAX);
         self.free(a);
@@ -1828,9 +2165,9 @@ impl Gen<'_> {
         let known_not_minus1 = matches!(b.loc, Loc::Const(c) if (if w { c } else { c as u32 as u64 }) != (if w { u64::MAX } else { u32::MAX as u64 }));
         if !known_nonzero {
             if w {
-                asm!(self; test Rq(SCRATCH), Rq(SCRATCH));
+                asm!(self; test r11, r11);
             } else {
-                asm!(self; test Rd(SCRATCH), Rd(SCRATCH));
+                asm!(self; test r11d, r11d);
             }
             self.trap_if(Cc::E, TrapCode::IntegerDivisionByZero);
         }
@@ -1839,16 +2176,16 @@ impl Gen<'_> {
         if signed && !known_not_minus1 {
             let normal = self.asm.new_dynamic_label();
             if w {
-                asm!(self; cmp Rq(SCRATCH), -1);
+                asm!(self; cmp r11, -1);
             } else {
-                asm!(self; cmp Rd(SCRATCH), -1);
+                asm!(self; cmp r11d, -1);
             }
             jcc(self.asm, Cc::Ne, normal);
             if kind == DivKind::DivS {
                 // x / -1 = -x, trapping on the minimum.
                 if w {
                     mov_imm(self.asm, SCRATCH2, i64::MIN as u64);
-                    asm!(self; cmp Rq(RAX), Rq(SCRATCH2));
+                    asm!(self; cmp Rq(RAX), r10);
                 } else {
                     asm!(self; cmp Rd(RAX), i32::MIN);
                 }
@@ -1864,10 +2201,10 @@ impl Gen<'_> {
             asm!(self; jmp =>done ; =>normal);
         }
         match (kind, w) {
-            (DivKind::DivS | DivKind::RemS, false) => asm!(self; cdq ; idiv Rd(SCRATCH)),
-            (DivKind::DivS | DivKind::RemS, true) => asm!(self; cqo ; idiv Rq(SCRATCH)),
-            (_, false) => asm!(self; xor edx, edx ; div Rd(SCRATCH)),
-            (_, true) => asm!(self; xor edx, edx ; div Rq(SCRATCH)),
+            (DivKind::DivS | DivKind::RemS, false) => asm!(self; cdq ; idiv r11d),
+            (DivKind::DivS | DivKind::RemS, true) => asm!(self; cqo ; idiv r11),
+            (_, false) => asm!(self; xor edx, edx ; div r11d),
+            (_, true) => asm!(self; xor edx, edx ; div r11),
         }
         if matches!(kind, DivKind::RemS | DivKind::RemU) {
             asm!(self; mov rax, rdx);
@@ -1918,14 +2255,14 @@ impl Gen<'_> {
                 asm!(self; test Rd(r), Rd(r));
             } else {
                 let m = self.disp_of(c.loc).unwrap_or(0);
-                asm!(self; cmp DWORD [Rq(FP) + m], 0);
+                fpa!(self, m; {cmp DWORD} {, 0});
             }
             let keep = self.asm.new_dynamic_label();
             asm!(self; jnz =>keep);
             match (ty.is_64(), src) {
                 (_, Opnd::Reg(r)) => asm!(self; movaps Rx(d), Rx(r)),
-                (false, Opnd::Mem(m)) => asm!(self; movss Rx(d), DWORD [Rq(FP) + m]),
-                (true, Opnd::Mem(m)) => asm!(self; movsd Rx(d), QWORD [Rq(FP) + m]),
+                (false, Opnd::Mem(m)) => fpa!(self, m; {movss Rx(d), DWORD} {}),
+                (true, Opnd::Mem(m)) => fpa!(self, m; {movsd Rx(d), QWORD} {}),
                 _ => unreachable!(),
             }
             asm!(self; =>keep);
@@ -1943,13 +2280,13 @@ impl Gen<'_> {
                 asm!(self; test Rd(r), Rd(r));
             } else {
                 let m = self.disp_of(c.loc).unwrap_or(0);
-                asm!(self; cmp DWORD [Rq(FP) + m], 0);
+                fpa!(self, m; {cmp DWORD} {, 0});
             }
             match (w, src) {
                 (false, Opnd::Reg(r)) => asm!(self; cmovz Rd(d), Rd(r)),
                 (true, Opnd::Reg(r)) => asm!(self; cmovz Rq(d), Rq(r)),
-                (false, Opnd::Mem(m)) => asm!(self; cmovz Rd(d), DWORD [Rq(FP) + m]),
-                (true, Opnd::Mem(m)) => asm!(self; cmovz Rq(d), QWORD [Rq(FP) + m]),
+                (false, Opnd::Mem(m)) => fpa!(self, m; {cmovz Rd(d), DWORD} {}),
+                (true, Opnd::Mem(m)) => fpa!(self, m; {cmovz Rq(d), QWORD} {}),
                 _ => unreachable!(),
             }
             self.free(b);
@@ -1969,27 +2306,27 @@ impl Gen<'_> {
             self.load_gpr_into(Val::new(if w { Ty::I64 } else { Ty::I32 }, b.loc), SCRATCH2);
             if let Loc::Reg(r) = b.loc {
                 if w {
-                    asm!(self; movq Rq(SCRATCH2), Rx(r));
+                    asm!(self; movq r10, Rx(r));
                 } else {
-                    asm!(self; movd Rd(SCRATCH2), Rx(r));
+                    asm!(self; movd r10d, Rx(r));
                 }
             }
             if w {
                 asm!(self
-                    ; movq Rq(SCRATCH), Rx(d)
-                    ; btr Rq(SCRATCH), 63
-                    ; shr Rq(SCRATCH2), 63
-                    ; shl Rq(SCRATCH2), 63
-                    ; or Rq(SCRATCH), Rq(SCRATCH2)
-                    ; movq Rx(d), Rq(SCRATCH)
+                    ; movq r11, Rx(d)
+                    ; btr r11, 63
+                    ; shr r10, 63
+                    ; shl r10, 63
+                    ; or r11, r10
+                    ; movq Rx(d), r11
                 );
             } else {
                 asm!(self
-                    ; movd Rd(SCRATCH), Rx(d)
-                    ; and Rd(SCRATCH), 0x7fff_ffff
-                    ; and Rd(SCRATCH2), 0x8000_0000u32 as i32
-                    ; or Rd(SCRATCH), Rd(SCRATCH2)
-                    ; movd Rx(d), Rd(SCRATCH)
+                    ; movd r11d, Rx(d)
+                    ; and r11d, 0x7fff_ffff
+                    ; and r10d, 0x8000_0000u32 as i32
+                    ; or r11d, r10d
+                    ; movd Rx(d), r11d
                 );
             }
             self.free(b);
@@ -2009,10 +2346,10 @@ impl Gen<'_> {
                     o => {
                         match (w, o) {
                             (false, Opnd::Mem(m)) => {
-                                asm!(self; movss Rx(XMM_SCRATCH), DWORD [Rq(FP) + m])
+                                fpa!(self, m; {movss xmm15, DWORD} {})
                             }
                             (true, Opnd::Mem(m)) => {
-                                asm!(self; movsd Rx(XMM_SCRATCH), QWORD [Rq(FP) + m])
+                                fpa!(self, m; {movsd xmm15, QWORD} {})
                             }
                             _ => unreachable!(),
                         }
@@ -2076,6 +2413,9 @@ impl Gen<'_> {
         };
         let yo = match y.loc {
             Loc::Reg(r) => Opnd::Reg(r),
+            Loc::Local(_) if self.cached_xmm(y.loc).is_some() => {
+                Opnd::Reg(self.cached_xmm(y.loc).unwrap_or(XMM_SCRATCH))
+            }
             Loc::Local(_) | Loc::Slot(_) => Opnd::Mem(self.disp_of(y.loc).unwrap_or(0)),
             _ => {
                 // x may be in XMM_SCRATCH: use a fresh register.
@@ -2093,12 +2433,12 @@ impl Gen<'_> {
             FCmp::Eq => {
                 setcc(self.asm, Cc::E, d);
                 setcc(self.asm, Cc::Np, SCRATCH);
-                asm!(self; and Rb(d), Rb(SCRATCH));
+                asm!(self; and Rb(d), r11b);
             }
             FCmp::Ne => {
                 setcc(self.asm, Cc::Ne, d);
                 setcc(self.asm, Cc::P, SCRATCH);
-                asm!(self; or Rb(d), Rb(SCRATCH));
+                asm!(self; or Rb(d), r11b);
             }
             FCmp::Lt | FCmp::Gt => setcc(self.asm, Cc::A, d),
             FCmp::Le | FCmp::Ge => setcc(self.asm, Cc::Ae, d),
@@ -2107,18 +2447,11 @@ impl Gen<'_> {
         self.push_reg(Ty::I32, d);
     }
 
-    fn funary(&mut self, ty: Ty, op: &Operator<'_>) {
-        use Operator as O;
+    /// `sqrt` (`mode` -1) or `round` with an SSE4.1 rounding mode.
+    fn funary(&mut self, ty: Ty, mode: i8) {
         let w = ty.is_64();
         let v = self.pop();
         let x = self.take_xmm(v);
-        let mode: i8 = match op {
-            O::F32Nearest | O::F64Nearest => 8,
-            O::F32Floor | O::F64Floor => 9,
-            O::F32Ceil | O::F64Ceil => 10,
-            O::F32Trunc | O::F64Trunc => 11,
-            _ => -1,
-        };
         match (mode, w) {
             (-1, false) => asm!(self; sqrtss Rx(x), Rx(x)),
             (-1, true) => asm!(self; sqrtsd Rx(x), Rx(x)),
@@ -2135,14 +2468,14 @@ impl Gen<'_> {
             (v as f32).to_bits() as u64
         };
         mov_imm(self.asm, SCRATCH, bits);
-        asm!(self; movq Rx(XMM_SCRATCH), Rq(SCRATCH));
+        asm!(self; movq xmm15, r11);
     }
 
     fn ucomi_scratch(&mut self, w: bool, x: u8) {
         if w {
-            asm!(self; ucomisd Rx(x), Rx(XMM_SCRATCH));
+            asm!(self; ucomisd Rx(x), xmm15);
         } else {
-            asm!(self; ucomiss Rx(x), Rx(XMM_SCRATCH));
+            asm!(self; ucomiss Rx(x), xmm15);
         }
     }
 
@@ -2203,9 +2536,9 @@ impl Gen<'_> {
                 self.ucomi_scratch(w, x);
                 jcc(self.asm, Cc::Ae, big);
                 if w {
-                    asm!(self; cvttsd2si Rq(d), Rx(x) ; jmp =>done ; =>big ; subsd Rx(x), Rx(XMM_SCRATCH) ; cvttsd2si Rq(d), Rx(x) ; btc Rq(d), 63);
+                    asm!(self; cvttsd2si Rq(d), Rx(x) ; jmp =>done ; =>big ; subsd Rx(x), xmm15 ; cvttsd2si Rq(d), Rx(x) ; btc Rq(d), 63);
                 } else {
-                    asm!(self; cvttss2si Rq(d), Rx(x) ; jmp =>done ; =>big ; subss Rx(x), Rx(XMM_SCRATCH) ; cvttss2si Rq(d), Rx(x) ; btc Rq(d), 63);
+                    asm!(self; cvttss2si Rq(d), Rx(x) ; jmp =>done ; =>big ; subss Rx(x), xmm15 ; cvttss2si Rq(d), Rx(x) ; btc Rq(d), 63);
                 }
             }
         }
@@ -2243,11 +2576,11 @@ impl Gen<'_> {
                 }
             }
             (false, false) => {
-                asm!(self; mov Rd(SCRATCH), Rd(r));
+                asm!(self; mov r11d, Rd(r));
                 if f64_ {
-                    asm!(self; cvtsi2sd Rx(x), Rq(SCRATCH));
+                    asm!(self; cvtsi2sd Rx(x), r11);
                 } else {
-                    asm!(self; cvtsi2ss Rx(x), Rq(SCRATCH));
+                    asm!(self; cvtsi2ss Rx(x), r11);
                 }
             }
             (true, true) => {
@@ -2268,16 +2601,16 @@ impl Gen<'_> {
                 asm!(self
                     ; jmp =>done
                     ; =>big
-                    ; mov Rq(SCRATCH), Rq(r)
-                    ; shr Rq(SCRATCH), 1
-                    ; mov Rq(SCRATCH2), Rq(r)
-                    ; and Rq(SCRATCH2), 1
-                    ; or Rq(SCRATCH), Rq(SCRATCH2)
+                    ; mov r11, Rq(r)
+                    ; shr r11, 1
+                    ; mov r10, Rq(r)
+                    ; and r10, 1
+                    ; or r11, r10
                 );
                 if f64_ {
-                    asm!(self; cvtsi2sd Rx(x), Rq(SCRATCH) ; addsd Rx(x), Rx(x));
+                    asm!(self; cvtsi2sd Rx(x), r11 ; addsd Rx(x), Rx(x));
                 } else {
-                    asm!(self; cvtsi2ss Rx(x), Rq(SCRATCH) ; addss Rx(x), Rx(x));
+                    asm!(self; cvtsi2ss Rx(x), r11 ; addss Rx(x), Rx(x));
                 }
                 asm!(self; =>done);
             }
@@ -2296,11 +2629,14 @@ impl Gen<'_> {
                 let ea = (c as u32 as u64) + offset;
                 mov_imm(self.asm, SCRATCH, ea);
             }
-            Loc::Reg(r) => asm!(self; mov Rd(SCRATCH), Rd(r)),
-            _ => {
-                let d = self.disp_of(addr.loc).unwrap_or(0);
-                asm!(self; mov Rd(SCRATCH), DWORD [Rq(FP) + d]);
-            }
+            Loc::Reg(r) => asm!(self; mov r11d, Rd(r)),
+            _ => match self.cached_local(addr.loc) {
+                Some(c) => asm!(self; mov r11d, Rd(c)),
+                None => {
+                    let d = self.disp_of(addr.loc).unwrap_or(0);
+                    fpa!(self, d; {mov r11d, DWORD} {});
+                }
+            },
         }
         self.free(addr);
         let mut disp = if matches!(addr.loc, Loc::Const(_)) {
@@ -2310,15 +2646,15 @@ impl Gen<'_> {
         };
         if disp + size as u64 > i32::MAX as u64 {
             mov_imm(self.asm, SCRATCH2, disp);
-            asm!(self; add Rq(SCRATCH), Rq(SCRATCH2));
+            asm!(self; add r11, r10);
             disp = 0;
         }
         if self.explicit {
             let end = (disp + size as u64) as i32;
             let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
             asm!(self
-                ; lea Rq(SCRATCH2), [Rq(SCRATCH) + end]
-                ; cmp Rq(SCRATCH2), Rq(MEM_LEN)
+                ; lea r10, [r11 + end]
+                ; cmp r10, r12
                 ; ja =>oob
             );
         }
@@ -2332,40 +2668,40 @@ impl Gen<'_> {
             let x = self.alloc_xmm();
             match kind {
                 LoadKind::F32 => {
-                    mload!(self, x, disp, movss Rx(x), DWORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp])
+                    mload!(self, disp; {movss Rx(x), DWORD} {})
                 }
-                _ => mload!(self, x, disp, movsd Rx(x), QWORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp]),
+                _ => mload!(self, disp; {movsd Rx(x), QWORD} {}),
             }
             self.push_reg(ty, x);
         } else {
             let d = self.alloc_gpr();
             match kind {
                 LoadKind::I32 => {
-                    mload!(self, d, disp, mov Rd(d), DWORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp])
+                    mload!(self, disp; {mov Rd(d), DWORD} {})
                 }
                 LoadKind::I64 => {
-                    mload!(self, d, disp, mov Rq(d), QWORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp])
+                    mload!(self, disp; {mov Rq(d), QWORD} {})
                 }
                 LoadKind::U8 => {
-                    mload!(self, d, disp, movzx Rd(d), BYTE [Rq(MEM_BASE) + Rq(SCRATCH) + disp])
+                    mload!(self, disp; {movzx Rd(d), BYTE} {})
                 }
                 LoadKind::U16 => {
-                    mload!(self, d, disp, movzx Rd(d), WORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp])
+                    mload!(self, disp; {movzx Rd(d), WORD} {})
                 }
                 LoadKind::S8_32 => {
-                    mload!(self, d, disp, movsx Rd(d), BYTE [Rq(MEM_BASE) + Rq(SCRATCH) + disp])
+                    mload!(self, disp; {movsx Rd(d), BYTE} {})
                 }
                 LoadKind::S16_32 => {
-                    mload!(self, d, disp, movsx Rd(d), WORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp])
+                    mload!(self, disp; {movsx Rd(d), WORD} {})
                 }
                 LoadKind::S8_64 => {
-                    mload!(self, d, disp, movsx Rq(d), BYTE [Rq(MEM_BASE) + Rq(SCRATCH) + disp])
+                    mload!(self, disp; {movsx Rq(d), BYTE} {})
                 }
                 LoadKind::S16_64 => {
-                    mload!(self, d, disp, movsx Rq(d), WORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp])
+                    mload!(self, disp; {movsx Rq(d), WORD} {})
                 }
                 LoadKind::S32_64 => {
-                    mload!(self, d, disp, movsxd Rq(d), DWORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp])
+                    mload!(self, disp; {movsxd Rq(d), DWORD} {})
                 }
                 LoadKind::F32 | LoadKind::F64 => unreachable!(),
             }
@@ -2391,34 +2727,34 @@ impl Gen<'_> {
         let float_reg = v.ty.is_float() && matches!(v.loc, Loc::Reg(_));
         match (src, size, float_reg) {
             (Opnd::Reg(r), 4, true) => {
-                mload!(self, r, disp, movss DWORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp], Rx(r))
+                mload!(self, disp; {movss DWORD} {, Rx(r)})
             }
             (Opnd::Reg(r), 8, true) => {
-                mload!(self, r, disp, movsd QWORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp], Rx(r))
+                mload!(self, disp; {movsd QWORD} {, Rx(r)})
             }
             (Opnd::Reg(r), 1, _) => {
-                mload!(self, r, disp, mov BYTE [Rq(MEM_BASE) + Rq(SCRATCH) + disp], Rb(r))
+                mload!(self, disp; {mov BYTE} {, Rb(r)})
             }
             (Opnd::Reg(r), 2, _) => {
-                mload!(self, r, disp, mov WORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp], Rw(r))
+                mload!(self, disp; {mov WORD} {, Rw(r)})
             }
             (Opnd::Reg(r), 4, _) => {
-                mload!(self, r, disp, mov DWORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp], Rd(r))
+                mload!(self, disp; {mov DWORD} {, Rd(r)})
             }
             (Opnd::Reg(r), _, _) => {
-                mload!(self, r, disp, mov QWORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp], Rq(r))
+                mload!(self, disp; {mov QWORD} {, Rq(r)})
             }
             (Opnd::Imm(i), 1, _) => {
-                mload!(self, i, disp, mov BYTE [Rq(MEM_BASE) + Rq(SCRATCH) + disp], i as i8)
+                mload!(self, disp; {mov BYTE} {, i as i8})
             }
             (Opnd::Imm(i), 2, _) => {
-                mload!(self, i, disp, mov WORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp], i as i16)
+                mload!(self, disp; {mov WORD} {, i as i16})
             }
             (Opnd::Imm(i), 4, _) => {
-                mload!(self, i, disp, mov DWORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp], i)
+                mload!(self, disp; {mov DWORD} {, i})
             }
             (Opnd::Imm(i), _, _) => {
-                mload!(self, i, disp, mov QWORD [Rq(MEM_BASE) + Rq(SCRATCH) + disp], i)
+                mload!(self, disp; {mov QWORD} {, i})
             }
             (Opnd::Mem(_), _, _) => unreachable!(),
         }

@@ -9,6 +9,46 @@ use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
 pub type Asm = dynasmrt::VecAssembler<dynasmrt::x64::X64Relocation>;
 
+/// Whether a displacement or immediate fits the sign-extended 8-bit encodings.
+#[inline(always)]
+pub fn fits_i8(v: i32) -> bool {
+    v as i8 as i32 == v
+}
+
+/// Emits `{pre} [r14 + d] {post}` (a value-stack cell; r14 is `FP`) with the short
+/// displacement encoding when `d` fits in an i8. dynasm encodes a dynamic displacement as
+/// 32 bits and a dynamic base register with a SIB byte; naming r14 statically and asking
+/// for a BYTE displacement gives 4-byte instead of 8-byte cell accesses.
+macro_rules! fp_op {
+    ($a:expr, $d:expr; {$($pre:tt)*} {$($post:tt)*}) => {{
+        let d: i32 = $d;
+        let a = $a;
+        if $crate::baseline::masm::fits_i8(d) {
+            let d8 = d as i8;
+            dynasm!(a ; .arch x64 ; $($pre)* [BYTE r14 + d8] $($post)*);
+        } else {
+            dynasm!(a ; .arch x64 ; $($pre)* [r14 + d] $($post)*);
+        }
+    }};
+}
+pub(crate) use fp_op;
+
+/// Emits `{pre} [r13 + r11 + d] {post}` (linear memory at the address in r11), with a short
+/// displacement when it fits.
+macro_rules! mem_op {
+    ($a:expr, $d:expr; {$($pre:tt)*} {$($post:tt)*}) => {{
+        let d: i32 = $d;
+        let a = $a;
+        if $crate::baseline::masm::fits_i8(d) {
+            let d8 = d as i8;
+            dynasm!(a ; .arch x64 ; $($pre)* [BYTE r13 + r11 + d8] $($post)*);
+        } else {
+            dynasm!(a ; .arch x64 ; $($pre)* [r13 + r11 + d] $($post)*);
+        }
+    }};
+}
+pub(crate) use mem_op;
+
 /// Condition codes of x86 flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cc {
@@ -95,6 +135,25 @@ pub fn setcc(a: &mut Asm, cc: Cc, r: u8) {
     }
 }
 
+/// `op r32/r64, imm8` of the `83 /ext ib` group (add, or, and, sub, xor, cmp), encoded here:
+/// dynasm always picks the `imm32` form for a dynamic immediate.
+pub fn alu_ri8(a: &mut Asm, ext: u8, w64: bool, r: u8, imm: i8) {
+    let rex = 0x40 | (w64 as u8) << 3 | (r >> 3);
+    if rex != 0x40 {
+        a.push(rex);
+    }
+    a.extend([0x83, 0xc0 | ext << 3 | (r & 7), imm as u8]);
+}
+
+/// `imul r, r, imm8` (`6B /r ib`).
+pub fn imul_ri8(a: &mut Asm, w64: bool, r: u8, imm: i8) {
+    let rex = 0x40 | (w64 as u8) << 3 | (r >> 3) << 2 | (r >> 3);
+    if rex != 0x40 {
+        a.push(rex);
+    }
+    a.extend([0x6b, 0xc0 | (r & 7) << 3 | (r & 7), imm as u8]);
+}
+
 pub fn fits_i32(v: u64) -> bool {
     v as i64 == v as i64 as i32 as i64
 }
@@ -121,6 +180,17 @@ impl Gen<'_> {
 
     /// Loads `v` into general register `r` (flags untouched). An i32 is zero-extended.
     pub fn load_gpr_into(&mut self, v: Val, r: u8) {
+        if let (Some(c), false) = (self.cached_local(v.loc), v.ty.is_float()) {
+            if c != r {
+                let a = &mut *self.asm;
+                if v.ty.is_64() {
+                    dynasm!(a ; .arch x64 ; mov Rq(r), Rq(c));
+                } else {
+                    dynasm!(a ; .arch x64 ; mov Rd(r), Rd(c));
+                }
+            }
+            return;
+        }
         let dd = self.disp_of(v.loc).unwrap_or(0);
         let a = &mut *self.asm;
         match v.loc {
@@ -143,9 +213,9 @@ impl Gen<'_> {
             Loc::Local(_) | Loc::Slot(_) => {
                 let d = dd;
                 if v.ty.is_64() {
-                    dynasm!(a ; .arch x64 ; mov Rq(r), QWORD [Rq(FP) + d]);
+                    fp_op!(a, d; {mov Rq(r), QWORD} {});
                 } else {
-                    dynasm!(a ; .arch x64 ; mov Rd(r), DWORD [Rq(FP) + d]);
+                    fp_op!(a, d; {mov Rd(r), DWORD} {});
                 }
             }
         }
@@ -153,13 +223,20 @@ impl Gen<'_> {
 
     /// Loads `v` into XMM register `x`.
     pub fn load_xmm_into(&mut self, v: Val, x: u8) {
+        if let (Some(c), true) = (self.cached_xmm(v.loc), v.ty.is_float()) {
+            if c != x {
+                let a = &mut *self.asm;
+                dynasm!(a ; .arch x64 ; movaps Rx(x), Rx(c));
+            }
+            return;
+        }
         let dd = self.disp_of(v.loc).unwrap_or(0);
         let a = &mut *self.asm;
         match v.loc {
             Loc::Const(0) => dynasm!(a ; .arch x64 ; xorps Rx(x), Rx(x)),
             Loc::Const(c) => {
                 mov_imm(a, SCRATCH, c);
-                dynasm!(a ; .arch x64 ; movq Rx(x), Rq(SCRATCH));
+                dynasm!(a ; .arch x64 ; movq Rx(x), r11);
             }
             Loc::Reg(s) => {
                 if !v.ty.is_float() {
@@ -175,9 +252,9 @@ impl Gen<'_> {
             Loc::Local(_) | Loc::Slot(_) => {
                 let d = dd;
                 if v.ty.is_64() {
-                    dynasm!(a ; .arch x64 ; movsd Rx(x), QWORD [Rq(FP) + d]);
+                    fp_op!(a, d; {movsd Rx(x), QWORD} {});
                 } else {
-                    dynasm!(a ; .arch x64 ; movss Rx(x), DWORD [Rq(FP) + d]);
+                    fp_op!(a, d; {movss Rx(x), DWORD} {});
                 }
             }
         }
@@ -186,6 +263,58 @@ impl Gen<'_> {
     /// Stores `v` as a full cell at `[base + disp]` (flags untouched). Uses `SCRATCH` for
     /// memory-to-memory moves and wide constants, so `base` must not be `SCRATCH`.
     pub fn store_cell(&mut self, v: Val, base: u8, disp: i32) {
+        if base != FP {
+            return self.store_cell_other(v, base, disp);
+        }
+        if let Some(c) = self.cached_local(v.loc) {
+            // The whole cell, as a memory-to-memory copy would.
+            let a = &mut *self.asm;
+            fp_op!(a, disp; {mov QWORD} {, Rq(c)});
+            return;
+        }
+        if let (Some(c), Loc::Local(i)) = (self.cached_xmm(v.loc), v.loc) {
+            // The local's own width: an f32 cell's upper half is never read.
+            let w = self.local_ty(i).is_64();
+            let a = &mut *self.asm;
+            if w {
+                fp_op!(a, disp; {movsd QWORD} {, Rx(c)});
+            } else {
+                fp_op!(a, disp; {movss DWORD} {, Rx(c)});
+            }
+            return;
+        }
+        let dd = self.disp_of(v.loc).unwrap_or(0);
+        let a = &mut *self.asm;
+        match v.loc {
+            Loc::Const(c) => {
+                if fits_i32(c) {
+                    let i = c as i64 as i32;
+                    fp_op!(a, disp; {mov QWORD} {, i});
+                } else {
+                    mov_imm(a, SCRATCH, c);
+                    fp_op!(a, disp; {mov QWORD} {, r11});
+                }
+            }
+            Loc::Reg(r) => {
+                if v.ty.is_float() {
+                    if v.ty.is_64() {
+                        fp_op!(a, disp; {movsd QWORD} {, Rx(r)});
+                    } else {
+                        fp_op!(a, disp; {movss DWORD} {, Rx(r)});
+                    }
+                } else {
+                    fp_op!(a, disp; {mov QWORD} {, Rq(r)});
+                }
+            }
+            Loc::Local(_) | Loc::Slot(_) => {
+                fp_op!(&mut *a, dd; {mov r11, QWORD} {});
+                fp_op!(a, disp; {mov QWORD} {, r11});
+            }
+        }
+    }
+
+    /// `store_cell` to a base other than `FP` (globals).
+    fn store_cell_other(&mut self, v: Val, base: u8, disp: i32) {
         let dd = self.disp_of(v.loc).unwrap_or(0);
         let a = &mut *self.asm;
         match v.loc {
@@ -194,7 +323,7 @@ impl Gen<'_> {
                     dynasm!(a ; .arch x64 ; mov QWORD [Rq(base) + disp], c as i64 as i32);
                 } else {
                     mov_imm(a, SCRATCH, c);
-                    dynasm!(a ; .arch x64 ; mov QWORD [Rq(base) + disp], Rq(SCRATCH));
+                    dynasm!(a ; .arch x64 ; mov QWORD [Rq(base) + disp], r11);
                 }
             }
             Loc::Reg(r) => {
@@ -209,12 +338,8 @@ impl Gen<'_> {
                 }
             }
             Loc::Local(_) | Loc::Slot(_) => {
-                let d = dd;
-                dynasm!(a
-                    ; .arch x64
-                    ; mov Rq(SCRATCH), QWORD [Rq(FP) + d]
-                    ; mov QWORD [Rq(base) + disp], Rq(SCRATCH)
-                );
+                fp_op!(&mut *a, dd; {mov r11, QWORD} {});
+                dynasm!(a ; .arch x64 ; mov QWORD [Rq(base) + disp], r11);
             }
         }
     }
@@ -224,8 +349,8 @@ impl Gen<'_> {
         let a = &mut *self.asm;
         dynasm!(a
             ; .arch x64
-            ; mov Rq(SCRATCH), QWORD addr as i64
-            ; call Rq(SCRATCH)
+            ; mov r11, QWORD addr as i64
+            ; call r11
         );
     }
 
@@ -237,8 +362,8 @@ impl Gen<'_> {
             let l = strata_vm::vmctx::offsets::MEMORY_LEN;
             dynasm!(a
                 ; .arch x64
-                ; mov Rq(MEM_LEN), QWORD [Rq(VMCTX) + m]
-                ; mov Rq(MEM_LEN), QWORD [Rq(MEM_LEN) + l]
+                ; mov r12, QWORD [r15 + m]
+                ; mov r12, QWORD [r12 + l]
             );
         }
     }

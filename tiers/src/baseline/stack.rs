@@ -12,9 +12,11 @@ pub enum Ty {
 }
 
 impl Ty {
+    #[inline]
     pub fn is_float(self) -> bool {
         matches!(self, Ty::F32 | Ty::F64)
     }
+    #[inline]
     pub fn is_64(self) -> bool {
         matches!(self, Ty::I64 | Ty::F64)
     }
@@ -60,9 +62,11 @@ pub struct Val {
 }
 
 impl Val {
+    #[inline]
     pub fn new(ty: Ty, loc: Loc) -> Val {
         Val { ty, loc }
     }
+    #[inline]
     pub fn reg(&self) -> Option<u8> {
         match self.loc {
             Loc::Reg(r) => Some(r),
@@ -79,10 +83,12 @@ pub struct RegSet {
 }
 
 impl RegSet {
+    #[inline]
     pub fn is_used(&self, float: bool, r: u8) -> bool {
         let m = if float { self.xmm } else { self.gpr };
         m & (1 << r) != 0
     }
+    #[inline]
     pub fn set(&mut self, float: bool, r: u8) {
         if float {
             self.xmm |= 1 << r;
@@ -90,6 +96,7 @@ impl RegSet {
             self.gpr |= 1 << r;
         }
     }
+    #[inline]
     pub fn clear(&mut self, float: bool, r: u8) {
         if float {
             self.xmm &= !(1 << r);
