@@ -322,3 +322,87 @@ pub fn memory_init(
     memory[dst..dst + len].copy_from_slice(&bytes[src..src + len]);
     Ok(())
 }
+
+/// `memory.copy` on memory 0 of `inst` (overlapping ranges allowed). Shared by every tier.
+pub fn memory_copy(
+    store: &mut StoreInner,
+    inst: InstanceId,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> Result<(), Trap> {
+    let m = store.instances[inst as usize].memories[0];
+    let data = store.memories[m as usize].data_mut();
+    let (d, s, n) = (dst as usize, src as usize, len as usize);
+    if s + n > data.len() || d + n > data.len() {
+        return Err(TrapCode::MemoryOutOfBounds.into());
+    }
+    data.copy_within(s..s + n, d);
+    Ok(())
+}
+
+/// `memory.fill` on memory 0 of `inst`.
+pub fn memory_fill(
+    store: &mut StoreInner,
+    inst: InstanceId,
+    dst: u32,
+    val: u8,
+    len: u32,
+) -> Result<(), Trap> {
+    let m = store.instances[inst as usize].memories[0];
+    let data = store.memories[m as usize].data_mut();
+    let (d, n) = (dst as usize, len as usize);
+    if d + n > data.len() {
+        return Err(TrapCode::MemoryOutOfBounds.into());
+    }
+    data[d..d + n].fill(val);
+    Ok(())
+}
+
+/// `table.fill` of table `table` of `inst` with the reference cell `val`.
+pub fn table_fill(
+    store: &mut StoreInner,
+    inst: InstanceId,
+    table: u32,
+    index: u32,
+    val: u64,
+    len: u32,
+) -> Result<(), Trap> {
+    let t = store.instances[inst as usize].tables[table as usize];
+    let elems = &mut store.tables[t as usize].elems;
+    let (i, n) = (index as usize, len as usize);
+    if i + n > elems.len() {
+        return Err(TrapCode::TableOutOfBounds.into());
+    }
+    elems[i..i + n].fill(val);
+    Ok(())
+}
+
+/// `table.copy` between tables of `inst` (the same table: overlapping ranges allowed).
+pub fn table_copy(
+    store: &mut StoreInner,
+    inst: InstanceId,
+    dst_table: u32,
+    src_table: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> Result<(), Trap> {
+    let data = &store.instances[inst as usize];
+    let (td, ts) = (
+        data.tables[dst_table as usize] as usize,
+        data.tables[src_table as usize] as usize,
+    );
+    let (d, s, n) = (dst as usize, src as usize, len as usize);
+    let tables = &mut store.tables;
+    if s + n > tables[ts].elems.len() || d + n > tables[td].elems.len() {
+        return Err(TrapCode::TableOutOfBounds.into());
+    }
+    if td == ts {
+        tables[td].elems.copy_within(s..s + n, d);
+    } else {
+        let items: Vec<u64> = tables[ts].elems[s..s + n].to_vec();
+        tables[td].elems[d..d + n].copy_from_slice(&items);
+    }
+    Ok(())
+}

@@ -15,7 +15,10 @@ pub mod trap;
 pub mod types;
 pub mod vmctx;
 
-pub use instantiate::{instantiate, memory_init, table_init, ExternAddr, InstantiateError};
+pub use instantiate::{
+    instantiate, memory_copy, memory_fill, memory_init, table_copy, table_fill, table_init,
+    ExternAddr, InstantiateError,
+};
 pub use memory::{BoundsChecks, LinearMemory};
 pub use module::{Module, ParseError, StreamingValidator};
 pub use store::*;

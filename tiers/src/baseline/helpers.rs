@@ -262,14 +262,8 @@ pub unsafe extern "C" fn memory_grow(vmctx: *const VMContext, delta: u32) -> u32
 pub unsafe extern "C" fn memory_copy(vmctx: *const VMContext, dst: u32, src: u32, len: u32) -> u32 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
-    let m = store.instances[inst as usize].memories[0];
-    let data = store.memories[m as usize].data_mut();
-    let (d, s, n) = (dst as usize, src as usize, len as usize);
-    if s + n > data.len() || d + n > data.len() {
-        return TrapCode::MemoryOutOfBounds as u32;
-    }
-    data.copy_within(s..s + n, d);
-    0
+    let r = strata_vm::memory_copy(store, inst, dst, src, len);
+    result(store, r)
 }
 
 /// # Safety
@@ -277,14 +271,8 @@ pub unsafe extern "C" fn memory_copy(vmctx: *const VMContext, dst: u32, src: u32
 pub unsafe extern "C" fn memory_fill(vmctx: *const VMContext, dst: u32, val: u32, len: u32) -> u32 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
-    let m = store.instances[inst as usize].memories[0];
-    let data = store.memories[m as usize].data_mut();
-    let (d, n) = (dst as usize, len as usize);
-    if d + n > data.len() {
-        return TrapCode::MemoryOutOfBounds as u32;
-    }
-    data[d..d + n].fill(val as u8);
-    0
+    let r = strata_vm::memory_fill(store, inst, dst, val as u8, len);
+    result(store, r)
 }
 
 /// # Safety
@@ -395,14 +383,8 @@ pub unsafe extern "C" fn table_fill(
 ) -> u32 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
-    let t = store.instances[inst as usize].tables[table as usize];
-    let elems = &mut store.tables[t as usize].elems;
-    let (i, n) = (index as usize, len as usize);
-    if i + n > elems.len() {
-        return TrapCode::TableOutOfBounds as u32;
-    }
-    elems[i..i + n].fill(val);
-    0
+    let r = strata_vm::table_fill(store, inst, table, index, val, len);
+    result(store, r)
 }
 
 /// # Safety
@@ -417,23 +399,8 @@ pub unsafe extern "C" fn table_copy(
 ) -> u32 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
-    let data = &store.instances[inst as usize];
-    let (td, ts) = (
-        data.tables[dst_table as usize] as usize,
-        data.tables[src_table as usize] as usize,
-    );
-    let (d, s, n) = (dst as usize, src as usize, len as usize);
-    let tables = &mut store.tables;
-    if s + n > tables[ts].elems.len() || d + n > tables[td].elems.len() {
-        return TrapCode::TableOutOfBounds as u32;
-    }
-    if td == ts {
-        tables[td].elems.copy_within(s..s + n, d);
-    } else {
-        let items: Vec<u64> = tables[ts].elems[s..s + n].to_vec();
-        tables[td].elems[d..d + n].copy_from_slice(&items);
-    }
-    0
+    let r = strata_vm::table_copy(store, inst, dst_table, src_table, dst, src, len);
+    result(store, r)
 }
 
 /// # Safety

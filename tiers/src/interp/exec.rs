@@ -540,26 +540,12 @@ impl Executor<'_> {
                     mem = self.ctx.mem;
                 }
                 Op::MemoryCopy { dst, src, len } => {
-                    let m = self.instance().memories[0];
-                    let data = self.store.memories[m as usize].data_mut();
-                    let (d, sr, n) = (
-                        s.get(dst) as u32 as usize,
-                        s.get(src) as u32 as usize,
-                        s.get(len) as u32 as usize,
-                    );
-                    if sr + n > data.len() || d + n > data.len() {
-                        return Err(TrapCode::MemoryOutOfBounds.into());
-                    }
-                    data.copy_within(sr..sr + n, d);
+                    let (d, sr, n) = (s.get(dst) as u32, s.get(src) as u32, s.get(len) as u32);
+                    strata_vm::memory_copy(self.store, self.ctx.instance, d, sr, n)?;
                 }
                 Op::MemoryFill { dst, val, len } => {
-                    let m = self.instance().memories[0];
-                    let data = self.store.memories[m as usize].data_mut();
-                    let (d, n) = (s.get(dst) as u32 as usize, s.get(len) as u32 as usize);
-                    if d + n > data.len() {
-                        return Err(TrapCode::MemoryOutOfBounds.into());
-                    }
-                    data[d..d + n].fill(s.get(val) as u8);
+                    let (d, v, n) = (s.get(dst) as u32, s.get(val) as u8, s.get(len) as u32);
+                    strata_vm::memory_fill(self.store, self.ctx.instance, d, v, n)?;
                 }
                 Op::MemoryInit { segment, dst, src } => {
                     let (len, _, _) = ext!();
@@ -606,13 +592,8 @@ impl Executor<'_> {
                 }
                 Op::TableFill { table, index, val } => {
                     let (len, _, _) = ext!();
-                    let t = self.instance().tables[table as usize];
-                    let elems = &mut self.store.tables[t as usize].elems;
-                    let (i, n) = (s.get(index) as u32 as usize, s.get(len) as u32 as usize);
-                    if i + n > elems.len() {
-                        return Err(TrapCode::TableOutOfBounds.into());
-                    }
-                    elems[i..i + n].fill(s.get(val));
+                    let (i, v, n) = (s.get(index) as u32, s.get(val), s.get(len) as u32);
+                    strata_vm::table_fill(self.store, self.ctx.instance, table, i, v, n)?;
                 }
                 Op::TableCopy {
                     dst_table,
@@ -620,26 +601,15 @@ impl Executor<'_> {
                     dst,
                 } => {
                     let (src, len, _) = ext!();
-                    let inst = self.instance();
-                    let (td, ts) = (
-                        inst.tables[dst_table as usize] as usize,
-                        inst.tables[src_table as usize] as usize,
-                    );
-                    let (d, sr, n) = (
-                        s.get(dst) as u32 as usize,
-                        s.get(src) as u32 as usize,
-                        s.get(len) as u32 as usize,
-                    );
-                    let tables = &mut self.store.tables;
-                    if sr + n > tables[ts].elems.len() || d + n > tables[td].elems.len() {
-                        return Err(TrapCode::TableOutOfBounds.into());
-                    }
-                    if td == ts {
-                        tables[td].elems.copy_within(sr..sr + n, d);
-                    } else {
-                        let items: Vec<u64> = tables[ts].elems[sr..sr + n].to_vec();
-                        tables[td].elems[d..d + n].copy_from_slice(&items);
-                    }
+                    strata_vm::table_copy(
+                        self.store,
+                        self.ctx.instance,
+                        dst_table,
+                        src_table,
+                        s.get(dst) as u32,
+                        s.get(src) as u32,
+                        s.get(len) as u32,
+                    )?;
                 }
                 Op::TableInit {
                     table,
