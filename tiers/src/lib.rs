@@ -4,3 +4,4 @@
 pub mod baseline;
 mod host_stack;
 pub mod interp;
+pub mod tier;

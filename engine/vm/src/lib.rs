@@ -11,6 +11,7 @@ pub mod memory;
 mod mmap;
 pub mod module;
 pub mod store;
+pub mod tiering;
 pub mod trap;
 pub mod types;
 pub mod vmctx;

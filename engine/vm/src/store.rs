@@ -173,6 +173,11 @@ pub struct StoreInner {
     pub stack_pool: Vec<Box<[u64]>>,
     /// JIT execution state shared by the store's instances (boxed: stable address).
     pub runtime: Box<VMRuntime>,
+    /// The tier manager, when functions move between tiers (`None`: every function stays
+    /// in the tier it was prepared for).
+    pub tier_hooks: Option<Arc<dyn crate::tiering::TierHooks>>,
+    /// The tier this store's thread is executing in, for a profiler.
+    pub tier_now: crate::tiering::TierNow,
 }
 
 impl StoreInner {
@@ -192,6 +197,8 @@ impl StoreInner {
             call_depth: 0,
             stack_pool: Vec::new(),
             runtime: Box::default(),
+            tier_hooks: None,
+            tier_now: Default::default(),
         }
     }
 

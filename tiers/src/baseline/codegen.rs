@@ -108,6 +108,20 @@ pub struct Gen<'a> {
     error: Option<String>,
     trap_labels: [Option<DynamicLabel>; 16],
     to_stub: DynamicLabel,
+    /// `loop` operators seen so far, dead ones included: the loop ordinal that names OSR
+    /// entries in every tier.
+    loop_count: u32,
+    /// With OSR entries: (ordinal, header) of every reachable loop.
+    osr_loops: Option<Vec<(u32, DynamicLabel)>>,
+}
+
+/// Where a compiled function's code starts, and its OSR entries.
+pub struct FuncEntries {
+    pub entry: usize,
+    /// (loop ordinal, code offset) of each OSR entry, in ordinal order.
+    pub osr: Vec<(u32, usize)>,
+    /// Value-stack cells the frame needs (`L + H + 1`).
+    pub frame_cells: u64,
 }
 
 enum Opnd {
@@ -125,14 +139,16 @@ fn ty_of(t: strata_vm::ValType) -> Ty {
 }
 
 /// Compiles defined function `def_index`, appending to `asm`. Returns the code offset of its
-/// entry. Trap sites (offsets from the start of `asm`) are appended to `traps`.
+/// entry, and with `osr` an OSR entry per reachable loop (design.md §5). Trap sites (offsets
+/// from the start of `asm`) are appended to `traps`.
 pub fn compile_function(
     asm: &mut Asm,
     traps: &mut Vec<(u32, TrapCode)>,
     module: &Module,
     def_index: usize,
     explicit: bool,
-) -> Result<usize, String> {
+    osr: bool,
+) -> Result<FuncEntries, String> {
     let func_index = module.num_imported_funcs + def_index as u32;
     let ty = module.func_type(func_index);
     let body = module.body(def_index);
@@ -187,6 +203,8 @@ pub fn compile_function(
         error: None,
         trap_labels: [None; 16],
         to_stub,
+        loop_count: 0,
+        osr_loops: osr.then(Vec::new),
     };
     let entry = g.asm.offset().0;
     let patch = g.prologue(num_params);
@@ -214,14 +232,22 @@ pub fn compile_function(
     if !g.ctrl.is_empty() {
         return Err("function body ended inside a block".into());
     }
+    let mut patches = vec![patch];
+    let mut osr_entries = Vec::new();
+    for (ordinal, header) in g.osr_loops.take().unwrap_or_default() {
+        osr_entries.push((ordinal, g.asm.offset().0));
+        patches.push(g.osr_entry(header));
+    }
     g.epilogue_stubs();
     let frame = g.num_locals as u64 + g.max_height as u64 + 1;
     if frame > MAX_FRAME_CELLS {
         return Err("function frame is too large".into());
     }
     let mut m = g.asm.alter();
-    m.goto(AssemblyOffset(patch - 4));
-    m.push_i32(cell_disp(frame as u32));
+    for p in patches {
+        m.goto(AssemblyOffset(p - 4));
+        m.push_i32(cell_disp(frame as u32));
+    }
     BUFS.with(|b| {
         *b.borrow_mut() = Bufs {
             local_tys: g.local_tys,
@@ -230,7 +256,11 @@ pub fn compile_function(
             ctrl: g.ctrl,
         }
     });
-    Ok(entry)
+    Ok(FuncEntries {
+        entry,
+        osr: osr_entries,
+        frame_cells: frame,
+    })
 }
 
 /// Vectors of `Gen` kept between functions (a module has thousands of small functions).
@@ -679,6 +709,49 @@ impl<'a> Gen<'a> {
 
     /// Returns the offset just after the frame-size displacement to patch.
     fn prologue(&mut self, num_params: u32) -> usize {
+        let patch = self.frame_checks();
+        let n = self.num_locals - num_params;
+        if n > 0 && n <= 8 {
+            asm!(self; xor eax, eax);
+            for i in num_params..self.num_locals {
+                let d = cell_disp(i);
+                fpa!(self, d; {mov QWORD} {, rax});
+            }
+        } else if n > 8 {
+            let d = cell_disp(num_params);
+            asm!(self
+                ; lea rdi, [r14 + d]
+                ; mov ecx, n as i32
+                ; xor eax, eax
+                ; rep stosq
+            );
+        }
+        self.load_memory_regs();
+        patch
+    }
+
+    /// An OSR entry (design.md §5): the prologue without zeroing the locals, which hold the
+    /// interpreter's state, then a jump to the loop header. At a loop header every value
+    /// the code reads is in its home slot, so nothing else has to be loaded. Returns the
+    /// frame-size displacement to patch.
+    fn osr_entry(&mut self, header: DynamicLabel) -> usize {
+        let patch = self.frame_checks();
+        self.load_memory_regs();
+        asm!(self; jmp =>header);
+        patch
+    }
+
+    fn load_memory_regs(&mut self) {
+        if self.has_memory {
+            let mb = off::VMCTX_MEM_BASE;
+            asm!(self; mov r13, QWORD [r15 + mb]);
+            self.reload_mem_len();
+        }
+    }
+
+    /// Frame setup and both stack checks (host stack, value stack). Returns the offset just
+    /// after the frame-size displacement to patch.
+    fn frame_checks(&mut self) -> usize {
         let limit = off::RUNTIME_STACK_LIMIT;
         let end = off::RUNTIME_STACK_END;
         let rt = off::VMCTX_RUNTIME;
@@ -696,27 +769,6 @@ impl<'a> Gen<'a> {
             ; cmp r10, QWORD [r11 + end]
             ; ja =>ovf
         );
-        let n = self.num_locals - num_params;
-        if n > 0 && n <= 8 {
-            asm!(self; xor eax, eax);
-            for i in num_params..self.num_locals {
-                let d = cell_disp(i);
-                fpa!(self, d; {mov QWORD} {, rax});
-            }
-        } else if n > 8 {
-            let d = cell_disp(num_params);
-            asm!(self
-                ; lea rdi, [r14 + d]
-                ; mov ecx, n as i32
-                ; xor eax, eax
-                ; rep stosq
-            );
-        }
-        if self.has_memory {
-            let mb = off::VMCTX_MEM_BASE;
-            asm!(self; mov r13, QWORD [r15 + mb]);
-            self.reload_mem_len();
-        }
         patch
     }
 
@@ -1217,6 +1269,8 @@ impl<'a> Lower<'a> for Gen<'_> {
     }
 
     fn visit_loop(&mut self, bt: BlockType) -> Res {
+        let ordinal = self.loop_count;
+        self.loop_count += 1;
         if !self.reachable {
             self.push_dead(Kind::Loop);
             return Ok(());
@@ -1225,6 +1279,9 @@ impl<'a> Lower<'a> for Gen<'_> {
         let ar = self.block_arity(bt)?;
         self.canonicalize(ar.0 as usize);
         self.push_ctrl(Kind::Loop, bt, ar, None);
+        if let Some(loops) = self.osr_loops.as_mut() {
+            loops.push((ordinal, self.ctrl[self.ctrl.len() - 1].label));
+        }
         Ok(())
     }
 

@@ -131,11 +131,14 @@ pub(crate) fn call_func(
             // nothing else accesses while the host function runs.
             let args: Vec<u64> = unsafe { std::slice::from_raw_parts(fp, n) }.to_vec();
             let mut results = vec![0u64; r];
+            let tier = store.tier_now.enter(strata_vm::tiering::LEVEL_HOST);
             let mut hcx = HostContext {
                 store,
                 caller: Some(caller),
             };
-            host(&mut hcx, &args, &mut results)?;
+            let outcome = host(&mut hcx, &args, &mut results);
+            hcx.store.tier_now.restore(tier);
+            outcome?;
             // SAFETY: as above.
             unsafe { std::slice::from_raw_parts_mut(fp, r) }.copy_from_slice(&results);
             Ok(())

@@ -80,9 +80,10 @@ impl BaselineModule {
         let mut offsets = Vec::with_capacity(module.num_defined_funcs());
         for def in 0..module.num_defined_funcs() {
             let func_index = module.num_imported_funcs as usize + def;
-            let entry = codegen::compile_function(&mut asm, &mut traps, module, def, explicit)
-                .map_err(|e| format!("function {func_index}: {e}"))?;
-            offsets.push(entry);
+            let entries =
+                codegen::compile_function(&mut asm, &mut traps, module, def, explicit, false)
+                    .map_err(|e| format!("function {func_index}: {e}"))?;
+            offsets.push(entries.entry);
         }
         let total = asm.offset().0;
         let bytes = asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
@@ -215,6 +216,126 @@ impl BaselineModule {
     }
 }
 
+/// One function compiled on its own, with an OSR entry per loop: what tiered execution
+/// installs (`crate::tier`).
+pub struct FuncCode {
+    code: CodeMemory,
+    traps: Arc<TrapTable>,
+    entry: usize,
+    /// OSR entry offsets by loop ordinal (`u32::MAX`: none, the loop is unreachable).
+    osr: Box<[u32]>,
+    frame_cells: usize,
+    code_size: usize,
+}
+
+impl Drop for FuncCode {
+    fn drop(&mut self) {
+        code_memory::unregister(self.traps.start);
+    }
+}
+
+impl FuncCode {
+    /// Compiles defined function `def_index` of `module` into its own mapping.
+    pub fn compile(module: &Module, def_index: u32, bounds: BoundsChecks) -> Result<Self, String> {
+        signals::install();
+        let func_index = module.num_imported_funcs + def_index;
+        let mut asm = Asm::new(0);
+        let body = module.bodies[def_index as usize].range.len();
+        asm.reserve_ops(body * 3 + 256);
+        let mut traps = Vec::new();
+        let explicit = bounds == BoundsChecks::Explicit;
+        let entries = codegen::compile_function(
+            &mut asm,
+            &mut traps,
+            module,
+            def_index as usize,
+            explicit,
+            true,
+        )
+        .map_err(|e| format!("function {func_index}: {e}"))?;
+        let bytes = asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
+        let code = CodeMemory::new(&bytes).map_err(|e| format!("code memory: {e}"))?;
+        let base = code.base() as usize;
+        traps.sort_by_key(|t| t.0);
+        let traps = Arc::new(TrapTable {
+            start: base,
+            end: base + bytes.len(),
+            sites: traps.into_boxed_slice(),
+            funcs: Box::new([FuncStart {
+                offset: entries.entry as u32,
+                func_index,
+                name: module.func_name(func_index).map(Box::from),
+            }]),
+            module_name: module.module_name.as_deref().map(Box::from),
+        });
+        code_memory::register(traps.clone());
+        let num_loops = entries.osr.iter().map(|o| o.0 + 1).max().unwrap_or(0);
+        let mut osr = vec![u32::MAX; num_loops as usize];
+        for (ordinal, offset) in entries.osr {
+            osr[ordinal as usize] = offset as u32;
+        }
+        let compiled = FuncCode {
+            code,
+            traps,
+            entry: entries.entry,
+            osr: osr.into_boxed_slice(),
+            frame_cells: entries.frame_cells as usize,
+            code_size: bytes.len(),
+        };
+        if perf_map::enabled() {
+            let name = match module.func_name(func_index) {
+                Some(n) => format!("wasm[baseline]::{n}"),
+                None => format!("wasm[baseline]::func{func_index}"),
+            };
+            let _ = perf_map::write(&[(compiled.entry() as usize, bytes.len(), name)]);
+        }
+        Ok(compiled)
+    }
+
+    pub fn entry(&self) -> *const u8 {
+        self.code.base().wrapping_add(self.entry)
+    }
+
+    /// The OSR entry for the loop with ordinal `loop_index`, if the loop is reachable.
+    pub fn osr_entry(&self, loop_index: u32) -> Option<*const u8> {
+        let o = *self.osr.get(loop_index as usize)?;
+        (o != u32::MAX).then(|| self.code.base().wrapping_add(o as usize))
+    }
+
+    pub fn frame_cells(&self) -> usize {
+        self.frame_cells
+    }
+
+    /// Loops of the function (the OSR table's length).
+    pub fn num_loops(&self) -> u32 {
+        self.osr.len() as u32
+    }
+
+    /// Machine code bytes, OSR entries and trap stubs included.
+    pub fn code_size(&self) -> usize {
+        self.code_size
+    }
+
+    pub fn code(&self) -> &[u8] {
+        &self.code.bytes()[..self.code_size]
+    }
+}
+
+/// Tiered execution: the module's functions start in the interpreter, so every code slot
+/// gets the interp-entry stub (compiled code called from JIT code reaches the interpreter
+/// through it). Slots that already hold code keep it.
+pub fn prepare_tiered(module: &Module) {
+    let stub = trampoline::interp_stub() as *mut u8;
+    for slot in module.code_slots() {
+        let _ = slot.compare_exchange(
+            std::ptr::null_mut(),
+            stub,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+}
+
 /// Runs JIT code `entry` of `instance` with its frame at `fp` in a value stack ending at
 /// `stack_end`; nests (a helper may call it again).
 pub(crate) fn run(
@@ -237,10 +358,12 @@ pub(crate) fn run(
     rt.stack_limit = limit;
     rt.stack_end = stack_end;
     rt.store = store_ptr;
+    let tier = store.tier_now.enter(strata_vm::tiering::LEVEL_BASELINE);
     // SAFETY: `vmctx` is this instance's live context, `entry` its module's compiled code,
     // and the runtime was set up for this activation just above; `fp` lies in the value
     // stack ending at `stack_end` (the callers' contract).
     let code = unsafe { trampoline::enter(vmctx, fp, entry) };
+    store.tier_now.restore(tier);
     let rt = &mut *store.runtime;
     (rt.entry_sp, rt.stack_limit, rt.stack_end, rt.store) = saved;
     if code == 0 {
@@ -303,8 +426,17 @@ pub(crate) fn entry_of(
     bounds: BoundsChecks,
     func_index: u32,
 ) -> Result<*const u8, Trap> {
-    BaselineModule::of(module, bounds)?;
     let def = (func_index - module.num_imported_funcs) as usize;
+    // Tiered execution gave every slot an entry (the interpreter's stub at first).
+    if let Some(e) = module
+        .code_slots_if_any()
+        .map(|s| s[def].load(Ordering::Acquire))
+    {
+        if !e.is_null() {
+            return Ok(e);
+        }
+    }
+    BaselineModule::of(module, bounds)?;
     Ok(module.code_slots()[def].load(Ordering::Acquire))
 }
 

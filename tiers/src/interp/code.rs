@@ -303,6 +303,23 @@ pub struct CompiledFunc {
     pub body_bytes: u32,
     /// Execution counters the tier manager reads.
     pub counters: Counters,
+    /// Loop headers, by header pc (for OSR).
+    pub loops: Box<[LoopInfo]>,
+}
+
+impl CompiledFunc {
+    /// The loop whose header is at `pc`; the innermost when loops share a header (their
+    /// states there are the same).
+    pub fn loop_at(&self, pc: u32) -> Option<LoopInfo> {
+        let i = self.loops.partition_point(|l| l.header <= pc);
+        (i > 0 && self.loops[i - 1].header == pc).then(|| self.loops[i - 1])
+    }
+
+    /// Slot of operand-stack position `p` (after the locals and the constant pool). The
+    /// JIT tiers put position `p` at `num_locals + p` (docs/abi.md §1).
+    pub fn stack_slot(&self, p: u32) -> u32 {
+        self.num_locals + self.consts.len() as u32 + p
+    }
 }
 
 /// Per-function execution counters, shared by every instance and thread running the function.
@@ -310,11 +327,28 @@ pub struct CompiledFunc {
 /// Increments are a relaxed load and store, not an atomic read-modify-write: a plain `mov`
 /// pair on x86-64, where a locked add would cost ~20 cycles on every call and back-edge.
 /// Concurrent increments can lose counts; a tiering heuristic does not mind.
-#[derive(Debug, Default)]
+///
+/// Each counter has a check point: when it reaches it, the interpreter asks the tier manager
+/// (or, with none, moves the check point out of reach). Check points start at 1, so the
+/// first call and the first back-edge always ask; the answer sets the next one.
+#[derive(Debug)]
 pub struct Counters {
     pub calls: AtomicU64,
     /// Taken backward branches: loop iterations.
     pub backedges: AtomicU64,
+    pub call_check: AtomicU64,
+    pub backedge_check: AtomicU64,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            calls: AtomicU64::new(0),
+            backedges: AtomicU64::new(0),
+            call_check: AtomicU64::new(1),
+            backedge_check: AtomicU64::new(1),
+        }
+    }
 }
 
 impl Counters {
@@ -322,12 +356,32 @@ impl Counters {
     pub fn bump(counter: &AtomicU64) {
         counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
     }
+    /// Counts one event; `true` when the count reached `check`.
+    #[inline(always)]
+    pub fn bump_check(counter: &AtomicU64, check: &AtomicU64) -> bool {
+        let n = counter.load(Relaxed).wrapping_add(1);
+        counter.store(n, Relaxed);
+        n >= check.load(Relaxed)
+    }
     pub fn calls(&self) -> u64 {
         self.calls.load(Relaxed)
     }
     pub fn backedges(&self) -> u64 {
         self.backedges.load(Relaxed)
     }
+}
+
+/// A loop header in translated code: what OSR needs to leave the interpreter there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopInfo {
+    /// Pc of the header (the target of the loop's back-edges).
+    pub header: u32,
+    /// The loop's ordinal among the body's `loop` operators (dead ones included): the key
+    /// every tier uses for its OSR entries.
+    pub ordinal: u32,
+    /// Operand-stack height at the header, the loop's parameters included. All of it is in
+    /// its slots there (the translator materialises the stack at every block entry).
+    pub height: u32,
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@ use super::code::{Counters, Op};
 use super::numeric::*;
 use super::raw::{init_frame, CodeRef, MemView, Slots};
 use super::InterpModule;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use strata_vm::tiering::{Counts, LEVEL_HOST, LEVEL_INTERP};
 use strata_vm::{
     cell_funcref, funcref_cell, FrameInfo, FuncAddr, FuncKind, HostContext, InstanceId, Module,
     StoreInner, Trap, TrapCode,
@@ -93,6 +95,21 @@ struct Executor<'s> {
     /// before host code runs and when execution ends.
     depth: usize,
     max_depth: usize,
+    /// The outermost frame already returned (its rest ran in compiled code).
+    finished: bool,
+    /// The innermost frame left for compiled code that trapped: that code's backtrace
+    /// already names the function, so the interpreter's frame is not added again.
+    left_for_jit: bool,
+}
+
+/// Where execution goes on after a check point that may have left for compiled code.
+enum Transfer {
+    /// In the interpreter, where it was.
+    Stay,
+    /// The frame finished in compiled code; its caller's frame is current again.
+    Returned,
+    /// The outermost frame finished in compiled code.
+    Finished,
 }
 
 #[cold]
@@ -110,6 +127,11 @@ pub fn execute(
     func_index: u32,
 ) -> Result<(), Trap> {
     let ctx = InstCtx::new(store, instance);
+    // Compiled code may have been installed since the caller chose the interpreter.
+    if let Some(entry) = crate::baseline::installed_entry(&ctx.module, func_index) {
+        let range = stack.as_mut_ptr_range();
+        return crate::baseline::run(store, instance, entry, range.start, range.end);
+    }
     let code = ctx.func(func_index)?;
     let depth_at_entry = store.call_depth;
     let max_depth = store.config.max_call_depth;
@@ -125,8 +147,14 @@ pub fn execute(
         depth_at_entry,
         depth: depth_at_entry,
         max_depth,
+        finished: false,
+        left_for_jit: false,
     };
-    let result = ex.enter(code, 0).and_then(|()| ex.run());
+    let tier = ex.store.tier_now.enter(LEVEL_INTERP);
+    let result = ex
+        .enter(code, 0)
+        .and_then(|()| if ex.finished { Ok(()) } else { ex.run() });
+    ex.store.tier_now.restore(tier);
     #[cfg(strata_opstats)]
     opstats::dump();
     ex.store.call_depth = ex.depth_at_entry;
@@ -144,26 +172,125 @@ impl Executor<'_> {
                 module_name: module.module_name.clone(),
             }
         };
-        trap.push_frame(frame(self.store, self.ctx.instance, self.func_index));
+        if !self.left_for_jit {
+            trap.push_frame(frame(self.store, self.ctx.instance, self.func_index));
+        }
         for f in self.frames.iter().rev() {
             trap.push_frame(frame(self.store, f.instance, f.func_index));
         }
         trap
     }
 
-    /// Starts `code` with its frame at `fp` (arguments already there).
+    /// Starts `code` (function `self.func_index`) with its frame at `fp` (arguments already
+    /// there). At the call counter's check point the function may instead run to its end in
+    /// compiled code (`Transfer`): its caller's frame is then current again, or, for the
+    /// outermost frame, `self.finished` is set.
     #[inline(always)]
     fn enter(&mut self, code: CodeRef, fp: usize) -> Result<(), Trap> {
         self.depth += 1;
         let f = code.func();
-        Counters::bump(&f.counters.calls);
         if self.depth > self.max_depth || !init_frame(self.stack, fp, f) {
             return Err(stack_overflow());
         }
         self.code = code;
         self.fp = fp;
         self.pc = 0;
+        if Counters::bump_check(&f.counters.calls, &f.counters.call_check) {
+            if let Transfer::Finished = self.call_check_point()? {
+                self.finished = true;
+            }
+        }
         Ok(())
+    }
+
+    /// The call counter of the function just entered reached its check point: ask the tier
+    /// manager, then run the function in compiled code if some is installed now.
+    #[cold]
+    #[inline(never)]
+    fn call_check_point(&mut self) -> Result<Transfer, Trap> {
+        let f = self.code.func();
+        let Some(hooks) = self.store.tier_hooks.clone() else {
+            f.counters.call_check.store(u64::MAX, Relaxed);
+            return Ok(Transfer::Stay);
+        };
+        let def = self.func_index - self.ctx.num_imported;
+        let counts = Counts {
+            calls: f.counters.calls(),
+            backedges: f.counters.backedges(),
+        };
+        self.store.call_depth = self.depth;
+        let next = hooks.on_call(&self.ctx.module, def, counts);
+        f.counters
+            .call_check
+            .store(next.max(counts.calls + 1), Relaxed);
+        match crate::baseline::installed_entry(&self.ctx.module, self.func_index) {
+            Some(entry) => self.leave_for_jit(entry),
+            None => Ok(Transfer::Stay),
+        }
+    }
+
+    /// A back-edge to `header` reached the back-edge counter's check point: ask the tier
+    /// manager, and on its word enter compiled code at this loop (OSR, design.md §5).
+    #[cold]
+    #[inline(never)]
+    fn backedge_check_point(&mut self, header: usize) -> Result<Transfer, Trap> {
+        let f = self.code.func();
+        let Some(hooks) = self.store.tier_hooks.clone() else {
+            f.counters.backedge_check.store(u64::MAX, Relaxed);
+            return Ok(Transfer::Stay);
+        };
+        let counts = Counts {
+            calls: f.counters.calls(),
+            backedges: f.counters.backedges(),
+        };
+        let Some(l) = f.loop_at(header as u32) else {
+            f.counters
+                .backedge_check
+                .store(counts.backedges + 1024, Relaxed);
+            return Ok(Transfer::Stay);
+        };
+        let def = self.func_index - self.ctx.num_imported;
+        self.store.call_depth = self.depth;
+        let verdict = hooks.on_backedge(&self.ctx.module, def, l.ordinal, counts);
+        f.counters
+            .backedge_check
+            .store(verdict.next_check.max(counts.backedges + 1), Relaxed);
+        if !verdict.osr {
+            return Ok(Transfer::Stay);
+        }
+        let Some(osr) = crate::tier::osr_entry(&self.ctx.module, def, l.ordinal) else {
+            return Ok(Transfer::Stay);
+        };
+        if self.fp + osr.frame_cells > self.stack.len() {
+            return Ok(Transfer::Stay);
+        }
+        // The state at a loop header is the locals (same slots in every tier) and the
+        // operand stack, which the JIT tiers keep right after the locals, below the
+        // interpreter's constant pool: move it down.
+        let (from, to) = (f.stack_slot(0) as usize, f.num_locals as usize);
+        let fp = self.fp;
+        if from != to {
+            self.stack
+                .copy_within(fp + from..fp + from + l.height as usize, fp + to);
+        }
+        hooks.on_osr(&self.ctx.module, def, l.ordinal, osr.level);
+        self.leave_for_jit(osr.entry)
+    }
+
+    /// Runs the current frame to its end in compiled code entered at `entry` (the function's
+    /// entry with the arguments in place, or an OSR entry with the loop state in place),
+    /// then returns from the frame.
+    fn leave_for_jit(&mut self, entry: *const u8) -> Result<Transfer, Trap> {
+        let (instance, fp) = (self.ctx.instance, self.fp);
+        if let Err(trap) = self.call_jit(instance, entry, fp) {
+            self.left_for_jit = true;
+            return Err(trap);
+        }
+        Ok(if self.leave() {
+            Transfer::Returned
+        } else {
+            Transfer::Finished
+        })
     }
 
     fn slots(&mut self) -> Slots {
@@ -197,11 +324,14 @@ impl Executor<'_> {
                     return Err(TrapCode::StackOverflow.into());
                 }
                 self.store.call_depth = self.depth;
+                let tier = self.store.tier_now.enter(LEVEL_HOST);
                 let mut cx = HostContext {
                     store: self.store,
                     caller: Some(self.ctx.instance),
                 };
-                host(&mut cx, &args, &mut results)?;
+                let outcome = host(&mut cx, &args, &mut results);
+                self.store.tier_now.restore(tier);
+                outcome?;
                 self.stack[fp..fp + r].copy_from_slice(&results);
                 self.ctx.refresh_memory(self.store);
                 Ok(())
@@ -334,12 +464,30 @@ impl Executor<'_> {
         // The hot state lives in locals; `self.pc`/`self.code` are synced around calls.
         let mut code = self.code;
         let mut pc = self.pc;
+        macro_rules! reload {
+            () => {{
+                code = self.code;
+                pc = self.pc;
+                s = self.slots();
+                mem = self.ctx.mem;
+            }};
+        }
         // Every taken branch goes through here; backward ones are loop iterations.
         macro_rules! jump {
             ($target:expr) => {{
                 let t = $target as usize;
                 if t < pc {
-                    Counters::bump(&code.func().counters.backedges);
+                    let c = &code.func().counters;
+                    if Counters::bump_check(&c.backedges, &c.backedge_check) {
+                        match self.backedge_check_point(t)? {
+                            Transfer::Stay => {}
+                            Transfer::Returned => {
+                                reload!();
+                                continue;
+                            }
+                            Transfer::Finished => return Ok(()),
+                        }
+                    }
                 }
                 pc = t;
             }};
@@ -370,14 +518,6 @@ impl Executor<'_> {
                 };
                 pc += 1;
                 (a, b, c)
-            }};
-        }
-        macro_rules! reload {
-            () => {{
-                code = self.code;
-                pc = self.pc;
-                s = self.slots();
-                mem = self.ctx.mem;
             }};
         }
         loop {

@@ -9,7 +9,7 @@
 //! - Code that runs only on a conditional path (the copies of a taken `br_if`, `br_table`
 //!   stubs) never changes the abstract stack; only unconditional code materialises.
 
-use super::code::{fuse_branch, CompiledFunc, Counters, Op, Reg};
+use super::code::{fuse_branch, CompiledFunc, Counters, LoopInfo, Op, Reg};
 use strata_vm::module::Module;
 use wasmparser::{BlockType, Operator};
 
@@ -65,6 +65,9 @@ struct Translator<'m> {
     /// Position of the most recent branch target. An instruction before it may be reached
     /// by a path that skipped the instruction, so peepholes never rewrite across it.
     last_label: usize,
+    /// `loop` operators seen so far, dead ones included (the OSR key, see `LoopInfo`).
+    loop_count: u32,
+    loops: Vec<LoopInfo>,
 }
 
 /// Translates defined function `def_index` of `module`. The body was validated with the
@@ -93,6 +96,8 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
         pending_locals: 0,
         consts: Vec::new(),
         last_label: 0,
+        loop_count: 0,
+        loops: Vec::new(),
     };
     t.ctrl.push(Control {
         kind: Kind::Func,
@@ -158,6 +163,7 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
         frame_size: frame_size as u32,
         body_bytes: module.bodies[def_index].range.len() as u32,
         counters: Counters::default(),
+        loops: t.loops.into_boxed_slice(),
     })
 }
 
@@ -608,6 +614,14 @@ impl Translator<'_> {
             O::Loop { blockty } => {
                 self.materialize_all();
                 self.push_ctrl(Kind::Loop, blockty, None);
+                let c = self.ctrl.last().ok_or("loop without a frame")?;
+                let info = LoopInfo {
+                    header: c.header,
+                    ordinal: self.loop_count,
+                    height: c.height + c.num_params,
+                };
+                self.loops.push(info);
+                self.loop_count += 1;
             }
             O::If { blockty } => {
                 // Materialise below the condition first so a comparison computing it stays
@@ -1109,8 +1123,12 @@ impl Translator<'_> {
     /// Structural tracking only: nothing in unreachable code is translated.
     fn op_unreachable(&mut self, op: Operator<'_>) -> Result<(), String> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. } | Operator::If { .. } => {
                 self.push_dead_ctrl();
+            }
+            Operator::Loop { .. } => {
+                self.push_dead_ctrl();
+                self.loop_count += 1;
             }
             Operator::Else => {
                 let c = self.ctrl.last_mut().ok_or("else outside if")?;

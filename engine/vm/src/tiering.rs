@@ -1,0 +1,88 @@
+//! The interface between the tiers and the tier manager (design.md §6-§8), written here so
+//! that neither names the other: the interpreter reports its counters' check points through
+//! `TierHooks`, and every execution tier says which tier the store's thread is running in
+//! through `TierNow` (the profiler samples it for time per tier).
+
+use crate::module::Module;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+/// Tier levels as the runtime knows them (the order code moves up).
+pub const LEVEL_INTERP: u8 = 0;
+pub const LEVEL_BASELINE: u8 = 1;
+pub const LEVEL_OPT: u8 = 2;
+/// Not a tier: host functions running on behalf of wasm.
+pub const LEVEL_HOST: u8 = 3;
+/// Not a tier: no wasm on this store's stack.
+pub const LEVEL_IDLE: u8 = u8::MAX;
+
+/// A function's counters at a check point.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub calls: u64,
+    pub backedges: u64,
+}
+
+/// What the tier manager answers at a back-edge check point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackedgeVerdict {
+    /// The back-edge count at which to ask again.
+    pub next_check: u64,
+    /// Leave the interpreter for the best installed code at this loop now, if it has an
+    /// entry for the loop.
+    pub osr: bool,
+}
+
+/// The tier manager, as the interpreter sees it. Called on the executing thread, only when a
+/// function's counter reaches the check point the previous answer set, so calls are rare;
+/// implementations must not block unless their policy compiles synchronously.
+pub trait TierHooks: Send + Sync {
+    /// Defined function `def_index` of `module` is being called and its call counter
+    /// reached its check point. Returns the call count at which to ask again. Code it
+    /// installs before returning runs for this very call.
+    fn on_call(&self, module: &Arc<Module>, def_index: u32, counts: Counts) -> u64;
+    /// A back-edge to the loop with ordinal `loop_index` (the loop's position among the
+    /// body's `loop` operators, from 0) reached its check point.
+    fn on_backedge(
+        &self,
+        module: &Arc<Module>,
+        def_index: u32,
+        loop_index: u32,
+        counts: Counts,
+    ) -> BackedgeVerdict;
+    /// The interpreter entered compiled code at `loop_index` by OSR (for the profile).
+    fn on_osr(&self, module: &Arc<Module>, def_index: u32, loop_index: u32, level: u8);
+}
+
+/// The tier the store's thread is executing in (a `LEVEL_*`), shared with a profiler's
+/// sampling thread. Each switch is one relaxed store.
+#[derive(Clone, Debug)]
+pub struct TierNow(Arc<AtomicU8>);
+
+impl Default for TierNow {
+    fn default() -> Self {
+        TierNow(Arc::new(AtomicU8::new(LEVEL_IDLE)))
+    }
+}
+
+impl TierNow {
+    #[inline(always)]
+    pub fn get(&self) -> u8 {
+        self.0.load(Ordering::Relaxed)
+    }
+    /// Switches to `level`; returns the previous level, to restore when the switch ends.
+    #[inline(always)]
+    pub fn enter(&self, level: u8) -> u8 {
+        let prev = self.0.load(Ordering::Relaxed);
+        self.0.store(level, Ordering::Relaxed);
+        prev
+    }
+    #[inline(always)]
+    pub fn restore(&self, level: u8) {
+        self.0.store(level, Ordering::Relaxed);
+    }
+    /// The shared cell, for a sampler.
+    pub fn cell(&self) -> Arc<AtomicU8> {
+        self.0.clone()
+    }
+}
