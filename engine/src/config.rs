@@ -1,6 +1,7 @@
 //! Engine configuration: which tier executes code and how memory bounds are checked.
 
 use crate::error::ConfigError;
+use crate::tiering::{parse_policy, CountersPolicy, TierManager, TierPolicy};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -39,7 +40,10 @@ impl Tier {
 
     /// Whether this build of Strata can execute code in the tier.
     pub fn is_available(self) -> bool {
-        matches!(self, Tier::Interp | Tier::Baseline | Tier::Mixed { .. })
+        matches!(
+            self,
+            Tier::Interp | Tier::Baseline | Tier::Tiered | Tier::Mixed { .. }
+        )
     }
 }
 
@@ -89,6 +93,28 @@ pub struct Config {
     /// With `Tier::Mixed`: compile exactly these functions (by index or name-section name)
     /// and interpret the rest, instead of choosing from the seed.
     pub mixed_funcs: Option<Vec<String>>,
+    /// With `Tier::Tiered`: the policy that moves functions between tiers.
+    pub policy: Policy,
+    /// With `Tier::Tiered`: background compile threads (default: cores - 1, at least 1).
+    pub compile_threads: Option<usize>,
+    /// Record profile events and time per tier (`Engine::tier_manager` gives them).
+    pub profile: bool,
+}
+
+/// A tiering policy in a configuration (shared, so configurations stay cheap to clone).
+#[derive(Clone)]
+pub struct Policy(pub Arc<dyn TierPolicy>);
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.name())
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy(Arc::new(CountersPolicy::default()))
+    }
 }
 
 impl Default for Config {
@@ -101,6 +127,9 @@ impl Default for Config {
             max_stack_cells: rt.max_stack_cells,
             perf_map: false,
             mixed_funcs: None,
+            policy: Policy::default(),
+            compile_threads: None,
+            profile: false,
         }
     }
 }
@@ -150,6 +179,29 @@ impl Config {
         }
     }
 
+    /// Sets the tiering policy from its command-line spelling (`counters:call=10,loop=150`,
+    /// `random:7`, ... see `tiering::parse_policy`).
+    pub fn tiering(mut self, spec: &str) -> Result<Self, ConfigError> {
+        self.policy = Policy(parse_policy(spec).map_err(ConfigError)?.into());
+        Ok(self)
+    }
+
+    /// Sets a tiering policy written in Rust.
+    pub fn policy(mut self, policy: impl TierPolicy + 'static) -> Self {
+        self.policy = Policy(Arc::new(policy));
+        self
+    }
+
+    pub fn compile_threads(mut self, threads: usize) -> Self {
+        self.compile_threads = Some(threads);
+        self
+    }
+
+    pub fn profile(mut self, on: bool) -> Self {
+        self.profile = on;
+        self
+    }
+
     pub fn perf_map(mut self, on: bool) -> Self {
         self.perf_map = on;
         self
@@ -168,9 +220,19 @@ impl Config {
 }
 
 /// A configured engine, cheap to clone and shared by modules and stores.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Engine {
     config: Arc<Config>,
+    /// With `Tier::Tiered`: the tier manager (policy, compile queue, profiler).
+    manager: Option<Arc<TierManager>>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Engine {
@@ -185,13 +247,36 @@ impl Engine {
         if config.max_stack_cells < 1024 || config.max_call_depth == 0 {
             return Err(ConfigError("stack limits are too small".into()));
         }
+        if config.compile_threads == Some(0) {
+            return Err(ConfigError("compile threads must be at least 1".into()));
+        }
+        let manager = match config.tier {
+            Tier::Tiered => Some(Arc::new(
+                TierManager::new(
+                    config.policy.0.clone(),
+                    config
+                        .compile_threads
+                        .unwrap_or_else(crate::tiering::CompileQueue::default_threads),
+                    config.bounds_checks,
+                    config.profile,
+                )
+                .map_err(ConfigError)?,
+            )),
+            _ => None,
+        };
         Ok(Engine {
             config: Arc::new(config),
+            manager,
         })
     }
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The tier manager of a tiered engine: its policy, compile queue and profile.
+    pub fn tier_manager(&self) -> Option<&Arc<TierManager>> {
+        self.manager.as_ref()
     }
 }
 

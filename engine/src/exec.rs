@@ -16,8 +16,16 @@ pub(crate) fn prepare_instance(
 ) -> Result<(), Trap> {
     let config = engine.config();
     let module = store.instances[instance as usize].module.clone();
-    if config.perf_map && matches!(config.tier, Tier::Baseline | Tier::Mixed { .. }) {
+    if config.perf_map
+        && matches!(
+            config.tier,
+            Tier::Baseline | Tier::Tiered | Tier::Mixed { .. }
+        )
+    {
         strata_tiers::baseline::perf_map::enable();
+    }
+    if let Some(manager) = engine.tier_manager() {
+        manager.register_module(&module);
     }
     match config.tier {
         Tier::Baseline => BaselineModule::of(&module, config.bounds_checks).map(|_| ()),
@@ -35,13 +43,23 @@ pub(crate) fn invoke(
     args: &[u64],
     results: &mut [u64],
 ) -> Result<(), Trap> {
-    match engine.config().tier {
-        Tier::Interp => strata_tiers::interp::invoke(store, func, args, results),
+    let result = match engine.config().tier {
+        // Tiered: the interpreter runs the function unless compiled code is installed.
+        Tier::Interp | Tier::Tiered => strata_tiers::interp::invoke(store, func, args, results),
         // Baseline code slots hold either compiled code or (mixed) the interpreter's stub;
         // the baseline's entry point follows the slot.
         Tier::Baseline | Tier::Mixed { .. } => {
             strata_tiers::baseline::invoke(store, func, args, results)
         }
         other => Err(Trap::host(format!("the {other} tier is not available"))),
+    };
+    if let (Err(trap), Some(p)) = (&result, engine.tier_manager().and_then(|m| m.profiler())) {
+        p.record(
+            None,
+            crate::tiering::EventKind::Trap {
+                message: trap.to_string(),
+            },
+        );
     }
+    result
 }

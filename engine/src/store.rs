@@ -13,8 +13,13 @@ pub struct Store {
 
 impl Store {
     pub fn new(engine: &Engine) -> Store {
+        let mut inner = StoreInner::new(engine.config().runtime());
+        if let Some(manager) = engine.tier_manager() {
+            manager.register_store(inner.tier_now.cell());
+            inner.tier_hooks = Some(manager.clone());
+        }
         Store {
-            inner: StoreInner::new(engine.config().runtime()),
+            inner,
             engine: engine.clone(),
         }
     }

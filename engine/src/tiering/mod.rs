@@ -3,13 +3,15 @@
 //! (design.md §6-§8). Tiers are reached only through the work the queue runs; nothing here
 //! names a tier's internals.
 
+mod manager;
 mod policy;
 mod profile;
 mod queue;
 
+pub use manager::TierManager;
 pub use policy::{
     parse_policy, BaselinePolicy, BudgetPolicy, CountersPolicy, Decision, FuncState, InterpPolicy,
     RandomPolicy, TierLevel, TierPolicy, Verdict,
 };
-pub use profile::{Event, EventKind, FuncKey, FuncRow, ProfileSummary, Profiler};
-pub use queue::{CompileJob, CompileQueue, CompileWork, JobOutcome};
+pub use profile::{Event, EventKind, FuncKey, FuncRow, ProfileSummary, Profiler, TIME_BUCKETS};
+pub use queue::{CompileJob, CompileQueue, CompileWork, JobOutcome, OnDone};

@@ -154,6 +154,17 @@ impl TierPolicy for BaselinePolicy {
     }
 }
 
+/// Back-edges to wait, once a loop's function is being compiled, before asking whether its
+/// code is ready for OSR: at once when compilation was synchronous; otherwise soon, but not
+/// at every iteration of a loop while a background job runs.
+fn recheck_after_compile(synchronous: bool) -> u64 {
+    if synchronous {
+        1
+    } else {
+        16
+    }
+}
+
 /// OSR into code that is ready above the running tier.
 fn osr_if_ready(f: &FuncState) -> Option<Verdict> {
     (f.ready > f.tier).then_some(Verdict {
@@ -219,10 +230,10 @@ impl TierPolicy for CountersPolicy {
                 // A hot loop waits on this compile: ask for it first.
                 return Verdict {
                     decision: Decision::Compile { tier, priority: 1 },
-                    next_check: 64,
+                    next_check: recheck_after_compile(self.synchronous),
                 };
             }
-            return Verdict::wait(64);
+            return Verdict::wait(recheck_after_compile(self.synchronous));
         }
         Verdict::wait(self.loop_threshold - f.backedges)
     }
@@ -250,8 +261,11 @@ impl BudgetPolicy {
             if let Some(tier) = next_tier(f, self.max) {
                 return Verdict {
                     decision: Decision::Compile { tier, priority },
-                    next_check: 64,
+                    next_check: recheck_after_compile(self.synchronous),
                 };
+            }
+            if f.compiling {
+                return Verdict::wait(recheck_after_compile(self.synchronous));
             }
             return Verdict::wait(1024);
         }
@@ -331,13 +345,13 @@ impl TierPolicy for RandomPolicy {
     }
     fn on_backedge(&self, f: &FuncState, _: u32) -> Verdict {
         let r = self.next();
-        if f.ready > f.tier && r.is_multiple_of(3) {
+        if f.ready > f.tier && r.is_multiple_of(2) {
             return Verdict {
                 decision: Decision::Osr { tier: f.ready },
                 next_check: 1,
             };
         }
-        if r.is_multiple_of(5) {
+        if r.is_multiple_of(3) {
             if let Some(tier) = next_tier(f, self.max) {
                 return Verdict {
                     decision: Decision::Compile { tier, priority: 1 },
@@ -345,7 +359,7 @@ impl TierPolicy for RandomPolicy {
                 };
             }
         }
-        Verdict::wait(1 + (r >> 8) % 16)
+        Verdict::wait(1 + (r >> 8) % 4)
     }
 }
 

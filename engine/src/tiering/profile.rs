@@ -36,7 +36,8 @@ pub enum EventKind {
         from: TierLevel,
         to: TierLevel,
     },
-    /// A running loop moved to `tier` at the loop whose header is `loop_header`.
+    /// A running loop moved to `tier` at the loop whose ordinal (position among the body's
+    /// `loop` operators) is `loop_header`.
     OsrEntry {
         tier: TierLevel,
         loop_header: u32,
@@ -59,8 +60,8 @@ pub struct Event {
 pub struct Profiler {
     start: Instant,
     events: Mutex<Vec<Event>>,
-    /// Nanoseconds spent executing in each tier.
-    tier_ns: [AtomicU64; 3],
+    /// Nanoseconds spent executing in each tier, then in host functions (`TIME_BUCKETS`).
+    tier_ns: [AtomicU64; 4],
     names: Mutex<HashMap<FuncKey, String>>,
 }
 
@@ -87,10 +88,15 @@ pub struct FuncRow {
     pub failed_compiles: u64,
 }
 
+/// What `ProfileSummary::tier_time` measures, by index: the three tiers, then host functions
+/// called from wasm.
+pub const TIME_BUCKETS: [&str; 4] = ["interp", "baseline", "opt", "host"];
+
 #[derive(Clone, Debug, Default)]
 pub struct ProfileSummary {
     pub funcs: Vec<FuncRow>,
-    pub tier_time: [Duration; 3],
+    /// Execution time by `TIME_BUCKETS`.
+    pub tier_time: [Duration; 4],
 }
 
 impl Profiler {
@@ -125,7 +131,14 @@ impl Profiler {
     }
 
     pub fn add_tier_time(&self, tier: TierLevel, d: Duration) {
-        self.tier_ns[tier as usize].fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+        self.add_bucket_time(tier as usize, d);
+    }
+
+    /// Adds to bucket `i` of `TIME_BUCKETS` (3: host functions).
+    pub fn add_bucket_time(&self, i: usize, d: Duration) {
+        if let Some(ns) = self.tier_ns.get(i) {
+            ns.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+        }
     }
 
     pub fn events(&self) -> Vec<Event> {
@@ -309,13 +322,13 @@ impl ProfileSummary {
             let _ = writeln!(s, "... {} more functions", self.funcs.len() - top);
         }
         let total: Duration = self.tier_time.iter().sum();
-        for tier in [TierLevel::Interp, TierLevel::Baseline, TierLevel::Opt] {
-            let t = self.tier_time[tier as usize];
+        for (i, name) in TIME_BUCKETS.iter().enumerate() {
+            let t = self.tier_time[i];
             if !t.is_zero() {
                 let _ = writeln!(
                     s,
                     "time in {:<9} {:>10} ({:.1}%)",
-                    tier.name(),
+                    name,
                     ms(t),
                     100.0 * t.as_secs_f64() / total.as_secs_f64().max(1e-12)
                 );

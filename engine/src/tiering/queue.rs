@@ -15,12 +15,18 @@ use std::time::{Duration, Instant};
 /// function then stays on its current tier).
 pub type CompileWork = Box<dyn FnOnce() -> Result<usize, String> + Send>;
 
+/// Called with a job's outcome on the thread that ran it.
+pub type OnDone = Box<dyn FnOnce(&JobOutcome) + Send>;
+
 pub struct CompileJob {
     pub func: FuncKey,
     pub tier: TierLevel,
     pub reason: &'static str,
     pub priority: i32,
     pub work: CompileWork,
+    /// Called with the outcome on the thread that ran the job, as soon as it finished (the
+    /// tier manager records its profile events there).
+    pub on_done: Option<OnDone>,
 }
 
 #[derive(Clone, Debug)]
@@ -206,14 +212,18 @@ fn run(p: Pending) -> JobOutcome {
     // A compiler bug must not take the engine down: a panicking job is a failed job.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job.work))
         .unwrap_or_else(|_| Err("the compiler panicked".to_string()));
-    JobOutcome {
+    let outcome = JobOutcome {
         func: job.func,
         tier: job.tier,
         reason: job.reason,
         queue_wait,
         compile_time: started.elapsed(),
         result,
+    };
+    if let Some(done) = job.on_done {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| done(&outcome)));
     }
+    outcome
 }
 
 #[cfg(test)]
@@ -247,6 +257,7 @@ mod tests {
                         Ok(i as usize)
                     }
                 }),
+                on_done: None,
             }));
         }
         q.wait_idle();
@@ -275,6 +286,7 @@ mod tests {
                 }
                 Ok(1)
             }),
+            on_done: None,
         };
         assert!(q.submit(blocker));
         let dup = CompileJob {
@@ -283,6 +295,7 @@ mod tests {
             reason: "dup",
             priority: 0,
             work: Box::new(|| Ok(2)),
+            on_done: None,
         };
         assert!(!q.submit(dup));
         assert!(q.is_in_flight(key(0), TierLevel::Baseline));
@@ -292,6 +305,7 @@ mod tests {
             reason: "panics",
             priority: 5,
             work: Box::new(|| panic!("compiler bug")),
+            on_done: None,
         }));
         *gate.0.lock().unwrap() = true;
         gate.1.notify_all();

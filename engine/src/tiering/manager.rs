@@ -1,0 +1,304 @@
+//! The tier manager: the interpreter's check points come here (`TierHooks`), the policy
+//! decides, compile jobs go to the queue (or run at once for synchronous policies), finished
+//! code is installed through `strata_tiers::tier`, and every step is a profile event.
+
+use super::policy::{Decision, FuncState, TierLevel, TierPolicy, Verdict};
+use super::profile::{EventKind, FuncKey, Profiler};
+use super::queue::{CompileJob, CompileQueue, JobOutcome, OnDone};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use strata_tiers::interp::InterpModule;
+use strata_tiers::tier;
+use strata_vm::tiering::{BackedgeVerdict, Counts, TierHooks, LEVEL_IDLE};
+use strata_vm::{BoundsChecks, Module};
+
+/// How often the profiler samples which tier each store's thread is in.
+const SAMPLE_PERIOD: Duration = Duration::from_micros(200);
+
+/// One per tiered engine, shared by its stores.
+pub struct TierManager {
+    policy: Arc<dyn TierPolicy>,
+    queue: CompileQueue,
+    bounds: BoundsChecks,
+    profiler: Option<Arc<Profiler>>,
+    /// Modules instantiated with this engine, for the profile's counters.
+    modules: Mutex<Vec<Weak<Module>>>,
+    /// Stores' current-tier cells, sampled for time per tier.
+    stores: Arc<Mutex<Vec<Weak<AtomicU8>>>>,
+    sampler: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
+}
+
+impl TierManager {
+    pub fn new(
+        policy: Arc<dyn TierPolicy>,
+        compile_threads: usize,
+        bounds: BoundsChecks,
+        profile: bool,
+    ) -> Result<TierManager, String> {
+        let profiler = profile.then(|| Arc::new(Profiler::new()));
+        let stores: Arc<Mutex<Vec<Weak<AtomicU8>>>> = Arc::default();
+        let sampler = match &profiler {
+            Some(p) => Some(start_sampler(p.clone(), stores.clone())?),
+            None => None,
+        };
+        Ok(TierManager {
+            policy,
+            queue: CompileQueue::new(compile_threads)?,
+            bounds,
+            profiler,
+            modules: Mutex::default(),
+            stores,
+            sampler: Mutex::new(sampler),
+        })
+    }
+
+    pub fn policy(&self) -> &dyn TierPolicy {
+        &*self.policy
+    }
+
+    pub fn compile_threads(&self) -> usize {
+        self.queue.threads()
+    }
+
+    /// The profiler, when the engine was configured to profile.
+    pub fn profiler(&self) -> Option<&Profiler> {
+        self.profiler.as_deref()
+    }
+
+    /// A new instance's module: its functions are interpreted until the policy moves them.
+    pub(crate) fn register_module(&self, module: &Arc<Module>) {
+        strata_tiers::baseline::prepare_tiered(module);
+        let mut modules = lock(&self.modules);
+        if !modules.iter().any(|m| m.as_ptr() == Arc::as_ptr(module)) {
+            modules.retain(|m| m.strong_count() > 0);
+            modules.push(Arc::downgrade(module));
+            if let Some(p) = &self.profiler {
+                for (f, name) in &module.func_names {
+                    p.name_func(key(module, *f), name.clone());
+                }
+            }
+        }
+    }
+
+    /// A new store: the sampler follows its thread's tier.
+    pub(crate) fn register_store(&self, tier_now: Arc<AtomicU8>) {
+        if self.profiler.is_some() {
+            let mut stores = lock(&self.stores);
+            stores.retain(|s| s.strong_count() > 0);
+            stores.push(Arc::downgrade(&tier_now));
+        }
+    }
+
+    /// Waits for queued compile jobs (benchmarks, tests, orderly shutdown).
+    pub fn wait_idle(&self) {
+        self.queue.wait_idle();
+    }
+
+    /// Per-function calls and loop iterations of every registered module, read from the
+    /// interpreter's counters.
+    pub fn counts(&self) -> Vec<(FuncKey, u64, u64)> {
+        let mut out = Vec::new();
+        for m in lock(&self.modules).iter().filter_map(Weak::upgrade) {
+            let code = InterpModule::of(&m);
+            for def in 0..m.num_defined_funcs() as u32 {
+                if let Some(c) = code.counters(def) {
+                    let f = m.num_imported_funcs + def;
+                    out.push((key(&m, f), c.calls(), c.backedges()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Stops the sampler so that the profile's tier times are final.
+    pub fn stop_sampling(&self) {
+        if let Some((stop, handle)) = lock(&self.sampler).take() {
+            stop.store(true, Ordering::Relaxed);
+            let _ = handle.join();
+        }
+    }
+
+    fn state(&self, module: &Module, def_index: u32, counts: Counts) -> FuncState {
+        let func_index = module.num_imported_funcs + def_index;
+        let ready = level_of(tier::ready_level(module, def_index));
+        FuncState {
+            func_index,
+            body_bytes: module.bodies[def_index as usize].range.len() as u32,
+            calls: counts.calls,
+            backedges: counts.backedges,
+            tier: TierLevel::Interp,
+            ready,
+            compiling: self
+                .queue
+                .is_in_flight(key(module, func_index), TierLevel::Baseline)
+                || self
+                    .queue
+                    .is_in_flight(key(module, func_index), TierLevel::Opt),
+        }
+    }
+
+    /// Carries out a compile decision; `false` when nothing was started.
+    fn compile(
+        &self,
+        module: &Arc<Module>,
+        def_index: u32,
+        tier: TierLevel,
+        priority: i32,
+        reason: &'static str,
+    ) -> bool {
+        let func = key(module, module.num_imported_funcs + def_index);
+        let Some(compiler) = tier::compiler(tier as u8) else {
+            return false;
+        };
+        if tier::ready_level(module, def_index) >= tier as u8 {
+            return false;
+        }
+        if let Some(p) = &self.profiler {
+            p.record(Some(func), EventKind::CompileQueued { tier, reason });
+        }
+        // Background outcomes are recorded by `on_done`; the queue's copies are not needed.
+        self.queue.drain();
+        let (m, bounds) = (module.clone(), self.bounds);
+        let profiler = self.profiler.clone();
+        let job = CompileJob {
+            func,
+            tier,
+            reason,
+            priority,
+            work: Box::new(move || {
+                compiler
+                    .compile(&m, def_index, bounds)
+                    .map(|info| info.code_size)
+            }),
+            on_done: profiler
+                .map(|p| Box::new(move |o: &JobOutcome| record_outcome(&p, o)) as OnDone),
+        };
+        if self.policy.synchronous() {
+            self.queue.run_now(job);
+            true
+        } else {
+            self.queue.submit(job)
+        }
+    }
+
+    fn act(&self, module: &Arc<Module>, def_index: u32, v: Verdict, reason: &'static str) {
+        if let Decision::Compile { tier, priority } = v.decision {
+            self.compile(module, def_index, tier, priority, reason);
+        }
+    }
+}
+
+impl TierHooks for TierManager {
+    fn on_call(&self, module: &Arc<Module>, def_index: u32, counts: Counts) -> u64 {
+        let v = self.policy.on_call(&self.state(module, def_index, counts));
+        self.act(module, def_index, v, "calls");
+        counts.calls.saturating_add(v.next_check.max(1))
+    }
+
+    fn on_backedge(
+        &self,
+        module: &Arc<Module>,
+        def_index: u32,
+        loop_index: u32,
+        counts: Counts,
+    ) -> BackedgeVerdict {
+        let v = self
+            .policy
+            .on_backedge(&self.state(module, def_index, counts), loop_index);
+        self.act(module, def_index, v, "loop");
+        BackedgeVerdict {
+            next_check: counts.backedges.saturating_add(v.next_check.max(1)),
+            osr: matches!(v.decision, Decision::Osr { .. }),
+        }
+    }
+
+    fn on_osr(&self, module: &Arc<Module>, def_index: u32, loop_index: u32, level: u8) {
+        if let Some(p) = &self.profiler {
+            p.record(
+                Some(key(module, module.num_imported_funcs + def_index)),
+                EventKind::OsrEntry {
+                    tier: level_of(level),
+                    loop_header: loop_index,
+                },
+            );
+        }
+    }
+}
+
+impl Drop for TierManager {
+    fn drop(&mut self) {
+        self.stop_sampling();
+        // Jobs hold their modules; let them finish rather than abandon them mid-compile.
+        self.queue.wait_idle();
+    }
+}
+
+fn record_outcome(p: &Profiler, o: &JobOutcome) {
+    p.record(
+        Some(o.func),
+        EventKind::Compiled {
+            tier: o.tier,
+            queue_wait: o.queue_wait,
+            compile_time: o.compile_time,
+            code_size: o.result.as_ref().ok().copied(),
+        },
+    );
+    if o.result.is_ok() {
+        p.record(
+            Some(o.func),
+            EventKind::TierUp {
+                from: TierLevel::Interp,
+                to: o.tier,
+            },
+        );
+    }
+}
+
+/// Samples every registered store's current tier and charges the elapsed time to it.
+fn start_sampler(
+    profiler: Arc<Profiler>,
+    stores: Arc<Mutex<Vec<Weak<AtomicU8>>>>,
+) -> Result<(Arc<AtomicBool>, JoinHandle<()>), String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let handle = std::thread::Builder::new()
+        .name("strata-profile-sampler".into())
+        .spawn(move || {
+            let mut last = Instant::now();
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(SAMPLE_PERIOD);
+                let now = Instant::now();
+                let elapsed = now - last;
+                last = now;
+                for cell in lock(&stores).iter().filter_map(Weak::upgrade) {
+                    let level = cell.load(Ordering::Relaxed);
+                    if level != LEVEL_IDLE {
+                        profiler.add_bucket_time(level as usize, elapsed);
+                    }
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start the profiler's sampler: {e}"))?;
+    Ok((stop, handle))
+}
+
+fn key(module: &Module, func_index: u32) -> FuncKey {
+    FuncKey {
+        module: module as *const Module as u64,
+        func_index,
+    }
+}
+
+fn level_of(level: u8) -> TierLevel {
+    match level {
+        0 => TierLevel::Interp,
+        1 => TierLevel::Baseline,
+        _ => TierLevel::Opt,
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
