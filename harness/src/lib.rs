@@ -2,11 +2,12 @@
 //! `main.rs` only parses the command line.
 
 use clap::Args;
-use strata::{BoundsChecks, Config, Engine};
+use strata::{BoundsChecks, Config, Engine, Tier};
 
 pub mod bench;
 pub mod compile;
 pub mod diff;
+pub mod profile;
 pub mod run;
 pub mod wasi;
 pub mod wast_runner;
@@ -15,12 +16,19 @@ pub mod wast_runner;
 #[derive(Args, Clone, Debug)]
 pub struct EngineArgs {
     /// Execution tier: interp, baseline, opt, tiered, or mixed:SEED / mixed:funcs=F,... (a
-    /// tier per function).
-    #[arg(long, default_value = "interp")]
-    pub tier: String,
+    /// tier per function). `strata run` defaults to tiered, the other commands to interp.
+    #[arg(long)]
+    pub tier: Option<String>,
     /// Out-of-bounds memory detection: guard (guard pages) or explicit (checks).
     #[arg(long, default_value = "guard")]
     pub bounds_checks: String,
+    /// Tiering policy for --tier tiered: interp, baseline[:sync],
+    /// counters:call=N,loop=M[,sync], budget:N[,sync], random:SEED (add ,max=TIER to cap).
+    #[arg(long, value_name = "POLICY")]
+    pub tiering: Option<String>,
+    /// Background compile threads for --tier tiered (default: cores - 1, at least 1).
+    #[arg(long, value_name = "N")]
+    pub compile_threads: Option<usize>,
 }
 
 impl EngineArgs {
@@ -29,11 +37,31 @@ impl EngineArgs {
         Engine::new(self.config()?).map_err(|e| e.to_string())
     }
 
-    /// The configuration these options describe.
+    /// The configuration these options describe (the tier defaults to interp).
     pub fn config(&self) -> Result<Config, String> {
-        let config = Config::default()
-            .tier_spec(&self.tier)
-            .map_err(|e| e.to_string())?;
+        self.config_or(Tier::Interp)
+    }
+
+    /// The configuration these options describe, with `default` when no tier is given.
+    pub fn config_or(&self, default: Tier) -> Result<Config, String> {
+        let mut config = match &self.tier {
+            Some(spec) => Config::default()
+                .tier_spec(spec)
+                .map_err(|e| e.to_string())?,
+            None => Config::default().tier(default),
+        };
+        if let Some(spec) = &self.tiering {
+            if config.tier != Tier::Tiered {
+                return Err(format!(
+                    "--tiering applies to --tier tiered, not to --tier {}",
+                    config.tier
+                ));
+            }
+            config = config.tiering(spec).map_err(|e| e.to_string())?;
+        }
+        if let Some(n) = self.compile_threads {
+            config = config.compile_threads(n);
+        }
         let bounds = match self.bounds_checks.as_str() {
             "guard" => BoundsChecks::GuardPages,
             "explicit" => BoundsChecks::Explicit,

@@ -31,9 +31,16 @@ pub struct RunArgs {
     #[command(flatten)]
     pub engine: crate::EngineArgs,
 
-    /// Write /tmp/perf-<pid>.map entries for JIT-compiled functions (for `perf`).
+    /// Write /tmp/perf-<pid>.map entries for JIT-compiled functions (for `perf`); with
+    /// --tier tiered, each function's entry is added when it moves up a tier.
     #[arg(long)]
     pub perf_map: bool,
+
+    /// Profile tiered execution (--tier tiered): `summary` (a table on stderr at the end),
+    /// `json=FILE` (one event per line), `chrome=FILE` (Chrome trace format, opens in
+    /// Perfetto). Repeatable, or comma-separated.
+    #[arg(long, value_name = "OUTPUT", value_delimiter = ',', value_parser = crate::profile::parse_output)]
+    pub profile: Vec<crate::profile::ProfileOutput>,
 
     /// Print `phase-times compile_ns=.. instantiate_ns=.. execute_ns=..` on stderr at the end
     /// (for `strata bench --phase`). Compile is validation plus lazy-tier setup; eager JIT
@@ -125,9 +132,23 @@ pub fn main(args: RunArgs) -> ExitCode {
 }
 
 fn run(args: RunArgs) -> Result<u8, Failure> {
-    let config = args.engine.config().map_err(|e| fail(USAGE_EXIT, e))?;
-    let engine =
-        strata::Engine::new(config.perf_map(args.perf_map)).map_err(|e| fail(USAGE_EXIT, e))?;
+    let config = args
+        .engine
+        .config_or(strata::Tier::Tiered)
+        .map_err(|e| fail(USAGE_EXIT, e))?;
+    if !args.profile.is_empty() && config.tier != strata::Tier::Tiered {
+        return Err(fail(
+            USAGE_EXIT,
+            format!(
+                "--profile needs --tier tiered (the tier is {})",
+                config.tier
+            ),
+        ));
+    }
+    let config = config
+        .perf_map(args.perf_map)
+        .profile(!args.profile.is_empty());
+    let engine = strata::Engine::new(config).map_err(|e| fail(USAGE_EXIT, e))?;
     let file = args.file();
     let bytes = std::fs::read(file).map_err(|e| {
         if file.as_os_str().as_bytes().starts_with(b"-") && !file.exists() {
@@ -186,12 +207,17 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
 
     let t_execute = Instant::now();
     let outcome = execute(&args, &module, &mut store, instance);
+    let execute_time = t_execute.elapsed();
+    if let Err(e) = crate::profile::emit(&engine, &args.profile) {
+        let _ = std::io::stdout().flush();
+        eprintln!("error: {e}");
+    }
     if args.phase_times {
         eprintln!(
             "phase-times compile_ns={} instantiate_ns={} execute_ns={}",
             compile.as_nanos(),
             instantiate.as_nanos(),
-            t_execute.elapsed().as_nanos()
+            execute_time.as_nanos()
         );
     }
     outcome

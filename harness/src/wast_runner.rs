@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use strata::tiering::EventKind;
 use strata::*;
 use wast::core::{NanPattern, WastArgCore, WastRetCore};
 
@@ -110,7 +111,11 @@ pub fn suite_scripts(name: &str) -> Result<Vec<Script>, String> {
 }
 
 pub fn main(args: WastArgs) -> ExitCode {
-    let engine = match args.engine.engine() {
+    // Tiered runs keep a profile, to show that code really moved between tiers.
+    let engine = match args.engine.config().and_then(|c| {
+        let tiered = c.tier == strata::Tier::Tiered;
+        Engine::new(c.profile(tiered)).map_err(|e| e.to_string())
+    }) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");
@@ -153,6 +158,7 @@ pub fn main(args: WastArgs) -> ExitCode {
             .unwrap_or(1)
     });
     let outcomes = run_scripts(&engine, &scripts, jobs);
+    print_tiering(&engine);
     let total = print_report(&engine, &scripts, &outcomes, args.verbose);
     if total.failed > 0 {
         ExitCode::FAILURE
@@ -200,6 +206,35 @@ pub fn run_script_guarded(engine: &Engine, name: &str, text: &str) -> Outcome {
             }
         }
     }
+}
+
+/// Tiered runs: how many functions moved up and how many loops were entered by OSR.
+fn print_tiering(engine: &Engine) {
+    let Some(manager) = engine.tier_manager() else {
+        return;
+    };
+    manager.wait_idle();
+    let Some(profiler) = manager.profiler() else {
+        return;
+    };
+    let (mut compiled, mut failed, mut osr) = (0, 0, 0);
+    for e in profiler.events() {
+        match e.kind {
+            EventKind::Compiled { code_size, .. } => {
+                if code_size.is_some() {
+                    compiled += 1
+                } else {
+                    failed += 1
+                }
+            }
+            EventKind::OsrEntry { .. } => osr += 1,
+            _ => {}
+        }
+    }
+    println!(
+        "tiering: policy {}; {compiled} functions compiled ({failed} failed), {osr} OSR entries",
+        manager.policy().name()
+    );
 }
 
 fn print_report(

@@ -337,3 +337,99 @@ fn wasi_c_demo() {
     assert_eq!(stdout(&o), expected, "stderr: {}", stderr(&o));
     assert_eq!(o.status.code(), Some(3), "stderr: {}", stderr(&o));
 }
+
+fn kernel(name: &str) -> String {
+    format!("{}/../benches/kernels/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn tiered_is_the_default_and_profiles_show_osr() {
+    let dir = TempDir::new("profile");
+    let json = dir.path().join("events.jsonl");
+    let chrome = dir.path().join("trace.json");
+    let (json_arg, chrome_arg) = (
+        format!("json={}", json.display()),
+        format!("chrome={}", chrome.display()),
+    );
+    let long_loop = kernel("long_loop.wat");
+    let o = strata(&[
+        "run",
+        "--tiering",
+        "counters:call=100,loop=1000",
+        "--profile",
+        "summary",
+        "--profile",
+        &format!("{json_arg},{chrome_arg}"),
+        "--invoke",
+        "run",
+        &long_loop,
+        "3000000",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The checksum of 3e6 iterations, as `--tier interp` prints it.
+    let interp = strata(&[
+        "run", "--tier", "interp", "--invoke", "run", &long_loop, "3000000",
+    ]);
+    assert_eq!(stdout(&o), stdout(&interp));
+    let summary = stderr(&o);
+    assert!(
+        summary.contains("policy counters:call=100,loop=1000"),
+        "{summary}"
+    );
+    let row = summary
+        .lines()
+        .find(|l| l.starts_with("run "))
+        .unwrap_or_else(|| panic!("no row for `run`:\n{summary}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    // function, calls, loop iters, tier, tier-up at, queue, compile, code, osr
+    assert_eq!(cols[1], "1", "{row}");
+    assert_eq!(cols[3], "baseline", "{row}");
+    assert_eq!(cols[8], "1", "one OSR entry: {row}");
+    let events = fs::read_to_string(&json).unwrap();
+    for kind in ["queued", "compiled", "tier-up", "osr"] {
+        assert!(
+            events.contains(&format!("\"kind\":\"{kind}\"")),
+            "{kind} in {events}"
+        );
+    }
+    let trace = fs::read_to_string(&chrome).unwrap();
+    assert!(trace.starts_with("{\"traceEvents\":["), "{trace}");
+    assert!(trace.contains("\"cat\":\"compile\""), "{trace}");
+}
+
+#[test]
+fn profile_and_tiering_options_are_checked() {
+    let long_loop = kernel("long_loop.wat");
+    let o = strata(&[
+        "run",
+        "--tier",
+        "interp",
+        "--profile",
+        "summary",
+        &long_loop,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--profile needs --tier tiered"));
+    let o = strata(&[
+        "run",
+        "--tier",
+        "baseline",
+        "--tiering",
+        "random:1",
+        &long_loop,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--tiering applies to --tier tiered"));
+    let o = strata(&["run", "--tiering", "warp:9", &long_loop]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown tiering policy"),
+        "{}",
+        stderr(&o)
+    );
+    let o = strata(&["run", "--profile", "flame", &long_loop]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = strata(&["run", "--compile-threads", "0", &long_loop]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("compile threads"), "{}", stderr(&o));
+}

@@ -4,7 +4,11 @@ use strata::{BoundsChecks, Config, Engine, Tier};
 use strata_harness::wast_runner::{run_scripts, suite_scripts};
 
 fn run_suite(tier: Tier, bounds: BoundsChecks) {
-    let engine = Engine::new(Config::default().tier(tier).bounds_checks(bounds)).unwrap();
+    run_config(Config::default().tier(tier).bounds_checks(bounds));
+}
+
+fn run_config(config: Config) {
+    let engine = Engine::new(config).unwrap();
     let scripts = suite_scripts("wasm-v2").unwrap();
     let outcomes = run_scripts(&engine, &scripts, 2);
     let mut failures = Vec::new();
@@ -42,6 +46,23 @@ fn wasm_v2_baseline_guard_pages() {
 #[test]
 fn wasm_v2_baseline_explicit_checks() {
     run_suite(Tier::Baseline, BoundsChecks::Explicit);
+}
+
+/// Tiered execution: every function tiers up at its first call or back-edge (on the
+/// background queue, so some run in each tier), and, separately, random tier-ups and OSR
+/// entries from seeded stress policies, in both bounds-check modes.
+#[test]
+fn wasm_v2_tiered_counters_and_random_osr() {
+    let tiered = |policy: &str, bounds| {
+        Config::default()
+            .tier(Tier::Tiered)
+            .tiering(policy)
+            .unwrap()
+            .bounds_checks(bounds)
+    };
+    run_config(tiered("counters:call=1,loop=1", BoundsChecks::GuardPages));
+    run_config(tiered("random:1", BoundsChecks::GuardPages));
+    run_config(tiered("random:2", BoundsChecks::Explicit));
 }
 
 #[test]

@@ -180,6 +180,20 @@ impl Engine {
         let name = kind.name();
         let mut version = None;
         let launcher = match &kind {
+            EngineKind::Strata(tier) if tier.starts_with("tiered@") => {
+                version = Some(format!("strata {}", env!("CARGO_PKG_VERSION")));
+                let policy = &tier["tiered@".len()..];
+                Ok(Launcher {
+                    exe: loc.strata.clone(),
+                    args: vec![
+                        "run".into(),
+                        "--tier".into(),
+                        "tiered".into(),
+                        "--tiering".into(),
+                        policy.into(),
+                    ],
+                })
+            }
             EngineKind::Strata(tier) => match tier.parse::<strata::Tier>() {
                 Err(_) => Err(format!("unknown tier `{tier}`")),
                 Ok(t) if !t.is_available() => {

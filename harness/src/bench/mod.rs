@@ -68,6 +68,12 @@ pub struct BenchArgs {
     /// as skipped; `none` for no Strata tier.
     #[arg(long, value_delimiter = ',', default_value = "interp")]
     pub tier: Vec<String>,
+    /// Tiering policies to sweep, each run as `strata run --tier tiered --tiering POLICY`
+    /// and reported as engine `strata:tiered@POLICY`: comma-separated, e.g.
+    /// `--tiering interp,baseline,counters:call=10,loop=150,random:1` (a part that does not
+    /// start with a policy name, like `loop=150`, belongs to the policy before it).
+    #[arg(long, value_name = "POLICY,...")]
+    pub tiering: Vec<String>,
     /// Peer engines, comma-separated: native, wasmi-eager, wasmi-lazy, wasmtime,
     /// wasmtime-winch, node, node-liftoff, node-turbofan (also strata:<tier>), `all` or
     /// `none`. Engines that are not installed are reported once as skipped.
@@ -184,6 +190,31 @@ pub fn select_engines(tiers: &[String], peers: &[String]) -> Result<Vec<EngineKi
     Ok(kinds)
 }
 
+/// Splits `--tiering` lists: a new policy starts at every part that begins with a policy's
+/// name; other parts (`loop=150`, `sync`, `max=baseline`) continue the policy before them.
+pub fn split_policies(list: &str) -> Result<Vec<String>, String> {
+    const NAMES: [&str; 5] = ["interp", "baseline", "counters", "budget", "random"];
+    let mut out: Vec<String> = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let name = part.split(':').next().unwrap_or(part);
+        if NAMES.contains(&name) {
+            out.push(part.to_string());
+        } else {
+            match out.last_mut() {
+                Some(p) => {
+                    p.push(',');
+                    p.push_str(part);
+                }
+                None => return Err(format!("--tiering: `{part}` is not a policy")),
+            }
+        }
+    }
+    for p in &out {
+        strata::tiering::parse_policy(p).map_err(|e| format!("--tiering {p}: {e}"))?;
+    }
+    Ok(out)
+}
+
 fn parse_sizes(specs: &[String]) -> Result<std::collections::HashMap<String, u64>, String> {
     specs
         .iter()
@@ -239,7 +270,12 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
             "--timeout must be a positive number of seconds".into(),
         ));
     }
-    let kinds = select_engines(&args.tier, &args.engine).map_err(Usage)?;
+    let mut tiers = args.tier.clone();
+    for list in &args.tiering {
+        let policies = split_policies(list).map_err(Usage)?;
+        tiers.extend(policies.into_iter().map(|p| format!("tiered@{p}")));
+    }
+    let kinds = select_engines(&tiers, &args.engine).map_err(Usage)?;
     let overrides = parse_sizes(&args.sizes).map_err(Usage)?;
 
     let exe = std::env::current_exe()
@@ -400,6 +436,22 @@ mod tests {
         );
         assert!(select_engines(&v(&["none"]), &v(&["none"])).is_err());
         assert!(select_engines(&v(&["interp"]), &v(&["spidermonkey"])).is_err());
+    }
+
+    #[test]
+    fn tiering_lists_split_at_policy_names() {
+        assert_eq!(
+            split_policies("interp,counters:call=1,loop=1,sync,random:3,budget:500,max=baseline")
+                .unwrap(),
+            v(&[
+                "interp",
+                "counters:call=1,loop=1,sync",
+                "random:3",
+                "budget:500,max=baseline"
+            ])
+        );
+        assert!(split_policies("loop=1").is_err());
+        assert!(split_policies("counters:speed=2").is_err());
     }
 
     #[test]
