@@ -11,7 +11,7 @@ mod queue;
 pub use manager::TierManager;
 pub use policy::{
     parse_policy, BaselinePolicy, BudgetPolicy, CountersPolicy, Decision, FuncState, InterpPolicy,
-    RandomPolicy, TierLevel, TierPolicy, Verdict,
+    NoOsr, RandomPolicy, TierLevel, TierPolicy, Verdict,
 };
 pub use profile::{Event, EventKind, FuncKey, FuncRow, ProfileSummary, Profiler, TIME_BUCKETS};
 pub use queue::{CompileJob, CompileQueue, CompileWork, JobOutcome, OnDone};

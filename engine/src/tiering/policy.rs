@@ -376,10 +376,46 @@ fn split_params(params: &str) -> (Vec<(&str, &str)>, Vec<&str>) {
     (kv, flags)
 }
 
+/// `...,no-osr`: any policy, with OSR turned off. Loops never leave the tier they started
+/// in; functions move up only at calls (how V8 runs wasm, which has no OSR: a long-running
+/// call stays in Liftoff code).
+pub struct NoOsr(pub Box<dyn TierPolicy>);
+
+impl TierPolicy for NoOsr {
+    fn name(&self) -> String {
+        format!("{},no-osr", self.0.name())
+    }
+    fn synchronous(&self) -> bool {
+        self.0.synchronous()
+    }
+    fn on_call(&self, f: &FuncState) -> Verdict {
+        self.0.on_call(f)
+    }
+    fn on_backedge(&self, f: &FuncState, loop_index: u32) -> Verdict {
+        let v = self.0.on_backedge(f, loop_index);
+        match v.decision {
+            // The code is ready and this loop will not use it: stop asking for a while.
+            Decision::Osr { .. } => Verdict::wait(1 << 20),
+            _ => v,
+        }
+    }
+}
+
 /// Parses a policy from the command line: `interp`, `baseline[:sync]`,
-/// `counters:call=N,loop=M[,max=T][,sync]`, `budget:N[,max=T][,sync]`, `random:SEED[,max=T]`.
+/// `counters:call=N,loop=M[,max=T][,sync]`, `budget:N[,max=T][,sync]`, `random:SEED[,max=T]`;
+/// any of them with `,no-osr` (or `:no-osr` when it has no parameters) as well.
 pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
     let (name, params) = spec.split_once(':').unwrap_or((spec, ""));
+    let parts: Vec<&str> = params.split(',').map(str::trim).collect();
+    if parts.contains(&"no-osr") {
+        let rest: Vec<&str> = parts.into_iter().filter(|p| *p != "no-osr").collect();
+        let inner = if rest.iter().all(|p| p.is_empty()) {
+            name.to_string()
+        } else {
+            format!("{name}:{}", rest.join(","))
+        };
+        return Ok(Box::new(NoOsr(parse_policy(&inner)?)));
+    }
     let (kv, flags) = split_params(params);
     let num = |k: &str, v: &str| -> Result<u64, String> {
         v.parse()
@@ -543,6 +579,15 @@ mod tests {
             "counters:call=5,loop=9,max=baseline,sync"
         );
         assert!(parse_policy("interp").is_ok());
+        let no_osr = parse_policy("counters:call=5,no-osr,loop=9").unwrap();
+        assert_eq!(no_osr.name(), "counters:call=5,loop=9,max=baseline,no-osr");
+        let mut ready = state(0, 500);
+        ready.ready = TierLevel::Baseline;
+        assert_eq!(no_osr.on_backedge(&ready, 0).decision, Decision::Nothing);
+        assert_eq!(
+            parse_policy("baseline:no-osr").unwrap().name(),
+            "baseline,no-osr"
+        );
         assert!(parse_policy("random:42").unwrap().synchronous());
     }
 }
