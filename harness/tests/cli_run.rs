@@ -433,3 +433,35 @@ fn profile_and_tiering_options_are_checked() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("compile threads"), "{}", stderr(&o));
 }
+
+#[test]
+fn perf_map_follows_tier_ups() {
+    let long_loop = kernel("long_loop.wat");
+    let child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "run",
+            "--perf-map",
+            "--tiering",
+            "counters:call=1000,loop=100,sync",
+            "--invoke",
+            "run",
+            &long_loop,
+            "100000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let map = PathBuf::from(format!("/tmp/perf-{}.map", child.id()));
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let text = fs::read_to_string(&map).unwrap_or_default();
+    let _ = fs::remove_file(&map);
+    // `run` was interpreted first; its line appears when it moved up (by OSR).
+    let line = text
+        .lines()
+        .find(|l| l.ends_with(" wasm[baseline]::run"))
+        .unwrap_or_else(|| panic!("no entry for run in {}:\n{text}", map.display()));
+    let fields: Vec<&str> = line.split(' ').collect();
+    assert!(u64::from_str_radix(fields[0], 16).unwrap() > 0, "{line}");
+    assert!(u64::from_str_radix(fields[1], 16).unwrap() > 0, "{line}");
+}
