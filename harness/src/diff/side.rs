@@ -30,9 +30,9 @@ pub trait Side: Send + Sync {
     fn execute(&self, wasm: &[u8], plan: &Plan, emit: &mut dyn FnMut(Event));
 }
 
-/// A Strata configuration: a tier name (anything [`Tier`]'s `FromStr` accepts, and
-/// `mixed:SEED`) and a bounds-check mode. Names: `TIER` (guard pages), `TIER-explicit`,
-/// `TIER-guard`.
+/// A Strata configuration: a tier name (anything [`Tier`]'s `FromStr` accepts, `mixed:SEED`,
+/// and `tiered@POLICY` for tiered execution under a policy, e.g. `tiered@random:7`) and a
+/// bounds-check mode. Names: `TIER` (guard pages), `TIER-explicit`, `TIER-guard`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StrataConfig {
     pub name: String,
@@ -51,15 +51,21 @@ impl StrataConfig {
         } else {
             (name, BoundsChecks::GuardPages)
         };
-        let known = tier.parse::<Tier>().is_ok()
-            || tier
-                .strip_prefix("mixed:")
-                .is_some_and(|seed| seed.parse::<u64>().is_ok());
-        if !known {
-            return Err(format!(
-                "unknown configuration `{name}`: expected TIER, TIER-explicit or TIER-guard, \
-                 with TIER one of interp, baseline, opt, tiered, mixed:SEED"
-            ));
+        if let Some(policy) = tier.strip_prefix("tiered@") {
+            strata::tiering::parse_policy(policy)
+                .map_err(|e| format!("configuration `{name}`: {e}"))?;
+        } else {
+            let known = tier.parse::<Tier>().is_ok()
+                || tier
+                    .strip_prefix("mixed:")
+                    .is_some_and(|seed| seed.parse::<u64>().is_ok());
+            if !known {
+                return Err(format!(
+                    "unknown configuration `{name}`: expected TIER, TIER-explicit or \
+                     TIER-guard, with TIER one of interp, baseline, opt, tiered, \
+                     tiered@POLICY, mixed:SEED"
+                ));
+            }
         }
         Ok(StrataConfig {
             name: name.to_string(),
@@ -72,6 +78,14 @@ impl StrataConfig {
     /// reports the configuration as skipped). A tier per function (`mixed:SEED`) is asked of
     /// `Tier`'s parser like any other name, so it works here as soon as the engine accepts it.
     pub fn engine(&self) -> Result<Engine, String> {
+        if let Some(policy) = self.tier.strip_prefix("tiered@") {
+            let config = Config::default()
+                .tier(Tier::Tiered)
+                .tiering(policy)
+                .map_err(|e| e.0)?
+                .bounds_checks(self.bounds);
+            return Engine::new(config).map_err(|e| e.0);
+        }
         let tier: Tier = self
             .tier
             .parse()
@@ -242,6 +256,13 @@ mod tests {
         let c = StrataConfig::parse("interp").unwrap();
         assert_eq!(c.bounds, BoundsChecks::GuardPages);
         assert!(StrataConfig::parse("mixed:42-explicit").is_ok());
+        let t = StrataConfig::parse("tiered@random:7-explicit").unwrap();
+        assert_eq!(
+            (t.tier.as_str(), t.bounds),
+            ("tiered@random:7", BoundsChecks::Explicit)
+        );
+        assert!(t.engine().unwrap().tier_manager().is_some());
+        assert!(StrataConfig::parse("tiered@warp:1").is_err());
         assert!(StrataConfig::parse("baseline").is_ok());
         assert!(StrataConfig::parse("interpreter").is_err());
         assert!(StrataConfig::parse("mixed:x").is_err());
