@@ -385,16 +385,36 @@ fn tiered_is_the_default_and_profiles_show_osr() {
     assert_eq!(cols[1], "1", "{row}");
     assert_eq!(cols[3], "baseline", "{row}");
     assert_eq!(cols[8], "1", "one OSR entry: {row}");
-    let events = fs::read_to_string(&json).unwrap();
-    for kind in ["queued", "compiled", "tier-up", "osr"] {
+    let events: Vec<serde_json::Value> = fs::read_to_string(&json)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["kind"].as_str()).collect();
+    for kind in ["queued", "compiled", "tier-up", "osr", "tier-time"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    let osr = events.iter().find(|e| e["kind"] == "osr").unwrap();
+    assert_eq!(osr["name"], "run");
+    assert_eq!(osr["tier"], "baseline");
+    // The Chrome trace event format (what Perfetto reads): complete events with a duration
+    // for compiles, instants for the rest, thread names as metadata.
+    let trace: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&chrome).unwrap()).unwrap();
+    let items = trace["traceEvents"].as_array().unwrap();
+    for e in items {
         assert!(
-            events.contains(&format!("\"kind\":\"{kind}\"")),
-            "{kind} in {events}"
+            e["ph"].is_string() && e["pid"].is_number() && e["tid"].is_number(),
+            "{e}"
         );
     }
-    let trace = fs::read_to_string(&chrome).unwrap();
-    assert!(trace.starts_with("{\"traceEvents\":["), "{trace}");
-    assert!(trace.contains("\"cat\":\"compile\""), "{trace}");
+    assert!(items
+        .iter()
+        .any(|e| e["ph"] == "X" && e["cat"] == "compile" && e["dur"].is_number()));
+    assert!(items.iter().any(|e| e["ph"] == "i"));
+    assert!(items
+        .iter()
+        .any(|e| e["ph"] == "M" && e["args"]["name"].as_str().is_some()));
 }
 
 #[test]

@@ -138,7 +138,9 @@ pub fn install(module: &Module, def_index: u32, code: Installed) -> Result<(), S
     let i = level_index(level).ok_or("the interpreter has no installed code")?;
     let entry = code.entry;
     if levels[i].set(code).is_err() {
-        return Err(format!("function already has code at level {level}"));
+        // Two threads compiled the function at once (synchronous policies do not queue):
+        // the first installed code stays; this copy is dropped unused.
+        return Ok(());
     }
     if levels[i + 1..].iter().all(|l| l.get().is_none()) {
         module.code_slots()[def_index as usize].store(entry as *mut u8, Ordering::Release);

@@ -234,7 +234,16 @@ impl Profiler {
             let _ = write!(line, ",{}}}", kind_json(&e.kind));
             writeln!(out, "{line}")?;
         }
-        Ok(())
+        // Last, the time per tier so far (sampled, see `TIME_BUCKETS`).
+        let mut line = format!(
+            "{{\"ts_us\":{},\"kind\":\"tier-time\"",
+            self.start.elapsed().as_micros()
+        );
+        for (i, name) in TIME_BUCKETS.iter().enumerate() {
+            let us = self.tier_ns[i].load(Ordering::Relaxed) / 1000;
+            let _ = write!(line, ",\"{name}_us\":{us}");
+        }
+        writeln!(out, "{line}}}")
     }
 
     /// The Chrome trace event format: compile jobs as duration events on their threads,
@@ -470,7 +479,14 @@ mod tests {
         let mut json = Vec::new();
         p.write_json_lines(&mut json).unwrap();
         let json = String::from_utf8(json).unwrap();
-        assert_eq!(json.lines().count(), 4);
+        assert_eq!(json.lines().count(), 5);
+        assert!(
+            json.lines()
+                .last()
+                .unwrap()
+                .contains("\"baseline_us\":6000"),
+            "{json}"
+        );
         assert!(json.contains("\"name\":\"hot \\\"loop\\\"\""), "{json}");
         assert!(json.contains("\"kind\":\"osr\",\"tier\":\"baseline\",\"loop_header\":12"));
 
