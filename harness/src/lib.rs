@@ -23,7 +23,8 @@ pub struct EngineArgs {
     #[arg(long, default_value = "guard")]
     pub bounds_checks: String,
     /// Tiering policy for --tier tiered: interp, baseline[:sync],
-    /// counters:call=N,loop=M[,sync], budget:N[,sync], random:SEED (add ,max=TIER to cap).
+    /// counters:call=N,loop=M[,sync], budget:N[,sync], random:SEED (add ,max=TIER to cap,
+    /// ,no-osr to keep running loops where they are).
     #[arg(long, value_name = "POLICY")]
     pub tiering: Option<String>,
     /// Background compile threads for --tier tiered (default: cores - 1, at least 1).
