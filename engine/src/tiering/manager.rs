@@ -152,11 +152,9 @@ impl TierManager {
         let Some(compiler) = tier::compiler(tier as u8) else {
             return false;
         };
-        if tier::ready_level(module, def_index) >= tier as u8 {
+        if tier::ready_level(module, def_index) >= tier as u8 || self.queue.is_in_flight(func, tier)
+        {
             return false;
-        }
-        if let Some(p) = &self.profiler {
-            p.record(Some(func), EventKind::CompileQueued { tier, reason });
         }
         // Background outcomes are recorded by `on_done`; the queue's copies are not needed.
         self.queue.drain();
@@ -175,10 +173,23 @@ impl TierManager {
             on_done: profiler
                 .map(|p| Box::new(move |o: &JobOutcome| record_outcome(&p, o)) as OnDone),
         };
+        let record = |queue_len| {
+            if let Some(p) = &self.profiler {
+                let kind = EventKind::CompileQueued {
+                    tier,
+                    reason,
+                    queue_len,
+                };
+                p.record(Some(func), kind);
+            }
+        };
         if self.policy.synchronous() {
+            record(0);
             self.queue.run_now(job);
             true
         } else {
+            // Recorded before the job can finish, so events stay in order.
+            record(self.queue.len() + 1);
             self.queue.submit(job)
         }
     }

@@ -23,6 +23,8 @@ pub enum EventKind {
     CompileQueued {
         tier: TierLevel,
         reason: &'static str,
+        /// Jobs waiting in the queue, this one included (0 for a synchronous compile).
+        queue_len: usize,
     },
     /// A compile job finished (`code_size` is `None` when it failed).
     Compiled {
@@ -370,8 +372,12 @@ fn kind_name(k: &EventKind) -> &'static str {
 fn kind_json(k: &EventKind) -> String {
     let kind = json_str(kind_name(k));
     match k {
-        EventKind::CompileQueued { tier, reason } => format!(
-            "\"kind\":{kind},\"tier\":\"{tier}\",\"reason\":{}",
+        EventKind::CompileQueued {
+            tier,
+            reason,
+            queue_len,
+        } => format!(
+            "\"kind\":{kind},\"tier\":\"{tier}\",\"reason\":{},\"queue_len\":{queue_len}",
             json_str(reason)
         ),
         EventKind::Compiled {
@@ -435,6 +441,7 @@ mod tests {
             EventKind::CompileQueued {
                 tier: TierLevel::Baseline,
                 reason: "loop",
+                queue_len: 1,
             },
         );
         p.record(
