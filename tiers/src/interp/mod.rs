@@ -2,7 +2,7 @@
 //! call from its validated body into register bytecode (`code::Op`), cached per module, and
 //! executed by a loop that keeps all wasm frames off the host stack.
 
-#![allow(unexpected_cfgs)] // `strata_opstats`: see exec.rs
+#![allow(unexpected_cfgs)] // `strata_opstats` (exec.rs), `strata_no_counters` (code.rs)
 
 mod code;
 mod exec;
