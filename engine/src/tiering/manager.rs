@@ -159,6 +159,8 @@ impl TierManager {
         // Background outcomes are recorded by `on_done`; the queue's copies are not needed.
         self.queue.drain();
         let (m, bounds) = (module.clone(), self.bounds);
+        // The tier the function's calls run in until this job installs its code.
+        let from = level_of(tier::ready_level(module, def_index));
         let profiler = self.profiler.clone();
         let job = CompileJob {
             func,
@@ -171,7 +173,7 @@ impl TierManager {
                     .map(|info| info.code_size)
             }),
             on_done: profiler
-                .map(|p| Box::new(move |o: &JobOutcome| record_outcome(&p, o)) as OnDone),
+                .map(|p| Box::new(move |o: &JobOutcome| record_outcome(&p, o, from)) as OnDone),
         };
         let record = |queue_len| {
             if let Some(p) = &self.profiler {
@@ -246,7 +248,7 @@ impl Drop for TierManager {
     }
 }
 
-fn record_outcome(p: &Profiler, o: &JobOutcome) {
+fn record_outcome(p: &Profiler, o: &JobOutcome, from: TierLevel) {
     p.record(
         Some(o.func),
         EventKind::Compiled {
@@ -257,13 +259,7 @@ fn record_outcome(p: &Profiler, o: &JobOutcome) {
         },
     );
     if o.result.is_ok() {
-        p.record(
-            Some(o.func),
-            EventKind::TierUp {
-                from: TierLevel::Interp,
-                to: o.tier,
-            },
-        );
+        p.record(Some(o.func), EventKind::TierUp { from, to: o.tier });
     }
 }
 
