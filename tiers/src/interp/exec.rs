@@ -521,6 +521,10 @@ impl Executor<'_> {
             }};
         }
         loop {
+            if super::threaded::ENABLED {
+                // Runs until an instruction the handlers leave to this `match`.
+                pc = super::threaded::run(code, pc, s, mem);
+            }
             let op = code.op(pc);
             #[cfg(strata_opstats)]
             opstats::record(op);
