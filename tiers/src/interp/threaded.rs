@@ -58,8 +58,9 @@ pub fn run(code: CodeRef, pc: usize, s: Slots, mem: MemView) -> usize {
     let base = f.ops.as_ptr();
     // SAFETY: `pc` is in range (`CodeRef::op`'s guarantee: the executor only holds pcs the
     // translator produced), `s` is the frame of `f` and `mem` the view of its instance's
-    // memory 0 (the executor's invariants), which is the handlers' whole contract. A handler
-    // returns a pointer to an instruction of the same code, so the difference is its pc.
+    // memory 0 (the executor's invariants), which is the handlers' whole contract. An
+    // instruction's tag is below `Op::COUNT`, the table's length. A handler returns a
+    // pointer to an instruction of the same code, so the difference is its pc.
     unsafe {
         let ip = base.add(pc);
         let end = (*HANDLERS.get_unchecked(tag_of(&*ip)))(ip, s, mem, f);
