@@ -11,9 +11,15 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// A frame slot index.
 pub type Reg = u32;
 
+macro_rules! one {
+    ($x:ident) => {
+        1
+    };
+}
+
 macro_rules! define_ops {
     (
-        fixed { $($fixed:tt)* }
+        fixed { $($(#[$fm:meta])* $fixed:ident $({ $($ff:ident: $ft:ty),* $(,)? })?,)* }
         unary { $($un:ident),* $(,)? }
         binary { $($bin:ident),* $(,)? }
         binary_imm { $($imm:ident),* $(,)? }
@@ -22,9 +28,11 @@ macro_rules! define_ops {
         branch { $($br:ident),* $(,)? }
         branch_imm { $($bri:ident),* $(,)? }
     ) => {
+        /// `#[repr(u32)]`: the tag is the first word, which threaded dispatch reads.
         #[derive(Clone, Copy, Debug, PartialEq)]
+        #[repr(u32)]
         pub enum Op {
-            $($fixed)*
+            $($(#[$fm])* $fixed $({ $($ff: $ft),* })?,)*
             $($un { dst: Reg, a: Reg },)*
             $($bin { dst: Reg, a: Reg, b: Reg },)*
             /// Binary operation with a constant right operand (sign-extended for i64).
@@ -38,6 +46,11 @@ macro_rules! define_ops {
         }
 
         impl Op {
+            /// The number of instruction kinds: every tag is below it.
+            pub const COUNT: usize = 0
+                $(+ one!($fixed))* $(+ one!($un))* $(+ one!($bin))* $(+ one!($imm))*
+                $(+ one!($load))* $(+ one!($store))* $(+ one!($br))* $(+ one!($bri))*;
+
             /// The target of a branch instruction, for patching.
             pub fn branch_target_mut(&mut self) -> Option<&mut u32> {
                 match self {

@@ -521,6 +521,10 @@ impl Executor<'_> {
             }};
         }
         loop {
+            if super::threaded::ENABLED {
+                // Runs until an instruction the handlers leave to this `match`.
+                pc = super::threaded::run(code, pc, s, mem);
+            }
             let op = code.op(pc);
             #[cfg(strata_opstats)]
             opstats::record(op);
@@ -640,8 +644,9 @@ impl Executor<'_> {
                     let cell = *table
                         .elems
                         .get(i)
-                        .ok_or(Trap::new(TrapCode::UndefinedElement))?;
-                    let addr = cell_funcref(cell).ok_or(Trap::new(TrapCode::IndirectCallToNull))?;
+                        .ok_or_else(|| Trap::new(TrapCode::UndefinedElement))?;
+                    let addr = cell_funcref(cell)
+                        .ok_or_else(|| Trap::new(TrapCode::IndirectCallToNull))?;
                     if self.store.funcs[addr as usize].sig != expected {
                         return Err(TrapCode::BadSignature.into());
                     }
@@ -708,7 +713,7 @@ impl Executor<'_> {
                     let v = *self.store.tables[t as usize]
                         .elems
                         .get(s.get(index) as u32 as usize)
-                        .ok_or(Trap::new(TrapCode::TableOutOfBounds))?;
+                        .ok_or_else(|| Trap::new(TrapCode::TableOutOfBounds))?;
                     s.set(dst, v);
                 }
                 Op::TableSet { table, index, val } => {
@@ -716,7 +721,7 @@ impl Executor<'_> {
                     let slot = self.store.tables[t as usize]
                         .elems
                         .get_mut(s.get(index) as u32 as usize)
-                        .ok_or(Trap::new(TrapCode::TableOutOfBounds))?;
+                        .ok_or_else(|| Trap::new(TrapCode::TableOutOfBounds))?;
                     *slot = s.get(val);
                 }
                 Op::TableSize { dst, table } => {

@@ -8,6 +8,7 @@ mod code;
 mod exec;
 mod numeric;
 mod raw;
+mod threaded;
 mod translate;
 
 pub use code::{CompiledFunc, Counters, Op};

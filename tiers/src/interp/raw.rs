@@ -12,6 +12,7 @@ use strata_vm::{Trap, TrapCode};
 /// code is below `frame_size`, which the translator guarantees (it sizes the frame as locals
 /// plus the maximum operand height, and only ever names slots below that).
 #[derive(Clone, Copy)]
+#[repr(transparent)] // passed to the threaded handlers (`extern "C"`)
 pub struct Slots {
     base: *mut u64,
 }
@@ -68,6 +69,7 @@ pub fn init_frame(stack: &mut [u64], fp: usize, f: &CompiledFunc) -> bool {
 /// A view of the current instance's memory 0: its base and current byte length. A stale view
 /// is still safe: memories never move and never shrink, so an old length only rejects more.
 #[derive(Clone, Copy)]
+#[repr(C)] // passed to the threaded handlers (`extern "C"`)
 pub struct MemView {
     base: *mut u8,
     len: u64,
@@ -89,28 +91,42 @@ impl MemView {
         }
     }
 
+    /// The `N` bytes at `addr + offset`; `None` when they are out of bounds.
     #[inline(always)]
-    fn check<const N: usize>(self, addr: u64, offset: u32) -> Result<usize, Trap> {
+    pub fn get<const N: usize>(self, addr: u64, offset: u32) -> Option<[u8; N]> {
         let ea = (addr as u32 as u64) + offset as u64;
         if ea + N as u64 > self.len {
-            return Err(TrapCode::MemoryOutOfBounds.into());
+            return None;
         }
-        Ok(ea as usize)
+        // SAFETY: `ea + N <= len` was just checked and the view's memory is mapped.
+        Some(unsafe { std::ptr::read_unaligned(self.base.add(ea as usize) as *const [u8; N]) })
+    }
+
+    /// Writes `bytes` at `addr + offset`; `false`, writing nothing, when out of bounds.
+    #[inline(always)]
+    pub fn put<const N: usize>(self, addr: u64, offset: u32, bytes: [u8; N]) -> bool {
+        let ea = (addr as u32 as u64) + offset as u64;
+        if ea + N as u64 > self.len {
+            return false;
+        }
+        // SAFETY: as in `get`; wasm memory is plain bytes, any pattern is valid.
+        unsafe { std::ptr::write_unaligned(self.base.add(ea as usize) as *mut [u8; N], bytes) };
+        true
     }
 
     #[inline(always)]
     pub fn load<const N: usize>(self, addr: u64, offset: u32) -> Result<[u8; N], Trap> {
-        let ea = self.check::<N>(addr, offset)?;
-        // SAFETY: `ea + N <= len` was just checked and the view's memory is mapped.
-        Ok(unsafe { std::ptr::read_unaligned(self.base.add(ea) as *const [u8; N]) })
+        self.get(addr, offset)
+            .ok_or_else(|| TrapCode::MemoryOutOfBounds.into())
     }
 
     #[inline(always)]
     pub fn store<const N: usize>(self, addr: u64, offset: u32, bytes: [u8; N]) -> Result<(), Trap> {
-        let ea = self.check::<N>(addr, offset)?;
-        // SAFETY: as in `load`; wasm memory is plain bytes, any pattern is valid.
-        unsafe { std::ptr::write_unaligned(self.base.add(ea) as *mut [u8; N], bytes) };
-        Ok(())
+        if self.put(addr, offset, bytes) {
+            Ok(())
+        } else {
+            Err(TrapCode::MemoryOutOfBounds.into())
+        }
     }
 }
 
