@@ -332,6 +332,10 @@ impl ProfileSummary {
         if self.funcs.len() > top {
             let _ = writeln!(s, "... {} more functions", self.funcs.len() - top);
         }
+        let _ = writeln!(
+            s,
+            "(calls and loop iterations are counted while interpreted; compiled code does not count)"
+        );
         let total: Duration = self.tier_time.iter().sum();
         for (i, name) in TIME_BUCKETS.iter().enumerate() {
             let t = self.tier_time[i];
