@@ -243,7 +243,9 @@ impl TierHooks for TierManager {
 impl Drop for TierManager {
     fn drop(&mut self) {
         self.stop_sampling();
-        // Jobs hold their modules; let them finish rather than abandon them mid-compile.
+        // Nobody will run the code of jobs not yet started; the running ones hold their
+        // modules, so let them finish rather than abandon them mid-compile.
+        self.queue.cancel_pending();
         self.queue.wait_idle();
     }
 }

@@ -196,6 +196,20 @@ impl CompileQueue {
         self.shared.lock().in_flight.contains(&(func, tier))
     }
 
+    /// Drops the jobs that have not started (a shutting-down engine does not need their
+    /// code); returns how many there were. Running jobs finish.
+    pub fn cancel_pending(&self) -> usize {
+        let mut st = self.shared.lock();
+        let dropped: Vec<Pending> = std::mem::take(&mut st.pending).into_vec();
+        for p in &dropped {
+            st.in_flight.remove(&(p.job.func, p.job.tier));
+        }
+        if st.running == 0 {
+            self.shared.idle.notify_all();
+        }
+        dropped.len()
+    }
+
     /// Blocks until no job is queued or running (tests, and orderly shutdown).
     pub fn wait_idle(&self) {
         let mut st = self.shared.lock();
@@ -266,6 +280,54 @@ mod tests {
         assert_eq!(outcomes.len(), 20);
         assert_eq!(outcomes.iter().filter(|o| o.result.is_err()).count(), 1);
         assert!(q.drain().is_empty());
+    }
+
+    #[test]
+    fn pending_jobs_can_be_cancelled() {
+        let q = CompileQueue::new(1).unwrap();
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let g = gate.clone();
+        assert!(q.submit(CompileJob {
+            func: key(0),
+            tier: TierLevel::Baseline,
+            reason: "block",
+            priority: 0,
+            work: Box::new(move || {
+                let (m, c) = &*g;
+                let mut open = m.lock().unwrap();
+                while !*open {
+                    open = c.wait(open).unwrap();
+                }
+                Ok(1)
+            }),
+            on_done: None,
+        }));
+        // Wait until the blocker runs, so the next two stay pending.
+        while !q.is_empty() {
+            std::thread::yield_now();
+        }
+        let ran = Arc::new(AtomicUsize::new(0));
+        for i in 1..3 {
+            let r = ran.clone();
+            assert!(q.submit(CompileJob {
+                func: key(i),
+                tier: TierLevel::Baseline,
+                reason: "pending",
+                priority: 0,
+                work: Box::new(move || {
+                    r.fetch_add(1, Ordering::SeqCst);
+                    Ok(0)
+                }),
+                on_done: None,
+            }));
+        }
+        assert_eq!(q.cancel_pending(), 2);
+        assert!(!q.is_in_flight(key(1), TierLevel::Baseline));
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        q.wait_idle();
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+        assert_eq!(q.drain().len(), 1);
     }
 
     #[test]
