@@ -12,8 +12,9 @@
 //!
 //! Speed notes: operators arrive through wasmparser's `VisitOperator` (no `Operator` values)
 //! from a plain `BinaryReader` whose frame stack is `Translator::ctrl`; the visitor returns
-//! `()` (errors are parked in `Translator::error`); forward branches wait for their target
-//! in a chain threaded through their own target fields, so control frames own no vector.
+//! `()` (errors are parked in `Translator::error`); the per-function vectors are reused
+//! across the functions a thread translates; forward branches wait for their target in a
+//! chain threaded through their own target fields, so control frames own no vector.
 
 use super::code::{fuse_branch, CompiledFunc, Counters, LoopInfo, Op, Reg};
 use strata_vm::module::Module;
@@ -84,6 +85,35 @@ struct Translator<'m> {
     error: Option<String>,
 }
 
+/// Vectors of `Translator` kept between the functions a thread translates (a module has
+/// thousands of small functions). The results are copied out into exactly sized slices.
+#[derive(Default)]
+struct Bufs {
+    ops: Vec<Op>,
+    stack: Vec<Entry>,
+    ctrl: Vec<Control>,
+    consts: Vec<u64>,
+    loops: Vec<LoopInfo>,
+}
+
+impl Bufs {
+    fn bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.ops.capacity() * size_of::<Op>()
+            + self.stack.capacity() * size_of::<Entry>()
+            + self.ctrl.capacity() * size_of::<Control>()
+            + self.consts.capacity() * size_of::<u64>()
+            + self.loops.capacity() * size_of::<LoopInfo>()
+    }
+}
+
+/// Buffers that grew beyond this many bytes (after a huge function) are not kept.
+const MAX_KEPT_BYTES: usize = 1 << 20;
+
+thread_local! {
+    static BUFS: std::cell::RefCell<Bufs> = std::cell::RefCell::new(Bufs::default());
+}
+
 /// Translates defined function `def_index` of `module`. The body was validated with the
 /// module, so malformed input cannot reach here; an internal inconsistency is an `Err`.
 pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, String> {
@@ -100,19 +130,32 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
         return Err("function has too many locals".into());
     }
     let mut reader = locals.get_binary_reader();
+    // The vectors are reused from the previous function of this thread.
+    let Bufs {
+        mut ops,
+        mut stack,
+        mut ctrl,
+        mut consts,
+        mut loops,
+    } = BUFS.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    ops.clear();
+    stack.clear();
+    ctrl.clear();
+    consts.clear();
+    loops.clear();
     let mut t = Translator {
         module,
-        ops: Vec::with_capacity(module.bodies[def_index].range.len() / 2),
-        stack: Vec::with_capacity(16),
-        ctrl: Vec::with_capacity(8),
+        ops,
+        stack,
+        ctrl,
         num_locals: num_locals as u32,
         max_height: 0,
         reachable: true,
         pending_locals: 0,
-        consts: Vec::new(),
+        consts,
         last_label: 0,
         loop_count: 0,
-        loops: Vec::new(),
+        loops,
         error: None,
     };
     t.ctrl.push(Control {
@@ -173,17 +216,28 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
             eprintln!("  {pc:4} {op:?}");
         }
     }
-    Ok(CompiledFunc {
-        ops: t.ops.into_boxed_slice(),
+    let func = CompiledFunc {
+        ops: t.ops.as_slice().into(),
         num_params: ty.params().len() as u32,
         num_locals: t.num_locals,
-        consts: t.consts.into_boxed_slice(),
+        consts: t.consts.as_slice().into(),
         num_results: ty.results().len() as u32,
         frame_size: frame_size as u32,
         body_bytes: module.bodies[def_index].range.len() as u32,
         counters: Counters::default(),
-        loops: t.loops.into_boxed_slice(),
-    })
+        loops: t.loops.as_slice().into(),
+    };
+    let bufs = Bufs {
+        ops: t.ops,
+        stack: t.stack,
+        ctrl: t.ctrl,
+        consts: t.consts,
+        loops: t.loops,
+    };
+    if bufs.bytes() <= MAX_KEPT_BYTES {
+        BUFS.with(|b| *b.borrow_mut() = bufs);
+    }
+    Ok(func)
 }
 
 /// Marks a constant-pool operand during translation (see `Translator::consts`).
