@@ -183,9 +183,16 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
     // that execution never runs past the last instruction.
     t.ops.push(Op::Unreachable);
     let npool = t.consts.len() as u32;
-    if npool > 0 {
+    let frame_size = t.num_locals as u64 + npool as u64 + t.max_height as u64 + 1;
+    if frame_size > u32::MAX as u64 / 2 {
+        return Err("function frame is too large".into());
+    }
+    let ops: Box<[Op]> = if npool == 0 {
+        t.ops.as_slice().into()
+    } else {
         // Frame layout [params | locals | consts | operand slots]: shift the operand slots
-        // up by the pool size and give the constants their slots.
+        // up by the pool size and give the constants their slots, while copying the code
+        // out.
         let num_locals = t.num_locals;
         let map = |r: Reg| {
             if r >= CONST_TAG {
@@ -196,28 +203,30 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
                 r
             }
         };
-        let mut prev = None;
-        for op in t.ops.iter_mut() {
-            let this = *op;
-            op.map_regs(prev, map);
-            if !matches!(this, Op::Ext { .. }) {
-                prev = Some(this);
-            }
-        }
-    }
-    let frame_size = t.num_locals as u64 + npool as u64 + t.max_height as u64 + 1;
-    if frame_size > u32::MAX as u64 / 2 {
-        return Err("function frame is too large".into());
-    }
+        let src = t.ops.as_slice();
+        (0..src.len())
+            .map(|i| {
+                let mut op = src[i];
+                // An `Ext` word's fields are registers or not depending on the instruction
+                // it extends (whose kind the mapping does not change).
+                let ext_of = match op {
+                    Op::Ext { .. } if i > 0 => Some(src[i - 1]),
+                    _ => None,
+                };
+                op.map_regs(ext_of, map);
+                op
+            })
+            .collect()
+    };
     #[cfg(strata_opstats)]
     if std::env::var_os("STRATA_DUMP").is_some() {
         eprintln!("func {func_index}: locals {}", t.num_locals);
-        for (pc, op) in t.ops.iter().enumerate() {
+        for (pc, op) in ops.iter().enumerate() {
             eprintln!("  {pc:4} {op:?}");
         }
     }
     let func = CompiledFunc {
-        ops: t.ops.as_slice().into(),
+        ops,
         num_params: ty.params().len() as u32,
         num_locals: t.num_locals,
         consts: t.consts.as_slice().into(),
