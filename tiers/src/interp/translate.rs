@@ -9,9 +9,20 @@
 //! - Code that runs only on a conditional path (the copies of a taken `br_if`, `br_table`
 //!   stubs) never changes the abstract stack; only unconditional code materialises.
 
+//!
+//! Speed notes: operators arrive through wasmparser's `VisitOperator` (no `Operator` values)
+//! from a plain `BinaryReader` whose frame stack is `Translator::ctrl`; the visitor returns
+//! `()` (errors are parked in `Translator::error`); the per-function vectors are reused
+//! across the functions a thread translates; forward branches wait for their target in a
+//! chain threaded through their own target fields, so control frames own no vector.
+
 use super::code::{fuse_branch, CompiledFunc, Counters, LoopInfo, Op, Reg};
 use strata_vm::module::Module;
-use wasmparser::{BlockType, Operator};
+use wasmparser::{
+    BinaryReader, BlockType, BrTable, FrameKind, FrameStack, MemArg, MemArgTarget, VisitOperator,
+};
+
+type Res = Result<(), String>;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Entry {
@@ -32,7 +43,7 @@ enum Kind {
     Else,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Control {
     kind: Kind,
     /// Stack height below the block's parameters.
@@ -41,13 +52,17 @@ struct Control {
     num_results: u32,
     /// For loops: the header pc.
     header: u32,
-    /// Branches to patch with the end pc.
-    fixups: Vec<usize>,
+    /// Branches to patch with the end pc: the head of a chain through their target fields
+    /// (`NO_FIXUP` ends it; see `add_fixup`).
+    fixups: u32,
     /// For `if`: the conditional branch to the else arm.
     else_fixup: Option<usize>,
     /// Opened while unreachable: nothing inside is translated.
     dead: bool,
 }
+
+/// The end of a fixup chain.
+const NO_FIXUP: u32 = u32::MAX;
 
 struct Translator<'m> {
     module: &'m Module,
@@ -68,11 +83,51 @@ struct Translator<'m> {
     /// `loop` operators seen so far, dead ones included (the OSR key, see `LoopInfo`).
     loop_count: u32,
     loops: Vec<LoopInfo>,
+    /// The first error (see the `VisitOperator` impl).
+    error: Option<String>,
+}
+
+/// Vectors of `Translator` kept between the functions a thread translates (a module has
+/// thousands of small functions). The results are copied out into exactly sized slices.
+#[derive(Default)]
+struct Bufs {
+    ops: Vec<Op>,
+    stack: Vec<Entry>,
+    ctrl: Vec<Control>,
+    consts: Vec<u64>,
+    loops: Vec<LoopInfo>,
+}
+
+impl Bufs {
+    fn bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.ops.capacity() * size_of::<Op>()
+            + self.stack.capacity() * size_of::<Entry>()
+            + self.ctrl.capacity() * size_of::<Control>()
+            + self.consts.capacity() * size_of::<u64>()
+            + self.loops.capacity() * size_of::<LoopInfo>()
+    }
+}
+
+/// Buffers that grew beyond this many bytes (after a huge function) are not kept.
+const MAX_KEPT_BYTES: usize = 1 << 20;
+
+thread_local! {
+    static BUFS: std::cell::RefCell<Bufs> = std::cell::RefCell::new(Bufs::default());
 }
 
 /// Translates defined function `def_index` of `module`. The body was validated with the
 /// module, so malformed input cannot reach here; an internal inconsistency is an `Err`.
 pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, String> {
+    translate_impl::<true>(module, def_index)
+}
+
+/// `FAST`: decode the common operators in `visit_common` (always, except in the test that
+/// checks it against wasmparser's decoding).
+fn translate_impl<const FAST: bool>(
+    module: &Module,
+    def_index: usize,
+) -> Result<CompiledFunc, String> {
     let func_index = module.num_imported_funcs + def_index as u32;
     let ty = module.func_type(func_index);
     let body = module.body(def_index);
@@ -85,19 +140,34 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
     if num_locals > (u32::MAX / 4) as u64 {
         return Err("function has too many locals".into());
     }
+    let mut reader = locals.get_binary_reader();
+    // The vectors are reused from the previous function of this thread.
+    let Bufs {
+        mut ops,
+        mut stack,
+        mut ctrl,
+        mut consts,
+        mut loops,
+    } = BUFS.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    ops.clear();
+    stack.clear();
+    ctrl.clear();
+    consts.clear();
+    loops.clear();
     let mut t = Translator {
         module,
-        ops: Vec::with_capacity(module.bodies[def_index].range.len() / 2),
-        stack: Vec::with_capacity(16),
-        ctrl: Vec::with_capacity(8),
+        ops,
+        stack,
+        ctrl,
         num_locals: num_locals as u32,
         max_height: 0,
         reachable: true,
         pending_locals: 0,
-        consts: Vec::new(),
+        consts,
         last_label: 0,
         loop_count: 0,
-        loops: Vec::new(),
+        loops,
+        error: None,
     };
     t.ctrl.push(Control {
         kind: Kind::Func,
@@ -105,14 +175,22 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
         num_params: 0,
         num_results: ty.results().len() as u32,
         header: 0,
-        fixups: Vec::new(),
+        fixups: NO_FIXUP,
         else_fixup: None,
         dead: false,
     });
-    let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
+    // A plain `BinaryReader` with the translator as its frame stack (wasmparser's syntactic
+    // checks of `else`/`end` read `ctrl`).
+    // The body's bytes; the reader's positions index them.
+    let code = module.body_bytes(def_index);
     while !reader.eof() {
-        let op = reader.read().map_err(|e| e.to_string())?;
-        t.op(op)?;
+        let done = FAST && visit_common(&mut t, &mut reader, code).map_err(|e| e.to_string())?;
+        if !done {
+            reader.visit_operator(&mut t).map_err(|e| e.to_string())?;
+        }
+        if t.error.is_some() {
+            return Err(t.error.take().unwrap_or_default());
+        }
     }
     if !t.ctrl.is_empty() {
         return Err("function body ended inside a block".into());
@@ -121,6 +199,10 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
     // that execution never runs past the last instruction.
     t.ops.push(Op::Unreachable);
     let npool = t.consts.len() as u32;
+    let frame_size = t.num_locals as u64 + npool as u64 + t.max_height as u64 + 1;
+    if frame_size > u32::MAX as u64 / 2 {
+        return Err("function frame is too large".into());
+    }
     if npool > 0 {
         // Frame layout [params | locals | consts | operand slots]: shift the operand slots
         // up by the pool size and give the constants their slots.
@@ -134,37 +216,234 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
                 r
             }
         };
-        let mut prev = None;
-        for op in t.ops.iter_mut() {
-            let this = *op;
-            op.map_regs(prev, map);
-            if !matches!(this, Op::Ext { .. }) {
-                prev = Some(this);
-            }
+        for i in 0..t.ops.len() {
+            // An `Ext` word's fields are registers or not depending on the instruction it
+            // extends (whose kind the mapping does not change).
+            let ext_of = match t.ops[i] {
+                Op::Ext { .. } if i > 0 => Some(t.ops[i - 1]),
+                _ => None,
+            };
+            t.ops[i].map_regs(ext_of, map);
         }
     }
-    let frame_size = t.num_locals as u64 + npool as u64 + t.max_height as u64 + 1;
-    if frame_size > u32::MAX as u64 / 2 {
-        return Err("function frame is too large".into());
-    }
+    let ops: Box<[Op]> = t.ops.as_slice().into();
     #[cfg(strata_opstats)]
     if std::env::var_os("STRATA_DUMP").is_some() {
         eprintln!("func {func_index}: locals {}", t.num_locals);
-        for (pc, op) in t.ops.iter().enumerate() {
+        for (pc, op) in ops.iter().enumerate() {
             eprintln!("  {pc:4} {op:?}");
         }
     }
-    Ok(CompiledFunc {
-        ops: t.ops.into_boxed_slice(),
+    let func = CompiledFunc {
+        ops,
         num_params: ty.params().len() as u32,
         num_locals: t.num_locals,
-        consts: t.consts.into_boxed_slice(),
+        consts: t.consts.as_slice().into(),
         num_results: ty.results().len() as u32,
         frame_size: frame_size as u32,
         body_bytes: module.bodies[def_index].range.len() as u32,
         counters: Counters::default(),
-        loops: t.loops.into_boxed_slice(),
-    })
+        loops: t.loops.as_slice().into(),
+    };
+    let bufs = Bufs {
+        ops: t.ops,
+        stack: t.stack,
+        ctrl: t.ctrl,
+        consts: t.consts,
+        loops: t.loops,
+    };
+    if bufs.bytes() <= MAX_KEPT_BYTES {
+        BUFS.with(|b| *b.borrow_mut() = bufs);
+    }
+    Ok(func)
+}
+
+/// Decodes the next operator if it is one of the common ones, with wasmparser's public
+/// LEB128 readers, and hands it to the translator's `VisitOperator` methods directly.
+/// `BinaryReader::visit_operator` (one large function for every operator) cost ~50 more
+/// instructions per operator. Returns `false`, having consumed nothing, for any other
+/// operator or an unusual encoding of these, which the caller passes to wasmparser. The
+/// body was validated: only the encoding matters here (`code` is the body, indexed by the
+/// reader's positions).
+#[inline(always)]
+fn visit_common(
+    t: &mut Translator<'_>,
+    reader: &mut BinaryReader<'_>,
+    code: &[u8],
+) -> wasmparser::Result<bool> {
+    let pos = reader.current_position();
+    let (Some(&opcode), next) = (code.get(pos), code.get(pos + 1).copied()) else {
+        return Ok(false);
+    };
+    /// One `match` over every common opcode: `plain` ones have no immediate, `index` ones
+    /// a u32, `memory` ones a memarg whose flags byte is a plain alignment (no memory index
+    /// or other flag bits; the offset is read as a u64, which also decodes a validated u32
+    /// offset); `other` arms are written out.
+    macro_rules! common {
+        (
+            plain { $($pc:literal => $pv:ident,)* }
+            index { $($ic:literal => $iv:ident,)* }
+            memory { $($mc:literal => $mv:ident,)* }
+            other { $($other:tt)* }
+        ) => {
+            match opcode {
+                $($pc => {
+                    reader.read_u8()?;
+                    <Translator as VisitOperator>::$pv(t);
+                })*
+                $($ic => {
+                    reader.read_u8()?;
+                    let index = reader.read_var_u32()?;
+                    <Translator as VisitOperator>::$iv(t, index);
+                })*
+                $($mc if next.is_some_and(|f| f < 0x10) => {
+                    reader.read_u8()?;
+                    let align = reader.read_u8()?;
+                    let offset = reader.read_var_u64()?;
+                    let memarg = MemArg {
+                        align,
+                        max_align: align,
+                        offset,
+                        target: MemArgTarget::Memory(0),
+                        ordering: None,
+                    };
+                    <Translator as VisitOperator>::$mv(t, memarg);
+                })*
+                $($other)*
+            }
+        };
+    }
+    common! {
+        plain {
+            0x00 => visit_unreachable,
+            0x01 => visit_nop,
+            0x05 => visit_else,
+            0x0b => visit_end,
+            0x0f => visit_return,
+            0x1a => visit_drop,
+            0x1b => visit_select,
+            0x45 => visit_i32_eqz,
+            0x46 => visit_i32_eq,
+            0x47 => visit_i32_ne,
+            0x48 => visit_i32_lt_s,
+            0x49 => visit_i32_lt_u,
+            0x4a => visit_i32_gt_s,
+            0x4b => visit_i32_gt_u,
+            0x4c => visit_i32_le_s,
+            0x4d => visit_i32_le_u,
+            0x4e => visit_i32_ge_s,
+            0x4f => visit_i32_ge_u,
+            0x50 => visit_i64_eqz,
+            0x51 => visit_i64_eq,
+            0x52 => visit_i64_ne,
+            0x53 => visit_i64_lt_s,
+            0x54 => visit_i64_lt_u,
+            0x55 => visit_i64_gt_s,
+            0x56 => visit_i64_gt_u,
+            0x57 => visit_i64_le_s,
+            0x58 => visit_i64_le_u,
+            0x59 => visit_i64_ge_s,
+            0x5a => visit_i64_ge_u,
+            0x67 => visit_i32_clz,
+            0x68 => visit_i32_ctz,
+            0x69 => visit_i32_popcnt,
+            0x6a => visit_i32_add,
+            0x6b => visit_i32_sub,
+            0x6c => visit_i32_mul,
+            0x6d => visit_i32_div_s,
+            0x6e => visit_i32_div_u,
+            0x6f => visit_i32_rem_s,
+            0x70 => visit_i32_rem_u,
+            0x71 => visit_i32_and,
+            0x72 => visit_i32_or,
+            0x73 => visit_i32_xor,
+            0x74 => visit_i32_shl,
+            0x75 => visit_i32_shr_s,
+            0x76 => visit_i32_shr_u,
+            0x77 => visit_i32_rotl,
+            0x78 => visit_i32_rotr,
+            0x79 => visit_i64_clz,
+            0x7a => visit_i64_ctz,
+            0x7b => visit_i64_popcnt,
+            0x7c => visit_i64_add,
+            0x7d => visit_i64_sub,
+            0x7e => visit_i64_mul,
+            0x7f => visit_i64_div_s,
+            0x80 => visit_i64_div_u,
+            0x81 => visit_i64_rem_s,
+            0x82 => visit_i64_rem_u,
+            0x83 => visit_i64_and,
+            0x84 => visit_i64_or,
+            0x85 => visit_i64_xor,
+            0x86 => visit_i64_shl,
+            0x87 => visit_i64_shr_s,
+            0x88 => visit_i64_shr_u,
+            0x89 => visit_i64_rotl,
+            0x8a => visit_i64_rotr,
+            0xa7 => visit_i32_wrap_i64,
+            0xac => visit_i64_extend_i32_s,
+            0xad => visit_i64_extend_i32_u,
+        }
+        index {
+            0x0c => visit_br,
+            0x0d => visit_br_if,
+            0x10 => visit_call,
+            0x20 => visit_local_get,
+            0x21 => visit_local_set,
+            0x22 => visit_local_tee,
+            0x23 => visit_global_get,
+            0x24 => visit_global_set,
+        }
+        memory {
+            0x28 => visit_i32_load,
+            0x29 => visit_i64_load,
+            0x2a => visit_f32_load,
+            0x2b => visit_f64_load,
+            0x2c => visit_i32_load8_s,
+            0x2d => visit_i32_load8_u,
+            0x2e => visit_i32_load16_s,
+            0x2f => visit_i32_load16_u,
+            0x30 => visit_i64_load8_s,
+            0x31 => visit_i64_load8_u,
+            0x32 => visit_i64_load16_s,
+            0x33 => visit_i64_load16_u,
+            0x34 => visit_i64_load32_s,
+            0x35 => visit_i64_load32_u,
+            0x36 => visit_i32_store,
+            0x37 => visit_i64_store,
+            0x38 => visit_f32_store,
+            0x39 => visit_f64_store,
+            0x3a => visit_i32_store8,
+            0x3b => visit_i32_store16,
+            0x3c => visit_i64_store8,
+            0x3d => visit_i64_store16,
+            0x3e => visit_i64_store32,
+        }
+        other {
+            0x41 => {
+                reader.read_u8()?;
+                let value = reader.read_var_i32()?;
+                <Translator as VisitOperator>::visit_i32_const(t, value);
+            }
+            0x42 => {
+                reader.read_u8()?;
+                let value = reader.read_var_i64()?;
+                <Translator as VisitOperator>::visit_i64_const(t, value);
+            }
+            // Block types other than the empty one go to wasmparser.
+            0x02..=0x04 if next == Some(0x40) => {
+                reader.read_u8()?;
+                reader.read_u8()?;
+                match opcode {
+                    0x02 => <Translator as VisitOperator>::visit_block(t, BlockType::Empty),
+                    0x03 => <Translator as VisitOperator>::visit_loop(t, BlockType::Empty),
+                    _ => <Translator as VisitOperator>::visit_if(t, BlockType::Empty),
+                }
+            }
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
 }
 
 /// Marks a constant-pool operand during translation (see `Translator::consts`).
@@ -391,7 +670,7 @@ impl Translator<'_> {
             self.emit(Op::Br { target });
         } else {
             let at = self.emit(Op::Br { target: 0 });
-            self.ctrl[c].fixups.push(at);
+            self.add_fixup(c, at);
         }
     }
 
@@ -460,20 +739,21 @@ impl Translator<'_> {
             num_params,
             num_results,
             header: self.ops.len() as u32,
-            fixups: Vec::new(),
+            fixups: NO_FIXUP,
             else_fixup,
             dead: false,
         });
     }
 
-    fn push_dead_ctrl(&mut self) {
+    /// A frame opened in unreachable code: tracked for its `else`/`end` only.
+    fn push_dead_ctrl(&mut self, kind: Kind) {
         self.ctrl.push(Control {
-            kind: Kind::Block,
+            kind,
             height: self.stack.len() as u32,
             num_params: 0,
             num_results: 0,
             header: 0,
-            fixups: Vec::new(),
+            fixups: NO_FIXUP,
             else_fixup: None,
             dead: true,
         });
@@ -558,537 +838,42 @@ impl Translator<'_> {
         }
     }
 
-    fn op(&mut self, op: Operator<'_>) -> Result<(), String> {
-        if !self.reachable {
-            return self.op_unreachable(op);
-        }
-        macro_rules! un {
-            ($v:ident) => {
-                self.unary(|dst, a| Op::$v { dst, a })
-            };
-        }
-        macro_rules! bin {
-            ($v:ident) => {
-                self.binary(|dst, a, b| Op::$v { dst, a, b })
-            };
-        }
-        macro_rules! imm32 {
-            ($v:ident, $vi:ident) => {
-                self.binary_imm(
-                    |dst, a, b| Op::$v { dst, a, b },
-                    |dst, a, imm| Op::$vi { dst, a, imm },
-                    false,
-                )
-            };
-        }
-        macro_rules! imm64 {
-            ($v:ident, $vi:ident) => {
-                self.binary_imm(
-                    |dst, a, b| Op::$v { dst, a, b },
-                    |dst, a, imm| Op::$vi { dst, a, imm },
-                    true,
-                )
-            };
-        }
-        macro_rules! load {
-            ($m:expr, $v:ident) => {
-                self.load($m.offset, |dst, addr, offset| Op::$v { dst, addr, offset })
-            };
-        }
-        macro_rules! store {
-            ($m:expr, $v:ident) => {
-                self.store($m.offset, |addr, val, offset| Op::$v { addr, val, offset })
-            };
-        }
-        use Operator as O;
-        match op {
-            O::Nop => {}
-            O::Unreachable => {
-                self.emit(Op::Unreachable);
-                self.unreachable_now();
-            }
-            O::Block { blockty } => {
-                self.materialize_all();
-                self.push_ctrl(Kind::Block, blockty, None);
-            }
-            O::Loop { blockty } => {
-                self.materialize_all();
-                self.push_ctrl(Kind::Loop, blockty, None);
-                let c = self.ctrl.last().ok_or("loop without a frame")?;
-                let info = LoopInfo {
-                    header: c.header,
-                    ordinal: self.loop_count,
-                    height: c.height + c.num_params,
-                };
-                self.loops.push(info);
-                self.loop_count += 1;
-            }
-            O::If { blockty } => {
-                // Materialise below the condition first so a comparison computing it stays
-                // the last instruction and can fuse with the branch.
-                let len = self.stack.len();
-                for p in 0..len - 1 {
-                    self.materialize(p);
-                }
-                let cond = self.pop_reg();
-                let at = self.emit_cond_branch(cond, true, 0);
-                self.push_ctrl(Kind::If, blockty, Some(at));
-            }
-            O::Else => {
-                let (height, n_res, n_par) = {
-                    let c = self.ctrl.last().ok_or("else outside if")?;
-                    (c.height, c.num_results, c.num_params)
-                };
-                self.emit_copies(self.num_locals + height, n_res as usize);
-                let at = self.emit(Op::Br { target: 0 });
-                let here = self.bind_label();
-                let c = self.ctrl.last_mut().ok_or("else outside if")?;
-                c.fixups.push(at);
-                c.kind = Kind::Else;
-                if let Some(f) = c.else_fixup.take() {
-                    self.patch(f, here);
-                }
-                self.reset_stack(height, n_par);
-            }
-            O::End => self.end(true)?,
-            O::Br { relative_depth } => {
-                self.emit_branch(relative_depth);
-                self.unreachable_now();
-            }
-            O::BrIf { relative_depth } => {
-                let cond = self.pop_reg();
-                if self.branch_is_plain(relative_depth) {
-                    let c = self.ctrl.len() - 1 - relative_depth as usize;
-                    let at = self.emit_cond_branch(cond, false, 0);
-                    if self.ctrl[c].kind == Kind::Loop {
-                        let header = self.ctrl[c].header;
-                        self.patch(at, header);
-                    } else {
-                        self.ctrl[c].fixups.push(at);
-                    }
-                } else {
-                    let skip = self.emit_cond_branch(cond, true, 0);
-                    self.emit_branch(relative_depth);
-                    let here = self.bind_label();
-                    self.patch(skip, here);
-                }
-            }
-            O::BrTable { targets } => {
-                let index = self.pop_reg();
-                let depths = targets
-                    .targets()
-                    .chain(std::iter::once(Ok(targets.default())))
-                    .collect::<Result<Vec<u32>, _>>()
-                    .map_err(|e| e.to_string())?;
-                let len = depths.len() as u32 - 1;
-                self.emit(Op::BrTable { index, len });
-                let first = self.ops.len();
-                for _ in &depths {
-                    self.emit(Op::Br { target: 0 });
-                }
-                for (k, &depth) in depths.iter().enumerate() {
-                    let entry = first + k;
-                    let c = self.ctrl.len() - 1 - depth as usize;
-                    if self.branch_is_plain(depth) {
-                        if self.ctrl[c].kind == Kind::Loop {
-                            let header = self.ctrl[c].header;
-                            self.patch(entry, header);
-                        } else {
-                            self.ctrl[c].fixups.push(entry);
-                        }
-                    } else {
-                        let stub = self.bind_label();
-                        self.patch(entry, stub);
-                        self.emit_branch(depth);
-                    }
-                }
-                self.unreachable_now();
-            }
-            O::Return => {
-                self.emit_return();
-                self.unreachable_now();
-            }
-            O::Call { function_index } => {
-                let ty = self.module.funcs[function_index as usize];
-                let (base, n, r) = self.call_args(ty);
-                self.emit(Op::Call {
-                    func: function_index,
-                    base,
-                });
-                self.call_results(n, r);
-            }
-            O::CallIndirect {
-                type_index,
-                table_index,
-            } => {
-                let index = self.pop_reg();
-                let (base, n, r) = self.call_args(type_index);
-                self.emit(Op::CallIndirect {
-                    type_index,
-                    index,
-                    base,
-                });
-                self.emit(Op::Ext {
-                    a: table_index,
-                    b: 0,
-                    c: 0,
-                });
-                self.call_results(n, r);
-            }
-            O::Drop => {
-                self.pop();
-            }
-            O::Select | O::TypedSelect { .. } => {
-                let cond = self.pop_reg();
-                let b = self.pop_reg();
-                let a = self.pop_reg();
-                let dst = self.push_temp();
-                self.emit(Op::Select { dst, a, b });
-                self.emit(Op::Ext {
-                    a: cond,
-                    b: 0,
-                    c: 0,
-                });
-            }
-            O::LocalGet { local_index } => self.push(Entry::Local(local_index)),
-            O::LocalSet { local_index } => {
-                let p = self.stack.len() - 1;
-                let value = self.stack[p];
-                self.pop();
-                self.preserve_local(local_index, p);
-                if !(value == Entry::Temp && self.retarget(p, local_index)) {
-                    self.set_local(local_index, value, p);
-                }
-            }
-            O::LocalTee { local_index } => {
-                let p = self.stack.len() - 1;
-                let value = self.stack[p];
-                if value != Entry::Local(local_index) {
-                    self.preserve_local(local_index, p);
-                    if value == Entry::Temp && self.retarget(p, local_index) {
-                        // The value now lives only in the local: read it from there.
-                        self.pop();
-                        self.push(Entry::Local(local_index));
-                    } else {
-                        self.set_local(local_index, value, p);
-                    }
-                }
-            }
-            O::GlobalGet { global_index } => {
-                let dst = self.push_temp();
-                self.emit(Op::GlobalGet {
-                    dst,
-                    index: global_index,
-                });
-            }
-            O::GlobalSet { global_index } => {
-                let src = self.pop_reg();
-                self.emit(Op::GlobalSet {
-                    src,
-                    index: global_index,
-                });
-            }
-            O::I32Load { memarg } => load!(memarg, I32Load),
-            O::I64Load { memarg } => load!(memarg, I64Load),
-            O::F32Load { memarg } => load!(memarg, F32Load),
-            O::F64Load { memarg } => load!(memarg, F64Load),
-            O::I32Load8S { memarg } => load!(memarg, I32Load8S),
-            O::I32Load8U { memarg } => load!(memarg, I32Load8U),
-            O::I32Load16S { memarg } => load!(memarg, I32Load16S),
-            O::I32Load16U { memarg } => load!(memarg, I32Load16U),
-            O::I64Load8S { memarg } => load!(memarg, I64Load8S),
-            O::I64Load8U { memarg } => load!(memarg, I64Load8U),
-            O::I64Load16S { memarg } => load!(memarg, I64Load16S),
-            O::I64Load16U { memarg } => load!(memarg, I64Load16U),
-            O::I64Load32S { memarg } => load!(memarg, I64Load32S),
-            O::I64Load32U { memarg } => load!(memarg, I64Load32U),
-            O::I32Store { memarg } => store!(memarg, I32Store),
-            O::I64Store { memarg } => store!(memarg, I64Store),
-            O::F32Store { memarg } => store!(memarg, F32Store),
-            O::F64Store { memarg } => store!(memarg, F64Store),
-            O::I32Store8 { memarg } => store!(memarg, I32Store8),
-            O::I32Store16 { memarg } => store!(memarg, I32Store16),
-            O::I64Store8 { memarg } => store!(memarg, I64Store8),
-            O::I64Store16 { memarg } => store!(memarg, I64Store16),
-            O::I64Store32 { memarg } => store!(memarg, I64Store32),
-            O::MemorySize { .. } => {
-                let dst = self.push_temp();
-                self.emit(Op::MemorySize { dst });
-            }
-            O::MemoryGrow { .. } => {
-                let delta = self.pop_reg();
-                let dst = self.push_temp();
-                self.emit(Op::MemoryGrow { dst, delta });
-            }
-            O::MemoryCopy { .. } => {
-                let len = self.pop_reg();
-                let src = self.pop_reg();
-                let dst = self.pop_reg();
-                self.emit(Op::MemoryCopy { dst, src, len });
-            }
-            O::MemoryFill { .. } => {
-                let len = self.pop_reg();
-                let val = self.pop_reg();
-                let dst = self.pop_reg();
-                self.emit(Op::MemoryFill { dst, val, len });
-            }
-            O::MemoryInit { data_index, .. } => {
-                let len = self.pop_reg();
-                let src = self.pop_reg();
-                let dst = self.pop_reg();
-                self.emit(Op::MemoryInit {
-                    segment: data_index,
-                    dst,
-                    src,
-                });
-                self.emit(Op::Ext { a: len, b: 0, c: 0 });
-            }
-            O::DataDrop { data_index } => {
-                self.emit(Op::DataDrop {
-                    segment: data_index,
-                });
-            }
-            O::TableGet { table } => {
-                let index = self.pop_reg();
-                let dst = self.push_temp();
-                self.emit(Op::TableGet { dst, table, index });
-            }
-            O::TableSet { table } => {
-                let val = self.pop_reg();
-                let index = self.pop_reg();
-                self.emit(Op::TableSet { table, index, val });
-            }
-            O::TableSize { table } => {
-                let dst = self.push_temp();
-                self.emit(Op::TableSize { dst, table });
-            }
-            O::TableGrow { table } => {
-                let delta = self.pop_reg();
-                let init = self.pop_reg();
-                let dst = self.push_temp();
-                self.emit(Op::TableGrow { dst, table, init });
-                self.emit(Op::Ext {
-                    a: delta,
-                    b: 0,
-                    c: 0,
-                });
-            }
-            O::TableFill { table } => {
-                let len = self.pop_reg();
-                let val = self.pop_reg();
-                let index = self.pop_reg();
-                self.emit(Op::TableFill { table, index, val });
-                self.emit(Op::Ext { a: len, b: 0, c: 0 });
-            }
-            O::TableCopy {
-                dst_table,
-                src_table,
-            } => {
-                let len = self.pop_reg();
-                let src = self.pop_reg();
-                let dst = self.pop_reg();
-                self.emit(Op::TableCopy {
-                    dst_table,
-                    src_table,
-                    dst,
-                });
-                self.emit(Op::Ext {
-                    a: src,
-                    b: len,
-                    c: 0,
-                });
-            }
-            O::TableInit { elem_index, table } => {
-                let len = self.pop_reg();
-                let src = self.pop_reg();
-                let dst = self.pop_reg();
-                self.emit(Op::TableInit {
-                    table,
-                    segment: elem_index,
-                    dst,
-                });
-                self.emit(Op::Ext {
-                    a: src,
-                    b: len,
-                    c: 0,
-                });
-            }
-            O::ElemDrop { elem_index } => {
-                self.emit(Op::ElemDrop {
-                    segment: elem_index,
-                });
-            }
-            O::RefNull { .. } => self.push(Entry::Const(0)),
-            O::RefIsNull => un!(I64Eqz),
-            O::RefFunc { function_index } => {
-                let dst = self.push_temp();
-                self.emit(Op::RefFunc {
-                    dst,
-                    func: function_index,
-                });
-            }
-            O::I32Const { value } => self.push(Entry::Const(value as u32 as u64)),
-            O::I64Const { value } => self.push(Entry::Const(value as u64)),
-            O::F32Const { value } => self.push(Entry::Const(value.bits() as u64)),
-            O::F64Const { value } => self.push(Entry::Const(value.bits())),
+    fn select(&mut self) {
+        let cond = self.pop_reg();
+        let b = self.pop_reg();
+        let a = self.pop_reg();
+        let dst = self.push_temp();
+        self.emit(Op::Select { dst, a, b });
+        self.emit(Op::Ext {
+            a: cond,
+            b: 0,
+            c: 0,
+        });
+    }
 
-            O::I32Eqz => un!(I32Eqz),
-            O::I64Eqz => un!(I64Eqz),
-            O::I32Clz => un!(I32Clz),
-            O::I32Ctz => un!(I32Ctz),
-            O::I32Popcnt => un!(I32Popcnt),
-            O::I64Clz => un!(I64Clz),
-            O::I64Ctz => un!(I64Ctz),
-            O::I64Popcnt => un!(I64Popcnt),
-            O::F32Abs => un!(F32Abs),
-            O::F32Neg => un!(F32Neg),
-            O::F32Ceil => un!(F32Ceil),
-            O::F32Floor => un!(F32Floor),
-            O::F32Trunc => un!(F32Trunc),
-            O::F32Nearest => un!(F32Nearest),
-            O::F32Sqrt => un!(F32Sqrt),
-            O::F64Abs => un!(F64Abs),
-            O::F64Neg => un!(F64Neg),
-            O::F64Ceil => un!(F64Ceil),
-            O::F64Floor => un!(F64Floor),
-            O::F64Trunc => un!(F64Trunc),
-            O::F64Nearest => un!(F64Nearest),
-            O::F64Sqrt => un!(F64Sqrt),
-            O::I32WrapI64 => un!(I32WrapI64),
-            O::I32TruncF32S => un!(I32TruncF32S),
-            O::I32TruncF32U => un!(I32TruncF32U),
-            O::I32TruncF64S => un!(I32TruncF64S),
-            O::I32TruncF64U => un!(I32TruncF64U),
-            O::I64ExtendI32S => un!(I64ExtendI32S),
-            O::I64ExtendI32U => un!(I64ExtendI32U),
-            O::I64TruncF32S => un!(I64TruncF32S),
-            O::I64TruncF32U => un!(I64TruncF32U),
-            O::I64TruncF64S => un!(I64TruncF64S),
-            O::I64TruncF64U => un!(I64TruncF64U),
-            O::F32ConvertI32S => un!(F32ConvertI32S),
-            O::F32ConvertI32U => un!(F32ConvertI32U),
-            O::F32ConvertI64S => un!(F32ConvertI64S),
-            O::F32ConvertI64U => un!(F32ConvertI64U),
-            O::F32DemoteF64 => un!(F32DemoteF64),
-            O::F64ConvertI32S => un!(F64ConvertI32S),
-            O::F64ConvertI32U => un!(F64ConvertI32U),
-            O::F64ConvertI64S => un!(F64ConvertI64S),
-            O::F64ConvertI64U => un!(F64ConvertI64U),
-            O::F64PromoteF32 => un!(F64PromoteF32),
-            // Reinterpretations are free: cells hold raw bits.
-            O::I32ReinterpretF32
-            | O::I64ReinterpretF64
-            | O::F32ReinterpretI32
-            | O::F64ReinterpretI64 => {}
-            O::I32Extend8S => un!(I32Extend8S),
-            O::I32Extend16S => un!(I32Extend16S),
-            O::I64Extend8S => un!(I64Extend8S),
-            O::I64Extend16S => un!(I64Extend16S),
-            O::I64Extend32S => un!(I64Extend32S),
-            O::I32TruncSatF32S => un!(I32TruncSatF32S),
-            O::I32TruncSatF32U => un!(I32TruncSatF32U),
-            O::I32TruncSatF64S => un!(I32TruncSatF64S),
-            O::I32TruncSatF64U => un!(I32TruncSatF64U),
-            O::I64TruncSatF32S => un!(I64TruncSatF32S),
-            O::I64TruncSatF32U => un!(I64TruncSatF32U),
-            O::I64TruncSatF64S => un!(I64TruncSatF64S),
-            O::I64TruncSatF64U => un!(I64TruncSatF64U),
-
-            O::I32Eq => imm32!(I32Eq, I32EqImm),
-            O::I32Ne => imm32!(I32Ne, I32NeImm),
-            O::I32LtS => imm32!(I32LtS, I32LtSImm),
-            O::I32LtU => imm32!(I32LtU, I32LtUImm),
-            O::I32GtS => imm32!(I32GtS, I32GtSImm),
-            O::I32GtU => imm32!(I32GtU, I32GtUImm),
-            O::I32LeS => imm32!(I32LeS, I32LeSImm),
-            O::I32LeU => imm32!(I32LeU, I32LeUImm),
-            O::I32GeS => imm32!(I32GeS, I32GeSImm),
-            O::I32GeU => imm32!(I32GeU, I32GeUImm),
-            O::I64Eq => imm64!(I64Eq, I64EqImm),
-            O::I64Ne => imm64!(I64Ne, I64NeImm),
-            O::I64LtS => imm64!(I64LtS, I64LtSImm),
-            O::I64LtU => imm64!(I64LtU, I64LtUImm),
-            O::I64GtS => imm64!(I64GtS, I64GtSImm),
-            O::I64GtU => imm64!(I64GtU, I64GtUImm),
-            O::I64LeS => imm64!(I64LeS, I64LeSImm),
-            O::I64LeU => imm64!(I64LeU, I64LeUImm),
-            O::I64GeS => imm64!(I64GeS, I64GeSImm),
-            O::I64GeU => imm64!(I64GeU, I64GeUImm),
-            O::F32Eq => bin!(F32Eq),
-            O::F32Ne => bin!(F32Ne),
-            O::F32Lt => bin!(F32Lt),
-            O::F32Gt => bin!(F32Gt),
-            O::F32Le => bin!(F32Le),
-            O::F32Ge => bin!(F32Ge),
-            O::F64Eq => bin!(F64Eq),
-            O::F64Ne => bin!(F64Ne),
-            O::F64Lt => bin!(F64Lt),
-            O::F64Gt => bin!(F64Gt),
-            O::F64Le => bin!(F64Le),
-            O::F64Ge => bin!(F64Ge),
-            O::I32Add => imm32!(I32Add, I32AddImm),
-            O::I32Sub => {
-                // x - c is x + (-c).
-                if let Some(Entry::Const(v)) = self.stack.last().copied() {
-                    let len = self.stack.len();
-                    self.stack[len - 1] = Entry::Const((v as u32).wrapping_neg() as u64);
-                    imm32!(I32Add, I32AddImm)
-                } else {
-                    bin!(I32Sub)
-                }
-            }
-            O::I32Mul => imm32!(I32Mul, I32MulImm),
-            O::I32DivS => bin!(I32DivS),
-            O::I32DivU => bin!(I32DivU),
-            O::I32RemS => bin!(I32RemS),
-            O::I32RemU => bin!(I32RemU),
-            O::I32And => imm32!(I32And, I32AndImm),
-            O::I32Or => imm32!(I32Or, I32OrImm),
-            O::I32Xor => imm32!(I32Xor, I32XorImm),
-            O::I32Shl => imm32!(I32Shl, I32ShlImm),
-            O::I32ShrS => imm32!(I32ShrS, I32ShrSImm),
-            O::I32ShrU => imm32!(I32ShrU, I32ShrUImm),
-            O::I32Rotl => imm32!(I32Rotl, I32RotlImm),
-            O::I32Rotr => imm32!(I32Rotr, I32RotrImm),
-            O::I64Add => imm64!(I64Add, I64AddImm),
-            O::I64Sub => match self.stack.last().copied() {
-                Some(Entry::Const(v)) if fits_i32(v.wrapping_neg()) => {
-                    let len = self.stack.len();
-                    self.stack[len - 1] = Entry::Const(v.wrapping_neg());
-                    imm64!(I64Add, I64AddImm)
-                }
-                _ => bin!(I64Sub),
-            },
-            O::I64Mul => imm64!(I64Mul, I64MulImm),
-            O::I64DivS => bin!(I64DivS),
-            O::I64DivU => bin!(I64DivU),
-            O::I64RemS => bin!(I64RemS),
-            O::I64RemU => bin!(I64RemU),
-            O::I64And => imm64!(I64And, I64AndImm),
-            O::I64Or => imm64!(I64Or, I64OrImm),
-            O::I64Xor => imm64!(I64Xor, I64XorImm),
-            O::I64Shl => imm64!(I64Shl, I64ShlImm),
-            O::I64ShrS => imm64!(I64ShrS, I64ShrSImm),
-            O::I64ShrU => imm64!(I64ShrU, I64ShrUImm),
-            O::I64Rotl => imm64!(I64Rotl, I64RotlImm),
-            O::I64Rotr => imm64!(I64Rotr, I64RotrImm),
-            O::F32Add => bin!(F32Add),
-            O::F32Sub => bin!(F32Sub),
-            O::F32Mul => bin!(F32Mul),
-            O::F32Div => bin!(F32Div),
-            O::F32Min => bin!(F32Min),
-            O::F32Max => bin!(F32Max),
-            O::F32Copysign => bin!(F32Copysign),
-            O::F64Add => bin!(F64Add),
-            O::F64Sub => bin!(F64Sub),
-            O::F64Mul => bin!(F64Mul),
-            O::F64Div => bin!(F64Div),
-            O::F64Min => bin!(F64Min),
-            O::F64Max => bin!(F64Max),
-            O::F64Copysign => bin!(F64Copysign),
-            other => return Err(format!("the interpreter does not support {other:?}")),
+    fn local_set(&mut self, i: u32) {
+        let p = self.stack.len() - 1;
+        let value = self.stack[p];
+        self.pop();
+        self.preserve_local(i, p);
+        if !(value == Entry::Temp && self.retarget(p, i)) {
+            self.set_local(i, value, p);
         }
-        Ok(())
+    }
+
+    fn local_tee(&mut self, i: u32) {
+        let p = self.stack.len() - 1;
+        let value = self.stack[p];
+        if value != Entry::Local(i) {
+            self.preserve_local(i, p);
+            if value == Entry::Temp && self.retarget(p, i) {
+                // The value now lives only in the local: read it from there.
+                self.pop();
+                self.push(Entry::Local(i));
+            } else {
+                self.set_local(i, value, p);
+            }
+        }
     }
 
     /// Makes the instruction that produced stack slot `p` write local `i` directly.
@@ -1120,43 +905,7 @@ impl Translator<'_> {
         }
     }
 
-    /// Structural tracking only: nothing in unreachable code is translated.
-    fn op_unreachable(&mut self, op: Operator<'_>) -> Result<(), String> {
-        match op {
-            Operator::Block { .. } | Operator::If { .. } => {
-                self.push_dead_ctrl();
-            }
-            Operator::Loop { .. } => {
-                self.push_dead_ctrl();
-                self.loop_count += 1;
-            }
-            Operator::Else => {
-                let c = self.ctrl.last_mut().ok_or("else outside if")?;
-                if !c.dead {
-                    let (height, n_par) = (c.height, c.num_params);
-                    c.kind = Kind::Else;
-                    let f = c.else_fixup.take();
-                    let here = self.bind_label();
-                    if let Some(f) = f {
-                        self.patch(f, here);
-                    }
-                    self.reset_stack(height, n_par);
-                    self.reachable = true;
-                }
-            }
-            Operator::End => {
-                if self.ctrl.last().ok_or("end outside block")?.dead {
-                    self.ctrl.pop();
-                } else {
-                    self.end(false)?;
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn end(&mut self, reachable: bool) -> Result<(), String> {
+    fn end(&mut self, reachable: bool) -> Res {
         let c = self.ctrl.pop().ok_or("end outside block")?;
         if c.kind == Kind::Func {
             if reachable {
@@ -1170,14 +919,866 @@ impl Translator<'_> {
             self.emit_copies(self.num_locals + c.height, c.num_results as usize);
         }
         let here = self.bind_label();
-        for at in c.fixups {
-            self.patch(at, here);
-        }
+        self.patch_chain(c.fixups, here);
         if let Some(f) = c.else_fixup {
             self.patch(f, here);
         }
         self.reset_stack(c.height, c.num_results);
         self.reachable = true;
         Ok(())
+    }
+
+    /// Records `at`, a branch whose target is `ctrl[c]`'s end, in that frame's fixup chain:
+    /// the branch's target field holds the previous head until the end is bound.
+    fn add_fixup(&mut self, c: usize, at: usize) {
+        let head = self.ctrl[c].fixups;
+        self.patch(at, head);
+        self.ctrl[c].fixups = at as u32;
+    }
+
+    /// Points every branch of a fixup chain at `to`.
+    fn patch_chain(&mut self, mut at: u32, to: u32) {
+        while at != NO_FIXUP {
+            let target = match self.ops[at as usize].branch_target_mut() {
+                Some(target) => target,
+                None => unreachable!("patching a non-branch"),
+            };
+            at = *target;
+            *target = to;
+        }
+    }
+}
+
+/// Declares, for every operator, a translation method that defaults to "unsupported";
+/// `Translator` overrides the ones it translates. (wasmparser's `VisitOperator` has no
+/// defaults.)
+macro_rules! define_lower {
+    ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        trait Lower<'a> {
+            fn unsupported(&mut self, name: &'static str) -> Res;
+            $(
+                #[inline(always)]
+                fn $visit(&mut self $($(, $arg: $argty)*)?) -> Res {
+                    $($(let _ = $arg;)*)?
+                    self.unsupported(stringify!($op))
+                }
+            )*
+        }
+    };
+}
+wasmparser::for_each_visit_operator!(define_lower);
+
+macro_rules! define_visit {
+    ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            #[inline(always)]
+            fn $visit(&mut self $($(, $arg: $argty)*)?) {
+                if let Err(e) = <Self as Lower<'a>>::$visit(self $($(, $arg)*)?) {
+                    self.fail(e);
+                }
+            }
+        )*
+    };
+}
+
+/// The visitor returns nothing, so no `Result` travels back through the reader for every
+/// operator; an error is parked in `Translator::error` and ends the loop.
+impl<'a> VisitOperator<'a> for Translator<'_> {
+    type Output = ();
+    wasmparser::for_each_visit_operator!(define_visit);
+}
+
+impl FrameStack for Translator<'_> {
+    fn current_frame(&self) -> Option<FrameKind> {
+        self.ctrl.last().map(|c| match c.kind {
+            Kind::Func | Kind::Block => FrameKind::Block,
+            Kind::Loop => FrameKind::Loop,
+            Kind::If => FrameKind::If,
+            Kind::Else => FrameKind::Else,
+        })
+    }
+}
+
+impl Translator<'_> {
+    #[cold]
+    fn fail(&mut self, e: String) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// Translations of straight-line operators: nothing in unreachable code is translated.
+macro_rules! lower {
+    ($( $visit:ident ( $($arg:ident : $ty:ty),* ) => |$t:ident| $body:expr ; )*) => {$(
+        #[inline(always)]
+        fn $visit(&mut self $(, $arg: $ty)*) -> Res {
+            if self.reachable {
+                let $t = &mut *self;
+                $body;
+            }
+            Ok(())
+        }
+    )*};
+}
+
+macro_rules! unary {
+    ($($visit:ident => $v:ident,)*) => {
+        lower! { $( $visit() => |t| t.unary(|dst, a| Op::$v { dst, a }); )* }
+    };
+}
+
+macro_rules! binary {
+    ($($visit:ident => $v:ident,)*) => {
+        lower! { $( $visit() => |t| t.binary(|dst, a, b| Op::$v { dst, a, b }); )* }
+    };
+}
+
+/// Binary operations with an immediate form; `wide`: i64 (the immediate must fit an i32).
+macro_rules! binary_imm {
+    ($($visit:ident => $v:ident, $vi:ident, $wide:expr;)*) => {
+        lower! { $(
+            $visit() => |t| t.binary_imm(
+                |dst, a, b| Op::$v { dst, a, b },
+                |dst, a, imm| Op::$vi { dst, a, imm },
+                $wide,
+            );
+        )* }
+    };
+}
+
+macro_rules! load {
+    ($($visit:ident => $v:ident,)*) => {
+        lower! { $(
+            $visit(memarg: MemArg) => |t| {
+                t.load(memarg.offset, |dst, addr, offset| Op::$v { dst, addr, offset })
+            };
+        )* }
+    };
+}
+
+macro_rules! store {
+    ($($visit:ident => $v:ident,)*) => {
+        lower! { $(
+            $visit(memarg: MemArg) => |t| {
+                t.store(memarg.offset, |addr, val, offset| Op::$v { addr, val, offset })
+            };
+        )* }
+    };
+}
+
+impl<'a> Lower<'a> for Translator<'_> {
+    fn unsupported(&mut self, name: &'static str) -> Res {
+        if !self.reachable {
+            return Ok(());
+        }
+        Err(format!("the interpreter does not support {name}"))
+    }
+
+    // ---- control ----
+
+    fn visit_unreachable(&mut self) -> Res {
+        if self.reachable {
+            self.emit(Op::Unreachable);
+            self.unreachable_now();
+        }
+        Ok(())
+    }
+
+    fn visit_nop(&mut self) -> Res {
+        Ok(())
+    }
+
+    fn visit_block(&mut self, blockty: BlockType) -> Res {
+        if !self.reachable {
+            self.push_dead_ctrl(Kind::Block);
+            return Ok(());
+        }
+        self.materialize_all();
+        self.push_ctrl(Kind::Block, blockty, None);
+        Ok(())
+    }
+
+    fn visit_loop(&mut self, blockty: BlockType) -> Res {
+        if !self.reachable {
+            self.push_dead_ctrl(Kind::Loop);
+            self.loop_count += 1;
+            return Ok(());
+        }
+        self.materialize_all();
+        self.push_ctrl(Kind::Loop, blockty, None);
+        let c = self.ctrl.last().ok_or("loop without a frame")?;
+        let info = LoopInfo {
+            header: c.header,
+            ordinal: self.loop_count,
+            height: c.height + c.num_params,
+        };
+        self.loops.push(info);
+        self.loop_count += 1;
+        Ok(())
+    }
+
+    fn visit_if(&mut self, blockty: BlockType) -> Res {
+        if !self.reachable {
+            self.push_dead_ctrl(Kind::If);
+            return Ok(());
+        }
+        // Materialise below the condition first so a comparison computing it stays the last
+        // instruction and can fuse with the branch.
+        let len = self.stack.len();
+        for p in 0..len - 1 {
+            self.materialize(p);
+        }
+        let cond = self.pop_reg();
+        let at = self.emit_cond_branch(cond, true, 0);
+        self.push_ctrl(Kind::If, blockty, Some(at));
+        Ok(())
+    }
+
+    fn visit_else(&mut self) -> Res {
+        if !self.reachable {
+            let c = self.ctrl.last_mut().ok_or("else outside if")?;
+            c.kind = Kind::Else;
+            if !c.dead {
+                let (height, n_par) = (c.height, c.num_params);
+                let f = c.else_fixup.take();
+                let here = self.bind_label();
+                if let Some(f) = f {
+                    self.patch(f, here);
+                }
+                self.reset_stack(height, n_par);
+                self.reachable = true;
+            }
+            return Ok(());
+        }
+        let (height, n_res, n_par) = {
+            let c = self.ctrl.last().ok_or("else outside if")?;
+            (c.height, c.num_results, c.num_params)
+        };
+        self.emit_copies(self.num_locals + height, n_res as usize);
+        let at = self.emit(Op::Br { target: 0 });
+        let c = self.ctrl.len() - 1;
+        self.add_fixup(c, at);
+        let here = self.bind_label();
+        let c = &mut self.ctrl[c];
+        c.kind = Kind::Else;
+        if let Some(f) = c.else_fixup.take() {
+            self.patch(f, here);
+        }
+        self.reset_stack(height, n_par);
+        Ok(())
+    }
+
+    fn visit_end(&mut self) -> Res {
+        if !self.reachable && self.ctrl.last().ok_or("end outside block")?.dead {
+            self.ctrl.pop();
+            return Ok(());
+        }
+        self.end(self.reachable)
+    }
+
+    fn visit_br(&mut self, relative_depth: u32) -> Res {
+        if self.reachable {
+            self.emit_branch(relative_depth);
+            self.unreachable_now();
+        }
+        Ok(())
+    }
+
+    fn visit_br_if(&mut self, relative_depth: u32) -> Res {
+        if !self.reachable {
+            return Ok(());
+        }
+        let cond = self.pop_reg();
+        if self.branch_is_plain(relative_depth) {
+            let c = self.ctrl.len() - 1 - relative_depth as usize;
+            let at = self.emit_cond_branch(cond, false, 0);
+            if self.ctrl[c].kind == Kind::Loop {
+                let header = self.ctrl[c].header;
+                self.patch(at, header);
+            } else {
+                self.add_fixup(c, at);
+            }
+        } else {
+            let skip = self.emit_cond_branch(cond, true, 0);
+            self.emit_branch(relative_depth);
+            let here = self.bind_label();
+            self.patch(skip, here);
+        }
+        Ok(())
+    }
+
+    fn visit_br_table(&mut self, targets: BrTable<'a>) -> Res {
+        if !self.reachable {
+            return Ok(());
+        }
+        let index = self.pop_reg();
+        let len = targets.len();
+        self.emit(Op::BrTable { index, len });
+        let first = self.ops.len();
+        for _ in 0..=len {
+            self.emit(Op::Br { target: 0 });
+        }
+        let depths = targets
+            .targets()
+            .chain(std::iter::once(Ok(targets.default())));
+        for (k, depth) in depths.enumerate() {
+            let depth = depth.map_err(|e| e.to_string())?;
+            let entry = first + k;
+            let c = self.ctrl.len() - 1 - depth as usize;
+            if self.branch_is_plain(depth) {
+                if self.ctrl[c].kind == Kind::Loop {
+                    let header = self.ctrl[c].header;
+                    self.patch(entry, header);
+                } else {
+                    self.add_fixup(c, entry);
+                }
+            } else {
+                let stub = self.bind_label();
+                self.patch(entry, stub);
+                self.emit_branch(depth);
+            }
+        }
+        self.unreachable_now();
+        Ok(())
+    }
+
+    fn visit_return(&mut self) -> Res {
+        if self.reachable {
+            self.emit_return();
+            self.unreachable_now();
+        }
+        Ok(())
+    }
+
+    // ---- calls ----
+
+    fn visit_call(&mut self, function_index: u32) -> Res {
+        if self.reachable {
+            let ty = self.module.funcs[function_index as usize];
+            let (base, n, r) = self.call_args(ty);
+            self.emit(Op::Call {
+                func: function_index,
+                base,
+            });
+            self.call_results(n, r);
+        }
+        Ok(())
+    }
+
+    fn visit_call_indirect(&mut self, type_index: u32, table_index: u32) -> Res {
+        if self.reachable {
+            let index = self.pop_reg();
+            let (base, n, r) = self.call_args(type_index);
+            self.emit(Op::CallIndirect {
+                type_index,
+                index,
+                base,
+            });
+            self.emit(Op::Ext {
+                a: table_index,
+                b: 0,
+                c: 0,
+            });
+            self.call_results(n, r);
+        }
+        Ok(())
+    }
+
+    // ---- parametric, variables ----
+
+    lower! {
+        visit_drop() => |t| t.pop();
+        visit_select() => |t| t.select();
+        visit_typed_select(_ty: wasmparser::ValType) => |t| t.select();
+        visit_local_get(local_index: u32) => |t| t.push(Entry::Local(local_index));
+        visit_local_set(local_index: u32) => |t| t.local_set(local_index);
+        visit_local_tee(local_index: u32) => |t| t.local_tee(local_index);
+        visit_global_get(global_index: u32) => |t| {
+            let dst = t.push_temp();
+            t.emit(Op::GlobalGet {
+                dst,
+                index: global_index,
+            });
+        };
+        visit_global_set(global_index: u32) => |t| {
+            let src = t.pop_reg();
+            t.emit(Op::GlobalSet {
+                src,
+                index: global_index,
+            });
+        };
+    }
+
+    // ---- memory ----
+
+    load! {
+        visit_i32_load => I32Load,
+        visit_i64_load => I64Load,
+        visit_f32_load => F32Load,
+        visit_f64_load => F64Load,
+        visit_i32_load8_s => I32Load8S,
+        visit_i32_load8_u => I32Load8U,
+        visit_i32_load16_s => I32Load16S,
+        visit_i32_load16_u => I32Load16U,
+        visit_i64_load8_s => I64Load8S,
+        visit_i64_load8_u => I64Load8U,
+        visit_i64_load16_s => I64Load16S,
+        visit_i64_load16_u => I64Load16U,
+        visit_i64_load32_s => I64Load32S,
+        visit_i64_load32_u => I64Load32U,
+    }
+
+    store! {
+        visit_i32_store => I32Store,
+        visit_i64_store => I64Store,
+        visit_f32_store => F32Store,
+        visit_f64_store => F64Store,
+        visit_i32_store8 => I32Store8,
+        visit_i32_store16 => I32Store16,
+        visit_i64_store8 => I64Store8,
+        visit_i64_store16 => I64Store16,
+        visit_i64_store32 => I64Store32,
+    }
+
+    lower! {
+        visit_memory_size(_mem: u32) => |t| {
+            let dst = t.push_temp();
+            t.emit(Op::MemorySize { dst });
+        };
+        visit_memory_grow(_mem: u32) => |t| {
+            let delta = t.pop_reg();
+            let dst = t.push_temp();
+            t.emit(Op::MemoryGrow { dst, delta });
+        };
+        visit_memory_copy(_dst_mem: u32, _src_mem: u32) => |t| {
+            let len = t.pop_reg();
+            let src = t.pop_reg();
+            let dst = t.pop_reg();
+            t.emit(Op::MemoryCopy { dst, src, len });
+        };
+        visit_memory_fill(_mem: u32) => |t| {
+            let len = t.pop_reg();
+            let val = t.pop_reg();
+            let dst = t.pop_reg();
+            t.emit(Op::MemoryFill { dst, val, len });
+        };
+        visit_memory_init(data_index: u32, _mem: u32) => |t| {
+            let len = t.pop_reg();
+            let src = t.pop_reg();
+            let dst = t.pop_reg();
+            t.emit(Op::MemoryInit {
+                segment: data_index,
+                dst,
+                src,
+            });
+            t.emit(Op::Ext { a: len, b: 0, c: 0 });
+        };
+        visit_data_drop(data_index: u32) => |t| {
+            t.emit(Op::DataDrop {
+                segment: data_index,
+            });
+        };
+    }
+
+    // ---- tables, references ----
+
+    lower! {
+        visit_table_get(table: u32) => |t| {
+            let index = t.pop_reg();
+            let dst = t.push_temp();
+            t.emit(Op::TableGet { dst, table, index });
+        };
+        visit_table_set(table: u32) => |t| {
+            let val = t.pop_reg();
+            let index = t.pop_reg();
+            t.emit(Op::TableSet { table, index, val });
+        };
+        visit_table_size(table: u32) => |t| {
+            let dst = t.push_temp();
+            t.emit(Op::TableSize { dst, table });
+        };
+        visit_table_grow(table: u32) => |t| {
+            let delta = t.pop_reg();
+            let init = t.pop_reg();
+            let dst = t.push_temp();
+            t.emit(Op::TableGrow { dst, table, init });
+            t.emit(Op::Ext {
+                a: delta,
+                b: 0,
+                c: 0,
+            });
+        };
+        visit_table_fill(table: u32) => |t| {
+            let len = t.pop_reg();
+            let val = t.pop_reg();
+            let index = t.pop_reg();
+            t.emit(Op::TableFill { table, index, val });
+            t.emit(Op::Ext { a: len, b: 0, c: 0 });
+        };
+        visit_table_copy(dst_table: u32, src_table: u32) => |t| {
+            let len = t.pop_reg();
+            let src = t.pop_reg();
+            let dst = t.pop_reg();
+            t.emit(Op::TableCopy {
+                dst_table,
+                src_table,
+                dst,
+            });
+            t.emit(Op::Ext {
+                a: src,
+                b: len,
+                c: 0,
+            });
+        };
+        visit_table_init(elem_index: u32, table: u32) => |t| {
+            let len = t.pop_reg();
+            let src = t.pop_reg();
+            let dst = t.pop_reg();
+            t.emit(Op::TableInit {
+                table,
+                segment: elem_index,
+                dst,
+            });
+            t.emit(Op::Ext {
+                a: src,
+                b: len,
+                c: 0,
+            });
+        };
+        visit_elem_drop(elem_index: u32) => |t| {
+            t.emit(Op::ElemDrop {
+                segment: elem_index,
+            });
+        };
+        visit_ref_null(_hty: wasmparser::HeapType) => |t| t.push(Entry::Const(0));
+        visit_ref_func(function_index: u32) => |t| {
+            let dst = t.push_temp();
+            t.emit(Op::RefFunc {
+                dst,
+                func: function_index,
+            });
+        };
+    }
+
+    // ---- constants ----
+
+    lower! {
+        visit_i32_const(value: i32) => |t| t.push(Entry::Const(value as u32 as u64));
+        visit_i64_const(value: i64) => |t| t.push(Entry::Const(value as u64));
+        visit_f32_const(value: wasmparser::Ieee32) => |t| {
+            t.push(Entry::Const(value.bits() as u64))
+        };
+        visit_f64_const(value: wasmparser::Ieee64) => |t| t.push(Entry::Const(value.bits()));
+    }
+
+    // ---- numeric ----
+
+    unary! {
+        visit_ref_is_null => I64Eqz,
+        visit_i32_eqz => I32Eqz,
+        visit_i64_eqz => I64Eqz,
+        visit_i32_clz => I32Clz,
+        visit_i32_ctz => I32Ctz,
+        visit_i32_popcnt => I32Popcnt,
+        visit_i64_clz => I64Clz,
+        visit_i64_ctz => I64Ctz,
+        visit_i64_popcnt => I64Popcnt,
+        visit_f32_abs => F32Abs,
+        visit_f32_neg => F32Neg,
+        visit_f32_ceil => F32Ceil,
+        visit_f32_floor => F32Floor,
+        visit_f32_trunc => F32Trunc,
+        visit_f32_nearest => F32Nearest,
+        visit_f32_sqrt => F32Sqrt,
+        visit_f64_abs => F64Abs,
+        visit_f64_neg => F64Neg,
+        visit_f64_ceil => F64Ceil,
+        visit_f64_floor => F64Floor,
+        visit_f64_trunc => F64Trunc,
+        visit_f64_nearest => F64Nearest,
+        visit_f64_sqrt => F64Sqrt,
+        visit_i32_wrap_i64 => I32WrapI64,
+        visit_i32_trunc_f32_s => I32TruncF32S,
+        visit_i32_trunc_f32_u => I32TruncF32U,
+        visit_i32_trunc_f64_s => I32TruncF64S,
+        visit_i32_trunc_f64_u => I32TruncF64U,
+        visit_i64_extend_i32_s => I64ExtendI32S,
+        visit_i64_extend_i32_u => I64ExtendI32U,
+        visit_i64_trunc_f32_s => I64TruncF32S,
+        visit_i64_trunc_f32_u => I64TruncF32U,
+        visit_i64_trunc_f64_s => I64TruncF64S,
+        visit_i64_trunc_f64_u => I64TruncF64U,
+        visit_f32_convert_i32_s => F32ConvertI32S,
+        visit_f32_convert_i32_u => F32ConvertI32U,
+        visit_f32_convert_i64_s => F32ConvertI64S,
+        visit_f32_convert_i64_u => F32ConvertI64U,
+        visit_f32_demote_f64 => F32DemoteF64,
+        visit_f64_convert_i32_s => F64ConvertI32S,
+        visit_f64_convert_i32_u => F64ConvertI32U,
+        visit_f64_convert_i64_s => F64ConvertI64S,
+        visit_f64_convert_i64_u => F64ConvertI64U,
+        visit_f64_promote_f32 => F64PromoteF32,
+        visit_i32_extend8_s => I32Extend8S,
+        visit_i32_extend16_s => I32Extend16S,
+        visit_i64_extend8_s => I64Extend8S,
+        visit_i64_extend16_s => I64Extend16S,
+        visit_i64_extend32_s => I64Extend32S,
+        visit_i32_trunc_sat_f32_s => I32TruncSatF32S,
+        visit_i32_trunc_sat_f32_u => I32TruncSatF32U,
+        visit_i32_trunc_sat_f64_s => I32TruncSatF64S,
+        visit_i32_trunc_sat_f64_u => I32TruncSatF64U,
+        visit_i64_trunc_sat_f32_s => I64TruncSatF32S,
+        visit_i64_trunc_sat_f32_u => I64TruncSatF32U,
+        visit_i64_trunc_sat_f64_s => I64TruncSatF64S,
+        visit_i64_trunc_sat_f64_u => I64TruncSatF64U,
+    }
+
+    // Reinterpretations are free: cells hold raw bits.
+    fn visit_i32_reinterpret_f32(&mut self) -> Res {
+        Ok(())
+    }
+    fn visit_i64_reinterpret_f64(&mut self) -> Res {
+        Ok(())
+    }
+    fn visit_f32_reinterpret_i32(&mut self) -> Res {
+        Ok(())
+    }
+    fn visit_f64_reinterpret_i64(&mut self) -> Res {
+        Ok(())
+    }
+
+    binary_imm! {
+        visit_i32_eq => I32Eq, I32EqImm, false;
+        visit_i32_ne => I32Ne, I32NeImm, false;
+        visit_i32_lt_s => I32LtS, I32LtSImm, false;
+        visit_i32_lt_u => I32LtU, I32LtUImm, false;
+        visit_i32_gt_s => I32GtS, I32GtSImm, false;
+        visit_i32_gt_u => I32GtU, I32GtUImm, false;
+        visit_i32_le_s => I32LeS, I32LeSImm, false;
+        visit_i32_le_u => I32LeU, I32LeUImm, false;
+        visit_i32_ge_s => I32GeS, I32GeSImm, false;
+        visit_i32_ge_u => I32GeU, I32GeUImm, false;
+        visit_i64_eq => I64Eq, I64EqImm, true;
+        visit_i64_ne => I64Ne, I64NeImm, true;
+        visit_i64_lt_s => I64LtS, I64LtSImm, true;
+        visit_i64_lt_u => I64LtU, I64LtUImm, true;
+        visit_i64_gt_s => I64GtS, I64GtSImm, true;
+        visit_i64_gt_u => I64GtU, I64GtUImm, true;
+        visit_i64_le_s => I64LeS, I64LeSImm, true;
+        visit_i64_le_u => I64LeU, I64LeUImm, true;
+        visit_i64_ge_s => I64GeS, I64GeSImm, true;
+        visit_i64_ge_u => I64GeU, I64GeUImm, true;
+        visit_i32_add => I32Add, I32AddImm, false;
+        visit_i32_mul => I32Mul, I32MulImm, false;
+        visit_i32_and => I32And, I32AndImm, false;
+        visit_i32_or => I32Or, I32OrImm, false;
+        visit_i32_xor => I32Xor, I32XorImm, false;
+        visit_i32_shl => I32Shl, I32ShlImm, false;
+        visit_i32_shr_s => I32ShrS, I32ShrSImm, false;
+        visit_i32_shr_u => I32ShrU, I32ShrUImm, false;
+        visit_i32_rotl => I32Rotl, I32RotlImm, false;
+        visit_i32_rotr => I32Rotr, I32RotrImm, false;
+        visit_i64_add => I64Add, I64AddImm, true;
+        visit_i64_mul => I64Mul, I64MulImm, true;
+        visit_i64_and => I64And, I64AndImm, true;
+        visit_i64_or => I64Or, I64OrImm, true;
+        visit_i64_xor => I64Xor, I64XorImm, true;
+        visit_i64_shl => I64Shl, I64ShlImm, true;
+        visit_i64_shr_s => I64ShrS, I64ShrSImm, true;
+        visit_i64_shr_u => I64ShrU, I64ShrUImm, true;
+        visit_i64_rotl => I64Rotl, I64RotlImm, true;
+        visit_i64_rotr => I64Rotr, I64RotrImm, true;
+    }
+
+    lower! {
+        // x - c is x + (-c).
+        visit_i32_sub() => |t| match t.stack.last().copied() {
+            Some(Entry::Const(v)) => {
+                let len = t.stack.len();
+                t.stack[len - 1] = Entry::Const((v as u32).wrapping_neg() as u64);
+                t.binary_imm(
+                    |dst, a, b| Op::I32Add { dst, a, b },
+                    |dst, a, imm| Op::I32AddImm { dst, a, imm },
+                    false,
+                )
+            }
+            _ => t.binary(|dst, a, b| Op::I32Sub { dst, a, b }),
+        };
+        visit_i64_sub() => |t| match t.stack.last().copied() {
+            Some(Entry::Const(v)) if fits_i32(v.wrapping_neg()) => {
+                let len = t.stack.len();
+                t.stack[len - 1] = Entry::Const(v.wrapping_neg());
+                t.binary_imm(
+                    |dst, a, b| Op::I64Add { dst, a, b },
+                    |dst, a, imm| Op::I64AddImm { dst, a, imm },
+                    true,
+                )
+            }
+            _ => t.binary(|dst, a, b| Op::I64Sub { dst, a, b }),
+        };
+    }
+
+    binary! {
+        visit_f32_eq => F32Eq,
+        visit_f32_ne => F32Ne,
+        visit_f32_lt => F32Lt,
+        visit_f32_gt => F32Gt,
+        visit_f32_le => F32Le,
+        visit_f32_ge => F32Ge,
+        visit_f64_eq => F64Eq,
+        visit_f64_ne => F64Ne,
+        visit_f64_lt => F64Lt,
+        visit_f64_gt => F64Gt,
+        visit_f64_le => F64Le,
+        visit_f64_ge => F64Ge,
+        visit_i32_div_s => I32DivS,
+        visit_i32_div_u => I32DivU,
+        visit_i32_rem_s => I32RemS,
+        visit_i32_rem_u => I32RemU,
+        visit_i64_div_s => I64DivS,
+        visit_i64_div_u => I64DivU,
+        visit_i64_rem_s => I64RemS,
+        visit_i64_rem_u => I64RemU,
+        visit_f32_add => F32Add,
+        visit_f32_sub => F32Sub,
+        visit_f32_mul => F32Mul,
+        visit_f32_div => F32Div,
+        visit_f32_min => F32Min,
+        visit_f32_max => F32Max,
+        visit_f32_copysign => F32Copysign,
+        visit_f64_add => F64Add,
+        visit_f64_sub => F64Sub,
+        visit_f64_mul => F64Mul,
+        visit_f64_div => F64Div,
+        visit_f64_min => F64Min,
+        visit_f64_max => F64Max,
+        visit_f64_copysign => F64Copysign,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::translate_impl;
+    use strata_vm::Module;
+
+    /// Every function translates the same with `visit_common` as with wasmparser's decoding
+    /// of every operator.
+    fn check_fast_path(module: &Module) {
+        for i in 0..module.num_defined_funcs() {
+            let fast = format!("{:?}", translate_impl::<true>(module, i));
+            let slow = format!("{:?}", translate_impl::<false>(module, i));
+            assert_eq!(fast, slow, "function {i}");
+        }
+    }
+
+    #[test]
+    fn fast_decoding_matches_wasmparser() {
+        let mut body = String::new();
+        for op in [
+            "eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u", "add",
+            "sub", "mul", "div_s", "div_u", "rem_s", "rem_u", "and", "or", "xor", "shl", "shr_s",
+            "shr_u", "rotl", "rotr",
+        ] {
+            for (ty, c) in [("i32", "-200000"), ("i64", "0x123456789a")] {
+                // Comparisons give an i32: their results are dropped; arithmetic results
+                // go to a local too (retargeting).
+                let set = if matches!(op.as_bytes()[0], b'e' | b'n' | b'l' | b'g') {
+                    "drop"
+                } else {
+                    "local.set $x{ty}"
+                };
+                let set = set.replace("{ty}", ty);
+                body += &format!(
+                    "({set} ({ty}.{op} (local.get $x{ty}) ({ty}.const {c})))
+                     ({set} ({ty}.{op} ({ty}.const 7) (local.get $x{ty})))
+                     (drop ({ty}.{op} (local.get $x{ty}) (local.tee $x{ty} ({ty}.const -1))))\n"
+                );
+            }
+        }
+        for op in ["eqz", "clz", "ctz", "popcnt"] {
+            body += &format!(
+                "(drop (i32.{op} (local.get $xi32))) (drop (i64.{op} (local.get $xi64)))\n"
+            );
+        }
+        for (load, ty) in [
+            ("i32.load", "i32"),
+            ("i64.load", "i64"),
+            ("f32.load", "f32"),
+            ("f64.load", "f64"),
+            ("i32.load8_s", "i32"),
+            ("i32.load8_u", "i32"),
+            ("i32.load16_s", "i32"),
+            ("i32.load16_u", "i32"),
+            ("i64.load8_s", "i64"),
+            ("i64.load8_u", "i64"),
+            ("i64.load16_s", "i64"),
+            ("i64.load16_u", "i64"),
+            ("i64.load32_s", "i64"),
+            ("i64.load32_u", "i64"),
+        ] {
+            let store = match load {
+                "i32.load8_s" | "i32.load8_u" => "i32.store8",
+                "i32.load16_s" | "i32.load16_u" => "i32.store16",
+                "i64.load8_s" | "i64.load8_u" => "i64.store8",
+                "i64.load16_s" | "i64.load16_u" => "i64.store16",
+                "i64.load32_s" | "i64.load32_u" => "i64.store32",
+                _ => &format!("{ty}.store"),
+            };
+            body += &format!(
+                "({store} offset=300 align=1 (i32.const 8)
+                    ({load} offset=5 (local.get $xi32)))
+                 ({store} (local.get $xi32) ({load} offset=70000 (i32.const 16)))\n"
+            );
+        }
+        body += "(local.set $xi64 (i64.extend_i32_s (i32.wrap_i64 (local.get $xi64))))
+                 (local.set $xi64 (i64.extend_i32_u (local.get $xi32)))
+                 (global.set $g (i32.add (global.get $g) (i32.const 1)))
+                 (drop (select (local.get $xi32) (i32.const 2) (local.get 0)))
+                 (nop)
+                 (block $b
+                   (loop $l
+                     (br_if $b (i32.eqz (local.get 0)))
+                     (local.set 0 (call $f (local.get 0)))
+                     (if (i32.lt_s (local.get 0) (i32.const 10))
+                       (then (br $l))
+                       (else (br $b)))
+                     (drop (i32.const 1))
+                     (block (loop (if (local.get 0) (then (nop)) (else (nop)))))))
+                 (block (result i32)
+                   (i32.const 3)
+                   (br_if 0 (local.get 0))
+                   (drop)
+                   (i32.const 4))
+                 (local.set $xi32)
+                 (if (local.get 0)
+                   (then (return (local.get $xi32)))
+                   (else (unreachable) (drop (i32.add (i32.const 1) (local.get 0)))))
+                 (local.get $xi32)\n";
+        let wat = format!(
+            r#"(module
+                 (memory 1)
+                 (global $g (mut i32) (i32.const 0))
+                 (func $f (param i32) (result i32)
+                   (local $xi32 i32) (local $xi64 i64)
+                   {body})
+                 (func (param i32) (result i32)
+                   (block (br 0) (drop (i32.add (local.get 0) (i32.const 1))) (loop (nop)))
+                   (return (i32.const 0))
+                   (i32.const 1)))"#
+        );
+        check_fast_path(&Module::new(wat::parse_str(&wat).unwrap()).unwrap());
+    }
+
+    #[test]
+    fn fast_decoding_matches_wasmparser_on_programs() {
+        for name in ["nbody", "sort", "hash", "bytecode", "compress"] {
+            let path = format!(
+                "{}/../benches/programs/{name}.wasm",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            check_fast_path(&Module::new(bytes).unwrap());
+        }
     }
 }
