@@ -79,10 +79,10 @@ fn generated_modules_agree_in_every_available_configuration() {
     );
 }
 
-/// Generated modules against wasmi. wasmi 2.0.0 has a bug of its own (a `select` fused with
-/// the i32.eqz of a local reads a stale condition: fuzz_regressions/wasmi_*.wat); a divergence
-/// is excused only when `check_case_triaged` attributes it to that bug by re-running wasmi
-/// past it (strata_harness::diff::oracle_bugs), never by seed or symptom.
+/// Generated modules against wasmi. wasmi 2.0.0 has bugs of its own (fuzz_regressions/
+/// wasmi_*.wat); a divergence is excused only when `check_case_triaged` attributes it to one
+/// of them by re-running wasmi past it (strata_harness::diff::oracle_bugs), never by seed or
+/// symptom.
 #[cfg(feature = "oracle-wasmi")]
 #[test]
 fn generated_modules_agree_with_wasmi() {
@@ -94,7 +94,7 @@ fn generated_modules_agree_with_wasmi() {
         let case = generate_from_seed(seed);
         match check_case_triaged(&case, &sides, &RunOptions::default()) {
             Ok(Checked::Passed(r)) => passed += r.passed,
-            Ok(Checked::OracleBug(_, a)) => oracle_bugs.push(format!("{seed} ({})", a.bug.id)),
+            Ok(Checked::OracleBug(_, a)) => oracle_bugs.push(format!("{seed} ({})", a.id())),
             Err(e) => failures.push(format!("seed {seed}:\n{e}")),
         }
     }
@@ -120,7 +120,7 @@ fn fuzz_regressions_against_wasmi() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
     let mut sides = vec![strata_harness::diff::targets::oracle("wasmi").unwrap()];
     sides.extend(strata_sides(&available_configs()));
-    let mut wasmi_bugs = 0;
+    let (mut wasmi_bugs, mut wasmi_files) = (0, 0);
     for entry in std::fs::read_dir(&dir).expect("the regression folder exists") {
         let path = entry.unwrap().path();
         if path.extension().and_then(|e| e.to_str()) != Some("wat") {
@@ -130,6 +130,7 @@ fn fuzz_regressions_against_wasmi() {
             .file_name()
             .and_then(|n| n.to_str())
             .is_some_and(|n| n.starts_with("wasmi_"));
+        wasmi_files += usize::from(records_wasmi_bug);
         let case = Case {
             wasm: wat::parse_file(&path).unwrap(),
             seed: 0,
@@ -148,7 +149,8 @@ fn fuzz_regressions_against_wasmi() {
             Err(e) => panic!("{}: not attributed to wasmi:\n{e}", path.display()),
         }
     }
-    assert!(wasmi_bugs >= 3, "the wasmi_*.wat cases: {wasmi_bugs}");
+    assert!(wasmi_files >= 4, "the wasmi_*.wat cases: {wasmi_files}");
+    assert_eq!(wasmi_bugs, wasmi_files);
 }
 
 #[test]

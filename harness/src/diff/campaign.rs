@@ -267,7 +267,7 @@ pub fn fuzz_main(args: FuzzArgs) -> ExitCode {
                             &text,
                             &used,
                             oracle_name.as_deref(),
-                            Some(attribution.bug.id),
+                            Some(&attribution.id()),
                         );
                     }
                     Err(report) => {
