@@ -79,20 +79,28 @@ fn generated_modules_agree_in_every_available_configuration() {
     );
 }
 
-/// Seeds on which wasmi 2.0.0 itself is wrong: it traps "integer divide by zero" where the
-/// divisor is not zero (seed 1008 reduced to fuzz_regressions/wasmi_rem_after_select.wat and
-/// confirmed against wasmtime 48; seed 2053 shows the same symptom). Skipped by seed, not by
-/// symptom, so a new divergence of the same kind still fails.
-#[cfg(feature = "oracle-wasmi")]
-const KNOWN_WASMI_BUGS: [u64; 2] = [1008, 2053];
-
+/// Generated modules against wasmi. wasmi 2.0.0 has bugs of its own (fuzz_regressions/
+/// wasmi_*.wat); a divergence is excused only when `check_case_triaged` attributes it to one
+/// of them by re-running wasmi past it (strata_harness::diff::oracle_bugs), never by seed or
+/// symptom.
 #[cfg(feature = "oracle-wasmi")]
 #[test]
 fn generated_modules_agree_with_wasmi() {
+    use strata_harness::diff::targets::{check_case_triaged, Checked};
     let mut sides = vec![strata_harness::diff::targets::oracle("wasmi").unwrap()];
     sides.extend(strata_sides(&available_configs()).into_iter().take(1));
-    let seeds = (2_000..2_100).filter(|s| !KNOWN_WASMI_BUGS.contains(s));
-    let (failures, passed, _) = run_seeds(seeds, &sides);
+    let (mut failures, mut passed, mut oracle_bugs) = (Vec::new(), 0, Vec::new());
+    for seed in 2_000..2_100 {
+        let case = generate_from_seed(seed);
+        match check_case_triaged(&case, &sides, &RunOptions::default()) {
+            Ok(Checked::Passed(r)) => passed += r.passed,
+            Ok(Checked::OracleBug(_, a)) => oracle_bugs.push(format!("{seed} ({})", a.id())),
+            Err(e) => failures.push(format!("seed {seed}:\n{e}")),
+        }
+    }
+    eprintln!(
+        "wasmi quick mode: {passed} checks passed; known wasmi bugs at seeds {oracle_bugs:?}"
+    );
     assert!(passed > 100);
     assert!(
         failures.is_empty(),
@@ -100,6 +108,49 @@ fn generated_modules_agree_with_wasmi() {
         failures.len(),
         failures[0]
     );
+}
+
+/// The regression cases against wasmi: the ones that record a wasmi bug (`wasmi_*.wat`) must
+/// still diverge and be attributed to a known wasmi bug by the re-run (if a newer wasmi fixes
+/// it, this says so); all others must agree.
+#[cfg(feature = "oracle-wasmi")]
+#[test]
+fn fuzz_regressions_against_wasmi() {
+    use strata_harness::diff::targets::{check_case_triaged, Checked};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
+    let mut sides = vec![strata_harness::diff::targets::oracle("wasmi").unwrap()];
+    sides.extend(strata_sides(&available_configs()));
+    let (mut wasmi_bugs, mut wasmi_files) = (0, 0);
+    for entry in std::fs::read_dir(&dir).expect("the regression folder exists") {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("wat") {
+            continue;
+        }
+        let records_wasmi_bug = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("wasmi_"));
+        wasmi_files += usize::from(records_wasmi_bug);
+        let case = Case {
+            wasm: wat::parse_file(&path).unwrap(),
+            seed: 0,
+            rounds: 3,
+        };
+        match check_case_triaged(&case, &sides, &RunOptions::default()) {
+            Ok(Checked::OracleBug(..)) if records_wasmi_bug => wasmi_bugs += 1,
+            Ok(Checked::Passed(_)) if !records_wasmi_bug => {}
+            Ok(Checked::Passed(_)) => panic!(
+                "{}: wasmi no longer diverges; update the file and the known oracle bugs",
+                path.display()
+            ),
+            Ok(Checked::OracleBug(_, a)) => {
+                panic!("{}: unexpected oracle bug: {}", path.display(), a.explain())
+            }
+            Err(e) => panic!("{}: not attributed to wasmi:\n{e}", path.display()),
+        }
+    }
+    assert!(wasmi_files >= 4, "the wasmi_*.wat cases: {wasmi_files}");
+    assert_eq!(wasmi_bugs, wasmi_files);
 }
 
 #[test]

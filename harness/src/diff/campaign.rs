@@ -3,22 +3,42 @@
 //! so that each gets about the same. Failing inputs are saved to `--out` as `.wasm`, `.wat`
 //! (when printable) and `.txt` (the report and the command that reproduces it). The input in
 //! flight is written to `in-flight.wasm` first, so a hard crash (a signal) leaves it behind.
+//! A divergence positively attributed to a known bug of the oracle is counted apart and saved
+//! under `--out`/oracle-bugs (see [`FUZZ_HELP`] and [`super::oracle_bugs`]).
 
 use super::compare::{Case, RunOptions};
 use super::generate::generate_from_seed;
 use super::malformed::{check_bytes, engines, mutate, random_input};
 use super::plan::Rng;
 use super::side::{available_configs, Side, StrataConfig};
-use super::targets::{check_case, mixed_side, oracle, strata_sides};
+use super::targets::{check_case_triaged, mixed_side, oracle, strata_sides, Checked};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Subfolder of `--out` for cases attributed to a known oracle bug.
+pub const ORACLE_BUGS_DIR: &str = "oracle-bugs";
+
+const FUZZ_HELP: &str = "\
+Failures: a divergence between any two sides, a panic, a module Strata rejects, or a malformed
+input that some configuration mishandles. Each is saved to --out as .wasm, .wat and .txt (the
+report and the command that reproduces it); the exit status is 1 if there was any.
+
+Oracle bugs: with --oracle, a divergence is counted apart as an oracle bug, not a failure, only
+when it is positively attributed to a known bug of that oracle: the oracle is re-run on the
+module rewritten so that the known bug cannot apply (a rewrite that by the spec changes nothing
+observable, e.g. an empty block before each select for wasmi's select fusion), and that re-run
+must agree with every Strata configuration on every step the first run compared, with the first
+Strata configuration also run on the rewritten module. Strata configurations that disagree among
+themselves, or a divergence the re-run does not clear, remain failures. Oracle bugs are saved to
+--out/oracle-bugs with the evidence and are listed in the summary.";
+
 /// Run a fuzzing campaign (differential across tiers, optionally against wasmi, mixed tiers,
 /// and malformed inputs) for a while.
 #[derive(clap::Args, Debug)]
+#[command(after_help = FUZZ_HELP)]
 pub struct FuzzArgs {
     /// How long to run, in minutes.
     #[arg(long, default_value_t = 1.0)]
@@ -28,6 +48,7 @@ pub struct FuzzArgs {
     #[arg(long, value_delimiter = ',')]
     pub tiers: Vec<String>,
     /// Also compare against a peer engine: wasmi (needs the `oracle-wasmi` build feature).
+    /// Divergences attributed to a known bug of the oracle are counted apart (see below).
     #[arg(long)]
     pub oracle: Option<String>,
     /// Targets, comma-separated: differential, mixed, malformed, or all.
@@ -73,6 +94,8 @@ struct Stats {
     failures: u64,
     /// Checks skipped as inconclusive (differential targets).
     skipped: u64,
+    /// Cases whose divergence was attributed to a known oracle bug (differential targets).
+    oracle_bugs: u64,
 }
 
 fn parse_targets(names: &[String]) -> Result<Vec<Target>, String> {
@@ -219,25 +242,37 @@ pub fn fuzz_main(args: FuzzArgs) -> ExitCode {
                 } else {
                     sides.clone()
                 };
-                let result =
-                    catch_unwind(AssertUnwindSafe(|| check_case(&case, &case_sides, &opts)))
-                        .unwrap_or_else(|p| Err(format!("panic: {}", panic_text(p))));
+                let result = catch_unwind(AssertUnwindSafe(|| {
+                    check_case_triaged(&case, &case_sides, &opts)
+                }))
+                .unwrap_or_else(|p| Err(format!("panic: {}", panic_text(p))));
                 match result {
-                    Ok(report) => {
+                    Ok(Checked::Passed(report)) => {
                         stats[ti].passed += report.passed as u64;
                         stats[ti].skipped += report.skipped as u64;
                     }
+                    Ok(Checked::OracleBug(report, attribution)) => {
+                        stats[ti].oracle_bugs += 1;
+                        let (used, oracle_name) = side_names(&case_sides);
+                        let text = format!(
+                            "{}{}",
+                            report.divergence.map(|d| d.to_string()).unwrap_or_default(),
+                            attribution.explain()
+                        );
+                        save_diff_case(
+                            &args.out.join(ORACLE_BUGS_DIR),
+                            target,
+                            seed,
+                            &case,
+                            &text,
+                            &used,
+                            oracle_name.as_deref(),
+                            Some(&attribution.id()),
+                        );
+                    }
                     Err(report) => {
                         stats[ti].failures += 1;
-                        let used: Vec<String> = case_sides
-                            .iter()
-                            .filter(|s| !s.is_peer())
-                            .map(|s| s.name().to_string())
-                            .collect();
-                        let oracle_name = case_sides
-                            .iter()
-                            .find(|s| s.is_peer())
-                            .map(|s| s.name().to_string());
+                        let (used, oracle_name) = side_names(&case_sides);
                         save_diff_case(
                             &args.out,
                             target,
@@ -246,6 +281,7 @@ pub fn fuzz_main(args: FuzzArgs) -> ExitCode {
                             &report,
                             &used,
                             oracle_name.as_deref(),
+                            None,
                         );
                     }
                 }
@@ -291,6 +327,19 @@ pub fn fuzz_main(args: FuzzArgs) -> ExitCode {
     let total: u64 = stats.iter().map(|s| s.execs).sum();
     println!("last seed {seed}; {total} executions");
     let passed: u64 = stats.iter().map(|s| s.passed).sum();
+    let oracle_bugs: u64 = stats.iter().map(|s| s.oracle_bugs).sum();
+    if args.oracle.is_some() {
+        println!(
+            "{oracle_bugs} oracle bugs (divergences attributed to a known {} issue, not counted \
+             as failures){}",
+            args.oracle.as_deref().unwrap_or_default(),
+            if oracle_bugs > 0 {
+                format!(": saved in {}", args.out.join(ORACLE_BUGS_DIR).display())
+            } else {
+                String::new()
+            }
+        );
+    }
     println!("{passed} passed, {failures} failed, {skipped} skipped");
     if failures > 0 {
         ExitCode::from(1)
@@ -306,8 +355,13 @@ fn print_status(elapsed: Duration, targets: &[Target], stats: &[Stats]) {
         .zip(stats)
         .map(|(t, s)| {
             let rate = s.execs as f64 / s.time.as_secs_f64().max(1e-9);
+            let oracle = if s.oracle_bugs > 0 {
+                format!(", {} oracle bugs", s.oracle_bugs)
+            } else {
+                String::new()
+            };
             format!(
-                "{}: {} execs ({rate:.1}/s of its time), {} failures, {} skipped checks",
+                "{}: {} execs ({rate:.1}/s of its time), {} failures{oracle}, {} skipped checks",
                 t.name(),
                 s.execs,
                 s.failures,
@@ -330,6 +384,23 @@ fn write_wat(path: &Path, wasm: &[u8]) {
     }
 }
 
+/// The Strata sides' names and the oracle's, for the reproduce command.
+fn side_names(sides: &[Arc<dyn Side>]) -> (Vec<String>, Option<String>) {
+    let used = sides
+        .iter()
+        .filter(|s| !s.is_peer())
+        .map(|s| s.name().to_string())
+        .collect();
+    let oracle = sides
+        .iter()
+        .find(|s| s.is_peer())
+        .map(|s| s.name().to_string());
+    (used, oracle)
+}
+
+/// Saves a failing case, or with `oracle_bug` set one attributed to that known oracle bug
+/// (then `out` is the oracle-bugs folder, and only one line is printed).
+#[allow(clippy::too_many_arguments)]
 fn save_diff_case(
     out: &Path,
     target: Target,
@@ -338,7 +409,9 @@ fn save_diff_case(
     report: &str,
     tiers: &[String],
     oracle: Option<&str>,
+    oracle_bug: Option<&str>,
 ) {
+    let _ = std::fs::create_dir_all(out);
     let stem = format!("{}-{seed}", target.name());
     let wasm_path = out.join(format!("{stem}.wasm"));
     let _ = std::fs::write(&wasm_path, &case.wasm);
@@ -353,11 +426,17 @@ fn save_diff_case(
     let text =
         format!("{report}\nreproduce: {command}\n(generated from strata fuzz seed {seed})\n");
     let _ = std::fs::write(out.join(format!("{stem}.txt")), &text);
-    println!(
-        "FAILURE ({}) saved as {}:\n{text}",
-        target.name(),
-        wasm_path.display()
-    );
+    match oracle_bug {
+        Some(id) => println!(
+            "oracle bug ({id}) at seed {seed}, not a failure: saved as {}",
+            wasm_path.display()
+        ),
+        None => println!(
+            "FAILURE ({}) saved as {}:\n{text}",
+            target.name(),
+            wasm_path.display()
+        ),
+    }
 }
 
 fn save_malformed(out: &Path, seed: u64, n: u64, input: &[u8], report: &str) {

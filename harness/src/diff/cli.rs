@@ -2,6 +2,7 @@
 //! compares everything observable.
 
 use super::compare::{run_case, Case, RunOptions};
+use super::oracle_bugs::attribute;
 use super::side::{Side, StrataConfig, StrataSide, DEFAULT_TIERS};
 use super::targets::oracle;
 use std::path::PathBuf;
@@ -18,6 +19,9 @@ Compared: instantiation, each call's results (NaN equals NaN whatever the payloa
 any NaN from arithmetic; all other bits exact) or trap kind, then the exported memories
 (byte-exact), globals and tables (null or which exported function). A call that exhausts the call
 stack or times out makes the rest of the module inconclusive (skipped).
+
+With --oracle, a divergence that a re-run attributes to a known bug of the oracle (see `strata
+fuzz --help`) is reported with that evidence, and is still a divergence here.
 
 Exit status: 0 no divergence, 1 a divergence, 2 bad command line or a module that does not
 compile.";
@@ -165,6 +169,9 @@ pub fn main(args: DiffArgs) -> ExitCode {
         }
         if let Some(d) = &report.divergence {
             print!("{d}");
+            if let Some(a) = attribute(&case, &sides, &opts, &report) {
+                println!("  {}", a.explain().replace('\n', "\n  "));
+            }
             let names: Vec<String> = sides
                 .iter()
                 .filter(|s| !s.is_peer())

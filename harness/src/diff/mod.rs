@@ -10,6 +10,8 @@
 //! - [`compare`]: a case run on every side and compared step by step ([`run_case`]);
 //! - [`generate`]: wasm-smith modules restricted to Strata's features ([`generate`]);
 //! - [`malformed`]: arbitrary bytes through validation, compilation and instantiation;
+//! - [`oracle_bugs`]: a divergence attributed to a known bug of the oracle, by a re-run
+//!   past it (never by its symptom alone);
 //! - [`targets`]: the fuzz targets as functions of bytes, shared by `fuzz/`, the tests and
 //!   `strata fuzz`;
 //! - [`cli`] (`strata diff`) and [`campaign`] (`strata fuzz`).
@@ -19,6 +21,7 @@ pub mod cli;
 pub mod compare;
 pub mod generate;
 pub mod malformed;
+pub mod oracle_bugs;
 pub mod plan;
 pub mod side;
 pub mod targets;

@@ -5,6 +5,7 @@
 use super::compare::{run_case, Case, CaseReport, RunOptions};
 use super::generate::generate;
 use super::malformed::{check_bytes, engines};
+use super::oracle_bugs::{attribute, Attribution};
 use super::side::{available_configs, Side, StrataConfig, StrataSide};
 use std::sync::{Arc, OnceLock};
 use strata::Engine;
@@ -59,6 +60,35 @@ pub fn check_case(
     }
 }
 
+/// A case that did not fail: it passed, or its only divergence is a known oracle bug.
+#[derive(Debug)]
+pub enum Checked {
+    Passed(CaseReport),
+    /// The oracle diverged and [`attribute`] cleared Strata (see [`super::oracle_bugs`]):
+    /// the original report (with its divergence) and the evidence.
+    OracleBug(CaseReport, Attribution),
+}
+
+/// [`check_case`], except that a divergence positively attributed to a known bug of the
+/// oracle (the first side) is not a failure but [`Checked::OracleBug`]. Everything else that
+/// `check_case` rejects is still an `Err`.
+pub fn check_case_triaged(
+    case: &Case,
+    sides: &[Arc<dyn Side>],
+    opts: &RunOptions,
+) -> Result<Checked, String> {
+    let report = run_case(case, sides, opts)
+        .map_err(|e| format!("Strata rejects a generated module: {e}"))?;
+    match &report.divergence {
+        Some(d) => match attribute(case, sides, opts, &report) {
+            Some(a) => Ok(Checked::OracleBug(report, a)),
+            None => Err(d.to_string()),
+        },
+        None if report.failed > 0 => Err("a check failed".into()),
+        None => Ok(Checked::Passed(report)),
+    }
+}
+
 fn tier_sides() -> &'static [Arc<dyn Side>] {
     static SIDES: OnceLock<Vec<Arc<dyn Side>>> = OnceLock::new();
     SIDES.get_or_init(|| strata_sides(&available_configs()))
@@ -73,7 +103,8 @@ pub fn differential_tiers(data: &[u8]) -> Result<(), String> {
 }
 
 /// (b) A wasm-smith module on Strata's interpreter against wasmi. Without the oracle in
-/// this build there is nothing to do.
+/// this build there is nothing to do. A divergence attributed to a known wasmi bug
+/// ([`check_case_triaged`]) is not a finding.
 pub fn differential_wasmi(data: &[u8]) -> Result<(), String> {
     let Ok(wasmi) = oracle("wasmi") else {
         return Ok(());
@@ -83,7 +114,7 @@ pub fn differential_wasmi(data: &[u8]) -> Result<(), String> {
     };
     let mut sides = vec![wasmi];
     sides.extend(tier_sides().iter().cloned());
-    check_case(&case, &sides, &options()).map(drop)
+    check_case_triaged(&case, &sides, &options()).map(drop)
 }
 
 /// The `mixed:SEED` configuration if this build can run a tier per function.

@@ -17,6 +17,10 @@ use wasmi::{
 /// The name of the oracle on the command line and in reports.
 pub const NAME: &str = "wasmi";
 
+/// wasmi's limits (its defaults: 1,000 frames, 1 MB of value stack).
+const MAX_RECURSION_DEPTH: usize = 20_000;
+const MAX_STACK_BYTES: usize = 64 << 20;
+
 pub struct WasmiSide {
     engine: Engine,
 }
@@ -31,7 +35,13 @@ impl WasmiSide {
             .wasm_multi_memory(false)
             .wasm_custom_page_sizes(false)
             .wasm_memory64(false)
-            .wasm_wide_arithmetic(false);
+            .wasm_wide_arithmetic(false)
+            // Room for every generated module: their fuel (FUEL steps per call) allows about
+            // 1,000 nested calls, just past wasmi's default limit of 1,000 frames, where
+            // Strata runs them to the end. A deeper stack makes fewer steps inconclusive;
+            // both limits are wasmi's own heap stack (frames, bytes), not the thread's.
+            .set_max_recursion_depth(MAX_RECURSION_DEPTH)
+            .set_max_stack_height(MAX_STACK_BYTES);
         // SIMD is a cargo feature of wasmi that this build leaves off.
         WasmiSide {
             engine: Engine::new(&config),

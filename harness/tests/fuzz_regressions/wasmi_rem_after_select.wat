@@ -2,6 +2,8 @@
 ;; divide by zero" at the i32.rem_s in func 0, whose divisor is 1 (select of 1 over local 3 = 0).
 ;; Strata (every configuration) and wasmtime 48 agree: no trap there. A wasmi bug, kept as a
 ;; regression test of Strata's behaviour. Reduced with wasm-tools shrink and a line reducer.
+;; The cause, found later (wasmi_select_eqz_global.wat): wasmi fuses the select with the
+;; i32.eqz of local 3 and reads a stale register as the condition, so it takes local 3 = 0.
 (module
   (type (;0;) (func (param i64 f32) (result i64 f64)))
   (type (;1;) (func (result i64 f64)))
