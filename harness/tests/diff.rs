@@ -11,7 +11,9 @@ use std::sync::Arc;
 use strata_harness::diff::malformed::{check_bytes, engines, mutate, random_input};
 use strata_harness::diff::plan::Rng;
 use strata_harness::diff::targets::{check_case, strata_sides};
-use strata_harness::diff::{available_configs, generate_from_seed, Case, RunOptions, Side};
+use strata_harness::diff::{
+    available_configs, generate_from_seed, Case, RunOptions, Side, StrataConfig,
+};
 
 /// Seeds of the quick differential run. Each is one module; the same seeds every run, so a
 /// failure here is reproducible with `strata fuzz --seed N-1 --minutes ...` or directly
@@ -20,7 +22,12 @@ const DIFF_SEEDS: u64 = 3_000;
 const MALFORMED_INPUTS: u64 = 20_000;
 
 fn sides() -> Vec<Arc<dyn Side>> {
-    let sides = strata_sides(&available_configs());
+    let mut configs = available_configs();
+    // Tiered execution with random tier-ups and OSR entries, in both bounds modes.
+    for name in ["tiered@random:7", "tiered@random:8-explicit"] {
+        configs.push(StrataConfig::parse(name).unwrap());
+    }
+    let sides = strata_sides(&configs);
     assert!(sides.len() >= 2, "at least interp and interp-explicit run");
     sides
 }

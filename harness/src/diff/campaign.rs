@@ -11,7 +11,7 @@ use super::generate::generate_from_seed;
 use super::malformed::{check_bytes, engines, mutate, random_input};
 use super::plan::Rng;
 use super::side::{available_configs, Side, StrataConfig};
-use super::targets::{check_case_triaged, mixed_side, oracle, strata_sides, Checked};
+use super::targets::{check_case_triaged, mixed_side, mixed_sides, oracle, strata_sides, Checked};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -236,9 +236,7 @@ pub fn fuzz_main(args: FuzzArgs) -> ExitCode {
                 let case = generate_from_seed(seed);
                 let _ = std::fs::write(&in_flight, &case.wasm);
                 let case_sides = if target == Target::Mixed {
-                    let mut s = strata_sides(&[StrataConfig::parse("interp").expect("known")]);
-                    s.extend(mixed_side(seed));
-                    s
+                    mixed_sides(seed)
                 } else {
                     sides.clone()
                 };

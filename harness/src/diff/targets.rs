@@ -123,18 +123,35 @@ pub fn mixed_side(seed: u64) -> Option<Arc<dyn Side>> {
     Some(Arc::new(StrataSide::new(config).ok()?))
 }
 
-/// (c) A wasm-smith module with a random tier per function against the interpreter. Skips
-/// (returns `Ok`) while mixed tiers are not available.
+/// Tiered execution under the stress policy `random:SEED` (random tier-ups and OSR entries),
+/// with guard pages for even seeds and explicit checks for odd ones.
+pub fn tiered_side(seed: u64) -> Option<Arc<dyn Side>> {
+    let bounds = if seed.is_multiple_of(2) { "" } else { "-explicit" };
+    let config = StrataConfig::parse(&format!("tiered@random:{seed}{bounds}")).ok()?;
+    Some(Arc::new(StrataSide::new(config).ok()?))
+}
+
+/// The sides of the mixed target for one seed: the interpreter, a tier per function
+/// (`mixed:SEED`) and tiered execution with random tier-ups and OSR (`tiered@random:SEED`).
+pub fn mixed_sides(seed: u64) -> Vec<Arc<dyn Side>> {
+    let mut sides = strata_sides(&[StrataConfig::parse("interp").expect("a known name")]);
+    sides.extend(mixed_side(seed));
+    sides.extend(tiered_side(seed));
+    sides
+}
+
+/// (c) A wasm-smith module with a random tier per function, and under tiered execution with
+/// random tier-ups and OSR entries, against the interpreter. Skips (returns `Ok`) while
+/// neither is available.
 pub fn mixed_tiers(data: &[u8]) -> Result<(), String> {
     let Some(case) = generate(data) else {
         return Ok(());
     };
-    // The tier choice comes from the same seed as the arguments: one input, one run.
-    let Some(mixed) = mixed_side(case.seed) else {
+    // The tier choices come from the same seed as the arguments: one input, one run.
+    let sides = mixed_sides(case.seed);
+    if sides.len() < 2 {
         return Ok(());
-    };
-    let mut sides = strata_sides(&[StrataConfig::parse("interp").expect("a known name")]);
-    sides.push(mixed);
+    }
     check_case(&case, &sides, &options()).map(drop)
 }
 
