@@ -126,7 +126,11 @@ pub fn mixed_side(seed: u64) -> Option<Arc<dyn Side>> {
 /// Tiered execution under the stress policy `random:SEED` (random tier-ups and OSR entries),
 /// with guard pages for even seeds and explicit checks for odd ones.
 pub fn tiered_side(seed: u64) -> Option<Arc<dyn Side>> {
-    let bounds = if seed.is_multiple_of(2) { "" } else { "-explicit" };
+    let bounds = if seed.is_multiple_of(2) {
+        ""
+    } else {
+        "-explicit"
+    };
     let config = StrataConfig::parse(&format!("tiered@random:{seed}{bounds}")).ok()?;
     Some(Arc::new(StrataSide::new(config).ok()?))
 }
