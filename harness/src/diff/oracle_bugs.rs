@@ -8,8 +8,8 @@
 //! 2. the known bug has a *neutralizing rewrite*: a change to the module that, by the
 //!    WebAssembly spec, changes nothing observable, but that keeps the oracle from taking
 //!    the faulty path (for the wasmi bugs below: an empty `block end` before every `select`,
-//!    or before every block, loop and if that takes parameters); the rewrite must actually
-//!    change the module;
+//!    or before every block, loop and if that takes parameters, or every `br_table` written
+//!    as a chain of `br_if`s); the rewrite must actually change the module;
 //! 3. the case is run again with the oracle on the rewritten module, every Strata side on the
 //!    original module, and the first Strata side on the rewritten module as well (so the
 //!    rewrite is checked to preserve behaviour);
@@ -73,6 +73,17 @@ pub const KNOWN_ORACLE_BUGS: &[KnownOracleBug] = &[
             reads a slot never written (0). Confirmed with wasmtime; reduced case in \
             harness/tests/fuzz_regressions/wasmi_if_param_below_local.wat",
         neutralize: block_before_blocks_with_params,
+    },
+    KnownOracleBug {
+        oracle: "wasmi",
+        id: "wasmi-br-table-values",
+        description: "wasmi 2.0.0 translates a `br_table` whose targets all start at the same \
+            stack height without copying the branch values down to that height (it only does \
+            per-target copies when the heights differ); with two or more values and other \
+            operands below them (e.g. a block parameter left on the stack), the target reads \
+            those operands instead. Confirmed with wasmtime; reduced case in \
+            harness/tests/fuzz_regressions/wasmi_br_table_values.wat",
+        neutralize: br_table_as_br_ifs,
     },
 ];
 
@@ -248,23 +259,111 @@ fn empty_block_before(
     wasm: &[u8],
     before: fn(&Operator, &[usize]) -> bool,
 ) -> Result<Option<Vec<u8>>, String> {
-    let mut params = Vec::new();
-    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        if let wasmparser::Payload::TypeSection(types) = payload.map_err(|e| e.to_string())? {
-            for ty in types.into_iter_err_on_gc_types() {
-                params.push(ty.map_err(|e| e.to_string())?.params().len());
-            }
-        }
-    }
     let mut r = EmptyBlockBefore {
         before,
-        params,
+        params: type_params(wasm)?.0,
         inserted: 0,
     };
     let mut module = wasm_encoder::Module::new();
     r.parse_core_module(&mut module, wasmparser::Parser::new(0), wasm)
         .map_err(|e| format!("{e:?}"))?;
     Ok((r.inserted > 0).then(|| module.finish()))
+}
+
+/// The number of parameters of each type index, and the type index of each function defined
+/// in the module (in the order of the code section).
+fn type_params(wasm: &[u8]) -> Result<(Vec<usize>, Vec<u32>), String> {
+    let (mut params, mut funcs) = (Vec::new(), Vec::new());
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        match payload.map_err(|e| e.to_string())? {
+            wasmparser::Payload::TypeSection(types) => {
+                for ty in types.into_iter_err_on_gc_types() {
+                    params.push(ty.map_err(|e| e.to_string())?.params().len());
+                }
+            }
+            wasmparser::Payload::FunctionSection(f) => {
+                for ty in f {
+                    funcs.push(ty.map_err(|e| e.to_string())?);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((params, funcs))
+}
+
+/// Replaces every `br_table` with a chain of `br_if`s on a new i32 local that holds the index:
+/// `local.set $i`, then for each target k `local.get $i`, `i32.const k`, `i32.eq`, `br_if`
+/// to it, then `br` to the default. By the spec the same branch is taken with the same
+/// values; wasmi 2.0 then copies the values to each target as it does for `br`. `Ok(None)`
+/// when there is no `br_table`.
+pub fn br_table_as_br_ifs(wasm: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let (params, funcs) = type_params(wasm)?;
+    let func_params = funcs
+        .iter()
+        .map(|&t| params.get(t as usize).copied().ok_or("bad type index"))
+        .collect::<Result<Vec<usize>, _>>()?;
+    let mut r = BrTableAsBrIfs {
+        func_params,
+        next_func: 0,
+        rewritten: 0,
+    };
+    let mut module = wasm_encoder::Module::new();
+    r.parse_core_module(&mut module, wasmparser::Parser::new(0), wasm)
+        .map_err(|e| format!("{e:?}"))?;
+    Ok((r.rewritten > 0).then(|| module.finish()))
+}
+
+struct BrTableAsBrIfs {
+    /// The number of parameters of each defined function, in code section order.
+    func_params: Vec<usize>,
+    next_func: usize,
+    rewritten: usize,
+}
+
+impl Reencode for BrTableAsBrIfs {
+    type Error = std::convert::Infallible;
+
+    fn parse_function_body(
+        &mut self,
+        code: &mut CodeSection,
+        func: wasmparser::FunctionBody<'_>,
+    ) -> Result<(), ReencodeError<Self::Error>> {
+        let params = self.func_params.get(self.next_func).copied().unwrap_or(0);
+        self.next_func += 1;
+        let mut locals = Vec::new();
+        let mut index = params as u32;
+        for pair in func.get_locals_reader()? {
+            let (count, ty) = pair?;
+            index += count;
+            locals.push((count, self.val_type(ty)?));
+        }
+        // The new local comes after all others: no existing index changes.
+        let scratch = index;
+        locals.push((1, wasm_encoder::ValType::I32));
+        let mut f = wasm_encoder::Function::new(locals);
+        let mut reader = func.get_operators_reader()?;
+        while !reader.eof() {
+            match reader.read()? {
+                Operator::BrTable { targets } => {
+                    f.instruction(&Instruction::LocalSet(scratch));
+                    for (k, target) in targets.targets().enumerate() {
+                        f.instruction(&Instruction::LocalGet(scratch));
+                        f.instruction(&Instruction::I32Const(k as i32));
+                        f.instruction(&Instruction::I32Eq);
+                        f.instruction(&Instruction::BrIf(target?));
+                    }
+                    f.instruction(&Instruction::Br(targets.default()));
+                    self.rewritten += 1;
+                }
+                op => {
+                    f.instruction(&self.instruction(op)?);
+                }
+            }
+        }
+        code.function(&f);
+        Ok(())
+    }
 }
 
 struct EmptyBlockBefore {
@@ -362,6 +461,42 @@ mod tests {
         assert!(block_before_select(&wasm).unwrap().is_none());
         let none = wat::parse_str(SELECT_EQZ).unwrap();
         assert!(block_before_blocks_with_params(&none).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_br_table_rewrite_keeps_locals_and_targets() {
+        let wasm = wat::parse_str(
+            r#"(module
+              (import "m" "f" (func (param i64)))
+              (func (export "f") (param i32 f32) (result i32) (local i64)
+                block (result i32)
+                  i32.const 7
+                  local.get 0
+                  br_table 0 1 0
+                end))"#,
+        )
+        .unwrap();
+        let out = br_table_as_br_ifs(&wasm).unwrap().expect("a br_table");
+        let text = wasmprinter::print_bytes(&out).unwrap();
+        assert!(text.contains("(local i64 i32)"), "{text}");
+        for k in 0..2 {
+            assert!(
+                text.contains(&format!(
+                    "local.get 3\n      i32.const {k}\n      i32.eq\n      br_if {k}"
+                )),
+                "{text}"
+            );
+        }
+        assert!(text.contains("local.set 3\n"), "{text}");
+        // The default target last, after the last listed target (the function body).
+        assert!(
+            text.contains("br_if 1\n      br 0 (;@1;)\n    end"),
+            "{text}"
+        );
+        strata::validate(&out).unwrap();
+        assert!(br_table_as_br_ifs(&wat::parse_str(SELECT_EQZ).unwrap())
+            .unwrap()
+            .is_none());
     }
 
     /// A peer that always returns `[i32:-1]`: wrong whatever the module, and so never
@@ -469,6 +604,35 @@ mod tests {
         let report = run_case(&both, &sides, &opts).unwrap();
         let a = attribute(&both, &sides, &opts, &report).expect("attributed");
         assert_eq!(a.id(), "wasmi-select-fusion+wasmi-block-params");
+    }
+
+    #[cfg(feature = "oracle-wasmi")]
+    #[test]
+    fn the_wasmi_br_table_bug_is_recognized() {
+        let opts = RunOptions::default();
+        let mut sides = vec![super::super::targets::oracle("wasmi").unwrap()];
+        sides.extend(strata_sides(&[StrataConfig::parse("interp").unwrap()]));
+        let case = case(
+            r#"(module
+              (type $t (func (param i32) (result i32 i32)))
+              (global (mut i32) (i32.const 0))
+              (func (export "f") (type $t)
+                global.get 0
+                block (type $t)
+                  i32.const 1
+                  call $g
+                  local.get 0
+                  br_table 0 1 0
+                end)
+              (func $g (type $t) i32.const 1 i32.const 2))"#,
+        );
+        let report = run_case(&case, &sides, &opts).unwrap();
+        assert!(
+            report.divergence.is_some(),
+            "wasmi 2.0.0 returns [0, 2] here"
+        );
+        let a = attribute(&case, &sides, &opts, &report).expect("attributed");
+        assert_eq!(a.id(), "wasmi-br-table-values");
     }
 
     /// A Strata side that always returns `[i32:-1]`.
