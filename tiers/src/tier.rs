@@ -144,6 +144,7 @@ pub fn install(module: &Module, def_index: u32, code: Installed) -> Result<(), S
     }
     if levels[i + 1..].iter().all(|l| l.get().is_none()) {
         module.code_slots()[def_index as usize].store(entry as *mut u8, Ordering::Release);
+        crate::interp::forget_call_target(module, def_index);
     }
     Ok(())
 }

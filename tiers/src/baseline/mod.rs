@@ -17,7 +17,7 @@
 #![allow(clippy::useless_conversion)]
 
 pub mod abi;
-mod code_memory;
+pub(crate) mod code_memory;
 mod codegen;
 pub mod disasm;
 mod helpers;

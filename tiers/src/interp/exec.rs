@@ -2,6 +2,7 @@
 //! in `Executor::frames` and values in one contiguous value stack, so deep wasm recursion ends
 //! in the trap "call stack exhausted", never in a host stack overflow.
 
+use super::asm::{CallLimits, FastPath, Frame};
 use super::code::{Counters, Op};
 use super::numeric::*;
 use super::raw::{init_frame, CodeRef, MemView, Slots};
@@ -71,14 +72,6 @@ impl InstCtx {
         // the store's lifetime (see `CodeRef`).
         Ok(unsafe { CodeRef::new(f) })
     }
-}
-
-struct Frame {
-    code: CodeRef,
-    pc: usize,
-    fp: usize,
-    func_index: u32,
-    instance: InstanceId,
 }
 
 struct Executor<'s> {
@@ -224,7 +217,10 @@ impl Executor<'_> {
             .call_check
             .store(next.max(counts.calls + 1), Relaxed);
         match crate::baseline::installed_entry(&self.ctx.module, self.func_index) {
-            Some(entry) => self.leave_for_jit(entry),
+            Some(entry) => {
+                self.ctx.code.clear_call_target(def);
+                self.leave_for_jit(entry)
+            }
             None => Ok(Transfer::Stay),
         }
     }
@@ -300,13 +296,14 @@ impl Executor<'_> {
     }
 
     fn push_frame(&mut self) {
-        self.frames.push(Frame {
-            code: self.code,
-            pc: self.pc,
-            fp: self.fp,
-            func_index: self.func_index,
-            instance: self.ctx.instance,
-        });
+        let fp = self.stack.as_mut_ptr().wrapping_add(self.fp);
+        self.frames.push(Frame::new(
+            self.code,
+            self.pc,
+            fp,
+            self.func_index,
+            self.ctx.instance,
+        ));
     }
 
     /// Calls a function by store address with its arguments at `fp`. Host functions run to
@@ -386,9 +383,9 @@ impl Executor<'_> {
                 if f.instance != self.ctx.instance {
                     self.switch_instance(f.instance);
                 }
-                self.code = f.code;
-                self.pc = f.pc;
-                self.fp = f.fp;
+                self.code = f.code();
+                self.pc = f.pc();
+                self.fp = f.fp(self.stack.as_ptr());
                 self.func_index = f.func_index;
                 true
             }
@@ -520,10 +517,30 @@ impl Executor<'_> {
                 (a, b, c)
             }};
         }
+        let fast = super::asm::fast_path();
         loop {
-            if super::threaded::ENABLED {
-                // Runs until an instruction the handlers leave to this `match`.
-                pc = super::threaded::run(code, pc, s, mem);
+            // Runs until an instruction the handlers leave to this `match`.
+            match fast {
+                FastPath::Asm(asm) => {
+                    let calls = CallLimits {
+                        targets: self.ctx.code.call_targets(),
+                        num_imported: self.ctx.num_imported,
+                        instance: self.ctx.instance,
+                        func_index: self.func_index,
+                        depth: self.depth as u64,
+                        max_depth: self.max_depth as u64,
+                    };
+                    let r = asm.run_code(code, pc, s, mem, self.stack, calls, &mut self.frames);
+                    pc = r.pc;
+                    self.code = r.code;
+                    self.fp = r.fp;
+                    self.func_index = r.func_index;
+                    self.depth = r.depth as usize;
+                    code = r.code;
+                    s = self.slots();
+                }
+                FastPath::Rust => pc = super::threaded::run(code, pc, s, mem),
+                FastPath::Match => {}
             }
             let op = code.op(pc);
             #[cfg(strata_opstats)]
@@ -615,11 +632,17 @@ impl Executor<'_> {
                     self.pc = pc;
                     let fp = self.fp + base as usize;
                     if func >= self.ctx.num_imported {
+                        let def = func - self.ctx.num_imported;
                         match crate::baseline::installed_entry(&self.ctx.module, func) {
                             // Compiled by a JIT tier: run it on this value stack.
-                            Some(entry) => self.call_jit(self.ctx.instance, entry, fp)?,
+                            Some(entry) => {
+                                self.ctx.code.clear_call_target(def);
+                                self.call_jit(self.ctx.instance, entry, fp)?
+                            }
                             None => {
                                 let code = self.ctx.func(func)?;
+                                // Later calls may stay in the handlers.
+                                self.ctx.code.set_call_target(def, code.func());
                                 self.push_frame();
                                 self.func_index = func;
                                 self.enter(code, fp)?;

@@ -4,6 +4,7 @@
 
 #![allow(unexpected_cfgs)] // `strata_opstats` (exec.rs), `strata_no_counters` (code.rs)
 
+mod asm;
 mod code;
 mod exec;
 mod numeric;
@@ -13,6 +14,7 @@ mod translate;
 
 pub use code::{CompiledFunc, Counters, Op};
 
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, OnceLock};
 use strata_vm::{FuncAddr, FuncKind, HostContext, InstanceId, Module, StoreInner, Trap, TrapCode};
 
@@ -28,16 +30,20 @@ type TranslationSlot = OnceLock<Result<Box<CompiledFunc>, String>>;
 /// Translated functions of one module, filled lazily and shared by all its instances.
 pub struct InterpModule {
     funcs: Box<[TranslationSlot]>,
+    /// Per defined function, its translation while calls to it may stay in the
+    /// interpreter's handlers (`asm.rs`): set when the executor calls it interpreted, cleared
+    /// when compiled code is installed for it (null: the executor decides).
+    call_targets: Box<[AtomicPtr<CompiledFunc>]>,
 }
 
 impl InterpModule {
     /// The interpreter state of `module`, created on first use.
     pub fn of(module: &Module) -> Arc<InterpModule> {
         let any = module.tier_state[TIER_STATE_SLOT].get_or_init(|| {
+            let n = module.num_defined_funcs();
             Arc::new(InterpModule {
-                funcs: (0..module.num_defined_funcs())
-                    .map(|_| OnceLock::new())
-                    .collect(),
+                funcs: (0..n).map(|_| OnceLock::new()).collect(),
+                call_targets: (0..n).map(|_| AtomicPtr::default()).collect(),
             })
         });
         any.clone()
@@ -71,12 +77,47 @@ impl InterpModule {
         }
     }
 
+    /// Lets calls to `f` (defined function `def_index`, which has no compiled code) stay in
+    /// the handlers.
+    #[inline(always)]
+    pub(crate) fn set_call_target(&self, def_index: u32, f: &CompiledFunc) {
+        if let Some(t) = self.call_targets.get(def_index as usize) {
+            t.store(
+                f as *const CompiledFunc as *mut CompiledFunc,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// Sends calls to defined function `def_index` back through the executor (it has
+    /// compiled code now).
+    pub(crate) fn clear_call_target(&self, def_index: u32) {
+        if let Some(t) = self.call_targets.get(def_index as usize) {
+            t.store(std::ptr::null_mut(), Ordering::Release);
+        }
+    }
+
+    /// The call-target table, for the handlers.
+    pub(crate) fn call_targets(&self) -> &[AtomicPtr<CompiledFunc>] {
+        &self.call_targets
+    }
+
     /// Translates every function now (eager mode, and for measuring translation speed).
     pub fn translate_all(&self, module: &Module) -> Result<(), Trap> {
         for i in 0..self.funcs.len() {
             self.get(module, i as u32)?;
         }
         Ok(())
+    }
+}
+
+/// Compiled code was installed for defined function `def_index` of `module`: calls to it
+/// must leave the interpreter's handlers.
+pub fn forget_call_target(module: &Module, def_index: u32) {
+    if let Some(any) = module.tier_state[TIER_STATE_SLOT].get() {
+        if let Ok(m) = any.clone().downcast::<InterpModule>() {
+            m.clear_call_target(def_index);
+        }
     }
 }
 

@@ -26,6 +26,12 @@ impl Slots {
         Slots { base }
     }
 
+    /// The frame's first cell.
+    #[inline(always)]
+    pub fn base(self) -> *mut u64 {
+        self.base
+    }
+
     #[inline(always)]
     pub fn get(self, r: Reg) -> u64 {
         // SAFETY: `r < frame_size` by the translator's guarantee (see the type's invariant).
