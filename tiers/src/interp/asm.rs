@@ -41,6 +41,10 @@ pub struct AsmInterp {
     _code: CodeMemory,
     _table: Box<[usize]>,
     entry: usize,
+    /// Per handler tag, what it leaves in the accumulators (`IN_RAX`, `IN_XMM0`).
+    leaves: Box<[u8]>,
+    /// Per instruction kind, its accumulator variant.
+    acc: Box<[AccUse]>,
     /// Instruction kinds with a handler of their own.
     #[cfg_attr(not(test), allow(dead_code))]
     handled: usize,
@@ -48,6 +52,92 @@ pub struct AsmInterp {
 
 /// `entry(ip, slots, mem, ctx) -> ip of the instruction left to the executor`.
 type Entry = unsafe extern "C" fn(*const Op, Slots, MemView, *mut CallCtx) -> *const Op;
+
+/// An instruction as the generated handlers read it: an `Op`'s words, with the handler's
+/// tag in word 0 (an instruction kind's, or its accumulator variant's).
+#[repr(C, align(16))]
+#[derive(Clone, Copy, Debug)]
+pub struct AsmOp([u32; 4]);
+
+const _: () = assert!(std::mem::size_of::<AsmOp>() == std::mem::size_of::<Op>());
+
+/// The handlers' code for translated `ops` (empty when they are not in use): the same
+/// instructions at the same pcs, and where an instruction uses the result of the one just
+/// before it (not a branch target, so always reached from there) and that one leaves it in
+/// an accumulator, the instruction's variant that takes it from there. Results still go
+/// to their slots as well: everything else (the executor, OSR, traps) sees the same frame.
+pub fn prepare(ops: &[Op]) -> Box<[AsmOp]> {
+    let FastPath::Asm(interp) = fast_path() else {
+        return Box::default();
+    };
+    let mut code: Vec<AsmOp> = ops.iter().map(words).collect();
+    let mut target = vec![false; ops.len()];
+    for op in ops {
+        let mut op = *op;
+        if let Some(&mut t) = op.branch_target_mut() {
+            if let Some(b) = target.get_mut(t as usize) {
+                *b = true;
+            }
+        }
+    }
+    for i in 1..code.len() * accumulators_on() as usize {
+        let prev = code[i - 1].0;
+        let leaves = interp.leaves[prev[0] as usize];
+        let AccUse {
+            tag,
+            reads,
+            word,
+            swap,
+        } = interp.acc[code[i].0[0] as usize];
+        if target[i] || tag == 0 || leaves & reads == 0 {
+            continue;
+        }
+        // Every handler that leaves a result has its destination in word 1.
+        let dst = prev[1];
+        let w = &mut code[i].0;
+        if w[word as usize] != dst && swap != 0 && w[swap as usize] == dst {
+            w.swap(word as usize, swap as usize);
+        }
+        if w[word as usize] == dst {
+            w[0] = tag as u32;
+        }
+    }
+    if std::env::var_os("STRATA_ACC_DEBUG").is_some() {
+        let n = code.iter().filter(|w| w.0[0] as usize >= Op::COUNT).count();
+        eprintln!("prepare: {} ops, {} accumulator variants", code.len(), n);
+    }
+    code.into()
+}
+
+/// Whether `prepare` uses the accumulator variants (`STRATA_INTERP_ACC=0` turns them off,
+/// to measure what they bring).
+fn accumulators_on() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("STRATA_INTERP_ACC").as_deref() != Ok("0"))
+}
+
+/// An instruction's words as the handlers read them (fields they do not read are 0).
+fn words(op: &Op) -> AsmOp {
+    let tag = tag_of(op) as u32;
+    if let Some([x, y, z]) = op.family_fields() {
+        return AsmOp([tag, x, y, z]);
+    }
+    AsmOp(match *op {
+        Op::Ext { a, b, c } => [tag, a, b, c],
+        Op::Br { target } => [tag, target, 0, 0],
+        Op::BrIfNez { cond, target } | Op::BrIfEqz { cond, target } => [tag, cond, target, 0],
+        Op::BrTable { index, len } => [tag, index, len, 0],
+        Op::Return1 { src } => [tag, src, 0, 0],
+        Op::Return { src, n } => [tag, src, n, 0],
+        Op::Copy { dst, src } => [tag, dst, src, 0],
+        Op::Const32 { dst, val } => [tag, dst, val, 0],
+        Op::Const64 { dst, val } => [tag, dst, val as u32, (val >> 32) as u32],
+        Op::Call { func, base } => [tag, func, base, 0],
+        Op::Select { dst, a, b } => [tag, dst, a, b],
+        // Left to the executor: the handlers read no field.
+        _ => [tag, 0, 0, 0],
+    })
+}
 
 /// What the handlers may do with calls in one run.
 pub struct CallLimits<'a> {
@@ -100,7 +190,7 @@ impl Frame {
         let func = code.func();
         Frame {
             func,
-            ip: func.ops.as_ptr().wrapping_add(pc),
+            ip: func.asm_code.as_ptr().cast::<Op>().wrapping_add(pc),
             fp,
             func_index,
             instance,
@@ -114,7 +204,7 @@ impl Frame {
     }
 
     pub fn pc(&self) -> usize {
-        let base = self.code().func().ops.as_ptr();
+        let base = self.code().func().asm_code.as_ptr();
         (self.ip as usize - base as usize) / std::mem::size_of::<Op>()
     }
 
@@ -193,6 +283,9 @@ pub fn interp() -> Option<&'static AsmInterp> {
         .as_ref()
 }
 
+/// Handler tags: the instruction kinds, then their accumulator variants.
+const TAGS: usize = 2 * Op::COUNT;
+
 /// Handler alignment in bytes.
 const DEFAULT_ALIGN: usize = 64;
 
@@ -270,12 +363,12 @@ impl AsmInterp {
         // below the capacity, so the first `frames_len` are initialised; they return a
         // pointer into the code of `cx.func`.
         unsafe {
-            let end = self.run(f.ops.as_ptr().add(pc), s, mem, &mut cx);
+            let end = self.run(f.asm_code.as_ptr().cast::<Op>().add(pc), s, mem, &mut cx);
             frames.set_len(cx.frames_len as usize);
             let func = &*cx.func;
             Resume {
                 code: CodeRef::new(func),
-                pc: end.offset_from(func.ops.as_ptr()) as usize,
+                pc: end.offset_from(func.asm_code.as_ptr().cast::<Op>()) as usize,
                 fp: cx.fp.offset_from(range.start) as usize,
                 func_index: cx.func_index,
                 depth: cx.depth,
@@ -296,7 +389,7 @@ const CALLS: i32 = offset_of!(Counters, calls) as i32;
 const CALL_CHECK: i32 = offset_of!(Counters, call_check) as i32;
 // A `CompiledFunc`'s fields; a boxed slice is (data pointer, length), checked by
 // `slice_layout_ok` before any code is generated.
-const CF_OPS: i32 = offset_of!(CompiledFunc, ops) as i32;
+const CF_OPS: i32 = offset_of!(CompiledFunc, asm_code) as i32;
 const CF_CONSTS: i32 = offset_of!(CompiledFunc, consts) as i32;
 const CF_PARAMS: i32 = offset_of!(CompiledFunc, num_params) as i32;
 const CF_LOCALS: i32 = offset_of!(CompiledFunc, num_locals) as i32;
@@ -339,15 +432,16 @@ const BACKEDGE_CHECK: i32 = offset_of!(Counters, backedge_check) as i32;
 
 /// Tail of every handler: go to the instruction `step` ops further on.
 fn dispatch_next(a: &mut Asm, step: i32) {
+    // The tag goes through r11, never an accumulator: the next handler may read them.
     let d = step * OP;
     if d == 0 {
-        dynasm!(a ; .arch x64 ; mov eax, DWORD [r12] ; jmp QWORD [rbx + rax * 8]);
+        dynasm!(a ; .arch x64 ; mov r11d, DWORD [r12] ; jmp QWORD [rbx + r11 * 8]);
     } else {
         dynasm!(a
             ; .arch x64
-            ; mov eax, DWORD [r12 + d]
+            ; mov r11d, DWORD [r12 + d]
             ; add r12, d
-            ; jmp QWORD [rbx + rax * 8]
+            ; jmp QWORD [rbx + r11 * 8]
         );
     }
 }
@@ -410,12 +504,37 @@ fn idx_rax(a: &mut Asm, field: i32) {
     dynasm!(a ; .arch x64 ; mov eax, DWORD [r12 + field]);
 }
 
-/// The handlers under construction: records each one's offset by tag.
+/// What a handler leaves in the accumulators when it falls through to the next instruction:
+/// its result, bit for bit as in its slot, in `rax` and/or in `xmm0`'s low bits.
+const IN_RAX: u8 = 1;
+const IN_XMM0: u8 = 2;
+
+/// An instruction kind's variant that takes one operand from an accumulator instead of its
+/// slot (the previous instruction just computed it; `prepare` decides where that holds).
+#[derive(Clone, Copy, Default)]
+pub struct AccUse {
+    /// The variant's tag (0: the kind has none).
+    tag: u16,
+    /// The accumulator it reads (`IN_RAX` or `IN_XMM0`).
+    reads: u8,
+    /// The word of the operand it takes from there.
+    word: u8,
+    /// A word whose operand may trade places with that one (a commutative operation), or 0.
+    swap: u8,
+}
+
+/// The handlers under construction: each one's offset by tag, and what it leaves in the
+/// accumulators.
 struct Gen {
     a: Asm,
     exit: DynamicLabel,
     align: usize,
     handlers: Vec<(usize, usize)>,
+    /// Per handler tag.
+    leaves: Vec<u8>,
+    /// Per instruction kind (tag below `Op::COUNT`).
+    acc: Vec<AccUse>,
+    next_tag: usize,
 }
 
 impl Gen {
@@ -432,6 +551,37 @@ impl Gen {
         let at = self.align();
         self.handlers.push((tag_of(&op), at));
     }
+
+    /// The handler of `op`'s kind, leaving its result in the accumulators `leaves`.
+    fn handler(&mut self, op: Op, leaves: u8, emit: impl FnOnce(&mut Asm)) {
+        self.start(op);
+        self.leaves[tag_of(&op)] = leaves;
+        emit(&mut self.a);
+    }
+
+    /// The handler of `op`'s kind and its variant that takes the operand of word `word`
+    /// from accumulator `reads` (`emit`'s flag says which is being emitted).
+    fn consumer(
+        &mut self,
+        op: Op,
+        (reads, word, swap): (u8, i32, i32),
+        leaves: u8,
+        emit: impl Fn(&mut Asm, bool),
+    ) {
+        self.handler(op, leaves, |a| emit(a, false));
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        let at = self.align();
+        self.handlers.push((tag, at));
+        self.leaves[tag] = leaves;
+        self.acc[tag_of(&op)] = AccUse {
+            tag: tag as u16,
+            reads,
+            word: (word / 4) as u8,
+            swap: (swap / 4) as u8,
+        };
+        emit(&mut self.a, true);
+    }
 }
 
 fn tag_of(op: &Op) -> usize {
@@ -439,185 +589,185 @@ fn tag_of(op: &Op) -> usize {
     unsafe { *(op as *const Op as *const u32) as usize }
 }
 
+/// The operand of word 2, `a`, from the integer accumulator; commutative operations may
+/// take word 3 from there instead.
+const A_IN_RAX: (u8, i32, i32) = (IN_RAX, F2, 0);
+const AB_IN_RAX: (u8, i32, i32) = (IN_RAX, F2, F3);
+
 /// `dst = a OP b` on slots, with `OP` an x86 instruction taking a memory source.
 macro_rules! bin_mem {
-    ($g:expr, $op:expr, $w:ident, $($ins:tt)*) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let a = &mut g.a;
-        idx_rax(a, F2);
-        idx_rcx(a, F3);
-        bin_mem!(@load a, $w);
-        dynasm!(a ; .arch x64 ; $($ins)* , $w [r13 + rcx * 8]);
-        put_rax(a, F1);
+    ($g:expr, $op:expr, $w:ident, $uses:expr, $($ins:tt)*) => {{
+        $g.consumer($op, $uses, IN_RAX, |a, acc| {
+            idx_rcx(a, F3);
+            if !acc {
+                idx_rax(a, F2);
+                load_a!(a, $w);
+            }
+            dynasm!(a ; .arch x64 ; $($ins)* , $w [r13 + rcx * 8]);
+            put_rax(a, F1);
+        });
     }};
-    (@load $a:ident, DWORD) => { dynasm!($a ; .arch x64 ; mov eax, DWORD [r13 + rax * 8]) };
-    (@load $a:ident, QWORD) => { dynasm!($a ; .arch x64 ; mov rax, QWORD [r13 + rax * 8]) };
+}
+
+/// `rax`/`eax` = the slot whose index is in `rax`.
+macro_rules! load_a {
+    ($a:ident, DWORD) => { dynasm!($a ; .arch x64 ; mov eax, DWORD [r13 + rax * 8]) };
+    ($a:ident, QWORD) => { dynasm!($a ; .arch x64 ; mov rax, QWORD [r13 + rax * 8]) };
 }
 
 /// Shifts and rotates: `dst = a OP (b & mask)`, the count in `cl` (x86 masks it as wasm does).
 macro_rules! shift {
     ($g:expr, $op:expr, $($ins:tt)*) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let a = &mut g.a;
-        idx_rax(a, F2);
-        idx_rcx(a, F3);
-        dynasm!(a
-            ; .arch x64
-            ; mov rax, QWORD [r13 + rax * 8]
-            ; mov ecx, DWORD [r13 + rcx * 8]
-            ; $($ins)*
-        );
-        put_rax(a, F1);
+        $g.consumer($op, A_IN_RAX, IN_RAX, |a, acc| {
+            idx_rcx(a, F3);
+            if !acc {
+                idx_rax(a, F2);
+                load_a!(a, QWORD);
+            }
+            dynasm!(a ; .arch x64 ; mov ecx, DWORD [r13 + rcx * 8] ; $($ins)*);
+            put_rax(a, F1);
+        });
     }};
 }
 
 /// Integer comparison of two slots into 0/1.
 macro_rules! cmp_slots {
     ($g:expr, $op:expr, $w:ident, $set:ident) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let a = &mut g.a;
-        idx_rax(a, F2);
-        idx_rcx(a, F3);
-        cmp_slots!(@cmp a, $w);
-        dynasm!(a ; .arch x64 ; $set dl ; movzx eax, dl);
-        put_rax(a, F1);
+        $g.consumer($op, A_IN_RAX, IN_RAX, |a, acc| {
+            idx_rcx(a, F3);
+            if !acc {
+                idx_rax(a, F2);
+                load_a!(a, $w);
+            }
+            cmp_slots!(@cmp a, $w);
+            dynasm!(a ; .arch x64 ; $set dl ; movzx eax, dl);
+            put_rax(a, F1);
+        });
     }};
-    (@cmp $a:ident, DWORD) => { dynasm!($a ; .arch x64
-        ; mov eax, DWORD [r13 + rax * 8] ; cmp eax, DWORD [r13 + rcx * 8]) };
-    (@cmp $a:ident, QWORD) => { dynasm!($a ; .arch x64
-        ; mov rax, QWORD [r13 + rax * 8] ; cmp rax, QWORD [r13 + rcx * 8]) };
+    (@cmp $a:ident, DWORD) => { dynasm!($a ; .arch x64 ; cmp eax, DWORD [r13 + rcx * 8]) };
+    (@cmp $a:ident, QWORD) => { dynasm!($a ; .arch x64 ; cmp rax, QWORD [r13 + rcx * 8]) };
 }
 
 /// Integer comparison of a slot with the immediate (sign-extended for i64) into 0/1.
 macro_rules! cmp_imm {
     ($g:expr, $op:expr, $w:ident, $set:ident) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let a = &mut g.a;
-        idx_rax(a, F2);
-        cmp_imm!(@cmp a, $w);
-        dynasm!(a ; .arch x64 ; $set dl ; movzx eax, dl);
-        put_rax(a, F1);
+        $g.consumer($op, A_IN_RAX, IN_RAX, |a, acc| {
+            if !acc {
+                idx_rax(a, F2);
+                load_a!(a, $w);
+            }
+            cmp_imm!(@cmp a, $w);
+            dynasm!(a ; .arch x64 ; $set dl ; movzx eax, dl);
+            put_rax(a, F1);
+        });
     }};
-    (@cmp $a:ident, DWORD) => { dynasm!($a ; .arch x64
-        ; mov eax, DWORD [r13 + rax * 8] ; cmp eax, DWORD [r12 + F3]) };
+    (@cmp $a:ident, DWORD) => { dynasm!($a ; .arch x64 ; cmp eax, DWORD [r12 + F3]) };
     (@cmp $a:ident, QWORD) => { dynasm!($a ; .arch x64
-        ; mov rax, QWORD [r13 + rax * 8] ; movsxd rcx, DWORD [r12 + F3] ; cmp rax, rcx) };
+        ; movsxd rcx, DWORD [r12 + F3] ; cmp rax, rcx) };
 }
 
 /// `dst = a OP imm`: 32-bit forms take the immediate from memory, 64-bit ones sign-extend it.
 macro_rules! imm_op {
     ($g:expr, $op:expr, DWORD, $($ins:tt)*) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let a = &mut g.a;
-        idx_rax(a, F2);
-        dynasm!(a ; .arch x64 ; mov eax, DWORD [r13 + rax * 8] ; $($ins)* , DWORD [r12 + F3]);
-        put_rax(a, F1);
+        $g.consumer($op, A_IN_RAX, IN_RAX, |a, acc| {
+            if !acc {
+                idx_rax(a, F2);
+                load_a!(a, DWORD);
+            }
+            dynasm!(a ; .arch x64 ; $($ins)* , DWORD [r12 + F3]);
+            put_rax(a, F1);
+        });
     }};
     ($g:expr, $op:expr, QWORD, $($ins:tt)*) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let a = &mut g.a;
-        idx_rax(a, F2);
-        dynasm!(a
-            ; .arch x64
-            ; mov rax, QWORD [r13 + rax * 8]
-            ; movsxd rcx, DWORD [r12 + F3]
-            ; $($ins)* , rcx
-        );
-        put_rax(a, F1);
+        $g.consumer($op, A_IN_RAX, IN_RAX, |a, acc| {
+            if !acc {
+                idx_rax(a, F2);
+                load_a!(a, QWORD);
+            }
+            dynasm!(a ; .arch x64 ; movsxd rcx, DWORD [r12 + F3] ; $($ins)* , rcx);
+            put_rax(a, F1);
+        });
     }};
 }
 
 /// Shift or rotate by the immediate, the count in `cl`.
 macro_rules! shift_imm {
     ($g:expr, $op:expr, $($ins:tt)*) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let a = &mut g.a;
-        idx_rax(a, F2);
-        dynasm!(a
-            ; .arch x64
-            ; mov rax, QWORD [r13 + rax * 8]
-            ; mov ecx, DWORD [r12 + F3]
-            ; $($ins)*
-        );
-        put_rax(a, F1);
+        $g.consumer($op, A_IN_RAX, IN_RAX, |a, acc| {
+            if !acc {
+                idx_rax(a, F2);
+                load_a!(a, QWORD);
+            }
+            dynasm!(a ; .arch x64 ; mov ecx, DWORD [r12 + F3] ; $($ins)*);
+            put_rax(a, F1);
+        });
     }};
 }
 
-/// Compare two slots and branch (to the op index in field 3) when the condition holds.
+/// Compare two slots and branch (to the op index in word 3) when the condition holds.
 macro_rules! br_slots {
     ($g:expr, $op:expr, $w:ident, $jcc:ident) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let exit = g.exit;
-        let a = &mut g.a;
-        idx_rax(a, F1);
-        idx_rcx(a, F2);
-        br_slots!(@cmp a, $w);
-        dynasm!(a ; .arch x64 ; $jcc >taken);
-        dispatch_next(a, 1);
-        dynasm!(a ; .arch x64 ; taken:);
-        taken(a, exit, F3);
+        let exit = $g.exit;
+        $g.consumer($op, (IN_RAX, F1, 0), 0, |a, acc| {
+            idx_rcx(a, F2);
+            if !acc {
+                idx_rax(a, F1);
+                load_a!(a, $w);
+            }
+            cmp_slots!(@cmp a, $w);
+            dynasm!(a ; .arch x64 ; $jcc >taken);
+            dispatch_next(a, 1);
+            dynasm!(a ; .arch x64 ; taken:);
+            taken(a, exit, F3);
+        });
     }};
-    (@cmp $a:ident, DWORD) => { dynasm!($a ; .arch x64
-        ; mov eax, DWORD [r13 + rax * 8] ; cmp eax, DWORD [r13 + rcx * 8]) };
-    (@cmp $a:ident, QWORD) => { dynasm!($a ; .arch x64
-        ; mov rax, QWORD [r13 + rax * 8] ; cmp rax, QWORD [r13 + rcx * 8]) };
 }
 
-/// Compare a slot with the immediate in field 2 and branch to field 3's target.
+/// Compare a slot with the immediate in word 2 and branch to word 3's target.
 macro_rules! br_imm {
     ($g:expr, $op:expr, $w:ident, $jcc:ident) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let exit = g.exit;
-        let a = &mut g.a;
-        idx_rax(a, F1);
-        br_imm!(@cmp a, $w);
-        dynasm!(a ; .arch x64 ; $jcc >taken);
-        dispatch_next(a, 1);
-        dynasm!(a ; .arch x64 ; taken:);
-        taken(a, exit, F3);
+        let exit = $g.exit;
+        $g.consumer($op, (IN_RAX, F1, 0), 0, |a, acc| {
+            if !acc {
+                idx_rax(a, F1);
+                load_a!(a, $w);
+            }
+            br_imm!(@cmp a, $w);
+            dynasm!(a ; .arch x64 ; $jcc >taken);
+            dispatch_next(a, 1);
+            dynasm!(a ; .arch x64 ; taken:);
+            taken(a, exit, F3);
+        });
     }};
-    (@cmp $a:ident, DWORD) => { dynasm!($a ; .arch x64
-        ; mov eax, DWORD [r13 + rax * 8] ; cmp eax, DWORD [r12 + F2]) };
+    (@cmp $a:ident, DWORD) => { dynasm!($a ; .arch x64 ; cmp eax, DWORD [r12 + F2]) };
     (@cmp $a:ident, QWORD) => { dynasm!($a ; .arch x64
-        ; mov rax, QWORD [r13 + rax * 8] ; movsxd rcx, DWORD [r12 + F2] ; cmp rax, rcx) };
+        ; movsxd rcx, DWORD [r12 + F2] ; cmp rax, rcx) };
 }
 
-/// Float arithmetic `xmm0 = a OP b`.
+/// Float arithmetic `xmm0 = a OP b`. Never with swapped operands: with two NaNs, x86 returns
+/// the first one's payload, and every tier must compute the same bits.
 macro_rules! fbin {
-    ($g:expr, $op:expr, f64, $ins:ident) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let a = &mut g.a;
-        idx_rax(a, F2);
-        idx_rcx(a, F3);
-        dynasm!(a
-            ; .arch x64
-            ; movsd xmm0, QWORD [r13 + rax * 8]
-            ; $ins xmm0, QWORD [r13 + rcx * 8]
-        );
-        put_xmm0_f64(a, F1);
+    ($g:expr, $op:expr, f64, $swap:expr, $ins:ident) => {{
+        $g.consumer($op, (IN_XMM0, F2, if $swap { F3 } else { 0 }), IN_XMM0, |a, acc| {
+            idx_rcx(a, F3);
+            if !acc {
+                idx_rax(a, F2);
+                dynasm!(a ; .arch x64 ; movsd xmm0, QWORD [r13 + rax * 8]);
+            }
+            dynasm!(a ; .arch x64 ; $ins xmm0, QWORD [r13 + rcx * 8]);
+            put_xmm0_f64(a, F1);
+        });
     }};
-    ($g:expr, $op:expr, f32, $ins:ident) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let a = &mut g.a;
-        idx_rax(a, F2);
-        idx_rcx(a, F3);
-        dynasm!(a
-            ; .arch x64
-            ; movss xmm0, DWORD [r13 + rax * 8]
-            ; $ins xmm0, DWORD [r13 + rcx * 8]
-        );
-        put_xmm0_f32(a, F1);
+    ($g:expr, $op:expr, f32, $swap:expr, $ins:ident) => {{
+        $g.consumer($op, (IN_XMM0, F2, if $swap { F3 } else { 0 }), IN_RAX | IN_XMM0, |a, acc| {
+            idx_rcx(a, F3);
+            if !acc {
+                idx_rax(a, F2);
+                dynasm!(a ; .arch x64 ; movss xmm0, DWORD [r13 + rax * 8]);
+            }
+            dynasm!(a ; .arch x64 ; $ins xmm0, DWORD [r13 + rcx * 8]);
+            put_xmm0_f32(a, F1);
+        });
     }};
 }
 
@@ -625,14 +775,13 @@ macro_rules! fbin {
 /// that an unordered result, which sets CF, reads as false), then `$set`.
 macro_rules! fcmp {
     ($g:expr, $op:expr, $w:ident, $x:expr, $y:expr, $($set:tt)*) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let a = &mut g.a;
-        idx_rax(a, $x);
-        idx_rcx(a, $y);
-        fcmp!(@cmp a, $w);
-        dynasm!(a ; .arch x64 ; $($set)*);
-        put_rax(a, F1);
+        $g.handler($op, IN_RAX, |a| {
+            idx_rax(a, $x);
+            idx_rcx(a, $y);
+            fcmp!(@cmp a, $w);
+            dynasm!(a ; .arch x64 ; $($set)*);
+            put_rax(a, F1);
+        });
     }};
     (@cmp $a:ident, f64) => { dynasm!($a ; .arch x64
         ; movsd xmm0, QWORD [r13 + rax * 8] ; ucomisd xmm0, QWORD [r13 + rcx * 8]) };
@@ -641,62 +790,82 @@ macro_rules! fcmp {
 }
 
 /// `dst = f(a)` for a one-operand instruction: the body reads the slot at `[r13 + rax*8]`
-/// and leaves the result in `rax`.
+/// and leaves the result in `rax` (and, for `IN_XMM0`, in `xmm0`).
 macro_rules! unary {
-    ($g:expr, $op:expr, $($body:tt)*) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let a = &mut g.a;
-        idx_rax(a, F2);
-        dynasm!(a ; .arch x64 ; $($body)*);
-        put_rax(a, F1);
+    ($g:expr, $op:expr, $leaves:expr, $($body:tt)*) => {{
+        $g.handler($op, $leaves, |a| {
+            idx_rax(a, F2);
+            dynasm!(a ; .arch x64 ; $($body)*);
+            put_rax(a, F1);
+        });
     }};
 }
 
 /// Loads: `ea = u32(slot) + offset`, checked against the memory length, then `$ins`
-/// reads `[r14 + rax]` into `rax`/`eax`.
+/// reads `[r14 + rax]` into `rax`/`eax` (float loads also leave the value in `xmm0`).
 macro_rules! load {
-    ($g:expr, $op:expr, $n:expr, $($ins:tt)*) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let exit = g.exit;
-        let a = &mut g.a;
-        idx_rax(a, F2);
-        dynasm!(a
-            ; .arch x64
-            ; mov ecx, DWORD [r12 + F3]
-            ; mov eax, DWORD [r13 + rax * 8]
-            ; add rax, rcx
-            ; lea rdx, [rax + $n]
-            ; cmp rdx, r15
-            ; ja =>exit
-            ; $($ins)*
-        );
-        put_rax(a, F1);
+    ($g:expr, $op:expr, $n:expr, $leaves:expr, $($ins:tt)*) => {{
+        let exit = $g.exit;
+        $g.consumer($op, A_IN_RAX, $leaves, |a, acc| {
+            if acc {
+                // An i32 address: the accumulator's high half is not part of it.
+                dynasm!(a ; .arch x64 ; mov eax, eax);
+            } else {
+                idx_rax(a, F2);
+                load_a!(a, DWORD);
+            }
+            dynasm!(a
+                ; .arch x64
+                ; mov ecx, DWORD [r12 + F3]
+                ; add rax, rcx
+                ; lea rdx, [rax + $n]
+                ; cmp rdx, r15
+                ; ja =>exit
+                ; $($ins)*
+            );
+            if $leaves & IN_XMM0 != 0 {
+                dynasm!(a ; .arch x64 ; movq xmm0, rax);
+            }
+            put_rax(a, F1);
+        });
     }};
 }
 
 /// Stores: the address as for loads, the value in `rcx`, then `$ins` writes `[r14 + rax]`.
+/// The variant takes the value (word 2) from accumulator `$reads`.
 macro_rules! store {
-    ($g:expr, $op:expr, $n:expr, $($ins:tt)*) => {{
-        let g: &mut Gen = $g;
-        g.start($op);
-        let exit = g.exit;
-        let a = &mut g.a;
-        idx_rax(a, F1);
-        dynasm!(a
-            ; .arch x64
-            ; mov ecx, DWORD [r12 + F3]
-            ; mov eax, DWORD [r13 + rax * 8]
-            ; add rax, rcx
-            ; lea rdx, [rax + $n]
-            ; cmp rdx, r15
-            ; ja =>exit
-            ; mov ecx, DWORD [r12 + F2]
-            ; mov rcx, QWORD [r13 + rcx * 8]
-            ; $($ins)*
-        );
-        dispatch_next(a, 1);
+    ($g:expr, $op:expr, $n:expr, $reads:expr, $($ins:tt)*) => {{
+        let exit = $g.exit;
+        $g.consumer($op, ($reads, F2, 0), 0, |a, acc| {
+            if acc {
+                if $reads == IN_XMM0 {
+                    dynasm!(a ; .arch x64 ; movq rsi, xmm0);
+                } else {
+                    dynasm!(a ; .arch x64 ; mov rsi, rax);
+                }
+            }
+            idx_rax(a, F1);
+            dynasm!(a
+                ; .arch x64
+                ; mov ecx, DWORD [r12 + F3]
+                ; mov eax, DWORD [r13 + rax * 8]
+                ; add rax, rcx
+                ; lea rdx, [rax + $n]
+                ; cmp rdx, r15
+                ; ja =>exit
+            );
+            if acc {
+                dynasm!(a ; .arch x64 ; mov rcx, rsi);
+            } else {
+                dynasm!(a
+                    ; .arch x64
+                    ; mov ecx, DWORD [r12 + F2]
+                    ; mov rcx, QWORD [r13 + rcx * 8]
+                );
+            }
+            dynasm!(a ; .arch x64 ; $($ins)*);
+            dispatch_next(a, 1);
+        });
     }};
 }
 
@@ -716,6 +885,7 @@ fn divisions(g: &mut Gen) {
         (Op::I64RemU { dst: 0, a: 0, b: 0 }, false, true, true),
     ] {
         g.start(op);
+        g.leaves[tag_of(&op)] = IN_RAX;
         let a = &mut g.a;
         idx_rax(a, F2);
         idx_rcx(a, F3);
@@ -804,8 +974,11 @@ fn build(align: usize) -> Option<AsmInterp> {
         exit,
         align,
         handlers: Vec::new(),
+        leaves: vec![0; TAGS],
+        acc: vec![AccUse::default(); Op::COUNT],
+        next_tag: Op::COUNT,
     };
-    let mut table = vec![0usize; Op::COUNT].into_boxed_slice();
+    let mut table = vec![0usize; TAGS].into_boxed_slice();
     let table_addr = table.as_ptr() as i64;
 
     // Entry: the System V callee-saved registers are ours for the run. Six pushes and three
@@ -854,6 +1027,12 @@ fn build(align: usize) -> Option<AsmInterp> {
 
     let handled = g.handlers.len();
     let code = g.a.finalize().ok()?;
+    if let Some(path) = std::env::var_os("STRATA_ASM_DUMP") {
+        let _ = std::fs::write(path, &code[..]);
+        for &(tag, off) in &g.handlers {
+            eprintln!("handler tag {tag} at {off:#x}");
+        }
+    }
     let mem = CodeMemory::new(&code).ok()?;
     let base = mem.base() as usize;
     for t in table.iter_mut() {
@@ -867,6 +1046,8 @@ fn build(align: usize) -> Option<AsmInterp> {
         _table: table,
         entry: base + entry,
         handled,
+        leaves: g.leaves.into(),
+        acc: g.acc.into(),
     })
 }
 
@@ -1111,18 +1292,22 @@ fn emit_handlers(g: &mut Gen) {
         (Op::BrIfNez { cond: 0, target: 0 }, true),
         (Op::BrIfEqz { cond: 0, target: 0 }, false),
     ] {
-        g.start(op);
-        let a = &mut g.a;
-        idx_rax(a, F1);
-        dynasm!(a ; .arch x64 ; cmp DWORD [r13 + rax * 8], 0);
-        if jcc_nz {
-            dynasm!(a ; .arch x64 ; jne >taken);
-        } else {
-            dynasm!(a ; .arch x64 ; je >taken);
-        }
-        dispatch_next(a, 1);
-        dynasm!(a ; .arch x64 ; taken:);
-        taken(a, exit, F2);
+        g.consumer(op, (IN_RAX, F1, 0), 0, |a, acc| {
+            if acc {
+                dynasm!(a ; .arch x64 ; test eax, eax);
+            } else {
+                idx_rax(a, F1);
+                dynasm!(a ; .arch x64 ; cmp DWORD [r13 + rax * 8], 0);
+            }
+            if jcc_nz {
+                dynasm!(a ; .arch x64 ; jne >taken);
+            } else {
+                dynasm!(a ; .arch x64 ; je >taken);
+            }
+            dispatch_next(a, 1);
+            dynasm!(a ; .arch x64 ; taken:);
+            taken(a, exit, F2);
+        });
     }
 
     // `BrTable` is followed by `len + 1` `Br` entries: go to the chosen one.
@@ -1140,18 +1325,21 @@ fn emit_handlers(g: &mut Gen) {
     );
     dispatch_next(&mut g.a, 0);
 
-    g.start(Op::Copy { dst: 0, src: 0 });
-    idx_rax(&mut g.a, F2);
-    dynasm!(g.a ; .arch x64 ; mov rax, QWORD [r13 + rax * 8]);
-    put_rax(&mut g.a, F1);
-
-    g.start(Op::Const32 { dst: 0, val: 0 });
-    dynasm!(g.a ; .arch x64 ; mov eax, DWORD [r12 + F2]);
-    put_rax(&mut g.a, F1);
-
-    g.start(Op::Const64 { dst: 0, val: 0 });
-    dynasm!(g.a ; .arch x64 ; mov rax, QWORD [r12 + F2]);
-    put_rax(&mut g.a, F1);
+    g.consumer(Op::Copy { dst: 0, src: 0 }, A_IN_RAX, IN_RAX, |a, acc| {
+        if !acc {
+            idx_rax(a, F2);
+            load_a!(a, QWORD);
+        }
+        put_rax(a, F1);
+    });
+    g.handler(Op::Const32 { dst: 0, val: 0 }, IN_RAX, |a| {
+        dynasm!(a ; .arch x64 ; mov eax, DWORD [r12 + F2]);
+        put_rax(a, F1);
+    });
+    g.handler(Op::Const64 { dst: 0, val: 0 }, IN_RAX, |a| {
+        dynasm!(a ; .arch x64 ; mov rax, QWORD [r12 + F2]);
+        put_rax(a, F1);
+    });
 
     // `Select` is followed by `Ext { a: cond }`.
     g.start(Op::Select { dst: 0, a: 0, b: 0 });
@@ -1169,18 +1357,18 @@ fn emit_handlers(g: &mut Gen) {
     dispatch_next(&mut g.a, 2);
 
     // Integer arithmetic.
-    bin_mem!(g, op3!(I32Add), DWORD, add eax);
-    bin_mem!(g, op3!(I32Sub), DWORD, sub eax);
-    bin_mem!(g, op3!(I32Mul), DWORD, imul eax);
-    bin_mem!(g, op3!(I32And), DWORD, and eax);
-    bin_mem!(g, op3!(I32Or), DWORD, or eax);
-    bin_mem!(g, op3!(I32Xor), DWORD, xor eax);
-    bin_mem!(g, op3!(I64Add), QWORD, add rax);
-    bin_mem!(g, op3!(I64Sub), QWORD, sub rax);
-    bin_mem!(g, op3!(I64Mul), QWORD, imul rax);
-    bin_mem!(g, op3!(I64And), QWORD, and rax);
-    bin_mem!(g, op3!(I64Or), QWORD, or rax);
-    bin_mem!(g, op3!(I64Xor), QWORD, xor rax);
+    bin_mem!(g, op3!(I32Add), DWORD, AB_IN_RAX, add eax);
+    bin_mem!(g, op3!(I32Sub), DWORD, A_IN_RAX, sub eax);
+    bin_mem!(g, op3!(I32Mul), DWORD, AB_IN_RAX, imul eax);
+    bin_mem!(g, op3!(I32And), DWORD, AB_IN_RAX, and eax);
+    bin_mem!(g, op3!(I32Or), DWORD, AB_IN_RAX, or eax);
+    bin_mem!(g, op3!(I32Xor), DWORD, AB_IN_RAX, xor eax);
+    bin_mem!(g, op3!(I64Add), QWORD, AB_IN_RAX, add rax);
+    bin_mem!(g, op3!(I64Sub), QWORD, A_IN_RAX, sub rax);
+    bin_mem!(g, op3!(I64Mul), QWORD, AB_IN_RAX, imul rax);
+    bin_mem!(g, op3!(I64And), QWORD, AB_IN_RAX, and rax);
+    bin_mem!(g, op3!(I64Or), QWORD, AB_IN_RAX, or rax);
+    bin_mem!(g, op3!(I64Xor), QWORD, AB_IN_RAX, xor rax);
     shift!(g, op3!(I32Shl), shl eax, cl);
     shift!(g, op3!(I32ShrS), sar eax, cl);
     shift!(g, op3!(I32ShrU), shr eax, cl);
@@ -1257,48 +1445,48 @@ fn emit_handlers(g: &mut Gen) {
     cmp_imm!(g, opi!(I64GeUImm), QWORD, setae);
 
     // Unary integer operations and conversions.
-    unary!(g, op2!(I32Eqz), xor ecx, ecx ; cmp DWORD [r13 + rax * 8], 0 ; sete cl ; mov eax, ecx);
-    unary!(g, op2!(I64Eqz), xor ecx, ecx ; cmp QWORD [r13 + rax * 8], 0 ; sete cl ; mov eax, ecx);
-    unary!(g, op2!(I32Clz), lzcnt eax, DWORD [r13 + rax * 8]);
-    unary!(g, op2!(I32Ctz), tzcnt eax, DWORD [r13 + rax * 8]);
-    unary!(g, op2!(I32Popcnt), popcnt eax, DWORD [r13 + rax * 8]);
-    unary!(g, op2!(I64Clz), lzcnt rax, QWORD [r13 + rax * 8]);
-    unary!(g, op2!(I64Ctz), tzcnt rax, QWORD [r13 + rax * 8]);
-    unary!(g, op2!(I64Popcnt), popcnt rax, QWORD [r13 + rax * 8]);
-    unary!(g, op2!(I32WrapI64), mov eax, DWORD [r13 + rax * 8]);
-    unary!(g, op2!(I64ExtendI32S), movsxd rax, DWORD [r13 + rax * 8]);
-    unary!(g, op2!(I64ExtendI32U), mov eax, DWORD [r13 + rax * 8]);
-    unary!(g, op2!(I32Extend8S), movsx eax, BYTE [r13 + rax * 8]);
-    unary!(g, op2!(I32Extend16S), movsx eax, WORD [r13 + rax * 8]);
-    unary!(g, op2!(I64Extend8S), movsx rax, BYTE [r13 + rax * 8]);
-    unary!(g, op2!(I64Extend16S), movsx rax, WORD [r13 + rax * 8]);
-    unary!(g, op2!(I64Extend32S), movsxd rax, DWORD [r13 + rax * 8]);
+    unary!(g, op2!(I32Eqz), IN_RAX, xor ecx, ecx ; cmp DWORD [r13 + rax * 8], 0 ; sete cl ; mov eax, ecx);
+    unary!(g, op2!(I64Eqz), IN_RAX, xor ecx, ecx ; cmp QWORD [r13 + rax * 8], 0 ; sete cl ; mov eax, ecx);
+    unary!(g, op2!(I32Clz), IN_RAX, lzcnt eax, DWORD [r13 + rax * 8]);
+    unary!(g, op2!(I32Ctz), IN_RAX, tzcnt eax, DWORD [r13 + rax * 8]);
+    unary!(g, op2!(I32Popcnt), IN_RAX, popcnt eax, DWORD [r13 + rax * 8]);
+    unary!(g, op2!(I64Clz), IN_RAX, lzcnt rax, QWORD [r13 + rax * 8]);
+    unary!(g, op2!(I64Ctz), IN_RAX, tzcnt rax, QWORD [r13 + rax * 8]);
+    unary!(g, op2!(I64Popcnt), IN_RAX, popcnt rax, QWORD [r13 + rax * 8]);
+    unary!(g, op2!(I32WrapI64), IN_RAX, mov eax, DWORD [r13 + rax * 8]);
+    unary!(g, op2!(I64ExtendI32S), IN_RAX, movsxd rax, DWORD [r13 + rax * 8]);
+    unary!(g, op2!(I64ExtendI32U), IN_RAX, mov eax, DWORD [r13 + rax * 8]);
+    unary!(g, op2!(I32Extend8S), IN_RAX, movsx eax, BYTE [r13 + rax * 8]);
+    unary!(g, op2!(I32Extend16S), IN_RAX, movsx eax, WORD [r13 + rax * 8]);
+    unary!(g, op2!(I64Extend8S), IN_RAX, movsx rax, BYTE [r13 + rax * 8]);
+    unary!(g, op2!(I64Extend16S), IN_RAX, movsx rax, WORD [r13 + rax * 8]);
+    unary!(g, op2!(I64Extend32S), IN_RAX, movsxd rax, DWORD [r13 + rax * 8]);
 
     // Float operations that are one SSE instruction, bit for bit what Rust computes.
-    fbin!(g, op3!(F32Add), f32, addss);
-    fbin!(g, op3!(F32Sub), f32, subss);
-    fbin!(g, op3!(F32Mul), f32, mulss);
-    fbin!(g, op3!(F32Div), f32, divss);
-    fbin!(g, op3!(F64Add), f64, addsd);
-    fbin!(g, op3!(F64Sub), f64, subsd);
-    fbin!(g, op3!(F64Mul), f64, mulsd);
-    fbin!(g, op3!(F64Div), f64, divsd);
-    unary!(g, op2!(F32Abs), mov eax, DWORD [r13 + rax * 8] ; and eax, 0x7fff_ffff);
-    unary!(g, op2!(F32Neg), mov eax, DWORD [r13 + rax * 8] ; xor eax, i32::MIN);
-    unary!(g, op2!(F64Abs), mov rax, QWORD [r13 + rax * 8] ; btr rax, 63);
-    unary!(g, op2!(F64Neg), mov rax, QWORD [r13 + rax * 8] ; btc rax, 63);
-    unary!(g, op2!(F32Sqrt), sqrtss xmm0, DWORD [r13 + rax * 8] ; movd eax, xmm0);
-    unary!(g, op2!(F64Sqrt), sqrtsd xmm0, QWORD [r13 + rax * 8] ; movq rax, xmm0);
-    unary!(g, op2!(F64ConvertI32S), cvtsi2sd xmm0, DWORD [r13 + rax * 8] ; movq rax, xmm0);
-    unary!(g, op2!(F64ConvertI32U),
+    fbin!(g, op3!(F32Add), f32, false, addss);
+    fbin!(g, op3!(F32Sub), f32, false, subss);
+    fbin!(g, op3!(F32Mul), f32, false, mulss);
+    fbin!(g, op3!(F32Div), f32, false, divss);
+    fbin!(g, op3!(F64Add), f64, false, addsd);
+    fbin!(g, op3!(F64Sub), f64, false, subsd);
+    fbin!(g, op3!(F64Mul), f64, false, mulsd);
+    fbin!(g, op3!(F64Div), f64, false, divsd);
+    unary!(g, op2!(F32Abs), IN_RAX, mov eax, DWORD [r13 + rax * 8] ; and eax, 0x7fff_ffff);
+    unary!(g, op2!(F32Neg), IN_RAX, mov eax, DWORD [r13 + rax * 8] ; xor eax, i32::MIN);
+    unary!(g, op2!(F64Abs), IN_RAX, mov rax, QWORD [r13 + rax * 8] ; btr rax, 63);
+    unary!(g, op2!(F64Neg), IN_RAX, mov rax, QWORD [r13 + rax * 8] ; btc rax, 63);
+    unary!(g, op2!(F32Sqrt), IN_RAX | IN_XMM0, sqrtss xmm0, DWORD [r13 + rax * 8] ; movd eax, xmm0);
+    unary!(g, op2!(F64Sqrt), IN_RAX | IN_XMM0, sqrtsd xmm0, QWORD [r13 + rax * 8] ; movq rax, xmm0);
+    unary!(g, op2!(F64ConvertI32S), IN_RAX | IN_XMM0, cvtsi2sd xmm0, DWORD [r13 + rax * 8] ; movq rax, xmm0);
+    unary!(g, op2!(F64ConvertI32U), IN_RAX | IN_XMM0,
         mov eax, DWORD [r13 + rax * 8] ; cvtsi2sd xmm0, rax ; movq rax, xmm0);
-    unary!(g, op2!(F64ConvertI64S), cvtsi2sd xmm0, QWORD [r13 + rax * 8] ; movq rax, xmm0);
-    unary!(g, op2!(F32ConvertI32S), cvtsi2ss xmm0, DWORD [r13 + rax * 8] ; movd eax, xmm0);
-    unary!(g, op2!(F32ConvertI32U),
+    unary!(g, op2!(F64ConvertI64S), IN_RAX | IN_XMM0, cvtsi2sd xmm0, QWORD [r13 + rax * 8] ; movq rax, xmm0);
+    unary!(g, op2!(F32ConvertI32S), IN_RAX | IN_XMM0, cvtsi2ss xmm0, DWORD [r13 + rax * 8] ; movd eax, xmm0);
+    unary!(g, op2!(F32ConvertI32U), IN_RAX | IN_XMM0,
         mov eax, DWORD [r13 + rax * 8] ; cvtsi2ss xmm0, rax ; movd eax, xmm0);
-    unary!(g, op2!(F32ConvertI64S), cvtsi2ss xmm0, QWORD [r13 + rax * 8] ; movd eax, xmm0);
-    unary!(g, op2!(F64PromoteF32), cvtss2sd xmm0, DWORD [r13 + rax * 8] ; movq rax, xmm0);
-    unary!(g, op2!(F32DemoteF64), cvtsd2ss xmm0, QWORD [r13 + rax * 8] ; movd eax, xmm0);
+    unary!(g, op2!(F32ConvertI64S), IN_RAX | IN_XMM0, cvtsi2ss xmm0, QWORD [r13 + rax * 8] ; movd eax, xmm0);
+    unary!(g, op2!(F64PromoteF32), IN_RAX | IN_XMM0, cvtss2sd xmm0, DWORD [r13 + rax * 8] ; movq rax, xmm0);
+    unary!(g, op2!(F32DemoteF64), IN_RAX | IN_XMM0, cvtsd2ss xmm0, QWORD [r13 + rax * 8] ; movd eax, xmm0);
 
     fcmp!(g, op3!(F64Eq), f64, F2, F3, sete al ; setnp dl ; and al, dl ; movzx eax, al);
     fcmp!(g, op3!(F64Ne), f64, F2, F3, setne al ; setp dl ; or al, dl ; movzx eax, al);
@@ -1314,29 +1502,29 @@ fn emit_handlers(g: &mut Gen) {
     fcmp!(g, op3!(F32Ge), f32, F2, F3, setae al ; movzx eax, al);
 
     // Memory.
-    load!(g, opl!(I32Load), 4, mov eax, DWORD [r14 + rax]);
-    load!(g, opl!(I64Load), 8, mov rax, QWORD [r14 + rax]);
-    load!(g, opl!(F32Load), 4, mov eax, DWORD [r14 + rax]);
-    load!(g, opl!(F64Load), 8, mov rax, QWORD [r14 + rax]);
-    load!(g, opl!(I32Load8S), 1, movsx eax, BYTE [r14 + rax]);
-    load!(g, opl!(I32Load8U), 1, movzx eax, BYTE [r14 + rax]);
-    load!(g, opl!(I32Load16S), 2, movsx eax, WORD [r14 + rax]);
-    load!(g, opl!(I32Load16U), 2, movzx eax, WORD [r14 + rax]);
-    load!(g, opl!(I64Load8S), 1, movsx rax, BYTE [r14 + rax]);
-    load!(g, opl!(I64Load8U), 1, movzx eax, BYTE [r14 + rax]);
-    load!(g, opl!(I64Load16S), 2, movsx rax, WORD [r14 + rax]);
-    load!(g, opl!(I64Load16U), 2, movzx eax, WORD [r14 + rax]);
-    load!(g, opl!(I64Load32S), 4, movsxd rax, DWORD [r14 + rax]);
-    load!(g, opl!(I64Load32U), 4, mov eax, DWORD [r14 + rax]);
-    store!(g, ops!(I32Store), 4, mov DWORD [r14 + rax], ecx);
-    store!(g, ops!(I64Store), 8, mov QWORD [r14 + rax], rcx);
-    store!(g, ops!(F32Store), 4, mov DWORD [r14 + rax], ecx);
-    store!(g, ops!(F64Store), 8, mov QWORD [r14 + rax], rcx);
-    store!(g, ops!(I32Store8), 1, mov BYTE [r14 + rax], cl);
-    store!(g, ops!(I32Store16), 2, mov WORD [r14 + rax], cx);
-    store!(g, ops!(I64Store8), 1, mov BYTE [r14 + rax], cl);
-    store!(g, ops!(I64Store16), 2, mov WORD [r14 + rax], cx);
-    store!(g, ops!(I64Store32), 4, mov DWORD [r14 + rax], ecx);
+    load!(g, opl!(I32Load), 4, IN_RAX, mov eax, DWORD [r14 + rax]);
+    load!(g, opl!(I64Load), 8, IN_RAX, mov rax, QWORD [r14 + rax]);
+    load!(g, opl!(F32Load), 4, IN_RAX | IN_XMM0, mov eax, DWORD [r14 + rax]);
+    load!(g, opl!(F64Load), 8, IN_RAX | IN_XMM0, mov rax, QWORD [r14 + rax]);
+    load!(g, opl!(I32Load8S), 1, IN_RAX, movsx eax, BYTE [r14 + rax]);
+    load!(g, opl!(I32Load8U), 1, IN_RAX, movzx eax, BYTE [r14 + rax]);
+    load!(g, opl!(I32Load16S), 2, IN_RAX, movsx eax, WORD [r14 + rax]);
+    load!(g, opl!(I32Load16U), 2, IN_RAX, movzx eax, WORD [r14 + rax]);
+    load!(g, opl!(I64Load8S), 1, IN_RAX, movsx rax, BYTE [r14 + rax]);
+    load!(g, opl!(I64Load8U), 1, IN_RAX, movzx eax, BYTE [r14 + rax]);
+    load!(g, opl!(I64Load16S), 2, IN_RAX, movsx rax, WORD [r14 + rax]);
+    load!(g, opl!(I64Load16U), 2, IN_RAX, movzx eax, WORD [r14 + rax]);
+    load!(g, opl!(I64Load32S), 4, IN_RAX, movsxd rax, DWORD [r14 + rax]);
+    load!(g, opl!(I64Load32U), 4, IN_RAX, mov eax, DWORD [r14 + rax]);
+    store!(g, ops!(I32Store), 4, IN_RAX, mov DWORD [r14 + rax], ecx);
+    store!(g, ops!(I64Store), 8, IN_RAX, mov QWORD [r14 + rax], rcx);
+    store!(g, ops!(F32Store), 4, IN_XMM0, mov DWORD [r14 + rax], ecx);
+    store!(g, ops!(F64Store), 8, IN_XMM0, mov QWORD [r14 + rax], rcx);
+    store!(g, ops!(I32Store8), 1, IN_RAX, mov BYTE [r14 + rax], cl);
+    store!(g, ops!(I32Store16), 2, IN_RAX, mov WORD [r14 + rax], cx);
+    store!(g, ops!(I64Store8), 1, IN_RAX, mov BYTE [r14 + rax], cl);
+    store!(g, ops!(I64Store16), 2, IN_RAX, mov WORD [r14 + rax], cx);
+    store!(g, ops!(I64Store32), 4, IN_RAX, mov DWORD [r14 + rax], ecx);
 
     // Fused compare-and-branch.
     br_slots!(g, opb!(BrI32Eq), DWORD, je);

@@ -51,6 +51,21 @@ macro_rules! define_ops {
                 $(+ one!($fixed))* $(+ one!($un))* $(+ one!($bin))* $(+ one!($imm))*
                 $(+ one!($load))* $(+ one!($store))* $(+ one!($br))* $(+ one!($bri))*;
 
+            /// The fields of an instruction of the operator families, in order (the
+            /// immediates as their bits), as the generated handlers read them.
+            pub fn family_fields(&self) -> Option<[u32; 3]> {
+                Some(match *self {
+                    $(Op::$un { dst, a } => [dst, a, 0],)*
+                    $(Op::$bin { dst, a, b } => [dst, a, b],)*
+                    $(Op::$imm { dst, a, imm } => [dst, a, imm as u32],)*
+                    $(Op::$load { dst, addr, offset } => [dst, addr, offset],)*
+                    $(Op::$store { addr, val, offset } => [addr, val, offset],)*
+                    $(Op::$br { a, b, target } => [a, b, target],)*
+                    $(Op::$bri { a, imm, target } => [a, imm as u32, target],)*
+                    _ => return None,
+                })
+            }
+
             /// The target of a branch instruction, for patching.
             pub fn branch_target_mut(&mut self) -> Option<&mut u32> {
                 match self {
@@ -318,6 +333,9 @@ pub struct CompiledFunc {
     pub counters: Counters,
     /// Loop headers, by header pc (for OSR).
     pub loops: Box<[LoopInfo]>,
+    /// The code the generated handlers run (`asm`): the same instructions at the same pcs,
+    /// with tags of the handlers' own (empty when those handlers are not in use).
+    pub asm_code: Box<[super::asm::AsmOp]>,
 }
 
 impl CompiledFunc {

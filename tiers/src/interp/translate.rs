@@ -234,8 +234,10 @@ fn translate_impl<const FAST: bool>(
             eprintln!("  {pc:4} {op:?}");
         }
     }
+    let asm_code = super::asm::prepare(&ops);
     let func = CompiledFunc {
         ops,
+        asm_code,
         num_params: ty.params().len() as u32,
         num_locals: t.num_locals,
         consts: t.consts.as_slice().into(),
