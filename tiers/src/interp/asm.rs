@@ -44,7 +44,7 @@ pub struct AsmInterp {
     /// Per handler tag, what it leaves in the accumulators (`IN_RAX`, `IN_XMM0`).
     leaves: Box<[u8]>,
     /// Per instruction kind, its accumulator variant.
-    acc: Box<[AccUse]>,
+    acc: Box<[[AccUse; 2]]>,
     /// Instruction kinds with a handler of their own.
     #[cfg_attr(not(test), allow(dead_code))]
     handled: usize,
@@ -83,23 +83,17 @@ pub fn prepare(ops: &[Op]) -> Box<[AsmOp]> {
     for i in 1..code.len() * accumulators_on() as usize {
         let prev = code[i - 1].0;
         let leaves = interp.leaves[prev[0] as usize];
-        let AccUse {
-            tag,
-            reads,
-            word,
-            swap,
-        } = interp.acc[code[i].0[0] as usize];
-        if target[i] || tag == 0 || leaves & reads == 0 {
+        if target[i] || leaves == 0 {
             continue;
         }
         // Every handler that leaves a result has its destination in word 1.
         let dst = prev[1];
         let w = &mut code[i].0;
-        if w[word as usize] != dst && swap != 0 && w[swap as usize] == dst {
-            w.swap(word as usize, swap as usize);
-        }
-        if w[word as usize] == dst {
-            w[0] = tag as u32;
+        for AccUse { tag, reads, word } in interp.acc[w[0] as usize] {
+            if tag != 0 && leaves & reads != 0 && w[word as usize] == dst {
+                w[0] = tag as u32;
+                break;
+            }
         }
     }
     if std::env::var_os("STRATA_ACC_DEBUG").is_some() {
@@ -511,16 +505,15 @@ const IN_XMM0: u8 = 2;
 
 /// An instruction kind's variant that takes one operand from an accumulator instead of its
 /// slot (the previous instruction just computed it; `prepare` decides where that holds).
+/// A kind has up to two, for different operands.
 #[derive(Clone, Copy, Default)]
 pub struct AccUse {
-    /// The variant's tag (0: the kind has none).
+    /// The variant's tag (0: none).
     tag: u16,
     /// The accumulator it reads (`IN_RAX` or `IN_XMM0`).
     reads: u8,
     /// The word of the operand it takes from there.
     word: u8,
-    /// A word whose operand may trade places with that one (a commutative operation), or 0.
-    swap: u8,
 }
 
 /// The handlers under construction: each one's offset by tag, and what it leaves in the
@@ -533,7 +526,7 @@ struct Gen {
     /// Per handler tag.
     leaves: Vec<u8>,
     /// Per instruction kind (tag below `Op::COUNT`).
-    acc: Vec<AccUse>,
+    acc: Vec<[AccUse; 2]>,
     next_tag: usize,
 }
 
@@ -559,28 +552,24 @@ impl Gen {
         emit(&mut self.a);
     }
 
-    /// The handler of `op`'s kind and its variant that takes the operand of word `word`
-    /// from accumulator `reads` (`emit`'s flag says which is being emitted).
-    fn consumer(
-        &mut self,
-        op: Op,
-        (reads, word, swap): (u8, i32, i32),
-        leaves: u8,
-        emit: impl Fn(&mut Asm, bool),
-    ) {
-        self.handler(op, leaves, |a| emit(a, false));
-        let tag = self.next_tag;
-        self.next_tag += 1;
-        let at = self.align();
-        self.handlers.push((tag, at));
-        self.leaves[tag] = leaves;
-        self.acc[tag_of(&op)] = AccUse {
-            tag: tag as u16,
-            reads,
-            word: (word / 4) as u8,
-            swap: (swap / 4) as u8,
-        };
-        emit(&mut self.a, true);
+    /// The handler of `op`'s kind and its variants that take the operand of word `word` from
+    /// accumulator `reads`, for each `(reads, word)` of `uses`; `emit` gets 0 for the plain
+    /// handler and `k` for the variant of `uses[k - 1]`.
+    fn consumer(&mut self, op: Op, uses: &[(u8, i32)], leaves: u8, emit: impl Fn(&mut Asm, usize)) {
+        self.handler(op, leaves, |a| emit(a, 0));
+        for (k, &(reads, word)) in uses.iter().enumerate() {
+            let tag = self.next_tag;
+            self.next_tag += 1;
+            let at = self.align();
+            self.handlers.push((tag, at));
+            self.leaves[tag] = leaves;
+            self.acc[tag_of(&op)][k] = AccUse {
+                tag: tag as u16,
+                reads,
+                word: (word / 4) as u8,
+            };
+            emit(&mut self.a, k + 1);
+        }
     }
 }
 
@@ -589,24 +578,38 @@ fn tag_of(op: &Op) -> usize {
     unsafe { *(op as *const Op as *const u32) as usize }
 }
 
-/// The operand of word 2, `a`, from the integer accumulator; commutative operations may
-/// take word 3 from there instead.
-const A_IN_RAX: (u8, i32, i32) = (IN_RAX, F2, 0);
-const AB_IN_RAX: (u8, i32, i32) = (IN_RAX, F2, F3);
+/// The operand of word 2 (`a`) from the integer accumulator; or that of word 3 (`b`).
+const A_IN_RAX: &[(u8, i32)] = &[(IN_RAX, F2)];
+const AB_IN_RAX: &[(u8, i32)] = &[(IN_RAX, F2), (IN_RAX, F3)];
 
-/// `dst = a OP b` on slots, with `OP` an x86 instruction taking a memory source.
+/// `dst = a OP b` on slots, with `OP` an x86 instruction taking a memory source. Variants:
+/// `a` in rax; `b` in rax (moved to rcx, `a` loaded).
 macro_rules! bin_mem {
-    ($g:expr, $op:expr, $w:ident, $uses:expr, $($ins:tt)*) => {{
-        $g.consumer($op, $uses, IN_RAX, |a, acc| {
-            idx_rcx(a, F3);
-            if !acc {
-                idx_rax(a, F2);
-                load_a!(a, $w);
+    ($g:expr, $op:expr, $w:ident, $($ins:tt)*) => {{
+        $g.consumer($op, AB_IN_RAX, IN_RAX, |a, v| {
+            match v {
+                0 => {
+                    idx_rcx(a, F3);
+                    idx_rax(a, F2);
+                    load_a!(a, $w);
+                    dynasm!(a ; .arch x64 ; $($ins)* , $w [r13 + rcx * 8]);
+                }
+                1 => {
+                    idx_rcx(a, F3);
+                    dynasm!(a ; .arch x64 ; $($ins)* , $w [r13 + rcx * 8]);
+                }
+                _ => {
+                    dynasm!(a ; .arch x64 ; mov rcx, rax);
+                    idx_rax(a, F2);
+                    load_a!(a, $w);
+                    bin_mem!(@reg a, $w, $($ins)*);
+                }
             }
-            dynasm!(a ; .arch x64 ; $($ins)* , $w [r13 + rcx * 8]);
             put_rax(a, F1);
         });
     }};
+    (@reg $a:ident, DWORD, $($ins:tt)*) => { dynasm!($a ; .arch x64 ; $($ins)* , ecx) };
+    (@reg $a:ident, QWORD, $($ins:tt)*) => { dynasm!($a ; .arch x64 ; $($ins)* , rcx) };
 }
 
 /// `rax`/`eax` = the slot whose index is in `rax`.
@@ -618,13 +621,25 @@ macro_rules! load_a {
 /// Shifts and rotates: `dst = a OP (b & mask)`, the count in `cl` (x86 masks it as wasm does).
 macro_rules! shift {
     ($g:expr, $op:expr, $($ins:tt)*) => {{
-        $g.consumer($op, A_IN_RAX, IN_RAX, |a, acc| {
-            idx_rcx(a, F3);
-            if !acc {
-                idx_rax(a, F2);
-                load_a!(a, QWORD);
+        $g.consumer($op, AB_IN_RAX, IN_RAX, |a, v| {
+            match v {
+                0 => {
+                    idx_rcx(a, F3);
+                    idx_rax(a, F2);
+                    load_a!(a, QWORD);
+                    dynasm!(a ; .arch x64 ; mov ecx, DWORD [r13 + rcx * 8]);
+                }
+                1 => {
+                    idx_rcx(a, F3);
+                    dynasm!(a ; .arch x64 ; mov ecx, DWORD [r13 + rcx * 8]);
+                }
+                _ => {
+                    dynasm!(a ; .arch x64 ; mov ecx, eax);
+                    idx_rax(a, F2);
+                    load_a!(a, QWORD);
+                }
             }
-            dynasm!(a ; .arch x64 ; mov ecx, DWORD [r13 + rcx * 8] ; $($ins)*);
+            dynasm!(a ; .arch x64 ; $($ins)*);
             put_rax(a, F1);
         });
     }};
@@ -633,25 +648,44 @@ macro_rules! shift {
 /// Integer comparison of two slots into 0/1.
 macro_rules! cmp_slots {
     ($g:expr, $op:expr, $w:ident, $set:ident) => {{
-        $g.consumer($op, A_IN_RAX, IN_RAX, |a, acc| {
-            idx_rcx(a, F3);
-            if !acc {
-                idx_rax(a, F2);
-                load_a!(a, $w);
-            }
-            cmp_slots!(@cmp a, $w);
+        $g.consumer($op, AB_IN_RAX, IN_RAX, |a, v| {
+            cmp_slots!(@operands a, v, $w, F2, F3);
             dynasm!(a ; .arch x64 ; $set dl ; movzx eax, dl);
             put_rax(a, F1);
         });
     }};
+    // Compares the slots of words `$x` and `$y` (`$x` from rax in variant 1, `$y` in 2).
+    (@operands $a:ident, $v:expr, $w:ident, $x:expr, $y:expr) => {
+        match $v {
+            0 => {
+                idx_rcx($a, $y);
+                idx_rax($a, $x);
+                load_a!($a, $w);
+                cmp_slots!(@cmp $a, $w);
+            }
+            1 => {
+                idx_rcx($a, $y);
+                cmp_slots!(@cmp $a, $w);
+            }
+            _ => {
+                dynasm!($a ; .arch x64 ; mov rcx, rax);
+                idx_rax($a, $x);
+                load_a!($a, $w);
+                cmp_slots!(@reg $a, $w);
+            }
+        }
+    };
     (@cmp $a:ident, DWORD) => { dynasm!($a ; .arch x64 ; cmp eax, DWORD [r13 + rcx * 8]) };
     (@cmp $a:ident, QWORD) => { dynasm!($a ; .arch x64 ; cmp rax, QWORD [r13 + rcx * 8]) };
+    (@reg $a:ident, DWORD) => { dynasm!($a ; .arch x64 ; cmp eax, ecx) };
+    (@reg $a:ident, QWORD) => { dynasm!($a ; .arch x64 ; cmp rax, rcx) };
 }
 
 /// Integer comparison of a slot with the immediate (sign-extended for i64) into 0/1.
 macro_rules! cmp_imm {
     ($g:expr, $op:expr, $w:ident, $set:ident) => {{
-        $g.consumer($op, A_IN_RAX, IN_RAX, |a, acc| {
+        $g.consumer($op, A_IN_RAX, IN_RAX, |a, v| {
+            let acc = v == 1;
             if !acc {
                 idx_rax(a, F2);
                 load_a!(a, $w);
@@ -669,7 +703,8 @@ macro_rules! cmp_imm {
 /// `dst = a OP imm`: 32-bit forms take the immediate from memory, 64-bit ones sign-extend it.
 macro_rules! imm_op {
     ($g:expr, $op:expr, DWORD, $($ins:tt)*) => {{
-        $g.consumer($op, A_IN_RAX, IN_RAX, |a, acc| {
+        $g.consumer($op, A_IN_RAX, IN_RAX, |a, v| {
+            let acc = v == 1;
             if !acc {
                 idx_rax(a, F2);
                 load_a!(a, DWORD);
@@ -679,7 +714,8 @@ macro_rules! imm_op {
         });
     }};
     ($g:expr, $op:expr, QWORD, $($ins:tt)*) => {{
-        $g.consumer($op, A_IN_RAX, IN_RAX, |a, acc| {
+        $g.consumer($op, A_IN_RAX, IN_RAX, |a, v| {
+            let acc = v == 1;
             if !acc {
                 idx_rax(a, F2);
                 load_a!(a, QWORD);
@@ -693,7 +729,8 @@ macro_rules! imm_op {
 /// Shift or rotate by the immediate, the count in `cl`.
 macro_rules! shift_imm {
     ($g:expr, $op:expr, $($ins:tt)*) => {{
-        $g.consumer($op, A_IN_RAX, IN_RAX, |a, acc| {
+        $g.consumer($op, A_IN_RAX, IN_RAX, |a, v| {
+            let acc = v == 1;
             if !acc {
                 idx_rax(a, F2);
                 load_a!(a, QWORD);
@@ -708,13 +745,8 @@ macro_rules! shift_imm {
 macro_rules! br_slots {
     ($g:expr, $op:expr, $w:ident, $jcc:ident) => {{
         let exit = $g.exit;
-        $g.consumer($op, (IN_RAX, F1, 0), 0, |a, acc| {
-            idx_rcx(a, F2);
-            if !acc {
-                idx_rax(a, F1);
-                load_a!(a, $w);
-            }
-            cmp_slots!(@cmp a, $w);
+        $g.consumer($op, &[(IN_RAX, F1), (IN_RAX, F2)], 0, |a, v| {
+            cmp_slots!(@operands a, v, $w, F1, F2);
             dynasm!(a ; .arch x64 ; $jcc >taken);
             dispatch_next(a, 1);
             dynasm!(a ; .arch x64 ; taken:);
@@ -727,7 +759,8 @@ macro_rules! br_slots {
 macro_rules! br_imm {
     ($g:expr, $op:expr, $w:ident, $jcc:ident) => {{
         let exit = $g.exit;
-        $g.consumer($op, (IN_RAX, F1, 0), 0, |a, acc| {
+        $g.consumer($op, &[(IN_RAX, F1)], 0, |a, v| {
+            let acc = v == 1;
             if !acc {
                 idx_rax(a, F1);
                 load_a!(a, $w);
@@ -744,31 +777,41 @@ macro_rules! br_imm {
         ; movsxd rcx, DWORD [r12 + F2] ; cmp rax, rcx) };
 }
 
-/// Float arithmetic `xmm0 = a OP b`. Never with swapped operands: with two NaNs, x86 returns
-/// the first one's payload, and every tier must compute the same bits.
+/// Float arithmetic `xmm0 = a OP b`. Variants: `a` in xmm0; `b` in xmm0 (moved to xmm1,
+/// `a` loaded). Operands never trade places: with two NaNs, x86 returns the first one's
+/// payload, and every tier must compute the same bits.
 macro_rules! fbin {
-    ($g:expr, $op:expr, f64, $swap:expr, $ins:ident) => {{
-        $g.consumer($op, (IN_XMM0, F2, if $swap { F3 } else { 0 }), IN_XMM0, |a, acc| {
-            idx_rcx(a, F3);
-            if !acc {
-                idx_rax(a, F2);
-                dynasm!(a ; .arch x64 ; movsd xmm0, QWORD [r13 + rax * 8]);
-            }
-            dynasm!(a ; .arch x64 ; $ins xmm0, QWORD [r13 + rcx * 8]);
+    ($g:expr, $op:expr, f64, $ins:ident) => {{
+        $g.consumer($op, &[(IN_XMM0, F2), (IN_XMM0, F3)], IN_XMM0, |a, v| {
+            fbin!(@operands a, v, $ins, movsd, QWORD);
             put_xmm0_f64(a, F1);
         });
     }};
-    ($g:expr, $op:expr, f32, $swap:expr, $ins:ident) => {{
-        $g.consumer($op, (IN_XMM0, F2, if $swap { F3 } else { 0 }), IN_RAX | IN_XMM0, |a, acc| {
-            idx_rcx(a, F3);
-            if !acc {
-                idx_rax(a, F2);
-                dynasm!(a ; .arch x64 ; movss xmm0, DWORD [r13 + rax * 8]);
-            }
-            dynasm!(a ; .arch x64 ; $ins xmm0, DWORD [r13 + rcx * 8]);
+    ($g:expr, $op:expr, f32, $ins:ident) => {{
+        $g.consumer($op, &[(IN_XMM0, F2), (IN_XMM0, F3)], IN_RAX | IN_XMM0, |a, v| {
+            fbin!(@operands a, v, $ins, movss, DWORD);
             put_xmm0_f32(a, F1);
         });
     }};
+    (@operands $a:ident, $v:expr, $ins:ident, $mov:ident, $w:ident) => {
+        match $v {
+            0 => {
+                idx_rcx($a, F3);
+                idx_rax($a, F2);
+                dynasm!($a ; .arch x64
+                    ; $mov xmm0, $w [r13 + rax * 8] ; $ins xmm0, $w [r13 + rcx * 8]);
+            }
+            1 => {
+                idx_rcx($a, F3);
+                dynasm!($a ; .arch x64 ; $ins xmm0, $w [r13 + rcx * 8]);
+            }
+            _ => {
+                idx_rax($a, F2);
+                dynasm!($a ; .arch x64
+                    ; movapd xmm1, xmm0 ; $mov xmm0, $w [r13 + rax * 8] ; $ins xmm0, xmm1);
+            }
+        }
+    };
 }
 
 /// Float comparison: `ucomis{s,d} x, y` with `x`/`y` the fields (swapped for `<`, `<=`, so
@@ -806,7 +849,8 @@ macro_rules! unary {
 macro_rules! load {
     ($g:expr, $op:expr, $n:expr, $leaves:expr, $($ins:tt)*) => {{
         let exit = $g.exit;
-        $g.consumer($op, A_IN_RAX, $leaves, |a, acc| {
+        $g.consumer($op, A_IN_RAX, $leaves, |a, v| {
+            let acc = v == 1;
             if acc {
                 // An i32 address: the accumulator's high half is not part of it.
                 dynasm!(a ; .arch x64 ; mov eax, eax);
@@ -832,29 +876,32 @@ macro_rules! load {
 }
 
 /// Stores: the address as for loads, the value in `rcx`, then `$ins` writes `[r14 + rax]`.
-/// The variant takes the value (word 2) from accumulator `$reads`.
+/// Variants: the value (word 2) from accumulator `$reads`; the address (word 1) from rax.
 macro_rules! store {
     ($g:expr, $op:expr, $n:expr, $reads:expr, $($ins:tt)*) => {{
         let exit = $g.exit;
-        $g.consumer($op, ($reads, F2, 0), 0, |a, acc| {
-            if acc {
-                if $reads == IN_XMM0 {
-                    dynasm!(a ; .arch x64 ; movq rsi, xmm0);
-                } else {
-                    dynasm!(a ; .arch x64 ; mov rsi, rax);
-                }
+        $g.consumer($op, &[($reads, F2), (IN_RAX, F1)], 0, |a, v| {
+            match v {
+                1 if $reads == IN_XMM0 => dynasm!(a ; .arch x64 ; movq rsi, xmm0),
+                1 => dynasm!(a ; .arch x64 ; mov rsi, rax),
+                _ => {}
             }
-            idx_rax(a, F1);
+            if v == 2 {
+                // An i32 address: the accumulator's high half is not part of it.
+                dynasm!(a ; .arch x64 ; mov eax, eax);
+            } else {
+                idx_rax(a, F1);
+                load_a!(a, DWORD);
+            }
             dynasm!(a
                 ; .arch x64
                 ; mov ecx, DWORD [r12 + F3]
-                ; mov eax, DWORD [r13 + rax * 8]
                 ; add rax, rcx
                 ; lea rdx, [rax + $n]
                 ; cmp rdx, r15
                 ; ja =>exit
             );
-            if acc {
+            if v == 1 {
                 dynasm!(a ; .arch x64 ; mov rcx, rsi);
             } else {
                 dynasm!(a
@@ -975,7 +1022,7 @@ fn build(align: usize) -> Option<AsmInterp> {
         align,
         handlers: Vec::new(),
         leaves: vec![0; TAGS],
-        acc: vec![AccUse::default(); Op::COUNT],
+        acc: vec![[AccUse::default(); 2]; Op::COUNT],
         next_tag: Op::COUNT,
     };
     let mut table = vec![0usize; TAGS].into_boxed_slice();
@@ -1292,7 +1339,8 @@ fn emit_handlers(g: &mut Gen) {
         (Op::BrIfNez { cond: 0, target: 0 }, true),
         (Op::BrIfEqz { cond: 0, target: 0 }, false),
     ] {
-        g.consumer(op, (IN_RAX, F1, 0), 0, |a, acc| {
+        g.consumer(op, &[(IN_RAX, F1)], 0, |a, v| {
+            let acc = v == 1;
             if acc {
                 dynasm!(a ; .arch x64 ; test eax, eax);
             } else {
@@ -1325,7 +1373,8 @@ fn emit_handlers(g: &mut Gen) {
     );
     dispatch_next(&mut g.a, 0);
 
-    g.consumer(Op::Copy { dst: 0, src: 0 }, A_IN_RAX, IN_RAX, |a, acc| {
+    g.consumer(Op::Copy { dst: 0, src: 0 }, A_IN_RAX, IN_RAX, |a, v| {
+        let acc = v == 1;
         if !acc {
             idx_rax(a, F2);
             load_a!(a, QWORD);
@@ -1357,18 +1406,18 @@ fn emit_handlers(g: &mut Gen) {
     dispatch_next(&mut g.a, 2);
 
     // Integer arithmetic.
-    bin_mem!(g, op3!(I32Add), DWORD, AB_IN_RAX, add eax);
-    bin_mem!(g, op3!(I32Sub), DWORD, A_IN_RAX, sub eax);
-    bin_mem!(g, op3!(I32Mul), DWORD, AB_IN_RAX, imul eax);
-    bin_mem!(g, op3!(I32And), DWORD, AB_IN_RAX, and eax);
-    bin_mem!(g, op3!(I32Or), DWORD, AB_IN_RAX, or eax);
-    bin_mem!(g, op3!(I32Xor), DWORD, AB_IN_RAX, xor eax);
-    bin_mem!(g, op3!(I64Add), QWORD, AB_IN_RAX, add rax);
-    bin_mem!(g, op3!(I64Sub), QWORD, A_IN_RAX, sub rax);
-    bin_mem!(g, op3!(I64Mul), QWORD, AB_IN_RAX, imul rax);
-    bin_mem!(g, op3!(I64And), QWORD, AB_IN_RAX, and rax);
-    bin_mem!(g, op3!(I64Or), QWORD, AB_IN_RAX, or rax);
-    bin_mem!(g, op3!(I64Xor), QWORD, AB_IN_RAX, xor rax);
+    bin_mem!(g, op3!(I32Add), DWORD, add eax);
+    bin_mem!(g, op3!(I32Sub), DWORD, sub eax);
+    bin_mem!(g, op3!(I32Mul), DWORD, imul eax);
+    bin_mem!(g, op3!(I32And), DWORD, and eax);
+    bin_mem!(g, op3!(I32Or), DWORD, or eax);
+    bin_mem!(g, op3!(I32Xor), DWORD, xor eax);
+    bin_mem!(g, op3!(I64Add), QWORD, add rax);
+    bin_mem!(g, op3!(I64Sub), QWORD, sub rax);
+    bin_mem!(g, op3!(I64Mul), QWORD, imul rax);
+    bin_mem!(g, op3!(I64And), QWORD, and rax);
+    bin_mem!(g, op3!(I64Or), QWORD, or rax);
+    bin_mem!(g, op3!(I64Xor), QWORD, xor rax);
     shift!(g, op3!(I32Shl), shl eax, cl);
     shift!(g, op3!(I32ShrS), sar eax, cl);
     shift!(g, op3!(I32ShrU), shr eax, cl);
@@ -1463,14 +1512,14 @@ fn emit_handlers(g: &mut Gen) {
     unary!(g, op2!(I64Extend32S), IN_RAX, movsxd rax, DWORD [r13 + rax * 8]);
 
     // Float operations that are one SSE instruction, bit for bit what Rust computes.
-    fbin!(g, op3!(F32Add), f32, false, addss);
-    fbin!(g, op3!(F32Sub), f32, false, subss);
-    fbin!(g, op3!(F32Mul), f32, false, mulss);
-    fbin!(g, op3!(F32Div), f32, false, divss);
-    fbin!(g, op3!(F64Add), f64, false, addsd);
-    fbin!(g, op3!(F64Sub), f64, false, subsd);
-    fbin!(g, op3!(F64Mul), f64, false, mulsd);
-    fbin!(g, op3!(F64Div), f64, false, divsd);
+    fbin!(g, op3!(F32Add), f32, addss);
+    fbin!(g, op3!(F32Sub), f32, subss);
+    fbin!(g, op3!(F32Mul), f32, mulss);
+    fbin!(g, op3!(F32Div), f32, divss);
+    fbin!(g, op3!(F64Add), f64, addsd);
+    fbin!(g, op3!(F64Sub), f64, subsd);
+    fbin!(g, op3!(F64Mul), f64, mulsd);
+    fbin!(g, op3!(F64Div), f64, divsd);
     unary!(g, op2!(F32Abs), IN_RAX, mov eax, DWORD [r13 + rax * 8] ; and eax, 0x7fff_ffff);
     unary!(g, op2!(F32Neg), IN_RAX, mov eax, DWORD [r13 + rax * 8] ; xor eax, i32::MIN);
     unary!(g, op2!(F64Abs), IN_RAX, mov rax, QWORD [r13 + rax * 8] ; btr rax, 63);
