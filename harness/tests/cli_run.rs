@@ -501,11 +501,12 @@ fn interpreter_dispatch_modes_agree() {
             env!("CARGO_MANIFEST_DIR")
         )
     };
-    let modes: [(&str, &str); 4] = [
-        ("asm", "64"),
-        ("asm", "16"),
-        ("rust", "64"),
-        ("match", "64"),
+    let modes: [(&str, &str, &str); 5] = [
+        ("asm", "64", "1"),
+        ("asm", "16", "1"),
+        ("asm", "64", "0"),
+        ("rust", "64", "1"),
+        ("match", "64", "1"),
     ];
     let run = |mode: (&str, &str, &str), args: &[&str]| {
         let o = Command::new(env!("CARGO_BIN_EXE_strata"))

@@ -127,10 +127,39 @@ fn words(op: &Op) -> AsmOp {
         Op::Const32 { dst, val } => [tag, dst, val, 0],
         Op::Const64 { dst, val } => [tag, dst, val as u32, (val >> 32) as u32],
         Op::Call { func, base } => [tag, func, base, 0],
+        Op::CallIndirect {
+            type_index,
+            index,
+            base,
+        } => [tag, type_index, index, base],
         Op::Select { dst, a, b } => [tag, dst, a, b],
         // Left to the executor: the handlers read no field.
         _ => [tag, 0, 0, 0],
     })
+}
+
+/// An entry of the indirect-call cache: table 0's element `cell` called with type
+/// `type_index` passes the checks of `call_indirect` and is function `func_index` of the
+/// running instance. Each fact is permanent (an element's function never changes, nor its
+/// type); whether the callee may run in the handlers is checked at each call.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct IndirectEntry {
+    /// 0: empty (no element is null and cached).
+    pub cell: u64,
+    pub type_index: u32,
+    pub func_index: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<IndirectEntry>() == 1 << IE_SHIFT);
+
+/// Entries of the indirect-call cache (a power of two), and how it is indexed.
+pub const ICACHE_ENTRIES: usize = 64;
+const ICACHE_TYPE_SHIFT: i8 = 4;
+
+/// The cache entry for table 0's element `cell` called with type `type_index`.
+pub fn icache_slot(cell: u64, type_index: u32) -> usize {
+    ((cell as u32) ^ (type_index << ICACHE_TYPE_SHIFT)) as usize & (ICACHE_ENTRIES - 1)
 }
 
 /// What the handlers may do with calls in one run.
@@ -139,6 +168,9 @@ pub struct CallLimits<'a> {
     pub targets: &'a [AtomicPtr<CompiledFunc>],
     pub num_imported: u32,
     pub instance: InstanceId,
+    /// Table 0's elements (empty without a table) and the indirect-call cache.
+    pub table: &'a [u64],
+    pub icache: &'a [IndirectEntry; ICACHE_ENTRIES],
     /// The running function's index, and the call depth and its limit.
     pub func_index: u32,
     pub depth: u64,
@@ -219,6 +251,10 @@ pub struct CallCtx {
     pub num_targets: u32,
     pub num_imported: u32,
     pub instance: InstanceId,
+    /// Table 0's elements (null and 0 without a table) and the indirect-call cache.
+    pub table: *const u64,
+    pub table_len: u64,
+    pub icache: *const IndirectEntry,
     pub frames: *mut Frame,
     pub frames_len: u32,
     pub frames_cap: u32,
@@ -278,7 +314,7 @@ pub fn interp() -> Option<&'static AsmInterp> {
 }
 
 /// Handler tags: the instruction kinds, then their accumulator variants.
-const TAGS: usize = 2 * Op::COUNT;
+const TAGS: usize = 3 * Op::COUNT;
 
 /// Handler alignment in bytes.
 const DEFAULT_ALIGN: usize = 64;
@@ -338,6 +374,9 @@ impl AsmInterp {
             num_targets: calls.targets.len() as u32,
             num_imported: calls.num_imported,
             instance: calls.instance,
+            table: calls.table.as_ptr(),
+            table_len: calls.table.len() as u64,
+            icache: calls.icache.as_ptr(),
             frames: frames.as_mut_ptr(),
             frames_len: frames.len() as u32,
             frames_cap: frames.capacity().min(u32::MAX as usize) as u32,
@@ -393,6 +432,14 @@ const C_TARGETS: i32 = offset_of!(CallCtx, targets) as i32;
 const C_NUM_TARGETS: i32 = offset_of!(CallCtx, num_targets) as i32;
 const C_NUM_IMPORTED: i32 = offset_of!(CallCtx, num_imported) as i32;
 const C_INSTANCE: i32 = offset_of!(CallCtx, instance) as i32;
+const C_TABLE: i32 = offset_of!(CallCtx, table) as i32;
+const C_TABLE_LEN: i32 = offset_of!(CallCtx, table_len) as i32;
+const C_ICACHE: i32 = offset_of!(CallCtx, icache) as i32;
+const IE_CELL: i32 = offset_of!(IndirectEntry, cell) as i32;
+const IE_TYPE: i32 = offset_of!(IndirectEntry, type_index) as i32;
+const IE_FUNC: i32 = offset_of!(IndirectEntry, func_index) as i32;
+/// `IndirectEntry` is 16 bytes.
+const IE_SHIFT: i8 = 4;
 const C_FRAMES: i32 = offset_of!(CallCtx, frames) as i32;
 const C_FRAMES_LEN: i32 = offset_of!(CallCtx, frames_len) as i32;
 const C_FRAMES_CAP: i32 = offset_of!(CallCtx, frames_cap) as i32;
@@ -818,27 +865,71 @@ macro_rules! fbin {
 /// that an unordered result, which sets CF, reads as false), then `$set`.
 macro_rules! fcmp {
     ($g:expr, $op:expr, $w:ident, $x:expr, $y:expr, $($set:tt)*) => {{
-        $g.handler($op, IN_RAX, |a| {
-            idx_rax(a, $x);
-            idx_rcx(a, $y);
-            fcmp!(@cmp a, $w);
+        $g.consumer($op, &[(IN_XMM0, $x), (IN_XMM0, $y)], IN_RAX, |a, v| {
+            fcmp!(@cmp a, v, $w, $x, $y);
             dynasm!(a ; .arch x64 ; $($set)*);
             put_rax(a, F1);
         });
     }};
-    (@cmp $a:ident, f64) => { dynasm!($a ; .arch x64
-        ; movsd xmm0, QWORD [r13 + rax * 8] ; ucomisd xmm0, QWORD [r13 + rcx * 8]) };
-    (@cmp $a:ident, f32) => { dynasm!($a ; .arch x64
-        ; movss xmm0, DWORD [r13 + rax * 8] ; ucomiss xmm0, DWORD [r13 + rcx * 8]) };
+    (@cmp $a:ident, $v:expr, f64, $x:expr, $y:expr) => {
+        match $v {
+            0 => {
+                idx_rax($a, $x);
+                idx_rcx($a, $y);
+                dynasm!($a ; .arch x64
+                    ; movsd xmm0, QWORD [r13 + rax * 8] ; ucomisd xmm0, QWORD [r13 + rcx * 8]);
+            }
+            1 => {
+                idx_rcx($a, $y);
+                dynasm!($a ; .arch x64 ; ucomisd xmm0, QWORD [r13 + rcx * 8]);
+            }
+            _ => {
+                idx_rax($a, $x);
+                dynasm!($a ; .arch x64
+                    ; movapd xmm1, xmm0 ; movsd xmm0, QWORD [r13 + rax * 8] ; ucomisd xmm0, xmm1);
+            }
+        }
+    };
+    (@cmp $a:ident, $v:expr, f32, $x:expr, $y:expr) => {
+        match $v {
+            0 => {
+                idx_rax($a, $x);
+                idx_rcx($a, $y);
+                dynasm!($a ; .arch x64
+                    ; movss xmm0, DWORD [r13 + rax * 8] ; ucomiss xmm0, DWORD [r13 + rcx * 8]);
+            }
+            1 => {
+                idx_rcx($a, $y);
+                dynasm!($a ; .arch x64 ; ucomiss xmm0, DWORD [r13 + rcx * 8]);
+            }
+            _ => {
+                idx_rax($a, $x);
+                dynasm!($a ; .arch x64
+                    ; movaps xmm1, xmm0 ; movss xmm0, DWORD [r13 + rax * 8] ; ucomiss xmm0, xmm1);
+            }
+        }
+    };
 }
 
 /// `dst = f(a)` for a one-operand instruction: the body reads the slot at `[r13 + rax*8]`
 /// and leaves the result in `rax` (and, for `IN_XMM0`, in `xmm0`).
 macro_rules! unary {
-    ($g:expr, $op:expr, $leaves:expr, $($body:tt)*) => {{
+    ($g:expr, $op:expr, $leaves:expr, [$($body:tt)*]) => {{
         $g.handler($op, $leaves, |a| {
             idx_rax(a, F2);
             dynasm!(a ; .arch x64 ; $($body)*);
+            put_rax(a, F1);
+        });
+    }};
+    // With a variant whose body finds the operand in the accumulator `$reads`.
+    ($g:expr, $op:expr, $leaves:expr, [$($body:tt)*], $reads:expr, [$($acc:tt)*]) => {{
+        $g.consumer($op, &[($reads, F2)], $leaves, |a, v| {
+            if v == 0 {
+                idx_rax(a, F2);
+                dynasm!(a ; .arch x64 ; $($body)*);
+            } else {
+                dynasm!(a ; .arch x64 ; $($acc)*);
+            }
             put_rax(a, F1);
         });
     }};
@@ -1109,20 +1200,12 @@ fn enter_func(a: &mut Asm) {
     );
 }
 
-/// `Call` of a defined function whose translation is in the call-target table, and the
-/// returns of the frames such calls push. Everything else leaves for the executor before
-/// changing anything: a call to an import or to compiled code, a callee at its call
-/// counter's check point (the tier manager decides), the depth limit (the executor raises
-/// the stack-overflow trap), a frame that does not fit the value stack, a full frame buffer,
-/// and a return from the frame the run started in.
-fn calls(g: &mut Gen) {
-    let exit = g.exit;
-    g.start(Op::Call { func: 0, base: 0 });
-    let a = &mut g.a;
+/// The rest of a call, with `rdx` = the `CallCtx` and `eax` = the callee's function index;
+/// its frame starts at the slot in word `base`, and the caller goes on `step` ops further.
+fn call_body(a: &mut Asm, exit: DynamicLabel, base: i32, step: i32) {
     dynasm!(a
         ; .arch x64
-        ; mov rdx, QWORD [rsp + S_CTX]
-        ; mov eax, DWORD [r12 + F1]
+        ; mov r11d, eax
         ; sub eax, DWORD [rdx + C_NUM_IMPORTED]
         ; jb =>exit
         ; cmp eax, DWORD [rdx + C_NUM_TARGETS]
@@ -1139,21 +1222,21 @@ fn calls(g: &mut Gen) {
         ; cmp r9d, DWORD [rdx + C_FRAMES_CAP]
         ; jae =>exit
         // The callee's frame starts at the argument slots and must fit the value stack.
-        ; mov r10d, DWORD [r12 + F2]
+        ; mov r10d, DWORD [r12 + base]
         ; lea r10, [r13 + r10 * 8]
-        ; mov r11d, DWORD [rcx + CF_FRAME_SIZE]
-        ; lea r11, [r10 + r11 * 8]
-        ; cmp r11, QWORD [rdx + C_STACK_END]
+        ; mov esi, DWORD [rcx + CF_FRAME_SIZE]
+        ; lea rsi, [r10 + rsi * 8]
+        ; cmp rsi, QWORD [rdx + C_STACK_END]
         ; ja =>exit
     );
     if !cfg!(strata_no_counters) {
         dynasm!(a
             ; .arch x64
-            ; mov r11, QWORD [rcx + CF_COUNTERS + CALLS]
-            ; add r11, 1
-            ; cmp r11, QWORD [rcx + CF_COUNTERS + CALL_CHECK]
+            ; mov rsi, QWORD [rcx + CF_COUNTERS + CALLS]
+            ; add rsi, 1
+            ; cmp rsi, QWORD [rcx + CF_COUNTERS + CALL_CHECK]
             ; jae =>exit
-            ; mov QWORD [rcx + CF_COUNTERS + CALLS], r11
+            ; mov QWORD [rcx + CF_COUNTERS + CALLS], rsi
         );
     }
     dynasm!(a
@@ -1165,7 +1248,7 @@ fn calls(g: &mut Gen) {
         ; add rsi, QWORD [rdx + C_FRAMES]
         ; mov rdi, QWORD [rdx + C_FUNC]
         ; mov QWORD [rsi + AF_FUNC], rdi
-        ; lea rdi, [r12 + OP]
+        ; lea rdi, [r12 + step * OP]
         ; mov QWORD [rsi + AF_IP], rdi
         ; mov QWORD [rsi + AF_FP], r13
         ; mov edi, DWORD [rdx + C_FUNC_INDEX]
@@ -1175,8 +1258,7 @@ fn calls(g: &mut Gen) {
         ; add r9d, 1
         ; mov DWORD [rdx + C_FRAMES_LEN], r9d
         ; mov QWORD [rdx + C_FUNC], rcx
-        ; mov edi, DWORD [r12 + F1]
-        ; mov DWORD [rdx + C_FUNC_INDEX], edi
+        ; mov DWORD [rdx + C_FUNC_INDEX], r11d
         // The frame: declared locals zeroed, then the constant pool after them.
         ; mov eax, DWORD [rcx + CF_PARAMS]
         ; mov edi, DWORD [rcx + CF_LOCALS]
@@ -1204,15 +1286,68 @@ fn calls(g: &mut Gen) {
     enter_func(a);
     dynasm!(a ; .arch x64 ; mov r12, rbp);
     dispatch_next(a, 0);
+}
 
+/// `Call` of a defined function whose translation is in the call-target table, and the
+/// returns of the frames such calls push. Everything else leaves for the executor before
+/// changing anything: a call to an import or to compiled code, a callee at its call
+/// counter's check point (the tier manager decides), the depth limit (the executor raises
+/// the stack-overflow trap), a frame that does not fit the value stack, a full frame buffer,
+/// and a return from the frame the run started in.
+fn calls(g: &mut Gen) {
+    let exit = g.exit;
+    g.handler(Op::Call { func: 0, base: 0 }, 0, |a| {
+        dynasm!(a
+            ; .arch x64
+            ; mov rdx, QWORD [rsp + S_CTX]
+            ; mov eax, DWORD [r12 + F1]
+        );
+        call_body(a, exit, F2, 1);
+    });
+
+    // `CallIndirect { type_index, index, base }` and `Ext { a: table }`: a callee of table 0
+    // found in the indirect-call cache under its cell and the expected type (the executor
+    // fills it after the checks a call_indirect makes) is called like a `Call`; anything
+    // else (another table, an index out of bounds, a null or unknown element) is the
+    // executor's, with its traps.
+    let op = Op::CallIndirect {
+        type_index: 0,
+        index: 0,
+        base: 0,
+    };
+    g.handler(op, 0, |a| {
+        dynasm!(a
+            ; .arch x64
+            ; mov rdx, QWORD [rsp + S_CTX]
+            ; cmp DWORD [r12 + OP + F1], 0
+            ; jne =>exit
+            ; mov eax, DWORD [r12 + F2]
+            ; mov eax, DWORD [r13 + rax * 8]
+            ; cmp rax, QWORD [rdx + C_TABLE_LEN]
+            ; jae =>exit
+            ; mov rcx, QWORD [rdx + C_TABLE]
+            ; mov rcx, QWORD [rcx + rax * 8]
+            ; test rcx, rcx
+            ; jz =>exit
+            ; mov r8d, DWORD [r12 + F1]
+            ; mov eax, ecx
+            ; mov esi, r8d
+            ; shl esi, ICACHE_TYPE_SHIFT
+            ; xor eax, esi
+            ; and eax, (ICACHE_ENTRIES - 1) as i32
+            ; shl rax, IE_SHIFT
+            ; add rax, QWORD [rdx + C_ICACHE]
+            ; cmp QWORD [rax + IE_CELL], rcx
+            ; jne =>exit
+            ; cmp DWORD [rax + IE_TYPE], r8d
+            ; jne =>exit
+            ; mov eax, DWORD [rax + IE_FUNC]
+        );
+        call_body(a, exit, F3, 2);
+    });
     // Returns: results go to the frame's first slots, then the caller's frame comes back.
-    for op in [
-        Op::Return0,
-        Op::Return1 { src: 0 },
-        Op::Return { src: 0, n: 0 },
-    ] {
-        g.start(op);
-        let a = &mut g.a;
+    // `Return1` may find its value in an accumulator.
+    let ret = |a: &mut Asm, op: Op, v: usize| {
         // The caller's frame must be an interpreter frame of this instance (the executor
         // returns from the outermost frame and switches instances). Checked before anything
         // changes: a `Return` the executor redoes must find its slots untouched.
@@ -1225,19 +1360,21 @@ fn calls(g: &mut Gen) {
             ; mov rsi, r9
             ; shl rsi, AF_SHIFT
             ; add rsi, QWORD [rdx + C_FRAMES]
-            ; mov eax, DWORD [rsi + AF_INSTANCE]
-            ; cmp eax, DWORD [rdx + C_INSTANCE]
+            ; mov ecx, DWORD [rsi + AF_INSTANCE]
+            ; cmp ecx, DWORD [rdx + C_INSTANCE]
             ; jne =>exit
         );
-        match op {
-            Op::Return1 { .. } => dynasm!(a
+        match (op, v) {
+            (Op::Return1 { .. }, 0) => dynasm!(a
                 ; .arch x64
                 ; mov eax, DWORD [r12 + F1]
                 ; mov rax, QWORD [r13 + rax * 8]
                 ; mov QWORD [r13], rax
             ),
+            (Op::Return1 { .. }, 1) => dynasm!(a ; .arch x64 ; mov QWORD [r13], rax),
+            (Op::Return1 { .. }, _) => dynasm!(a ; .arch x64 ; movsd QWORD [r13], xmm0),
             // `n` slots from `src` down to slot 0: ascending, as `src >= 0`.
-            Op::Return { .. } => dynasm!(a
+            (Op::Return { .. }, _) => dynasm!(a
                 ; .arch x64
                 ; mov eax, DWORD [r12 + F1]
                 ; lea rdi, [r13 + rax * 8]
@@ -1267,7 +1404,12 @@ fn calls(g: &mut Gen) {
         );
         enter_func(a);
         dispatch_next(a, 0);
-    }
+    };
+    g.handler(Op::Return0, 0, |a| ret(a, Op::Return0, 0));
+    let op = Op::Return { src: 0, n: 0 };
+    g.handler(op, 0, |a| ret(a, op, 0));
+    let op = Op::Return1 { src: 0 };
+    g.consumer(op, &[(IN_RAX, F1), (IN_XMM0, F1)], 0, |a, v| ret(a, op, v));
 }
 
 fn emit_handlers(g: &mut Gen) {
@@ -1359,25 +1501,38 @@ fn emit_handlers(g: &mut Gen) {
     }
 
     // `BrTable` is followed by `len + 1` `Br` entries: go to the chosen one.
-    g.start(Op::BrTable { index: 0, len: 0 });
-    dynasm!(g.a
-        ; .arch x64
-        ; mov eax, DWORD [r12 + F1]
-        ; mov eax, DWORD [r13 + rax * 8]
-        ; mov ecx, DWORD [r12 + F2]
-        ; cmp eax, ecx
-        ; cmova eax, ecx
-        ; add eax, 1
-        ; shl rax, 4
-        ; add r12, rax
+    g.consumer(
+        Op::BrTable { index: 0, len: 0 },
+        &[(IN_RAX, F1)],
+        0,
+        |a, v| {
+            if v == 0 {
+                idx_rax(a, F1);
+                load_a!(a, DWORD);
+            }
+            dynasm!(a
+                ; .arch x64
+                ; mov ecx, DWORD [r12 + F2]
+                ; cmp eax, ecx
+                ; cmova eax, ecx
+                ; add eax, 1
+                ; shl rax, 4
+                ; add r12, rax
+            );
+            dispatch_next(a, 0);
+        },
     );
-    dispatch_next(&mut g.a, 0);
 
-    g.consumer(Op::Copy { dst: 0, src: 0 }, A_IN_RAX, IN_RAX, |a, v| {
-        let acc = v == 1;
-        if !acc {
-            idx_rax(a, F2);
-            load_a!(a, QWORD);
+    // A copy of a float result can take it from xmm0.
+    let copy_uses = &[(IN_RAX, F2), (IN_XMM0, F2)];
+    g.consumer(Op::Copy { dst: 0, src: 0 }, copy_uses, IN_RAX, |a, v| {
+        match v {
+            0 => {
+                idx_rax(a, F2);
+                load_a!(a, QWORD);
+            }
+            1 => {}
+            _ => dynasm!(a ; .arch x64 ; movq rax, xmm0),
         }
         put_rax(a, F1);
     });
@@ -1494,22 +1649,22 @@ fn emit_handlers(g: &mut Gen) {
     cmp_imm!(g, opi!(I64GeUImm), QWORD, setae);
 
     // Unary integer operations and conversions.
-    unary!(g, op2!(I32Eqz), IN_RAX, xor ecx, ecx ; cmp DWORD [r13 + rax * 8], 0 ; sete cl ; mov eax, ecx);
-    unary!(g, op2!(I64Eqz), IN_RAX, xor ecx, ecx ; cmp QWORD [r13 + rax * 8], 0 ; sete cl ; mov eax, ecx);
-    unary!(g, op2!(I32Clz), IN_RAX, lzcnt eax, DWORD [r13 + rax * 8]);
-    unary!(g, op2!(I32Ctz), IN_RAX, tzcnt eax, DWORD [r13 + rax * 8]);
-    unary!(g, op2!(I32Popcnt), IN_RAX, popcnt eax, DWORD [r13 + rax * 8]);
-    unary!(g, op2!(I64Clz), IN_RAX, lzcnt rax, QWORD [r13 + rax * 8]);
-    unary!(g, op2!(I64Ctz), IN_RAX, tzcnt rax, QWORD [r13 + rax * 8]);
-    unary!(g, op2!(I64Popcnt), IN_RAX, popcnt rax, QWORD [r13 + rax * 8]);
-    unary!(g, op2!(I32WrapI64), IN_RAX, mov eax, DWORD [r13 + rax * 8]);
-    unary!(g, op2!(I64ExtendI32S), IN_RAX, movsxd rax, DWORD [r13 + rax * 8]);
-    unary!(g, op2!(I64ExtendI32U), IN_RAX, mov eax, DWORD [r13 + rax * 8]);
-    unary!(g, op2!(I32Extend8S), IN_RAX, movsx eax, BYTE [r13 + rax * 8]);
-    unary!(g, op2!(I32Extend16S), IN_RAX, movsx eax, WORD [r13 + rax * 8]);
-    unary!(g, op2!(I64Extend8S), IN_RAX, movsx rax, BYTE [r13 + rax * 8]);
-    unary!(g, op2!(I64Extend16S), IN_RAX, movsx rax, WORD [r13 + rax * 8]);
-    unary!(g, op2!(I64Extend32S), IN_RAX, movsxd rax, DWORD [r13 + rax * 8]);
+    unary!(g, op2!(I32Eqz), IN_RAX, [xor ecx, ecx ; cmp DWORD [r13 + rax * 8], 0 ; sete cl ; mov eax, ecx], IN_RAX, [xor ecx, ecx ; test eax, eax ; sete cl ; mov eax, ecx]);
+    unary!(g, op2!(I64Eqz), IN_RAX, [xor ecx, ecx ; cmp QWORD [r13 + rax * 8], 0 ; sete cl ; mov eax, ecx], IN_RAX, [xor ecx, ecx ; test rax, rax ; sete cl ; mov eax, ecx]);
+    unary!(g, op2!(I32Clz), IN_RAX, [lzcnt eax, DWORD [r13 + rax * 8]]);
+    unary!(g, op2!(I32Ctz), IN_RAX, [tzcnt eax, DWORD [r13 + rax * 8]]);
+    unary!(g, op2!(I32Popcnt), IN_RAX, [popcnt eax, DWORD [r13 + rax * 8]]);
+    unary!(g, op2!(I64Clz), IN_RAX, [lzcnt rax, QWORD [r13 + rax * 8]]);
+    unary!(g, op2!(I64Ctz), IN_RAX, [tzcnt rax, QWORD [r13 + rax * 8]]);
+    unary!(g, op2!(I64Popcnt), IN_RAX, [popcnt rax, QWORD [r13 + rax * 8]]);
+    unary!(g, op2!(I32WrapI64), IN_RAX, [mov eax, DWORD [r13 + rax * 8]], IN_RAX, [mov eax, eax]);
+    unary!(g, op2!(I64ExtendI32S), IN_RAX, [movsxd rax, DWORD [r13 + rax * 8]], IN_RAX, [movsxd rax, eax]);
+    unary!(g, op2!(I64ExtendI32U), IN_RAX, [mov eax, DWORD [r13 + rax * 8]], IN_RAX, [mov eax, eax]);
+    unary!(g, op2!(I32Extend8S), IN_RAX, [movsx eax, BYTE [r13 + rax * 8]], IN_RAX, [movsx eax, al]);
+    unary!(g, op2!(I32Extend16S), IN_RAX, [movsx eax, WORD [r13 + rax * 8]], IN_RAX, [movsx eax, ax]);
+    unary!(g, op2!(I64Extend8S), IN_RAX, [movsx rax, BYTE [r13 + rax * 8]], IN_RAX, [movsx rax, al]);
+    unary!(g, op2!(I64Extend16S), IN_RAX, [movsx rax, WORD [r13 + rax * 8]], IN_RAX, [movsx rax, ax]);
+    unary!(g, op2!(I64Extend32S), IN_RAX, [movsxd rax, DWORD [r13 + rax * 8]], IN_RAX, [movsxd rax, eax]);
 
     // Float operations that are one SSE instruction, bit for bit what Rust computes.
     fbin!(g, op3!(F32Add), f32, addss);
@@ -1520,22 +1675,20 @@ fn emit_handlers(g: &mut Gen) {
     fbin!(g, op3!(F64Sub), f64, subsd);
     fbin!(g, op3!(F64Mul), f64, mulsd);
     fbin!(g, op3!(F64Div), f64, divsd);
-    unary!(g, op2!(F32Abs), IN_RAX, mov eax, DWORD [r13 + rax * 8] ; and eax, 0x7fff_ffff);
-    unary!(g, op2!(F32Neg), IN_RAX, mov eax, DWORD [r13 + rax * 8] ; xor eax, i32::MIN);
-    unary!(g, op2!(F64Abs), IN_RAX, mov rax, QWORD [r13 + rax * 8] ; btr rax, 63);
-    unary!(g, op2!(F64Neg), IN_RAX, mov rax, QWORD [r13 + rax * 8] ; btc rax, 63);
-    unary!(g, op2!(F32Sqrt), IN_RAX | IN_XMM0, sqrtss xmm0, DWORD [r13 + rax * 8] ; movd eax, xmm0);
-    unary!(g, op2!(F64Sqrt), IN_RAX | IN_XMM0, sqrtsd xmm0, QWORD [r13 + rax * 8] ; movq rax, xmm0);
-    unary!(g, op2!(F64ConvertI32S), IN_RAX | IN_XMM0, cvtsi2sd xmm0, DWORD [r13 + rax * 8] ; movq rax, xmm0);
-    unary!(g, op2!(F64ConvertI32U), IN_RAX | IN_XMM0,
-        mov eax, DWORD [r13 + rax * 8] ; cvtsi2sd xmm0, rax ; movq rax, xmm0);
-    unary!(g, op2!(F64ConvertI64S), IN_RAX | IN_XMM0, cvtsi2sd xmm0, QWORD [r13 + rax * 8] ; movq rax, xmm0);
-    unary!(g, op2!(F32ConvertI32S), IN_RAX | IN_XMM0, cvtsi2ss xmm0, DWORD [r13 + rax * 8] ; movd eax, xmm0);
-    unary!(g, op2!(F32ConvertI32U), IN_RAX | IN_XMM0,
-        mov eax, DWORD [r13 + rax * 8] ; cvtsi2ss xmm0, rax ; movd eax, xmm0);
-    unary!(g, op2!(F32ConvertI64S), IN_RAX | IN_XMM0, cvtsi2ss xmm0, QWORD [r13 + rax * 8] ; movd eax, xmm0);
-    unary!(g, op2!(F64PromoteF32), IN_RAX | IN_XMM0, cvtss2sd xmm0, DWORD [r13 + rax * 8] ; movq rax, xmm0);
-    unary!(g, op2!(F32DemoteF64), IN_RAX | IN_XMM0, cvtsd2ss xmm0, QWORD [r13 + rax * 8] ; movd eax, xmm0);
+    unary!(g, op2!(F32Abs), IN_RAX, [mov eax, DWORD [r13 + rax * 8] ; and eax, 0x7fff_ffff], IN_RAX, [and eax, 0x7fff_ffff]);
+    unary!(g, op2!(F32Neg), IN_RAX, [mov eax, DWORD [r13 + rax * 8] ; xor eax, i32::MIN], IN_RAX, [xor eax, i32::MIN]);
+    unary!(g, op2!(F64Abs), IN_RAX, [mov rax, QWORD [r13 + rax * 8] ; btr rax, 63], IN_RAX, [btr rax, 63]);
+    unary!(g, op2!(F64Neg), IN_RAX, [mov rax, QWORD [r13 + rax * 8] ; btc rax, 63], IN_RAX, [btc rax, 63]);
+    unary!(g, op2!(F32Sqrt), IN_RAX | IN_XMM0, [sqrtss xmm0, DWORD [r13 + rax * 8] ; movd eax, xmm0], IN_XMM0, [sqrtss xmm0, xmm0 ; movd eax, xmm0]);
+    unary!(g, op2!(F64Sqrt), IN_RAX | IN_XMM0, [sqrtsd xmm0, QWORD [r13 + rax * 8] ; movq rax, xmm0], IN_XMM0, [sqrtsd xmm0, xmm0 ; movq rax, xmm0]);
+    unary!(g, op2!(F64ConvertI32S), IN_RAX | IN_XMM0, [cvtsi2sd xmm0, DWORD [r13 + rax * 8] ; movq rax, xmm0], IN_RAX, [cvtsi2sd xmm0, eax ; movq rax, xmm0]);
+    unary!(g, op2!(F64ConvertI32U), IN_RAX | IN_XMM0, [mov eax, DWORD [r13 + rax * 8] ; cvtsi2sd xmm0, rax ; movq rax, xmm0], IN_RAX, [mov eax, eax ; cvtsi2sd xmm0, rax ; movq rax, xmm0]);
+    unary!(g, op2!(F64ConvertI64S), IN_RAX | IN_XMM0, [cvtsi2sd xmm0, QWORD [r13 + rax * 8] ; movq rax, xmm0], IN_RAX, [cvtsi2sd xmm0, rax ; movq rax, xmm0]);
+    unary!(g, op2!(F32ConvertI32S), IN_RAX | IN_XMM0, [cvtsi2ss xmm0, DWORD [r13 + rax * 8] ; movd eax, xmm0], IN_RAX, [cvtsi2ss xmm0, eax ; movd eax, xmm0]);
+    unary!(g, op2!(F32ConvertI32U), IN_RAX | IN_XMM0, [mov eax, DWORD [r13 + rax * 8] ; cvtsi2ss xmm0, rax ; movd eax, xmm0], IN_RAX, [mov eax, eax ; cvtsi2ss xmm0, rax ; movd eax, xmm0]);
+    unary!(g, op2!(F32ConvertI64S), IN_RAX | IN_XMM0, [cvtsi2ss xmm0, QWORD [r13 + rax * 8] ; movd eax, xmm0], IN_RAX, [cvtsi2ss xmm0, rax ; movd eax, xmm0]);
+    unary!(g, op2!(F64PromoteF32), IN_RAX | IN_XMM0, [cvtss2sd xmm0, DWORD [r13 + rax * 8] ; movq rax, xmm0], IN_XMM0, [cvtss2sd xmm0, xmm0 ; movq rax, xmm0]);
+    unary!(g, op2!(F32DemoteF64), IN_RAX | IN_XMM0, [cvtsd2ss xmm0, QWORD [r13 + rax * 8] ; movd eax, xmm0], IN_XMM0, [cvtsd2ss xmm0, xmm0 ; movd eax, xmm0]);
 
     fcmp!(g, op3!(F64Eq), f64, F2, F3, sete al ; setnp dl ; and al, dl ; movzx eax, al);
     fcmp!(g, op3!(F64Ne), f64, F2, F3, setne al ; setp dl ; or al, dl ; movzx eax, al);

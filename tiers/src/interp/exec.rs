@@ -2,7 +2,7 @@
 //! in `Executor::frames` and values in one contiguous value stack, so deep wasm recursion ends
 //! in the trap "call stack exhausted", never in a host stack overflow.
 
-use super::asm::{CallLimits, FastPath, Frame};
+use super::asm::{icache_slot, CallLimits, FastPath, Frame, IndirectEntry, ICACHE_ENTRIES};
 use super::code::{Counters, Op};
 use super::numeric::*;
 use super::raw::{init_frame, CodeRef, MemView, Slots};
@@ -22,6 +22,8 @@ struct InstCtx {
     code: Arc<InterpModule>,
     num_imported: u32,
     mem: MemView,
+    /// Callees of `call_indirect` through table 0 that the handlers may call directly.
+    icache: Box<[IndirectEntry; ICACHE_ENTRIES]>,
 }
 
 impl InstCtx {
@@ -35,6 +37,7 @@ impl InstCtx {
             module,
             code,
             mem: MemView::EMPTY,
+            icache: Box::new([IndirectEntry::default(); ICACHE_ENTRIES]),
         };
         ctx.refresh_memory(store);
         ctx
@@ -346,6 +349,11 @@ impl Executor<'_> {
                     self.ctx = InstCtx::new(self.store, instance);
                 }
                 let code = self.ctx.func(func_index)?;
+                if func_index >= self.ctx.num_imported {
+                    // Later calls may stay in the handlers (through `call_indirect`).
+                    let def = func_index - self.ctx.num_imported;
+                    self.ctx.code.set_call_target(def, code.func());
+                }
                 self.func_index = func_index;
                 self.enter(code, fp)
             }
@@ -522,10 +530,17 @@ impl Executor<'_> {
             // Runs until an instruction the handlers leave to this `match`.
             match fast {
                 FastPath::Asm(asm) => {
+                    let inst = &self.store.instances[self.ctx.instance as usize];
+                    let table = match inst.tables.first() {
+                        Some(&t) => &self.store.tables[t as usize].elems[..],
+                        None => &[],
+                    };
                     let calls = CallLimits {
                         targets: self.ctx.code.call_targets(),
                         num_imported: self.ctx.num_imported,
                         instance: self.ctx.instance,
+                        table,
+                        icache: &self.ctx.icache,
                         func_index: self.func_index,
                         depth: self.depth as u64,
                         max_depth: self.max_depth as u64,
@@ -659,19 +674,34 @@ impl Executor<'_> {
                     index,
                     base,
                 } => {
-                    let (table, _, _) = ext!();
+                    let (table_index, _, _) = ext!();
                     let i = s.get(index) as u32 as usize;
                     let inst = self.instance();
                     let expected = inst.sigs[type_index as usize];
-                    let table = &self.store.tables[inst.tables[table as usize] as usize];
+                    let table = &self.store.tables[inst.tables[table_index as usize] as usize];
                     let cell = *table
                         .elems
                         .get(i)
                         .ok_or_else(|| Trap::new(TrapCode::UndefinedElement))?;
                     let addr = cell_funcref(cell)
                         .ok_or_else(|| Trap::new(TrapCode::IndirectCallToNull))?;
-                    if self.store.funcs[addr as usize].sig != expected {
+                    let callee = &self.store.funcs[addr as usize];
+                    if callee.sig != expected {
                         return Err(TrapCode::BadSignature.into());
+                    }
+                    // Later calls of this element with this type may stay in the handlers.
+                    if let FuncKind::Wasm {
+                        instance,
+                        func_index,
+                    } = callee.kind
+                    {
+                        if table_index == 0 && instance == self.ctx.instance {
+                            self.ctx.icache[icache_slot(cell, type_index)] = IndirectEntry {
+                                cell,
+                                type_index,
+                                func_index,
+                            };
+                        }
                     }
                     let fp = self.fp + base as usize;
                     self.pc = pc;
