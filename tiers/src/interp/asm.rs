@@ -41,6 +41,8 @@ pub struct AsmInterp {
     _code: CodeMemory,
     _table: Box<[usize]>,
     entry: usize,
+    /// Per handler tag, the handler's offset in the code (for direct threading).
+    offsets: Box<[u32]>,
     /// Per handler tag, what it leaves in the accumulators (`IN_RAX`, `IN_XMM0`).
     leaves: Box<[u8]>,
     /// Per instruction kind, its accumulator variant.
@@ -96,9 +98,10 @@ pub fn prepare(ops: &[Op]) -> Box<[AsmOp]> {
             }
         }
     }
-    if std::env::var_os("STRATA_ACC_DEBUG").is_some() {
-        let n = code.iter().filter(|w| w.0[0] as usize >= Op::COUNT).count();
-        eprintln!("prepare: {} ops, {} accumulator variants", code.len(), n);
+    if direct_threading() {
+        for w in &mut code {
+            w.0[0] = interp.offsets[w.0[0] as usize];
+        }
     }
     code.into()
 }
@@ -475,16 +478,26 @@ const BACKEDGE_CHECK: i32 = offset_of!(Counters, backedge_check) as i32;
 fn dispatch_next(a: &mut Asm, step: i32) {
     // The tag goes through r11, never an accumulator: the next handler may read them.
     let d = step * OP;
-    if d == 0 {
-        dynasm!(a ; .arch x64 ; mov r11d, DWORD [r12] ; jmp QWORD [rbx + r11 * 8]);
+    if d != 0 {
+        dynasm!(a ; .arch x64 ; mov r11d, DWORD [r12 + d] ; add r12, d);
     } else {
-        dynasm!(a
-            ; .arch x64
-            ; mov r11d, DWORD [r12 + d]
-            ; add r12, d
-            ; jmp QWORD [rbx + r11 * 8]
-        );
+        dynasm!(a ; .arch x64 ; mov r11d, DWORD [r12]);
     }
+    if direct_threading() {
+        // Word 0 is the handler's offset in the code, whose start is in rbx.
+        dynasm!(a ; .arch x64 ; add r11, rbx ; jmp r11);
+    } else {
+        // Word 0 is the handler's tag, rbx the table of handler addresses.
+        dynasm!(a ; .arch x64 ; jmp QWORD [rbx + r11 * 8]);
+    }
+}
+
+/// Whether word 0 of the handlers' code holds the handler's offset (direct threading: one
+/// load less per dispatch) rather than its tag (`STRATA_INTERP_THREADING=table`). Read once,
+/// before the handlers are generated, so code and handlers always agree.
+fn direct_threading() -> bool {
+    static DIRECT: OnceLock<bool> = OnceLock::new();
+    *DIRECT.get_or_init(|| std::env::var("STRATA_INTERP_THREADING").as_deref() != Ok("table"))
 }
 
 /// A taken branch to the op index at `[r12 + field]`. A backward one is a loop iteration:
@@ -1118,6 +1131,8 @@ fn build(align: usize) -> Option<AsmInterp> {
     };
     let mut table = vec![0usize; TAGS].into_boxed_slice();
     let table_addr = table.as_ptr() as i64;
+    let code_start = g.a.new_dynamic_label();
+    dynasm!(g.a ; .arch x64 ; =>code_start);
 
     // Entry: the System V callee-saved registers are ours for the run. Six pushes and three
     // slots (counters, ctx, padding) keep rsp 16-byte aligned.
@@ -1140,8 +1155,12 @@ fn build(align: usize) -> Option<AsmInterp> {
         ; mov rbp, QWORD [rax + CF_OPS]
         ; lea rax, [rax + CF_COUNTERS]
         ; mov QWORD [rsp + S_COUNTERS], rax
-        ; mov rbx, QWORD table_addr
     );
+    if direct_threading() {
+        dynasm!(g.a ; .arch x64 ; lea rbx, [=>code_start]);
+    } else {
+        dynasm!(g.a ; .arch x64 ; mov rbx, QWORD table_addr);
+    }
     dispatch_next(&mut g.a, 0);
     // Leaves with the instruction at r12 for the executor, and the frame in `ctx.fp`.
     let exit_at = g.align();
@@ -1176,10 +1195,13 @@ fn build(align: usize) -> Option<AsmInterp> {
     for t in table.iter_mut() {
         *t = base + exit_at;
     }
+    let mut offsets = vec![exit_at as u32; TAGS];
     for &(tag, off) in &g.handlers {
         table[tag] = base + off;
+        offsets[tag] = off as u32;
     }
     Some(AsmInterp {
+        offsets: offsets.into(),
         _code: mem,
         _table: table,
         entry: base + entry,
