@@ -1,4 +1,6 @@
-//! Threaded dispatch for the interpreter's common instructions.
+//! Threaded dispatch for the interpreter's common instructions, with handlers written in
+//! Rust: the executor's fast path before the generated ones of `asm/` (the default), kept for
+//! comparison (`STRATA_INTERP_DISPATCH=rust`) and for builds without them.
 //!
 //! Every instruction kind that needs nothing but its frame slots, memory 0 and its own code
 //! (arithmetic, comparisons, conversions, loads, stores, copies, `select` and branches) has a
