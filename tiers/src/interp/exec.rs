@@ -535,10 +535,13 @@ impl Executor<'_> {
                         Some(&t) => &self.store.tables[t as usize].elems[..],
                         None => &[],
                     };
+                    let (globals, global_map) = (&mut self.store.globals[..], &inst.globals[..]);
                     let calls = CallLimits {
                         targets: self.ctx.code.call_targets(),
                         num_imported: self.ctx.num_imported,
                         instance: self.ctx.instance,
+                        globals,
+                        global_map,
                         table,
                         icache: &self.ctx.icache,
                         func_index: self.func_index,

@@ -793,6 +793,48 @@ pub(super) fn emit_handlers(g: &mut Gen) {
     );
     dispatch_next(&mut g.a, 2);
 
+    // Globals: the instance's global address, then the store's global (boxed: its address is
+    // stable). An index past the instance's globals cannot pass validation; it leaves anyway.
+    g.handler(Op::GlobalGet { dst: 0, index: 0 }, IN_RAX, |a| {
+        dynasm!(a
+            ; .arch x64
+            ; mov rdx, QWORD [rsp + S_CTX]
+            ; mov eax, DWORD [r12 + F2]
+            ; cmp eax, DWORD [rdx + C_NUM_GLOBALS]
+            ; jae =>exit
+            ; mov rcx, QWORD [rdx + C_GLOBAL_MAP]
+            ; mov eax, DWORD [rcx + rax * 4]
+            ; mov rcx, QWORD [rdx + C_GLOBALS]
+            ; mov rcx, QWORD [rcx + rax * 8]
+            ; mov rax, QWORD [rcx + G_VALUE]
+        );
+        put_rax(a, F1);
+    });
+    g.consumer(
+        Op::GlobalSet { src: 0, index: 0 },
+        &[(IN_RAX, F1)],
+        0,
+        |a, v| {
+            if v == 0 {
+                idx_rax(a, F1);
+                load_a!(a, QWORD);
+            }
+            dynasm!(a
+                ; .arch x64
+                ; mov rdx, QWORD [rsp + S_CTX]
+                ; mov esi, DWORD [r12 + F2]
+                ; cmp esi, DWORD [rdx + C_NUM_GLOBALS]
+                ; jae =>exit
+                ; mov rcx, QWORD [rdx + C_GLOBAL_MAP]
+                ; mov esi, DWORD [rcx + rsi * 4]
+                ; mov rcx, QWORD [rdx + C_GLOBALS]
+                ; mov rcx, QWORD [rcx + rsi * 8]
+                ; mov QWORD [rcx + G_VALUE], rax
+            );
+            dispatch_next(a, 1);
+        },
+    );
+
     // Integer arithmetic.
     bin_mem!(g, op3!(I32Add), DWORD, add eax);
     bin_mem!(g, op3!(I32Sub), DWORD, sub eax);

@@ -50,7 +50,7 @@ use handlers::{direct_threading, dispatch_next, emit_handlers, AccUse, Gen};
 use std::mem::offset_of;
 use std::sync::atomic::AtomicPtr;
 use std::sync::OnceLock;
-use strata_vm::InstanceId;
+use strata_vm::{GlobalAddr, GlobalData, InstanceId};
 
 type Asm = VecAssembler<X64Relocation>;
 
@@ -149,6 +149,8 @@ fn words(op: &Op) -> AsmOp {
         Op::Const32 { dst, val } => [tag, dst, val, 0],
         Op::Const64 { dst, val } => [tag, dst, val as u32, (val >> 32) as u32],
         Op::Call { func, base } => [tag, func, base, 0],
+        Op::GlobalGet { dst, index } => [tag, dst, index, 0],
+        Op::GlobalSet { src, index } => [tag, src, index, 0],
         Op::CallIndirect {
             type_index,
             index,
@@ -190,6 +192,9 @@ pub struct CallLimits<'a> {
     pub targets: &'a [AtomicPtr<CompiledFunc>],
     pub num_imported: u32,
     pub instance: InstanceId,
+    /// The store's globals and the running instance's global addresses.
+    pub globals: &'a mut [Box<GlobalData>],
+    pub global_map: &'a [GlobalAddr],
     /// Table 0's elements (empty without a table) and the indirect-call cache.
     pub table: &'a [u64],
     pub icache: &'a [IndirectEntry; ICACHE_ENTRIES],
@@ -273,6 +278,11 @@ pub struct CallCtx {
     pub num_targets: u32,
     pub num_imported: u32,
     pub instance: InstanceId,
+    /// The store's globals (a `Box<GlobalData>` is a pointer) and the running instance's
+    /// global addresses.
+    pub globals: *mut *mut GlobalData,
+    pub global_map: *const GlobalAddr,
+    pub num_globals: u32,
     /// Table 0's elements (null and 0 without a table) and the indirect-call cache.
     pub table: *const u64,
     pub table_len: u64,
@@ -396,6 +406,9 @@ impl AsmInterp {
             num_targets: calls.targets.len() as u32,
             num_imported: calls.num_imported,
             instance: calls.instance,
+            globals: calls.globals.as_mut_ptr().cast::<*mut GlobalData>(),
+            global_map: calls.global_map.as_ptr(),
+            num_globals: calls.global_map.len() as u32,
             table: calls.table.as_ptr(),
             table_len: calls.table.len() as u64,
             icache: calls.icache.as_ptr(),
@@ -411,7 +424,9 @@ impl AsmInterp {
         };
         // SAFETY: `pc` is in range (`CodeRef::op`'s guarantee: the executor only holds pcs
         // the translator produced), `s` is the frame of `f` inside `stack` and `mem` the view
-        // of its instance's memory 0 (the executor's invariants); `targets` comes from the
+        // of its instance's memory 0 (the executor's invariants); the globals are borrowed
+        // exclusively for the run, and validation guarantees that the code only sets mutable
+        // globals of the right type; `targets` comes from the
         // running instance's module's `InterpModule` (its entries are null or translations
         // owned by it, alive as long as the store); `frames` has room for `frames_cap`
         // frames. That is `run`'s contract. The handlers only push fully written frames
@@ -454,6 +469,10 @@ const C_TARGETS: i32 = offset_of!(CallCtx, targets) as i32;
 const C_NUM_TARGETS: i32 = offset_of!(CallCtx, num_targets) as i32;
 const C_NUM_IMPORTED: i32 = offset_of!(CallCtx, num_imported) as i32;
 const C_INSTANCE: i32 = offset_of!(CallCtx, instance) as i32;
+const C_GLOBALS: i32 = offset_of!(CallCtx, globals) as i32;
+const C_GLOBAL_MAP: i32 = offset_of!(CallCtx, global_map) as i32;
+const C_NUM_GLOBALS: i32 = offset_of!(CallCtx, num_globals) as i32;
+const G_VALUE: i32 = offset_of!(GlobalData, value) as i32;
 const C_TABLE: i32 = offset_of!(CallCtx, table) as i32;
 const C_TABLE_LEN: i32 = offset_of!(CallCtx, table_len) as i32;
 const C_ICACHE: i32 = offset_of!(CallCtx, icache) as i32;
