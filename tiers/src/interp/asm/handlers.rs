@@ -30,14 +30,13 @@ pub(super) fn direct_threading() -> bool {
     *DIRECT.get_or_init(|| std::env::var("STRATA_INTERP_THREADING").as_deref() != Ok("table"))
 }
 
-/// A taken branch to the op index at `[r12 + field]`. A backward one is a loop iteration:
+/// A taken branch to the byte offset (from the code's start) at `[r12 + field]`. A backward one is a loop iteration:
 /// it counts, and at the counter's check point leaves the branch to the executor (which
 /// counts it and asks the tier manager), exactly like `jump!` in `threaded.rs`.
 pub(super) fn taken(a: &mut Asm, exit: DynamicLabel, field: i32) {
     dynasm!(a
         ; .arch x64
         ; mov eax, DWORD [r12 + field]
-        ; shl rax, 4
         ; add rax, rbp
         ; cmp rax, r12
         ; jbe >back

@@ -93,12 +93,20 @@ pub fn prepare(ops: &[Op]) -> Box<[AsmOp]> {
     };
     let mut code: Vec<AsmOp> = ops.iter().map(words).collect();
     let mut target = vec![false; ops.len()];
-    for op in ops {
+    for (i, op) in ops.iter().enumerate() {
         let mut op = *op;
         if let Some(&mut t) = op.branch_target_mut() {
             if let Some(b) = target.get_mut(t as usize) {
                 *b = true;
             }
+            // The handlers take a branch target as a byte offset from the code's start
+            // (bodies are at most a few MB, so it fits).
+            let word = match op {
+                Op::Br { .. } => 1,
+                Op::BrIfNez { .. } | Op::BrIfEqz { .. } => 2,
+                _ => 3,
+            };
+            code[i].0[word] = t.wrapping_mul(OP as u32);
         }
     }
     for i in 1..code.len() * accumulators_on() as usize {
