@@ -324,6 +324,9 @@ pub struct CompiledFunc {
     /// `num_locals..num_locals + consts.len()` on entry (between the locals and the operand
     /// slots, so no callee frame overlaps them).
     pub consts: Box<[u64]>,
+    /// What a new frame holds after the parameters: the declared locals' zeros, then the
+    /// constants (one copy sets up a frame).
+    pub frame_init: Box<[u64]>,
     pub num_results: u32,
     /// Slots the frame needs: locals plus the operand stack's maximum height.
     pub frame_size: u32,

@@ -46,28 +46,23 @@ impl Slots {
 }
 
 /// Sets up `f`'s frame at `stack[fp..]` (arguments already there): zeroes the declared
-/// locals and writes the constants. `false`, touching nothing, when the frame does not fit.
+/// locals and writes the constants, one copy of `frame_init`. `false`, touching nothing,
+/// when the frame does not fit.
 #[inline(always)]
 pub fn init_frame(stack: &mut [u64], fp: usize, f: &CompiledFunc) -> bool {
-    let (params, locals) = (f.num_params as usize, f.num_locals as usize);
+    let params = f.num_params as usize;
     if fp + f.frame_size as usize > stack.len() {
         return false;
     }
-    // The translator guarantees `num_params <= num_locals` and that the constants fit in the
-    // frame after the locals; checked in debug builds only.
-    debug_assert!(params <= locals && locals + f.consts.len() <= f.frame_size as usize);
+    // The translator guarantees that the parameters and `frame_init` (locals, then
+    // constants) fit in the frame; checked in debug builds only.
+    debug_assert!(params + f.frame_init.len() <= f.frame_size as usize);
     // SAFETY: `fp + frame_size <= stack.len()` was checked above, and every cell written is
-    // below `fp + frame_size` by the translator's guarantee.
+    // below `fp + frame_size` by the translator's guarantee; `frame_init` is a separate
+    // allocation, so the ranges do not overlap.
     unsafe {
-        let frame = stack.as_mut_ptr().add(fp);
-        // Most functions have a few locals: plain stores beat a `memset` call. Volatile keeps
-        // LLVM from turning the loop back into one.
-        for i in params..locals {
-            std::ptr::write_volatile(frame.add(i), 0);
-        }
-        for (k, &c) in f.consts.iter().enumerate() {
-            *frame.add(locals + k) = c;
-        }
+        let dst = stack.as_mut_ptr().add(fp + params);
+        std::ptr::copy_nonoverlapping(f.frame_init.as_ptr(), dst, f.frame_init.len());
     }
     true
 }

@@ -235,12 +235,17 @@ fn translate_impl<const FAST: bool>(
         }
     }
     let asm_code = super::asm::prepare(&ops);
+    let declared = (t.num_locals as usize).saturating_sub(ty.params().len());
+    let frame_init: Box<[u64]> = std::iter::repeat_n(0, declared)
+        .chain(t.consts.iter().copied())
+        .collect();
     let func = CompiledFunc {
         ops,
         asm_code,
         num_params: ty.params().len() as u32,
         num_locals: t.num_locals,
         consts: t.consts.as_slice().into(),
+        frame_init,
         num_results: ty.results().len() as u32,
         frame_size: frame_size as u32,
         body_bytes: module.bodies[def_index].range.len() as u32,

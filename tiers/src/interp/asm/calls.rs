@@ -74,27 +74,21 @@ fn call_body(a: &mut Asm, exit: DynamicLabel, base: i32, step: i32) {
         ; mov DWORD [rdx + C_FRAMES_LEN], r9d
         ; mov QWORD [rdx + C_FUNC], rcx
         ; mov DWORD [rdx + C_FUNC_INDEX], r11d
-        // The frame: declared locals zeroed, then the constant pool after them.
+        // The frame after the arguments: the declared locals' zeros and the constants,
+        // one copy of `frame_init`.
         ; mov eax, DWORD [rcx + CF_PARAMS]
-        ; mov edi, DWORD [rcx + CF_LOCALS]
-        ; zero:
-        ; cmp eax, edi
-        ; jae >zeroed
-        ; mov QWORD [r10 + rax * 8], 0
-        ; add eax, 1
-        ; jmp <zero
-        ; zeroed:
-        ; mov rsi, QWORD [rcx + CF_CONSTS]
-        ; mov r8, QWORD [rcx + CF_CONSTS + 8]
-        ; lea r9, [r10 + rdi * 8]
+        ; lea r9, [r10 + rax * 8]
+        ; mov rsi, QWORD [rcx + CF_INIT]
+        ; mov r8, QWORD [rcx + CF_INIT + 8]
         ; xor eax, eax
+        ; test r8, r8
+        ; jz >copied
         ; copy:
-        ; cmp rax, r8
-        ; jae >copied
         ; mov r11, QWORD [rsi + rax * 8]
         ; mov QWORD [r9 + rax * 8], r11
         ; add rax, 1
-        ; jmp <copy
+        ; cmp rax, r8
+        ; jb <copy
         ; copied:
         ; mov r13, r10
     );

@@ -468,9 +468,8 @@ const CALL_CHECK: i32 = offset_of!(Counters, call_check) as i32;
 // A `CompiledFunc`'s fields; a boxed slice is (data pointer, length), checked by
 // `slice_layout_ok` before any code is generated.
 const CF_OPS: i32 = offset_of!(CompiledFunc, asm_code) as i32;
-const CF_CONSTS: i32 = offset_of!(CompiledFunc, consts) as i32;
+const CF_INIT: i32 = offset_of!(CompiledFunc, frame_init) as i32;
 const CF_PARAMS: i32 = offset_of!(CompiledFunc, num_params) as i32;
-const CF_LOCALS: i32 = offset_of!(CompiledFunc, num_locals) as i32;
 const CF_FRAME_SIZE: i32 = offset_of!(CompiledFunc, frame_size) as i32;
 const CF_COUNTERS: i32 = offset_of!(CompiledFunc, counters) as i32;
 const C_TARGETS: i32 = offset_of!(CallCtx, targets) as i32;
