@@ -2,7 +2,9 @@
 //! in `Executor::frames` and values in one contiguous value stack, so deep wasm recursion ends
 //! in the trap "call stack exhausted", never in a host stack overflow.
 
-use super::asm::{icache_slot, CallLimits, FastPath, Frame, IndirectEntry, ICACHE_ENTRIES};
+use super::asm::{
+    icache_slot, AsmInterp, CallLimits, FastPath, Frame, IndirectEntry, ICACHE_ENTRIES,
+};
 use super::code::{Counters, Op};
 use super::numeric::*;
 use super::raw::{init_frame, CodeRef, MemView, Slots};
@@ -410,6 +412,43 @@ impl Executor<'_> {
         &self.store.instances[self.ctx.instance as usize]
     }
 
+    /// Runs the generated handlers from `pc` of `code` (the current function); returns the
+    /// pc of the instruction they leave, in `self.code`, which calls and returns there may
+    /// have changed (with the frame, the function index and the depth).
+    #[inline(always)]
+    fn run_handlers(
+        &mut self,
+        asm: &AsmInterp,
+        code: CodeRef,
+        pc: usize,
+        s: Slots,
+        mem: MemView,
+    ) -> usize {
+        let inst = &self.store.instances[self.ctx.instance as usize];
+        let table = match inst.tables.first() {
+            Some(&t) => &self.store.tables[t as usize].elems[..],
+            None => &[],
+        };
+        let calls = CallLimits {
+            targets: self.ctx.code.call_targets(),
+            num_imported: self.ctx.num_imported,
+            instance: self.ctx.instance,
+            globals: &mut self.store.globals[..],
+            global_map: &inst.globals[..],
+            table,
+            icache: &self.ctx.icache,
+            func_index: self.func_index,
+            depth: self.depth as u64,
+            max_depth: self.max_depth as u64,
+        };
+        let r = asm.run_code(code, pc, s, mem, self.stack, calls, &mut self.frames);
+        self.code = r.code;
+        self.fp = r.fp;
+        self.func_index = r.func_index;
+        self.depth = r.depth as usize;
+        r.pc
+    }
+
     fn run(&mut self) -> Result<(), Trap> {
         let mut s = self.slots();
         // Memory 0's view, refreshed wherever it may change (calls, returns, `memory.grow`).
@@ -530,31 +569,8 @@ impl Executor<'_> {
             // Runs until an instruction the handlers leave to this `match`.
             match fast {
                 FastPath::Asm(asm) => {
-                    let inst = &self.store.instances[self.ctx.instance as usize];
-                    let table = match inst.tables.first() {
-                        Some(&t) => &self.store.tables[t as usize].elems[..],
-                        None => &[],
-                    };
-                    let (globals, global_map) = (&mut self.store.globals[..], &inst.globals[..]);
-                    let calls = CallLimits {
-                        targets: self.ctx.code.call_targets(),
-                        num_imported: self.ctx.num_imported,
-                        instance: self.ctx.instance,
-                        globals,
-                        global_map,
-                        table,
-                        icache: &self.ctx.icache,
-                        func_index: self.func_index,
-                        depth: self.depth as u64,
-                        max_depth: self.max_depth as u64,
-                    };
-                    let r = asm.run_code(code, pc, s, mem, self.stack, calls, &mut self.frames);
-                    pc = r.pc;
-                    self.code = r.code;
-                    self.fp = r.fp;
-                    self.func_index = r.func_index;
-                    self.depth = r.depth as usize;
-                    code = r.code;
+                    pc = self.run_handlers(asm, code, pc, s, mem);
+                    code = self.code;
                     s = self.slots();
                 }
                 FastPath::Rust => pc = super::threaded::run(code, pc, s, mem),
