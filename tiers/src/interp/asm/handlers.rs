@@ -415,40 +415,27 @@ macro_rules! fcmp {
         });
     }};
     (@cmp $a:ident, $v:expr, f64, $x:expr, $y:expr) => {
-        match $v {
-            0 => {
-                idx_rax($a, $x);
-                idx_rcx($a, $y);
-                dynasm!($a ; .arch x64
-                    ; movsd xmm0, QWORD [r13 + rax * 8] ; ucomisd xmm0, QWORD [r13 + rcx * 8]);
-            }
-            1 => {
-                idx_rcx($a, $y);
-                dynasm!($a ; .arch x64 ; ucomisd xmm0, QWORD [r13 + rcx * 8]);
-            }
-            _ => {
-                idx_rax($a, $x);
-                dynasm!($a ; .arch x64
-                    ; movapd xmm1, xmm0 ; movsd xmm0, QWORD [r13 + rax * 8] ; ucomisd xmm0, xmm1);
-            }
-        }
+        fcmp!(@ops $a, $v, $x, $y, movsd, ucomisd, movapd, QWORD)
     };
     (@cmp $a:ident, $v:expr, f32, $x:expr, $y:expr) => {
+        fcmp!(@ops $a, $v, $x, $y, movss, ucomiss, movaps, DWORD)
+    };
+    (@ops $a:ident, $v:expr, $x:expr, $y:expr, $mov:ident, $ucom:ident, $movap:ident, $w:ident) => {
         match $v {
             0 => {
                 idx_rax($a, $x);
                 idx_rcx($a, $y);
                 dynasm!($a ; .arch x64
-                    ; movss xmm0, DWORD [r13 + rax * 8] ; ucomiss xmm0, DWORD [r13 + rcx * 8]);
+                    ; $mov xmm0, $w [r13 + rax * 8] ; $ucom xmm0, $w [r13 + rcx * 8]);
             }
             1 => {
                 idx_rcx($a, $y);
-                dynasm!($a ; .arch x64 ; ucomiss xmm0, DWORD [r13 + rcx * 8]);
+                dynasm!($a ; .arch x64 ; $ucom xmm0, $w [r13 + rcx * 8]);
             }
             _ => {
                 idx_rax($a, $x);
                 dynasm!($a ; .arch x64
-                    ; movaps xmm1, xmm0 ; movss xmm0, DWORD [r13 + rax * 8] ; ucomiss xmm0, xmm1);
+                    ; $movap xmm1, xmm0 ; $mov xmm0, $w [r13 + rax * 8] ; $ucom xmm0, xmm1);
             }
         }
     };
