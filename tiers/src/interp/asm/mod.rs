@@ -74,8 +74,9 @@ pub struct AsmInterp {
 /// `entry(ip, slots, mem, ctx) -> ip of the instruction left to the executor`.
 type Entry = unsafe extern "C" fn(*const Op, Slots, MemView, *mut CallCtx) -> *const Op;
 
-/// An instruction as the generated handlers read it: an `Op`'s words, with the handler's
-/// tag in word 0 (an instruction kind's, or its accumulator variant's).
+/// An instruction as the generated handlers read it: an `Op`'s words, with word 0 naming
+/// the handler (an instruction kind's or its accumulator variant's: its offset in the code
+/// with direct threading, else its tag) and branch targets as byte offsets.
 #[repr(C, align(16))]
 #[derive(Clone, Copy, Debug)]
 pub struct AsmOp([u32; 4]);
@@ -109,7 +110,8 @@ pub fn prepare(ops: &[Op]) -> Box<[AsmOp]> {
             code[i].0[word] = t.wrapping_mul(OP as u32);
         }
     }
-    for i in 1..code.len() * accumulators_on() as usize {
+    let first = if accumulators_on() { 1 } else { code.len() };
+    for i in first..code.len() {
         let prev = code[i - 1].0;
         let leaves = interp.leaves[prev[0] as usize];
         if target[i] || leaves == 0 {
