@@ -24,8 +24,9 @@ struct InstCtx {
     code: Arc<InterpModule>,
     num_imported: u32,
     mem: MemView,
-    /// Callees of `call_indirect` through table 0 that the handlers may call directly.
-    icache: Box<[IndirectEntry; ICACHE_ENTRIES]>,
+    /// Callees of `call_indirect` through table 0 that the handlers may call directly;
+    /// made on the first such call (a context is made at every switch between instances).
+    icache: Option<Box<[IndirectEntry; ICACHE_ENTRIES]>>,
 }
 
 impl InstCtx {
@@ -39,7 +40,7 @@ impl InstCtx {
             module,
             code,
             mem: MemView::EMPTY,
-            icache: Box::new([IndirectEntry::default(); ICACHE_ENTRIES]),
+            icache: None,
         };
         ctx.refresh_memory(store);
         ctx
@@ -78,6 +79,9 @@ impl InstCtx {
         Ok(unsafe { CodeRef::new(f) })
     }
 }
+
+/// The indirect-call cache of a context that has made no `call_indirect` yet.
+static EMPTY_ICACHE: [IndirectEntry; ICACHE_ENTRIES] = [IndirectEntry::EMPTY; ICACHE_ENTRIES];
 
 struct Executor<'s> {
     store: &'s mut StoreInner,
@@ -436,7 +440,7 @@ impl Executor<'_> {
             globals: &mut self.store.globals[..],
             global_map: &inst.globals[..],
             table,
-            icache: &self.ctx.icache,
+            icache: self.ctx.icache.as_deref().unwrap_or(&EMPTY_ICACHE),
             func_index: self.func_index,
             depth: self.depth as u64,
             max_depth: self.max_depth as u64,
@@ -715,7 +719,10 @@ impl Executor<'_> {
                     } = callee.kind
                     {
                         if table_index == 0 && instance == self.ctx.instance {
-                            self.ctx.icache[icache_slot(cell, type_index)] = IndirectEntry {
+                            let icache = self.ctx.icache.get_or_insert_with(|| {
+                                Box::new([IndirectEntry::default(); ICACHE_ENTRIES])
+                            });
+                            icache[icache_slot(cell, type_index)] = IndirectEntry {
                                 cell,
                                 type_index,
                                 func_index,

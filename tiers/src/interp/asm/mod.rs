@@ -187,6 +187,14 @@ pub struct IndirectEntry {
 
 const _: () = assert!(std::mem::size_of::<IndirectEntry>() == 1 << IE_SHIFT);
 
+impl IndirectEntry {
+    pub const EMPTY: IndirectEntry = IndirectEntry {
+        cell: 0,
+        type_index: 0,
+        func_index: 0,
+    };
+}
+
 /// Entries of the indirect-call cache (a power of two), and how it is indexed.
 pub const ICACHE_ENTRIES: usize = 64;
 const ICACHE_TYPE_SHIFT: i8 = 4;
