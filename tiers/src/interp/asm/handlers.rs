@@ -87,6 +87,27 @@ fn idx_rax(a: &mut Asm, field: i32) {
     dynasm!(a ; .arch x64 ; mov eax, DWORD [r12 + field]);
 }
 
+/// `rax` = the effective address of an `n`-byte access: the i32 address in the slot of word
+/// `word` (or in rax, with `in_acc`) plus the offset in word 3; out of bounds leaves for the
+/// executor, which raises the trap.
+fn address(a: &mut Asm, exit: DynamicLabel, word: i32, in_acc: bool, n: i8) {
+    if in_acc {
+        // An i32 address: the accumulator's high half is not part of it.
+        dynasm!(a ; .arch x64 ; mov eax, eax);
+    } else {
+        idx_rax(a, word);
+        dynasm!(a ; .arch x64 ; mov eax, DWORD [r13 + rax * 8]);
+    }
+    dynasm!(a
+        ; .arch x64
+        ; mov ecx, DWORD [r12 + F3]
+        ; add rax, rcx
+        ; lea rdx, [BYTE rax + n]
+        ; cmp rdx, r15
+        ; ja =>exit
+    );
+}
+
 /// What a handler leaves in the accumulators when it falls through to the next instruction:
 /// its result, bit for bit as in its slot, in `rax` and/or in `xmm0`'s low bits.
 pub(super) const IN_RAX: u8 = 1;
@@ -471,23 +492,8 @@ macro_rules! load {
     ($g:expr, $op:expr, $n:expr, $leaves:expr, $($ins:tt)*) => {{
         let exit = $g.exit;
         $g.consumer($op, A_IN_RAX, $leaves, |a, v| {
-            let acc = v == 1;
-            if acc {
-                // An i32 address: the accumulator's high half is not part of it.
-                dynasm!(a ; .arch x64 ; mov eax, eax);
-            } else {
-                idx_rax(a, F2);
-                load_a!(a, DWORD);
-            }
-            dynasm!(a
-                ; .arch x64
-                ; mov ecx, DWORD [r12 + F3]
-                ; add rax, rcx
-                ; lea rdx, [rax + $n]
-                ; cmp rdx, r15
-                ; ja =>exit
-                ; $($ins)*
-            );
+            address(a, exit, F2, v == 1, $n);
+            dynasm!(a ; .arch x64 ; $($ins)*);
             if $leaves & IN_XMM0 != 0 {
                 dynasm!(a ; .arch x64 ; movq xmm0, rax);
             }
@@ -507,21 +513,7 @@ macro_rules! store {
                 1 => dynasm!(a ; .arch x64 ; mov rsi, rax),
                 _ => {}
             }
-            if v == 2 {
-                // An i32 address: the accumulator's high half is not part of it.
-                dynasm!(a ; .arch x64 ; mov eax, eax);
-            } else {
-                idx_rax(a, F1);
-                load_a!(a, DWORD);
-            }
-            dynasm!(a
-                ; .arch x64
-                ; mov ecx, DWORD [r12 + F3]
-                ; add rax, rcx
-                ; lea rdx, [rax + $n]
-                ; cmp rdx, r15
-                ; ja =>exit
-            );
+            address(a, exit, F1, v == 2, $n);
             if v == 1 {
                 dynasm!(a ; .arch x64 ; mov rcx, rsi);
             } else {

@@ -383,13 +383,7 @@ impl AsmInterp {
     /// the running instance's module that lives as long as the store; `frames` has room for
     /// `frames_cap` frames; `stack_end` ends the value stack that holds `s`.
     #[inline(always)]
-    pub unsafe fn run(
-        &self,
-        ip: *const Op,
-        s: Slots,
-        mem: MemView,
-        ctx: &mut CallCtx,
-    ) -> *const Op {
+    unsafe fn run(&self, ip: *const Op, s: Slots, mem: MemView, ctx: &mut CallCtx) -> *const Op {
         // SAFETY: `entry` is the address of the entry stub in `self.code`, which is mapped
         // read+execute for `self`'s lifetime and follows the `Entry` signature (System V,
         // callee-saved registers restored); the caller upholds the handlers' contract.
