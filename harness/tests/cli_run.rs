@@ -503,13 +503,14 @@ fn interpreter_dispatch_modes_agree() {
         )
     };
     // (dispatch, alignment, accumulators, threading); the last is the reference.
-    let modes: [(&str, &str, &str, &str); 6] = [
-        ("asm", "64", "1", "direct"),
-        ("asm", "16", "1", "direct"),
-        ("asm", "64", "0", "direct"),
+    let modes: [(&str, &str, &str, &str); 7] = [
+        ("asm", "64", "1", "absolute"),
+        ("asm", "16", "1", "absolute"),
+        ("asm", "64", "0", "absolute"),
+        ("asm", "64", "1", "relative"),
         ("asm", "64", "1", "table"),
-        ("rust", "64", "1", "direct"),
-        ("match", "64", "1", "direct"),
+        ("rust", "64", "1", "absolute"),
+        ("match", "64", "1", "absolute"),
     ];
     let run = |mode: (&str, &str, &str, &str), args: &[&str]| {
         let o = Command::new(env!("CARGO_BIN_EXE_strata"))

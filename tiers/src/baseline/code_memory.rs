@@ -25,6 +25,20 @@ unsafe impl Sync for CodeMemory {}
 impl CodeMemory {
     /// Copies `code` into a new mapping and makes it read+execute.
     pub fn new(code: &[u8]) -> io::Result<CodeMemory> {
+        Self::map(code, 0)
+    }
+
+    /// As `new`, in the low 2 GiB of the address space (`MAP_32BIT`), so that addresses in
+    /// the code fit in 32 bits (the interpreter's handlers use that for dispatch).
+    pub fn new_low(code: &[u8]) -> io::Result<CodeMemory> {
+        let mem = Self::map(code, libc::MAP_32BIT)?;
+        if mem.ptr as usize + mem.len > u32::MAX as usize {
+            return Err(io::Error::other("MAP_32BIT mapping above 4 GiB"));
+        }
+        Ok(mem)
+    }
+
+    fn map(code: &[u8], extra_flags: libc::c_int) -> io::Result<CodeMemory> {
         let page = 4096;
         let len = code.len().max(1).div_ceil(page) * page;
         // SAFETY: a fresh anonymous private mapping touches no existing memory.
@@ -35,7 +49,7 @@ impl CodeMemory {
                 libc::PROT_READ | libc::PROT_WRITE,
                 // Populated up front: the copy below writes every page anyway, and one
                 // kernel call is cheaper than a fault per page.
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE | extra_flags,
                 -1,
                 0,
             )

@@ -3,31 +3,64 @@
 //! branches). Safe Rust that appends bytes.
 
 use super::*;
+use std::cell::Cell;
 
 /// Tail of every handler: go to the instruction `step` ops further on.
 pub(super) fn dispatch_next(a: &mut Asm, step: i32) {
-    // The tag goes through r11, never an accumulator: the next handler may read them.
+    // The handler's address goes through r11, never an accumulator: the next handler may
+    // read them.
     let d = step * OP;
     if d != 0 {
         dynasm!(a ; .arch x64 ; mov r11d, DWORD [r12 + d] ; add r12, d);
     } else {
         dynasm!(a ; .arch x64 ; mov r11d, DWORD [r12]);
     }
-    if direct_threading() {
+    match threading() {
+        // Word 0 is the handler's address (the code lies below 4 GiB).
+        Threading::Absolute => dynasm!(a ; .arch x64 ; jmp r11),
         // Word 0 is the handler's offset in the code, whose start is in rbx.
-        dynasm!(a ; .arch x64 ; add r11, rbx ; jmp r11);
-    } else {
+        Threading::Relative => dynasm!(a ; .arch x64 ; add r11, rbx ; jmp r11),
         // Word 0 is the handler's tag, rbx the table of handler addresses.
-        dynasm!(a ; .arch x64 ; jmp QWORD [rbx + r11 * 8]);
+        Threading::Table => dynasm!(a ; .arch x64 ; jmp QWORD [rbx + r11 * 8]),
     }
 }
 
-/// Whether word 0 of the handlers' code holds the handler's offset (direct threading: one
-/// load less per dispatch) rather than its tag (`STRATA_INTERP_THREADING=table`). Read once,
-/// before the handlers are generated, so code and handlers always agree.
-pub(super) fn direct_threading() -> bool {
-    static DIRECT: OnceLock<bool> = OnceLock::new();
-    *DIRECT.get_or_init(|| std::env::var("STRATA_INTERP_THREADING").as_deref() != Ok("table"))
+/// What word 0 of an instruction in the handlers' code holds, hence how handlers dispatch.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Threading {
+    /// The handler's address: the code is mapped below 4 GiB (`MAP_32BIT`), so it fits in
+    /// 32 bits and a dispatch is a load and a jump. The default.
+    Absolute = 0,
+    /// The handler's offset from the code's start (held in rbx): one add more. Used when
+    /// no low mapping is available, or with `STRATA_INTERP_THREADING=relative`.
+    Relative = 1,
+    /// The handler's tag, through a table of addresses in rbx: one load more
+    /// (`STRATA_INTERP_THREADING=table`).
+    Table = 2,
+}
+
+thread_local! {
+    /// The threading the handlers are being generated for on this thread. Set by `build`
+    /// before it generates anything, so code and handlers always agree (thread-local: a
+    /// test may generate a variant while another thread generates the process's handlers).
+    static THREADING: Cell<Threading> = const { Cell::new(Threading::Absolute) };
+}
+
+pub(super) fn threading() -> Threading {
+    THREADING.with(Cell::get)
+}
+
+pub(super) fn set_threading(t: Threading) {
+    THREADING.with(|c| c.set(t));
+}
+
+/// The threading asked for by `STRATA_INTERP_THREADING` (`absolute`, `relative`, `table`).
+pub(super) fn requested_threading() -> Threading {
+    match std::env::var("STRATA_INTERP_THREADING").as_deref() {
+        Ok("table") => Threading::Table,
+        Ok("relative") => Threading::Relative,
+        _ => Threading::Absolute,
+    }
 }
 
 /// A taken branch to the byte offset (from the code's start) at `[r12 + field]`. A backward one is a loop iteration:
@@ -61,8 +94,13 @@ pub(super) fn taken(a: &mut Asm, exit: DynamicLabel, field: i32) {
 
 /// Stores `rax` in the slot named by field `field` and dispatches to the next op.
 fn put_rax(a: &mut Asm, field: i32) {
+    put_rax_step(a, field, 1);
+}
+
+/// Stores `rax` in the slot named by field `field` and dispatches `step` ops on.
+fn put_rax_step(a: &mut Asm, field: i32, step: i32) {
     dynasm!(a ; .arch x64 ; mov ecx, DWORD [r12 + field] ; mov QWORD [r13 + rcx * 8], rax);
-    dispatch_next(a, 1);
+    dispatch_next(a, step);
 }
 
 /// Stores `xmm0`'s low 64 bits in the slot of field `field` and dispatches.
@@ -98,9 +136,15 @@ fn address(a: &mut Asm, exit: DynamicLabel, word: i32, in_acc: bool, n: i8) {
         idx_rax(a, word);
         dynasm!(a ; .arch x64 ; mov eax, DWORD [r13 + rax * 8]);
     }
+    address_in_eax(a, exit, F3, n);
+}
+
+/// `rax` = the effective address of an `n`-byte access at the i32 address in `eax` (the high
+/// half of rax zero) plus the offset in the word at `offset`; out of bounds leaves.
+fn address_in_eax(a: &mut Asm, exit: DynamicLabel, offset: i32, n: i8) {
     dynasm!(a
         ; .arch x64
-        ; mov ecx, DWORD [r12 + F3]
+        ; mov ecx, DWORD [r12 + offset]
         ; add rax, rcx
         ; lea rdx, [BYTE rax + n]
         ; cmp rdx, r15
@@ -135,9 +179,11 @@ pub(super) struct Gen {
     pub(super) handlers: Vec<(usize, usize)>,
     /// Per handler tag.
     pub(super) leaves: Vec<u8>,
-    /// Per instruction kind (tag below `Op::COUNT`).
+    /// Per handler tag of an instruction kind or a superinstruction.
     pub(super) acc: Vec<[AccUse; 2]>,
     pub(super) next_tag: usize,
+    /// The superinstructions.
+    pub(super) pairs: Vec<Pair>,
 }
 
 impl Gen {
@@ -173,13 +219,24 @@ impl Gen {
         emit: impl Fn(&mut Asm, usize),
     ) {
         self.handler(op, leaves, |a| emit(a, 0));
+        self.variants(tag_of(&op), uses, leaves, emit);
+    }
+
+    /// The accumulator variants of the handler with tag `base` (see `consumer`).
+    fn variants(
+        &mut self,
+        base: usize,
+        uses: &[(u8, i32)],
+        leaves: u8,
+        emit: impl Fn(&mut Asm, usize),
+    ) {
         for (k, &(reads, word)) in uses.iter().enumerate() {
             let tag = self.next_tag;
             self.next_tag += 1;
             let at = self.align();
             self.handlers.push((tag, at));
             self.leaves[tag] = leaves;
-            self.acc[tag_of(&op)][k] = AccUse {
+            self.acc[base][k] = AccUse {
                 tag: tag as u16,
                 reads,
                 word: (word / 4) as u8,
@@ -187,6 +244,67 @@ impl Gen {
             emit(&mut self.a, k + 1);
         }
     }
+
+    /// A superinstruction: one handler that runs `first` and then `second` (the next
+    /// instruction, whose words it reads at `OP +` their offset) when `prepare` finds them
+    /// in that order in `shape`; with accumulator variants as `consumer` makes them (for
+    /// `first`'s operands). It must dispatch past both, leave what `second` leaves, and exit
+    /// only where `first` or `second` would trap, with nothing written: the executor then
+    /// runs `first`, and the handlers go on with `second`'s own handler.
+    pub(super) fn fused(
+        &mut self,
+        first: Op,
+        second: Op,
+        shape: Shape,
+        uses: &[(u8, i32)],
+        emit: impl Fn(&mut Asm, usize),
+    ) {
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        let leaves = self.leaves[tag_of(&second)];
+        let at = self.align();
+        self.handlers.push((tag, at));
+        self.leaves[tag] = leaves;
+        emit(&mut self.a, 0);
+        self.variants(tag, uses, leaves, emit);
+        self.pairs.push(Pair {
+            first: tag_of(&first) as u16,
+            second: tag_of(&second) as u16,
+            shape,
+            tag: tag as u16,
+        });
+    }
+}
+
+/// When two consecutive instructions may run as one superinstruction (`Gen::fused`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Shape {
+    /// An `i32.add` (or add-immediate) computes the address of the load that follows into
+    /// the load's own destination: `first.dst == second.addr == second.dst`, so the sum is
+    /// dead once the load overwrites it and the handler never stores it.
+    AddressOfLoad,
+    /// As `AddressOfLoad`, but the load's destination is another slot: the sum is stored
+    /// as well (`first.dst == second.addr != second.dst`).
+    AddressOfLoadKept,
+}
+
+impl Shape {
+    /// Whether instructions with these words (word 0 aside) fit the shape.
+    pub(super) fn fits(self, first: &[u32; 4], second: &[u32; 4]) -> bool {
+        match self {
+            Shape::AddressOfLoad => first[1] == second[2] && second[1] == second[2],
+            Shape::AddressOfLoadKept => first[1] == second[2] && second[1] != second[2],
+        }
+    }
+}
+
+/// A superinstruction made by `Gen::fused`: the kinds it fuses, and its handler's tag.
+#[derive(Clone, Copy, Debug)]
+pub struct Pair {
+    pub(super) first: u16,
+    pub(super) second: u16,
+    pub(super) shape: Shape,
+    pub(super) tag: u16,
 }
 
 /// The operand of word 2 (`a`) from the integer accumulator; or that of word 3 (`b`).
@@ -494,11 +612,63 @@ macro_rules! load {
         $g.consumer($op, A_IN_RAX, $leaves, |a, v| {
             address(a, exit, F2, v == 1, $n);
             dynasm!(a ; .arch x64 ; $($ins)*);
-            if $leaves & IN_XMM0 != 0 {
-                dynasm!(a ; .arch x64 ; movq xmm0, rax);
-            }
-            put_rax(a, F1);
+            load!(@finish a, $leaves, F1, 1);
         });
+        // Superinstructions: the address computed by an add just before, dead afterwards
+        // or kept (then stored once the load cannot trap any more).
+        let z = 0;
+        for shape in [Shape::AddressOfLoad, Shape::AddressOfLoadKept] {
+            let keep = shape == Shape::AddressOfLoadKept;
+            let add_imm = Op::I32AddImm { dst: z, a: z, imm: 0 };
+            $g.fused(add_imm, $op, shape, A_IN_RAX, |a, v| {
+                if v == 0 {
+                    idx_rax(a, F2);
+                    load_a!(a, DWORD);
+                }
+                dynasm!(a ; .arch x64 ; add eax, DWORD [r12 + F3]);
+                load!(@fused a, exit, keep, $n, $leaves, $($ins)*);
+            });
+            let add = Op::I32Add { dst: z, a: z, b: z };
+            $g.fused(add, $op, shape, AB_IN_RAX, |a, v| {
+                match v {
+                    0 => {
+                        idx_rcx(a, F3);
+                        idx_rax(a, F2);
+                        load_a!(a, DWORD);
+                        dynasm!(a ; .arch x64 ; add eax, DWORD [r13 + rcx * 8]);
+                    }
+                    1 => {
+                        idx_rcx(a, F3);
+                        dynasm!(a ; .arch x64 ; add eax, DWORD [r13 + rcx * 8]);
+                    }
+                    _ => {
+                        idx_rcx(a, F2);
+                        dynasm!(a ; .arch x64 ; add eax, DWORD [r13 + rcx * 8]);
+                    }
+                }
+                load!(@fused a, exit, keep, $n, $leaves, $($ins)*);
+            });
+        }
+    }};
+    // The load of a superinstruction whose first instruction left the address in eax.
+    (@fused $a:ident, $exit:expr, $keep:expr, $n:expr, $leaves:expr, $($ins:tt)*) => {{
+        if $keep {
+            dynasm!($a ; .arch x64 ; mov esi, eax);
+        }
+        address_in_eax($a, $exit, OP + F3, $n);
+        dynasm!($a ; .arch x64 ; $($ins)*);
+        if $keep {
+            dynasm!($a ; .arch x64 ; mov ecx, DWORD [r12 + F1] ; mov QWORD [r13 + rcx * 8], rsi);
+        }
+        load!(@finish $a, $leaves, OP + F1, 2);
+    }};
+    // After the load itself (`$ins`, from `[r14 + rax]` into rax): the result to the slot
+    // of `$dst` (and xmm0 for floats), then on `$step` instructions.
+    (@finish $a:ident, $leaves:expr, $dst:expr, $step:expr) => {{
+        if $leaves & IN_XMM0 != 0 {
+            dynasm!($a ; .arch x64 ; movq xmm0, rax);
+        }
+        put_rax_step($a, $dst, $step);
     }};
 }
 

@@ -6,8 +6,9 @@
 //!
 //! - the interpreter state stays pinned in callee-saved registers for the whole run;
 //! - dispatch is direct threading: word 0 of each instruction in the handlers' copy of the
-//!   code (`CompiledFunc::asm_code`, made by `prepare`) is its handler's offset, and every
-//!   handler ends in its own indirect jump; conditional branches have one per successor;
+//!   code (`CompiledFunc::asm_code`, made by `prepare`) is its handler's address (the code
+//!   is mapped below 4 GiB), and every handler ends in its own indirect jump; conditional
+//!   branches have one per successor;
 //! - an instruction that uses the result of the one before it runs a variant of its handler
 //!   that takes the operand from an accumulator (`rax`, `xmm0`) instead of its slot;
 //! - calls to interpreted functions of the same instance (`Call`, and `CallIndirect`
@@ -17,8 +18,8 @@
 //!   Rust handlers of `threaded.rs`, wall times moved by up to 40% between builds (PERF.md).
 //!
 //! Registers: `r12` = ip (the current instruction), `r13` = frame base (slots), `r14`/`r15`
-//! = memory 0's base and byte length, `rbx` = the start of the generated code (or the
-//! handler table), `rbp` = the running function's first instruction (branch targets are
+//! = memory 0's base and byte length, `rbx` = unused with absolute threading (else the
+//! start of the generated code, or the handler table), `rbp` = the running function's first instruction (branch targets are
 //! instruction indices), `[rsp]` = its `Counters`, `[rsp + 8]` = the `CallCtx`. Scratch:
 //! rax (the integer accumulator), rcx, rdx, rsi, rdi, r8-r11 (r11: the next tag), xmm0 (the
 //! float accumulator), xmm1.
@@ -32,7 +33,8 @@
 //! Knobs, read once per process, for measuring what each part brings:
 //! `STRATA_INTERP_DISPATCH=asm|rust|match` (which fast path), `STRATA_INTERP_ALIGN=N`
 //! (handler alignment, default 64), `STRATA_INTERP_ACC=0` (no accumulator variants),
-//! `STRATA_INTERP_THREADING=table` (tags and a handler table instead of offsets),
+//! `STRATA_INTERP_THREADING=relative|table` (word 0 an offset from rbx, or a tag and a
+//! handler table, instead of the handler's address),
 //! `STRATA_ASM_DUMP=FILE` (writes the generated code, and prints each handler's offset).
 //!
 //! `handlers.rs` generates the instructions' handlers, `calls.rs` calls and returns; all of
@@ -46,7 +48,9 @@ use super::code::{CompiledFunc, Counters, Op};
 use super::raw::{CodeRef, MemView, Slots};
 use crate::baseline::code_memory::CodeMemory;
 use dynasmrt::{dynasm, x64::X64Relocation, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
-use handlers::{direct_threading, dispatch_next, emit_handlers, AccUse, Gen};
+use handlers::{
+    dispatch_next, emit_handlers, requested_threading, set_threading, AccUse, Gen, Pair, Threading,
+};
 use std::mem::offset_of;
 use std::sync::atomic::AtomicPtr;
 use std::sync::OnceLock;
@@ -60,12 +64,19 @@ pub struct AsmInterp {
     _code: CodeMemory,
     _table: Box<[usize]>,
     entry: usize,
+    /// How handlers dispatch, hence what word 0 of the handlers' code holds.
+    threading: Threading,
+    /// The code's address when it is below 4 GiB (absolute threading), else 0.
+    base: u32,
     /// Per handler tag, the handler's offset in the code (for direct threading).
     offsets: Box<[u32]>,
     /// Per handler tag, what it leaves in the accumulators (`IN_RAX`, `IN_XMM0`).
     leaves: Box<[u8]>,
-    /// Per instruction kind, its accumulator variant.
+    /// Per instruction kind or superinstruction, its accumulator variants.
     acc: Box<[[AccUse; 2]]>,
+    /// Per instruction kind, the superinstructions it starts (indices into `pairs`).
+    pairs_from: Box<[(u16, u16)]>,
+    pairs: Box<[Pair]>,
     /// Instruction kinds with a handler of their own.
     #[cfg_attr(not(test), allow(dead_code))]
     handled: usize,
@@ -110,11 +121,29 @@ pub fn prepare(ops: &[Op]) -> Box<[AsmOp]> {
             code[i].0[word] = t.wrapping_mul(OP as u32);
         }
     }
+    // Superinstructions, left to right: the second instruction keeps its own handler (the
+    // handlers go on there after the executor has run the first one) and so never takes an
+    // operand from an accumulator; it must not be a branch target.
+    let mut second = vec![false; ops.len()];
+    if fusion_on() {
+        let mut i = 0;
+        while i + 1 < code.len() {
+            if !target[i + 1] {
+                if let Some(tag) = interp.pair(&code[i].0, &code[i + 1].0) {
+                    code[i].0[0] = tag as u32;
+                    second[i + 1] = true;
+                    i += 2;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+    }
     let first = if accumulators_on() { 1 } else { code.len() };
     for i in first..code.len() {
         let prev = code[i - 1].0;
         let leaves = interp.leaves[prev[0] as usize];
-        if target[i] || leaves == 0 {
+        if target[i] || second[i] || leaves == 0 {
             continue;
         }
         // Every handler that leaves a result has its destination in word 1.
@@ -127,12 +156,38 @@ pub fn prepare(ops: &[Op]) -> Box<[AsmOp]> {
             }
         }
     }
-    if direct_threading() {
-        for w in &mut code {
-            w.0[0] = interp.offsets[w.0[0] as usize];
+    match interp.threading {
+        Threading::Absolute => {
+            for w in &mut code {
+                w.0[0] = interp.offsets[w.0[0] as usize] + interp.base;
+            }
         }
+        Threading::Relative => {
+            for w in &mut code {
+                w.0[0] = interp.offsets[w.0[0] as usize];
+            }
+        }
+        Threading::Table => {}
     }
     code.into()
+}
+
+impl AsmInterp {
+    /// The superinstruction for these two instructions' words (word 0 their kinds), if any.
+    fn pair(&self, first: &[u32; 4], second: &[u32; 4]) -> Option<u16> {
+        let (from, to) = *self.pairs_from.get(first[0] as usize)?;
+        self.pairs[from as usize..to as usize]
+            .iter()
+            .find(|p| p.second as u32 == second[0] && p.shape.fits(first, second))
+            .map(|p| p.tag)
+    }
+}
+
+/// Whether `prepare` makes superinstructions (`STRATA_INTERP_FUSE=0` turns them off, to
+/// measure what they bring).
+fn fusion_on() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("STRATA_INTERP_FUSE").as_deref() != Ok("0"))
 }
 
 /// Whether `prepare` uses the accumulator variants (`STRATA_INTERP_ACC=0` turns them off,
@@ -358,13 +413,20 @@ pub fn interp() -> Option<&'static AsmInterp> {
                 .and_then(|s| s.parse::<usize>().ok())
                 .filter(|a| a.is_power_of_two() && *a <= 4096)
                 .unwrap_or(DEFAULT_ALIGN);
-            build(align)
+            // Absolute threading needs the code below 4 GiB; without such a mapping, the
+            // handlers are generated again for offsets.
+            let asked = requested_threading();
+            build(align, asked).or_else(|| match asked {
+                Threading::Absolute => build(align, Threading::Relative),
+                _ => None,
+            })
         })
         .as_ref()
 }
 
-/// Handler tags: the instruction kinds, then their accumulator variants.
-const TAGS: usize = 3 * Op::COUNT;
+/// Handler tags: the instruction kinds, then their accumulator variants and the
+/// superinstructions (with theirs).
+const TAGS: usize = 4 * Op::COUNT;
 
 /// Handler alignment in bytes.
 const DEFAULT_ALIGN: usize = 64;
@@ -529,10 +591,11 @@ fn slice_layout_ok() -> bool {
 }
 const BACKEDGE_CHECK: i32 = offset_of!(Counters, backedge_check) as i32;
 
-fn build(align: usize) -> Option<AsmInterp> {
+fn build(align: usize, threading: Threading) -> Option<AsmInterp> {
     if !slice_layout_ok() {
         return None;
     }
+    set_threading(threading);
     let mut a = Asm::new(0);
     let exit = a.new_dynamic_label();
     let mut g = Gen {
@@ -541,8 +604,9 @@ fn build(align: usize) -> Option<AsmInterp> {
         align,
         handlers: Vec::new(),
         leaves: vec![0; TAGS],
-        acc: vec![[AccUse::default(); 2]; Op::COUNT],
+        acc: vec![[AccUse::default(); 2]; TAGS],
         next_tag: Op::COUNT,
+        pairs: Vec::new(),
     };
     let mut table = vec![0usize; TAGS].into_boxed_slice();
     let table_addr = table.as_ptr() as i64;
@@ -571,10 +635,10 @@ fn build(align: usize) -> Option<AsmInterp> {
         ; lea rax, [rax + CF_COUNTERS]
         ; mov QWORD [rsp + S_COUNTERS], rax
     );
-    if direct_threading() {
-        dynasm!(g.a ; .arch x64 ; lea rbx, [=>code_start]);
-    } else {
-        dynasm!(g.a ; .arch x64 ; mov rbx, QWORD table_addr);
+    match threading {
+        Threading::Absolute => {}
+        Threading::Relative => dynasm!(g.a ; .arch x64 ; lea rbx, [=>code_start]),
+        Threading::Table => dynasm!(g.a ; .arch x64 ; mov rbx, QWORD table_addr),
     }
     dispatch_next(&mut g.a, 0);
     // Leaves with the instruction at r12 for the executor, and the frame in `ctx.fp`.
@@ -598,6 +662,17 @@ fn build(align: usize) -> Option<AsmInterp> {
     emit_handlers(&mut g);
 
     let handled = g.handlers.len();
+    // Superinstructions grouped by their first instruction's kind, for `prepare`.
+    let mut pairs = std::mem::take(&mut g.pairs);
+    pairs.sort_by_key(|p| p.first);
+    let mut pairs_from = vec![(0u16, 0u16); Op::COUNT];
+    for (i, p) in pairs.iter().enumerate() {
+        let r = &mut pairs_from[p.first as usize];
+        if r.0 == r.1 {
+            *r = (i as u16, i as u16);
+        }
+        r.1 = i as u16 + 1;
+    }
     let code = g.a.finalize().ok()?;
     if let Some(path) = std::env::var_os("STRATA_ASM_DUMP") {
         let _ = std::fs::write(path, &code[..]);
@@ -605,7 +680,10 @@ fn build(align: usize) -> Option<AsmInterp> {
             eprintln!("handler tag {tag} at {off:#x}");
         }
     }
-    let mem = CodeMemory::new(&code).ok()?;
+    let mem = match threading {
+        Threading::Absolute => CodeMemory::new_low(&code).ok()?,
+        _ => CodeMemory::new(&code).ok()?,
+    };
     let base = mem.base() as usize;
     for t in table.iter_mut() {
         *t = base + exit_at;
@@ -616,6 +694,12 @@ fn build(align: usize) -> Option<AsmInterp> {
         offsets[tag] = off as u32;
     }
     Some(AsmInterp {
+        threading,
+        base: if threading == Threading::Absolute {
+            base as u32
+        } else {
+            0
+        },
         offsets: offsets.into(),
         _code: mem,
         _table: table,
@@ -623,6 +707,8 @@ fn build(align: usize) -> Option<AsmInterp> {
         handled,
         leaves: g.leaves.into(),
         acc: g.acc.into(),
+        pairs_from: pairs_from.into(),
+        pairs: pairs.into(),
     })
 }
 
@@ -664,8 +750,8 @@ mod tests {
 
     #[test]
     fn generates() {
-        let g = build(16).expect("code memory");
+        let g = build(16, Threading::Table).expect("code memory");
         assert!(g.handled > 200, "{} handlers", g.handled);
-        assert!(build(64).is_some());
+        assert!(build(64, Threading::Relative).is_some());
     }
 }
