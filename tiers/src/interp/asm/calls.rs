@@ -105,7 +105,7 @@ fn call_body(a: &mut Asm, exit: DynamicLabel, base: i32, step: i32) {
 /// and a return from the frame the run started in.
 pub(super) fn calls(g: &mut Gen) {
     let exit = g.exit;
-    g.handler(Op::Call { func: 0, base: 0 }, 0, |a| {
+    g.handler(Op::Call { func: 0, base: 0 }, 0, move |a| {
         dynasm!(a
             ; .arch x64
             ; mov rdx, QWORD [rsp + S_CTX]
@@ -124,7 +124,7 @@ pub(super) fn calls(g: &mut Gen) {
         index: 0,
         base: 0,
     };
-    g.handler(op, 0, |a| {
+    g.handler(op, 0, move |a| {
         dynasm!(a
             ; .arch x64
             ; mov rdx, QWORD [rsp + S_CTX]
@@ -156,7 +156,7 @@ pub(super) fn calls(g: &mut Gen) {
     });
     // Returns: results go to the frame's first slots, then the caller's frame comes back.
     // `Return1` may find its value in an accumulator.
-    let ret = |a: &mut Asm, op: Op, v: usize| {
+    let ret = move |a: &mut Asm, op: Op, v: usize| {
         // The caller's frame must be an interpreter frame of this instance (the executor
         // returns from the outermost frame and switches instances). Checked before anything
         // changes: a `Return` the executor redoes must find its slots untouched.
@@ -214,9 +214,11 @@ pub(super) fn calls(g: &mut Gen) {
         enter_func(a);
         dispatch_next(a, 0);
     };
-    g.handler(Op::Return0, 0, |a| ret(a, Op::Return0, 0));
+    g.handler(Op::Return0, 0, move |a| ret(a, Op::Return0, 0));
     let op = Op::Return { src: 0, n: 0 };
-    g.handler(op, 0, |a| ret(a, op, 0));
+    g.handler(op, 0, move |a| ret(a, op, 0));
     let op = Op::Return1 { src: 0 };
-    g.consumer(op, &[(IN_RAX, F1), (IN_XMM0, F1)], 0, |a, v| ret(a, op, v));
+    g.consumer(op, &[(IN_RAX, F1), (IN_XMM0, F1)], 0, move |a, v| {
+        ret(a, op, v)
+    });
 }

@@ -121,16 +121,18 @@ pub fn prepare(ops: &[Op]) -> Box<[AsmOp]> {
             code[i].0[word] = t.wrapping_mul(OP as u32);
         }
     }
-    // Superinstructions, left to right: the second instruction keeps its own handler (the
-    // handlers go on there after the executor has run the first one) and so never takes an
-    // operand from an accumulator; it must not be a branch target.
+    // Superinstructions, left to right. The second instruction keeps its own plain handler
+    // in its word: the handlers go on there after an exit in the first one (once the
+    // executor has run it), with nothing in the accumulators. It must not be a branch
+    // target.
+    let mut pair_at: Vec<Option<&Pair>> = vec![None; ops.len()];
     let mut second = vec![false; ops.len()];
     if fusion_on() {
         let mut i = 0;
         while i + 1 < code.len() {
             if !target[i + 1] {
-                if let Some(tag) = interp.pair(&code[i].0, &code[i + 1].0) {
-                    code[i].0[0] = tag as u32;
+                if let Some(p) = interp.pair(&code[i].0, &code[i + 1].0) {
+                    pair_at[i] = Some(p);
                     second[i + 1] = true;
                     i += 2;
                     continue;
@@ -139,21 +141,34 @@ pub fn prepare(ops: &[Op]) -> Box<[AsmOp]> {
             i += 1;
         }
     }
-    let first = if accumulators_on() { 1 } else { code.len() };
-    for i in first..code.len() {
-        let prev = code[i - 1].0;
-        let leaves = interp.leaves[prev[0] as usize];
-        if target[i] || second[i] || leaves == 0 {
-            continue;
-        }
-        // Every handler that leaves a result has its destination in word 1.
-        let dst = prev[1];
-        let w = &mut code[i].0;
-        for AccUse { tag, reads, word } in interp.acc[w[0] as usize] {
-            if tag != 0 && leaves & reads != 0 && w[word as usize] == dst {
-                w[0] = tag as u32;
-                break;
+    // Which accumulator variant each instruction runs (0: plain), when it is reached from
+    // the instruction before it: not a branch target, and that one leaves the operand in
+    // an accumulator (variants leave what their kind does).
+    let mut variant = vec![0u8; ops.len()];
+    if accumulators_on() {
+        for i in 1..code.len() {
+            let prev = code[i - 1].0;
+            let leaves = interp.leaves[prev[0] as usize];
+            if target[i] || leaves == 0 {
+                continue;
             }
+            // Every handler that leaves a result has its destination in word 1.
+            let w = &code[i].0;
+            if let Some(k) = interp.acc[w[0] as usize]
+                .iter()
+                .position(|u| u.tag != 0 && leaves & u.reads != 0 && w[u.word as usize] == prev[1])
+            {
+                variant[i] = k as u8 + 1;
+            }
+        }
+    }
+    for i in 0..code.len() {
+        let w = &mut code[i].0;
+        let v = variant[i] as usize;
+        if let Some(p) = pair_at[i] {
+            w[0] = p.tag_for(v, variant[i + 1] as usize) as u32;
+        } else if v != 0 && !second[i] {
+            w[0] = interp.acc[w[0] as usize][v - 1].tag as u32;
         }
     }
     match interp.threading {
@@ -174,12 +189,11 @@ pub fn prepare(ops: &[Op]) -> Box<[AsmOp]> {
 
 impl AsmInterp {
     /// The superinstruction for these two instructions' words (word 0 their kinds), if any.
-    fn pair(&self, first: &[u32; 4], second: &[u32; 4]) -> Option<u16> {
+    fn pair(&self, first: &[u32; 4], second: &[u32; 4]) -> Option<&Pair> {
         let (from, to) = *self.pairs_from.get(first[0] as usize)?;
         self.pairs[from as usize..to as usize]
             .iter()
             .find(|p| p.second as u32 == second[0] && p.shape.fits(first, second))
-            .map(|p| p.tag)
     }
 }
 
@@ -426,7 +440,7 @@ pub fn interp() -> Option<&'static AsmInterp> {
 
 /// Handler tags: the instruction kinds, then their accumulator variants and the
 /// superinstructions (with theirs).
-const TAGS: usize = 4 * Op::COUNT;
+const TAGS: usize = 8 * Op::COUNT;
 
 /// Handler alignment in bytes.
 const DEFAULT_ALIGN: usize = 64;
@@ -607,6 +621,7 @@ fn build(align: usize, threading: Threading) -> Option<AsmInterp> {
         acc: vec![[AccUse::default(); 2]; TAGS],
         next_tag: Op::COUNT,
         pairs: Vec::new(),
+        emitters: vec![None; Op::COUNT],
     };
     let mut table = vec![0usize; TAGS].into_boxed_slice();
     let table_addr = table.as_ptr() as i64;
