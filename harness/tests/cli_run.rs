@@ -488,9 +488,8 @@ fn perf_map_follows_tier_ups() {
 
 /// The interpreter's three fast paths (`STRATA_INTERP_DISPATCH`: the generated x86-64
 /// handlers, the Rust handlers, none), the handlers' alignment and their accumulator
-/// variants (`STRATA_INTERP_ACC`) and threading (`STRATA_INTERP_THREADING`) must not change
-/// what a
-/// program computes: the benchmark programs at small sizes (calls and returns, deep
+/// variants (`STRATA_INTERP_ACC`), threading (`STRATA_INTERP_THREADING`) and
+/// superinstructions (`STRATA_INTERP_FUSE`) must not change what a program computes: the benchmark programs at small sizes (calls and returns, deep
 /// recursion past the handlers' frame room, loads and stores, floats, `br_table`) print the
 /// same checksum in every mode, and a trap inside a call made by the handlers reports the
 /// same backtrace.
@@ -502,17 +501,22 @@ fn interpreter_dispatch_modes_agree() {
             env!("CARGO_MANIFEST_DIR")
         )
     };
-    // (dispatch, alignment, accumulators, threading); the last is the reference.
-    let modes: [(&str, &str, &str, &str); 7] = [
-        ("asm", "64", "1", "absolute"),
-        ("asm", "16", "1", "absolute"),
-        ("asm", "64", "0", "absolute"),
-        ("asm", "64", "1", "relative"),
-        ("asm", "64", "1", "table"),
-        ("rust", "64", "1", "absolute"),
-        ("match", "64", "1", "absolute"),
+    // (dispatch, alignment, accumulators, threading, superinstructions); the last is the
+    // reference.
+    let modes: [(&str, &str, &str, &str, &str); 9] = [
+        ("asm", "64", "1", "absolute", "1"),
+        ("asm", "16", "1", "absolute", "1"),
+        ("asm", "64", "0", "absolute", "1"),
+        ("asm", "64", "1", "absolute", "0"),
+        ("asm", "64", "0", "absolute", "0"),
+        ("asm", "64", "1", "relative", "1"),
+        ("asm", "64", "1", "table", "1"),
+        ("rust", "64", "1", "absolute", "1"),
+        ("match", "64", "1", "absolute", "1"),
     ];
-    let run = |mode: (&str, &str, &str, &str), args: &[&str]| {
+    let (reference_mode, others) = modes.split_last().unwrap();
+    let reference_mode = *reference_mode;
+    let run = |mode: (&str, &str, &str, &str, &str), args: &[&str]| {
         let o = Command::new(env!("CARGO_BIN_EXE_strata"))
             .args(["run", "--tier", "interp"])
             .args(args)
@@ -520,6 +524,7 @@ fn interpreter_dispatch_modes_agree() {
             .env("STRATA_INTERP_ALIGN", mode.1)
             .env("STRATA_INTERP_ACC", mode.2)
             .env("STRATA_INTERP_THREADING", mode.3)
+            .env("STRATA_INTERP_FUSE", mode.4)
             .output()
             .expect("the strata binary runs");
         (o.status.code(), stdout(&o), stderr(&o))
@@ -538,10 +543,10 @@ fn interpreter_dispatch_modes_agree() {
         ("sieve", "100000"),
     ] {
         let p = program(name);
-        let reference = run(modes[5], &[&p, size]);
+        let reference = run(reference_mode, &[&p, size]);
         assert_eq!(reference.0, Some(0), "{name}: {}", reference.2);
         assert!(reference.1.contains("checksum"), "{name}: {}", reference.1);
-        for mode in &modes[..5] {
+        for mode in others {
             assert_eq!(run(*mode, &[&p, size]), reference, "{name} with {mode:?}");
         }
     }
@@ -553,10 +558,10 @@ fn interpreter_dispatch_modes_agree() {
     let file = dir.path().join("trap.wat");
     fs::write(&file, wat).unwrap();
     let file = file.to_str().unwrap();
-    let reference = run(modes[5], &["--invoke", "go", file, "7"]);
+    let reference = run(reference_mode, &["--invoke", "go", file, "7"]);
     assert_eq!(reference.0, Some(134), "{}", reference.2);
     assert!(reference.2.contains("divide by zero"), "{}", reference.2);
-    for mode in &modes[..5] {
+    for mode in others {
         assert_eq!(
             run(*mode, &["--invoke", "go", file, "7"]),
             reference,
