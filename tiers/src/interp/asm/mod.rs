@@ -11,6 +11,9 @@
 //!   branches have one per successor;
 //! - an instruction that uses the result of the one before it runs a variant of its handler
 //!   that takes the operand from an accumulator (`rax`, `xmm0`) instead of its slot;
+//! - superinstructions: two consecutive instructions of a frequent pair run as one handler
+//!   (`Gen::sequence` builds it from their own handlers without the dispatch between them;
+//!   an add that computes a load's address is fused with the load, `Shape::AddressOfLoad`);
 //! - calls to interpreted functions of the same instance (`Call`, and `CallIndirect`
 //!   through an indirect-call cache) and their returns stay here, on the executor's own
 //!   frame stack (`Frame` has a fixed layout for that);
@@ -19,14 +22,16 @@
 //!
 //! Registers: `r12` = ip (the current instruction), `r13` = frame base (slots), `r14`/`r15`
 //! = memory 0's base and byte length, `rbx` = unused with absolute threading (else the
-//! start of the generated code, or the handler table), `rbp` = the running function's first instruction (branch targets are
-//! instruction indices), `[rsp]` = its `Counters`, `[rsp + 8]` = the `CallCtx`. Scratch:
+//! start of the generated code, or the handler table), `rbp` = the running function's
+//! first instruction (branch targets are byte offsets from it), `[rsp]` = its `Counters`, `[rsp + 8]` = the `CallCtx`. Scratch:
 //! rax (the integer accumulator), rcx, rdx, rsi, rdi, r8-r11 (r11: the next tag), xmm0 (the
 //! float accumulator), xmm1.
 //!
 //! Anything unusual leaves for the executor: the handler jumps to `exit` with `r12` still
 //! at its instruction and nothing changed, and the `match` runs it with the full semantics
-//! (traps, back-edge and call check points, calls it cannot make here, host calls).
+//! (traps, back-edge and call check points, calls it cannot make here, host calls). In a
+//! superinstruction, an exit in its second part leaves with `r12` at the second
+//! instruction and the first one done.
 //! Instructions without a handler here go there directly. So traps and tiering keep one
 //! implementation.
 //!
@@ -35,6 +40,7 @@
 //! (handler alignment, default 64), `STRATA_INTERP_ACC=0` (no accumulator variants),
 //! `STRATA_INTERP_THREADING=relative|table` (word 0 an offset from rbx, or a tag and a
 //! handler table, instead of the handler's address),
+//! `STRATA_INTERP_FUSE=0` (no superinstructions),
 //! `STRATA_ASM_DUMP=FILE` (writes the generated code, and prints each handler's offset).
 //!
 //! `handlers.rs` generates the instructions' handlers, `calls.rs` calls and returns; all of
@@ -74,9 +80,12 @@ pub struct AsmInterp {
     leaves: Box<[u8]>,
     /// Per instruction kind or superinstruction, its accumulator variants.
     acc: Box<[[AccUse; 2]]>,
-    /// Per instruction kind, the superinstructions it starts (indices into `pairs`).
-    pairs_from: Box<[(u16, u16)]>,
+    /// The superinstructions, sorted by their kinds; `pair_row` gives a first kind's row
+    /// of `pair_table` (1-based, 0: none), whose entry for the second kind is the first
+    /// of their superinstructions in `pairs` (1-based, 0: none).
     pairs: Box<[Pair]>,
+    pair_row: Box<[u16]>,
+    pair_table: Box<[u16]>,
     /// Instruction kinds with a handler of their own.
     #[cfg_attr(not(test), allow(dead_code))]
     handled: usize,
@@ -121,79 +130,90 @@ pub fn prepare(ops: &[Op]) -> Box<[AsmOp]> {
             code[i].0[word] = t.wrapping_mul(OP as u32);
         }
     }
-    // Superinstructions, left to right. The second instruction keeps its own plain handler
-    // in its word: the handlers go on there after an exit in the first one (once the
-    // executor has run it), with nothing in the accumulators. It must not be a branch
-    // target.
-    let mut pair_at: Vec<Option<&Pair>> = vec![None; ops.len()];
-    let mut second = vec![false; ops.len()];
-    if fusion_on() {
-        let mut i = 0;
-        while i + 1 < code.len() {
-            if !target[i + 1] {
-                if let Some(p) = interp.pair(&code[i].0, &code[i + 1].0) {
-                    pair_at[i] = Some(p);
-                    second[i + 1] = true;
-                    i += 2;
-                    continue;
-                }
-            }
+    // One pass, left to right, choosing each instruction's handler:
+    // - superinstructions: an instruction and the next one when they form a pair. The
+    //   second keeps its own plain handler in its word: the handlers go on there after an
+    //   exit in the first one (once the executor has run it), with nothing in the
+    //   accumulators. It must not be a branch target;
+    // - accumulator variants: an instruction reached from the one before it (not a branch
+    //   target) that leaves its operand in an accumulator takes it from there.
+    let fuse = fusion_on();
+    let acc = accumulators_on();
+    // The instruction before `i` as it was translated (kind in word 0).
+    let mut prev = [0u32; 4];
+    let mut i = 0;
+    while i < code.len() {
+        let w = code[i].0;
+        let v = if acc && i > 0 && !target[i] {
+            interp.variant(&prev, &w)
+        } else {
+            0
+        };
+        let pair = match code.get(i + 1) {
+            Some(next) if fuse && !target[i + 1] => interp.pair(&w, &next.0),
+            _ => None,
+        };
+        if let Some(p) = pair {
+            let next = code[i + 1].0;
+            let v2 = if acc { interp.variant(&w, &next) } else { 0 };
+            code[i].0[0] = interp.word0(p.tag_for(v, v2) as usize);
+            code[i + 1].0[0] = interp.word0(next[0] as usize);
+            prev = next;
+            i += 2;
+        } else {
+            let tag = match v {
+                0 => w[0] as usize,
+                v => interp.acc[w[0] as usize][v - 1].tag as usize,
+            };
+            code[i].0[0] = interp.word0(tag);
+            prev = w;
             i += 1;
         }
-    }
-    // Which accumulator variant each instruction runs (0: plain), when it is reached from
-    // the instruction before it: not a branch target, and that one leaves the operand in
-    // an accumulator (variants leave what their kind does).
-    let mut variant = vec![0u8; ops.len()];
-    if accumulators_on() {
-        for i in 1..code.len() {
-            let prev = code[i - 1].0;
-            let leaves = interp.leaves[prev[0] as usize];
-            if target[i] || leaves == 0 {
-                continue;
-            }
-            // Every handler that leaves a result has its destination in word 1.
-            let w = &code[i].0;
-            if let Some(k) = interp.acc[w[0] as usize]
-                .iter()
-                .position(|u| u.tag != 0 && leaves & u.reads != 0 && w[u.word as usize] == prev[1])
-            {
-                variant[i] = k as u8 + 1;
-            }
-        }
-    }
-    for i in 0..code.len() {
-        let w = &mut code[i].0;
-        let v = variant[i] as usize;
-        if let Some(p) = pair_at[i] {
-            w[0] = p.tag_for(v, variant[i + 1] as usize) as u32;
-        } else if v != 0 && !second[i] {
-            w[0] = interp.acc[w[0] as usize][v - 1].tag as u32;
-        }
-    }
-    match interp.threading {
-        Threading::Absolute => {
-            for w in &mut code {
-                w.0[0] = interp.offsets[w.0[0] as usize] + interp.base;
-            }
-        }
-        Threading::Relative => {
-            for w in &mut code {
-                w.0[0] = interp.offsets[w.0[0] as usize];
-            }
-        }
-        Threading::Table => {}
     }
     code.into()
 }
 
 impl AsmInterp {
-    /// The superinstruction for these two instructions' words (word 0 their kinds), if any.
-    fn pair(&self, first: &[u32; 4], second: &[u32; 4]) -> Option<&Pair> {
-        let (from, to) = *self.pairs_from.get(first[0] as usize)?;
-        self.pairs[from as usize..to as usize]
+    /// Which accumulator variant (0: plain) the instruction with words `w` runs when it
+    /// follows the one with words `prev` (word 0 their kinds). Every handler that leaves a
+    /// result has its destination in word 1; variants leave what their kind does.
+    #[inline(always)]
+    fn variant(&self, prev: &[u32; 4], w: &[u32; 4]) -> usize {
+        let leaves = self.leaves[prev[0] as usize];
+        if leaves == 0 {
+            return 0;
+        }
+        self.acc[w[0] as usize]
             .iter()
-            .find(|p| p.second as u32 == second[0] && p.shape.fits(first, second))
+            .position(|u| u.tag != 0 && leaves & u.reads != 0 && w[u.word as usize] == prev[1])
+            .map_or(0, |k| k + 1)
+    }
+
+    /// Word 0 of an instruction whose handler has tag `tag`, for this threading.
+    #[inline(always)]
+    fn word0(&self, tag: usize) -> u32 {
+        match self.threading {
+            Threading::Absolute => self.offsets[tag] + self.base,
+            Threading::Relative => self.offsets[tag],
+            Threading::Table => tag as u32,
+        }
+    }
+
+    /// The superinstruction for these two instructions' words (word 0 their kinds), if any.
+    #[inline(always)]
+    fn pair(&self, first: &[u32; 4], second: &[u32; 4]) -> Option<&Pair> {
+        let row = *self.pair_row.get(first[0] as usize)? as usize;
+        if row == 0 || second[0] as usize >= Op::COUNT {
+            return None;
+        }
+        let at = self.pair_table[(row - 1) * Op::COUNT + second[0] as usize] as usize;
+        if at == 0 {
+            return None;
+        }
+        self.pairs[at - 1..]
+            .iter()
+            .take_while(|p| p.first as u32 == first[0] && p.second as u32 == second[0])
+            .find(|p| p.shape.fits(first, second))
     }
 }
 
@@ -212,6 +232,7 @@ fn accumulators_on() -> bool {
 }
 
 /// An instruction's words as the handlers read them (fields they do not read are 0).
+#[inline(always)]
 fn words(op: &Op) -> AsmOp {
     let tag = tag_of(op) as u32;
     if let Some([x, y, z]) = op.family_fields() {
@@ -677,16 +698,20 @@ fn build(align: usize, threading: Threading) -> Option<AsmInterp> {
     emit_handlers(&mut g);
 
     let handled = g.handlers.len();
-    // Superinstructions grouped by their first instruction's kind, for `prepare`.
+    // Superinstructions by their two kinds, for `prepare`: a row per kind that starts any,
+    // indexed by the second kind (pairs of the same two kinds are adjacent; shapes in the
+    // order they were made).
     let mut pairs = std::mem::take(&mut g.pairs);
-    pairs.sort_by_key(|p| p.first);
-    let mut pairs_from = vec![(0u16, 0u16); Op::COUNT];
-    for (i, p) in pairs.iter().enumerate() {
-        let r = &mut pairs_from[p.first as usize];
-        if r.0 == r.1 {
-            *r = (i as u16, i as u16);
+    pairs.sort_by_key(|p| (p.first, p.second));
+    let mut pair_row = vec![0u16; Op::COUNT];
+    let mut pair_table: Vec<u16> = Vec::new();
+    for (i, p) in pairs.iter().enumerate().rev() {
+        if pair_row[p.first as usize] == 0 {
+            pair_table.resize(pair_table.len() + Op::COUNT, 0);
+            pair_row[p.first as usize] = (pair_table.len() / Op::COUNT) as u16;
         }
-        r.1 = i as u16 + 1;
+        let row = pair_row[p.first as usize] as usize - 1;
+        pair_table[row * Op::COUNT + p.second as usize] = i as u16 + 1;
     }
     let code = g.a.finalize().ok()?;
     if let Some(path) = std::env::var_os("STRATA_ASM_DUMP") {
@@ -722,7 +747,8 @@ fn build(align: usize, threading: Threading) -> Option<AsmInterp> {
         handled,
         leaves: g.leaves.into(),
         acc: g.acc.into(),
-        pairs_from: pairs_from.into(),
+        pair_row: pair_row.into(),
+        pair_table: pair_table.into(),
         pairs: pairs.into(),
     })
 }
