@@ -409,27 +409,31 @@ const AB_IN_RAX: &[(u8, i32)] = &[(IN_RAX, F2), (IN_RAX, F3)];
 macro_rules! bin_mem {
     ($g:expr, $op:expr, $w:ident, $($ins:tt)*) => {{
         $g.consumer($op, AB_IN_RAX, IN_RAX, move |a, v| {
-            match v {
-                0 => {
-                    idx_rcx(a, F3);
-                    idx_rax(a, F2);
-                    load_a!(a, $w);
-                    dynasm!(a ; .arch x64 ; $($ins)* , $w [r13 + rcx * 8]);
-                }
-                1 => {
-                    idx_rcx(a, F3);
-                    dynasm!(a ; .arch x64 ; $($ins)* , $w [r13 + rcx * 8]);
-                }
-                _ => {
-                    dynasm!(a ; .arch x64 ; mov rcx, rax);
-                    idx_rax(a, F2);
-                    load_a!(a, $w);
-                    bin_mem!(@reg a, $w, $($ins)*);
-                }
-            }
+            bin_mem!(@compute a, v, $w, $($ins)*);
             put_rax(a, F1);
         });
     }};
+    // rax = a OP b, for variant `$v`.
+    (@compute $a:ident, $v:expr, $w:ident, $($ins:tt)*) => {
+        match $v {
+            0 => {
+                idx_rcx($a, F3);
+                idx_rax($a, F2);
+                load_a!($a, $w);
+                dynasm!($a ; .arch x64 ; $($ins)* , $w [r13 + rcx * 8]);
+            }
+            1 => {
+                idx_rcx($a, F3);
+                dynasm!($a ; .arch x64 ; $($ins)* , $w [r13 + rcx * 8]);
+            }
+            _ => {
+                dynasm!($a ; .arch x64 ; mov rcx, rax);
+                idx_rax($a, F2);
+                load_a!($a, $w);
+                bin_mem!(@reg $a, $w, $($ins)*);
+            }
+        }
+    };
     (@reg $a:ident, DWORD, $($ins:tt)*) => { dynasm!($a ; .arch x64 ; $($ins)* , ecx) };
     (@reg $a:ident, QWORD, $($ins:tt)*) => { dynasm!($a ; .arch x64 ; $($ins)* , rcx) };
 }
@@ -723,22 +727,7 @@ macro_rules! load {
             });
             let add = Op::I32Add { dst: z, a: z, b: z };
             $g.fused(add, $op, shape, AB_IN_RAX, move |a, v| {
-                match v {
-                    0 => {
-                        idx_rcx(a, F3);
-                        idx_rax(a, F2);
-                        load_a!(a, DWORD);
-                        dynasm!(a ; .arch x64 ; add eax, DWORD [r13 + rcx * 8]);
-                    }
-                    1 => {
-                        idx_rcx(a, F3);
-                        dynasm!(a ; .arch x64 ; add eax, DWORD [r13 + rcx * 8]);
-                    }
-                    _ => {
-                        idx_rcx(a, F2);
-                        dynasm!(a ; .arch x64 ; add eax, DWORD [r13 + rcx * 8]);
-                    }
-                }
+                bin_mem!(@compute a, v, DWORD, add eax);
                 load!(@fused a, exit, keep, $n, $leaves, $($ins)*);
             });
         }
