@@ -550,6 +550,56 @@ fn interpreter_dispatch_modes_agree() {
             assert_eq!(run(*mode, &[&p, size]), reference, "{name} with {mode:?}");
         }
     }
+    // Superinstructions that trap in their first or their second part, or not (each
+    // function's body translates to the pair named; see `STRATA_DUMP`).
+    let wat = r#"(module
+        (memory 1)
+        (data (i32.const 0) "0123456789abcdefghijklmnopqrstuvwxyz")
+        (func (export "addr_load") (param i32) (result i32)
+          local.get 0 i32.const 8 i32.add i32.load)
+        (func (export "addr_kept") (param i32) (result i32) (local i32)
+          local.get 0 local.get 0 i32.add local.tee 1 i32.load8_u local.get 1 i32.add)
+        (func (export "load_mul") (param i32) (result f64)
+          f64.const 2 local.get 0 f64.load f64.mul)
+        (func (export "shl_load") (param i32 i32) (result i32) (local i32)
+          local.get 0 local.get 1 i32.shl local.set 2
+          local.get 2 i32.load offset=4 local.get 2 i32.add)
+        (func (export "store_add") (param i32 i32) (result i32) (local i32)
+          local.get 0 local.get 1 i32.store
+          local.get 1 local.get 0 i32.add local.tee 2 local.get 2 i32.add)
+        (func $down (export "down") (param i32) (result i32) (local i32)
+          local.get 0 i32.eqz if (result i32) i32.const 0 else
+            local.get 0 i32.const -1 i32.add local.set 1
+            local.get 1 call $down i32.const 1 i32.add end))"#;
+    let dir = TempDir::new("dispatch-pairs");
+    let file = dir.path().join("pairs.wat");
+    fs::write(&file, wat).unwrap();
+    let file = file.to_str().unwrap();
+    for call in [
+        &["addr_load", "16"][..],
+        &["addr_load", "65530"],
+        &["addr_kept", "7"],
+        &["addr_kept", "40000"],
+        &["load_mul", "8"],
+        &["load_mul", "65530"],
+        &["shl_load", "3", "2"],
+        &["shl_load", "1", "20"],
+        &["store_add", "12", "5"],
+        &["store_add", "65534", "5"],
+        &["down", "1000"],
+        &["down", "10000000"],
+    ] {
+        let args: Vec<&str> = ["--invoke"]
+            .into_iter()
+            .chain(call.iter().take(1).copied())
+            .chain([file])
+            .chain(call.iter().skip(1).copied())
+            .collect();
+        let reference = run(reference_mode, &args);
+        for mode in others {
+            assert_eq!(run(*mode, &args), reference, "{call:?} with {mode:?}");
+        }
+    }
     let wat = "(module
         (func $leaf (param i32) (result i32) local.get 0 i32.const 0 i32.div_s)
         (func $mid (param i32) (result i32) local.get 0 call $leaf i32.const 1 i32.add)
