@@ -568,8 +568,8 @@ fn interpreter_dispatch_modes_agree() {
           local.get 0 local.get 1 i32.store
           local.get 1 local.get 0 i32.add local.tee 2 local.get 2 i32.add)
         (func $down (export "down") (param i32) (result i32) (local i32)
+          local.get 0 i32.const -1 i32.add local.set 1
           local.get 0 i32.eqz if (result i32) i32.const 0 else
-            local.get 0 i32.const -1 i32.add local.set 1
             local.get 1 call $down i32.const 1 i32.add end))"#;
     let dir = TempDir::new("dispatch-pairs");
     let file = dir.path().join("pairs.wat");
