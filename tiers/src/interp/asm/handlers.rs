@@ -244,6 +244,17 @@ impl Gen {
         self.emitters[tag_of(&op)] = Some((emit, uses.len() as u8));
     }
 
+    /// A new handler tag whose handler starts here, on the chosen alignment, and leaves
+    /// `leaves` in the accumulators.
+    fn new_handler(&mut self, leaves: u8) -> usize {
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        let at = self.align();
+        self.handlers.push((tag, at));
+        self.leaves[tag] = leaves;
+        tag
+    }
+
     /// The accumulator variants of the handler with tag `base` (see `consumer`).
     fn variants(
         &mut self,
@@ -253,11 +264,7 @@ impl Gen {
         emit: impl Fn(&mut Asm, usize),
     ) {
         for (k, &(reads, word)) in uses.iter().enumerate() {
-            let tag = self.next_tag;
-            self.next_tag += 1;
-            let at = self.align();
-            self.handlers.push((tag, at));
-            self.leaves[tag] = leaves;
+            let tag = self.new_handler(leaves);
             self.acc[base][k] = AccUse {
                 tag: tag as u16,
                 reads,
@@ -281,12 +288,8 @@ impl Gen {
         uses: &[(u8, i32)],
         emit: impl Fn(&mut Asm, usize),
     ) {
-        let tag = self.next_tag;
-        self.next_tag += 1;
         let leaves = self.leaves[tag_of(&second)];
-        let at = self.align();
-        self.handlers.push((tag, at));
-        self.leaves[tag] = leaves;
+        let tag = self.new_handler(leaves);
         emit(&mut self.a, 0);
         self.variants(tag, uses, leaves, &emit);
         self.pairs.push(Pair {
@@ -315,11 +318,7 @@ impl Gen {
         let leaves = self.leaves[tag_of(&second)];
         for v1 in 0..=n1 as usize {
             for v2 in 0..=n2 as usize {
-                let tag = self.next_tag;
-                self.next_tag += 1;
-                let at = self.align();
-                self.handlers.push((tag, at));
-                self.leaves[tag] = leaves;
+                self.new_handler(leaves);
                 ELIDED.with(|e| e.set(Some(Elided::default())));
                 e1(&mut self.a, v1);
                 let elided = ELIDED.with(|e| e.take()).unwrap_or_default();
@@ -340,7 +339,7 @@ impl Gen {
     }
 }
 
-/// When two consecutive instructions may run as one superinstruction (`Gen::fused`).
+/// When two consecutive instructions may run as one superinstruction.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Shape {
     /// An `i32.add` (or add-immediate) computes the address of the load that follows into
@@ -365,7 +364,8 @@ impl Shape {
     }
 }
 
-/// A superinstruction made by `Gen::fused`: the kinds it fuses, and its handler's tag.
+/// A superinstruction made by `Gen::fused` or `Gen::sequence`: the kinds it fuses, and
+/// its handlers' tags.
 #[derive(Clone, Copy, Debug)]
 pub struct Pair {
     pub(super) first: u16,
@@ -373,7 +373,7 @@ pub struct Pair {
     pub(super) shape: Shape,
     /// The tag of the handler for `first`'s plain variant; its other variants follow.
     pub(super) tag: u16,
-    /// For `Sequence`: how many accumulator variants `second` has (the handlers for
+    /// For `Sequence`: how many accumulator variants `second` has (the handler for
     /// variants `v1` of `first` and `v2` of `second` is `tag + v1 * (n + 1) + v2`).
     pub(super) second_variants: u8,
 }

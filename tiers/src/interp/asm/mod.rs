@@ -23,9 +23,9 @@
 //! Registers: `r12` = ip (the current instruction), `r13` = frame base (slots), `r14`/`r15`
 //! = memory 0's base and byte length, `rbx` = unused with absolute threading (else the
 //! start of the generated code, or the handler table), `rbp` = the running function's
-//! first instruction (branch targets are byte offsets from it), `[rsp]` = its `Counters`, `[rsp + 8]` = the `CallCtx`. Scratch:
-//! rax (the integer accumulator), rcx, rdx, rsi, rdi, r8-r11 (r11: the next tag), xmm0 (the
-//! float accumulator), xmm1.
+//! first instruction (branch targets are byte offsets from it), `[rsp]` = its `Counters`,
+//! `[rsp + 8]` = the `CallCtx`. Scratch: rax (the integer accumulator), rcx, rdx, rsi, rdi,
+//! r8-r11 (r11: the next instruction's word 0), xmm0 (the float accumulator), xmm1.
 //!
 //! Anything unusual leaves for the executor: the handler jumps to `exit` with `r12` still
 //! at its instruction and nothing changed, and the `match` runs it with the full semantics
@@ -72,7 +72,8 @@ pub struct AsmInterp {
     entry: usize,
     /// How handlers dispatch, hence what word 0 of the handlers' code holds.
     threading: Threading,
-    /// The code's address when it is below 4 GiB (absolute threading), else 0.
+    /// What word 0 adds to a handler's offset: the code's address with absolute threading
+    /// (below 4 GiB), else 0.
     base: u32,
     /// Per handler tag, the handler's offset in the code (for direct threading).
     offsets: Box<[u32]>,
@@ -193,8 +194,7 @@ impl AsmInterp {
     #[inline(always)]
     fn word0(&self, tag: usize) -> u32 {
         match self.threading {
-            Threading::Absolute => self.offsets[tag] + self.base,
-            Threading::Relative => self.offsets[tag],
+            Threading::Absolute | Threading::Relative => self.offsets[tag] + self.base,
             Threading::Table => tag as u32,
         }
     }
