@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 pub use strata_vm::BoundsChecks;
 use strata_vm::RuntimeConfig;
+pub use strata_vm::{InterpDispatch, InterpMode, InterpThreading};
 
 /// The execution tier (or tiering strategy) of an engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -36,6 +37,20 @@ impl Tier {
             Tier::Tiered => "tiered",
             Tier::Mixed { .. } => "mixed",
         }
+    }
+
+    /// The tiers that run every function themselves, lowest first: the registry that tests
+    /// iterate over (a new tier joins every test by being listed here and made available).
+    pub const SINGLE: [Tier; 3] = [Tier::Interp, Tier::Baseline, Tier::Opt];
+
+    /// The tiers of `SINGLE` this build can run.
+    pub fn available() -> impl Iterator<Item = Tier> {
+        Tier::SINGLE.into_iter().filter(|t| t.is_available())
+    }
+
+    /// The available tiers that compile to machine code (the JIT tiers).
+    pub fn compiled() -> impl Iterator<Item = Tier> {
+        Tier::available().filter(|t| *t != Tier::Interp)
     }
 
     /// Whether this build of Strata can execute code in the tier.
@@ -99,6 +114,9 @@ pub struct Config {
     pub compile_threads: Option<usize>,
     /// Record profile events and time per tier (`Engine::tier_manager` gives them).
     pub profile: bool,
+    /// How the interpreter dispatches: every mode computes the same results; they exist to
+    /// measure what each part of the interpreter's fast path brings.
+    pub interp_mode: InterpMode,
 }
 
 /// A tiering policy in a configuration (shared, so configurations stay cheap to clone).
@@ -130,6 +148,7 @@ impl Default for Config {
             policy: Policy::default(),
             compile_threads: None,
             profile: false,
+            interp_mode: rt.interp,
         }
     }
 }
@@ -206,6 +225,11 @@ impl Config {
         self.perf_map = on;
         self
     }
+    pub fn interp_mode(mut self, mode: InterpMode) -> Self {
+        self.interp_mode = mode;
+        self
+    }
+
     pub fn max_call_depth(mut self, depth: usize) -> Self {
         self.max_call_depth = depth;
         self
@@ -215,6 +239,7 @@ impl Config {
             bounds_checks: self.bounds_checks,
             max_call_depth: self.max_call_depth,
             max_stack_cells: self.max_stack_cells,
+            interp: self.interp_mode,
         }
     }
 }

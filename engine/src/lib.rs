@@ -26,6 +26,7 @@
 //! ```
 
 mod config;
+pub mod conformance;
 mod error;
 mod exec;
 mod externals;
@@ -36,7 +37,7 @@ mod store;
 pub mod tiering;
 mod values;
 
-pub use config::{BoundsChecks, Config, Engine, Tier};
+pub use config::{BoundsChecks, Config, Engine, InterpDispatch, InterpMode, InterpThreading, Tier};
 pub use error::{CompileError, ConfigError, Error, LinkError, RuntimeError};
 pub use externals::{Exception, Extern, Global, Memory, Table, Tag};
 pub use func::{Func, TypedFunc, WasmParams, WasmResults, WasmTy};

@@ -1,68 +1,51 @@
-//! The whole wasm-v2 spec suite, in each bounds-check mode, on every available tier.
+//! The spec suites that Strata passes whole (wasm-v1 and wasm-v2), on every registered
+//! configuration (`strata::conformance`): each available tier in both bounds-check modes, the
+//! interpreter in each dispatch mode, tiered execution under stress policies, mixed tiers.
 
-use strata::{BoundsChecks, Config, Engine, Tier};
+use strata::conformance::{multi_tier, single_tiers, NamedConfig};
+use strata::Engine;
 use strata_harness::wast_runner::{run_scripts, suite_scripts};
 
-fn run_suite(tier: Tier, bounds: BoundsChecks) {
-    run_config(Config::default().tier(tier).bounds_checks(bounds));
-}
+/// The suites every configuration passes with nothing failed or skipped, with the least
+/// number of directives each runs (so a runner that silently ran nothing fails).
+const SUITES: [(&str, usize); 2] = [("wasm-v1", 19_000), ("wasm-v2", 28_000)];
 
-fn run_config(config: Config) {
-    let engine = Engine::new(config).unwrap();
-    let scripts = suite_scripts("wasm-v2").unwrap();
-    let outcomes = run_scripts(&engine, &scripts, 2);
-    let mut failures = Vec::new();
-    let (mut passed, mut skipped) = (0, 0);
-    for (s, o) in scripts.iter().zip(&outcomes) {
-        passed += o.passed;
-        skipped += o.skipped;
-        failures.extend(o.failures.iter().map(|f| format!("{}: {f}", s.name)));
+/// Runs every suite of `SUITES` under each configuration and fails with every failure of
+/// every configuration at once.
+fn run_configs(configs: &[NamedConfig]) {
+    assert!(!configs.is_empty());
+    let mut report = Vec::new();
+    for (suite, least) in SUITES {
+        let scripts = suite_scripts(suite).unwrap();
+        for NamedConfig { name, config } in configs {
+            let engine = Engine::new(config.clone()).unwrap();
+            let outcomes = run_scripts(&engine, &scripts, 2);
+            let (mut passed, mut skipped, mut failures) = (0, 0, Vec::new());
+            for (s, o) in scripts.iter().zip(&outcomes) {
+                passed += o.passed;
+                skipped += o.skipped;
+                failures.extend(o.failures.iter().map(|f| format!("  {}: {f}", s.name)));
+            }
+            if !failures.is_empty() || skipped > 0 || passed < least {
+                report.push(format!(
+                    "{suite} on {name}: {passed} passed, {} failed, {skipped} skipped\n{}",
+                    failures.len(),
+                    failures.join("\n")
+                ));
+            }
+        }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert_eq!(skipped, 0, "wasm-v2 has nothing Strata may skip");
-    assert!(passed >= 26_000, "only {passed} directives ran");
+    assert!(report.is_empty(), "{}", report.join("\n"));
 }
 
 #[test]
-fn wasm_v2_interp_guard_pages() {
-    run_suite(Tier::Interp, BoundsChecks::GuardPages);
+fn spec_suites_on_every_single_tier_and_interpreter_mode() {
+    run_configs(&single_tiers());
 }
 
 #[test]
-fn wasm_v2_interp_explicit_checks() {
-    run_suite(Tier::Interp, BoundsChecks::Explicit);
-}
-
-#[test]
-fn wasm_v2_baseline_guard_pages() {
-    run_suite(Tier::Baseline, BoundsChecks::GuardPages);
-}
-
-#[test]
-fn wasm_v2_baseline_explicit_checks() {
-    run_suite(Tier::Baseline, BoundsChecks::Explicit);
-}
-
-/// Tiered execution: every function tiers up at its first call or back-edge (on the
-/// background queue, so some run in each tier), and, separately, random tier-ups and OSR
-/// entries from seeded stress policies, in both bounds-check modes.
-#[test]
-fn wasm_v2_tiered_counters_and_random_osr() {
-    let tiered = |policy: &str, bounds| {
-        Config::default()
-            .tier(Tier::Tiered)
-            .tiering(policy)
-            .unwrap()
-            .bounds_checks(bounds)
-    };
-    run_config(tiered("counters:call=1,loop=1", BoundsChecks::GuardPages));
-    run_config(tiered("random:1", BoundsChecks::GuardPages));
-    run_config(tiered("random:2", BoundsChecks::Explicit));
+fn spec_suites_tiered_and_mixed() {
+    run_configs(&multi_tier());
 }
 
 #[test]
@@ -109,15 +92,4 @@ fn cli_prints_summary_line_and_fails_on_failure() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown suite"));
     std::fs::remove_dir_all(&dir).ok();
-}
-
-#[test]
-fn wasm_v2_mixed_tiers_several_seeds() {
-    for (seed, bounds) in [
-        (1, BoundsChecks::GuardPages),
-        (2, BoundsChecks::GuardPages),
-        (3, BoundsChecks::Explicit),
-    ] {
-        run_suite(Tier::Mixed { seed }, bounds);
-    }
 }

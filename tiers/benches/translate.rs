@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use strata_tiers::interp;
-use strata_vm::Module;
+use strata_vm::{InterpMode, Module};
 
 fn program(name: &str) -> Module {
     let path = format!(
@@ -26,7 +26,9 @@ fn translate(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 for i in 0..n {
-                    black_box(interp::translate(&module, i).expect("translates"));
+                    black_box(
+                        interp::translate(&module, i, InterpMode::default()).expect("translates"),
+                    );
                 }
             })
         });

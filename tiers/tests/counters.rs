@@ -24,7 +24,7 @@ fn calls_and_loop_iterations_are_counted() {
     invoke(&mut store, run, &[10], &mut out).unwrap();
     assert_eq!(out[0], 10);
     invoke(&mut store, run, &[5], &mut out).unwrap();
-    let interp = InterpModule::of(&module);
+    let interp = InterpModule::existing(&module).unwrap();
     let leaf = interp.counters(0).unwrap();
     let outer = interp.counters(1).unwrap();
     assert_eq!(leaf.calls(), 15);

@@ -101,7 +101,9 @@ impl TierManager {
     pub fn counts(&self) -> Vec<(FuncKey, u64, u64)> {
         let mut out = Vec::new();
         for m in lock(&self.modules).iter().filter_map(Weak::upgrade) {
-            let code = InterpModule::of(&m);
+            let Some(code) = InterpModule::existing(&m) else {
+                continue;
+            };
             for def in 0..m.num_defined_funcs() as u32 {
                 if let Some(c) = code.counters(def) {
                     let f = m.num_imported_funcs + def;

@@ -121,6 +121,8 @@ pub struct RuntimeConfig {
     pub max_call_depth: usize,
     /// 64-bit cells in the interpreter's value stack.
     pub max_stack_cells: usize,
+    /// How the interpreter dispatches (none of it changes what a program computes).
+    pub interp: InterpMode,
 }
 
 impl Default for RuntimeConfig {
@@ -129,7 +131,127 @@ impl Default for RuntimeConfig {
             bounds_checks: BoundsChecks::GuardPages,
             max_call_depth: 50_000,
             max_stack_cells: 1 << 20,
+            interp: InterpMode::default(),
         }
+    }
+}
+
+/// The interpreter's fast path: which code runs the translated instructions before the
+/// executor's `match` takes what they leave to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum InterpDispatch {
+    /// Handlers written in x86-64 and generated at start-up (the default).
+    Asm,
+    /// Handlers written in Rust with tail-call threading (optimised builds only; the
+    /// `match` loop otherwise).
+    Rust,
+    /// The executor's `match` loop alone: the reference semantics.
+    Match,
+}
+
+/// What word 0 of an instruction holds for the generated handlers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum InterpThreading {
+    /// The handler's address (the handlers' code is mapped below 4 GiB); falls back to
+    /// `Relative` where no such mapping can be had.
+    Absolute,
+    /// The handler's offset from the start of the handlers' code.
+    Relative,
+    /// A tag, looked up in a table of handler addresses.
+    Table,
+}
+
+/// The interpreter's dispatch mode. Every mode computes the same results (the spec suite runs
+/// under each); they exist to measure what each part of the fast path brings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct InterpMode {
+    pub dispatch: InterpDispatch,
+    pub threading: InterpThreading,
+    /// Handler variants that take an operand from the accumulator registers.
+    pub accumulators: bool,
+    /// Two consecutive instructions of a frequent pair run as one handler.
+    pub superinstructions: bool,
+}
+
+impl InterpMode {
+    /// The fastest mode, with no environment overrides.
+    pub const FASTEST: InterpMode = InterpMode {
+        dispatch: InterpDispatch::Asm,
+        threading: InterpThreading::Absolute,
+        accumulators: true,
+        superinstructions: true,
+    };
+
+    /// Every mode the conformance tests run: the default, then each part turned off or
+    /// replaced in turn, and the other two fast paths.
+    pub fn all() -> [InterpMode; 8] {
+        let f = InterpMode::FASTEST;
+        let off = |accumulators, superinstructions| InterpMode {
+            accumulators,
+            superinstructions,
+            ..f
+        };
+        let threading = |threading| InterpMode { threading, ..f };
+        let dispatch = |dispatch| InterpMode { dispatch, ..f };
+        [
+            f,
+            off(false, true),
+            off(true, false),
+            off(false, false),
+            threading(InterpThreading::Relative),
+            threading(InterpThreading::Table),
+            dispatch(InterpDispatch::Rust),
+            dispatch(InterpDispatch::Match),
+        ]
+    }
+
+    /// `FASTEST` with the measurement overrides of the environment applied, for benchmarks
+    /// of one part against another from the CLI: `STRATA_INTERP_DISPATCH=asm|rust|match`,
+    /// `STRATA_INTERP_THREADING=absolute|relative|table`, `STRATA_INTERP_ACC=0`,
+    /// `STRATA_INTERP_FUSE=0`. Read once per process.
+    pub fn from_env() -> InterpMode {
+        static MODE: std::sync::OnceLock<InterpMode> = std::sync::OnceLock::new();
+        *MODE.get_or_init(|| {
+            let var = |name: &str| std::env::var(name).ok();
+            let f = InterpMode::FASTEST;
+            InterpMode {
+                dispatch: match var("STRATA_INTERP_DISPATCH").as_deref() {
+                    Some("rust") => InterpDispatch::Rust,
+                    Some("match") => InterpDispatch::Match,
+                    _ => f.dispatch,
+                },
+                threading: match var("STRATA_INTERP_THREADING").as_deref() {
+                    Some("relative") => InterpThreading::Relative,
+                    Some("table") => InterpThreading::Table,
+                    _ => f.threading,
+                },
+                accumulators: var("STRATA_INTERP_ACC").as_deref() != Some("0"),
+                superinstructions: var("STRATA_INTERP_FUSE").as_deref() != Some("0"),
+            }
+        })
+    }
+
+    /// A short name for test reports, e.g. `asm-absolute-acc-fuse`.
+    pub fn name(&self) -> String {
+        let dispatch = match self.dispatch {
+            InterpDispatch::Asm => "asm",
+            InterpDispatch::Rust => return "rust".into(),
+            InterpDispatch::Match => return "match".into(),
+        };
+        let threading = match self.threading {
+            InterpThreading::Absolute => "absolute",
+            InterpThreading::Relative => "relative",
+            InterpThreading::Table => "table",
+        };
+        let acc = if self.accumulators { "-acc" } else { "" };
+        let fuse = if self.superinstructions { "-fuse" } else { "" };
+        format!("{dispatch}-{threading}{acc}{fuse}")
+    }
+}
+
+impl Default for InterpMode {
+    fn default() -> Self {
+        InterpMode::from_env()
     }
 }
 

@@ -25,6 +25,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use strata::InterpMode;
 
 /// Timings of one in-process Strata compile, in seconds.
 #[derive(Clone, Copy, Debug, Default)]
@@ -270,12 +271,12 @@ fn strata_once(bytes: &[u8], p: &Program) -> Result<StrataSample, String> {
         .and_then(|x| x.index.checked_sub(env.num_imported_funcs))
         .and_then(|def| {
             let t = Instant::now();
-            strata_tiers::interp::translate(env, def as usize).ok()?;
+            strata_tiers::interp::translate(env, def as usize, InterpMode::default()).ok()?;
             Some(t.elapsed().as_secs_f64())
         });
 
     let t2 = Instant::now();
-    strata_tiers::interp::InterpModule::of(env)
+    strata_tiers::interp::InterpModule::of(env, InterpMode::default())
         .translate_all(env)
         .map_err(|e| format!("translation failed: {e}"))?;
     let translate = t2.elapsed().as_secs_f64();

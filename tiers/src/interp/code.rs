@@ -339,6 +339,8 @@ pub struct CompiledFunc {
     /// The code the generated handlers run (`asm`): the same instructions at the same pcs,
     /// with tags of the handlers' own (empty when those handlers are not in use).
     pub asm_code: Box<[super::asm::AsmOp]>,
+    /// The fast path that runs this code (the mode it was translated for).
+    pub fast: super::asm::FastPath,
 }
 
 impl CompiledFunc {

@@ -33,7 +33,7 @@ impl InstCtx {
     fn new(store: &StoreInner, instance: InstanceId) -> InstCtx {
         let data = &store.instances[instance as usize];
         let module = data.module.clone();
-        let code = InterpModule::of(&module);
+        let code = InterpModule::of(&module, store.config.interp);
         let mut ctx = InstCtx {
             instance,
             num_imported: module.num_imported_funcs,
@@ -568,10 +568,10 @@ impl Executor<'_> {
                 (a, b, c)
             }};
         }
-        let fast = super::asm::fast_path();
         loop {
-            // Runs until an instruction the handlers leave to this `match`.
-            match fast {
+            // Runs until an instruction the handlers leave to this `match`, on the fast path
+            // of the running function's translation (calls and returns change it).
+            match code.func().fast {
                 FastPath::Asm(asm) => {
                     pc = self.run_handlers(asm, code, pc, s, mem);
                     code = self.code;

@@ -16,7 +16,9 @@ pub use code::{CompiledFunc, Counters, Op};
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, OnceLock};
-use strata_vm::{FuncAddr, FuncKind, HostContext, InstanceId, Module, StoreInner, Trap, TrapCode};
+use strata_vm::{
+    FuncAddr, FuncKind, HostContext, InstanceId, InterpMode, Module, StoreInner, Trap, TrapCode,
+};
 
 /// Host stack that must be left when wasm is entered from the host.
 const MIN_HOST_STACK: usize = 128 * 1024;
@@ -34,16 +36,20 @@ pub struct InterpModule {
     /// interpreter's handlers (`asm.rs`): set when the executor calls it interpreted, cleared
     /// when compiled code is installed for it (null: the executor decides).
     call_targets: Box<[AtomicPtr<CompiledFunc>]>,
+    /// The dispatch mode every function of the module is translated for.
+    mode: InterpMode,
 }
 
 impl InterpModule {
-    /// The interpreter state of `module`, created on first use.
-    pub fn of(module: &Module) -> Arc<InterpModule> {
+    /// The interpreter state of `module`, created on first use with `mode` (a module runs in
+    /// the mode of the first store that runs it: modules belong to one engine).
+    pub fn of(module: &Module, mode: InterpMode) -> Arc<InterpModule> {
         let any = module.tier_state[TIER_STATE_SLOT].get_or_init(|| {
             let n = module.num_defined_funcs();
             Arc::new(InterpModule {
                 funcs: (0..n).map(|_| OnceLock::new()).collect(),
                 call_targets: (0..n).map(|_| AtomicPtr::default()).collect(),
+                mode,
             })
         });
         any.clone()
@@ -51,10 +57,26 @@ impl InterpModule {
             .expect("tier state slot 0 belongs to the interpreter")
     }
 
+    /// The interpreter state of `module` if something has run it.
+    pub fn existing(module: &Module) -> Option<Arc<InterpModule>> {
+        module.tier_state[TIER_STATE_SLOT]
+            .get()?
+            .clone()
+            .downcast::<InterpModule>()
+            .ok()
+    }
+
+    /// The dispatch mode the module's functions are translated for.
+    pub fn mode(&self) -> InterpMode {
+        self.mode
+    }
+
     /// Defined function `def_index`, translated on first use.
     pub fn get(&self, module: &Module, def_index: u32) -> Result<&CompiledFunc, Trap> {
         self.funcs[def_index as usize]
-            .get_or_init(|| translate::translate(module, def_index as usize).map(Box::new))
+            .get_or_init(|| {
+                translate::translate(module, def_index as usize, self.mode).map(Box::new)
+            })
             .as_deref()
             .map_err(|e| Trap::host(format!("interpreter translation failed: {e}")))
     }
@@ -114,16 +136,18 @@ impl InterpModule {
 /// Compiled code was installed for defined function `def_index` of `module`: calls to it
 /// must leave the interpreter's handlers.
 pub fn forget_call_target(module: &Module, def_index: u32) {
-    if let Some(any) = module.tier_state[TIER_STATE_SLOT].get() {
-        if let Ok(m) = any.clone().downcast::<InterpModule>() {
-            m.clear_call_target(def_index);
-        }
+    if let Some(m) = InterpModule::existing(module) {
+        m.clear_call_target(def_index);
     }
 }
 
 /// Translates one function without caching it (benchmarks and tests of the translator).
-pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, String> {
-    translate::translate(module, def_index)
+pub fn translate(
+    module: &Module,
+    def_index: usize,
+    mode: InterpMode,
+) -> Result<CompiledFunc, String> {
+    translate::translate(module, def_index, mode)
 }
 
 /// Runs wasm function `func_index` of `instance` in the interpreter on a value stack that

@@ -18,6 +18,7 @@
 
 use super::code::{fuse_branch, CompiledFunc, Counters, LoopInfo, Op, Reg};
 use strata_vm::module::Module;
+use strata_vm::InterpMode;
 use wasmparser::{
     BinaryReader, BlockType, BrTable, FrameKind, FrameStack, MemArg, MemArgTarget, VisitOperator,
 };
@@ -118,8 +119,12 @@ thread_local! {
 
 /// Translates defined function `def_index` of `module`. The body was validated with the
 /// module, so malformed input cannot reach here; an internal inconsistency is an `Err`.
-pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, String> {
-    translate_impl::<true>(module, def_index)
+pub fn translate(
+    module: &Module,
+    def_index: usize,
+    mode: InterpMode,
+) -> Result<CompiledFunc, String> {
+    translate_impl::<true>(module, def_index, mode)
 }
 
 /// `FAST`: decode the common operators in `visit_common` (always, except in the test that
@@ -127,6 +132,7 @@ pub fn translate(module: &Module, def_index: usize) -> Result<CompiledFunc, Stri
 fn translate_impl<const FAST: bool>(
     module: &Module,
     def_index: usize,
+    mode: InterpMode,
 ) -> Result<CompiledFunc, String> {
     let func_index = module.num_imported_funcs + def_index as u32;
     let ty = module.func_type(func_index);
@@ -234,7 +240,7 @@ fn translate_impl<const FAST: bool>(
             eprintln!("  {pc:4} {op:?}");
         }
     }
-    let asm_code = super::asm::prepare(&ops);
+    let asm_code = super::asm::prepare(&ops, mode);
     let declared = (t.num_locals as usize).saturating_sub(ty.params().len());
     let frame_init: Box<[u64]> = std::iter::repeat_n(0, declared)
         .chain(t.consts.iter().copied())
@@ -242,6 +248,7 @@ fn translate_impl<const FAST: bool>(
     let func = CompiledFunc {
         ops,
         asm_code,
+        fast: super::asm::fast_path(mode),
         num_params: ty.params().len() as u32,
         num_locals: t.num_locals,
         consts: t.consts.as_slice().into(),
@@ -1667,14 +1674,15 @@ impl<'a> Lower<'a> for Translator<'_> {
 #[cfg(test)]
 mod tests {
     use super::translate_impl;
-    use strata_vm::Module;
+    use strata_vm::{InterpMode, Module};
 
     /// Every function translates the same with `visit_common` as with wasmparser's decoding
     /// of every operator.
     fn check_fast_path(module: &Module) {
         for i in 0..module.num_defined_funcs() {
-            let fast = format!("{:?}", translate_impl::<true>(module, i));
-            let slow = format!("{:?}", translate_impl::<false>(module, i));
+            let mode = InterpMode::FASTEST;
+            let fast = format!("{:?}", translate_impl::<true>(module, i, mode));
+            let slow = format!("{:?}", translate_impl::<false>(module, i, mode));
             assert_eq!(fast, slow, "function {i}");
         }
     }

@@ -65,15 +65,6 @@ pub(super) fn set_threading(t: Threading) {
     THREADING.with(|c| c.set(t));
 }
 
-/// The threading asked for by `STRATA_INTERP_THREADING` (`absolute`, `relative`, `table`).
-pub(super) fn requested_threading() -> Threading {
-    match std::env::var("STRATA_INTERP_THREADING").as_deref() {
-        Ok("table") => Threading::Table,
-        Ok("relative") => Threading::Relative,
-        _ => Threading::Absolute,
-    }
-}
-
 /// A taken branch to the byte offset (from the code's start) at `[r12 + field]`. A backward one is a loop iteration:
 /// it counts, and at the counter's check point leaves the branch to the executor (which
 /// counts it and asks the tier manager), exactly like `jump!` in `threaded.rs`.

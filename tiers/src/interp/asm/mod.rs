@@ -35,13 +35,13 @@
 //! Instructions without a handler here go there directly. So traps and tiering keep one
 //! implementation.
 //!
-//! Knobs, read once per process, for measuring what each part brings:
-//! `STRATA_INTERP_DISPATCH=asm|rust|match` (which fast path), `STRATA_INTERP_ALIGN=N`
-//! (handler alignment, default 64), `STRATA_INTERP_ACC=0` (no accumulator variants),
-//! `STRATA_INTERP_THREADING=relative|table` (word 0 an offset from rbx, or a tag and a
-//! handler table, instead of the handler's address),
-//! `STRATA_INTERP_FUSE=0` (no superinstructions),
-//! `STRATA_ASM_DUMP=FILE` (writes the generated code, and prints each handler's offset).
+//! Modes, for measuring what each part brings, are `strata_vm::InterpMode` settings of the
+//! engine's configuration (which fast path, threading, accumulator variants,
+//! superinstructions): the handlers are generated once per threading, and `prepare` follows
+//! the mode of the module's interpreter state. Process-wide knobs of the environment:
+//! `STRATA_INTERP_ALIGN=N` (handler alignment, default 64) and `STRATA_ASM_DUMP=FILE`
+//! (writes the generated code, and prints each handler's offset); the `InterpMode` defaults
+//! can be overridden from the environment too (`InterpMode::from_env`).
 //!
 //! `handlers.rs` generates the instructions' handlers, `calls.rs` calls and returns; all of
 //! it is safe Rust that appends bytes. The `unsafe` is here: the call into the finished code
@@ -54,13 +54,11 @@ use super::code::{CompiledFunc, Counters, Op};
 use super::raw::{CodeRef, MemView, Slots};
 use crate::baseline::code_memory::CodeMemory;
 use dynasmrt::{dynasm, x64::X64Relocation, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
-use handlers::{
-    dispatch_next, emit_handlers, requested_threading, set_threading, AccUse, Gen, Pair, Threading,
-};
+use handlers::{dispatch_next, emit_handlers, set_threading, AccUse, Gen, Pair, Threading};
 use std::mem::offset_of;
 use std::sync::atomic::AtomicPtr;
 use std::sync::OnceLock;
-use strata_vm::{GlobalAddr, GlobalData, InstanceId};
+use strata_vm::{GlobalAddr, GlobalData, InstanceId, InterpDispatch, InterpMode, InterpThreading};
 
 type Asm = VecAssembler<X64Relocation>;
 
@@ -109,8 +107,8 @@ const _: () = assert!(std::mem::size_of::<AsmOp>() == std::mem::size_of::<Op>())
 /// before it (not a branch target, so always reached from there) and that one leaves it in
 /// an accumulator, the instruction's variant that takes it from there. Results still go
 /// to their slots as well: everything else (the executor, OSR, traps) sees the same frame.
-pub fn prepare(ops: &[Op]) -> Box<[AsmOp]> {
-    let FastPath::Asm(interp) = fast_path() else {
+pub fn prepare(ops: &[Op], mode: InterpMode) -> Box<[AsmOp]> {
+    let FastPath::Asm(interp) = fast_path(mode) else {
         return Box::default();
     };
     let mut code: Vec<AsmOp> = ops.iter().map(words).collect();
@@ -138,8 +136,8 @@ pub fn prepare(ops: &[Op]) -> Box<[AsmOp]> {
     //   accumulators. It must not be a branch target;
     // - accumulator variants: an instruction reached from the one before it (not a branch
     //   target) that leaves its operand in an accumulator takes it from there.
-    let fuse = fusion_on();
-    let acc = accumulators_on();
+    let fuse = mode.superinstructions;
+    let acc = mode.accumulators;
     // The instruction before `i` as it was translated (kind in word 0).
     let mut prev = [0u32; 4];
     let mut i = 0;
@@ -215,20 +213,6 @@ impl AsmInterp {
             .take_while(|p| p.first as u32 == first[0] && p.second as u32 == second[0])
             .find(|p| p.shape.fits(first, second))
     }
-}
-
-/// Whether `prepare` makes superinstructions (`STRATA_INTERP_FUSE=0` turns them off, to
-/// measure what they bring).
-fn fusion_on() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var("STRATA_INTERP_FUSE").as_deref() != Ok("0"))
-}
-
-/// Whether `prepare` uses the accumulator variants (`STRATA_INTERP_ACC=0` turns them off,
-/// to measure what they bring).
-fn accumulators_on() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var("STRATA_INTERP_ACC").as_deref() != Ok("0"))
 }
 
 /// An instruction's words as the handlers read them (fields they do not read are 0).
@@ -408,8 +392,8 @@ pub struct CallCtx {
     pub fp: *mut u64,
 }
 
-/// The executor's fast path (`STRATA_INTERP_DISPATCH`): `asm` (default: these handlers),
-/// `rust` (the Rust handlers of `threaded.rs`) or `match` (none: the `match` loop alone).
+/// The executor's fast path (`InterpMode::dispatch`): `Asm` (these handlers), `Rust` (the
+/// Rust handlers of `threaded.rs`) or `Match` (none: the `match` loop alone).
 #[derive(Clone, Copy)]
 pub enum FastPath {
     Asm(&'static AsmInterp),
@@ -417,31 +401,48 @@ pub enum FastPath {
     Match,
 }
 
-/// The fast path chosen for this process (read once). Counting ops (`strata_opstats`)
-/// needs the `match` loop; the Rust handlers need an optimised build (`threaded::ENABLED`).
-pub fn fast_path() -> FastPath {
-    static CHOICE: OnceLock<FastPath> = OnceLock::new();
-    *CHOICE.get_or_init(|| {
-        let rust = if super::threaded::ENABLED {
-            FastPath::Rust
-        } else {
-            FastPath::Match
-        };
-        if cfg!(strata_opstats) {
-            return FastPath::Match;
+impl std::fmt::Debug for FastPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FastPath::Asm(interp) => write!(f, "Asm({:?})", interp.threading),
+            FastPath::Rust => f.write_str("Rust"),
+            FastPath::Match => f.write_str("Match"),
         }
-        match std::env::var("STRATA_INTERP_DISPATCH").as_deref() {
-            Ok("rust") => rust,
-            Ok("match") => FastPath::Match,
-            _ => interp().map_or(rust, FastPath::Asm),
-        }
-    })
+    }
 }
 
-/// The generated interpreter; `None` if its code memory could not be mapped.
-pub fn interp() -> Option<&'static AsmInterp> {
-    static INTERP: OnceLock<Option<AsmInterp>> = OnceLock::new();
-    INTERP
+/// The fast path for `mode`. Counting ops (`strata_opstats`) needs the `match` loop; the Rust
+/// handlers need an optimised build (`threaded::ENABLED`), and the generated ones a mapping
+/// for their code (else the Rust handlers run).
+pub fn fast_path(mode: InterpMode) -> FastPath {
+    let rust = if super::threaded::ENABLED {
+        FastPath::Rust
+    } else {
+        FastPath::Match
+    };
+    if cfg!(strata_opstats) {
+        return FastPath::Match;
+    }
+    match mode.dispatch {
+        InterpDispatch::Rust => rust,
+        InterpDispatch::Match => FastPath::Match,
+        InterpDispatch::Asm => interp(mode.threading).map_or(rust, FastPath::Asm),
+    }
+}
+
+/// The generated interpreter for `threading`, generated on first use (one per threading, so
+/// engines configured differently coexist in a process); `None` if its code memory could not
+/// be mapped. `STRATA_INTERP_ALIGN=N` (a power of two up to 4096) sets the handlers'
+/// alignment for layout experiments; it changes no result.
+pub fn interp(threading: InterpThreading) -> Option<&'static AsmInterp> {
+    static INTERPS: [OnceLock<Option<AsmInterp>>; 3] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let (slot, asked) = match threading {
+        InterpThreading::Absolute => (0, Threading::Absolute),
+        InterpThreading::Relative => (1, Threading::Relative),
+        InterpThreading::Table => (2, Threading::Table),
+    };
+    INTERPS[slot]
         .get_or_init(|| {
             let align = std::env::var("STRATA_INTERP_ALIGN")
                 .ok()
@@ -450,7 +451,6 @@ pub fn interp() -> Option<&'static AsmInterp> {
                 .unwrap_or(DEFAULT_ALIGN);
             // Absolute threading needs the code below 4 GiB; without such a mapping, the
             // handlers are generated again for offsets.
-            let asked = requested_threading();
             build(align, asked).or_else(|| match asked {
                 Threading::Absolute => build(align, Threading::Relative),
                 _ => None,
