@@ -1,7 +1,8 @@
-//! Calls across tiers: every subset of a module's functions compiled by the baseline (the
-//! rest interpreted) must behave exactly like the interpreter alone, for direct, indirect,
+//! Calls across tiers: every registered tier alone, and every subset of a module's functions
+//! compiled by the baseline (the rest interpreted), must behave exactly like the interpreter, for direct, indirect,
 //! cross-instance and host calls, multi-value results, traps and recursion.
 
+use strata::conformance::{single_tiers, NamedConfig, BOUNDS_MODES};
 use strata::*;
 
 const LIB: &str = r#"(module
@@ -110,6 +111,10 @@ fn every_subset_of_compiled_functions_matches_the_interpreter() {
     assert!(expected.iter().any(|l| l.contains("IntegerDivisionByZero")));
     assert!(expected.iter().any(|l| l.contains("BadSignature")));
     assert!(expected.iter().any(|l| l.contains("UndefinedElement")));
+    // Every registered single tier, alone, agrees.
+    for NamedConfig { name, config } in single_tiers() {
+        assert_eq!(run_all(config), expected, "{name}");
+    }
     // Function indices of MAIN's defined functions start after its two imports.
     let n = FUNCS.len() as u32;
     for mask in 0..(1u32 << n) {
@@ -117,7 +122,7 @@ fn every_subset_of_compiled_functions_matches_the_interpreter() {
             .filter(|i| mask & (1 << i) != 0)
             .map(|i| (i + 2).to_string())
             .collect();
-        for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        for bounds in BOUNDS_MODES {
             let config = Config::default()
                 .tier_spec(&format!("mixed:funcs={}", funcs.join(",")))
                 .unwrap()
@@ -176,9 +181,11 @@ fn backtraces_agree_across_tiers() {
     for (export, arg) in [("top", 70_000), ("via", 0)] {
         let expected = trace(Config::default(), export, arg);
         assert!(expected.contains("bt!"), "{expected}");
-        for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        for NamedConfig { name, config } in single_tiers() {
+            assert_eq!(trace(config, export, arg), expected, "{name}");
+        }
+        for bounds in BOUNDS_MODES {
             for spec in [
-                "baseline",
                 "mixed:funcs=0",
                 "mixed:funcs=1",
                 "mixed:funcs=0,2",

@@ -97,12 +97,10 @@ impl StrataConfig {
 /// The configurations of every tier this build can run, in both bounds-check modes.
 pub fn available_configs() -> Vec<StrataConfig> {
     let mut out = Vec::new();
-    for tier in [Tier::Interp, Tier::Baseline, Tier::Opt] {
-        if tier.is_available() {
-            for suffix in ["", "-explicit"] {
-                let name = format!("{}{suffix}", tier.name());
-                out.extend(StrataConfig::parse(&name).ok());
-            }
+    for tier in Tier::available() {
+        for suffix in ["", "-explicit"] {
+            let name = format!("{}{suffix}", tier.name());
+            out.extend(StrataConfig::parse(&name).ok());
         }
     }
     out

@@ -1,0 +1,203 @@
+//! Trap kinds in both bounds-check modes, stack exhaustion, 32-bit address hygiene and the
+//! signal handler's refusal to swallow foreign faults, on every registered tier
+//! (`strata::conformance`): a new tier joins these tests by being registered.
+
+use strata::conformance::{single_tiers, NamedConfig, BOUNDS_MODES};
+use strata::*;
+
+struct Inst {
+    store: Store,
+    instance: Instance,
+}
+
+fn inst(wat: &str, config: &Config) -> Inst {
+    let engine = Engine::new(config.clone()).unwrap();
+    let mut store = Store::new(&engine);
+    let module = Module::new(&engine, wat).unwrap();
+    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+    Inst { store, instance }
+}
+
+impl Inst {
+    fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, RuntimeError> {
+        let f = self.instance.get_func(&self.store, name).unwrap();
+        f.call(&mut self.store, args).map_err(|e| match e {
+            Error::Runtime(r) => r,
+            other => panic!("{name}: not a trap: {other}"),
+        })
+    }
+
+    fn trap(&mut self, name: &str, args: &[Val]) -> TrapCode {
+        match self.call(name, args) {
+            Err(e) => e.code(),
+            Ok(v) => panic!("{name}{args:?} returned {v:?} instead of trapping"),
+        }
+    }
+
+    fn i32(&mut self, name: &str, args: &[Val]) -> i32 {
+        self.call(name, args).unwrap()[0].i32().unwrap()
+    }
+}
+
+/// Each single tier in each bounds mode, and each compiled tier alone.
+fn jit_tiers() -> Vec<NamedConfig> {
+    single_tiers()
+        .into_iter()
+        .filter(|c| Tier::compiled().any(|t| t == c.config.tier))
+        .collect()
+}
+
+const TRAPS: &str = r#"(module
+  (memory 1)
+  (table 2 funcref)
+  (type $v (func))
+  (func $nop)
+  (elem (i32.const 0) $nop)
+  (func (export "unreachable") unreachable)
+  (func (export "load") (param i32) (result i32) local.get 0 i32.load)
+  (func (export "load_off") (param i32) (result i64) local.get 0 i64.load offset=65530)
+  (func (export "store8") (param i32) local.get 0 i32.const 7 i32.store8)
+  (func (export "div0") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_u)
+  (func (export "ovf") (param i64 i64) (result i64) local.get 0 local.get 1 i64.div_s)
+  (func (export "trunc") (param f64) (result i32) local.get 0 i32.trunc_f64_s)
+  (func (export "trunc_nan") (result i32) f32.const nan i32.trunc_f32_u)
+  (func (export "null") (param i32) local.get 0 call_indirect (type $v))
+  (func (export "sig") (param i32) (result i32) local.get 0 call_indirect (result i32))
+  (func (export "table") (param i32) (result funcref) local.get 0 table.get 0)
+  (func (export "fill") (param i32 i32) local.get 0 i32.const 0 local.get 1 memory.fill))"#;
+
+#[test]
+fn trap_kinds_on_every_tier() {
+    use Val::*;
+    for NamedConfig { name, config } in single_tiers() {
+        let mut i = inst(TRAPS, &config);
+        let oob = TrapCode::MemoryOutOfBounds;
+        assert_eq!(i.trap("unreachable", &[]), TrapCode::Unreachable, "{name}");
+        assert_eq!(i.i32("load", &[I32(65532)]), 0, "{name}");
+        assert_eq!(i.trap("load", &[I32(65533)]), oob, "{name}");
+        assert_eq!(i.trap("load", &[I32(-1)]), oob, "{name}");
+        assert_eq!(i.trap("load_off", &[I32(0)]), oob, "{name}");
+        assert_eq!(i.trap("store8", &[I32(65536)]), oob, "{name}");
+        let div = TrapCode::IntegerDivisionByZero;
+        assert_eq!(i.trap("div0", &[I32(1), I32(0)]), div, "{name}");
+        let ovf = TrapCode::IntegerOverflow;
+        assert_eq!(i.trap("ovf", &[I64(i64::MIN), I64(-1)]), ovf, "{name}");
+        assert_eq!(i.trap("trunc", &[F64(3e9f64.to_bits())]), ovf, "{name}");
+        assert_eq!(i.i32("trunc", &[F64((-2.5f64).to_bits())]), -2, "{name}");
+        let conv = TrapCode::BadConversionToInteger;
+        assert_eq!(i.trap("trunc_nan", &[]), conv, "{name}");
+        let null = TrapCode::IndirectCallToNull;
+        assert_eq!(i.trap("null", &[I32(1)]), null, "{name}");
+        let undef = TrapCode::UndefinedElement;
+        assert_eq!(i.trap("null", &[I32(2)]), undef, "{name}");
+        assert_eq!(i.trap("sig", &[I32(0)]), TrapCode::BadSignature, "{name}");
+        let table = TrapCode::TableOutOfBounds;
+        assert_eq!(i.trap("table", &[I32(5)]), table, "{name}");
+        assert_eq!(i.trap("fill", &[I32(65000), I32(1000)]), oob, "{name}");
+        // After all those traps the instance still works.
+        i.call("null", &[I32(0)]).unwrap();
+        assert_eq!(i.i32("div0", &[I32(7), I32(2)]), 3, "{name}");
+    }
+}
+
+const RECURSE: &str = r#"(module
+  (func $f (export "f") (param i32) (result i32)
+    local.get 0 i32.const 1 i32.add call $f)
+  (func $g (export "g") (param i64 i64 i64 i64) (result i64)
+    (local f64 f64 f64 f64)
+    local.get 0 local.get 1 local.get 2 local.get 3 call $g)
+  (type $t (func (param i32) (result i32)))
+  (table 1 funcref)
+  (elem (i32.const 0) $h)
+  (func $h (export "h") (param i32) (result i32)
+    local.get 0 i32.const 1 i32.add i32.const 0 call_indirect (type $t)))"#;
+
+/// Unbounded recursion, direct and through `call_indirect` (a helper and nested entries in
+/// the JIT tiers), is the trap "call stack exhausted" on every tier, on the main test
+/// thread's stack and on a small one.
+#[test]
+fn deep_recursion_is_call_stack_exhausted_on_every_tier() {
+    use Val::*;
+    for NamedConfig { name, config } in single_tiers() {
+        let mut i = inst(RECURSE, &config);
+        let e = i.call("f", &[I32(0)]).unwrap_err();
+        assert_eq!(e.code(), TrapCode::StackOverflow, "{name}");
+        assert_eq!(e.message(), "call stack exhausted", "{name}");
+        let args = [I64(0), I64(0), I64(0), I64(0)];
+        assert_eq!(i.trap("g", &args), TrapCode::StackOverflow, "{name}");
+        assert_eq!(i.trap("h", &[I32(0)]), TrapCode::StackOverflow, "{name}");
+        let small = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let mut i = inst(RECURSE, &config);
+                (i.trap("f", &[I32(0)]), i.trap("h", &[I32(0)]))
+            })
+            .unwrap();
+        let overflow = (TrapCode::StackOverflow, TrapCode::StackOverflow);
+        assert_eq!(small.join().unwrap(), overflow, "{name} on a 2 MiB stack");
+    }
+}
+
+/// An address computed with i64 arithmetic and wrapped to i32 carries garbage in the upper
+/// half of its register; the access must use only the low 32 bits.
+#[test]
+fn upper_address_bits_do_not_escape_on_every_tier() {
+    let wat = r#"(module
+      (memory 1)
+      (data (i32.const 16) "\2a")
+      (func (export "f") (param i64) (result i32)
+        local.get 0
+        i64.const 0x100000000
+        i64.mul
+        i64.const 16
+        i64.add
+        i32.wrap_i64
+        i32.load8_u)
+      (func (export "g") (param i64) (result i32)
+        local.get 0 i64.const 32 i64.shl i64.const 16 i64.or i32.wrap_i64
+        i32.const 7 i32.store8
+        i32.const 16 i32.load8_u))"#;
+    for NamedConfig { name, config } in single_tiers() {
+        let mut i = inst(wat, &config);
+        for hi in [1i64, 0xffff_ffff, 0x7fff_0000] {
+            assert_eq!(i.i32("f", &[Val::I64(hi)]), 42, "{name}");
+        }
+        assert_eq!(i.i32("g", &[Val::I64(0xdead_beef)]), 7, "{name}");
+    }
+}
+
+/// In a child process: a fault outside JIT code must still kill the process, whichever JIT
+/// tier installed the signal handler.
+#[test]
+fn fault_outside_jit_code_is_a_real_crash() {
+    const CHILD: &str = "STRATA_FOREIGN_FAULT_CHILD";
+    if let Some(which) = std::env::var_os(CHILD) {
+        let which: usize = which.to_str().unwrap().parse().unwrap();
+        let config = &jit_tiers()[which].config;
+        // Make sure the handler is installed (a guard-page trap was caught), then fault in
+        // Rust code.
+        let mut i = inst(TRAPS, config);
+        assert!(i.call("load", &[Val::I32(70000)]).is_err());
+        let p = std::hint::black_box(16usize) as *mut u8;
+        // SAFETY: none: this deliberately faults to check that the handler does not eat it.
+        unsafe { p.write_volatile(1) };
+        std::process::exit(0);
+    }
+    let tiers = jit_tiers();
+    assert!(!tiers.is_empty(), "no JIT tier is registered");
+    for (which, c) in tiers.iter().enumerate() {
+        if c.config.bounds_checks != BOUNDS_MODES[0] {
+            continue;
+        }
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new(exe)
+            .args(["fault_outside_jit_code_is_a_real_crash", "--exact"])
+            .env(CHILD, which.to_string())
+            .output()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert!(!out.status.success(), "{}: the child survived", c.name);
+        const SIGSEGV: i32 = 11;
+        assert_eq!(out.status.signal(), Some(SIGSEGV), "{}: {:?}", c.name, out);
+    }
+}
