@@ -253,7 +253,8 @@ impl std::fmt::Debug for Module {
     }
 }
 
-fn val_type(t: wasmparser::ValType, offset: u64) -> Result<ValType> {
+/// The runtime's type for a parser value type (`offset` locates an error).
+pub fn val_type(t: wasmparser::ValType, offset: u64) -> Result<ValType> {
     Ok(match t {
         wasmparser::ValType::I32 => ValType::I32,
         wasmparser::ValType::I64 => ValType::I64,
