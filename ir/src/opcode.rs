@@ -347,6 +347,16 @@ impl Opcode {
         self.kind() == Kind::Pure
     }
 
+    /// Whether an unused result lets the instruction go: pure operators, and reads with no
+    /// effect and no trap (of globals, sizes, the frame in OSR entries).
+    pub fn is_removable_if_unused(self) -> bool {
+        self.is_pure()
+            || matches!(
+                self,
+                Opcode::GlobalGet | Opcode::MemorySize | Opcode::TableSize | Opcode::OsrLoad
+            )
+    }
+
     pub fn is_terminator(self) -> bool {
         self.kind() == Kind::Terminator
     }

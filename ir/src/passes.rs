@@ -3,8 +3,8 @@
 //! - `remove_trivial_params`: a block parameter whose incoming arguments are all one value
 //!   (or the parameter itself) is that value (Braun et al.'s trivial phis, removed after
 //!   construction rather than during it).
-//! - `eliminate_dead_code`: pure instructions whose results are unused, and unused block
-//!   parameters (with their arguments).
+//! - `eliminate_dead_code`: instructions whose results are unused and that have no effect,
+//!   and unused block parameters (with their arguments).
 //! - `remove_unreachable_blocks`: blocks no root reaches.
 
 use crate::analysis::{use_counts, Cfg, DomTree};
@@ -94,7 +94,7 @@ pub fn eliminate_dead_code(f: &mut Function) {
                 .iter()
                 .copied()
                 .filter(|&i| {
-                    let dead = f.insts[i.index()].op.is_pure()
+                    let dead = f.insts[i.index()].op.is_removable_if_unused()
                         && f.results(i).iter().all(|r| uses[r.index()] == 0);
                     changed |= dead;
                     !dead
