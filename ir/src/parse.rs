@@ -344,10 +344,7 @@ fn parse_inst(lx: &mut Lexer) -> Result<InstAst> {
     let mut args = Vec::new();
     let mut dests = Vec::new();
     let mut first = true;
-    loop {
-        let Some(w) = lx.peek_word_on(line) else {
-            break;
-        };
+    while let Some(w) = lx.peek_word_on(line) {
         if !(first
             || matches!(
                 lx.toks.get(lx.pos.wrapping_sub(1)),

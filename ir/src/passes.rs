@@ -138,6 +138,9 @@ pub fn remove_unreachable_blocks(f: &mut Function) {
     f.layout.retain(|&b| dom.is_reachable(b));
 }
 
+/// A pass over one function.
+type Pass = fn(&mut Function);
+
 /// What the pipeline runs; the switches of experiments live here.
 #[derive(Clone, Copy, Debug)]
 pub struct Pipeline {
@@ -145,6 +148,8 @@ pub struct Pipeline {
     pub verify: bool,
 }
 
+// Verification is on in debug builds, so the default depends on the build (clippy sees one).
+#[allow(clippy::derivable_impls)]
 impl Default for Pipeline {
     fn default() -> Self {
         Pipeline {
@@ -156,7 +161,7 @@ impl Default for Pipeline {
 impl Pipeline {
     /// Runs the cleanup passes, verifying after each when asked.
     pub fn run(&self, f: &mut Function) -> Result<(), String> {
-        let passes: [(&str, fn(&mut Function)); 3] = [
+        let passes: [(&str, Pass); 3] = [
             ("remove_unreachable_blocks", remove_unreachable_blocks),
             ("remove_trivial_params", remove_trivial_params),
             ("eliminate_dead_code", eliminate_dead_code),
