@@ -50,7 +50,8 @@ fn run(args: CompileArgs) -> Result<(), String> {
         ));
     }
     let bounds: BoundsChecks = engine.config().bounds_checks;
-    let bytes = std::fs::read(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file))?;
+    let bytes =
+        crate::read_input(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file))?;
     let module = strata::Module::new(&engine, &bytes).map_err(|e| e.to_string())?;
     let env = module.env();
     let mut best = f64::INFINITY;

@@ -13,6 +13,38 @@ pub mod run;
 pub mod wasi;
 pub mod wast_runner;
 
+/// The largest input file the CLI reads (a module, a script): far above any real module, far
+/// below what would exhaust the host.
+pub const MAX_INPUT_BYTES: u64 = 1 << 30;
+
+/// Reads a user's input file: only a regular file, and at most [`MAX_INPUT_BYTES`] (a device
+/// such as `/dev/zero` never ends; the size is checked on the bytes read too, since a file
+/// may grow while it is read).
+pub fn read_input(path: impl AsRef<std::path::Path>) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let path = path.as_ref();
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    let too_large = || {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("too large (more than {} bytes)", MAX_INPUT_BYTES),
+        )
+    };
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
 /// Engine options shared by the subcommands.
 #[derive(Args, Clone, Debug)]
 pub struct EngineArgs {

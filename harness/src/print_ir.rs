@@ -17,7 +17,7 @@ pub enum Stage {
 /// Prints the SSA of the functions of the module in `file` (all, or the one named `func` by
 /// name or function index).
 pub fn print(file: &str, stage: Stage, func: Option<&str>) -> Result<(), String> {
-    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+    let bytes = crate::read_input(file).map_err(|e| format!("cannot read {file}: {e}"))?;
     let module = strata::Module::new(&strata::Engine::default(), &bytes)
         .map_err(|e| format!("{file}: {e}"))?;
     let env = module.env();

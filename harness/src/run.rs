@@ -150,7 +150,7 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         .profile(!args.profile.is_empty());
     let engine = strata::Engine::new(config).map_err(|e| fail(USAGE_EXIT, e))?;
     let file = args.file();
-    let bytes = std::fs::read(file).map_err(|e| {
+    let bytes = crate::read_input(file).map_err(|e| {
         if file.as_os_str().as_bytes().starts_with(b"-") && !file.exists() {
             fail(
                 USAGE_EXIT,

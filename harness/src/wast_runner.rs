@@ -133,7 +133,11 @@ pub fn main(args: WastArgs) -> ExitCode {
         }
     }
     for file in &args.files {
-        match std::fs::read_to_string(file) {
+        let text = crate::read_input(file).and_then(|b| {
+            String::from_utf8(b)
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"))
+        });
+        match text {
             Ok(text) => scripts.push(Script {
                 suite: "files".into(),
                 name: file.clone(),

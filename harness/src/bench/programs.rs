@@ -233,7 +233,7 @@ pub fn load(
     let mut programs = Vec::new();
     for (file, name) in files.iter().zip(names) {
         let raw =
-            std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            crate::read_input(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         let is_wat = file.extension().is_some_and(|e| e == "wat");
         let (bytes, wat_text, wasm) = if is_wat {
             let text = String::from_utf8(raw)

@@ -454,7 +454,7 @@ fn replay(files: &[PathBuf]) -> ExitCode {
     let engines = engines(&available_configs());
     let (mut passed, mut failed) = (0, 0);
     for f in files {
-        let bytes = match std::fs::read(f) {
+        let bytes = match crate::read_input(f) {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", f.display());

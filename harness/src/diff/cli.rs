@@ -92,7 +92,8 @@ pub fn repro_command(
 
 /// Reads a module, turning text into binary (the oracle needs binary).
 pub fn read_module(path: &std::path::Path) -> Result<Vec<u8>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes =
+        crate::read_input(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes);
     }

@@ -45,52 +45,82 @@ fn retry<T>(mut f: impl FnMut() -> io::Result<T>) -> Result<T> {
     }
 }
 
+/// Writes the iovecs in order straight from guest memory, one host write per buffer (no
+/// gathering into a host copy: iovecs may overlap, so their total can be far larger than
+/// memory), stopping after a short write and before the total would pass `u32::MAX` (the
+/// guest's `nwritten` is a u32; a short count is what `writev(2)` may return too).
+/// `write` returns how much of its buffer it wrote; an error after some progress ends the
+/// call with the progress.
+fn write_iovecs(
+    mem: &GuestMemory<'_>,
+    iovs: &[super::mem::IoVec],
+    mut write: impl FnMut(&[u8], u64) -> Result<usize>,
+) -> Result<u32> {
+    let mut total: u64 = 0;
+    for iov in iovs {
+        let room = u32::MAX as u64 - total;
+        let len = (iov.len as u64).min(room) as u32;
+        if len == 0 && iov.len != 0 {
+            break;
+        }
+        let data = mem.bytes(iov.ptr, len)?;
+        let n = match write(data, total) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n as u64;
+        if n < data.len() {
+            break;
+        }
+    }
+    Ok(total as u32)
+}
+
 /// `fd_write(fd, iovs, iovs_len, nwritten) -> errno`
 pub fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>) -> Result {
     let (fd, iovs, iovs_len, nwritten) = (p.u32(0), p.u32(1), p.u32(2), p.u32(3));
+    // The descriptor first: a write to a bad one costs nothing.
+    let entry = ctx.fds.get_mut(fd)?;
+    if matches!(entry.handle, Handle::Dir(_)) {
+        return Err(Errno::BADF);
+    }
     mem.check(nwritten, 4)?;
     let iovs = mem.iovecs(iovs, iovs_len)?;
-    let n = {
-        let data = mem.gather(&iovs)?;
-        let entry = ctx.fds.get_mut(fd)?;
-        let append = entry.flags & fdflags::APPEND != 0;
-        match &mut entry.handle {
-            Handle::Stdio(s) => {
-                s.write(&data)?;
-                data.len()
-            }
-            Handle::File(f) => {
-                if append {
-                    f.seek(SeekFrom::End(0))?;
-                }
-                write_some(f, &data, None)?
-            }
-            Handle::Dir(_) => return Err(Errno::BADF),
+    if entry.flags & fdflags::APPEND != 0 {
+        if let Handle::File(f) = &mut entry.handle {
+            f.seek(SeekFrom::End(0))?;
         }
-    };
-    mem.write_u32(nwritten, n as u32)
+    }
+    let n = write_iovecs(mem, &iovs, |data, _| match &mut entry.handle {
+        Handle::Stdio(s) => {
+            s.write(data)?;
+            Ok(data.len())
+        }
+        Handle::File(f) => write_some(f, data, None),
+        Handle::Dir(_) => Err(Errno::BADF),
+    })?;
+    mem.write_u32(nwritten, n)
 }
 
 /// `fd_pwrite(fd, iovs, iovs_len, offset, nwritten) -> errno`
 pub fn fd_pwrite(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>) -> Result {
     let (fd, iovs, iovs_len, offset, nwritten) = (p.u32(0), p.u32(1), p.u32(2), p.u64(3), p.u32(4));
+    let f = match &mut ctx.fds.get_mut(fd)?.handle {
+        Handle::File(f) => f,
+        Handle::Stdio(_) => return Err(Errno::SPIPE),
+        Handle::Dir(_) => return Err(Errno::BADF),
+    };
     mem.check(nwritten, 4)?;
     let iovs = mem.iovecs(iovs, iovs_len)?;
-    let n = {
-        let data = mem.gather(&iovs)?;
-        match &mut ctx.fds.get_mut(fd)?.handle {
-            Handle::File(f) => {
-                offset
-                    .checked_add(data.len() as u64)
-                    .filter(|end| *end <= i64::MAX as u64)
-                    .ok_or(Errno::FBIG)?;
-                write_some(f, &data, Some(offset))?
-            }
-            Handle::Stdio(_) => return Err(Errno::SPIPE),
-            Handle::Dir(_) => return Err(Errno::BADF),
-        }
-    };
-    mem.write_u32(nwritten, n as u32)
+    let n = write_iovecs(mem, &iovs, |data, done| {
+        let at = offset.checked_add(done).ok_or(Errno::FBIG)?;
+        at.checked_add(data.len() as u64)
+            .filter(|end| *end <= i64::MAX as u64)
+            .ok_or(Errno::FBIG)?;
+        write_some(f, data, Some(at))
+    })?;
+    mem.write_u32(nwritten, n)
 }
 
 /// Reads once into a host buffer as large as the iovecs (at most [`MAX_READ`]), then copies

@@ -115,20 +115,6 @@ impl<'a> GuestMemory<'a> {
             .collect()
     }
 
-    /// The bytes of a list of iovecs, concatenated (borrowed when there is just one).
-    pub fn gather(&self, iovs: &[IoVec]) -> Result<std::borrow::Cow<'_, [u8]>, Errno> {
-        match iovs {
-            [one] => self.bytes(one.ptr, one.len).map(Into::into),
-            _ => {
-                let mut out = Vec::new();
-                for iov in iovs {
-                    out.extend_from_slice(self.bytes(iov.ptr, iov.len)?);
-                }
-                Ok(out.into())
-            }
-        }
-    }
-
     /// Copies `data` into the iovecs in order; returns how many bytes were copied.
     pub fn scatter(&mut self, iovs: &[IoVec], mut data: &[u8]) -> Result<usize, Errno> {
         let mut copied = 0;
@@ -182,7 +168,7 @@ mod tests {
         assert_eq!(mem.scatter(&iovs, b"abcdefg").unwrap(), 7);
         assert_eq!(mem.bytes(32, 4).unwrap(), b"abcd");
         assert_eq!(mem.bytes(40, 3).unwrap(), b"efg");
-        assert_eq!(&*mem.gather(&iovs).unwrap(), b"abcdefg\0\0\0\0\0");
+        assert_eq!(mem.bytes(44, 4).unwrap(), b"\0\0\0\0");
         // A buffer that runs past the end.
         mem.write_u32(12, 100).unwrap();
         assert_eq!(mem.iovecs(0, 2).err(), Some(Errno::FAULT));
