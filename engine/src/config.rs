@@ -99,7 +99,9 @@ impl FromStr for Tier {
 pub struct Config {
     pub tier: Tier,
     pub bounds_checks: BoundsChecks,
-    /// Wasm frames allowed on the stack before the trap "call stack exhausted".
+    /// Wasm frames allowed on the stack before the trap "call stack exhausted", counted the
+    /// same way in every tier (docs/abi.md §4), so a recursion's outcome never depends on the
+    /// tier that runs it.
     pub max_call_depth: usize,
     /// Interpreter value-stack size in 64-bit cells.
     pub max_stack_cells: usize,
@@ -244,6 +246,10 @@ impl Config {
     }
 }
 
+/// The most background compile threads an engine may have: thousands of threads were seen
+/// to stall a run for over a minute just starting.
+pub const MAX_COMPILE_THREADS: usize = 256;
+
 /// A configured engine, cheap to clone and shared by modules and stores.
 #[derive(Clone)]
 pub struct Engine {
@@ -272,8 +278,15 @@ impl Engine {
         if config.max_stack_cells < 1024 || config.max_call_depth == 0 {
             return Err(ConfigError("stack limits are too small".into()));
         }
-        if config.compile_threads == Some(0) {
-            return Err(ConfigError("compile threads must be at least 1".into()));
+        match config.compile_threads {
+            Some(0) => return Err(ConfigError("compile threads must be at least 1".into())),
+            Some(n) if n > MAX_COMPILE_THREADS => {
+                return Err(ConfigError(format!(
+                    "{n} compile threads is more than the {MAX_COMPILE_THREADS} allowed \
+                     (each is an OS thread; more than the cores only adds contention)"
+                )))
+            }
+            _ => {}
         }
         let manager = match config.tier {
             Tier::Tiered => Some(Arc::new(

@@ -2,7 +2,7 @@
 //! signal handler's refusal to swallow foreign faults, on every registered tier
 //! (`strata::conformance`): a new tier joins these tests by being registered.
 
-use strata::conformance::{single_tiers, NamedConfig, BOUNDS_MODES};
+use strata::conformance::{multi_tier, single_tiers, NamedConfig, BOUNDS_MODES};
 use strata::*;
 
 struct Inst {
@@ -199,5 +199,43 @@ fn fault_outside_jit_code_is_a_real_crash() {
         assert!(!out.status.success(), "{}: the child survived", c.name);
         const SIGSEGV: i32 = 11;
         assert_eq!(out.status.signal(), Some(SIGSEGV), "{}: {:?}", c.name, out);
+    }
+}
+
+/// One depth limit, counted the same way in every tier: a recursion exactly at the limit
+/// returns and one frame more is "call stack exhausted", whichever tier runs it and whenever
+/// it tiers up (the outside probe saw 200,000 frames return on the baseline and trap on the
+/// interpreter).
+#[test]
+fn the_call_depth_limit_is_the_same_in_every_tier_and_policy() {
+    let wat = r#"(module
+      (func $r (export "r") (param i32) (result i32)
+        local.get 0 i32.eqz
+        if (result i32) i32.const 0
+        else local.get 0 i32.const 1 i32.sub call $r i32.const 1 i32.add end))"#;
+    let all = single_tiers().into_iter().chain(multi_tier());
+    for NamedConfig { name, config } in all {
+        // A small limit: exact, and fast.
+        let limit = 3_000;
+        let mut i = inst(wat, &config.clone().max_call_depth(limit));
+        // r(n) makes n + 1 frames.
+        let at = Val::I32(limit as i32 - 1);
+        assert_eq!(i.i32("r", &[at]), limit as i32 - 1, "{name}: at the limit");
+        let over = Val::I32(limit as i32);
+        assert_eq!(
+            i.trap("r", &[over]),
+            TrapCode::StackOverflow,
+            "{name}: one over"
+        );
+        // The probe's case, with the default limit.
+        let mut i = inst(wat, &config);
+        let deep = Val::I32(200_000);
+        assert_eq!(
+            i.trap("r", &[deep]),
+            TrapCode::StackOverflow,
+            "{name}: 200,000"
+        );
+        // And the store is usable afterwards.
+        assert_eq!(i.i32("r", &[Val::I32(10)]), 10, "{name}: after the trap");
     }
 }

@@ -289,8 +289,6 @@ pub struct StoreInner {
     pub globals: Vec<Box<GlobalData>>,
     pub tags: Vec<TagData>,
     pub externs: Vec<Arc<dyn Any + Send + Sync>>,
-    /// Wasm frames currently live across all nested activations (host -> wasm -> host ...).
-    pub call_depth: usize,
     /// Value stacks to reuse across calls from the host.
     pub stack_pool: Vec<Box<[u64]>>,
     /// JIT execution state shared by the store's instances (boxed: stable address).
@@ -316,9 +314,11 @@ impl StoreInner {
             globals: Vec::new(),
             tags: Vec::new(),
             externs: Vec::new(),
-            call_depth: 0,
             stack_pool: Vec::new(),
-            runtime: Box::default(),
+            runtime: Box::new(VMRuntime {
+                max_call_depth: config.max_call_depth,
+                ..VMRuntime::default()
+            }),
             tier_hooks: None,
             tier_now: Default::default(),
         }

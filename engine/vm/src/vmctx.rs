@@ -26,6 +26,12 @@ pub struct VMRuntime {
     pub stack_end: *mut u64,
     /// The store, valid while JIT code runs (set on every entry from Rust).
     pub store: *mut StoreInner,
+    /// Wasm frames live across all nested activations, counted the same way by every tier
+    /// (the interpreter when it enters a function, JIT code in its prologue and before its
+    /// return); a frame past `max_call_depth` is "call stack exhausted" (docs/abi.md §4).
+    pub call_depth: usize,
+    /// `RuntimeConfig::max_call_depth`.
+    pub max_call_depth: usize,
     /// A trap with more than a code (a host trap's message, `proc_exit`'s status), left by a
     /// runtime helper that returned its code. Never read by JIT code.
     pub pending_trap: Option<Trap>,
@@ -42,6 +48,8 @@ impl Default for VMRuntime {
             stack_limit: usize::MAX,
             stack_end: std::ptr::null_mut(),
             store: std::ptr::null_mut(),
+            call_depth: 0,
+            max_call_depth: usize::MAX,
             pending_trap: None,
             trap_frames: Vec::new(),
         }
@@ -94,6 +102,8 @@ pub mod offsets {
     pub const RUNTIME_ENTRY_SP: i32 = offset_of!(VMRuntime, entry_sp) as i32;
     pub const RUNTIME_STACK_LIMIT: i32 = offset_of!(VMRuntime, stack_limit) as i32;
     pub const RUNTIME_STACK_END: i32 = offset_of!(VMRuntime, stack_end) as i32;
+    pub const RUNTIME_CALL_DEPTH: i32 = offset_of!(VMRuntime, call_depth) as i32;
+    pub const RUNTIME_MAX_CALL_DEPTH: i32 = offset_of!(VMRuntime, max_call_depth) as i32;
     pub const MEMORY_BASE: i32 = offset_of!(VMMemoryDefinition, base) as i32;
     pub const MEMORY_LEN: i32 = offset_of!(VMMemoryDefinition, len) as i32;
     pub const VMCTX_RUNTIME: i32 = offset_of!(VMContext, runtime) as i32;
@@ -125,6 +135,14 @@ mod tests {
         assert_eq!(
             &rt.stack_end as *const _ as usize - base,
             RUNTIME_STACK_END as usize
+        );
+        assert_eq!(
+            &rt.call_depth as *const _ as usize - base,
+            RUNTIME_CALL_DEPTH as usize
+        );
+        assert_eq!(
+            &rt.max_call_depth as *const _ as usize - base,
+            RUNTIME_MAX_CALL_DEPTH as usize
         );
         let m = VMMemoryDefinition {
             base: std::ptr::null_mut(),

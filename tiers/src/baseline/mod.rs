@@ -355,6 +355,8 @@ pub(crate) fn run(
     let store_ptr: *mut StoreInner = store;
     let rt = &mut *store.runtime;
     let saved = (rt.entry_sp, rt.stack_limit, rt.stack_end, rt.store);
+    // JIT code counts its frames; a trap abandons them uncounted, so the depth is restored.
+    let depth = rt.call_depth;
     rt.stack_limit = limit;
     rt.stack_end = stack_end;
     rt.store = store_ptr;
@@ -366,6 +368,7 @@ pub(crate) fn run(
     store.tier_now.restore(tier);
     let rt = &mut *store.runtime;
     (rt.entry_sp, rt.stack_limit, rt.stack_end, rt.store) = saved;
+    rt.call_depth = depth;
     if code == 0 {
         return Ok(());
     }

@@ -93,7 +93,7 @@ struct Executor<'s> {
     func_index: u32,
     frames: Vec<Frame>,
     depth_at_entry: usize,
-    /// Wasm call depth, kept here on the hot path and written back to `store.call_depth`
+    /// Wasm call depth, kept here on the hot path and written back to `store.runtime.call_depth`
     /// before host code runs and when execution ends.
     depth: usize,
     max_depth: usize,
@@ -135,8 +135,8 @@ pub fn execute(
         return crate::baseline::run(store, instance, entry, range.start, range.end);
     }
     let code = ctx.func(func_index)?;
-    let depth_at_entry = store.call_depth;
-    let max_depth = store.config.max_call_depth;
+    let depth_at_entry = store.runtime.call_depth;
+    let max_depth = store.runtime.max_call_depth;
     let mut ex = Executor {
         store,
         stack,
@@ -159,7 +159,7 @@ pub fn execute(
     ex.store.tier_now.restore(tier);
     #[cfg(strata_opstats)]
     opstats::dump();
-    ex.store.call_depth = ex.depth_at_entry;
+    ex.store.runtime.call_depth = ex.depth_at_entry;
 
     result.map_err(|trap| ex.with_backtrace(trap))
 }
@@ -220,7 +220,7 @@ impl Executor<'_> {
             calls: f.counters.calls(),
             backedges: f.counters.backedges(),
         };
-        self.store.call_depth = self.depth;
+        self.store.runtime.call_depth = self.depth;
         let next = hooks.on_call(&self.ctx.module, def, counts);
         f.counters
             .call_check
@@ -255,7 +255,7 @@ impl Executor<'_> {
             return Ok(Transfer::Stay);
         };
         let def = self.func_index - self.ctx.num_imported;
-        self.store.call_depth = self.depth;
+        self.store.runtime.call_depth = self.depth;
         let verdict = hooks.on_backedge(&self.ctx.module, def, l.ordinal, counts);
         f.counters
             .backedge_check
@@ -287,7 +287,11 @@ impl Executor<'_> {
     /// then returns from the frame.
     fn leave_for_jit(&mut self, entry: *const u8) -> Result<Transfer, Trap> {
         let (instance, fp) = (self.ctx.instance, self.fp);
-        if let Err(trap) = self.call_jit(instance, entry, fp) {
+        // The frame is handed over: the compiled code counts it again in its entry.
+        self.depth -= 1;
+        let result = self.call_jit(instance, entry, fp);
+        self.depth += 1;
+        if let Err(trap) = result {
             self.left_for_jit = true;
             return Err(trap);
         }
@@ -329,7 +333,7 @@ impl Executor<'_> {
                 if fp + r > self.stack.len() {
                     return Err(TrapCode::StackOverflow.into());
                 }
-                self.store.call_depth = self.depth;
+                self.store.runtime.call_depth = self.depth;
                 let tier = self.store.tier_now.enter(LEVEL_HOST);
                 let mut cx = HostContext {
                     store: self.store,
@@ -372,7 +376,7 @@ impl Executor<'_> {
     #[cold]
     #[inline(never)]
     fn call_jit(&mut self, instance: InstanceId, entry: *const u8, fp: usize) -> Result<(), Trap> {
-        self.store.call_depth = self.depth;
+        self.store.runtime.call_depth = self.depth;
         let range = self.stack.as_mut_ptr_range();
         // In bounds: `fp` is a slot of the running frame; the JIT prologue checks the frame's
         // end against `range.end`.
