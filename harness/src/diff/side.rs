@@ -3,7 +3,7 @@
 //! imports, runs the plan's calls in order and reports every step as an [`Event`].
 
 use super::plan::Plan;
-use super::value::{FuncId, Outcome, Snapshot, TrapKind, Value};
+use super::value::{FuncId, MemoryImage, Outcome, Snapshot, TrapKind, Value};
 use strata::{
     BoundsChecks, Config, Engine, Error, Extern, Func, Imports, Instance, Module, Store, Tier, Val,
 };
@@ -220,7 +220,9 @@ impl Side for StrataSide {
         let mut snap = Snapshot::default();
         for (name, ext) in &exports {
             match ext {
-                Extern::Memory(m) => snap.memories.push((name.clone(), m.data(&store).to_vec())),
+                Extern::Memory(m) => snap
+                    .memories
+                    .push((name.clone(), MemoryImage::of(m.data(&store)))),
                 Extern::Global(g) => snap
                     .globals
                     .push((name.clone(), from_val(&g.get(&store), &funcs))),

@@ -243,7 +243,7 @@ impl fmt::Display for Outcome {
 /// tables, in export order.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
-    pub memories: Vec<(String, Vec<u8>)>,
+    pub memories: Vec<(String, MemoryImage)>,
     pub globals: Vec<(String, Value)>,
     pub tables: Vec<(String, Vec<Value>)>,
 }
@@ -267,6 +267,13 @@ impl Snapshot {
             return Some("different numbers of exported memories, globals or tables".into());
         }
         for ((name, a), (_, b)) in self.memories.iter().zip(&other.memories) {
+            let (a, b) = match (a, b) {
+                (MemoryImage::Bytes(a), MemoryImage::Bytes(b)) => (a, b),
+                _ => match a.page_difference(b) {
+                    Some(d) => return Some(format!("memory {name:?}: {d}")),
+                    None => continue,
+                },
+            };
             if a.len() != b.len() {
                 return Some(format!(
                     "memory {name:?}: size {} bytes vs {} bytes",
@@ -304,6 +311,80 @@ impl Snapshot {
         }
         None
     }
+}
+
+/// A memory at the end of a case, kept small whatever the guest grew it to (a snapshot per
+/// configuration used to copy every memory whole: 8 GB for two configurations of a module
+/// that grows to 4 GiB): its bytes up to [`MemoryImage::KEPT_BYTES`], so that a difference
+/// names its offset, else a hash per 64 KiB page, so that it names its page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemoryImage {
+    Bytes(Vec<u8>),
+    Pages { len: usize, hashes: Vec<u64> },
+}
+
+impl MemoryImage {
+    pub const KEPT_BYTES: usize = 1 << 20;
+    pub const PAGE: usize = 64 << 10;
+
+    pub fn of(data: &[u8]) -> MemoryImage {
+        if data.len() <= Self::KEPT_BYTES {
+            return MemoryImage::Bytes(data.to_vec());
+        }
+        let hashes = data.chunks(Self::PAGE).map(page_hash).collect();
+        MemoryImage::Pages {
+            len: data.len(),
+            hashes,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            MemoryImage::Bytes(b) => b.len(),
+            MemoryImage::Pages { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The first difference by size or page (for images that are not both bytes).
+    fn page_difference(&self, other: &MemoryImage) -> Option<String> {
+        if self.len() != other.len() {
+            return Some(format!(
+                "size {} bytes vs {} bytes",
+                self.len(),
+                other.len()
+            ));
+        }
+        let pages = |m: &MemoryImage| match m {
+            MemoryImage::Bytes(b) => b.chunks(Self::PAGE).map(page_hash).collect(),
+            MemoryImage::Pages { hashes, .. } => hashes.clone(),
+        };
+        let (a, b): (Vec<u64>, Vec<u64>) = (pages(self), pages(other));
+        let page = a.iter().zip(&b).position(|(x, y)| x != y)?;
+        let count = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+        Some(format!(
+            "{count} pages of 64 KiB differ, first page {page} (offset {:#x})",
+            page * Self::PAGE
+        ))
+    }
+}
+
+/// A 64-bit hash of a page, eight bytes at a time (a memory of 4 GiB hashes in about a
+/// second; untouched pages read as the kernel's zero page and cost no memory).
+fn page_hash(page: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ page.len() as u64;
+    let mut words = page.chunks_exact(8);
+    for w in &mut words {
+        let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+        h = (h ^ w).wrapping_mul(0x100_0000_01b3).rotate_left(29);
+    }
+    for &byte in words.remainder() {
+        h = (h ^ byte as u64).wrapping_mul(0x100_0000_01b3);
+    }
+    h
 }
 
 /// Whether two short byte runs both start an f32 or f64 NaN, at some alignment a store
@@ -350,13 +431,29 @@ mod tests {
     #[test]
     fn snapshot_reports_the_first_memory_difference() {
         let a = Snapshot {
-            memories: vec![("m".into(), vec![0, 1, 2, 3])],
+            memories: vec![("m".into(), MemoryImage::of(&[0, 1, 2, 3]))],
             ..Snapshot::default()
         };
         let mut b = a.clone();
         assert!(a.difference(&b).is_none());
-        b.memories[0].1[2] = 9;
+        b.memories[0].1 = MemoryImage::of(&[0, 1, 9, 3]);
         let d = a.difference(&b).unwrap();
         assert!(d.contains("offset 0x2"), "{d}");
+    }
+
+    #[test]
+    fn large_memories_are_compared_by_page() {
+        let mut data = vec![0u8; MemoryImage::KEPT_BYTES * 2];
+        let a = MemoryImage::of(&data);
+        assert!(matches!(a, MemoryImage::Pages { .. }));
+        data[5 * MemoryImage::PAGE + 17] = 1;
+        let b = MemoryImage::of(&data);
+        let snap = |m: MemoryImage| Snapshot {
+            memories: vec![("m".into(), m)],
+            ..Snapshot::default()
+        };
+        assert!(snap(a.clone()).difference(&snap(a.clone())).is_none());
+        let d = snap(a).difference(&snap(b)).unwrap();
+        assert!(d.contains("first page 5"), "{d}");
     }
 }

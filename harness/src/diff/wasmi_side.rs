@@ -8,7 +8,7 @@
 
 use super::plan::Plan;
 use super::side::{Event, Side};
-use super::value::{FuncId, Outcome, Snapshot, TrapKind, Value};
+use super::value::{FuncId, MemoryImage, Outcome, Snapshot, TrapKind, Value};
 use wasmi::{
     CompilationMode, Config, Engine, Extern, ExternRef, Func, Linker, Module, Nullable, Ref, Store,
     TrapCode, Val, F32, F64,
@@ -176,7 +176,9 @@ impl Side for WasmiSide {
         let mut snap = Snapshot::default();
         for (name, ext) in &exports {
             match ext {
-                Extern::Memory(m) => snap.memories.push((name.clone(), m.data(&store).to_vec())),
+                Extern::Memory(m) => snap
+                    .memories
+                    .push((name.clone(), MemoryImage::of(m.data(&store)))),
                 Extern::Global(g) => snap
                     .globals
                     .push((name.clone(), from_val(&g.get(&store), &keys))),

@@ -1,8 +1,8 @@
 //! Running sides in worker threads, with a timeout instead of fuel.
 //!
 //! Strata has no fuel or epoch interruption yet, so a module that loops forever cannot be
-//! stopped from inside. Each side therefore runs on its own thread (all sides of a case in
-//! parallel) and reports each step over a channel; the collector waits at most `timeout` for
+//! stopped from inside. Each side therefore runs on its own thread (the sides of a case one
+//! after another) and reports each step over a channel; the collector waits at most `timeout` for
 //! every next step. When the wait runs out, that step and everything after it are
 //! inconclusive ("timed out"), the case goes on without that side, and the thread is left
 //! behind (detached: Rust cannot kill a thread; it ends with the process). So `strata diff`
@@ -49,19 +49,22 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Runs every side on `wasm` and `plan`, in parallel, and collects their reports.
+/// Runs every side on `wasm` and `plan`, one after another (so that one store at a time
+/// holds the guest's memory: a module that grows to 4 GiB took 4 GiB per configuration when
+/// they ran at once), and collects their reports.
 pub fn run_sides(
     sides: &[Arc<dyn Side>],
     wasm: &Arc<Vec<u8>>,
     plan: &Arc<Plan>,
     timeout: Duration,
 ) -> Vec<SideRun> {
-    let receivers: Vec<Result<mpsc::Receiver<Msg>, String>> = sides
+    sides
         .iter()
         .map(|side| {
             let (tx, rx) = mpsc::channel();
+            let n_calls = plan.calls.len();
             let (side, wasm, plan) = (side.clone(), wasm.clone(), plan.clone());
-            std::thread::Builder::new()
+            let rx = std::thread::Builder::new()
                 .name(format!("diff-{}", side.name()))
                 .stack_size(WORKER_STACK)
                 .spawn(move || {
@@ -77,12 +80,9 @@ pub fn run_sides(
                     });
                 })
                 .map(|_| rx)
-                .map_err(|e| format!("cannot start a worker thread: {e}"))
+                .map_err(|e| format!("cannot start a worker thread: {e}"));
+            collect(rx, n_calls, timeout)
         })
-        .collect();
-    receivers
-        .into_iter()
-        .map(|rx| collect(rx, plan.calls.len(), timeout))
         .collect()
 }
 
