@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 use std::time::Instant;
 use strata::BoundsChecks;
-use strata_tiers::baseline::{disasm, BaselineModule};
+use strata_tiers::baseline::BaselineModule;
+use strata_tiers::jit::disasm;
 
 /// Compile a module without running it.
 #[derive(clap::Args, Debug)]

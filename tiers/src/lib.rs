@@ -4,4 +4,5 @@
 pub mod baseline;
 mod host_stack;
 pub mod interp;
+pub mod jit;
 pub mod tier;

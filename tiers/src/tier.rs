@@ -1,16 +1,20 @@
-//! The one door through which the tier manager reaches the compiling tiers (design.md §0):
-//! `CompilerTier` compiles a function at a tier, with its OSR entries, and installs it; the
-//! registry here keeps what each function has installed at each level, so the interpreter
-//! finds OSR entries and the manager sees which tier is ready, without naming a tier.
+//! The one door through which the engine and the tier manager reach the tiers (design.md
+//! §0): `CompilerTier` compiles a whole module or one function at a tier (with its OSR
+//! entries) and installs it, found by level in `compiler`; `prepare_*` make a module's code
+//! slots ready for the engine's way of running; `invoke` calls a function from the host in
+//! whichever tier its slot says; the installed-code registry keeps what each function has at
+//! each level, so the interpreter finds OSR entries and the manager sees which tier is ready.
+//! Neither the engine nor the interpreter names a compiling tier.
 
 use std::any::Any;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
+use strata_vm::module::tier_slot;
 use strata_vm::tiering::{LEVEL_BASELINE, LEVEL_OPT};
-use strata_vm::{BoundsChecks, Module};
+use strata_vm::{BoundsChecks, FuncAddr, FuncKind, Module, StoreInner, Trap};
 
 /// The `Module::tier_state` slot of the installed-code registry.
-const REGISTRY_SLOT: usize = 3;
+const REGISTRY_SLOT: usize = tier_slot::REGISTRY;
 /// Levels above the interpreter that can hold code (baseline, opt).
 const JIT_LEVELS: usize = 2;
 
@@ -60,54 +64,130 @@ pub trait CompilerTier: Send + Sync {
         def_index: u32,
         bounds: BoundsChecks,
     ) -> Result<CompileInfo, String>;
+    /// Compiles every defined function of `module` (once per module) and publishes each
+    /// entry in its code slot, before any of the module's code runs.
+    fn compile_module(&self, module: &Module, bounds: BoundsChecks) -> Result<(), Trap>;
 }
 
-/// The compiling tier at `level`, if this build has one.
+/// The best compiling tier this build has (what `Tier::Baseline`-style engines and mixed tiers
+/// compile with, until each level is chosen by name).
+pub fn top_compiler() -> Option<&'static dyn CompilerTier> {
+    [LEVEL_OPT, LEVEL_BASELINE].into_iter().find_map(compiler)
+}
+
+/// Every function of `module` compiled by the tier at `level` before it runs.
+pub fn prepare_compiled(module: &Module, level: u8, bounds: BoundsChecks) -> Result<(), Trap> {
+    let tier = compiler(level).ok_or_else(|| Trap::host(format!("no tier at level {level}")))?;
+    tier.compile_module(module, bounds)
+}
+
+/// Mixed tiers: every function compiled, then the ones `compiled(func_index)` rejects sent
+/// back to the interpreter (their slots get the interp-entry stub). Decided once per module:
+/// the first decision stays.
+pub fn prepare_mixed(
+    module: &Module,
+    bounds: BoundsChecks,
+    compiled: &dyn Fn(u32) -> bool,
+) -> Result<(), Trap> {
+    let tier = top_compiler().ok_or_else(|| Trap::host("no compiling tier in this build"))?;
+    tier.compile_module(module, bounds)?;
+    module.tier_state[tier_slot::MIXED].get_or_init(|| {
+        let stub = crate::jit::trampoline::interp_stub() as *mut u8;
+        for (d, slot) in module.code_slots().iter().enumerate() {
+            if !compiled(module.num_imported_funcs + d as u32) {
+                slot.store(stub, Ordering::Release);
+            }
+        }
+        Arc::new(())
+    });
+    Ok(())
+}
+
+/// Tiered execution: every function starts in the interpreter (empty code slots get the
+/// interp-entry stub, so compiled code reaches interpreted functions through it).
+pub fn prepare_tiered(module: &Module) {
+    crate::jit::fill_slots_with_interp_stub(module);
+}
+
+/// Calls a function from the host: compiled code when its code slot holds some, else the
+/// interpreter (which itself enters compiled code installed since). Arguments and results are
+/// raw cells.
+pub fn invoke(
+    store: &mut StoreInner,
+    func: FuncAddr,
+    args: &[u64],
+    results: &mut [u64],
+) -> Result<(), Trap> {
+    let FuncKind::Wasm {
+        instance,
+        func_index,
+    } = store.funcs[func as usize].kind
+    else {
+        return crate::interp::invoke(store, func, args, results);
+    };
+    let module = store.instances[instance as usize].module.clone();
+    let Some(entry) = crate::jit::installed_entry(&module, func_index) else {
+        return crate::interp::invoke(store, func, args, results);
+    };
+    let level = code_level(&module, func_index - module.num_imported_funcs);
+    let mut stack = store.take_stack();
+    if stack.len() < args.len().max(results.len()) {
+        store.return_stack(stack);
+        return Err(strata_vm::TrapCode::StackOverflow.into());
+    }
+    stack[..args.len()].copy_from_slice(args);
+    let range = stack.as_mut_ptr_range();
+    let result = crate::jit::run(store, instance, entry, range.start, range.end, level);
+    if result.is_ok() {
+        results.copy_from_slice(&stack[..results.len()]);
+    }
+    store.return_stack(stack);
+    result
+}
+
+/// Calls and loop iterations counted so far for defined function `def_index` (the
+/// interpreter counts them), if it has run.
+pub fn counts(module: &Module, def_index: u32) -> Option<(u64, u64)> {
+    let interp = crate::interp::InterpModule::existing(module)?;
+    let c = interp.counters(def_index)?;
+    Some((c.calls(), c.backedges()))
+}
+
+/// The compiling tier at `level`, if this build has one: the registry of compiling tiers.
 pub fn compiler(level: u8) -> Option<&'static dyn CompilerTier> {
-    static BASELINE: BaselineTier = BaselineTier;
+    static BASELINE: crate::baseline::BaselineTier = crate::baseline::BaselineTier;
     match level {
         LEVEL_BASELINE => Some(&BASELINE),
         _ => None,
     }
 }
 
-struct BaselineTier;
+impl Installed {
+    pub fn new(
+        level: u8,
+        entry: *const u8,
+        osr: Box<[Option<*const u8>]>,
+        frame_cells: usize,
+        code_size: usize,
+        owner: Arc<dyn Any + Send + Sync>,
+    ) -> Installed {
+        Installed {
+            level,
+            entry,
+            osr,
+            frame_cells,
+            code_size,
+            _owner: owner,
+        }
+    }
+}
 
-impl CompilerTier for BaselineTier {
-    fn level(&self) -> u8 {
-        LEVEL_BASELINE
-    }
-    fn name(&self) -> &'static str {
-        "baseline"
-    }
-    fn compile(
-        &self,
-        module: &Module,
-        def_index: u32,
-        bounds: BoundsChecks,
-    ) -> Result<CompileInfo, String> {
-        let code = Arc::new(crate::baseline::FuncCode::compile(
-            module, def_index, bounds,
-        )?);
-        let osr: Box<[Option<*const u8>]> =
-            (0..code.num_loops()).map(|l| code.osr_entry(l)).collect();
-        let info = CompileInfo {
-            code_size: code.code_size(),
-            osr_entries: osr.iter().flatten().count(),
-        };
-        install(
-            module,
-            def_index,
-            Installed {
-                level: LEVEL_BASELINE,
-                entry: code.entry(),
-                osr,
-                frame_cells: code.frame_cells(),
-                code_size: code.code_size(),
-                _owner: code,
-            },
-        )?;
-        Ok(info)
+/// The level of the compiled code in a function's code slot, for the profiler: the level the
+/// registry installed, or the baseline's for code a whole-module compile put there.
+pub fn code_level(module: &Module, def_index: u32) -> u8 {
+    match ready_level(module, def_index) {
+        strata_vm::tiering::LEVEL_INTERP => LEVEL_BASELINE,
+        level => level,
     }
 }
 

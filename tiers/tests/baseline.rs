@@ -2,16 +2,17 @@
 //! stack exhaustion, address hygiene, foreign faults) is in `engine/tests/tiers.rs`, which
 //! runs on every registered tier.
 
-use strata_tiers::baseline::{self, disasm, BaselineModule};
+use strata_tiers::baseline::BaselineModule;
+use strata_tiers::jit::{disasm, perf_map};
 use strata_vm::{BoundsChecks, Module};
 
 #[test]
 fn perf_map_has_a_line_per_function() {
-    baseline::perf_map::enable();
+    perf_map::enable();
     let wat = r#"(module (func $alpha (export "a")) (func $beta (export "b")))"#;
     let module = Module::new(wat::parse_str(wat).unwrap()).unwrap();
     let code = BaselineModule::compile(&module, BoundsChecks::GuardPages).unwrap();
-    let text = std::fs::read_to_string(baseline::perf_map::path()).unwrap();
+    let text = std::fs::read_to_string(perf_map::path()).unwrap();
     for (d, name) in ["alpha", "beta"].iter().enumerate() {
         let start = format!("{:x} ", code.entry(d as u32) as usize);
         let line = text

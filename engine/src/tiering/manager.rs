@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use strata_tiers::interp::InterpModule;
 use strata_tiers::tier;
 use strata_vm::tiering::{BackedgeVerdict, Counts, TierHooks, LEVEL_IDLE};
 use strata_vm::{BoundsChecks, Module};
@@ -69,7 +68,7 @@ impl TierManager {
 
     /// A new instance's module: its functions are interpreted until the policy moves them.
     pub(crate) fn register_module(&self, module: &Arc<Module>) {
-        strata_tiers::baseline::prepare_tiered(module);
+        tier::prepare_tiered(module);
         let mut modules = lock(&self.modules);
         if !modules.iter().any(|m| m.as_ptr() == Arc::as_ptr(module)) {
             modules.retain(|m| m.strong_count() > 0);
@@ -101,13 +100,10 @@ impl TierManager {
     pub fn counts(&self) -> Vec<(FuncKey, u64, u64)> {
         let mut out = Vec::new();
         for m in lock(&self.modules).iter().filter_map(Weak::upgrade) {
-            let Some(code) = InterpModule::existing(&m) else {
-                continue;
-            };
             for def in 0..m.num_defined_funcs() as u32 {
-                if let Some(c) = code.counters(def) {
+                if let Some((calls, backedges)) = tier::counts(&m, def) {
                     let f = m.num_imported_funcs + def;
-                    out.push((key(&m, f), c.calls(), c.backedges()));
+                    out.push((key(&m, f), calls, backedges));
                 }
             }
         }

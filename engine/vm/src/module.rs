@@ -208,6 +208,18 @@ pub struct FuncBody {
 /// The number of tiers that can keep per-module state (see `Module::tier_state`).
 pub const TIER_STATE_SLOTS: usize = 4;
 
+/// The owners of `Module::tier_state`'s slots, numbered in this one place.
+pub mod tier_slot {
+    /// The interpreter's translations and counters.
+    pub const INTERP: usize = 0;
+    /// The baseline's whole-module code.
+    pub const BASELINE: usize = 1;
+    /// Mixed tiers: which functions stay interpreted, decided once.
+    pub const MIXED: usize = 2;
+    /// The installed-code registry of tiered execution (`strata_tiers::tier`).
+    pub const REGISTRY: usize = 3;
+}
+
 /// A validated module: immutable, shared by every instance and every tier.
 pub struct Module {
     pub bytes: Box<[u8]>,

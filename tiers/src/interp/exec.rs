@@ -130,9 +130,10 @@ pub fn execute(
 ) -> Result<(), Trap> {
     let ctx = InstCtx::new(store, instance);
     // Compiled code may have been installed since the caller chose the interpreter.
-    if let Some(entry) = crate::baseline::installed_entry(&ctx.module, func_index) {
+    if let Some(entry) = crate::jit::installed_entry(&ctx.module, func_index) {
         let range = stack.as_mut_ptr_range();
-        return crate::baseline::run(store, instance, entry, range.start, range.end);
+        let level = crate::tier::code_level(&ctx.module, func_index - ctx.num_imported);
+        return crate::jit::run(store, instance, entry, range.start, range.end, level);
     }
     let code = ctx.func(func_index)?;
     let depth_at_entry = store.runtime.call_depth;
@@ -225,7 +226,7 @@ impl Executor<'_> {
         f.counters
             .call_check
             .store(next.max(counts.calls + 1), Relaxed);
-        match crate::baseline::installed_entry(&self.ctx.module, self.func_index) {
+        match crate::jit::installed_entry(&self.ctx.module, self.func_index) {
             Some(entry) => {
                 self.ctx.code.clear_call_target(def);
                 self.leave_for_jit(entry)
@@ -289,7 +290,7 @@ impl Executor<'_> {
         let (instance, fp) = (self.ctx.instance, self.fp);
         // The frame is handed over: the compiled code counts it again in its entry.
         self.depth -= 1;
-        let result = self.call_jit(instance, entry, fp);
+        let result = self.call_jit(instance, self.func_index, entry, fp);
         self.depth += 1;
         if let Err(trap) = result {
             self.left_for_jit = true;
@@ -351,8 +352,8 @@ impl Executor<'_> {
                 func_index,
             } => {
                 let module = &self.store.instances[instance as usize].module;
-                if let Some(entry) = crate::baseline::installed_entry(module, func_index) {
-                    return self.call_jit(instance, entry, fp);
+                if let Some(entry) = crate::jit::installed_entry(module, func_index) {
+                    return self.call_jit(instance, func_index, entry, fp);
                 }
                 self.push_frame();
                 if instance != self.ctx.instance {
@@ -375,13 +376,21 @@ impl Executor<'_> {
     /// `fp[0..]`. The JIT code may grow memory, so the view is refreshed.
     #[cold]
     #[inline(never)]
-    fn call_jit(&mut self, instance: InstanceId, entry: *const u8, fp: usize) -> Result<(), Trap> {
+    fn call_jit(
+        &mut self,
+        instance: InstanceId,
+        func_index: u32,
+        entry: *const u8,
+        fp: usize,
+    ) -> Result<(), Trap> {
         self.store.runtime.call_depth = self.depth;
         let range = self.stack.as_mut_ptr_range();
         // In bounds: `fp` is a slot of the running frame; the JIT prologue checks the frame's
         // end against `range.end`.
         let frame = range.start.wrapping_add(fp);
-        let result = crate::baseline::run(self.store, instance, entry, frame, range.end);
+        let module = &self.store.instances[instance as usize].module;
+        let level = crate::tier::code_level(module, func_index - module.num_imported_funcs);
+        let result = crate::jit::run(self.store, instance, entry, frame, range.end, level);
         self.ctx.refresh_memory(self.store);
         result
     }
@@ -675,11 +684,11 @@ impl Executor<'_> {
                     let fp = self.fp + base as usize;
                     if func >= self.ctx.num_imported {
                         let def = func - self.ctx.num_imported;
-                        match crate::baseline::installed_entry(&self.ctx.module, func) {
+                        match crate::jit::installed_entry(&self.ctx.module, func) {
                             // Compiled by a JIT tier: run it on this value stack.
                             Some(entry) => {
                                 self.ctx.code.clear_call_target(def);
-                                self.call_jit(self.ctx.instance, entry, fp)?
+                                self.call_jit(self.ctx.instance, func, entry, fp)?
                             }
                             None => {
                                 let code = self.ctx.func(func)?;

@@ -24,7 +24,7 @@ use strata_vm::{
 const MIN_HOST_STACK: usize = 128 * 1024;
 
 /// The slot of `Module::tier_state` that holds the interpreter's per-module code.
-pub const TIER_STATE_SLOT: usize = 0;
+pub const TIER_STATE_SLOT: usize = strata_vm::module::tier_slot::INTERP;
 
 /// A function's translation, done at most once (a failure is kept, so it is reported again).
 type TranslationSlot = OnceLock<Result<Box<CompiledFunc>, String>>;

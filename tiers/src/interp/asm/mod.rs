@@ -52,7 +52,7 @@ mod handlers;
 
 use super::code::{CompiledFunc, Counters, Op};
 use super::raw::{CodeRef, MemView, Slots};
-use crate::baseline::code_memory::CodeMemory;
+use crate::jit::code_memory::CodeMemory;
 use dynasmrt::{dynasm, x64::X64Relocation, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 use handlers::{dispatch_next, emit_handlers, set_threading, AccUse, Gen, Pair, Threading};
 use std::mem::offset_of;

@@ -147,13 +147,15 @@ pub(crate) fn call_func(
             instance,
             func_index,
         } => {
+            // Compiled code if the callee's slot holds some (its module was prepared when it
+            // was instantiated), else the interpreter.
             let module = store.instances[instance as usize].module.clone();
-            let entry = super::entry_of(&module, store.config.bounds_checks, func_index)?;
-            if entry as usize == super::trampoline::interp_stub() {
+            let Some(entry) = super::installed_entry(&module, func_index) else {
                 return interpret(store, addr, fp);
-            }
+            };
+            let level = crate::tier::code_level(&module, func_index - module.num_imported_funcs);
             let end = store.runtime.stack_end;
-            super::run(store, instance, entry, fp, end)
+            super::run(store, instance, entry, fp, end, level)
         }
     }
 }

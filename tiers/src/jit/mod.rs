@@ -1,0 +1,185 @@
+//! The layer every JIT tier stands on (the baseline today, the optimizing tier next): it
+//! names no tier.
+//!
+//! - `code_memory`: W^X mappings and the process-wide registry of code ranges with their
+//!   trap tables and function starts; `signals`: guard-page faults in JIT code -> traps.
+//! - `trampoline`: the entry trampoline from Rust, the trap stub and the interp-entry stub.
+//! - `helpers`: runtime helpers JIT code calls, and the backtrace walk.
+//! - `perf_map`, `disasm`: tooling, labelled with the tier's name.
+//! - here: `publish` (finished code -> executable mapping, trap registry, perf map), `run`
+//!   (enter JIT code from Rust), and what the code slots hold.
+
+pub mod code_memory;
+pub mod disasm;
+pub(crate) mod helpers;
+pub mod perf_map;
+mod signals;
+pub mod trampoline;
+
+use code_memory::{CodeMemory, FuncStart, TrapTable};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use strata_vm::vmctx::VMContext;
+use strata_vm::{InstanceId, Module, StoreInner, Trap, TrapCode};
+
+/// Host stack that must remain when JIT code is entered, for helpers and host functions.
+pub const MIN_HOST_STACK: usize = 128 * 1024;
+
+/// One function in finished code: where it starts, how long it is, which it is.
+pub struct PublishedFunc {
+    pub offset: usize,
+    pub len: usize,
+    pub func_index: u32,
+}
+
+/// Finished machine code, executable and registered: the mapping (never writable again) and
+/// its trap table, unregistered when dropped. Code is kept alive by its owner as long as a
+/// frame may run in it (docs/abi.md §5).
+pub struct Published {
+    pub code: CodeMemory,
+    pub traps: Arc<TrapTable>,
+}
+
+impl Drop for Published {
+    fn drop(&mut self) {
+        code_memory::unregister(self.traps.start);
+    }
+}
+
+impl Published {
+    /// The address of `offset` in the code.
+    pub fn at(&self, offset: usize) -> *const u8 {
+        self.code.base().wrapping_add(offset)
+    }
+}
+
+/// Publishes finished machine code of `tier` (its name labels the perf map): copies `bytes`
+/// into a fresh mapping made read+execute, registers the trap sites (`(offset, code)`, sorted
+/// here) and function starts for the signal handler and backtraces, and writes a perf-map
+/// line per function when the perf map is on. Installing entries in code slots is the
+/// tier's (`crate::tier::install` for tiered execution).
+pub fn publish(
+    tier: &str,
+    module: &Module,
+    bytes: &[u8],
+    mut trap_sites: Vec<(u32, TrapCode)>,
+    funcs: &[PublishedFunc],
+) -> Result<Published, String> {
+    signals::install();
+    let code = CodeMemory::new(bytes).map_err(|e| format!("code memory: {e}"))?;
+    let base = code.base() as usize;
+    trap_sites.sort_by_key(|t| t.0);
+    let traps = Arc::new(TrapTable {
+        start: base,
+        end: base + bytes.len(),
+        sites: trap_sites.into_boxed_slice(),
+        funcs: funcs
+            .iter()
+            .map(|f| FuncStart {
+                offset: f.offset as u32,
+                func_index: f.func_index,
+                name: module.func_name(f.func_index).map(Box::from),
+            })
+            .collect(),
+        module_name: module.module_name.as_deref().map(Box::from),
+    });
+    code_memory::register(traps.clone());
+    if perf_map::enabled() {
+        let lines: Vec<_> = funcs
+            .iter()
+            .map(|f| {
+                let name = match module.func_name(f.func_index) {
+                    Some(n) => format!("wasm[{tier}]::{n}"),
+                    None => format!("wasm[{tier}]::func{}", f.func_index),
+                };
+                (base + f.offset, f.len, name)
+            })
+            .collect();
+        let _ = perf_map::write(&lines);
+    }
+    Ok(Published { code, traps })
+}
+
+/// Runs JIT code `entry` of `instance` with its frame at `fp` in a value stack ending at
+/// `stack_end`; nests (a helper may call it again). `level` is the tier the code belongs to
+/// (`strata_vm::tiering::LEVEL_*`), for the profiler's time per tier.
+pub(crate) fn run(
+    store: &mut StoreInner,
+    instance: InstanceId,
+    entry: *const u8,
+    fp: *mut u64,
+    stack_end: *mut u64,
+    level: u8,
+) -> Result<(), Trap> {
+    let remaining = crate::host_stack::remaining();
+    if remaining < MIN_HOST_STACK {
+        return Err(TrapCode::StackOverflow.into());
+    }
+    let here = &remaining as *const usize as usize;
+    let limit = here - (remaining - MIN_HOST_STACK);
+    let vmctx: *const VMContext = &*store.instances[instance as usize].vmctx;
+    let store_ptr: *mut StoreInner = store;
+    let rt = &mut *store.runtime;
+    let saved = (rt.entry_sp, rt.stack_limit, rt.stack_end, rt.store);
+    // JIT code counts its frames; a trap abandons them uncounted, so the depth is restored.
+    let depth = rt.call_depth;
+    rt.stack_limit = limit;
+    rt.stack_end = stack_end;
+    rt.store = store_ptr;
+    let tier = store.tier_now.enter(level);
+    // SAFETY: `vmctx` is this instance's live context, `entry` its module's compiled code,
+    // and the runtime was set up for this activation just above; `fp` lies in the value
+    // stack ending at `stack_end` (the callers' contract).
+    let code = unsafe { trampoline::enter(vmctx, fp, entry) };
+    store.tier_now.restore(tier);
+    let rt = &mut *store.runtime;
+    (rt.entry_sp, rt.stack_limit, rt.stack_end, rt.store) = saved;
+    rt.call_depth = depth;
+    if code == 0 {
+        return Ok(());
+    }
+    // A helper's trap already carries the frames inside it; the JIT frames are outer.
+    let mut trap = rt
+        .pending_trap
+        .take()
+        .unwrap_or_else(|| Trap::new(TrapCode::from_u8(code as u8).unwrap_or(TrapCode::Host)));
+    for frame in rt.trap_frames.drain(..) {
+        trap.push_frame(frame);
+    }
+    Err(trap)
+}
+
+/// Gives every empty code slot of `module` the interp-entry stub, so that JIT code calling a
+/// function that has no compiled code reaches the interpreter. Slots that hold code keep it.
+pub fn fill_slots_with_interp_stub(module: &Module) {
+    let stub = trampoline::interp_stub() as *mut u8;
+    for slot in module.code_slots() {
+        let _ = slot.compare_exchange(
+            std::ptr::null_mut(),
+            stub,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+}
+
+/// The compiled code in the code slot of `func_index` (a defined function of `module`), if
+/// any: not null and not the interpreter's stub.
+#[inline]
+pub fn installed_entry(module: &Module, func_index: u32) -> Option<*const u8> {
+    let slots = module.code_slots_if_any()?;
+    let e = slots
+        .get((func_index - module.num_imported_funcs) as usize)?
+        .load(Ordering::Acquire);
+    (!e.is_null() && e as usize != trampoline::interp_stub()).then_some(e as *const u8)
+}
+
+/// Whether a defined function's code slot holds compiled code (not the interpreter's stub).
+pub fn is_compiled(module: &Module, def_index: u32) -> bool {
+    installed_entry(module, module.num_imported_funcs + def_index).is_some()
+}
+
+/// Whether `pc` lies in JIT code (tests, diagnostics).
+pub fn is_jit_pc(pc: usize) -> bool {
+    code_memory::is_jit_pc(pc)
+}
