@@ -26,12 +26,21 @@ pub struct VMRuntime {
     pub stack_end: *mut u64,
     /// The store, valid while JIT code runs (set on every entry from Rust).
     pub store: *mut StoreInner,
-    /// Wasm frames live across all nested activations, counted the same way by every tier
-    /// (the interpreter when it enters a function, JIT code in its prologue and before its
-    /// return); a frame past `max_call_depth` is "call stack exhausted" (docs/abi.md §4).
+    /// Wasm frames live below the running activation's JIT frames, counted the same way by
+    /// every tier: a frame past `max_call_depth` is "call stack exhausted" (docs/abi.md §4).
+    /// The interpreter counts its frames here; JIT frames are counted by position instead
+    /// (each is 16 bytes of machine stack below `entry_sp`), so a JIT call costs nothing more.
     pub call_depth: usize,
     /// `RuntimeConfig::max_call_depth`.
     pub max_call_depth: usize,
+    /// Bytes of machine stack the running activation's JIT frames may take: 16 per frame the
+    /// depth limit still allows. The entry trampoline lowers `stack_limit` to
+    /// `entry_sp - depth_room` when that is higher, so the prologue's stack check is also the
+    /// depth check.
+    pub depth_room: usize,
+    /// `rbp` of the JIT frame that last called a helper that may run wasm (or the interp-entry
+    /// stub): its depth is `(entry_sp - jit_fp) / 16` frames into the activation.
+    pub jit_fp: usize,
     /// A trap with more than a code (a host trap's message, `proc_exit`'s status), left by a
     /// runtime helper that returned its code. Never read by JIT code.
     pub pending_trap: Option<Trap>,
@@ -50,6 +59,8 @@ impl Default for VMRuntime {
             store: std::ptr::null_mut(),
             call_depth: 0,
             max_call_depth: usize::MAX,
+            depth_room: usize::MAX,
+            jit_fp: 0,
             pending_trap: None,
             trap_frames: Vec::new(),
         }
@@ -102,8 +113,8 @@ pub mod offsets {
     pub const RUNTIME_ENTRY_SP: i32 = offset_of!(VMRuntime, entry_sp) as i32;
     pub const RUNTIME_STACK_LIMIT: i32 = offset_of!(VMRuntime, stack_limit) as i32;
     pub const RUNTIME_STACK_END: i32 = offset_of!(VMRuntime, stack_end) as i32;
-    pub const RUNTIME_CALL_DEPTH: i32 = offset_of!(VMRuntime, call_depth) as i32;
-    pub const RUNTIME_MAX_CALL_DEPTH: i32 = offset_of!(VMRuntime, max_call_depth) as i32;
+    pub const RUNTIME_DEPTH_ROOM: i32 = offset_of!(VMRuntime, depth_room) as i32;
+    pub const RUNTIME_JIT_FP: i32 = offset_of!(VMRuntime, jit_fp) as i32;
     pub const MEMORY_BASE: i32 = offset_of!(VMMemoryDefinition, base) as i32;
     pub const MEMORY_LEN: i32 = offset_of!(VMMemoryDefinition, len) as i32;
     pub const VMCTX_RUNTIME: i32 = offset_of!(VMContext, runtime) as i32;
@@ -137,12 +148,12 @@ mod tests {
             RUNTIME_STACK_END as usize
         );
         assert_eq!(
-            &rt.call_depth as *const _ as usize - base,
-            RUNTIME_CALL_DEPTH as usize
+            &rt.depth_room as *const _ as usize - base,
+            RUNTIME_DEPTH_ROOM as usize
         );
         assert_eq!(
-            &rt.max_call_depth as *const _ as usize - base,
-            RUNTIME_MAX_CALL_DEPTH as usize
+            &rt.jit_fp as *const _ as usize - base,
+            RUNTIME_JIT_FP as usize
         );
         let m = VMMemoryDefinition {
             base: std::ptr::null_mut(),

@@ -749,9 +749,10 @@ impl<'a> Gen<'a> {
         }
     }
 
-    /// Frame setup, both stack checks (host stack, value stack) and the call-depth count that
-    /// every tier keeps (`VMRuntime::call_depth`; the return undoes it, a trap's entry point
-    /// restores it). Returns the offset just after the frame-size displacement to patch.
+    /// Frame setup and both stack checks (host stack, value stack). The host-stack check is
+    /// the call-depth check too: the entry trampoline lowered the limit to where the depth
+    /// limit is reached (docs/abi.md §4). Returns the offset just after the frame-size
+    /// displacement to patch.
     fn frame_checks(&mut self) -> usize {
         let limit = off::RUNTIME_STACK_LIMIT;
         let end = off::RUNTIME_STACK_END;
@@ -766,16 +767,9 @@ impl<'a> Gen<'a> {
             ; lea r10, [r14 + 0x7fff_fff0]
         );
         let patch = self.asm.offset().0;
-        let depth = off::RUNTIME_CALL_DEPTH;
-        let max = off::RUNTIME_MAX_CALL_DEPTH;
         asm!(self
             ; cmp r10, QWORD [r11 + end]
             ; ja =>ovf
-            ; mov r10, QWORD [r11 + depth]
-            ; add r10, 1
-            ; cmp r10, QWORD [r11 + max]
-            ; ja =>ovf
-            ; mov QWORD [r11 + depth], r10
         );
         patch
     }
@@ -806,14 +800,7 @@ impl<'a> Gen<'a> {
                 }
             }
         }
-        let rt = off::VMCTX_RUNTIME;
-        let depth = off::RUNTIME_CALL_DEPTH;
-        asm!(self
-            ; mov r11, QWORD [r15 + rt]
-            ; sub QWORD [r11 + depth], 1
-            ; pop rbp
-            ; ret
-        );
+        asm!(self; pop rbp ; ret);
     }
 
     /// Whether branching to `ctl` needs moves.
@@ -2051,6 +2038,13 @@ impl Gen<'_> {
                 }
             }
         }
+        // Where this frame is, for a helper that runs wasm (its depth, docs/abi.md §4).
+        let rt = off::VMCTX_RUNTIME;
+        let jit_fp = off::RUNTIME_JIT_FP;
+        asm!(self
+            ; mov r11, QWORD [r15 + rt]
+            ; mov QWORD [r11 + jit_fp], rbp
+        );
         self.call_addr(addr);
     }
 

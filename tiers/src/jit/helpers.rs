@@ -82,8 +82,18 @@ pub unsafe extern "C" fn call_interp(vmctx: *const VMContext, def: u32, fp: *mut
     let (store, inst) = unsafe { cx(vmctx) };
     let func_index = store.instances[inst as usize].module.num_imported_funcs + def;
     let addr = store.instances[inst as usize].funcs[func_index as usize];
-    let r = interpret(store, addr, fp);
+    let r = at_caller_depth(store, |store| interpret(store, addr, fp));
     result(store, r)
+}
+
+/// Runs `f` (which may run wasm) with `call_depth` at the depth of the JIT frame that called
+/// the helper, and puts the activation's base back after (docs/abi.md §4).
+fn at_caller_depth<T>(store: &mut StoreInner, f: impl FnOnce(&mut StoreInner) -> T) -> T {
+    let base = store.runtime.call_depth;
+    store.runtime.call_depth = super::helper_caller_depth(&store.runtime);
+    let r = f(store);
+    store.runtime.call_depth = base;
+    r
 }
 
 /// Runs wasm function `addr` in the interpreter with its frame at `fp` in the running
@@ -113,6 +123,15 @@ fn interpret(store: &mut StoreInner, addr: FuncAddr, fp: *mut u64) -> Result<(),
 /// Calls any function by store address with its frame at `fp` (arguments there, results
 /// left there): host functions directly, wasm functions through the entry trampoline.
 pub(crate) fn call_func(
+    store: &mut StoreInner,
+    caller: InstanceId,
+    addr: FuncAddr,
+    fp: *mut u64,
+) -> Result<(), Trap> {
+    at_caller_depth(store, |store| call_func_at_depth(store, caller, addr, fp))
+}
+
+fn call_func_at_depth(
     store: &mut StoreInner,
     caller: InstanceId,
     addr: FuncAddr,

@@ -25,6 +25,18 @@ use strata_vm::{InstanceId, Module, StoreInner, Trap, TrapCode};
 /// Host stack that must remain when JIT code is entered, for helpers and host functions.
 pub const MIN_HOST_STACK: usize = 128 * 1024;
 
+/// Machine stack of one JIT frame: the return address and the saved `rbp` (values live on
+/// the value stack, docs/abi.md §1). The call-depth count relies on it.
+pub const JIT_FRAME_BYTES: usize = 16;
+
+/// The depth of the JIT frame that called a helper (or the interp-entry stub) in the running
+/// activation: the frames below the activation plus its position (docs/abi.md §4). The
+/// helper sets `call_depth` to this before it runs wasm, and puts back the base after.
+pub(crate) fn helper_caller_depth(rt: &strata_vm::vmctx::VMRuntime) -> usize {
+    let above = rt.entry_sp.saturating_sub(rt.jit_fp) / JIT_FRAME_BYTES;
+    rt.call_depth + above
+}
+
 /// One function in finished code: where it starts, how long it is, which it is.
 pub struct PublishedFunc {
     pub offset: usize,
@@ -121,8 +133,12 @@ pub(crate) fn run(
     let store_ptr: *mut StoreInner = store;
     let rt = &mut *store.runtime;
     let saved = (rt.entry_sp, rt.stack_limit, rt.stack_end, rt.store);
-    // JIT code counts its frames; a trap abandons them uncounted, so the depth is restored.
-    let depth = rt.call_depth;
+    let saved_jit = (rt.call_depth, rt.depth_room, rt.jit_fp);
+    // Frames the depth limit still allows, as machine stack (docs/abi.md §4).
+    rt.depth_room = rt
+        .max_call_depth
+        .saturating_sub(rt.call_depth)
+        .saturating_mul(JIT_FRAME_BYTES);
     rt.stack_limit = limit;
     rt.stack_end = stack_end;
     rt.store = store_ptr;
@@ -134,7 +150,7 @@ pub(crate) fn run(
     store.tier_now.restore(tier);
     let rt = &mut *store.runtime;
     (rt.entry_sp, rt.stack_limit, rt.stack_end, rt.store) = saved;
-    rt.call_depth = depth;
+    (rt.call_depth, rt.depth_room, rt.jit_fp) = saved_jit;
     if code == 0 {
         return Ok(());
     }

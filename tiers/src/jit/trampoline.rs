@@ -25,6 +25,9 @@ fn build() -> Stubs {
     let exit = ops.new_dynamic_label();
     let rt = offsets::VMCTX_RUNTIME;
     let entry_sp_off = offsets::RUNTIME_ENTRY_SP;
+    let limit_off = offsets::RUNTIME_STACK_LIMIT;
+    let room_off = offsets::RUNTIME_DEPTH_ROOM;
+    let jit_fp_off = offsets::RUNTIME_JIT_FP;
     let enter = ops.offset().0;
     dynasm!(ops
         ; .arch x64
@@ -40,6 +43,17 @@ fn build() -> Stubs {
         ; mov r14, rsi
         ; mov r11, QWORD [r15 + rt]
         ; mov QWORD [r11 + entry_sp_off], rsp
+        // The depth limit as a stack limit: JIT frame k sits at entry_sp - 16k, so the
+        // prologue's `rsp < stack_limit` fails exactly past `depth_room / 16` frames.
+        ; mov r10, rsp
+        ; sub r10, QWORD [r11 + room_off]
+        ; jae >room
+        ; xor r10d, r10d
+        ; room:
+        ; cmp r10, QWORD [r11 + limit_off]
+        ; jbe >keep
+        ; mov QWORD [r11 + limit_off], r10
+        ; keep:
         ; call rdx
         ; xor eax, eax
         ; =>exit
@@ -80,6 +94,9 @@ fn build() -> Stubs {
     let helper = super::helpers::call_interp as *const () as i64;
     dynasm!(ops
         ; .arch x64
+        // The calling JIT frame, for the interpreted callee's depth.
+        ; mov r11, QWORD [r15 + rt]
+        ; mov QWORD [r11 + jit_fp_off], rbp
         ; push rbp
         ; mov rbp, rsp
         ; mov rdi, r15
