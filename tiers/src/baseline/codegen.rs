@@ -22,6 +22,9 @@
 //! - A compare leaves its condition in the flags (`Gen::pending`); a following `br_if`/`if`
 //!   branches on it, any other operator materialises it first.
 //!
+//! Control frames, reachability and loop ordinals are the shared front end's
+//! (`strata_vm::frontend::ControlStack`); a frame's payload here is its code `Labels`.
+//!
 //! Speed notes: operators arrive through wasmparser's `VisitOperator` (no `Operator` values)
 //! from a plain `BinaryReader` whose frame stack is `Gen::ctrl`; the visitor returns `()`
 //! (errors are parked in `Gen::error`); per-function vectors are reused across functions;
@@ -35,46 +38,22 @@ use super::masm::{
 };
 use super::stack::{Loc, RegSet, Ty, Val};
 use dynasmrt::{dynasm, AssemblyOffset, DynamicLabel, DynasmApi, DynasmLabelApi};
+use strata_vm::frontend::{Arity, ControlKind as Kind, ControlStack};
 use strata_vm::vmctx::offsets as off;
 use strata_vm::{Module, TrapCode};
 use wasmparser::{BlockType, BrTable, FrameKind, FrameStack, MemArg, VisitOperator};
 
 type Res = Result<(), String>;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Func,
-    Block,
-    Loop,
-    If,
-    Else,
-}
-
-/// A control frame. Block types are kept as wasmparser's `BlockType` (types are looked up
-/// when needed), so pushing a frame never allocates.
-struct Ctl {
-    kind: Kind,
-    /// Stack height below the parameters.
-    height: usize,
-    bt: BlockType,
-    nparams: u32,
-    nresults: u32,
+/// The baseline's part of a control frame (the front end's payload). Block types stay in the
+/// frame as wasmparser's `BlockType` (types are looked up when needed), so pushing a frame
+/// never allocates.
+#[derive(Clone, Copy, Debug)]
+struct Labels {
     /// End label (block, if, func) or header (loop).
     label: DynamicLabel,
     /// For `if`: where the else arm starts.
     else_label: Option<DynamicLabel>,
-    dead: bool,
-}
-
-impl Ctl {
-    /// Number of values a branch to this frame carries.
-    fn branch_arity(&self) -> usize {
-        if self.kind == Kind::Loop {
-            self.nparams as usize
-        } else {
-            self.nresults as usize
-        }
-    }
 }
 
 pub struct Gen<'a> {
@@ -90,10 +69,9 @@ pub struct Gen<'a> {
     /// Entries `stack[..canon]` are all constants or in their home slots (no register, no
     /// pending local read): scans for registers and locals start here.
     canon: usize,
-    ctrl: Vec<Ctl>,
+    ctrl: ControlStack<Labels>,
     regs: RegSet,
     max_height: usize,
-    reachable: bool,
     /// A compare whose boolean is still in the flags: fused with a following `br_if`/`if`,
     /// otherwise materialised before the next operator.
     pending: Option<Cc>,
@@ -108,10 +86,8 @@ pub struct Gen<'a> {
     error: Option<String>,
     trap_labels: [Option<DynamicLabel>; 16],
     to_stub: DynamicLabel,
-    /// `loop` operators seen so far, dead ones included: the loop ordinal that names OSR
-    /// entries in every tier.
-    loop_count: u32,
-    /// With OSR entries: (ordinal, header) of every reachable loop.
+    /// With OSR entries: (ordinal, header) of every reachable loop (ordinals count dead loops
+    /// too: they name a loop in every tier, see `strata_vm::frontend`).
     osr_loops: Option<Vec<(u32, DynamicLabel)>>,
 }
 
@@ -157,12 +133,11 @@ pub fn compile_function(
         mut local_tys,
         mut results,
         mut stack,
-        mut ctrl,
+        ctrl,
     } = BUFS.with(|b| std::mem::take(&mut *b.borrow_mut()));
     local_tys.clear();
     results.clear();
     stack.clear();
-    ctrl.clear();
     for t in ty.params() {
         local_tys.push(Ty::from_val(*t)?);
     }
@@ -196,28 +171,23 @@ pub fn compile_function(
         ctrl,
         regs: RegSet::default(),
         max_height: 0,
-        reachable: true,
         pending: None,
         lcache: [NO_LOCAL; 32],
         lcached: 0,
         error: None,
         trap_labels: [None; 16],
         to_stub,
-        loop_count: 0,
         osr_loops: osr.then(Vec::new),
     };
     let entry = g.asm.offset().0;
     let patch = g.prologue(num_params);
-    g.ctrl.push(Ctl {
-        kind: Kind::Func,
-        height: 0,
-        bt: BlockType::Empty,
-        nparams: 0,
+    g.ctrl.start(
         nresults,
-        label: func_label,
-        else_label: None,
-        dead: false,
-    });
+        Labels {
+            label: func_label,
+            else_label: None,
+        },
+    );
     // A plain `BinaryReader` with `Gen` as the frame stack (wasmparser's syntactic checks of
     // `else`/`end` read `ctrl`): no second control stack, no allocation per function.
     let mut reader = body
@@ -269,7 +239,7 @@ struct Bufs {
     local_tys: Vec<Ty>,
     results: Vec<Ty>,
     stack: Vec<Val>,
-    ctrl: Vec<Ctl>,
+    ctrl: ControlStack<Labels>,
 }
 
 thread_local! {
@@ -805,13 +775,13 @@ impl<'a> Gen<'a> {
 
     /// Whether branching to `ctl` needs moves.
     fn branch_moves(&self, c: usize) -> bool {
-        let ctl = &self.ctrl[c];
+        let ctl = &self.ctrl.frames()[c];
         if ctl.kind == Kind::Func {
             return true;
         }
-        let n = ctl.branch_arity();
+        let n = ctl.branch_arity() as usize;
         let len = self.stack.len();
-        (0..n).any(|k| self.stack[len - n + k].loc != Loc::Slot((ctl.height + k) as u32))
+        (0..n).any(|k| self.stack[len - n + k].loc != Loc::Slot(ctl.height + k as u32))
     }
 
     /// Stores the top `n` values into the home slots from `height` on (no stack change).
@@ -828,39 +798,40 @@ impl<'a> Gen<'a> {
 
     /// Moves the branch values into place and jumps (conditional-path safe).
     fn emit_branch(&mut self, depth: u32) {
-        let c = self.ctrl.len() - 1 - depth as usize;
-        if self.ctrl[c].kind == Kind::Func {
+        let ctl = self.ctrl.label(depth);
+        if ctl.kind == Kind::Func {
             self.emit_return();
             return;
         }
-        let ctl = &self.ctrl[c];
-        let (n, height, label) = (ctl.branch_arity(), ctl.height, ctl.label);
+        let (n, height, label) = (
+            ctl.branch_arity() as usize,
+            ctl.height as usize,
+            ctl.payload.label,
+        );
         self.move_to_slots(n, height);
         asm!(self; jmp =>label);
     }
 
     fn unreachable_now(&mut self) {
-        self.reachable = false;
-        let h = self.ctrl.last().map(|c| c.height).unwrap_or(0);
+        let h = self.ctrl.set_unreachable() as usize;
         self.truncate(h);
     }
 
     /// Parameter and result counts of a block type (types are checked here, once).
-    fn block_arity(&self, bt: BlockType) -> Result<(u32, u32), String> {
-        Ok(match bt {
-            BlockType::Empty => (0, 0),
+    fn block_arity(&self, bt: BlockType) -> Result<Arity, String> {
+        match bt {
+            BlockType::Empty => {}
             BlockType::Type(t) => {
                 Ty::from_wasm(t)?;
-                (0, 1)
             }
             BlockType::FuncType(i) => {
                 let t = &self.module.types[i as usize];
                 for v in t.params().iter().chain(t.results()) {
                     Ty::from_val(*v)?;
                 }
-                (t.params().len() as u32, t.results().len() as u32)
             }
-        })
+        }
+        Ok(Arity::of(self.module, bt))
     }
 
     /// Type of parameter (`result == false`) or result `k` of a block type.
@@ -883,7 +854,7 @@ impl<'a> Gen<'a> {
         &mut self,
         kind: Kind,
         bt: BlockType,
-        (nparams, nresults): (u32, u32),
+        arity: Arity,
         else_label: Option<DynamicLabel>,
     ) {
         let label = self.asm.new_dynamic_label();
@@ -892,31 +863,16 @@ impl<'a> Gen<'a> {
             let a = &mut *self.asm;
             dynasm!(a ; .arch x64 ; =>label);
         }
-        self.ctrl.push(Ctl {
-            kind,
-            height: self.stack.len() - nparams as usize,
-            bt,
-            nparams,
-            nresults,
-            label,
-            else_label,
-            dead: false,
-        });
+        let labels = Labels { label, else_label };
+        self.ctrl
+            .push(kind, bt, arity, self.stack.len() as u32, labels);
     }
 
-    /// A block, loop or if in unreachable code: a dead frame.
+    /// A block, loop or if in unreachable code: a dead frame. Its labels are never bound
+    /// or jumped to (nothing in it is compiled): it reuses the function's.
     fn push_dead(&mut self, kind: Kind) {
-        let label = self.asm.new_dynamic_label();
-        self.ctrl.push(Ctl {
-            kind,
-            height: self.stack.len(),
-            bt: BlockType::Empty,
-            nparams: 0,
-            nresults: 0,
-            label,
-            else_label: None,
-            dead: true,
-        });
+        let labels = self.ctrl.frames()[0].payload;
+        self.ctrl.push_dead(kind, self.stack.len() as u32, labels);
     }
 
     /// Pushes the parameters (`result == false`) or results of `bt` in their home slots from
@@ -930,10 +886,9 @@ impl<'a> Gen<'a> {
 
     /// Enters the else arm of the innermost `if` (its then arm has been closed).
     fn enter_else(&mut self) -> Res {
-        let c = self.ctrl.last_mut().ok_or("else outside if")?;
-        c.kind = Kind::Else;
-        let el = c.else_label.take();
-        let (height, bt, nparams) = (c.height, c.bt, c.nparams);
+        let c = self.ctrl.enter_else().ok_or("else outside if")?;
+        let el = c.payload.else_label.take();
+        let (height, bt, nparams) = (c.height as usize, c.block_type, c.arity.params);
         self.forget_all();
         if let Some(l) = el {
             let a = &mut *self.asm;
@@ -942,37 +897,35 @@ impl<'a> Gen<'a> {
         self.truncate(height);
         self.push_block_vals(bt, false, nparams, height);
         self.recompute_regs();
-        self.reachable = true;
         Ok(())
     }
 
+    /// `end` of a live frame; `reachable`: whether it is reached by falling through.
     fn end(&mut self, reachable: bool) -> Res {
-        let c = self.ctrl.pop().ok_or("end outside block")?;
-        if c.kind == Kind::Func {
+        if self.ctrl.last().ok_or("end outside block")?.is_func() {
             if reachable {
-                self.ctrl.push(c);
                 self.emit_return();
-                self.ctrl.pop();
             }
+            self.ctrl.pop();
             return Ok(());
         }
-        let n = c.nresults as usize;
+        let c = self.ctrl.pop().ok_or("end outside block")?;
+        let (n, height) = (c.arity.results as usize, c.height as usize);
         if reachable {
-            self.move_to_slots(n, c.height);
+            self.move_to_slots(n, height);
         }
         self.forget_all();
         if c.kind != Kind::Loop {
             let a = &mut *self.asm;
-            dynasm!(a ; .arch x64 ; =>c.label);
+            dynasm!(a ; .arch x64 ; =>c.payload.label);
         }
-        if let Some(l) = c.else_label {
+        if let Some(l) = c.payload.else_label {
             let a = &mut *self.asm;
             dynasm!(a ; .arch x64 ; =>l);
         }
-        self.truncate(c.height);
-        self.push_block_vals(c.bt, true, c.nresults, c.height);
+        self.truncate(height);
+        self.push_block_vals(c.block_type, true, c.arity.results, height);
         self.recompute_regs();
-        self.reachable = true;
         Ok(())
     }
 
@@ -1070,9 +1023,9 @@ impl<'a> Gen<'a> {
     }
 
     fn br_if_cc(&mut self, cc: Cc, depth: u32) {
-        let c = self.ctrl.len() - 1 - depth as usize;
+        let c = self.ctrl.label_index(depth);
         if !self.branch_moves(c) {
-            let l = self.ctrl[c].label;
+            let l = self.ctrl.frames()[c].payload.label;
             jcc(self.asm, cc, l);
         } else {
             let skip = self.asm.new_dynamic_label();
@@ -1084,7 +1037,7 @@ impl<'a> Gen<'a> {
 
     fn if_cc(&mut self, cc: Cc, bt: BlockType) -> Res {
         let ar = self.block_arity(bt)?;
-        self.canonicalize(ar.0 as usize);
+        self.canonicalize(ar.params as usize);
         let else_label = self.asm.new_dynamic_label();
         jcc(self.asm, cc.invert(), else_label);
         self.push_ctrl(Kind::If, bt, ar, Some(else_label));
@@ -1223,12 +1176,7 @@ impl<'a> VisitOperator<'a> for Gen<'_> {
 
 impl FrameStack for Gen<'_> {
     fn current_frame(&self) -> Option<FrameKind> {
-        self.ctrl.last().map(|c| match c.kind {
-            Kind::Func | Kind::Block => FrameKind::Block,
-            Kind::Loop => FrameKind::Loop,
-            Kind::If => FrameKind::If,
-            Kind::Else => FrameKind::Else,
-        })
+        self.ctrl.current_frame()
     }
 }
 
@@ -1238,7 +1186,7 @@ macro_rules! lower {
     ($( $visit:ident ( $($arg:ident : $ty:ty),* ) => |$g:ident| $body:expr ; )*) => {$(
         #[inline(always)]
         fn $visit(&mut self $(, $arg: $ty)*) -> Res {
-            if !self.reachable {
+            if !self.ctrl.reachable() {
                 return Ok(());
             }
             self.flush();
@@ -1250,7 +1198,7 @@ macro_rules! lower {
 
 impl<'a> Lower<'a> for Gen<'_> {
     fn unsupported(&mut self, name: &'static str) -> Res {
-        if !self.reachable {
+        if !self.ctrl.reachable() {
             return Ok(());
         }
         Err(format!("the baseline tier does not support {name}"))
@@ -1259,36 +1207,36 @@ impl<'a> Lower<'a> for Gen<'_> {
     // ---- control ----
 
     fn visit_block(&mut self, bt: BlockType) -> Res {
-        if !self.reachable {
+        if !self.ctrl.reachable() {
             self.push_dead(Kind::Block);
             return Ok(());
         }
         self.flush();
         let ar = self.block_arity(bt)?;
-        self.canonicalize(ar.0 as usize);
+        self.canonicalize(ar.params as usize);
         self.push_ctrl(Kind::Block, bt, ar, None);
         Ok(())
     }
 
     fn visit_loop(&mut self, bt: BlockType) -> Res {
-        let ordinal = self.loop_count;
-        self.loop_count += 1;
-        if !self.reachable {
+        if !self.ctrl.reachable() {
             self.push_dead(Kind::Loop);
             return Ok(());
         }
         self.flush();
         let ar = self.block_arity(bt)?;
-        self.canonicalize(ar.0 as usize);
+        self.canonicalize(ar.params as usize);
         self.push_ctrl(Kind::Loop, bt, ar, None);
         if let Some(loops) = self.osr_loops.as_mut() {
-            loops.push((ordinal, self.ctrl[self.ctrl.len() - 1].label));
+            if let Some(l) = self.ctrl.last() {
+                loops.push((l.loop_ordinal, l.payload.label));
+            }
         }
         Ok(())
     }
 
     fn visit_if(&mut self, bt: BlockType) -> Res {
-        if !self.reachable {
+        if !self.ctrl.reachable() {
             self.push_dead(Kind::If);
             return Ok(());
         }
@@ -1302,7 +1250,7 @@ impl<'a> Lower<'a> for Gen<'_> {
             // Keep the condition's register out of the spill code's way.
             self.regs.set(false, r);
         }
-        self.canonicalize(ar.0 as usize);
+        self.canonicalize(ar.params as usize);
         let else_label = self.asm.new_dynamic_label();
         match self.test_cond(cond) {
             Some(true) => {}
@@ -1314,26 +1262,25 @@ impl<'a> Lower<'a> for Gen<'_> {
     }
 
     fn visit_else(&mut self) -> Res {
-        if !self.reachable {
-            let c = self.ctrl.last_mut().ok_or("else outside if")?;
-            if c.dead {
-                c.kind = Kind::Else;
-            } else {
+        if !self.ctrl.reachable() {
+            if self.ctrl.last().ok_or("else outside if")?.reachable {
                 self.enter_else()?;
+            } else {
+                self.ctrl.enter_else();
             }
             return Ok(());
         }
         self.flush();
         let c = self.ctrl.last().ok_or("else outside if")?;
-        let (n, height, label) = (c.nresults as usize, c.height, c.label);
+        let (n, height, label) = (c.arity.results as usize, c.height as usize, c.payload.label);
         self.move_to_slots(n, height);
         asm!(self; jmp =>label);
         self.enter_else()
     }
 
     fn visit_end(&mut self) -> Res {
-        if !self.reachable {
-            if self.ctrl.last().ok_or("end outside block")?.dead {
+        if !self.ctrl.reachable() {
+            if !self.ctrl.last().ok_or("end outside block")?.reachable {
                 self.ctrl.pop();
                 return Ok(());
             }
@@ -1344,7 +1291,7 @@ impl<'a> Lower<'a> for Gen<'_> {
     }
 
     fn visit_br_if(&mut self, relative_depth: u32) -> Res {
-        if !self.reachable {
+        if !self.ctrl.reachable() {
             return Ok(());
         }
         if let Some(cc) = self.pending.take() {
@@ -1658,13 +1605,13 @@ impl Gen<'_> {
         let mut stubs = Vec::new();
         for depth in targets.targets().chain(std::iter::once(Ok(default))) {
             let depth = depth.map_err(|e| e.to_string())?;
-            let c = self.ctrl.len() - 1 - depth as usize;
+            let c = self.ctrl.label_index(depth);
             if self.branch_moves(c) {
                 let stub = self.asm.new_dynamic_label();
                 asm!(self; jmp =>stub);
                 stubs.push((stub, depth));
             } else {
-                let l = self.ctrl[c].label;
+                let l = self.ctrl.frames()[c].payload.label;
                 asm!(self; jmp =>l);
             }
         }

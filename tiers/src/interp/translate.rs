@@ -10,6 +10,9 @@
 //!   stubs) never changes the abstract stack; only unconditional code materialises.
 
 //!
+//! Control frames, reachability and loop ordinals are the shared front end's
+//! (`strata_vm::frontend::ControlStack`); a frame's payload here is its `Labels`.
+//!
 //! Speed notes: operators arrive through wasmparser's `VisitOperator` (no `Operator` values)
 //! from a plain `BinaryReader` whose frame stack is `Translator::ctrl`; the visitor returns
 //! `()` (errors are parked in `Translator::error`); the per-function vectors are reused
@@ -17,6 +20,7 @@
 //! chain threaded through their own target fields, so control frames own no vector.
 
 use super::code::{fuse_branch, CompiledFunc, Counters, LoopInfo, Op, Reg};
+use strata_vm::frontend::{Arity, ControlKind as Kind, ControlStack};
 use strata_vm::module::Module;
 use strata_vm::InterpMode;
 use wasmparser::{
@@ -35,22 +39,9 @@ enum Entry {
     Const(u64),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Kind {
-    Func,
-    Block,
-    Loop,
-    If,
-    Else,
-}
-
+/// The interpreter's part of a control frame (the front end's payload).
 #[derive(Clone, Copy, Debug)]
-struct Control {
-    kind: Kind,
-    /// Stack height below the block's parameters.
-    height: u32,
-    num_params: u32,
-    num_results: u32,
+struct Labels {
     /// For loops: the header pc.
     header: u32,
     /// Branches to patch with the end pc: the head of a chain through their target fields
@@ -58,9 +49,14 @@ struct Control {
     fixups: u32,
     /// For `if`: the conditional branch to the else arm.
     else_fixup: Option<usize>,
-    /// Opened while unreachable: nothing inside is translated.
-    dead: bool,
 }
+
+/// The payload of a frame that needs no labels (the function's, dead frames).
+const NO_LABELS: Labels = Labels {
+    header: 0,
+    fixups: NO_FIXUP,
+    else_fixup: None,
+};
 
 /// The end of a fixup chain.
 const NO_FIXUP: u32 = u32::MAX;
@@ -69,10 +65,9 @@ struct Translator<'m> {
     module: &'m Module,
     ops: Vec<Op>,
     stack: Vec<Entry>,
-    ctrl: Vec<Control>,
+    ctrl: ControlStack<Labels>,
     num_locals: u32,
     max_height: u32,
-    reachable: bool,
     /// Number of `Local` entries on the stack, to skip scans when there are none.
     pending_locals: usize,
     /// Constants used as operands, each read from a frame slot filled on entry. Operands
@@ -81,8 +76,6 @@ struct Translator<'m> {
     /// Position of the most recent branch target. An instruction before it may be reached
     /// by a path that skipped the instruction, so peepholes never rewrite across it.
     last_label: usize,
-    /// `loop` operators seen so far, dead ones included (the OSR key, see `LoopInfo`).
-    loop_count: u32,
     loops: Vec<LoopInfo>,
     /// The first error (see the `VisitOperator` impl).
     error: Option<String>,
@@ -94,7 +87,7 @@ struct Translator<'m> {
 struct Bufs {
     ops: Vec<Op>,
     stack: Vec<Entry>,
-    ctrl: Vec<Control>,
+    ctrl: ControlStack<Labels>,
     consts: Vec<u64>,
     loops: Vec<LoopInfo>,
 }
@@ -104,7 +97,7 @@ impl Bufs {
         use std::mem::size_of;
         self.ops.capacity() * size_of::<Op>()
             + self.stack.capacity() * size_of::<Entry>()
-            + self.ctrl.capacity() * size_of::<Control>()
+            + self.ctrl.capacity_bytes()
             + self.consts.capacity() * size_of::<u64>()
             + self.loops.capacity() * size_of::<LoopInfo>()
     }
@@ -157,7 +150,7 @@ fn translate_impl<const FAST: bool>(
     } = BUFS.with(|b| std::mem::take(&mut *b.borrow_mut()));
     ops.clear();
     stack.clear();
-    ctrl.clear();
+    ctrl.start(ty.results().len() as u32, NO_LABELS);
     consts.clear();
     loops.clear();
     let mut t = Translator {
@@ -167,24 +160,12 @@ fn translate_impl<const FAST: bool>(
         ctrl,
         num_locals: num_locals as u32,
         max_height: 0,
-        reachable: true,
         pending_locals: 0,
         consts,
         last_label: 0,
-        loop_count: 0,
         loops,
         error: None,
     };
-    t.ctrl.push(Control {
-        kind: Kind::Func,
-        height: 0,
-        num_params: 0,
-        num_results: ty.results().len() as u32,
-        header: 0,
-        fixups: NO_FIXUP,
-        else_fixup: None,
-        dead: false,
-    });
     // A plain `BinaryReader` with the translator as its frame stack (wasmparser's syntactic
     // checks of `else`/`end` read `ctrl`).
     // The body's bytes; the reader's positions index them.
@@ -573,17 +554,6 @@ impl Translator<'_> {
         r
     }
 
-    fn block_arity(&self, bt: BlockType) -> (u32, u32) {
-        match bt {
-            BlockType::Empty => (0, 0),
-            BlockType::Type(_) => (0, 1),
-            BlockType::FuncType(i) => {
-                let t = &self.module.types[i as usize];
-                (t.params().len() as u32, t.results().len() as u32)
-            }
-        }
-    }
-
     /// Emits copies of the top `n` entries into slots `dst_base..` without changing the
     /// abstract stack (safe on conditional paths). Ascending order is safe: a destination
     /// slot is never above its source.
@@ -619,7 +589,7 @@ impl Translator<'_> {
 
     /// Returns the top `n` values (conditional-path safe).
     fn emit_return(&mut self) {
-        let n = self.ctrl[0].num_results as usize;
+        let n = self.ctrl.frames()[0].arity.results as usize;
         let len = self.stack.len();
         match n {
             0 => {
@@ -664,24 +634,17 @@ impl Translator<'_> {
     /// Emits the moves and the jump of a branch to relative depth `depth` (conditional-path
     /// safe). Returns nothing: forward jumps are recorded as fixups.
     fn emit_branch(&mut self, depth: u32) {
-        let c = self.ctrl.len() - 1 - depth as usize;
-        if self.ctrl[c].kind == Kind::Func {
+        let c = self.ctrl.label_index(depth);
+        let ctl = self.ctrl.label(depth);
+        if ctl.kind == Kind::Func {
             self.emit_return();
             return;
         }
-        let (arity, dst_base) = {
-            let ctl = &self.ctrl[c];
-            let arity = if ctl.kind == Kind::Loop {
-                ctl.num_params
-            } else {
-                ctl.num_results
-            };
-            (arity as usize, self.num_locals + ctl.height)
-        };
+        let (arity, dst_base) = (ctl.branch_arity() as usize, self.num_locals + ctl.height);
+        let (is_loop, header) = (ctl.is_loop(), ctl.payload.header);
         self.emit_copies(dst_base, arity);
-        if self.ctrl[c].kind == Kind::Loop {
-            let target = self.ctrl[c].header;
-            self.emit(Op::Br { target });
+        if is_loop {
+            self.emit(Op::Br { target: header });
         } else {
             let at = self.emit(Op::Br { target: 0 });
             self.add_fixup(c, at);
@@ -690,14 +653,9 @@ impl Translator<'_> {
 
     /// Whether a branch to `depth` is a single jump with no moves.
     fn branch_is_plain(&self, depth: u32) -> bool {
-        let ctl = &self.ctrl[self.ctrl.len() - 1 - depth as usize];
-        match ctl.kind {
-            Kind::Func => false,
-            Kind::Loop => {
-                !self.copies_needed(self.num_locals + ctl.height, ctl.num_params as usize)
-            }
-            _ => !self.copies_needed(self.num_locals + ctl.height, ctl.num_results as usize),
-        }
+        let ctl = self.ctrl.label(depth);
+        !ctl.is_func()
+            && !self.copies_needed(self.num_locals + ctl.height, ctl.branch_arity() as usize)
     }
 
     fn patch(&mut self, at: usize, to: u32) {
@@ -743,34 +701,23 @@ impl Translator<'_> {
     }
 
     fn push_ctrl(&mut self, kind: Kind, bt: BlockType, else_fixup: Option<usize>) {
-        let (num_params, num_results) = self.block_arity(bt);
+        let arity = Arity::of(self.module, bt);
         if kind == Kind::Loop {
             self.bind_label();
         }
-        self.ctrl.push(Control {
-            kind,
-            height: self.stack.len() as u32 - num_params,
-            num_params,
-            num_results,
+        let labels = Labels {
             header: self.ops.len() as u32,
             fixups: NO_FIXUP,
             else_fixup,
-            dead: false,
-        });
+        };
+        self.ctrl
+            .push(kind, bt, arity, self.stack.len() as u32, labels);
     }
 
     /// A frame opened in unreachable code: tracked for its `else`/`end` only.
     fn push_dead_ctrl(&mut self, kind: Kind) {
-        self.ctrl.push(Control {
-            kind,
-            height: self.stack.len() as u32,
-            num_params: 0,
-            num_results: 0,
-            header: 0,
-            fixups: NO_FIXUP,
-            else_fixup: None,
-            dead: true,
-        });
+        self.ctrl
+            .push_dead(kind, self.stack.len() as u32, NO_LABELS);
     }
 
     fn reset_stack(&mut self, height: u32, temps: u32) {
@@ -783,8 +730,7 @@ impl Translator<'_> {
     }
 
     fn unreachable_now(&mut self) {
-        self.reachable = false;
-        let height = self.ctrl.last().map(|c| c.height).unwrap_or(0);
+        let height = self.ctrl.set_unreachable();
         while self.stack.len() > height as usize {
             self.pop();
         }
@@ -919,35 +865,34 @@ impl Translator<'_> {
         }
     }
 
+    /// `end` of a live frame; `reachable`: whether it is reached by falling through.
     fn end(&mut self, reachable: bool) -> Res {
-        let c = self.ctrl.pop().ok_or("end outside block")?;
-        if c.kind == Kind::Func {
+        if self.ctrl.last().ok_or("end outside block")?.is_func() {
             if reachable {
-                self.ctrl.push(c);
                 self.emit_return();
-                self.ctrl.pop();
             }
+            self.ctrl.pop();
             return Ok(());
         }
+        let c = self.ctrl.pop().ok_or("end outside block")?;
         if reachable {
-            self.emit_copies(self.num_locals + c.height, c.num_results as usize);
+            self.emit_copies(self.num_locals + c.height, c.arity.results as usize);
         }
         let here = self.bind_label();
-        self.patch_chain(c.fixups, here);
-        if let Some(f) = c.else_fixup {
+        self.patch_chain(c.payload.fixups, here);
+        if let Some(f) = c.payload.else_fixup {
             self.patch(f, here);
         }
-        self.reset_stack(c.height, c.num_results);
-        self.reachable = true;
+        self.reset_stack(c.height, c.arity.results);
         Ok(())
     }
 
     /// Records `at`, a branch whose target is `ctrl[c]`'s end, in that frame's fixup chain:
     /// the branch's target field holds the previous head until the end is bound.
     fn add_fixup(&mut self, c: usize, at: usize) {
-        let head = self.ctrl[c].fixups;
+        let head = self.ctrl.frames()[c].payload.fixups;
         self.patch(at, head);
-        self.ctrl[c].fixups = at as u32;
+        self.ctrl.frames_mut()[c].payload.fixups = at as u32;
     }
 
     /// Points every branch of a fixup chain at `to`.
@@ -1004,12 +949,7 @@ impl<'a> VisitOperator<'a> for Translator<'_> {
 
 impl FrameStack for Translator<'_> {
     fn current_frame(&self) -> Option<FrameKind> {
-        self.ctrl.last().map(|c| match c.kind {
-            Kind::Func | Kind::Block => FrameKind::Block,
-            Kind::Loop => FrameKind::Loop,
-            Kind::If => FrameKind::If,
-            Kind::Else => FrameKind::Else,
-        })
+        self.ctrl.current_frame()
     }
 }
 
@@ -1027,7 +967,7 @@ macro_rules! lower {
     ($( $visit:ident ( $($arg:ident : $ty:ty),* ) => |$t:ident| $body:expr ; )*) => {$(
         #[inline(always)]
         fn $visit(&mut self $(, $arg: $ty)*) -> Res {
-            if self.reachable {
+            if self.ctrl.reachable() {
                 let $t = &mut *self;
                 $body;
             }
@@ -1083,7 +1023,7 @@ macro_rules! store {
 
 impl<'a> Lower<'a> for Translator<'_> {
     fn unsupported(&mut self, name: &'static str) -> Res {
-        if !self.reachable {
+        if !self.ctrl.reachable() {
             return Ok(());
         }
         Err(format!("the interpreter does not support {name}"))
@@ -1092,7 +1032,7 @@ impl<'a> Lower<'a> for Translator<'_> {
     // ---- control ----
 
     fn visit_unreachable(&mut self) -> Res {
-        if self.reachable {
+        if self.ctrl.reachable() {
             self.emit(Op::Unreachable);
             self.unreachable_now();
         }
@@ -1104,7 +1044,7 @@ impl<'a> Lower<'a> for Translator<'_> {
     }
 
     fn visit_block(&mut self, blockty: BlockType) -> Res {
-        if !self.reachable {
+        if !self.ctrl.reachable() {
             self.push_dead_ctrl(Kind::Block);
             return Ok(());
         }
@@ -1114,26 +1054,24 @@ impl<'a> Lower<'a> for Translator<'_> {
     }
 
     fn visit_loop(&mut self, blockty: BlockType) -> Res {
-        if !self.reachable {
+        if !self.ctrl.reachable() {
             self.push_dead_ctrl(Kind::Loop);
-            self.loop_count += 1;
             return Ok(());
         }
         self.materialize_all();
         self.push_ctrl(Kind::Loop, blockty, None);
         let c = self.ctrl.last().ok_or("loop without a frame")?;
         let info = LoopInfo {
-            header: c.header,
-            ordinal: self.loop_count,
-            height: c.height + c.num_params,
+            header: c.payload.header,
+            ordinal: c.loop_ordinal,
+            height: c.param_height(),
         };
         self.loops.push(info);
-        self.loop_count += 1;
         Ok(())
     }
 
     fn visit_if(&mut self, blockty: BlockType) -> Res {
-        if !self.reachable {
+        if !self.ctrl.reachable() {
             self.push_dead_ctrl(Kind::If);
             return Ok(());
         }
@@ -1150,33 +1088,30 @@ impl<'a> Lower<'a> for Translator<'_> {
     }
 
     fn visit_else(&mut self) -> Res {
-        if !self.reachable {
-            let c = self.ctrl.last_mut().ok_or("else outside if")?;
-            c.kind = Kind::Else;
-            if !c.dead {
-                let (height, n_par) = (c.height, c.num_params);
-                let f = c.else_fixup.take();
+        if !self.ctrl.reachable() {
+            let c = self.ctrl.enter_else().ok_or("else outside if")?;
+            if c.reachable {
+                let (height, n_par) = (c.height, c.arity.params);
+                let f = c.payload.else_fixup.take();
                 let here = self.bind_label();
                 if let Some(f) = f {
                     self.patch(f, here);
                 }
                 self.reset_stack(height, n_par);
-                self.reachable = true;
             }
             return Ok(());
         }
         let (height, n_res, n_par) = {
             let c = self.ctrl.last().ok_or("else outside if")?;
-            (c.height, c.num_results, c.num_params)
+            (c.height, c.arity.results, c.arity.params)
         };
         self.emit_copies(self.num_locals + height, n_res as usize);
         let at = self.emit(Op::Br { target: 0 });
         let c = self.ctrl.len() - 1;
         self.add_fixup(c, at);
         let here = self.bind_label();
-        let c = &mut self.ctrl[c];
-        c.kind = Kind::Else;
-        if let Some(f) = c.else_fixup.take() {
+        let c = self.ctrl.enter_else().ok_or("else outside if")?;
+        if let Some(f) = c.payload.else_fixup.take() {
             self.patch(f, here);
         }
         self.reset_stack(height, n_par);
@@ -1184,15 +1119,15 @@ impl<'a> Lower<'a> for Translator<'_> {
     }
 
     fn visit_end(&mut self) -> Res {
-        if !self.reachable && self.ctrl.last().ok_or("end outside block")?.dead {
+        if !self.ctrl.reachable() && !self.ctrl.last().ok_or("end outside block")?.reachable {
             self.ctrl.pop();
             return Ok(());
         }
-        self.end(self.reachable)
+        self.end(self.ctrl.reachable())
     }
 
     fn visit_br(&mut self, relative_depth: u32) -> Res {
-        if self.reachable {
+        if self.ctrl.reachable() {
             self.emit_branch(relative_depth);
             self.unreachable_now();
         }
@@ -1200,15 +1135,16 @@ impl<'a> Lower<'a> for Translator<'_> {
     }
 
     fn visit_br_if(&mut self, relative_depth: u32) -> Res {
-        if !self.reachable {
+        if !self.ctrl.reachable() {
             return Ok(());
         }
         let cond = self.pop_reg();
         if self.branch_is_plain(relative_depth) {
-            let c = self.ctrl.len() - 1 - relative_depth as usize;
+            let c = self.ctrl.label_index(relative_depth);
             let at = self.emit_cond_branch(cond, false, 0);
-            if self.ctrl[c].kind == Kind::Loop {
-                let header = self.ctrl[c].header;
+            let ctl = self.ctrl.label(relative_depth);
+            if ctl.is_loop() {
+                let header = ctl.payload.header;
                 self.patch(at, header);
             } else {
                 self.add_fixup(c, at);
@@ -1223,7 +1159,7 @@ impl<'a> Lower<'a> for Translator<'_> {
     }
 
     fn visit_br_table(&mut self, targets: BrTable<'a>) -> Res {
-        if !self.reachable {
+        if !self.ctrl.reachable() {
             return Ok(());
         }
         let index = self.pop_reg();
@@ -1239,10 +1175,11 @@ impl<'a> Lower<'a> for Translator<'_> {
         for (k, depth) in depths.enumerate() {
             let depth = depth.map_err(|e| e.to_string())?;
             let entry = first + k;
-            let c = self.ctrl.len() - 1 - depth as usize;
+            let c = self.ctrl.label_index(depth);
             if self.branch_is_plain(depth) {
-                if self.ctrl[c].kind == Kind::Loop {
-                    let header = self.ctrl[c].header;
+                let ctl = self.ctrl.label(depth);
+                if ctl.is_loop() {
+                    let header = ctl.payload.header;
                     self.patch(entry, header);
                 } else {
                     self.add_fixup(c, entry);
@@ -1258,7 +1195,7 @@ impl<'a> Lower<'a> for Translator<'_> {
     }
 
     fn visit_return(&mut self) -> Res {
-        if self.reachable {
+        if self.ctrl.reachable() {
             self.emit_return();
             self.unreachable_now();
         }
@@ -1268,7 +1205,7 @@ impl<'a> Lower<'a> for Translator<'_> {
     // ---- calls ----
 
     fn visit_call(&mut self, function_index: u32) -> Res {
-        if self.reachable {
+        if self.ctrl.reachable() {
             let ty = self.module.funcs[function_index as usize];
             let (base, n, r) = self.call_args(ty);
             self.emit(Op::Call {
@@ -1281,7 +1218,7 @@ impl<'a> Lower<'a> for Translator<'_> {
     }
 
     fn visit_call_indirect(&mut self, type_index: u32, table_index: u32) -> Res {
-        if self.reachable {
+        if self.ctrl.reachable() {
             let index = self.pop_reg();
             let (base, n, r) = self.call_args(type_index);
             self.emit(Op::CallIndirect {
