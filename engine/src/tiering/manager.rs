@@ -147,10 +147,11 @@ impl TierManager {
         reason: &'static str,
     ) -> bool {
         let func = key(module, module.num_imported_funcs + def_index);
-        let Some(compiler) = tier::compiler(tier as u8) else {
+        let Some(compiler) = tier::compiler(tier.as_u8()) else {
             return false;
         };
-        if tier::ready_level(module, def_index) >= tier as u8 || self.queue.is_in_flight(func, tier)
+        if tier::ready_level(module, def_index) >= tier.as_u8()
+            || self.queue.is_in_flight(func, tier)
         {
             return false;
         }
@@ -299,11 +300,7 @@ fn key(module: &Module, func_index: u32) -> FuncKey {
 }
 
 fn level_of(level: u8) -> TierLevel {
-    match level {
-        0 => TierLevel::Interp,
-        1 => TierLevel::Baseline,
-        _ => TierLevel::Opt,
-    }
+    TierLevel::from_u8(level).unwrap_or(TierLevel::Interp)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

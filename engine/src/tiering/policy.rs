@@ -3,39 +3,9 @@
 //! point is reached, so a policy also says how long to wait before it is asked again: this
 //! keeps counting cheap (one compare per call or back-edge in the interpreter).
 
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The tiers in the order code moves up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TierLevel {
-    Interp = 0,
-    Baseline = 1,
-    Opt = 2,
-}
-
-impl TierLevel {
-    pub fn name(self) -> &'static str {
-        match self {
-            TierLevel::Interp => "interp",
-            TierLevel::Baseline => "baseline",
-            TierLevel::Opt => "opt",
-        }
-    }
-    pub fn next(self) -> Option<TierLevel> {
-        match self {
-            TierLevel::Interp => Some(TierLevel::Baseline),
-            TierLevel::Baseline => Some(TierLevel::Opt),
-            TierLevel::Opt => None,
-        }
-    }
-}
-
-impl fmt::Display for TierLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use strata_vm::tiering::TierLevel;
 
 /// What a policy sees of a function when it is consulted.
 #[derive(Clone, Copy, Debug)]

@@ -7,10 +7,55 @@ use crate::module::Module;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
-/// Tier levels as the runtime knows them (the order code moves up).
-pub const LEVEL_INTERP: u8 = 0;
-pub const LEVEL_BASELINE: u8 = 1;
-pub const LEVEL_OPT: u8 = 2;
+/// The tiers in the order code moves up: the one tier-level type. Where a level is stored
+/// in an atomic or passed through JIT-facing code it is `as_u8()` (the `LEVEL_*` values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum TierLevel {
+    Interp = 0,
+    Baseline = 1,
+    Opt = 2,
+}
+
+impl TierLevel {
+    pub const ALL: [TierLevel; 3] = [TierLevel::Interp, TierLevel::Baseline, TierLevel::Opt];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TierLevel::Interp => "interp",
+            TierLevel::Baseline => "baseline",
+            TierLevel::Opt => "opt",
+        }
+    }
+
+    pub fn next(self) -> Option<TierLevel> {
+        match self {
+            TierLevel::Interp => Some(TierLevel::Baseline),
+            TierLevel::Baseline => Some(TierLevel::Opt),
+            TierLevel::Opt => None,
+        }
+    }
+
+    pub const fn as_u8(self) -> u8 {
+        self as u8
+    }
+
+    /// The tier of a stored level (`None` for the host and idle markers).
+    pub fn from_u8(level: u8) -> Option<TierLevel> {
+        TierLevel::ALL.into_iter().find(|t| t.as_u8() == level)
+    }
+}
+
+impl std::fmt::Display for TierLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Levels as stored (`TierLevel::as_u8`), for atomics and JIT-facing code.
+pub const LEVEL_INTERP: u8 = TierLevel::Interp.as_u8();
+pub const LEVEL_BASELINE: u8 = TierLevel::Baseline.as_u8();
+pub const LEVEL_OPT: u8 = TierLevel::Opt.as_u8();
 /// Not a tier: host functions running on behalf of wasm.
 pub const LEVEL_HOST: u8 = 3;
 /// Not a tier: no wasm on this store's stack.

@@ -46,10 +46,10 @@ pub const R9: u8 = 9;
 /// Code generator scratch registers: never hold a value of the abstract stack.
 pub const SCRATCH: u8 = 11;
 pub const SCRATCH2: u8 = 10;
-pub const MEM_LEN: u8 = 12;
-pub const MEM_BASE: u8 = 13;
-pub const FP: u8 = 14;
-pub const VMCTX: u8 = 15;
+/// The pinned registers come from the ABI (`strata_vm::abi::reg`); the assembler text spells
+/// them r12-r15, and these assertions tie the spelling to the ABI.
+pub use strata_vm::abi::reg::{FP, MEM_BASE, MEM_LEN, VMCTX};
+const _: () = assert!(VMCTX == 15 && FP == 14 && MEM_BASE == 13 && MEM_LEN == 12);
 
 /// Allocation order of general registers (rax/rdx last: division wants them).
 pub const ALLOC_GPRS: [u8; 8] = [RCX, RBX, RSI, RDI, R8, R9, RAX, RDX];
@@ -62,7 +62,7 @@ pub const ARG_REGS: [u8; 6] = [RDI, RSI, RDX, RCX, R8, R9];
 
 /// Byte displacement of value-stack cell `cell` from `fp`.
 pub fn cell_disp(cell: u32) -> i32 {
-    (cell as i64 * 8) as i32
+    strata_vm::abi::FrameLayout::disp(cell) as i32
 }
 
 /// Largest frame (in cells) whose displacements fit in an i32.

@@ -354,7 +354,15 @@ impl CompiledFunc {
     /// Slot of operand-stack position `p` (after the locals and the constant pool). The
     /// JIT tiers put position `p` at `num_locals + p` (docs/abi.md §1).
     pub fn stack_slot(&self, p: u32) -> u32 {
-        self.num_locals + self.consts.len() as u32 + p
+        self.layout().operand(p)
+    }
+
+    /// The frame layout: the ABI's, with the constant pool between locals and operands.
+    pub fn layout(&self) -> strata_vm::abi::FrameLayout {
+        strata_vm::abi::FrameLayout {
+            num_locals: self.num_locals,
+            pool: self.consts.len() as u32,
+        }
     }
 }
 

@@ -273,7 +273,8 @@ impl Executor<'_> {
         // The state at a loop header is the locals (same slots in every tier) and the
         // operand stack, which the JIT tiers keep right after the locals, below the
         // interpreter's constant pool: move it down.
-        let (from, to) = (f.stack_slot(0) as usize, f.num_locals as usize);
+        let canonical = strata_vm::abi::FrameLayout::canonical(f.num_locals);
+        let (from, to) = (f.stack_slot(0) as usize, canonical.operand(0) as usize);
         let fp = self.fp;
         if from != to {
             self.stack

@@ -20,8 +20,7 @@ use strata_vm::{
     FuncAddr, FuncKind, HostContext, InstanceId, InterpMode, Module, StoreInner, Trap, TrapCode,
 };
 
-/// Host stack that must be left when wasm is entered from the host.
-const MIN_HOST_STACK: usize = 128 * 1024;
+use strata_vm::abi::MIN_HOST_STACK;
 
 /// The slot of `Module::tier_state` that holds the interpreter's per-module code.
 pub const TIER_STATE_SLOT: usize = strata_vm::module::tier_slot::INTERP;

@@ -22,12 +22,7 @@ use std::sync::Arc;
 use strata_vm::vmctx::VMContext;
 use strata_vm::{InstanceId, Module, StoreInner, Trap, TrapCode};
 
-/// Host stack that must remain when JIT code is entered, for helpers and host functions.
-pub const MIN_HOST_STACK: usize = 128 * 1024;
-
-/// Machine stack of one JIT frame: the return address and the saved `rbp` (values live on
-/// the value stack, docs/abi.md §1). The call-depth count relies on it.
-pub const JIT_FRAME_BYTES: usize = 16;
+use strata_vm::abi::{JIT_FRAME_BYTES, MIN_HOST_STACK};
 
 /// The depth of the JIT frame that called a helper (or the interp-entry stub) in the running
 /// activation: the frames below the activation plus its position (docs/abi.md §4). The

@@ -20,6 +20,10 @@ pub struct Stubs {
     interp: usize,
 }
 
+// The assembler text below spells the pinned registers (r15 = vmctx, r14 = fp); the ABI
+// defines them.
+const _: () = assert!(strata_vm::abi::reg::VMCTX == 15 && strata_vm::abi::reg::FP == 14);
+
 fn build() -> Stubs {
     let mut ops: VecAssembler<X64Relocation> = VecAssembler::new(0);
     let exit = ops.new_dynamic_label();

@@ -1,0 +1,86 @@
+//! The execution ABI every tier keeps, written once (design.md §0; docs/abi.md is the prose):
+//! the value-stack frame layout, the registers JIT code pins, the machine-stack shape of a
+//! JIT frame that the backtrace walk and the call-depth count rely on, and the host stack a
+//! tier leaves for helpers. Offsets into runtime structures are in `vmctx::offsets`.
+
+/// Bytes of a value-stack cell: every value (i32 to f64, references) takes one cell.
+pub const CELL_BYTES: usize = 8;
+
+/// x86-64 register numbers (as dynasm's `Rq` takes them) that JIT code pins.
+pub mod reg {
+    /// `*const VMContext` of the running function's instance.
+    pub const VMCTX: u8 = 15;
+    /// `fp`: the running function's value-stack frame (a cell pointer).
+    pub const FP: u8 = 14;
+    /// Linear memory 0's base.
+    pub const MEM_BASE: u8 = 13;
+    /// Linear memory 0's length in bytes (explicit bounds checks).
+    pub const MEM_LEN: u8 = 12;
+    /// The machine frame pointer: every JIT prologue is `push rbp; mov rbp, rsp`, so the saved
+    /// `rbp` chain walks JIT frames (backtraces).
+    pub const FRAME_POINTER: u8 = 5;
+}
+
+/// Machine stack of one JIT frame: the return address and the saved `rbp`, nothing else
+/// (values live on the value stack). Frame k of an activation therefore sits at
+/// `entry_sp - JIT_FRAME_BYTES * k`: the call-depth count and the backtrace walk rely on it.
+pub const JIT_FRAME_BYTES: usize = 16;
+
+/// Host stack that must remain when wasm is entered from Rust (by the interpreter or JIT
+/// code), for runtime helpers and host functions.
+pub const MIN_HOST_STACK: usize = 128 * 1024;
+
+/// The value-stack frame of a function, in cells from its `fp` (docs/abi.md §1):
+/// parameters, then declared locals, then (the interpreter only) its constant pool, then the
+/// operand stack. Results are returned in the first cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameLayout {
+    /// Parameters plus declared locals (`L`).
+    pub num_locals: u32,
+    /// Cells between the locals and the operand stack: the interpreter's constant pool
+    /// (`C`); 0 in JIT frames.
+    pub pool: u32,
+}
+
+impl FrameLayout {
+    /// The canonical layout of JIT tiers (and of every tier at a loop header, for OSR).
+    pub fn canonical(num_locals: u32) -> FrameLayout {
+        FrameLayout {
+            num_locals,
+            pool: 0,
+        }
+    }
+
+    /// Cell of local `i` (parameters first).
+    pub fn local(&self, i: u32) -> u32 {
+        i
+    }
+
+    /// Cell of operand-stack position `p` (0 at the bottom).
+    pub fn operand(&self, p: u32) -> u32 {
+        self.num_locals + self.pool + p
+    }
+
+    /// Byte displacement of cell `cell` from `fp`.
+    pub fn disp(cell: u32) -> i64 {
+        cell as i64 * CELL_BYTES as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_differ_only_by_the_pool() {
+        let jit = FrameLayout::canonical(5);
+        let interp = FrameLayout {
+            num_locals: 5,
+            pool: 3,
+        };
+        assert_eq!(jit.local(4), interp.local(4));
+        assert_eq!(jit.operand(0), 5);
+        assert_eq!(interp.operand(0), 8);
+        assert_eq!(FrameLayout::disp(3), 24);
+    }
+}
