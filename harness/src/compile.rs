@@ -15,13 +15,6 @@ pub struct CompileArgs {
     /// Print the disassembly of every function.
     #[arg(long)]
     pub disasm: bool,
-    /// Print the optimizing tier's SSA of each function instead of compiling: as translated
-    /// (`before`) or after the mid-end's passes (`after`).
-    #[arg(long, value_name = "before|after")]
-    pub print_ir: Option<crate::print_ir::Stage>,
-    /// With --print-ir: only the function with this name or index.
-    #[arg(long, value_name = "NAME|INDEX", requires = "print_ir")]
-    pub func: Option<String>,
     /// Compile this many times and report the best time (compile-speed measurements).
     #[arg(long, default_value_t = 1)]
     pub repeat: usize,
@@ -40,9 +33,6 @@ pub fn main(args: CompileArgs) -> ExitCode {
 }
 
 fn run(args: CompileArgs) -> Result<(), String> {
-    if let Some(stage) = args.print_ir {
-        return crate::print_ir::print(&args.file, stage, args.func.as_deref());
-    }
     let engine = args.engine.engine()?;
     if engine.config().tier != strata::Tier::Baseline {
         return Err(format!(

@@ -7,7 +7,6 @@ use strata::{BoundsChecks, Config, Engine, Tier};
 pub mod bench;
 pub mod compile;
 pub mod diff;
-pub mod print_ir;
 pub mod profile;
 pub mod run;
 pub mod wasi;
