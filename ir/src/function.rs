@@ -186,6 +186,16 @@ impl Function {
         self.values[from].def = ValueDef::Alias(to);
     }
 
+    /// Rewrites every operand and branch argument that reads an alias to the aliased value.
+    pub fn resolve_all_aliases(&mut self) {
+        for i in 0..self.value_pool.len() {
+            let v = self.value_pool[i];
+            if let ValueDef::Alias(_) = self.values[v].def {
+                self.value_pool[i] = self.resolve(v);
+            }
+        }
+    }
+
     // ---- instructions ------------------------------------------------------------------
 
     pub fn inst(&self, inst: Inst) -> &InstData {
