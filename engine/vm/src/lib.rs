@@ -6,6 +6,7 @@
 //! complement bits, floats as their IEEE bits (NaN payloads kept), references as store
 //! addresses plus one (0 is null).
 
+pub mod frontend;
 pub mod instantiate;
 pub mod memory;
 mod mmap;
