@@ -10,6 +10,8 @@ pub mod entity;
 pub mod function;
 pub mod opcode;
 pub mod parse;
+pub mod passes;
+pub mod translate;
 pub mod types;
 pub mod verify;
 pub mod write;
@@ -21,6 +23,7 @@ pub use function::{
 pub use opcode::{Class, Format, Opcode, Signature};
 pub use parse::{parse_function, parse_functions, ParseError};
 pub use strata_vm::TrapCode;
+pub use translate::{translate_module, TranslateError, Translator};
 pub use types::{type_from_name, type_name, Type};
 pub use verify::{verify, VerifierErrors};
 pub use write::write_function;
