@@ -335,16 +335,20 @@ impl Function {
     }
 
     /// Result types of `opcode` when its signature fixes them (or `Imm::Type` gives them).
-    pub fn fixed_result_types(opcode: Opcode, imm: &Imm) -> Option<Vec<Type>> {
+    pub fn fixed_result_types(opcode: Opcode, imm: &Imm) -> Option<&'static [Type]> {
         if let Some(sig) = opcode.signature() {
-            return Some(sig.results.to_vec());
+            return Some(sig.results);
         }
+        const I32: &[Type] = &[Type::I32];
+        const FUNCREF: &[Type] = &[Type::FuncRef];
+        const EXTERNREF: &[Type] = &[Type::ExternRef];
         match (opcode, imm) {
-            (Opcode::RefNull, Imm::Type(t)) => Some(vec![*t]),
-            (Opcode::RefIsNull, _) => Some(vec![Type::I32]),
-            (Opcode::TableSize | Opcode::TableGrow, _) => Some(vec![Type::I32]),
-            (Opcode::GlobalSet | Opcode::TableSet | Opcode::TableFill, _) => Some(vec![]),
-            (o, _) if o.is_terminator() => Some(vec![]),
+            (Opcode::RefNull, Imm::Type(Type::FuncRef)) => Some(FUNCREF),
+            (Opcode::RefNull, Imm::Type(Type::ExternRef)) => Some(EXTERNREF),
+            (Opcode::RefIsNull, _) => Some(I32),
+            (Opcode::TableSize | Opcode::TableGrow, _) => Some(I32),
+            (Opcode::GlobalSet | Opcode::TableSet | Opcode::TableFill, _) => Some(&[]),
+            (o, _) if o.is_terminator() => Some(&[]),
             _ => None,
         }
     }
@@ -399,7 +403,7 @@ impl<'f> Builder<'f> {
     /// opcode, loads, stores... Returns its single result, if it has one.
     pub fn op(&mut self, opcode: Opcode, imm: Imm, args: &[Value]) -> Option<Value> {
         let tys = Function::fixed_result_types(opcode, &imm).unwrap_or_default();
-        let inst = self.inst(opcode, imm, args, &tys);
+        let inst = self.inst(opcode, imm, args, tys);
         self.func.result(inst)
     }
 

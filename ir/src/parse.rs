@@ -550,7 +550,7 @@ impl FuncParser {
                 let tys: Vec<Type> = if results.iter().all(|r| r.1.is_some()) {
                     results.iter().map(|r| r.1.unwrap()).collect()
                 } else if let Some(t) = Function::fixed_result_types(opcode, &imm) {
-                    t
+                    t.to_vec()
                 } else if opcode == Opcode::Select && !args.is_empty() {
                     vec![self.func.value_type(self.func.resolve(args[0]))]
                 } else {

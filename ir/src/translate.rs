@@ -169,12 +169,22 @@ impl Translator {
             .func_name(func_index)
             .map(str::to_string)
             .unwrap_or_else(|| format!("f{func_index}"));
-        let func = Function::new(name, ty.params().to_vec(), ty.results().to_vec());
+        let mut func = Function::new(name, ty.params().to_vec(), ty.results().to_vec());
+        // Capacity from the body size (about one instruction per 3 bytes of wasm code) saves
+        // the regrowth copies that otherwise show in profiles.
+        let body_len = module.bodies[def_index].range.len();
+        func.insts = crate::EntityVec::with_capacity(body_len / 3);
+        func.inst_block = crate::EntityVec::with_capacity(body_len / 3);
+        func.values = crate::EntityVec::with_capacity(body_len / 3);
+        func.value_pool.reserve(body_len / 2);
         self.stack.clear();
         self.saved.clear();
         self.locals.clear();
         self.defs.clear();
-        self.preds.clear();
+        // Keep the predecessor lists' allocations across functions.
+        for p in &mut self.preds {
+            p.clear();
+        }
         self.pending.clear();
         self.error = None;
         let mut cx = Ctx {
@@ -229,6 +239,18 @@ impl Ctx<'_, '_> {
             return err("operand stack underflow");
         }
         Ok(self.t.stack.split_off(len - n))
+    }
+
+    /// Pops up to three operands without allocating.
+    fn pop_small(&mut self, n: usize) -> Result<([Value; 3], usize)> {
+        let len = self.t.stack.len();
+        if n > len || n > 3 {
+            return err("operand stack underflow");
+        }
+        let mut a = [Value(0); 3];
+        a[..n].copy_from_slice(&self.t.stack[len - n..]);
+        self.t.stack.truncate(len - n);
+        Ok((a, n))
     }
 
     fn top(&self, n: usize) -> Result<&[Value]> {
@@ -500,8 +522,8 @@ impl Ctx<'_, '_> {
         }
         if let Some(opcode) = numeric_opcode(&op) {
             let n = opcode.signature().map_or(0, |s| s.params.len());
-            let args = self.popn(n)?;
-            let v = self.b().unary_or_binary(opcode, &args);
+            let (args, n) = self.pop_small(n)?;
+            let v = self.b().unary_or_binary(opcode, &args[..n]);
             self.push(v);
             return Ok(());
         }
@@ -516,8 +538,8 @@ impl Ctx<'_, '_> {
                 checked: true,
             });
             let n = opcode.signature().map_or(0, |s| s.params.len());
-            let args = self.popn(n)?;
-            if let Some(v) = self.b().op(opcode, imm, &args) {
+            let (args, n) = self.pop_small(n)?;
+            if let Some(v) = self.b().op(opcode, imm, &args[..n]) {
                 self.push(v);
             }
             return Ok(());
