@@ -20,7 +20,19 @@ pub struct ControlFlowGraph {
 }
 
 impl ControlFlowGraph {
+    /// The CFG rooted at every entry (the normal one and the OSR entries): what SSA
+    /// dominance, and so the verifier and every code motion, must use.
     pub fn new(func: &Function) -> Self {
+        Self::build(func, true)
+    }
+
+    /// The CFG rooted at the normal entry only: OSR entry blocks are unreachable in it.
+    /// Loop structure comes from this one (see [`LoopNest`]).
+    pub fn normal_entry_only(func: &Function) -> Self {
+        Self::build(func, false)
+    }
+
+    fn build(func: &Function, with_osr: bool) -> Self {
         let n = func.blocks.len();
         let mut graph = DiGraph::with_capacity(n + 1, n * 2);
         for _ in 0..=n {
@@ -50,7 +62,12 @@ impl ControlFlowGraph {
                 }
             }
         }
-        for e in func.entries() {
+        let roots: Vec<Block> = if with_osr {
+            func.entries().collect()
+        } else {
+            func.entry().into_iter().collect()
+        };
+        for e in roots {
             if e.index() < n {
                 graph.add_edge(root, NodeIndex::new(e.index()), ());
             }
@@ -183,6 +200,13 @@ pub struct Loop {
 }
 
 /// The loop nest.
+///
+/// Loops are found on the CFG of the normal entry: an OSR entry jumps straight into a loop
+/// header, so with the OSR entries as roots an outer loop's header no longer dominates the
+/// blocks after an inner loop and the outer loop would not be natural. Loops here are the
+/// wasm `loop`s that the normal entry reaches. Code motion must still respect dominance
+/// with every entry (a value hoisted into a preheader does not reach the code an OSR entry
+/// enters): the verifier checks that one.
 pub struct LoopNest {
     pub loops: Vec<Loop>,
     /// Innermost loop of each block.
@@ -190,7 +214,14 @@ pub struct LoopNest {
 }
 
 impl LoopNest {
-    pub fn new(func: &Function, cfg: &ControlFlowGraph, dt: &DominatorTree) -> Self {
+    pub fn new(func: &Function) -> Self {
+        let cfg = ControlFlowGraph::normal_entry_only(func);
+        let dt = DominatorTree::new(&cfg);
+        Self::with(func, &cfg, &dt)
+    }
+
+    /// From a CFG and dominator tree of the normal entry.
+    pub fn with(func: &Function, cfg: &ControlFlowGraph, dt: &DominatorTree) -> Self {
         let n = func.blocks.len();
         let mut headers: Vec<Block> = func
             .layout
