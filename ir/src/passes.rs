@@ -43,7 +43,7 @@ fn remove_trivial_params_of(func: &mut Function, cfg: &ControlFlowGraph, b: Bloc
             let mut last = None;
             for &(_, inst) in cfg.preds(b) {
                 // One entry per target: visit each branch once.
-                if std::mem::replace(&mut last, Some(inst)) == Some(inst) {
+                if last.replace(inst) == Some(inst) {
                     continue;
                 }
                 for call in func.targets(inst) {
