@@ -321,6 +321,19 @@ impl Function {
         inst
     }
 
+    /// Inserts an instruction into a block before position `index`.
+    pub fn insert_inst(&mut self, block: Block, index: usize, inst: Inst) {
+        self.blocks[block].insts.insert(index, inst);
+        self.inst_block[inst] = Some(block);
+    }
+
+    /// Takes an instruction out of its block (it stays in `insts`, unused).
+    pub fn remove_inst(&mut self, inst: Inst) {
+        if let Some(b) = self.inst_block[inst].take() {
+            self.blocks[b].insts.retain(|i| *i != inst);
+        }
+    }
+
     pub fn append_inst(&mut self, block: Block, inst: Inst) {
         self.blocks[block].insts.push(inst);
         self.inst_block[inst] = Some(block);

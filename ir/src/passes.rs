@@ -176,6 +176,40 @@ pub fn dce(func: &mut Function) {
     }
 }
 
+/// Splits critical edges (from a block with several successors to a block with several
+/// predecessors) with a block that only jumps: register allocators such as regalloc2 need
+/// somewhere to put the moves of each edge. The new blocks go at the end of the layout.
+pub fn split_critical_edges(func: &mut Function) {
+    let cfg = ControlFlowGraph::new(func);
+    let mut npreds = vec![0u32; func.blocks.len()];
+    for &b in &func.layout {
+        npreds[b.index()] = cfg.preds(b).len() as u32;
+    }
+    for bi in 0..func.layout.len() {
+        let b = func.layout[bi];
+        let Some(term) = func.terminator(b) else {
+            continue;
+        };
+        let n = func.targets(term).len();
+        if n < 2 {
+            continue;
+        }
+        for t in 0..n {
+            let call = func.targets(term)[t];
+            if npreds[call.block.index()] < 2 {
+                continue;
+            }
+            let mid = func.create_block();
+            let args = func.call_args(call).to_vec();
+            crate::function::Builder::new(func, mid).jump(call.block, &args);
+            func.targets_mut(term)[t] = crate::function::BlockCall {
+                block: mid,
+                args: crate::entity::ListRange::EMPTY,
+            };
+        }
+    }
+}
+
 /// The cleanup passes in order: what `--print-ir after` runs until the mid-end lands.
 pub fn cleanup(func: &mut Function) {
     remove_unreachable_blocks(func);
@@ -206,6 +240,10 @@ pub const PASSES: &[Pass] = &[
     Pass {
         name: "cleanup",
         run: cleanup,
+    },
+    Pass {
+        name: "split-critical-edges",
+        run: split_critical_edges,
     },
 ];
 

@@ -147,7 +147,15 @@ pub struct Translator {
     /// (block, variable, type, parameter index).
     pending: Vec<(Block, u32, Type, u32)>,
     error: Option<String>,
+    /// Loop-header parameters created so far in this function (see `MAX_HEADER_PARAMS`).
+    header_params: usize,
 }
+
+/// Every loop header takes every local and operand position as a parameter, so a small
+/// hostile body (thousands of locals, thousands of 3-byte loops) would ask for billions of
+/// parameters. Past this budget the function is refused with an error (it stays on its
+/// current tier) instead of exhausting memory.
+pub const MAX_HEADER_PARAMS: usize = 4_000_000;
 
 struct Ctx<'a, 'm> {
     t: &'a mut Translator,
@@ -187,6 +195,7 @@ impl Translator {
         }
         self.pending.clear();
         self.error = None;
+        self.header_params = 0;
         let mut cx = Ctx {
             t: self,
             module,
@@ -457,10 +466,23 @@ impl Ctx<'_, '_> {
         for &t in ty.params() {
             self.t.locals.push(t);
         }
+        // No IR opcode works on v128 yet (no tier runs SIMD; strata-vm rejects it).
+        let no_simd = |t: &Type| {
+            if *t == Type::V128 {
+                err("v128 is not supported by the optimizing tier yet")
+            } else {
+                Ok(())
+            }
+        };
+        ty.params()
+            .iter()
+            .chain(ty.results())
+            .try_for_each(no_simd)?;
         let mut locals = body.get_locals_reader().map_err(wrap)?;
         for _ in 0..locals.get_count() {
             let (count, t) = locals.read().map_err(wrap)?;
             let t = val(t)?;
+            no_simd(&t)?;
             if self.t.locals.len() as u64 + count as u64 > 50_000 {
                 return err("function has too many locals");
             }
@@ -823,9 +845,15 @@ impl Ctx<'_, '_> {
         };
         match kind {
             ControlKind::Loop => {
+                let l = self.num_locals();
+                self.t.header_params += l as usize + height;
+                if self.t.header_params > MAX_HEADER_PARAMS {
+                    return err(format!(
+                        "too many locals times loops for the optimizing tier (over {MAX_HEADER_PARAMS} loop-header parameters)"
+                    ));
+                }
                 let header = self.create_block();
                 let osr = self.create_block();
-                let l = self.num_locals();
                 // Header parameters: every local, then every operand position.
                 let mut header_params = Vec::with_capacity(l as usize + height);
                 for i in 0..l {

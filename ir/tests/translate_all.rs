@@ -40,6 +40,9 @@ fn check_module(what: &str, bytes: Vec<u8>, counts: &mut Counts) -> Result<(), S
             return Err(format!("{at}: round trip differs:\n{text}\n---\n{again}"));
         }
         run_pipeline(&mut f, &default_pipeline(), true).map_err(|e| format!("{at}: {e}"))?;
+        // What a back end runs last: the result must stay valid.
+        strata_ir::passes::split_critical_edges(&mut f);
+        verify(&f).map_err(|e| format!("{at}: invalid after splitting edges:\n{e}\n{f}"))?;
     }
     Ok(())
 }

@@ -139,3 +139,13 @@ fn loop_nest_and_dominators() {
     let rpo = cfg.reverse_postorder();
     assert_eq!(rpo.len(), f.layout.len());
 }
+
+#[test]
+fn many_locals_times_many_loops_is_refused_not_exhausting_memory() {
+    // 2000 locals x 3000 loops would be 6 million loop-header parameters.
+    let loops = "(loop)".repeat(3000);
+    let wat = format!("(module (func (local {}) {loops}))", "i64 ".repeat(2000));
+    let module = Module::new(wat::parse_str(&wat).unwrap()).unwrap();
+    let e = Translator::new().translate(&module, 0).unwrap_err();
+    assert!(e.0.contains("too many locals times loops"), "{e}");
+}
