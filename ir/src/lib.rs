@@ -12,7 +12,7 @@
 //! - [`function`]: `Function` (values, blocks with parameters, instructions in flat vectors,
 //!   operands and branch targets in pools, OSR entries) and `Builder`
 //!   (`Builder::inst(opcode, imm, args, result_types)` builds any instruction).
-//! - [`write`] / [`parse`]: the text form. [`verify`]: the verifier.
+//! - [`mod@write`] / [`mod@parse`]: the text form. [`mod@verify`]: the verifier.
 //! - [`translate`]: wasm to SSA (Braun et al.) on `strata_vm::frontend`.
 //! - [`analysis`]: CFG, dominator tree, loop nest, use counts, reverse postorder.
 //! - [`passes`]: cleanup passes (`unreachable`, `redundant-params`, `dce`, `cleanup`,
