@@ -74,7 +74,10 @@ pub enum Class {
     Read,
     /// Writes state; may trap.
     Write,
-    /// A call: may do anything, including trap with any code.
+    /// A call: may do anything, including trap with any code. Besides wasm calls this
+    /// covers the operations the back end lowers to runtime-helper calls (`memory.grow`,
+    /// bulk memory and table operations, `table.grow`, segment drops): passes treat them
+    /// as calls (clobbers, safepoints, memory size may change).
     Call,
     /// Ends a block.
     Terminator,
@@ -316,21 +319,21 @@ opcodes! {
     I64Store16        "i64.store16"         Memory       Write      [MemoryOutOfBounds]                                  (I32 I64 => );
     I64Store32        "i64.store32"         Memory       Write      [MemoryOutOfBounds]                                  (I32 I64 => );
     MemorySize        "memory.size"         MemIndex     Read       []                                                   ( => I32);
-    MemoryGrow        "memory.grow"         MemIndex     Write      []                                                   (I32 => I32);
-    MemoryFill        "memory.fill"         MemIndex     Write      [MemoryOutOfBounds]                                  (I32 I32 I32 => );
-    MemoryCopy        "memory.copy"         MemCopy      Write      [MemoryOutOfBounds]                                  (I32 I32 I32 => );
-    MemoryInit        "memory.init"         MemInit      Write      [MemoryOutOfBounds]                                  (I32 I32 I32 => );
-    DataDrop          "data.drop"           DataIndex    Write      []                                                   ( => );
+    MemoryGrow        "memory.grow"         MemIndex     Call       []                                                   (I32 => I32);
+    MemoryFill        "memory.fill"         MemIndex     Call       [MemoryOutOfBounds]                                  (I32 I32 I32 => );
+    MemoryCopy        "memory.copy"         MemCopy      Call       [MemoryOutOfBounds]                                  (I32 I32 I32 => );
+    MemoryInit        "memory.init"         MemInit      Call       [MemoryOutOfBounds]                                  (I32 I32 I32 => );
+    DataDrop          "data.drop"           DataIndex    Call       []                                                   ( => );
     GlobalGet         "global.get"          Global       Read       []                                                   (*);
     GlobalSet         "global.set"          Global       Write      []                                                   (*);
     TableGet          "table.get"           Table        Read       [TableOutOfBounds]                                   (*);
     TableSet          "table.set"           Table        Write      [TableOutOfBounds]                                   (*);
     TableSize         "table.size"          Table        Read       []                                                   ( => I32);
-    TableGrow         "table.grow"          Table        Write      []                                                   (*);
-    TableFill         "table.fill"          Table        Write      [TableOutOfBounds]                                   (*);
-    TableCopy         "table.copy"          TableCopy    Write      [TableOutOfBounds]                                   (I32 I32 I32 => );
-    TableInit         "table.init"          TableInit    Write      [TableOutOfBounds]                                   (I32 I32 I32 => );
-    ElemDrop          "elem.drop"           ElemIndex    Write      []                                                   ( => );
+    TableGrow         "table.grow"          Table        Call       []                                                   (*);
+    TableFill         "table.fill"          Table        Call       [TableOutOfBounds]                                   (*);
+    TableCopy         "table.copy"          TableCopy    Call       [TableOutOfBounds]                                   (I32 I32 I32 => );
+    TableInit         "table.init"          TableInit    Call       [TableOutOfBounds]                                   (I32 I32 I32 => );
+    ElemDrop          "elem.drop"           ElemIndex    Call       []                                                   ( => );
     Call              "call"                Call         Call       []                                                   (*);
     CallImport        "call_import"         Call         Call       []                                                   (*);
     CallIndirect      "call_indirect"       CallIndirect Call       [UndefinedElement, IndirectCallToNull, BadSignature] (*);
@@ -370,6 +373,15 @@ impl Opcode {
 
     pub fn is_call(self) -> bool {
         self.class() == Class::Call
+    }
+
+    /// A call of a runtime helper rather than of a wasm function.
+    pub fn is_helper_call(self) -> bool {
+        self.is_call()
+            && !matches!(
+                self,
+                Opcode::Call | Opcode::CallImport | Opcode::CallIndirect
+            )
     }
 
     /// May trap (by itself or through a callee).
