@@ -992,11 +992,13 @@ impl Ctx<'_, '_> {
             return Ok(());
         }
         self.cur = cont;
+        // The results are the continuation's first parameters; reloading the positions
+        // below can append more (Braun parameters), which are not results.
+        let results = self.func.block_params(cont)[..f.arity.results as usize].to_vec();
         if self.t.ctrl.loop_count() != f.payload.loops_at_open {
             self.reload_stack_vars(f.height as usize);
         }
-        let params = self.func.block_params(cont).to_vec();
-        self.t.stack.extend(params);
+        self.t.stack.extend(results);
         Ok(())
     }
 }

@@ -149,3 +149,22 @@ fn many_locals_times_many_loops_is_refused_not_exhausting_memory() {
     let e = Translator::new().translate(&module, 0).unwrap_err();
     assert!(e.0.contains("too many locals times loops"), "{e}");
 }
+
+#[test]
+fn results_of_a_block_with_a_loop_inside_stay_on_top_of_the_reloaded_stack() {
+    // Found by ir_smith: at the `if`'s end the positions below are reloaded through their
+    // variables (the loop inside may have changed them), which appends parameters to the
+    // continuation; only its first parameters are the results.
+    let fs = translate(
+        r#"(module (func (param i32) (result i64)
+            (i64.const 7)
+            (f32.const 1)
+            (if (result i64) (local.get 0)
+              (then (loop) (i64.const 1))
+              (else (i64.const 2)))
+            (i64.add (i64.const 3))
+            (drop)
+            (drop)))"#,
+    );
+    assert_eq!(fs[0].osr_entries.len(), 1);
+}
