@@ -55,8 +55,9 @@ struct Blocks {
     else_: Block,
     /// Start of an `if`'s parameters in `Translator::saved`.
     saved: u32,
-    /// Loops seen when the frame opened: if more at its end, the operand positions below it
-    /// may have been redefined by a loop header (and are read through their variables).
+    /// Live loops seen when the frame opened: if more at its end, the operand positions
+    /// below it may have been redefined by a loop header (and are read through their
+    /// variables).
     loops_at_open: u32,
 }
 
@@ -149,6 +150,8 @@ pub struct Translator {
     error: Option<String>,
     /// Loop-header parameters created so far in this function (see `MAX_HEADER_PARAMS`).
     header_params: usize,
+    /// Live loops translated so far (dead ones have no header and change nothing).
+    live_loops: u32,
 }
 
 /// Every loop header takes every local and operand position as a parameter, so a small
@@ -196,6 +199,7 @@ impl Translator {
         self.pending.clear();
         self.error = None;
         self.header_params = 0;
+        self.live_loops = 0;
         let mut cx = Ctx {
             t: self,
             module,
@@ -840,7 +844,7 @@ impl Ctx<'_, '_> {
         }
         let below = height - params.len();
         let mut payload = Blocks {
-            loops_at_open: self.t.ctrl.loop_count(),
+            loops_at_open: self.t.live_loops,
             ..DEAD
         };
         match kind {
@@ -852,6 +856,7 @@ impl Ctx<'_, '_> {
                         "too many locals times loops for the optimizing tier (over {MAX_HEADER_PARAMS} loop-header parameters)"
                     ));
                 }
+                self.t.live_loops += 1;
                 let header = self.create_block();
                 let osr = self.create_block();
                 // Header parameters: every local, then every operand position.
@@ -931,7 +936,7 @@ impl Ctx<'_, '_> {
         if f.reachable {
             self.cur = f.payload.else_;
             self.t.stack.truncate(f.height as usize);
-            if self.t.ctrl.loop_count() != f.payload.loops_at_open {
+            if self.t.live_loops != f.payload.loops_at_open {
                 self.reload_stack_vars(f.height as usize);
             }
             let s = f.payload.saved as usize;
@@ -995,7 +1000,7 @@ impl Ctx<'_, '_> {
         // The results are the continuation's first parameters; reloading the positions
         // below can append more (Braun parameters), which are not results.
         let results = self.func.block_params(cont)[..f.arity.results as usize].to_vec();
-        if self.t.ctrl.loop_count() != f.payload.loops_at_open {
+        if self.t.live_loops != f.payload.loops_at_open {
             self.reload_stack_vars(f.height as usize);
         }
         self.t.stack.extend(results);
