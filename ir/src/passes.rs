@@ -4,18 +4,25 @@ use crate::analysis::{use_counts, ControlFlowGraph, DominatorTree};
 use crate::entity::EntityRef;
 use crate::function::{Function, ValueDef};
 use crate::verify::verify;
-use crate::{Block, Value};
+use crate::{Block, Inst, Value};
 use std::time::Instant;
 
 /// Removes block parameters whose incoming arguments are all one value (or the parameter
 /// itself): Braun et al.'s trivial phis, including the ones that become trivial once others
 /// are gone. Uses read through aliases until `resolve_aliases`.
 pub fn remove_redundant_params(func: &mut Function) {
-    let cfg = ControlFlowGraph::new(func);
     let mut entry = vec![false; func.blocks.len()];
     for e in func.entries() {
         entry[e.index()] = true;
     }
+    if func
+        .layout
+        .iter()
+        .all(|b| entry[b.index()] || func.block_params(*b).is_empty())
+    {
+        return;
+    }
+    let preds = BranchPreds::new(func);
     // Sweeps until nothing changes: removing one parameter can make others trivial
     // anywhere downstream (usually one or two sweeps).
     let mut changed = true;
@@ -25,87 +32,117 @@ pub fn remove_redundant_params(func: &mut Function) {
             if entry[b.index()] || func.block_params(b).is_empty() {
                 continue;
             }
-            changed |= remove_trivial_params_of(func, &cfg, b);
+            changed |= remove_trivial_params_of(func, preds.of(b), b);
         }
     }
     func.resolve_all_aliases();
 }
 
+/// The branches into each block, each branch once (a compact table: this runs on every
+/// translated function, where building a full CFG showed in profiles).
+struct BranchPreds {
+    start: Vec<u32>,
+    insts: Vec<Inst>,
+}
+
+impl BranchPreds {
+    fn new(func: &Function) -> Self {
+        let n = func.blocks.len();
+        let mut start = vec![0u32; n + 1];
+        let mut last: Vec<Option<Inst>> = vec![None; n];
+        Self::edges(func, &mut last, |b, _| start[b.index() + 1] += 1);
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut insts = vec![Inst(0); start[n] as usize];
+        last.fill(None);
+        Self::edges(func, &mut last, |b, t| {
+            insts[fill[b.index()] as usize] = t;
+            fill[b.index()] += 1;
+        });
+        BranchPreds { start, insts }
+    }
+
+    /// Calls `f(target, branch)` once per distinct (target, branch) pair.
+    fn edges(func: &Function, last: &mut [Option<Inst>], mut f: impl FnMut(Block, Inst)) {
+        for &b in &func.layout {
+            if let Some(t) = func.terminator(b) {
+                for call in func.targets(t) {
+                    let i = call.block.index();
+                    if i < last.len() && last[i] != Some(t) {
+                        last[i] = Some(t);
+                        f(call.block, t);
+                    }
+                }
+            }
+        }
+    }
+
+    fn of(&self, b: Block) -> &[Inst] {
+        &self.insts[self.start[b.index()] as usize..self.start[b.index() + 1] as usize]
+    }
+}
+
 /// One block's trivial parameters; returns whether any was removed.
-fn remove_trivial_params_of(func: &mut Function, cfg: &ControlFlowGraph, b: Block) -> bool {
-    {
-        let params = func.block_params(b).to_vec();
-        let mut remove = vec![false; params.len()];
-        let mut any = false;
-        for (k, &p) in params.iter().enumerate() {
-            let mut same: Option<Value> = None;
-            let mut trivial = true;
-            let mut last = None;
-            for &(_, inst) in cfg.preds(b) {
-                // One entry per target: visit each branch once.
-                if last.replace(inst) == Some(inst) {
-                    continue;
-                }
-                for call in func.targets(inst) {
-                    if call.block != b {
-                        continue;
-                    }
-                    let a = func.resolve(func.call_args(*call)[k]);
-                    if a == p || Some(a) == same {
-                        continue;
-                    }
-                    if same.is_some() {
-                        trivial = false;
-                        break;
-                    }
-                    same = Some(a);
-                }
-                if !trivial {
-                    break;
-                }
-            }
-            if let (true, Some(v)) = (trivial, same) {
-                func.make_alias(p, v);
-                remove[k] = true;
-                any = true;
-            }
-        }
-        if !any {
-            return false;
-        }
-        // Drop the parameters and the matching arguments of every edge into `b`.
-        let kept: Vec<Value> = params
-            .iter()
-            .zip(&remove)
-            .filter(|(_, r)| !**r)
-            .map(|(p, _)| *p)
-            .collect();
-        for (i, &p) in kept.iter().enumerate() {
-            func.values[p].def = ValueDef::Param(b, i as u32);
-        }
-        func.blocks[b].params = kept;
-        let mut seen_insts = Vec::new();
-        for &(_, inst) in cfg.preds(b) {
-            if seen_insts.contains(&inst) {
-                continue;
-            }
-            seen_insts.push(inst);
-            let n = func.targets(inst).len();
-            for t in 0..n {
-                let call = func.targets(inst)[t];
+fn remove_trivial_params_of(func: &mut Function, preds: &[Inst], b: Block) -> bool {
+    let params = func.block_params(b).to_vec();
+    let mut remove = vec![false; params.len()];
+    let mut any = false;
+    for (k, &p) in params.iter().enumerate() {
+        let mut same: Option<Value> = None;
+        let mut trivial = true;
+        'edges: for &inst in preds {
+            for call in func.targets(inst) {
                 if call.block != b {
                     continue;
                 }
-                let r = call.args.range();
-                let mut w = r.start;
-                for i in r.clone() {
-                    if !remove[i - r.start] {
-                        func.value_pool[w] = func.value_pool[i];
-                        w += 1;
-                    }
+                let a = func.resolve(func.call_args(*call)[k]);
+                if a == p || Some(a) == same {
+                    continue;
                 }
-                func.targets_mut(inst)[t].args.len = (w - r.start) as u32;
+                if same.is_some() {
+                    trivial = false;
+                    break 'edges;
+                }
+                same = Some(a);
             }
+        }
+        if let (true, Some(v)) = (trivial, same) {
+            func.make_alias(p, v);
+            remove[k] = true;
+            any = true;
+        }
+    }
+    if !any {
+        return false;
+    }
+    // Drop the parameters and the matching arguments of every edge into `b`.
+    let kept: Vec<Value> = params
+        .iter()
+        .zip(&remove)
+        .filter(|(_, r)| !**r)
+        .map(|(p, _)| *p)
+        .collect();
+    for (i, &p) in kept.iter().enumerate() {
+        func.values[p].def = ValueDef::Param(b, i as u32);
+    }
+    func.blocks[b].params = kept;
+    for &inst in preds {
+        for t in 0..func.targets(inst).len() {
+            let call = func.targets(inst)[t];
+            if call.block != b {
+                continue;
+            }
+            let r = call.args.range();
+            let mut w = r.start;
+            for i in r.clone() {
+                if !remove[i - r.start] {
+                    func.value_pool[w] = func.value_pool[i];
+                    w += 1;
+                }
+            }
+            func.targets_mut(inst)[t].args.len = (w - r.start) as u32;
         }
     }
     true

@@ -522,7 +522,7 @@ impl Ctx<'_, '_> {
         let mut reader = body.get_operators_reader().map_err(wrap)?;
         while !reader.eof() {
             let op = reader.read().map_err(wrap)?;
-            self.op(op)?;
+            self.op(&op)?;
             if let Some(e) = self.t.error.take() {
                 return Err(TranslateError(e));
             }
@@ -533,9 +533,9 @@ impl Ctx<'_, '_> {
         Ok(())
     }
 
-    fn op(&mut self, op: Operator<'_>) -> Result<()> {
+    fn op(&mut self, op: &Operator<'_>) -> Result<()> {
         // Control operators are tracked even in unreachable code.
-        match op {
+        match *op {
             Operator::Block { blockty } => return self.open(ControlKind::Block, blockty),
             Operator::Loop { blockty } => return self.open(ControlKind::Loop, blockty),
             Operator::If { blockty } => return self.open(ControlKind::If, blockty),
@@ -546,14 +546,14 @@ impl Ctx<'_, '_> {
         if !self.t.ctrl.reachable() {
             return Ok(());
         }
-        if let Some(opcode) = numeric_opcode(&op) {
+        if let Some(opcode) = numeric_opcode(op) {
             let n = opcode.signature().map_or(0, |s| s.params.len());
             let (args, n) = self.pop_small(n)?;
             let v = self.b().unary_or_binary(opcode, &args[..n]);
             self.push(v);
             return Ok(());
         }
-        if let Some((opcode, m)) = memory_opcode(&op) {
+        if let Some((opcode, m)) = memory_opcode(op) {
             let wasmparser::MemArgTarget::Memory(memory) = m.target else {
                 return err("memory access to a GC array");
             };
@@ -570,7 +570,7 @@ impl Ctx<'_, '_> {
             }
             return Ok(());
         }
-        match op {
+        match *op {
             Operator::Unreachable => {
                 self.b().trap(TrapCode::Unreachable);
                 self.set_unreachable();
@@ -594,7 +594,7 @@ impl Ctx<'_, '_> {
                 self.branch(Opcode::BrIf, &[cond], &[target, next_call]);
                 self.cur = next;
             }
-            Operator::BrTable { targets } => {
+            Operator::BrTable { ref targets } => {
                 let index = self.pop()?;
                 let mut calls = Vec::with_capacity(targets.len() as usize + 1);
                 let mut ret: Option<BlockCall> = None;
@@ -772,7 +772,7 @@ impl Ctx<'_, '_> {
                 self.b()
                     .inst(Opcode::TableFill, Imm::Index(table), &args, &[]);
             }
-            other => return err(format!("unsupported operator {other:?}")),
+            ref other => return err(format!("unsupported operator {other:?}")),
         }
         Ok(())
     }
