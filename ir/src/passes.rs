@@ -1,6 +1,6 @@
 //! Cleanup passes and the pass pipeline (which the mid-end extends with its e-graph pass).
 
-use crate::analysis::{use_counts, ControlFlowGraph, DominatorTree};
+use crate::analysis::{use_counts, ControlFlowGraph};
 use crate::entity::EntityRef;
 use crate::function::{Function, ValueDef};
 use crate::verify::verify;
@@ -155,9 +155,24 @@ pub fn resolve_aliases(func: &mut Function) {
 
 /// Drops blocks that no entry reaches from the layout.
 pub fn remove_unreachable_blocks(func: &mut Function) {
-    let cfg = ControlFlowGraph::new(func);
-    let dt = DominatorTree::new(&cfg);
-    func.layout.retain(|b| dt.is_reachable(*b));
+    let mut seen = vec![false; func.blocks.len()];
+    let mut work: Vec<Block> = func.entries().filter(|e| e.index() < seen.len()).collect();
+    for e in &work {
+        seen[e.index()] = true;
+    }
+    while let Some(b) = work.pop() {
+        if let Some(t) = func.terminator(b) {
+            for call in func.targets(t) {
+                if let Some(s) = seen.get_mut(call.block.index()) {
+                    if !*s {
+                        *s = true;
+                        work.push(call.block);
+                    }
+                }
+            }
+        }
+    }
+    func.layout.retain(|b| seen[b.index()]);
 }
 
 /// Dead-code elimination: removes instructions without side effects whose results are
