@@ -152,6 +152,8 @@ pub struct Translator {
     header_params: usize,
     /// Live loops translated so far (dead ones have no header and change nothing).
     live_loops: u32,
+    /// `MAX_VAR_DEFS` unless set otherwise (tests).
+    max_var_defs: Option<usize>,
 }
 
 /// Every loop header takes every local and operand position as a parameter, so a small
@@ -159,6 +161,14 @@ pub struct Translator {
 /// parameters. Past this budget the function is refused with an error (it stays on its
 /// current tier) instead of exhausting memory.
 pub const MAX_HEADER_PARAMS: usize = 4_000_000;
+
+/// Braun's lookups cache a variable's value in every block they walk through, which is
+/// quadratic in the worst case (many blocks times many variables read at their end, in a
+/// hostile body). Past this many cached definitions the function is refused with an error
+/// (it stays on its current tier) rather than exhausting memory; real functions stay far
+/// below it (the largest function of benches/programs, a 9 KB body, needs about 23 000:
+/// some 2.6 per byte).
+pub const MAX_VAR_DEFS: usize = 8_000_000;
 
 struct Ctx<'a, 'm> {
     t: &'a mut Translator,
@@ -170,6 +180,16 @@ struct Ctx<'a, 'm> {
 impl Translator {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sets the limit on cached variable definitions (default `MAX_VAR_DEFS`).
+    pub fn set_max_var_defs(&mut self, n: usize) {
+        self.max_var_defs = Some(n);
+    }
+
+    /// Cached variable definitions of the last translated function (see `MAX_VAR_DEFS`).
+    pub fn variable_defs(&self) -> usize {
+        self.defs.len()
     }
 
     /// Translates defined function `def_index` of a validated module.
@@ -525,6 +545,11 @@ impl Ctx<'_, '_> {
             self.op(&op)?;
             if let Some(e) = self.t.error.take() {
                 return Err(TranslateError(e));
+            }
+            if self.t.defs.len() > self.t.max_var_defs.unwrap_or(MAX_VAR_DEFS) {
+                return err(
+                    "function too large for the optimizing tier (SSA variable definitions)",
+                );
             }
         }
         if !self.t.ctrl.is_empty() {

@@ -168,3 +168,26 @@ fn results_of_a_block_with_a_loop_inside_stay_on_top_of_the_reloaded_stack() {
     );
     assert_eq!(fs[0].osr_entries.len(), 1);
 }
+
+#[test]
+fn quadratic_variable_lookups_are_cut_off() {
+    // 300 blocks (one per br_if), then every one of 300 locals read: each read walks back
+    // through all the blocks and caches its value in each, about 90 000 definitions.
+    let brs = "(br_if 0 (local.get 0))".repeat(300);
+    let reads = (0..300)
+        .map(|i| format!("(drop (local.get {i}))"))
+        .collect::<String>();
+    let wat = format!(
+        "(module (func (param i32) (local {}) (block {brs} {reads})))",
+        "i32 ".repeat(299)
+    );
+    let module = Module::new(wat::parse_str(&wat).unwrap()).unwrap();
+    let mut t = Translator::new();
+    let f = t.translate(&module, 0).unwrap();
+    verify(&f).unwrap();
+    let needed = t.variable_defs();
+    assert!(needed > 50_000, "{needed}");
+    t.set_max_var_defs(needed / 2);
+    let e = t.translate(&module, 0).unwrap_err();
+    assert!(e.0.contains("too large"), "{e}");
+}
