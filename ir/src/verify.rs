@@ -171,7 +171,7 @@ impl Verifier<'_> {
         }
     }
 
-    fn inst(&mut self, b: Block, inst: Inst, osr_block: bool) {
+    fn inst(&mut self, inst: Inst, osr_block: bool) {
         let f = self.func;
         let d = *f.inst(inst);
         let op = d.opcode;
@@ -312,7 +312,6 @@ impl Verifier<'_> {
                 _ => self.error(inst, format!("{op}: no signature rule")),
             }
         }
-        let _ = b;
     }
 
     fn dominance(&mut self, cfg: &ControlFlowGraph, dt: &DominatorTree) {
@@ -385,7 +384,7 @@ pub fn verify(func: &Function) -> Result<(), VerifierErrors> {
         }
         for &b in &func.layout {
             for &inst in func.block_insts(b) {
-                v.inst(b, inst, osr[b.index()]);
+                v.inst(inst, osr[b.index()]);
             }
         }
     }
