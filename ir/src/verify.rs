@@ -7,7 +7,7 @@ use crate::entity::EntityRef;
 use crate::function::{Function, Imm, ValueDef};
 use crate::opcode::{Format, Opcode};
 use crate::types::{type_name, Type};
-use crate::{Block, Inst, Value};
+use crate::{Inst, Value};
 use std::fmt;
 
 /// Everything wrong with a function (the first few errors).
