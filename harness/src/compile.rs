@@ -1,5 +1,6 @@
 //! `strata compile`: compiles every function of a module with a JIT tier and reports code
-//! sizes and compile speed; `--disasm` prints each function's machine code.
+//! sizes and compile speed; `--disasm` prints each function's machine code. `--print-ir`
+//! prints the SSA of the optimizing tier (strata-ir) instead.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -15,6 +16,13 @@ pub struct CompileArgs {
     /// Print the disassembly of every function.
     #[arg(long)]
     pub disasm: bool,
+    /// Print each function's SSA IR: as translated (`before`) or after the optimizing
+    /// pipeline (`after`), with each pass's statistics.
+    #[arg(long, value_enum)]
+    pub print_ir: Option<IrStage>,
+    /// With --print-ir: only this function (its name or function index).
+    #[arg(long)]
+    pub func: Option<String>,
     /// Compile this many times and report the best time (compile-speed measurements).
     #[arg(long, default_value_t = 1)]
     pub repeat: usize,
@@ -22,8 +30,20 @@ pub struct CompileArgs {
     pub file: String,
 }
 
+/// Which IR `--print-ir` shows.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IrStage {
+    Before,
+    After,
+}
+
 pub fn main(args: CompileArgs) -> ExitCode {
-    match run(args) {
+    let result = if args.print_ir.is_some() {
+        print_ir(args)
+    } else {
+        run(args)
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -83,5 +103,72 @@ fn run(args: CompileArgs) -> Result<(), String> {
         best * 1e3,
         wasm as f64 / best / 1e6
     );
+    Ok(())
+}
+
+/// `--print-ir`: translates every defined function (or the one `--func` names) to SSA,
+/// runs the pipeline for `after`, and prints the IR with per-pass statistics as comments.
+fn print_ir(args: CompileArgs) -> Result<(), String> {
+    use strata_ir::passes::{default_pipeline, run_pipeline, VERIFY_BY_DEFAULT};
+    let stage = args.print_ir.unwrap_or(IrStage::Before);
+    let engine = args.engine.engine()?;
+    let bytes =
+        crate::read_input(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file))?;
+    let module = strata::Module::new(&engine, &bytes).map_err(|e| e.to_string())?;
+    let env = module.env();
+    let mut translator = strata_ir::Translator::new();
+    let pipeline = default_pipeline();
+    let mut found = false;
+    let mut out = String::new();
+    let start = Instant::now();
+    for d in 0..env.num_defined_funcs() {
+        let fi = env.num_imported_funcs + d as u32;
+        if let Some(want) = &args.func {
+            if env.func_name(fi) != Some(want.as_str()) && *want != fi.to_string() {
+                continue;
+            }
+        }
+        found = true;
+        let mut f = translator
+            .translate(env, d)
+            .map_err(|e| format!("function {fi}: {e}"))?;
+        if VERIFY_BY_DEFAULT {
+            strata_ir::verify(&f).map_err(|e| format!("function {fi}: {e}"))?;
+        }
+        if stage == IrStage::After {
+            let stats = run_pipeline(&mut f, &pipeline, VERIFY_BY_DEFAULT)?;
+            for s in stats {
+                out.push_str(&format!(
+                    "; pass {}: {} -> {} instructions, {:.1} us\n",
+                    s.name,
+                    s.insts_before,
+                    s.insts_after,
+                    s.nanos as f64 / 1e3
+                ));
+                for n in s.notes {
+                    out.push_str(&format!(";   {n}\n"));
+                }
+            }
+        }
+        out.push_str(&format!("; func {fi}\n"));
+        strata_ir::write_function(&mut out, &f);
+        out.push('\n');
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    if !found {
+        return Err(match &args.func {
+            Some(name) => format!("no defined function named {name}"),
+            None => "the module defines no function".into(),
+        });
+    }
+    print!("{out}");
+    if args.func.is_none() {
+        let wasm = env.code_section_bytes;
+        println!(
+            "; total: {} functions, {wasm} bytes of code section, {:.3} ms including printing",
+            env.num_defined_funcs(),
+            elapsed * 1e3
+        );
+    }
     Ok(())
 }

