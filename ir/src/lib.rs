@@ -15,6 +15,8 @@
 //! - [`mod@write`] / [`mod@parse`]: the text form. [`mod@verify`]: the verifier.
 //! - [`translate`]: wasm to SSA (Braun et al.) on `strata_vm::frontend`.
 //! - [`analysis`]: CFG, dominator tree, loop nest, use counts, reverse postorder.
+//! - [`eval`]: `eval_pure`, the evaluator of pure opcodes on raw bits (wasm semantics bit
+//!   for bit, canonical NaNs) that the constant folder and the rule property tests share.
 //! - [`passes`]: cleanup passes (`unreachable`, `redundant-params`, `dce`, `cleanup`,
 //!   `split-critical-edges`) and the pipeline (`default_pipeline`, which the mid-end
 //!   extends; `run_pipeline` verifies after each pass on request).
@@ -61,6 +63,7 @@
 //!   parameters, and dominance is computed with all entries as roots.
 pub mod analysis;
 pub mod entity;
+pub mod eval;
 pub mod function;
 pub mod opcode;
 pub mod parse;
@@ -71,6 +74,7 @@ pub mod verify;
 pub mod write;
 
 pub use entity::{Block, EntityRef, EntityVec, Inst, ListRange, Value};
+pub use eval::eval_pure;
 pub use function::{
     BlockCall, BlockData, Builder, Function, Imm, InstData, MemArg, OsrEntry, ValueData, ValueDef,
 };
