@@ -20,6 +20,11 @@ pub struct CompileArgs {
     /// pipeline (`after`), with each pass's statistics.
     #[arg(long, value_enum)]
     pub print_ir: Option<IrStage>,
+    /// With --print-ir after: the mid-end's switches, comma-separated: `off` (no e-graph),
+    /// `chaos=SEED`, `no-FAMILY` (arith, bits, shifts, compare, convert, address),
+    /// `no-licm`, `no-bounds`, `iters=N`.
+    #[arg(long, default_value = "")]
+    pub egraph: String,
     /// With --print-ir: only this function (its name or function index).
     #[arg(long)]
     pub func: Option<String>,
@@ -118,6 +123,7 @@ fn print_ir(args: CompileArgs) -> Result<(), String> {
     let env = module.env();
     let mut translator = strata_ir::Translator::new();
     let pipeline = default_pipeline();
+    let midend = strata_ir::egraph::MidendConfig::parse(&args.egraph)?;
     let mut found = false;
     let mut out = String::new();
     let start = Instant::now();
@@ -148,6 +154,21 @@ fn print_ir(args: CompileArgs) -> Result<(), String> {
                 for n in s.notes {
                     out.push_str(&format!(";   {n}\n"));
                 }
+            }
+            let before = f.num_live_insts();
+            let t = Instant::now();
+            let stats = strata_ir::egraph::optimize(&mut f, &midend);
+            let us = t.elapsed().as_secs_f64() * 1e6;
+            if VERIFY_BY_DEFAULT {
+                strata_ir::verify(&f)
+                    .map_err(|e| format!("function {fi} after the mid-end: {e}"))?;
+            }
+            out.push_str(&format!(
+                "; mid-end: {before} -> {} instructions, {us:.1} us\n",
+                f.num_live_insts()
+            ));
+            for line in stats.to_string().lines() {
+                out.push_str(&format!(";   {line}\n"));
             }
         }
         out.push_str(&format!("; func {fi}\n"));

@@ -177,6 +177,13 @@ impl DominatorTree {
             .map(|d| Block::new(d.index()))
     }
 
+    /// The blocks whose immediate dominator is the virtual root: the entries, and blocks that
+    /// several entries reach first (a loop preheader that both the normal path and an OSR
+    /// entry jump to). A preorder walk of the tree starts from these.
+    pub fn roots(&self) -> &[Block] {
+        &self.children[self.root.index()]
+    }
+
     pub fn children(&self, b: Block) -> &[Block] {
         &self.children[b.index()]
     }

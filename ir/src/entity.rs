@@ -129,6 +129,12 @@ impl<K: EntityRef, V: Clone> EntityVec<K, V> {
             _key: PhantomData,
         }
     }
+
+    /// Grows (or shrinks) to `n` entries, new ones `v`: a secondary map following its
+    /// primary as entities are created.
+    pub fn resize(&mut self, n: usize, v: V) {
+        self.items.resize(n, v)
+    }
 }
 
 impl<K: EntityRef, V> Index<K> for EntityVec<K, V> {

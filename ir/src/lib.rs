@@ -17,6 +17,12 @@
 //! - [`analysis`]: CFG, dominator tree, loop nest, use counts, reverse postorder.
 //! - [`eval`]: `eval_pure`, the evaluator of pure opcodes on raw bits (wasm semantics bit
 //!   for bit, canonical NaNs) that the constant folder and the rule property tests share.
+//! - [`egraph`]: the mid-end: pure instructions in an egg e-graph rewritten by the rules of
+//!   `ir/rules/` (parsed at start-up), constant folding and known bits as the analysis,
+//!   extraction under an x86-64 cost model (or chaos), elaboration with scoped GVN, LICM and
+//!   constant rematerialization; [`egraph::optimize`] is the whole mid-end, switched by
+//!   [`egraph::MidendConfig`]. [`loops`] gives every loop one preheader (OSR entries
+//!   included), [`bounds`] drops bounds checks covered by a dominating one.
 //! - [`passes`]: cleanup passes (`unreachable`, `redundant-params`, `dce`, `cleanup`,
 //!   `split-critical-edges`) and the pipeline (`default_pipeline`, which the mid-end
 //!   extends; `run_pipeline` verifies after each pass on request).
@@ -62,9 +68,12 @@
 //!   block can be used after it). Loop headers take every local and operand position as
 //!   parameters, and dominance is computed with all entries as roots.
 pub mod analysis;
+pub mod bounds;
+pub mod egraph;
 pub mod entity;
 pub mod eval;
 pub mod function;
+pub mod loops;
 pub mod opcode;
 pub mod parse;
 pub mod passes;

@@ -297,7 +297,28 @@ pub const PASSES: &[Pass] = &[
         name: "split-critical-edges",
         run: split_critical_edges,
     },
+    Pass {
+        name: "loop-preheaders",
+        run: crate::loops::loop_preheaders,
+    },
+    Pass {
+        name: "bounds-checks",
+        run: bounds_checks,
+    },
+    Pass {
+        name: "egraph",
+        run: egraph,
+    },
 ];
+
+fn bounds_checks(func: &mut Function) {
+    crate::bounds::remove_redundant_checks(func);
+}
+
+/// The whole mid-end with its default switches (`crate::egraph::optimize`).
+fn egraph(func: &mut Function) {
+    crate::egraph::optimize(func, &crate::egraph::MidendConfig::default());
+}
 
 pub fn find_pass(name: &str) -> Option<&'static Pass> {
     PASSES.iter().find(|p| p.name == name)

@@ -1,7 +1,8 @@
 //! Translates and verifies every function of every module of the wasm-v2 spec suite and of
 //! `benches/programs/*.wasm`; checks that the text form round-trips on all of them and that
-//! the cleanup pipeline keeps them valid.
+//! the cleanup pipeline and the mid-end (e-graph on, off and in chaos mode) keep them valid.
 
+use strata_ir::egraph::{optimize, MidendConfig};
 use strata_ir::passes::{default_pipeline, run_pipeline};
 use strata_ir::{parse_function, verify, Translator};
 use strata_vm::Module;
@@ -14,6 +15,11 @@ struct Counts {
     insts: usize,
     osr_entries: usize,
     code_bytes: usize,
+    /// Per mid-end configuration: (functions, rules fired, stop reasons).
+    rules_fired: usize,
+    stops: std::collections::BTreeMap<String, usize>,
+    insts_after_on: usize,
+    insts_after_off: usize,
 }
 
 /// Translates, verifies, round-trips and cleans up every defined function of `bytes`.
@@ -40,6 +46,30 @@ fn check_module(what: &str, bytes: Vec<u8>, counts: &mut Counts) -> Result<(), S
             return Err(format!("{at}: round trip differs:\n{text}\n---\n{again}"));
         }
         run_pipeline(&mut f, &default_pipeline(), true).map_err(|e| format!("{at}: {e}"))?;
+        let configs = [
+            ("on", MidendConfig::default()),
+            ("off", MidendConfig::off()),
+            ("chaos", MidendConfig::chaos(counts.functions as u64)),
+        ];
+        for (name, cfg) in configs {
+            let mut g = f.clone();
+            let stats = optimize(&mut g, &cfg);
+            verify(&g).map_err(|e| {
+                format!("{at}: invalid after the mid-end ({name}):\n{e}\n{f}\n---\n{g}")
+            })?;
+            match name {
+                "on" => {
+                    counts.rules_fired += stats.rules_fired_total();
+                    *counts.stops.entry(stats.stop_reason.clone()).or_default() += 1;
+                    counts.insts_after_on += g.num_live_insts();
+                }
+                "off" => counts.insts_after_off += g.num_live_insts(),
+                _ => {}
+            }
+            strata_ir::passes::split_critical_edges(&mut g);
+            verify(&g)
+                .map_err(|e| format!("{at}: ({name}) invalid after splitting edges:\n{e}"))?;
+        }
         // What a back end runs last: the result must stay valid.
         strata_ir::passes::split_critical_edges(&mut f);
         verify(&f).map_err(|e| format!("{at}: invalid after splitting edges:\n{e}\n{f}"))?;

@@ -1,0 +1,610 @@
+//! Building the e-graph from a function, running the rules, and elaborating the chosen nodes
+//! back into the skeleton.
+
+use super::extract::{choose, Choice};
+use super::facts::{FactsAnalysis, Graph};
+use super::lang::{imm_bits, in_egraph, Node, OpaqueType};
+use super::rules::{all_rewrites, all_rules, guards_hold_for, pattern, RuleDef, Term};
+use super::{elapsed_ns, EgraphStats, MidendConfig};
+use crate::analysis::{ControlFlowGraph, DominatorTree, LoopNest};
+use crate::entity::EntityVec;
+use crate::function::{Function, Imm, ValueDef};
+use crate::opcode::Format;
+use crate::opcode::Opcode;
+use crate::{Block, Inst, Value};
+use egg::{Id, Runner, Searcher, SimpleScheduler};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// Where a chosen term becomes computable: the block of its latest leaf, and that leaf's
+/// position in the block (-1 for a block parameter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Avail {
+    /// Constants only: computable anywhere.
+    Anywhere,
+    At(Block, i64),
+    /// Leaves from blocks not on one dominator chain: never computable as chosen.
+    Nowhere,
+}
+
+/// Builds the e-graph, runs the rules within the budget, chooses, and elaborates.
+pub fn run_egraph(func: &mut Function, cfg: &MidendConfig, stats: &mut EgraphStats) {
+    func.resolve_all_aliases();
+    let t = Instant::now();
+    let cfgraph = ControlFlowGraph::new(func);
+    let order = cfgraph.reverse_postorder();
+
+    // 1. Build: pure instructions become nodes, every other value an opaque leaf.
+    let mut egraph = Graph::new(FactsAnalysis);
+    let mut class_of: EntityVec<Value, Option<Id>> = EntityVec::filled(func.values.len(), None);
+    let mut pure_insts = 0usize;
+    let mut in_graph: EntityVec<Inst, bool> = EntityVec::filled(func.insts.len(), false);
+    for &b in &order {
+        for &p in func.block_params(b) {
+            class_of[p] = Some(egraph.add(Node::Opaque(p, OpaqueType::new(func.value_type(p)))));
+        }
+        for &inst in func.block_insts(b) {
+            let d = *func.inst(inst);
+            let results: Vec<Value> = func.results(inst).collect();
+            let node = if in_egraph(d.opcode) && results.len() == 1 {
+                imm_bits(d.opcode, &d.imm).and_then(|imm| {
+                    let args: Option<Vec<Id>> =
+                        func.args(inst).iter().map(|&a| class_of[a]).collect();
+                    args.map(|a| Node::op(d.opcode, imm, &a))
+                })
+            } else {
+                None
+            };
+            match node {
+                Some(n) => {
+                    pure_insts += 1;
+                    in_graph[inst] = true;
+                    class_of[results[0]] = Some(egraph.add(n));
+                }
+                None => {
+                    for r in results {
+                        class_of[r] =
+                            Some(egraph.add(Node::Opaque(r, OpaqueType::new(func.value_type(r)))));
+                    }
+                }
+            }
+        }
+    }
+    stats.pure_insts = pure_insts;
+    stats.nanos_build = elapsed_ns(t);
+
+    // 2. Rewrite within the budget.
+    let t = Instant::now();
+    let enabled = |r: &RuleDef| cfg.family_enabled(&r.family);
+    let rewrites: Vec<&egg::Rewrite<Node, FactsAnalysis>> = all_rewrites()
+        .iter()
+        .filter(|(i, _)| enabled(&all_rules()[*i]))
+        .map(|(_, rw)| rw)
+        .collect();
+    let budget = cfg.budget;
+    let node_limit = (egraph.total_number_of_nodes() * budget.node_factor).max(budget.min_nodes);
+    let runner = Runner::<Node, FactsAnalysis, ()>::new(FactsAnalysis)
+        .with_egraph(egraph)
+        .with_scheduler(SimpleScheduler)
+        .with_iter_limit(budget.iterations)
+        .with_node_limit(node_limit)
+        .with_time_limit(budget.time)
+        .run(rewrites.iter().copied());
+    stats.iterations = runner.iterations.len();
+    stats.stop_reason = match &runner.stop_reason {
+        Some(egg::StopReason::Saturated) => "saturated".into(),
+        Some(egg::StopReason::IterationLimit(_)) => "iterations".into(),
+        Some(egg::StopReason::NodeLimit(_)) => "nodes".into(),
+        Some(egg::StopReason::TimeLimit(_)) => "time".into(),
+        Some(egg::StopReason::Other(s)) => s.clone(),
+        None => "none".into(),
+    };
+    let mut fired: HashMap<String, usize> = HashMap::new();
+    for it in &runner.iterations {
+        for (name, n) in &it.applied {
+            *fired.entry(name.to_string()).or_default() += n;
+        }
+    }
+    let mut fired: Vec<(String, usize)> = fired.into_iter().collect();
+    fired.sort();
+    stats.rules_fired = fired;
+    let egraph = runner.egraph;
+    stats.nodes = egraph.total_number_of_nodes();
+    stats.classes = egraph.number_of_classes();
+    stats.nanos_run = elapsed_ns(t);
+
+    // 3. Choose a node per class.
+    let t = Instant::now();
+    let choice = choose(&egraph, cfg.chaos);
+    stats.nanos_extract = elapsed_ns(t);
+
+    // 4. Elaborate.
+    let t = Instant::now();
+    let address_rules: Vec<(&RuleDef, egg::Pattern<Node>)> = all_rules()
+        .iter()
+        .filter(|r| r.is_address_rule() && enabled(r))
+        .map(|r| (r, pattern(&r.lhs)))
+        .collect();
+    let mut el = Elaborator::new(
+        func,
+        &egraph,
+        &choice,
+        class_of,
+        in_graph,
+        cfg.licm,
+        address_rules,
+    );
+    el.run();
+    stats.elaborated = el.placed;
+    stats.gvn_hits = el.gvn_hits;
+    stats.hoisted = el.hoisted;
+    stats.address_folds = el.address_folds;
+    stats.nanos_elaborate = elapsed_ns(t);
+}
+
+struct Elaborator<'a> {
+    func: &'a mut Function,
+    egraph: &'a Graph,
+    choice: &'a Choice,
+    class_of: EntityVec<Value, Option<Id>>,
+    /// The original instructions that went into the e-graph.
+    in_graph: EntityVec<Inst, bool>,
+    dt: DominatorTree,
+    loops: LoopNest,
+    licm: bool,
+    address_rules: Vec<(&'a RuleDef, egg::Pattern<Node>)>,
+    /// Per class, where its chosen term becomes computable (memoized).
+    avail: HashMap<Id, Avail>,
+    /// Position of every original instruction in its block.
+    pos: EntityVec<Inst, i64>,
+    /// Values already computed for a class, with their blocks (valid where they dominate).
+    memo: HashMap<Id, Vec<(Value, Block)>>,
+    /// Values re-emitted from an original pure instruction (the fallback), likewise.
+    memo_orig: HashMap<Value, Vec<(Value, Block)>>,
+    /// Instructions to place at the end of a preheader (before its terminator).
+    hoisted_into: HashMap<Block, Vec<Inst>>,
+    // The block being elaborated, the skeleton position, and the instructions emitted before
+    // the current skeleton instruction.
+    cur: Block,
+    cur_pos: i64,
+    out: Vec<Inst>,
+    placed: usize,
+    gvn_hits: usize,
+    hoisted: usize,
+    address_folds: usize,
+}
+
+impl<'a> Elaborator<'a> {
+    fn new(
+        func: &'a mut Function,
+        egraph: &'a Graph,
+        choice: &'a Choice,
+        class_of: EntityVec<Value, Option<Id>>,
+        in_graph: EntityVec<Inst, bool>,
+        licm: bool,
+        address_rules: Vec<(&'a RuleDef, egg::Pattern<Node>)>,
+    ) -> Self {
+        let cfg = ControlFlowGraph::new(func);
+        let dt = DominatorTree::new(&cfg);
+        let loops = LoopNest::new(func);
+        let mut pos = EntityVec::filled(func.insts.len(), 0i64);
+        for &b in &func.layout {
+            for (i, &inst) in func.block_insts(b).iter().enumerate() {
+                pos[inst] = i as i64;
+            }
+        }
+        let entry = func.entry().unwrap_or(Block(0));
+        Elaborator {
+            func,
+            egraph,
+            choice,
+            class_of,
+            in_graph,
+            dt,
+            loops,
+            licm,
+            address_rules,
+            avail: HashMap::new(),
+            pos,
+            memo: HashMap::new(),
+            memo_orig: HashMap::new(),
+            hoisted_into: HashMap::new(),
+            cur: entry,
+            cur_pos: 0,
+            out: Vec::new(),
+            placed: 0,
+            gvn_hits: 0,
+            hoisted: 0,
+            address_folds: 0,
+        }
+    }
+
+    fn run(&mut self) {
+        // Dominator-tree preorder from every entry: a block's dominators are done first.
+        let mut stack: Vec<Block> = self.dt.roots().to_vec();
+        stack.reverse();
+        let mut order = Vec::with_capacity(self.func.layout.len());
+        while let Some(b) = stack.pop() {
+            if !self.dt.is_reachable(b) {
+                continue;
+            }
+            order.push(b);
+            let kids = self.dt.children(b);
+            stack.extend(kids.iter().rev().copied());
+        }
+        for b in order {
+            self.block(b);
+        }
+        for (b, insts) in std::mem::take(&mut self.hoisted_into) {
+            let at = self.func.blocks[b].insts.len().saturating_sub(1);
+            for (k, inst) in insts.into_iter().enumerate() {
+                self.func.insert_inst(b, at + k, inst);
+            }
+        }
+    }
+
+    fn block(&mut self, b: Block) {
+        self.cur = b;
+        let old = std::mem::take(&mut self.func.blocks[b].insts);
+        let mut new = Vec::with_capacity(old.len());
+        for inst in old {
+            let d = *self.func.inst(inst);
+            if self.in_graph[inst] {
+                // Pure: it lives in the e-graph now and comes back where it is used.
+                self.func.inst_block[inst] = None;
+                continue;
+            }
+            self.cur_pos = self.pos[inst];
+            // Memory accesses: constant address arithmetic into the offset.
+            if d.opcode.format() == Format::Memory && !self.address_rules.is_empty() {
+                self.fold_address(inst);
+            }
+            let nargs = self.func.args(inst).len();
+            for i in 0..nargs {
+                let a = self.func.args(inst)[i];
+                let v = self.value(a);
+                self.func.args_mut(inst)[i] = v;
+            }
+            let ntargets = self.func.targets(inst).len();
+            for t in 0..ntargets {
+                let call = self.func.targets(inst)[t];
+                for i in call.args.range() {
+                    let a = self.func.value_pool[i];
+                    let v = self.value(a);
+                    self.func.value_pool[i] = v;
+                }
+            }
+            new.append(&mut self.out);
+            self.func.inst_block[inst] = Some(b);
+            new.push(inst);
+        }
+        self.func.blocks[b].insts = new;
+    }
+
+    /// Rewrites a memory access's address with the address rules, as long as one applies.
+    fn fold_address(&mut self, inst: Inst) {
+        let Imm::Mem(mut mem) = self.func.inst(inst).imm else {
+            return;
+        };
+        let Some(&addr) = self.func.args(inst).first() else {
+            return;
+        };
+        let Some(mut class) = self.class_of[addr] else {
+            return;
+        };
+        let mut folded = false;
+        for _ in 0..4 {
+            class = self.egraph.find(class);
+            let mut step = None;
+            let mut candidates: Vec<(Id, u64)> = Vec::new();
+            for (rule, pat) in &self.address_rules {
+                let Some(m) = pat.search_eclass(self.egraph, class) else {
+                    continue;
+                };
+                let Term::Addr(base, off) = &rule.rhs else {
+                    continue;
+                };
+                let (Term::Var(bv), Term::Var(ov)) = (&**base, &**off) else {
+                    continue;
+                };
+                for subst in &m.substs {
+                    if !guards_hold_for(rule, self.egraph, subst) {
+                        continue;
+                    }
+                    let base = subst[super::rules::var(bv)];
+                    let Some(c) = self.egraph[subst[super::rules::var(ov)]].data.konst else {
+                        continue;
+                    };
+                    let new_off = mem.offset + (c & u64::from(u32::MAX));
+                    // Keep offsets in the range every back end encodes (wasm's u32 offset).
+                    if new_off > u64::from(u32::MAX) {
+                        continue;
+                    }
+                    candidates.push((base, new_off));
+                }
+            }
+            // The base must be computable here as chosen.
+            for (base, off) in candidates {
+                if self.available_here(base) {
+                    step = Some((base, off));
+                    break;
+                }
+            }
+            match step {
+                Some((base, off)) => {
+                    class = base;
+                    mem.offset = off;
+                    folded = true;
+                    self.address_folds += 1;
+                }
+                None => break,
+            }
+        }
+        if folded {
+            let v = self.class_value(class);
+            self.func.args_mut(inst)[0] = v;
+            self.func.insts[inst].imm = Imm::Mem(mem);
+        }
+    }
+
+    /// The value to use for an original value at the current point.
+    fn value(&mut self, v: Value) -> Value {
+        let v = self.func.resolve(v);
+        match self.class_of.get(v).copied().flatten() {
+            None => v,
+            Some(c) => {
+                let c = self.egraph.find(c);
+                if let Node::Opaque(leaf, _) = self.choice.node(c) {
+                    if *leaf == v {
+                        return v;
+                    }
+                }
+                if self.available_here(c) {
+                    self.class_value(c)
+                } else {
+                    self.original(v)
+                }
+            }
+        }
+    }
+
+    /// Whether the chosen term of a class can be computed at the current point.
+    fn available_here(&mut self, c: Id) -> bool {
+        match self.avail_of(c) {
+            Avail::Anywhere => true,
+            Avail::Nowhere => false,
+            Avail::At(b, p) => {
+                if b == self.cur {
+                    p < self.cur_pos
+                } else {
+                    self.dt.dominates(b, self.cur)
+                }
+            }
+        }
+    }
+
+    fn leaf_avail(&self, v: Value) -> Avail {
+        match self.func.values[v].def {
+            ValueDef::Param(b, _) => Avail::At(b, -1),
+            ValueDef::Result(inst, _) => match self.func.inst_block[inst] {
+                Some(b) => Avail::At(b, self.pos[inst]),
+                // Already elaborated into the current block (cannot be a leaf): treat as here.
+                None => Avail::Nowhere,
+            },
+            ValueDef::Alias(_) => Avail::Nowhere,
+        }
+    }
+
+    /// The later of two availabilities, when one dominates the other.
+    fn join(&self, a: Avail, b: Avail) -> Avail {
+        match (a, b) {
+            (Avail::Nowhere, _) | (_, Avail::Nowhere) => Avail::Nowhere,
+            (Avail::Anywhere, x) | (x, Avail::Anywhere) => x,
+            (Avail::At(ba, pa), Avail::At(bb, pb)) => {
+                if ba == bb {
+                    Avail::At(ba, pa.max(pb))
+                } else if self.dt.dominates(ba, bb) {
+                    Avail::At(bb, pb)
+                } else if self.dt.dominates(bb, ba) {
+                    Avail::At(ba, pa)
+                } else {
+                    Avail::Nowhere
+                }
+            }
+        }
+    }
+
+    /// Availability of a class's chosen term (iterative: chosen terms can be deep).
+    fn avail_of(&mut self, c: Id) -> Avail {
+        let c = self.egraph.find(c);
+        if let Some(&a) = self.avail.get(&c) {
+            return a;
+        }
+        let mut stack = vec![(c, false)];
+        while let Some((id, expanded)) = stack.pop() {
+            if self.avail.contains_key(&id) {
+                continue;
+            }
+            let node = self.choice.node(id);
+            let a = match node {
+                Node::Opaque(v, _) => Some(self.leaf_avail(*v)),
+                Node::Op { args, .. } if args.is_empty() => Some(Avail::Anywhere),
+                Node::Op { args, .. } => {
+                    if expanded {
+                        let mut acc = Avail::Anywhere;
+                        for &k in args.iter() {
+                            let k = self.egraph.find(k);
+                            acc = self.join(acc, self.avail[&k]);
+                        }
+                        Some(acc)
+                    } else {
+                        stack.push((id, true));
+                        for &k in args.iter() {
+                            let k = self.egraph.find(k);
+                            if !self.avail.contains_key(&k) {
+                                stack.push((k, false));
+                            }
+                        }
+                        None
+                    }
+                }
+            };
+            if let Some(a) = a {
+                self.avail.insert(id, a);
+            }
+        }
+        self.avail[&c]
+    }
+
+    /// A value for the class computed in a block that reaches `at` (or, for a
+    /// rematerialized constant, in `at` itself).
+    fn lookup(
+        &self,
+        entries: Option<&Vec<(Value, Block)>>,
+        remat: bool,
+        at: Block,
+    ) -> Option<Value> {
+        entries?.iter().rev().find_map(|&(v, b)| {
+            let ok = if remat {
+                b == at
+            } else {
+                b == at || self.dt.dominates(b, at)
+            };
+            ok.then_some(v)
+        })
+    }
+
+    /// The value of a class whose chosen term is available here (iterative post-order).
+    /// Each frame carries the block its value goes to: operands of a hoisted value are
+    /// computed at the hoisting point too.
+    fn class_value(&mut self, c: Id) -> Value {
+        let c = self.egraph.find(c);
+        let cur = self.cur;
+        // (class, expanded, block the value is for, where it goes)
+        let mut stack = vec![(c, false, cur, cur)];
+        let mut result = None;
+        while let Some((id, expanded, at, target)) = stack.pop() {
+            let node = self.choice.node(id).clone();
+            let remat = node.as_const().is_some();
+            if let Node::Opaque(v, _) = node {
+                result = Some(v);
+                continue;
+            }
+            if !expanded {
+                if let Some(v) = self.lookup(self.memo.get(&id), remat, at) {
+                    self.gvn_hits += 1;
+                    result = Some(v);
+                    continue;
+                }
+            }
+            let Node::Op { op, args, .. } = &node else {
+                unreachable!()
+            };
+            if !expanded {
+                let target = if remat { at } else { self.placement(id, at) };
+                stack.push((id, true, at, target));
+                for &k in args.iter().rev() {
+                    stack.push((self.egraph.find(k), false, target, target));
+                }
+                continue;
+            }
+            let arg_vals: Vec<Value> = args
+                .iter()
+                .map(|&k| {
+                    let k = self.egraph.find(k);
+                    match self.choice.node(k) {
+                        Node::Opaque(v, _) => *v,
+                        n => {
+                            let remat = n.as_const().is_some();
+                            self.lookup(self.memo.get(&k), remat, target)
+                                .expect("operands are elaborated first")
+                        }
+                    }
+                })
+                .collect();
+            let ty = self.egraph[id].data.ty;
+            let v = self.emit(*op, node.imm(), &arg_vals, ty, target);
+            self.memo.entry(id).or_default().push((v, target));
+            result = Some(v);
+        }
+        result.expect("a class has a value")
+    }
+
+    /// Where a value needed in block `at` goes: `at`, or the preheader of the outermost
+    /// enclosing loop that its operands allow (loop-invariant code motion).
+    fn placement(&mut self, c: Id, at: Block) -> Block {
+        if !self.licm {
+            return at;
+        }
+        let avail = self.avail_of(c);
+        let mut target = at;
+        let mut l = self.loops.innermost(at);
+        // A preheader belongs to the loop around its loop, so walk out from `at`'s loop.
+        while let Some(li) = l {
+            let Some(pre) = self.loops.loops[li].preheader else {
+                break;
+            };
+            // The preheader must dominate here with every entry counted (OSR entries jump to
+            // the preheader once `insert_loop_preheaders` has run), and the operands must be
+            // computable at its end.
+            if !self.dt.dominates(pre, at) {
+                break;
+            }
+            let ok = match avail {
+                Avail::Anywhere => true,
+                Avail::Nowhere => false,
+                Avail::At(b, _) => self.dt.dominates(b, pre),
+            };
+            if !ok {
+                break;
+            }
+            target = pre;
+            l = self.loops.loops[li].parent;
+        }
+        if target != at {
+            self.hoisted += 1;
+        }
+        target
+    }
+
+    fn emit(
+        &mut self,
+        op: Opcode,
+        imm: Imm,
+        args: &[Value],
+        ty: crate::types::Type,
+        target: Block,
+    ) -> Value {
+        let inst = self.func.make_inst(op, imm, args, &[ty]);
+        self.pos.resize(self.func.insts.len(), 0);
+        self.placed += 1;
+        if target == self.cur {
+            self.out.push(inst);
+            self.func.inst_block[inst] = Some(target);
+        } else {
+            self.hoisted_into.entry(target).or_default().push(inst);
+            self.func.inst_block[inst] = Some(target);
+        }
+        self.func.result(inst).expect("one result")
+    }
+
+    /// The fallback: re-emits the original pure instruction of `v` here (its operands through
+    /// [`Elaborator::value`]), for a use where the chosen term of `v`'s class needs a value that
+    /// does not reach this point.
+    fn original(&mut self, v: Value) -> Value {
+        if let Some(x) = self.lookup(self.memo_orig.get(&v), false, self.cur) {
+            return x;
+        }
+        let ValueDef::Result(inst, _) = self.func.values[v].def else {
+            return v;
+        };
+        let d = *self.func.inst(inst);
+        let args = self.func.args(inst).to_vec();
+        let vals: Vec<Value> = args.into_iter().map(|a| self.value(a)).collect();
+        let ty = self.func.value_type(v);
+        let cur = self.cur;
+        let x = self.emit(d.opcode, d.imm, &vals, ty, cur);
+        self.memo_orig.entry(v).or_default().push((x, cur));
+        x
+    }
+}
