@@ -10,8 +10,32 @@ use strata_ir::types::Type;
 fn edges(ty: Type) -> Vec<u64> {
     match ty {
         Type::I32 => [
-            0u32, 1, 2, 3, 4, 7, 8, 15, 16, 24, 31, 32, 33, 63, 64, 255, 256, 0x7fff, 0x8000,
-            0xffff, 0x1234_5678, 0x7fff_ffff, 0x8000_0000, 0x8000_0001, 0xffff_fffe, 0xffff_ffff,
+            0u32,
+            1,
+            2,
+            3,
+            4,
+            7,
+            8,
+            15,
+            16,
+            24,
+            31,
+            32,
+            33,
+            63,
+            64,
+            255,
+            256,
+            0x7fff,
+            0x8000,
+            0xffff,
+            0x1234_5678,
+            0x7fff_ffff,
+            0x8000_0000,
+            0x8000_0001,
+            0xffff_fffe,
+            0xffff_ffff,
         ]
         .iter()
         .map(|&v| u64::from(v))
@@ -273,7 +297,11 @@ fn a_rule_broken_on_purpose_is_caught() {
         "; wrong\nfeqz-lt: (i32.eqz (f64.lt ?a ?b)) => (f64.ge ?a ?b)",
     ];
     for text in cases {
-        let family = if text.contains("addr") { "address" } else { "test" };
+        let family = if text.contains("addr") {
+            "address"
+        } else {
+            "test"
+        };
         let rules = parse_rules(family, text).unwrap();
         let caught = rules.iter().any(|r| verify_rule(r).is_err());
         assert!(caught, "not caught: {text}");
@@ -285,9 +313,15 @@ fn malformed_rules_are_rejected_with_their_line() {
     let cases = [
         ("no-why: (i32.add ?x (i32.const 0)) => ?x", "comment"),
         ("; w\nunbound: (i32.add ?x ?y) => ?z", "not bound"),
-        ("; w\nimpure: (i32.div_s ?x (i32.const 1)) => ?x", "not pure"),
+        (
+            "; w\nimpure: (i32.div_s ?x (i32.const 1)) => ?x",
+            "not pure",
+        ),
         ("; w\narity: (i32.add ?x) => ?x", "operands"),
-        ("; w\nguard: (i32.add ?x ?c) => ?x if (bogus ?c)", "unknown guard"),
+        (
+            "; w\nguard: (i32.add ?x ?c) => ?x if (bogus ?c)",
+            "unknown guard",
+        ),
         ("; w\nuntyped: (select ?a ?b ?c) => ?a", "type"),
         ("; w\nbad-op: (i32.frobnicate ?x) => ?x", "unknown opcode"),
         ("; w\nno-arrow: (i32.add ?x ?y)", "=>"),

@@ -38,6 +38,17 @@ pub fn run_egraph(func: &mut Function, cfg: &MidendConfig, stats: &mut EgraphSta
     let mut egraph = Graph::new(FactsAnalysis);
     let mut class_of: EntityVec<Value, Option<Id>> = EntityVec::filled(func.values.len(), None);
     let mut pure_insts = 0usize;
+    // The operators present: a rule whose left side needs one that is absent (and that no
+    // applicable rule introduces) cannot fire, and egg need not search for it.
+    let mut present = super::rules::OpSet::default();
+    for op in [
+        Opcode::I32Const,
+        Opcode::I64Const,
+        Opcode::F32Const,
+        Opcode::F64Const,
+    ] {
+        present.insert(op);
+    }
     let mut in_graph: EntityVec<Inst, bool> = EntityVec::filled(func.insts.len(), false);
     for &b in &order {
         for &p in func.block_params(b) {
@@ -58,6 +69,7 @@ pub fn run_egraph(func: &mut Function, cfg: &MidendConfig, stats: &mut EgraphSta
             match node {
                 Some(n) => {
                     pure_insts += 1;
+                    present.insert(d.opcode);
                     in_graph[inst] = true;
                     class_of[results[0]] = Some(egraph.add(n));
                 }
@@ -76,9 +88,26 @@ pub fn run_egraph(func: &mut Function, cfg: &MidendConfig, stats: &mut EgraphSta
     // 2. Rewrite within the budget.
     let t = Instant::now();
     let enabled = |r: &RuleDef| cfg.family_enabled(&r.family);
+    let sets = super::rules::rule_opsets();
+    let candidates: Vec<usize> = all_rewrites()
+        .iter()
+        .map(|(i, _)| *i)
+        .filter(|&i| enabled(&all_rules()[i]))
+        .collect();
+    loop {
+        let mut grew = false;
+        for &i in &candidates {
+            if present.contains_all(&sets[i].0) {
+                grew |= present.union(&sets[i].1);
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
     let rewrites: Vec<&egg::Rewrite<Node, FactsAnalysis>> = all_rewrites()
         .iter()
-        .filter(|(i, _)| enabled(&all_rules()[*i]))
+        .filter(|(i, _)| candidates.contains(i) && present.contains_all(&sets[*i].0))
         .map(|(_, rw)| rw)
         .collect();
     let budget = cfg.budget;
@@ -154,11 +183,11 @@ struct Elaborator<'a> {
     licm: bool,
     address_rules: Vec<(&'a RuleDef, egg::Pattern<Node>)>,
     /// Per class, where its chosen term becomes computable (memoized).
-    avail: HashMap<Id, Avail>,
+    avail: Vec<Option<Avail>>,
     /// Position of every original instruction in its block.
     pos: EntityVec<Inst, i64>,
     /// Values already computed for a class, with their blocks (valid where they dominate).
-    memo: HashMap<Id, Vec<(Value, Block)>>,
+    memo: Vec<Vec<(Value, Block)>>,
     /// Values re-emitted from an original pure instruction (the fallback), likewise.
     memo_orig: HashMap<Value, Vec<(Value, Block)>>,
     /// Instructions to place at the end of a preheader (before its terminator).
@@ -204,9 +233,9 @@ impl<'a> Elaborator<'a> {
             loops,
             licm,
             address_rules,
-            avail: HashMap::new(),
+            avail: vec![None; choice.chosen.len()],
             pos,
-            memo: HashMap::new(),
+            memo: vec![Vec::new(); choice.chosen.len()],
             memo_orig: HashMap::new(),
             hoisted_into: HashMap::new(),
             cur: entry,
@@ -417,12 +446,12 @@ impl<'a> Elaborator<'a> {
     /// Availability of a class's chosen term (iterative: chosen terms can be deep).
     fn avail_of(&mut self, c: Id) -> Avail {
         let c = self.egraph.find(c);
-        if let Some(&a) = self.avail.get(&c) {
+        if let Some(a) = self.avail[usize::from(c)] {
             return a;
         }
         let mut stack = vec![(c, false)];
         while let Some((id, expanded)) = stack.pop() {
-            if self.avail.contains_key(&id) {
+            if self.avail[usize::from(id)].is_some() {
                 continue;
             }
             let node = self.choice.node(id);
@@ -434,14 +463,15 @@ impl<'a> Elaborator<'a> {
                         let mut acc = Avail::Anywhere;
                         for &k in args.iter() {
                             let k = self.egraph.find(k);
-                            acc = self.join(acc, self.avail[&k]);
+                            let ka = self.avail[usize::from(k)].expect("operands first");
+                            acc = self.join(acc, ka);
                         }
                         Some(acc)
                     } else {
                         stack.push((id, true));
                         for &k in args.iter() {
                             let k = self.egraph.find(k);
-                            if !self.avail.contains_key(&k) {
+                            if self.avail[usize::from(k)].is_none() {
                                 stack.push((k, false));
                             }
                         }
@@ -450,10 +480,10 @@ impl<'a> Elaborator<'a> {
                 }
             };
             if let Some(a) = a {
-                self.avail.insert(id, a);
+                self.avail[usize::from(id)] = Some(a);
             }
         }
-        self.avail[&c]
+        self.avail[usize::from(c)].expect("computed above")
     }
 
     /// A value for the class computed in a block that reaches `at` (or, for a
@@ -491,7 +521,7 @@ impl<'a> Elaborator<'a> {
                 continue;
             }
             if !expanded {
-                if let Some(v) = self.lookup(self.memo.get(&id), remat, at) {
+                if let Some(v) = self.lookup(self.memo.get(usize::from(id)), remat, at) {
                     self.gvn_hits += 1;
                     result = Some(v);
                     continue;
@@ -516,7 +546,7 @@ impl<'a> Elaborator<'a> {
                         Node::Opaque(v, _) => *v,
                         n => {
                             let remat = n.as_const().is_some();
-                            self.lookup(self.memo.get(&k), remat, target)
+                            self.lookup(self.memo.get(usize::from(k)), remat, target)
                                 .expect("operands are elaborated first")
                         }
                     }
@@ -524,7 +554,7 @@ impl<'a> Elaborator<'a> {
                 .collect();
             let ty = self.egraph[id].data.ty;
             let v = self.emit(*op, node.imm(), &arg_vals, ty, target);
-            self.memo.entry(id).or_default().push((v, target));
+            self.memo[usize::from(id)].push((v, target));
             result = Some(v);
         }
         result.expect("a class has a value")

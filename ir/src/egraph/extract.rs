@@ -5,7 +5,6 @@ use super::facts::Graph;
 use super::lang::Node;
 use crate::opcode::Opcode;
 use egg::{CostFunction, Id, Language};
-use std::collections::HashMap;
 
 /// Latency-weighted costs of the instructions x86-64 lowers each opcode to (Agner Fog's
 /// tables for recent cores, rounded): what a value costs to compute, operands included.
@@ -69,14 +68,16 @@ impl CostFunction<Node> for X86Cost {
     }
 }
 
-/// The node chosen for each class (canonical ids).
+/// The node chosen for each class, indexed by canonical class id (children canonical).
 pub struct Choice {
-    pub chosen: HashMap<Id, Node>,
+    pub chosen: Vec<Option<Node>>,
 }
 
 impl Choice {
     pub fn node(&self, class: Id) -> &Node {
-        &self.chosen[&class]
+        self.chosen[usize::from(class)]
+            .as_ref()
+            .expect("every class has a choice")
     }
 }
 
@@ -95,37 +96,80 @@ impl Rng {
     }
 }
 
+/// The best cost of every class (indexed by canonical id), by iterating to a fixed point;
+/// classes are mostly created children first, so one or two sweeps usually settle it.
+fn best_costs(egraph: &Graph) -> Vec<u64> {
+    let n = egraph
+        .classes()
+        .map(|c| usize::from(c.id))
+        .max()
+        .map_or(0, |m| m + 1);
+    let mut cost = vec![u64::MAX; n];
+    let mut ids: Vec<Id> = egraph.classes().map(|c| c.id).collect();
+    ids.sort_unstable();
+    let mut cf = X86Cost;
+    loop {
+        let mut changed = false;
+        for &id in &ids {
+            for node in &egraph[id].nodes {
+                if node
+                    .children()
+                    .iter()
+                    .any(|&c| cost[usize::from(c)] == u64::MAX)
+                {
+                    continue;
+                }
+                let c = cf.cost(node, |k| cost[usize::from(k)]);
+                if c < cost[usize::from(id)] {
+                    cost[usize::from(id)] = c;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return cost;
+        }
+    }
+}
+
 /// Chooses a node for every class. With a chaos seed, each class takes a random node among
 /// those whose operand classes are all strictly cheaper than the class itself: every chain of
 /// choices then strictly decreases in cost, so the choice is acyclic, and the cheapest node is
 /// always among the candidates.
 pub fn choose(egraph: &Graph, chaos: Option<u64>) -> Choice {
-    let extractor = egg::Extractor::new(egraph, X86Cost);
-    let mut chosen = HashMap::with_capacity(egraph.number_of_classes());
+    let cost = best_costs(egraph);
+    let mut chosen: Vec<Option<Node>> = vec![None; cost.len()];
     let mut rng = chaos.map(|s| Rng(s.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1));
+    let mut cf = X86Cost;
     for class in egraph.classes() {
-        let best = extractor.find_best_node(class.id).clone();
+        let own = cost[usize::from(class.id)];
+        let finite = |n: &&Node| {
+            n.children()
+                .iter()
+                .all(|&c| cost[usize::from(c)] != u64::MAX)
+        };
+        // The cheapest node (the first on ties: deterministic).
+        let best = class
+            .nodes
+            .iter()
+            .filter(finite)
+            .min_by_key(|n| cf.cost(n, |k| cost[usize::from(k)]));
         let node = match rng.as_mut() {
             None => best,
             Some(rng) => {
-                let own = extractor.find_best_cost(class.id);
                 let legal: Vec<&Node> = class
                     .nodes
                     .iter()
-                    .filter(|n| {
-                        n.children()
-                            .iter()
-                            .all(|&c| extractor.find_best_cost(c) < own)
-                    })
+                    .filter(|n| n.children().iter().all(|&c| cost[usize::from(c)] < own))
                     .collect();
                 if legal.is_empty() {
                     best
                 } else {
-                    legal[(rng.next() % legal.len() as u64) as usize].clone()
+                    Some(legal[(rng.next() % legal.len() as u64) as usize])
                 }
             }
         };
-        chosen.insert(class.id, node);
+        chosen[usize::from(class.id)] = node.map(|n| n.clone().map_children(|c| egraph.find(c)));
     }
     Choice { chosen }
 }

@@ -701,3 +701,58 @@ pub fn all_rewrites() -> &'static [(usize, Rewrite<Node, FactsAnalysis>)] {
             .collect()
     })
 }
+
+/// A set of opcodes (a bitset over the opcode table).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpSet([u64; 8]);
+
+impl OpSet {
+    pub fn insert(&mut self, op: Opcode) {
+        let i = op as usize;
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    pub fn contains_all(&self, other: &OpSet) -> bool {
+        self.0.iter().zip(&other.0).all(|(a, b)| b & !a == 0)
+    }
+
+    pub fn union(&mut self, other: &OpSet) -> bool {
+        let before = self.0;
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a |= b;
+        }
+        before != self.0
+    }
+
+    /// The operators a term mentions.
+    pub fn of_term(t: &Term) -> OpSet {
+        let mut s = OpSet::default();
+        fn walk(t: &Term, s: &mut OpSet) {
+            match t {
+                Term::Var(_) => {}
+                Term::Op { op, args, .. } => {
+                    s.insert(*op);
+                    args.iter().for_each(|a| walk(a, s));
+                }
+                Term::Addr(a, b) => {
+                    walk(a, s);
+                    walk(b, s);
+                }
+            }
+        }
+        walk(t, &mut s);
+        s
+    }
+}
+
+/// The operators each built-in rule needs (left side) and introduces (right side), in
+/// [`all_rules`] order.
+pub fn rule_opsets() -> &'static [(OpSet, OpSet)] {
+    static SETS: std::sync::OnceLock<Vec<(OpSet, OpSet)>> = std::sync::OnceLock::new();
+    SETS.get_or_init(|| {
+        all_rules()
+            .iter()
+            .map(|r| (OpSet::of_term(&r.lhs), OpSet::of_term(&r.rhs)))
+            .collect()
+    })
+}

@@ -1,0 +1,89 @@
+//! Where the mid-end's time goes on one module, by phase, on one thread:
+//! `cargo run --release -p strata-ir --example midend_phases [FILE.wasm] [SWITCHES]`
+//! (default benches/programs/large.wasm; switches as `strata compile --egraph`).
+
+use std::time::Instant;
+use strata_ir::egraph::{optimize, MidendConfig};
+use strata_ir::passes::{default_pipeline, run_pipeline};
+use strata_ir::Translator;
+use strata_vm::Module;
+
+fn main() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().unwrap_or_else(|| {
+        format!(
+            "{}/../benches/programs/large.wasm",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    let cfg = MidendConfig::parse(&args.next().unwrap_or_default())?;
+    let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
+    let module = Module::new(bytes).map_err(|e| format!("{path}: {e:?}"))?;
+    let code = module.code_section_bytes as f64;
+    let pipeline = default_pipeline();
+    let mut t = Translator::new();
+    // Warm up (rule parsing happens once per process).
+    let _ = optimize(&mut t.translate(&module, 0).map_err(|e| e.0)?, &cfg);
+    let (mut translate, mut midend) = (0u64, 0u64);
+    let (mut build, mut run, mut extract, mut elaborate) = (0u64, 0u64, 0u64, 0u64);
+    let mut stops = std::collections::BTreeMap::<String, usize>::new();
+    let mut fired = std::collections::BTreeMap::<String, usize>::new();
+    let (mut nodes, mut pure) = (0usize, 0usize);
+    for i in 0..module.num_defined_funcs() {
+        let s = Instant::now();
+        let mut f = t.translate(&module, i).map_err(|e| e.0)?;
+        run_pipeline(&mut f, &pipeline, false)?;
+        translate += s.elapsed().as_nanos() as u64;
+        let s = Instant::now();
+        let st = optimize(&mut f, &cfg);
+        midend += s.elapsed().as_nanos() as u64;
+        build += st.nanos_build;
+        run += st.nanos_run;
+        extract += st.nanos_extract;
+        elaborate += st.nanos_elaborate;
+        nodes += st.nodes;
+        pure += st.pure_insts;
+        *stops.entry(st.stop_reason.clone()).or_default() += 1;
+        for (r, n) in st.rules_fired {
+            *fired.entry(r).or_default() += n;
+        }
+    }
+    let ms = |n: u64| n as f64 / 1e6;
+    let mbs = |n: u64| code / (n as f64 / 1e9) / 1e6;
+    println!(
+        "{path}: {} functions, {code} bytes of code",
+        module.num_defined_funcs()
+    );
+    println!(
+        "translate+cleanup {:8.1} ms  {:6.2} MB/s",
+        ms(translate),
+        mbs(translate)
+    );
+    println!(
+        "mid-end           {:8.1} ms  {:6.2} MB/s",
+        ms(midend),
+        mbs(midend)
+    );
+    println!(
+        "  build {:.1} ms, rewrite {:.1} ms, extract {:.1} ms, elaborate {:.1} ms, other {:.1} ms",
+        ms(build),
+        ms(run),
+        ms(extract),
+        ms(elaborate),
+        ms(midend.saturating_sub(build + run + extract + elaborate))
+    );
+    println!(
+        "together          {:8.1} ms  {:6.2} MB/s",
+        ms(translate + midend),
+        mbs(translate + midend)
+    );
+    println!("{pure} pure instructions, {nodes} e-nodes after rewriting; stop reasons {stops:?}");
+    let mut fired: Vec<_> = fired.into_iter().collect();
+    fired.sort_by(|a, b| b.1.cmp(&a.1));
+    println!(
+        "rules fired ({} distinct): {:?}",
+        fired.len(),
+        &fired[..fired.len().min(15)]
+    );
+    Ok(())
+}
