@@ -227,6 +227,14 @@ impl LoopNest {
         Self::with(func, &cfg, &dt)
     }
 
+    /// The nest of a function without loops (`n` blocks), without building a CFG.
+    pub fn none(n: usize) -> Self {
+        LoopNest {
+            loops: Vec::new(),
+            innermost: vec![None; n],
+        }
+    }
+
     /// From a CFG and dominator tree of the normal entry.
     pub fn with(func: &Function, cfg: &ControlFlowGraph, dt: &DominatorTree) -> Self {
         let n = func.blocks.len();

@@ -18,6 +18,11 @@ use std::collections::HashMap;
 pub fn remove_redundant_checks(func: &mut Function) -> usize {
     let cfg = ControlFlowGraph::new(func);
     let dt = DominatorTree::new(&cfg);
+    remove_redundant_checks_with(func, &dt)
+}
+
+/// The same with the function's dominator tree (all entries as roots) already built.
+pub fn remove_redundant_checks_with(func: &mut Function, dt: &DominatorTree) -> usize {
     let mut removed = 0;
     // (memory, base) -> stack of (end, scope depth) along the current dominator path.
     let mut covered: HashMap<(u32, Value), Vec<(u64, usize)>> = HashMap::new();

@@ -28,10 +28,18 @@ enum Avail {
 }
 
 /// Builds the e-graph, runs the rules within the budget, chooses, and elaborates.
-pub fn run_egraph(func: &mut Function, cfg: &MidendConfig, stats: &mut EgraphStats) {
+///
+/// Returns the dominator tree (with every entry as a root), still valid afterwards: the
+/// e-graph never changes the control flow.
+pub fn run_egraph(
+    func: &mut Function,
+    cfg: &MidendConfig,
+    stats: &mut EgraphStats,
+) -> DominatorTree {
     func.resolve_all_aliases();
     let t = Instant::now();
     let cfgraph = ControlFlowGraph::new(func);
+    let dt = DominatorTree::new(&cfgraph);
     let order = cfgraph.reverse_postorder();
 
     // 1. Build: pure instructions become nodes, every other value an opaque leaf.
@@ -50,36 +58,39 @@ pub fn run_egraph(func: &mut Function, cfg: &MidendConfig, stats: &mut EgraphSta
         present.insert(op);
     }
     let mut in_graph: EntityVec<Inst, bool> = EntityVec::filled(func.insts.len(), false);
+    let mut args: smallvec::SmallVec<[Id; 3]> = smallvec::SmallVec::new();
     for &b in &order {
-        for &p in func.block_params(b) {
-            class_of[p] = Some(egraph.add(Node::Opaque(p, OpaqueType::new(func.value_type(p)))));
-        }
         for &inst in func.block_insts(b) {
             let d = *func.inst(inst);
-            let results: Vec<Value> = func.results(inst).collect();
-            let node = if in_egraph(d.opcode) && results.len() == 1 {
-                imm_bits(d.opcode, &d.imm).and_then(|imm| {
-                    let args: Option<Vec<Id>> =
-                        func.args(inst).iter().map(|&a| class_of[a]).collect();
-                    args.map(|a| Node::op(d.opcode, imm, &a))
-                })
-            } else {
-                None
-            };
-            match node {
-                Some(n) => {
-                    pure_insts += 1;
-                    present.insert(d.opcode);
-                    in_graph[inst] = true;
-                    class_of[results[0]] = Some(egraph.add(n));
-                }
-                None => {
-                    for r in results {
-                        class_of[r] =
-                            Some(egraph.add(Node::Opaque(r, OpaqueType::new(func.value_type(r)))));
-                    }
-                }
+            if d.num_results != 1 || !in_egraph(d.opcode) {
+                continue;
             }
+            let Some(imm) = imm_bits(d.opcode, &d.imm) else {
+                continue;
+            };
+            // Operands defined outside the e-graph become opaque leaves when first used
+            // (values only the skeleton reads never enter it).
+            args.clear();
+            for &a in func.args(inst) {
+                let id = match class_of[a] {
+                    Some(id) => id,
+                    None => {
+                        let id = egraph.add(Node::Opaque(a, OpaqueType::new(func.value_type(a))));
+                        class_of[a] = Some(id);
+                        id
+                    }
+                };
+                args.push(id);
+            }
+            pure_insts += 1;
+            present.insert(d.opcode);
+            in_graph[inst] = true;
+            let id = egraph.add(Node::Op {
+                op: d.opcode,
+                imm,
+                args: args.clone(),
+            });
+            class_of[d.first_result] = Some(id);
         }
     }
     stats.pure_insts = pure_insts;
@@ -112,6 +123,10 @@ pub fn run_egraph(func: &mut Function, cfg: &MidendConfig, stats: &mut EgraphSta
         .collect();
     let budget = cfg.budget;
     let node_limit = (egraph.total_number_of_nodes() * budget.node_factor).max(budget.min_nodes);
+    if pure_insts == 0 {
+        stats.stop_reason = "empty".into();
+        return dt;
+    }
     let runner = Runner::<Node, FactsAnalysis, ()>::new(FactsAnalysis)
         .with_egraph(egraph)
         .with_scheduler(SimpleScheduler)
@@ -155,6 +170,7 @@ pub fn run_egraph(func: &mut Function, cfg: &MidendConfig, stats: &mut EgraphSta
         .map(|r| (r, pattern(&r.lhs)))
         .collect();
     let mut el = Elaborator::new(
+        dt,
         func,
         &egraph,
         &choice,
@@ -169,6 +185,7 @@ pub fn run_egraph(func: &mut Function, cfg: &MidendConfig, stats: &mut EgraphSta
     stats.hoisted = el.hoisted;
     stats.address_folds = el.address_folds;
     stats.nanos_elaborate = elapsed_ns(t);
+    el.dt
 }
 
 struct Elaborator<'a> {
@@ -205,6 +222,7 @@ struct Elaborator<'a> {
 
 impl<'a> Elaborator<'a> {
     fn new(
+        dt: DominatorTree,
         func: &'a mut Function,
         egraph: &'a Graph,
         choice: &'a Choice,
@@ -213,9 +231,11 @@ impl<'a> Elaborator<'a> {
         licm: bool,
         address_rules: Vec<(&'a RuleDef, egg::Pattern<Node>)>,
     ) -> Self {
-        let cfg = ControlFlowGraph::new(func);
-        let dt = DominatorTree::new(&cfg);
-        let loops = LoopNest::new(func);
+        let loops = if func.osr_entries.is_empty() {
+            LoopNest::none(func.blocks.len())
+        } else {
+            LoopNest::new(func)
+        };
         let mut pos = EntityVec::filled(func.insts.len(), 0i64);
         for &b in &func.layout {
             for (i, &inst) in func.block_insts(b).iter().enumerate() {

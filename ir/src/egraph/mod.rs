@@ -214,9 +214,16 @@ pub fn optimize(func: &mut Function, cfg: &MidendConfig) -> EgraphStats {
     let mut stats = EgraphStats::default();
     crate::passes::remove_unreachable_blocks(func);
     if cfg.egraph {
-        crate::loops::insert_loop_preheaders(func);
-        crate::passes::remove_redundant_params(func);
-        run_egraph(func, cfg, &mut stats);
+        // Every reachable loop has an OSR entry, so without one there is no loop.
+        if !func.osr_entries.is_empty() && crate::loops::insert_loop_preheaders(func) > 0 {
+            crate::passes::remove_redundant_params(func);
+        }
+        let dt = run_egraph(func, cfg, &mut stats);
+        crate::passes::dce(func);
+        if cfg.bounds_checks {
+            stats.bounds_checks_removed = crate::bounds::remove_redundant_checks_with(func, &dt);
+        }
+        return stats;
     }
     crate::passes::dce(func);
     if cfg.bounds_checks {
