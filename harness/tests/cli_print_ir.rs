@@ -59,3 +59,70 @@ fn print_ir_before_and_after() {
     assert!(err.contains("no defined function named nope"), "{err}");
     let _ = std::fs::remove_file(&path);
 }
+
+const EGRAPH_WAT: &str = r#"(module
+  (func $f (export "f") (param $x i32) (result i32)
+    (i32.add (i32.mul (local.get $x) (i32.const 8)) (i32.const 0))))"#;
+
+#[test]
+fn print_ir_after_shows_egraph_statistics_and_switches() {
+    let path = std::env::temp_dir().join(format!("strata-print-eg-{}.wat", std::process::id()));
+    std::fs::write(&path, EGRAPH_WAT).unwrap();
+    let file = path.to_str().unwrap();
+
+    let (ok, out, err) = strata(&["compile", "--print-ir", "after", file]);
+    assert!(ok, "{err}");
+    assert!(out.contains("stop: saturated"), "{out}");
+    assert!(out.contains("arith/mul-pow2.i32=1"), "{out}");
+    assert!(out.contains("arith/add-zero.i32=1"), "{out}");
+    assert!(out.contains("i32.shl"), "{out}");
+    assert!(!out.contains("i32.mul"), "{out}");
+
+    // Off: translation and cleanup only.
+    let (ok, out, err) = strata(&["compile", "--print-ir", "after", file, "--egraph", "off"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("e-graph off"), "{out}");
+    assert!(out.contains("i32.mul"), "{out}");
+
+    // One family off.
+    let (ok, out, err) = strata(&[
+        "compile",
+        "--print-ir",
+        "after",
+        file,
+        "--egraph",
+        "no-arith",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("i32.mul"), "{out}");
+
+    // Chaos: still valid IR, whatever it chose.
+    let (ok, out, err) = strata(&[
+        "compile",
+        "--print-ir",
+        "after",
+        file,
+        "--egraph",
+        "chaos=3",
+    ]);
+    assert!(ok, "{err}");
+    let text: String = out
+        .lines()
+        .filter(|l| !l.starts_with(';'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let f = strata_ir::parse_function(&text).unwrap();
+    strata_ir::verify(&f).unwrap();
+
+    let (ok, _, err) = strata(&[
+        "compile",
+        "--print-ir",
+        "after",
+        file,
+        "--egraph",
+        "no-such",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("unknown rule family such"), "{err}");
+    let _ = std::fs::remove_file(&path);
+}

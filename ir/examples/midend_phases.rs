@@ -79,7 +79,7 @@ fn main() -> Result<(), String> {
     );
     println!("{pure} pure instructions, {nodes} e-nodes after rewriting; stop reasons {stops:?}");
     let mut fired: Vec<_> = fired.into_iter().collect();
-    fired.sort_by(|a, b| b.1.cmp(&a.1));
+    fired.sort_by_key(|f| std::cmp::Reverse(f.1));
     println!(
         "rules fired ({} distinct): {:?}",
         fired.len(),

@@ -174,8 +174,7 @@ pub fn run_egraph(
         func,
         &egraph,
         &choice,
-        class_of,
-        in_graph,
+        (class_of, in_graph),
         cfg.licm,
         address_rules,
     );
@@ -226,8 +225,7 @@ impl<'a> Elaborator<'a> {
         func: &'a mut Function,
         egraph: &'a Graph,
         choice: &'a Choice,
-        class_of: EntityVec<Value, Option<Id>>,
-        in_graph: EntityVec<Inst, bool>,
+        (class_of, in_graph): (EntityVec<Value, Option<Id>>, EntityVec<Inst, bool>),
         licm: bool,
         address_rules: Vec<(&'a RuleDef, egg::Pattern<Node>)>,
     ) -> Self {
