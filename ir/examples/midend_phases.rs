@@ -26,6 +26,7 @@ fn main() -> Result<(), String> {
     let _ = optimize(&mut t.translate(&module, 0).map_err(|e| e.0)?, &cfg);
     let (mut translate, mut midend) = (0u64, 0u64);
     let (mut build, mut run, mut extract, mut elaborate) = (0u64, 0u64, 0u64, 0u64);
+    let (mut search, mut apply, mut rebuild) = (0u64, 0u64, 0u64);
     let mut stops = std::collections::BTreeMap::<String, usize>::new();
     let mut fired = std::collections::BTreeMap::<String, usize>::new();
     let (mut nodes, mut pure) = (0usize, 0usize);
@@ -39,6 +40,9 @@ fn main() -> Result<(), String> {
         midend += s.elapsed().as_nanos() as u64;
         build += st.nanos_build;
         run += st.nanos_run;
+        search += st.nanos_search;
+        apply += st.nanos_apply;
+        rebuild += st.nanos_rebuild;
         extract += st.nanos_extract;
         elaborate += st.nanos_elaborate;
         nodes += st.nodes;
@@ -71,6 +75,13 @@ fn main() -> Result<(), String> {
         ms(extract),
         ms(elaborate),
         ms(midend.saturating_sub(build + run + extract + elaborate))
+    );
+    println!(
+        "  rewrite: search {:.1} ms, apply {:.1} ms, rebuild {:.1} ms, runner {:.1} ms",
+        ms(search),
+        ms(apply),
+        ms(rebuild),
+        ms(run.saturating_sub(search + apply + rebuild))
     );
     println!(
         "together          {:8.1} ms  {:6.2} MB/s",

@@ -12,7 +12,7 @@ use crate::function::{Function, Imm, ValueDef};
 use crate::opcode::Format;
 use crate::opcode::Opcode;
 use crate::{Block, Inst, Value};
-use egg::{Id, Runner, Searcher, SimpleScheduler};
+use egg::{Id, Searcher};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -100,59 +100,53 @@ pub fn run_egraph(
     let t = Instant::now();
     let enabled = |r: &RuleDef| cfg.family_enabled(&r.family);
     let sets = super::rules::rule_opsets();
-    let candidates: Vec<usize> = all_rewrites()
+    let candidates: Vec<&(usize, egg::Rewrite<Node, FactsAnalysis>)> = all_rewrites()
         .iter()
-        .map(|(i, _)| *i)
-        .filter(|&i| enabled(&all_rules()[i]))
+        .filter(|(i, _)| cfg.disabled_families.is_empty() || enabled(&all_rules()[*i]))
         .collect();
     loop {
         let mut grew = false;
-        for &i in &candidates {
-            if present.contains_all(&sets[i].0) {
-                grew |= present.union(&sets[i].1);
+        for (i, _) in &candidates {
+            if present.contains_all(&sets[*i].0) {
+                grew |= present.union(&sets[*i].1);
             }
         }
         if !grew {
             break;
         }
     }
-    let rewrites: Vec<&egg::Rewrite<Node, FactsAnalysis>> = all_rewrites()
+    let rewrites: Vec<&egg::Rewrite<Node, FactsAnalysis>> = candidates
         .iter()
-        .filter(|(i, _)| candidates.contains(i) && present.contains_all(&sets[*i].0))
+        .filter(|(i, _)| present.contains_all(&sets[*i].0))
         .map(|(_, rw)| rw)
         .collect();
     let budget = cfg.budget;
-    let node_limit = (egraph.total_number_of_nodes() * budget.node_factor).max(budget.min_nodes);
+    let node_limit = (egraph.total_size() * budget.node_factor).max(budget.min_nodes);
     if pure_insts == 0 {
         stats.stop_reason = "empty".into();
         return dt;
     }
-    let runner = Runner::<Node, FactsAnalysis, ()>::new(FactsAnalysis)
-        .with_egraph(egraph)
-        .with_scheduler(SimpleScheduler)
-        .with_iter_limit(budget.iterations)
-        .with_node_limit(node_limit)
-        .with_time_limit(budget.time)
-        .run(rewrites.iter().copied());
-    stats.iterations = runner.iterations.len();
-    stats.stop_reason = match &runner.stop_reason {
-        Some(egg::StopReason::Saturated) => "saturated".into(),
-        Some(egg::StopReason::IterationLimit(_)) => "iterations".into(),
-        Some(egg::StopReason::NodeLimit(_)) => "nodes".into(),
-        Some(egg::StopReason::TimeLimit(_)) => "time".into(),
-        Some(egg::StopReason::Other(s)) => s.clone(),
-        None => "none".into(),
+    let mut egraph = egraph;
+    let outcome = super::saturate::saturate(&mut egraph, &rewrites, &budget, node_limit);
+    stats.iterations = outcome.iterations;
+    stats.stop_reason = match &outcome.stop {
+        egg::StopReason::Saturated => "saturated".into(),
+        egg::StopReason::IterationLimit(_) => "iterations".into(),
+        egg::StopReason::NodeLimit(_) => "nodes".into(),
+        egg::StopReason::TimeLimit(_) => "time".into(),
+        egg::StopReason::Other(s) => s.clone(),
     };
-    let mut fired: HashMap<String, usize> = HashMap::new();
-    for it in &runner.iterations {
-        for (name, n) in &it.applied {
-            *fired.entry(name.to_string()).or_default() += n;
-        }
-    }
-    let mut fired: Vec<(String, usize)> = fired.into_iter().collect();
+    stats.nanos_search = outcome.nanos_search;
+    stats.nanos_apply = outcome.nanos_apply;
+    stats.nanos_rebuild = outcome.nanos_rebuild;
+    let mut fired: Vec<(String, usize)> = rewrites
+        .iter()
+        .zip(&outcome.fired)
+        .filter(|(_, &n)| n > 0)
+        .map(|(rw, &n)| (rw.name.to_string(), n))
+        .collect();
     fired.sort();
     stats.rules_fired = fired;
-    let egraph = runner.egraph;
     stats.nodes = egraph.total_number_of_nodes();
     stats.classes = egraph.number_of_classes();
     stats.nanos_run = elapsed_ns(t);

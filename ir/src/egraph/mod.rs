@@ -18,6 +18,7 @@ pub mod extract;
 pub mod facts;
 pub mod lang;
 pub mod rules;
+pub mod saturate;
 
 mod elaborate;
 
@@ -167,6 +168,10 @@ pub struct EgraphStats {
     pub bounds_checks_removed: usize,
     pub nanos_build: u64,
     pub nanos_run: u64,
+    /// egg's own split of `nanos_run`: searching, applying, rebuilding.
+    pub nanos_search: u64,
+    pub nanos_apply: u64,
+    pub nanos_rebuild: u64,
     pub nanos_extract: u64,
     pub nanos_elaborate: u64,
 }

@@ -640,9 +640,157 @@ impl egg::Condition<Node, FactsAnalysis> for Guards {
     }
 }
 
+/// A child of a one-level pattern.
+#[derive(Clone, Debug)]
+enum Slot {
+    /// A variable (index into `ShallowSearcher::vars`).
+    Var(usize),
+    /// A constant, matched on the class's folded value.
+    Const(u64),
+}
+
+/// The searcher of a one-level left side, `(op ?a (T.const 0) ...)`: most rules. egg's
+/// pattern machine allocates a match for every node of the root's operator before the
+/// guards run; this one checks constants and guards on the facts first and allocates only
+/// for real matches (the guards are checked again by the applier: both must hold).
+struct ShallowSearcher {
+    root: (Opcode, u64, usize, Option<crate::Value>),
+    slots: Vec<Slot>,
+    vars: Vec<Var>,
+    guards: Vec<(Guard, Vec<usize>)>,
+}
+
+impl ShallowSearcher {
+    fn new(rule: &RuleDef) -> Option<ShallowSearcher> {
+        let Term::Op { op, imm, args } = &rule.lhs else {
+            return None;
+        };
+        let mut names: Vec<&str> = Vec::new();
+        let mut slots = Vec::new();
+        for a in args {
+            match a {
+                Term::Var(v) => {
+                    let i = match names.iter().position(|n| n == v) {
+                        Some(i) => i,
+                        None => {
+                            names.push(v);
+                            names.len() - 1
+                        }
+                    };
+                    slots.push(Slot::Var(i));
+                }
+                Term::Op { op, imm, args } if args.is_empty() && super::lang::is_const_op(*op) => {
+                    slots.push(Slot::Const(*imm))
+                }
+                _ => return None,
+            }
+        }
+        let guards = rule
+            .guards
+            .iter()
+            .map(|(g, vs)| {
+                let idx: Option<Vec<usize>> = vs
+                    .iter()
+                    .map(|v| names.iter().position(|n| n == v))
+                    .collect();
+                idx.map(|i| (*g, i))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(ShallowSearcher {
+            root: (*op, *imm, args.len(), None),
+            slots,
+            vars: names.iter().map(|n| var(n)).collect(),
+            guards,
+        })
+    }
+
+    fn match_node(&self, egraph: &Graph, node: &Node, bound: &mut [Option<Id>]) -> bool {
+        bound.iter_mut().for_each(|b| *b = None);
+        for (slot, &child) in self.slots.iter().zip(egg::Language::children(node)) {
+            let child = egraph.find(child);
+            match slot {
+                Slot::Const(c) => {
+                    if egraph[child].data.konst != Some(*c) {
+                        return false;
+                    }
+                }
+                Slot::Var(i) => match bound[*i] {
+                    Some(b) if b != child => return false,
+                    Some(_) => {}
+                    None => bound[*i] = Some(child),
+                },
+            }
+        }
+        self.guards.iter().all(|(g, idx)| {
+            let facts: smallvec::SmallVec<[Facts; 2]> = idx
+                .iter()
+                .map(|&i| egraph[bound[i].expect("bound")].data)
+                .collect();
+            g.holds_for(&facts)
+        })
+    }
+}
+
+impl egg::Searcher<Node, FactsAnalysis> for ShallowSearcher {
+    fn search_eclass_with_limit(
+        &self,
+        egraph: &Graph,
+        eclass: Id,
+        limit: usize,
+    ) -> Option<egg::SearchMatches<'_, Node>> {
+        let mut bound: smallvec::SmallVec<[Option<Id>; 3]> =
+            smallvec::smallvec![None; self.vars.len()];
+        let mut substs = Vec::new();
+        for node in &egraph[eclass].nodes {
+            if egg::Language::discriminant(node) != self.root {
+                continue;
+            }
+            if self.match_node(egraph, node, &mut bound) {
+                let mut s = Subst::with_capacity(self.vars.len());
+                for (v, b) in self.vars.iter().zip(bound.iter()) {
+                    s.insert(*v, b.expect("every variable is bound"));
+                }
+                substs.push(s);
+                if substs.len() >= limit {
+                    break;
+                }
+            }
+        }
+        (!substs.is_empty()).then_some(egg::SearchMatches {
+            eclass,
+            substs,
+            ast: None,
+        })
+    }
+
+    fn search_with_limit(
+        &self,
+        egraph: &Graph,
+        mut limit: usize,
+    ) -> Vec<egg::SearchMatches<'_, Node>> {
+        let mut out = Vec::new();
+        let Some(classes) = egraph.classes_for_op(&self.root) else {
+            return out;
+        };
+        for id in classes {
+            if limit == 0 {
+                break;
+            }
+            if let Some(m) = self.search_eclass_with_limit(egraph, id, limit) {
+                limit = limit.saturating_sub(m.substs.len());
+                out.push(m);
+            }
+        }
+        out
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        self.vars.clone()
+    }
+}
+
 /// The egg rewrite of a (non-address) rule.
 pub fn rewrite(rule: &RuleDef) -> Result<Rewrite<Node, FactsAnalysis>, String> {
-    let lhs = pattern(&rule.lhs);
     let rhs = pattern(&rule.rhs);
     let guards = Guards(
         rule.guards
@@ -650,14 +798,14 @@ pub fn rewrite(rule: &RuleDef) -> Result<Rewrite<Node, FactsAnalysis>, String> {
             .map(|(g, vs)| (*g, vs.iter().map(|v| var(v)).collect()))
             .collect(),
     );
-    Rewrite::new(
-        rule.name.as_str(),
-        lhs,
-        egg::ConditionalApplier {
-            condition: guards,
-            applier: rhs,
-        },
-    )
+    let applier = egg::ConditionalApplier {
+        condition: guards,
+        applier: rhs,
+    };
+    match ShallowSearcher::new(rule) {
+        Some(s) => Rewrite::new(rule.name.as_str(), s, applier),
+        None => Rewrite::new(rule.name.as_str(), pattern(&rule.lhs), applier),
+    }
 }
 
 /// Whether the guards of an address rule hold for a match.

@@ -1,0 +1,82 @@
+//! The rewrite loop: egg's search and apply, under the [`Budget`].
+//!
+//! egg's `Runner` does the same with bookkeeping a JIT cannot afford on thousands of small
+//! functions (a clock read and a limit check after every rule, a rule-name check and a
+//! rebuild per run, per-iteration records); this loop checks the limits once per iteration
+//! and after each rule's application only the node count.
+
+use super::facts::{FactsAnalysis, Graph};
+use super::lang::Node;
+use super::Budget;
+use egg::{Rewrite, StopReason};
+use std::time::Instant;
+
+/// What the loop did.
+pub struct Outcome {
+    pub stop: StopReason,
+    pub iterations: usize,
+    /// How many times each rule (same order as given) changed the e-graph.
+    pub fired: Vec<usize>,
+    pub nanos_search: u64,
+    pub nanos_apply: u64,
+    pub nanos_rebuild: u64,
+}
+
+/// Applies the rules until nothing changes or a limit of the budget is reached.
+pub fn saturate(
+    egraph: &mut Graph,
+    rules: &[&Rewrite<Node, FactsAnalysis>],
+    budget: &Budget,
+    node_limit: usize,
+) -> Outcome {
+    let start = Instant::now();
+    let mut out = Outcome {
+        stop: StopReason::Saturated,
+        iterations: 0,
+        fired: vec![0; rules.len()],
+        nanos_search: 0,
+        nanos_apply: 0,
+        nanos_rebuild: 0,
+    };
+    egraph.rebuild();
+    loop {
+        if out.iterations >= budget.iterations {
+            out.stop = StopReason::IterationLimit(out.iterations);
+            return out;
+        }
+        out.iterations += 1;
+        let (size, classes) = (egraph.total_size(), egraph.number_of_classes());
+        let t = Instant::now();
+        let matches: Vec<_> = rules.iter().map(|rw| rw.search(egraph)).collect();
+        out.nanos_search += super::elapsed_ns(t);
+        let t = Instant::now();
+        let mut applied = false;
+        for (k, (rw, ms)) in rules.iter().zip(matches).enumerate() {
+            if ms.is_empty() {
+                continue;
+            }
+            let n = rw.apply(egraph, &ms).len();
+            out.fired[k] += n;
+            applied |= n > 0;
+            if egraph.total_size() > node_limit {
+                out.nanos_apply += super::elapsed_ns(t);
+                egraph.rebuild();
+                out.stop = StopReason::NodeLimit(egraph.total_size());
+                return out;
+            }
+        }
+        out.nanos_apply += super::elapsed_ns(t);
+        let t = Instant::now();
+        egraph.rebuild();
+        out.nanos_rebuild += super::elapsed_ns(t);
+        if !applied && egraph.total_size() == size && egraph.number_of_classes() == classes {
+            out.stop = StopReason::Saturated;
+            return out;
+        }
+        let elapsed = start.elapsed();
+        if elapsed > budget.time {
+            out.stop = StopReason::TimeLimit(elapsed.as_secs_f64());
+            return out;
+        }
+    }
+}
