@@ -295,6 +295,22 @@ impl LoopNest {
         LoopNest { loops, innermost }
     }
 
+    /// Records a new preheader `pre` for loop `li` (a block just created outside it, in the
+    /// enclosing loop if any), keeping the nest valid without recomputing it.
+    pub fn set_preheader(&mut self, li: usize, pre: Block) {
+        self.loops[li].preheader = Some(pre);
+        let parent = self.loops[li].parent;
+        if self.innermost.len() <= pre.index() {
+            self.innermost.resize(pre.index() + 1, None);
+        }
+        self.innermost[pre.index()] = parent;
+        let mut p = parent;
+        while let Some(pi) = p {
+            self.loops[pi].blocks.push(pre);
+            p = self.loops[pi].parent;
+        }
+    }
+
     /// The innermost loop containing `b`.
     pub fn innermost(&self, b: Block) -> Option<usize> {
         self.innermost.get(b.index()).copied().flatten()

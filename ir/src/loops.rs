@@ -14,9 +14,15 @@ use crate::function::{Builder, Function};
 
 /// Gives every loop a dedicated preheader. Returns how many were created.
 pub fn insert_loop_preheaders(func: &mut Function) -> usize {
-    let nest = LoopNest::new(func);
+    let mut nest = LoopNest::new(func);
+    insert_loop_preheaders_in(func, &mut nest)
+}
+
+/// The same, keeping `nest` (the function's loop nest) up to date for later passes.
+pub fn insert_loop_preheaders_in(func: &mut Function, nest: &mut LoopNest) -> usize {
     let mut created = 0;
-    for l in &nest.loops {
+    for li in 0..nest.loops.len() {
+        let l = &nest.loops[li];
         let h = l.header;
         let mut in_loop = vec![false; func.blocks.len()];
         for &b in &l.blocks {
@@ -36,6 +42,7 @@ pub fn insert_loop_preheaders(func: &mut Function) -> usize {
         }
         if let [(b, t)] = entering.as_slice() {
             if func.targets(*t).len() == 1 && !func.osr_entries.iter().any(|e| e.block == *b) {
+                nest.loops[li].preheader = Some(*b);
                 continue; // Already a preheader.
             }
         }
@@ -68,6 +75,7 @@ pub fn insert_loop_preheaders(func: &mut Function) -> usize {
                 }
             }
         }
+        nest.set_preheader(li, pre);
         created += 1;
     }
     created

@@ -34,6 +34,7 @@ enum Avail {
 pub fn run_egraph(
     func: &mut Function,
     cfg: &MidendConfig,
+    loops: LoopNest,
     stats: &mut EgraphStats,
 ) -> DominatorTree {
     func.resolve_all_aliases();
@@ -164,7 +165,7 @@ pub fn run_egraph(
         .map(|r| (r, pattern(&r.lhs)))
         .collect();
     let mut el = Elaborator::new(
-        dt,
+        (dt, loops),
         func,
         &egraph,
         &choice,
@@ -215,7 +216,7 @@ struct Elaborator<'a> {
 
 impl<'a> Elaborator<'a> {
     fn new(
-        dt: DominatorTree,
+        (dt, loops): (DominatorTree, LoopNest),
         func: &'a mut Function,
         egraph: &'a Graph,
         choice: &'a Choice,
@@ -223,11 +224,6 @@ impl<'a> Elaborator<'a> {
         licm: bool,
         address_rules: Vec<(&'a RuleDef, egg::Pattern<Node>)>,
     ) -> Self {
-        let loops = if func.osr_entries.is_empty() {
-            LoopNest::none(func.blocks.len())
-        } else {
-            LoopNest::new(func)
-        };
         let mut pos = EntityVec::filled(func.insts.len(), 0i64);
         for &b in &func.layout {
             for (i, &inst) in func.block_insts(b).iter().enumerate() {

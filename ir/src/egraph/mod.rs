@@ -220,10 +220,17 @@ pub fn optimize(func: &mut Function, cfg: &MidendConfig) -> EgraphStats {
     crate::passes::remove_unreachable_blocks(func);
     if cfg.egraph {
         // Every reachable loop has an OSR entry, so without one there is no loop.
-        if !func.osr_entries.is_empty() && crate::loops::insert_loop_preheaders(func) > 0 {
-            crate::passes::remove_redundant_params(func);
-        }
-        let dt = run_egraph(func, cfg, &mut stats);
+        let nest = if func.osr_entries.is_empty() {
+            crate::analysis::LoopNest::none(func.blocks.len())
+        } else {
+            let mut nest = crate::analysis::LoopNest::new(func);
+            if crate::loops::insert_loop_preheaders_in(func, &mut nest) > 0 {
+                // Parameters only: the control flow, and so the nest, stay as they are.
+                crate::passes::remove_redundant_params(func);
+            }
+            nest
+        };
+        let dt = run_egraph(func, cfg, nest, &mut stats);
         crate::passes::dce(func);
         if cfg.bounds_checks {
             stats.bounds_checks_removed = crate::bounds::remove_redundant_checks_with(func, &dt);
