@@ -30,6 +30,7 @@ fn main() -> Result<(), String> {
     let mut stops = std::collections::BTreeMap::<String, usize>::new();
     let mut fired = std::collections::BTreeMap::<String, usize>::new();
     let (mut nodes, mut pure) = (0usize, 0usize);
+    let (mut gvn, mut hoisted, mut folds, mut bounds) = (0usize, 0usize, 0usize, 0usize);
     for i in 0..module.num_defined_funcs() {
         let s = Instant::now();
         let mut f = t.translate(&module, i).map_err(|e| e.0)?;
@@ -46,6 +47,10 @@ fn main() -> Result<(), String> {
         extract += st.nanos_extract;
         elaborate += st.nanos_elaborate;
         nodes += st.nodes;
+        gvn += st.gvn_hits;
+        hoisted += st.hoisted;
+        folds += st.address_folds;
+        bounds += st.bounds_checks_removed;
         pure += st.pure_insts;
         *stops.entry(st.stop_reason.clone()).or_default() += 1;
         for (r, n) in st.rules_fired {
@@ -89,6 +94,10 @@ fn main() -> Result<(), String> {
         mbs(translate + midend)
     );
     println!("{pure} pure instructions, {nodes} e-nodes after rewriting; stop reasons {stops:?}");
+    println!(
+        "{gvn} uses reused (GVN), {hoisted} values hoisted, {folds} address folds, \
+         {bounds} bounds checks removed"
+    );
     let mut fired: Vec<_> = fired.into_iter().collect();
     fired.sort_by_key(|f| std::cmp::Reverse(f.1));
     println!(
