@@ -40,9 +40,12 @@ impl From<wasmparser::BinaryReaderError> for ParseError {
 
 type Result<T> = std::result::Result<T, ParseError>;
 
-/// The wasm features Strata accepts: WebAssembly 2.0 without SIMD.
+/// The wasm features Strata accepts: WebAssembly 2.0 without SIMD, plus extended constant
+/// expressions (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions).
 pub fn supported_features() -> WasmFeatures {
-    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+    WasmFeatures::WASM2
+        .difference(WasmFeatures::SIMD)
+        .union(WasmFeatures::EXTENDED_CONST)
 }
 
 /// One operation of a constant expression (global initialisers, segment offsets, element items).

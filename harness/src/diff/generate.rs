@@ -23,7 +23,7 @@ pub const ROUNDS: usize = 2;
 /// The wasm-smith configuration for differential cases.
 pub fn smith_config() -> Config {
     Config {
-        // Strata's features: WebAssembly 2.0 without SIMD.
+        // Strata's features: WebAssembly 2.0 without SIMD, plus extended constants.
         simd_enabled: false,
         relaxed_simd_enabled: false,
         gc_enabled: false,
@@ -34,7 +34,7 @@ pub fn smith_config() -> Config {
         tail_call_enabled: false,
         custom_page_sizes_enabled: false,
         wide_arithmetic_enabled: false,
-        extended_const_enabled: false,
+        extended_const_enabled: true,
         custom_descriptors_enabled: false,
         compact_imports_enabled: false,
         multibyte_array_access_enabled: false,

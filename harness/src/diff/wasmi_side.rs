@@ -31,7 +31,7 @@ impl WasmiSide {
         config
             .compilation_mode(CompilationMode::Eager)
             .wasm_tail_call(false)
-            .wasm_extended_const(false)
+            .wasm_extended_const(true)
             .wasm_multi_memory(false)
             .wasm_custom_page_sizes(false)
             .wasm_memory64(false)
