@@ -16,12 +16,17 @@ fn main() -> Result<(), String> {
             env!("CARGO_MANIFEST_DIR")
         )
     });
-    let cfg = MidendConfig::parse(&args.next().unwrap_or_default())?;
+    // `no-osr` (not a mid-end switch): translate without OSR entries.
+    let switches = args.next().unwrap_or_default();
+    let no_osr = switches.split(',').any(|s| s == "no-osr");
+    let rest: Vec<&str> = switches.split(',').filter(|s| *s != "no-osr").collect();
+    let cfg = MidendConfig::parse(&rest.join(","))?;
     let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
     let module = Module::new(bytes).map_err(|e| format!("{path}: {e:?}"))?;
     let code = module.code_section_bytes as f64;
     let pipeline = default_pipeline();
     let mut t = Translator::new();
+    t.set_osr_entries(!no_osr);
     // Warm up (rule parsing happens once per process).
     let _ = optimize(&mut t.translate(&module, 0).map_err(|e| e.0)?, &cfg);
     let (mut translate, mut midend) = (0u64, 0u64);
@@ -29,7 +34,7 @@ fn main() -> Result<(), String> {
     let (mut search, mut apply, mut rebuild) = (0u64, 0u64, 0u64);
     let mut stops = std::collections::BTreeMap::<String, usize>::new();
     let mut fired = std::collections::BTreeMap::<String, usize>::new();
-    let (mut nodes, mut pure) = (0usize, 0usize);
+    let (mut nodes, mut pure, mut insts) = (0usize, 0usize, 0usize);
     let (mut gvn, mut hoisted, mut folds, mut bounds) = (0usize, 0usize, 0usize, 0usize);
     for i in 0..module.num_defined_funcs() {
         let s = Instant::now();
@@ -47,6 +52,7 @@ fn main() -> Result<(), String> {
         extract += st.nanos_extract;
         elaborate += st.nanos_elaborate;
         nodes += st.nodes;
+        insts += f.num_live_insts();
         gvn += st.gvn_hits;
         hoisted += st.hoisted;
         folds += st.address_folds;
@@ -93,7 +99,10 @@ fn main() -> Result<(), String> {
         ms(translate + midend),
         mbs(translate + midend)
     );
-    println!("{pure} pure instructions, {nodes} e-nodes after rewriting; stop reasons {stops:?}");
+    println!(
+        "{pure} pure instructions, {nodes} e-nodes after rewriting, {insts} instructions \
+         after the mid-end; stop reasons {stops:?}"
+    );
     println!(
         "{gvn} uses reused (GVN), {hoisted} values hoisted, {folds} address folds, \
          {bounds} bounds checks removed"

@@ -154,6 +154,8 @@ pub struct Translator {
     live_loops: u32,
     /// `MAX_VAR_DEFS` unless set otherwise (tests).
     max_var_defs: Option<usize>,
+    /// Leave out the OSR entries (code that is only ever called, not entered mid-loop).
+    no_osr_entries: bool,
 }
 
 /// Every loop header takes every local and operand position as a parameter, so a small
@@ -185,6 +187,14 @@ impl Translator {
     /// Sets the limit on cached variable definitions (default `MAX_VAR_DEFS`).
     pub fn set_max_var_defs(&mut self, n: usize) {
         self.max_var_defs = Some(n);
+    }
+
+    /// Whether loops get OSR entries (the default). Without them the optimizer has more
+    /// freedom: a loop header's parameters that the back edges pass unchanged become
+    /// redundant, so invariant code can leave the loop; such code can only be entered by a
+    /// call.
+    pub fn set_osr_entries(&mut self, on: bool) {
+        self.no_osr_entries = !on;
     }
 
     /// Cached variable definitions of the last translated function (see `MAX_VAR_DEFS`).
@@ -883,7 +893,7 @@ impl Ctx<'_, '_> {
                 }
                 self.t.live_loops += 1;
                 let header = self.create_block();
-                let osr = self.create_block();
+                let osr = (!self.t.no_osr_entries).then(|| self.create_block());
                 // Header parameters: every local, then every operand position.
                 let mut header_params = Vec::with_capacity(l as usize + height);
                 for i in 0..l {
@@ -897,19 +907,21 @@ impl Ctx<'_, '_> {
                 let args = self.loop_args(height, &[])?;
                 self.jump(header, &args);
                 // The OSR entry reads the same state from the frame's cells.
-                let mut cells = Vec::with_capacity(header_params.len());
-                for (k, &p) in header_params.iter().enumerate() {
-                    let t = self.func.value_type(p);
-                    let inst = Builder::new(&mut self.func, osr).inst(
-                        Opcode::OsrLoadCell,
-                        Imm::Index(k as u32),
-                        &[],
-                        &[t],
-                    );
-                    cells.push(self.func.result(inst).unwrap());
+                if let Some(osr) = osr {
+                    let mut cells = Vec::with_capacity(header_params.len());
+                    for (k, &p) in header_params.iter().enumerate() {
+                        let t = self.func.value_type(p);
+                        let inst = Builder::new(&mut self.func, osr).inst(
+                            Opcode::OsrLoadCell,
+                            Imm::Index(k as u32),
+                            &[],
+                            &[t],
+                        );
+                        cells.push(self.func.result(inst).unwrap());
+                    }
+                    self.cur = osr;
+                    self.jump(header, &cells);
                 }
-                self.cur = osr;
-                self.jump(header, &cells);
                 self.cur = header;
                 for i in 0..l {
                     self.write_var(i, header, header_params[i as usize]);
@@ -920,11 +932,13 @@ impl Ctx<'_, '_> {
                     self.write_var(l + p as u32, header, v);
                 }
                 payload.header = header;
-                let ordinal = self.t.ctrl.loop_count();
-                self.func.osr_entries.push(OsrEntry {
-                    loop_ordinal: ordinal,
-                    block: osr,
-                });
+                if let Some(osr) = osr {
+                    let ordinal = self.t.ctrl.loop_count();
+                    self.func.osr_entries.push(OsrEntry {
+                        loop_ordinal: ordinal,
+                        block: osr,
+                    });
+                }
             }
             ControlKind::Block => {
                 self.define_stack_vars(below);

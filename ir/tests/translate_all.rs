@@ -20,6 +20,8 @@ struct Counts {
     stops: std::collections::BTreeMap<String, usize>,
     insts_after_on: usize,
     insts_after_off: usize,
+    /// Translated without OSR entries (code entered only by calls), then optimized.
+    insts_after_on_no_osr: usize,
 }
 
 /// Translates, verifies, round-trips and cleans up every defined function of `bytes`.
@@ -31,6 +33,8 @@ fn check_module(what: &str, bytes: Vec<u8>, counts: &mut Counts) -> Result<(), S
     counts.modules += 1;
     counts.code_bytes += module.code_section_bytes;
     let mut t = Translator::new();
+    let mut t_no_osr = Translator::new();
+    t_no_osr.set_osr_entries(false);
     for i in 0..module.num_defined_funcs() {
         let at = format!("{what}: function {i}");
         let mut f = t.translate(&module, i).map_err(|e| format!("{at}: {e}"))?;
@@ -70,6 +74,17 @@ fn check_module(what: &str, bytes: Vec<u8>, counts: &mut Counts) -> Result<(), S
             verify(&g)
                 .map_err(|e| format!("{at}: ({name}) invalid after splitting edges:\n{e}"))?;
         }
+        // Without OSR entries: no OSR block, and the mid-end keeps it valid.
+        let mut h = t_no_osr
+            .translate(&module, i)
+            .map_err(|e| format!("{at}: {e}"))?;
+        if !h.osr_entries.is_empty() {
+            return Err(format!("{at}: OSR entries although switched off"));
+        }
+        run_pipeline(&mut h, &default_pipeline(), true).map_err(|e| format!("{at}: {e}"))?;
+        optimize(&mut h, &MidendConfig::default());
+        verify(&h).map_err(|e| format!("{at}: invalid after the mid-end (no OSR):\n{e}\n{h}"))?;
+        counts.insts_after_on_no_osr += h.num_live_insts();
         // What a back end runs last: the result must stay valid.
         strata_ir::passes::split_critical_edges(&mut f);
         verify(&f).map_err(|e| format!("{at}: invalid after splitting edges:\n{e}\n{f}"))?;

@@ -219,8 +219,7 @@ pub fn optimize(func: &mut Function, cfg: &MidendConfig) -> EgraphStats {
     let mut stats = EgraphStats::default();
     crate::passes::remove_unreachable_blocks(func);
     if cfg.egraph {
-        // Every reachable loop has an OSR entry, so without one there is no loop.
-        let nest = if func.osr_entries.is_empty() {
+        let nest = if !may_have_loops(func) {
             crate::analysis::LoopNest::none(func.blocks.len())
         } else {
             let mut nest = crate::analysis::LoopNest::new(func);
@@ -242,6 +241,23 @@ pub fn optimize(func: &mut Function, cfg: &MidendConfig) -> EgraphStats {
         stats.bounds_checks_removed = crate::bounds::remove_redundant_checks(func);
     }
     stats
+}
+
+/// Whether some branch goes to a block at or before its own place in the layout: every loop
+/// has such a back edge (the translator lays blocks out in wasm order), so without one the
+/// loop analysis can be skipped.
+fn may_have_loops(func: &Function) -> bool {
+    if !func.osr_entries.is_empty() {
+        return true;
+    }
+    let mut pos = vec![usize::MAX; func.blocks.len()];
+    for (i, &b) in func.layout.iter().enumerate() {
+        pos[crate::entity::EntityRef::index(b)] = i;
+    }
+    func.layout.iter().enumerate().any(|(i, &b)| {
+        func.successors(b)
+            .any(|s| pos[crate::entity::EntityRef::index(s)] <= i)
+    })
 }
 
 pub(crate) fn elapsed_ns(t: Instant) -> u64 {
