@@ -23,6 +23,8 @@
 //!   constant rematerialization; [`egraph::optimize`] is the whole mid-end, switched by
 //!   [`egraph::MidendConfig`]. [`loops`] gives every loop one preheader (OSR entries
 //!   included), [`bounds`] drops bounds checks covered by a dominating one.
+//! - [`exec`]: a reference executor of IR functions against a model of their environment,
+//!   for checking that passes keep a function's meaning.
 //! - [`passes`]: cleanup passes (`unreachable`, `redundant-params`, `dce`, `cleanup`,
 //!   `split-critical-edges`) and the pipeline (`default_pipeline`, which the mid-end
 //!   extends; `run_pipeline` verifies after each pass on request).
@@ -72,6 +74,7 @@ pub mod bounds;
 pub mod egraph;
 pub mod entity;
 pub mod eval;
+pub mod exec;
 pub mod function;
 pub mod loops;
 pub mod opcode;
