@@ -128,6 +128,7 @@ impl TierManager {
             backedges: counts.backedges,
             tier: TierLevel::Interp,
             ready,
+            top: tier::top_compiler().map_or(TierLevel::Interp, |c| level_of(c.level())),
             compiling: self
                 .queue
                 .is_in_flight(key(module, func_index), TierLevel::Baseline)

@@ -22,6 +22,8 @@ pub struct FuncState {
     pub ready: TierLevel,
     /// A compile job for the function is queued or running.
     pub compiling: bool,
+    /// The highest tier this engine can compile to: a policy's `max` above it means it.
+    pub top: TierLevel,
 }
 
 /// A policy's decision.
@@ -73,8 +75,22 @@ pub trait TierPolicy: Send + Sync {
 
 /// Shared rule: ask for the next tier unless it is ready or on its way.
 fn next_tier(f: &FuncState, max: TierLevel) -> Option<TierLevel> {
-    let next = f.tier.next()?;
-    (next <= max && f.ready < next && !f.compiling).then_some(next)
+    let next = f.tier.max(f.ready).next()?;
+    (next <= max.min(f.top) && !f.compiling).then_some(next)
+}
+
+/// The tier a function moves to from where it runs (or will run at its next call), with
+/// `skip_baseline` going from the interpreter straight to the optimizing tier; `None` at the
+/// top, above `max`, or while a compile is on its way.
+fn target_tier(f: &FuncState, max: TierLevel, skip_baseline: bool) -> Option<TierLevel> {
+    let max = max.min(f.top);
+    let cur = f.tier.max(f.ready);
+    let mut next = cur.next()?;
+    if skip_baseline && next == TierLevel::Baseline {
+        next = TierLevel::Opt;
+    }
+    let next = next.min(max);
+    (next > cur && !f.compiling).then_some(next)
 }
 
 /// `interp`: never leave the interpreter.
@@ -143,36 +159,72 @@ fn osr_if_ready(f: &FuncState) -> Option<Verdict> {
     })
 }
 
-/// `counters:call=N,loop=M[,max=baseline|opt][,sync]`: JSC/Wizard-like thresholds. A function
-/// moves up after N calls or M loop iterations; a function looping in a lower tier enters
-/// OSR at the next back-edge once its code is ready.
+/// `counters:call=N,loop=M[,opt-call=N2,opt-loop=M2][,max=baseline|opt][,skip-baseline][,sync]`:
+/// JSC/Wizard-like thresholds. A function moves up to the baseline after N calls or M loop
+/// iterations, and on to the optimizing tier after N2 calls or M2 iterations in all (with
+/// `skip-baseline`, straight from the interpreter to the optimizing tier at N or M); a
+/// function looping in a lower tier enters OSR at the next back-edge once its code is ready.
 #[derive(Debug, Clone)]
 pub struct CountersPolicy {
     pub call_threshold: u64,
     pub loop_threshold: u64,
+    pub opt_call_threshold: u64,
+    pub opt_loop_threshold: u64,
     pub max: TierLevel,
+    pub skip_baseline: bool,
     pub synchronous: bool,
 }
 
 impl Default for CountersPolicy {
     fn default() -> Self {
-        // JSC: interpreter -> BBQ after ~150 weighted events (field-notes.md).
+        // JSC: interpreter -> BBQ after ~150 weighted events, BBQ -> OMG after 50,000 (+15 per
+        // call, +1 per back-edge) (field-notes.md).
         CountersPolicy {
             call_threshold: 10,
             loop_threshold: 150,
+            opt_call_threshold: 50_000 / 15,
+            opt_loop_threshold: 50_000,
             max: TierLevel::Baseline,
+            skip_baseline: false,
             synchronous: false,
+        }
+    }
+}
+
+impl CountersPolicy {
+    /// The (calls, back-edges) thresholds of the step from where `f` runs to `target`: the
+    /// first step (out of the interpreter, to whichever tier) uses `call`/`loop`, the step
+    /// from the baseline to the optimizing tier `opt-call`/`opt-loop`.
+    fn thresholds_from(&self, f: &FuncState, target: TierLevel) -> (u64, u64) {
+        let from = f.tier.max(f.ready);
+        if from >= TierLevel::Baseline && target == TierLevel::Opt {
+            (self.opt_call_threshold, self.opt_loop_threshold)
+        } else {
+            (self.call_threshold, self.loop_threshold)
         }
     }
 }
 
 impl TierPolicy for CountersPolicy {
     fn name(&self) -> String {
+        let opt = if self.max >= TierLevel::Opt {
+            format!(
+                ",opt-call={},opt-loop={}",
+                self.opt_call_threshold, self.opt_loop_threshold
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "counters:call={},loop={},max={}{}",
+            "counters:call={},loop={}{opt},max={}{}{}",
             self.call_threshold,
             self.loop_threshold,
             self.max,
+            if self.skip_baseline {
+                ",skip-baseline"
+            } else {
+                ""
+            },
             if self.synchronous { ",sync" } else { "" }
         )
     }
@@ -180,41 +232,50 @@ impl TierPolicy for CountersPolicy {
         self.synchronous
     }
     fn on_call(&self, f: &FuncState) -> Verdict {
-        if f.calls >= self.call_threshold {
-            if let Some(tier) = next_tier(f, self.max) {
-                return Verdict {
-                    decision: Decision::Compile { tier, priority: 0 },
-                    next_check: 1,
-                };
-            }
-            return Verdict::wait(self.call_threshold.max(16));
+        let Some(tier) = target_tier(f, self.max, self.skip_baseline) else {
+            // At the top, or a compile is on its way: ask again much later.
+            return Verdict::wait(if f.compiling { 16 } else { 1 << 16 });
+        };
+        let (calls, _) = self.thresholds_from(f, tier);
+        if f.calls >= calls {
+            return Verdict {
+                decision: Decision::Compile { tier, priority: 0 },
+                next_check: 1,
+            };
         }
-        Verdict::wait(self.call_threshold - f.calls)
+        Verdict::wait(calls - f.calls)
     }
     fn on_backedge(&self, f: &FuncState, _: u32) -> Verdict {
         if let Some(v) = osr_if_ready(f) {
             return v;
         }
-        if f.backedges >= self.loop_threshold {
-            if let Some(tier) = next_tier(f, self.max) {
-                // A hot loop waits on this compile: ask for it first.
-                return Verdict {
-                    decision: Decision::Compile { tier, priority: 1 },
-                    next_check: recheck_after_compile(self.synchronous),
-                };
-            }
-            return Verdict::wait(recheck_after_compile(self.synchronous));
+        let Some(tier) = target_tier(f, self.max, self.skip_baseline) else {
+            return Verdict::wait(if f.compiling {
+                recheck_after_compile(self.synchronous)
+            } else {
+                1 << 16
+            });
+        };
+        let (_, loops) = self.thresholds_from(f, tier);
+        if f.backedges >= loops {
+            // A hot loop waits on this compile: ask for it first.
+            return Verdict {
+                decision: Decision::Compile { tier, priority: 1 },
+                next_check: recheck_after_compile(self.synchronous),
+            };
         }
-        Verdict::wait(self.loop_threshold - f.backedges)
+        Verdict::wait(loops - f.backedges)
     }
 }
 
-/// `budget:N[,max=..][,sync]`: V8-like. Every call spends the function's size in bytes and
-/// every back-edge a fixed 16 from a per-function budget of N; an exhausted budget asks for
-/// the next tier.
+/// `budget:N[,opt=M][,max=..][,sync]`: V8-like. Every call spends the function's size in bytes
+/// and every back-edge a fixed 16 from a per-function budget of N; an exhausted budget asks
+/// for the baseline, and a total spend of N + M for the optimizing tier.
 #[derive(Debug, Clone)]
 pub struct BudgetPolicy {
     pub budget: u64,
+    /// The second level's budget (spent after the first).
+    pub opt_budget: u64,
     pub max: TierLevel,
     pub synchronous: bool,
 }
@@ -227,7 +288,15 @@ impl BudgetPolicy {
     }
     fn verdict(&self, f: &FuncState, priority: i32) -> Verdict {
         let spent = self.spent(f);
-        if spent >= self.budget {
+        let budget = if f.tier.max(f.ready) >= TierLevel::Baseline {
+            self.budget.saturating_add(self.opt_budget)
+        } else {
+            self.budget
+        };
+        if next_tier(f, self.max).is_none() && !f.compiling {
+            return Verdict::wait(1 << 16);
+        }
+        if spent >= budget {
             if let Some(tier) = next_tier(f, self.max) {
                 return Verdict {
                     decision: Decision::Compile { tier, priority },
@@ -240,15 +309,20 @@ impl BudgetPolicy {
             return Verdict::wait(1024);
         }
         // Wait at least until the budget could be exhausted by the cheaper of the two events.
-        let left = self.budget - spent;
+        let left = budget - spent;
         Verdict::wait((left / (f.body_bytes.max(1) as u64).max(Self::BACKEDGE_COST)).max(1))
     }
 }
 
 impl TierPolicy for BudgetPolicy {
     fn name(&self) -> String {
+        let opt = if self.max >= TierLevel::Opt {
+            format!(",opt={}", self.opt_budget)
+        } else {
+            String::new()
+        };
         format!(
-            "budget:{},max={}{}",
+            "budget:{}{opt},max={}{}",
             self.budget,
             self.max,
             if self.synchronous { ",sync" } else { "" }
@@ -304,7 +378,9 @@ impl TierPolicy for RandomPolicy {
     fn on_call(&self, f: &FuncState) -> Verdict {
         let r = self.next();
         if r.is_multiple_of(4) {
-            if let Some(tier) = next_tier(f, self.max) {
+            // Now and then straight from the interpreter to the top tier.
+            let skip = (r >> 16).is_multiple_of(3);
+            if let Some(tier) = target_tier(f, self.max, skip) {
                 return Verdict {
                     decision: Decision::Compile { tier, priority: 0 },
                     next_check: 1,
@@ -372,7 +448,8 @@ impl TierPolicy for NoOsr {
 }
 
 /// Parses a policy from the command line: `interp`, `baseline[:sync]`,
-/// `counters:call=N,loop=M[,max=T][,sync]`, `budget:N[,max=T][,sync]`, `random:SEED[,max=T]`;
+/// `counters:call=N,loop=M[,opt-call=N2,opt-loop=M2][,max=T][,skip-baseline][,sync]`,
+/// `budget:N[,opt=M][,max=T][,sync]`, `random:SEED[,max=T]`, and the presets `jsc` and `v8`;
 /// any of them with `,no-osr` (or `:no-osr` when it has no parameters) as well.
 pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
     let (name, params) = spec.split_once(':').unwrap_or((spec, ""));
@@ -424,9 +501,18 @@ pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
             Box::new(BaselinePolicy { synchronous: sync })
         }
         "counters" => {
-            check_known(&["call", "loop", "max"], &kv, &flags)?;
+            let flags: Vec<&str> = flags
+                .into_iter()
+                .filter(|f| *f != "skip-baseline")
+                .collect();
+            check_known(
+                &["call", "loop", "opt-call", "opt-loop", "max"],
+                &kv,
+                &flags,
+            )?;
             let mut p = CountersPolicy {
                 max: max(&kv, TierLevel::Baseline)?,
+                skip_baseline: params.split(',').any(|p| p.trim() == "skip-baseline"),
                 synchronous: sync,
                 ..Default::default()
             };
@@ -434,18 +520,45 @@ pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
                 match *k {
                     "call" => p.call_threshold = num(k, v)?,
                     "loop" => p.loop_threshold = num(k, v)?,
+                    "opt-call" => p.opt_call_threshold = num(k, v)?,
+                    "opt-loop" => p.opt_loop_threshold = num(k, v)?,
                     _ => {}
                 }
             }
             Box::new(p)
         }
+        // JavaScriptCore's thresholds and loop OSR at both steps (field-notes.md).
+        "jsc" => {
+            check_known(&[], &kv, &flags)?;
+            Box::new(CountersPolicy {
+                max: TierLevel::Opt,
+                synchronous: sync,
+                ..Default::default()
+            })
+        }
+        // V8: the baseline (Liftoff) on the first call, the optimizing tier (TurboFan) by a
+        // budget (`--wasm-tiering-budget`, 1,800,000), and no OSR.
+        "v8" => {
+            check_known(&[], &kv, &flags)?;
+            Box::new(NoOsr(Box::new(BudgetPolicy {
+                budget: 1,
+                opt_budget: 1_800_000,
+                max: TierLevel::Opt,
+                synchronous: sync,
+            })))
+        }
         "budget" => {
             let (budget, rest) = params.split_once(',').unwrap_or((params, ""));
             let budget = num("budget", budget)?;
             let (kv, flags) = split_params(rest);
-            check_known(&["max"], &kv, &flags)?;
+            check_known(&["max", "opt"], &kv, &flags)?;
+            let opt_budget = match kv.iter().find(|(k, _)| *k == "opt") {
+                Some((k, v)) => num(k, v)?,
+                None => budget.saturating_mul(10),
+            };
             Box::new(BudgetPolicy {
                 budget,
+                opt_budget,
                 max: max(&kv, TierLevel::Baseline)?,
                 synchronous: flags.contains(&"sync"),
             })
@@ -460,7 +573,7 @@ pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
         other => {
             return Err(format!(
                 "unknown tiering policy `{other}` (expected interp, baseline, counters:..., \
-                 budget:..., random:SEED)"
+                 budget:..., random:SEED, jsc, v8)"
             ))
         }
     })
@@ -479,7 +592,92 @@ mod tests {
             tier: TierLevel::Interp,
             ready: TierLevel::Interp,
             compiling: false,
+            top: TierLevel::Opt,
         }
+    }
+
+    fn compiles(v: Verdict) -> Option<TierLevel> {
+        match v.decision {
+            Decision::Compile { tier, .. } => Some(tier),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn counters_over_three_levels() {
+        let p = parse_policy("counters:call=3,loop=100,opt-call=50,opt-loop=1000,max=opt").unwrap();
+        assert_eq!(compiles(p.on_call(&state(3, 0))), Some(TierLevel::Baseline));
+        let mut at_baseline = state(10, 0);
+        at_baseline.ready = TierLevel::Baseline;
+        // Past the first step's threshold but not the second's: nothing, and wait for it.
+        assert_eq!(compiles(p.on_call(&at_baseline)), None);
+        assert_eq!(p.on_call(&at_baseline).next_check, 40);
+        at_baseline.calls = 50;
+        assert_eq!(compiles(p.on_call(&at_baseline)), Some(TierLevel::Opt));
+        let mut looping = state(0, 1000);
+        looping.ready = TierLevel::Baseline;
+        looping.tier = TierLevel::Baseline;
+        assert_eq!(compiles(p.on_backedge(&looping, 0)), Some(TierLevel::Opt));
+        // Opt code ready: OSR into it.
+        looping.ready = TierLevel::Opt;
+        assert_eq!(
+            p.on_backedge(&looping, 0).decision,
+            Decision::Osr {
+                tier: TierLevel::Opt
+            }
+        );
+        // At the top: nothing more, and do not ask often.
+        let mut top = state(1_000_000, 0);
+        top.tier = TierLevel::Opt;
+        top.ready = TierLevel::Opt;
+        assert_eq!(compiles(p.on_call(&top)), None);
+        assert!(p.on_call(&top).next_check > 1000);
+    }
+
+    #[test]
+    fn skip_baseline_and_top_clamp() {
+        let p = parse_policy("counters:call=3,loop=100,max=opt,skip-baseline").unwrap();
+        assert_eq!(compiles(p.on_call(&state(3, 0))), Some(TierLevel::Opt));
+        assert!(p.name().contains("skip-baseline"));
+        // Without an optimizing tier in this build, the same policy stops at the baseline
+        // and does not keep asking.
+        let mut no_opt = state(3, 0);
+        no_opt.top = TierLevel::Baseline;
+        assert_eq!(compiles(p.on_call(&no_opt)), Some(TierLevel::Baseline));
+        no_opt.ready = TierLevel::Baseline;
+        assert_eq!(compiles(p.on_call(&no_opt)), None);
+        assert!(p.on_call(&no_opt).next_check > 1000);
+    }
+
+    #[test]
+    fn presets() {
+        let jsc = parse_policy("jsc").unwrap();
+        assert_eq!(
+            jsc.name(),
+            "counters:call=10,loop=150,opt-call=3333,opt-loop=50000,max=opt"
+        );
+        let v8 = parse_policy("v8").unwrap();
+        assert_eq!(v8.name(), "budget:1,opt=1800000,max=opt,no-osr");
+        // V8: the baseline at the first call, no OSR.
+        assert_eq!(
+            compiles(v8.on_call(&state(1, 0))),
+            Some(TierLevel::Baseline)
+        );
+        let mut ready = state(0, 10);
+        ready.ready = TierLevel::Baseline;
+        assert_eq!(v8.on_backedge(&ready, 0).decision, Decision::Nothing);
+        assert!(parse_policy("jsc:speed=1").is_err());
+    }
+
+    #[test]
+    fn budget_second_level() {
+        let p = parse_policy("budget:1000,opt=9000,max=opt").unwrap();
+        let mut f = state(10, 0);
+        assert_eq!(compiles(p.on_call(&f)), Some(TierLevel::Baseline));
+        f.ready = TierLevel::Baseline;
+        assert_eq!(compiles(p.on_call(&f)), None);
+        f.calls = 100;
+        assert_eq!(compiles(p.on_call(&f)), Some(TierLevel::Opt));
     }
 
     #[test]
@@ -548,6 +746,8 @@ mod tests {
             parse_policy("counters:call=5,loop=9,sync").unwrap().name(),
             "counters:call=5,loop=9,max=baseline,sync"
         );
+        assert!(err("counters:opt-call=x").contains("takes a number"));
+        assert!(err("budget:10,opt=y").contains("takes a number"));
         assert!(parse_policy("interp").is_ok());
         let no_osr = parse_policy("counters:call=5,no-osr,loop=9").unwrap();
         assert_eq!(no_osr.name(), "counters:call=5,loop=9,max=baseline,no-osr");
