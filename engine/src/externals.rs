@@ -135,6 +135,16 @@ impl Memory {
     pub fn data_mut<'a, S: AsStoreMut>(&self, store: &'a mut S) -> &'a mut [u8] {
         self.get_mut(store).data_mut()
     }
+    /// The memory's bytes and the store's host state at once (a host function that copies
+    /// between guest memory and its own state needs both).
+    pub fn data_and_store_mut<'a, S: AsStoreMut>(
+        &self,
+        store: &'a mut S,
+    ) -> (&'a mut [u8], &'a mut S::Data) {
+        let (inner, data) = store.inner_and_data();
+        check_store(inner, self.store_id);
+        (inner.memories[self.addr as usize].data_mut(), data)
+    }
     /// Copies bytes out of memory; an out-of-range access is an error, not a panic.
     pub fn read(&self, store: impl AsStore, offset: usize, buf: &mut [u8]) -> Result<(), Error> {
         let data = self.get(&store).data();
