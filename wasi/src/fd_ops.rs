@@ -4,7 +4,7 @@ use super::fs::{FdEntry, Handle, Stdio};
 use super::mem::{total_len, GuestMemory};
 use super::pipe::Pipe;
 use super::types::{
-    encode_dirent, fdflags, fstflags, whence, Errno, Fdstat, Filestat, DIRENT_SIZE,
+    encode_dirent, fdflags, fstflags, rights, whence, Errno, Fdstat, Filestat, DIRENT_SIZE,
 };
 use super::{Params, WasiCtx};
 use std::fs::{File, FileTimes};
@@ -88,6 +88,8 @@ pub fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>) ->
     }
     mem.check(nwritten, 4)?;
     let iovs = mem.iovecs(iovs, iovs_len)?;
+    // A null stream stands for stdin or for an output: only the latter can be written.
+    let writable = entry.rights_base & rights::FD_WRITE != 0;
     if entry.flags & fdflags::APPEND != 0 {
         if let Handle::File(f) = &mut entry.handle {
             f.seek(SeekFrom::End(0))?;
@@ -100,8 +102,8 @@ pub fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>) ->
         }
         Handle::File(f) => write_some(f, data, None),
         Handle::Pipe(Pipe::Output(out)) => out.write(data).ok_or(Errno::NOSPC),
-        Handle::Pipe(Pipe::Null) => Ok(data.len()),
-        Handle::Pipe(Pipe::Input(_)) | Handle::Dir(_) => Err(Errno::BADF),
+        Handle::Pipe(Pipe::Null) if writable => Ok(data.len()),
+        Handle::Pipe(_) | Handle::Dir(_) => Err(Errno::BADF),
     })?;
     mem.write_u32(nwritten, n)
 }
@@ -139,14 +141,16 @@ fn read_into(
 ) -> Result<usize> {
     let iovs = mem.iovecs(iovs, iovs_len)?;
     let mut buf = vec![0u8; total_len(&iovs).min(MAX_READ)];
-    let n = match (&mut ctx.fds.get_mut(fd)?.handle, offset) {
+    let entry = ctx.fds.get_mut(fd)?;
+    let readable = entry.rights_base & rights::FD_READ != 0;
+    let n = match (&mut entry.handle, offset) {
         (Handle::File(f), None) => retry(|| f.read(&mut buf))?,
         (Handle::File(f), Some(at)) => retry(|| f.read_at(&mut buf, at))?,
         (Handle::Stdio(Stdio::In), None) => retry(|| io::stdin().lock().read(&mut buf))?,
         (Handle::Pipe(Pipe::Input(p)), None) => p.read(&mut buf),
-        (Handle::Pipe(Pipe::Null), None) => 0,
+        (Handle::Pipe(Pipe::Null), None) if readable => 0,
         (Handle::Stdio(_) | Handle::Pipe(_), Some(_)) => return Err(Errno::SPIPE),
-        (Handle::Pipe(Pipe::Output(_)), None) => return Err(Errno::BADF),
+        (Handle::Pipe(_), None) => return Err(Errno::BADF),
         (Handle::Stdio(_), None) => return Err(Errno::BADF),
         (Handle::Dir(_), _) => return Err(Errno::ISDIR),
     };
