@@ -26,9 +26,23 @@ impl From<strata_vm::ParseError> for CompileError {
     fn from(e: strata_vm::ParseError) -> Self {
         CompileError {
             offset: e.offset,
-            message: e.message,
+            message: one_line(&e.message),
         }
     }
+}
+
+/// A decoder message as one clean line: the decoder prints byte arrays with `{:#?}` (one
+/// byte a line) and pads numbers, and says "magic header" where a user needs "not wasm".
+fn one_line(message: &str) -> String {
+    if message.starts_with("magic header not detected") {
+        return "not a WebAssembly binary (it does not start with the magic bytes `\\0asm`)"
+            .to_string();
+    }
+    if message.contains("encoded as a component") {
+        return "a WebAssembly component, not a core module (Strata runs core modules only)"
+            .to_string();
+    }
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// An import is missing or does not match what the module declares.
