@@ -125,7 +125,7 @@ impl Func {
         let cells: Vec<u64> = args.iter().map(|a| a.to_cell(inner)).collect();
         let mut results = vec![0u64; ty.results().len()];
         crate::exec::invoke(&engine, inner, self.addr, &cells, &mut results)
-            .map_err(|t| Error::Runtime(RuntimeError::new(t)))?;
+            .map_err(|t| Error::Runtime(RuntimeError::in_store(t, inner)))?;
         Ok(ty
             .results()
             .iter()
@@ -222,7 +222,7 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         let mut results = [0u64; 16];
         let n = R::types().len();
         crate::exec::invoke(&engine, inner, self.func.addr, &cells, &mut results[..n])
-            .map_err(RuntimeError::new)?;
+            .map_err(|t| RuntimeError::in_store(t, inner))?;
         Ok(R::from_cells(&results[..n]))
     }
     pub fn func(&self) -> Func {

@@ -91,14 +91,14 @@ impl Instance {
                 reason,
             }),
             InstantiateError::Resource(m) => Error::Range(m),
-            InstantiateError::Trap(t) => Error::Runtime(RuntimeError::new(t)),
+            InstantiateError::Trap(t) => Error::Runtime(RuntimeError::in_store(t, inner)),
         })?;
         crate::exec::prepare_instance(&engine, inner, id)
-            .map_err(|t| Error::Runtime(RuntimeError::new(t)))?;
+            .map_err(|t| Error::Runtime(RuntimeError::in_store(t, inner)))?;
         if let Some(start) = env.start {
             let addr = inner.instances[id as usize].funcs[start as usize];
             crate::exec::invoke(&engine, inner, addr, &[], &mut [])
-                .map_err(|t| Error::Runtime(RuntimeError::new(t)))?;
+                .map_err(|t| Error::Runtime(RuntimeError::in_store(t, inner)))?;
         }
         Ok(Instance {
             store_id: inner.id,

@@ -27,6 +27,7 @@
 
 mod config;
 pub mod conformance;
+mod demangle;
 mod error;
 mod exec;
 mod externals;
@@ -40,7 +41,7 @@ pub mod tiering;
 mod values;
 
 pub use config::{BoundsChecks, Config, Engine, InterpDispatch, InterpMode, InterpThreading, Tier};
-pub use error::{CompileError, ConfigError, Error, LinkError, RuntimeError};
+pub use error::{CompileError, ConfigError, Error, Frame, LinkError, RuntimeError};
 pub use externals::{Exception, Extern, Global, Memory, Table, Tag};
 pub use func::{Func, IntoFunc, RawHostFn, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use instance::{Imports, Instance};

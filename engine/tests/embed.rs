@@ -311,3 +311,72 @@ fn host_functions_can_call_back_into_wasm_with_their_caller() {
     assert_eq!(down.call(&mut store, 5).unwrap(), 5);
     assert_eq!(*store.data(), 6);
 }
+
+fn trap_of(wat: &str, export: &str) -> RuntimeError {
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine);
+    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+    let f = instance.get_func(&store, export).unwrap();
+    match f.call(&mut store, &[]).unwrap_err() {
+        Error::Runtime(e) => e,
+        other => panic!("expected a trap, got {other}"),
+    }
+}
+
+#[test]
+fn deep_recursion_prints_a_few_lines() {
+    let e = trap_of(
+        r#"(module $m (func $down (export "down") (call $down)))"#,
+        "down",
+    );
+    assert_eq!(e.code(), TrapCode::StackOverflow);
+    assert!(e.frames().len() > 1000);
+    let text = e.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() <= 8, "{text}");
+    assert_eq!(lines[0], "runtime error: call stack exhausted");
+    assert_eq!(lines[1], "wasm backtrace:");
+    assert!(lines[2].starts_with("  0: m!down (func 0 @ 0x"), "{text}");
+    assert!(
+        lines[5].starts_with(&format!(
+            "  ... {} more frames of m!down",
+            e.frames().len() - 3
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn frames_carry_code_offsets_and_demangled_names() {
+    let wat = r#"(module
+        (func $_ZN4core9panicking5panic17h0123456789abcdefE (unreachable))
+        (func $_Z6middlei (param i32) (call $_ZN4core9panicking5panic17h0123456789abcdefE))
+        (func $plain (export "run") (call $_Z6middlei (i32.const 1))))"#;
+    let e = trap_of(wat, "run");
+    let frames = e.frames();
+    let names: Vec<_> = frames.iter().map(|f| f.func_name().unwrap()).collect();
+    assert_eq!(names, ["core::panicking::panic", "middle(int)", "plain"]);
+    assert_eq!(
+        frames[0].raw_func_name(),
+        Some("_ZN4core9panicking5panic17h0123456789abcdefE")
+    );
+    // Each frame's offset is where its function's body starts in the binary: increasing,
+    // and inside the code section.
+    let bytes = wat::parse_str(wat).unwrap();
+    let offsets: Vec<usize> = frames.iter().map(|f| f.func_offset().unwrap()).collect();
+    assert!(
+        offsets[0] < offsets[1] && offsets[1] < offsets[2],
+        "{offsets:?}"
+    );
+    assert!(offsets[2] < bytes.len());
+    // A body starts with its local declarations: `$_Z6middlei` has none (count 0), then
+    // `call 0`.
+    assert_eq!(&bytes[offsets[1]..offsets[1] + 3], [0x00, 0x10, 0x00]);
+    let text = e.to_string();
+    assert!(
+        text.contains("core::panicking::panic (func 0 @ 0x"),
+        "{text}"
+    );
+    assert!(text.contains("middle(int) (func 1 @ 0x"), "{text}");
+}
