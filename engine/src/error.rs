@@ -8,7 +8,9 @@ use strata_vm::{FrameInfo, StoreInner, Trap, TrapCode};
 /// The bytes are not a valid module: malformed or invalid, with the byte offset.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompileError {
+    /// The byte offset in the binary where the problem was found, when known.
     pub offset: Option<usize>,
+    /// What is wrong, on one line.
     pub message: String,
 }
 
@@ -49,8 +51,11 @@ fn one_line(message: &str) -> String {
 /// An import is missing or does not match what the module declares.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkError {
+    /// The import's module name.
     pub module: String,
+    /// The import's field name.
     pub name: String,
+    /// Why it could not be linked.
     pub reason: String,
 }
 
@@ -275,9 +280,13 @@ impl std::error::Error for ConfigError {}
 /// Any error of the embedding API.
 #[derive(Clone, Debug)]
 pub enum Error {
+    /// The module is malformed or invalid.
     Compile(CompileError),
+    /// An import is missing or does not match.
     Link(LinkError),
+    /// Execution trapped (or a WASI program exited).
     Runtime(RuntimeError),
+    /// The engine configuration cannot run.
     Config(ConfigError),
     /// A value of the wrong type was passed (the JS interface's `TypeError`).
     Type(String),

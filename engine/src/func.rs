@@ -213,6 +213,7 @@ impl<P, R> Clone for TypedFunc<P, R> {
 impl<P, R> Copy for TypedFunc<P, R> {}
 
 impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
+    /// Calls the function (no type checks: they were done when it was made typed).
     pub fn call(&self, mut store: impl AsStoreMut, params: P) -> Result<R, RuntimeError> {
         let engine = store.engine().clone();
         let inner = store.inner_mut();
@@ -225,6 +226,7 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
             .map_err(|t| RuntimeError::in_store(t, inner))?;
         Ok(R::from_cells(&results[..n]))
     }
+    /// The untyped function.
     pub fn func(&self) -> Func {
         self.func
     }

@@ -2,12 +2,6 @@
 //! `Linker`). Beside [`Imports`], which holds objects of one store, a linker also holds host
 //! functions that are not yet in any store: [`Linker::func_wrap`] and [`Linker::func_new`]
 //! define them, and each store gets its own copy the first time an instantiation needs it.
-//!
-//! ## Shadowing
-//! By default a name can be defined once: defining `module`.`name` again is an error, so an
-//! accidental clash (two WASI implementations, an instance exporting a name the host already
-//! provides) is caught where it happens. With [`Linker::allow_shadowing`] a later definition
-//! replaces the earlier one instead, whatever their kinds.
 
 use crate::config::Engine;
 use crate::error::{Error, LinkError};
@@ -22,6 +16,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use strata_vm::{ExternType, FuncType, Trap};
 
 /// A set of named definitions to instantiate modules against.
+///
+/// # Shadowing
+/// By default a name can be defined once: defining `module`.`name` again is an error, so an
+/// accidental clash (two WASI implementations, an instance exporting a name the host already
+/// provides) is caught where it happens. With [`Linker::allow_shadowing`] a later definition
+/// replaces the earlier one instead, whatever their kinds.
 ///
 /// ```
 /// use strata::*;
@@ -105,7 +105,7 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Whether a later definition of a name replaces an earlier one (`true`) or is an error
-    /// (`false`, the default). See the [module docs](self#shadowing).
+    /// (`false`, the default). See [shadowing](Linker#shadowing).
     pub fn allow_shadowing(&mut self, allow: bool) -> &mut Self {
         self.allow_shadowing = allow;
         self
