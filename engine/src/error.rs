@@ -92,8 +92,14 @@ impl RuntimeError {
     /// A runtime error for a trap raised in `store`: each frame gets the code offset of its
     /// function when the module it belongs to is known.
     pub(crate) fn in_store(trap: Trap, store: &StoreInner) -> Self {
-        let offsets = FuncOffsets::new(store);
-        let frames = frames_of(&trap, |f| offsets.find(f));
+        // Each distinct function is looked up once (a deep recursion repeats one thousands
+        // of times); a trap without frames costs nothing.
+        let mut memo: HashMap<(Option<String>, u32), Option<usize>> = HashMap::new();
+        let frames = frames_of(&trap, |f| {
+            *memo
+                .entry((f.module_name.clone(), f.func_index))
+                .or_insert_with(|| func_offset(store, f))
+        });
         RuntimeError { trap, frames }
     }
 
@@ -216,7 +222,7 @@ impl fmt::Display for Frame {
 }
 
 /// The frames of `trap`, demangling each distinct name once (a deep recursion repeats one).
-fn frames_of(trap: &Trap, offset: impl Fn(&FrameInfo) -> Option<usize>) -> Vec<Frame> {
+fn frames_of(trap: &Trap, mut offset: impl FnMut(&FrameInfo) -> Option<usize>) -> Vec<Frame> {
     let mut demangled: HashMap<&str, Option<String>> = HashMap::new();
     trap.backtrace()
         .iter()
@@ -233,36 +239,30 @@ fn frames_of(trap: &Trap, offset: impl Fn(&FrameInfo) -> Option<usize>) -> Vec<F
         .collect()
 }
 
-/// Function body offsets by module: a frame names its module only by the name section's
-/// module name, so a frame gets an offset when exactly one module of the store matches it.
-struct FuncOffsets<'a> {
-    modules: Vec<&'a strata_vm::Module>,
-}
-
-impl<'a> FuncOffsets<'a> {
-    fn new(store: &'a StoreInner) -> Self {
-        let mut modules: Vec<&strata_vm::Module> = Vec::new();
-        for instance in &store.instances {
-            let m: &strata_vm::Module = &instance.module;
-            if !modules.iter().any(|x| std::ptr::eq(*x, m)) {
-                modules.push(m);
-            }
+/// The offset of `frame`'s function body. A frame names its module only by the name
+/// section's module name, so the offset is given when exactly one module among the store's
+/// instances matches it.
+fn func_offset(store: &StoreInner, frame: &FrameInfo) -> Option<usize> {
+    let mut found: Option<&strata_vm::Module> = None;
+    for instance in &store.instances {
+        let m: &strata_vm::Module = &instance.module;
+        let defined = (frame.func_index as usize)
+            .checked_sub(m.num_imported_funcs as usize)
+            .is_some_and(|def| def < m.bodies.len());
+        if m.module_name != frame.module_name || !defined {
+            continue;
         }
-        FuncOffsets { modules }
-    }
-
-    fn find(&self, frame: &FrameInfo) -> Option<usize> {
-        let mut candidates = self.modules.iter().filter(|m| {
-            m.module_name == frame.module_name
-                && (frame.func_index as usize) < m.num_imported_funcs as usize + m.bodies.len()
-        });
-        let module = candidates.next()?;
-        if candidates.next().is_some() {
-            return None;
+        match found {
+            Some(f) if !std::ptr::eq(f, m) => return None,
+            _ => found = Some(m),
         }
-        let def = frame.func_index.checked_sub(module.num_imported_funcs)?;
-        Some(module.bodies.get(def as usize)?.range.start)
     }
+    let m = found?;
+    Some(
+        m.bodies[(frame.func_index - m.num_imported_funcs) as usize]
+            .range
+            .start,
+    )
 }
 
 /// An engine configuration this build cannot run.

@@ -64,9 +64,14 @@ struct HostDef<T> {
     ty: FuncType,
     raw: RawHostFn<T>,
     /// The copy in each store it was used with, by store id: instantiating many modules in
-    /// one store makes one function, not one per instantiation.
+    /// one store makes one function, not one per instantiation. Store ids are never reused
+    /// and a dead store is not seen here, so the map is cleared when it reaches
+    /// [`MAX_CACHED_STORES`] (a live store then just gets another copy).
     per_store: Mutex<HashMap<u64, Func>>,
 }
+
+/// Stores whose copy of a host function is remembered at once.
+const MAX_CACHED_STORES: usize = 64;
 
 impl<T> Clone for Linker<T> {
     fn clone(&self) -> Self {
@@ -236,6 +241,9 @@ impl<T: 'static> Linker<T> {
             Definition::Host(h) => {
                 let id = store.inner().id;
                 let mut cache = h.per_store.lock().unwrap_or_else(PoisonError::into_inner);
+                if cache.len() >= MAX_CACHED_STORES && !cache.contains_key(&id) {
+                    cache.clear();
+                }
                 let func = *cache
                     .entry(id)
                     .or_insert_with(|| Func::from_raw_host(&mut store, &h.ty, h.raw.clone()));

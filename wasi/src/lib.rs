@@ -364,8 +364,7 @@ const SYSCALLS: &[(&str, &[ValType], Syscall)] = &[
     ("path_unlink_file", &[I, I, I], path_ops::path_unlink_file),
 ];
 
-/// `proc_exit` and the preview1 functions this runtime does not implement (sockets): the
-/// latter return `ENOSYS`.
+/// The preview1 functions this runtime does not implement (sockets): they return `ENOSYS`.
 const UNIMPLEMENTED: &[(&str, &[ValType])] = &[
     ("sock_accept", &[I, I, I]),
     ("sock_recv", &[I, I, I, I, I, I]),
