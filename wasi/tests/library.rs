@@ -152,12 +152,41 @@ fn sandbox_refuses_paths_that_leave_the_preopened_directory() {
 }
 
 #[test]
-fn a_missing_preopened_directory_is_an_error_naming_it() {
-    let err = WasiCtx::builder()
-        .preopened_dir("/definitely/not/here", "x")
-        .build()
-        .unwrap_err();
-    assert!(err.to_string().contains("/definitely/not/here"), "{err}");
+fn a_missing_or_special_preopened_directory_is_an_error_naming_it() {
+    for path in ["/definitely/not/here", "/dev/zero"] {
+        let err = WasiCtx::builder()
+            .preopened_dir(path, "x")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains(path), "{err}");
+    }
+}
+
+/// 8,192 iovecs over the same 1 MiB: a bad descriptor fails first with EBADF; a write that
+/// succeeds is capped at u32::MAX in total (a discarding stream), or stops where a bounded
+/// capture is full, with the progress reported rather than an error.
+#[test]
+fn overlapping_iovecs_are_bounded() {
+    let call = |run: &mut Run, name: &str, args: &[Val]| -> u32 {
+        let f = run.instance.get_func(&run.store, name).unwrap();
+        f.call(&mut run.store, args).unwrap()[0].i32().unwrap() as u32
+    };
+    let mut run = instantiate(
+        "overlapping_iovecs.wat",
+        WasiCtx::builder().build().unwrap(),
+    );
+    assert_eq!(call(&mut run, "write", &[Val::I32(99)]), 8); // EBADF
+    assert_eq!(call(&mut run, "write", &[Val::I32(2)]), 0);
+    assert_eq!(call(&mut run, "nwritten", &[]), u32::MAX);
+
+    let err = OutputPipe::new(3 << 20);
+    let ctx = WasiCtx::builder().stderr(err.clone()).build().unwrap();
+    let mut run = instantiate("overlapping_iovecs.wat", ctx);
+    assert_eq!(call(&mut run, "write", &[Val::I32(2)]), 0);
+    assert_eq!(call(&mut run, "nwritten", &[]), 3 << 20);
+    assert_eq!(err.contents().len(), 3 << 20);
+    // Full: now the write itself fails.
+    assert_eq!(call(&mut run, "write", &[Val::I32(2)]), 51); // ENOSPC
 }
 
 #[test]
