@@ -44,13 +44,15 @@
 //! assert_eq!(stdout.contents(), b"hi\n");
 //! ```
 
+#![warn(missing_docs)]
+
 mod fd_ops;
-pub mod fs;
-pub mod mem;
+mod fs;
+mod mem;
 mod path_ops;
 pub mod pipe;
 mod sys;
-pub mod types;
+mod types;
 
 use fs::{Dir, FdEntry, FdTable, Handle, Stdio};
 use mem::GuestMemory;
@@ -254,7 +256,7 @@ impl WasiCtxBuilder {
 }
 
 /// The arguments of one call, as the engine passed them (types are checked at link time).
-pub struct Params<'a>(&'a [Val]);
+pub(crate) struct Params<'a>(&'a [Val]);
 
 impl Params<'_> {
     fn u32(&self, i: usize) -> u32 {
