@@ -4,7 +4,10 @@ use crate::error::{Error, RuntimeError};
 use crate::host_data::DataPtr;
 use crate::store::{check_store, AsStore, AsStoreMut, Caller};
 use crate::values::Val;
+use std::any::Any;
+use std::cell::Cell;
 use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use strata_vm::{FuncAddr, FuncType, HostContext, Trap, ValType};
 
@@ -74,17 +77,23 @@ impl Func {
         let engine = store.engine().clone();
         let data = DataPtr(store.data_ptr());
         let host = move |cx: &mut HostContext<'_>, args: &[u64], results: &mut [u64]| {
-            raw(
-                Caller {
-                    inner: cx.store,
-                    engine: &engine,
-                    instance: cx.caller,
-                    data,
-                    _data: PhantomData,
-                },
-                args,
-                results,
-            )
+            let caller = Caller {
+                inner: cx.store,
+                engine: &engine,
+                instance: cx.caller,
+                data,
+                _data: PhantomData,
+            };
+            // A panic must not unwind through wasm frames (compiled code has no unwind
+            // tables: the process would abort). It leaves wasm as a trap and is resumed as a
+            // panic where the embedder called in (`resume_host_panic`), as in wasmtime.
+            match std::panic::catch_unwind(AssertUnwindSafe(|| raw(caller, args, results))) {
+                Ok(r) => r,
+                Err(payload) => {
+                    HOST_PANIC.with(|p| p.set(Some(payload)));
+                    Err(Trap::host("a host function panicked".to_string()))
+                }
+            }
         };
         let inner = store.inner_mut();
         let addr = inner.add_host_func(ty, Arc::new(host));
@@ -124,8 +133,10 @@ impl Func {
         }
         let cells: Vec<u64> = args.iter().map(|a| a.to_cell(inner)).collect();
         let mut results = vec![0u64; ty.results().len()];
-        crate::exec::invoke(&engine, inner, self.addr, &cells, &mut results)
-            .map_err(|t| Error::Runtime(RuntimeError::in_store(t, inner)))?;
+        crate::exec::invoke(&engine, inner, self.addr, &cells, &mut results).map_err(|t| {
+            resume_host_panic();
+            Error::Runtime(RuntimeError::in_store(t, inner))
+        })?;
         Ok(ty
             .results()
             .iter()
@@ -150,6 +161,19 @@ impl Func {
             func: *self,
             _marker: PhantomData,
         })
+    }
+}
+
+thread_local! {
+    /// The payload of a host function's panic, on its way out of wasm.
+    static HOST_PANIC: Cell<Option<Box<dyn Any + Send>>> = const { Cell::new(None) };
+}
+
+/// Resumes a host function's panic once the wasm frames it crossed are gone: call it where
+/// a call from the embedder returns with a trap.
+pub(crate) fn resume_host_panic() {
+    if let Some(payload) = HOST_PANIC.with(Cell::take) {
+        std::panic::resume_unwind(payload);
     }
 }
 
@@ -222,8 +246,12 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         params.to_cells(&mut cells);
         let mut results = [0u64; 16];
         let n = R::types().len();
-        crate::exec::invoke(&engine, inner, self.func.addr, &cells, &mut results[..n])
-            .map_err(|t| RuntimeError::in_store(t, inner))?;
+        crate::exec::invoke(&engine, inner, self.func.addr, &cells, &mut results[..n]).map_err(
+            |t| {
+                resume_host_panic();
+                RuntimeError::in_store(t, inner)
+            },
+        )?;
         Ok(R::from_cells(&results[..n]))
     }
     /// The untyped function.

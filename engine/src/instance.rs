@@ -100,8 +100,10 @@ impl Instance {
             .map_err(|t| Error::Runtime(RuntimeError::in_store(t, inner)))?;
         if let Some(start) = env.start {
             let addr = inner.instances[id as usize].funcs[start as usize];
-            crate::exec::invoke(&engine, inner, addr, &[], &mut [])
-                .map_err(|t| Error::Runtime(RuntimeError::in_store(t, inner)))?;
+            crate::exec::invoke(&engine, inner, addr, &[], &mut []).map_err(|t| {
+                crate::func::resume_host_panic();
+                Error::Runtime(RuntimeError::in_store(t, inner))
+            })?;
         }
         Ok(Instance {
             store_id: inner.id,

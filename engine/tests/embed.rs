@@ -380,3 +380,40 @@ fn frames_carry_code_offsets_and_demangled_names() {
     );
     assert!(text.contains("middle(int) (func 1 @ 0x"), "{text}");
 }
+
+/// A panic in a host function reaches the embedder as that panic in every tier (it does not
+/// unwind through compiled wasm frames, which would abort the process), and the store stays
+/// usable.
+#[test]
+fn host_panics_resume_in_the_embedder() {
+    let wat = r#"(module (import "h" "f" (func $f (param i32) (result i32)))
+        (func (export "run") (param i32) (result i32) (call $f (local.get 0))))"#;
+    for tier in [Tier::Interp, Tier::Baseline, Tier::Tiered] {
+        let engine = Engine::new(Config::default().tier(tier)).unwrap();
+        let mut linker = Linker::<u32>::new(&engine);
+        linker
+            .func_wrap("h", "f", |mut caller: Caller<'_, u32>, x: i32| -> i32 {
+                *caller.data_mut() += 1;
+                assert!(x != 13, "unlucky {x}");
+                x * 2
+            })
+            .unwrap();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::with_data(&engine, 0u32);
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let run = instance.get_typed_func::<i32, i32>(&store, "run").unwrap();
+        let payload =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.call(&mut store, 13)))
+                .unwrap_err();
+        let message = payload.downcast_ref::<String>().unwrap();
+        assert_eq!(message, "unlucky 13", "{tier}");
+        // Through the untyped call too, and the store keeps working.
+        let f = run.func();
+        assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            f.call(&mut store, &[Val::I32(13)])
+        }))
+        .is_err());
+        assert_eq!(run.call(&mut store, 4).unwrap(), 8, "{tier}");
+        assert_eq!(*store.data(), 3, "{tier}");
+    }
+}
