@@ -3,13 +3,14 @@
 use crate::error::{Error, RuntimeError};
 use crate::host_data::DataPtr;
 use crate::store::{check_store, AsStore, AsStoreMut, Caller};
+use crate::values::ExternRef;
 use crate::values::Val;
 use std::any::Any;
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use strata_vm::{FuncAddr, FuncType, HostContext, Trap, ValType};
+use strata_vm::{cell_funcref, funcref_cell, FuncAddr, FuncType, HostContext, Trap, ValType};
 
 /// A function in a store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -243,7 +244,7 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         let inner = store.inner_mut();
         check_store(inner, self.func.store_id);
         let mut cells = Vec::with_capacity(8);
-        params.to_cells(&mut cells);
+        params.to_cells(&mut cells, inner.id);
         let mut results = [0u64; 16];
         let n = R::types().len();
         crate::exec::invoke(&engine, inner, self.func.addr, &cells, &mut results[..n]).map_err(
@@ -252,7 +253,7 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
                 RuntimeError::in_store(t, inner)
             },
         )?;
-        Ok(R::from_cells(&results[..n]))
+        Ok(R::from_cells(&results[..n], inner.id))
     }
     /// The untyped function.
     pub fn func(&self) -> Func {
@@ -260,25 +261,28 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
     }
 }
 
-/// A Rust type that maps to one wasm number type: `i32`/`u32` (i32), `i64`/`u64` (i64),
-/// `f32`, `f64`.
+/// A Rust type that maps to one wasm value type: `i32`/`u32` (i32), `i64`/`u64` (i64),
+/// `f32`, `f64`, `Option<Func>` (funcref) and `Option<ExternRef>` (externref).
 pub trait WasmTy: Sized {
     /// The wasm type.
     const TYPE: ValType;
+    /// The runtime cell of the value; `store` is the id of the store it goes into (a
+    /// reference from another store is a bug in the embedder: a panic, as everywhere).
     #[doc(hidden)]
-    fn to_cell(self) -> u64;
+    fn to_cell(self, store: u64) -> u64;
+    /// The value of a runtime cell of the store with id `store`.
     #[doc(hidden)]
-    fn from_cell(cell: u64) -> Self;
+    fn from_cell(cell: u64, store: u64) -> Self;
 }
 
 macro_rules! wasm_ty {
     ($t:ty, $vt:ident, |$s:ident| $to:expr, |$c:ident| $from:expr) => {
         impl WasmTy for $t {
             const TYPE: ValType = ValType::$vt;
-            fn to_cell($s) -> u64 {
+            fn to_cell($s, _: u64) -> u64 {
                 $to
             }
-            fn from_cell($c: u64) -> Self {
+            fn from_cell($c: u64, _: u64) -> Self {
                 $from
             }
         }
@@ -294,13 +298,59 @@ wasm_ty!(f32, F32, |self| self.to_bits() as u64, |c| f32::from_bits(
 ));
 wasm_ty!(f64, F64, |self| self.to_bits(), |c| f64::from_bits(c));
 
+/// `funcref`: `None` is null.
+impl WasmTy for Option<Func> {
+    const TYPE: ValType = ValType::FuncRef;
+    fn to_cell(self, store: u64) -> u64 {
+        match self {
+            None => 0,
+            Some(f) => {
+                assert_eq!(
+                    f.store_id, store,
+                    "a Strata object was used with a store it does not belong to"
+                );
+                funcref_cell(f.addr)
+            }
+        }
+    }
+    fn from_cell(cell: u64, store: u64) -> Self {
+        cell_funcref(cell).map(|addr| Func {
+            store_id: store,
+            addr,
+        })
+    }
+}
+
+/// `externref`: `None` is null.
+impl WasmTy for Option<ExternRef> {
+    const TYPE: ValType = ValType::ExternRef;
+    fn to_cell(self, store: u64) -> u64 {
+        match self {
+            None => 0,
+            Some(e) => {
+                assert_eq!(
+                    e.store_id, store,
+                    "a Strata object was used with a store it does not belong to"
+                );
+                e.index as u64 + 1
+            }
+        }
+    }
+    fn from_cell(cell: u64, store: u64) -> Self {
+        cell.checked_sub(1).map(|i| ExternRef {
+            store_id: store,
+            index: i as u32,
+        })
+    }
+}
+
 /// Parameters of a typed call: a [`WasmTy`], or a tuple of 0 to 16 of them (`(i32,)`
 /// included).
 pub trait WasmParams {
     /// The wasm parameter types.
     fn types() -> Vec<ValType>;
     #[doc(hidden)]
-    fn to_cells(self, out: &mut Vec<u64>);
+    fn to_cells(self, out: &mut Vec<u64>, store: u64);
 }
 
 /// Results of a typed call or of a [`Func::wrap`] closure: `()`, a [`WasmTy`], or a tuple of
@@ -309,17 +359,17 @@ pub trait WasmResults: Sized {
     /// The wasm result types.
     fn types() -> Vec<ValType>;
     #[doc(hidden)]
-    fn from_cells(cells: &[u64]) -> Self;
+    fn from_cells(cells: &[u64], store: u64) -> Self;
     #[doc(hidden)]
-    fn into_cells(self, out: &mut [u64]);
+    fn into_cells(self, out: &mut [u64], store: u64);
 }
 
 impl<T: WasmTy> WasmParams for T {
     fn types() -> Vec<ValType> {
         vec![T::TYPE]
     }
-    fn to_cells(self, out: &mut Vec<u64>) {
-        out.push(self.to_cell());
+    fn to_cells(self, out: &mut Vec<u64>, store: u64) {
+        out.push(self.to_cell(store));
     }
 }
 
@@ -327,11 +377,11 @@ impl<T: WasmTy> WasmResults for T {
     fn types() -> Vec<ValType> {
         vec![T::TYPE]
     }
-    fn from_cells(cells: &[u64]) -> Self {
-        T::from_cell(cells[0])
+    fn from_cells(cells: &[u64], store: u64) -> Self {
+        T::from_cell(cells[0], store)
     }
-    fn into_cells(self, out: &mut [u64]) {
-        out[0] = self.to_cell();
+    fn into_cells(self, out: &mut [u64], store: u64) {
+        out[0] = self.to_cell(store);
     }
 }
 
@@ -341,15 +391,15 @@ pub trait WasmRet {
     /// The wasm result types.
     fn types() -> Vec<ValType>;
     #[doc(hidden)]
-    fn into_cells(self, out: &mut [u64]) -> Result<(), Trap>;
+    fn into_cells(self, out: &mut [u64], store: u64) -> Result<(), Trap>;
 }
 
 impl<R: WasmResults> WasmRet for R {
     fn types() -> Vec<ValType> {
         R::types()
     }
-    fn into_cells(self, out: &mut [u64]) -> Result<(), Trap> {
-        WasmResults::into_cells(self, out);
+    fn into_cells(self, out: &mut [u64], store: u64) -> Result<(), Trap> {
+        WasmResults::into_cells(self, out, store);
         Ok(())
     }
 }
@@ -358,8 +408,8 @@ impl<R: WasmResults> WasmRet for Result<R, Trap> {
     fn types() -> Vec<ValType> {
         R::types()
     }
-    fn into_cells(self, out: &mut [u64]) -> Result<(), Trap> {
-        WasmResults::into_cells(self?, out);
+    fn into_cells(self, out: &mut [u64], store: u64) -> Result<(), Trap> {
+        WasmResults::into_cells(self?, out, store);
         Ok(())
     }
 }
@@ -379,8 +429,8 @@ macro_rules! tuples {
                 vec![$($t::TYPE),*]
             }
             #[allow(unused_variables)]
-            fn to_cells(self, out: &mut Vec<u64>) {
-                $(out.push(self.$i.to_cell());)*
+            fn to_cells(self, out: &mut Vec<u64>, store: u64) {
+                $(out.push(self.$i.to_cell(store));)*
             }
         }
         impl<$($t: WasmTy),*> WasmResults for ($($t,)*) {
@@ -388,12 +438,12 @@ macro_rules! tuples {
                 vec![$($t::TYPE),*]
             }
             #[allow(unused_variables, clippy::unused_unit)]
-            fn from_cells(cells: &[u64]) -> Self {
-                ($($t::from_cell(cells[$i]),)*)
+            fn from_cells(cells: &[u64], store: u64) -> Self {
+                ($($t::from_cell(cells[$i], store),)*)
             }
             #[allow(unused_variables)]
-            fn into_cells(self, out: &mut [u64]) {
-                $(out[$i] = self.$i.to_cell();)*
+            fn into_cells(self, out: &mut [u64], store: u64) {
+                $(out[$i] = self.$i.to_cell(store);)*
             }
         }
         impl<T, F, $($t: WasmTy,)* R: WasmRet> IntoFunc<T, ($($t,)*), R> for F
@@ -404,9 +454,10 @@ macro_rules! tuples {
                 let ty = FuncType::new(vec![$($t::TYPE),*], R::types());
                 let raw: RawHostFn<T> = Arc::new(
                     #[allow(unused_variables)]
-                    move |_caller: Caller<'_, T>, args: &[u64], results: &mut [u64]| {
-                        $(let $v = $t::from_cell(args[$i]);)*
-                        self($($v),*).into_cells(results)
+                    move |caller: Caller<'_, T>, args: &[u64], results: &mut [u64]| {
+                        let store = caller.inner.id;
+                        $(let $v = $t::from_cell(args[$i], store);)*
+                        self($($v),*).into_cells(results, store)
                     },
                 );
                 (ty, raw)
@@ -421,8 +472,9 @@ macro_rules! tuples {
                 let raw: RawHostFn<T> = Arc::new(
                     #[allow(unused_variables)]
                     move |caller: Caller<'_, T>, args: &[u64], results: &mut [u64]| {
-                        $(let $v = $t::from_cell(args[$i]);)*
-                        self(caller, $($v),*).into_cells(results)
+                        let store = caller.inner.id;
+                        $(let $v = $t::from_cell(args[$i], store);)*
+                        self(caller, $($v),*).into_cells(results, store)
                     },
                 );
                 (ty, raw)

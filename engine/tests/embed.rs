@@ -417,3 +417,51 @@ fn host_panics_resume_in_the_embedder() {
         assert_eq!(*store.data(), 3, "{tier}");
     }
 }
+
+#[test]
+fn references_in_typed_calls_and_wrapped_host_functions() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine);
+    // The host sees the externref the guest passes on, and hands back a funcref.
+    let double = Func::wrap(&mut store, |x: i32| x * 2);
+    let seen = Func::wrap(&mut store, move |r: Option<ExternRef>| -> Option<Func> {
+        r.map(|_| double)
+    });
+    let mut imports = Imports::new();
+    imports.define("host", "seen", seen);
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "host" "seen" (func $seen (param externref) (result funcref)))
+            (type $i2i (func (param i32) (result i32)))
+            (table 1 funcref)
+            (func (export "swap") (param funcref externref) (result externref funcref)
+              (local.get 1) (local.get 0))
+            (func (export "through") (param externref i32) (result i32)
+              (table.set (i32.const 0) (call $seen (local.get 0)))
+              (call_indirect (type $i2i) (local.get 1) (i32.const 0))))"#,
+    )
+    .unwrap();
+    let instance = Instance::new(&mut store, &module, &imports).unwrap();
+    let swap = instance
+        .get_typed_func::<(Option<Func>, Option<ExternRef>), (Option<ExternRef>, Option<Func>)>(
+            &store, "swap",
+        )
+        .unwrap();
+    let token = ExternRef::new(&mut store, "token");
+    let (e, f) = swap.call(&mut store, (Some(double), Some(token))).unwrap();
+    assert_eq!((e, f), (Some(token), Some(double)));
+    assert_eq!(
+        e.unwrap().data(&store).downcast_ref::<&str>(),
+        Some(&"token")
+    );
+    assert_eq!(swap.call(&mut store, (None, None)).unwrap(), (None, None));
+
+    let through = instance
+        .get_typed_func::<(Option<ExternRef>, i32), i32>(&store, "through")
+        .unwrap();
+    assert_eq!(through.call(&mut store, (Some(token), 21)).unwrap(), 42);
+    // A null externref gives a null funcref: calling it traps.
+    let err = through.call(&mut store, (None, 21)).unwrap_err();
+    assert_eq!(err.code(), TrapCode::IndirectCallToNull, "{err}");
+}
