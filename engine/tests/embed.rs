@@ -420,7 +420,12 @@ fn host_panics_resume_in_the_embedder() {
 
 #[test]
 fn references_in_typed_calls_and_wrapped_host_functions() {
-    let engine = Engine::default();
+    for tier in [Tier::Interp, Tier::Baseline, Tier::Tiered] {
+        references_in(Engine::new(Config::default().tier(tier)).unwrap());
+    }
+}
+
+fn references_in(engine: Engine) {
     let mut store = Store::new(&engine);
     // The host sees the externref the guest passes on, and hands back a funcref.
     let double = Func::wrap(&mut store, |x: i32| x * 2);
