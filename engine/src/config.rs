@@ -119,6 +119,13 @@ pub struct Config {
     /// How the interpreter dispatches: every mode computes the same results; they exist to
     /// measure what each part of the interpreter's fast path brings.
     pub interp_mode: InterpMode,
+    /// Fuel (design.md §13): every function entry and loop iteration consumes one unit of the
+    /// store's fuel (`Store::set_fuel`) and running out traps. Off: no check is compiled.
+    pub consume_fuel: bool,
+    /// Epoch interruption (design.md §13): function entries and loop headers trap once the
+    /// engine's epoch (`Engine::increment_epoch`) reaches the store's deadline
+    /// (`Store::set_epoch_deadline`). Off: no check is compiled.
+    pub epoch_interruption: bool,
 }
 
 /// A tiering policy in a configuration (shared, so configurations stay cheap to clone).
@@ -151,6 +158,8 @@ impl Default for Config {
             compile_threads: None,
             profile: false,
             interp_mode: rt.interp,
+            consume_fuel: false,
+            epoch_interruption: false,
         }
     }
 }
@@ -232,6 +241,27 @@ impl Config {
         self
     }
 
+    /// Turns fuel on: see [`Config::consume_fuel`](Config#structfield.consume_fuel).
+    pub fn consume_fuel(mut self, on: bool) -> Self {
+        self.consume_fuel = on;
+        self
+    }
+
+    /// Turns epoch interruption on: see
+    /// [`Config::epoch_interruption`](Config#structfield.epoch_interruption).
+    pub fn epoch_interruption(mut self, on: bool) -> Self {
+        self.epoch_interruption = on;
+        self
+    }
+
+    /// The interruption checks the tiers compile into this engine's modules.
+    pub(crate) fn interrupts(&self) -> strata_vm::Interrupts {
+        strata_vm::Interrupts {
+            fuel: self.consume_fuel,
+            epoch: self.epoch_interruption,
+        }
+    }
+
     pub fn max_call_depth(mut self, depth: usize) -> Self {
         self.max_call_depth = depth;
         self
@@ -256,6 +286,8 @@ pub struct Engine {
     config: Arc<Config>,
     /// With `Tier::Tiered`: the tier manager (policy, compile queue, profiler).
     manager: Option<Arc<TierManager>>,
+    /// The epoch counter of epoch interruption (`Engine::increment_epoch`).
+    pub(crate) epoch: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl fmt::Debug for Engine {
@@ -305,6 +337,7 @@ impl Engine {
         Ok(Engine {
             config: Arc::new(config),
             manager,
+            epoch: Arc::default(),
         })
     }
 

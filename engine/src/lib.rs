@@ -32,6 +32,7 @@ mod exec;
 mod externals;
 mod func;
 mod instance;
+mod interrupt;
 mod module;
 mod store;
 pub mod tiering;

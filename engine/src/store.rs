@@ -14,6 +14,7 @@ pub struct Store {
 impl Store {
     pub fn new(engine: &Engine) -> Store {
         let mut inner = StoreInner::new(engine.config().runtime());
+        crate::interrupt::attach(engine, &mut inner);
         if let Some(manager) = engine.tier_manager() {
             manager.register_store(inner.tier_now.cell());
             inner.tier_hooks = Some(manager.clone());

@@ -93,7 +93,8 @@ macro_rules! define_ops {
                     | Op::Br { .. }
                     | Op::Return0
                     | Op::DataDrop { .. }
-                    | Op::ElemDrop { .. } => {}
+                    | Op::ElemDrop { .. }
+                    | Op::Interrupt => {}
                     Op::Ext { a, b, .. } => match ext_of {
                         Some(Op::Select { .. })
                         | Some(Op::MemoryInit { .. })
@@ -203,6 +204,10 @@ define_ops! {
         TableInit { table: u32, segment: u32, dst: Reg },
         ElemDrop { segment: u32 },
         RefFunc { dst: Reg, func: u32 },
+        /// An interruption point (design.md §13): consumes fuel and checks the epoch, as the
+        /// module's `Interrupts` say. Emitted only when one of them is on, at pc 0 and at
+        /// every loop header; left to the executor by the fast paths.
+        Interrupt,
     }
     unary {
         I32Eqz, I64Eqz, I32Clz, I32Ctz, I32Popcnt, I64Clz, I64Ctz, I64Popcnt,

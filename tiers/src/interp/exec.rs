@@ -600,6 +600,10 @@ impl Executor<'_> {
             pc += 1;
             match op {
                 Op::Unreachable => return Err(TrapCode::Unreachable.into()),
+                Op::Interrupt => {
+                    let checks = self.ctx.module.interrupts;
+                    self.store.runtime.interruption_point(checks)?;
+                }
                 Op::Ext { .. } => {}
                 Op::Br { target } => jump!(target),
                 Op::BrIfNez { cond, target } => {
