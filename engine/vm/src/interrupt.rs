@@ -1,4 +1,4 @@
-//! Fuel and epoch interruption (design.md §13; docs/abi.md §9 is what a tier must emit).
+//! Fuel and epoch interruption (design.md §13; docs/abi.md §7 is what a tier must emit).
 //!
 //! Both are chosen per engine (`Config::consume_fuel`, `Config::epoch_interruption`) and
 //! recorded in each [`Module`](crate::Module) as [`Interrupts`], which every tier reads when it

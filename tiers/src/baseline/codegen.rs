@@ -676,7 +676,7 @@ impl<'a> Gen<'a> {
         );
     }
 
-    // ---- interruption (design.md §13, docs/abi.md §9) ----
+    // ---- interruption (design.md §13, docs/abi.md §7) ----
 
     /// The interruption point of a function entry or loop header, when the module has any
     /// (none: nothing is emitted). Uses only the scratch registers and the flags, which
