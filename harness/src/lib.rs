@@ -11,6 +11,7 @@ pub mod profile;
 pub mod run;
 pub mod wasi;
 pub mod wast_runner;
+pub mod watchdog;
 
 /// The largest input file the CLI reads (a module, a script): far above any real module, far
 /// below what would exhaust the host.

@@ -22,7 +22,8 @@ Exit status:
   the program's proc_exit status (0 when _start returns)
   1    the module does not compile or link, or has no _start
   2    bad command line: options, unreadable FILE, --dir, --invoke name or arguments
-  134  the program trapped (like a native abort); the trap and wasm backtrace go to stderr";
+  134  the program trapped (like a native abort), ran out of --fuel or out of --timeout;
+       the trap and wasm backtrace go to stderr";
 
 /// Runs a WebAssembly program.
 #[derive(clap::Args, Debug)]
@@ -47,6 +48,16 @@ pub struct RunArgs {
     /// tiers compile during instantiation.
     #[arg(long)]
     pub phase_times: bool,
+
+    /// Stop the program with a trap once it has passed N interruption points (function
+    /// entries and loop iterations): a deterministic bound on its work, the same in every tier.
+    #[arg(long, value_name = "N")]
+    pub fuel: Option<u64>,
+
+    /// Stop the program with a trap after SECONDS of wall-clock time (fractions allowed), by
+    /// epoch interruption at its next function entry or loop iteration.
+    #[arg(long, value_name = "SECONDS", value_parser = crate::watchdog::parse_seconds)]
+    pub timeout: Option<std::time::Duration>,
 
     /// Call this exported function instead of `_start`. ARGS are its arguments (i32/i64 in
     /// decimal or 0x hex, floats in decimal, `nan`, `inf`, `-inf`); each result is printed on
@@ -147,7 +158,9 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     }
     let config = config
         .perf_map(args.perf_map)
-        .profile(!args.profile.is_empty());
+        .profile(!args.profile.is_empty())
+        .consume_fuel(args.fuel.is_some())
+        .epoch_interruption(args.timeout.is_some());
     let engine = strata::Engine::new(config).map_err(|e| fail(USAGE_EXIT, e))?;
     let file = args.file();
     let bytes = crate::read_input(file).map_err(|e| {
@@ -189,6 +202,13 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     let compile = t_compile.elapsed();
     let t_instantiate = Instant::now();
     let mut store = Store::new(&engine);
+    if let Some(fuel) = args.fuel {
+        store.set_fuel(fuel).map_err(|e| fail(ERROR_EXIT, e))?;
+    }
+    // The limit covers the start function, `_initialize` and the call.
+    let _watchdog = args
+        .timeout
+        .map(|limit| crate::watchdog::Watchdog::start(&mut store, limit));
     let mut imports = Imports::new();
     wasi::add_to_imports(&mut store, &mut imports, &module, &ctx);
     let instance = match Instance::new(&mut store, &module, &imports) {
@@ -300,7 +320,12 @@ fn call_failed(e: Error) -> Result<u8, Failure> {
 }
 
 fn trap(e: &RuntimeError) -> Failure {
-    fail(TRAP_EXIT, format_trap(e))
+    let hint = match e.code() {
+        strata::TrapCode::OutOfFuel => "\n(the program used all the --fuel it was given)",
+        strata::TrapCode::Interrupt => "\n(the program ran past its --timeout)",
+        _ => "",
+    };
+    fail(TRAP_EXIT, format!("{}{hint}", format_trap(e)))
 }
 
 /// The runtime error as its `Display` prints it, except that a run of more than

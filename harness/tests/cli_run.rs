@@ -619,3 +619,48 @@ fn interpreter_dispatch_modes_agree() {
         );
     }
 }
+
+#[test]
+fn fuel_bounds_the_work_the_same_in_every_tier() {
+    let spin = data("spin.wat");
+    for tier in ["interp", "baseline", "tiered", "mixed:1"] {
+        let enough = strata(&[
+            "run", "--tier", tier, "--fuel", "201", "--invoke", "count", &spin, "100",
+        ]);
+        assert_eq!(enough.status.code(), Some(0), "{tier}: {}", stderr(&enough));
+        assert_eq!(stdout(&enough), "100\n", "{tier}");
+        let short = strata(&[
+            "run", "--tier", tier, "--fuel", "200", "--invoke", "count", &spin, "100",
+        ]);
+        assert_eq!(short.status.code(), Some(134), "{tier}");
+        assert!(
+            stderr(&short).contains("all fuel consumed") && stderr(&short).contains("--fuel"),
+            "{tier}: {}",
+            stderr(&short)
+        );
+    }
+}
+
+#[test]
+fn timeout_stops_an_infinite_loop_in_every_tier() {
+    let spin = data("spin.wat");
+    for tier in ["interp", "baseline", "tiered"] {
+        let start = std::time::Instant::now();
+        let o = strata(&[
+            "run",
+            "--tier",
+            tier,
+            "--timeout",
+            "0.2",
+            "--invoke",
+            "spin",
+            &spin,
+        ]);
+        assert_eq!(o.status.code(), Some(134), "{tier}: {}", stderr(&o));
+        assert!(stderr(&o).contains("interrupt"), "{tier}: {}", stderr(&o));
+        // Generous: the process must stop, not hang (the 10 ms bound is tested in the engine).
+        assert!(start.elapsed().as_secs() < 20, "{tier}");
+    }
+    let bad = strata(&["run", "--timeout", "-1", "--invoke", "spin", &spin]);
+    assert_eq!(bad.status.code(), Some(2));
+}
