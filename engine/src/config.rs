@@ -190,6 +190,42 @@ impl Config {
         Ok(self)
     }
 
+    /// With `mixed:funcs=`: an error naming each entry that is neither the index nor the
+    /// name-section name of a function `module` defines (a typo would otherwise silently
+    /// leave the function interpreted).
+    pub fn check_mixed_funcs(&self, module: &crate::Module) -> Result<(), ConfigError> {
+        self.check_mixed_funcs_in(module.env())
+    }
+
+    pub(crate) fn check_mixed_funcs_in(&self, env: &strata_vm::Module) -> Result<(), ConfigError> {
+        let Some(list) = &self.mixed_funcs else {
+            return Ok(());
+        };
+        let first = env.num_imported_funcs;
+        let end = first + env.num_defined_funcs() as u32;
+        let defined = |f: &str| match f.parse::<u32>() {
+            Ok(i) => (first..end).contains(&i),
+            Err(_) => (first..end).any(|i| env.func_name(i) == Some(f)),
+        };
+        let unknown: Vec<&str> = list
+            .iter()
+            .map(String::as_str)
+            .filter(|f| !defined(f))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        Err(ConfigError(format!(
+            "mixed:funcs: the module defines no function {} (defined functions are {first}..{end} \
+             by index, or their names in the name section)",
+            unknown
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+
     /// Mixed tiers: whether function `func_index` (named `name`) is compiled.
     pub fn mixed_compiles(&self, func_index: u32, name: Option<&str>) -> bool {
         let Tier::Mixed { seed } = self.tier else {

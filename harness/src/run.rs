@@ -20,8 +20,10 @@ pub const USAGE_EXIT: u8 = 2;
 const EXIT_STATUS_HELP: &str = "\
 Exit status:
   the program's proc_exit status (0 when _start returns)
-  1    the module does not compile or link, or has no _start
-  2    bad command line: options, unreadable FILE, --dir, --invoke name or arguments
+  1    the module does not compile or link, or has no _start, or the profile could not
+       be written
+  2    bad command line: options, unreadable FILE, --dir, --invoke name or arguments,
+       a --profile file that cannot be created
   134  the program trapped (like a native abort), ran out of --fuel or out of --timeout;
        the trap and wasm backtrace go to stderr";
 
@@ -156,6 +158,20 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
             ),
         ));
     }
+    // An output file that cannot be written is a usage error before the program runs, not
+    // a message after it.
+    for out in &args.profile {
+        if let crate::profile::ProfileOutput::Json(path)
+        | crate::profile::ProfileOutput::Chrome(path) = out
+        {
+            std::fs::File::create(path).map_err(|e| {
+                fail(
+                    USAGE_EXIT,
+                    format!("cannot write the profile to {}: {e}", path.display()),
+                )
+            })?;
+        }
+    }
     let config = config
         .perf_map(args.perf_map)
         .profile(!args.profile.is_empty())
@@ -200,6 +216,10 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     let t_compile = Instant::now();
     let module = Module::new(&engine, &bytes).map_err(|e| fail(ERROR_EXIT, e))?;
     let compile = t_compile.elapsed();
+    engine
+        .config()
+        .check_mixed_funcs(&module)
+        .map_err(|e| fail(USAGE_EXIT, e))?;
     let t_instantiate = Instant::now();
     let mut store = Store::new(&engine);
     if let Some(fuel) = args.fuel {
@@ -228,10 +248,7 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     let t_execute = Instant::now();
     let outcome = execute(&args, &module, &mut store, instance);
     let execute_time = t_execute.elapsed();
-    if let Err(e) = crate::profile::emit(&engine, &args.profile) {
-        let _ = std::io::stdout().flush();
-        eprintln!("error: {e}");
-    }
+    let profiled = crate::profile::emit(&engine, &args.profile);
     if args.phase_times {
         eprintln!(
             "phase-times compile_ns={} instantiate_ns={} execute_ns={}",
@@ -240,7 +257,16 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
             execute_time.as_nanos()
         );
     }
-    outcome
+    match profiled {
+        // The program's own failure says more than the profile's.
+        Err(e) if matches!(outcome, Ok(0)) => Err(fail(ERROR_EXIT, e)),
+        Err(e) => {
+            let _ = std::io::stdout().flush();
+            eprintln!("error: {e}");
+            outcome
+        }
+        Ok(()) => outcome,
+    }
 }
 
 /// Runs `_start`, or the `--invoke` function with the command-line arguments.

@@ -449,6 +449,19 @@ fn profile_and_tiering_options_are_checked() {
     );
     let o = strata(&["run", "--profile", "flame", &long_loop]);
     assert_eq!(o.status.code(), Some(2));
+    // An output file that cannot be created is refused before the program runs.
+    let o = strata(&[
+        "run",
+        "--profile",
+        "json=/nonexistent-strata-dir/profile.json",
+        &long_loop,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot write the profile"),
+        "{}",
+        stderr(&o)
+    );
     let o = strata(&["run", "--compile-threads", "0", &long_loop]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("compile threads"), "{}", stderr(&o));
@@ -663,4 +676,32 @@ fn timeout_stops_an_infinite_loop_in_every_tier() {
     }
     let bad = strata(&["run", "--timeout", "-1", "--invoke", "spin", &spin]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn unknown_functions_in_mixed_funcs_are_an_error() {
+    let spin = data("spin.wat");
+    let o = strata(&[
+        "run",
+        "--tier",
+        "mixed:funcs=2,nosuch",
+        "--invoke",
+        "count",
+        &spin,
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("`nosuch`"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("`2`"), "{}", stderr(&o));
+    let o = strata(&[
+        "run",
+        "--tier",
+        "mixed:funcs=2",
+        "--invoke",
+        "count",
+        &spin,
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "5\n");
 }
