@@ -192,12 +192,13 @@ impl Config {
 
     /// With `mixed:funcs=`: an error naming each entry that is neither the index nor the
     /// name-section name of a function `module` defines (a typo would otherwise silently
-    /// leave the function interpreted).
+    /// leave the function interpreted). Not checked at instantiation: the list applies to
+    /// every module of the engine, and may name functions of only one of them.
     pub fn check_mixed_funcs(&self, module: &crate::Module) -> Result<(), ConfigError> {
         self.check_mixed_funcs_in(module.env())
     }
 
-    pub(crate) fn check_mixed_funcs_in(&self, env: &strata_vm::Module) -> Result<(), ConfigError> {
+    fn check_mixed_funcs_in(&self, env: &strata_vm::Module) -> Result<(), ConfigError> {
         let Some(list) = &self.mixed_funcs else {
             return Ok(());
         };

@@ -26,14 +26,9 @@ pub(crate) fn prepare_instance(
     match config.tier {
         Tier::Baseline => tier::prepare_compiled(&module, LEVEL_BASELINE, config.bounds_checks),
         Tier::Opt => tier::prepare_compiled(&module, LEVEL_OPT, config.bounds_checks),
-        Tier::Mixed { .. } => {
-            config
-                .check_mixed_funcs_in(&module)
-                .map_err(|e| Trap::host(e.0))?;
-            tier::prepare_mixed(&module, config.bounds_checks, &|f| {
-                config.mixed_compiles(f, module.func_name(f))
-            })
-        }
+        Tier::Mixed { .. } => tier::prepare_mixed(&module, config.bounds_checks, &|f| {
+            config.mixed_compiles(f, module.func_name(f))
+        }),
         _ => Ok(()),
     }
 }
