@@ -50,18 +50,32 @@ impl VMRuntime {
     #[inline(always)]
     pub fn interruption_point(&mut self, checks: Interrupts) -> Result<(), TrapCode> {
         if checks.fuel {
-            self.fuel -= 1;
-            if self.fuel < 0 {
-                return Err(TrapCode::OutOfFuel);
-            }
+            self.consume_fuel()?;
         }
         if checks.epoch {
-            // SAFETY: `epoch` points at `NO_EPOCH` or at the engine's counter, which the
-            // store (and so this runtime) keeps alive.
-            let now = unsafe { (*self.epoch).load(Ordering::Relaxed) };
-            if now >= self.epoch_deadline {
-                return Err(TrapCode::Interrupt);
-            }
+            self.check_epoch()?;
+        }
+        Ok(())
+    }
+
+    /// The fuel part of a point: one unit.
+    #[inline(always)]
+    pub fn consume_fuel(&mut self) -> Result<(), TrapCode> {
+        self.fuel -= 1;
+        if self.fuel < 0 {
+            return Err(TrapCode::OutOfFuel);
+        }
+        Ok(())
+    }
+
+    /// The epoch part of a point.
+    #[inline(always)]
+    pub fn check_epoch(&self) -> Result<(), TrapCode> {
+        // SAFETY: `epoch` points at `NO_EPOCH` or at the engine's counter, which the store
+        // (and so this runtime) keeps alive.
+        let now = unsafe { (*self.epoch).load(Ordering::Relaxed) };
+        if now >= self.epoch_deadline {
+            return Err(TrapCode::Interrupt);
         }
         Ok(())
     }

@@ -670,8 +670,14 @@ impl Translator<'_> {
     /// An interruption point here, when the module has any (none: nothing is emitted, so
     /// interruption costs nothing when off). No peephole rewrites across it.
     fn interruption_point(&mut self) {
-        if self.module.interrupts.any() {
-            self.emit(Op::Interrupt);
+        let checks = self.module.interrupts;
+        if checks.fuel {
+            self.emit(Op::Fuel);
+        }
+        if checks.epoch {
+            self.emit(Op::Epoch);
+        }
+        if checks.any() {
             self.bind_label();
         }
     }
