@@ -140,7 +140,10 @@ pub fn compare(sides: &[Arc<dyn Side>], plan: &Plan, runs: &[SideRun]) -> CaseRe
     };
     match step(&inst, |i, a, b| same_inst(a, b, peer(0) || peer(i))) {
         Verdict::Skip(why) => {
-            report.skip(&why);
+            report.skip(&format!(
+                "instantiation: {why} (with the {} calls and the final state)",
+                plan.calls.len()
+            ));
             report.skipped += plan.calls.len() + 1;
             return report;
         }
@@ -175,7 +178,14 @@ pub fn compare(sides: &[Arc<dyn Side>], plan: &Plan, runs: &[SideRun]) -> CaseRe
             }),
             Verdict::Skip(why) => {
                 // Everything after an inconclusive step is inconclusive too.
-                report.skip(&why);
+                report.skip(&format!(
+                    "call {} of {total}: {:?}({}): {why} (with the {} calls after it and the \
+                     final state)",
+                    i + 1,
+                    call.func,
+                    list(&call.args),
+                    total - i - 1
+                ));
                 report.skipped += total - i;
                 return report;
             }
