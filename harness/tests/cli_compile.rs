@@ -57,8 +57,10 @@ fn compile_defaults_to_a_jit_tier_and_exits_like_run() {
 #[test]
 fn a_closed_output_pipe_ends_the_command_without_a_panic() {
     // `strata fuzz ... | head -1`: the reader goes away after the first line.
+    let out = std::env::temp_dir().join(format!("strata-cli-fuzz-{}", std::process::id()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(["fuzz", "--minutes", "0.05"])
+        .args(["fuzz", "--minutes", "0.05", "--out"])
+        .arg(&out)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -72,6 +74,7 @@ fn a_closed_output_pipe_ends_the_command_without_a_panic() {
     let _ = child.stderr.take().unwrap().read_to_string(&mut err);
     assert!(!err.contains("panicked"), "{err}");
     assert_ne!(status.code(), Some(101), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
