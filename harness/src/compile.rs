@@ -122,12 +122,16 @@ fn run(args: CompileArgs) -> Result<(), Failure> {
         let fi = env.num_imported_funcs + d as u32;
         let name = env
             .func_name(fi)
-            .map(|n| format!(" {n}"))
+            .map(|n| format!(" <{n}>"))
             .unwrap_or_default();
         let code = compiled.function_code(d as u32);
+        let body = &env.bodies[d].range;
         println!(
-            "func {fi}{name}: {} bytes of wasm, {} bytes of code",
-            env.bodies[d].range.len(),
+            "func {fi}{name} (wasm {:#x}..{:#x}, code {:#x}): {} bytes of wasm, {} bytes of code",
+            body.start,
+            body.end,
+            compiled.entry(d as u32) as usize,
+            body.len(),
             code.len()
         );
         if args.disasm {

@@ -103,3 +103,23 @@ fn wast_names_files_as_given_and_prints_values_in_wasm_notation() {
     assert!(!out.contains("<anon>"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn disasm_labels_functions_by_name_with_wasm_offsets_and_one_address_style() {
+    let o = strata(&["compile", "--disasm", &data("spin.wat")]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // `$f` keeps its name in the text format's name section.
+    let header = out
+        .lines()
+        .find(|l| l.starts_with("func 0 <f> (wasm 0x"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(header.contains(", code 0x"), "{header}");
+    // Every address, in the column and in branch targets, is 0x-prefixed lowercase hex.
+    let jumps: Vec<&str> = out.lines().filter(|l| l.contains(" jmp ")).collect();
+    assert!(!jumps.is_empty(), "{out}");
+    for l in out.lines().filter(|l| l.starts_with("  ")) {
+        assert!(l.trim_start().starts_with("0x"), "{l}");
+        assert!(!l.ends_with('h'), "{l}");
+    }
+}

@@ -51,6 +51,10 @@ pub struct DiffArgs {
     /// (epoch interruption); a peer's thread is left behind until the command exits.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
+    /// Print every step compared (the instantiation, each call with its arguments and the
+    /// first configuration's outcome, the final state) with its verdict.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Modules (.wasm or .wat). They are instantiated with no imports.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -166,6 +170,11 @@ pub fn main(args: DiffArgs) -> ExitCode {
             report.failed,
             skipped_here
         );
+        if args.verbose {
+            for (what, verdict) in &report.steps {
+                println!("  {verdict}: {what}");
+            }
+        }
         if let Some(what) = &report.not_instantiated {
             println!("  every configuration agrees that instantiation {what}: no calls made");
         }
