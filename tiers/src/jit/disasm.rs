@@ -13,6 +13,7 @@ pub fn disassemble(code: &[u8], address: u64) -> String {
     options.set_hex_suffix("");
     options.set_uppercase_hex(false);
     options.set_leading_zeros(false);
+    options.set_branch_leading_zeros(false);
     let mut out = String::new();
     let mut text = String::new();
     for instr in &mut decoder {
