@@ -66,7 +66,7 @@ impl Phase {
 pub struct BenchArgs {
     /// Strata tiers, comma-separated (e.g. interp,baseline); unavailable ones are reported
     /// as skipped; `none` for no Strata tier.
-    #[arg(long, value_delimiter = ',', default_value = "interp")]
+    #[arg(long, value_delimiter = ',', default_value = "interp,baseline,tiered")]
     pub tier: Vec<String>,
     /// Tiering policies to sweep, each run as `strata run --tier tiered --tiering POLICY`
     /// and reported as engine `strata:tiered@POLICY`: comma-separated, e.g.
@@ -300,8 +300,7 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
         scale: args.size_scale,
         overrides,
     };
-    let mut progs =
-        programs::load(&files, &loc.target.join("bench-wasm"), &sizes).map_err(Usage)?;
+    let mut progs = programs::load(&files, &out.join("wasm"), &sizes).map_err(Usage)?;
 
     let engines: Vec<Engine> = kinds.into_iter().map(|k| Engine::locate(k, &loc)).collect();
     let reference = choose_reference(args.reference.as_deref(), &engines).map_err(Usage)?;
@@ -316,12 +315,7 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
             .find(|e| e.kind == EngineKind::Native)
             .and_then(|e| e.launcher.as_ref().ok())
         {
-            programs::build_native(
-                &mut progs,
-                &clang.exe,
-                &loc.target.join("bench-native"),
-                &log,
-            );
+            programs::build_native(&mut progs, &clang.exe, &out.join("native"), &log);
         }
     }
     let timeout = Duration::from_secs_f64(args.timeout);
@@ -332,7 +326,7 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
             &engines,
             args.runs,
             timeout,
-            &loc.target.join("bench-wasm"),
+            &out.join("wasm"),
             args.quiet,
         );
         out_text(&compile_speed::table(&rows, args.runs));
