@@ -94,7 +94,11 @@ fn bench_writes_table_csv_json_svg() {
     assert!(svg.starts_with("<svg") && svg.contains("fib"), "{svg}");
     assert!(svg.contains("median of 2 runs"), "{svg}");
     // A native build, when clang is installed, goes under --out too.
-    if std::process::Command::new("clang").arg("--version").output().is_ok() {
+    if std::process::Command::new("clang")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
         assert!(out.0.join("native/fib").exists(), "{text}");
     }
     assert!(read("bench.txt").contains("fib"));
