@@ -9,6 +9,7 @@ pub mod compile;
 pub mod diff;
 pub mod profile;
 pub mod run;
+pub mod sightglass;
 pub mod wasi;
 pub mod wast_runner;
 pub mod watchdog;

@@ -231,13 +231,16 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         .map(|limit| crate::watchdog::Watchdog::start(&mut store, limit));
     let mut imports = Imports::new();
     wasi::add_to_imports(&mut store, &mut imports, &module, &ctx);
+    let markers = Arc::new(Mutex::new(crate::sightglass::Markers::default()));
+    crate::sightglass::add_to_imports(&mut store, &mut imports, &module, &markers);
     let instance = match Instance::new(&mut store, &module, &imports) {
         Ok(instance) => instance,
         Err(Error::Link(e)) => {
-            let hint = if e.module == wasi::MODULE {
+            let hint = if e.module == wasi::MODULE || e.module == crate::sightglass::MODULE {
                 ""
             } else {
-                " (strata run provides only `wasi_snapshot_preview1`)"
+                " (strata run provides only `wasi_snapshot_preview1` and the Sightglass \
+                 markers `bench.start`/`bench.end`)"
             };
             return Err(fail(ERROR_EXIT, format!("{e}{hint}")));
         }
@@ -249,6 +252,11 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     let outcome = execute(&args, &module, &mut store, instance);
     let execute_time = t_execute.elapsed();
     let profiled = crate::profile::emit(&engine, &args.profile);
+    let marked = markers.lock().unwrap_or_else(|e| e.into_inner()).elapsed();
+    if let Some(t) = marked {
+        // The Sightglass protocol's measurement: from `bench.start` to `bench.end`.
+        eprintln!("bench-markers ns={}", t.as_nanos());
+    }
     if args.phase_times {
         eprintln!(
             "phase-times compile_ns={} instantiate_ns={} execute_ns={}",

@@ -705,3 +705,20 @@ fn unknown_functions_in_mixed_funcs_are_an_error() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o), "5\n");
 }
+
+#[test]
+fn sightglass_markers_are_provided_and_timed() {
+    let file = data("sightglass.wat");
+    for tier in ["interp", "baseline", "tiered"] {
+        let o = strata(&["run", "--tier", tier, &file]);
+        assert_eq!(o.status.code(), Some(0), "{tier}: {}", stderr(&o));
+        let ns: u64 = stderr(&o)
+            .lines()
+            .find_map(|l| l.strip_prefix("bench-markers ns="))
+            .unwrap_or_else(|| panic!("{tier}: no marker time: {}", stderr(&o)))
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(ns > 0, "{tier}");
+    }
+}
