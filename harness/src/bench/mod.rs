@@ -19,6 +19,7 @@ pub mod process;
 pub mod programs;
 pub mod report;
 pub mod runner;
+pub mod sightglass;
 pub mod stats;
 
 use clap::{Args, ValueEnum};
@@ -111,6 +112,11 @@ pub struct BenchArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run a checkout of the Sightglass benchmarks (DIR/NAME/benchmark.wasm) on the --tier
+    /// tiers instead: checks each one's output against its *.expected files and reports the
+    /// time between its bench.start and bench.end calls.
+    #[arg(long, value_name = "DIR")]
+    pub sightglass: Option<PathBuf>,
     /// .wasm/.wat files or directories of them (default: benches/programs).
     pub programs: Vec<PathBuf>,
 }
@@ -269,6 +275,15 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
         return Err(Usage(
             "--timeout must be a positive number of seconds".into(),
         ));
+    }
+    if let Some(dir) = &args.sightglass {
+        return sightglass::main(
+            dir,
+            &args.tier,
+            args.runs,
+            Duration::from_secs_f64(args.timeout),
+        )
+        .map_err(Usage);
     }
     let mut tiers = args.tier.clone();
     for list in &args.tiering {
