@@ -120,6 +120,13 @@ pub struct Config {
     /// How the interpreter dispatches: every mode computes the same results; they exist to
     /// measure what each part of the interpreter's fast path brings.
     pub interp_mode: InterpMode,
+    /// Fuel (design.md §13): every function entry and loop iteration consumes one unit of the
+    /// store's fuel (`Store::set_fuel`) and running out traps. Off: no check is compiled.
+    pub consume_fuel: bool,
+    /// Epoch interruption (design.md §13): function entries and loop headers trap once the
+    /// engine's epoch (`Engine::increment_epoch`) reaches the store's deadline
+    /// (`Store::set_epoch_deadline`). Off: no check is compiled.
+    pub epoch_interruption: bool,
 }
 
 /// A tiering policy in a configuration (shared, so configurations stay cheap to clone).
@@ -152,6 +159,8 @@ impl Default for Config {
             compile_threads: None,
             profile: false,
             interp_mode: rt.interp,
+            consume_fuel: false,
+            epoch_interruption: false,
         }
     }
 }
@@ -180,6 +189,43 @@ impl Config {
             None => self.tier = spec.parse()?,
         }
         Ok(self)
+    }
+
+    /// With `mixed:funcs=`: an error naming each entry that is neither the index nor the
+    /// name-section name of a function `module` defines (a typo would otherwise silently
+    /// leave the function interpreted). Not checked at instantiation: the list applies to
+    /// every module of the engine, and may name functions of only one of them.
+    pub fn check_mixed_funcs(&self, module: &crate::Module) -> Result<(), ConfigError> {
+        self.check_mixed_funcs_in(module.env())
+    }
+
+    fn check_mixed_funcs_in(&self, env: &strata_vm::Module) -> Result<(), ConfigError> {
+        let Some(list) = &self.mixed_funcs else {
+            return Ok(());
+        };
+        let first = env.num_imported_funcs;
+        let end = first + env.num_defined_funcs() as u32;
+        let defined = |f: &str| match f.parse::<u32>() {
+            Ok(i) => (first..end).contains(&i),
+            Err(_) => (first..end).any(|i| env.func_name(i) == Some(f)),
+        };
+        let unknown: Vec<&str> = list
+            .iter()
+            .map(String::as_str)
+            .filter(|f| !defined(f))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        Err(ConfigError(format!(
+            "mixed:funcs: the module defines no function {} (defined functions are {first}..{end} \
+             by index, or their names in the name section)",
+            unknown
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
     }
 
     /// Mixed tiers: whether function `func_index` (named `name`) is compiled.
@@ -233,6 +279,27 @@ impl Config {
         self
     }
 
+    /// Turns fuel on: see [`Config::consume_fuel`](Config#structfield.consume_fuel).
+    pub fn consume_fuel(mut self, on: bool) -> Self {
+        self.consume_fuel = on;
+        self
+    }
+
+    /// Turns epoch interruption on: see
+    /// [`Config::epoch_interruption`](Config#structfield.epoch_interruption).
+    pub fn epoch_interruption(mut self, on: bool) -> Self {
+        self.epoch_interruption = on;
+        self
+    }
+
+    /// The interruption checks the tiers compile into this engine's modules.
+    pub(crate) fn interrupts(&self) -> strata_vm::Interrupts {
+        strata_vm::Interrupts {
+            fuel: self.consume_fuel,
+            epoch: self.epoch_interruption,
+        }
+    }
+
     pub fn max_call_depth(mut self, depth: usize) -> Self {
         self.max_call_depth = depth;
         self
@@ -257,6 +324,8 @@ pub struct Engine {
     config: Arc<Config>,
     /// With `Tier::Tiered`: the tier manager (policy, compile queue, profiler).
     manager: Option<Arc<TierManager>>,
+    /// The epoch counter of epoch interruption (`Engine::increment_epoch`).
+    pub(crate) epoch: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl fmt::Debug for Engine {
@@ -306,6 +375,7 @@ impl Engine {
         Ok(Engine {
             config: Arc::new(config),
             manager,
+            epoch: Arc::default(),
         })
     }
 

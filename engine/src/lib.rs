@@ -93,6 +93,7 @@ mod externals;
 mod func;
 mod host_data;
 mod instance;
+mod interrupt;
 mod linker;
 mod module;
 mod store;

@@ -62,7 +62,8 @@ impl Module {
 
     /// Compiles a module from the binary format only.
     pub fn from_binary(engine: &Engine, bytes: Vec<u8>) -> Result<Module, CompileError> {
-        let inner = strata_vm::Module::new(bytes)?;
+        let mut inner = strata_vm::Module::new(bytes)?;
+        inner.interrupts = engine.config().interrupts();
         Ok(Module {
             inner: Arc::new(inner),
             engine: engine.clone(),
@@ -90,7 +91,8 @@ impl Module {
             validator.feed(&chunk[..n])?;
         }
         let bytes = validator.finish()?;
-        let inner = strata_vm::Module::from_validated(bytes)?;
+        let mut inner = strata_vm::Module::from_validated(bytes)?;
+        inner.interrupts = engine.config().interrupts();
         Ok(Module {
             inner: Arc::new(inner),
             engine: engine.clone(),

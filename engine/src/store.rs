@@ -28,8 +28,7 @@ pub struct Store<T = ()> {
     pub(crate) inner: StoreInner,
     pub(crate) engine: Engine,
     data: HostData<T>,
-    // FUEL: the `fuel` branch adds the store's fuel and epoch deadline API here
-    // (`set_fuel`, `get_fuel`, `set_epoch_deadline`): the state belongs in `inner`.
+    // Fuel and the epoch deadline live in `inner.runtime`; their API is in `interrupt.rs`.
 }
 
 impl Store<()> {
@@ -43,6 +42,7 @@ impl<T> Store<T> {
     /// A store whose host functions can reach `data` through their [`Caller`].
     pub fn with_data(engine: &Engine, data: T) -> Store<T> {
         let mut inner = StoreInner::new(engine.config().runtime());
+        crate::interrupt::attach(engine, &mut inner);
         if let Some(manager) = engine.tier_manager() {
             manager.register_store(inner.tier_now.cell());
             inner.tier_hooks = Some(manager.clone());

@@ -42,6 +42,50 @@ pub enum IrStage {
     After,
 }
 
+/// Why `strata compile` failed, with its exit status (those of `strata run`): 2 for a bad
+/// command line (options, tier, unreadable file), 1 for a module that does not compile.
+struct Failure {
+    status: u8,
+    message: String,
+}
+
+impl From<String> for Failure {
+    /// A failure of the compilation itself.
+    fn from(message: String) -> Failure {
+        Failure {
+            status: crate::run::ERROR_EXIT,
+            message,
+        }
+    }
+}
+
+fn usage(message: impl std::fmt::Display) -> Failure {
+    Failure {
+        status: crate::run::USAGE_EXIT,
+        message: message.to_string(),
+    }
+}
+
+/// The JIT tiers `strata compile` can compile with, lowest first; the default is the best
+/// of them this build has.
+const COMPILE_TIERS: [strata::Tier; 1] = [strata::Tier::Baseline];
+
+/// The engine the options describe, defaulting to the best JIT tier.
+fn engine(args: &CompileArgs) -> Result<strata::Engine, Failure> {
+    let best = COMPILE_TIERS
+        .into_iter()
+        .rev()
+        .find(|t| t.is_available())
+        .unwrap_or(strata::Tier::Baseline);
+    let config = args.engine.config_or(best).map_err(usage)?;
+    strata::Engine::new(config).map_err(usage)
+}
+
+fn read_module(engine: &strata::Engine, file: &str) -> Result<strata::Module, Failure> {
+    let bytes = crate::read_input(file).map_err(|e| usage(format!("cannot read {file}: {e}")))?;
+    Ok(strata::Module::new(engine, &bytes).map_err(|e| e.to_string())?)
+}
+
 pub fn main(args: CompileArgs) -> ExitCode {
     let result = if args.print_ir.is_some() {
         print_ir(args)
@@ -50,25 +94,23 @@ pub fn main(args: CompileArgs) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.status)
         }
     }
 }
 
-fn run(args: CompileArgs) -> Result<(), String> {
-    let engine = args.engine.engine()?;
-    if engine.config().tier != strata::Tier::Baseline {
-        return Err(format!(
+fn run(args: CompileArgs) -> Result<(), Failure> {
+    let engine = engine(&args)?;
+    if !COMPILE_TIERS.contains(&engine.config().tier) {
+        return Err(usage(format!(
             "strata compile supports --tier baseline only, not {}",
             engine.config().tier
-        ));
+        )));
     }
     let bounds: BoundsChecks = engine.config().bounds_checks;
-    let bytes =
-        crate::read_input(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file))?;
-    let module = strata::Module::new(&engine, &bytes).map_err(|e| e.to_string())?;
+    let module = read_module(&engine, &args.file)?;
     let env = module.env();
     let mut best = f64::INFINITY;
     let mut compiled = None;
@@ -79,18 +121,22 @@ fn run(args: CompileArgs) -> Result<(), String> {
         compiled = Some(m);
     }
     let Some(compiled) = compiled else {
-        return Err("nothing compiled".into());
+        return Err("nothing compiled".to_string().into());
     };
     for d in 0..compiled.num_functions() {
         let fi = env.num_imported_funcs + d as u32;
         let name = env
             .func_name(fi)
-            .map(|n| format!(" {n}"))
+            .map(|n| format!(" <{n}>"))
             .unwrap_or_default();
         let code = compiled.function_code(d as u32);
+        let body = &env.bodies[d].range;
         println!(
-            "func {fi}{name}: {} bytes of wasm, {} bytes of code",
-            env.bodies[d].range.len(),
+            "func {fi}{name} (wasm {:#x}..{:#x}, code {:#x}): {} bytes of wasm, {} bytes of code",
+            body.start,
+            body.end,
+            compiled.entry(d as u32) as usize,
+            body.len(),
             code.len()
         );
         if args.disasm {
@@ -113,13 +159,11 @@ fn run(args: CompileArgs) -> Result<(), String> {
 
 /// `--print-ir`: translates every defined function (or the one `--func` names) to SSA,
 /// runs the pipeline for `after`, and prints the IR with per-pass statistics as comments.
-fn print_ir(args: CompileArgs) -> Result<(), String> {
+fn print_ir(args: CompileArgs) -> Result<(), Failure> {
     use strata_ir::passes::{default_pipeline, run_pipeline, VERIFY_BY_DEFAULT};
     let stage = args.print_ir.unwrap_or(IrStage::Before);
-    let engine = args.engine.engine()?;
-    let bytes =
-        crate::read_input(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file))?;
-    let module = strata::Module::new(&engine, &bytes).map_err(|e| e.to_string())?;
+    let engine = engine(&args)?;
+    let module = read_module(&engine, &args.file)?;
     let env = module.env();
     let mut translator = strata_ir::Translator::new();
     let pipeline = default_pipeline();
@@ -178,8 +222,8 @@ fn print_ir(args: CompileArgs) -> Result<(), String> {
     let elapsed = start.elapsed().as_secs_f64();
     if !found {
         return Err(match &args.func {
-            Some(name) => format!("no defined function named {name}"),
-            None => "the module defines no function".into(),
+            Some(name) => usage(format!("no defined function named {name}")),
+            None => "the module defines no function".to_string().into(),
         });
     }
     print!("{out}");

@@ -9,9 +9,11 @@ pub mod compile;
 pub mod diff;
 pub mod profile;
 pub mod run;
+pub mod sightglass;
 /// WASI preview1 lives in its own crate; the CLI is one of its users.
 pub use strata_wasi as wasi;
 pub mod wast_runner;
+pub mod watchdog;
 
 /// The largest input file the CLI reads (a module, a script): far above any real module, far
 /// below what would exhaust the host.

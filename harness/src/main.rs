@@ -31,7 +31,19 @@ enum Command {
     Fuzz(diff::FuzzArgs),
 }
 
+/// Lets a closed stdout end the process quietly, as it does any Unix filter
+/// (`strata fuzz ... | head -1`): Rust starts programs with SIGPIPE ignored, so every write
+/// to a closed pipe fails and `println!` panics.
+fn die_quietly_on_closed_pipe() {
+    // SAFETY: called first thing in `main`, before any other thread exists; restoring the
+    // default disposition of SIGPIPE touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    die_quietly_on_closed_pipe();
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run::main(args),

@@ -20,9 +20,12 @@ pub const USAGE_EXIT: u8 = 2;
 const EXIT_STATUS_HELP: &str = "\
 Exit status:
   the program's proc_exit status (0 when _start returns)
-  1    the module does not compile or link, or has no _start
-  2    bad command line: options, unreadable FILE, --dir, --invoke name or arguments
-  134  the program trapped (like a native abort); the trap and wasm backtrace go to stderr";
+  1    the module does not compile or link, or has no _start, or the profile could not
+       be written
+  2    bad command line: options, unreadable FILE, --dir, --invoke name or arguments,
+       a --profile file that cannot be created
+  134  the program trapped (like a native abort), ran out of --fuel or out of --timeout;
+       the trap and wasm backtrace go to stderr";
 
 /// Runs a WebAssembly program.
 #[derive(clap::Args, Debug)]
@@ -47,6 +50,16 @@ pub struct RunArgs {
     /// tiers compile during instantiation.
     #[arg(long)]
     pub phase_times: bool,
+
+    /// Stop the program with a trap once it has passed N interruption points (function
+    /// entries and loop iterations): a deterministic bound on its work, the same in every tier.
+    #[arg(long, value_name = "N")]
+    pub fuel: Option<u64>,
+
+    /// Stop the program with a trap after SECONDS of wall-clock time (fractions allowed), by
+    /// epoch interruption at its next function entry or loop iteration.
+    #[arg(long, value_name = "SECONDS", value_parser = crate::watchdog::parse_seconds)]
+    pub timeout: Option<std::time::Duration>,
 
     /// Call this exported function instead of `_start`. ARGS are its arguments (i32/i64 in
     /// decimal or 0x hex, floats in decimal, `nan`, `inf`, `-inf`); each result is printed on
@@ -145,9 +158,25 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
             ),
         ));
     }
+    // An output file that cannot be written is a usage error before the program runs, not
+    // a message after it.
+    for out in &args.profile {
+        if let crate::profile::ProfileOutput::Json(path)
+        | crate::profile::ProfileOutput::Chrome(path) = out
+        {
+            std::fs::File::create(path).map_err(|e| {
+                fail(
+                    USAGE_EXIT,
+                    format!("cannot write the profile to {}: {e}", path.display()),
+                )
+            })?;
+        }
+    }
     let config = config
         .perf_map(args.perf_map)
-        .profile(!args.profile.is_empty());
+        .profile(!args.profile.is_empty())
+        .consume_fuel(args.fuel.is_some())
+        .epoch_interruption(args.timeout.is_some());
     let engine = strata::Engine::new(config).map_err(|e| fail(USAGE_EXIT, e))?;
     let file = args.file();
     let bytes = crate::read_input(file).map_err(|e| {
@@ -187,17 +216,31 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     let t_compile = Instant::now();
     let module = Module::new(&engine, &bytes).map_err(|e| fail(ERROR_EXIT, e))?;
     let compile = t_compile.elapsed();
+    engine
+        .config()
+        .check_mixed_funcs(&module)
+        .map_err(|e| fail(USAGE_EXIT, e))?;
     let t_instantiate = Instant::now();
     let mut store = Store::new(&engine);
+    if let Some(fuel) = args.fuel {
+        store.set_fuel(fuel).map_err(|e| fail(ERROR_EXIT, e))?;
+    }
+    // The limit covers the start function, `_initialize` and the call.
+    let _watchdog = args
+        .timeout
+        .map(|limit| crate::watchdog::Watchdog::start(&mut store, limit));
     let mut imports = Imports::new();
     wasi::add_to_imports(&mut store, &mut imports, &module, &ctx);
+    let markers = Arc::new(Mutex::new(crate::sightglass::Markers::default()));
+    crate::sightglass::add_to_imports(&mut store, &mut imports, &module, &markers);
     let instance = match Instance::new(&mut store, &module, &imports) {
         Ok(instance) => instance,
         Err(Error::Link(e)) => {
-            let hint = if e.module == wasi::MODULE {
+            let hint = if e.module == wasi::MODULE || e.module == crate::sightglass::MODULE {
                 ""
             } else {
-                " (strata run provides only `wasi_snapshot_preview1`)"
+                " (strata run provides only `wasi_snapshot_preview1` and the Sightglass \
+                 markers `bench.start`/`bench.end`)"
             };
             return Err(fail(ERROR_EXIT, format!("{e}{hint}")));
         }
@@ -208,9 +251,11 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     let t_execute = Instant::now();
     let outcome = execute(&args, &module, &mut store, instance);
     let execute_time = t_execute.elapsed();
-    if let Err(e) = crate::profile::emit(&engine, &args.profile) {
-        let _ = std::io::stdout().flush();
-        eprintln!("error: {e}");
+    let profiled = crate::profile::emit(&engine, &args.profile);
+    let marked = markers.lock().unwrap_or_else(|e| e.into_inner()).elapsed();
+    if let Some(t) = marked {
+        // The Sightglass protocol's measurement: from `bench.start` to `bench.end`.
+        eprintln!("bench-markers ns={}", t.as_nanos());
     }
     if args.phase_times {
         eprintln!(
@@ -220,7 +265,16 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
             execute_time.as_nanos()
         );
     }
-    outcome
+    match profiled {
+        // The program's own failure says more than the profile's.
+        Err(e) if matches!(outcome, Ok(0)) => Err(fail(ERROR_EXIT, e)),
+        Err(e) => {
+            let _ = std::io::stdout().flush();
+            eprintln!("error: {e}");
+            outcome
+        }
+        Ok(()) => outcome,
+    }
 }
 
 /// Runs `_start`, or the `--invoke` function with the command-line arguments.
@@ -300,7 +354,12 @@ fn call_failed(e: Error) -> Result<u8, Failure> {
 }
 
 fn trap(e: &RuntimeError) -> Failure {
-    fail(TRAP_EXIT, format_trap(e))
+    let hint = match e.code() {
+        strata::TrapCode::OutOfFuel => "\n(the program used all the --fuel it was given)",
+        strata::TrapCode::Interrupt => "\n(the program ran past its --timeout)",
+        _ => "",
+    };
+    fail(TRAP_EXIT, format!("{}{hint}", format_trap(e)))
 }
 
 /// The runtime error as its `Display` prints it: the engine folds deep recursion into one

@@ -110,6 +110,21 @@ pub fn suite_scripts(name: &str) -> Result<Vec<Script>, String> {
     Ok(scripts)
 }
 
+/// The suite name of the scripts given as files on the command line.
+const FILES: &str = "files";
+
+impl Script {
+    /// How reports name the script: a file as it was given, a suite's script as
+    /// `SUITE/NAME`.
+    fn label(&self) -> String {
+        if self.suite == FILES {
+            self.name.clone()
+        } else {
+            format!("{}/{}", self.suite, self.name)
+        }
+    }
+}
+
 pub fn main(args: WastArgs) -> ExitCode {
     // Tiered runs keep a profile, to show that code really moved between tiers.
     let engine = match args.engine.config().and_then(|c| {
@@ -139,7 +154,7 @@ pub fn main(args: WastArgs) -> ExitCode {
         });
         match text {
             Ok(text) => scripts.push(Script {
-                suite: "files".into(),
+                suite: FILES.into(),
                 name: file.clone(),
                 text,
             }),
@@ -180,7 +195,7 @@ pub fn run_scripts(engine: &Engine, scripts: &[Script], jobs: usize) -> Vec<Outc
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(script) = scripts.get(i) else { break };
-                let outcome = run_script_guarded(engine, &script.name, &script.text);
+                let outcome = run_script_guarded(engine, &script.label(), &script.text);
                 results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
             });
         }
@@ -195,7 +210,9 @@ pub fn run_scripts(engine: &Engine, scripts: &[Script], jobs: usize) -> Vec<Outc
 
 /// Runs one script; a panic in the engine is reported as a failure, not a crash of the run.
 pub fn run_script_guarded(engine: &Engine, name: &str, text: &str) -> Outcome {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_script(engine, text))) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_script(engine, name, text)
+    })) {
         Ok(o) => o,
         Err(p) => {
             let msg = p
@@ -257,7 +274,7 @@ fn print_report(
     for (script, o) in scripts.iter().zip(outcomes) {
         println!(
             "{:<44} {:>8} {:>8} {:>8}",
-            format!("{}/{}", script.suite, script.name),
+            script.label(),
             o.passed,
             o.failed,
             o.skipped
@@ -328,18 +345,18 @@ fn unsupported_feature(message: &str) -> bool {
         || message.contains("unsupported")
 }
 
-fn run_script(engine: &Engine, text: &str) -> Outcome {
+fn run_script(engine: &Engine, name: &str, text: &str) -> Outcome {
     let mut runner = Runner::new(engine, text);
     // The spec's names.wast uses bidirectional-override characters on purpose.
     let mut lexer = Lexer::new(text);
     lexer.allow_confusing_unicode(true);
     let buf = match ParseBuffer::new_with_lexer(lexer) {
         Ok(b) => b,
-        Err(e) => return runner.parse_failure(e),
+        Err(e) => return runner.parse_failure(name, e),
     };
     let wast: Wast<'_> = match parser::parse(&buf) {
         Ok(w) => w,
-        Err(e) => return runner.parse_failure(e),
+        Err(e) => return runner.parse_failure(name, e),
     };
     for directive in wast.directives {
         runner.directive(directive);
@@ -365,7 +382,9 @@ impl<'e> Runner<'e> {
         }
     }
 
-    fn parse_failure(mut self, e: wast::Error) -> Outcome {
+    /// A script that does not parse: the error names the script (`name`), not `<anon>`.
+    fn parse_failure(mut self, name: &str, mut e: wast::Error) -> Outcome {
+        e.set_path(std::path::Path::new(name));
         self.outcome.failed += 1;
         self.outcome
             .failures
@@ -611,7 +630,13 @@ impl<'e> Runner<'e> {
     /// `Ok(false)`: a result pattern Strata cannot check (SIMD); counted as skipped.
     fn check_results(&self, got: &[Val], want: &[WastRet<'_>]) -> Result<bool, String> {
         if got.len() != want.len() {
-            return Err(format!("expected {} results, got {got:?}", want.len()));
+            let got: Vec<String> = got.iter().map(wat_val).collect();
+            return Err(format!(
+                "expected {} results, got {}: {}",
+                want.len(),
+                got.len(),
+                got.join(" ")
+            ));
         }
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
             let WastRet::Core(w) = w else {
@@ -619,7 +644,13 @@ impl<'e> Runner<'e> {
             };
             match self.check_value(g, w) {
                 Some(true) => {}
-                Some(false) => return Err(format!("result {i}: expected {w:?}, got {g:?}")),
+                Some(false) => {
+                    return Err(format!(
+                        "result {i}: expected {}, got {}",
+                        wat_ret(w),
+                        wat_val(g)
+                    ))
+                }
                 None => return Ok(false),
             }
         }
@@ -726,4 +757,81 @@ fn define_spectest(store: &mut Store, imports: &mut Imports) {
     )
     .expect("spectest memory");
     imports.define("spectest", "memory", memory);
+}
+
+/// A value in the text format's notation, e.g. `(i32.const -1)`, `(f32.const nan:0x200000)`.
+fn wat_val(v: &Val) -> String {
+    match v {
+        Val::I32(x) => format!("(i32.const {x})"),
+        Val::I64(x) => format!("(i64.const {x})"),
+        Val::F32(bits) => format!("(f32.const {})", wat_f32(*bits)),
+        Val::F64(bits) => format!("(f64.const {})", wat_f64(*bits)),
+        Val::FuncRef(None) => "(ref.null func)".into(),
+        Val::FuncRef(Some(_)) => "(ref.func)".into(),
+        Val::ExternRef(None) => "(ref.null extern)".into(),
+        Val::ExternRef(Some(_)) => "(ref.extern)".into(),
+    }
+}
+
+fn wat_f32(bits: u32) -> String {
+    let x = f32::from_bits(bits);
+    if x.is_nan() {
+        let sign = if bits >> 31 == 1 { "-" } else { "" };
+        format!("{sign}nan:{:#x}", bits & 0x7f_ffff)
+    } else if x.is_infinite() {
+        if x < 0.0 { "-inf" } else { "inf" }.into()
+    } else {
+        format!("{x:?}")
+    }
+}
+
+fn wat_f64(bits: u64) -> String {
+    let x = f64::from_bits(bits);
+    if x.is_nan() {
+        let sign = if bits >> 63 == 1 { "-" } else { "" };
+        format!("{sign}nan:{:#x}", bits & 0xf_ffff_ffff_ffff)
+    } else if x.is_infinite() {
+        if x < 0.0 { "-inf" } else { "inf" }.into()
+    } else {
+        format!("{x:?}")
+    }
+}
+
+/// An expected result in the text format's notation.
+fn wat_ret(w: &WastRetCore<'_>) -> String {
+    fn nan<T>(p: &NanPattern<T>, value: impl Fn(&T) -> String) -> String {
+        match p {
+            NanPattern::CanonicalNan => "nan:canonical".into(),
+            NanPattern::ArithmeticNan => "nan:arithmetic".into(),
+            NanPattern::Value(v) => value(v),
+        }
+    }
+    match w {
+        WastRetCore::I32(x) => format!("(i32.const {x})"),
+        WastRetCore::I64(x) => format!("(i64.const {x})"),
+        WastRetCore::F32(p) => format!("(f32.const {})", nan(p, |f| wat_f32(f.bits))),
+        WastRetCore::F64(p) => format!("(f64.const {})", nan(p, |f| wat_f64(f.bits))),
+        WastRetCore::RefNull(_) => "(ref.null)".into(),
+        WastRetCore::RefFunc(_) => "(ref.func)".into(),
+        WastRetCore::RefExtern(Some(n)) => format!("(ref.extern {n})"),
+        WastRetCore::RefExtern(None) => "(ref.extern)".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod notation_tests {
+    use super::*;
+
+    #[test]
+    fn values_print_in_the_text_format() {
+        assert_eq!(wat_val(&Val::I32(-1)), "(i32.const -1)");
+        assert_eq!(wat_val(&Val::F32(1.5f32.to_bits())), "(f32.const 1.5)");
+        assert_eq!(wat_val(&Val::F32(0x7fc0_0000)), "(f32.const nan:0x400000)");
+        assert_eq!(
+            wat_val(&Val::F64(f64::NEG_INFINITY.to_bits())),
+            "(f64.const -inf)"
+        );
+        assert_eq!(wat_ret(&WastRetCore::I64(7)), "(i64.const 7)");
+    }
 }

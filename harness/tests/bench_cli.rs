@@ -92,6 +92,15 @@ fn bench_writes_table_csv_json_svg() {
     assert!(json.contains("\"engine\": \"strata:interp\""), "{json}");
     let svg = read("bench.svg");
     assert!(svg.starts_with("<svg") && svg.contains("fib"), "{svg}");
+    assert!(svg.contains("median of 2 runs"), "{svg}");
+    // A native build, when clang is installed, goes under --out too.
+    if std::process::Command::new("clang")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        assert!(out.0.join("native/fib").exists(), "{text}");
+    }
     assert!(read("bench.txt").contains("fib"));
 }
 
@@ -140,4 +149,39 @@ fn unavailable_tier_is_skipped_not_fatal() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("strata:no-such-tier: skipped"), "{text}");
     assert!(stdout.contains("call_overhead"), "{text}");
+}
+
+#[test]
+fn sightglass_suite_runs_checks_output_and_reports_marker_times() {
+    // A relative DIR: each benchmark still finds its files from its own directory.
+    let o = strata()
+        .args([
+            "bench",
+            "--runs",
+            "1",
+            "--tier",
+            "interp,baseline",
+            "--sightglass",
+        ])
+        .arg("harness/tests/data/sightglass-suite")
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let text = show(&o);
+    // `wrong` expects other output: a failure, exit status 1.
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for tier in ["interp", "baseline"] {
+        let ok = stdout
+            .lines()
+            .find(|l| l.starts_with("count ") && l.contains(tier))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(ok.ends_with("ok"), "{ok}");
+        let wrong = stdout
+            .lines()
+            .find(|l| l.starts_with("wrong ") && l.contains(tier))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(wrong.contains("stdout differs"), "{wrong}");
+    }
+    assert!(stdout.contains("2 of 4 benchmark runs correct"), "{text}");
 }

@@ -449,6 +449,19 @@ fn profile_and_tiering_options_are_checked() {
     );
     let o = strata(&["run", "--profile", "flame", &long_loop]);
     assert_eq!(o.status.code(), Some(2));
+    // An output file that cannot be created is refused before the program runs.
+    let o = strata(&[
+        "run",
+        "--profile",
+        "json=/nonexistent-strata-dir/profile.json",
+        &long_loop,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot write the profile"),
+        "{}",
+        stderr(&o)
+    );
     let o = strata(&["run", "--compile-threads", "0", &long_loop]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("compile threads"), "{}", stderr(&o));
@@ -617,5 +630,95 @@ fn interpreter_dispatch_modes_agree() {
             reference,
             "{mode:?}"
         );
+    }
+}
+
+#[test]
+fn fuel_bounds_the_work_the_same_in_every_tier() {
+    let spin = data("spin.wat");
+    for tier in ["interp", "baseline", "tiered", "mixed:1"] {
+        let enough = strata(&[
+            "run", "--tier", tier, "--fuel", "201", "--invoke", "count", &spin, "100",
+        ]);
+        assert_eq!(enough.status.code(), Some(0), "{tier}: {}", stderr(&enough));
+        assert_eq!(stdout(&enough), "100\n", "{tier}");
+        let short = strata(&[
+            "run", "--tier", tier, "--fuel", "200", "--invoke", "count", &spin, "100",
+        ]);
+        assert_eq!(short.status.code(), Some(134), "{tier}");
+        assert!(
+            stderr(&short).contains("all fuel consumed") && stderr(&short).contains("--fuel"),
+            "{tier}: {}",
+            stderr(&short)
+        );
+    }
+}
+
+#[test]
+fn timeout_stops_an_infinite_loop_in_every_tier() {
+    let spin = data("spin.wat");
+    for tier in ["interp", "baseline", "tiered"] {
+        let start = std::time::Instant::now();
+        let o = strata(&[
+            "run",
+            "--tier",
+            tier,
+            "--timeout",
+            "0.2",
+            "--invoke",
+            "spin",
+            &spin,
+        ]);
+        assert_eq!(o.status.code(), Some(134), "{tier}: {}", stderr(&o));
+        assert!(stderr(&o).contains("interrupt"), "{tier}: {}", stderr(&o));
+        // Generous: the process must stop, not hang (the 10 ms bound is tested in the engine).
+        assert!(start.elapsed().as_secs() < 20, "{tier}");
+    }
+    let bad = strata(&["run", "--timeout", "-1", "--invoke", "spin", &spin]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn unknown_functions_in_mixed_funcs_are_an_error() {
+    let spin = data("spin.wat");
+    let o = strata(&[
+        "run",
+        "--tier",
+        "mixed:funcs=2,nosuch",
+        "--invoke",
+        "count",
+        &spin,
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("`nosuch`"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("`2`"), "{}", stderr(&o));
+    let o = strata(&[
+        "run",
+        "--tier",
+        "mixed:funcs=2",
+        "--invoke",
+        "count",
+        &spin,
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "5\n");
+}
+
+#[test]
+fn sightglass_markers_are_provided_and_timed() {
+    let file = data("sightglass.wat");
+    for tier in ["interp", "baseline", "tiered"] {
+        let o = strata(&["run", "--tier", tier, &file]);
+        assert_eq!(o.status.code(), Some(0), "{tier}: {}", stderr(&o));
+        let ns: u64 = stderr(&o)
+            .lines()
+            .find_map(|l| l.strip_prefix("bench-markers ns="))
+            .unwrap_or_else(|| panic!("{tier}: no marker time: {}", stderr(&o)))
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(ns > 0, "{tier}");
     }
 }

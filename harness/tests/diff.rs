@@ -283,6 +283,22 @@ fn diff_command_reports_and_summarizes() {
     );
 
     assert!(stdout.contains("call stack exhausted"), "{stdout}");
+    // The skip names its export and arguments.
+    assert!(stdout.contains("skipped: call "), "{stdout}");
+    assert!(stdout.contains("\"rec\"("), "{stdout}");
+
+    // -v lists every step with its verdict.
+    let out = strata()
+        .args(["diff", "-v", "--tiers", "interp,baseline", "--calls", "1"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("  passed: instantiation"), "{stdout}");
+    assert!(stdout.contains("  passed: call 1 of "), "{stdout}");
+    assert!(stdout.contains("\"div\"("), "{stdout}");
+    // The call that exhausts the stack makes the rest inconclusive, the final state too.
+    assert!(stdout.contains("  skipped: call "), "{stdout}");
 
     // A module that loops forever: the call times out and is skipped, the command ends.
     let spin = dir.join("spin.wat");
@@ -291,7 +307,7 @@ fn diff_command_reports_and_summarizes() {
         .args([
             "diff",
             "--tiers",
-            "interp,interp-explicit",
+            "interp,baseline-explicit",
             "--calls",
             "1",
             "--timeout",
@@ -302,7 +318,9 @@ fn diff_command_reports_and_summarizes() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert!(stdout.contains("timed out"), "{stdout}");
+    // Stopped inside the engine: no worker thread is abandoned.
+    assert!(stdout.contains("stopped by epoch interruption"), "{stdout}");
+    assert!(!stdout.contains("abandoned"), "{stdout}");
     assert!(stdout.contains("1 passed, 0 failed, 2 skipped"), "{stdout}");
 
     // A divergence is not something two identical configurations can show; the exit status

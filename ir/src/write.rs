@@ -29,12 +29,14 @@ pub fn trap_name(code: TrapCode) -> &'static str {
         TrapCode::NullReference => "null_reference",
         TrapCode::Host => "host",
         TrapCode::Exit => "exit",
+        TrapCode::Interrupt => "interrupt",
+        TrapCode::OutOfFuel => "out_of_fuel",
     }
 }
 
 /// Parses a trap code's text name.
 pub fn trap_from_name(name: &str) -> Option<TrapCode> {
-    (1..=13)
+    (1..=15)
         .filter_map(TrapCode::from_u8)
         .find(|c| trap_name(*c) == name)
 }

@@ -7,7 +7,7 @@
 
 use std::error::Error;
 use std::path::PathBuf;
-use strata::{Caller, Engine, Extern, Linker, Module, Store, Trap};
+use strata::{Caller, Config, Engine, Extern, Linker, Module, Store, Trap};
 use strata_wasi::{OutputPipe, WasiCtx};
 
 /// The store's host state: the WASI context and what our own host function keeps.
@@ -25,12 +25,13 @@ struct Outcome {
     output_file: Vec<u8>,
     shouts: u32,
     bytes_shouted: u64,
+    fuel_used: u64,
 }
 
 fn run(dir: &std::path::Path) -> Result<Outcome, Box<dyn Error>> {
-    // `Engine::default()` is tiered execution, as `strata run` does; pick a tier with
-    // `Engine::new(Config::default().tier(Tier::Baseline))`.
-    let engine = Engine::default();
+    // The default configuration is tiered execution, as `strata run` does (pick a tier with
+    // `.tier(Tier::Baseline)`); fuel bounds how long the guest may run.
+    let engine = Engine::new(Config::default().consume_fuel(true))?;
     let module = Module::from_file(
         &engine,
         concat!(env!("CARGO_MANIFEST_DIR"), "/examples/embed.wat"),
@@ -73,13 +74,15 @@ fn run(dir: &std::path::Path) -> Result<Outcome, Box<dyn Error>> {
             bytes_shouted: 0,
         },
     );
-    // FUEL: once the `fuel` branch lands, bound the guest here, e.g.
-    // `Config::default().consume_fuel(true)` above and `store.set_fuel(1_000_000)?`, and
-    // report the fuel left after the call below.
+    // A million function entries and loop iterations: a runaway guest traps instead of
+    // spinning forever.
+    const FUEL: u64 = 1_000_000;
+    store.set_fuel(FUEL)?;
 
     let instance = linker.instantiate(&mut store, &module)?;
     let entry = instance.get_typed_func::<(), i32>(&store, "run")?;
     let returned = entry.call(&mut store, ())?;
+    let fuel_used = FUEL - store.get_fuel()?;
 
     let state = store.into_data();
     Ok(Outcome {
@@ -88,6 +91,7 @@ fn run(dir: &std::path::Path) -> Result<Outcome, Box<dyn Error>> {
         output_file: std::fs::read(dir.join("output.txt"))?,
         shouts: state.shouts,
         bytes_shouted: state.bytes_shouted,
+        fuel_used,
     })
 }
 
@@ -109,6 +113,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         "the guest returned {}; the host shouted {} time(s), {} bytes",
         outcome.returned, outcome.shouts, outcome.bytes_shouted
     );
+    println!("fuel used: {}", outcome.fuel_used);
     check(&outcome);
     Ok(())
 }
@@ -120,6 +125,7 @@ fn check(outcome: &Outcome) {
     assert_eq!(outcome.output_file, expected);
     assert_eq!(outcome.shouts, 1);
     assert_eq!(outcome.bytes_shouted, expected.len() as u64);
+    assert!(outcome.fuel_used > 0 && outcome.fuel_used < 1_000_000);
 }
 
 #[test]

@@ -475,7 +475,11 @@ impl TierPolicy for NoOsr {
 /// `budget:N[,opt=M][,max=T][,sync]`, `random:SEED[,max=T]`, and the presets `jsc` and `v8`;
 /// any of them with `,no-osr` (or `:no-osr` when it has no parameters) as well.
 pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
-    let (name, params) = spec.split_once(':').unwrap_or((spec, ""));
+    // `NAME:PARAMS`, or `NAME,FLAGS` for a policy without parameters (`baseline,sync`).
+    let (name, params) = spec
+        .split_once(':')
+        .or_else(|| spec.split_once(','))
+        .unwrap_or((spec, ""));
     let parts: Vec<&str> = params.split(',').map(str::trim).collect();
     if parts.contains(&"no-osr") {
         let rest: Vec<&str> = parts.into_iter().filter(|p| *p != "no-osr").collect();
@@ -730,6 +734,19 @@ mod tests {
                 tier: TierLevel::Baseline
             }
         );
+    }
+
+    #[test]
+    fn flags_of_a_policy_without_parameters_follow_a_comma_or_a_colon() {
+        for spec in ["baseline,sync", "baseline:sync"] {
+            assert_eq!(
+                parse_policy(spec).unwrap().name(),
+                "baseline:sync",
+                "{spec}"
+            );
+        }
+        assert!(parse_policy("baseline,warp").is_err());
+        assert!(parse_policy("interp,no-osr").is_ok());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod abi;
 pub mod frontend;
 pub mod instantiate;
+pub mod interrupt;
 pub mod memory;
 mod mmap;
 pub mod module;
@@ -22,6 +23,7 @@ pub use instantiate::{
     instantiate, memory_copy, memory_fill, memory_init, table_copy, table_fill, table_init,
     ExternAddr, InstantiateError,
 };
+pub use interrupt::Interrupts;
 pub use memory::{BoundsChecks, LinearMemory};
 pub use module::{Module, ParseError, StreamingValidator};
 pub use store::*;

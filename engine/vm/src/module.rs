@@ -252,6 +252,9 @@ pub struct Module {
     /// Per-tier lazily built state (translated code, compiled code). Each tier owns one slot
     /// and downcasts it; this keeps the module free of any compiler's types (design.md §0).
     pub tier_state: [OnceLock<Arc<dyn Any + Send + Sync>>; TIER_STATE_SLOTS],
+    /// The interruption checks every tier compiles into this module's code (design.md §13):
+    /// the engine's, set before any code is made.
+    pub interrupts: crate::Interrupts,
     /// One code slot per defined function (docs/abi.md §5), shared by all instances; made on
     /// first use. Null means "no compiled code".
     code_slots: OnceLock<Box<[AtomicPtr<u8>]>>,
@@ -492,6 +495,7 @@ impl Module {
             func_names: HashMap::new(),
             code_section_bytes: 0,
             tier_state: Default::default(),
+            interrupts: Default::default(),
             code_slots: OnceLock::new(),
         };
         let mut validator = validate.then(|| Validator::new_with_features(supported_features()));

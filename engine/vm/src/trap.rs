@@ -23,6 +23,11 @@ pub enum TrapCode {
     Host = 12,
     /// WASI `proc_exit`: not an error of the program, but it ends execution like a trap.
     Exit = 13,
+    /// The store's epoch deadline passed (design.md §13): another thread bumped the engine's
+    /// epoch past it.
+    Interrupt = 14,
+    /// The store's fuel ran out (design.md §13).
+    OutOfFuel = 15,
 }
 
 impl TrapCode {
@@ -42,6 +47,8 @@ impl TrapCode {
             TrapCode::NullReference => "null reference",
             TrapCode::Host => "host function error",
             TrapCode::Exit => "program exited",
+            TrapCode::Interrupt => "interrupt",
+            TrapCode::OutOfFuel => "all fuel consumed by WebAssembly",
         }
     }
 
@@ -61,6 +68,8 @@ impl TrapCode {
             NullReference,
             Host,
             Exit,
+            Interrupt,
+            OutOfFuel,
         ]
         .into_iter()
         .find(|c| *c as u8 == code)

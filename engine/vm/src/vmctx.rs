@@ -41,6 +41,13 @@ pub struct VMRuntime {
     /// `rbp` of the JIT frame that last called a helper that may run wasm (or the interp-entry
     /// stub): its depth is `(entry_sp - jit_fp) / 16` frames into the activation.
     pub jit_fp: usize,
+    /// Fuel left (design.md §13, `interrupt.rs`): each interruption point subtracts one and
+    /// traps "all fuel consumed" when the result is negative. Read only with fuel enabled.
+    pub fuel: i64,
+    /// The engine's epoch counter (or `interrupt::NO_EPOCH`), never null.
+    pub epoch: *const std::sync::atomic::AtomicU64,
+    /// The epoch at which interruption points trap "interrupt" (`u64::MAX`: never).
+    pub epoch_deadline: u64,
     /// A trap with more than a code (a host trap's message, `proc_exit`'s status), left by a
     /// runtime helper that returned its code. Never read by JIT code.
     pub pending_trap: Option<Trap>,
@@ -61,6 +68,9 @@ impl Default for VMRuntime {
             max_call_depth: usize::MAX,
             depth_room: usize::MAX,
             jit_fp: 0,
+            fuel: 0,
+            epoch: &crate::interrupt::NO_EPOCH,
+            epoch_deadline: u64::MAX,
             pending_trap: None,
             trap_frames: Vec::new(),
         }
@@ -115,6 +125,9 @@ pub mod offsets {
     pub const RUNTIME_STACK_END: i32 = offset_of!(VMRuntime, stack_end) as i32;
     pub const RUNTIME_DEPTH_ROOM: i32 = offset_of!(VMRuntime, depth_room) as i32;
     pub const RUNTIME_JIT_FP: i32 = offset_of!(VMRuntime, jit_fp) as i32;
+    pub const RUNTIME_FUEL: i32 = offset_of!(VMRuntime, fuel) as i32;
+    pub const RUNTIME_EPOCH: i32 = offset_of!(VMRuntime, epoch) as i32;
+    pub const RUNTIME_EPOCH_DEADLINE: i32 = offset_of!(VMRuntime, epoch_deadline) as i32;
     pub const MEMORY_BASE: i32 = offset_of!(VMMemoryDefinition, base) as i32;
     pub const MEMORY_LEN: i32 = offset_of!(VMMemoryDefinition, len) as i32;
     pub const VMCTX_RUNTIME: i32 = offset_of!(VMContext, runtime) as i32;
@@ -154,6 +167,15 @@ mod tests {
         assert_eq!(
             &rt.jit_fp as *const _ as usize - base,
             RUNTIME_JIT_FP as usize
+        );
+        assert_eq!(&rt.fuel as *const _ as usize - base, RUNTIME_FUEL as usize);
+        assert_eq!(
+            &rt.epoch as *const _ as usize - base,
+            RUNTIME_EPOCH as usize
+        );
+        assert_eq!(
+            &rt.epoch_deadline as *const _ as usize - base,
+            RUNTIME_EPOCH_DEADLINE as usize
         );
         let m = VMMemoryDefinition {
             base: std::ptr::null_mut(),

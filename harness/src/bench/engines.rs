@@ -9,7 +9,7 @@
 //! | `wasmi-eager`, `wasmi-lazy` | `target/release/strata-peer-wasmi --eager/--lazy prog.wasm ARGS` |
 //! | `wasmtime`, `wasmtime-winch` | `wasmtime run -C cache=n [-C compiler=winch] prog.wasm ARGS` |
 //! | `node`, `node-liftoff`, `node-turbofan` | `node --no-warnings [--liftoff-only / --no-liftoff] benches/peers/node-wasi.mjs prog.wasm ARGS` |
-//! | `native` | `target/bench-native/<name> ARGS`, built with `clang -O2` from the program's C source |
+//! | `native` | `<out>/native/<name> ARGS`, built with `clang -O2` from the program's C source |
 
 use super::programs::Program;
 use std::ffi::OsString;

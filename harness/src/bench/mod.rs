@@ -19,6 +19,7 @@ pub mod process;
 pub mod programs;
 pub mod report;
 pub mod runner;
+pub mod sightglass;
 pub mod stats;
 
 use clap::{Args, ValueEnum};
@@ -66,7 +67,7 @@ impl Phase {
 pub struct BenchArgs {
     /// Strata tiers, comma-separated (e.g. interp,baseline); unavailable ones are reported
     /// as skipped; `none` for no Strata tier.
-    #[arg(long, value_delimiter = ',', default_value = "interp")]
+    #[arg(long, value_delimiter = ',', default_value = "interp,baseline,tiered")]
     pub tier: Vec<String>,
     /// Tiering policies to sweep, each run as `strata run --tier tiered --tiering POLICY`
     /// and reported as engine `strata:tiered@POLICY`: comma-separated, e.g.
@@ -111,6 +112,11 @@ pub struct BenchArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run a checkout of the Sightglass benchmarks (DIR/NAME/benchmark.wasm) on the --tier
+    /// tiers instead: checks each one's output against its *.expected files and reports the
+    /// time between its bench.start and bench.end calls.
+    #[arg(long, value_name = "DIR")]
+    pub sightglass: Option<PathBuf>,
     /// .wasm/.wat files or directories of them (default: benches/programs).
     pub programs: Vec<PathBuf>,
 }
@@ -270,6 +276,15 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
             "--timeout must be a positive number of seconds".into(),
         ));
     }
+    if let Some(dir) = &args.sightglass {
+        return sightglass::main(
+            dir,
+            &args.tier,
+            args.runs,
+            Duration::from_secs_f64(args.timeout),
+        )
+        .map_err(Usage);
+    }
     let mut tiers = args.tier.clone();
     for list in &args.tiering {
         let policies = split_policies(list).map_err(Usage)?;
@@ -300,8 +315,7 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
         scale: args.size_scale,
         overrides,
     };
-    let mut progs =
-        programs::load(&files, &loc.target.join("bench-wasm"), &sizes).map_err(Usage)?;
+    let mut progs = programs::load(&files, &out.join("wasm"), &sizes).map_err(Usage)?;
 
     let engines: Vec<Engine> = kinds.into_iter().map(|k| Engine::locate(k, &loc)).collect();
     let reference = choose_reference(args.reference.as_deref(), &engines).map_err(Usage)?;
@@ -316,12 +330,7 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
             .find(|e| e.kind == EngineKind::Native)
             .and_then(|e| e.launcher.as_ref().ok())
         {
-            programs::build_native(
-                &mut progs,
-                &clang.exe,
-                &loc.target.join("bench-native"),
-                &log,
-            );
+            programs::build_native(&mut progs, &clang.exe, &out.join("native"), &log);
         }
     }
     let timeout = Duration::from_secs_f64(args.timeout);
@@ -332,7 +341,7 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
             &engines,
             args.runs,
             timeout,
-            &loc.target.join("bench-wasm"),
+            &out.join("wasm"),
             args.quiet,
         );
         out_text(&compile_speed::table(&rows, args.runs));

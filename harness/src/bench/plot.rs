@@ -70,13 +70,13 @@ fn draw(root: &DrawingArea<SVGBackend<'_>, Shift>, r: &Report) -> DrawResult<()>
     let hi = (lo.ln() + (hi.ln() - lo.ln()) / 0.7).exp();
     let caption = if ratios {
         format!(
-            "{} time relative to {} (lower is faster; {} runs, median)",
+            "{} time relative to {} (lower is faster; median of {})",
             r.phase,
             r.reference.as_deref().unwrap_or_default(),
-            r.runs
+            runs_text(r.runs)
         )
     } else {
-        format!("{} time, median of {} runs (s)", r.phase, r.runs)
+        format!("{} time, median of {} (s)", r.phase, runs_text(r.runs))
     };
     let n = groups.len().max(1) as f64;
     let mut chart = ChartBuilder::on(root)
@@ -89,7 +89,7 @@ fn draw(root: &DrawingArea<SVGBackend<'_>, Shift>, r: &Report) -> DrawResult<()>
         .configure_mesh()
         .disable_x_mesh()
         .max_light_lines(1)
-        .y_labels(12)
+        .y_labels(8)
         .x_labels(0)
         .x_label_formatter(&|_| String::new())
         .y_desc(if ratios {
@@ -117,6 +117,26 @@ fn draw(root: &DrawingArea<SVGBackend<'_>, Shift>, r: &Report) -> DrawResult<()>
                 ))
             })
             .collect();
+        // Each bar's value above it.
+        let values: Vec<(f64, f64, String)> = (0..groups.len())
+            .filter_map(|g| {
+                let v = value(g, e).filter(|v| v.is_finite() && *v > 0.0)?;
+                Some((
+                    g as f64 + 0.1 + ei as f64 * bar + bar * 0.45,
+                    v,
+                    axis_label(v),
+                ))
+            })
+            .collect();
+        let value_style = ("sans-serif", 10)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Bottom));
+        chart.draw_series(
+            values
+                .into_iter()
+                .map(|(x, v, text)| Text::new(text, (x, v), value_style.clone())),
+        )?;
         chart
             .draw_series(bars)?
             .label(*e)
@@ -147,12 +167,26 @@ fn draw(root: &DrawingArea<SVGBackend<'_>, Shift>, r: &Report) -> DrawResult<()>
     Ok(())
 }
 
-/// `100`, `2.5`, `0.25`, `0.001`: enough digits for a log axis, no trailing noise.
+/// "1 run", "3 runs".
+fn runs_text(runs: usize) -> String {
+    if runs == 1 {
+        "1 run".into()
+    } else {
+        format!("{runs} runs")
+    }
+}
+
+/// `100`, `2.5`, `0.25`, `0.001`: three significant digits (so neighbouring ticks of a
+/// log axis do not print the same), no trailing noise.
 fn axis_label(v: f64) -> String {
-    let s = if v >= 10.0 {
+    let s = if v >= 100.0 {
         format!("{v:.0}")
-    } else if v >= 0.01 {
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else if v >= 1.0 {
         format!("{v:.2}")
+    } else if v >= 0.01 {
+        format!("{v:.3}")
     } else {
         format!("{v:.1e}")
     };
@@ -225,6 +259,9 @@ mod tests {
         assert_eq!(axis_label(2.5), "2.5");
         assert_eq!(axis_label(1.0), "1");
         assert_eq!(axis_label(0.25), "0.25");
+        assert_eq!(axis_label(0.125), "0.125");
+        assert_eq!(axis_label(12.5), "12.5");
+        assert_eq!(runs_text(1), "1 run");
         assert_eq!(axis_label(0.001), "1.0e-3");
     }
 

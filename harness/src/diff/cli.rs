@@ -23,6 +23,10 @@ stack or times out makes the rest of the module inconclusive (skipped).
 With --oracle, a divergence that a re-run attributes to a known bug of the oracle (see `strata
 fuzz --help`) is reported with that evidence, and is still a divergence here.
 
+Counts are of steps, per module and in total: the instantiation, each call, and the final
+state; a step passes when every configuration agrees on it, fails when one differs, and is
+skipped when one is inconclusive (each skip names its step: the export and its arguments).
+
 Exit status: 0 no divergence, 1 a divergence, 2 bad command line or a module that does not
 compile.";
 
@@ -42,11 +46,15 @@ pub struct DiffArgs {
     /// Calls per exported function.
     #[arg(long, default_value_t = 3)]
     pub calls: usize,
-    /// Seconds to wait for one call (or the instantiation) of one configuration before
-    /// calling the rest of the module inconclusive. Strata has no fuel yet: a looping module
-    /// leaves a busy thread behind until the command exits.
+    /// Seconds one call (or the instantiation) of one configuration may run before the rest
+    /// of the module is called inconclusive. Strata configurations stop the call themselves
+    /// (epoch interruption); a peer's thread is left behind until the command exits.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
+    /// Print every step compared (the instantiation, each call with its arguments and the
+    /// first configuration's outcome, the final state) with its verdict.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Modules (.wasm or .wat). They are instantiated with no imports.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -162,6 +170,11 @@ pub fn main(args: DiffArgs) -> ExitCode {
             report.failed,
             skipped_here
         );
+        if args.verbose {
+            for (what, verdict) in &report.steps {
+                println!("  {verdict}: {what}");
+            }
+        }
         if let Some(what) = &report.not_instantiated {
             println!("  every configuration agrees that instantiation {what}: no calls made");
         }
@@ -194,8 +207,8 @@ pub fn main(args: DiffArgs) -> ExitCode {
         skipped += skipped_here;
     }
     println!("{passed} passed, {failed} failed, {skipped} skipped");
-    // The summary is printed before the exit; a thread abandoned on a timeout dies with
-    // the process.
+    // The summary is printed before the exit; a peer's thread abandoned on a timeout dies
+    // with the process.
     if failed > 0 {
         ExitCode::from(1)
     } else if errors {

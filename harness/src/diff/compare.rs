@@ -62,6 +62,9 @@ pub struct CaseReport {
     pub skip_reasons: Vec<String>,
     /// Set when every side failed to instantiate the same way: what happened.
     pub not_instantiated: Option<String>,
+    /// Every step compared, in order, with its verdict (`passed`, `FAILED`, `skipped`), for
+    /// `strata diff -v`.
+    pub steps: Vec<(String, &'static str)>,
 }
 
 impl CaseReport {
@@ -138,9 +141,14 @@ pub fn compare(sides: &[Arc<dyn Side>], plan: &Plan, runs: &[SideRun]) -> CaseRe
         let failed = |o: &Outcome| matches!(o, Outcome::Trapped(..) | Outcome::Failed(_));
         a.same(b, coarse) || (coarse && failed(a) && failed(b))
     };
-    match step(&inst, |i, a, b| same_inst(a, b, peer(0) || peer(i))) {
+    let verdict = step(&inst, |i, a, b| same_inst(a, b, peer(0) || peer(i)));
+    report.steps.push(("instantiation".into(), verdict.word()));
+    match verdict {
         Verdict::Skip(why) => {
-            report.skip(&why);
+            report.skip(&format!(
+                "instantiation: {why} (with the {} calls and the final state)",
+                plan.calls.len()
+            ));
             report.skipped += plan.calls.len() + 1;
             return report;
         }
@@ -162,7 +170,18 @@ pub fn compare(sides: &[Arc<dyn Side>], plan: &Plan, runs: &[SideRun]) -> CaseRe
     let total = plan.calls.len();
     for (i, call) in plan.calls.iter().enumerate() {
         let outs: Vec<&Outcome> = runs.iter().map(|r| &r.calls[i]).collect();
-        match step(&outs, |j, a, b| a.same(b, peer(0) || peer(j))) {
+        let verdict = step(&outs, |j, a, b| a.same(b, peer(0) || peer(j)));
+        report.steps.push((
+            format!(
+                "call {} of {total}: {:?}({}) -> {}",
+                i + 1,
+                call.func,
+                list(&call.args),
+                outs[0]
+            ),
+            verdict.word(),
+        ));
+        match verdict {
             Verdict::Pass => report.passed += 1,
             Verdict::Fail => report.fail(Divergence {
                 step: format!(
@@ -175,7 +194,14 @@ pub fn compare(sides: &[Arc<dyn Side>], plan: &Plan, runs: &[SideRun]) -> CaseRe
             }),
             Verdict::Skip(why) => {
                 // Everything after an inconclusive step is inconclusive too.
-                report.skip(&why);
+                report.skip(&format!(
+                    "call {} of {total}: {:?}({}): {why} (with the {} calls after it and the \
+                     final state)",
+                    i + 1,
+                    call.func,
+                    list(&call.args),
+                    total - i - 1
+                ));
                 report.skipped += total - i;
                 return report;
             }
@@ -204,6 +230,10 @@ pub fn compare(sides: &[Arc<dyn Side>], plan: &Plan, runs: &[SideRun]) -> CaseRe
             },
         }
     }
+    let word = if differs { "FAILED" } else { "passed" };
+    report
+        .steps
+        .push(("final state (memories, globals, tables)".into(), word));
     if differs {
         report.fail(Divergence {
             step: "final state (memories, globals, tables)".into(),
@@ -219,6 +249,16 @@ enum Verdict {
     Pass,
     Fail,
     Skip(String),
+}
+
+impl Verdict {
+    fn word(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "passed",
+            Verdict::Fail => "FAILED",
+            Verdict::Skip(_) => "skipped",
+        }
+    }
 }
 
 /// One step: skipped if any side is inconclusive, failed if any panicked or differs from the

@@ -207,9 +207,36 @@ impl Side for Rewritten {
     fn is_peer(&self) -> bool {
         self.inner.is_peer()
     }
+    fn interrupts_itself(&self) -> bool {
+        self.inner.interrupts_itself()
+    }
     fn execute(&self, wasm: &[u8], plan: &Plan, emit: &mut dyn FnMut(Event)) {
+        self.run(wasm, plan, None, emit)
+    }
+    fn execute_limited(
+        &self,
+        wasm: &[u8],
+        plan: &Plan,
+        limit: std::time::Duration,
+        emit: &mut dyn FnMut(Event),
+    ) {
+        self.run(wasm, plan, Some(limit), emit)
+    }
+}
+
+impl Rewritten {
+    fn run(
+        &self,
+        wasm: &[u8],
+        plan: &Plan,
+        limit: Option<std::time::Duration>,
+        emit: &mut dyn FnMut(Event),
+    ) {
         match neutralize_all(wasm, &self.bugs) {
-            Ok(Some(w)) => self.inner.execute(&w, plan, emit),
+            Ok(Some(w)) => match limit {
+                Some(limit) => self.inner.execute_limited(&w, plan, limit, emit),
+                None => self.inner.execute(&w, plan, emit),
+            },
             Ok(None) => emit(Event::Instantiated(Outcome::Failed(
                 "nothing to rewrite".into(),
             ))),

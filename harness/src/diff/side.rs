@@ -4,6 +4,8 @@
 
 use super::plan::Plan;
 use super::value::{FuncId, MemoryImage, Outcome, Snapshot, TrapKind, Value};
+use crate::watchdog::Watchdog;
+use std::time::Duration;
 use strata::{
     BoundsChecks, Config, Engine, Error, Extern, Func, Imports, Instance, Module, Store, Tier, Val,
 };
@@ -28,6 +30,22 @@ pub trait Side: Send + Sync {
     }
     /// Runs `plan` on a fresh instance of `wasm`, reporting each step through `emit`.
     fn execute(&self, wasm: &[u8], plan: &Plan, emit: &mut dyn FnMut(Event));
+    /// Whether `execute_limited` stops a step that runs past its limit by itself (the
+    /// worker's thread is then never abandoned).
+    fn interrupts_itself(&self) -> bool {
+        false
+    }
+    /// `execute`, each step stopped after `limit` (an inconclusive outcome) when the side
+    /// can do so (`interrupts_itself`).
+    fn execute_limited(
+        &self,
+        wasm: &[u8],
+        plan: &Plan,
+        _limit: std::time::Duration,
+        emit: &mut dyn FnMut(Event),
+    ) {
+        self.execute(wasm, plan, emit)
+    }
 }
 
 /// A Strata configuration: a tier name (anything [`Tier`]'s `FromStr` accepts, `mixed:SEED`,
@@ -83,14 +101,20 @@ impl StrataConfig {
                 .tier(Tier::Tiered)
                 .tiering(policy)
                 .map_err(|e| e.0)?
-                .bounds_checks(self.bounds);
+                .bounds_checks(self.bounds)
+                .epoch_interruption(true);
             return Engine::new(config).map_err(|e| e.0);
         }
         let tier: Tier = self
             .tier
             .parse()
             .map_err(|e: strata::ConfigError| format!("not available in this build ({})", e.0))?;
-        Engine::new(Config::default().tier(tier).bounds_checks(self.bounds)).map_err(|e| e.0)
+        // Epoch interruption: a step that runs too long is stopped (`execute_limited`).
+        let config = Config::default()
+            .tier(tier)
+            .bounds_checks(self.bounds)
+            .epoch_interruption(true);
+        Engine::new(config).map_err(|e| e.0)
     }
 }
 
@@ -171,13 +195,52 @@ impl Side for StrataSide {
     }
 
     fn execute(&self, wasm: &[u8], plan: &Plan, emit: &mut dyn FnMut(Event)) {
+        self.run(wasm, plan, None, emit)
+    }
+
+    fn interrupts_itself(&self) -> bool {
+        true
+    }
+
+    fn execute_limited(
+        &self,
+        wasm: &[u8],
+        plan: &Plan,
+        limit: Duration,
+        emit: &mut dyn FnMut(Event),
+    ) {
+        self.run(wasm, plan, Some(limit), emit)
+    }
+}
+
+/// The outcome of a step that epoch interruption stopped at its time limit.
+fn timed_out(limit: Duration) -> Outcome {
+    Outcome::Inconclusive(format!(
+        "timed out after {:.1} s (stopped by epoch interruption)",
+        limit.as_secs_f64()
+    ))
+}
+
+fn is_interrupt(e: &Error) -> bool {
+    matches!(e, Error::Runtime(r) if r.code() == strata::TrapCode::Interrupt)
+}
+
+impl StrataSide {
+    /// Runs the plan, each step (instantiation, each call) under a watchdog of `limit`.
+    fn run(&self, wasm: &[u8], plan: &Plan, limit: Option<Duration>, emit: &mut dyn FnMut(Event)) {
         let module = match Module::new(&self.engine, wasm) {
             Ok(m) => m,
             Err(e) => return emit(Event::Instantiated(Outcome::Failed(e.to_string()))),
         };
         let mut store = Store::new(&self.engine);
-        let instance = match Instance::new(&mut store, &module, &Imports::new()) {
+        let watchdog = limit.map(|l| Watchdog::start(&mut store, l));
+        let instance = Instance::new(&mut store, &module, &Imports::new());
+        drop(watchdog);
+        let instance = match instance {
             Ok(i) => i,
+            Err(e) if is_interrupt(&e) => {
+                return emit(Event::Instantiated(timed_out(limit.unwrap_or_default())));
+            }
             Err(e) => {
                 let outcome = strata_outcome(e);
                 return emit(Event::Instantiated(outcome));
@@ -204,9 +267,16 @@ impl Side for StrataSide {
                 }
             }
             let args: Vec<Val> = call.args.iter().map(to_val).collect();
-            let outcome = match f.call(&mut store, &args) {
+            let watchdog = limit.map(|l| Watchdog::start(&mut store, l));
+            let result = f.call(&mut store, &args);
+            drop(watchdog);
+            let outcome = match result {
                 Ok(results) => {
                     Outcome::Returned(results.iter().map(|v| from_val(v, &funcs)).collect())
+                }
+                Err(e) if is_interrupt(&e) => {
+                    // Nothing after a stopped step compares.
+                    return emit(Event::Call(timed_out(limit.unwrap_or_default())));
                 }
                 Err(e) => strata_outcome(e),
             };

@@ -1,14 +1,15 @@
-//! Running sides in worker threads, with a timeout instead of fuel.
+//! Running sides in worker threads, each step bounded in time.
 //!
-//! Strata has no fuel or epoch interruption yet, so a module that loops forever cannot be
-//! stopped from inside. Each side therefore runs on its own thread (the sides of a case one
-//! after another) and reports each step over a channel; the collector waits at most `timeout` for
-//! every next step. When the wait runs out, that step and everything after it are
-//! inconclusive ("timed out"), the case goes on without that side, and the thread is left
-//! behind (detached: Rust cannot kill a thread; it ends with the process). So `strata diff`
-//! never hangs on a looping module, at the price of a busy thread until it exits. Generated
-//! modules do not need this: wasm-smith's `ensure_termination` bounds their work, and the
-//! timeout there only guards against engine bugs.
+//! Each side runs on its own thread (the sides of a case one after another) and reports each
+//! step over a channel. Strata sides stop a step that runs past `timeout` themselves, by epoch
+//! interruption (`Side::execute_limited`): the step is inconclusive ("timed out") and the
+//! thread is free again. For the others (peers) the collector waits at most `timeout` for
+//! every next step; when the wait runs out, that step and everything after it are
+//! inconclusive, the case goes on without that side, and the thread is left behind
+//! (detached: Rust cannot kill a thread; it ends with the process). The collector also waits
+//! for Strata sides, `STOP_GRACE` longer, in case an engine bug keeps one from stopping.
+//! Generated modules do not need any of this: wasm-smith's `ensure_termination` bounds their
+//! work.
 //!
 //! A panic in a side is caught on its thread and becomes [`Outcome::Panicked`] for the step it
 //! happened in: always a failure, never a crash of the checker.
@@ -23,6 +24,9 @@ use std::time::Duration;
 
 /// Native stack of a worker thread: room for JIT tiers that recurse on the machine stack.
 const WORKER_STACK: usize = 64 << 20;
+
+/// How much longer than the step limit the collector waits for a side that stops itself.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// Everything one side reported for a case. `calls` always has one entry per call of the plan.
 #[derive(Debug)]
@@ -63,6 +67,7 @@ pub fn run_sides(
         .map(|side| {
             let (tx, rx) = mpsc::channel();
             let n_calls = plan.calls.len();
+            let side_here = side.clone();
             let (side, wasm, plan) = (side.clone(), wasm.clone(), plan.clone());
             let rx = std::thread::Builder::new()
                 .name(format!("diff-{}", side.name()))
@@ -70,7 +75,7 @@ pub fn run_sides(
                 .spawn(move || {
                     let emit_tx = tx.clone();
                     let result = catch_unwind(AssertUnwindSafe(|| {
-                        side.execute(&wasm, &plan, &mut |e| {
+                        side.execute_limited(&wasm, &plan, timeout, &mut |e| {
                             let _ = emit_tx.send(Msg::Event(e));
                         })
                     }));
@@ -81,7 +86,12 @@ pub fn run_sides(
                 })
                 .map(|_| rx)
                 .map_err(|e| format!("cannot start a worker thread: {e}"));
-            collect(rx, n_calls, timeout)
+            let wait = if side_here.interrupts_itself() {
+                timeout + STOP_GRACE
+            } else {
+                timeout
+            };
+            collect(rx, n_calls, wait)
         })
         .collect()
 }
@@ -137,7 +147,7 @@ fn collect(rx: Result<mpsc::Receiver<Msg>, String>, n_calls: usize, timeout: Dur
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 let what = Outcome::Inconclusive(format!(
-                    "timed out after {:.1} s (no fuel in Strata yet: the worker thread was abandoned)",
+                    "timed out after {:.1} s (the worker thread was abandoned)",
                     timeout.as_secs_f64()
                 ));
                 if instantiated {

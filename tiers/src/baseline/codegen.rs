@@ -181,6 +181,7 @@ pub fn compile_function(
     };
     let entry = g.asm.offset().0;
     let patch = g.prologue(num_params);
+    g.interruption_point();
     g.ctrl.start(
         nresults,
         Labels {
@@ -675,6 +676,39 @@ impl<'a> Gen<'a> {
         );
     }
 
+    // ---- interruption (design.md §13, docs/abi.md §7) ----
+
+    /// The interruption point of a function entry or loop header, when the module has any
+    /// (none: nothing is emitted). Uses only the scratch registers and the flags, which
+    /// hold nothing at these points.
+    fn interruption_point(&mut self) {
+        let checks = self.module.interrupts;
+        if !checks.any() {
+            return;
+        }
+        let rt = off::VMCTX_RUNTIME;
+        asm!(self; mov r11, QWORD [r15 + rt]);
+        if checks.fuel {
+            let fuel = off::RUNTIME_FUEL;
+            let out = self.trap_label(TrapCode::OutOfFuel);
+            asm!(self
+                ; sub QWORD [r11 + fuel], 1
+                ; js =>out
+            );
+        }
+        if checks.epoch {
+            let epoch = off::RUNTIME_EPOCH;
+            let deadline = off::RUNTIME_EPOCH_DEADLINE;
+            let stop = self.trap_label(TrapCode::Interrupt);
+            asm!(self
+                ; mov r10, QWORD [r11 + epoch]
+                ; mov r10, QWORD [r10]
+                ; cmp r10, QWORD [r11 + deadline]
+                ; jae =>stop
+            );
+        }
+    }
+
     // ---- prologue and returns ----
 
     /// Returns the offset just after the frame-size displacement to patch.
@@ -862,6 +896,8 @@ impl<'a> Gen<'a> {
             self.forget_all();
             let a = &mut *self.asm;
             dynasm!(a ; .arch x64 ; =>label);
+            // Back-edges and OSR entries jump to the label, so they run the point too.
+            self.interruption_point();
         }
         let labels = Labels { label, else_label };
         self.ctrl

@@ -93,7 +93,9 @@ macro_rules! define_ops {
                     | Op::Br { .. }
                     | Op::Return0
                     | Op::DataDrop { .. }
-                    | Op::ElemDrop { .. } => {}
+                    | Op::ElemDrop { .. }
+                    | Op::Fuel
+                    | Op::Epoch => {}
                     Op::Ext { a, b, .. } => match ext_of {
                         Some(Op::Select { .. })
                         | Some(Op::MemoryInit { .. })
@@ -203,6 +205,11 @@ define_ops! {
         TableInit { table: u32, segment: u32, dst: Reg },
         ElemDrop { segment: u32 },
         RefFunc { dst: Reg, func: u32 },
+        /// The fuel part of an interruption point (design.md §13): one unit. Emitted only
+        /// with fuel on, at pc 0 and at every loop header (then `Epoch`, if on).
+        Fuel,
+        /// The epoch part of an interruption point: traps once the deadline is reached.
+        Epoch,
     }
     unary {
         I32Eqz, I64Eqz, I32Clz, I32Ctz, I32Popcnt, I64Clz, I64Ctz, I64Popcnt,

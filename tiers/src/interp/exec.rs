@@ -456,6 +456,7 @@ impl Executor<'_> {
             table,
             icache: self.ctx.icache.as_deref().unwrap_or(&EMPTY_ICACHE),
             func_index: self.func_index,
+            runtime: &mut self.store.runtime,
             depth: self.depth as u64,
             max_depth: self.max_depth as u64,
         };
@@ -600,6 +601,8 @@ impl Executor<'_> {
             pc += 1;
             match op {
                 Op::Unreachable => return Err(TrapCode::Unreachable.into()),
+                Op::Fuel => self.store.runtime.consume_fuel()?,
+                Op::Epoch => self.store.runtime.check_epoch()?,
                 Op::Ext { .. } => {}
                 Op::Br { target } => jump!(target),
                 Op::BrIfNez { cond, target } => {

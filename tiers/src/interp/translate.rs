@@ -166,6 +166,8 @@ fn translate_impl<const FAST: bool>(
         loops,
         error: None,
     };
+    // The function entry's interruption point (design.md §13).
+    t.interruption_point();
     // A plain `BinaryReader` with the translator as its frame stack (wasmparser's syntactic
     // checks of `else`/`end` read `ctrl`).
     // The body's bytes; the reader's positions index them.
@@ -665,6 +667,21 @@ impl Translator<'_> {
         }
     }
 
+    /// An interruption point here, when the module has any (none: nothing is emitted, so
+    /// interruption costs nothing when off). No peephole rewrites across it.
+    fn interruption_point(&mut self) {
+        let checks = self.module.interrupts;
+        if checks.fuel {
+            self.emit(Op::Fuel);
+        }
+        if checks.epoch {
+            self.emit(Op::Epoch);
+        }
+        if checks.any() {
+            self.bind_label();
+        }
+    }
+
     fn bind_label(&mut self) -> u32 {
         self.last_label = self.ops.len();
         self.ops.len() as u32
@@ -1067,6 +1084,8 @@ impl<'a> Lower<'a> for Translator<'_> {
             height: c.param_height(),
         };
         self.loops.push(info);
+        // The header's interruption point: branches back to the loop run it too.
+        self.interruption_point();
         Ok(())
     }
 

@@ -1020,6 +1020,35 @@ pub(super) fn emit_handlers(g: &mut Gen) {
 
     // Globals: the instance's global address, then the store's global (boxed: its address is
     // stable). An index past the instance's globals cannot pass validation; it leaves anyway.
+    // Interruption points (design.md §13). Running out of fuel or reaching the deadline
+    // leaves with nothing written, and the executor raises the trap.
+    g.handler(Op::Fuel, 0, move |a| {
+        let fuel = strata_vm::vmctx::offsets::RUNTIME_FUEL;
+        dynasm!(a
+            ; .arch x64
+            ; mov rcx, QWORD [rsp + S_CTX]
+            ; mov rcx, QWORD [rcx + C_RUNTIME]
+            ; mov rdx, QWORD [rcx + fuel]
+            ; sub rdx, 1
+            ; js =>exit
+            ; mov QWORD [rcx + fuel], rdx
+        );
+        dispatch_next(a, 1);
+    });
+    g.handler(Op::Epoch, 0, move |a| {
+        let epoch = strata_vm::vmctx::offsets::RUNTIME_EPOCH;
+        let deadline = strata_vm::vmctx::offsets::RUNTIME_EPOCH_DEADLINE;
+        dynasm!(a
+            ; .arch x64
+            ; mov rcx, QWORD [rsp + S_CTX]
+            ; mov rcx, QWORD [rcx + C_RUNTIME]
+            ; mov rdx, QWORD [rcx + epoch]
+            ; mov rdx, QWORD [rdx]
+            ; cmp rdx, QWORD [rcx + deadline]
+            ; jae =>exit
+        );
+        dispatch_next(a, 1);
+    });
     g.handler(Op::GlobalGet { dst: 0, index: 0 }, IN_RAX, move |a| {
         dynasm!(a
             ; .arch x64

@@ -290,6 +290,8 @@ pub struct CallLimits<'a> {
     /// Table 0's elements (empty without a table) and the indirect-call cache.
     pub table: &'a [u64],
     pub icache: &'a [IndirectEntry; ICACHE_ENTRIES],
+    /// Fuel and the epoch (`Op::Fuel`, `Op::Epoch`).
+    pub runtime: &'a mut strata_vm::vmctx::VMRuntime,
     /// The running function's index, and the call depth and its limit.
     pub func_index: u32,
     pub depth: u64,
@@ -390,6 +392,8 @@ pub struct CallCtx {
     pub func: *const CompiledFunc,
     pub func_index: u32,
     pub fp: *mut u64,
+    /// The store's runtime: fuel and the epoch (`Op::Fuel`, `Op::Epoch`).
+    pub runtime: *mut strata_vm::vmctx::VMRuntime,
 }
 
 /// The executor's fast path (`InterpMode::dispatch`): `Asm` (these handlers), `Rust` (the
@@ -530,6 +534,7 @@ impl AsmInterp {
             func: f,
             func_index: calls.func_index,
             fp: s.base(),
+            runtime: calls.runtime,
         };
         // SAFETY: `pc` is in range (`CodeRef::op`'s guarantee: the executor only holds pcs
         // the translator produced), `s` is the frame of `f` inside `stack` and `mem` the view
@@ -598,6 +603,7 @@ const C_STACK_END: i32 = offset_of!(CallCtx, stack_end) as i32;
 const C_FUNC: i32 = offset_of!(CallCtx, func) as i32;
 const C_FUNC_INDEX: i32 = offset_of!(CallCtx, func_index) as i32;
 const C_FP: i32 = offset_of!(CallCtx, fp) as i32;
+const C_RUNTIME: i32 = offset_of!(CallCtx, runtime) as i32;
 const AF_FUNC: i32 = offset_of!(Frame, func) as i32;
 const AF_IP: i32 = offset_of!(Frame, ip) as i32;
 const AF_FP: i32 = offset_of!(Frame, fp) as i32;
