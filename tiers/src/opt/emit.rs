@@ -635,6 +635,42 @@ impl Gen<'_> {
                 }
             }
             Call | CallImport => self.call(inst, al)?,
+            CallIndirect => self.call_indirect(inst, al)?,
+            MemoryFill | MemoryCopy | MemoryInit | DataDrop | ElemDrop | TableGet | TableSet
+            | TableSize | TableGrow | TableFill | TableCopy | TableInit | RefFunc => {
+                let imms = super::lower::helper_imms(op, data.imm)?;
+                for (k, &v) in imms.iter().enumerate() {
+                    let r = abi::ARG_REGS[1 + k];
+                    asm!(self; mov Rd(r), v as i32);
+                }
+                let addr = match op {
+                    MemoryFill => helpers::memory_fill as *const () as usize,
+                    MemoryCopy => helpers::memory_copy as *const () as usize,
+                    MemoryInit => helpers::memory_init as *const () as usize,
+                    DataDrop => helpers::data_drop as *const () as usize,
+                    ElemDrop => helpers::elem_drop as *const () as usize,
+                    TableGet => helpers::table_get as *const () as usize,
+                    TableSet => helpers::table_set as *const () as usize,
+                    TableSize => helpers::table_size as *const () as usize,
+                    TableGrow => helpers::table_grow as *const () as usize,
+                    TableFill => helpers::table_fill as *const () as usize,
+                    TableCopy => helpers::table_copy as *const () as usize,
+                    TableInit => helpers::table_init as *const () as usize,
+                    _ => helpers::ref_func as *const () as usize,
+                };
+                self.call_helper(addr);
+                let stub = self.to_stub;
+                match op {
+                    // A value or a trap code in rdx.
+                    TableGet => {
+                        let ok = self.asm.new_dynamic_label();
+                        asm!(self; test edx, edx ; jz =>ok ; mov eax, edx ; jmp =>stub ; =>ok);
+                    }
+                    DataDrop | ElemDrop | TableSize | TableGrow | RefFunc => {}
+                    _ => asm!(self; test eax, eax ; jnz =>stub),
+                }
+                self.reload_mem_len();
+            }
             Trapz | Trapnz => {
                 let (c, Imm::Trap(code)) = (reg(al[0]), data.imm) else {
                     return Err("bad trap".into());
@@ -708,7 +744,6 @@ impl Gen<'_> {
                 }
                 asm!(self; pop rbp ; ret);
             }
-            _ => return Err(format!("{op} is not supported by the optimizing tier yet")),
         }
         Ok(())
     }
@@ -803,6 +838,64 @@ impl Gen<'_> {
         for (k, r) in self.func.results(inst).enumerate() {
             let t = self.func.value_type(r);
             self.load_cell(al[n + k], cell_disp(base + k as u32), t);
+        }
+        Ok(())
+    }
+
+    /// `call_indirect`: `resolve_indirect` checks the element and signature and gives a
+    /// same-instance compiled target, called directly; otherwise the `call_indirect` helper
+    /// runs it. Arguments go to the callee frame first; the table index is kept in the cell
+    /// after them (every register is clobbered by the first helper call).
+    fn call_indirect(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        let Imm::Index2(type_index, table) = self.func.inst(inst).imm else {
+            return Err("bad call_indirect".into());
+        };
+        let args = self.func.args(inst);
+        let n = args.len() - 1;
+        let base = self.call_base;
+        for (k, &a) in args[..n].iter().enumerate() {
+            let t = self.func.value_type(a);
+            self.store_cell(al[k], cell_disp(base + k as u32), t);
+        }
+        let idx_cell = cell_disp(base + n as u32);
+        self.store_cell(al[n], idx_cell, Type::I64);
+        let shift = cell_disp(base);
+        let (slow, done, ok) = (
+            self.asm.new_dynamic_label(),
+            self.asm.new_dynamic_label(),
+            self.asm.new_dynamic_label(),
+        );
+        let stub = self.to_stub;
+        asm!(self
+            ; mov esi, table as i32
+            ; mov edx, type_index as i32
+            ; mov ecx, DWORD [r14 + idx_cell]
+        );
+        self.call_helper(helpers::resolve_indirect as *const () as usize);
+        asm!(self
+            ; test edx, edx
+            ; jz =>ok
+            ; mov eax, edx
+            ; jmp =>stub
+            ; =>ok
+            ; test rax, rax
+            ; jz =>slow
+            ; lea r14, [r14 + shift]
+            ; call rax
+            ; lea r14, [r14 - shift]
+            ; jmp =>done
+            ; =>slow
+            ; mov esi, table as i32
+            ; mov edx, type_index as i32
+            ; mov ecx, DWORD [r14 + idx_cell]
+            ; lea r8, [r14 + shift]
+        );
+        self.call_helper(helpers::call_indirect as *const () as usize);
+        asm!(self; test eax, eax ; jnz =>stub ; =>done);
+        self.reload_mem_len();
+        for (k, r) in self.func.results(inst).enumerate() {
+            let t = self.func.value_type(r);
+            self.load_cell(al[n + 1 + k], cell_disp(base + k as u32), t);
         }
         Ok(())
     }

@@ -147,10 +147,6 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
     Ok(vc)
 }
 
-fn unsupported(op: Opcode) -> String {
-    format!("{op} is not supported by the optimizing tier yet")
-}
-
 /// Pushes the operands of `inst` (uses first, in IR order, then defs) and returns its
 /// clobbers.
 fn constraints(
@@ -273,6 +269,44 @@ fn constraints(
             }
             clobbers = abi::all_allocatable();
         }
+        CallIndirect => {
+            let Imm::Index2(t, _) = data.imm else {
+                return Err("call_indirect without a type".into());
+            };
+            let ty = module
+                .types
+                .get(t as usize)
+                .ok_or("call_indirect of an unknown type")?;
+            // The table index is saved in the cell after the arguments.
+            vc.call_cells = vc
+                .call_cells
+                .max((ty.params().len() + 1).max(ty.results().len()) as u32);
+            for &u in &uses {
+                ops.push(Operand::any_use(u));
+            }
+            for &d in &defs {
+                ops.push(Operand::any_def(d));
+            }
+            clobbers = abi::all_allocatable();
+        }
+        MemoryFill | MemoryCopy | MemoryInit | DataDrop | ElemDrop | TableGet | TableSet
+        | TableSize | TableGrow | TableFill | TableCopy | TableInit | RefFunc => {
+            let nimm = helper_imms(op, data.imm)?.len();
+            if nimm + uses.len() > 5 {
+                return Err(format!("{op}: too many helper arguments"));
+            }
+            for (k, &u) in uses.iter().enumerate() {
+                ops.push(Operand::reg_fixed_use(
+                    u,
+                    abi::gpr(abi::ARG_REGS[1 + nimm + k]),
+                ));
+            }
+            clobbers = abi::all_allocatable();
+            if let Some(&d) = defs.first() {
+                ops.push(Operand::reg_fixed_def(d, abi::gpr(RAX)));
+                clobbers.remove(abi::gpr(RAX));
+            }
+        }
         Trapz | Trapnz => {
             ops.push(Operand::reg_use(uses[0]));
         }
@@ -285,9 +319,29 @@ fn constraints(
                 ops.push(Operand::any_use(u));
             }
         }
-        _ => return Err(unsupported(op)),
     }
     Ok(clobbers)
+}
+
+/// The immediate arguments a runtime helper takes after the `VMContext`, in order.
+pub fn helper_imms(op: Opcode, imm: Imm) -> Result<Vec<u32>, String> {
+    use Opcode::*;
+    Ok(match (op, imm) {
+        (MemoryFill, Imm::Index(0)) | (MemoryCopy, Imm::Index2(0, 0)) => vec![],
+        (MemoryInit, Imm::Index2(seg, 0)) => vec![seg],
+        (
+            DataDrop | ElemDrop | TableGet | TableSet | TableSize | TableGrow | TableFill,
+            Imm::Index(i),
+        )
+        | (RefFunc, Imm::Index(i)) => vec![i],
+        (TableCopy, Imm::Index2(d, s)) => vec![d, s],
+        (TableInit, Imm::Index2(seg, table)) => vec![table, seg],
+        _ => {
+            return Err(format!(
+                "{op}: only memory 0 is supported by the optimizing tier"
+            ))
+        }
+    })
 }
 
 fn memory0(imm: Imm) -> Result<(), String> {
