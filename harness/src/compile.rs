@@ -132,6 +132,12 @@ fn run_opt(args: &CompileArgs, engine: &strata::Engine) -> Result<(), String> {
             .collect();
         best = best.min(start.elapsed().as_secs_f64());
     }
+    // The IR half alone (translation, cleanup, mid-end), to split the time.
+    let start = Instant::now();
+    for d in 0..env.num_defined_funcs() as u32 {
+        let _ = strata_tiers::opt::build_ir(env, d);
+    }
+    let ir_time = start.elapsed().as_secs_f64();
     let (mut ok, mut size) = (0usize, 0usize);
     let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
     for (d, r) in results.iter().enumerate() {
@@ -168,6 +174,11 @@ fn run_opt(args: &CompileArgs, engine: &strata::Engine) -> Result<(), String> {
         results.len(),
         best * 1e3,
         wasm as f64 / best / 1e6
+    );
+    println!(
+        "of which the IR pipeline (translation, cleanup, mid-end) {:.3} ms, the back end (lowering, regalloc2, emission) {:.3} ms",
+        ir_time * 1e3,
+        (best - ir_time).max(0.0) * 1e3
     );
     Ok(())
 }

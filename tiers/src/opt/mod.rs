@@ -88,8 +88,9 @@ pub fn compile_bytes(
 ) -> Result<emit::Emitted, String> {
     let func = build_ir(module, def_index)?;
     let vc = lower::lower(&func, module)?;
-    let out = regalloc::allocate(&vc, &func)?;
-    emit::emit(&func, module, &vc, &out, bounds == BoundsChecks::Explicit)
+    regalloc::allocate(&vc, &func, |out| {
+        emit::emit(&func, module, &vc, out, bounds == BoundsChecks::Explicit)
+    })
 }
 
 /// Machine code of one function (`strata compile --tier opt`): its bytes, or why it cannot

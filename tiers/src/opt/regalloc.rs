@@ -83,10 +83,16 @@ impl regalloc2::Function for RaFunc<'_> {
     }
 }
 
-/// Allocates registers for the function.
-pub fn allocate(vc: &VCode, ir: &strata_ir::Function) -> Result<Output, String> {
+/// Allocates registers for the function and hands the result to `then` (regalloc2's
+/// context, and the output in it, are reused from the thread's previous function).
+pub fn allocate<T>(
+    vc: &VCode,
+    ir: &strata_ir::Function,
+    then: impl FnOnce(&Output) -> Result<T, String>,
+) -> Result<T, String> {
     thread_local! {
         static ENV: regalloc2::MachineEnv = super::abi::machine_env();
+        static CTX: std::cell::RefCell<regalloc2::Ctx> = Default::default();
     }
     let f = RaFunc { vc, ir };
     let opts = RegallocOptions {
@@ -94,6 +100,12 @@ pub fn allocate(vc: &VCode, ir: &strata_ir::Function) -> Result<Output, String> 
         validate_ssa: cfg!(debug_assertions),
         algorithm: regalloc2::Algorithm::Ion,
     };
-    ENV.with(|env| regalloc2::run(&f, env, &opts))
-        .map_err(|e| format!("regalloc2: {e:?}"))
+    ENV.with(|env| {
+        CTX.with(|ctx| {
+            let mut ctx = ctx.borrow_mut();
+            let out = regalloc2::run_with_ctx(&f, env, &opts, &mut ctx)
+                .map_err(|e| format!("regalloc2: {e:?}"))?;
+            then(out)
+        })
+    })
 }
