@@ -104,7 +104,10 @@ pub fn emit(
                         }
                         VKind::Ir(inst) => {
                             let next = b + 1;
-                            g.inst(inst, allocs, vc, next)?;
+                            match vc.insts[i.index()].fused {
+                                Some(c) => g.fused_br_if(inst, c, allocs, vc, next),
+                                None => g.inst(inst, allocs, vc, next)?,
+                            }
                         }
                     }
                 }
@@ -746,6 +749,58 @@ impl Gen<'_> {
             }
         }
         Ok(())
+    }
+
+    /// `br_if` on the flags of integer compare `cmp` (its operands are this branch's).
+    fn fused_br_if(&mut self, br: Inst, cmp: Inst, al: &[Allocation], vc: &VCode, next: usize) {
+        use Opcode::*;
+        let op = self.func.inst(cmp).opcode;
+        let w = is64(self.func.value_type(self.func.args(cmp)[0]));
+        let a = reg(al[0]);
+        match (al.len(), w) {
+            (1, false) => asm!(self; test Rd(a), Rd(a)),
+            (1, true) => asm!(self; test Rq(a), Rq(a)),
+            (_, false) => asm!(self; cmp Rd(a), Rd(reg(al[1]))),
+            (_, true) => asm!(self; cmp Rq(a), Rq(reg(al[1]))),
+        }
+        // Condition codes as the x86 `jcc` low nibble: taken when the compare is true.
+        let cc: u8 = match op {
+            I32Eqz | I64Eqz | I32Eq | I64Eq => 0x4,
+            I32Ne | I64Ne => 0x5,
+            I32LtU | I64LtU => 0x2,
+            I32GeU | I64GeU => 0x3,
+            I32LeU | I64LeU => 0x6,
+            I32GtU | I64GtU => 0x7,
+            I32LtS | I64LtS => 0xc,
+            I32GeS | I64GeS => 0xd,
+            I32LeS | I64LeS => 0xe,
+            _ => 0xf,
+        };
+        let (t, e) = (self.target(vc, br, 0), self.target(vc, br, 1));
+        if t as usize == next {
+            let l = self.blocks[e as usize];
+            self.jcc(cc ^ 1, l);
+        } else {
+            let l = self.blocks[t as usize];
+            self.jcc(cc, l);
+            self.jump_to(e, next);
+        }
+    }
+
+    /// `jcc` by condition nibble (x86 pairs each condition with its negation at `cc ^ 1`).
+    fn jcc(&mut self, cc: u8, l: DynamicLabel) {
+        match cc {
+            0x2 => asm!(self; jb =>l),
+            0x3 => asm!(self; jae =>l),
+            0x4 => asm!(self; je =>l),
+            0x5 => asm!(self; jne =>l),
+            0x6 => asm!(self; jbe =>l),
+            0x7 => asm!(self; ja =>l),
+            0xc => asm!(self; jl =>l),
+            0xd => asm!(self; jge =>l),
+            0xe => asm!(self; jle =>l),
+            _ => asm!(self; jg =>l),
+        }
     }
 
     fn mov_imm(&mut self, d: u8, v: u64) {

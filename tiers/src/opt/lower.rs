@@ -23,6 +23,9 @@ pub struct VInst {
     pub clobbers: PRegSet,
     /// Branches: for each successor, the range of `VCode::branch_args`.
     pub succ_args: Vec<std::ops::Range<u32>>,
+    /// A `br_if` that branches on the flags of this compare (fused: the compare has no
+    /// instruction of its own; its operands are the branch's).
+    pub fused: Option<Inst>,
 }
 
 pub struct VBlock {
@@ -74,6 +77,7 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
     for (i, &b) in func.layout.iter().enumerate() {
         block_index[b.index()] = i as u32;
     }
+    let counts = use_counts(func);
     let mut vc = VCode {
         insts: Vec::with_capacity(func.insts.len() + 1),
         operands: Vec::new(),
@@ -97,6 +101,7 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
                 ops: ops..vc.operands.len() as u32,
                 clobbers: PRegSet::empty(),
                 succ_args: Vec::new(),
+                fused: None,
             });
         } else {
             for &p in func.block_params(b) {
@@ -104,9 +109,28 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
             }
         }
         let mut succs = Vec::new();
-        for &inst in func.block_insts(b) {
+        let insts = func.block_insts(b);
+        for (k, &inst) in insts.iter().enumerate() {
+            if let Some(&br) = insts.get(k + 1) {
+                if fuses_into(func, inst, br, &counts) {
+                    continue;
+                }
+            }
+            let fused = k
+                .checked_sub(1)
+                .map(|p| insts[p])
+                .filter(|&c| fuses_into(func, c, inst, &counts));
             let ops = vc.operands.len() as u32;
-            let clobbers = constraints(func, module, inst, &mut vc)?;
+            let clobbers = match fused {
+                Some(c) => {
+                    for &a in func.args(c) {
+                        let v = vreg(func, a)?;
+                        vc.operands.push(Operand::reg_use(v));
+                    }
+                    PRegSet::empty()
+                }
+                None => constraints(func, module, inst, &mut vc)?,
+            };
             let mut succ_args = Vec::new();
             for t in func.targets(inst) {
                 let bi = vc.block_index[t.block.index()];
@@ -125,6 +149,7 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
                 ops: ops..vc.operands.len() as u32,
                 clobbers,
                 succ_args,
+                fused,
             });
         }
         if func.terminator(b).is_none() {
@@ -321,6 +346,66 @@ fn constraints(
         }
     }
     Ok(clobbers)
+}
+
+/// How many times each value is used (operands and branch arguments).
+fn use_counts(func: &Function) -> Vec<u32> {
+    let mut counts = vec![0u32; func.values.len()];
+    for &b in &func.layout {
+        for &inst in func.block_insts(b) {
+            for &a in func.args(inst) {
+                counts[func.resolve(a).index()] += 1;
+            }
+            for t in func.targets(inst) {
+                for &a in func.call_args(*t) {
+                    counts[func.resolve(a).index()] += 1;
+                }
+            }
+        }
+    }
+    counts
+}
+
+/// Whether integer compare `cmp` feeds only the `br_if` right after it, which can then
+/// branch on the compare's flags.
+pub fn is_int_compare(op: Opcode) -> bool {
+    use Opcode::*;
+    matches!(
+        op,
+        I32Eqz
+            | I64Eqz
+            | I32Eq
+            | I32Ne
+            | I32LtS
+            | I32LtU
+            | I32GtS
+            | I32GtU
+            | I32LeS
+            | I32LeU
+            | I32GeS
+            | I32GeU
+            | I64Eq
+            | I64Ne
+            | I64LtS
+            | I64LtU
+            | I64GtS
+            | I64GtU
+            | I64LeS
+            | I64LeU
+            | I64GeS
+            | I64GeU
+    )
+}
+
+fn fuses_into(func: &Function, cmp: Inst, br: Inst, counts: &[u32]) -> bool {
+    if !is_int_compare(func.inst(cmp).opcode) || func.inst(br).opcode != Opcode::BrIf {
+        return false;
+    }
+    let Some(r) = func.result(cmp) else {
+        return false;
+    };
+    let r = func.resolve(r);
+    func.resolve(func.args(br)[0]) == r && counts[r.index()] == 1
 }
 
 /// The immediate arguments a runtime helper takes after the `VMContext`, in order.
