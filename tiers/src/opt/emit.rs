@@ -334,6 +334,10 @@ impl Gen<'_> {
                     .value_type(self.func.result(inst).ok_or("no result")?);
                 self.load_cell(al[0], cell_disp(k), t);
             }
+            _ if super::lower::imm_operand(self.func, inst).is_some() => {
+                let i = super::lower::imm_operand(self.func, inst).unwrap_or(0);
+                self.imm_form(op, reg(al[0]), i, reg(al[1]));
+            }
             I32Add | I32Sub | I32Mul | I32And | I32Or | I32Xor | I64Add | I64Sub | I64Mul
             | I64And | I64Or | I64Xor => {
                 let (d, b) = (reg(al[2]), reg(al[1]));
@@ -757,7 +761,10 @@ impl Gen<'_> {
         let op = self.func.inst(cmp).opcode;
         let w = is64(self.func.value_type(self.func.args(cmp)[0]));
         let a = reg(al[0]);
+        let imm = super::lower::imm_operand(self.func, cmp);
         match (al.len(), w) {
+            (1, false) if imm.is_some() => asm!(self; cmp Rd(a), imm.unwrap_or(0)),
+            (1, true) if imm.is_some() => asm!(self; cmp Rq(a), imm.unwrap_or(0)),
             (1, false) => asm!(self; test Rd(a), Rd(a)),
             (1, true) => asm!(self; test Rq(a), Rq(a)),
             (_, false) => asm!(self; cmp Rd(a), Rd(reg(al[1]))),
@@ -800,6 +807,67 @@ impl Gen<'_> {
             0xd => asm!(self; jge =>l),
             0xe => asm!(self; jle =>l),
             _ => asm!(self; jg =>l),
+        }
+    }
+
+    /// An ALU op, shift or compare with a constant second operand; `d` is the result
+    /// (the same register as `a` except for compares).
+    fn imm_form(&mut self, op: Opcode, a: u8, i: i32, d: u8) {
+        use Opcode::*;
+        let sh = (i & 63) as i8;
+        match op {
+            I32Add => asm!(self; add Rd(d), i),
+            I32Sub => asm!(self; sub Rd(d), i),
+            I32And => asm!(self; and Rd(d), i),
+            I32Or => asm!(self; or Rd(d), i),
+            I32Xor => asm!(self; xor Rd(d), i),
+            I64Add => asm!(self; add Rq(d), i),
+            I64Sub => asm!(self; sub Rq(d), i),
+            I64And => asm!(self; and Rq(d), i),
+            I64Or => asm!(self; or Rq(d), i),
+            I64Xor => asm!(self; xor Rq(d), i),
+            I32Shl => asm!(self; shl Rd(d), sh & 31),
+            I32ShrS => asm!(self; sar Rd(d), sh & 31),
+            I32ShrU => asm!(self; shr Rd(d), sh & 31),
+            I32Rotl => asm!(self; rol Rd(d), sh & 31),
+            I32Rotr => asm!(self; ror Rd(d), sh & 31),
+            I64Shl => asm!(self; shl Rq(d), sh),
+            I64ShrS => asm!(self; sar Rq(d), sh),
+            I64ShrU => asm!(self; shr Rq(d), sh),
+            I64Rotl => asm!(self; rol Rq(d), sh),
+            I64Rotr => asm!(self; ror Rq(d), sh),
+            _ => {
+                if matches!(
+                    op,
+                    I64Eq
+                        | I64Ne
+                        | I64LtS
+                        | I64LtU
+                        | I64GtS
+                        | I64GtU
+                        | I64LeS
+                        | I64LeU
+                        | I64GeS
+                        | I64GeU
+                ) {
+                    asm!(self; cmp Rq(a), i);
+                } else {
+                    asm!(self; cmp Rd(a), i);
+                }
+                match op {
+                    I32Eq | I64Eq => asm!(self; sete r11b),
+                    I32Ne | I64Ne => asm!(self; setne r11b),
+                    I32LtS | I64LtS => asm!(self; setl r11b),
+                    I32LtU | I64LtU => asm!(self; setb r11b),
+                    I32GtS | I64GtS => asm!(self; setg r11b),
+                    I32GtU | I64GtU => asm!(self; seta r11b),
+                    I32LeS | I64LeS => asm!(self; setle r11b),
+                    I32LeU | I64LeU => asm!(self; setbe r11b),
+                    I32GeS | I64GeS => asm!(self; setge r11b),
+                    _ => asm!(self; setae r11b),
+                }
+                asm!(self; movzx Rd(d), r11b);
+            }
         }
     }
 

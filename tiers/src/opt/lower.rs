@@ -111,6 +111,14 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
         let mut succs = Vec::new();
         let insts = func.block_insts(b);
         for (k, &inst) in insts.iter().enumerate() {
+            // Constants only used as immediates need no instruction.
+            if matches!(func.inst(inst).opcode, Opcode::I32Const | Opcode::I64Const)
+                && func
+                    .result(inst)
+                    .is_some_and(|r| counts[func.resolve(r).index()] == 0)
+            {
+                continue;
+            }
             if let Some(&br) = insts.get(k + 1) {
                 if fuses_into(func, inst, br, &counts) {
                     continue;
@@ -123,7 +131,8 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
             let ops = vc.operands.len() as u32;
             let clobbers = match fused {
                 Some(c) => {
-                    for &a in func.args(c) {
+                    let n = if imm_operand(func, c).is_some() { 1 } else { 2 };
+                    for &a in func.args(c).iter().take(n) {
                         let v = vreg(func, a)?;
                         vc.operands.push(Operand::reg_use(v));
                     }
@@ -194,6 +203,15 @@ fn constraints(
     }
     let ops = &mut vc.operands;
     let mut clobbers = PRegSet::empty();
+    if imm_operand(func, inst).is_some() {
+        ops.push(Operand::reg_use(uses[0]));
+        if is_int_compare(op) {
+            ops.push(Operand::reg_def(defs[0]));
+        } else {
+            ops.push(Operand::reg_reuse_def(defs[0], 0));
+        }
+        return Ok(clobbers);
+    }
     match op {
         I32Const | I64Const | F32Const | F64Const | RefNull | OsrLoadCell => {
             if let (OsrLoadCell, Imm::Index(k)) = (op, data.imm) {
@@ -353,8 +371,11 @@ fn use_counts(func: &Function) -> Vec<u32> {
     let mut counts = vec![0u32; func.values.len()];
     for &b in &func.layout {
         for &inst in func.block_insts(b) {
-            for &a in func.args(inst) {
-                counts[func.resolve(a).index()] += 1;
+            let folded = imm_operand(func, inst).is_some();
+            for (k, &a) in func.args(inst).iter().enumerate() {
+                if !(folded && k == 1) {
+                    counts[func.resolve(a).index()] += 1;
+                }
             }
             for t in func.targets(inst) {
                 for &a in func.call_args(*t) {
@@ -406,6 +427,48 @@ fn fuses_into(func: &Function, cmp: Inst, br: Inst, counts: &[u32]) -> bool {
     };
     let r = func.resolve(r);
     func.resolve(func.args(br)[0]) == r && counts[r.index()] == 1
+}
+
+/// The constant second operand of an integer ALU op, shift or compare that x86 encodes as
+/// a (sign-extended 32-bit) immediate.
+pub fn imm_operand(func: &Function, inst: Inst) -> Option<i32> {
+    use Opcode::*;
+    let op = func.inst(inst).opcode;
+    let takes = matches!(
+        op,
+        I32Add
+            | I32Sub
+            | I32And
+            | I32Or
+            | I32Xor
+            | I64Add
+            | I64Sub
+            | I64And
+            | I64Or
+            | I64Xor
+            | I32Shl
+            | I32ShrS
+            | I32ShrU
+            | I32Rotl
+            | I32Rotr
+            | I64Shl
+            | I64ShrS
+            | I64ShrU
+            | I64Rotl
+            | I64Rotr
+    ) || (is_int_compare(op) && !matches!(op, I32Eqz | I64Eqz));
+    if !takes {
+        return None;
+    }
+    let v = func.resolve(*func.args(inst).get(1)?);
+    let strata_ir::ValueDef::Result(def, 0) = func.values[v].def else {
+        return None;
+    };
+    match func.inst(def).imm {
+        Imm::I32(c) if func.inst(def).opcode == I32Const => Some(c),
+        Imm::I64(c) if func.inst(def).opcode == I64Const && c as i32 as i64 == c => Some(c as i32),
+        _ => None,
+    }
 }
 
 /// The immediate arguments a runtime helper takes after the `VMContext`, in order.
