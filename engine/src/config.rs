@@ -58,7 +58,7 @@ impl Tier {
     pub fn is_available(self) -> bool {
         matches!(
             self,
-            Tier::Interp | Tier::Baseline | Tier::Tiered | Tier::Mixed { .. }
+            Tier::Interp | Tier::Baseline | Tier::Opt | Tier::Tiered | Tier::Mixed { .. }
         )
     }
 }

@@ -5,4 +5,5 @@ pub mod baseline;
 mod host_stack;
 pub mod interp;
 pub mod jit;
+pub mod opt;
 pub mod tier;

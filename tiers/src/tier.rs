@@ -156,8 +156,10 @@ pub fn counts(module: &Module, def_index: u32) -> Option<(u64, u64)> {
 /// The compiling tier at `level`, if this build has one: the registry of compiling tiers.
 pub fn compiler(level: u8) -> Option<&'static dyn CompilerTier> {
     static BASELINE: crate::baseline::BaselineTier = crate::baseline::BaselineTier;
+    static OPT: crate::opt::OptTier = crate::opt::OptTier;
     match level {
         LEVEL_BASELINE => Some(&BASELINE),
+        LEVEL_OPT => Some(&OPT),
         _ => None,
     }
 }

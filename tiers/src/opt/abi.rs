@@ -1,0 +1,81 @@
+//! The optimizing tier's registers and frame (docs/abi.md §7).
+//!
+//! Value stack, cells of 8 bytes from `fp` (r14):
+//!
+//! ```text
+//!   fp[0 .. L)                  parameters and locals (the shared layout; results at fp[0..R))
+//!   fp[L .. B)                  the operand cells an OSR entry reads (B = max(L, R, cells + 1))
+//!   fp[B .. B + S)              regalloc2 spill slots (one cell each)
+//!   fp[B + S ..)                outgoing call frames: arguments and results of every call
+//! ```
+//!
+//! Registers: r15 vmctx, r14 fp, r13 memory base, r12 memory length (explicit bounds) are
+//! pinned as in every JIT tier; r11 and r10 are the emitter's scratch (never allocated);
+//! rax rcx rdx rbx rsi rdi r8 r9 are allocatable, caller-saved; xmm0-xmm14 allocatable,
+//! xmm15 scratch. Every call clobbers every allocatable register, so values live across
+//! calls are spilled to cells by the allocator (which keeps them findable in the frame).
+
+use regalloc2::{MachineEnv, PReg, PRegSet, RegClass};
+
+pub const RAX: u8 = 0;
+pub const RCX: u8 = 1;
+pub const RDX: u8 = 2;
+pub const RBX: u8 = 3;
+pub const RSI: u8 = 6;
+pub const RDI: u8 = 7;
+pub const R8: u8 = 8;
+pub const R9: u8 = 9;
+
+/// Allocatable general registers, in preference order (rax/rdx/rcx last: div and shifts).
+pub const GPRS: [u8; 8] = [RBX, RSI, RDI, R8, R9, RCX, RAX, RDX];
+/// Allocatable XMM registers: xmm0..xmm14 (xmm15 is scratch).
+pub const NUM_XMMS: u8 = 15;
+
+pub fn gpr(r: u8) -> PReg {
+    PReg::new(r as usize, RegClass::Int)
+}
+
+pub fn xmm(r: u8) -> PReg {
+    PReg::new(r as usize, RegClass::Float)
+}
+
+/// The machine description regalloc2 allocates for.
+pub fn machine_env() -> MachineEnv {
+    let mut ints = PRegSet::empty();
+    for r in GPRS {
+        ints.add(gpr(r));
+    }
+    let mut floats = PRegSet::empty();
+    for r in 0..NUM_XMMS {
+        floats.add(xmm(r));
+    }
+    MachineEnv {
+        preferred_regs_by_class: [ints, floats, PRegSet::empty()],
+        non_preferred_regs_by_class: [PRegSet::empty(), PRegSet::empty(), PRegSet::empty()],
+        scratch_by_class: [None, None, None],
+        fixed_stack_slots: Vec::new(),
+    }
+}
+
+/// Every allocatable register: what a call clobbers.
+pub fn all_allocatable() -> PRegSet {
+    let mut s = PRegSet::empty();
+    for r in GPRS {
+        s.add(gpr(r));
+    }
+    for r in 0..NUM_XMMS {
+        s.add(xmm(r));
+    }
+    s
+}
+
+/// System V integer argument registers (helper calls).
+pub const ARG_REGS: [u8; 6] = [RDI, RSI, RDX, RCX, R8, R9];
+
+/// Byte displacement of value-stack cell `cell` from `fp`.
+pub fn cell_disp(cell: u32) -> i32 {
+    strata_vm::abi::FrameLayout::disp(cell) as i32
+}
+
+/// Largest frame (in cells) whose displacements fit in an i32.
+pub const MAX_FRAME_CELLS: u64 = (i32::MAX as u64) / 8 - 16;

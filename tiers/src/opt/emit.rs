@@ -1,0 +1,1344 @@
+//! Instruction selection, second half: x86-64 code for each VCode instruction with the
+//! registers regalloc2 chose, plus its moves, the prologue and the trap stubs.
+
+#![allow(clippy::useless_conversion)]
+
+use super::abi::{self, cell_disp};
+use super::lower::{VCode, VKind};
+use super::regalloc::RaFunc;
+use crate::jit::helpers;
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
+use regalloc2::{Allocation, Edit, InstOrEdit, Output, RegClass};
+use strata_ir::{EntityRef, Function, Imm, Inst, Opcode, Type};
+use strata_vm::vmctx::offsets as off;
+use strata_vm::{Module, TrapCode};
+
+pub type Asm = dynasmrt::VecAssembler<dynasmrt::x64::X64Relocation>;
+
+macro_rules! asm {
+    ($g:ident; $($t:tt)*) => {{
+        let a = &mut $g.asm;
+        dynasm!(a ; .arch x64 ; $($t)*);
+    }};
+}
+
+/// A function's code in a buffer, with its trap sites and frame size.
+pub struct Emitted {
+    pub bytes: Vec<u8>,
+    pub traps: Vec<(u32, TrapCode)>,
+    pub frame_cells: u64,
+}
+
+struct Gen<'a> {
+    asm: Asm,
+    func: &'a Function,
+    module: &'a Module,
+    traps: Vec<(u32, TrapCode)>,
+    trap_labels: [Option<DynamicLabel>; 16],
+    to_stub: DynamicLabel,
+    blocks: Vec<DynamicLabel>,
+    spill_base: u32,
+    call_base: u32,
+    explicit: bool,
+    has_memory: bool,
+}
+
+fn reg(a: Allocation) -> u8 {
+    a.as_reg().map(|r| r.hw_enc() as u8).unwrap_or(0)
+}
+
+fn is64(t: Type) -> bool {
+    matches!(t, Type::I64 | Type::F64 | Type::FuncRef | Type::ExternRef)
+}
+
+pub fn emit(
+    func: &Function,
+    module: &Module,
+    vc: &VCode,
+    out: &Output,
+    explicit: bool,
+) -> Result<Emitted, String> {
+    let nparams = func.params.len() as u32;
+    let locals = nparams.max(func.results.len() as u32);
+    let spill_base = locals.max(vc.osr_cells);
+    let call_base = spill_base + out.num_spillslots as u32;
+    let frame = call_base as u64 + vc.call_cells as u64 + 1;
+    if frame > abi::MAX_FRAME_CELLS {
+        return Err("function frame is too large".into());
+    }
+    let mut asm = Asm::new(0);
+    let to_stub = asm.new_dynamic_label();
+    let blocks = (0..vc.blocks.len())
+        .map(|_| asm.new_dynamic_label())
+        .collect();
+    let mut g = Gen {
+        asm,
+        func,
+        module,
+        traps: Vec::new(),
+        trap_labels: [None; 16],
+        to_stub,
+        blocks,
+        spill_base,
+        call_base,
+        explicit,
+        has_memory: !module.memories.is_empty(),
+    };
+    g.prologue(frame as u32);
+    let ra = RaFunc { vc, ir: func };
+    for b in 0..vc.blocks.len() {
+        let l = g.blocks[b];
+        asm!(g; =>l);
+        for item in out.block_insts_and_edits(&ra, regalloc2::Block::new(b)) {
+            match item {
+                InstOrEdit::Edit(Edit::Move { from, to }) => g.mov(*from, *to),
+                InstOrEdit::Inst(i) => {
+                    let allocs = out.inst_allocs(i);
+                    match vc.insts[i.index()].kind {
+                        VKind::Params => {
+                            for (k, &a) in allocs.iter().enumerate() {
+                                let p = func.block_params(vc.blocks[0].ir)[k];
+                                let t = func.value_type(p);
+                                g.load_cell(a, cell_disp(k as u32), t);
+                            }
+                        }
+                        VKind::Ir(inst) => {
+                            let next = b + 1;
+                            match vc.insts[i.index()].fused {
+                                Some(c) => g.fused_br_if(inst, c, allocs, vc, next),
+                                None => g.inst(inst, allocs, vc, next)?,
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    g.stubs();
+    let bytes = g.asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
+    Ok(Emitted {
+        bytes,
+        traps: g.traps,
+        frame_cells: frame,
+    })
+}
+
+impl Gen<'_> {
+    fn slot_disp(&self, a: Allocation) -> i32 {
+        cell_disp(self.spill_base + a.as_stack().map(|s| s.index() as u32).unwrap_or(0))
+    }
+
+    /// A regalloc2 move (never stack to stack).
+    fn mov(&mut self, from: Allocation, to: Allocation) {
+        let class = from
+            .as_reg()
+            .or(to.as_reg())
+            .map(|r| r.class())
+            .unwrap_or(RegClass::Int);
+        match (from.as_reg(), to.as_reg(), class) {
+            (Some(s), Some(d), RegClass::Int) => {
+                if s != d {
+                    asm!(self; mov Rq(d.hw_enc() as u8), Rq(s.hw_enc() as u8));
+                }
+            }
+            (Some(s), Some(d), _) => {
+                if s != d {
+                    asm!(self; movaps Rx(d.hw_enc() as u8), Rx(s.hw_enc() as u8));
+                }
+            }
+            (Some(s), None, RegClass::Int) => {
+                let d = self.slot_disp(to);
+                asm!(self; mov QWORD [r14 + d], Rq(s.hw_enc() as u8));
+            }
+            (Some(s), None, _) => {
+                let d = self.slot_disp(to);
+                asm!(self; movsd QWORD [r14 + d], Rx(s.hw_enc() as u8));
+            }
+            (None, Some(d), RegClass::Int) => {
+                let s = self.slot_disp(from);
+                asm!(self; mov Rq(d.hw_enc() as u8), QWORD [r14 + s]);
+            }
+            (None, Some(d), _) => {
+                let s = self.slot_disp(from);
+                asm!(self; movsd Rx(d.hw_enc() as u8), QWORD [r14 + s]);
+            }
+            (None, None, _) => {
+                let (s, d) = (self.slot_disp(from), self.slot_disp(to));
+                asm!(self; mov r11, QWORD [r14 + s] ; mov QWORD [r14 + d], r11);
+            }
+        }
+    }
+
+    /// Loads the cell at `[r14 + disp]` into an allocation of a value of type `t`.
+    fn load_cell(&mut self, a: Allocation, disp: i32, t: Type) {
+        if let Some(r) = a.as_reg() {
+            let r = r.hw_enc() as u8;
+            if matches!(t, Type::F32 | Type::F64) {
+                asm!(self; movsd Rx(r), QWORD [r14 + disp]);
+            } else {
+                asm!(self; mov Rq(r), QWORD [r14 + disp]);
+            }
+        } else {
+            let d = self.slot_disp(a);
+            asm!(self; mov r11, QWORD [r14 + disp] ; mov QWORD [r14 + d], r11);
+        }
+    }
+
+    /// Stores an allocation into the cell at `[r14 + disp]`.
+    fn store_cell(&mut self, a: Allocation, disp: i32, t: Type) {
+        if let Some(r) = a.as_reg() {
+            let r = r.hw_enc() as u8;
+            if matches!(t, Type::F32 | Type::F64) {
+                asm!(self; movsd QWORD [r14 + disp], Rx(r));
+            } else {
+                asm!(self; mov QWORD [r14 + disp], Rq(r));
+            }
+        } else {
+            let s = self.slot_disp(a);
+            asm!(self; mov r11, QWORD [r14 + s] ; mov QWORD [r14 + disp], r11);
+        }
+    }
+
+    fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
+        let i = code as usize;
+        if let Some(l) = self.trap_labels[i] {
+            return l;
+        }
+        let l = self.asm.new_dynamic_label();
+        self.trap_labels[i] = Some(l);
+        l
+    }
+
+    fn stubs(&mut self) {
+        for (i, l) in self.trap_labels.iter().enumerate() {
+            if let Some(l) = *l {
+                let to = self.to_stub;
+                let a = &mut self.asm;
+                dynasm!(a ; .arch x64 ; =>l ; mov eax, i as i32 ; jmp =>to);
+            }
+        }
+        let stub = crate::jit::trampoline::trap_stub();
+        let l = self.to_stub;
+        // rdx = a pc of this function, so the trap stub can name it in the backtrace.
+        asm!(self
+            ; =>l
+            ; lea rdx, [=>l]
+            ; mov r11, QWORD stub as i64
+            ; jmp r11
+        );
+    }
+
+    /// Frame setup and both stack checks (docs/abi.md §4), then the memory registers.
+    fn prologue(&mut self, frame: u32) {
+        let limit = off::RUNTIME_STACK_LIMIT;
+        let end = off::RUNTIME_STACK_END;
+        let rt = off::VMCTX_RUNTIME;
+        let ovf = self.trap_label(TrapCode::StackOverflow);
+        let fd = cell_disp(frame);
+        asm!(self
+            ; push rbp
+            ; mov rbp, rsp
+            ; mov r11, QWORD [r15 + rt]
+            ; cmp rsp, QWORD [r11 + limit]
+            ; jb =>ovf
+            ; lea r10, [r14 + fd]
+            ; cmp r10, QWORD [r11 + end]
+            ; ja =>ovf
+        );
+        if self.has_memory {
+            let mb = off::VMCTX_MEM_BASE;
+            asm!(self; mov r13, QWORD [r15 + mb]);
+            self.reload_mem_len();
+        }
+    }
+
+    fn reload_mem_len(&mut self) {
+        if self.explicit && self.has_memory {
+            let m = off::VMCTX_MEMORY;
+            let l = off::MEMORY_LEN;
+            asm!(self; mov r12, QWORD [r15 + m] ; mov r12, QWORD [r12 + l]);
+        }
+    }
+
+    fn jump_to(&mut self, bi: u32, next: usize) {
+        if bi as usize != next {
+            let l = self.blocks[bi as usize];
+            asm!(self; jmp =>l);
+        }
+    }
+
+    fn target(&self, vc: &VCode, inst: Inst, k: usize) -> u32 {
+        vc.block_index[self.func.targets(inst)[k].block.index()]
+    }
+
+    fn inst(
+        &mut self,
+        inst: Inst,
+        al: &[Allocation],
+        vc: &VCode,
+        next: usize,
+    ) -> Result<(), String> {
+        use Opcode::*;
+        let data = *self.func.inst(inst);
+        let op = data.opcode;
+        let args = self.func.args(inst);
+        let w = args
+            .first()
+            .map(|&a| is64(self.func.value_type(a)))
+            .unwrap_or(false);
+        match op {
+            I32Const => {
+                let (d, Imm::I32(v)) = (reg(al[0]), data.imm) else {
+                    return Err("bad i32.const".into());
+                };
+                if v == 0 {
+                    asm!(self; xor Rd(d), Rd(d));
+                } else {
+                    asm!(self; mov Rd(d), v);
+                }
+            }
+            I64Const | RefNull => {
+                let d = reg(al[0]);
+                let v = match data.imm {
+                    Imm::I64(v) => v,
+                    _ => 0,
+                };
+                self.mov_imm(d, v as u64);
+            }
+            F32Const => {
+                let (d, Imm::F32(bits)) = (reg(al[0]), data.imm) else {
+                    return Err("bad f32.const".into());
+                };
+                if bits == 0 {
+                    asm!(self; xorps Rx(d), Rx(d));
+                } else {
+                    asm!(self; mov r11d, bits as i32 ; movd Rx(d), r11d);
+                }
+            }
+            F64Const => {
+                let (d, Imm::F64(bits)) = (reg(al[0]), data.imm) else {
+                    return Err("bad f64.const".into());
+                };
+                if bits == 0 {
+                    asm!(self; xorps Rx(d), Rx(d));
+                } else {
+                    asm!(self; mov r11, QWORD bits as i64 ; movq Rx(d), r11);
+                }
+            }
+            OsrLoadCell => {
+                let Imm::Index(k) = data.imm else {
+                    return Err("bad osr.load_cell".into());
+                };
+                let t = self
+                    .func
+                    .value_type(self.func.result(inst).ok_or("no result")?);
+                self.load_cell(al[0], cell_disp(k), t);
+            }
+            _ if super::lower::imm_operand(self.func, inst).is_some() => {
+                let i = super::lower::imm_operand(self.func, inst).unwrap_or(0);
+                self.imm_form(op, reg(al[0]), i, reg(al[1]));
+            }
+            I32Add | I32Sub | I32Mul | I32And | I32Or | I32Xor | I64Add | I64Sub | I64Mul
+            | I64And | I64Or | I64Xor => {
+                let (d, b) = (reg(al[2]), reg(al[1]));
+                match (op, w) {
+                    (I32Add, _) => asm!(self; add Rd(d), Rd(b)),
+                    (I32Sub, _) => asm!(self; sub Rd(d), Rd(b)),
+                    (I32Mul, _) => asm!(self; imul Rd(d), Rd(b)),
+                    (I32And, _) => asm!(self; and Rd(d), Rd(b)),
+                    (I32Or, _) => asm!(self; or Rd(d), Rd(b)),
+                    (I32Xor, _) => asm!(self; xor Rd(d), Rd(b)),
+                    (I64Add, _) => asm!(self; add Rq(d), Rq(b)),
+                    (I64Sub, _) => asm!(self; sub Rq(d), Rq(b)),
+                    (I64Mul, _) => asm!(self; imul Rq(d), Rq(b)),
+                    (I64And, _) => asm!(self; and Rq(d), Rq(b)),
+                    (I64Or, _) => asm!(self; or Rq(d), Rq(b)),
+                    _ => asm!(self; xor Rq(d), Rq(b)),
+                }
+            }
+            I32Shl | I32ShrS | I32ShrU | I32Rotl | I32Rotr | I64Shl | I64ShrS | I64ShrU
+            | I64Rotl | I64Rotr => {
+                let d = reg(al[2]);
+                match op {
+                    I32Shl => asm!(self; shl Rd(d), cl),
+                    I32ShrS => asm!(self; sar Rd(d), cl),
+                    I32ShrU => asm!(self; shr Rd(d), cl),
+                    I32Rotl => asm!(self; rol Rd(d), cl),
+                    I32Rotr => asm!(self; ror Rd(d), cl),
+                    I64Shl => asm!(self; shl Rq(d), cl),
+                    I64ShrS => asm!(self; sar Rq(d), cl),
+                    I64ShrU => asm!(self; shr Rq(d), cl),
+                    I64Rotl => asm!(self; rol Rq(d), cl),
+                    _ => asm!(self; ror Rq(d), cl),
+                }
+            }
+            I32DivS | I32DivU | I64DivS | I64DivU | I32RemS | I32RemU | I64RemS | I64RemU => {
+                self.div(op, reg(al[1]))
+            }
+            I32Eqz | I64Eqz | RefIsNull => {
+                let (a, d) = (reg(al[0]), reg(al[1]));
+                if w {
+                    asm!(self; test Rq(a), Rq(a));
+                } else {
+                    asm!(self; test Rd(a), Rd(a));
+                }
+                asm!(self; sete r11b ; movzx Rd(d), r11b);
+            }
+            I32Clz => asm!(self; lzcnt Rd(reg(al[1])), Rd(reg(al[0]))),
+            I32Ctz => asm!(self; tzcnt Rd(reg(al[1])), Rd(reg(al[0]))),
+            I32Popcnt => asm!(self; popcnt Rd(reg(al[1])), Rd(reg(al[0]))),
+            I64Clz => asm!(self; lzcnt Rq(reg(al[1])), Rq(reg(al[0]))),
+            I64Ctz => asm!(self; tzcnt Rq(reg(al[1])), Rq(reg(al[0]))),
+            I64Popcnt => asm!(self; popcnt Rq(reg(al[1])), Rq(reg(al[0]))),
+            I32Extend8S => asm!(self; movsx Rd(reg(al[1])), Rb(reg(al[0]))),
+            I32Extend16S => asm!(self; movsx Rd(reg(al[1])), Rw(reg(al[0]))),
+            I64Extend8S => asm!(self; movsx Rq(reg(al[1])), Rb(reg(al[0]))),
+            I64Extend16S => asm!(self; movsx Rq(reg(al[1])), Rw(reg(al[0]))),
+            I64Extend32S | I64ExtendI32S => {
+                asm!(self; movsxd Rq(reg(al[1])), Rd(reg(al[0])))
+            }
+            I32WrapI64 | I64ExtendI32U => asm!(self; mov Rd(reg(al[1])), Rd(reg(al[0]))),
+            I32Eq | I32Ne | I32LtS | I32LtU | I32GtS | I32GtU | I32LeS | I32LeU | I32GeS
+            | I32GeU | I64Eq | I64Ne | I64LtS | I64LtU | I64GtS | I64GtU | I64LeS | I64LeU
+            | I64GeS | I64GeU => {
+                let (a, b, d) = (reg(al[0]), reg(al[1]), reg(al[2]));
+                if w {
+                    asm!(self; cmp Rq(a), Rq(b));
+                } else {
+                    asm!(self; cmp Rd(a), Rd(b));
+                }
+                match op {
+                    I32Eq | I64Eq => asm!(self; sete r11b),
+                    I32Ne | I64Ne => asm!(self; setne r11b),
+                    I32LtS | I64LtS => asm!(self; setl r11b),
+                    I32LtU | I64LtU => asm!(self; setb r11b),
+                    I32GtS | I64GtS => asm!(self; setg r11b),
+                    I32GtU | I64GtU => asm!(self; seta r11b),
+                    I32LeS | I64LeS => asm!(self; setle r11b),
+                    I32LeU | I64LeU => asm!(self; setbe r11b),
+                    I32GeS | I64GeS => asm!(self; setge r11b),
+                    _ => asm!(self; setae r11b),
+                }
+                asm!(self; movzx Rd(d), r11b);
+            }
+            F32Eq | F32Ne | F32Lt | F32Gt | F32Le | F32Ge | F64Eq | F64Ne | F64Lt | F64Gt
+            | F64Le | F64Ge => {
+                let (a, b, d) = (reg(al[0]), reg(al[1]), reg(al[2]));
+                // lt/le compare the other way round so that "unordered" reads as false.
+                let (x, y) = match op {
+                    F32Lt | F32Le | F64Lt | F64Le => (b, a),
+                    _ => (a, b),
+                };
+                if w {
+                    asm!(self; ucomisd Rx(x), Rx(y));
+                } else {
+                    asm!(self; ucomiss Rx(x), Rx(y));
+                }
+                match op {
+                    F32Eq | F64Eq => asm!(self; sete r11b ; setnp r10b ; and r11b, r10b),
+                    F32Ne | F64Ne => asm!(self; setne r11b ; setp r10b ; or r11b, r10b),
+                    F32Lt | F32Gt | F64Lt | F64Gt => asm!(self; seta r11b),
+                    _ => asm!(self; setae r11b),
+                }
+                asm!(self; movzx Rd(d), r11b);
+            }
+            F32Add | F32Sub | F32Mul | F32Div | F64Add | F64Sub | F64Mul | F64Div => {
+                let (d, b) = (reg(al[2]), reg(al[1]));
+                match op {
+                    F32Add => asm!(self; addss Rx(d), Rx(b)),
+                    F32Sub => asm!(self; subss Rx(d), Rx(b)),
+                    F32Mul => asm!(self; mulss Rx(d), Rx(b)),
+                    F32Div => asm!(self; divss Rx(d), Rx(b)),
+                    F64Add => asm!(self; addsd Rx(d), Rx(b)),
+                    F64Sub => asm!(self; subsd Rx(d), Rx(b)),
+                    F64Mul => asm!(self; mulsd Rx(d), Rx(b)),
+                    _ => asm!(self; divsd Rx(d), Rx(b)),
+                }
+            }
+            F32Min | F32Max | F64Min | F64Max => {
+                self.fminmax(op, reg(al[2]), reg(al[1]));
+            }
+            F32Copysign => {
+                let (d, b) = (reg(al[2]), reg(al[1]));
+                asm!(self
+                    ; movd r11d, Rx(d)
+                    ; and r11d, 0x7fff_ffff
+                    ; movd r10d, Rx(b)
+                    ; and r10d, i32::MIN
+                    ; or r11d, r10d
+                    ; movd Rx(d), r11d
+                );
+            }
+            F64Copysign => {
+                let (d, b) = (reg(al[2]), reg(al[1]));
+                asm!(self
+                    ; movq r11, Rx(d)
+                    ; btr r11, 63
+                    ; movq r10, Rx(b)
+                    ; shr r10, 63
+                    ; shl r10, 63
+                    ; or r11, r10
+                    ; movq Rx(d), r11
+                );
+            }
+            F32Abs => {
+                let (a, d) = (reg(al[0]), reg(al[1]));
+                asm!(self; movd r11d, Rx(a) ; and r11d, 0x7fff_ffff ; movd Rx(d), r11d);
+            }
+            F32Neg => {
+                let (a, d) = (reg(al[0]), reg(al[1]));
+                asm!(self; movd r11d, Rx(a) ; xor r11d, i32::MIN ; movd Rx(d), r11d);
+            }
+            F64Abs => {
+                let (a, d) = (reg(al[0]), reg(al[1]));
+                asm!(self; movq r11, Rx(a) ; btr r11, 63 ; movq Rx(d), r11);
+            }
+            F64Neg => {
+                let (a, d) = (reg(al[0]), reg(al[1]));
+                asm!(self; movq r11, Rx(a) ; btc r11, 63 ; movq Rx(d), r11);
+            }
+            F32Ceil | F32Floor | F32Trunc | F32Nearest | F64Ceil | F64Floor | F64Trunc
+            | F64Nearest => {
+                let (a, d) = (reg(al[0]), reg(al[1]));
+                let mode: i8 = match op {
+                    F32Nearest | F64Nearest => 0,
+                    F32Floor | F64Floor => 1,
+                    F32Ceil | F64Ceil => 2,
+                    _ => 3,
+                };
+                if w {
+                    asm!(self; roundsd Rx(d), Rx(a), mode);
+                } else {
+                    asm!(self; roundss Rx(d), Rx(a), mode);
+                }
+            }
+            F32Sqrt => asm!(self; sqrtss Rx(reg(al[1])), Rx(reg(al[0]))),
+            F64Sqrt => asm!(self; sqrtsd Rx(reg(al[1])), Rx(reg(al[0]))),
+            F32DemoteF64 => asm!(self; cvtsd2ss Rx(reg(al[1])), Rx(reg(al[0]))),
+            F64PromoteF32 => asm!(self; cvtss2sd Rx(reg(al[1])), Rx(reg(al[0]))),
+            I32ReinterpretF32 => asm!(self; movd Rd(reg(al[1])), Rx(reg(al[0]))),
+            I64ReinterpretF64 => asm!(self; movq Rq(reg(al[1])), Rx(reg(al[0]))),
+            F32ReinterpretI32 => asm!(self; movd Rx(reg(al[1])), Rd(reg(al[0]))),
+            F64ReinterpretI64 => asm!(self; movq Rx(reg(al[1])), Rq(reg(al[0]))),
+            F32ConvertI32S | F32ConvertI64S | F64ConvertI32S | F64ConvertI64S | F32ConvertI32U
+            | F64ConvertI32U | F32ConvertI64U | F64ConvertI64U => {
+                self.convert(op, reg(al[0]), reg(al[1]))
+            }
+            I32TruncF32S | I32TruncF32U | I32TruncF64S | I32TruncF64U | I64TruncF32S
+            | I64TruncF32U | I64TruncF64S | I64TruncF64U | I32TruncSatF32S | I32TruncSatF32U
+            | I32TruncSatF64S | I32TruncSatF64U | I64TruncSatF32S | I64TruncSatF32U
+            | I64TruncSatF64S | I64TruncSatF64U => self.trunc(op, reg(al[0]), reg(al[1])),
+            Select => {
+                let (b, c, d) = (reg(al[1]), reg(al[2]), reg(al[3]));
+                let t = self.func.value_type(args[0]);
+                asm!(self; test Rd(c), Rd(c));
+                if matches!(t, Type::F32 | Type::F64) {
+                    let skip = self.asm.new_dynamic_label();
+                    asm!(self; jnz =>skip ; movaps Rx(d), Rx(b) ; =>skip);
+                } else {
+                    asm!(self; cmovz Rq(d), Rq(b));
+                }
+            }
+            I32Load | I64Load | F32Load | F64Load | I32Load8S | I32Load8U | I32Load16S
+            | I32Load16U | I64Load8S | I64Load8U | I64Load16S | I64Load16U | I64Load32S
+            | I64Load32U => {
+                let Imm::Mem(m) = data.imm else {
+                    return Err("bad load".into());
+                };
+                let size = op.access_bytes().unwrap_or(8);
+                let Some(disp) = self.address(reg(al[0]), m.offset, size as u32, m.checked) else {
+                    return Ok(());
+                };
+                let d = reg(al[1]);
+                let site = self.asm.offset().0 as u32;
+                self.traps.push((site, TrapCode::MemoryOutOfBounds));
+                match op {
+                    I32Load => asm!(self; mov Rd(d), DWORD [r13 + r11 + disp]),
+                    I64Load => asm!(self; mov Rq(d), QWORD [r13 + r11 + disp]),
+                    F32Load => asm!(self; movss Rx(d), DWORD [r13 + r11 + disp]),
+                    F64Load => asm!(self; movsd Rx(d), QWORD [r13 + r11 + disp]),
+                    I32Load8S => asm!(self; movsx Rd(d), BYTE [r13 + r11 + disp]),
+                    I32Load8U | I64Load8U => {
+                        asm!(self; movzx Rd(d), BYTE [r13 + r11 + disp])
+                    }
+                    I32Load16S => asm!(self; movsx Rd(d), WORD [r13 + r11 + disp]),
+                    I32Load16U | I64Load16U => {
+                        asm!(self; movzx Rd(d), WORD [r13 + r11 + disp])
+                    }
+                    I64Load8S => asm!(self; movsx Rq(d), BYTE [r13 + r11 + disp]),
+                    I64Load16S => asm!(self; movsx Rq(d), WORD [r13 + r11 + disp]),
+                    I64Load32S => asm!(self; movsxd Rq(d), DWORD [r13 + r11 + disp]),
+                    _ => asm!(self; mov Rd(d), DWORD [r13 + r11 + disp]),
+                }
+            }
+            I32Store | I64Store | F32Store | F64Store | I32Store8 | I32Store16 | I64Store8
+            | I64Store16 | I64Store32 => {
+                let Imm::Mem(m) = data.imm else {
+                    return Err("bad store".into());
+                };
+                let size = op.access_bytes().unwrap_or(8);
+                let Some(disp) = self.address(reg(al[0]), m.offset, size as u32, m.checked) else {
+                    return Ok(());
+                };
+                let v = reg(al[1]);
+                let site = self.asm.offset().0 as u32;
+                self.traps.push((site, TrapCode::MemoryOutOfBounds));
+                match op {
+                    I32Store | I64Store32 => asm!(self; mov DWORD [r13 + r11 + disp], Rd(v)),
+                    I64Store => asm!(self; mov QWORD [r13 + r11 + disp], Rq(v)),
+                    F32Store => asm!(self; movss DWORD [r13 + r11 + disp], Rx(v)),
+                    F64Store => asm!(self; movsd QWORD [r13 + r11 + disp], Rx(v)),
+                    I32Store8 | I64Store8 => asm!(self; mov BYTE [r13 + r11 + disp], Rb(v)),
+                    _ => asm!(self; mov WORD [r13 + r11 + disp], Rw(v)),
+                }
+            }
+            MemorySize => {
+                let Imm::Index(0) = data.imm else {
+                    return Err("only memory 0 is supported".into());
+                };
+                let d = reg(al[0]);
+                let m = off::VMCTX_MEMORY;
+                let l = off::MEMORY_LEN;
+                asm!(self
+                    ; mov Rq(d), QWORD [r15 + m]
+                    ; mov Rq(d), QWORD [Rq(d) + l]
+                    ; shr Rq(d), 16
+                );
+            }
+            MemoryGrow => {
+                let Imm::Index(0) = data.imm else {
+                    return Err("only memory 0 is supported".into());
+                };
+                // delta is already in esi (its constraint), the result comes back in eax.
+                self.call_helper(helpers::memory_grow as *const () as usize);
+                self.reload_mem_len();
+            }
+            GlobalGet | GlobalSet => {
+                let Imm::Index(gi) = data.imm else {
+                    return Err("bad global index".into());
+                };
+                let go = off::VMCTX_GLOBALS;
+                let gd = cell_disp(gi);
+                asm!(self; mov r10, QWORD [r15 + go] ; mov r10, QWORD [r10 + gd]);
+                if op == GlobalGet {
+                    let t = self
+                        .func
+                        .value_type(self.func.result(inst).ok_or("no result")?);
+                    let d = reg(al[0]);
+                    match t {
+                        Type::F32 | Type::F64 => asm!(self; movsd Rx(d), QWORD [r10]),
+                        Type::I32 => asm!(self; mov Rd(d), DWORD [r10]),
+                        _ => asm!(self; mov Rq(d), QWORD [r10]),
+                    }
+                } else {
+                    let t = self.func.value_type(args[0]);
+                    let v = reg(al[0]);
+                    match t {
+                        Type::F32 => asm!(self; movss DWORD [r10], Rx(v)),
+                        Type::F64 => asm!(self; movsd QWORD [r10], Rx(v)),
+                        Type::I32 => asm!(self; mov QWORD [r10], Rq(v) ; mov DWORD [r10 + 4], 0),
+                        _ => asm!(self; mov QWORD [r10], Rq(v)),
+                    }
+                }
+            }
+            Call | CallImport => self.call(inst, al)?,
+            CallIndirect => self.call_indirect(inst, al)?,
+            MemoryFill | MemoryCopy | MemoryInit | DataDrop | ElemDrop | TableGet | TableSet
+            | TableSize | TableGrow | TableFill | TableCopy | TableInit | RefFunc => {
+                let imms = super::lower::helper_imms(op, data.imm)?;
+                for (k, &v) in imms.iter().enumerate() {
+                    let r = abi::ARG_REGS[1 + k];
+                    asm!(self; mov Rd(r), v as i32);
+                }
+                let addr = match op {
+                    MemoryFill => helpers::memory_fill as *const () as usize,
+                    MemoryCopy => helpers::memory_copy as *const () as usize,
+                    MemoryInit => helpers::memory_init as *const () as usize,
+                    DataDrop => helpers::data_drop as *const () as usize,
+                    ElemDrop => helpers::elem_drop as *const () as usize,
+                    TableGet => helpers::table_get as *const () as usize,
+                    TableSet => helpers::table_set as *const () as usize,
+                    TableSize => helpers::table_size as *const () as usize,
+                    TableGrow => helpers::table_grow as *const () as usize,
+                    TableFill => helpers::table_fill as *const () as usize,
+                    TableCopy => helpers::table_copy as *const () as usize,
+                    TableInit => helpers::table_init as *const () as usize,
+                    _ => helpers::ref_func as *const () as usize,
+                };
+                self.call_helper(addr);
+                let stub = self.to_stub;
+                match op {
+                    // A value or a trap code in rdx.
+                    TableGet => {
+                        let ok = self.asm.new_dynamic_label();
+                        asm!(self; test edx, edx ; jz =>ok ; mov eax, edx ; jmp =>stub ; =>ok);
+                    }
+                    DataDrop | ElemDrop | TableSize | TableGrow | RefFunc => {}
+                    _ => asm!(self; test eax, eax ; jnz =>stub),
+                }
+                self.reload_mem_len();
+            }
+            Trapz | Trapnz => {
+                let (c, Imm::Trap(code)) = (reg(al[0]), data.imm) else {
+                    return Err("bad trap".into());
+                };
+                let l = self.trap_label(code);
+                if w {
+                    asm!(self; test Rq(c), Rq(c));
+                } else {
+                    asm!(self; test Rd(c), Rd(c));
+                }
+                if op == Trapz {
+                    asm!(self; jz =>l);
+                } else {
+                    asm!(self; jnz =>l);
+                }
+            }
+            Trap => {
+                let Imm::Trap(code) = data.imm else {
+                    return Err("bad trap".into());
+                };
+                let l = self.trap_label(code);
+                asm!(self; jmp =>l);
+            }
+            Jump => {
+                let t = self.target(vc, inst, 0);
+                self.jump_to(t, next);
+            }
+            BrIf => {
+                let c = reg(al[0]);
+                let (t, e) = (self.target(vc, inst, 0), self.target(vc, inst, 1));
+                asm!(self; test Rd(c), Rd(c));
+                if t as usize == next {
+                    let l = self.blocks[e as usize];
+                    asm!(self; jz =>l);
+                } else {
+                    let l = self.blocks[t as usize];
+                    asm!(self; jnz =>l);
+                    self.jump_to(e, next);
+                }
+            }
+            BrTable => {
+                let c = reg(al[0]);
+                let n = self.func.targets(inst).len() - 1;
+                let default = self.target(vc, inst, n);
+                let dl = self.blocks[default as usize];
+                let table = self.asm.new_dynamic_label();
+                // A table of `jmp rel32` (5 bytes each), indexed by the zero-extended index.
+                asm!(self
+                    ; cmp Rd(c), n as i32
+                    ; jae =>dl
+                    ; mov r10d, Rd(c)
+                    ; lea r10, [r10 + r10 * 4]
+                    ; lea r11, [=>table]
+                    ; add r11, r10
+                    ; jmp r11
+                    ; =>table
+                );
+                for k in 0..n {
+                    let l = self.blocks[self.target(vc, inst, k) as usize];
+                    let start = self.asm.offset().0;
+                    asm!(self; jmp =>l);
+                    if self.asm.offset().0 - start != 5 {
+                        return Err("br_table entry is not a 5-byte jump".into());
+                    }
+                }
+            }
+            Return => {
+                for (k, &a) in al.iter().enumerate() {
+                    let t = self.func.value_type(args[k]);
+                    self.store_cell(a, cell_disp(k as u32), t);
+                }
+                asm!(self; pop rbp ; ret);
+            }
+        }
+        Ok(())
+    }
+
+    /// `br_if` on the flags of integer compare `cmp` (its operands are this branch's).
+    fn fused_br_if(&mut self, br: Inst, cmp: Inst, al: &[Allocation], vc: &VCode, next: usize) {
+        use Opcode::*;
+        let op = self.func.inst(cmp).opcode;
+        let w = is64(self.func.value_type(self.func.args(cmp)[0]));
+        let a = reg(al[0]);
+        let imm = super::lower::imm_operand(self.func, cmp);
+        match (al.len(), w) {
+            (1, false) if imm.is_some() => asm!(self; cmp Rd(a), imm.unwrap_or(0)),
+            (1, true) if imm.is_some() => asm!(self; cmp Rq(a), imm.unwrap_or(0)),
+            (1, false) => asm!(self; test Rd(a), Rd(a)),
+            (1, true) => asm!(self; test Rq(a), Rq(a)),
+            (_, false) => asm!(self; cmp Rd(a), Rd(reg(al[1]))),
+            (_, true) => asm!(self; cmp Rq(a), Rq(reg(al[1]))),
+        }
+        // Condition codes as the x86 `jcc` low nibble: taken when the compare is true.
+        let cc: u8 = match op {
+            I32Eqz | I64Eqz | I32Eq | I64Eq => 0x4,
+            I32Ne | I64Ne => 0x5,
+            I32LtU | I64LtU => 0x2,
+            I32GeU | I64GeU => 0x3,
+            I32LeU | I64LeU => 0x6,
+            I32GtU | I64GtU => 0x7,
+            I32LtS | I64LtS => 0xc,
+            I32GeS | I64GeS => 0xd,
+            I32LeS | I64LeS => 0xe,
+            _ => 0xf,
+        };
+        let (t, e) = (self.target(vc, br, 0), self.target(vc, br, 1));
+        if t as usize == next {
+            let l = self.blocks[e as usize];
+            self.jcc(cc ^ 1, l);
+        } else {
+            let l = self.blocks[t as usize];
+            self.jcc(cc, l);
+            self.jump_to(e, next);
+        }
+    }
+
+    /// `jcc` by condition nibble (x86 pairs each condition with its negation at `cc ^ 1`).
+    fn jcc(&mut self, cc: u8, l: DynamicLabel) {
+        match cc {
+            0x2 => asm!(self; jb =>l),
+            0x3 => asm!(self; jae =>l),
+            0x4 => asm!(self; je =>l),
+            0x5 => asm!(self; jne =>l),
+            0x6 => asm!(self; jbe =>l),
+            0x7 => asm!(self; ja =>l),
+            0xc => asm!(self; jl =>l),
+            0xd => asm!(self; jge =>l),
+            0xe => asm!(self; jle =>l),
+            _ => asm!(self; jg =>l),
+        }
+    }
+
+    /// An ALU op, shift or compare with a constant second operand; `d` is the result
+    /// (the same register as `a` except for compares).
+    fn imm_form(&mut self, op: Opcode, a: u8, i: i32, d: u8) {
+        use Opcode::*;
+        let sh = (i & 63) as i8;
+        match op {
+            I32Add => asm!(self; add Rd(d), i),
+            I32Sub => asm!(self; sub Rd(d), i),
+            I32And => asm!(self; and Rd(d), i),
+            I32Or => asm!(self; or Rd(d), i),
+            I32Xor => asm!(self; xor Rd(d), i),
+            I64Add => asm!(self; add Rq(d), i),
+            I64Sub => asm!(self; sub Rq(d), i),
+            I64And => asm!(self; and Rq(d), i),
+            I64Or => asm!(self; or Rq(d), i),
+            I64Xor => asm!(self; xor Rq(d), i),
+            I32Shl => asm!(self; shl Rd(d), sh & 31),
+            I32ShrS => asm!(self; sar Rd(d), sh & 31),
+            I32ShrU => asm!(self; shr Rd(d), sh & 31),
+            I32Rotl => asm!(self; rol Rd(d), sh & 31),
+            I32Rotr => asm!(self; ror Rd(d), sh & 31),
+            I64Shl => asm!(self; shl Rq(d), sh),
+            I64ShrS => asm!(self; sar Rq(d), sh),
+            I64ShrU => asm!(self; shr Rq(d), sh),
+            I64Rotl => asm!(self; rol Rq(d), sh),
+            I64Rotr => asm!(self; ror Rq(d), sh),
+            _ => {
+                if matches!(
+                    op,
+                    I64Eq
+                        | I64Ne
+                        | I64LtS
+                        | I64LtU
+                        | I64GtS
+                        | I64GtU
+                        | I64LeS
+                        | I64LeU
+                        | I64GeS
+                        | I64GeU
+                ) {
+                    asm!(self; cmp Rq(a), i);
+                } else {
+                    asm!(self; cmp Rd(a), i);
+                }
+                match op {
+                    I32Eq | I64Eq => asm!(self; sete r11b),
+                    I32Ne | I64Ne => asm!(self; setne r11b),
+                    I32LtS | I64LtS => asm!(self; setl r11b),
+                    I32LtU | I64LtU => asm!(self; setb r11b),
+                    I32GtS | I64GtS => asm!(self; setg r11b),
+                    I32GtU | I64GtU => asm!(self; seta r11b),
+                    I32LeS | I64LeS => asm!(self; setle r11b),
+                    I32LeU | I64LeU => asm!(self; setbe r11b),
+                    I32GeS | I64GeS => asm!(self; setge r11b),
+                    _ => asm!(self; setae r11b),
+                }
+                asm!(self; movzx Rd(d), r11b);
+            }
+        }
+    }
+
+    fn mov_imm(&mut self, d: u8, v: u64) {
+        if v == 0 {
+            asm!(self; xor Rd(d), Rd(d));
+        } else if v >> 32 == 0 {
+            asm!(self; mov Rd(d), v as u32 as i32);
+        } else if v as i64 == v as i32 as i64 {
+            asm!(self; mov Rq(d), v as i32);
+        } else {
+            asm!(self; mov Rq(d), QWORD v as i64);
+        }
+    }
+
+    /// Puts the zero-extended index in r11 and checks the bounds (explicit mode, when
+    /// `checked`); returns the displacement, or `None` when the access always traps.
+    fn address(&mut self, a: u8, offset: u64, size: u32, checked: bool) -> Option<i32> {
+        asm!(self; mov r11d, Rd(a));
+        let end = offset + size as u64;
+        if end > u32::MAX as u64 + 1 {
+            // Beyond any 32-bit memory: the access always traps.
+            let l = self.trap_label(TrapCode::MemoryOutOfBounds);
+            asm!(self; jmp =>l);
+            return None;
+        }
+        let mut disp = offset;
+        if end > i32::MAX as u64 {
+            asm!(self; mov r10, QWORD offset as i64 ; add r11, r10);
+            disp = 0;
+        }
+        if self.explicit && checked {
+            let e = (disp + size as u64) as i32;
+            let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+            asm!(self
+                ; lea r10, [r11 + e]
+                ; cmp r10, r12
+                ; ja =>oob
+            );
+        }
+        Some(disp as i32)
+    }
+
+    fn call_helper(&mut self, addr: usize) {
+        let rt = off::VMCTX_RUNTIME;
+        let jit_fp = off::RUNTIME_JIT_FP;
+        asm!(self
+            ; mov rdi, r15
+            ; mov r11, QWORD [r15 + rt]
+            ; mov QWORD [r11 + jit_fp], rbp
+            ; mov r11, QWORD addr as i64
+            ; call r11
+        );
+    }
+
+    fn call(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        let Imm::Index(f) = self.func.inst(inst).imm else {
+            return Err("bad call".into());
+        };
+        let args = self.func.args(inst);
+        let base = self.call_base;
+        for (k, &a) in args.iter().enumerate() {
+            let t = self.func.value_type(a);
+            self.store_cell(al[k], cell_disp(base + k as u32), t);
+        }
+        let shift = cell_disp(base);
+        let imported = self.module.num_imported_funcs;
+        if f >= imported {
+            let slots = off::VMCTX_CODE_SLOTS;
+            let def = cell_disp(f - imported);
+            let def_index = (f - imported) as i32;
+            asm!(self
+                ; mov r11, QWORD [r15 + slots]
+                ; mov r11, QWORD [r11 + def]
+                ; mov eax, def_index
+                ; lea r14, [r14 + shift]
+                ; call r11
+                ; lea r14, [r14 - shift]
+            );
+        } else {
+            asm!(self
+                ; mov esi, f as i32
+                ; lea rdx, [r14 + shift]
+            );
+            self.call_helper(helpers::call_import as *const () as usize);
+            let l = self.to_stub;
+            asm!(self; test eax, eax ; jnz =>l);
+        }
+        self.reload_mem_len();
+        let n = args.len();
+        for (k, r) in self.func.results(inst).enumerate() {
+            let t = self.func.value_type(r);
+            self.load_cell(al[n + k], cell_disp(base + k as u32), t);
+        }
+        Ok(())
+    }
+
+    /// `call_indirect`: `resolve_indirect` checks the element and signature and gives a
+    /// same-instance compiled target, called directly; otherwise the `call_indirect` helper
+    /// runs it. Arguments go to the callee frame first; the table index is kept in the cell
+    /// after them (every register is clobbered by the first helper call).
+    fn call_indirect(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        let Imm::Index2(type_index, table) = self.func.inst(inst).imm else {
+            return Err("bad call_indirect".into());
+        };
+        let args = self.func.args(inst);
+        let n = args.len() - 1;
+        let base = self.call_base;
+        for (k, &a) in args[..n].iter().enumerate() {
+            let t = self.func.value_type(a);
+            self.store_cell(al[k], cell_disp(base + k as u32), t);
+        }
+        let idx_cell = cell_disp(base + n as u32);
+        self.store_cell(al[n], idx_cell, Type::I64);
+        let shift = cell_disp(base);
+        let (slow, done, ok) = (
+            self.asm.new_dynamic_label(),
+            self.asm.new_dynamic_label(),
+            self.asm.new_dynamic_label(),
+        );
+        let stub = self.to_stub;
+        asm!(self
+            ; mov esi, table as i32
+            ; mov edx, type_index as i32
+            ; mov ecx, DWORD [r14 + idx_cell]
+        );
+        self.call_helper(helpers::resolve_indirect as *const () as usize);
+        asm!(self
+            ; test edx, edx
+            ; jz =>ok
+            ; mov eax, edx
+            ; jmp =>stub
+            ; =>ok
+            ; test rax, rax
+            ; jz =>slow
+            ; lea r14, [r14 + shift]
+            ; call rax
+            ; lea r14, [r14 - shift]
+            ; jmp =>done
+            ; =>slow
+            ; mov esi, table as i32
+            ; mov edx, type_index as i32
+            ; mov ecx, DWORD [r14 + idx_cell]
+            ; lea r8, [r14 + shift]
+        );
+        self.call_helper(helpers::call_indirect as *const () as usize);
+        asm!(self; test eax, eax ; jnz =>stub ; =>done);
+        self.reload_mem_len();
+        for (k, r) in self.func.results(inst).enumerate() {
+            let t = self.func.value_type(r);
+            self.load_cell(al[n + 1 + k], cell_disp(base + k as u32), t);
+        }
+        Ok(())
+    }
+
+    /// Division and remainder: the dividend is in rax, the result in rax or rdx.
+    fn div(&mut self, op: Opcode, b: u8) {
+        use Opcode::*;
+        let div0 = self.trap_label(TrapCode::IntegerDivisionByZero);
+        let w = matches!(op, I64DivS | I64DivU | I64RemS | I64RemU);
+        if w {
+            asm!(self; mov r10, Rq(b) ; test r10, r10 ; jz =>div0);
+        } else {
+            asm!(self; mov r10d, Rd(b) ; test r10d, r10d ; jz =>div0);
+        }
+        match op {
+            I32DivU => asm!(self; xor edx, edx ; div r10d),
+            I32RemU => asm!(self; xor edx, edx ; div r10d),
+            I64DivU | I64RemU => asm!(self; xor edx, edx ; div r10),
+            I32DivS => {
+                let ovf = self.trap_label(TrapCode::IntegerOverflow);
+                let ok = self.asm.new_dynamic_label();
+                asm!(self
+                    ; cmp r10d, -1
+                    ; jne =>ok
+                    ; cmp eax, i32::MIN
+                    ; je =>ovf
+                    ; =>ok
+                    ; cdq
+                    ; idiv r10d
+                );
+            }
+            I64DivS => {
+                let ovf = self.trap_label(TrapCode::IntegerOverflow);
+                let ok = self.asm.new_dynamic_label();
+                asm!(self
+                    ; cmp r10, -1
+                    ; jne =>ok
+                    ; mov r11, QWORD i64::MIN
+                    ; cmp rax, r11
+                    ; je =>ovf
+                    ; =>ok
+                    ; cqo
+                    ; idiv r10
+                );
+            }
+            I32RemS | I64RemS => {
+                // x rem -1 = 0 (idiv would fault on INT_MIN).
+                let ok = self.asm.new_dynamic_label();
+                let done = self.asm.new_dynamic_label();
+                if w {
+                    asm!(self; cmp r10, -1 ; jne =>ok ; xor edx, edx ; jmp =>done
+                        ; =>ok ; cqo ; idiv r10 ; =>done);
+                } else {
+                    asm!(self; cmp r10d, -1 ; jne =>ok ; xor edx, edx ; jmp =>done
+                        ; =>ok ; cdq ; idiv r10d ; =>done);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// wasm min/max: NaN in, NaN out; -0 < +0.
+    fn fminmax(&mut self, op: Opcode, d: u8, b: u8) {
+        use Opcode::*;
+        let w = matches!(op, F64Min | F64Max);
+        let min = matches!(op, F32Min | F64Min);
+        let nan = self.asm.new_dynamic_label();
+        let normal = self.asm.new_dynamic_label();
+        let done = self.asm.new_dynamic_label();
+        if w {
+            asm!(self; ucomisd Rx(d), Rx(b));
+        } else {
+            asm!(self; ucomiss Rx(d), Rx(b));
+        }
+        asm!(self; jp =>nan ; jne =>normal);
+        // Equal: the sign bits decide (+0/-0).
+        if min {
+            asm!(self; orps Rx(d), Rx(b));
+        } else {
+            asm!(self; andps Rx(d), Rx(b));
+        }
+        asm!(self; jmp =>done ; =>nan);
+        if w {
+            asm!(self; addsd Rx(d), Rx(b));
+        } else {
+            asm!(self; addss Rx(d), Rx(b));
+        }
+        asm!(self; jmp =>done ; =>normal);
+        match (w, min) {
+            (false, true) => asm!(self; minss Rx(d), Rx(b)),
+            (false, false) => asm!(self; maxss Rx(d), Rx(b)),
+            (true, true) => asm!(self; minsd Rx(d), Rx(b)),
+            (true, false) => asm!(self; maxsd Rx(d), Rx(b)),
+        }
+        asm!(self; =>done);
+    }
+
+    fn convert(&mut self, op: Opcode, a: u8, d: u8) {
+        use Opcode::*;
+        let f64 = matches!(
+            op,
+            F64ConvertI32S | F64ConvertI64S | F64ConvertI32U | F64ConvertI64U
+        );
+        asm!(self; xorps Rx(d), Rx(d));
+        match op {
+            F32ConvertI32S => asm!(self; cvtsi2ss Rx(d), Rd(a)),
+            F64ConvertI32S => asm!(self; cvtsi2sd Rx(d), Rd(a)),
+            F32ConvertI64S => asm!(self; cvtsi2ss Rx(d), Rq(a)),
+            F64ConvertI64S => asm!(self; cvtsi2sd Rx(d), Rq(a)),
+            F32ConvertI32U => asm!(self; mov r11d, Rd(a) ; cvtsi2ss Rx(d), r11),
+            F64ConvertI32U => asm!(self; mov r11d, Rd(a) ; cvtsi2sd Rx(d), r11),
+            _ => {
+                // u64: halve (keeping the low bit for rounding), convert, double.
+                let big = self.asm.new_dynamic_label();
+                let done = self.asm.new_dynamic_label();
+                asm!(self; test Rq(a), Rq(a) ; js =>big);
+                if f64 {
+                    asm!(self; cvtsi2sd Rx(d), Rq(a));
+                } else {
+                    asm!(self; cvtsi2ss Rx(d), Rq(a));
+                }
+                asm!(self
+                    ; jmp =>done
+                    ; =>big
+                    ; mov r11, Rq(a)
+                    ; shr r11, 1
+                    ; mov r10, Rq(a)
+                    ; and r10d, 1
+                    ; or r11, r10
+                );
+                if f64 {
+                    asm!(self; cvtsi2sd Rx(d), r11 ; addsd Rx(d), Rx(d));
+                } else {
+                    asm!(self; cvtsi2ss Rx(d), r11 ; addss Rx(d), Rx(d));
+                }
+                asm!(self; =>done);
+            }
+        }
+    }
+
+    /// Float to integer, trapping (`trunc`) or saturating (`trunc_sat`).
+    fn trunc(&mut self, op: Opcode, a: u8, d: u8) {
+        use Opcode::*;
+        let from64 = matches!(
+            op,
+            I32TruncF64S
+                | I32TruncF64U
+                | I64TruncF64S
+                | I64TruncF64U
+                | I32TruncSatF64S
+                | I32TruncSatF64U
+                | I64TruncSatF64S
+                | I64TruncSatF64U
+        );
+        let to64 = matches!(
+            op,
+            I64TruncF32S
+                | I64TruncF32U
+                | I64TruncF64S
+                | I64TruncF64U
+                | I64TruncSatF32S
+                | I64TruncSatF32U
+                | I64TruncSatF64S
+                | I64TruncSatF64U
+        );
+        let signed = matches!(
+            op,
+            I32TruncF32S
+                | I32TruncF64S
+                | I64TruncF32S
+                | I64TruncF64S
+                | I32TruncSatF32S
+                | I32TruncSatF64S
+                | I64TruncSatF32S
+                | I64TruncSatF64S
+        );
+        let sat = matches!(
+            op,
+            I32TruncSatF32S
+                | I32TruncSatF32U
+                | I32TruncSatF64S
+                | I32TruncSatF64U
+                | I64TruncSatF32S
+                | I64TruncSatF32U
+                | I64TruncSatF64S
+                | I64TruncSatF64U
+        );
+        let done = self.asm.new_dynamic_label();
+        macro_rules! cvt {
+            ($q:expr, $src:expr) => {
+                match (from64, $q) {
+                    (false, false) => asm!(self; cvttss2si Rd(d), Rx($src)),
+                    (false, true) => asm!(self; cvttss2si Rq(d), Rx($src)),
+                    (true, false) => asm!(self; cvttsd2si Rd(d), Rx($src)),
+                    (true, true) => asm!(self; cvttsd2si Rq(d), Rx($src)),
+                }
+            };
+        }
+        macro_rules! ucomi {
+            ($x:expr, $y:expr) => {
+                if from64 {
+                    asm!(self; ucomisd Rx($x), Rx($y));
+                } else {
+                    asm!(self; ucomiss Rx($x), Rx($y));
+                }
+            };
+        }
+        // xmm15 = a float constant given by its f64 value.
+        let load_const = |g: &mut Self, v: f64| {
+            if from64 {
+                let bits = v.to_bits() as i64;
+                asm!(g; mov r11, QWORD bits ; movq xmm15, r11);
+            } else {
+                let bits = (v as f32).to_bits() as i32;
+                asm!(g; mov r11d, bits ; movd xmm15, r11d);
+            }
+        };
+        if signed {
+            // cvtt gives INT_MIN for NaN and out of range: only then look closer.
+            cvt!(to64, a);
+            if to64 {
+                asm!(self; cmp Rq(d), 1 ; jno =>done);
+            } else {
+                asm!(self; cmp Rd(d), 1 ; jno =>done);
+            }
+            let nan = if sat {
+                self.asm.new_dynamic_label()
+            } else {
+                self.trap_label(TrapCode::BadConversionToInteger)
+            };
+            ucomi!(a, a);
+            asm!(self; jp =>nan);
+            if sat {
+                // Positive overflow saturates to INT_MAX; negative stays INT_MIN.
+                asm!(self; xorps xmm15, xmm15);
+                ucomi!(a, 15u8);
+                asm!(self; jbe =>done);
+                if to64 {
+                    asm!(self; mov Rq(d), QWORD i64::MAX);
+                } else {
+                    asm!(self; mov Rd(d), i32::MAX);
+                }
+                asm!(self; jmp =>done ; =>nan ; xor Rd(d), Rd(d));
+            } else {
+                let ovf = self.trap_label(TrapCode::IntegerOverflow);
+                // In range iff a > -2^(n-1) - 1, i.e. truncates to INT_MIN exactly.
+                let bits = if to64 { 63 } else { 31 };
+                let lo = -(2f64.powi(bits));
+                if from64 && !to64 {
+                    load_const(self, lo - 1.0);
+                    ucomi!(a, 15u8);
+                    asm!(self; jbe =>ovf);
+                } else {
+                    load_const(self, lo);
+                    ucomi!(a, 15u8);
+                    asm!(self; jb =>ovf);
+                }
+                asm!(self; xorps xmm15, xmm15);
+                ucomi!(a, 15u8);
+                asm!(self; ja =>ovf);
+            }
+        } else if !to64 {
+            // u32 through a 64-bit conversion: in range iff the result fits 32 bits.
+            cvt!(true, a);
+            if sat {
+                let neg = self.asm.new_dynamic_label();
+                asm!(self
+                    ; test Rq(d), Rq(d)
+                    ; js =>neg
+                    ; mov r11d, -1
+                    ; cmp Rq(d), r11
+                    ; cmova Rq(d), r11
+                    ; jmp =>done
+                    ; =>neg
+                    ; xorps xmm15, xmm15
+                );
+                ucomi!(a, 15u8);
+                asm!(self; mov Rd(d), 0 ; jbe =>done ; mov Rd(d), -1);
+            } else {
+                let slow = self.asm.new_dynamic_label();
+                let nan = self.trap_label(TrapCode::BadConversionToInteger);
+                let ovf = self.trap_label(TrapCode::IntegerOverflow);
+                asm!(self; mov r11, Rq(d) ; shr r11, 32 ; jnz =>slow ; jmp =>done ; =>slow);
+                ucomi!(a, a);
+                asm!(self; jp =>nan ; jmp =>ovf);
+            }
+        } else {
+            // u64: values >= 2^63 are converted after subtracting 2^63.
+            let big = self.asm.new_dynamic_label();
+            let (nan, ovf, zero, max) = if sat {
+                let z = self.asm.new_dynamic_label();
+                let m = self.asm.new_dynamic_label();
+                (z, z, z, m)
+            } else {
+                let n = self.trap_label(TrapCode::BadConversionToInteger);
+                let o = self.trap_label(TrapCode::IntegerOverflow);
+                (n, o, o, o)
+            };
+            load_const(self, 2f64.powi(63));
+            ucomi!(a, 15u8);
+            asm!(self; jp =>nan ; jae =>big);
+            cvt!(true, a);
+            asm!(self; test Rq(d), Rq(d) ; jns =>done ; jmp =>ovf ; =>big);
+            if from64 {
+                asm!(self; subsd xmm15, Rx(a));
+            } else {
+                asm!(self; subss xmm15, Rx(a));
+            }
+            cvt!(true, 15u8);
+            asm!(self; neg Rq(d) ; js =>max ; btc Rq(d), 63 ; jmp =>done);
+            if sat {
+                asm!(self
+                    ; =>zero
+                    ; xor Rd(d), Rd(d)
+                    ; jmp =>done
+                    ; =>max
+                    ; mov Rq(d), -1
+                );
+            }
+        }
+        asm!(self; =>done);
+    }
+}

@@ -1,0 +1,500 @@
+//! Instruction selection, first half: the IR function as regalloc2 sees it. Every IR
+//! instruction becomes one machine-level instruction whose operands carry x86-64 constraints
+//! (two-address forms reuse their first input, division wants rax/rdx, shift counts rcx,
+//! calls clobber every allocatable register); the entry block gets a pseudo instruction that
+//! defines the parameters from their cells. `emit.rs` turns each into machine code.
+
+use super::abi::{self, RAX, RCX, RDX, RSI};
+use regalloc2::{Operand, PRegSet, RegClass, VReg};
+use strata_ir::{Block, EntityRef, Function, Imm, Inst, Opcode, Type};
+
+/// What one machine-level instruction is.
+#[derive(Clone, Copy, Debug)]
+pub enum VKind {
+    /// Defines the entry block's parameters from `fp[0..P)`.
+    Params,
+    /// The IR instruction, lowered by `emit.rs`.
+    Ir(Inst),
+}
+
+pub struct VInst {
+    pub kind: VKind,
+    pub ops: std::ops::Range<u32>,
+    pub clobbers: PRegSet,
+    /// Branches: for each successor, the range of `VCode::branch_args`.
+    pub succ_args: Vec<std::ops::Range<u32>>,
+    /// A `br_if` that branches on the flags of this compare (fused: the compare has no
+    /// instruction of its own; its operands are the branch's).
+    pub fused: Option<Inst>,
+}
+
+pub struct VBlock {
+    pub insts: std::ops::Range<u32>,
+    pub succs: Vec<regalloc2::Block>,
+    pub preds: Vec<regalloc2::Block>,
+    pub params: Vec<VReg>,
+    pub ir: Block,
+}
+
+/// The function as regalloc2's input.
+pub struct VCode {
+    pub insts: Vec<VInst>,
+    pub operands: Vec<Operand>,
+    pub branch_args: Vec<VReg>,
+    pub blocks: Vec<VBlock>,
+    pub num_vregs: usize,
+    /// regalloc2 block of each IR block (`u32::MAX`: not laid out).
+    pub block_index: Vec<u32>,
+    /// Outgoing call-frame cells the function needs (arguments or results of a call).
+    pub call_cells: u32,
+    /// One past the highest frame cell `osr.load_cell` reads.
+    pub osr_cells: u32,
+}
+
+pub fn class_of(t: Type) -> Result<RegClass, String> {
+    match t {
+        Type::I32 | Type::I64 | Type::FuncRef | Type::ExternRef => Ok(RegClass::Int),
+        Type::F32 | Type::F64 => Ok(RegClass::Float),
+        Type::V128 => Err("v128 values are not supported by the optimizing tier yet".into()),
+    }
+}
+
+pub fn vreg(func: &Function, v: strata_ir::Value) -> Result<VReg, String> {
+    let v = func.resolve(v);
+    Ok(VReg::new(v.index(), class_of(func.value_type(v))?))
+}
+
+/// Builds the VCode of `func` (aliases resolved, critical edges split).
+pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, String> {
+    let entry = func.entry().ok_or("function has no entry block")?;
+    if func.layout.first() != Some(&entry) {
+        return Err("entry block is not first in the layout".into());
+    }
+    if !func.osr_entries.is_empty() {
+        return Err("OSR entry blocks are compiled separately".into());
+    }
+    let mut block_index = vec![u32::MAX; func.blocks.len()];
+    for (i, &b) in func.layout.iter().enumerate() {
+        block_index[b.index()] = i as u32;
+    }
+    let counts = use_counts(func);
+    let mut vc = VCode {
+        insts: Vec::with_capacity(func.insts.len() + 1),
+        operands: Vec::new(),
+        branch_args: Vec::new(),
+        blocks: Vec::with_capacity(func.layout.len()),
+        num_vregs: func.values.len(),
+        block_index,
+        call_cells: 0,
+        osr_cells: 0,
+    };
+    for &b in &func.layout {
+        let start = vc.insts.len() as u32;
+        let mut params = Vec::new();
+        if b == entry {
+            let ops = vc.operands.len() as u32;
+            for &p in func.block_params(b) {
+                vc.operands.push(Operand::any_def(vreg(func, p)?));
+            }
+            vc.insts.push(VInst {
+                kind: VKind::Params,
+                ops: ops..vc.operands.len() as u32,
+                clobbers: PRegSet::empty(),
+                succ_args: Vec::new(),
+                fused: None,
+            });
+        } else {
+            for &p in func.block_params(b) {
+                params.push(vreg(func, p)?);
+            }
+        }
+        let mut succs = Vec::new();
+        let insts = func.block_insts(b);
+        for (k, &inst) in insts.iter().enumerate() {
+            // Constants only used as immediates need no instruction.
+            if matches!(func.inst(inst).opcode, Opcode::I32Const | Opcode::I64Const)
+                && func
+                    .result(inst)
+                    .is_some_and(|r| counts[func.resolve(r).index()] == 0)
+            {
+                continue;
+            }
+            if let Some(&br) = insts.get(k + 1) {
+                if fuses_into(func, inst, br, &counts) {
+                    continue;
+                }
+            }
+            let fused = k
+                .checked_sub(1)
+                .map(|p| insts[p])
+                .filter(|&c| fuses_into(func, c, inst, &counts));
+            let ops = vc.operands.len() as u32;
+            let clobbers = match fused {
+                Some(c) => {
+                    let n = if imm_operand(func, c).is_some() { 1 } else { 2 };
+                    for &a in func.args(c).iter().take(n) {
+                        let v = vreg(func, a)?;
+                        vc.operands.push(Operand::reg_use(v));
+                    }
+                    PRegSet::empty()
+                }
+                None => constraints(func, module, inst, &mut vc)?,
+            };
+            let mut succ_args = Vec::new();
+            for t in func.targets(inst) {
+                let bi = vc.block_index[t.block.index()];
+                if bi == u32::MAX {
+                    return Err("branch to a block outside the layout".into());
+                }
+                succs.push(regalloc2::Block::new(bi as usize));
+                let s = vc.branch_args.len() as u32;
+                for &a in func.call_args(*t) {
+                    vc.branch_args.push(vreg(func, a)?);
+                }
+                succ_args.push(s..vc.branch_args.len() as u32);
+            }
+            vc.insts.push(VInst {
+                kind: VKind::Ir(inst),
+                ops: ops..vc.operands.len() as u32,
+                clobbers,
+                succ_args,
+                fused,
+            });
+        }
+        if func.terminator(b).is_none() {
+            return Err("block without terminator".into());
+        }
+        vc.blocks.push(VBlock {
+            insts: start..vc.insts.len() as u32,
+            succs,
+            preds: Vec::new(),
+            params,
+            ir: b,
+        });
+    }
+    for i in 0..vc.blocks.len() {
+        for k in 0..vc.blocks[i].succs.len() {
+            let s = vc.blocks[i].succs[k].index();
+            vc.blocks[s].preds.push(regalloc2::Block::new(i));
+        }
+    }
+    Ok(vc)
+}
+
+/// Pushes the operands of `inst` (uses first, in IR order, then defs) and returns its
+/// clobbers.
+fn constraints(
+    func: &Function,
+    module: &strata_vm::Module,
+    inst: Inst,
+    vc: &mut VCode,
+) -> Result<PRegSet, String> {
+    use Opcode::*;
+    let data = func.inst(inst);
+    let op = data.opcode;
+    let args = func.args(inst);
+    let mut uses = Vec::with_capacity(args.len());
+    for &a in args {
+        uses.push(vreg(func, a)?);
+    }
+    let mut defs = Vec::new();
+    for r in func.results(inst) {
+        defs.push(vreg(func, r)?);
+    }
+    let ops = &mut vc.operands;
+    let mut clobbers = PRegSet::empty();
+    if imm_operand(func, inst).is_some() {
+        ops.push(Operand::reg_use(uses[0]));
+        if is_int_compare(op) {
+            ops.push(Operand::reg_def(defs[0]));
+        } else {
+            ops.push(Operand::reg_reuse_def(defs[0], 0));
+        }
+        return Ok(clobbers);
+    }
+    match op {
+        I32Const | I64Const | F32Const | F64Const | RefNull | OsrLoadCell => {
+            if let (OsrLoadCell, Imm::Index(k)) = (op, data.imm) {
+                vc.osr_cells = vc.osr_cells.max(k + 1);
+            }
+            ops.push(Operand::reg_def(defs[0]));
+        }
+        I32Add | I32Sub | I32Mul | I32And | I32Or | I32Xor | I64Add | I64Sub | I64Mul | I64And
+        | I64Or | I64Xor | F32Add | F32Sub | F32Mul | F32Div | F64Add | F64Sub | F64Mul
+        | F64Div | F32Min | F32Max | F64Min | F64Max | F32Copysign | F64Copysign => {
+            ops.push(Operand::reg_use(uses[0]));
+            ops.push(Operand::reg_use(uses[1]));
+            ops.push(Operand::reg_reuse_def(defs[0], 0));
+        }
+        I32Shl | I32ShrS | I32ShrU | I32Rotl | I32Rotr | I64Shl | I64ShrS | I64ShrU | I64Rotl
+        | I64Rotr => {
+            ops.push(Operand::reg_use(uses[0]));
+            ops.push(Operand::reg_fixed_use(uses[1], abi::gpr(RCX)));
+            ops.push(Operand::reg_reuse_def(defs[0], 0));
+        }
+        I32DivS | I32DivU | I64DivS | I64DivU | I32RemS | I32RemU | I64RemS | I64RemU => {
+            let rem = matches!(op, I32RemS | I32RemU | I64RemS | I64RemU);
+            let (out, other) = if rem { (RDX, RAX) } else { (RAX, RDX) };
+            ops.push(Operand::reg_fixed_use(uses[0], abi::gpr(RAX)));
+            ops.push(Operand::reg_use(uses[1]));
+            ops.push(Operand::reg_fixed_def(defs[0], abi::gpr(out)));
+            clobbers.add(abi::gpr(other));
+        }
+        I32Eqz | I64Eqz | I32Clz | I32Ctz | I32Popcnt | I64Clz | I64Ctz | I64Popcnt
+        | I32Extend8S | I32Extend16S | I64Extend8S | I64Extend16S | I64Extend32S | I32WrapI64
+        | I64ExtendI32S | I64ExtendI32U | F32Abs | F32Neg | F32Ceil | F32Floor | F32Trunc
+        | F32Nearest | F32Sqrt | F64Abs | F64Neg | F64Ceil | F64Floor | F64Trunc | F64Nearest
+        | F64Sqrt | F32ConvertI32S | F32ConvertI64S | F64ConvertI32S | F64ConvertI64S
+        | F32ConvertI32U | F64ConvertI32U | F32ConvertI64U | F64ConvertI64U | F32DemoteF64
+        | F64PromoteF32 | I32ReinterpretF32 | I64ReinterpretF64 | F32ReinterpretI32
+        | F64ReinterpretI64 | RefIsNull | I32TruncF32S | I32TruncF32U | I32TruncF64S
+        | I32TruncF64U | I64TruncF32S | I64TruncF32U | I64TruncF64S | I64TruncF64U
+        | I32TruncSatF32S | I32TruncSatF32U | I32TruncSatF64S | I32TruncSatF64U
+        | I64TruncSatF32S | I64TruncSatF32U | I64TruncSatF64S | I64TruncSatF64U => {
+            ops.push(Operand::reg_use(uses[0]));
+            ops.push(Operand::reg_def(defs[0]));
+        }
+        I32Eq | I32Ne | I32LtS | I32LtU | I32GtS | I32GtU | I32LeS | I32LeU | I32GeS | I32GeU
+        | I64Eq | I64Ne | I64LtS | I64LtU | I64GtS | I64GtU | I64LeS | I64LeU | I64GeS | I64GeU
+        | F32Eq | F32Ne | F32Lt | F32Gt | F32Le | F32Ge | F64Eq | F64Ne | F64Lt | F64Gt | F64Le
+        | F64Ge => {
+            ops.push(Operand::reg_use(uses[0]));
+            ops.push(Operand::reg_use(uses[1]));
+            ops.push(Operand::reg_def(defs[0]));
+        }
+        Select => {
+            // a, b, cond: the result starts as `a` and takes `b` when cond is zero.
+            ops.push(Operand::reg_use(uses[0]));
+            ops.push(Operand::reg_use(uses[1]));
+            ops.push(Operand::reg_use(uses[2]));
+            ops.push(Operand::reg_reuse_def(defs[0], 0));
+        }
+        I32Load | I64Load | F32Load | F64Load | I32Load8S | I32Load8U | I32Load16S | I32Load16U
+        | I64Load8S | I64Load8U | I64Load16S | I64Load16U | I64Load32S | I64Load32U => {
+            memory0(data.imm)?;
+            ops.push(Operand::reg_use(uses[0]));
+            ops.push(Operand::reg_def(defs[0]));
+        }
+        I32Store | I64Store | F32Store | F64Store | I32Store8 | I32Store16 | I64Store8
+        | I64Store16 | I64Store32 => {
+            memory0(data.imm)?;
+            ops.push(Operand::reg_use(uses[0]));
+            ops.push(Operand::reg_use(uses[1]));
+        }
+        MemorySize => {
+            ops.push(Operand::reg_def(defs[0]));
+        }
+        MemoryGrow => {
+            ops.push(Operand::reg_fixed_use(uses[0], abi::gpr(RSI)));
+            ops.push(Operand::reg_fixed_def(defs[0], abi::gpr(RAX)));
+            clobbers = abi::all_allocatable();
+            clobbers.remove(abi::gpr(RAX));
+        }
+        GlobalGet => {
+            ops.push(Operand::reg_def(defs[0]));
+        }
+        GlobalSet => {
+            ops.push(Operand::reg_use(uses[0]));
+        }
+        Call | CallImport => {
+            let Imm::Index(f) = data.imm else {
+                return Err("call without a function index".into());
+            };
+            let ty = module.func_type(f);
+            vc.call_cells = vc
+                .call_cells
+                .max(ty.params().len().max(ty.results().len()) as u32);
+            for &u in &uses {
+                ops.push(Operand::any_use(u));
+            }
+            for &d in &defs {
+                ops.push(Operand::any_def(d));
+            }
+            clobbers = abi::all_allocatable();
+        }
+        CallIndirect => {
+            let Imm::Index2(t, _) = data.imm else {
+                return Err("call_indirect without a type".into());
+            };
+            let ty = module
+                .types
+                .get(t as usize)
+                .ok_or("call_indirect of an unknown type")?;
+            // The table index is saved in the cell after the arguments.
+            vc.call_cells = vc
+                .call_cells
+                .max((ty.params().len() + 1).max(ty.results().len()) as u32);
+            for &u in &uses {
+                ops.push(Operand::any_use(u));
+            }
+            for &d in &defs {
+                ops.push(Operand::any_def(d));
+            }
+            clobbers = abi::all_allocatable();
+        }
+        MemoryFill | MemoryCopy | MemoryInit | DataDrop | ElemDrop | TableGet | TableSet
+        | TableSize | TableGrow | TableFill | TableCopy | TableInit | RefFunc => {
+            let nimm = helper_imms(op, data.imm)?.len();
+            if nimm + uses.len() > 5 {
+                return Err(format!("{op}: too many helper arguments"));
+            }
+            for (k, &u) in uses.iter().enumerate() {
+                ops.push(Operand::reg_fixed_use(
+                    u,
+                    abi::gpr(abi::ARG_REGS[1 + nimm + k]),
+                ));
+            }
+            clobbers = abi::all_allocatable();
+            if let Some(&d) = defs.first() {
+                ops.push(Operand::reg_fixed_def(d, abi::gpr(RAX)));
+                clobbers.remove(abi::gpr(RAX));
+            }
+        }
+        Trapz | Trapnz => {
+            ops.push(Operand::reg_use(uses[0]));
+        }
+        Trap | Jump => {}
+        BrIf | BrTable => {
+            ops.push(Operand::reg_use(uses[0]));
+        }
+        Return => {
+            for &u in &uses {
+                ops.push(Operand::any_use(u));
+            }
+        }
+    }
+    Ok(clobbers)
+}
+
+/// How many times each value is used (operands and branch arguments).
+fn use_counts(func: &Function) -> Vec<u32> {
+    let mut counts = vec![0u32; func.values.len()];
+    for &b in &func.layout {
+        for &inst in func.block_insts(b) {
+            let folded = imm_operand(func, inst).is_some();
+            for (k, &a) in func.args(inst).iter().enumerate() {
+                if !(folded && k == 1) {
+                    counts[func.resolve(a).index()] += 1;
+                }
+            }
+            for t in func.targets(inst) {
+                for &a in func.call_args(*t) {
+                    counts[func.resolve(a).index()] += 1;
+                }
+            }
+        }
+    }
+    counts
+}
+
+/// Whether integer compare `cmp` feeds only the `br_if` right after it, which can then
+/// branch on the compare's flags.
+pub fn is_int_compare(op: Opcode) -> bool {
+    use Opcode::*;
+    matches!(
+        op,
+        I32Eqz
+            | I64Eqz
+            | I32Eq
+            | I32Ne
+            | I32LtS
+            | I32LtU
+            | I32GtS
+            | I32GtU
+            | I32LeS
+            | I32LeU
+            | I32GeS
+            | I32GeU
+            | I64Eq
+            | I64Ne
+            | I64LtS
+            | I64LtU
+            | I64GtS
+            | I64GtU
+            | I64LeS
+            | I64LeU
+            | I64GeS
+            | I64GeU
+    )
+}
+
+fn fuses_into(func: &Function, cmp: Inst, br: Inst, counts: &[u32]) -> bool {
+    if !is_int_compare(func.inst(cmp).opcode) || func.inst(br).opcode != Opcode::BrIf {
+        return false;
+    }
+    let Some(r) = func.result(cmp) else {
+        return false;
+    };
+    let r = func.resolve(r);
+    func.resolve(func.args(br)[0]) == r && counts[r.index()] == 1
+}
+
+/// The constant second operand of an integer ALU op, shift or compare that x86 encodes as
+/// a (sign-extended 32-bit) immediate.
+pub fn imm_operand(func: &Function, inst: Inst) -> Option<i32> {
+    use Opcode::*;
+    let op = func.inst(inst).opcode;
+    let takes = matches!(
+        op,
+        I32Add
+            | I32Sub
+            | I32And
+            | I32Or
+            | I32Xor
+            | I64Add
+            | I64Sub
+            | I64And
+            | I64Or
+            | I64Xor
+            | I32Shl
+            | I32ShrS
+            | I32ShrU
+            | I32Rotl
+            | I32Rotr
+            | I64Shl
+            | I64ShrS
+            | I64ShrU
+            | I64Rotl
+            | I64Rotr
+    ) || (is_int_compare(op) && !matches!(op, I32Eqz | I64Eqz));
+    if !takes {
+        return None;
+    }
+    let v = func.resolve(*func.args(inst).get(1)?);
+    let strata_ir::ValueDef::Result(def, 0) = func.values[v].def else {
+        return None;
+    };
+    match func.inst(def).imm {
+        Imm::I32(c) if func.inst(def).opcode == I32Const => Some(c),
+        Imm::I64(c) if func.inst(def).opcode == I64Const && c as i32 as i64 == c => Some(c as i32),
+        _ => None,
+    }
+}
+
+/// The immediate arguments a runtime helper takes after the `VMContext`, in order.
+pub fn helper_imms(op: Opcode, imm: Imm) -> Result<Vec<u32>, String> {
+    use Opcode::*;
+    Ok(match (op, imm) {
+        (MemoryFill, Imm::Index(0)) | (MemoryCopy, Imm::Index2(0, 0)) => vec![],
+        (MemoryInit, Imm::Index2(seg, 0)) => vec![seg],
+        (
+            DataDrop | ElemDrop | TableGet | TableSet | TableSize | TableGrow | TableFill,
+            Imm::Index(i),
+        )
+        | (RefFunc, Imm::Index(i)) => vec![i],
+        (TableCopy, Imm::Index2(d, s)) => vec![d, s],
+        (TableInit, Imm::Index2(seg, table)) => vec![table, seg],
+        _ => {
+            return Err(format!(
+                "{op}: only memory 0 is supported by the optimizing tier"
+            ))
+        }
+    })
+}
+
+fn memory0(imm: Imm) -> Result<(), String> {
+    match imm {
+        Imm::Mem(m) if m.memory == 0 => Ok(()),
+        _ => Err("only memory 0 is supported by the optimizing tier".into()),
+    }
+}

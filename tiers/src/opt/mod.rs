@@ -1,0 +1,109 @@
+//! The optimizing tier: wasm -> SSA (`strata_ir::Translator`) -> cleanup passes and the
+//! e-graph mid-end -> critical edges split -> instruction selection (`lower.rs`) ->
+//! regalloc2 (`regalloc.rs`) -> x86-64 (`emit.rs`), published through the JIT layer.
+//!
+//! - `abi.rs`: registers and frame (docs/abi.md §7).
+//! - `tier.rs`: the tier as a `CompilerTier` at `LEVEL_OPT`. A function with an opcode
+//!   this tier does not lower yet fails to compile and keeps the baseline's code.
+//!
+//! Functions are compiled from IR translated without OSR entry blocks (code that is only
+//! called optimizes better); OSR entries into this tier are not built yet.
+
+#![allow(clippy::useless_conversion)]
+
+pub mod abi;
+mod emit;
+mod lower;
+mod regalloc;
+mod tier;
+
+pub use tier::OptTier;
+
+use crate::jit::{self, Published, PublishedFunc};
+use strata_vm::{BoundsChecks, Module};
+
+/// The IR pipeline in one place: translation, cleanup, mid-end, critical edges split
+/// (regalloc2 wants them split).
+pub fn build_ir(module: &Module, def_index: u32) -> Result<strata_ir::Function, String> {
+    let mut tr = strata_ir::Translator::new();
+    tr.set_osr_entries(false);
+    let mut func = tr
+        .translate(module, def_index as usize)
+        .map_err(|e| format!("translation: {e}"))?;
+    strata_ir::passes::run_pipeline(&mut func, &strata_ir::passes::default_pipeline(), false)?;
+    strata_ir::egraph::optimize(&mut func, &strata_ir::egraph::MidendConfig::default());
+    strata_ir::passes::split_critical_edges(&mut func);
+    strata_ir::passes::resolve_aliases(&mut func);
+    Ok(func)
+}
+
+/// One function compiled by this tier, in its own mapping.
+pub struct OptCode {
+    code: Published,
+    frame_cells: usize,
+    code_size: usize,
+}
+
+impl OptCode {
+    /// Compiles defined function `def_index` of `module`.
+    pub fn compile(module: &Module, def_index: u32, bounds: BoundsChecks) -> Result<Self, String> {
+        let func_index = module.num_imported_funcs + def_index;
+        let e = compile_bytes(module, def_index, bounds)
+            .map_err(|e| format!("function {func_index}: {e}"))?;
+        let f = PublishedFunc {
+            offset: 0,
+            len: e.bytes.len(),
+            func_index,
+        };
+        let code = jit::publish("opt", module, &e.bytes, e.traps, &[f])?;
+        Ok(OptCode {
+            code,
+            frame_cells: e.frame_cells as usize,
+            code_size: e.bytes.len(),
+        })
+    }
+
+    pub fn entry(&self) -> *const u8 {
+        self.code.at(0)
+    }
+
+    pub fn frame_cells(&self) -> usize {
+        self.frame_cells
+    }
+
+    pub fn code_size(&self) -> usize {
+        self.code_size
+    }
+
+    pub fn code(&self) -> &[u8] {
+        &self.code.code.bytes()[..self.code_size]
+    }
+}
+
+/// Machine code for one function, not yet published.
+pub fn compile_bytes(
+    module: &Module,
+    def_index: u32,
+    bounds: BoundsChecks,
+) -> Result<emit::Emitted, String> {
+    // Fuel and epoch checks (docs/abi.md §7) are not emitted by this tier yet: with either
+    // on, its functions keep the baseline's code, which counts them exactly.
+    if module.interrupts.any() {
+        return Err("fuel and epoch checks are not emitted by the optimizing tier yet".into());
+    }
+    let func = build_ir(module, def_index)?;
+    let vc = lower::lower(&func, module)?;
+    regalloc::allocate(&vc, &func, |out| {
+        emit::emit(&func, module, &vc, out, bounds == BoundsChecks::Explicit)
+    })
+}
+
+/// Machine code of one function (`strata compile --tier opt`): its bytes, or why it cannot
+/// be compiled by this tier yet.
+pub fn function_code(
+    module: &Module,
+    def_index: u32,
+    bounds: BoundsChecks,
+) -> Result<Vec<u8>, String> {
+    compile_bytes(module, def_index, bounds).map(|e| e.bytes)
+}
