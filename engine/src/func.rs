@@ -25,11 +25,15 @@ impl Func {
         let engine = store.engine().clone();
         let sig = ty.clone();
         let host = move |cx: &mut HostContext<'_>, args: &[u64], results: &mut [u64]| {
+            let mut at = 0;
             let params: Vec<Val> = sig
                 .params()
                 .iter()
-                .zip(args)
-                .map(|(t, c)| Val::from_cell(cx.store, *t, *c))
+                .map(|t| {
+                    let v = Val::from_cells(cx.store, *t, &args[at..]);
+                    at += t.cells() as usize;
+                    v
+                })
                 .collect();
             let mut vals: Vec<Val> = sig.results().iter().map(|t| Val::default_for(*t)).collect();
             f(
@@ -41,15 +45,17 @@ impl Func {
                 &params,
                 &mut vals,
             )?;
-            for ((slot, v), t) in results.iter_mut().zip(&vals).zip(sig.results()) {
+            let mut cells = Vec::with_capacity(results.len());
+            for (v, t) in vals.iter().zip(sig.results()) {
                 if v.ty() != *t {
                     return Err(Trap::host(format!(
                         "host function returned {} where {t} was expected",
                         v.ty()
                     )));
                 }
-                *slot = v.to_cell(cx.store);
+                v.to_cells(cx.store, &mut cells);
             }
+            results.copy_from_slice(&cells);
             Ok(())
         };
         let inner = store.inner_mut();
@@ -87,15 +93,22 @@ impl Func {
                 )));
             }
         }
-        let cells: Vec<u64> = args.iter().map(|a| a.to_cell(inner)).collect();
-        let mut results = vec![0u64; ty.results().len()];
+        let mut cells: Vec<u64> = Vec::with_capacity(ty.param_cells() as usize);
+        for a in args {
+            a.to_cells(inner, &mut cells);
+        }
+        let mut results = vec![0u64; ty.result_cells() as usize];
         crate::exec::invoke(&engine, inner, self.addr, &cells, &mut results)
             .map_err(|t| Error::Runtime(RuntimeError::new(t)))?;
+        let mut at = 0;
         Ok(ty
             .results()
             .iter()
-            .zip(results)
-            .map(|(t, c)| Val::from_cell(inner, *t, c))
+            .map(|t| {
+                let v = Val::from_cells(inner, *t, &results[at..]);
+                at += t.cells() as usize;
+                v
+            })
             .collect())
     }
 
@@ -138,8 +151,8 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         check_store(inner, self.func.store_id);
         let mut cells = Vec::with_capacity(8);
         params.to_cells(&mut cells);
-        let mut results = [0u64; 16];
-        let n = R::types().len();
+        let mut results = [0u64; 32];
+        let n = R::types().iter().map(|t| t.cells() as usize).sum::<usize>();
         crate::exec::invoke(&engine, inner, self.func.addr, &cells, &mut results[..n])
             .map_err(RuntimeError::new)?;
         Ok(R::from_cells(&results[..n]))
@@ -154,6 +167,52 @@ pub trait WasmTy: Sized {
     const TYPE: ValType;
     fn to_cell(self) -> u64;
     fn from_cell(cell: u64) -> Self;
+    /// Appends the value's cells (two for a v128).
+    fn push_cells(self, out: &mut Vec<u64>) {
+        out.push(self.to_cell());
+    }
+    /// Reads the value from `cells` at `*at`, moving `*at` past its cells.
+    fn read_cells(cells: &[u64], at: &mut usize) -> Self {
+        let v = Self::from_cell(cells[*at]);
+        *at += 1;
+        v
+    }
+}
+
+/// `u128` is a v128 (lane 0 in the least significant bits), two cells.
+impl WasmTy for u128 {
+    const TYPE: ValType = ValType::V128;
+    fn to_cell(self) -> u64 {
+        self as u64
+    }
+    fn from_cell(cell: u64) -> Self {
+        cell as u128
+    }
+    fn push_cells(self, out: &mut Vec<u64>) {
+        out.extend([self as u64, (self >> 64) as u64]);
+    }
+    fn read_cells(cells: &[u64], at: &mut usize) -> Self {
+        let v = cells[*at] as u128 | (cells[*at + 1] as u128) << 64;
+        *at += 2;
+        v
+    }
+}
+
+/// `[u8; 16]` is a v128 as its bytes in memory order.
+impl WasmTy for [u8; 16] {
+    const TYPE: ValType = ValType::V128;
+    fn to_cell(self) -> u64 {
+        u128::from_le_bytes(self) as u64
+    }
+    fn from_cell(cell: u64) -> Self {
+        (cell as u128).to_le_bytes()
+    }
+    fn push_cells(self, out: &mut Vec<u64>) {
+        u128::from_le_bytes(self).push_cells(out)
+    }
+    fn read_cells(cells: &[u64], at: &mut usize) -> Self {
+        u128::read_cells(cells, at).to_le_bytes()
+    }
 }
 
 macro_rules! wasm_ty {
@@ -196,7 +255,7 @@ impl<T: WasmTy> WasmParams for T {
         vec![T::TYPE]
     }
     fn to_cells(self, out: &mut Vec<u64>) {
-        out.push(self.to_cell());
+        self.push_cells(out);
     }
 }
 
@@ -205,7 +264,7 @@ impl<T: WasmTy> WasmResults for T {
         vec![T::TYPE]
     }
     fn from_cells(cells: &[u64]) -> Self {
-        T::from_cell(cells[0])
+        T::read_cells(cells, &mut 0)
     }
 }
 
@@ -217,7 +276,7 @@ macro_rules! tuples {
             }
             #[allow(unused_variables)]
             fn to_cells(self, out: &mut Vec<u64>) {
-                $(out.push(self.$i.to_cell());)*
+                $(self.$i.push_cells(out);)*
             }
         }
         impl<$($t: WasmTy),*> WasmResults for ($($t,)*) {
@@ -226,7 +285,9 @@ macro_rules! tuples {
             }
             #[allow(unused_variables, clippy::unused_unit)]
             fn from_cells(cells: &[u64]) -> Self {
-                ($($t::from_cell(cells[$i]),)*)
+                let mut at = 0;
+                let _ = &mut at;
+                ($($t::read_cells(cells, &mut at),)*)
             }
         }
     )*};
