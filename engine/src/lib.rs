@@ -44,6 +44,7 @@ pub use func::{Func, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use instance::{Imports, Instance};
 pub use module::{validate, ExportType, ImportType, Module};
 pub use store::{AsStore, AsStoreMut, Caller, Store};
+pub use strata_vm::module::{set_simd_enabled, simd_enabled};
 pub use strata_vm::{
     ExternType, FrameInfo, FuncType, GlobalType, Limits, MemoryType, TableType, TagType, Trap,
     TrapCode, ValType,
