@@ -43,10 +43,11 @@ type Result<T> = std::result::Result<T, ParseError>;
 /// Whether modules may use fixed-width SIMD (process-wide; see `set_simd_enabled`).
 static SIMD_ENABLED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
-/// Lets modules use SIMD (`true`) or rejects them at validation (`false`). SIMD stays off by
-/// default until every tier runs it: only the interpreter does (the baseline rejects SIMD
-/// functions, and tiered execution keeps them interpreted). The environment variable
-/// `STRATA_SIMD=1` turns it on too.
+/// Accepts (`true`, the default) or rejects at validation (`false`) modules that use
+/// fixed-width SIMD; the environment variable `STRATA_SIMD=0` turns it off too. The
+/// interpreter runs all of it (`proposals/simd` passes on every interpreter mode); the
+/// baseline rejects SIMD functions ("SIMD not supported by the baseline yet"), so tiered
+/// execution keeps them interpreted and `--tier baseline`/`mixed` fail such modules cleanly.
 pub fn set_simd_enabled(on: bool) {
     SIMD_ENABLED.store(if on { 2 } else { 1 }, std::sync::atomic::Ordering::Relaxed);
 }
@@ -56,7 +57,7 @@ pub fn simd_enabled() -> bool {
     use std::sync::atomic::Ordering::Relaxed;
     match SIMD_ENABLED.load(Relaxed) {
         0 => {
-            let on = std::env::var("STRATA_SIMD").is_ok_and(|v| v == "1");
+            let on = std::env::var("STRATA_SIMD").map_or(true, |v| v != "0");
             SIMD_ENABLED.store(if on { 2 } else { 1 }, Relaxed);
             on
         }
