@@ -101,7 +101,7 @@ impl Translator<'_> {
     /// `select` of either scalar or v128 values.
     pub(super) fn any_select(&mut self) {
         let len = self.stack.len();
-        if !self.hi.last().is_some_and(|&h| h as usize + 2 == len) {
+        if self.hi.last().is_none_or(|&h| h as usize + 2 != len) {
             return self.select();
         }
         let cond = self.pop_reg();
