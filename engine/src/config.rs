@@ -14,13 +14,14 @@ pub use strata_vm::{InterpDispatch, InterpMode, InterpThreading};
 #[non_exhaustive]
 pub enum Tier {
     /// Everything runs in the interpreter.
-    #[default]
     Interp,
     /// Every function is compiled by the baseline JIT before it first runs.
     Baseline,
     /// Every function is compiled by the optimizing tier before it first runs.
     Opt,
-    /// Functions start in the interpreter and move up under a tiering policy.
+    /// Functions start in the interpreter and move up under a tiering policy: the default,
+    /// as in `strata run`.
+    #[default]
     Tiered,
     /// A tier per function: each function is compiled by the baseline or left in the
     /// interpreter, chosen from `seed` (or by `Config::mixed_funcs`), so every kind of call

@@ -9,7 +9,9 @@ use crate::config::{BoundsChecks, Config, InterpMode, Tier};
 /// A configuration with a name for test reports, e.g. `baseline/explicit`.
 #[derive(Clone, Debug)]
 pub struct NamedConfig {
+    /// The name reports use, e.g. `baseline/explicit`.
     pub name: String,
+    /// The configuration.
     pub config: Config,
 }
 

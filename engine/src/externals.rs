@@ -13,10 +13,15 @@ use strata_vm::{
 /// Anything that can be imported or exported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extern {
+    /// A function.
     Func(Func),
+    /// A table.
     Table(Table),
+    /// A linear memory.
     Memory(Memory),
+    /// A global.
     Global(Global),
+    /// An exception tag.
     Tag(Tag),
 }
 
@@ -39,29 +44,34 @@ impl Extern {
             Extern::Tag(t) => (t.store_id, ExternAddr::Tag(t.addr)),
         }
     }
+    /// The object's type.
     pub fn ty(&self, store: impl AsStore) -> strata_vm::ExternType {
         let (id, addr) = self.addr();
         check_store(store.inner(), id);
         store.inner().extern_type(addr)
     }
+    /// The function, if this is one.
     pub fn into_func(self) -> Option<Func> {
         match self {
             Extern::Func(f) => Some(f),
             _ => None,
         }
     }
+    /// The memory, if this is one.
     pub fn into_memory(self) -> Option<Memory> {
         match self {
             Extern::Memory(m) => Some(m),
             _ => None,
         }
     }
+    /// The table, if this is one.
     pub fn into_table(self) -> Option<Table> {
         match self {
             Extern::Table(t) => Some(t),
             _ => None,
         }
     }
+    /// The global, if this is one.
     pub fn into_global(self) -> Option<Global> {
         match self {
             Extern::Global(g) => Some(g),
@@ -89,6 +99,8 @@ pub struct Memory {
 }
 
 impl Memory {
+    /// A new memory of type `ty`, filled with zeros; a size the host cannot reserve is a
+    /// range error.
     pub fn new(mut store: impl AsStoreMut, ty: MemoryType) -> Result<Memory, Error> {
         let inner = store.inner_mut();
         let mem =
@@ -107,6 +119,7 @@ impl Memory {
         check_store(store.inner(), self.store_id);
         &mut store.inner_mut().memories[self.addr as usize]
     }
+    /// The memory's type, with its current size as the minimum.
     pub fn ty(&self, store: impl AsStore) -> MemoryType {
         self.get(&store).ty()
     }
@@ -129,11 +142,23 @@ impl Memory {
             ))
         })
     }
+    /// The memory's bytes.
     pub fn data<'a, S: AsStore>(&self, store: &'a S) -> &'a [u8] {
         self.get(store).data()
     }
+    /// The memory's bytes, mutably.
     pub fn data_mut<'a, S: AsStoreMut>(&self, store: &'a mut S) -> &'a mut [u8] {
         self.get_mut(store).data_mut()
+    }
+    /// The memory's bytes and the store's host state at once (a host function that copies
+    /// between guest memory and its own state needs both).
+    pub fn data_and_store_mut<'a, S: AsStoreMut>(
+        &self,
+        store: &'a mut S,
+    ) -> (&'a mut [u8], &'a mut S::Data) {
+        let (inner, data) = store.inner_and_data();
+        check_store(inner, self.store_id);
+        (inner.memories[self.addr as usize].data_mut(), data)
     }
     /// Copies bytes out of memory; an out-of-range access is an error, not a panic.
     pub fn read(&self, store: impl AsStore, offset: usize, buf: &mut [u8]) -> Result<(), Error> {
@@ -145,6 +170,7 @@ impl Memory {
         buf.copy_from_slice(src);
         Ok(())
     }
+    /// Copies bytes into memory; an out-of-range access is an error, not a panic.
     pub fn write(
         &self,
         mut store: impl AsStoreMut,
@@ -159,6 +185,7 @@ impl Memory {
         dst.copy_from_slice(bytes);
         Ok(())
     }
+    /// Bytes in a wasm page (64 KiB).
     pub const PAGE_SIZE: u64 = WASM_PAGE_SIZE;
 }
 
@@ -177,6 +204,7 @@ fn check_ref(store: &strata_vm::StoreInner, ty: ValType, v: &Val) -> Result<u64,
 }
 
 impl Table {
+    /// A new table of type `ty` with every element set to `init`.
     pub fn new(mut store: impl AsStoreMut, ty: TableType, init: Val) -> Result<Table, Error> {
         let inner = store.inner_mut();
         let cell = check_ref(inner, ty.elem, &init)?;
@@ -186,14 +214,17 @@ impl Table {
             addr,
         })
     }
+    /// The table's type, with its current size as the minimum.
     pub fn ty(&self, store: impl AsStore) -> TableType {
         check_store(store.inner(), self.store_id);
         store.inner().tables[self.addr as usize].current_type()
     }
+    /// The number of elements.
     pub fn size(&self, store: impl AsStore) -> u64 {
         check_store(store.inner(), self.store_id);
         store.inner().tables[self.addr as usize].elems.len() as u64
     }
+    /// Element `index`, or `None` past the end.
     pub fn get(&self, store: impl AsStore, index: u64) -> Option<Val> {
         let inner = store.inner();
         check_store(inner, self.store_id);
@@ -201,6 +232,7 @@ impl Table {
         let cell = *t.elems.get(usize::try_from(index).ok()?)?;
         Some(Val::from_cell(inner, t.ty.elem, cell))
     }
+    /// Sets element `index`; a wrong type or an index past the end is an error.
     pub fn set(&self, mut store: impl AsStoreMut, index: u64, val: Val) -> Result<(), Error> {
         let inner = store.inner_mut();
         check_store(inner, self.store_id);
@@ -231,6 +263,7 @@ pub struct Global {
 }
 
 impl Global {
+    /// A new global of type `ty` holding `val`.
     pub fn new(mut store: impl AsStoreMut, ty: GlobalType, val: Val) -> Result<Global, Error> {
         let inner = store.inner_mut();
         if val.ty() != ty.content {
@@ -247,16 +280,19 @@ impl Global {
             addr,
         })
     }
+    /// The global's type.
     pub fn ty(&self, store: impl AsStore) -> GlobalType {
         check_store(store.inner(), self.store_id);
         store.inner().globals[self.addr as usize].ty
     }
+    /// The current value.
     pub fn get(&self, store: impl AsStore) -> Val {
         let inner = store.inner();
         check_store(inner, self.store_id);
         let g = &inner.globals[self.addr as usize];
         Val::from_bits128(inner, g.ty.content, g.get128())
     }
+    /// Sets the value: an immutable global or a value of the wrong type is an error.
     pub fn set(&self, mut store: impl AsStoreMut, val: Val) -> Result<(), Error> {
         let inner = store.inner_mut();
         check_store(inner, self.store_id);
@@ -286,6 +322,7 @@ pub struct Tag {
 }
 
 impl Tag {
+    /// A new tag of type `ty`.
     pub fn new(mut store: impl AsStoreMut, ty: TagType) -> Tag {
         let inner = store.inner_mut();
         let addr = inner.add_tag(ty);
@@ -294,6 +331,7 @@ impl Tag {
             addr,
         }
     }
+    /// The tag's type.
     pub fn ty(&self, store: impl AsStore) -> TagType {
         check_store(store.inner(), self.store_id);
         store.inner().tags[self.addr as usize].ty.clone()
@@ -308,6 +346,7 @@ pub struct Exception {
 }
 
 impl Exception {
+    /// An exception of `tag` carrying `payload`, which must match the tag's type.
     pub fn new(store: impl AsStore, tag: Tag, payload: Vec<Val>) -> Result<Exception, Error> {
         let ty = tag.ty(&store);
         let types: Vec<ValType> = payload.iter().map(Val::ty).collect();
@@ -319,15 +358,19 @@ impl Exception {
         }
         Ok(Exception { tag, payload })
     }
+    /// The exception's tag.
     pub fn tag(&self) -> Tag {
         self.tag
     }
+    /// Whether the exception is of `tag`.
     pub fn is(&self, tag: Tag) -> bool {
         self.tag == tag
     }
+    /// Payload value `index`.
     pub fn get_arg(&self, index: usize) -> Option<&Val> {
         self.payload.get(index)
     }
+    /// The whole payload.
     pub fn payload(&self) -> &[Val] {
         &self.payload
     }

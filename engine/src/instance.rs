@@ -16,14 +16,17 @@ pub struct Imports {
 }
 
 impl Imports {
+    /// An empty import object.
     pub fn new() -> Self {
         Self::default()
     }
+    /// Defines `module`.`name` (a later definition replaces an earlier one).
     pub fn define(&mut self, module: &str, name: &str, value: impl Into<Extern>) -> &mut Self {
         self.map
             .insert((module.to_string(), name.to_string()), value.into());
         self
     }
+    /// The definition of `module`.`name`.
     pub fn get(&self, module: &str, name: &str) -> Option<Extern> {
         self.map
             .get(&(module.to_string(), name.to_string()))
@@ -91,14 +94,16 @@ impl Instance {
                 reason,
             }),
             InstantiateError::Resource(m) => Error::Range(m),
-            InstantiateError::Trap(t) => Error::Runtime(RuntimeError::new(t)),
+            InstantiateError::Trap(t) => Error::Runtime(RuntimeError::in_store(t, inner)),
         })?;
         crate::exec::prepare_instance(&engine, inner, id)
-            .map_err(|t| Error::Runtime(RuntimeError::new(t)))?;
+            .map_err(|t| Error::Runtime(RuntimeError::in_store(t, inner)))?;
         if let Some(start) = env.start {
             let addr = inner.instances[id as usize].funcs[start as usize];
-            crate::exec::invoke(&engine, inner, addr, &[], &mut [])
-                .map_err(|t| Error::Runtime(RuntimeError::new(t)))?;
+            crate::exec::invoke(&engine, inner, addr, &[], &mut []).map_err(|t| {
+                crate::func::resume_host_panic();
+                Error::Runtime(RuntimeError::in_store(t, inner))
+            })?;
         }
         Ok(Instance {
             store_id: inner.id,
@@ -106,6 +111,7 @@ impl Instance {
         })
     }
 
+    /// The runtime's view of the instance's module.
     pub fn module(&self, store: impl AsStore) -> std::sync::Arc<strata_vm::Module> {
         check_store(store.inner(), self.store_id);
         store.inner().instances[self.id as usize].module.clone()
@@ -123,22 +129,28 @@ impl Instance {
             .collect()
     }
 
+    /// The export called `name`.
     pub fn get_export(&self, store: impl AsStore, name: &str) -> Option<Extern> {
         check_store(store.inner(), self.store_id);
         export_of(store.inner(), self.id, name)
     }
+    /// The exported function called `name`.
     pub fn get_func(&self, store: impl AsStore, name: &str) -> Option<Func> {
         self.get_export(store, name)?.into_func()
     }
+    /// The exported memory called `name`.
     pub fn get_memory(&self, store: impl AsStore, name: &str) -> Option<Memory> {
         self.get_export(store, name)?.into_memory()
     }
+    /// The exported table called `name`.
     pub fn get_table(&self, store: impl AsStore, name: &str) -> Option<Table> {
         self.get_export(store, name)?.into_table()
     }
+    /// The exported global called `name`.
     pub fn get_global(&self, store: impl AsStore, name: &str) -> Option<Global> {
         self.get_export(store, name)?.into_global()
     }
+    /// The exported function called `name`, checked against the type `P -> R`.
     pub fn get_typed_func<P: WasmParams, R: WasmResults>(
         &self,
         store: impl AsStore,

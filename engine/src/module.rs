@@ -16,15 +16,20 @@ pub struct Module {
 /// An import a module declares.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImportType {
+    /// The module name it is imported from.
     pub module: String,
+    /// The field name.
     pub name: String,
+    /// The type it must have.
     pub ty: ExternType,
 }
 
 /// An export a module declares.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExportType {
+    /// The export's name.
     pub name: String,
+    /// Its type.
     pub ty: ExternType,
 }
 
@@ -105,10 +110,12 @@ impl Module {
         Self::new(engine, bytes)
     }
 
+    /// The engine the module was compiled for.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
+    /// The imports the module declares, in order.
     pub fn imports(&self) -> Vec<ImportType> {
         self.inner
             .imports
@@ -121,6 +128,7 @@ impl Module {
             .collect()
     }
 
+    /// The exports the module declares, in order.
     pub fn exports(&self) -> Vec<ExportType> {
         self.inner
             .exports

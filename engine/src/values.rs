@@ -9,7 +9,9 @@ use strata_vm::{cell_funcref, funcref_cell, StoreInner, ValType};
 /// A wasm value. Floats are kept as their bits so NaN payloads survive.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Val {
+    /// An `i32`.
     I32(i32),
+    /// An `i64`.
     I64(i64),
     /// The bits of an f32.
     F32(u32),
@@ -17,17 +19,22 @@ pub enum Val {
     F64(u64),
     /// A v128, lane 0 in the least significant bits (little endian, as in memory).
     V128(u128),
+    /// A `funcref` (`None`: null).
     FuncRef(Option<Func>),
+    /// An `externref` (`None`: null).
     ExternRef(Option<ExternRef>),
 }
 
 impl Val {
+    /// An `f32` value.
     pub fn f32(x: f32) -> Val {
         Val::F32(x.to_bits())
     }
+    /// An `f64` value.
     pub fn f64(x: f64) -> Val {
         Val::F64(x.to_bits())
     }
+    /// The value's type.
     pub fn ty(&self) -> ValType {
         match self {
             Val::I32(_) => ValType::I32,
@@ -51,30 +58,35 @@ impl Val {
             ValType::ExternRef => Val::ExternRef(None),
         }
     }
+    /// The `v128`, if this is one.
     pub fn v128(&self) -> Option<u128> {
         match self {
             Val::V128(v) => Some(*v),
             _ => None,
         }
     }
+    /// The `i32`, if this is one.
     pub fn i32(&self) -> Option<i32> {
         match self {
             Val::I32(v) => Some(*v),
             _ => None,
         }
     }
+    /// The `i64`, if this is one.
     pub fn i64(&self) -> Option<i64> {
         match self {
             Val::I64(v) => Some(*v),
             _ => None,
         }
     }
+    /// The `f32`, if this is one.
     pub fn to_f32(&self) -> Option<f32> {
         match self {
             Val::F32(v) => Some(f32::from_bits(*v)),
             _ => None,
         }
     }
+    /// The `f64`, if this is one.
     pub fn to_f64(&self) -> Option<f64> {
         match self {
             Val::F64(v) => Some(f64::from_bits(*v)),
@@ -192,6 +204,7 @@ pub struct ExternRef {
 }
 
 impl ExternRef {
+    /// A reference to `value`, owned by the store.
     pub fn new(mut store: impl AsStoreMut, value: impl Any + Send + Sync) -> ExternRef {
         let inner = store.inner_mut();
         let cell = inner.add_extern(Arc::new(value));
@@ -200,6 +213,7 @@ impl ExternRef {
             index: (cell - 1) as u32,
         }
     }
+    /// The referenced host value (downcast it with `downcast_ref`).
     pub fn data<'a>(&self, store: &'a impl AsStore) -> &'a (dyn Any + Send + Sync) {
         let inner = store.inner();
         check_store(inner, self.store_id);

@@ -112,3 +112,22 @@ fn v128_values_cross_the_api() {
         assert_eq!(copy.get(&store), Val::V128(i64x2(-3, 9)));
     }
 }
+
+#[test]
+fn wrapped_host_functions_take_and_return_v128() {
+    let engine = Engine::new(Config::default().tier(Tier::Interp)).unwrap();
+    let mut store = Store::new(&engine);
+    let f = Func::wrap(&mut store, |a: u128, x: i32, b: [u8; 16]| {
+        (x + 1, a ^ u128::from_le_bytes(b), a)
+    });
+    let a = i64x2(1, -1);
+    let b = i64x2(3, 5);
+    let out = f
+        .call(&mut store, &[Val::V128(a), Val::I32(41), Val::V128(b)])
+        .unwrap();
+    assert_eq!(out, vec![Val::I32(42), Val::V128(a ^ b), Val::V128(a)]);
+    let typed = f
+        .typed::<(u128, i32, u128), (i32, u128, u128)>(&store)
+        .unwrap();
+    assert_eq!(typed.call(&mut store, (a, 1, b)).unwrap(), (2, a ^ b, a));
+}

@@ -9,7 +9,8 @@ pub mod compile;
 pub mod diff;
 pub mod profile;
 pub mod run;
-pub mod wasi;
+/// WASI preview1 lives in its own crate; the CLI is one of its users.
+pub use strata_wasi as wasi;
 pub mod wast_runner;
 
 /// The largest input file the CLI reads (a module, a script): far above any real module, far

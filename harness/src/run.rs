@@ -303,36 +303,10 @@ fn trap(e: &RuntimeError) -> Failure {
     fail(TRAP_EXIT, format_trap(e))
 }
 
-/// The runtime error as its `Display` prints it, except that a run of more than
-/// [`REPEATS_SHOWN`] identical frames (deep recursion) is shortened to one line.
+/// The runtime error as its `Display` prints it: the engine folds deep recursion into one
+/// line, demangles Rust and C++ names and gives code offsets, for every embedder alike.
 fn format_trap(e: &RuntimeError) -> String {
-    const REPEATS_SHOWN: usize = 3;
-    let frames = e.backtrace();
-    if frames.is_empty() {
-        return e.to_string();
-    }
-    let mut out = format!("runtime error: {}\nwasm backtrace:", e.message());
-    let mut i = 0;
-    while i < frames.len() {
-        let run = frames[i..].iter().take_while(|f| **f == frames[i]).count();
-        let shown = if run > REPEATS_SHOWN + 1 {
-            REPEATS_SHOWN
-        } else {
-            run
-        };
-        for (k, frame) in frames.iter().enumerate().skip(i).take(shown) {
-            out.push_str(&format!("\n  {k}: {frame}"));
-        }
-        if shown < run {
-            out.push_str(&format!(
-                "\n  ... {} more frames of {}",
-                run - shown,
-                frames[i]
-            ));
-        }
-        i += run;
-    }
-    out
+    e.to_string()
 }
 
 fn parse_args(name: &str, types: &[ValType], args: &[OsString]) -> Result<Vec<Val>, Failure> {

@@ -30,6 +30,8 @@ pub struct TierManager {
 }
 
 impl TierManager {
+    /// A manager with `policy`, a compile queue of `compile_threads` threads, and a
+    /// profiler (with its time sampler) when `profile` is set.
     pub fn new(
         policy: Arc<dyn TierPolicy>,
         compile_threads: usize,
@@ -53,10 +55,12 @@ impl TierManager {
         })
     }
 
+    /// The tiering policy.
     pub fn policy(&self) -> &dyn TierPolicy {
         &*self.policy
     }
 
+    /// Threads of the compile queue.
     pub fn compile_threads(&self) -> usize {
         self.queue.threads()
     }

@@ -14,7 +14,9 @@ pub struct FuncState {
     pub func_index: u32,
     /// Size of the wasm body in bytes.
     pub body_bytes: u32,
+    /// Calls counted so far.
     pub calls: u64,
+    /// Loop back-edges taken so far.
     pub backedges: u64,
     /// The tier the function currently runs in.
     pub tier: TierLevel,
@@ -29,14 +31,18 @@ pub struct FuncState {
 /// A policy's decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
+    /// Keep running as is.
     Nothing,
     /// Compile the function at `tier`. `priority`: higher runs first.
     Compile {
+        /// The tier to compile for.
         tier: TierLevel,
+        /// Queue priority.
         priority: i32,
     },
     /// Leave the running loop for code at `tier` now (only at a back-edge, with code ready).
     Osr {
+        /// The tier whose code the loop continues in.
         tier: TierLevel,
     },
 }
@@ -44,11 +50,14 @@ pub enum Decision {
 /// A decision and how many more calls or back-edges to wait before asking again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verdict {
+    /// What to do now.
     pub decision: Decision,
+    /// Calls or back-edges before the policy is asked again (at least 1).
     pub next_check: u64,
 }
 
 impl Verdict {
+    /// Do nothing and ask again after `next_check` more events.
     pub fn wait(next_check: u64) -> Verdict {
         Verdict {
             decision: Decision::Nothing,
@@ -112,6 +121,7 @@ impl TierPolicy for InterpPolicy {
 /// `baseline`: compile every function at the baseline tier on its first call.
 #[derive(Debug, Default)]
 pub struct BaselinePolicy {
+    /// Compile on the executing thread before the call continues (`sync`).
     pub synchronous: bool,
 }
 
@@ -166,12 +176,19 @@ fn osr_if_ready(f: &FuncState) -> Option<Verdict> {
 /// function looping in a lower tier enters OSR at the next back-edge once its code is ready.
 #[derive(Debug, Clone)]
 pub struct CountersPolicy {
+    /// Calls before a function moves up.
     pub call_threshold: u64,
+    /// Loop iterations before a function moves up.
     pub loop_threshold: u64,
+    /// Calls before a baseline function moves up to the optimizing tier.
     pub opt_call_threshold: u64,
+    /// Loop iterations before a baseline function moves up to the optimizing tier.
     pub opt_loop_threshold: u64,
+    /// The highest tier the policy asks for.
     pub max: TierLevel,
+    /// Go from the interpreter straight to the optimizing tier.
     pub skip_baseline: bool,
+    /// Compile on the executing thread (`sync`).
     pub synchronous: bool,
 }
 
@@ -273,10 +290,13 @@ impl TierPolicy for CountersPolicy {
 /// for the baseline, and a total spend of N + M for the optimizing tier.
 #[derive(Debug, Clone)]
 pub struct BudgetPolicy {
+    /// The per-function budget.
     pub budget: u64,
     /// The second level's budget (spent after the first).
     pub opt_budget: u64,
+    /// The highest tier the policy asks for.
     pub max: TierLevel,
+    /// Compile on the executing thread (`sync`).
     pub synchronous: bool,
 }
 
@@ -344,12 +364,15 @@ impl TierPolicy for BudgetPolicy {
 /// testing of tier transitions, not for speed.
 #[derive(Debug)]
 pub struct RandomPolicy {
+    /// The seed that reproduces a run.
     pub seed: u64,
+    /// The highest tier the policy asks for.
     pub max: TierLevel,
     state: AtomicU64,
 }
 
 impl RandomPolicy {
+    /// A random policy from `seed`, up to `max`.
     pub fn new(seed: u64, max: TierLevel) -> Self {
         RandomPolicy {
             seed,

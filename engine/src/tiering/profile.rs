@@ -13,48 +13,67 @@ use std::time::{Duration, Instant};
 /// A function across the engine: its module's id and its index there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FuncKey {
+    /// The module's id in the engine.
     pub module: u64,
+    /// The function's index in the module.
     pub func_index: u32,
 }
 
+/// What happened.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
     /// A policy decided to compile.
     CompileQueued {
+        /// The tier asked for.
         tier: TierLevel,
+        /// Why (the policy's word).
         reason: &'static str,
         /// Jobs waiting in the queue, this one included (0 for a synchronous compile).
         queue_len: usize,
     },
     /// A compile job finished (`code_size` is `None` when it failed).
     Compiled {
+        /// The tier compiled for.
         tier: TierLevel,
+        /// Time in the queue.
         queue_wait: Duration,
+        /// Time compiling.
         compile_time: Duration,
+        /// Bytes of machine code.
         code_size: Option<usize>,
     },
     /// The function's code slot now points at `to`.
     TierUp {
+        /// The tier before.
         from: TierLevel,
+        /// The tier after.
         to: TierLevel,
     },
     /// A running loop moved to `tier` at the loop whose ordinal (position among the body's
     /// `loop` operators) is `loop_header`.
     OsrEntry {
+        /// The tier entered.
         tier: TierLevel,
+        /// The loop's ordinal.
         loop_header: u32,
     },
+    /// Execution trapped.
     Trap {
+        /// The trap's message.
         message: String,
     },
 }
 
+/// One timestamped event.
 #[derive(Clone, Debug)]
 pub struct Event {
     /// Since the profiler started.
     pub at: Duration,
+    /// The thread it happened on.
     pub thread: String,
+    /// The function, when the event is about one.
     pub func: Option<FuncKey>,
+    /// What happened.
     pub kind: EventKind,
 }
 
@@ -76,17 +95,27 @@ impl Default for Profiler {
 /// One row of the summary, per function.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FuncRow {
+    /// The function (`None`: events not about one function).
     pub func: Option<FuncKey>,
+    /// Its name for the report.
     pub name: String,
+    /// Calls counted.
     pub calls: u64,
+    /// Loop iterations counted.
     pub loop_iterations: u64,
+    /// The tier it ended in.
     pub tier: Option<TierLevel>,
     /// From the start of the run to the first tier-up.
     pub time_to_tier_up: Option<Duration>,
+    /// Total time its jobs waited in the queue.
     pub queue_wait: Duration,
+    /// Total time compiling it.
     pub compile_time: Duration,
+    /// Bytes of machine code.
     pub code_size: usize,
+    /// OSR entries.
     pub osr_entries: u64,
+    /// Compile jobs that failed.
     pub failed_compiles: u64,
 }
 
@@ -94,14 +123,17 @@ pub struct FuncRow {
 /// called from wasm.
 pub const TIME_BUCKETS: [&str; 4] = ["interp", "baseline", "opt", "host"];
 
+/// The profile of a run, per function and per tier.
 #[derive(Clone, Debug, Default)]
 pub struct ProfileSummary {
+    /// One row per function.
     pub funcs: Vec<FuncRow>,
     /// Execution time by `TIME_BUCKETS`.
     pub tier_time: [Duration; 4],
 }
 
 impl Profiler {
+    /// A profiler whose clock starts now.
     pub fn new() -> Self {
         Profiler {
             start: Instant::now(),
@@ -111,6 +143,7 @@ impl Profiler {
         }
     }
 
+    /// Records an event now, on the current thread.
     pub fn record(&self, func: Option<FuncKey>, kind: EventKind) {
         let event = Event {
             at: self.start.elapsed(),
@@ -132,6 +165,7 @@ impl Profiler {
             .insert(func, name.into());
     }
 
+    /// Adds execution time in `tier`.
     pub fn add_tier_time(&self, tier: TierLevel, d: Duration) {
         self.add_bucket_time(tier as usize, d);
     }
@@ -143,6 +177,7 @@ impl Profiler {
         }
     }
 
+    /// Every event so far, in order.
     pub fn events(&self) -> Vec<Event> {
         self.events
             .lock()

@@ -18,24 +18,37 @@ pub type CompileWork = Box<dyn FnOnce() -> Result<usize, String> + Send>;
 /// Called with a job's outcome on the thread that ran it.
 pub type OnDone = Box<dyn FnOnce(&JobOutcome) + Send>;
 
+/// A function to compile at a tier.
 pub struct CompileJob {
+    /// The function.
     pub func: FuncKey,
+    /// The tier.
     pub tier: TierLevel,
+    /// Why (the policy's word).
     pub reason: &'static str,
+    /// Higher runs first.
     pub priority: i32,
+    /// The compilation itself.
     pub work: CompileWork,
     /// Called with the outcome on the thread that ran the job, as soon as it finished (the
     /// tier manager records its profile events there).
     pub on_done: Option<OnDone>,
 }
 
+/// How a compile job went.
 #[derive(Clone, Debug)]
 pub struct JobOutcome {
+    /// The function.
     pub func: FuncKey,
+    /// The tier.
     pub tier: TierLevel,
+    /// Why it was compiled.
     pub reason: &'static str,
+    /// Time in the queue.
     pub queue_wait: Duration,
+    /// Time compiling.
     pub compile_time: Duration,
+    /// Bytes of machine code, or why compiling failed.
     pub result: Result<usize, String>,
 }
 
@@ -87,6 +100,7 @@ impl Shared {
     }
 }
 
+/// Background compilation: a thread pool running the most urgent job first.
 pub struct CompileQueue {
     pool: rayon::ThreadPool,
     shared: Arc<Shared>,
@@ -102,6 +116,7 @@ impl CompileQueue {
             .max(1)
     }
 
+    /// A queue with `threads` compile threads (at least 1).
     pub fn new(threads: usize) -> Result<CompileQueue, String> {
         let threads = threads.max(1);
         let pool = rayon::ThreadPoolBuilder::new()
@@ -119,6 +134,7 @@ impl CompileQueue {
         })
     }
 
+    /// Its compile threads.
     pub fn threads(&self) -> usize {
         self.threads
     }
@@ -187,6 +203,7 @@ impl CompileQueue {
         self.shared.lock().pending.len()
     }
 
+    /// No job is waiting to start.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -27,6 +27,9 @@ enum Avail {
     Nowhere,
 }
 
+/// How many earlier placements of a value GVN looks at (see `Elaborator::lookup_within`).
+const GVN_SCAN: usize = 8;
+
 /// Builds the e-graph, runs the rules within the budget, chooses, and elaborates.
 ///
 /// Returns the dominator tree (with every entry as a root), still valid afterwards: the
@@ -502,7 +505,21 @@ impl<'a> Elaborator<'a> {
         remat: bool,
         at: Block,
     ) -> Option<Value> {
-        entries?.iter().rev().find_map(|&(v, b)| {
+        self.lookup_within(entries, remat, at, usize::MAX)
+    }
+
+    /// Like [`Elaborator::lookup`], looking at the `limit` most recent placements only: a
+    /// value used in thousands of sibling blocks (a constant, an `x + 1` in every case of a
+    /// big switch) would otherwise make every first use scan all the others, quadratic in a
+    /// hostile function. Missing an older placement only recomputes the value.
+    fn lookup_within(
+        &self,
+        entries: Option<&Vec<(Value, Block)>>,
+        remat: bool,
+        at: Block,
+        limit: usize,
+    ) -> Option<Value> {
+        entries?.iter().rev().take(limit).find_map(|&(v, b)| {
             let ok = if remat {
                 b == at
             } else {
@@ -529,7 +546,9 @@ impl<'a> Elaborator<'a> {
                 continue;
             }
             if !expanded {
-                if let Some(v) = self.lookup(self.memo.get(usize::from(id)), remat, at) {
+                if let Some(v) =
+                    self.lookup_within(self.memo.get(usize::from(id)), remat, at, GVN_SCAN)
+                {
                     self.gvn_hits += 1;
                     result = Some(v);
                     continue;
@@ -630,7 +649,7 @@ impl<'a> Elaborator<'a> {
     /// [`Elaborator::value`]), for a use where the chosen term of `v`'s class needs a value that
     /// does not reach this point.
     fn original(&mut self, v: Value) -> Value {
-        if let Some(x) = self.lookup(self.memo_orig.get(&v), false, self.cur) {
+        if let Some(x) = self.lookup_within(self.memo_orig.get(&v), false, self.cur, GVN_SCAN) {
             return x;
         }
         let ValueDef::Result(inst, _) = self.func.values[v].def else {

@@ -2,8 +2,9 @@
 
 use super::fs::{FdEntry, Handle, Stdio};
 use super::mem::{total_len, GuestMemory};
+use super::pipe::Pipe;
 use super::types::{
-    encode_dirent, fdflags, fstflags, whence, Errno, Fdstat, Filestat, DIRENT_SIZE,
+    encode_dirent, fdflags, fstflags, rights, whence, Errno, Fdstat, Filestat, DIRENT_SIZE,
 };
 use super::{Params, WasiCtx};
 use std::fs::{File, FileTimes};
@@ -87,6 +88,8 @@ pub fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>) ->
     }
     mem.check(nwritten, 4)?;
     let iovs = mem.iovecs(iovs, iovs_len)?;
+    // A null stream stands for stdin or for an output: only the latter can be written.
+    let writable = entry.rights_base & rights::FD_WRITE != 0;
     if entry.flags & fdflags::APPEND != 0 {
         if let Handle::File(f) = &mut entry.handle {
             f.seek(SeekFrom::End(0))?;
@@ -98,7 +101,9 @@ pub fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>) ->
             Ok(data.len())
         }
         Handle::File(f) => write_some(f, data, None),
-        Handle::Dir(_) => Err(Errno::BADF),
+        Handle::Pipe(Pipe::Output(out)) => out.write(data).ok_or(Errno::NOSPC),
+        Handle::Pipe(Pipe::Null) if writable => Ok(data.len()),
+        Handle::Pipe(_) | Handle::Dir(_) => Err(Errno::BADF),
     })?;
     mem.write_u32(nwritten, n)
 }
@@ -108,7 +113,7 @@ pub fn fd_pwrite(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>) -
     let (fd, iovs, iovs_len, offset, nwritten) = (p.u32(0), p.u32(1), p.u32(2), p.u64(3), p.u32(4));
     let f = match &mut ctx.fds.get_mut(fd)?.handle {
         Handle::File(f) => f,
-        Handle::Stdio(_) => return Err(Errno::SPIPE),
+        Handle::Stdio(_) | Handle::Pipe(_) => return Err(Errno::SPIPE),
         Handle::Dir(_) => return Err(Errno::BADF),
     };
     mem.check(nwritten, 4)?;
@@ -136,11 +141,16 @@ fn read_into(
 ) -> Result<usize> {
     let iovs = mem.iovecs(iovs, iovs_len)?;
     let mut buf = vec![0u8; total_len(&iovs).min(MAX_READ)];
-    let n = match (&mut ctx.fds.get_mut(fd)?.handle, offset) {
+    let entry = ctx.fds.get_mut(fd)?;
+    let readable = entry.rights_base & rights::FD_READ != 0;
+    let n = match (&mut entry.handle, offset) {
         (Handle::File(f), None) => retry(|| f.read(&mut buf))?,
         (Handle::File(f), Some(at)) => retry(|| f.read_at(&mut buf, at))?,
         (Handle::Stdio(Stdio::In), None) => retry(|| io::stdin().lock().read(&mut buf))?,
-        (Handle::Stdio(_), Some(_)) => return Err(Errno::SPIPE),
+        (Handle::Pipe(Pipe::Input(p)), None) => p.read(&mut buf),
+        (Handle::Pipe(Pipe::Null), None) if readable => 0,
+        (Handle::Stdio(_) | Handle::Pipe(_), Some(_)) => return Err(Errno::SPIPE),
+        (Handle::Pipe(_), None) => return Err(Errno::BADF),
         (Handle::Stdio(_), None) => return Err(Errno::BADF),
         (Handle::Dir(_), _) => return Err(Errno::ISDIR),
     };
@@ -170,7 +180,7 @@ pub fn fd_pread(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>) ->
 fn file(ctx: &mut WasiCtx, fd: u32) -> Result<&mut File> {
     match &mut ctx.fds.get_mut(fd)?.handle {
         Handle::File(f) => Ok(f),
-        Handle::Stdio(_) => Err(Errno::SPIPE),
+        Handle::Stdio(_) | Handle::Pipe(_) => Err(Errno::SPIPE),
         Handle::Dir(_) => Err(Errno::BADF),
     }
 }
@@ -253,7 +263,22 @@ pub fn fd_fdstat_set_rights(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, p: &Para
 pub fn fd_filestat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>) -> Result {
     let (fd, out) = (p.u32(0), p.u32(1));
     mem.check(out, super::types::FILESTAT_SIZE)?;
-    let meta = ctx.fds.get(fd)?.with_host_file(File::metadata)?;
+    let entry = ctx.fds.get(fd)?;
+    if let Handle::Pipe(_) = entry.handle {
+        // An in-memory stream has no host file: a stat of nothing but its type.
+        let stat = Filestat {
+            dev: 0,
+            ino: 0,
+            filetype: entry.filetype(),
+            nlink: 1,
+            size: 0,
+            atim: 0,
+            mtim: 0,
+            ctim: 0,
+        };
+        return mem.write(out, &stat.encode());
+    }
+    let meta = entry.with_host_file(File::metadata)?;
     mem.write(out, &Filestat::from_metadata(&meta).encode())
 }
 
@@ -297,7 +322,7 @@ pub fn fd_filestat_set_times(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, p: &Par
 fn sync(entry: &FdEntry, data_only: bool) -> Result {
     match &entry.handle {
         Handle::Stdio(Stdio::Out) => io::stdout().flush().map_err(Errno::from),
-        Handle::Stdio(_) => Ok(()),
+        Handle::Stdio(_) | Handle::Pipe(_) => Ok(()),
         Handle::File(f) if data_only => retry(|| f.sync_data()),
         _ => entry.with_host_file(File::sync_all),
     }

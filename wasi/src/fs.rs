@@ -10,6 +10,7 @@
 //! (Intermediate directories could still be swapped for links by a concurrent host process
 //! between resolution and use; the guest itself cannot do that while a call runs.)
 
+use super::pipe::Pipe;
 use super::types::{filetype, filetype_of, rights, Errno};
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
@@ -121,7 +122,10 @@ impl Dir {
 /// What a descriptor refers to.
 #[derive(Debug)]
 pub enum Handle {
+    /// One of the host's own standard streams.
     Stdio(Stdio),
+    /// A standard stream the embedder provides instead (bytes, a buffer, nothing).
+    Pipe(Pipe),
     File(File),
     Dir(Dir),
 }
@@ -138,6 +142,15 @@ pub struct FdEntry {
 }
 
 impl FdEntry {
+    /// Standard stream `s` (0, 1 or 2) as the pipe `pipe`: the rights are those of the
+    /// stream it stands for.
+    pub fn pipe(s: Stdio, pipe: Pipe) -> FdEntry {
+        FdEntry {
+            handle: Handle::Pipe(pipe),
+            ..FdEntry::stdio(s)
+        }
+    }
+
     pub fn stdio(s: Stdio) -> FdEntry {
         FdEntry {
             handle: Handle::Stdio(s),
@@ -155,6 +168,9 @@ impl FdEntry {
     pub fn filetype(&self) -> u8 {
         match &self.handle {
             Handle::Dir(_) => filetype::DIRECTORY,
+            // Like `/dev/null`, which is what a discarded stream is.
+            Handle::Pipe(Pipe::Null) => filetype::CHARACTER_DEVICE,
+            Handle::Pipe(_) => filetype::UNKNOWN,
             Handle::File(f) => f
                 .metadata()
                 .map(|m| filetype_of(m.file_type()))
@@ -184,6 +200,7 @@ impl FdEntry {
             Handle::File(file) => f(file),
             Handle::Dir(d) => File::open(&d.path).and_then(|file| f(&file)),
             Handle::Stdio(s) => s.host_file().and_then(|file| f(&file)),
+            Handle::Pipe(_) => return Err(Errno::NOTSUP),
         };
         r.map_err(Errno::from)
     }
@@ -207,6 +224,16 @@ impl Default for FdTable {
 }
 
 impl FdTable {
+    /// Replaces standard stream `s` with `pipe`.
+    pub fn set_stdio(&mut self, s: Stdio, pipe: Pipe) {
+        let fd = match s {
+            Stdio::In => 0,
+            Stdio::Out => 1,
+            Stdio::Err => 2,
+        };
+        self.entries.insert(fd, FdEntry::pipe(s, pipe));
+    }
+
     pub fn insert(&mut self, entry: FdEntry) -> Result<u32, Errno> {
         let mut fd = 0;
         for &used in self.entries.keys() {

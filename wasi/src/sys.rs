@@ -184,6 +184,9 @@ pub fn poll_oneoff(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>)
                             let pos = f.stream_position().unwrap_or(len);
                             (Errno(0), len.saturating_sub(pos))
                         }
+                        Handle::Pipe(crate::pipe::Pipe::Input(p)) if tag == eventtype::FD_READ => {
+                            (Errno(0), p.remaining())
+                        }
                         Handle::Dir(_) => (Errno::BADF, 0),
                         _ => (Errno(0), 0),
                     },

@@ -22,14 +22,6 @@ impl<'a> GuestMemory<'a> {
         GuestMemory { data }
     }
 
-    pub fn len(&self) -> usize {
-        self.data.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
-    }
-
     fn range(&self, ptr: u32, len: usize) -> Result<Range<usize>, Errno> {
         let start = ptr as usize;
         let end = start.checked_add(len).ok_or(Errno::FAULT)?;
