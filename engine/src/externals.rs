@@ -273,8 +273,8 @@ impl Global {
                 val.ty()
             )));
         }
-        let cell = val.to_cell(inner);
-        let addr = inner.add_global(ty, cell);
+        let bits = val.to_bits128(inner);
+        let addr = inner.add_global128(ty, bits);
         Ok(Global {
             store_id: inner.id,
             addr,
@@ -290,7 +290,7 @@ impl Global {
         let inner = store.inner();
         check_store(inner, self.store_id);
         let g = &inner.globals[self.addr as usize];
-        Val::from_cell(inner, g.ty.content, g.value)
+        Val::from_bits128(inner, g.ty.content, g.get128())
     }
     /// Sets the value: an immutable global or a value of the wrong type is an error.
     pub fn set(&self, mut store: impl AsStoreMut, val: Val) -> Result<(), Error> {
@@ -307,8 +307,8 @@ impl Global {
                 val.ty()
             )));
         }
-        let cell = val.to_cell(inner);
-        inner.globals[self.addr as usize].value = cell;
+        let bits = val.to_bits128(inner);
+        inner.globals[self.addr as usize].set128(bits);
         Ok(())
     }
 }

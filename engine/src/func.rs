@@ -132,17 +132,24 @@ impl Func {
                 )));
             }
         }
-        let cells: Vec<u64> = args.iter().map(|a| a.to_cell(inner)).collect();
-        let mut results = vec![0u64; ty.results().len()];
+        let mut cells: Vec<u64> = Vec::with_capacity(ty.param_cells() as usize);
+        for a in args {
+            a.to_cells(inner, &mut cells);
+        }
+        let mut results = vec![0u64; ty.result_cells() as usize];
         crate::exec::invoke(&engine, inner, self.addr, &cells, &mut results).map_err(|t| {
             resume_host_panic();
             Error::Runtime(RuntimeError::in_store(t, inner))
         })?;
+        let mut at = 0;
         Ok(ty
             .results()
             .iter()
-            .zip(results)
-            .map(|(t, c)| Val::from_cell(inner, *t, c))
+            .map(|t| {
+                let v = Val::from_cells(inner, *t, &results[at..]);
+                at += t.cells() as usize;
+                v
+            })
             .collect())
     }
 
@@ -185,11 +192,15 @@ pub(crate) fn dynamic_host_fn<T: 'static>(
 ) -> RawHostFn<T> {
     Arc::new(
         move |caller: Caller<'_, T>, args: &[u64], results: &mut [u64]| {
+            let mut at = 0;
             let params: Vec<Val> = sig
                 .params()
                 .iter()
-                .zip(args)
-                .map(|(t, c)| Val::from_cell(caller.inner, *t, *c))
+                .map(|t| {
+                    let v = Val::from_cells(caller.inner, *t, &args[at..]);
+                    at += t.cells() as usize;
+                    v
+                })
                 .collect();
             let mut vals: Vec<Val> = sig.results().iter().map(|t| Val::default_for(*t)).collect();
             let Caller {
@@ -210,15 +221,17 @@ pub(crate) fn dynamic_host_fn<T: 'static>(
                 &params,
                 &mut vals,
             )?;
-            for ((slot, v), t) in results.iter_mut().zip(&vals).zip(sig.results()) {
+            let mut cells = Vec::with_capacity(results.len());
+            for (v, t) in vals.iter().zip(sig.results()) {
                 if v.ty() != *t {
                     return Err(Trap::host(format!(
                         "host function returned {} where {t} was expected",
                         v.ty()
                     )));
                 }
-                *slot = v.to_cell(inner);
+                v.to_cells(inner, &mut cells);
             }
+            results.copy_from_slice(&cells);
             Ok(())
         },
     )
@@ -245,8 +258,8 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         check_store(inner, self.func.store_id);
         let mut cells = Vec::with_capacity(8);
         params.to_cells(&mut cells, inner.id);
-        let mut results = [0u64; 16];
-        let n = R::types().len();
+        let mut results = [0u64; 32];
+        let n = R::types().iter().map(|t| t.cells() as usize).sum::<usize>();
         crate::exec::invoke(&engine, inner, self.func.addr, &cells, &mut results[..n]).map_err(
             |t| {
                 resume_host_panic();
@@ -273,6 +286,68 @@ pub trait WasmTy: Sized {
     /// The value of a runtime cell of the store with id `store`.
     #[doc(hidden)]
     fn from_cell(cell: u64, store: u64) -> Self;
+    /// Appends the value's cells (two for a v128: docs/abi.md §1).
+    #[doc(hidden)]
+    fn push_cells(self, out: &mut Vec<u64>, store: u64) {
+        out.push(self.to_cell(store));
+    }
+    /// Reads the value from `cells` at `*at`, moving `*at` past its cells.
+    #[doc(hidden)]
+    fn read_cells(cells: &[u64], at: &mut usize, store: u64) -> Self {
+        let v = Self::from_cell(cells[*at], store);
+        *at += 1;
+        v
+    }
+    /// Writes the value's cells into `out` at `*at`, moving `*at` past them.
+    #[doc(hidden)]
+    fn write_cells(self, out: &mut [u64], at: &mut usize, store: u64) {
+        out[*at] = self.to_cell(store);
+        *at += 1;
+    }
+}
+
+/// `u128` is a v128 (lane 0 in the least significant bits), two cells.
+impl WasmTy for u128 {
+    const TYPE: ValType = ValType::V128;
+    fn to_cell(self, _: u64) -> u64 {
+        self as u64
+    }
+    fn from_cell(cell: u64, _: u64) -> Self {
+        cell as u128
+    }
+    fn push_cells(self, out: &mut Vec<u64>, _: u64) {
+        out.extend([self as u64, (self >> 64) as u64]);
+    }
+    fn read_cells(cells: &[u64], at: &mut usize, _: u64) -> Self {
+        let v = cells[*at] as u128 | (cells[*at + 1] as u128) << 64;
+        *at += 2;
+        v
+    }
+    fn write_cells(self, out: &mut [u64], at: &mut usize, _: u64) {
+        out[*at] = self as u64;
+        out[*at + 1] = (self >> 64) as u64;
+        *at += 2;
+    }
+}
+
+/// `[u8; 16]` is a v128 as its bytes in memory order.
+impl WasmTy for [u8; 16] {
+    const TYPE: ValType = ValType::V128;
+    fn to_cell(self, store: u64) -> u64 {
+        u128::from_le_bytes(self).to_cell(store)
+    }
+    fn from_cell(cell: u64, store: u64) -> Self {
+        u128::from_cell(cell, store).to_le_bytes()
+    }
+    fn push_cells(self, out: &mut Vec<u64>, store: u64) {
+        u128::from_le_bytes(self).push_cells(out, store)
+    }
+    fn read_cells(cells: &[u64], at: &mut usize, store: u64) -> Self {
+        u128::read_cells(cells, at, store).to_le_bytes()
+    }
+    fn write_cells(self, out: &mut [u64], at: &mut usize, store: u64) {
+        u128::from_le_bytes(self).write_cells(out, at, store)
+    }
 }
 
 macro_rules! wasm_ty {
@@ -369,7 +444,7 @@ impl<T: WasmTy> WasmParams for T {
         vec![T::TYPE]
     }
     fn to_cells(self, out: &mut Vec<u64>, store: u64) {
-        out.push(self.to_cell(store));
+        self.push_cells(out, store);
     }
 }
 
@@ -378,10 +453,10 @@ impl<T: WasmTy> WasmResults for T {
         vec![T::TYPE]
     }
     fn from_cells(cells: &[u64], store: u64) -> Self {
-        T::from_cell(cells[0], store)
+        T::read_cells(cells, &mut 0, store)
     }
     fn into_cells(self, out: &mut [u64], store: u64) {
-        out[0] = self.to_cell(store);
+        self.write_cells(out, &mut 0, store);
     }
 }
 
@@ -430,7 +505,7 @@ macro_rules! tuples {
             }
             #[allow(unused_variables)]
             fn to_cells(self, out: &mut Vec<u64>, store: u64) {
-                $(out.push(self.$i.to_cell(store));)*
+                $(self.$i.push_cells(out, store);)*
             }
         }
         impl<$($t: WasmTy),*> WasmResults for ($($t,)*) {
@@ -439,11 +514,15 @@ macro_rules! tuples {
             }
             #[allow(unused_variables, clippy::unused_unit)]
             fn from_cells(cells: &[u64], store: u64) -> Self {
-                ($($t::from_cell(cells[$i], store),)*)
+                let mut at = 0;
+                let _ = &mut at;
+                ($($t::read_cells(cells, &mut at, store),)*)
             }
             #[allow(unused_variables)]
             fn into_cells(self, out: &mut [u64], store: u64) {
-                $(out[$i] = self.$i.to_cell(store);)*
+                let mut at = 0;
+                let _ = &mut at;
+                $(self.$i.write_cells(out, &mut at, store);)*
             }
         }
         impl<T, F, $($t: WasmTy,)* R: WasmRet> IntoFunc<T, ($($t,)*), R> for F
@@ -456,7 +535,9 @@ macro_rules! tuples {
                     #[allow(unused_variables)]
                     move |caller: Caller<'_, T>, args: &[u64], results: &mut [u64]| {
                         let store = caller.inner.id;
-                        $(let $v = $t::from_cell(args[$i], store);)*
+                        let mut at = 0;
+                        let _ = &mut at;
+                        $(let $v = $t::read_cells(args, &mut at, store);)*
                         self($($v),*).into_cells(results, store)
                     },
                 );
@@ -473,7 +554,9 @@ macro_rules! tuples {
                     #[allow(unused_variables)]
                     move |caller: Caller<'_, T>, args: &[u64], results: &mut [u64]| {
                         let store = caller.inner.id;
-                        $(let $v = $t::from_cell(args[$i], store);)*
+                        let mut at = 0;
+                        let _ = &mut at;
+                        $(let $v = $t::read_cells(args, &mut at, store);)*
                         self(caller, $($v),*).into_cells(results, store)
                     },
                 );

@@ -17,6 +17,8 @@ pub enum Val {
     F32(u32),
     /// The bits of an f64.
     F64(u64),
+    /// A v128, lane 0 in the least significant bits (little endian, as in memory).
+    V128(u128),
     /// A `funcref` (`None`: null).
     FuncRef(Option<Func>),
     /// An `externref` (`None`: null).
@@ -39,6 +41,7 @@ impl Val {
             Val::I64(_) => ValType::I64,
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
         }
@@ -50,8 +53,16 @@ impl Val {
             ValType::I64 => Val::I64(0),
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
             ValType::FuncRef => Val::FuncRef(None),
-            ValType::ExternRef | ValType::V128 => Val::ExternRef(None),
+            ValType::ExternRef => Val::ExternRef(None),
+        }
+    }
+    /// The `v128`, if this is one.
+    pub fn v128(&self) -> Option<u128> {
+        match self {
+            Val::V128(v) => Some(*v),
+            _ => None,
         }
     }
     /// The `i32`, if this is one.
@@ -83,9 +94,42 @@ impl Val {
         }
     }
 
-    /// The raw cell, checking that references belong to `store`.
+    /// The raw cells (one, or two for a v128: docs/abi.md §1), appended to `out`.
+    pub(crate) fn to_cells(&self, store: &StoreInner, out: &mut Vec<u64>) {
+        match self {
+            Val::V128(v) => out.extend([*v as u64, (*v >> 64) as u64]),
+            _ => out.push(self.to_cell(store)),
+        }
+    }
+
+    /// The value as 128 bits (globals store a v128's high half beside the cell).
+    pub(crate) fn to_bits128(&self, store: &StoreInner) -> u128 {
+        match self {
+            Val::V128(v) => *v,
+            _ => self.to_cell(store) as u128,
+        }
+    }
+
+    /// A value of type `ty` read from the start of `cells` (two cells for a v128).
+    pub(crate) fn from_cells(store: &StoreInner, ty: ValType, cells: &[u64]) -> Val {
+        match ty {
+            ValType::V128 => Val::V128(cells[0] as u128 | (cells[1] as u128) << 64),
+            _ => Val::from_cell(store, ty, cells[0]),
+        }
+    }
+
+    /// A value of type `ty` from 128 bits (only a v128 uses the high half).
+    pub(crate) fn from_bits128(store: &StoreInner, ty: ValType, bits: u128) -> Val {
+        match ty {
+            ValType::V128 => Val::V128(bits),
+            _ => Val::from_cell(store, ty, bits as u64),
+        }
+    }
+
+    /// The raw cell, checking that references belong to `store` (a v128's low half).
     pub(crate) fn to_cell(&self, store: &StoreInner) -> u64 {
         match self {
+            Val::V128(v) => *v as u64,
             Val::I32(v) => *v as u32 as u64,
             Val::I64(v) => *v as u64,
             Val::F32(v) => *v as u64,
@@ -108,16 +152,15 @@ impl Val {
             ValType::I64 => Val::I64(cell as i64),
             ValType::F32 => Val::F32(cell as u32),
             ValType::F64 => Val::F64(cell),
+            ValType::V128 => Val::V128(cell as u128),
             ValType::FuncRef => Val::FuncRef(cell_funcref(cell).map(|addr| Func {
                 store_id: store.id,
                 addr,
             })),
-            ValType::ExternRef | ValType::V128 => {
-                Val::ExternRef(cell.checked_sub(1).map(|i| ExternRef {
-                    store_id: store.id,
-                    index: i as u32,
-                }))
-            }
+            ValType::ExternRef => Val::ExternRef(cell.checked_sub(1).map(|i| ExternRef {
+                store_id: store.id,
+                index: i as u32,
+            })),
         }
     }
 }
@@ -140,6 +183,16 @@ impl From<f32> for Val {
 impl From<f64> for Val {
     fn from(v: f64) -> Val {
         Val::f64(v)
+    }
+}
+impl From<u128> for Val {
+    fn from(v: u128) -> Val {
+        Val::V128(v)
+    }
+}
+impl From<[u8; 16]> for Val {
+    fn from(v: [u8; 16]) -> Val {
+        Val::V128(u128::from_le_bytes(v))
     }
 }
 

@@ -440,7 +440,12 @@ fn parse_val(ty: ValType, s: &str) -> Result<Val, String> {
         ValType::FuncRef if s == "null" => Ok(Val::FuncRef(None)),
         ValType::ExternRef if s == "null" => Ok(Val::ExternRef(None)),
         ValType::FuncRef | ValType::ExternRef => Err("only `null` can be passed".into()),
-        ValType::V128 => Err("v128 arguments are not supported".into()),
+        ValType::V128 => {
+            let hex = s.trim_start_matches("0x");
+            u128::from_str_radix(hex, 16)
+                .map(Val::V128)
+                .map_err(|e| format!("bad v128 `{s}` (32 hex digits): {e}"))
+        }
     }
 }
 
@@ -453,6 +458,7 @@ fn format_val(v: &Val) -> String {
         Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
         Val::FuncRef(Some(_)) => "funcref".into(),
         Val::ExternRef(Some(_)) => "externref".into(),
+        Val::V128(x) => format!("0x{x:032x}"),
     }
 }
 

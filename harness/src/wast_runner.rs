@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use strata::tiering::EventKind;
 use strata::*;
-use wast::core::{NanPattern, WastArgCore, WastRetCore};
+use wast::core::{NanPattern, V128Pattern, WastArgCore, WastRetCore};
 
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
@@ -618,7 +618,7 @@ impl<'e> Runner<'e> {
                 WastArgCore::RefExtern(n) | WastArgCore::RefHost(n) => {
                     Val::ExternRef(Some(ExternRef::new(&mut self.store, *n)))
                 }
-                WastArgCore::V128(_) => return Ok(None),
+                WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
             });
         }
         let func = inst
@@ -682,9 +682,60 @@ impl<'e> Runner<'e> {
             (Val::ExternRef(Some(e)), WastRetCore::RefHost(n)) => {
                 e.data(&self.store).downcast_ref::<u32>() == Some(n)
             }
-            (_, WastRetCore::V128(_)) | (_, WastRetCore::Either(_)) => return None,
+            (Val::V128(g), WastRetCore::V128(p)) => v128_matches(*g, p),
+            (_, WastRetCore::Either(alts)) => {
+                let mut any = false;
+                for w in alts {
+                    any |= self.check_value(got, w)?;
+                }
+                any
+            }
             _ => false,
         })
+    }
+}
+
+fn f32_matches(g: u32, p: &NanPattern<wast::token::F32>) -> bool {
+    match p {
+        NanPattern::Value(v) => g == v.bits,
+        NanPattern::CanonicalNan => g & 0x7fff_ffff == 0x7fc0_0000,
+        NanPattern::ArithmeticNan => g & 0x7fc0_0000 == 0x7fc0_0000,
+    }
+}
+
+fn f64_matches(g: u64, p: &NanPattern<wast::token::F64>) -> bool {
+    match p {
+        NanPattern::Value(v) => g == v.bits,
+        NanPattern::CanonicalNan => g & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+        NanPattern::ArithmeticNan => g & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+    }
+}
+
+/// A v128 result against its pattern, lane by lane (NaN patterns per float lane).
+fn v128_matches(g: u128, p: &V128Pattern) -> bool {
+    let b = g.to_le_bytes();
+    match p {
+        V128Pattern::I8x16(w) => w.iter().enumerate().all(|(i, x)| b[i] == *x as u8),
+        V128Pattern::I16x8(w) => w
+            .iter()
+            .enumerate()
+            .all(|(i, x)| u16::from_le_bytes([b[2 * i], b[2 * i + 1]]) == *x as u16),
+        V128Pattern::I32x4(w) => w
+            .iter()
+            .enumerate()
+            .all(|(i, x)| (g >> (32 * i)) as u32 == *x as u32),
+        V128Pattern::I64x2(w) => w
+            .iter()
+            .enumerate()
+            .all(|(i, x)| (g >> (64 * i)) as u64 == *x as u64),
+        V128Pattern::F32x4(w) => w
+            .iter()
+            .enumerate()
+            .all(|(i, x)| f32_matches((g >> (32 * i)) as u32, x)),
+        V128Pattern::F64x2(w) => w
+            .iter()
+            .enumerate()
+            .all(|(i, x)| f64_matches((g >> (64 * i)) as u64, x)),
     }
 }
 
@@ -770,6 +821,12 @@ fn wat_val(v: &Val) -> String {
         Val::FuncRef(Some(_)) => "(ref.func)".into(),
         Val::ExternRef(None) => "(ref.null extern)".into(),
         Val::ExternRef(Some(_)) => "(ref.extern)".into(),
+        Val::V128(x) => {
+            let lanes: Vec<String> = (0..4)
+                .map(|i| format!("{:#010x}", (x >> (32 * i)) as u32))
+                .collect();
+            format!("(v128.const i32x4 {})", lanes.join(" "))
+        }
     }
 }
 

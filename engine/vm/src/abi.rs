@@ -6,6 +6,25 @@
 /// Bytes of a value-stack cell: every value (i32 to f64, references) takes one cell.
 pub const CELL_BYTES: usize = 8;
 
+/// Cells a `v128` takes: two consecutive cells, the low 64 bits (lanes 0..8 as bytes, little
+/// endian) in the first, the high 64 bits in the second. Every index of a frame (locals,
+/// operand positions, block arities, call arguments and results) counts cells, so a v128
+/// local or operand at cell `c` also occupies `c + 1` (docs/abi.md §1).
+pub const V128_CELLS: u32 = 2;
+
+/// The cell of each local (parameters first) of a function whose locals have `types`, and
+/// the total number of cells (`FrameLayout::num_locals`). Without v128 locals, local `i` is
+/// cell `i`.
+pub fn local_cells(types: impl IntoIterator<Item = crate::ValType>) -> (Vec<u32>, u32) {
+    let mut cells = Vec::new();
+    let mut next = 0u32;
+    for t in types {
+        cells.push(next);
+        next = next.saturating_add(t.cells());
+    }
+    (cells, next)
+}
+
 /// x86-64 register numbers (as dynasm's `Rq` takes them) that JIT code pins.
 pub mod reg {
     /// `*const VMContext` of the running function's instance.
@@ -51,7 +70,8 @@ impl FrameLayout {
         }
     }
 
-    /// Cell of local `i` (parameters first).
+    /// Cell of local `i` (parameters first) of a function without v128 locals; with them,
+    /// the cell of local `i` is `local_cells(..).0[i]` (a v128 takes `V128_CELLS`).
     pub fn local(&self, i: u32) -> u32 {
         i
     }

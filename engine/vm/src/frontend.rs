@@ -94,15 +94,19 @@ impl Arity {
                 params: 0,
                 results: 0,
             },
-            BlockType::Type(_) => Arity {
+            BlockType::Type(t) => Arity {
                 params: 0,
-                results: 1,
+                results: if matches!(t, wasmparser::ValType::V128) {
+                    crate::abi::V128_CELLS
+                } else {
+                    1
+                },
             },
             BlockType::FuncType(i) => {
                 let t = &module.types[i as usize];
                 Arity {
-                    params: t.params().len() as u32,
-                    results: t.results().len() as u32,
+                    params: t.param_cells(),
+                    results: t.result_cells(),
                 }
             }
         }
@@ -601,7 +605,7 @@ mod tests {
             max_height: 0,
             events: Vec::new(),
         };
-        d.ctrl.start(ty.results().len() as u32, 1);
+        d.ctrl.start(ty.result_cells(), 1);
         assert_eq!(d.ctrl.current_frame(), Some(FrameKind::Block));
         let mut ops = module.body(0).get_operators_reader().unwrap();
         while !ops.eof() {

@@ -159,11 +159,11 @@ pub fn instantiate(
             .init
             .as_ref()
             .expect("defined global has an initialiser");
-        let value = init.eval(
-            |g| store.globals[globals[g as usize] as usize].value,
+        let value = init.eval128(
+            |g| store.globals[globals[g as usize] as usize].get128(),
             func_ref,
         );
-        globals.push(store.add_global(def.ty, value));
+        globals.push(store.add_global128(def.ty, value));
     }
     let global_cell =
         |store: &StoreInner, g: u32| store.globals[globals[g as usize] as usize].value;

@@ -40,12 +40,41 @@ impl From<wasmparser::BinaryReaderError> for ParseError {
 
 type Result<T> = std::result::Result<T, ParseError>;
 
-/// The wasm features Strata accepts: WebAssembly 2.0 without SIMD, plus extended constant
-/// expressions (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions).
+/// Whether modules may use fixed-width SIMD (process-wide; see `set_simd_enabled`).
+static SIMD_ENABLED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Accepts (`true`, the default) or rejects at validation (`false`) modules that use
+/// fixed-width SIMD; the environment variable `STRATA_SIMD=0` turns it off too. The
+/// interpreter runs all of it (`proposals/simd` passes on every interpreter mode); the
+/// baseline rejects SIMD functions ("SIMD not supported by the baseline yet"), so tiered
+/// execution keeps them interpreted and `--tier baseline`/`mixed` fail such modules cleanly.
+pub fn set_simd_enabled(on: bool) {
+    SIMD_ENABLED.store(if on { 2 } else { 1 }, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether SIMD is accepted (see `set_simd_enabled`).
+pub fn simd_enabled() -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    match SIMD_ENABLED.load(Relaxed) {
+        0 => {
+            let on = std::env::var("STRATA_SIMD").map_or(true, |v| v != "0");
+            SIMD_ENABLED.store(if on { 2 } else { 1 }, Relaxed);
+            on
+        }
+        v => v == 2,
+    }
+}
+
+/// The wasm features Strata accepts: WebAssembly 2.0 plus extended constant expressions
+/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions); SIMD only when
+/// `simd_enabled()`.
 pub fn supported_features() -> WasmFeatures {
-    WasmFeatures::WASM2
-        .difference(WasmFeatures::SIMD)
-        .union(WasmFeatures::EXTENDED_CONST)
+    let base = WasmFeatures::WASM2.union(WasmFeatures::EXTENDED_CONST);
+    if simd_enabled() {
+        base
+    } else {
+        base.difference(WasmFeatures::SIMD)
+    }
 }
 
 /// One operation of a constant expression (global initialisers, segment offsets, element items).
@@ -58,6 +87,7 @@ pub enum ConstOp {
     RefNull,
     RefFunc(u32),
     GlobalGet(u32),
+    V128(u128),
     I32Add,
     I32Sub,
     I32Mul,
@@ -84,6 +114,7 @@ impl ConstExpr {
                 Operator::RefNull { .. } => ConstOp::RefNull,
                 Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
                 Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+                Operator::V128Const { value } => ConstOp::V128(value.i128() as u128),
                 Operator::I32Add => ConstOp::I32Add,
                 Operator::I32Sub => ConstOp::I32Sub,
                 Operator::I32Mul => ConstOp::I32Mul,
@@ -105,27 +136,35 @@ impl ConstExpr {
     /// Evaluates the expression to a raw 64-bit cell. `global` reads an (imported or earlier)
     /// global's cell, `func_ref` turns a function index into a funcref cell.
     pub fn eval(&self, global: impl Fn(u32) -> u64, func_ref: impl Fn(u32) -> u64) -> u64 {
-        let mut stack: Vec<u64> = Vec::with_capacity(4);
+        self.eval128(|g| global(g) as u128, func_ref) as u64
+    }
+
+    /// Evaluates the expression to 128 bits (a v128 global's value; other types use the low
+    /// 64). `global` reads an (imported or earlier) global's value as 128 bits.
+    pub fn eval128(&self, global: impl Fn(u32) -> u128, func_ref: impl Fn(u32) -> u64) -> u128 {
+        let mut stack: Vec<u128> = Vec::with_capacity(4);
         for op in self.0.iter() {
             let v = match *op {
-                ConstOp::I32(v) => v as u32 as u64,
-                ConstOp::I64(v) => v as u64,
-                ConstOp::F32(v) => v as u64,
-                ConstOp::F64(v) => v,
+                ConstOp::I32(v) => v as u32 as u128,
+                ConstOp::I64(v) => v as u64 as u128,
+                ConstOp::F32(v) => v as u128,
+                ConstOp::F64(v) => v as u128,
+                ConstOp::V128(v) => v,
                 ConstOp::RefNull => 0,
-                ConstOp::RefFunc(f) => func_ref(f),
+                ConstOp::RefFunc(f) => func_ref(f) as u128,
                 ConstOp::GlobalGet(g) => global(g),
                 bin => {
-                    let b = stack.pop().unwrap_or(0);
-                    let a = stack.pop().unwrap_or(0);
-                    match bin {
+                    let b = stack.pop().unwrap_or(0) as u64;
+                    let a = stack.pop().unwrap_or(0) as u64;
+                    let r = match bin {
                         ConstOp::I32Add => (a as u32).wrapping_add(b as u32) as u64,
                         ConstOp::I32Sub => (a as u32).wrapping_sub(b as u32) as u64,
                         ConstOp::I32Mul => (a as u32).wrapping_mul(b as u32) as u64,
                         ConstOp::I64Add => a.wrapping_add(b),
                         ConstOp::I64Sub => a.wrapping_sub(b),
                         _ => a.wrapping_mul(b),
-                    }
+                    };
+                    r as u128
                 }
             };
             stack.push(v);

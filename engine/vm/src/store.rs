@@ -84,7 +84,23 @@ impl TableData {
 #[derive(Debug, Clone, Copy)]
 pub struct GlobalData {
     pub ty: GlobalType,
+    /// The value's cell (a v128's low 64 bits).
     pub value: u64,
+    /// A v128's high 64 bits (0 for every other type), right after `value`: a v128 global
+    /// is two consecutive cells like a v128 in a frame.
+    pub hi: u64,
+}
+
+impl GlobalData {
+    /// The value as 128 bits (the high half is 0 unless the global is a v128).
+    pub fn get128(&self) -> u128 {
+        self.value as u128 | (self.hi as u128) << 64
+    }
+    /// Sets the value from 128 bits (a v128) or from its low cell (every other type).
+    pub fn set128(&mut self, v: u128) {
+        self.value = v as u64;
+        self.hi = (v >> 64) as u64;
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -354,7 +370,21 @@ impl StoreInner {
     }
 
     pub fn add_global(&mut self, ty: GlobalType, value: u64) -> GlobalAddr {
-        self.globals.push(Box::new(GlobalData { ty, value }));
+        self.add_global128(ty, value as u128)
+    }
+
+    /// Adds a global from 128 bits (a v128; only the low cell for other types).
+    pub fn add_global128(&mut self, ty: GlobalType, value: u128) -> GlobalAddr {
+        let hi = if ty.content == crate::ValType::V128 {
+            (value >> 64) as u64
+        } else {
+            0
+        };
+        self.globals.push(Box::new(GlobalData {
+            ty,
+            value: value as u64,
+            hi,
+        }));
         (self.globals.len() - 1) as GlobalAddr
     }
 

@@ -2,8 +2,7 @@
 
 use std::fmt;
 
-/// A value type. `V128` is listed so that modules using SIMD can be described and rejected
-/// with a clear message; no tier executes it yet.
+/// A value type. A `V128` takes two value-stack cells (docs/abi.md §1); every other type one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ValType {
     I32,
@@ -19,6 +18,21 @@ impl ValType {
     pub fn is_ref(self) -> bool {
         matches!(self, ValType::FuncRef | ValType::ExternRef)
     }
+
+    /// Value-stack cells a value of this type takes (`strata_vm::abi::V128_CELLS` for v128).
+    #[inline]
+    pub fn cells(self) -> u32 {
+        match self {
+            ValType::V128 => crate::abi::V128_CELLS,
+            _ => 1,
+        }
+    }
+}
+
+/// Cells taken by values of `types`, in order.
+#[inline]
+pub fn cells_of(types: &[ValType]) -> u32 {
+    types.iter().map(|t| t.cells()).sum()
 }
 
 impl fmt::Display for ValType {
@@ -60,6 +74,16 @@ impl FuncType {
     }
     pub fn results(&self) -> &[ValType] {
         &self.types[self.num_params..]
+    }
+    /// Cells the parameters take in a frame (a v128 takes two).
+    #[inline]
+    pub fn param_cells(&self) -> u32 {
+        cells_of(self.params())
+    }
+    /// Cells the results take in a frame (a v128 takes two).
+    #[inline]
+    pub fn result_cells(&self) -> u32 {
+        cells_of(self.results())
     }
 }
 

@@ -1208,6 +1208,29 @@ macro_rules! define_visit {
 impl<'a> VisitOperator<'a> for Gen<'_> {
     type Output = ();
     wasmparser::for_each_visit_operator!(define_visit);
+
+    fn simd_visitor(
+        &mut self,
+    ) -> Option<&mut dyn wasmparser::VisitSimdOperator<'a, Output = Self::Output>> {
+        Some(self)
+    }
+}
+
+/// SIMD operators end the compilation with a clear error (the function stays in the
+/// interpreter under tiered execution; issue 16 item 2 brings them here).
+macro_rules! define_simd_reject {
+    ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            fn $visit(&mut self $($(, $arg: $argty)*)?) {
+                $($(let _ = $arg;)*)?
+                self.fail(format!("SIMD not supported by the baseline yet ({})", stringify!($op)));
+            }
+        )*
+    };
+}
+
+impl<'a> wasmparser::VisitSimdOperator<'a> for Gen<'_> {
+    wasmparser::for_each_visit_simd_operator!(define_simd_reject);
 }
 
 impl FrameStack for Gen<'_> {

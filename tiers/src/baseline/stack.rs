@@ -27,7 +27,7 @@ impl Ty {
             V::I64 | V::FuncRef | V::ExternRef => Ty::I64,
             V::F32 => Ty::F32,
             V::F64 => Ty::F64,
-            V::V128 => return Err("the baseline tier does not support SIMD".into()),
+            V::V128 => return Err("SIMD not supported by the baseline yet (v128 values)".into()),
         })
     }
     pub fn from_wasm(t: wasmparser::ValType) -> Result<Ty, String> {
@@ -37,7 +37,7 @@ impl Ty {
             V::I64 | V::Ref(_) => Ty::I64,
             V::F32 => Ty::F32,
             V::F64 => Ty::F64,
-            V::V128 => return Err("the baseline tier does not support SIMD".into()),
+            V::V128 => return Err("SIMD not supported by the baseline yet (v128 values)".into()),
         })
     }
 }

@@ -101,7 +101,9 @@ macro_rules! define_ops {
                         | Some(Op::MemoryInit { .. })
                         | Some(Op::TableGrow { .. })
                         | Some(Op::TableFill { .. }) => *a = f(*a),
-                        Some(Op::TableCopy { .. }) | Some(Op::TableInit { .. }) => {
+                        Some(Op::TableCopy { .. })
+                        | Some(Op::TableInit { .. })
+                        | Some(Op::Simd { .. }) => {
                             *a = f(*a);
                             *b = f(*b);
                         }
@@ -120,6 +122,7 @@ macro_rules! define_ops {
                     | Op::TableInit { dst, .. }
                     | Op::RefFunc { dst, .. } => *dst = f(*dst),
                     Op::Call { base, .. } => *base = f(*base),
+                    Op::Simd { dst, a, .. } => { *dst = f(*dst); *a = f(*a); }
                     Op::CallIndirect { index, base, .. } => { *index = f(*index); *base = f(*base); }
                     Op::Select { dst, a, b } => {
                         *dst = f(*dst);
@@ -210,6 +213,10 @@ define_ops! {
         Fuel,
         /// The epoch part of an interruption point: traps once the deadline is reached.
         Epoch,
+        /// A SIMD instruction (`simd.rs`): `code` is a `SimdCode` with the lane index in
+        /// bits 16..; `Ext { a: b, b: c, c: imm }` follows (registers `b`, `c`; `imm` a
+        /// memory offset or global index). v128 registers are cell pairs.
+        Simd { code: u32, dst: Reg, a: Reg },
     }
     unary {
         I32Eqz, I64Eqz, I32Clz, I32Ctz, I32Popcnt, I64Clz, I64Ctz, I64Popcnt,

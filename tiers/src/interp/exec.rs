@@ -329,7 +329,7 @@ impl Executor<'_> {
             FuncKind::Host(host) => {
                 let host = host.clone();
                 let ty = self.store.sigs.get(func.sig);
-                let (n, r) = (ty.params().len(), ty.results().len());
+                let (n, r) = (ty.param_cells() as usize, ty.result_cells() as usize);
                 let args: Vec<u64> = self.stack[fp..fp + n].to_vec();
                 let mut results = vec![0u64; r];
                 if fp + r > self.stack.len() {
@@ -874,6 +874,20 @@ impl Executor<'_> {
                 }
                 Op::RefFunc { dst, func } => {
                     s.set(dst, funcref_cell(self.instance().funcs[func as usize]));
+                }
+                Op::Simd { code, dst, a } => {
+                    let (b, c, imm) = ext!();
+                    match super::simd::SimdCode::from_u16(code as u16) {
+                        Some(super::simd::SimdCode::GlobalGet) => {
+                            let g = self.instance().globals[imm as usize];
+                            super::simd::set(s, dst, self.store.globals[g as usize].get128());
+                        }
+                        Some(super::simd::SimdCode::GlobalSet) => {
+                            let g = self.instance().globals[imm as usize];
+                            self.store.globals[g as usize].set128(super::simd::get(s, a));
+                        }
+                        _ => super::simd::exec(code, dst, a, b, c, imm, s, mem)?,
+                    }
                 }
 
                 Op::I32Eqz { dst, a } => un!(dst, a, |x: u32| b(x == 0)),

@@ -9,6 +9,7 @@ mod code;
 mod exec;
 mod numeric;
 mod raw;
+mod simd;
 mod threaded;
 mod translate;
 

@@ -79,6 +79,11 @@ struct Translator<'m> {
     loops: Vec<LoopInfo>,
     /// The first error (see the `VisitOperator` impl).
     error: Option<String>,
+    /// The cell of each local and, last, the number of local cells; empty when no local is
+    /// a v128 (then local `i` is cell `i`).
+    local_cells: Vec<u32>,
+    /// Stack positions holding the high cell of a v128, ascending (`simd_translate.rs`).
+    hi: Vec<u32>,
 }
 
 /// Vectors of `Translator` kept between the functions a thread translates (a module has
@@ -132,12 +137,25 @@ fn translate_impl<const FAST: bool>(
     let body = module.body(def_index);
     let mut num_locals = ty.params().len() as u64;
     let mut locals = body.get_locals_reader().map_err(|e| e.to_string())?;
+    let mut wide_locals = ty.params().contains(&strata_vm::ValType::V128);
+    let mut declared = Vec::new();
     for _ in 0..locals.get_count() {
-        let (count, _) = locals.read().map_err(|e| e.to_string())?;
+        let (count, t) = locals.read().map_err(|e| e.to_string())?;
         num_locals += count as u64;
+        wide_locals |= t == wasmparser::ValType::V128;
+        declared.push((count, t == wasmparser::ValType::V128));
     }
     if num_locals > (u32::MAX / 4) as u64 {
         return Err("function has too many locals".into());
+    }
+    // v128 locals take two cells (docs/abi.md §1): locals are renumbered by cell.
+    let local_cells = if wide_locals {
+        simd::local_cells(ty.params(), &declared)
+    } else {
+        Vec::new()
+    };
+    if let Some(&cells) = local_cells.last() {
+        num_locals = cells as u64;
     }
     let mut reader = locals.get_binary_reader();
     // The vectors are reused from the previous function of this thread.
@@ -150,7 +168,7 @@ fn translate_impl<const FAST: bool>(
     } = BUFS.with(|b| std::mem::take(&mut *b.borrow_mut()));
     ops.clear();
     stack.clear();
-    ctrl.start(ty.results().len() as u32, NO_LABELS);
+    ctrl.start(ty.result_cells(), NO_LABELS);
     consts.clear();
     loops.clear();
     let mut t = Translator {
@@ -165,6 +183,8 @@ fn translate_impl<const FAST: bool>(
         last_label: 0,
         loops,
         error: None,
+        local_cells,
+        hi: Vec::new(),
     };
     // The function entry's interruption point (design.md §13).
     t.interruption_point();
@@ -224,7 +244,7 @@ fn translate_impl<const FAST: bool>(
         }
     }
     let asm_code = super::asm::prepare(&ops, mode);
-    let declared = (t.num_locals as usize).saturating_sub(ty.params().len());
+    let declared = (t.num_locals as usize).saturating_sub(ty.param_cells() as usize);
     let frame_init: Box<[u64]> = std::iter::repeat_n(0, declared)
         .chain(t.consts.iter().copied())
         .collect();
@@ -232,11 +252,11 @@ fn translate_impl<const FAST: bool>(
         ops,
         asm_code,
         fast: super::asm::fast_path(mode),
-        num_params: ty.params().len() as u32,
+        num_params: ty.param_cells(),
         num_locals: t.num_locals,
         consts: t.consts.as_slice().into(),
         frame_init,
-        num_results: ty.results().len() as u32,
+        num_results: ty.result_cells(),
         frame_size: frame_size as u32,
         body_bytes: module.bodies[def_index].range.len() as u32,
         counters: Counters::default(),
@@ -480,6 +500,11 @@ impl Translator<'_> {
         let e = self.stack.pop().unwrap_or(Entry::Temp);
         if let Entry::Local(_) = e {
             self.pending_locals -= 1;
+        }
+        if let Some(&h) = self.hi.last() {
+            if h as usize >= self.stack.len() {
+                self.hi.pop();
+            }
         }
         e
     }
@@ -800,7 +825,7 @@ impl Translator<'_> {
 
     fn call_args(&mut self, type_index: u32) -> (Reg, usize, usize) {
         let t = &self.module.types[type_index as usize];
-        let (n, r) = (t.params().len(), t.results().len());
+        let (n, r) = (t.param_cells() as usize, t.result_cells() as usize);
         self.materialize_top(n);
         let base = self.slot(self.stack.len() - n);
         (base, n, r)
@@ -901,6 +926,9 @@ impl Translator<'_> {
             self.patch(f, here);
         }
         self.reset_stack(c.height, c.arity.results);
+        if c.arity.results > 1 {
+            self.mark_block_types(c.block_type, c.height, false);
+        }
         Ok(())
     }
 
@@ -962,7 +990,20 @@ macro_rules! define_visit {
 impl<'a> VisitOperator<'a> for Translator<'_> {
     type Output = ();
     wasmparser::for_each_visit_operator!(define_visit);
+
+    fn simd_visitor(
+        &mut self,
+    ) -> Option<&mut dyn wasmparser::VisitSimdOperator<'a, Output = Self::Output>> {
+        Some(self)
+    }
 }
+
+impl<'a> wasmparser::VisitSimdOperator<'a> for Translator<'_> {
+    super::simd::simd_visit_methods!();
+}
+
+#[path = "simd_translate.rs"]
+mod simd;
 
 impl FrameStack for Translator<'_> {
     fn current_frame(&self) -> Option<FrameKind> {
@@ -1110,13 +1151,14 @@ impl<'a> Lower<'a> for Translator<'_> {
         if !self.ctrl.reachable() {
             let c = self.ctrl.enter_else().ok_or("else outside if")?;
             if c.reachable {
-                let (height, n_par) = (c.height, c.arity.params);
+                let (height, n_par, bt) = (c.height, c.arity.params, c.block_type);
                 let f = c.payload.else_fixup.take();
                 let here = self.bind_label();
                 if let Some(f) = f {
                     self.patch(f, here);
                 }
                 self.reset_stack(height, n_par);
+                self.mark_block_types(bt, height, true);
             }
             return Ok(());
         }
@@ -1130,10 +1172,12 @@ impl<'a> Lower<'a> for Translator<'_> {
         self.add_fixup(c, at);
         let here = self.bind_label();
         let c = self.ctrl.enter_else().ok_or("else outside if")?;
+        let bt = c.block_type;
         if let Some(f) = c.payload.else_fixup.take() {
             self.patch(f, here);
         }
         self.reset_stack(height, n_par);
+        self.mark_block_types(bt, height, true);
         Ok(())
     }
 
@@ -1232,6 +1276,9 @@ impl<'a> Lower<'a> for Translator<'_> {
                 base,
             });
             self.call_results(n, r);
+            if r > 1 {
+                self.mark_func_results(ty);
+            }
         }
         Ok(())
     }
@@ -1251,6 +1298,9 @@ impl<'a> Lower<'a> for Translator<'_> {
                 c: 0,
             });
             self.call_results(n, r);
+            if r > 1 {
+                self.mark_func_results(type_index);
+            }
         }
         Ok(())
     }
@@ -1258,13 +1308,40 @@ impl<'a> Lower<'a> for Translator<'_> {
     // ---- parametric, variables ----
 
     lower! {
-        visit_drop() => |t| t.pop();
-        visit_select() => |t| t.select();
-        visit_typed_select(_ty: wasmparser::ValType) => |t| t.select();
-        visit_local_get(local_index: u32) => |t| t.push(Entry::Local(local_index));
-        visit_local_set(local_index: u32) => |t| t.local_set(local_index);
-        visit_local_tee(local_index: u32) => |t| t.local_tee(local_index);
+        visit_drop() => |t| {
+            if t.top_is_wide() {
+                t.pop();
+            }
+            t.pop();
+        };
+        visit_select() => |t| t.any_select();
+        visit_typed_select(_ty: wasmparser::ValType) => |t| t.any_select();
+        visit_local_get(local_index: u32) => |t| {
+            if t.local_cells.is_empty() {
+                t.push(Entry::Local(local_index))
+            } else {
+                t.wide_local_get(local_index)
+            }
+        };
+        visit_local_set(local_index: u32) => |t| {
+            if t.local_cells.is_empty() {
+                t.local_set(local_index)
+            } else {
+                t.wide_local_set(local_index, false)
+            }
+        };
+        visit_local_tee(local_index: u32) => |t| {
+            if t.local_cells.is_empty() {
+                t.local_tee(local_index)
+            } else {
+                t.wide_local_set(local_index, true)
+            }
+        };
         visit_global_get(global_index: u32) => |t| {
+            if t.module.globals[global_index as usize].ty.content == strata_vm::ValType::V128 {
+                t.wide_global_get(global_index);
+                return Ok(());
+            }
             let dst = t.push_temp();
             t.emit(Op::GlobalGet {
                 dst,
@@ -1272,6 +1349,10 @@ impl<'a> Lower<'a> for Translator<'_> {
             });
         };
         visit_global_set(global_index: u32) => |t| {
+            if t.module.globals[global_index as usize].ty.content == strata_vm::ValType::V128 {
+                t.wide_global_set(global_index);
+                return Ok(());
+            }
             let src = t.pop_reg();
             t.emit(Op::GlobalSet {
                 src,

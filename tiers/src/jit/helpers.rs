@@ -141,7 +141,7 @@ fn call_func_at_depth(
     match func.kind {
         FuncKind::Host(host) => {
             let ty = store.sigs.get(func.sig);
-            let (n, r) = (ty.params().len(), ty.results().len());
+            let (n, r) = (ty.param_cells() as usize, ty.result_cells() as usize);
             let end = store.runtime.stack_end as usize;
             if fp as usize + 8 * n.max(r) > end {
                 return Err(TrapCode::StackOverflow.into());
