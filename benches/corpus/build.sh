@@ -18,6 +18,10 @@
 #                         clang++ -O2, cargo --release for the host) at the default size,
 #                         which is `#define DEFAULT_SIZE N` (C/C++) or
 #                         `const DEFAULT_SIZE: u64 = N;` (Rust); toolchain versions as comments.
+#   expected-small.txt    the same at the small size round(default / 100) (at least 1), for
+#                         every program in SPLIT, benches/programs too (built natively from
+#                         their C sources on full builds): harness/tests/corpus.rs runs them all
+#                         on the interpreter at that size.
 #
 # Needs: clang/clang++ 14+ with wasi-libc (Debian: clang lld wasi-libc
 # libclang-rt-dev-wasm32), rustup with the wasm32-wasip1 target.
@@ -37,7 +41,7 @@ ONLY=()
 for arg in "$@"; do
     case "$arg" in
         --verify) VERIFY=1 ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
         *) ONLY+=("$arg") ;;
     esac
 done
@@ -121,6 +125,40 @@ done
         [[ -n "${LINES[$name]:-}" ]] && printf '%s\n' "${LINES[$name]}"
     done
 } > "$EXPECTED"
+
+# small sizes: the same rounding as `strata bench --size-scale 0.01`
+small_size() { awk -v d="$1" 'BEGIN { s = int(d * 0.01 + 0.5); if (s < 1) s = 1; print s }'; }
+checksum_of() { "$1" "$2" | sed -n 's/^checksum: \([0-9][0-9]*\)$/\1/p'; }
+SMALL="$HERE/expected-small.txt"
+declare -A SMALL_LINES=()
+if [[ -f "$SMALL" ]]; then
+    while read -r n s c; do
+        [[ -n "$n" && "$n" != \#* ]] && SMALL_LINES["$n"]="$n $s $c"
+    done < "$SMALL"
+fi
+for name in "${NAMES[@]}"; do
+    read -r _ size _ < <(grep "^$name " "$EXPECTED")
+    small="$(small_size "$size")"
+    SMALL_LINES["$name"]="$name $small $(checksum_of "$WORK/$name" "$small")"
+done
+PROGRAMS="$ROOT/benches/programs"
+if [[ ${#ONLY[@]} -eq 0 ]]; then
+    while read -r name size _; do
+        [[ -z "$name" || "$name" == \#* ]] && continue
+        log "[native] benches/programs/$name"
+        "$CC" -O2 "$PROGRAMS/$name.c" -o "$WORK/programs-$name" -lm
+        small="$(small_size "$size")"
+        SMALL_LINES["$name"]="$name $small $(checksum_of "$WORK/programs-$name" "$small")"
+    done < "$PROGRAMS/expected.txt"
+fi
+{
+    echo "# <name> <small size = round(default / 100), at least 1> <native checksum at that size>"
+    printf '%s\n' "${SMALL_LINES[@]}" | sort
+} > "$SMALL"
+for line in "${SMALL_LINES[@]}"; do
+    read -r n s c <<<"$line"
+    [[ -n "$c" ]] || { log "$n: no checksum at size $s"; exit 1; }
+done
 
 if [[ $VERIFY -eq 1 ]]; then
     STRATA="$ROOT/target/release/strata"
