@@ -143,7 +143,7 @@ int main(int argc, char **argv) {
     for (int rep = 0; rep < 4; rep++) {
         for (uint32_t i = 0; i <= m.mask; i++) m.mem[i] = 0;
         m.code = SIEVE;
-        m.r[1] = limit - (uint32_t)rep * 1000;
+        m.r[1] = limit - (uint32_t)rep * (limit / 8);
         run(&m);
         sum = sum * 31 + m.r[0];
     }
