@@ -7,7 +7,8 @@
 //! * [`runner`] is the round-robin measurement loop and checks checksums;
 //! * [`stats`] has median, min, max and geomean;
 //! * [`report`] writes the table, CSV and JSON, [`plot`] the SVG chart;
-//! * [`compile_speed`] implements `--compile-speed`.
+//! * [`compile_speed`] implements `--compile-speed`;
+//! * [`split`] reads the train/test manifest (`benches/corpus/SPLIT`) for `--set`.
 //!
 //! Exit status: 0 when every run that ran was correct, 1 when any crashed, timed out or
 //! printed a wrong checksum, 2 for a bad command line or missing input.
@@ -20,6 +21,7 @@ pub mod programs;
 pub mod report;
 pub mod runner;
 pub mod sightglass;
+pub mod split;
 pub mod stats;
 
 use clap::{Args, ValueEnum};
@@ -117,7 +119,12 @@ pub struct BenchArgs {
     /// time between its bench.start and bench.end calls.
     #[arg(long, value_name = "DIR")]
     pub sightglass: Option<PathBuf>,
-    /// .wasm/.wat files or directories of them (default: benches/programs).
+    /// Run the programs of this set of benches/corpus/SPLIT (train, test or all) and report
+    /// each set apart, with its own geomeans. Without PROGRAMS the default is all (or
+    /// benches/programs when there is no manifest); not combined with PROGRAMS.
+    #[arg(long, value_enum)]
+    pub set: Option<split::SetChoice>,
+    /// .wasm/.wat files or directories of them (default: the programs of --set).
     pub programs: Vec<PathBuf>,
 }
 
@@ -305,11 +312,7 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
         .out
         .clone()
         .unwrap_or_else(|| root.join("benches/results"));
-    let inputs = if args.programs.is_empty() {
-        vec![root.join("benches/programs")]
-    } else {
-        args.programs.clone()
-    };
+    let (inputs, sets) = split::inputs(&root, args.set, &args.programs).map_err(Usage)?;
     let files = programs::collect_files(&inputs).map_err(Usage)?;
     let sizes = programs::SizeOptions {
         scale: args.size_scale,
@@ -368,15 +371,18 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
         quiet: args.quiet,
     };
     let cells = runner::measure(&progs, &engines, &settings);
-    let meta = report::Meta {
+    let meta = || report::Meta {
         phase: args.phase.name().into(),
         runs: args.runs,
         warmup: args.warmup,
         size_scale: args.size_scale,
         timeout_s: args.timeout,
     };
-    let rep = report::Report::new(meta, &progs, &engines, &cells, reference.as_deref());
-    let table = report::table(&rep);
+    let rep = report::Report::new(meta(), &progs, &engines, &cells, reference.as_deref());
+    let set_reports = sets.as_deref().map_or_else(Vec::new, |sets| {
+        split::reports(&meta, &progs, &engines, &cells, reference.as_deref(), sets)
+    });
+    let table = report::table(&rep) + &split::tables(&set_reports);
     out_text(&table);
 
     let stem = match args.phase {
@@ -386,12 +392,19 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
     let mut written = Vec::new();
     let mut write_failed = false;
     let svg = plot::svg(&rep);
-    let outputs = [
+    let mut outputs = vec![
         (format!("{stem}.txt"), Ok(table)),
         (format!("{stem}.csv"), Ok(report::csv(&rep))),
         (format!("{stem}.json"), Ok(report::json(&rep))),
         (format!("{stem}.svg"), svg),
     ];
+    // each set's rows and geomeans on their own, for the claims made on `test`
+    outputs.extend(set_reports.iter().map(|s| {
+        (
+            format!("{stem}-{}.json", s.set.name()),
+            Ok(report::json(&s.report)),
+        )
+    }));
     for (name, text) in outputs {
         match text.and_then(|t| report::write_file(&out, &name, &t)) {
             Ok(p) => written.push(p),
