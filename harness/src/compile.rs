@@ -110,7 +110,7 @@ fn run(args: CompileArgs) -> Result<(), Failure> {
         )));
     }
     if engine.config().tier == strata::Tier::Opt {
-        return Ok(run_opt(&args, &engine)?);
+        return run_opt(&args, &engine);
     }
     let bounds: BoundsChecks = engine.config().bounds_checks;
     let module = read_module(&engine, &args.file)?;
@@ -163,11 +163,9 @@ fn run(args: CompileArgs) -> Result<(), Failure> {
 /// `--tier opt`: every function through the optimizing tier (IR, mid-end, regalloc2,
 /// emission), without publishing. Functions it cannot compile yet are listed with the
 /// reason (at run time they keep the baseline's code).
-fn run_opt(args: &CompileArgs, engine: &strata::Engine) -> Result<(), String> {
+fn run_opt(args: &CompileArgs, engine: &strata::Engine) -> Result<(), Failure> {
     let bounds: BoundsChecks = engine.config().bounds_checks;
-    let bytes =
-        crate::read_input(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file))?;
-    let module = strata::Module::new(engine, &bytes).map_err(|e| e.to_string())?;
+    let module = read_module(engine, &args.file)?;
     let env = module.env();
     let mut best = f64::INFINITY;
     let mut results = Vec::new();
@@ -190,15 +188,19 @@ fn run_opt(args: &CompileArgs, engine: &strata::Engine) -> Result<(), String> {
         let fi = env.num_imported_funcs + d as u32;
         let name = env
             .func_name(fi)
-            .map(|n| format!(" {n}"))
+            .map(|n| format!(" <{n}>"))
             .unwrap_or_default();
+        let body = &env.bodies[d].range;
         match r {
             Ok(code) => {
                 ok += 1;
                 size += code.len();
+                // Not published: addresses are offsets in the function's own code.
                 println!(
-                    "func {fi}{name}: {} bytes of wasm, {} bytes of code",
-                    env.bodies[d].range.len(),
+                    "func {fi}{name} (wasm {:#x}..{:#x}, code 0x0 unpublished): {} bytes of wasm, {} bytes of code",
+                    body.start,
+                    body.end,
+                    body.len(),
                     code.len()
                 );
                 if args.disasm {
