@@ -14,6 +14,21 @@ fn strata(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Writes a `.wat` file for one test under the temporary directory.
+fn temp_wat(tag: &str, text: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("strata-{tag}-{}.wat", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The IR text of `--print-ir` output: every line but the statistics comments.
+fn ir_text(out: &str) -> String {
+    out.lines()
+        .filter(|l| !l.starts_with(';'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 const WAT: &str = r#"(module
   (func $sum (export "sum") (param $n i32) (result i32) (local $i i32) (local $acc i32)
     (block $done
@@ -29,8 +44,7 @@ const WAT: &str = r#"(module
 
 #[test]
 fn print_ir_before_and_after() {
-    let path = std::env::temp_dir().join(format!("strata-print-ir-{}.wat", std::process::id()));
-    std::fs::write(&path, WAT).unwrap();
+    let path = temp_wat("print-ir", WAT);
     let file = path.to_str().unwrap();
 
     let (ok, out, err) = strata(&["compile", "--print-ir", "before", file]);
@@ -47,12 +61,7 @@ fn print_ir_before_and_after() {
     assert!(out.contains("; pass dce: 2 -> 1 instructions"), "{out}");
     assert!(!out.contains("f64.const"), "{out}");
     // What it prints parses back.
-    let text: String = out
-        .lines()
-        .filter(|l| !l.starts_with(';'))
-        .collect::<Vec<_>>()
-        .join("\n");
-    strata_ir::parse_function(&text).unwrap();
+    strata_ir::parse_function(&ir_text(&out)).unwrap();
 
     let (ok, _, err) = strata(&["compile", "--print-ir", "after", file, "--func", "nope"]);
     assert!(!ok);
@@ -66,8 +75,7 @@ const EGRAPH_WAT: &str = r#"(module
 
 #[test]
 fn print_ir_after_shows_egraph_statistics_and_switches() {
-    let path = std::env::temp_dir().join(format!("strata-print-eg-{}.wat", std::process::id()));
-    std::fs::write(&path, EGRAPH_WAT).unwrap();
+    let path = temp_wat("print-eg", EGRAPH_WAT);
     let file = path.to_str().unwrap();
 
     let (ok, out, err) = strata(&["compile", "--print-ir", "after", file]);
@@ -106,12 +114,7 @@ fn print_ir_after_shows_egraph_statistics_and_switches() {
         "chaos=3",
     ]);
     assert!(ok, "{err}");
-    let text: String = out
-        .lines()
-        .filter(|l| !l.starts_with(';'))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let f = strata_ir::parse_function(&text).unwrap();
+    let f = strata_ir::parse_function(&ir_text(&out)).unwrap();
     strata_ir::verify(&f).unwrap();
 
     let (ok, _, err) = strata(&[
