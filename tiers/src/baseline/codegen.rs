@@ -2662,30 +2662,7 @@ impl Gen<'_> {
                     asm!(self; cvtsi2ss Rx(x), Rq(r));
                 }
             }
-            (true, false) => {
-                let (big, done) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
-                asm!(self; test Rq(r), Rq(r) ; js =>big);
-                if f64_ {
-                    asm!(self; cvtsi2sd Rx(x), Rq(r));
-                } else {
-                    asm!(self; cvtsi2ss Rx(x), Rq(r));
-                }
-                asm!(self
-                    ; jmp =>done
-                    ; =>big
-                    ; mov r11, Rq(r)
-                    ; shr r11, 1
-                    ; mov r10, Rq(r)
-                    ; and r10, 1
-                    ; or r11, r10
-                );
-                if f64_ {
-                    asm!(self; cvtsi2sd Rx(x), r11 ; addsd Rx(x), Rx(x));
-                } else {
-                    asm!(self; cvtsi2ss Rx(x), r11 ; addss Rx(x), Rx(x));
-                }
-                asm!(self; =>done);
-            }
+            (true, false) => crate::jit::x64::convert_u64_to_float(self.asm, x, r, f64_),
         }
         self.regs.clear(false, r);
         self.push_reg(to, x);

@@ -7,7 +7,7 @@ use super::codegen::Gen;
 use super::stack::{Loc, Val};
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
-pub type Asm = dynasmrt::VecAssembler<dynasmrt::x64::X64Relocation>;
+pub use crate::jit::x64::Asm;
 
 /// Whether a displacement or immediate fits the sign-extended 8-bit encodings.
 #[inline(always)]

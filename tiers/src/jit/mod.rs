@@ -15,6 +15,7 @@ pub(crate) mod helpers;
 pub mod perf_map;
 mod signals;
 pub mod trampoline;
+pub mod x64;
 
 use code_memory::{CodeMemory, FuncStart, TrapTable};
 use std::sync::atomic::Ordering;

@@ -13,7 +13,7 @@ use strata_ir::{EntityRef, Function, Imm, Inst, Opcode, Type};
 use strata_vm::vmctx::offsets as off;
 use strata_vm::{Module, TrapCode};
 
-pub type Asm = dynasmrt::VecAssembler<dynasmrt::x64::X64Relocation>;
+pub use crate::jit::x64::Asm;
 
 macro_rules! asm {
     ($g:ident; $($t:tt)*) => {{
@@ -1130,32 +1130,7 @@ impl Gen<'_> {
             F64ConvertI64S => asm!(self; cvtsi2sd Rx(d), Rq(a)),
             F32ConvertI32U => asm!(self; mov r11d, Rd(a) ; cvtsi2ss Rx(d), r11),
             F64ConvertI32U => asm!(self; mov r11d, Rd(a) ; cvtsi2sd Rx(d), r11),
-            _ => {
-                // u64: halve (keeping the low bit for rounding), convert, double.
-                let big = self.asm.new_dynamic_label();
-                let done = self.asm.new_dynamic_label();
-                asm!(self; test Rq(a), Rq(a) ; js =>big);
-                if f64 {
-                    asm!(self; cvtsi2sd Rx(d), Rq(a));
-                } else {
-                    asm!(self; cvtsi2ss Rx(d), Rq(a));
-                }
-                asm!(self
-                    ; jmp =>done
-                    ; =>big
-                    ; mov r11, Rq(a)
-                    ; shr r11, 1
-                    ; mov r10, Rq(a)
-                    ; and r10d, 1
-                    ; or r11, r10
-                );
-                if f64 {
-                    asm!(self; cvtsi2sd Rx(d), r11 ; addsd Rx(d), Rx(d));
-                } else {
-                    asm!(self; cvtsi2ss Rx(d), r11 ; addss Rx(d), Rx(d));
-                }
-                asm!(self; =>done);
-            }
+            _ => crate::jit::x64::convert_u64_to_float(&mut self.asm, d, a, f64),
         }
     }
 

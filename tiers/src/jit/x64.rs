@@ -1,0 +1,40 @@
+//! x86-64 instruction sequences that more than one JIT tier emits, on the assembler type they
+//! all use. Each says which scratch registers it clobbers.
+
+// dynasm's register operands convert their argument even when it is already a `u8`.
+#![allow(clippy::useless_conversion)]
+
+use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
+
+/// The assembler every JIT tier emits into.
+pub type Asm = dynasmrt::VecAssembler<dynasmrt::x64::X64Relocation>;
+
+/// `xmm[dst] = (float) src` for an unsigned 64-bit `src` (f64 or f32), rounding like wasm's
+/// `convert_i64_u`. x86 converts signed integers only: a value with the top bit set is halved
+/// (keeping the low bit, so the rounding stays right), converted and doubled. `dst` must be
+/// zeroed by the caller if it wants no false dependency. Clobbers r10 and r11.
+pub fn convert_u64_to_float(asm: &mut Asm, dst: u8, src: u8, f64: bool) {
+    let (big, done) = (asm.new_dynamic_label(), asm.new_dynamic_label());
+    dynasm!(asm ; .arch x64 ; test Rq(src), Rq(src) ; js =>big);
+    if f64 {
+        dynasm!(asm ; .arch x64 ; cvtsi2sd Rx(dst), Rq(src));
+    } else {
+        dynasm!(asm ; .arch x64 ; cvtsi2ss Rx(dst), Rq(src));
+    }
+    dynasm!(asm
+        ; .arch x64
+        ; jmp =>done
+        ; =>big
+        ; mov r11, Rq(src)
+        ; shr r11, 1
+        ; mov r10, Rq(src)
+        ; and r10d, 1
+        ; or r11, r10
+    );
+    if f64 {
+        dynasm!(asm ; .arch x64 ; cvtsi2sd Rx(dst), r11 ; addsd Rx(dst), Rx(dst));
+    } else {
+        dynasm!(asm ; .arch x64 ; cvtsi2ss Rx(dst), r11 ; addss Rx(dst), Rx(dst));
+    }
+    dynasm!(asm ; .arch x64 ; =>done);
+}
