@@ -407,19 +407,7 @@ impl Gen<'_> {
                 } else {
                     asm!(self; cmp Rd(a), Rd(b));
                 }
-                match op {
-                    I32Eq | I64Eq => asm!(self; sete r11b),
-                    I32Ne | I64Ne => asm!(self; setne r11b),
-                    I32LtS | I64LtS => asm!(self; setl r11b),
-                    I32LtU | I64LtU => asm!(self; setb r11b),
-                    I32GtS | I64GtS => asm!(self; setg r11b),
-                    I32GtU | I64GtU => asm!(self; seta r11b),
-                    I32LeS | I64LeS => asm!(self; setle r11b),
-                    I32LeU | I64LeU => asm!(self; setbe r11b),
-                    I32GeS | I64GeS => asm!(self; setge r11b),
-                    _ => asm!(self; setae r11b),
-                }
-                asm!(self; movzx Rd(d), r11b);
+                self.set_from_flags(op, d);
             }
             F32Eq | F32Ne | F32Lt | F32Gt | F32Le | F32Ge | F64Eq | F64Ne | F64Lt | F64Gt
             | F64Le | F64Ge => {
@@ -854,19 +842,7 @@ impl Gen<'_> {
                 } else {
                     asm!(self; cmp Rd(a), i);
                 }
-                match op {
-                    I32Eq | I64Eq => asm!(self; sete r11b),
-                    I32Ne | I64Ne => asm!(self; setne r11b),
-                    I32LtS | I64LtS => asm!(self; setl r11b),
-                    I32LtU | I64LtU => asm!(self; setb r11b),
-                    I32GtS | I64GtS => asm!(self; setg r11b),
-                    I32GtU | I64GtU => asm!(self; seta r11b),
-                    I32LeS | I64LeS => asm!(self; setle r11b),
-                    I32LeU | I64LeU => asm!(self; setbe r11b),
-                    I32GeS | I64GeS => asm!(self; setge r11b),
-                    _ => asm!(self; setae r11b),
-                }
-                asm!(self; movzx Rd(d), r11b);
+                self.set_from_flags(op, d);
             }
         }
     }
@@ -1114,6 +1090,25 @@ impl Gen<'_> {
             (true, false) => asm!(self; maxsd Rx(d), Rx(b)),
         }
         asm!(self; =>done);
+    }
+
+    /// `d = 1` if the integer comparison `op` holds for the flags of the `cmp` just emitted,
+    /// else 0 (setcc into r11b, then zero-extended).
+    fn set_from_flags(&mut self, op: Opcode, d: u8) {
+        use Opcode::*;
+        match op {
+            I32Eq | I64Eq => asm!(self; sete r11b),
+            I32Ne | I64Ne => asm!(self; setne r11b),
+            I32LtS | I64LtS => asm!(self; setl r11b),
+            I32LtU | I64LtU => asm!(self; setb r11b),
+            I32GtS | I64GtS => asm!(self; setg r11b),
+            I32GtU | I64GtU => asm!(self; seta r11b),
+            I32LeS | I64LeS => asm!(self; setle r11b),
+            I32LeU | I64LeU => asm!(self; setbe r11b),
+            I32GeS | I64GeS => asm!(self; setge r11b),
+            _ => asm!(self; setae r11b),
+        }
+        asm!(self; movzx Rd(d), r11b);
     }
 
     fn convert(&mut self, op: Opcode, a: u8, d: u8) {
