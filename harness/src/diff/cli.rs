@@ -12,8 +12,10 @@ use std::time::Duration;
 
 const DIFF_HELP: &str = "\
 Configurations: TIER (guard pages), TIER-explicit (explicit bounds checks) or TIER-guard, with
-TIER one of interp, baseline, opt, tiered, mixed:SEED (a tier per function). Configurations this
-build cannot run are reported as skipped.
+TIER one of interp, baseline, opt, tiered, mixed:SEED (a tier per function). The optimizing
+tier's e-graph variants: opt-chaos (chaos extraction, seed 1), opt-chaos:SEED, opt-no-egraph (no
+e-graph), opt/egraph=SWITCHES (`strata run --egraph` switches, `+` for the comma), each with the
+bounds suffixes too. Configurations this build cannot run are reported as skipped.
 
 Compared: instantiation, each call's results (NaN equals NaN whatever the payload: wasm allows
 any NaN from arithmetic; all other bits exact) or trap kind, then the exported memories
