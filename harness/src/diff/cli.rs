@@ -53,6 +53,11 @@ pub struct DiffArgs {
     /// (epoch interruption); a peer's thread is left behind until the command exits.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
+    /// The optimizing tier's mid-end switches (as `strata run --egraph`) for every
+    /// configuration that names no e-graph variant of its own; reports name such a
+    /// configuration `TIER/egraph=SWITCHES`.
+    #[arg(long, value_name = "SWITCHES", default_value = "")]
+    pub egraph: String,
     /// Print every step compared (the instantiation, each call with its arguments and the
     /// first configuration's outcome, the final state) with its verdict.
     #[arg(short, long)]
@@ -69,6 +74,7 @@ pub type Skipped = Vec<(String, String)>;
 pub fn build_sides(
     tiers: &[String],
     oracle_name: Option<&str>,
+    egraph: &str,
 ) -> Result<(Vec<Arc<dyn Side>>, Skipped), String> {
     let mut sides: Vec<Arc<dyn Side>> = Vec::new();
     let mut skipped = Vec::new();
@@ -76,7 +82,7 @@ pub fn build_sides(
         sides.push(oracle(name)?);
     }
     for name in tiers.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-        let config = StrataConfig::parse(name)?;
+        let config = StrataConfig::parse(name)?.with_default_egraph(egraph)?;
         match StrataSide::new(config) {
             Ok(side) => sides.push(Arc::new(side)),
             Err(why) => skipped.push((name.to_string(), why)),
@@ -113,13 +119,14 @@ pub fn read_module(path: &std::path::Path) -> Result<Vec<u8>, String> {
 }
 
 pub fn main(args: DiffArgs) -> ExitCode {
-    let (sides, skipped_configs) = match build_sides(&args.tiers, args.oracle.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let (sides, skipped_configs) =
+        match build_sides(&args.tiers, args.oracle.as_deref(), &args.egraph) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
     for (name, why) in &skipped_configs {
         println!("skipped configuration {name}: {why}");
     }

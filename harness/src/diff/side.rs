@@ -123,6 +123,30 @@ impl StrataConfig {
         })
     }
 
+    /// The configuration with the mid-end switches `spec` (`--egraph` of `strata diff` and
+    /// `strata fuzz`) unless its name chose its own e-graph variant or its tier never runs
+    /// the optimizing tier (interp, baseline, mixed:SEED). The name is rewritten
+    /// to the explicit form (`opt` becomes `opt/egraph=off`), so reports and reproduce
+    /// commands name what ran.
+    pub fn with_default_egraph(self, spec: &str) -> Result<StrataConfig, String> {
+        let spec = spec.trim();
+        let no_opt =
+            matches!(self.tier.as_str(), "interp" | "baseline") || self.tier.starts_with("mixed:");
+        if spec.is_empty() || !self.egraph.is_empty() || no_opt {
+            return Ok(self);
+        }
+        let bounds = match self.bounds {
+            BoundsChecks::Explicit => "-explicit",
+            BoundsChecks::GuardPages if self.name.ends_with("-guard") => "-guard",
+            BoundsChecks::GuardPages => "",
+        };
+        StrataConfig::parse(&format!(
+            "{}/egraph={}{bounds}",
+            self.tier,
+            spec.replace(',', "+")
+        ))
+    }
+
     /// The engine for this configuration, or why this build cannot run it (the caller
     /// reports the configuration as skipped). A tier per function (`mixed:SEED`) is asked of
     /// `Tier`'s parser like any other name, so it works here as soon as the engine accepts it.
@@ -411,6 +435,29 @@ mod tests {
         assert_eq!(c.engine().unwrap().config().egraph, "no-arith,no-licm");
         assert!(StrataConfig::parse("opt/egraph=no-such-family").is_err());
         assert!(StrataConfig::parse("opt-chaos:x").is_err());
+        let c = StrataConfig::parse("opt-explicit")
+            .unwrap()
+            .with_default_egraph("off,no-licm")
+            .unwrap();
+        assert_eq!(
+            (c.name.as_str(), c.egraph.as_str(), c.bounds),
+            (
+                "opt/egraph=off+no-licm-explicit",
+                "off,no-licm",
+                BoundsChecks::Explicit
+            )
+        );
+        let c = StrataConfig::parse("opt-chaos")
+            .unwrap()
+            .with_default_egraph("off")
+            .unwrap();
+        assert_eq!(c.egraph, "chaos=1");
+        let c = StrataConfig::parse("interp").unwrap();
+        assert_eq!(c.clone().with_default_egraph("off").unwrap(), c);
+        assert!(StrataConfig::parse("opt")
+            .unwrap()
+            .with_default_egraph("no-such")
+            .is_err());
         let names: Vec<String> = available_configs().into_iter().map(|c| c.name).collect();
         for n in ["opt", "opt-explicit", "opt-chaos", "opt-no-egraph"] {
             assert!(names.iter().any(|x| x == n), "{n} missing from {names:?}");
