@@ -64,6 +64,7 @@ impl Module {
     pub fn from_binary(engine: &Engine, bytes: Vec<u8>) -> Result<Module, CompileError> {
         let mut inner = strata_vm::Module::new(bytes)?;
         inner.interrupts = engine.config().interrupts();
+        inner.egraph = engine.config().egraph.clone();
         Ok(Module {
             inner: Arc::new(inner),
             engine: engine.clone(),
@@ -93,6 +94,7 @@ impl Module {
         let bytes = validator.finish()?;
         let mut inner = strata_vm::Module::from_validated(bytes)?;
         inner.interrupts = engine.config().interrupts();
+        inner.egraph = engine.config().egraph.clone();
         Ok(Module {
             inner: Arc::new(inner),
             engine: engine.clone(),

@@ -294,6 +294,11 @@ pub struct Module {
     /// The interruption checks every tier compiles into this module's code (design.md §13):
     /// the engine's, set before any code is made.
     pub interrupts: crate::Interrupts,
+    /// The optimizing tier's mid-end switches in the spelling of `strata_ir`'s
+    /// `MidendConfig::parse` (`off`, `chaos=SEED`, `no-FAMILY`...): the engine's
+    /// `Config::egraph`, set before any code is made. Kept as text so this crate stays free
+    /// of compiler types (design.md §0); empty means the default mid-end.
+    pub egraph: String,
     /// One code slot per defined function (docs/abi.md §5), shared by all instances; made on
     /// first use. Null means "no compiled code".
     code_slots: OnceLock<Box<[AtomicPtr<u8>]>>,
@@ -535,6 +540,7 @@ impl Module {
             code_section_bytes: 0,
             tier_state: Default::default(),
             interrupts: Default::default(),
+            egraph: String::new(),
             code_slots: OnceLock::new(),
         };
         let mut validator = validate.then(|| Validator::new_with_features(supported_features()));

@@ -252,6 +252,37 @@ impl Gen<'_> {
         }
     }
 
+    /// An interruption point (docs/abi.md §7): the fuel and epoch checks the module asks
+    /// for, the same sequence as the baseline's, in the scratch registers r10 and r11 (never
+    /// allocated, so no live value is disturbed).
+    fn interruption_point(&mut self) {
+        let checks = self.module.interrupts;
+        if !checks.any() {
+            return;
+        }
+        let rt = off::VMCTX_RUNTIME;
+        asm!(self; mov r11, QWORD [r15 + rt]);
+        if checks.fuel {
+            let fuel = off::RUNTIME_FUEL;
+            let out = self.trap_label(TrapCode::OutOfFuel);
+            asm!(self
+                ; sub QWORD [r11 + fuel], 1
+                ; js =>out
+            );
+        }
+        if checks.epoch {
+            let epoch = off::RUNTIME_EPOCH;
+            let deadline = off::RUNTIME_EPOCH_DEADLINE;
+            let stop = self.trap_label(TrapCode::Interrupt);
+            asm!(self
+                ; mov r10, QWORD [r11 + epoch]
+                ; mov r10, QWORD [r10]
+                ; cmp r10, QWORD [r11 + deadline]
+                ; jae =>stop
+            );
+        }
+    }
+
     fn reload_mem_len(&mut self) {
         if self.explicit && self.has_memory {
             let m = off::VMCTX_MEMORY;
@@ -682,6 +713,7 @@ impl Gen<'_> {
                     asm!(self; jnz =>l);
                 }
             }
+            Interrupt => self.interruption_point(),
             Trap => {
                 let Imm::Trap(code) = data.imm else {
                     return Err("bad trap".into());

@@ -353,7 +353,8 @@ fn constraints(
         Trapz | Trapnz => {
             ops.push(Operand::reg_use(uses[0]));
         }
-        Trap | Jump => {}
+        // Fuel and epoch checks use only the emitter's scratch registers (r10, r11).
+        Trap | Jump | Interrupt => {}
         BrIf | BrTable => {
             ops.push(Operand::reg_use(uses[0]));
         }
