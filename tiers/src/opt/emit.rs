@@ -37,6 +37,9 @@ struct Gen<'a> {
     trap_labels: [Option<DynamicLabel>; 16],
     to_stub: DynamicLabel,
     blocks: Vec<DynamicLabel>,
+    /// Where a branch to each block goes: the block, or for a block that is only a jump
+    /// (an edge block regalloc2 put no moves in), that jump's final target.
+    forward: Vec<u32>,
     spill_base: u32,
     call_base: u32,
     explicit: bool,
@@ -71,6 +74,8 @@ pub fn emit(
     let blocks = (0..vc.blocks.len())
         .map(|_| asm.new_dynamic_label())
         .collect();
+    let ra = RaFunc { vc, ir: func };
+    let forward = forward_empty_blocks(func, vc, out, &ra);
     let mut g = Gen {
         asm,
         func,
@@ -79,14 +84,27 @@ pub fn emit(
         trap_labels: [None; 16],
         to_stub,
         blocks,
+        forward,
         spill_base,
         call_base,
         explicit,
         has_memory: !module.memories.is_empty(),
     };
     g.prologue(frame as u32);
-    let ra = RaFunc { vc, ir: func };
-    for b in 0..vc.blocks.len() {
+    let n = vc.blocks.len();
+    // The block emitted after each one (forwarded blocks emit nothing).
+    let mut next_emitted = vec![n; n];
+    for b in (0..n.saturating_sub(1)).rev() {
+        next_emitted[b] = if g.forward[b + 1] as usize == b + 1 {
+            b + 1
+        } else {
+            next_emitted[b + 1]
+        };
+    }
+    for b in 0..n {
+        if g.forward[b] as usize != b {
+            continue;
+        }
         let l = g.blocks[b];
         asm!(g; =>l);
         for item in out.block_insts_and_edits(&ra, regalloc2::Block::new(b)) {
@@ -103,7 +121,7 @@ pub fn emit(
                             }
                         }
                         VKind::Ir(inst) => {
-                            let next = b + 1;
+                            let next = next_emitted[b];
                             match vc.insts[i.index()].fused {
                                 Some(c) => g.fused_br_if(inst, c, allocs, vc, next),
                                 None => g.inst(inst, allocs, vc, next)?,
@@ -121,6 +139,37 @@ pub fn emit(
         traps: g.traps,
         frame_cells: frame,
     })
+}
+
+/// For each block, the block a branch to it can go to instead: itself, or, for a block
+/// whose only content is a jump (regalloc2 put no moves in it), the end of that chain of
+/// jumps. The entry block and a cycle of empty blocks stay themselves.
+fn forward_empty_blocks(func: &Function, vc: &VCode, out: &Output, ra: &RaFunc) -> Vec<u32> {
+    let n = vc.blocks.len();
+    let mut step: Vec<u32> = (0..n as u32).collect();
+    for (b, s) in step.iter_mut().enumerate().skip(1) {
+        let mut items = out.block_insts_and_edits(ra, regalloc2::Block::new(b));
+        let (Some(InstOrEdit::Inst(i)), None) = (items.next(), items.next()) else {
+            continue;
+        };
+        if let VKind::Ir(inst) = vc.insts[i.index()].kind {
+            if func.inst(inst).opcode == Opcode::Jump {
+                *s = vc.block_index[func.targets(inst)[0].block.index()];
+            }
+        }
+    }
+    (0..n)
+        .map(|b| {
+            let mut t = b as u32;
+            for _ in 0..n {
+                if step[t as usize] == t {
+                    return t;
+                }
+                t = step[t as usize];
+            }
+            b as u32
+        })
+        .collect()
 }
 
 impl Gen<'_> {
@@ -268,7 +317,7 @@ impl Gen<'_> {
     }
 
     fn target(&self, vc: &VCode, inst: Inst, k: usize) -> u32 {
-        vc.block_index[self.func.targets(inst)[k].block.index()]
+        self.forward[vc.block_index[self.func.targets(inst)[k].block.index()] as usize]
     }
 
     fn inst(

@@ -73,8 +73,9 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
     if !func.osr_entries.is_empty() {
         return Err("OSR entry blocks are compiled separately".into());
     }
+    let order = block_order(func);
     let mut block_index = vec![u32::MAX; func.blocks.len()];
-    for (i, &b) in func.layout.iter().enumerate() {
+    for (i, &b) in order.iter().enumerate() {
         block_index[b.index()] = i as u32;
     }
     let counts = use_counts(func);
@@ -82,13 +83,13 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
         insts: Vec::with_capacity(func.insts.len() + 1),
         operands: Vec::new(),
         branch_args: Vec::new(),
-        blocks: Vec::with_capacity(func.layout.len()),
+        blocks: Vec::with_capacity(order.len()),
         num_vregs: func.values.len(),
         block_index,
         call_cells: 0,
         osr_cells: 0,
     };
-    for &b in &func.layout {
+    for &b in &order {
         let start = vc.insts.len() as u32;
         let mut params = Vec::new();
         if b == entry {
@@ -110,7 +111,12 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
         }
         let mut succs = Vec::new();
         let insts = func.block_insts(b);
-        for (k, &inst) in insts.iter().enumerate() {
+        // An integer compare of this block that only its `br_if` reads: computed at the
+        // branch, on the flags (pure, so it can move down to its only use).
+        let fused_cmp = insts
+            .last()
+            .and_then(|&br| fused_compare(func, b, br, &counts));
+        for &inst in insts {
             // Constants only used as immediates need no instruction.
             if matches!(func.inst(inst).opcode, Opcode::I32Const | Opcode::I64Const)
                 && func
@@ -119,15 +125,10 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
             {
                 continue;
             }
-            if let Some(&br) = insts.get(k + 1) {
-                if fuses_into(func, inst, br, &counts) {
-                    continue;
-                }
+            if fused_cmp == Some(inst) {
+                continue;
             }
-            let fused = k
-                .checked_sub(1)
-                .map(|p| insts[p])
-                .filter(|&c| fuses_into(func, c, inst, &counts));
+            let fused = fused_cmp.filter(|_| Some(&inst) == insts.last());
             let ops = vc.operands.len() as u32;
             let clobbers = match fused {
                 Some(c) => {
@@ -418,15 +419,73 @@ pub fn is_int_compare(op: Opcode) -> bool {
     )
 }
 
-fn fuses_into(func: &Function, cmp: Inst, br: Inst, counts: &[u32]) -> bool {
-    if !is_int_compare(func.inst(cmp).opcode) || func.inst(br).opcode != Opcode::BrIf {
-        return false;
+/// The integer compare of block `b` whose result only `br_if` `br` (the block's terminator)
+/// reads: the branch tests its flags instead of a 0/1 value.
+fn fused_compare(func: &Function, b: Block, br: Inst, counts: &[u32]) -> Option<Inst> {
+    if func.inst(br).opcode != Opcode::BrIf {
+        return None;
     }
-    let Some(r) = func.result(cmp) else {
-        return false;
+    let cond = func.resolve(func.args(br)[0]);
+    let strata_ir::ValueDef::Result(cmp, 0) = func.values[cond].def else {
+        return None;
     };
-    let r = func.resolve(r);
-    func.resolve(func.args(br)[0]) == r && counts[r.index()] == 1
+    let ok = is_int_compare(func.inst(cmp).opcode)
+        && func.inst_block[cmp] == Some(b)
+        && counts[cond.index()] == 1;
+    ok.then_some(cmp)
+}
+
+/// The order blocks are laid out in: the IR layout, with each block that only jumps on
+/// (the edge blocks `split_critical_edges` appends at the end) moved right after its only
+/// predecessor. A loop's back edge then stays next to its latch (one taken jump per
+/// iteration), and regalloc2, which takes an edge to an earlier block as a loop's back
+/// edge for its loop-depth spill weights, sees each loop where it is.
+fn block_order(func: &Function) -> Vec<Block> {
+    let n = func.blocks.len();
+    let mut preds = vec![0u32; n];
+    for &b in &func.layout {
+        if let Some(t) = func.terminator(b) {
+            for c in func.targets(t) {
+                preds[c.block.index()] += 1;
+            }
+        }
+    }
+    let entry = func.layout.first().copied();
+    let is_edge = |b: Block| {
+        Some(b) != entry
+            && preds[b.index()] == 1
+            && matches!(func.block_insts(b), [j] if func.inst(*j).opcode == Opcode::Jump)
+    };
+    let mut placed = vec![false; n];
+    let mut order = Vec::with_capacity(func.layout.len());
+    let place = |b: Block, order: &mut Vec<Block>, placed: &mut Vec<bool>| {
+        // The block, then its edge blocks (and theirs), depth first.
+        let mut stack = vec![b];
+        while let Some(b) = stack.pop() {
+            if placed[b.index()] {
+                continue;
+            }
+            placed[b.index()] = true;
+            order.push(b);
+            if let Some(t) = func.terminator(b) {
+                for c in func.targets(t).iter().rev() {
+                    if is_edge(c.block) && !placed[c.block.index()] {
+                        stack.push(c.block);
+                    }
+                }
+            }
+        }
+    };
+    for &b in &func.layout {
+        if !is_edge(b) {
+            place(b, &mut order, &mut placed);
+        }
+    }
+    // Edge blocks whose predecessor is not laid out.
+    for &b in &func.layout {
+        place(b, &mut order, &mut placed);
+    }
+    order
 }
 
 /// The constant second operand of an integer ALU op, shift or compare that x86 encodes as
