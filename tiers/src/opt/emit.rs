@@ -123,6 +123,9 @@ pub fn emit(
                         VKind::Ir(inst) => {
                             let next = next_emitted[b];
                             match vc.insts[i.index()].fused {
+                                Some(c) if func.inst(inst).opcode == Opcode::Select => {
+                                    g.fused_select(inst, c, allocs)
+                                }
                                 Some(c) => g.fused_br_if(inst, c, allocs, vc, next),
                                 None => g.inst(inst, allocs, vc, next)?,
                             }
@@ -387,17 +390,26 @@ impl Gen<'_> {
                 let i = super::lower::imm_operand(self.func, inst).unwrap_or(0);
                 self.imm_form(op, reg(al[0]), i, reg(al[1]));
             }
-            I32Add | I32Sub | I32Mul | I32And | I32Or | I32Xor | I64Add | I64Sub | I64Mul
-            | I64And | I64Or | I64Xor => {
+            I32Add | I64Add => {
+                let (a, b, d) = (reg(al[0]), reg(al[1]), reg(al[2]));
+                // The low 32 bits of a 64-bit `lea` are the i32 sum (zero-extended).
+                let (x, y) = if d == b { (b, a) } else { (a, b) };
+                match (op, d == x) {
+                    (I32Add, true) => asm!(self; add Rd(d), Rd(y)),
+                    (I64Add, true) => asm!(self; add Rq(d), Rq(y)),
+                    (I32Add, false) => asm!(self; lea Rd(d), [Rq(x) + Rq(y)]),
+                    _ => asm!(self; lea Rq(d), [Rq(x) + Rq(y)]),
+                }
+            }
+            I32Sub | I32Mul | I32And | I32Or | I32Xor | I64Sub | I64Mul | I64And | I64Or
+            | I64Xor => {
                 let (d, b) = (reg(al[2]), reg(al[1]));
                 match (op, w) {
-                    (I32Add, _) => asm!(self; add Rd(d), Rd(b)),
                     (I32Sub, _) => asm!(self; sub Rd(d), Rd(b)),
                     (I32Mul, _) => asm!(self; imul Rd(d), Rd(b)),
                     (I32And, _) => asm!(self; and Rd(d), Rd(b)),
                     (I32Or, _) => asm!(self; or Rd(d), Rd(b)),
                     (I32Xor, _) => asm!(self; xor Rd(d), Rd(b)),
-                    (I64Add, _) => asm!(self; add Rq(d), Rq(b)),
                     (I64Sub, _) => asm!(self; sub Rq(d), Rq(b)),
                     (I64Mul, _) => asm!(self; imul Rq(d), Rq(b)),
                     (I64And, _) => asm!(self; and Rq(d), Rq(b)),
@@ -792,8 +804,9 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// `br_if` on the flags of integer compare `cmp` (its operands are this branch's).
-    fn fused_br_if(&mut self, br: Inst, cmp: Inst, al: &[Allocation], vc: &VCode, next: usize) {
+    /// The flags of integer compare `cmp` (operands in `al`); returns its condition as the
+    /// x86 `jcc`/`cmovcc` low nibble (the condition under which the compare is true).
+    fn compare_flags(&mut self, cmp: Inst, al: &[Allocation]) -> u8 {
         use Opcode::*;
         let op = self.func.inst(cmp).opcode;
         let w = is64(self.func.value_type(self.func.args(cmp)[0]));
@@ -807,8 +820,7 @@ impl Gen<'_> {
             (_, false) => asm!(self; cmp Rd(a), Rd(reg(al[1]))),
             (_, true) => asm!(self; cmp Rq(a), Rq(reg(al[1]))),
         }
-        // Condition codes as the x86 `jcc` low nibble: taken when the compare is true.
-        let cc: u8 = match op {
+        match op {
             I32Eqz | I64Eqz | I32Eq | I64Eq => 0x4,
             I32Ne | I64Ne => 0x5,
             I32LtU | I64LtU => 0x2,
@@ -819,7 +831,45 @@ impl Gen<'_> {
             I32GeS | I64GeS => 0xd,
             I32LeS | I64LeS => 0xe,
             _ => 0xf,
-        };
+        }
+    }
+
+    /// `select a, b, (cmp ...)`: the result (in `a`'s register) takes `b` when the compare
+    /// is false. Operands: a, b, the compare's, the result.
+    fn fused_select(&mut self, sel: Inst, cmp: Inst, al: &[Allocation]) {
+        let (b, d) = (reg(al[1]), reg(al[al.len() - 1]));
+        let cc = self.compare_flags(cmp, &al[2..al.len() - 1]);
+        if matches!(
+            self.func.value_type(self.func.args(sel)[0]),
+            Type::F32 | Type::F64
+        ) {
+            let keep = self.asm.new_dynamic_label();
+            self.jcc(cc, keep);
+            asm!(self; movaps Rx(d), Rx(b) ; =>keep);
+        } else {
+            self.cmovcc(cc ^ 1, d, b);
+        }
+    }
+
+    /// `cmovcc d, s` (64-bit) by condition nibble.
+    fn cmovcc(&mut self, cc: u8, d: u8, s: u8) {
+        match cc {
+            0x2 => asm!(self; cmovb Rq(d), Rq(s)),
+            0x3 => asm!(self; cmovae Rq(d), Rq(s)),
+            0x4 => asm!(self; cmove Rq(d), Rq(s)),
+            0x5 => asm!(self; cmovne Rq(d), Rq(s)),
+            0x6 => asm!(self; cmovbe Rq(d), Rq(s)),
+            0x7 => asm!(self; cmova Rq(d), Rq(s)),
+            0xc => asm!(self; cmovl Rq(d), Rq(s)),
+            0xd => asm!(self; cmovge Rq(d), Rq(s)),
+            0xe => asm!(self; cmovle Rq(d), Rq(s)),
+            _ => asm!(self; cmovg Rq(d), Rq(s)),
+        }
+    }
+
+    /// `br_if` on the flags of integer compare `cmp` (its operands are this branch's).
+    fn fused_br_if(&mut self, br: Inst, cmp: Inst, al: &[Allocation], vc: &VCode, next: usize) {
+        let cc = self.compare_flags(cmp, al);
         let (t, e) = (self.target(vc, br, 0), self.target(vc, br, 1));
         if t as usize == next {
             let l = self.blocks[e as usize];
@@ -847,12 +897,30 @@ impl Gen<'_> {
         }
     }
 
-    /// An ALU op, shift or compare with a constant second operand; `d` is the result
-    /// (the same register as `a` except for compares).
+    /// An ALU op, multiply, shift or compare with a constant second operand; `d` is the
+    /// result (the same register as `a` except for compares, add, sub and multiply).
     fn imm_form(&mut self, op: Opcode, a: u8, i: i32, d: u8) {
         use Opcode::*;
         let sh = (i & 63) as i8;
         match op {
+            I32Add | I32Sub | I64Add | I64Sub if d != a => {
+                // x - c = x + (-c); for i32 even -i32::MIN is right modulo 2^32.
+                let wide = matches!(op, I64Add | I64Sub);
+                let c = if matches!(op, I32Sub | I64Sub) {
+                    i.wrapping_neg()
+                } else {
+                    i
+                };
+                if !wide {
+                    asm!(self; lea Rd(d), [Rq(a) + c]);
+                } else if op == I64Sub && i == i32::MIN {
+                    asm!(self; mov Rq(d), Rq(a) ; sub Rq(d), i);
+                } else {
+                    asm!(self; lea Rq(d), [Rq(a) + c]);
+                }
+            }
+            I32Mul => asm!(self; imul Rd(d), Rd(a), i),
+            I64Mul => asm!(self; imul Rq(d), Rq(a), i),
             I32Add => asm!(self; add Rd(d), i),
             I32Sub => asm!(self; sub Rd(d), i),
             I32And => asm!(self; and Rd(d), i),

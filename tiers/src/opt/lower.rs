@@ -23,8 +23,8 @@ pub struct VInst {
     pub clobbers: PRegSet,
     /// Branches: for each successor, the range of `VCode::branch_args`.
     pub succ_args: Vec<std::ops::Range<u32>>,
-    /// A `br_if` that branches on the flags of this compare (fused: the compare has no
-    /// instruction of its own; its operands are the branch's).
+    /// A `br_if` or `select` that tests the flags of this compare (fused: the compare has
+    /// no instruction of its own; its operands are the user's).
     pub fused: Option<Inst>,
 }
 
@@ -111,11 +111,12 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
         }
         let mut succs = Vec::new();
         let insts = func.block_insts(b);
-        // An integer compare of this block that only its `br_if` reads: computed at the
-        // branch, on the flags (pure, so it can move down to its only use).
-        let fused_cmp = insts
-            .last()
-            .and_then(|&br| fused_compare(func, b, br, &counts));
+        // Integer compares of this block that only its `br_if` or a `select` reads: computed
+        // at that use, on the flags (pure, so they can move down to their only use).
+        let fusions: Vec<(Inst, Inst)> = insts
+            .iter()
+            .filter_map(|&u| fused_compare(func, b, u, &counts).map(|c| (c, u)))
+            .collect();
         for &inst in insts {
             // Constants only used as immediates need no instruction.
             if matches!(func.inst(inst).opcode, Opcode::I32Const | Opcode::I64Const)
@@ -125,17 +126,28 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
             {
                 continue;
             }
-            if fused_cmp == Some(inst) {
+            if fusions.iter().any(|&(c, _)| c == inst) {
                 continue;
             }
-            let fused = fused_cmp.filter(|_| Some(&inst) == insts.last());
+            let fused = fusions.iter().find(|&&(_, u)| u == inst).map(|&(c, _)| c);
             let ops = vc.operands.len() as u32;
             let clobbers = match fused {
                 Some(c) => {
+                    // A select keeps its two values (the result starts as the first).
+                    let select = func.inst(inst).opcode == Opcode::Select;
+                    if select {
+                        for &a in &func.args(inst)[..2] {
+                            vc.operands.push(Operand::reg_use(vreg(func, a)?));
+                        }
+                    }
                     let n = if imm_operand(func, c).is_some() { 1 } else { 2 };
                     for &a in func.args(c).iter().take(n) {
                         let v = vreg(func, a)?;
                         vc.operands.push(Operand::reg_use(v));
+                    }
+                    if select {
+                        let r = func.result(inst).ok_or("select without a result")?;
+                        vc.operands.push(Operand::reg_reuse_def(vreg(func, r)?, 0));
                     }
                     PRegSet::empty()
                 }
@@ -206,7 +218,8 @@ fn constraints(
     let mut clobbers = PRegSet::empty();
     if imm_operand(func, inst).is_some() {
         ops.push(Operand::reg_use(uses[0]));
-        if is_int_compare(op) {
+        // Three-address forms (`setcc`, `lea`, `imul r, r, imm`): any register will do.
+        if is_int_compare(op) || matches!(op, I32Add | I64Add | I32Sub | I64Sub | I32Mul | I64Mul) {
             ops.push(Operand::reg_def(defs[0]));
         } else {
             ops.push(Operand::reg_reuse_def(defs[0], 0));
@@ -220,9 +233,15 @@ fn constraints(
             }
             ops.push(Operand::reg_def(defs[0]));
         }
-        I32Add | I32Sub | I32Mul | I32And | I32Or | I32Xor | I64Add | I64Sub | I64Mul | I64And
-        | I64Or | I64Xor | F32Add | F32Sub | F32Mul | F32Div | F64Add | F64Sub | F64Mul
-        | F64Div | F32Min | F32Max | F64Min | F64Max | F32Copysign | F64Copysign => {
+        I32Add | I64Add => {
+            // `add` into either operand's register, else `lea`.
+            ops.push(Operand::reg_use(uses[0]));
+            ops.push(Operand::reg_use(uses[1]));
+            ops.push(Operand::reg_def(defs[0]));
+        }
+        I32Sub | I32Mul | I32And | I32Or | I32Xor | I64Sub | I64Mul | I64And | I64Or | I64Xor
+        | F32Add | F32Sub | F32Mul | F32Div | F64Add | F64Sub | F64Mul | F64Div | F32Min
+        | F32Max | F64Min | F64Max | F32Copysign | F64Copysign => {
             ops.push(Operand::reg_use(uses[0]));
             ops.push(Operand::reg_use(uses[1]));
             ops.push(Operand::reg_reuse_def(defs[0], 0));
@@ -419,13 +438,16 @@ pub fn is_int_compare(op: Opcode) -> bool {
     )
 }
 
-/// The integer compare of block `b` whose result only `br_if` `br` (the block's terminator)
-/// reads: the branch tests its flags instead of a 0/1 value.
-fn fused_compare(func: &Function, b: Block, br: Inst, counts: &[u32]) -> Option<Inst> {
-    if func.inst(br).opcode != Opcode::BrIf {
-        return None;
-    }
-    let cond = func.resolve(func.args(br)[0]);
+/// The integer compare of block `b` whose result only `user` (a `br_if` or a `select` of
+/// the block) reads as its condition: the user tests the compare's flags instead of a 0/1
+/// value.
+fn fused_compare(func: &Function, b: Block, user: Inst, counts: &[u32]) -> Option<Inst> {
+    let k = match func.inst(user).opcode {
+        Opcode::BrIf => 0,
+        Opcode::Select => 2,
+        _ => return None,
+    };
+    let cond = func.resolve(func.args(user)[k]);
     let strata_ir::ValueDef::Result(cmp, 0) = func.values[cond].def else {
         return None;
     };
@@ -488,8 +510,8 @@ fn block_order(func: &Function) -> Vec<Block> {
     order
 }
 
-/// The constant second operand of an integer ALU op, shift or compare that x86 encodes as
-/// a (sign-extended 32-bit) immediate.
+/// The constant second operand of an integer ALU op, multiply, shift or compare that x86
+/// encodes as a (sign-extended 32-bit) immediate.
 pub fn imm_operand(func: &Function, inst: Inst) -> Option<i32> {
     use Opcode::*;
     let op = func.inst(inst).opcode;
@@ -497,6 +519,8 @@ pub fn imm_operand(func: &Function, inst: Inst) -> Option<i32> {
         op,
         I32Add
             | I32Sub
+            | I32Mul
+            | I64Mul
             | I32And
             | I32Or
             | I32Xor
