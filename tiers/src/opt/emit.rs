@@ -44,6 +44,9 @@ struct Gen<'a> {
     call_base: u32,
     explicit: bool,
     has_memory: bool,
+    /// The register whose zero-extended low half r11 holds, while only memory accesses
+    /// have run since it was put there (consecutive accesses off one base share it).
+    r11_index: Option<u8>,
 }
 
 fn reg(a: Allocation) -> u8 {
@@ -89,6 +92,7 @@ pub fn emit(
         call_base,
         explicit,
         has_memory: !module.memories.is_empty(),
+        r11_index: None,
     };
     g.prologue(frame as u32);
     let n = vc.blocks.len();
@@ -107,7 +111,14 @@ pub fn emit(
         }
         let l = g.blocks[b];
         asm!(g; =>l);
+        g.r11_index = None;
         for item in out.block_insts_and_edits(&ra, regalloc2::Block::new(b)) {
+            let access = matches!(item, InstOrEdit::Inst(i)
+                if matches!(vc.insts[i.index()].kind,
+                    VKind::Ir(inst) if is_load_store(func.inst(inst).opcode)));
+            if !access {
+                g.r11_index = None;
+            }
             match item {
                 InstOrEdit::Edit(Edit::Move { from, to }) => g.mov(*from, *to),
                 InstOrEdit::Inst(i) => {
@@ -133,6 +144,9 @@ pub fn emit(
                     }
                 }
             }
+            if !access {
+                g.r11_index = None;
+            }
         }
     }
     g.stubs();
@@ -142,6 +156,37 @@ pub fn emit(
         traps: g.traps,
         frame_cells: frame,
     })
+}
+
+/// Plain loads and stores of memory 0 (they address through r11, see `Gen::address`).
+fn is_load_store(op: Opcode) -> bool {
+    use Opcode::*;
+    matches!(
+        op,
+        I32Load
+            | I64Load
+            | F32Load
+            | F64Load
+            | I32Load8S
+            | I32Load8U
+            | I32Load16S
+            | I32Load16U
+            | I64Load8S
+            | I64Load8U
+            | I64Load16S
+            | I64Load16U
+            | I64Load32S
+            | I64Load32U
+            | I32Store
+            | I64Store
+            | F32Store
+            | F64Store
+            | I32Store8
+            | I32Store16
+            | I64Store8
+            | I64Store16
+            | I64Store32
+    )
 }
 
 /// For each block, the block a branch to it can go to instead: itself, or, for a block
@@ -619,6 +664,10 @@ impl Gen<'_> {
                     I64Load32S => asm!(self; movsxd Rq(d), DWORD [r13 + r11 + disp]),
                     _ => asm!(self; mov Rd(d), DWORD [r13 + r11 + disp]),
                 }
+                // An integer load into the base register changes it.
+                if !matches!(op, F32Load | F64Load) && Some(d) == self.r11_index {
+                    self.r11_index = None;
+                }
             }
             I32Store | I64Store | F32Store | F64Store | I32Store8 | I32Store16 | I64Store8
             | I64Store16 | I64Store32 => {
@@ -979,17 +1028,22 @@ impl Gen<'_> {
     /// Puts the zero-extended index in r11 and checks the bounds (explicit mode, when
     /// `checked`); returns the displacement, or `None` when the access always traps.
     fn address(&mut self, a: u8, offset: u64, size: u32, checked: bool) -> Option<i32> {
-        asm!(self; mov r11d, Rd(a));
+        if self.r11_index != Some(a) {
+            asm!(self; mov r11d, Rd(a));
+            self.r11_index = Some(a);
+        }
         let end = offset + size as u64;
         if end > u32::MAX as u64 + 1 {
             // Beyond any 32-bit memory: the access always traps.
             let l = self.trap_label(TrapCode::MemoryOutOfBounds);
             asm!(self; jmp =>l);
+            self.r11_index = None;
             return None;
         }
         let mut disp = offset;
         if end > i32::MAX as u64 {
             asm!(self; mov r10, QWORD offset as i64 ; add r11, r10);
+            self.r11_index = None;
             disp = 0;
         }
         if self.explicit && checked {

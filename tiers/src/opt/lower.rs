@@ -79,6 +79,7 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
         block_index[b.index()] = i as u32;
     }
     let counts = use_counts(func);
+    let needed = needed_params(func);
     let mut vc = VCode {
         insts: Vec::with_capacity(func.insts.len() + 1),
         operands: Vec::new(),
@@ -106,7 +107,9 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
             });
         } else {
             for &p in func.block_params(b) {
-                params.push(vreg(func, p)?);
+                if needed[func.resolve(p).index()] {
+                    params.push(vreg(func, p)?);
+                }
             }
         }
         let mut succs = Vec::new();
@@ -161,8 +164,11 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
                 }
                 succs.push(regalloc2::Block::new(bi as usize));
                 let s = vc.branch_args.len() as u32;
-                for &a in func.call_args(*t) {
-                    vc.branch_args.push(vreg(func, a)?);
+                let params = func.block_params(t.block);
+                for (&a, &p) in func.call_args(*t).iter().zip(params) {
+                    if needed[func.resolve(p).index()] {
+                        vc.branch_args.push(vreg(func, a)?);
+                    }
                 }
                 succ_args.push(s..vc.branch_args.len() as u32);
             }
@@ -384,6 +390,45 @@ fn constraints(
         }
     }
     Ok(clobbers)
+}
+
+/// Which block parameters are read, by value: by an instruction, or as the branch argument
+/// of a parameter that is read. The others (a local a loop rewrites but never reads, say)
+/// and the arguments passed for them are left out of the VCode, so that they take neither
+/// registers nor moves. Entries of other values are unspecified.
+fn needed_params(func: &Function) -> Vec<bool> {
+    let mut needed = vec![false; func.values.len()];
+    let mut work = Vec::new();
+    let mut incoming: Vec<Vec<(Inst, u32)>> = vec![Vec::new(); func.blocks.len()];
+    let mark = |v: strata_ir::Value, needed: &mut Vec<bool>, work: &mut Vec<strata_ir::Value>| {
+        let v = func.resolve(v);
+        if !needed[v.index()] {
+            needed[v.index()] = true;
+            work.push(v);
+        }
+    };
+    for &b in &func.layout {
+        for &inst in func.block_insts(b) {
+            for &a in func.args(inst) {
+                mark(a, &mut needed, &mut work);
+            }
+            for (k, t) in func.targets(inst).iter().enumerate() {
+                incoming[t.block.index()].push((inst, k as u32));
+            }
+        }
+    }
+    while let Some(v) = work.pop() {
+        let strata_ir::ValueDef::Param(b, i) = func.values[v].def else {
+            continue;
+        };
+        for &(inst, k) in &incoming[b.index()] {
+            let call = func.targets(inst)[k as usize];
+            if let Some(&a) = func.call_args(call).get(i as usize) {
+                mark(a, &mut needed, &mut work);
+            }
+        }
+    }
+    needed
 }
 
 /// How many times each value is used (operands and branch arguments).
