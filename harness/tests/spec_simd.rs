@@ -59,6 +59,41 @@ fn simd_suite_on_the_interpreter_and_tiered_execution() {
 }
 
 #[test]
+fn relaxed_simd_suite_on_the_interpreter_the_baseline_and_tiered_execution() {
+    strata::set_simd_enabled(true);
+    let configs: Vec<NamedConfig> = single_tiers()
+        .into_iter()
+        .chain(multi_tier())
+        .filter(|c| {
+            matches!(
+                c.config.tier,
+                Tier::Interp | Tier::Baseline | Tier::Tiered | Tier::Mixed { .. }
+            )
+        })
+        .collect();
+    let scripts = suite_scripts("proposals/relaxed-simd").unwrap();
+    let mut report = Vec::new();
+    for NamedConfig { name, config } in &configs {
+        let engine = Engine::new(config.clone()).unwrap();
+        let outcomes = run_scripts(&engine, &scripts, 2);
+        let (mut passed, mut skipped, mut failures) = (0, 0, Vec::new());
+        for (s, o) in scripts.iter().zip(&outcomes) {
+            passed += o.passed;
+            skipped += o.skipped;
+            failures.extend(o.failures.iter().map(|f| format!("  {}: {f}", s.name)));
+        }
+        if !failures.is_empty() || skipped > 0 || passed < 77 {
+            report.push(format!(
+                "proposals/relaxed-simd on {name}: {passed} passed, {} failed, {skipped} skipped\n{}",
+                failures.len(),
+                failures.join("\n")
+            ));
+        }
+    }
+    assert!(report.is_empty(), "{}", report.join("\n"));
+}
+
+#[test]
 fn the_baseline_compiles_simd_functions() {
     strata::set_simd_enabled(true);
     let wasm = wat::parse_str(

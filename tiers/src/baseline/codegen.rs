@@ -43,8 +43,6 @@ use strata_vm::vmctx::offsets as off;
 use strata_vm::{Module, TrapCode};
 use wasmparser::{BlockType, BrTable, FrameKind, FrameStack, MemArg, VisitOperator};
 
-mod simd;
-
 type Res = Result<(), String>;
 
 /// The baseline's part of a control frame (the front end's payload). Block types stay in the
@@ -2949,3 +2947,6 @@ enum LoadKind {
     S16_64,
     S32_64,
 }
+
+// After the macros above, which it uses.
+mod simd;
