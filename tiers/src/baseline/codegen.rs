@@ -62,8 +62,12 @@ pub struct Gen<'a> {
     pub has_memory: bool,
     module: &'a Module,
     traps: &'a mut Vec<(u32, TrapCode)>,
+    /// Cells of the parameters and declared locals (`L`).
     num_locals: u32,
+    /// The type of each local cell (a v128 local is `V128`, `V128Hi`).
     local_tys: Vec<Ty>,
+    /// The first cell of each local, by local index.
+    local_cells: Vec<u32>,
     results: Vec<Ty>,
     stack: Vec<Val>,
     /// Entries `stack[..canon]` are all constants or in their home slots (no register, no
@@ -106,12 +110,26 @@ enum Opnd {
     Imm(i32),
 }
 
+/// Byte offset of a v128 global's high half from its value cell (`GlobalData::hi`).
+const GLOBAL_HI: i32 = (std::mem::offset_of!(strata_vm::GlobalData, hi) as isize
+    - std::mem::offset_of!(strata_vm::GlobalData, value) as isize) as i32;
+
 /// `Gen::lcache` entry of a register that caches no local.
 const NO_LOCAL: u32 = u32::MAX;
 
 /// Maps a value type known to be supported (checked where it was first seen).
 fn ty_of(t: strata_vm::ValType) -> Ty {
     Ty::from_val(t).unwrap_or(Ty::I64)
+}
+
+/// Appends the cell types of `n` values of type `t` (a v128 is `V128`, `V128Hi`).
+fn push_cells(out: &mut Vec<Ty>, t: Ty, n: usize) {
+    for _ in 0..n {
+        out.push(t);
+        if t == Ty::V128 {
+            out.push(Ty::V128Hi);
+        }
+    }
 }
 
 /// Compiles defined function `def_index`, appending to `asm`. Returns the code offset of its
@@ -131,28 +149,35 @@ pub fn compile_function(
     // The per-function vectors are reused from the previous function of this thread.
     let Bufs {
         mut local_tys,
+        mut local_cells,
         mut results,
         mut stack,
         ctrl,
     } = BUFS.with(|b| std::mem::take(&mut *b.borrow_mut()));
     local_tys.clear();
+    local_cells.clear();
     results.clear();
     stack.clear();
+    // Types by cell (a v128 takes two, docs/abi.md §1) and the cell of each local.
     for t in ty.params() {
-        local_tys.push(Ty::from_val(*t)?);
+        local_cells.push(local_tys.len() as u32);
+        push_cells(&mut local_tys, Ty::from_val(*t)?, 1);
     }
     let num_params = local_tys.len() as u32;
     let mut locals = body.get_locals_reader().map_err(|e| e.to_string())?;
     for _ in 0..locals.get_count() {
         let (count, t) = locals.read().map_err(|e| e.to_string())?;
-        if local_tys.len() as u64 + count as u64 > MAX_FRAME_CELLS / 2 {
+        let t = Ty::from_wasm(t)?;
+        if local_tys.len() as u64 + count as u64 * t.cells() as u64 > MAX_FRAME_CELLS / 2 {
             return Err("function has too many locals".into());
         }
-        let t = Ty::from_wasm(t)?;
-        local_tys.extend(std::iter::repeat_n(t, count as usize));
+        for _ in 0..count {
+            local_cells.push(local_tys.len() as u32);
+            push_cells(&mut local_tys, t, 1);
+        }
     }
     for t in ty.results() {
-        results.push(Ty::from_val(*t)?);
+        push_cells(&mut results, Ty::from_val(*t)?, 1);
     }
     let nresults = results.len() as u32;
     let to_stub = asm.new_dynamic_label();
@@ -165,6 +190,7 @@ pub fn compile_function(
         traps,
         num_locals: local_tys.len() as u32,
         local_tys,
+        local_cells,
         results,
         stack,
         canon: 0,
@@ -222,6 +248,7 @@ pub fn compile_function(
     BUFS.with(|b| {
         *b.borrow_mut() = Bufs {
             local_tys: g.local_tys,
+            local_cells: g.local_cells,
             results: g.results,
             stack: g.stack,
             ctrl: g.ctrl,
@@ -238,6 +265,7 @@ pub fn compile_function(
 #[derive(Default)]
 struct Bufs {
     local_tys: Vec<Ty>,
+    local_cells: Vec<u32>,
     results: Vec<Ty>,
     stack: Vec<Val>,
     ctrl: ControlStack<Labels>,
@@ -868,19 +896,21 @@ impl<'a> Gen<'a> {
         Ok(Arity::of(self.module, bt))
     }
 
-    /// Type of parameter (`result == false`) or result `k` of a block type.
-    fn block_ty(&self, bt: BlockType, result: bool, k: usize) -> Ty {
-        match bt {
-            BlockType::Empty => Ty::I32,
-            BlockType::Type(t) => Ty::from_wasm(t).unwrap_or(Ty::I64),
-            BlockType::FuncType(i) => {
-                let t = &self.module.types[i as usize];
-                ty_of(if result {
-                    t.results()[k]
-                } else {
-                    t.params()[k]
-                })
-            }
+    /// Pushes a value of type `ty` in its home slots from position `p`; returns the
+    /// position after it.
+    fn push_in_slots(&mut self, ty: Ty, p: u32) -> u32 {
+        self.push(ty, Loc::Slot(p));
+        if ty == Ty::V128 {
+            self.push(Ty::V128Hi, Loc::Slot(p + 1));
+        }
+        p + ty.cells()
+    }
+
+    /// Pushes the values of `types` in their home slots from position `p` on.
+    fn push_types_in_slots(&mut self, types: &[strata_vm::ValType], p: u32) {
+        let mut p = p;
+        for t in types {
+            p = self.push_in_slots(ty_of(*t), p);
         }
     }
 
@@ -914,9 +944,19 @@ impl<'a> Gen<'a> {
     /// Pushes the parameters (`result == false`) or results of `bt` in their home slots from
     /// `height` on.
     fn push_block_vals(&mut self, bt: BlockType, result: bool, n: u32, height: usize) {
-        for k in 0..n as usize {
-            let t = self.block_ty(bt, result, k);
-            self.push(t, Loc::Slot((height + k) as u32));
+        let module = self.module;
+        match bt {
+            BlockType::Empty => {}
+            BlockType::Type(t) => {
+                if n > 0 {
+                    self.push_in_slots(Ty::from_wasm(t).unwrap_or(Ty::I64), height as u32);
+                }
+            }
+            BlockType::FuncType(i) => {
+                let t = &module.types[i as usize];
+                let types = if result { t.results() } else { t.params() };
+                self.push_types_in_slots(types, height as u32);
+            }
         }
     }
 
@@ -1216,23 +1256,6 @@ impl<'a> VisitOperator<'a> for Gen<'_> {
     }
 }
 
-/// SIMD operators end the compilation with a clear error (the function stays in the
-/// interpreter under tiered execution; issue 16 item 2 brings them here).
-macro_rules! define_simd_reject {
-    ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
-        $(
-            fn $visit(&mut self $($(, $arg: $argty)*)?) {
-                $($(let _ = $arg;)*)?
-                self.fail(format!("SIMD not supported by the baseline yet ({})", stringify!($op)));
-            }
-        )*
-    };
-}
-
-impl<'a> wasmparser::VisitSimdOperator<'a> for Gen<'_> {
-    wasmparser::for_each_visit_simd_operator!(define_simd_reject);
-}
-
 impl FrameStack for Gen<'_> {
     fn current_frame(&self) -> Option<FrameKind> {
         self.ctrl.current_frame()
@@ -1390,19 +1413,34 @@ impl<'a> Lower<'a> for Gen<'_> {
         visit_call_indirect(type_index: u32, table_index: u32) => |g| g.call_indirect(type_index, table_index);
         visit_drop() => |g| {
             let v = g.pop();
+            if v.ty == Ty::V128Hi {
+                g.pop();
+            }
             g.free(v);
         };
         visit_select() => |g| g.select();
         visit_typed_select(ty: wasmparser::ValType) => |g| { let _ = ty; g.select() };
         visit_local_get(local_index: u32) => |g| {
-            let ty = g.local_tys[local_index as usize];
-            g.push(ty, Loc::Local(local_index));
+            let c = g.local_cells[local_index as usize];
+            let ty = g.local_tys[c as usize];
+            g.push(ty, Loc::Local(c));
+            if ty == Ty::V128 {
+                g.push(Ty::V128Hi, Loc::Local(c + 1));
+            }
         };
         visit_local_set(local_index: u32) => |g| g.local_set(local_index, false);
         visit_local_tee(local_index: u32) => |g| g.local_set(local_index, true);
         visit_global_get(global_index: u32) => |g| g.global_get(global_index);
         visit_global_set(global_index: u32) => |g| {
             let v = g.pop();
+            if v.ty == Ty::V128Hi {
+                // A v128 global is two consecutive cells like a frame's (docs/abi.md §1).
+                let lo = g.pop();
+                g.global_addr(global_index);
+                g.store_cell(lo, SCRATCH2, 0);
+                g.store_cell(v, SCRATCH2, GLOBAL_HI);
+                return Ok(());
+            }
             g.global_addr(global_index);
             g.store_cell(v, SCRATCH2, 0);
             g.free(v);
@@ -1686,7 +1724,7 @@ impl Gen<'_> {
         let module = self.module;
         let index = self.pop();
         let t = &module.types[type_index as usize];
-        let n = t.params().len();
+        let n = t.param_cells() as usize;
         for r in t.results() {
             Ty::from_val(*r)?;
         }
@@ -1742,13 +1780,15 @@ impl Gen<'_> {
         asm!(self; =>done);
         self.reload_mem_len();
         self.truncate(len - n);
-        for (k, t) in t.results().iter().enumerate() {
-            self.push(ty_of(*t), Loc::Slot(p + k as u32));
-        }
+        self.push_types_in_slots(t.results(), p);
         Ok(())
     }
 
     fn local_set(&mut self, local_index: u32, tee: bool) {
+        let local_index = self.local_cells[local_index as usize];
+        if self.local_tys[local_index as usize] == Ty::V128 {
+            return self.local_set_v128(local_index, tee);
+        }
         let v = self.pop();
         self.preserve_local(local_index);
         if v.loc != Loc::Local(local_index) {
@@ -1779,9 +1819,45 @@ impl Gen<'_> {
         }
     }
 
+    /// `local.set`/`local.tee` of the v128 local at cells `c`, `c + 1` (never cached in
+    /// registers: v128 entries are not in registers).
+    fn local_set_v128(&mut self, c: u32, tee: bool) {
+        let hi = self.pop();
+        let lo = self.pop();
+        self.preserve_local(c);
+        self.preserve_local(c + 1);
+        for (k, v) in [lo, hi].into_iter().enumerate() {
+            let cell = c + k as u32;
+            if v.loc != Loc::Local(cell) {
+                self.store_cell(v, FP, cell_disp(cell));
+                self.forget_local(cell);
+            }
+        }
+        if tee {
+            for (k, v) in [lo, hi].into_iter().enumerate() {
+                let loc = match v.loc {
+                    Loc::Const(_) => v.loc,
+                    _ => Loc::Local(c + k as u32),
+                };
+                self.push(v.ty, loc);
+            }
+        }
+    }
+
     fn global_get(&mut self, global_index: u32) -> Res {
         let ty = Ty::from_val(self.module.globals[global_index as usize].ty.content)?;
         self.global_addr(global_index);
+        if ty == Ty::V128 {
+            // Copied into the home slots of the result.
+            let p = self.stack.len() as u32;
+            let (d0, d1) = (self.slot_disp(p), self.slot_disp(p + 1));
+            asm!(self; mov r11, QWORD [r10]);
+            fpa!(self, d0; {mov QWORD} {, r11});
+            asm!(self; mov r11, QWORD [r10 + GLOBAL_HI]);
+            fpa!(self, d1; {mov QWORD} {, r11});
+            self.push_in_slots(Ty::V128, p);
+            return Ok(());
+        }
         if ty.is_float() {
             let x = self.alloc_xmm();
             if ty.is_64() {
@@ -1961,7 +2037,7 @@ impl Gen<'_> {
     fn call(&mut self, func: u32) -> Res {
         let module = self.module;
         let t = module.func_type(func);
-        let n = t.params().len();
+        let n = t.param_cells() as usize;
         for r in t.results() {
             Ty::from_val(*r)?;
         }
@@ -2002,9 +2078,7 @@ impl Gen<'_> {
         }
         self.reload_mem_len();
         self.truncate(len - n);
-        for (k, t) in t.results().iter().enumerate() {
-            self.push(ty_of(*t), Loc::Slot(p + k as u32));
-        }
+        self.push_types_in_slots(t.results(), p);
         Ok(())
     }
 
@@ -2309,6 +2383,9 @@ impl Gen<'_> {
     }
 
     fn select(&mut self) {
+        if self.stack.len() >= 2 && self.stack[self.stack.len() - 2].ty == Ty::V128Hi {
+            return self.select_v128();
+        }
         let c = self.pop();
         let b = self.pop();
         let a = self.pop();
@@ -2365,6 +2442,49 @@ impl Gen<'_> {
             self.free(c);
             self.push_reg(ty, d);
         }
+    }
+
+    /// `select` of two v128 values: the result is built in `a`'s home slots.
+    fn select_v128(&mut self) {
+        let c = self.pop();
+        let (b_hi, b_lo) = (self.pop(), self.pop());
+        let (a_hi, a_lo) = (self.pop(), self.pop());
+        let p = self.stack.len() as u32;
+        if let Loc::Const(k) = c.loc {
+            let (lo, hi) = if k as u32 != 0 {
+                (a_lo, a_hi)
+            } else {
+                (b_lo, b_hi)
+            };
+            self.push(lo.ty, lo.loc);
+            self.push(hi.ty, hi.loc);
+            return;
+        }
+        // The condition stays where it is (a register, or a cell above `p + 3` or a local),
+        // so writing `a` into slots p, p+1 keeps it; the stores leave the flags alone.
+        for (k, v) in [a_lo, a_hi].into_iter().enumerate() {
+            if v.loc != Loc::Slot(p + k as u32) {
+                let d = self.slot_disp(p + k as u32);
+                self.store_cell(v, FP, d);
+            }
+        }
+        if let Loc::Reg(r) = c.loc {
+            asm!(self; test Rd(r), Rd(r));
+        } else if let Some(r) = self.cached_local(c.loc) {
+            asm!(self; test Rd(r), Rd(r));
+        } else {
+            let m = self.disp_of(c.loc).unwrap_or(0);
+            fpa!(self, m; {cmp DWORD} {, 0});
+        }
+        let keep = self.asm.new_dynamic_label();
+        asm!(self; jnz =>keep);
+        for (k, v) in [b_lo, b_hi].into_iter().enumerate() {
+            let d = self.slot_disp(p + k as u32);
+            self.store_cell(v, FP, d);
+        }
+        asm!(self; =>keep);
+        self.free(c);
+        self.push_in_slots(Ty::V128, p);
     }
 
     // ---- floating point ----
@@ -2827,3 +2947,6 @@ enum LoadKind {
     S16_64,
     S32_64,
 }
+
+// After the macros above, which it uses.
+mod simd;

@@ -99,7 +99,7 @@ pub enum Shape {
     Store,
     /// -> v128.
     Const,
-    /// Relaxed SIMD: not translated yet.
+    /// Not an operator shape (the pseudo-operators, which translate on their own).
     Unsupported,
 }
 
@@ -176,14 +176,12 @@ impl SimdCode {
             | F64x2ConvertLowI32x4S
             | F64x2ConvertLowI32x4U
             | F32x4DemoteF64x2Zero
-            | F64x2PromoteLowF32x4 => Shape::Unary,
-            Copy | GlobalGet | GlobalSet | Select => Shape::Unsupported,
-            I8x16RelaxedSwizzle
+            | F64x2PromoteLowF32x4
             | I32x4RelaxedTruncF32x4S
             | I32x4RelaxedTruncF32x4U
             | I32x4RelaxedTruncF64x2SZero
-            | I32x4RelaxedTruncF64x2UZero
-            | F32x4RelaxedMadd
+            | I32x4RelaxedTruncF64x2UZero => Shape::Unary,
+            F32x4RelaxedMadd
             | F32x4RelaxedNmadd
             | F64x2RelaxedMadd
             | F64x2RelaxedNmadd
@@ -191,13 +189,9 @@ impl SimdCode {
             | I16x8RelaxedLaneselect
             | I32x4RelaxedLaneselect
             | I64x2RelaxedLaneselect
-            | F32x4RelaxedMin
-            | F32x4RelaxedMax
-            | F64x2RelaxedMin
-            | F64x2RelaxedMax
-            | I16x8RelaxedQ15mulrS
-            | I16x8RelaxedDotI8x16I7x16S
-            | I32x4RelaxedDotI8x16I7x16AddS => Shape::Unsupported,
+            | I32x4RelaxedDotI8x16I7x16AddS => Shape::Ternary,
+            Copy | GlobalGet | GlobalSet | Select => Shape::Unsupported,
+            // The other relaxed operators (swizzle, min, max, q15mulr, dot) are binary.
             _ => Shape::Binary,
         }
     }
@@ -368,6 +362,25 @@ fn sat_u32(x: f64) -> u32 {
     } else {
         x.clamp(0.0, u32::MAX as f64) as u32
     }
+}
+
+/// x86's truncating conversion to i32: NaN and out-of-range values give i32::MIN.
+fn x86_trunc_i32(x: f64) -> i32 {
+    if x.is_nan() || x <= i32::MIN as f64 - 1.0 || x >= i32::MAX as f64 + 1.0 {
+        i32::MIN
+    } else {
+        x as i32
+    }
+}
+
+/// `pmaddubsw(b, a)`: signed bytes of `a` times unsigned bytes of `b`, adjacent pairs added
+/// with i16 saturation.
+fn relaxed_dot(a: u128, b: u128) -> u128 {
+    let (x, y) = (lanes::<i8, 16>(a), lanes::<u8, 16>(b));
+    pack::<i16, 8>(std::array::from_fn(|i| {
+        let s = x[2 * i] as i32 * y[2 * i] as i32 + x[2 * i + 1] as i32 * y[2 * i + 1] as i32;
+        s.clamp(i16::MIN as i32, i16::MAX as i32) as i16
+    }))
 }
 
 fn f32_nearest(x: f32) -> f32 {
@@ -786,27 +799,89 @@ pub fn exec(
         }
         F64x2PromoteLowF32x4 => widen::<f32, f64, 4, 2>(v(a), false, |x| x as f64),
 
-        I8x16RelaxedSwizzle
-        | I32x4RelaxedTruncF32x4S
-        | I32x4RelaxedTruncF32x4U
-        | I32x4RelaxedTruncF64x2SZero
-        | I32x4RelaxedTruncF64x2UZero
-        | F32x4RelaxedMadd
-        | F32x4RelaxedNmadd
-        | F64x2RelaxedMadd
-        | F64x2RelaxedNmadd
-        | I8x16RelaxedLaneselect
+        // ---- relaxed SIMD: one deterministic choice per operator, the same in every
+        // tier (the table is in docs/abi.md §8): what x86 SSE4.1 computes where the spec
+        // allows it, the deterministic (non-relaxed) result otherwise ----
+        I8x16RelaxedSwizzle => {
+            // `pshufb`: an index with its top bit set gives 0, any other picks lane i % 16.
+            let (x, sel) = (lanes::<u8, 16>(v(a)), lanes::<u8, 16>(v(b)));
+            pack(sel.map(|i| {
+                if i & 0x80 != 0 {
+                    0
+                } else {
+                    x[(i & 15) as usize]
+                }
+            }))
+        }
+        // `cvttps2dq`/`cvttpd2dq`: NaN and out-of-range lanes give i32::MIN.
+        I32x4RelaxedTruncF32x4S => map::<f32, i32, 4>(v(a), |x| x86_trunc_i32(x as f64)),
+        I32x4RelaxedTruncF64x2SZero => {
+            let x = lanes::<f64, 2>(v(a));
+            pack([x86_trunc_i32(x[0]), x86_trunc_i32(x[1]), 0, 0])
+        }
+        // No unsigned conversion in SSE4.1: the saturating result (always allowed).
+        I32x4RelaxedTruncF32x4U => map::<f32, u32, 4>(v(a), |x| sat_u32(x as f64)),
+        I32x4RelaxedTruncF64x2UZero => {
+            let x = lanes::<f64, 2>(v(a));
+            pack([sat_u32(x[0]), sat_u32(x[1]), 0, 0])
+        }
+        // No FMA in SSE4.1: multiply, round, then add.
+        F32x4RelaxedMadd => {
+            let (x, y, z) = (
+                lanes::<f32, 4>(v(a)),
+                lanes::<f32, 4>(v(b)),
+                lanes::<f32, 4>(v(c)),
+            );
+            pack::<f32, 4>(std::array::from_fn(|i| x[i] * y[i] + z[i]))
+        }
+        F32x4RelaxedNmadd => {
+            let (x, y, z) = (
+                lanes::<f32, 4>(v(a)),
+                lanes::<f32, 4>(v(b)),
+                lanes::<f32, 4>(v(c)),
+            );
+            pack::<f32, 4>(std::array::from_fn(|i| -(x[i] * y[i]) + z[i]))
+        }
+        F64x2RelaxedMadd => {
+            let (x, y, z) = (
+                lanes::<f64, 2>(v(a)),
+                lanes::<f64, 2>(v(b)),
+                lanes::<f64, 2>(v(c)),
+            );
+            pack::<f64, 2>(std::array::from_fn(|i| x[i] * y[i] + z[i]))
+        }
+        F64x2RelaxedNmadd => {
+            let (x, y, z) = (
+                lanes::<f64, 2>(v(a)),
+                lanes::<f64, 2>(v(b)),
+                lanes::<f64, 2>(v(c)),
+            );
+            pack::<f64, 2>(std::array::from_fn(|i| -(x[i] * y[i]) + z[i]))
+        }
+        // Bitwise select, like `v128.bitselect` (allowed for every lane width).
+        I8x16RelaxedLaneselect
         | I16x8RelaxedLaneselect
         | I32x4RelaxedLaneselect
-        | I64x2RelaxedLaneselect
-        | F32x4RelaxedMin
-        | F32x4RelaxedMax
-        | F64x2RelaxedMin
-        | F64x2RelaxedMax
-        | I16x8RelaxedQ15mulrS
-        | I16x8RelaxedDotI8x16I7x16S
-        | I32x4RelaxedDotI8x16I7x16AddS => {
-            return Err(Trap::host("relaxed SIMD is not supported".to_string()))
+        | I64x2RelaxedLaneselect => (v(a) & v(c)) | (v(b) & !v(c)),
+        // `minps`/`maxps`: the second operand unless the first compares less (greater).
+        F32x4RelaxedMin => zip::<f32, f32, 4>(v(a), v(b), |x, y| if x < y { x } else { y }),
+        F32x4RelaxedMax => zip::<f32, f32, 4>(v(a), v(b), |x, y| if x > y { x } else { y }),
+        F64x2RelaxedMin => zip::<f64, f64, 2>(v(a), v(b), |x, y| if x < y { x } else { y }),
+        F64x2RelaxedMax => zip::<f64, f64, 2>(v(a), v(b), |x, y| if x > y { x } else { y }),
+        // `pmulhrsw`: rounds like q15mulr but wraps (-32768 * -32768 gives -32768).
+        I16x8RelaxedQ15mulrS => zip::<i16, i16, 8>(v(a), v(b), |x, y| {
+            ((x as i32 * y as i32 + 0x4000) >> 15) as i16
+        }),
+        // `pmaddubsw` with `b` as its unsigned operand: products of a signed `a` byte and an
+        // unsigned `b` byte, pairs added with i16 saturation.
+        I16x8RelaxedDotI8x16I7x16S => relaxed_dot(v(a), v(b)),
+        // Then `pmaddwd` by ones (pairs of i16 added into i32) and a wrapping add of `c`.
+        I32x4RelaxedDotI8x16I7x16AddS => {
+            let d = lanes::<i16, 8>(relaxed_dot(v(a), v(b)));
+            let z = lanes::<i32, 4>(v(c));
+            pack::<i32, 4>(std::array::from_fn(|i| {
+                (d[2 * i] as i32 + d[2 * i + 1] as i32).wrapping_add(z[i])
+            }))
         }
     };
     set(s, dst, out);

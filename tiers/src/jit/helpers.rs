@@ -450,3 +450,47 @@ pub unsafe extern "C" fn ref_func(vmctx: *const VMContext, func: u32) -> u64 {
     let (store, inst) = unsafe { cx(vmctx) };
     funcref_cell(store.instances[inst as usize].funcs[func as usize])
 }
+
+/// Runs one SIMD operator with the interpreter's semantics (`interp::simd::exec`, the
+/// reference every tier agrees with) on value-stack cells: the baseline's lowering of the
+/// operators it does not inline. `word` is the operator code and lane (low 32 bits, the
+/// interpreter's `code`) and the operand cells `a`, `b`, `c` relative to `cells` (a byte
+/// each from bit 32); the result goes to `cells[0..]`. `offset` is a memory access's static
+/// offset. Returns a trap code (0 = none).
+///
+/// # Safety
+/// See the module documentation; `cells` points at the operands' home slots, and the frame
+/// holds two cells from there and every operand cell named in `word`.
+pub unsafe extern "C" fn simd_exec(
+    vmctx: *const VMContext,
+    word: u64,
+    offset: u32,
+    cells: *mut u64,
+) -> u32 {
+    use crate::interp::raw::{MemView, Slots};
+    let (a, b, c) = (
+        (word >> 32) as u8 as u32,
+        (word >> 40) as u8 as u32,
+        (word >> 48) as u8 as u32,
+    );
+    // SAFETY: the function's contract: the cells are the caller's frame, ours while it runs.
+    let s = unsafe { Slots::new(cells) };
+    // SAFETY: the module contract: vmctx is live; its memory 0 (if any) stays mapped with at
+    // least its current length for the store's lifetime.
+    let mem = unsafe {
+        let vm = &*vmctx;
+        if vm.memory.is_null() {
+            MemView::EMPTY
+        } else {
+            MemView::new(vm.mem_base, (*vm.memory).len)
+        }
+    };
+    match crate::interp::simd::exec(word as u32, 0, a, b, c, offset, s, mem) {
+        Ok(()) => 0,
+        Err(t) => {
+            // SAFETY: module contract.
+            let (store, _) = unsafe { cx(vmctx) };
+            trap_code(store, t)
+        }
+    }
+}
