@@ -69,7 +69,10 @@ pub fn simd_enabled() -> bool {
 /// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions); SIMD only when
 /// `simd_enabled()`.
 pub fn supported_features() -> WasmFeatures {
-    let base = WasmFeatures::WASM2.union(WasmFeatures::EXTENDED_CONST);
+    let base = WasmFeatures::WASM2
+        .union(WasmFeatures::EXTENDED_CONST)
+        .union(WasmFeatures::MULTI_MEMORY)
+        .union(WasmFeatures::MEMORY64);
     if simd_enabled() {
         base
     } else {

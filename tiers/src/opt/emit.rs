@@ -597,7 +597,8 @@ impl Gen<'_> {
                 let Imm::Index(0) = data.imm else {
                     return Err("only memory 0 is supported".into());
                 };
-                // delta is already in esi (its constraint), the result comes back in eax.
+                // delta is already in rdx (its constraint), the result comes back in eax.
+                asm!(self; xor esi, esi);
                 self.call_helper(helpers::memory_grow as *const () as usize);
                 self.reload_mem_len();
             }

@@ -4,7 +4,7 @@
 //! calls clobber every allocatable register); the entry block gets a pseudo instruction that
 //! defines the parameters from their cells. `emit.rs` turns each into machine code.
 
-use super::abi::{self, RAX, RCX, RDX, RSI};
+use super::abi::{self, RAX, RCX, RDX};
 use regalloc2::{Operand, PRegSet, RegClass, VReg};
 use strata_ir::{Block, EntityRef, Function, Imm, Inst, Opcode, Type};
 
@@ -285,7 +285,7 @@ fn constraints(
             ops.push(Operand::reg_def(defs[0]));
         }
         MemoryGrow => {
-            ops.push(Operand::reg_fixed_use(uses[0], abi::gpr(RSI)));
+            ops.push(Operand::reg_fixed_use(uses[0], abi::gpr(RDX)));
             ops.push(Operand::reg_fixed_def(defs[0], abi::gpr(RAX)));
             clobbers = abi::all_allocatable();
             clobbers.remove(abi::gpr(RAX));
@@ -475,8 +475,9 @@ pub fn imm_operand(func: &Function, inst: Inst) -> Option<i32> {
 pub fn helper_imms(op: Opcode, imm: Imm) -> Result<Vec<u32>, String> {
     use Opcode::*;
     Ok(match (op, imm) {
-        (MemoryFill, Imm::Index(0)) | (MemoryCopy, Imm::Index2(0, 0)) => vec![],
-        (MemoryInit, Imm::Index2(seg, 0)) => vec![seg],
+        (MemoryFill, Imm::Index(0)) => vec![0],
+        (MemoryCopy, Imm::Index2(0, 0)) => vec![0, 0],
+        (MemoryInit, Imm::Index2(seg, 0)) => vec![0, seg],
         (
             DataDrop | ElemDrop | TableGet | TableSet | TableSize | TableGrow | TableFill,
             Imm::Index(i),

@@ -25,6 +25,11 @@ use strata_vm::{BoundsChecks, Module};
 /// The IR pipeline in one place: translation, cleanup, mid-end, critical edges split
 /// (regalloc2 wants them split).
 pub fn build_ir(module: &Module, def_index: u32) -> Result<strata_ir::Function, String> {
+    // The IR types addresses and sizes as i32: a module with a 64-bit memory stays in the
+    // lower tiers (its functions are refused here, before translation).
+    if module.memories.iter().any(|m| m.memory64) {
+        return Err("64-bit memories are not supported by the optimizing tier yet".into());
+    }
     let mut tr = strata_ir::Translator::new();
     tr.set_osr_entries(false);
     let mut func = tr
