@@ -147,6 +147,35 @@ pub struct MemoryType {
     pub shared: bool,
 }
 
+impl MemoryType {
+    /// A 32-bit memory of `min` pages, growing up to `max` (65,536 pages at most).
+    pub fn new(min: u32, max: Option<u32>) -> MemoryType {
+        MemoryType {
+            limits: Limits {
+                min: min as u64,
+                max: max.map(u64::from),
+            },
+            memory64: false,
+            shared: false,
+        }
+    }
+
+    /// A 64-bit memory (memory64): addresses, sizes and `memory.grow` deltas are i64. Strata
+    /// reserves up to `MAX_PAGES_64_RESERVED` pages for one; growing further fails.
+    pub fn new64(min: u64, max: Option<u64>) -> MemoryType {
+        MemoryType {
+            limits: Limits { min, max },
+            memory64: true,
+            shared: false,
+        }
+    }
+
+    /// Whether addresses into the memory are i64.
+    pub fn is_64(&self) -> bool {
+        self.memory64
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TableType {
     pub elem: ValType,
