@@ -70,7 +70,10 @@ pub fn simd_enabled() -> bool {
 /// (Wasm 3.0, one deterministic choice per operator: docs/abi.md §9); SIMD and relaxed SIMD
 /// only when `simd_enabled()`.
 pub fn supported_features() -> WasmFeatures {
-    let base = WasmFeatures::WASM2.union(WasmFeatures::EXTENDED_CONST);
+    let base = WasmFeatures::WASM2
+        .union(WasmFeatures::EXTENDED_CONST)
+        .union(WasmFeatures::MULTI_MEMORY)
+        .union(WasmFeatures::MEMORY64);
     if simd_enabled() {
         base.union(WasmFeatures::RELAXED_SIMD)
     } else {

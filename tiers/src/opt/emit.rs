@@ -671,7 +671,9 @@ impl Gen<'_> {
                     return Err("bad load".into());
                 };
                 let size = op.access_bytes().unwrap_or(8);
-                let Some(disp) = self.address(reg(al[0]), m.offset, size as u32, m.checked) else {
+                let Some(disp) =
+                    self.address(reg(al[0]), m.memory, m.offset, size as u32, m.checked)
+                else {
                     return Ok(());
                 };
                 let d = reg(al[1]);
@@ -706,7 +708,9 @@ impl Gen<'_> {
                     return Err("bad store".into());
                 };
                 let size = op.access_bytes().unwrap_or(8);
-                let Some(disp) = self.address(reg(al[0]), m.offset, size as u32, m.checked) else {
+                let Some(disp) =
+                    self.address(reg(al[0]), m.memory, m.offset, size as u32, m.checked)
+                else {
                     return Ok(());
                 };
                 let v = reg(al[1]);
@@ -722,23 +726,29 @@ impl Gen<'_> {
                 }
             }
             MemorySize => {
-                let Imm::Index(0) = data.imm else {
-                    return Err("only memory 0 is supported".into());
+                let Imm::Index(mem) = data.imm else {
+                    return Err("memory.size without a memory index".into());
                 };
                 let d = reg(al[0]);
-                let m = off::VMCTX_MEMORY;
                 let l = off::MEMORY_LEN;
+                if mem == 0 {
+                    let m = off::VMCTX_MEMORY;
+                    asm!(self; mov Rq(d), QWORD [r15 + m]);
+                } else {
+                    self.memory_definition(mem);
+                    asm!(self; mov Rq(d), r10);
+                }
                 asm!(self
-                    ; mov Rq(d), QWORD [r15 + m]
                     ; mov Rq(d), QWORD [Rq(d) + l]
                     ; shr Rq(d), 16
                 );
             }
             MemoryGrow => {
-                let Imm::Index(0) = data.imm else {
-                    return Err("only memory 0 is supported".into());
+                let Imm::Index(mem) = data.imm else {
+                    return Err("memory.grow without a memory index".into());
                 };
-                // delta is already in esi (its constraint), the result comes back in eax.
+                // delta is already in rdx (its constraint), the result comes back in eax.
+                asm!(self; mov esi, mem as i32);
                 self.call_helper(helpers::memory_grow as *const () as usize);
                 self.reload_mem_len();
             }
@@ -1057,10 +1067,14 @@ impl Gen<'_> {
         }
     }
 
-    /// Puts the zero-extended index in r11 and checks the bounds (explicit mode, when
-    /// `checked`); returns the displacement, or `None` when the access always traps.
-    fn address(&mut self, a: u8, offset: u64, size: u32, checked: bool) -> Option<i32> {
-        if self.r11_index != Some(a) {
+    /// Leaves in r11 the address relative to r13 (memory 0's base) of an access of `size`
+    /// bytes at `a + offset` in 32-bit memory `mem`, after its bounds check (explicit mode,
+    /// `checked`); returns the displacement for `[r13 + r11 + disp]`, or `None` when the
+    /// access always traps. A memory other than 0 has its base and length read through
+    /// `VMContext.memories` (docs/abi.md §2). Consecutive memory-0 accesses off the same
+    /// index register share r11's zero-extension (`r11_index`).
+    fn address(&mut self, a: u8, mem: u32, offset: u64, size: u32, checked: bool) -> Option<i32> {
+        if mem != 0 || self.r11_index != Some(a) {
             asm!(self; mov r11d, Rd(a));
             self.r11_index = Some(a);
         }
@@ -1078,7 +1092,11 @@ impl Gen<'_> {
             self.r11_index = None;
             disp = 0;
         }
-        if self.explicit && checked {
+        if mem != 0 {
+            self.other_memory(mem, (disp + size as u64) as i32, self.explicit && checked);
+            // r11 now holds a rebased address, not the index.
+            self.r11_index = None;
+        } else if self.explicit && checked {
             let e = (disp + size as u64) as i32;
             let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
             asm!(self
@@ -1088,6 +1106,38 @@ impl Gen<'_> {
             );
         }
         Some(disp as i32)
+    }
+
+    /// `r10` = the `VMMemoryDefinition` of memory `mem`.
+    fn memory_definition(&mut self, mem: u32) {
+        let t = off::VMCTX_MEMORIES;
+        let k = mem as i32 * off::CELL;
+        asm!(self; mov r10, QWORD [r15 + t] ; mov r10, QWORD [r10 + k]);
+    }
+
+    /// For an access to memory `mem` (not 0) whose index is in r11 and which ends `end` bytes
+    /// past it: the bounds check against that memory's length (`check`), then r11 rebased
+    /// so that `[r13 + r11 + disp]` addresses that memory (the arithmetic wraps).
+    fn other_memory(&mut self, mem: u32, end: i32, check: bool) {
+        let l = off::MEMORY_LEN;
+        let b = off::MEMORY_BASE;
+        if check {
+            let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+            self.memory_definition(mem);
+            asm!(self
+                ; mov r10, QWORD [r10 + l]
+                ; sub r10, end
+                ; jb =>oob
+                ; cmp r11, r10
+                ; ja =>oob
+            );
+        }
+        self.memory_definition(mem);
+        asm!(self
+            ; mov r10, QWORD [r10 + b]
+            ; sub r10, r13
+            ; add r11, r10
+        );
     }
 
     fn call_helper(&mut self, addr: usize) {

@@ -4,7 +4,7 @@
 //! calls clobber every allocatable register); the entry block gets a pseudo instruction that
 //! defines the parameters from their cells. `emit.rs` turns each into machine code.
 
-use super::abi::{self, RAX, RCX, RDX, RSI};
+use super::abi::{self, RAX, RCX, RDX};
 use regalloc2::{Operand, PRegSet, RegClass, VReg};
 use strata_ir::{Block, EntityRef, Function, Imm, Inst, Opcode, Type};
 
@@ -297,13 +297,11 @@ fn constraints(
         }
         I32Load | I64Load | F32Load | F64Load | I32Load8S | I32Load8U | I32Load16S | I32Load16U
         | I64Load8S | I64Load8U | I64Load16S | I64Load16U | I64Load32S | I64Load32U => {
-            memory0(data.imm)?;
             ops.push(Operand::reg_use(uses[0]));
             ops.push(Operand::reg_def(defs[0]));
         }
         I32Store | I64Store | F32Store | F64Store | I32Store8 | I32Store16 | I64Store8
         | I64Store16 | I64Store32 => {
-            memory0(data.imm)?;
             ops.push(Operand::reg_use(uses[0]));
             ops.push(Operand::reg_use(uses[1]));
         }
@@ -311,7 +309,7 @@ fn constraints(
             ops.push(Operand::reg_def(defs[0]));
         }
         MemoryGrow => {
-            ops.push(Operand::reg_fixed_use(uses[0], abi::gpr(RSI)));
+            ops.push(Operand::reg_fixed_use(uses[0], abi::gpr(RDX)));
             ops.push(Operand::reg_fixed_def(defs[0], abi::gpr(RAX)));
             clobbers = abi::all_allocatable();
             clobbers.remove(abi::gpr(RAX));
@@ -604,8 +602,9 @@ pub fn imm_operand(func: &Function, inst: Inst) -> Option<i32> {
 pub fn helper_imms(op: Opcode, imm: Imm) -> Result<Vec<u32>, String> {
     use Opcode::*;
     Ok(match (op, imm) {
-        (MemoryFill, Imm::Index(0)) | (MemoryCopy, Imm::Index2(0, 0)) => vec![],
-        (MemoryInit, Imm::Index2(seg, 0)) => vec![seg],
+        (MemoryFill, Imm::Index(mem)) => vec![mem],
+        (MemoryCopy, Imm::Index2(dst, src)) => vec![dst, src],
+        (MemoryInit, Imm::Index2(seg, mem)) => vec![mem, seg],
         (
             DataDrop | ElemDrop | TableGet | TableSet | TableSize | TableGrow | TableFill,
             Imm::Index(i),
@@ -613,17 +612,6 @@ pub fn helper_imms(op: Opcode, imm: Imm) -> Result<Vec<u32>, String> {
         | (RefFunc, Imm::Index(i)) => vec![i],
         (TableCopy, Imm::Index2(d, s)) => vec![d, s],
         (TableInit, Imm::Index2(seg, table)) => vec![table, seg],
-        _ => {
-            return Err(format!(
-                "{op}: only memory 0 is supported by the optimizing tier"
-            ))
-        }
+        _ => return Err(format!("{op}: unexpected immediate")),
     })
-}
-
-fn memory0(imm: Imm) -> Result<(), String> {
-    match imm {
-        Imm::Mem(m) if m.memory == 0 => Ok(()),
-        _ => Err("only memory 0 is supported by the optimizing tier".into()),
-    }
 }
