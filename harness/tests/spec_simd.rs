@@ -9,9 +9,6 @@ use strata::conformance::{multi_tier, single_tiers, NamedConfig};
 use strata::{Engine, Tier};
 use strata_harness::wast_runner::{run_scripts, suite_scripts};
 
-/// The one script that needs more than SIMD: multi-memory, which Strata does not have yet.
-const NEEDS_MULTI_MEMORY: &str = "simd_memory-multi";
-
 #[test]
 fn simd_suite_on_the_interpreter_and_tiered_execution() {
     strata::set_simd_enabled(true);
@@ -36,15 +33,6 @@ fn simd_suite_on_the_interpreter_and_tiered_execution() {
         for (s, o) in scripts.iter().zip(&outcomes) {
             passed += o.passed;
             skipped += o.skipped;
-            if s.name.contains(NEEDS_MULTI_MEMORY) {
-                assert!(
-                    o.failures.iter().all(|f| f.contains("multiple memories")),
-                    "{}: {:?}",
-                    s.name,
-                    o.failures
-                );
-                continue;
-            }
             failures.extend(o.failures.iter().map(|f| format!("  {}: {f}", s.name)));
         }
         if !failures.is_empty() || skipped > 0 || passed < 25_900 {

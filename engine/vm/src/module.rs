@@ -70,7 +70,10 @@ pub fn simd_enabled() -> bool {
 /// (Wasm 3.0, one deterministic choice per operator: docs/abi.md §9); SIMD and relaxed SIMD
 /// only when `simd_enabled()`.
 pub fn supported_features() -> WasmFeatures {
-    let base = WasmFeatures::WASM2.union(WasmFeatures::EXTENDED_CONST);
+    let base = WasmFeatures::WASM2
+        .union(WasmFeatures::EXTENDED_CONST)
+        .union(WasmFeatures::MULTI_MEMORY)
+        .union(WasmFeatures::MEMORY64);
     if simd_enabled() {
         base.union(WasmFeatures::RELAXED_SIMD)
     } else {
@@ -295,6 +298,11 @@ pub struct Module {
     /// The interruption checks every tier compiles into this module's code (design.md §13):
     /// the engine's, set before any code is made.
     pub interrupts: crate::Interrupts,
+    /// The optimizing tier's mid-end switches in the spelling of `strata_ir`'s
+    /// `MidendConfig::parse` (`off`, `chaos=SEED`, `no-FAMILY`...): the engine's
+    /// `Config::egraph`, set before any code is made. Kept as text so this crate stays free
+    /// of compiler types (design.md §0); empty means the default mid-end.
+    pub egraph: String,
     /// One code slot per defined function (docs/abi.md §5), shared by all instances; made on
     /// first use. Null means "no compiled code".
     code_slots: OnceLock<Box<[AtomicPtr<u8>]>>,
@@ -536,6 +544,7 @@ impl Module {
             code_section_bytes: 0,
             tier_state: Default::default(),
             interrupts: Default::default(),
+            egraph: String::new(),
             code_slots: OnceLock::new(),
         };
         let mut validator = validate.then(|| Validator::new_with_features(supported_features()));

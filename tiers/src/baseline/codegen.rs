@@ -1470,23 +1470,20 @@ impl<'a> Lower<'a> for Gen<'_> {
         visit_i32_store16(memarg: MemArg) => |g| g.store(memarg, 2);
         visit_i64_store16(memarg: MemArg) => |g| g.store(memarg, 2);
         visit_i64_store32(memarg: MemArg) => |g| g.store(memarg, 4);
-        visit_memory_size(mem: u32) => |g| { let _ = mem; g.memory_size() };
+        visit_memory_size(mem: u32) => |g| g.memory_size(mem);
         visit_memory_grow(mem: u32) => |g| {
-            let _ = mem;
-            g.helper_op(helpers::memory_grow as *const () as usize, 1, None, Some(Ty::I32), false);
+            let ty = g.index_ty(mem);
+            g.helper_op_imms(helpers::memory_grow as *const () as usize, 1, &[mem as u64], Some(ty), false);
             g.reload_mem_len();
         };
         visit_memory_copy(dst_mem: u32, src_mem: u32) => |g| {
-            let _ = (dst_mem, src_mem);
-            g.helper_op(helpers::memory_copy as *const () as usize, 3, None, None, true)
+            g.helper_op_imms(helpers::memory_copy as *const () as usize, 3, &[dst_mem as u64, src_mem as u64], None, true)
         };
         visit_memory_fill(mem: u32) => |g| {
-            let _ = mem;
-            g.helper_op(helpers::memory_fill as *const () as usize, 3, None, None, true)
+            g.helper_op_imms(helpers::memory_fill as *const () as usize, 3, &[mem as u64], None, true)
         };
         visit_memory_init(data_index: u32, mem: u32) => |g| {
-            let _ = mem;
-            g.helper_op(helpers::memory_init as *const () as usize, 3, Some(data_index as u64), None, true)
+            g.helper_op_imms(helpers::memory_init as *const () as usize, 3, &[mem as u64, data_index as u64], None, true)
         };
         visit_data_drop(data_index: u32) => |g| g.helper_op(helpers::data_drop as *const () as usize, 0, Some(data_index as u64), None, false);
         visit_elem_drop(elem_index: u32) => |g| g.helper_op(helpers::elem_drop as *const () as usize, 0, Some(elem_index as u64), None, false);
@@ -1878,16 +1875,41 @@ impl Gen<'_> {
         Ok(())
     }
 
-    fn memory_size(&mut self) {
+    fn memory_size(&mut self, mem: u32) {
         let r = self.alloc_gpr();
-        let m = off::VMCTX_MEMORY;
         let l = off::MEMORY_LEN;
+        if mem == 0 {
+            let m = off::VMCTX_MEMORY;
+            asm!(self; mov Rq(r), QWORD [r15 + m]);
+        } else {
+            self.memory_definition(r, mem);
+        }
         asm!(self
-            ; mov Rq(r), QWORD [r15 + m]
             ; mov Rq(r), QWORD [Rq(r) + l]
             ; shr Rq(r), 16
         );
-        self.push_reg(Ty::I32, r);
+        let ty = self.index_ty(mem);
+        self.push_reg(ty, r);
+    }
+
+    /// The type of memory `mem`'s addresses and sizes: i64 for a 64-bit memory.
+    fn index_ty(&self, mem: u32) -> Ty {
+        if self.module.memories[mem as usize].memory64 {
+            Ty::I64
+        } else {
+            Ty::I32
+        }
+    }
+
+    /// `r` = the address of memory `mem`'s `VMMemoryDefinition` (through the instance's
+    /// table of them: memories other than 0 have no pinned register).
+    fn memory_definition(&mut self, r: u8, mem: u32) {
+        let t = off::VMCTX_MEMORIES;
+        let k = (mem as i32) * off::CELL;
+        asm!(self
+            ; mov Rq(r), QWORD [r15 + t]
+            ; mov Rq(r), QWORD [Rq(r) + k]
+        );
     }
 
     fn table_get(&mut self, table: u32) {
@@ -2126,6 +2148,37 @@ impl Gen<'_> {
             ; mov QWORD [r11 + jit_fp], rbp
         );
         self.call_addr(addr);
+    }
+
+    /// `helper_op` with several immediates (at most 5 arguments after the `VMContext`).
+    fn helper_op_imms(
+        &mut self,
+        addr: usize,
+        n: usize,
+        imms: &[u64],
+        result: Option<Ty>,
+        traps: bool,
+    ) {
+        self.spill_regs();
+        let len = self.stack.len();
+        let mut args = [Arg::Vmctx; 6];
+        let mut k = 1;
+        for &i in imms {
+            args[k] = Arg::Imm(i);
+            k += 1;
+        }
+        for p in len - n..len {
+            args[k] = Arg::Val(self.stack[p]);
+            k += 1;
+        }
+        self.truncate(len - n);
+        self.call_helper(addr, &args[..k]);
+        if traps {
+            self.check_helper_trap();
+        }
+        if let Some(ty) = result {
+            self.push_reg(ty, RAX);
+        }
     }
 
     /// A helper taking (vmctx, [imm], n popped operands) and returning nothing, a trap code
@@ -2830,9 +2883,90 @@ impl Gen<'_> {
         disp as i32
     }
 
+    /// The memory index of an access (GC array targets do not validate here).
+    fn memory_of(m: &MemArg) -> u32 {
+        match m.target {
+            wasmparser::MemArgTarget::Memory(i) => i,
+            wasmparser::MemArgTarget::Array(_) => u32::MAX,
+        }
+    }
+
+    /// `address` for any access: memory 0 of 32 bits takes the pinned fast path; another
+    /// memory or a 64-bit one has its own base and length (docs/abi.md §2).
+    fn access(&mut self, addr: Val, m: &MemArg, size: u32) -> i32 {
+        let mem = Self::memory_of(m);
+        if mem == 0 && !self.module.memories[0].memory64 {
+            self.address(addr, m.offset, size)
+        } else {
+            self.address_of(addr, mem, m.offset, size)
+        }
+    }
+
+    /// Leaves in r11 the address of the access relative to `r13` (the pinned memory 0 base)
+    /// after the bounds check, for memory `mem` (any memory, 32- or 64-bit); returns the
+    /// displacement for `[r13 + r11 + disp]`. Only r10 and r11 are used. A 64-bit memory is
+    /// always checked explicitly: no guard region covers a 64-bit index (design.md §4).
+    fn address_of(&mut self, addr: Val, mem: u32, offset: u64, size: u32) -> i32 {
+        let wide = self.module.memories[mem as usize].memory64;
+        match addr.loc {
+            Loc::Const(c) => {
+                let c = if wide { c } else { c as u32 as u64 };
+                mov_imm(self.asm, SCRATCH, c);
+            }
+            Loc::Reg(r) if wide => asm!(self; mov r11, Rq(r)),
+            Loc::Reg(r) => asm!(self; mov r11d, Rd(r)),
+            _ => match self.cached_local(addr.loc) {
+                Some(c) if wide => asm!(self; mov r11, Rq(c)),
+                Some(c) => asm!(self; mov r11d, Rd(c)),
+                None => {
+                    let d = self.disp_of(addr.loc).unwrap_or(0);
+                    if wide {
+                        fpa!(self, d; {mov r11, QWORD} {});
+                    } else {
+                        fpa!(self, d; {mov r11d, DWORD} {});
+                    }
+                }
+            },
+        }
+        self.free(addr);
+        let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+        let mut disp = offset;
+        if wide || disp + size as u64 > i32::MAX as u64 {
+            // The sum can pass 2^64 only for a 64-bit address: that is out of bounds.
+            if offset != 0 {
+                mov_imm(self.asm, SCRATCH2, offset);
+                asm!(self; add r11, r10 ; jc =>oob);
+            }
+            disp = 0;
+        }
+        let l = off::MEMORY_LEN;
+        let b = off::MEMORY_BASE;
+        if wide || self.explicit {
+            // len - end < ea (unsigned), or len < end: out of bounds.
+            let end = (disp + size as u64) as i32;
+            self.memory_definition(SCRATCH2, mem);
+            asm!(self
+                ; mov r10, QWORD [r10 + l]
+                ; sub r10, end
+                ; jb =>oob
+                ; cmp r11, r10
+                ; ja =>oob
+            );
+        }
+        // Relative to r13, so the access keeps the one addressing form of every load and
+        // store (r13 may be anything: the arithmetic wraps).
+        self.memory_definition(SCRATCH2, mem);
+        asm!(self
+            ; mov r10, QWORD [r10 + b]
+            ; sub r10, r13
+            ; add r11, r10
+        );
+        disp as i32
+    }
+
     fn load(&mut self, m: MemArg, ty: Ty, size: u32, kind: LoadKind) -> Result<(), String> {
         let addr = self.pop();
-        let disp = self.address(addr, m.offset, size);
+        let disp = self.access(addr, &m, size);
         if ty.is_float() {
             let x = self.alloc_xmm();
             match kind {
@@ -2882,7 +3016,7 @@ impl Gen<'_> {
     fn store(&mut self, m: MemArg, size: u32) -> Result<(), String> {
         let v = self.pop();
         let addr = self.pop();
-        let disp = self.address(addr, m.offset, size);
+        let disp = self.access(addr, &m, size);
         // The value: a register, an immediate, or loaded into r10 (free after the check).
         let src = match v.loc {
             Loc::Reg(r) => Opnd::Reg(r),

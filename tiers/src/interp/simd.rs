@@ -395,11 +395,20 @@ fn q15mulr(a: i16, b: i16) -> i16 {
     r.clamp(i16::MIN as i32, i16::MAX as i32) as i16
 }
 
-/// The memory access of a SIMD load/store: `n` bytes at `addr + offset`.
+/// The memory access of a SIMD load/store: `n` bytes at `addr + offset` (an i64 address
+/// when `wide`).
 #[inline(always)]
-fn load<const N: usize>(mem: MemView, addr: u64, offset: u32) -> Result<[u8; N], Trap> {
-    mem.load::<N>(addr, offset)
+fn load<const N: usize>(mem: MemView, addr: u64, offset: u32, wide: bool) -> Result<[u8; N], Trap> {
+    mem.load_n::<N>(addr, offset as u64, wide)
 }
+
+/// Bit of a `Simd` code: the access is to the memory whose index is in `MEMORY_SHIFT..31`
+/// (not the plain memory 0 view), which the executor resolves.
+pub const OTHER_MEMORY: u32 = 1 << 31;
+/// Where a memory access's memory index starts in a `Simd` code (11 bits).
+pub const MEMORY_SHIFT: u32 = 20;
+/// Largest memory index a SIMD access encodes.
+pub const MAX_MEMORY: u32 = (1 << 11) - 1;
 
 /// Runs SIMD instruction `code` (the `Simd` word's code field) on frame `s` and memory `mem`.
 /// Globals are the executor's (`GlobalGet`/`GlobalSet` never come here).
@@ -413,77 +422,101 @@ pub fn exec(
     imm: u32,
     s: Slots,
     mem: MemView,
+    wide: bool,
 ) -> Result<(), Trap> {
     use SimdCode::*;
     let Some(op) = SimdCode::from_u16(code as u16) else {
         return Err(Trap::host("corrupt SIMD instruction".to_string()));
     };
-    let lane = (code >> 16) as usize;
+    let lane = ((code >> 16) & 0xf) as usize;
     let v = |r: Reg| get(s, r);
     let sc = |r: Reg| s.get(r);
     let out: u128 = match op {
         // ---- memory ----
-        V128Load => u128::from_le_bytes(load::<16>(mem, sc(a), imm)?),
+        V128Load => u128::from_le_bytes(load::<16>(mem, sc(a), imm, wide)?),
         V128Load8x8S => pack::<i16, 8>(
-            lanes::<i8, 8>(u64::from_le_bytes(load::<8>(mem, sc(a), imm)?) as u128)
+            lanes::<i8, 8>(u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?) as u128)
                 .map(|x| x as i16),
         ),
         V128Load8x8U => pack::<u16, 8>(
-            lanes::<u8, 8>(u64::from_le_bytes(load::<8>(mem, sc(a), imm)?) as u128)
+            lanes::<u8, 8>(u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?) as u128)
                 .map(|x| x as u16),
         ),
         V128Load16x4S => pack::<i32, 4>(
-            lanes::<i16, 4>(u64::from_le_bytes(load::<8>(mem, sc(a), imm)?) as u128)
+            lanes::<i16, 4>(u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?) as u128)
                 .map(|x| x as i32),
         ),
         V128Load16x4U => pack::<u32, 4>(
-            lanes::<u16, 4>(u64::from_le_bytes(load::<8>(mem, sc(a), imm)?) as u128)
+            lanes::<u16, 4>(u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?) as u128)
                 .map(|x| x as u32),
         ),
         V128Load32x2S => pack::<i64, 2>(
-            lanes::<i32, 2>(u64::from_le_bytes(load::<8>(mem, sc(a), imm)?) as u128)
+            lanes::<i32, 2>(u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?) as u128)
                 .map(|x| x as i64),
         ),
         V128Load32x2U => pack::<u64, 2>(
-            lanes::<u32, 2>(u64::from_le_bytes(load::<8>(mem, sc(a), imm)?) as u128)
+            lanes::<u32, 2>(u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?) as u128)
                 .map(|x| x as u64),
         ),
-        V128Load8Splat => pack::<u8, 16>([load::<1>(mem, sc(a), imm)?[0]; 16]),
-        V128Load16Splat => pack::<u16, 8>([u16::from_le_bytes(load::<2>(mem, sc(a), imm)?); 8]),
-        V128Load32Splat => pack::<u32, 4>([u32::from_le_bytes(load::<4>(mem, sc(a), imm)?); 4]),
-        V128Load64Splat => pack::<u64, 2>([u64::from_le_bytes(load::<8>(mem, sc(a), imm)?); 2]),
-        V128Load32Zero => u32::from_le_bytes(load::<4>(mem, sc(a), imm)?) as u128,
-        V128Load64Zero => u64::from_le_bytes(load::<8>(mem, sc(a), imm)?) as u128,
+        V128Load8Splat => pack::<u8, 16>([load::<1>(mem, sc(a), imm, wide)?[0]; 16]),
+        V128Load16Splat => {
+            pack::<u16, 8>([u16::from_le_bytes(load::<2>(mem, sc(a), imm, wide)?); 8])
+        }
+        V128Load32Splat => {
+            pack::<u32, 4>([u32::from_le_bytes(load::<4>(mem, sc(a), imm, wide)?); 4])
+        }
+        V128Load64Splat => {
+            pack::<u64, 2>([u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?); 2])
+        }
+        V128Load32Zero => u32::from_le_bytes(load::<4>(mem, sc(a), imm, wide)?) as u128,
+        V128Load64Zero => u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?) as u128,
         V128Load8Lane => {
             let mut x = lanes::<u8, 16>(v(b));
-            x[lane & 15] = load::<1>(mem, sc(a), imm)?[0];
+            x[lane & 15] = load::<1>(mem, sc(a), imm, wide)?[0];
             pack(x)
         }
         V128Load16Lane => {
             let mut x = lanes::<u16, 8>(v(b));
-            x[lane & 7] = u16::from_le_bytes(load::<2>(mem, sc(a), imm)?);
+            x[lane & 7] = u16::from_le_bytes(load::<2>(mem, sc(a), imm, wide)?);
             pack(x)
         }
         V128Load32Lane => {
             let mut x = lanes::<u32, 4>(v(b));
-            x[lane & 3] = u32::from_le_bytes(load::<4>(mem, sc(a), imm)?);
+            x[lane & 3] = u32::from_le_bytes(load::<4>(mem, sc(a), imm, wide)?);
             pack(x)
         }
         V128Load64Lane => {
             let mut x = lanes::<u64, 2>(v(b));
-            x[lane & 1] = u64::from_le_bytes(load::<8>(mem, sc(a), imm)?);
+            x[lane & 1] = u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?);
             pack(x)
         }
-        V128Store => return mem.store::<16>(sc(a), imm, v(b).to_le_bytes()),
-        V128Store8Lane => return mem.store::<1>(sc(a), imm, [lanes::<u8, 16>(v(b))[lane & 15]]),
+        V128Store => return mem.store_n::<16>(sc(a), imm as u64, wide, v(b).to_le_bytes()),
+        V128Store8Lane => {
+            return mem.store_n::<1>(sc(a), imm as u64, wide, [lanes::<u8, 16>(v(b))[lane & 15]])
+        }
         V128Store16Lane => {
-            return mem.store::<2>(sc(a), imm, lanes::<u16, 8>(v(b))[lane & 7].to_le_bytes())
+            return mem.store_n::<2>(
+                sc(a),
+                imm as u64,
+                wide,
+                lanes::<u16, 8>(v(b))[lane & 7].to_le_bytes(),
+            )
         }
         V128Store32Lane => {
-            return mem.store::<4>(sc(a), imm, lanes::<u32, 4>(v(b))[lane & 3].to_le_bytes())
+            return mem.store_n::<4>(
+                sc(a),
+                imm as u64,
+                wide,
+                lanes::<u32, 4>(v(b))[lane & 3].to_le_bytes(),
+            )
         }
         V128Store64Lane => {
-            return mem.store::<8>(sc(a), imm, lanes::<u64, 2>(v(b))[lane & 1].to_le_bytes())
+            return mem.store_n::<8>(
+                sc(a),
+                imm as u64,
+                wide,
+                lanes::<u64, 2>(v(b))[lane & 1].to_le_bytes(),
+            )
         }
         Copy => v(a),
         Select => {
