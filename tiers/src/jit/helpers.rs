@@ -507,7 +507,9 @@ pub unsafe extern "C" fn simd_exec(
             MemView::new(vm.mem_base, (*vm.memory).len)
         }
     };
-    match crate::interp::simd::exec(word as u32, 0, a, b, c, offset, s, mem) {
+    // Loads and stores are always inline in the baseline (any memory, 32- or 64-bit): an
+    // access that reaches here is to memory 0 with 32-bit addresses.
+    match crate::interp::simd::exec(word as u32, 0, a, b, c, offset, s, mem, false) {
         Ok(()) => 0,
         Err(t) => {
             // SAFETY: module contract.

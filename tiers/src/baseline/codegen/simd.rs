@@ -105,11 +105,6 @@ impl Gen<'_> {
             return Ok(());
         }
         self.flush();
-        if let Some(m) = imm.memarg {
-            if m.target != wasmparser::MemArgTarget::Memory(0) {
-                return Err("the baseline does not support SIMD on memories other than 0".into());
-            }
-        }
         if op.shape() == Shape::Const {
             let v = imm.value.map(|v| v.i128() as u128).unwrap_or(0);
             self.push(Ty::V128, Loc::Const(v as u64));
@@ -1008,8 +1003,8 @@ impl Gen<'_> {
         self.push_v128_xmm(d);
     }
 
-    /// Loads and stores: bounds-checked like the scalar ones (`Gen::address`: explicit
-    /// checks, or the trap table for guard pages).
+    /// Loads and stores on any memory: bounds-checked like the scalar ones (`Gen::access`:
+    /// explicit checks, or the trap table for guard pages).
     fn simd_memory(&mut self, op: SimdCode, m: MemArg, lane: u8) -> Result<bool, String> {
         use SimdCode::*;
         let size: u32 = match op {
@@ -1028,7 +1023,7 @@ impl Gen<'_> {
                 let x = XMM_SCRATCH;
                 self.pop_v128_into(x);
                 let addr = self.pop();
-                let disp = self.address(addr, m.offset, size);
+                let disp = self.access(addr, &m, size);
                 match op {
                     V128Store => vmem!(self, disp; {movdqu OWORD} {, Rx(x)}),
                     V128Store8Lane => vmem!(self, disp; {pextrb BYTE} {, Rx(x), l}),
@@ -1041,7 +1036,7 @@ impl Gen<'_> {
                 let d = self.alloc_xmm();
                 self.pop_v128_into(d);
                 let addr = self.pop();
-                let disp = self.address(addr, m.offset, size);
+                let disp = self.access(addr, &m, size);
                 match op {
                     V128Load8Lane => vmem!(self, disp; {pinsrb Rx(d), BYTE} {, l}),
                     V128Load16Lane => vmem!(self, disp; {pinsrw Rx(d), WORD} {, l}),
@@ -1053,7 +1048,7 @@ impl Gen<'_> {
             _ => {
                 let d = self.alloc_xmm();
                 let addr = self.pop();
-                let disp = self.address(addr, m.offset, size);
+                let disp = self.access(addr, &m, size);
                 match op {
                     V128Load => vmem!(self, disp; {movdqu Rx(d), OWORD} {}),
                     V128Load8x8S => vmem!(self, disp; {pmovsxbw Rx(d), QWORD} {}),
