@@ -33,6 +33,9 @@ pub struct ExportType {
     pub ty: ExternType,
 }
 
+/// The WebAssembly features Strata validates modules with (wasmparser's set).
+pub use strata_vm::module::supported_features;
+
 /// Checks that `bytes` are a valid module (binary format) without compiling it.
 pub fn validate(bytes: &[u8]) -> Result<(), CompileError> {
     strata_vm::module::validate(bytes).map_err(CompileError::from)

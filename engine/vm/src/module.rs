@@ -44,10 +44,10 @@ type Result<T> = std::result::Result<T, ParseError>;
 static SIMD_ENABLED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
 /// Accepts (`true`, the default) or rejects at validation (`false`) modules that use
-/// fixed-width SIMD; the environment variable `STRATA_SIMD=0` turns it off too. The
-/// interpreter runs all of it (`proposals/simd` passes on every interpreter mode); the
-/// baseline rejects SIMD functions ("SIMD not supported by the baseline yet"), so tiered
-/// execution keeps them interpreted and `--tier baseline`/`mixed` fail such modules cleanly.
+/// fixed-width SIMD and relaxed SIMD; the environment variable `STRATA_SIMD=0` turns it off
+/// too. The interpreter and the baseline run all of it (`proposals/simd` and
+/// `proposals/relaxed-simd`); the optimizing tier refuses SIMD functions, which tiered
+/// execution leaves to the baseline.
 pub fn set_simd_enabled(on: bool) {
     SIMD_ENABLED.store(if on { 2 } else { 1 }, std::sync::atomic::Ordering::Relaxed);
 }
@@ -66,12 +66,16 @@ pub fn simd_enabled() -> bool {
 }
 
 /// The wasm features Strata accepts: WebAssembly 2.0 plus extended constant expressions
-/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions); SIMD only when
-/// `simd_enabled()`.
+/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions) and relaxed SIMD
+/// (Wasm 3.0, one deterministic choice per operator: docs/abi.md §9); SIMD and relaxed SIMD
+/// only when `simd_enabled()`.
 pub fn supported_features() -> WasmFeatures {
-    let base = WasmFeatures::WASM2.union(WasmFeatures::EXTENDED_CONST);
+    let base = WasmFeatures::WASM2
+        .union(WasmFeatures::EXTENDED_CONST)
+        .union(WasmFeatures::MULTI_MEMORY)
+        .union(WasmFeatures::MEMORY64);
     if simd_enabled() {
-        base
+        base.union(WasmFeatures::RELAXED_SIMD)
     } else {
         base.difference(WasmFeatures::SIMD)
     }

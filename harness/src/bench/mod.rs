@@ -315,15 +315,6 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
             "--timeout must be a positive number of seconds".into(),
         ));
     }
-    if let Some(dir) = &args.sightglass {
-        return sightglass::main(
-            dir,
-            &args.tier,
-            args.runs,
-            Duration::from_secs_f64(args.timeout),
-        )
-        .map_err(Usage);
-    }
     let mut tiers = egraph_variants(&args.tier, &args.egraph);
     for list in &args.tiering {
         let policies = split_policies(list).map_err(Usage)?;
@@ -344,6 +335,26 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
         .out
         .clone()
         .unwrap_or_else(|| root.join("benches/results"));
+    if let Some(dir) = &args.sightglass {
+        // The default `all` means the peers that can run the suite: wasmtime's two compilers.
+        let mut engines = kinds.clone();
+        if args.engine == ["all"] {
+            engines.retain(|k| {
+                matches!(
+                    k,
+                    EngineKind::Strata(_) | EngineKind::Wasmtime | EngineKind::WasmtimeWinch
+                )
+            });
+        }
+        return sightglass::main(
+            dir,
+            &engines,
+            &loc,
+            args.runs,
+            Duration::from_secs_f64(args.timeout),
+        )
+        .map_err(Usage);
+    }
     let (inputs, sets) = split::inputs(&root, args.set, &args.programs).map_err(Usage)?;
     let files = programs::collect_files(&inputs).map_err(Usage)?;
     let sizes = programs::SizeOptions {

@@ -44,6 +44,11 @@ fn function_midend(module: &Module, def_index: u32) -> Result<MidendConfig, Stri
 /// The IR pipeline in one place: translation, cleanup, mid-end (with the module's e-graph
 /// switches), critical edges split (regalloc2 wants them split).
 pub fn build_ir(module: &Module, def_index: u32) -> Result<strata_ir::Function, String> {
+    // The IR types addresses and sizes as i32: a module with a 64-bit memory stays in the
+    // lower tiers (its functions are refused here, before translation).
+    if module.memories.iter().any(|m| m.memory64) {
+        return Err("64-bit memories are not supported by the optimizing tier yet".into());
+    }
     let midend = function_midend(module, def_index)?;
     let mut tr = strata_ir::Translator::new();
     tr.set_osr_entries(false);
