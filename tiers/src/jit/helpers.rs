@@ -507,7 +507,9 @@ pub unsafe extern "C" fn simd_exec(
             MemView::new(vm.mem_base, (*vm.memory).len)
         }
     };
-    match crate::interp::simd::exec(word as u32, 0, a, b, c, offset, s, mem) {
+    // Memory 0 with 32-bit addresses, as the interpreter's default path passes it (the
+    // `wide` argument came with memory64 in a branch merged beside this helper's).
+    match crate::interp::simd::exec(word as u32, 0, a, b, c, offset, s, mem, false) {
         Ok(()) => 0,
         Err(t) => {
             // SAFETY: module contract.
