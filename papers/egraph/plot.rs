@@ -78,9 +78,10 @@ fn panel(
         .iter()
         .flat_map(|(_, rs)| rs.iter().flatten().copied());
     let (lo, hi) = values.fold((1.0f64, 1.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    // Room around the data; 1.0 is always in view.
+    // Room around the data (above it, for the legend too); 1.0 is always in view.
     let pad = ((hi - lo) * 0.12).max(0.02);
-    let (y0, y1) = ((lo - pad).max(0.0), hi + pad);
+    let top = if legend { (hi - lo) * 0.75 } else { pad };
+    let (y0, y1) = ((lo - pad).max(0.0), hi + top);
     let n = groups.len();
     let mut chart = ChartBuilder::on(area)
         .caption(

@@ -80,7 +80,7 @@ pub struct BenchArgs {
     /// Mid-end switches of the optimizing tier to sweep (repeatable): each `--tier` runs
     /// once per value, as engine `strata:TIER/egraph=SWITCHES` (`strata run --egraph
     /// SWITCHES`), e.g. `--egraph on --egraph off --egraph no-arith`. `+` joins switches of
-    /// one value (`no-arith+no-bits`).
+    /// one value (`no-arith+no-bits`). interp and baseline run once.
     #[arg(long, value_name = "SWITCHES")]
     pub egraph: Vec<String>,
     /// Peer engines, comma-separated: native, wasmi-eager, wasmi-lazy, wasmtime,
@@ -210,14 +210,16 @@ pub fn select_engines(tiers: &[String], peers: &[String]) -> Result<Vec<EngineKi
 }
 
 /// Each tier once per `--egraph` value (`TIER/egraph=SWITCHES`; `on` and the empty value
-/// are the tier itself), or the tiers as given without `--egraph`. `none` stays `none`.
+/// are the tier itself), or the tiers as given without `--egraph`. `none`, `interp` and
+/// `baseline` (which never run the mid-end) stay as they are.
 pub fn egraph_variants(tiers: &[String], egraph: &[String]) -> Vec<String> {
     if egraph.is_empty() {
         return tiers.to_vec();
     }
     let mut out = Vec::new();
     for t in tiers {
-        if t.trim() == "none" {
+        // The interpreter and the baseline never run the mid-end: measured once.
+        if matches!(t.trim(), "none" | "interp" | "baseline") {
             out.push(t.clone());
             continue;
         }
@@ -479,6 +481,30 @@ fn print_written(paths: &[PathBuf]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn egraph_switches_multiply_the_tiers() {
+        let tiers = vec!["opt".to_string(), "baseline".to_string()];
+        assert_eq!(egraph_variants(&tiers, &[]), tiers);
+        let got = egraph_variants(
+            &tiers,
+            &["on".into(), "off".into(), "no-arith,no-bits".into()],
+        );
+        assert_eq!(
+            got,
+            [
+                "opt",
+                "opt/egraph=off",
+                "opt/egraph=no-arith+no-bits",
+                "baseline"
+            ]
+        );
+        assert_eq!(
+            engines::split_egraph("opt/egraph=no-arith+no-bits"),
+            ("opt", Some("no-arith,no-bits".to_string()))
+        );
+        assert_eq!(engines::split_egraph("opt"), ("opt", None));
+    }
 
     fn v(s: &[&str]) -> Vec<String> {
         s.iter().map(|s| s.to_string()).collect()
