@@ -507,7 +507,8 @@ pub unsafe extern "C" fn simd_exec(
             MemView::new(vm.mem_base, (*vm.memory).len)
         }
     };
-    match crate::interp::simd::exec(word as u32, 0, a, b, c, offset, s, mem) {
+    // Memory 0's plain view, 32-bit addresses: what the interpreter passes for it too.
+    match crate::interp::simd::exec(word as u32, 0, a, b, c, offset, s, mem, false) {
         Ok(()) => 0,
         Err(t) => {
             // SAFETY: module contract.
