@@ -105,7 +105,7 @@ pub fn emit(
             next_emitted[b + 1]
         };
     }
-    for b in 0..n {
+    for (b, &next) in next_emitted.iter().enumerate() {
         if g.forward[b] as usize != b {
             continue;
         }
@@ -131,16 +131,13 @@ pub fn emit(
                                 g.load_cell(a, cell_disp(k as u32), t);
                             }
                         }
-                        VKind::Ir(inst) => {
-                            let next = next_emitted[b];
-                            match vc.insts[i.index()].fused {
-                                Some(c) if func.inst(inst).opcode == Opcode::Select => {
-                                    g.fused_select(inst, c, allocs)
-                                }
-                                Some(c) => g.fused_br_if(inst, c, allocs, vc, next),
-                                None => g.inst(inst, allocs, vc, next)?,
+                        VKind::Ir(inst) => match vc.insts[i.index()].fused {
+                            Some(c) if func.inst(inst).opcode == Opcode::Select => {
+                                g.fused_select(inst, c, allocs)
                             }
-                        }
+                            Some(c) => g.fused_br_if(inst, c, allocs, vc, next),
+                            None => g.inst(inst, allocs, vc, next)?,
+                        },
                     }
                 }
             }
