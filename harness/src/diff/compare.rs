@@ -143,11 +143,17 @@ pub fn run_case(
 /// limit, not a divergence: as soon as the tier runs the feature, the message goes away
 /// and the configuration is compared again.
 pub fn tier_lacks_feature(instantiation: &Outcome) -> bool {
-    const LIMITS: &[&str] = &["not supported by the baseline yet"];
     match instantiation {
-        Outcome::Failed(msg) | Outcome::Trapped(_, msg) => LIMITS.iter().any(|l| msg.contains(l)),
+        Outcome::Failed(msg) | Outcome::Trapped(_, msg) => is_tier_limit(msg),
         _ => false,
     }
+}
+
+/// Whether an error's text is a tier declining a feature it does not run yet (see
+/// [`tier_lacks_feature`]).
+pub fn is_tier_limit(message: &str) -> bool {
+    const LIMITS: &[&str] = &["not supported by the baseline yet"];
+    LIMITS.iter().any(|l| message.contains(l))
 }
 
 /// Compares the reports of `sides` (same order as `runs`) step by step.

@@ -458,6 +458,19 @@ mod tests {
     }
 
     #[test]
+    fn v128_values_are_compared_bit_exact_and_name_their_nan_lanes() {
+        let nan_lane = 0x7fc0_0000_u128 << 32;
+        assert!(Value::V128(nan_lane).same(&Value::V128(nan_lane)));
+        // Another NaN payload in the same lane is a difference: generated modules
+        // canonicalize NaN lanes, and a v128 does not say how its lanes are read.
+        assert!(!Value::V128(nan_lane).same(&Value::V128(0x7fc0_0001_u128 << 32)));
+        assert!(!Value::V128(1).same(&Value::I64(1)));
+        let text = Value::V128(nan_lane).to_string();
+        assert!(text.contains("f32x4 NaN lanes 1"), "{text}");
+        assert_eq!(Value::V128(5).to_string(), format!("v128:0x{:032x}", 5));
+    }
+
+    #[test]
     fn coarse_trap_kinds_merge_undefined_element() {
         let a = Outcome::Trapped(TrapKind::UndefinedElement, String::new());
         let b = Outcome::Trapped(TrapKind::TableOutOfBounds, String::new());
