@@ -17,6 +17,9 @@
 //! scalar variant ever follows one, and the scalar handlers are generated first and
 //! unchanged.
 
+// dynasm expands a dynamic register `Rx(n)` with an `.into()` that is the identity here.
+#![allow(clippy::useless_conversion)]
+
 use super::handlers::{address_in_eax, dispatch_next, Gen};
 use super::{Asm, F1, F2, F3, OP};
 use crate::interp::simd::SimdCode;
