@@ -5,7 +5,8 @@
 //!
 //! NaN canonicalization is wasm-smith's: after every float operation whose NaN payload wasm
 //! leaves open (scalar and f32x4/f64x2 arithmetic, min/max, rounding, sqrt) the result's NaN
-//! lanes are replaced by the canonical NaN; bit operations, moves, loads and stores are left
+//! lanes are replaced by the canonical NaN, and [`super::canon`] does the same after the
+//! float conversions (demote, promote); bit operations, moves, loads and stores are left
 //! alone, since wasm fixes their bits.
 
 use super::compare::Case;
@@ -82,6 +83,7 @@ pub fn generate(data: &[u8]) -> Option<Case> {
     let fuel_global = module.ensure_termination(FUEL).ok()?;
     let seed = u.arbitrary::<u64>().unwrap_or(0);
     let wasm = add_global_export(&module.to_bytes(), FUEL_EXPORT, fuel_global)?;
+    let wasm = super::canon::canonicalize_conversions(&wasm).unwrap_or(wasm);
     Some(Case {
         wasm,
         seed,
