@@ -26,10 +26,14 @@ pub enum Tier {
     /// A tier per function: each function is compiled by the baseline or left in the
     /// interpreter, chosen from `seed` (or by `Config::mixed_funcs`), so every kind of call
     /// between tiers is exercised. For testing and differential fuzzing.
-    Mixed { seed: u64 },
+    Mixed {
+        /// Chooses which functions are compiled (the same seed, the same choice).
+        seed: u64,
+    },
 }
 
 impl Tier {
+    /// The name `--tier` takes (`mixed` for every seed).
     pub fn name(self) -> &'static str {
         match self {
             Tier::Interp => "interp",
@@ -98,7 +102,9 @@ impl FromStr for Tier {
 /// Engine settings. Build one, adjust it, then create an [`Engine`](crate::Engine).
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// Which tiers run the code (default: tiered execution).
     pub tier: Tier,
+    /// How memory accesses are kept in bounds: guard pages (the default) or explicit checks.
     pub bounds_checks: BoundsChecks,
     /// Wasm frames allowed on the stack before the trap "call stack exhausted", counted the
     /// same way in every tier (docs/abi.md §4), so a recursion's outcome never depends on the
@@ -166,10 +172,12 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Sets [`Config::tier`](Config#structfield.tier).
     pub fn tier(mut self, tier: Tier) -> Self {
         self.tier = tier;
         self
     }
+    /// Sets [`Config::bounds_checks`](Config#structfield.bounds_checks).
     pub fn bounds_checks(mut self, mode: BoundsChecks) -> Self {
         self.bounds_checks = mode;
         self
@@ -260,20 +268,24 @@ impl Config {
         self
     }
 
+    /// Sets [`Config::compile_threads`](Config#structfield.compile_threads).
     pub fn compile_threads(mut self, threads: usize) -> Self {
         self.compile_threads = Some(threads);
         self
     }
 
+    /// Sets [`Config::profile`](Config#structfield.profile).
     pub fn profile(mut self, on: bool) -> Self {
         self.profile = on;
         self
     }
 
+    /// Sets [`Config::perf_map`](Config#structfield.perf_map).
     pub fn perf_map(mut self, on: bool) -> Self {
         self.perf_map = on;
         self
     }
+    /// Sets [`Config::interp_mode`](Config#structfield.interp_mode).
     pub fn interp_mode(mut self, mode: InterpMode) -> Self {
         self.interp_mode = mode;
         self
@@ -300,6 +312,7 @@ impl Config {
         }
     }
 
+    /// Sets [`Config::max_call_depth`](Config#structfield.max_call_depth).
     pub fn max_call_depth(mut self, depth: usize) -> Self {
         self.max_call_depth = depth;
         self
@@ -379,6 +392,7 @@ impl Engine {
         })
     }
 
+    /// The configuration the engine was created with.
     pub fn config(&self) -> &Config {
         &self.config
     }

@@ -81,9 +81,6 @@
 
 #![warn(missing_docs)]
 
-// config.rs is being extended on the `fuel` branch (Config knobs): its public items get
-// their docs there; until then they do not warn.
-#[allow(missing_docs)]
 mod config;
 pub mod conformance;
 mod demangle;

@@ -94,19 +94,20 @@ impl fmt::Debug for FuncType {
 }
 
 impl fmt::Display for FuncType {
+    /// The text format's type use: `(func (param i32 i32) (result i32))`, with an empty
+    /// clause left out (`(func)` for no parameters and no results).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |tys: &[ValType]| {
-            tys.iter()
-                .map(|t| t.to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        write!(
-            f,
-            "(func (param {}) (result {}))",
-            list(self.params()),
-            list(self.results())
-        )
+        f.write_str("(func")?;
+        for (clause, tys) in [("param", self.params()), ("result", self.results())] {
+            if !tys.is_empty() {
+                write!(f, " ({clause}")?;
+                for t in tys {
+                    write!(f, " {t}")?;
+                }
+                f.write_str(")")?;
+            }
+        }
+        f.write_str(")")
     }
 }
 

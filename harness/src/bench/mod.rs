@@ -283,15 +283,6 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
             "--timeout must be a positive number of seconds".into(),
         ));
     }
-    if let Some(dir) = &args.sightglass {
-        return sightglass::main(
-            dir,
-            &args.tier,
-            args.runs,
-            Duration::from_secs_f64(args.timeout),
-        )
-        .map_err(Usage);
-    }
     let mut tiers = args.tier.clone();
     for list in &args.tiering {
         let policies = split_policies(list).map_err(Usage)?;
@@ -312,6 +303,26 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
         .out
         .clone()
         .unwrap_or_else(|| root.join("benches/results"));
+    if let Some(dir) = &args.sightglass {
+        // The default `all` means the peers that can run the suite: wasmtime's two compilers.
+        let peers: Vec<EngineKind> = if args.engine == ["all"] {
+            vec![EngineKind::Wasmtime, EngineKind::WasmtimeWinch]
+        } else {
+            kinds
+                .into_iter()
+                .filter(|k| !matches!(k, EngineKind::Strata(_)))
+                .collect()
+        };
+        return sightglass::main(
+            dir,
+            &tiers,
+            &peers,
+            &loc,
+            args.runs,
+            Duration::from_secs_f64(args.timeout),
+        )
+        .map_err(Usage);
+    }
     let (inputs, sets) = split::inputs(&root, args.set, &args.programs).map_err(Usage)?;
     let files = programs::collect_files(&inputs).map_err(Usage)?;
     let sizes = programs::SizeOptions {

@@ -57,7 +57,11 @@ pub struct DiffArgs {
     /// first configuration's outcome, the final state) with its verdict.
     #[arg(short, long)]
     pub verbose: bool,
-    /// Modules (.wasm or .wat). They are instantiated with no imports.
+    /// Modules (.wasm or .wat). They are instantiated with no imports, except a module that
+    /// imports WASI: it gets a context of its own on every side, the same everywhere (the
+    /// program name only, no environment or directories, empty stdin, seeded random bytes, a
+    /// clock that moves 1 ms per reading); a command runs `_start` once, and its exit status,
+    /// stdout and stderr are compared too. The wasmi oracle runs no WASI module.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }

@@ -4,10 +4,12 @@
 
 use super::plan::Plan;
 use super::value::{FuncId, MemoryImage, Outcome, Snapshot, TrapKind, Value};
+use crate::wasi::{OutputPipe, WasiCtx};
 use crate::watchdog::Watchdog;
 use std::time::Duration;
 use strata::{
-    BoundsChecks, Config, Engine, Error, Extern, Func, Imports, Instance, Module, Store, Tier, Val,
+    BoundsChecks, Config, Engine, Error, Extern, Func, Imports, Instance, Linker, Module, Store,
+    Tier, Val,
 };
 
 /// One step's report from a side, in order: `Instantiated`, then one `Call` per call of the
@@ -234,9 +236,22 @@ impl StrataSide {
             Ok(m) => m,
             Err(e) => return emit(Event::Instantiated(Outcome::Failed(e.to_string()))),
         };
-        let mut store = Store::new(&self.engine);
+        let streams = plan.wasi.then(WasiStreams::new);
+        let ctx = match &streams {
+            Some(s) => s.context(),
+            None => Ok(WasiCtx::new(Vec::new(), Vec::new())),
+        };
+        let ctx = match ctx {
+            Ok(ctx) => ctx,
+            Err(e) => return emit(Event::Instantiated(Outcome::Failed(e))),
+        };
+        let mut store = Store::with_data(&self.engine, ctx);
         let watchdog = limit.map(|l| Watchdog::start(&mut store, l));
-        let instance = Instance::new(&mut store, &module, &Imports::new());
+        let instance = if plan.wasi {
+            wasi_linker(&self.engine, &module).and_then(|l| l.instantiate(&mut store, &module))
+        } else {
+            Instance::new(&mut store, &module, &Imports::new())
+        };
         drop(watchdog);
         let instance = match instance {
             Ok(i) => i,
@@ -280,6 +295,9 @@ impl StrataSide {
                     // Nothing after a stopped step compares.
                     return emit(Event::Call(timed_out(limit.unwrap_or_default())));
                 }
+                Err(Error::Runtime(r)) if plan.wasi && r.exit_status().is_some() => {
+                    Outcome::Exited(r.exit_status().unwrap_or_default())
+                }
                 Err(e) => strata_outcome(e),
             };
             let stop = is_stack_exhaustion(&outcome);
@@ -310,8 +328,58 @@ impl StrataSide {
                 Extern::Func(_) | Extern::Tag(_) => {}
             }
         }
+        if let Some(streams) = &streams {
+            snap.output = streams.contents();
+        }
         emit(Event::Finished(snap.sorted()));
     }
+}
+
+/// What a WASI program may write to stdout and stderr in a comparison (more is an error
+/// the program sees, the same on every side).
+const WASI_OUTPUT_LIMIT: usize = 16 << 20;
+
+/// The captured standard streams of one side's WASI program.
+struct WasiStreams {
+    stdout: OutputPipe,
+    stderr: OutputPipe,
+}
+
+impl WasiStreams {
+    fn new() -> WasiStreams {
+        WasiStreams {
+            stdout: OutputPipe::new(WASI_OUTPUT_LIMIT),
+            stderr: OutputPipe::new(WASI_OUTPUT_LIMIT),
+        }
+    }
+
+    /// A context that gives every side the same world: the program name `main.wasm` and
+    /// nothing else (no environment, no directories, empty stdin), the same random bytes and
+    /// clock readings, output captured.
+    fn context(&self) -> Result<WasiCtx, String> {
+        WasiCtx::builder()
+            .arg("main.wasm")
+            .deterministic(0)
+            .stdout(self.stdout.clone())
+            .stderr(self.stderr.clone())
+            .build()
+            .map_err(|e| format!("cannot set up WASI: {e}"))
+    }
+
+    fn contents(&self) -> Vec<(String, Vec<u8>)> {
+        vec![
+            ("stderr".into(), self.stderr.contents()),
+            ("stdout".into(), self.stdout.contents()),
+        ]
+    }
+}
+
+/// WASI preview1 for a compared program; names outside preview1 are `ENOSYS` stubs.
+fn wasi_linker(engine: &Engine, module: &Module) -> Result<Linker<WasiCtx>, Error> {
+    let mut linker = Linker::new(engine);
+    crate::wasi::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)?;
+    crate::wasi::define_unknown_as_enosys(&mut linker, module)?;
+    Ok(linker)
 }
 
 #[cfg(test)]

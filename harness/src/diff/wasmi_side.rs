@@ -122,6 +122,12 @@ impl Side for WasmiSide {
     }
 
     fn execute(&self, wasm: &[u8], plan: &Plan, emit: &mut dyn FnMut(Event)) {
+        if plan.wasi {
+            return emit(Event::Instantiated(Outcome::Inconclusive(
+                "the wasmi oracle is linked without WASI: compare WASI programs without --oracle"
+                    .into(),
+            )));
+        }
         let module = match Module::new(&self.engine, wasm) {
             Ok(m) => m,
             Err(e) => return emit(Event::Instantiated(Outcome::Failed(e.to_string()))),
