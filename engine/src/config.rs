@@ -133,6 +133,12 @@ pub struct Config {
     /// engine's epoch (`Engine::increment_epoch`) reaches the store's deadline
     /// (`Store::set_epoch_deadline`). Off: no check is compiled.
     pub epoch_interruption: bool,
+    /// The optimizing tier's mid-end switches, comma-separated: `on` (the default, also
+    /// empty), `off` (no e-graph), `chaos=SEED` (a random legal node per e-class, for
+    /// fuzzing), `no-FAMILY` (a rule family off: arith, bits, shifts, compare, convert,
+    /// address), `no-licm`, `no-bounds`, `iters=N`. Set it with [`Config::egraph`], which
+    /// checks the spelling; the other tiers ignore it.
+    pub egraph: String,
 }
 
 /// A tiering policy in a configuration (shared, so configurations stay cheap to clone).
@@ -167,6 +173,7 @@ impl Default for Config {
             interp_mode: rt.interp,
             consume_fuel: false,
             epoch_interruption: false,
+            egraph: String::new(),
         }
     }
 }
@@ -304,6 +311,15 @@ impl Config {
         self
     }
 
+    /// Sets the optimizing tier's mid-end switches (see
+    /// [`Config::egraph`](Config#structfield.egraph)), refusing a spelling the mid-end does
+    /// not know.
+    pub fn egraph(mut self, spec: &str) -> Result<Self, ConfigError> {
+        check_egraph(spec)?;
+        self.egraph = spec.trim().to_string();
+        Ok(self)
+    }
+
     /// The interruption checks the tiers compile into this engine's modules.
     pub(crate) fn interrupts(&self) -> strata_vm::Interrupts {
         strata_vm::Interrupts {
@@ -325,6 +341,13 @@ impl Config {
             interp: self.interp_mode,
         }
     }
+}
+
+/// Whether `spec` is a mid-end switch list the optimizing tier accepts.
+fn check_egraph(spec: &str) -> Result<(), ConfigError> {
+    strata_tiers::opt::midend_config(spec)
+        .map(drop)
+        .map_err(|e| ConfigError(format!("--egraph: {e}")))
 }
 
 /// The most background compile threads an engine may have: thousands of threads were seen
@@ -358,6 +381,7 @@ impl Engine {
                 config.tier
             )));
         }
+        check_egraph(&config.egraph)?;
         if config.max_stack_cells < 1024 || config.max_call_depth == 0 {
             return Err(ConfigError("stack limits are too small".into()));
         }

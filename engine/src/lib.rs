@@ -103,7 +103,7 @@ pub use externals::{Exception, Extern, Global, Memory, Table, Tag};
 pub use func::{Func, IntoFunc, RawHostFn, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use instance::{Imports, Instance};
 pub use linker::Linker;
-pub use module::{validate, ExportType, ImportType, Module};
+pub use module::{supported_features, validate, ExportType, ImportType, Module};
 pub use store::{AsStore, AsStoreMut, Caller, Store};
 pub use strata_vm::module::{set_simd_enabled, simd_enabled};
 pub use strata_vm::{

@@ -13,6 +13,7 @@
 
 use super::engines::{Engine, EngineKind, Locations};
 use super::process::{self, Outcome};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
@@ -167,42 +168,42 @@ fn check(b: &Benchmark, timing: Timing, o: &Outcome) -> Result<Duration, String>
 /// The `bench` module a peer preloads: `start` and `end` that do nothing.
 const MARKERS_WAT: &str = r#"(module (func (export "start")) (func (export "end")))"#;
 
-/// The engines to run: Strata's `tiers`, then the `peers` that can take the markers
-/// (wasmtime with Cranelift or Winch). A peer that is not installed or cannot run the suite
-/// is reported and left out.
-fn runners(tiers: &[String], peers: &[EngineKind], loc: &Locations) -> Result<Vec<Runner>, String> {
+/// The engines to run, in order: Strata's tiers (timed by the markers) and the peers that
+/// can take the markers (wasmtime with Cranelift or Winch, timed as whole processes). An
+/// engine that is not installed or cannot run the suite is reported and left out.
+fn runners(kinds: &[EngineKind], loc: &Locations) -> Result<Vec<Runner>, String> {
     let mut out = Vec::new();
-    for tier in tiers {
-        let (exe, tier) = (loc.strata.clone(), tier.clone());
-        out.push(Runner {
-            name: tier.clone(),
-            timing: Timing::Markers,
-            command: Box::new(move |b| {
-                let mut cmd = Command::new(&exe);
-                // The benchmark runs in its own directory: name its file from there.
-                cmd.arg("run");
-                // `tiered@POLICY` is a `--tiering` sweep entry.
-                match tier.split_once('@') {
-                    Some((t, policy)) => cmd.args(["--tier", t, "--tiering", policy]),
-                    None => cmd.args(["--tier", &tier]),
-                };
-                cmd.args(["--dir", "."])
-                    .arg(b.wasm.file_name().unwrap_or_default())
-                    .current_dir(&b.dir);
-                cmd
-            }),
-        });
-    }
     let mut markers_file = None;
-    for kind in peers {
+    for kind in kinds {
         let engine = Engine::locate(kind.clone(), loc);
-        let launcher = match (&engine.launcher, kind) {
-            (Err(why), _) => {
+        let launcher = match &engine.launcher {
+            Ok(l) => l.clone(),
+            Err(why) => {
                 println!("{}: skipped ({why})", engine.name);
                 continue;
             }
-            (Ok(l), EngineKind::Wasmtime | EngineKind::WasmtimeWinch) => l.clone(),
-            (Ok(_), _) => {
+        };
+        let (timing, extra) = match kind {
+            EngineKind::Strata(_) => (Timing::Markers, Vec::new()),
+            EngineKind::Wasmtime | EngineKind::WasmtimeWinch => {
+                let preload = match &markers_file {
+                    Some(p) => PathBuf::clone(p),
+                    None => {
+                        let bytes = wat::parse_str(MARKERS_WAT).map_err(|e| e.to_string())?;
+                        let p = std::env::temp_dir().join(format!(
+                            "strata-sightglass-bench-{}.wasm",
+                            std::process::id()
+                        ));
+                        std::fs::write(&p, bytes)
+                            .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+                        markers_file = Some(p.clone());
+                        p
+                    }
+                };
+                let preload: OsString = format!("bench={}", preload.display()).into();
+                (Timing::Process, vec!["--preload".into(), preload])
+            }
+            _ => {
                 println!(
                     "{}: skipped (only wasmtime can be given the bench.start/bench.end markers)",
                     engine.name
@@ -210,29 +211,15 @@ fn runners(tiers: &[String], peers: &[EngineKind], loc: &Locations) -> Result<Ve
                 continue;
             }
         };
-        let preload = match &markers_file {
-            Some(p) => PathBuf::clone(p),
-            None => {
-                let bytes = wat::parse_str(MARKERS_WAT).map_err(|e| e.to_string())?;
-                let p = std::env::temp_dir().join(format!(
-                    "strata-sightglass-bench-{}.wasm",
-                    std::process::id()
-                ));
-                std::fs::write(&p, bytes)
-                    .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-                markers_file = Some(p.clone());
-                p
-            }
-        };
         out.push(Runner {
             name: engine.name.clone(),
-            timing: Timing::Process,
+            timing,
             command: Box::new(move |b| {
                 let mut cmd = Command::new(&launcher.exe);
+                // The benchmark runs in its own directory: name its file from there.
                 cmd.args(&launcher.args)
                     .args(["--dir", "."])
-                    .arg("--preload")
-                    .arg(format!("bench={}", preload.display()))
+                    .args(&extra)
                     .arg(b.wasm.file_name().unwrap_or_default())
                     .current_dir(&b.dir);
                 cmd
@@ -245,14 +232,13 @@ fn runners(tiers: &[String], peers: &[EngineKind], loc: &Locations) -> Result<Ve
 /// Runs the suite; the exit status is 1 when a benchmark failed on some engine.
 pub fn main(
     dir: &Path,
-    tiers: &[String],
-    peers: &[EngineKind],
+    engines: &[EngineKind],
     loc: &Locations,
     runs: usize,
     timeout: Duration,
 ) -> Result<ExitCode, String> {
     let suite = benchmarks(dir)?;
-    let runners = runners(tiers, peers, loc)?;
+    let runners = runners(engines, loc)?;
     println!(
         "{:<32} {:<16} {:>12}  {:<8} status",
         "benchmark", "engine", "ms", "timing"

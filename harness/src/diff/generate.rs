@@ -1,7 +1,7 @@
 //! Generated modules: wasm-smith restricted to what Strata implements (WebAssembly 2.0 with
-//! SIMD in half of the modules, one memory, one table, no imports), every item exported so
-//! that the final state is observable, NaNs canonicalized so that memory and v128 values can
-//! be compared bit-exact, and `ensure_termination` so that every call ends.
+//! SIMD in half of the modules, with multi-memory and memory64, two tables, no imports), every
+//! item exported so that the final state is observable, NaNs canonicalized so that memory and
+//! v128 values can be compared bit-exact, and `ensure_termination` so that every call ends.
 //!
 //! NaN canonicalization is wasm-smith's: after every float operation whose NaN payload wasm
 //! leaves open (scalar and f32x4/f64x2 arithmetic, min/max, rounding, sqrt) the result's NaN
@@ -29,13 +29,13 @@ pub const ROUNDS: usize = 2;
 /// The wasm-smith configuration for differential cases.
 pub fn smith_config() -> Config {
     Config {
-        // Strata's features: WebAssembly 2.0, plus extended constants. SIMD is chosen per
-        // module by `generate`; relaxed SIMD waits for every tier to run it.
+        // Strata's features: WebAssembly 2.0, plus extended constants, multi-memory and
+        // memory64. SIMD is chosen per module by `generate`; relaxed SIMD is left out.
         simd_enabled: true,
         relaxed_simd_enabled: false,
         gc_enabled: false,
         exceptions_enabled: false,
-        memory64_enabled: false,
+        memory64_enabled: true,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
         tail_call_enabled: false,
@@ -46,7 +46,7 @@ pub fn smith_config() -> Config {
         compact_imports_enabled: false,
         multibyte_array_access_enabled: false,
         acquire_release_atomics_enabled: false,
-        max_memories: 1,
+        max_memories: 3,
         max_tables: 2,
         // Observable and bounded.
         export_everything: true,
@@ -56,6 +56,7 @@ pub fn smith_config() -> Config {
         max_funcs: 20,
         max_instructions: 200,
         max_memory32_bytes: 4 << 16,
+        max_memory64_bytes: 4 << 16,
         memory_max_size_required: true,
         max_table_elements: 1_000,
         table_max_size_required: true,

@@ -58,6 +58,31 @@ pub struct StrataConfig {
     pub name: String,
     pub tier: String,
     pub bounds: BoundsChecks,
+    /// The optimizing tier's mid-end switches (`Config::egraph`; empty: the default).
+    pub egraph: String,
+}
+
+/// The optimizing tier's e-graph variants by name: `TIER-chaos` (chaos extraction, seed 1),
+/// `TIER-chaos:SEED`, `TIER-no-egraph` (mid-end without the e-graph), and the general
+/// `TIER/egraph=SWITCHES` (`+` joins switches: `opt/egraph=no-arith+no-licm`). Returns the
+/// tier and the switches.
+fn split_egraph_variant(tier: &str) -> Result<(&str, String), String> {
+    if let Some((t, sw)) = tier.split_once("/egraph=") {
+        return Ok((t, sw.replace('+', ",")));
+    }
+    if let Some(t) = tier.strip_suffix("-no-egraph") {
+        return Ok((t, "off".into()));
+    }
+    if let Some(t) = tier.strip_suffix("-chaos") {
+        return Ok((t, "chaos=1".into()));
+    }
+    if let Some((t, seed)) = tier.rsplit_once("-chaos:") {
+        let seed: u64 = seed
+            .parse()
+            .map_err(|_| format!("`{tier}`: the chaos seed must be a number"))?;
+        return Ok((t, format!("chaos={seed}")));
+    }
+    Ok((tier, String::new()))
 }
 
 impl StrataConfig {
@@ -71,6 +96,10 @@ impl StrataConfig {
         } else {
             (name, BoundsChecks::GuardPages)
         };
+        let (tier, egraph) = split_egraph_variant(tier)?;
+        Config::default()
+            .egraph(&egraph)
+            .map_err(|e| format!("configuration `{name}`: {}", e.0))?;
         if let Some(policy) = tier.strip_prefix("tiered@") {
             strata::tiering::parse_policy(policy)
                 .map_err(|e| format!("configuration `{name}`: {e}"))?;
@@ -83,7 +112,8 @@ impl StrataConfig {
                 return Err(format!(
                     "unknown configuration `{name}`: expected TIER, TIER-explicit or \
                      TIER-guard, with TIER one of interp, baseline, opt, tiered, \
-                     tiered@POLICY, mixed:SEED"
+                     tiered@POLICY, mixed:SEED, and the e-graph variants TIER-chaos, \
+                     TIER-chaos:SEED, TIER-no-egraph, TIER/egraph=SWITCHES"
                 ));
             }
         }
@@ -91,7 +121,32 @@ impl StrataConfig {
             name: name.to_string(),
             tier: tier.to_string(),
             bounds,
+            egraph,
         })
+    }
+
+    /// The configuration with the mid-end switches `spec` (`--egraph` of `strata diff` and
+    /// `strata fuzz`) unless its name chose its own e-graph variant or its tier never runs
+    /// the optimizing tier (interp, baseline, mixed:SEED). The name is rewritten
+    /// to the explicit form (`opt` becomes `opt/egraph=off`), so reports and reproduce
+    /// commands name what ran.
+    pub fn with_default_egraph(self, spec: &str) -> Result<StrataConfig, String> {
+        let spec = spec.trim();
+        let no_opt =
+            matches!(self.tier.as_str(), "interp" | "baseline") || self.tier.starts_with("mixed:");
+        if spec.is_empty() || !self.egraph.is_empty() || no_opt {
+            return Ok(self);
+        }
+        let bounds = match self.bounds {
+            BoundsChecks::Explicit => "-explicit",
+            BoundsChecks::GuardPages if self.name.ends_with("-guard") => "-guard",
+            BoundsChecks::GuardPages => "",
+        };
+        StrataConfig::parse(&format!(
+            "{}/egraph={}{bounds}",
+            self.tier,
+            spec.replace(',', "+")
+        ))
     }
 
     /// The engine for this configuration, or why this build cannot run it (the caller
@@ -104,7 +159,9 @@ impl StrataConfig {
                 .tiering(policy)
                 .map_err(|e| e.0)?
                 .bounds_checks(self.bounds)
-                .epoch_interruption(true);
+                .epoch_interruption(true)
+                .egraph(&self.egraph)
+                .map_err(|e| e.0)?;
             return Engine::new(config).map_err(|e| e.0);
         }
         let tier: Tier = self
@@ -115,12 +172,20 @@ impl StrataConfig {
         let config = Config::default()
             .tier(tier)
             .bounds_checks(self.bounds)
-            .epoch_interruption(true);
+            .epoch_interruption(true)
+            .egraph(&self.egraph)
+            .map_err(|e| e.0)?;
         Engine::new(config).map_err(|e| e.0)
     }
 }
 
-/// The configurations of every tier this build can run, in both bounds-check modes.
+/// The e-graph variants of the optimizing tier that fuzzing runs beside `opt` and
+/// `opt-explicit`: chaos extraction (a random legal node per e-class, so rules whose result
+/// the cost model never picks still run) and no e-graph at all.
+pub const OPT_VARIANTS: [&str; 2] = ["opt-chaos", "opt-no-egraph"];
+
+/// The configurations of every tier this build can run, in both bounds-check modes, and the
+/// optimizing tier's e-graph variants ([`OPT_VARIANTS`]).
 pub fn available_configs() -> Vec<StrataConfig> {
     let mut out = Vec::new();
     for tier in Tier::available() {
@@ -128,13 +193,22 @@ pub fn available_configs() -> Vec<StrataConfig> {
             let name = format!("{}{suffix}", tier.name());
             out.extend(StrataConfig::parse(&name).ok());
         }
+        if tier == Tier::Opt {
+            out.extend(
+                OPT_VARIANTS
+                    .iter()
+                    .filter_map(|n| StrataConfig::parse(n).ok()),
+            );
+        }
     }
     out
 }
 
-/// The default `--tiers` of `strata diff`: every single tier in both modes. Those this build
-/// lacks are reported as skipped.
-pub const DEFAULT_TIERS: &str = "interp,interp-explicit,baseline,baseline-explicit";
+/// The default `--tiers` of `strata diff`: every single tier in both modes, and the
+/// optimizing tier with chaos extraction and without the e-graph. Those this build lacks are
+/// reported as skipped.
+pub const DEFAULT_TIERS: &str = "interp,interp-explicit,baseline,baseline-explicit,opt,\
+                                 opt-explicit,opt-chaos,opt-no-egraph";
 
 /// Strata under one configuration.
 pub struct StrataSide {
@@ -407,5 +481,53 @@ mod tests {
         assert!(StrataConfig::parse("interpreter").is_err());
         assert!(StrataConfig::parse("mixed:x").is_err());
         assert!(StrataConfig::parse("interp").unwrap().engine().is_ok());
+    }
+
+    #[test]
+    fn egraph_variants() {
+        let c = StrataConfig::parse("opt-chaos-explicit").unwrap();
+        assert_eq!(
+            (c.tier.as_str(), c.egraph.as_str(), c.bounds),
+            ("opt", "chaos=1", BoundsChecks::Explicit)
+        );
+        let c = StrataConfig::parse("opt-no-egraph").unwrap();
+        assert_eq!((c.tier.as_str(), c.egraph.as_str()), ("opt", "off"));
+        let c = StrataConfig::parse("opt-chaos:9").unwrap();
+        assert_eq!(c.egraph, "chaos=9");
+        let c = StrataConfig::parse("opt/egraph=no-arith+no-licm-explicit").unwrap();
+        assert_eq!(
+            (c.tier.as_str(), c.egraph.as_str(), c.bounds),
+            ("opt", "no-arith,no-licm", BoundsChecks::Explicit)
+        );
+        assert_eq!(c.engine().unwrap().config().egraph, "no-arith,no-licm");
+        assert!(StrataConfig::parse("opt/egraph=no-such-family").is_err());
+        assert!(StrataConfig::parse("opt-chaos:x").is_err());
+        let c = StrataConfig::parse("opt-explicit")
+            .unwrap()
+            .with_default_egraph("off,no-licm")
+            .unwrap();
+        assert_eq!(
+            (c.name.as_str(), c.egraph.as_str(), c.bounds),
+            (
+                "opt/egraph=off+no-licm-explicit",
+                "off,no-licm",
+                BoundsChecks::Explicit
+            )
+        );
+        let c = StrataConfig::parse("opt-chaos")
+            .unwrap()
+            .with_default_egraph("off")
+            .unwrap();
+        assert_eq!(c.egraph, "chaos=1");
+        let c = StrataConfig::parse("interp").unwrap();
+        assert_eq!(c.clone().with_default_egraph("off").unwrap(), c);
+        assert!(StrataConfig::parse("opt")
+            .unwrap()
+            .with_default_egraph("no-such")
+            .is_err());
+        let names: Vec<String> = available_configs().into_iter().map(|c| c.name).collect();
+        for n in ["opt", "opt-explicit", "opt-chaos", "opt-no-egraph"] {
+            assert!(names.iter().any(|x| x == n), "{n} missing from {names:?}");
+        }
     }
 }

@@ -33,9 +33,9 @@ impl WasmiSide {
             .compilation_mode(CompilationMode::Eager)
             .wasm_tail_call(false)
             .wasm_extended_const(true)
-            .wasm_multi_memory(false)
+            .wasm_multi_memory(true)
             .wasm_custom_page_sizes(false)
-            .wasm_memory64(false)
+            .wasm_memory64(true)
             .wasm_wide_arithmetic(false)
             // Room for every generated module: their fuel (FUEL steps per call) allows about
             // 1,000 nested calls, just past wasmi's default limit of 1,000 frames, where

@@ -118,10 +118,14 @@ pub fn prepare(ops: &[Op], mode: InterpMode) -> Box<[AsmOp]> {
         .iter()
         .map(|op| {
             let mut w = words(op);
-            // A SIMD instruction runs its code's handler, if it has one.
+            // A SIMD instruction runs its code's handler, if it has one. Accesses to a
+            // memory other than a 32-bit memory 0 stay with the executor (the handlers
+            // address memory 0's view only).
             if let Op::Simd { code, .. } = op {
                 match interp.simd_tags.get(*code as u16 as usize) {
-                    Some(&tag) if tag != 0 => w.0[0] = u32::from(tag),
+                    Some(&tag) if tag != 0 && code & crate::interp::simd::OTHER_MEMORY == 0 => {
+                        w.0[0] = u32::from(tag)
+                    }
                     _ => {}
                 }
             }
