@@ -86,6 +86,39 @@ fn generated_modules_agree_in_every_available_configuration() {
     );
 }
 
+/// A SIMD module on configurations of which some may not run SIMD yet (the baseline today):
+/// those drop out of the comparison with a reason, the others are compared, v128 results
+/// included, and nothing diverges.
+#[test]
+fn a_tier_that_does_not_run_simd_yet_drops_out_of_a_simd_case() {
+    let wasm = wat::parse_str(
+        r#"(module
+             (memory (export "m") 1)
+             (func (export "f") (param v128 i32) (result v128)
+               (v128.store (i32.const 16) (local.get 0))
+               (i32x4.add (v128.load (i32.const 16)) (i32x4.splat (local.get 1)))))"#,
+    )
+    .unwrap();
+    let configs: Vec<StrataConfig> = ["interp", "interp-explicit", "baseline", "tiered@random:3"]
+        .iter()
+        .map(|n| StrataConfig::parse(n).unwrap())
+        .collect();
+    let sides = strata_sides(&configs);
+    let case = Case {
+        wasm,
+        seed: 11,
+        rounds: 3,
+    };
+    let report =
+        strata_harness::diff::run_case(&case, &sides, &RunOptions::default()).expect("compiles");
+    assert_eq!(report.failed, 0, "{:?}", report.divergence);
+    // Instantiation, three calls, the final state.
+    assert_eq!(report.passed, 5, "{report:?}");
+    for reason in &report.skip_reasons {
+        assert!(reason.contains("does not run a feature"), "{reason}");
+    }
+}
+
 /// Generated modules against wasmi. wasmi 2.0.0 has bugs of its own (fuzz_regressions/
 /// wasmi_*.wat); a divergence is excused only when `check_case_triaged` attributes it to one
 /// of them by re-running wasmi past it (strata_harness::diff::oracle_bugs), never by seed or

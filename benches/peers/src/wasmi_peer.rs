@@ -113,6 +113,8 @@ fn run(opts: &Options) -> Result<u8, String> {
         .map_err(|e| format!("cannot read {}: {e}", opts.wasm.display()))?;
     let mut config = Config::default();
     config.compilation_mode(opts.mode);
+    // Fixed-width SIMD (cargo feature `simd`), for the SIMD benchmarks.
+    config.wasm_simd(true);
     // wasmi's defaults (1000 frames, 1 MB value stack) are far below the native stack depth
     // the other engines allow; the benchmark programs recurse a few thousand frames deep.
     config.set_max_recursion_depth(RECURSION_DEPTH);

@@ -18,9 +18,11 @@ e-graph), opt/egraph=SWITCHES (`strata run --egraph` switches, `+` for the comma
 bounds suffixes too. Configurations this build cannot run are reported as skipped.
 
 Compared: instantiation, each call's results (NaN equals NaN whatever the payload: wasm allows
-any NaN from arithmetic; all other bits exact) or trap kind, then the exported memories
-(byte-exact), globals and tables (null or which exported function). A call that exhausts the call
-stack or times out makes the rest of the module inconclusive (skipped).
+any NaN from arithmetic; all other bits exact; a v128 is compared bit-exact, with its NaN lanes
+named in the report) or trap kind, then the exported memories (byte-exact), globals and tables
+(null or which exported function). A call that exhausts the call stack or times out makes the
+rest of the module inconclusive (skipped). A configuration whose tier does not run one of the
+module's features yet (SIMD on the baseline) is left out of that module (skipped).
 
 With --oracle, a divergence that a re-run attributes to a known bug of the oracle (see `strata
 fuzz --help`) is reported with that evidence, and is still a divergence here.

@@ -1,7 +1,13 @@
-//! Generated modules: wasm-smith restricted to what Strata implements (WebAssembly 2.0 without
-//! SIMD, with multi-memory and memory64, two tables, no imports), every item exported so that the final state is
-//! observable, NaNs canonicalized so that memory can be compared byte-exact, and
-//! `ensure_termination` so that every call ends.
+//! Generated modules: wasm-smith restricted to what Strata implements (WebAssembly 2.0 with
+//! SIMD in half of the modules, with multi-memory and memory64, two tables, no imports), every
+//! item exported so that the final state is observable, NaNs canonicalized so that memory and
+//! v128 values can be compared bit-exact, and `ensure_termination` so that every call ends.
+//!
+//! NaN canonicalization is wasm-smith's: after every float operation whose NaN payload wasm
+//! leaves open (scalar and f32x4/f64x2 arithmetic, min/max, rounding, sqrt) the result's NaN
+//! lanes are replaced by the canonical NaN, and [`super::canon`] does the same after the
+//! float conversions (demote, promote); bit operations, moves, loads and stores are left
+//! alone, since wasm fixes their bits.
 
 use super::compare::Case;
 use super::plan::Rng;
@@ -23,9 +29,9 @@ pub const ROUNDS: usize = 2;
 /// The wasm-smith configuration for differential cases.
 pub fn smith_config() -> Config {
     Config {
-        // Strata's features: WebAssembly 2.0 without SIMD, plus extended constants,
-        // multi-memory and memory64.
-        simd_enabled: false,
+        // Strata's features: WebAssembly 2.0, plus extended constants, multi-memory and
+        // memory64. SIMD is chosen per module by `generate`; relaxed SIMD is left out.
+        simd_enabled: true,
         relaxed_simd_enabled: false,
         gc_enabled: false,
         exceptions_enabled: false,
@@ -66,15 +72,19 @@ pub fn smith_config() -> Config {
 /// arguments from the bytes after it. As in wasmtime's differential fuzzing, nine modules in
 /// ten are generated without traps (wasm-smith guards divisions, conversions and accesses),
 /// so that calls run deep instead of stopping at the first random trap; the tenth may trap
-/// anywhere. `None` when the bytes cannot make a module.
+/// anywhere. Half of the modules may use SIMD: with it on, wasm-smith spends most of its
+/// choices on the ~230 SIMD instructions, so the other half keeps the scalar ones dense.
+/// `None` when the bytes cannot make a module.
 pub fn generate(data: &[u8]) -> Option<Case> {
     let mut u = Unstructured::new(data);
     let mut config = smith_config();
     config.disallow_traps = u.int_in_range(0..=9u8).ok()? != 0;
+    config.simd_enabled = u.arbitrary::<bool>().ok()?;
     let mut module = Module::new(config, &mut u).ok()?;
     let fuel_global = module.ensure_termination(FUEL).ok()?;
     let seed = u.arbitrary::<u64>().unwrap_or(0);
     let wasm = add_global_export(&module.to_bytes(), FUEL_EXPORT, fuel_global)?;
+    let wasm = super::canon::canonicalize_conversions(&wasm).unwrap_or(wasm);
     Some(Case {
         wasm,
         seed,

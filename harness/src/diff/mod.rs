@@ -9,6 +9,7 @@
 //! - [`worker`]: each side on its own thread, with a timeout in place of fuel;
 //! - [`compare`]: a case run on every side and compared step by step ([`run_case`]);
 //! - [`generate`]: wasm-smith modules restricted to Strata's features ([`generate`]);
+//! - [`canon`]: NaN canonicalization after the conversions wasm-smith leaves alone;
 //! - [`malformed`]: arbitrary bytes through validation, compilation and instantiation;
 //! - [`oracle_bugs`]: a divergence attributed to a known bug of the oracle, by a re-run
 //!   past it (never by its symptom alone);
@@ -17,6 +18,7 @@
 //! - [`cli`] (`strata diff`) and [`campaign`] (`strata fuzz`).
 
 pub mod campaign;
+pub mod canon;
 pub mod cli;
 pub mod compare;
 pub mod generate;

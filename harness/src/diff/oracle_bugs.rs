@@ -299,7 +299,7 @@ fn empty_block_before(
 
 /// The number of parameters of each type index, and the type index of each function defined
 /// in the module (in the order of the code section).
-fn type_params(wasm: &[u8]) -> Result<(Vec<usize>, Vec<u32>), String> {
+pub(super) fn type_params(wasm: &[u8]) -> Result<(Vec<usize>, Vec<u32>), String> {
     let (mut params, mut funcs) = (Vec::new(), Vec::new());
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         match payload.map_err(|e| e.to_string())? {

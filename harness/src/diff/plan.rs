@@ -117,6 +117,21 @@ const F64_EDGES: &[u64] = &[
     0x43e0_0000_0000_0000, // 2^63
 ];
 
+const V128_EDGES: &[u128] = &[
+    0,
+    u128::MAX,
+    1,
+    0x8000_0000_0000_0000_0000_0000_0000_0000,
+    0x8080_8080_8080_8080_8080_8080_8080_8080, // i8x16 minimums
+    0x7fff_8000_7fff_8000_ffff_0001_0000_7fff, // i16x8 edges
+    0x7fc0_0000_ffc0_0000_7fa0_0001_7fff_ffff, // f32x4 NaNs: canonical, negative, signalling, all payload
+    0x7f80_0000_ff80_0000_8000_0000_0000_0001, // f32x4 +inf, -inf, -0, smallest subnormal
+    0x4f00_0000_cf00_0000_3f80_0000_bf80_0000, // f32x4 2^31, -2^31, 1, -1
+    0x7ff8_0000_0000_0000_7ff4_0000_0000_0001, // f64x2 canonical and signalling NaN
+    0x41e0_0000_0000_0000_c1e0_0000_0000_0000, // f64x2 2^31, -2^31
+    0x0000_0000_0000_0001_8000_0000_0000_0000, // f64x2 smallest subnormal, -0
+];
+
 /// An argument of type `ty`: an edge value half of the time, otherwise random bits (for
 /// integers, small numbers a quarter of the time, since they make valid addresses).
 /// References are always null: the checker has no host objects and passes no functions in.
@@ -140,13 +155,20 @@ pub fn arbitrary_value(rng: &mut Rng, ty: ValType) -> Value {
             Value::F64((rng.below(2001) as f64 - 1000.0).to_bits())
         }
         ValType::F64 => Value::F64(rng.next_u64()),
+        ValType::V128 if edge => Value::V128(V128_EDGES[pick(rng, V128_EDGES.len())]),
+        // Small lanes a quarter of the time: they make valid lane addresses and shift counts.
+        ValType::V128 if rng.below(2) == 0 => {
+            let lanes = rng.next_u64() & 0x0f0f_0f0f_0f0f_0f0f;
+            Value::V128(u128::from(lanes) | (u128::from(rng.next_u64() & 0xff) << 64))
+        }
+        ValType::V128 => Value::V128(u128::from(rng.next_u64()) | u128::from(rng.next_u64()) << 64),
         ValType::FuncRef => Value::FuncRef(None),
-        ValType::ExternRef | ValType::V128 => Value::ExternRef(false),
+        ValType::ExternRef => Value::ExternRef(false),
     }
 }
 
 /// `rounds` rounds; in each, every exported function (in export order) is called once with
-/// fresh arguments. Functions with a `v128` parameter are left out (no SIMD in Strata).
+/// fresh arguments.
 pub fn make_plan(exports: &[(String, ExternType)], seed: u64, rounds: usize) -> Plan {
     make_plan_for(exports, false, seed, rounds)
 }
@@ -176,7 +198,7 @@ pub fn make_plan_for(
     let funcs: Vec<(&String, &strata::FuncType)> = exports
         .iter()
         .filter_map(|(name, ty)| match ty {
-            ExternType::Func(f) if !f.params().contains(&ValType::V128) => Some((name, f)),
+            ExternType::Func(f) => Some((name, f)),
             _ => None,
         })
         .collect();
@@ -211,7 +233,10 @@ mod tests {
 
     #[test]
     fn plans_are_deterministic_and_typed() {
-        let ty = strata::FuncType::new(vec![ValType::I32, ValType::F64, ValType::FuncRef], vec![]);
+        let ty = strata::FuncType::new(
+            vec![ValType::I32, ValType::F64, ValType::FuncRef, ValType::V128],
+            vec![],
+        );
         let exports = vec![("f".to_string(), ExternType::Func(ty))];
         let a = make_plan(&exports, 7, 3);
         let b = make_plan(&exports, 7, 3);
@@ -221,6 +246,7 @@ mod tests {
             assert!(matches!(x.args[0], Value::I32(_)));
             assert!(matches!(x.args[1], Value::F64(_)));
             assert!(matches!(x.args[2], Value::FuncRef(None)));
+            assert!(matches!(x.args[3], Value::V128(_)));
         }
     }
 }

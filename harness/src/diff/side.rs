@@ -238,6 +238,7 @@ fn to_val(v: &Value) -> Val {
         Value::I64(x) => Val::I64(*x),
         Value::F32(x) => Val::F32(*x),
         Value::F64(x) => Val::F64(*x),
+        Value::V128(x) => Val::V128(*x),
         // Only null references are ever passed in.
         Value::FuncRef(_) => Val::FuncRef(None),
         Value::ExternRef(_) => Val::ExternRef(None),
@@ -258,9 +259,7 @@ fn from_val(v: &Val, funcs: &[(String, Func)]) -> Value {
                 .map_or(FuncId::Unexported, |(name, _)| FuncId::Export(name.clone())),
         )),
         Val::ExternRef(r) => Value::ExternRef(r.is_some()),
-        // The differential generator has SIMD off (issue 16, item 4 adds it with a v128
-        // value here); until then a v128 that reaches this side is compared by its low half.
-        Val::V128(x) => Value::I64(*x as i64),
+        Val::V128(x) => Value::V128(*x),
     }
 }
 

@@ -9,6 +9,12 @@
 //!   engines may differ there, and a value that is NaN could only be non-NaN on both sides if
 //!   neither engine had computed it. This applies to call results and to float globals, which
 //!   both hold values whose type the checker knows.
+//! * A `v128`: bit-exact. Its type does not say how its lanes are read, so the checker cannot
+//!   apply the NaN rule lane by lane; generated modules canonicalize the NaN lanes of float
+//!   arithmetic (wasm-smith's `canonicalize_nans` and [`super::generate`]'s own pass), the
+//!   only place wasm lets lanes differ, and everything else (bit operations, moves, loads,
+//!   stores) must be exact anyway. For a hand-written module the report says when the lanes
+//!   that differ are NaNs on both sides.
 //! * Memory: byte-exact. Bytes have no type, so the checker cannot tell a stored NaN from
 //!   data. Generated modules use wasm-smith's `canonicalize_nans`, so nothing nondeterministic
 //!   reaches memory; for a hand-written module the report says when the differing bytes
@@ -38,6 +44,7 @@ pub enum Value {
     I64(i64),
     F32(u32),
     F64(u64),
+    V128(u128),
     FuncRef(Option<FuncId>),
     /// Whether the reference is non-null.
     ExternRef(bool),
@@ -55,6 +62,7 @@ impl Value {
             (Value::F64(a), Value::F64(b)) => {
                 a == b || (f64::from_bits(*a).is_nan() && f64::from_bits(*b).is_nan())
             }
+            (Value::V128(a), Value::V128(b)) => a == b,
             (Value::FuncRef(a), Value::FuncRef(b)) => a == b,
             (Value::ExternRef(a), Value::ExternRef(b)) => a == b,
             _ => false,
@@ -68,6 +76,7 @@ impl Value {
             Value::I64(_) => "i64",
             Value::F32(_) => "f32",
             Value::F64(_) => "f64",
+            Value::V128(_) => "v128",
             Value::FuncRef(_) => "funcref",
             Value::ExternRef(_) => "externref",
         }
@@ -100,6 +109,13 @@ impl fmt::Display for Value {
                     write!(f, "f64:{x:?}(0x{b:016x})")
                 }
             }
+            Value::V128(b) => {
+                write!(f, "v128:0x{b:032x}")?;
+                if let Some(note) = nan_lanes_note(*b) {
+                    write!(f, "({note})")?;
+                }
+                Ok(())
+            }
             Value::FuncRef(None) => f.write_str("funcref:null"),
             Value::FuncRef(Some(FuncId::Export(name))) => write!(f, "funcref:{name:?}"),
             Value::FuncRef(Some(FuncId::Unexported)) => f.write_str("funcref:<not exported>"),
@@ -107,6 +123,27 @@ impl fmt::Display for Value {
             Value::ExternRef(true) => f.write_str("externref:non-null"),
         }
     }
+}
+
+/// `"f32x4 NaN lanes 0,2"` (or f64x2) when some lanes of `bits` are NaNs, so that a reader
+/// can tell an allowed NaN-payload difference from a wrong result in a hand-written module.
+fn nan_lanes_note(bits: u128) -> Option<String> {
+    let f32_lanes: Vec<String> = (0..4)
+        .filter(|i| f32::from_bits((bits >> (32 * i)) as u32).is_nan())
+        .map(|i| i.to_string())
+        .collect();
+    let f64_lanes: Vec<String> = (0..2)
+        .filter(|i| f64::from_bits((bits >> (64 * i)) as u64).is_nan())
+        .map(|i| i.to_string())
+        .collect();
+    let mut parts = Vec::new();
+    if !f32_lanes.is_empty() {
+        parts.push(format!("f32x4 NaN lanes {}", f32_lanes.join(",")));
+    }
+    if !f64_lanes.is_empty() {
+        parts.push(format!("f64x2 NaN lanes {}", f64_lanes.join(",")));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// Writes `a, b, c`.
@@ -466,6 +503,19 @@ mod tests {
             "+0 and -0 differ"
         );
         assert!(!Value::I32(1).same(&Value::I64(1)));
+    }
+
+    #[test]
+    fn v128_values_are_compared_bit_exact_and_name_their_nan_lanes() {
+        let nan_lane = 0x7fc0_0000_u128 << 32;
+        assert!(Value::V128(nan_lane).same(&Value::V128(nan_lane)));
+        // Another NaN payload in the same lane is a difference: generated modules
+        // canonicalize NaN lanes, and a v128 does not say how its lanes are read.
+        assert!(!Value::V128(nan_lane).same(&Value::V128(0x7fc0_0001_u128 << 32)));
+        assert!(!Value::V128(1).same(&Value::I64(1)));
+        let text = Value::V128(nan_lane).to_string();
+        assert!(text.contains("f32x4 NaN lanes 1"), "{text}");
+        assert_eq!(Value::V128(5).to_string(), format!("v128:0x{:032x}", 5));
     }
 
     #[test]

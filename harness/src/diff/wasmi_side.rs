@@ -1,6 +1,7 @@
 //! wasmi as a peer oracle (`--oracle wasmi`, cargo feature `oracle-wasmi`).
 //!
-//! wasmi is configured with Strata's feature set (WebAssembly 2.0 without SIMD) and eager
+//! wasmi is configured with Strata's feature set (WebAssembly 2.0, SIMD included; relaxed SIMD
+//! off) and eager
 //! translation, so that it rejects and accepts what Strata does and reports errors at
 //! compile time. Function identity in tables and results is by export name; wasmi gives its
 //! handles no public equality, so two handles are the same function when their debug forms
@@ -11,7 +12,7 @@ use super::side::{Event, Side};
 use super::value::{FuncId, MemoryImage, Outcome, Snapshot, TrapKind, Value};
 use wasmi::{
     CompilationMode, Config, Engine, Extern, ExternRef, Func, Linker, Module, Nullable, Ref, Store,
-    TrapCode, Val, F32, F64,
+    TrapCode, Val, F32, F64, V128,
 };
 
 /// The name of the oracle on the command line and in reports.
@@ -42,7 +43,9 @@ impl WasmiSide {
             // both limits are wasmi's own heap stack (frames, bytes), not the thread's.
             .set_max_recursion_depth(MAX_RECURSION_DEPTH)
             .set_max_stack_height(MAX_STACK_BYTES);
-        // SIMD is a cargo feature of wasmi that this build leaves off.
+        // SIMD is wasmi's cargo feature `simd` (on in harness/Cargo.toml); relaxed SIMD is
+        // left off until Strata's interpreter runs it in every tier.
+        config.wasm_simd(true).wasm_relaxed_simd(false);
         WasmiSide {
             engine: Engine::new(&config),
         }
@@ -83,6 +86,7 @@ fn to_val(v: &Value) -> Val {
         Value::I64(x) => Val::I64(*x),
         Value::F32(x) => Val::F32(F32::from_bits(*x)),
         Value::F64(x) => Val::F64(F64::from_bits(*x)),
+        Value::V128(x) => Val::V128(V128::from(*x)),
         Value::FuncRef(_) => Val::FuncRef(Nullable::<Func>::Null),
         Value::ExternRef(_) => Val::ExternRef(Nullable::<ExternRef>::Null),
     }
@@ -104,8 +108,7 @@ fn from_val(v: &Val, funcs: &[(String, String)]) -> Value {
         Val::F64(x) => Value::F64(x.to_bits()),
         Val::FuncRef(r) => Value::FuncRef(r.val().map(|f| func_id(f, funcs))),
         Val::ExternRef(r) => Value::ExternRef(!r.is_null()),
-        // No SIMD in the compared feature set.
-        Val::V128(_) => Value::ExternRef(false),
+        Val::V128(x) => Value::V128(x.as_u128()),
     }
 }
 

@@ -3,9 +3,9 @@
 //! Every SIMD operator is one `Op::Simd { code, dst, a }` followed by `Op::Ext { a: b, b: c,
 //! c: imm }` (`code` = a `SimdCode` in the low 16 bits, the lane index above; `imm`: a memory
 //! offset). A v128 register names two consecutive cells, low half first (docs/abi.md §1).
-//! The generated handlers have no SIMD handlers yet: these instructions go straight to the
-//! executor's `match`, which calls `exec` here, so every `InterpMode` runs them the same way
-//! and scalar code keeps its handlers untouched.
+//! The generated handlers (`asm/simd.rs`) run the frequent ones; the others, and every
+//! instruction in the `Rust` and `Match` modes, go to the executor's `match`, which calls
+//! `exec` here (the full semantics, traps included).
 
 use super::code::Reg;
 use super::numeric::{f32_max, f32_min, f32_quiet, f64_max, f64_min, f64_quiet};
@@ -67,6 +67,9 @@ macro_rules! define_codes {
 wasmparser::for_each_visit_simd_operator!(define_codes);
 
 impl SimdCode {
+    /// How many codes there are (operators and pseudo-operators).
+    pub const COUNT: usize = Self::ALL.len();
+
     /// The code of a `Simd` instruction's `code` field (`None` for a corrupt one).
     #[inline]
     pub fn from_u16(c: u16) -> Option<SimdCode> {

@@ -143,7 +143,7 @@ fn address(a: &mut Asm, exit: DynamicLabel, word: i32, in_acc: bool, n: i8) {
 
 /// `rax` = the effective address of an `n`-byte access at the i32 address in `eax` (the high
 /// half of rax zero) plus the offset in the word at `offset`; out of bounds leaves.
-fn address_in_eax(a: &mut Asm, exit: DynamicLabel, offset: i32, n: i8) {
+pub(super) fn address_in_eax(a: &mut Asm, exit: DynamicLabel, offset: i32, n: i8) {
     dynasm!(a
         ; .arch x64
         ; mov ecx, DWORD [r12 + offset]
@@ -237,7 +237,7 @@ impl Gen {
 
     /// A new handler tag whose handler starts here, on the chosen alignment, and leaves
     /// `leaves` in the accumulators.
-    fn new_handler(&mut self, leaves: u8) -> usize {
+    pub(super) fn new_handler(&mut self, leaves: u8) -> usize {
         let tag = self.next_tag;
         self.next_tag += 1;
         let at = self.align();

@@ -49,6 +49,7 @@
 
 mod calls;
 mod handlers;
+mod simd;
 
 use super::code::{CompiledFunc, Counters, Op};
 use super::raw::{CodeRef, MemView, Slots};
@@ -85,6 +86,8 @@ pub struct AsmInterp {
     pairs: Box<[Pair]>,
     pair_row: Box<[u16]>,
     pair_table: Box<[u16]>,
+    /// Per `SimdCode`, the tag of its handler (0: none, the executor runs it).
+    simd_tags: Box<[u16]>,
     /// Instruction kinds with a handler of their own.
     #[cfg_attr(not(test), allow(dead_code))]
     handled: usize,
@@ -111,7 +114,24 @@ pub fn prepare(ops: &[Op], mode: InterpMode) -> Box<[AsmOp]> {
     let FastPath::Asm(interp) = fast_path(mode) else {
         return Box::default();
     };
-    let mut code: Vec<AsmOp> = ops.iter().map(words).collect();
+    let mut code: Vec<AsmOp> = ops
+        .iter()
+        .map(|op| {
+            let mut w = words(op);
+            // A SIMD instruction runs its code's handler, if it has one. Accesses to a
+            // memory other than a 32-bit memory 0 stay with the executor (the handlers
+            // address memory 0's view only).
+            if let Op::Simd { code, .. } = op {
+                match interp.simd_tags.get(*code as u16 as usize) {
+                    Some(&tag) if tag != 0 && code & crate::interp::simd::OTHER_MEMORY == 0 => {
+                        w.0[0] = u32::from(tag)
+                    }
+                    _ => {}
+                }
+            }
+            w
+        })
+        .collect();
     let mut target = vec![false; ops.len()];
     for (i, op) in ops.iter().enumerate() {
         let mut op = *op;
@@ -241,6 +261,7 @@ fn words(op: &Op) -> AsmOp {
             base,
         } => [tag, type_index, index, base],
         Op::Select { dst, a, b } => [tag, dst, a, b],
+        Op::Simd { code, dst, a } => [tag, code, dst, a],
         // Left to the executor: the handlers read no field.
         _ => [tag, 0, 0, 0],
     })
@@ -464,8 +485,8 @@ pub fn interp(threading: InterpThreading) -> Option<&'static AsmInterp> {
 }
 
 /// Handler tags: the instruction kinds, then their accumulator variants and the
-/// superinstructions (with theirs).
-const TAGS: usize = 8 * Op::COUNT;
+/// superinstructions (with theirs), then the SIMD handlers.
+const TAGS: usize = 8 * Op::COUNT + crate::interp::simd::SimdCode::COUNT;
 
 /// Handler alignment in bytes.
 const DEFAULT_ALIGN: usize = 64;
@@ -702,6 +723,9 @@ fn build(align: usize, threading: Threading) -> Option<AsmInterp> {
     );
 
     emit_handlers(&mut g);
+    // After every scalar handler, so that those are laid out as before.
+    let simd_tags = simd::simd_handlers(&mut g);
+    assert!(g.next_tag <= TAGS, "handler tags: {} of {TAGS}", g.next_tag);
 
     let handled = g.handlers.len();
     // Superinstructions by their two kinds, for `prepare`: a row per kind that starts any,
@@ -751,6 +775,7 @@ fn build(align: usize, threading: Threading) -> Option<AsmInterp> {
         _table: table,
         entry: base + entry,
         handled,
+        simd_tags,
         leaves: g.leaves.into(),
         acc: g.acc.into(),
         pair_row: pair_row.into(),
@@ -793,6 +818,64 @@ mod tests {
             val: 0x1122_3344_5566_7788,
         };
         assert_eq!((word(&op, F2), word(&op, F3)), (0x5566_7788, 0x1122_3344));
+    }
+
+    #[test]
+    fn simd_instructions_get_their_handlers() {
+        use crate::interp::simd::SimdCode;
+        let g = build(64, Threading::Table).expect("code memory");
+        // SSE2-only handlers exist on every x86-64; the memory ones need no extension.
+        for code in [
+            SimdCode::V128Load,
+            SimdCode::V128Store,
+            SimdCode::V128Load32Splat,
+            SimdCode::I32x4Add,
+            SimdCode::I32x4Splat,
+            SimdCode::F32x4Mul,
+            SimdCode::F64x2Add,
+            SimdCode::V128Bitselect,
+            SimdCode::I32x4ExtractLane,
+            SimdCode::I8x16Bitmask,
+            SimdCode::Select,
+        ] {
+            assert_ne!(g.simd_tags[code as usize], 0, "{code:?} has no handler");
+        }
+        // Relaxed SIMD and the globals stay with the executor.
+        for code in [
+            SimdCode::F32x4RelaxedMadd,
+            SimdCode::GlobalGet,
+            SimdCode::I8x16Popcnt,
+        ] {
+            assert_eq!(g.simd_tags[code as usize], 0, "{code:?}");
+        }
+        // `prepare` gives a SIMD instruction its code's handler, the others keep their own.
+        let ops = [
+            Op::Simd {
+                code: SimdCode::I32x4Add as u32,
+                dst: 0,
+                a: 2,
+            },
+            Op::Ext { a: 4, b: 0, c: 0 },
+            Op::Simd {
+                code: SimdCode::F32x4RelaxedMadd as u32,
+                dst: 0,
+                a: 2,
+            },
+            Op::Ext { a: 4, b: 6, c: 0 },
+        ];
+        let mode = strata_vm::InterpMode {
+            threading: InterpThreading::Table,
+            ..strata_vm::InterpMode::FASTEST
+        };
+        if let FastPath::Asm(interp) = fast_path(mode) {
+            let code = prepare(&ops, mode);
+            assert_eq!(
+                code[0].0[0],
+                u32::from(interp.simd_tags[SimdCode::I32x4Add as usize])
+            );
+            assert_eq!(code[0].0[1..], [SimdCode::I32x4Add as u32, 0, 2]);
+            assert_eq!(code[2].0[0] as usize, tag_of(&ops[2]));
+        }
     }
 
     #[test]
