@@ -1305,6 +1305,45 @@ impl<'a> Lower<'a> for Translator<'_> {
         Ok(())
     }
 
+    // ---- tail calls (design.md §12) ----
+
+    fn visit_return_call(&mut self, function_index: u32) -> Res {
+        if self.ctrl.reachable() {
+            let ty = self.module.funcs[function_index as usize];
+            let (base, n, _) = self.call_args(ty);
+            self.emit(Op::ReturnCall {
+                func: function_index,
+                base,
+            });
+            self.emit(Op::Ext {
+                a: n as u32,
+                b: 0,
+                c: 0,
+            });
+            self.unreachable_now();
+        }
+        Ok(())
+    }
+
+    fn visit_return_call_indirect(&mut self, type_index: u32, table_index: u32) -> Res {
+        if self.ctrl.reachable() {
+            let index = self.pop_reg();
+            let (base, n, _) = self.call_args(type_index);
+            self.emit(Op::ReturnCallIndirect {
+                type_index,
+                index,
+                base,
+            });
+            self.emit(Op::Ext {
+                a: table_index,
+                b: n as u32,
+                c: 0,
+            });
+            self.unreachable_now();
+        }
+        Ok(())
+    }
+
     // ---- parametric, variables ----
 
     lower! {

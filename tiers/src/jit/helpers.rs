@@ -82,7 +82,8 @@ pub unsafe extern "C" fn call_interp(vmctx: *const VMContext, def: u32, fp: *mut
     let (store, inst) = unsafe { cx(vmctx) };
     let func_index = store.instances[inst as usize].module.num_imported_funcs + def;
     let addr = store.instances[inst as usize].funcs[func_index as usize];
-    let r = at_caller_depth(store, |store| interpret(store, addr, fp));
+    // The stub can finish a tail call to compiled code for the interpreter (design.md §12).
+    let r = at_caller_depth(store, |store| interpret(store, addr, fp, true));
     result(store, r)
 }
 
@@ -98,8 +99,15 @@ fn at_caller_depth<T>(store: &mut StoreInner, f: impl FnOnce(&mut StoreInner) ->
 
 /// Runs wasm function `addr` in the interpreter with its frame at `fp` in the running
 /// activation's value stack: the interpreter continues on the same stack (the frame layout
-/// is shared), so tier ping-pong costs no stack allocation.
-fn interpret(store: &mut StoreInner, addr: FuncAddr, fp: *mut u64) -> Result<(), Trap> {
+/// is shared), so tier ping-pong costs no stack allocation. `tail_out`: the caller is the
+/// interp-entry stub, which jumps to `VMRuntime::tail_entry` when the interpreter leaves
+/// one there.
+fn interpret(
+    store: &mut StoreInner,
+    addr: FuncAddr,
+    fp: *mut u64,
+    tail_out: bool,
+) -> Result<(), Trap> {
     let FuncKind::Wasm {
         instance,
         func_index,
@@ -117,7 +125,7 @@ fn interpret(store: &mut StoreInner, addr: FuncAddr, fp: *mut u64) -> Result<(),
     let stack = unsafe { std::slice::from_raw_parts_mut(fp, cells) };
     // The runtime fields describe this activation; a nested JIT entry from the interpreter
     // saves and restores them itself.
-    crate::interp::execute_on_stack(store, stack, instance, func_index)
+    crate::interp::execute_on_stack(store, stack, instance, func_index, tail_out)
 }
 
 /// Calls any function by store address with its frame at `fp` (arguments there, results
@@ -170,7 +178,7 @@ fn call_func_at_depth(
             // was instantiated), else the interpreter.
             let module = store.instances[instance as usize].module.clone();
             let Some(entry) = super::installed_entry(&module, func_index) else {
-                return interpret(store, addr, fp);
+                return interpret(store, addr, fp, false);
             };
             let level = crate::tier::code_level(&module, func_index - module.num_imported_funcs);
             let end = store.runtime.stack_end;
