@@ -66,10 +66,13 @@ pub fn simd_enabled() -> bool {
 }
 
 /// The wasm features Strata accepts: WebAssembly 2.0 plus extended constant expressions
-/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions); SIMD only when
+/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions) and tail calls
+/// (`return_call`, `return_call_indirect`: design.md §12, in every tier); SIMD only when
 /// `simd_enabled()`.
 pub fn supported_features() -> WasmFeatures {
-    let base = WasmFeatures::WASM2.union(WasmFeatures::EXTENDED_CONST);
+    let base = WasmFeatures::WASM2
+        .union(WasmFeatures::EXTENDED_CONST)
+        .union(WasmFeatures::TAIL_CALL);
     if simd_enabled() {
         base
     } else {

@@ -1388,6 +1388,8 @@ impl<'a> Lower<'a> for Gen<'_> {
         };
         visit_call(function_index: u32) => |g| g.call(function_index);
         visit_call_indirect(type_index: u32, table_index: u32) => |g| g.call_indirect(type_index, table_index);
+        visit_return_call(function_index: u32) => |g| g.return_call(function_index);
+        visit_return_call_indirect(type_index: u32, table_index: u32) => |g| g.return_call_indirect(type_index, table_index);
         visit_drop() => |g| {
             let v = g.pop();
             g.free(v);
@@ -2005,6 +2007,131 @@ impl Gen<'_> {
         for (k, t) in t.results().iter().enumerate() {
             self.push(ty_of(*t), Loc::Slot(p + k as u32));
         }
+        Ok(())
+    }
+
+    // ---- tail calls (design.md §12) ----
+
+    /// Puts the top `n` values (the arguments of a tail call) in their home slots and
+    /// returns the position of the first.
+    fn spill_args(&mut self, n: usize) -> u32 {
+        self.spill_regs();
+        let len = self.stack.len();
+        for p in len - n..len {
+            self.spill_entry(p);
+        }
+        self.forget_all();
+        (len - n) as u32
+    }
+
+    /// Moves `n` arguments from the slots at position `p` to the frame's first cells, where
+    /// the tail callee's frame starts. Ascending: cell `k` is never above slot `p + k`.
+    /// Uses r10 only.
+    fn move_tail_args(&mut self, p: u32, n: usize) {
+        for k in 0..n as u32 {
+            let (src, dst) = (self.slot_disp(p + k), cell_disp(k));
+            if src != dst {
+                asm!(self
+                    ; mov r10, QWORD [r14 + src]
+                    ; mov QWORD [r14 + dst], r10
+                );
+            }
+        }
+    }
+
+    /// `return_call`: a defined callee replaces this frame (arguments moved to its start,
+    /// `rbp` popped, a jump to its code slot, whose caller is then this frame's caller); an
+    /// import is called and then returned from, which keeps the stack constant for host
+    /// functions (an imported wasm function of another instance runs nested).
+    fn return_call(&mut self, func: u32) -> Res {
+        let module = self.module;
+        let imported = module.num_imported_funcs;
+        if func < imported {
+            self.call(func)?;
+            self.emit_return();
+            self.unreachable_now();
+            return Ok(());
+        }
+        let n = module.func_type(func).params().len();
+        let p = self.spill_args(n);
+        self.move_tail_args(p, n);
+        let slots = off::VMCTX_CODE_SLOTS;
+        let def = cell_disp(func - imported);
+        // eax = the callee's defined index, for the interp-entry stub (docs/abi.md §3).
+        let def_index = (func - imported) as i32;
+        asm!(self
+            ; mov r11, QWORD [r15 + slots]
+            ; mov r11, QWORD [r11 + def]
+            ; mov eax, def_index
+            ; pop rbp
+            ; jmp r11
+        );
+        self.unreachable_now();
+        Ok(())
+    }
+
+    /// `return_call_indirect`: `resolve_tail_indirect` checks the element and finds a
+    /// same-instance callee's entry (compiled code or the interp-entry stub), which replaces
+    /// this frame as in `return_call`; any other callee is called through the
+    /// `call_indirect` helper and then returned from.
+    fn return_call_indirect(&mut self, type_index: u32, table_index: u32) -> Res {
+        let module = self.module;
+        let t = &module.types[type_index as usize];
+        let n = t.params().len();
+        for r in t.results() {
+            Ty::from_val(*r)?;
+        }
+        let index = self.pop();
+        self.push(index.ty, index.loc);
+        self.spill_regs();
+        let index = self.pop();
+        let p = self.spill_args(n);
+        let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        let to_stub = self.to_stub;
+        self.call_helper(
+            helpers::resolve_tail_indirect as *const () as usize,
+            &[
+                Arg::Vmctx,
+                Arg::Imm(table_index as u64),
+                Arg::Imm(type_index as u64),
+                Arg::Val(index),
+            ],
+        );
+        asm!(self
+            ; test rax, rax
+            ; jz =>slow
+        );
+        self.move_tail_args(p, n);
+        asm!(self
+            ; mov r11, rax
+            ; mov eax, edx
+            ; pop rbp
+            ; jmp r11
+            ; =>slow
+            ; test edx, edx
+            ; jz =>general
+            ; mov eax, edx
+            ; jmp =>to_stub
+            ; =>general
+        );
+        self.call_helper(
+            helpers::call_indirect as *const () as usize,
+            &[
+                Arg::Vmctx,
+                Arg::Imm(table_index as u64),
+                Arg::Imm(type_index as u64),
+                Arg::Val(index),
+                Arg::Cell(self.num_locals + p),
+            ],
+        );
+        self.check_helper_trap();
+        self.reload_mem_len();
+        self.truncate(p as usize);
+        for (k, t) in t.results().iter().enumerate() {
+            self.push(ty_of(*t), Loc::Slot(p + k as u32));
+        }
+        self.emit_return();
+        self.unreachable_now();
         Ok(())
     }
 

@@ -279,6 +279,65 @@ pub unsafe extern "C" fn resolve_indirect(
     ValueOrTrap { value: 0, trap: 0 }
 }
 
+/// The target of `return_call_indirect` (design.md §12): checks the element and signature
+/// like `resolve_indirect`, and for a function of the calling instance returns the entry
+/// its code slot holds, the interp-entry stub included, with its defined index in `trap`
+/// (the stub reads it in eax), so JIT code can jump there in place of its own frame.
+/// `value` 0 with `trap` 0: another instance's or a host function (call it, then return).
+///
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn resolve_tail_indirect(
+    vmctx: *const VMContext,
+    table: u32,
+    type_index: u32,
+    index: u32,
+) -> ValueOrTrap {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let data = &store.instances[inst as usize];
+    let expected = data.sigs[type_index as usize];
+    let t = &store.tables[data.tables[table as usize] as usize];
+    let trap = |c: TrapCode| ValueOrTrap {
+        value: 0,
+        trap: c as u64,
+    };
+    let Some(&cell) = t.elems.get(index as usize) else {
+        return trap(TrapCode::UndefinedElement);
+    };
+    let Some(addr) = cell_funcref(cell) else {
+        return trap(TrapCode::IndirectCallToNull);
+    };
+    let f = &store.funcs[addr as usize];
+    if f.sig != expected {
+        return trap(TrapCode::BadSignature);
+    }
+    same_instance_entry(store, inst, addr)
+}
+
+/// The code-slot entry (and defined index) of function `addr` if it is a defined function
+/// of instance `inst`; `value` 0 and `trap` 0 otherwise.
+fn same_instance_entry(store: &StoreInner, inst: InstanceId, addr: FuncAddr) -> ValueOrTrap {
+    let data = &store.instances[inst as usize];
+    if let FuncKind::Wasm {
+        instance,
+        func_index,
+    } = store.funcs[addr as usize].kind
+    {
+        let imported = data.module.num_imported_funcs;
+        if instance == inst && func_index >= imported {
+            let def = func_index - imported;
+            let entry =
+                data.module.code_slots()[def as usize].load(std::sync::atomic::Ordering::Acquire);
+            return ValueOrTrap {
+                value: entry as u64,
+                trap: def as u64,
+            };
+        }
+    }
+    ValueOrTrap { value: 0, trap: 0 }
+}
+
 /// # Safety
 /// See the module documentation.
 pub unsafe extern "C" fn memory_grow(vmctx: *const VMContext, delta: u32) -> u32 {
