@@ -23,7 +23,8 @@ pub const ROUNDS: usize = 2;
 /// The wasm-smith configuration for differential cases.
 pub fn smith_config() -> Config {
     Config {
-        // Strata's features: WebAssembly 2.0 without SIMD, plus extended constants.
+        // Strata's features: WebAssembly 2.0 without SIMD, plus extended constants and tail
+        // calls.
         simd_enabled: false,
         relaxed_simd_enabled: false,
         gc_enabled: false,
@@ -31,7 +32,7 @@ pub fn smith_config() -> Config {
         memory64_enabled: false,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
-        tail_call_enabled: false,
+        tail_call_enabled: true,
         custom_page_sizes_enabled: false,
         wide_arithmetic_enabled: false,
         extended_const_enabled: true,

@@ -1389,6 +1389,52 @@ impl<'a> Lower<'a> for Gen<'_> {
         visit_call(function_index: u32) => |g| g.call(function_index);
         visit_call_indirect(type_index: u32, table_index: u32) => |g| g.call_indirect(type_index, table_index);
         visit_return_call(function_index: u32) => |g| g.return_call(function_index);
+        visit_call_ref(type_index: u32) => |g| g.call_ref(type_index);
+        visit_return_call_ref(type_index: u32) => |g| g.return_call_ref(type_index);
+        visit_ref_as_non_null() => |g| {
+            g.flush();
+            let v = *g.stack.last().expect("validated: a reference on the stack");
+            match g.test_ref(v) {
+                Some(true) => {}
+                Some(false) => {
+                    let l = g.trap_label(TrapCode::NullReference);
+                    asm!(g; jmp =>l);
+                }
+                None => g.trap_if(Cc::E, TrapCode::NullReference),
+            }
+        };
+        visit_br_on_null(relative_depth: u32) => |g| {
+            // The branch carries the values below the reference, which stays on the
+            // fall-through path (its register, if any, stays allocated meanwhile).
+            g.flush();
+            let v = g.pop();
+            match g.test_ref(v) {
+                Some(true) => {}
+                Some(false) => {
+                    let skip = g.asm.new_dynamic_label();
+                    g.emit_branch(relative_depth);
+                    asm!(g; =>skip);
+                }
+                None => g.br_if_cc(Cc::E, relative_depth),
+            }
+            g.push(v.ty, v.loc);
+        };
+        visit_br_on_non_null(relative_depth: u32) => |g| {
+            // The branch carries the reference on top of its values; the fall-through drops it.
+            g.flush();
+            let v = *g.stack.last().expect("validated: a reference on the stack");
+            match g.test_ref(v) {
+                Some(false) => {}
+                Some(true) => {
+                    let skip = g.asm.new_dynamic_label();
+                    g.emit_branch(relative_depth);
+                    asm!(g; =>skip);
+                }
+                None => g.br_if_cc(Cc::Ne, relative_depth),
+            }
+            let v = g.pop();
+            g.free(v);
+        };
         visit_return_call_indirect(type_index: u32, table_index: u32) => |g| g.return_call_indirect(type_index, table_index);
         visit_drop() => |g| {
             let v = g.pop();
@@ -2007,6 +2053,102 @@ impl Gen<'_> {
         for (k, t) in t.results().iter().enumerate() {
             self.push(ty_of(*t), Loc::Slot(p + k as u32));
         }
+        Ok(())
+    }
+
+    // ---- typed function references ----
+
+    /// Sets the flags from a reference (`E`: null) without moving it. `Some(non_null)`: a
+    /// constant.
+    fn test_ref(&mut self, v: Val) -> Option<bool> {
+        match v.loc {
+            Loc::Const(c) => return Some(c != 0),
+            Loc::Reg(r) => asm!(self; test Rq(r), Rq(r)),
+            _ => {
+                let d = self.disp_of(v.loc).unwrap_or(0);
+                fpa!(self, d; {cmp QWORD} {, 0});
+            }
+        }
+        None
+    }
+
+    /// `call_ref`: through the `call_ref` helper (null check, then any function).
+    fn call_ref(&mut self, type_index: u32) -> Res {
+        let module = self.module;
+        let t = &module.types[type_index as usize];
+        let n = t.params().len();
+        for r in t.results() {
+            Ty::from_val(*r)?;
+        }
+        self.flush();
+        let callee = self.pop();
+        self.push(callee.ty, callee.loc);
+        self.spill_regs();
+        let callee = self.pop();
+        let p = self.spill_args(n);
+        self.call_helper(
+            helpers::call_ref as *const () as usize,
+            &[Arg::Vmctx, Arg::Val(callee), Arg::Cell(self.num_locals + p)],
+        );
+        self.check_helper_trap();
+        self.reload_mem_len();
+        self.truncate(p as usize);
+        for (k, t) in t.results().iter().enumerate() {
+            self.push(ty_of(*t), Loc::Slot(p + k as u32));
+        }
+        Ok(())
+    }
+
+    /// `return_call_ref`: like `return_call_indirect`, with `resolve_tail_ref` finding a
+    /// same-instance callee's entry.
+    fn return_call_ref(&mut self, type_index: u32) -> Res {
+        let module = self.module;
+        let t = &module.types[type_index as usize];
+        let n = t.params().len();
+        for r in t.results() {
+            Ty::from_val(*r)?;
+        }
+        self.flush();
+        let callee = self.pop();
+        self.push(callee.ty, callee.loc);
+        self.spill_regs();
+        let callee = self.pop();
+        let p = self.spill_args(n);
+        let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        let to_stub = self.to_stub;
+        self.call_helper(
+            helpers::resolve_tail_ref as *const () as usize,
+            &[Arg::Vmctx, Arg::Val(callee)],
+        );
+        asm!(self
+            ; test rax, rax
+            ; jz =>slow
+        );
+        self.move_tail_args(p, n);
+        asm!(self
+            ; mov r11, rax
+            ; mov eax, edx
+            ; pop rbp
+            ; jmp r11
+            ; =>slow
+            ; test edx, edx
+            ; jz =>general
+            ; mov eax, edx
+            ; jmp =>to_stub
+            ; =>general
+        );
+        self.call_helper(
+            helpers::call_ref as *const () as usize,
+            &[Arg::Vmctx, Arg::Val(callee), Arg::Cell(self.num_locals + p)],
+        );
+        self.check_helper_trap();
+        self.reload_mem_len();
+        self.truncate(p as usize);
+        for (k, t) in t.results().iter().enumerate() {
+            self.push(ty_of(*t), Loc::Slot(p + k as u32));
+        }
+        self.emit_return();
+        self.unreachable_now();
         Ok(())
     }
 

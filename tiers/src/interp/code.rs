@@ -126,6 +126,7 @@ macro_rules! define_ops {
                     Op::CallIndirect { index, base, .. }
                     | Op::ReturnCallIndirect { index, base, .. } => { *index = f(*index); *base = f(*base); }
                     Op::ReturnCall { base, .. } => *base = f(*base),
+                    Op::TrapIfNull { src } => *src = f(*src),
                     Op::CallRef { callee, base, .. }
                     | Op::ReturnCallRef { callee, base, .. } => { *callee = f(*callee); *base = f(*base); }
                     Op::Select { dst, a, b } => {
@@ -198,6 +199,8 @@ define_ops! {
         CallRef { type_index: u32, callee: Reg, base: Reg },
         /// `return_call_ref`; `Ext { a: n }` follows.
         ReturnCallRef { type_index: u32, callee: Reg, base: Reg },
+        /// `ref.as_non_null`: traps "null reference" if `src` is null.
+        TrapIfNull { src: Reg },
         /// `dst = cond ? a : b` with `Ext { a: cond }` following.
         Select { dst: Reg, a: Reg, b: Reg },
         GlobalGet { dst: Reg, index: u32 },

@@ -879,10 +879,15 @@ impl Executor<'_> {
                         TailDone::Finished => return Ok(()),
                     }
                 }
+                Op::TrapIfNull { src } => {
+                    if s.get(src) == 0 {
+                        return Err(TrapCode::NullReference.into());
+                    }
+                }
                 Op::CallRef { callee, base, .. } => {
                     self.pc = pc;
                     let addr = cell_funcref(s.get(callee))
-                        .ok_or_else(|| Trap::new(TrapCode::NullReference))?;
+                        .ok_or_else(|| Trap::new(TrapCode::NullFunctionReference))?;
                     let fp = self.fp + base as usize;
                     self.call_addr(addr, fp)?;
                     reload!();
@@ -891,7 +896,7 @@ impl Executor<'_> {
                     let (n, _, _) = ext!();
                     self.pc = pc;
                     let addr = cell_funcref(s.get(callee))
-                        .ok_or_else(|| Trap::new(TrapCode::NullReference))?;
+                        .ok_or_else(|| Trap::new(TrapCode::NullFunctionReference))?;
                     self.tail_args(base, n);
                     match self.tail_call(addr)? {
                         TailDone::Continue => reload!(),

@@ -315,6 +315,38 @@ pub unsafe extern "C" fn resolve_tail_indirect(
     same_instance_entry(store, inst, addr)
 }
 
+/// `call_ref`: calls the function reference `cell` (null traps) with its frame at `fp`.
+///
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn call_ref(vmctx: *const VMContext, cell: u64, fp: *mut u64) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let Some(addr) = cell_funcref(cell) else {
+        return TrapCode::NullFunctionReference as u32;
+    };
+    let r = call_func(store, inst, addr, fp);
+    result(store, r)
+}
+
+/// The target of `return_call_ref`, as `resolve_tail_indirect` answers for a table element:
+/// a same-instance callee's entry and defined index, a trap code (null), or `0, 0` for
+/// another instance's or a host function.
+///
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn resolve_tail_ref(vmctx: *const VMContext, cell: u64) -> ValueOrTrap {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    match cell_funcref(cell) {
+        Some(addr) => same_instance_entry(store, inst, addr),
+        None => ValueOrTrap {
+            value: 0,
+            trap: TrapCode::NullFunctionReference as u64,
+        },
+    }
+}
+
 /// The code-slot entry (and defined index) of function `addr` if it is a defined function
 /// of instance `inst`; `value` 0 and `trap` 0 otherwise.
 fn same_instance_entry(store: &StoreInner, inst: InstanceId, addr: FuncAddr) -> ValueOrTrap {
