@@ -44,10 +44,10 @@ type Result<T> = std::result::Result<T, ParseError>;
 static SIMD_ENABLED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
 /// Accepts (`true`, the default) or rejects at validation (`false`) modules that use
-/// fixed-width SIMD; the environment variable `STRATA_SIMD=0` turns it off too. The
-/// interpreter runs all of it (`proposals/simd` passes on every interpreter mode); the
-/// baseline rejects SIMD functions ("SIMD not supported by the baseline yet"), so tiered
-/// execution keeps them interpreted and `--tier baseline`/`mixed` fail such modules cleanly.
+/// fixed-width SIMD and relaxed SIMD; the environment variable `STRATA_SIMD=0` turns it off
+/// too. The interpreter and the baseline run all of it (`proposals/simd` and
+/// `proposals/relaxed-simd`); the optimizing tier refuses SIMD functions, which tiered
+/// execution leaves to the baseline.
 pub fn set_simd_enabled(on: bool) {
     SIMD_ENABLED.store(if on { 2 } else { 1 }, std::sync::atomic::Ordering::Relaxed);
 }
@@ -72,8 +72,9 @@ static FUNCTION_REFERENCES: std::sync::atomic::AtomicU8 = std::sync::atomic::Ato
 /// Accepts (`true`) or rejects at validation (`false`, the default until every tier runs
 /// them) modules that use typed function references (`call_ref`, `(ref $t)`, `br_on_null`
 /// ...); the environment variable `STRATA_FUNCTION_REFERENCES=1` turns them on. The
-/// interpreter runs them; the baseline refuses the new operators, so tiered execution keeps
-/// such functions interpreted.
+/// interpreter and the baseline run them (the optimizing tier refuses such functions, which
+/// keep the baseline's code); what is missing is import matching of typed reference types
+/// (docs/abi.md §1, "References").
 pub fn set_function_references_enabled(on: bool) {
     FUNCTION_REFERENCES.store(if on { 2 } else { 1 }, std::sync::atomic::Ordering::Relaxed);
 }
@@ -92,12 +93,16 @@ pub fn function_references_enabled() -> bool {
 }
 
 /// The wasm features Strata accepts: WebAssembly 2.0 plus extended constant expressions
-/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions) and tail calls
-/// (`return_call`, `return_call_indirect`: design.md §12, in every tier); SIMD only when
-/// `simd_enabled()`.
+/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions), multi-memory,
+/// memory64, tail calls (`return_call`, `return_call_indirect`: design.md §12, in every
+/// tier) and relaxed SIMD (Wasm 3.0, one deterministic choice per operator: docs/abi.md §9);
+/// SIMD and relaxed SIMD only when `simd_enabled()`; typed function references only when
+/// `function_references_enabled()`.
 pub fn supported_features() -> WasmFeatures {
     let base = WasmFeatures::WASM2
         .union(WasmFeatures::EXTENDED_CONST)
+        .union(WasmFeatures::MULTI_MEMORY)
+        .union(WasmFeatures::MEMORY64)
         .union(WasmFeatures::TAIL_CALL);
     let base = if function_references_enabled() {
         base.union(WasmFeatures::FUNCTION_REFERENCES)
@@ -105,7 +110,7 @@ pub fn supported_features() -> WasmFeatures {
         base
     };
     if simd_enabled() {
-        base
+        base.union(WasmFeatures::RELAXED_SIMD)
     } else {
         base.difference(WasmFeatures::SIMD)
     }
@@ -328,6 +333,11 @@ pub struct Module {
     /// The interruption checks every tier compiles into this module's code (design.md §13):
     /// the engine's, set before any code is made.
     pub interrupts: crate::Interrupts,
+    /// The optimizing tier's mid-end switches in the spelling of `strata_ir`'s
+    /// `MidendConfig::parse` (`off`, `chaos=SEED`, `no-FAMILY`...): the engine's
+    /// `Config::egraph`, set before any code is made. Kept as text so this crate stays free
+    /// of compiler types (design.md §0); empty means the default mid-end.
+    pub egraph: String,
     /// One code slot per defined function (docs/abi.md §5), shared by all instances; made on
     /// first use. Null means "no compiled code".
     code_slots: OnceLock<Box<[AtomicPtr<u8>]>>,
@@ -586,6 +596,7 @@ impl Module {
             code_section_bytes: 0,
             tier_state: Default::default(),
             interrupts: Default::default(),
+            egraph: String::new(),
             code_slots: OnceLock::new(),
         };
         let mut validator = validate.then(|| Validator::new_with_features(supported_features()));
