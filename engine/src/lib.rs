@@ -105,7 +105,9 @@ pub use instance::{Imports, Instance};
 pub use linker::Linker;
 pub use module::{supported_features, validate, ExportType, ImportType, Module};
 pub use store::{AsStore, AsStoreMut, Caller, Store};
-pub use strata_vm::module::{set_simd_enabled, simd_enabled};
+pub use strata_vm::module::{
+    function_references_enabled, set_function_references_enabled, set_simd_enabled, simd_enabled,
+};
 pub use strata_vm::{
     ExternType, FrameInfo, FuncType, GlobalType, Limits, MemoryType, TableType, TagType, Trap,
     TrapCode, ValType,

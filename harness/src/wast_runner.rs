@@ -646,10 +646,17 @@ impl<'e> Runner<'e> {
                 WastArgCore::I64(v) => Val::I64(*v),
                 WastArgCore::F32(v) => Val::F32(v.bits),
                 WastArgCore::F64(v) => Val::F64(v.bits),
-                WastArgCore::RefNull(wast::core::HeapType::Abstract {
-                    ty: wast::core::AbstractHeapType::Func,
-                    ..
-                }) => Val::FuncRef(None),
+                // Every function heap type (typed function references included) is a
+                // funcref to the runtime.
+                WastArgCore::RefNull(
+                    wast::core::HeapType::Abstract {
+                        ty:
+                            wast::core::AbstractHeapType::Func
+                            | wast::core::AbstractHeapType::NoFunc,
+                        ..
+                    }
+                    | wast::core::HeapType::Concrete(_),
+                ) => Val::FuncRef(None),
                 WastArgCore::RefNull(_) => Val::ExternRef(None),
                 WastArgCore::RefExtern(n) | WastArgCore::RefHost(n) => {
                     Val::ExternRef(Some(ExternRef::new(&mut self.store, *n)))

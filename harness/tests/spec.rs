@@ -1,5 +1,5 @@
 //! The spec suites that Strata passes whole (wasm-v1, wasm-v2 and the Wasm 3.0 proposals it
-//! has finished: extended-const, multi-memory), on every registered
+//! has finished: extended-const, multi-memory, tail-call), on every registered
 //! configuration (`strata::conformance`): each available tier in both bounds-check modes, the
 //! interpreter in each dispatch mode, tiered execution under stress policies, mixed tiers.
 
@@ -11,11 +11,12 @@ use strata_harness::wast_runner::{run_scripts, suite_scripts};
 /// number of directives each runs (so a runner that silently ran nothing fails).
 /// proposals/memory64 passes on every tier except for its `simd_address.wast`, which needs
 /// SIMD in the baseline.
-const SUITES: [(&str, usize); 4] = [
+const SUITES: [(&str, usize); 5] = [
     ("wasm-v1", 19_000),
     ("wasm-v2", 28_000),
     ("proposals/extended-const", 280),
     ("proposals/multi-memory", 900),
+    ("proposals/tail-call", 119),
 ];
 
 /// Runs every suite of `SUITES` under each configuration and fails with every failure of

@@ -148,8 +148,8 @@ impl<'m> BlockSig<'m> {
     }
 }
 
-/// The runtime's type for a wasmparser value type (`None` for reference types other than
-/// `funcref`/`externref`).
+/// The runtime's type for a wasmparser value type (`None` for the GC proposal's reference
+/// types; typed function references are `FuncRef` cells).
 fn val_type(t: wasmparser::ValType) -> Option<ValType> {
     use wasmparser::ValType as V;
     Some(match t {
@@ -158,9 +158,7 @@ fn val_type(t: wasmparser::ValType) -> Option<ValType> {
         V::F32 => ValType::F32,
         V::F64 => ValType::F64,
         V::V128 => ValType::V128,
-        V::Ref(r) if r == wasmparser::RefType::FUNCREF => ValType::FuncRef,
-        V::Ref(r) if r == wasmparser::RefType::EXTERNREF => ValType::ExternRef,
-        V::Ref(_) => return None,
+        V::Ref(r) => return crate::module::runtime_ref_type(r),
     })
 }
 

@@ -65,15 +65,50 @@ pub fn simd_enabled() -> bool {
     }
 }
 
+/// Whether modules may use typed function references (process-wide; see
+/// `set_function_references_enabled`).
+static FUNCTION_REFERENCES: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Accepts (`true`) or rejects at validation (`false`, the default until every tier runs
+/// them) modules that use typed function references (`call_ref`, `(ref $t)`, `br_on_null`
+/// ...); the environment variable `STRATA_FUNCTION_REFERENCES=1` turns them on. The
+/// interpreter and the baseline run them (the optimizing tier refuses such functions, which
+/// keep the baseline's code); what is missing is import matching of typed reference types
+/// (docs/abi.md §1, "References").
+pub fn set_function_references_enabled(on: bool) {
+    FUNCTION_REFERENCES.store(if on { 2 } else { 1 }, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether typed function references are accepted (see `set_function_references_enabled`).
+pub fn function_references_enabled() -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    match FUNCTION_REFERENCES.load(Relaxed) {
+        0 => {
+            let on = std::env::var("STRATA_FUNCTION_REFERENCES").is_ok_and(|v| v == "1");
+            FUNCTION_REFERENCES.store(if on { 2 } else { 1 }, Relaxed);
+            on
+        }
+        v => v == 2,
+    }
+}
+
 /// The wasm features Strata accepts: WebAssembly 2.0 plus extended constant expressions
-/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions) and relaxed SIMD
-/// (Wasm 3.0, one deterministic choice per operator: docs/abi.md §9); SIMD and relaxed SIMD
-/// only when `simd_enabled()`.
+/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions), multi-memory,
+/// memory64, tail calls (`return_call`, `return_call_indirect`: design.md §12, in every
+/// tier) and relaxed SIMD (Wasm 3.0, one deterministic choice per operator: docs/abi.md §9);
+/// SIMD and relaxed SIMD only when `simd_enabled()`; typed function references only when
+/// `function_references_enabled()`.
 pub fn supported_features() -> WasmFeatures {
     let base = WasmFeatures::WASM2
         .union(WasmFeatures::EXTENDED_CONST)
         .union(WasmFeatures::MULTI_MEMORY)
-        .union(WasmFeatures::MEMORY64);
+        .union(WasmFeatures::MEMORY64)
+        .union(WasmFeatures::TAIL_CALL);
+    let base = if function_references_enabled() {
+        base.union(WasmFeatures::FUNCTION_REFERENCES)
+    } else {
+        base
+    };
     if simd_enabled() {
         base.union(WasmFeatures::RELAXED_SIMD)
     } else {
@@ -332,15 +367,32 @@ pub fn val_type(t: wasmparser::ValType, offset: u64) -> Result<ValType> {
 }
 
 fn ref_type(r: wasmparser::RefType, offset: u64) -> Result<ValType> {
-    if r == wasmparser::RefType::FUNCREF {
-        Ok(ValType::FuncRef)
-    } else if r == wasmparser::RefType::EXTERNREF {
-        Ok(ValType::ExternRef)
-    } else {
-        Err(ParseError::new(
+    runtime_ref_type(r).ok_or_else(|| {
+        ParseError::new(
             Some(offset as usize),
             format!("unsupported reference type {r:?}"),
-        ))
+        )
+    })
+}
+
+/// The runtime's representation of a reference type: every function reference type
+/// (`funcref`, `(ref null? $t)`, `(ref null? func)`, `nullfuncref`) is a `FuncRef` cell and
+/// every external one an `ExternRef` cell. Nullability and the concrete type are the
+/// validator's business (typed function references never need a runtime check it has not
+/// proved); `None` for the GC proposal's types.
+pub fn runtime_ref_type(r: wasmparser::RefType) -> Option<ValType> {
+    use wasmparser::{AbstractHeapType as A, HeapType as H};
+    match r.heap_type() {
+        H::Concrete(_) => Some(ValType::FuncRef),
+        H::Abstract {
+            shared: false,
+            ty: A::Func | A::NoFunc,
+        } => Some(ValType::FuncRef),
+        H::Abstract {
+            shared: false,
+            ty: A::Extern | A::NoExtern,
+        } => Some(ValType::ExternRef),
+        _ => None,
     }
 }
 

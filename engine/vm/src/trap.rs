@@ -28,6 +28,8 @@ pub enum TrapCode {
     Interrupt = 14,
     /// The store's fuel ran out (design.md §13).
     OutOfFuel = 15,
+    /// `call_ref`/`return_call_ref` of a null function reference.
+    NullFunctionReference = 20,
 }
 
 impl TrapCode {
@@ -49,6 +51,7 @@ impl TrapCode {
             TrapCode::Exit => "program exited",
             TrapCode::Interrupt => "interrupt",
             TrapCode::OutOfFuel => "all fuel consumed by WebAssembly",
+            TrapCode::NullFunctionReference => "null function reference",
         }
     }
 
@@ -70,6 +73,7 @@ impl TrapCode {
             Exit,
             Interrupt,
             OutOfFuel,
+            NullFunctionReference,
         ]
         .into_iter()
         .find(|c| *c as u8 == code)

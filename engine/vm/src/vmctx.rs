@@ -55,6 +55,12 @@ pub struct VMRuntime {
     /// abandons them; appended to the trap's backtrace by the entry point. Never read by
     /// JIT code.
     pub trap_frames: Vec<crate::FrameInfo>,
+    /// A tail call the interpreter hands back to the interp-entry stub (design.md §12): set
+    /// by an interpreter activation the stub started when its outermost frame tail-calls
+    /// compiled code of the stub's instance; the stub clears it and jumps there with the
+    /// frame in place, so a ping-pong of tail calls between the tiers nests nothing.
+    /// 0: none.
+    pub tail_entry: usize,
 }
 
 impl Default for VMRuntime {
@@ -73,6 +79,7 @@ impl Default for VMRuntime {
             epoch_deadline: u64::MAX,
             pending_trap: None,
             trap_frames: Vec::new(),
+            tail_entry: 0,
         }
     }
 }
@@ -132,6 +139,7 @@ pub mod offsets {
     pub const RUNTIME_FUEL: i32 = offset_of!(VMRuntime, fuel) as i32;
     pub const RUNTIME_EPOCH: i32 = offset_of!(VMRuntime, epoch) as i32;
     pub const RUNTIME_EPOCH_DEADLINE: i32 = offset_of!(VMRuntime, epoch_deadline) as i32;
+    pub const RUNTIME_TAIL_ENTRY: i32 = offset_of!(VMRuntime, tail_entry) as i32;
     pub const MEMORY_BASE: i32 = offset_of!(VMMemoryDefinition, base) as i32;
     pub const MEMORY_LEN: i32 = offset_of!(VMMemoryDefinition, len) as i32;
     pub const VMCTX_RUNTIME: i32 = offset_of!(VMContext, runtime) as i32;
@@ -181,6 +189,10 @@ mod tests {
         assert_eq!(
             &rt.epoch_deadline as *const _ as usize - base,
             RUNTIME_EPOCH_DEADLINE as usize
+        );
+        assert_eq!(
+            &rt.tail_entry as *const _ as usize - base,
+            RUNTIME_TAIL_ENTRY as usize
         );
         let m = VMMemoryDefinition {
             base: std::ptr::null_mut(),

@@ -29,8 +29,9 @@ pub const ROUNDS: usize = 2;
 /// The wasm-smith configuration for differential cases.
 pub fn smith_config() -> Config {
     Config {
-        // Strata's features: WebAssembly 2.0, plus extended constants, multi-memory and
-        // memory64. SIMD is chosen per module by `generate`; relaxed SIMD is left out.
+        // Strata's features: WebAssembly 2.0, plus extended constants, multi-memory,
+        // memory64 and tail calls. SIMD is chosen per module by `generate`; relaxed SIMD is
+        // left out.
         simd_enabled: true,
         relaxed_simd_enabled: false,
         gc_enabled: false,
@@ -38,7 +39,7 @@ pub fn smith_config() -> Config {
         memory64_enabled: true,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
-        tail_call_enabled: false,
+        tail_call_enabled: true,
         custom_page_sizes_enabled: false,
         wide_arithmetic_enabled: false,
         extended_const_enabled: true,

@@ -31,7 +31,7 @@ impl WasmiSide {
         let mut config = Config::default();
         config
             .compilation_mode(CompilationMode::Eager)
-            .wasm_tail_call(false)
+            .wasm_tail_call(true)
             .wasm_extended_const(true)
             .wasm_multi_memory(true)
             .wasm_custom_page_sizes(false)

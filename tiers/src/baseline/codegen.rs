@@ -1411,6 +1411,54 @@ impl<'a> Lower<'a> for Gen<'_> {
         };
         visit_call(function_index: u32) => |g| g.call(function_index);
         visit_call_indirect(type_index: u32, table_index: u32) => |g| g.call_indirect(type_index, table_index);
+        visit_return_call(function_index: u32) => |g| g.return_call(function_index);
+        visit_call_ref(type_index: u32) => |g| g.call_ref(type_index);
+        visit_return_call_ref(type_index: u32) => |g| g.return_call_ref(type_index);
+        visit_ref_as_non_null() => |g| {
+            g.flush();
+            let v = *g.stack.last().expect("validated: a reference on the stack");
+            match g.test_ref(v) {
+                Some(true) => {}
+                Some(false) => {
+                    let l = g.trap_label(TrapCode::NullReference);
+                    asm!(g; jmp =>l);
+                }
+                None => g.trap_if(Cc::E, TrapCode::NullReference),
+            }
+        };
+        visit_br_on_null(relative_depth: u32) => |g| {
+            // The branch carries the values below the reference, which stays on the
+            // fall-through path (its register, if any, stays allocated meanwhile).
+            g.flush();
+            let v = g.pop();
+            match g.test_ref(v) {
+                Some(true) => {}
+                Some(false) => {
+                    let skip = g.asm.new_dynamic_label();
+                    g.emit_branch(relative_depth);
+                    asm!(g; =>skip);
+                }
+                None => g.br_if_cc(Cc::E, relative_depth),
+            }
+            g.push(v.ty, v.loc);
+        };
+        visit_br_on_non_null(relative_depth: u32) => |g| {
+            // The branch carries the reference on top of its values; the fall-through drops it.
+            g.flush();
+            let v = *g.stack.last().expect("validated: a reference on the stack");
+            match g.test_ref(v) {
+                Some(false) => {}
+                Some(true) => {
+                    let skip = g.asm.new_dynamic_label();
+                    g.emit_branch(relative_depth);
+                    asm!(g; =>skip);
+                }
+                None => g.br_if_cc(Cc::Ne, relative_depth),
+            }
+            let v = g.pop();
+            g.free(v);
+        };
+        visit_return_call_indirect(type_index: u32, table_index: u32) => |g| g.return_call_indirect(type_index, table_index);
         visit_drop() => |g| {
             let v = g.pop();
             if v.ty == Ty::V128Hi {
@@ -2101,6 +2149,221 @@ impl Gen<'_> {
         self.reload_mem_len();
         self.truncate(len - n);
         self.push_types_in_slots(t.results(), p);
+        Ok(())
+    }
+
+    // ---- typed function references ----
+
+    /// Sets the flags from a reference (`E`: null) without moving it. `Some(non_null)`: a
+    /// constant.
+    fn test_ref(&mut self, v: Val) -> Option<bool> {
+        match v.loc {
+            Loc::Const(c) => return Some(c != 0),
+            Loc::Reg(r) => asm!(self; test Rq(r), Rq(r)),
+            _ => {
+                let d = self.disp_of(v.loc).unwrap_or(0);
+                fpa!(self, d; {cmp QWORD} {, 0});
+            }
+        }
+        None
+    }
+
+    /// `call_ref`: through the `call_ref` helper (null check, then any function).
+    fn call_ref(&mut self, type_index: u32) -> Res {
+        let module = self.module;
+        let t = &module.types[type_index as usize];
+        let n = t.param_cells() as usize;
+        for r in t.results() {
+            Ty::from_val(*r)?;
+        }
+        self.flush();
+        let callee = self.pop();
+        self.push(callee.ty, callee.loc);
+        self.spill_regs();
+        let callee = self.pop();
+        let p = self.spill_args(n);
+        self.call_helper(
+            helpers::call_ref as *const () as usize,
+            &[Arg::Vmctx, Arg::Val(callee), Arg::Cell(self.num_locals + p)],
+        );
+        self.check_helper_trap();
+        self.reload_mem_len();
+        self.truncate(p as usize);
+        self.push_types_in_slots(t.results(), p);
+        Ok(())
+    }
+
+    /// `return_call_ref`: like `return_call_indirect`, with `resolve_tail_ref` finding a
+    /// same-instance callee's entry.
+    fn return_call_ref(&mut self, type_index: u32) -> Res {
+        let module = self.module;
+        let t = &module.types[type_index as usize];
+        let n = t.param_cells() as usize;
+        for r in t.results() {
+            Ty::from_val(*r)?;
+        }
+        self.flush();
+        let callee = self.pop();
+        self.push(callee.ty, callee.loc);
+        self.spill_regs();
+        let callee = self.pop();
+        let p = self.spill_args(n);
+        let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        let to_stub = self.to_stub;
+        self.call_helper(
+            helpers::resolve_tail_ref as *const () as usize,
+            &[Arg::Vmctx, Arg::Val(callee)],
+        );
+        asm!(self
+            ; test rax, rax
+            ; jz =>slow
+        );
+        self.move_tail_args(p, n);
+        asm!(self
+            ; mov r11, rax
+            ; mov eax, edx
+            ; pop rbp
+            ; jmp r11
+            ; =>slow
+            ; test edx, edx
+            ; jz =>general
+            ; mov eax, edx
+            ; jmp =>to_stub
+            ; =>general
+        );
+        self.call_helper(
+            helpers::call_ref as *const () as usize,
+            &[Arg::Vmctx, Arg::Val(callee), Arg::Cell(self.num_locals + p)],
+        );
+        self.check_helper_trap();
+        self.reload_mem_len();
+        self.truncate(p as usize);
+        self.push_types_in_slots(t.results(), p);
+        self.emit_return();
+        self.unreachable_now();
+        Ok(())
+    }
+
+    // ---- tail calls (design.md §12) ----
+
+    /// Puts the top `n` values (the arguments of a tail call) in their home slots and
+    /// returns the position of the first.
+    fn spill_args(&mut self, n: usize) -> u32 {
+        self.spill_regs();
+        let len = self.stack.len();
+        for p in len - n..len {
+            self.spill_entry(p);
+        }
+        self.forget_all();
+        (len - n) as u32
+    }
+
+    /// Moves `n` arguments from the slots at position `p` to the frame's first cells, where
+    /// the tail callee's frame starts. Ascending: cell `k` is never above slot `p + k`.
+    /// Uses r10 only.
+    fn move_tail_args(&mut self, p: u32, n: usize) {
+        for k in 0..n as u32 {
+            let (src, dst) = (self.slot_disp(p + k), cell_disp(k));
+            if src != dst {
+                asm!(self
+                    ; mov r10, QWORD [r14 + src]
+                    ; mov QWORD [r14 + dst], r10
+                );
+            }
+        }
+    }
+
+    /// `return_call`: a defined callee replaces this frame (arguments moved to its start,
+    /// `rbp` popped, a jump to its code slot, whose caller is then this frame's caller); an
+    /// import is called and then returned from, which keeps the stack constant for host
+    /// functions (an imported wasm function of another instance runs nested).
+    fn return_call(&mut self, func: u32) -> Res {
+        let module = self.module;
+        let imported = module.num_imported_funcs;
+        if func < imported {
+            self.call(func)?;
+            self.emit_return();
+            self.unreachable_now();
+            return Ok(());
+        }
+        let n = module.func_type(func).param_cells() as usize;
+        let p = self.spill_args(n);
+        self.move_tail_args(p, n);
+        let slots = off::VMCTX_CODE_SLOTS;
+        let def = cell_disp(func - imported);
+        // eax = the callee's defined index, for the interp-entry stub (docs/abi.md §3).
+        let def_index = (func - imported) as i32;
+        asm!(self
+            ; mov r11, QWORD [r15 + slots]
+            ; mov r11, QWORD [r11 + def]
+            ; mov eax, def_index
+            ; pop rbp
+            ; jmp r11
+        );
+        self.unreachable_now();
+        Ok(())
+    }
+
+    /// `return_call_indirect`: `resolve_tail_indirect` checks the element and finds a
+    /// same-instance callee's entry (compiled code or the interp-entry stub), which replaces
+    /// this frame as in `return_call`; any other callee is called through the
+    /// `call_indirect` helper and then returned from.
+    fn return_call_indirect(&mut self, type_index: u32, table_index: u32) -> Res {
+        let module = self.module;
+        let t = &module.types[type_index as usize];
+        let n = t.param_cells() as usize;
+        for r in t.results() {
+            Ty::from_val(*r)?;
+        }
+        let index = self.pop();
+        self.push(index.ty, index.loc);
+        self.spill_regs();
+        let index = self.pop();
+        let p = self.spill_args(n);
+        let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        let to_stub = self.to_stub;
+        self.call_helper(
+            helpers::resolve_tail_indirect as *const () as usize,
+            &[
+                Arg::Vmctx,
+                Arg::Imm(table_index as u64),
+                Arg::Imm(type_index as u64),
+                Arg::Val(index),
+            ],
+        );
+        asm!(self
+            ; test rax, rax
+            ; jz =>slow
+        );
+        self.move_tail_args(p, n);
+        asm!(self
+            ; mov r11, rax
+            ; mov eax, edx
+            ; pop rbp
+            ; jmp r11
+            ; =>slow
+            ; test edx, edx
+            ; jz =>general
+            ; mov eax, edx
+            ; jmp =>to_stub
+            ; =>general
+        );
+        self.call_helper(
+            helpers::call_indirect as *const () as usize,
+            &[
+                Arg::Vmctx,
+                Arg::Imm(table_index as u64),
+                Arg::Imm(type_index as u64),
+                Arg::Val(index),
+                Arg::Cell(self.num_locals + p),
+            ],
+        );
+        self.check_helper_trap();
+        self.reload_mem_len();
+        self.truncate(p as usize);
+        self.push_types_in_slots(t.results(), p);
+        self.emit_return();
+        self.unreachable_now();
         Ok(())
     }
 

@@ -123,7 +123,12 @@ macro_rules! define_ops {
                     | Op::RefFunc { dst, .. } => *dst = f(*dst),
                     Op::Call { base, .. } => *base = f(*base),
                     Op::Simd { dst, a, .. } => { *dst = f(*dst); *a = f(*a); }
-                    Op::CallIndirect { index, base, .. } => { *index = f(*index); *base = f(*base); }
+                    Op::CallIndirect { index, base, .. }
+                    | Op::ReturnCallIndirect { index, base, .. } => { *index = f(*index); *base = f(*base); }
+                    Op::ReturnCall { base, .. } => *base = f(*base),
+                    Op::TrapIfNull { src } => *src = f(*src),
+                    Op::CallRef { callee, base, .. }
+                    | Op::ReturnCallRef { callee, base, .. } => { *callee = f(*callee); *base = f(*base); }
                     Op::Select { dst, a, b } => {
                         *dst = f(*dst);
                         *a = f(*a);
@@ -186,6 +191,18 @@ define_ops! {
         Call { func: u32, base: Reg },
         /// `Ext { a: table }` follows.
         CallIndirect { type_index: u32, index: Reg, base: Reg },
+        /// A tail call (design.md §12): moves the `n` arguments at slot `base` to the
+        /// frame's first slots and replaces this frame with function `func`'s.
+        /// `Ext { a: n }` follows.
+        ReturnCall { func: u32, base: Reg },
+        /// `return_call_indirect`; `Ext { a: table, b: n }` follows.
+        ReturnCallIndirect { type_index: u32, index: Reg, base: Reg },
+        /// `call_ref`: calls the function reference in `callee` (null traps).
+        CallRef { type_index: u32, callee: Reg, base: Reg },
+        /// `return_call_ref`; `Ext { a: n }` follows.
+        ReturnCallRef { type_index: u32, callee: Reg, base: Reg },
+        /// `ref.as_non_null`: traps "null reference" if `src` is null.
+        TrapIfNull { src: Reg },
         /// `dst = cond ? a : b` with `Ext { a: cond }` following.
         Select { dst: Reg, a: Reg, b: Reg },
         GlobalGet { dst: Reg, index: u32 },

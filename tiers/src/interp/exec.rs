@@ -102,6 +102,19 @@ struct Executor<'s> {
     /// The innermost frame left for compiled code that trapped: that code's backtrace
     /// already names the function, so the interpreter's frame is not added again.
     left_for_jit: bool,
+    /// Started by the interp-entry stub for `entry_instance`: a tail call of the outermost
+    /// frame to compiled code of that instance is left to the stub (`tail_entry`).
+    tail_out: bool,
+    entry_instance: InstanceId,
+}
+
+/// Where execution goes on after a tail call.
+enum TailDone {
+    /// A frame of this executor is current (the callee's, or the caller's after a callee
+    /// that ran to its end elsewhere).
+    Continue,
+    /// The outermost frame is done (or was handed to the interp-entry stub).
+    Finished,
 }
 
 /// Where execution goes on after a check point that may have left for compiled code.
@@ -127,6 +140,7 @@ pub fn execute(
     stack: &mut [u64],
     instance: InstanceId,
     func_index: u32,
+    tail_out: bool,
 ) -> Result<(), Trap> {
     let ctx = InstCtx::new(store, instance);
     // Compiled code may have been installed since the caller chose the interpreter.
@@ -152,6 +166,8 @@ pub fn execute(
         max_depth,
         finished: false,
         left_for_jit: false,
+        tail_out,
+        entry_instance: instance,
     };
     let tier = ex.store.tier_now.enter(LEVEL_INTERP);
     let result = ex
@@ -428,6 +444,92 @@ impl Executor<'_> {
 
     fn instance(&self) -> &strata_vm::InstanceData {
         &self.store.instances[self.ctx.instance as usize]
+    }
+
+    /// Moves the `n` arguments of a tail call from slot `base` to the frame's first slots
+    /// (the callee's frame starts where this one does).
+    fn tail_args(&mut self, base: u32, n: u32) {
+        let (fp, base) = (self.fp, base as usize);
+        self.stack
+            .copy_within(fp + base..fp + base + n as usize, fp);
+    }
+
+    /// A tail call to function `addr` with its arguments in the frame's first slots
+    /// (design.md §12): an interpreted callee replaces the current frame (in whatever
+    /// instance it belongs to); compiled code and host functions run to their end here and
+    /// the frame returns, except that the outermost frame of an activation the
+    /// interp-entry stub started leaves a same-instance compiled callee to the stub, so
+    /// tail calls bouncing between the tiers never nest.
+    fn tail_call(&mut self, addr: FuncAddr) -> Result<TailDone, Trap> {
+        let fp = self.fp;
+        let FuncKind::Wasm {
+            instance,
+            func_index,
+        } = self.store.funcs[addr as usize].kind
+        else {
+            self.call_addr(addr, fp)?;
+            return Ok(self.tail_left());
+        };
+        let module = &self.store.instances[instance as usize].module;
+        if let Some(entry) = crate::jit::installed_entry(module, func_index) {
+            if self.tail_out && self.frames.is_empty() && instance == self.entry_instance {
+                self.store.runtime.tail_entry = entry as usize;
+                self.depth -= 1;
+                self.finished = true;
+                return Ok(TailDone::Finished);
+            }
+            self.call_jit(instance, func_index, entry, fp)?;
+            return Ok(self.tail_left());
+        }
+        if instance != self.ctx.instance {
+            self.ctx = InstCtx::new(self.store, instance);
+        }
+        let code = self.ctx.func(func_index)?;
+        if func_index >= self.ctx.num_imported {
+            let def = func_index - self.ctx.num_imported;
+            self.ctx.code.set_call_target(def, code.func());
+        }
+        self.func_index = func_index;
+        // The callee takes this frame's place: same depth.
+        self.depth -= 1;
+        self.enter(code, fp)?;
+        Ok(if self.finished {
+            TailDone::Finished
+        } else {
+            TailDone::Continue
+        })
+    }
+
+    /// The tail callee ran to its end: the frame returns.
+    fn tail_left(&mut self) -> TailDone {
+        if self.leave() {
+            TailDone::Continue
+        } else {
+            self.finished = true;
+            TailDone::Finished
+        }
+    }
+
+    /// The function a `call_indirect`/`return_call_indirect` reaches through element `i` of
+    /// `table_index`, after the element, null and signature checks.
+    fn indirect_target(
+        &mut self,
+        table_index: u32,
+        type_index: u32,
+        i: usize,
+    ) -> Result<FuncAddr, Trap> {
+        let inst = self.instance();
+        let expected = inst.sigs[type_index as usize];
+        let table = &self.store.tables[inst.tables[table_index as usize] as usize];
+        let cell = *table
+            .elems
+            .get(i)
+            .ok_or_else(|| Trap::new(TrapCode::UndefinedElement))?;
+        let addr = cell_funcref(cell).ok_or_else(|| Trap::new(TrapCode::IndirectCallToNull))?;
+        if self.store.funcs[addr as usize].sig != expected {
+            return Err(TrapCode::BadSignature.into());
+        }
+        Ok(addr)
     }
 
     /// A view of memory `index` of the running instance as it is now, and whether its
@@ -759,6 +861,56 @@ impl Executor<'_> {
                     self.pc = pc;
                     self.call_addr(addr, fp)?;
                     reload!();
+                }
+                Op::ReturnCall { func, base } => {
+                    let (n, _, _) = ext!();
+                    self.pc = pc;
+                    self.tail_args(base, n);
+                    let addr = self.instance().funcs[func as usize];
+                    match self.tail_call(addr)? {
+                        TailDone::Continue => reload!(),
+                        TailDone::Finished => return Ok(()),
+                    }
+                }
+                Op::ReturnCallIndirect {
+                    type_index,
+                    index,
+                    base,
+                } => {
+                    let (table_index, n, _) = ext!();
+                    self.pc = pc;
+                    // Read before the arguments move: `index` may be a local they overwrite.
+                    let i = s.get(index) as u32 as usize;
+                    let addr = self.indirect_target(table_index, type_index, i)?;
+                    self.tail_args(base, n);
+                    match self.tail_call(addr)? {
+                        TailDone::Continue => reload!(),
+                        TailDone::Finished => return Ok(()),
+                    }
+                }
+                Op::TrapIfNull { src } => {
+                    if s.get(src) == 0 {
+                        return Err(TrapCode::NullReference.into());
+                    }
+                }
+                Op::CallRef { callee, base, .. } => {
+                    self.pc = pc;
+                    let addr = cell_funcref(s.get(callee))
+                        .ok_or_else(|| Trap::new(TrapCode::NullFunctionReference))?;
+                    let fp = self.fp + base as usize;
+                    self.call_addr(addr, fp)?;
+                    reload!();
+                }
+                Op::ReturnCallRef { callee, base, .. } => {
+                    let (n, _, _) = ext!();
+                    self.pc = pc;
+                    let addr = cell_funcref(s.get(callee))
+                        .ok_or_else(|| Trap::new(TrapCode::NullFunctionReference))?;
+                    self.tail_args(base, n);
+                    match self.tail_call(addr)? {
+                        TailDone::Continue => reload!(),
+                        TailDone::Finished => return Ok(()),
+                    }
                 }
                 Op::Select { dst, a, b } => {
                     let (cond, _, _) = ext!();

@@ -153,16 +153,19 @@ pub fn translate(
 /// Runs wasm function `func_index` of `instance` in the interpreter on a value stack that
 /// already holds its arguments at `stack[0..]` (a JIT frame calling an interpreted function:
 /// the frame layout is shared, docs/abi.md §1); results are left at `stack[0..]`.
+/// `tail_out`: the caller is the interp-entry stub, so a tail call of the outermost frame to
+/// compiled code of `instance` may be left to it in `VMRuntime::tail_entry` (design.md §12).
 pub fn execute_on_stack(
     store: &mut StoreInner,
     stack: &mut [u64],
     instance: InstanceId,
     func_index: u32,
+    tail_out: bool,
 ) -> Result<(), Trap> {
     if crate::host_stack::remaining() < MIN_HOST_STACK {
         return Err(TrapCode::StackOverflow.into());
     }
-    exec::execute(store, stack, instance, func_index)
+    exec::execute(store, stack, instance, func_index, tail_out)
 }
 
 /// Calls a function from the host: arguments and results are raw cells.
@@ -191,7 +194,7 @@ pub fn invoke(
             }
             let mut stack = store.take_stack();
             stack[..args.len()].copy_from_slice(args);
-            let result = exec::execute(store, &mut stack, instance, func_index);
+            let result = exec::execute(store, &mut stack, instance, func_index, false);
             if result.is_ok() {
                 results.copy_from_slice(&stack[..results.len()]);
             }

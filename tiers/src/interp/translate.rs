@@ -724,6 +724,36 @@ impl Translator<'_> {
         }
     }
 
+    /// A conditional branch to `relative_depth` taken when `cond` is non-zero (or zero, with
+    /// `when_zero`), carrying the label's values from the top of the stack.
+    fn br_on(&mut self, cond: Reg, when_zero: bool, relative_depth: u32) {
+        if self.branch_is_plain(relative_depth) {
+            let c = self.ctrl.label_index(relative_depth);
+            let at = self.emit_cond_branch(cond, when_zero, 0);
+            let ctl = self.ctrl.label(relative_depth);
+            if ctl.is_loop() {
+                let header = ctl.payload.header;
+                self.patch(at, header);
+            } else {
+                self.add_fixup(c, at);
+            }
+        } else {
+            let skip = self.emit_cond_branch(cond, !when_zero, 0);
+            self.emit_branch(relative_depth);
+            let here = self.bind_label();
+            self.patch(skip, here);
+        }
+    }
+
+    /// The register of the top of the stack, which stays there (a constant's pool slot, a
+    /// local, or its own slot).
+    fn reg_of_top(&mut self) -> Reg {
+        let e = *self.stack.last().expect("validated: a value on the stack");
+        let r = self.pop_reg();
+        self.push(e);
+        r
+    }
+
     /// `br_if`/`if` on a fresh comparison: one fused instruction instead of two.
     fn emit_cond_branch(&mut self, cond: Reg, negate: bool, target: u32) -> usize {
         let was_top_temp = self.slot(self.stack.len()) == cond;
@@ -1244,21 +1274,83 @@ impl<'a> Lower<'a> for Translator<'_> {
             return Ok(());
         }
         let cond = self.pop_reg();
-        if self.branch_is_plain(relative_depth) {
-            let c = self.ctrl.label_index(relative_depth);
-            let at = self.emit_cond_branch(cond, false, 0);
-            let ctl = self.ctrl.label(relative_depth);
-            if ctl.is_loop() {
-                let header = ctl.payload.header;
-                self.patch(at, header);
-            } else {
-                self.add_fixup(c, at);
+        self.br_on(cond, false, relative_depth);
+        Ok(())
+    }
+
+    fn visit_br_on_null(&mut self, relative_depth: u32) -> Res {
+        if !self.ctrl.reachable() {
+            return Ok(());
+        }
+        // The branch carries the values below the reference; the reference stays on the
+        // fall-through path. Its null test goes to a scratch slot above the stack.
+        let e = *self
+            .stack
+            .last()
+            .expect("validated: a reference on the stack");
+        let r = self.pop_reg();
+        let scratch = self.slot(self.stack.len() + 1);
+        self.max_height = self.max_height.max(self.stack.len() as u32 + 2);
+        self.emit(Op::I64Eqz { dst: scratch, a: r });
+        self.br_on(scratch, false, relative_depth);
+        self.push(e);
+        Ok(())
+    }
+
+    fn visit_br_on_non_null(&mut self, relative_depth: u32) -> Res {
+        if !self.ctrl.reachable() {
+            return Ok(());
+        }
+        // The branch carries the reference on top of its values; the fall-through drops it.
+        let r = self.reg_of_top();
+        let scratch = self.slot(self.stack.len());
+        self.max_height = self.max_height.max(self.stack.len() as u32 + 1);
+        self.emit(Op::I64Eqz { dst: scratch, a: r });
+        self.br_on(scratch, true, relative_depth);
+        self.pop();
+        Ok(())
+    }
+
+    fn visit_ref_as_non_null(&mut self) -> Res {
+        if self.ctrl.reachable() {
+            let r = self.reg_of_top();
+            self.emit(Op::TrapIfNull { src: r });
+        }
+        Ok(())
+    }
+
+    fn visit_call_ref(&mut self, type_index: u32) -> Res {
+        if self.ctrl.reachable() {
+            let callee = self.pop_reg();
+            let (base, n, r) = self.call_args(type_index);
+            self.emit(Op::CallRef {
+                type_index,
+                callee,
+                base,
+            });
+            self.call_results(n, r);
+            if r > 1 {
+                self.mark_func_results(type_index);
             }
-        } else {
-            let skip = self.emit_cond_branch(cond, true, 0);
-            self.emit_branch(relative_depth);
-            let here = self.bind_label();
-            self.patch(skip, here);
+        }
+        Ok(())
+    }
+
+    fn visit_return_call_ref(&mut self, type_index: u32) -> Res {
+        if self.ctrl.reachable() {
+            let callee = self.pop_reg();
+            let (base, n, _) = self.call_args(type_index);
+            self.emit(Op::ReturnCallRef {
+                type_index,
+                callee,
+                base,
+            });
+            self.emit(Op::Ext {
+                a: n as u32,
+                b: 0,
+                c: 0,
+            });
+            self.unreachable_now();
         }
         Ok(())
     }
@@ -1343,6 +1435,45 @@ impl<'a> Lower<'a> for Translator<'_> {
             if r > 1 {
                 self.mark_func_results(type_index);
             }
+        }
+        Ok(())
+    }
+
+    // ---- tail calls (design.md §12) ----
+
+    fn visit_return_call(&mut self, function_index: u32) -> Res {
+        if self.ctrl.reachable() {
+            let ty = self.module.funcs[function_index as usize];
+            let (base, n, _) = self.call_args(ty);
+            self.emit(Op::ReturnCall {
+                func: function_index,
+                base,
+            });
+            self.emit(Op::Ext {
+                a: n as u32,
+                b: 0,
+                c: 0,
+            });
+            self.unreachable_now();
+        }
+        Ok(())
+    }
+
+    fn visit_return_call_indirect(&mut self, type_index: u32, table_index: u32) -> Res {
+        if self.ctrl.reachable() {
+            let index = self.pop_reg();
+            let (base, n, _) = self.call_args(type_index);
+            self.emit(Op::ReturnCallIndirect {
+                type_index,
+                index,
+                base,
+            });
+            self.emit(Op::Ext {
+                a: table_index,
+                b: n as u32,
+                c: 0,
+            });
+            self.unreachable_now();
         }
         Ok(())
     }

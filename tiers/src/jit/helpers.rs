@@ -82,7 +82,8 @@ pub unsafe extern "C" fn call_interp(vmctx: *const VMContext, def: u32, fp: *mut
     let (store, inst) = unsafe { cx(vmctx) };
     let func_index = store.instances[inst as usize].module.num_imported_funcs + def;
     let addr = store.instances[inst as usize].funcs[func_index as usize];
-    let r = at_caller_depth(store, |store| interpret(store, addr, fp));
+    // The stub can finish a tail call to compiled code for the interpreter (design.md §12).
+    let r = at_caller_depth(store, |store| interpret(store, addr, fp, true));
     result(store, r)
 }
 
@@ -98,8 +99,15 @@ fn at_caller_depth<T>(store: &mut StoreInner, f: impl FnOnce(&mut StoreInner) ->
 
 /// Runs wasm function `addr` in the interpreter with its frame at `fp` in the running
 /// activation's value stack: the interpreter continues on the same stack (the frame layout
-/// is shared), so tier ping-pong costs no stack allocation.
-fn interpret(store: &mut StoreInner, addr: FuncAddr, fp: *mut u64) -> Result<(), Trap> {
+/// is shared), so tier ping-pong costs no stack allocation. `tail_out`: the caller is the
+/// interp-entry stub, which jumps to `VMRuntime::tail_entry` when the interpreter leaves
+/// one there.
+fn interpret(
+    store: &mut StoreInner,
+    addr: FuncAddr,
+    fp: *mut u64,
+    tail_out: bool,
+) -> Result<(), Trap> {
     let FuncKind::Wasm {
         instance,
         func_index,
@@ -117,7 +125,7 @@ fn interpret(store: &mut StoreInner, addr: FuncAddr, fp: *mut u64) -> Result<(),
     let stack = unsafe { std::slice::from_raw_parts_mut(fp, cells) };
     // The runtime fields describe this activation; a nested JIT entry from the interpreter
     // saves and restores them itself.
-    crate::interp::execute_on_stack(store, stack, instance, func_index)
+    crate::interp::execute_on_stack(store, stack, instance, func_index, tail_out)
 }
 
 /// Calls any function by store address with its frame at `fp` (arguments there, results
@@ -170,7 +178,7 @@ fn call_func_at_depth(
             // was instantiated), else the interpreter.
             let module = store.instances[instance as usize].module.clone();
             let Some(entry) = super::installed_entry(&module, func_index) else {
-                return interpret(store, addr, fp);
+                return interpret(store, addr, fp, false);
             };
             let level = crate::tier::code_level(&module, func_index - module.num_imported_funcs);
             let end = store.runtime.stack_end;
@@ -265,6 +273,97 @@ pub unsafe extern "C" fn resolve_indirect(
             return ValueOrTrap {
                 value: entry as u64,
                 trap: 0,
+            };
+        }
+    }
+    ValueOrTrap { value: 0, trap: 0 }
+}
+
+/// The target of `return_call_indirect` (design.md §12): checks the element and signature
+/// like `resolve_indirect`, and for a function of the calling instance returns the entry
+/// its code slot holds, the interp-entry stub included, with its defined index in `trap`
+/// (the stub reads it in eax), so JIT code can jump there in place of its own frame.
+/// `value` 0 with `trap` 0: another instance's or a host function (call it, then return).
+///
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn resolve_tail_indirect(
+    vmctx: *const VMContext,
+    table: u32,
+    type_index: u32,
+    index: u32,
+) -> ValueOrTrap {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let data = &store.instances[inst as usize];
+    let expected = data.sigs[type_index as usize];
+    let t = &store.tables[data.tables[table as usize] as usize];
+    let trap = |c: TrapCode| ValueOrTrap {
+        value: 0,
+        trap: c as u64,
+    };
+    let Some(&cell) = t.elems.get(index as usize) else {
+        return trap(TrapCode::UndefinedElement);
+    };
+    let Some(addr) = cell_funcref(cell) else {
+        return trap(TrapCode::IndirectCallToNull);
+    };
+    let f = &store.funcs[addr as usize];
+    if f.sig != expected {
+        return trap(TrapCode::BadSignature);
+    }
+    same_instance_entry(store, inst, addr)
+}
+
+/// `call_ref`: calls the function reference `cell` (null traps) with its frame at `fp`.
+///
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn call_ref(vmctx: *const VMContext, cell: u64, fp: *mut u64) -> u32 {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    let Some(addr) = cell_funcref(cell) else {
+        return TrapCode::NullFunctionReference as u32;
+    };
+    let r = call_func(store, inst, addr, fp);
+    result(store, r)
+}
+
+/// The target of `return_call_ref`, as `resolve_tail_indirect` answers for a table element:
+/// a same-instance callee's entry and defined index, a trap code (null), or `0, 0` for
+/// another instance's or a host function.
+///
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn resolve_tail_ref(vmctx: *const VMContext, cell: u64) -> ValueOrTrap {
+    // SAFETY: module contract.
+    let (store, inst) = unsafe { cx(vmctx) };
+    match cell_funcref(cell) {
+        Some(addr) => same_instance_entry(store, inst, addr),
+        None => ValueOrTrap {
+            value: 0,
+            trap: TrapCode::NullFunctionReference as u64,
+        },
+    }
+}
+
+/// The code-slot entry (and defined index) of function `addr` if it is a defined function
+/// of instance `inst`; `value` 0 and `trap` 0 otherwise.
+fn same_instance_entry(store: &StoreInner, inst: InstanceId, addr: FuncAddr) -> ValueOrTrap {
+    let data = &store.instances[inst as usize];
+    if let FuncKind::Wasm {
+        instance,
+        func_index,
+    } = store.funcs[addr as usize].kind
+    {
+        let imported = data.module.num_imported_funcs;
+        if instance == inst && func_index >= imported {
+            let def = func_index - imported;
+            let entry =
+                data.module.code_slots()[def as usize].load(std::sync::atomic::Ordering::Acquire);
+            return ValueOrTrap {
+                value: entry as u64,
+                trap: def as u64,
             };
         }
     }

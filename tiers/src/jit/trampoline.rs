@@ -32,6 +32,7 @@ fn build() -> Stubs {
     let limit_off = offsets::RUNTIME_STACK_LIMIT;
     let room_off = offsets::RUNTIME_DEPTH_ROOM;
     let jit_fp_off = offsets::RUNTIME_JIT_FP;
+    let tail_off = offsets::RUNTIME_TAIL_ENTRY;
     let enter = ops.offset().0;
     dynasm!(ops
         ; .arch x64
@@ -93,6 +94,8 @@ fn build() -> Stubs {
     );
     // The code slot of a function that stays in the interpreter (mixed tiers): JIT callers
     // pass the defined-function index in eax; the helper runs the interpreter on the frame.
+    // JIT code may also jump here in place of a call (a tail call, design.md §12): the
+    // return address is then the tail caller's caller's, which is all this stub needs.
     // Entered like a function: rsp = 8 mod 16, so one push aligns it for the helper call.
     let interp = ops.offset().0;
     let helper = super::helpers::call_interp as *const () as i64;
@@ -110,8 +113,18 @@ fn build() -> Stubs {
         ; call rax
         ; test eax, eax
         ; jnz >trap
+        // A tail call the interpreter handed back (`VMRuntime::tail_entry`): this stub's
+        // frame is the caller's, so jump to the callee in its place (frame at r14 already).
+        ; mov r11, QWORD [r15 + rt]
+        ; mov rax, QWORD [r11 + tail_off]
+        ; test rax, rax
+        ; jnz >tail
         ; pop rbp
         ; ret
+        ; tail:
+        ; mov QWORD [r11 + tail_off], 0
+        ; pop rbp
+        ; jmp rax
         ; trap:
         // rdx: a pc outside any wasm function, so the walk starts at this stub's caller.
         ; xor edx, edx
