@@ -175,7 +175,14 @@ impl Translator<'_> {
                 }
                 // An offset past 4 GiB (memory64 only) is out of bounds of any memory the
                 // runtime reserves (`MAX_PAGES_64_RESERVED`) except a 16 GiB one.
-                u32::try_from(m.offset).map_err(|_| "SIMD memory offset beyond 32 bits")?
+                match u32::try_from(m.offset) {
+                    Ok(offset) => offset,
+                    // Past every byte the memory can ever have (its declared maximum, or what
+                    // the runtime reserves), with that maximum below 4 GiB: any access traps
+                    // out of bounds, and so does one at the largest 32-bit offset.
+                    Err(_) if self.offset_past_memory(mem, m.offset) => u32::MAX,
+                    Err(_) => return Err("SIMD memory offset beyond 32 bits".into()),
+                }
             }
             None => 0,
         };
@@ -252,5 +259,23 @@ impl Translator<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl Translator<'_> {
+    /// Whether `offset` lies past the largest byte length memory `mem` can reach, and that
+    /// length is below 4 GiB (so a 32-bit offset can stand in for it).
+    fn offset_past_memory(&self, mem: u32, offset: u64) -> bool {
+        let Some(ty) = self.module.memories.get(mem as usize) else {
+            return false;
+        };
+        let cap = if ty.memory64 {
+            strata_vm::types::MAX_PAGES_64_RESERVED
+        } else {
+            strata_vm::types::MAX_PAGES_32
+        };
+        let pages = ty.limits.max.unwrap_or(cap).min(cap);
+        let max_bytes = pages.saturating_mul(strata_vm::types::WASM_PAGE_SIZE);
+        max_bytes <= u64::from(u32::MAX) && offset >= max_bytes
     }
 }
