@@ -138,11 +138,22 @@ const MODULE: &str = r#"(module
 /// Index of `from_jit` in MODULE's function index space.
 const FROM_JIT: u32 = 9;
 
-/// Compiles a function (synchronously) at its `at`-th back-edge and enters OSR at the next
-/// one; compiles the functions in `eager` at their first call.
+/// Compiles a function (synchronously) at `tier` at its `at`-th back-edge and enters OSR at
+/// the next one; compiles the functions in `eager` at their first call.
 struct OsrAt {
     at: u64,
     eager: Vec<u32>,
+    tier: TierLevel,
+}
+
+impl OsrAt {
+    fn baseline(at: u64, eager: Vec<u32>) -> OsrAt {
+        OsrAt {
+            at,
+            eager,
+            tier: TierLevel::Baseline,
+        }
+    }
 }
 
 impl TierPolicy for OsrAt {
@@ -153,10 +164,10 @@ impl TierPolicy for OsrAt {
         true
     }
     fn on_call(&self, f: &FuncState) -> Verdict {
-        if self.eager.contains(&f.func_index) && f.ready < TierLevel::Baseline {
+        if self.eager.contains(&f.func_index) && f.ready < self.tier {
             return Verdict {
                 decision: Decision::Compile {
-                    tier: TierLevel::Baseline,
+                    tier: self.tier,
                     priority: 0,
                 },
                 next_check: 1,
@@ -171,10 +182,10 @@ impl TierPolicy for OsrAt {
                 next_check: 1,
             };
         }
-        if f.backedges >= self.at {
+        if f.backedges >= self.at && f.ready < self.tier {
             return Verdict {
                 decision: Decision::Compile {
-                    tier: TierLevel::Baseline,
+                    tier: self.tier,
                     priority: 1,
                 },
                 next_check: 1,
@@ -259,13 +270,7 @@ fn osr_gives_the_interpreters_results() {
             Engine::new(Config::default().tier(Tier::Interp).bounds_checks(bounds)).unwrap();
         let expected = run_all(&interp);
         for at in [1, 2, 5, 200] {
-            let engine = tiered(
-                OsrAt {
-                    at,
-                    eager: vec![FROM_JIT],
-                },
-                bounds,
-            );
+            let engine = tiered(OsrAt::baseline(at, vec![FROM_JIT]), bounds);
             assert_eq!(
                 run_all(&engine),
                 expected,
@@ -281,15 +286,62 @@ fn osr_gives_the_interpreters_results() {
     }
 }
 
+/// The (from, to) levels of every OSR entry, each pair once.
+fn osr_levels(engine: &Engine) -> Vec<(TierLevel, TierLevel)> {
+    let manager = engine.tier_manager().unwrap();
+    manager.wait_idle();
+    let mut levels: Vec<(TierLevel, TierLevel)> = manager
+        .profiler()
+        .unwrap()
+        .events()
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::OsrEntry { from, tier, .. } => Some((from, tier)),
+            _ => None,
+        })
+        .collect();
+    levels.sort_unstable();
+    levels.dedup();
+    levels
+}
+
+#[test]
+fn osr_from_the_interpreter_into_opt_gives_the_interpreters_results() {
+    for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        let interp =
+            Engine::new(Config::default().tier(Tier::Interp).bounds_checks(bounds)).unwrap();
+        let expected = run_all(&interp);
+        for at in [1, 2, 5, 200] {
+            let engine = tiered(
+                OsrAt {
+                    at,
+                    eager: vec![FROM_JIT],
+                    tier: TierLevel::Opt,
+                },
+                bounds,
+            );
+            assert_eq!(
+                run_all(&engine),
+                expected,
+                "OSR into opt at back-edge {at}, {bounds:?}"
+            );
+            assert_eq!(
+                osr_entries(&engine),
+                vec![0, 1, 2, 3, 4, 5, 7, 8],
+                "at {at}, {bounds:?}"
+            );
+            assert_eq!(
+                osr_levels(&engine),
+                vec![(TierLevel::Interp, TierLevel::Opt)],
+                "at {at}, {bounds:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn osr_trap_backtrace_names_each_frame_once() {
-    let engine = tiered(
-        OsrAt {
-            at: 1,
-            eager: vec![],
-        },
-        BoundsChecks::GuardPages,
-    );
+    let engine = tiered(OsrAt::baseline(1, vec![]), BoundsChecks::GuardPages);
     let module = Module::new(&engine, MODULE).unwrap();
     let mut store = Store::new(&engine);
     let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
@@ -375,9 +427,6 @@ fn bad_policies_are_config_errors() {
     let e = Engine::new(Config::default().tier(Tier::Tiered).compile_threads(0)).unwrap_err();
     assert!(e.to_string().contains("compile threads"), "{e}");
     // A policy is shared, so one can be used by several engines.
-    let p: Arc<dyn TierPolicy> = Arc::new(OsrAt {
-        at: 3,
-        eager: vec![],
-    });
+    let p: Arc<dyn TierPolicy> = Arc::new(OsrAt::baseline(3, vec![]));
     assert_eq!(p.name(), "osr-at:3");
 }

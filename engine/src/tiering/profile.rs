@@ -56,6 +56,8 @@ pub enum EventKind {
         tier: TierLevel,
         /// The loop's ordinal.
         loop_header: u32,
+        /// The tier the frame left.
+        from: TierLevel,
     },
     /// Execution trapped.
     Trap {
@@ -435,8 +437,14 @@ fn kind_json(k: &EventKind) -> String {
         EventKind::TierUp { from, to } => {
             format!("\"kind\":{kind},\"from\":\"{from}\",\"to\":\"{to}\"")
         }
-        EventKind::OsrEntry { tier, loop_header } => {
-            format!("\"kind\":{kind},\"tier\":\"{tier}\",\"loop_header\":{loop_header}")
+        EventKind::OsrEntry {
+            tier,
+            loop_header,
+            from,
+        } => {
+            format!(
+                "\"kind\":{kind},\"tier\":\"{tier}\",\"loop_header\":{loop_header},\"from\":\"{from}\""
+            )
         }
         EventKind::Trap { message } => format!("\"kind\":{kind},\"message\":{}", json_str(message)),
     }
@@ -504,6 +512,7 @@ mod tests {
             EventKind::OsrEntry {
                 tier: TierLevel::Baseline,
                 loop_header: 12,
+                from: TierLevel::Interp,
             },
         );
         p.add_tier_time(TierLevel::Interp, Duration::from_millis(2));
