@@ -140,10 +140,13 @@ const FROM_JIT: u32 = 9;
 
 /// Compiles a function (synchronously) at `tier` at its `at`-th back-edge and enters OSR at
 /// the next one; compiles the functions in `eager` at their first call.
+/// With `start` above the interpreter, every function is compiled at `start` at its first
+/// call, so its loops count (and leave by OSR) in that tier's code.
 struct OsrAt {
     at: u64,
     eager: Vec<u32>,
     tier: TierLevel,
+    start: TierLevel,
 }
 
 impl OsrAt {
@@ -152,6 +155,7 @@ impl OsrAt {
             at,
             eager,
             tier: TierLevel::Baseline,
+            start: TierLevel::Interp,
         }
     }
 }
@@ -164,6 +168,15 @@ impl TierPolicy for OsrAt {
         true
     }
     fn on_call(&self, f: &FuncState) -> Verdict {
+        if f.ready < self.start {
+            return Verdict {
+                decision: Decision::Compile {
+                    tier: self.start,
+                    priority: 0,
+                },
+                next_check: 1,
+            };
+        }
         if self.eager.contains(&f.func_index) && f.ready < self.tier {
             return Verdict {
                 decision: Decision::Compile {
@@ -317,6 +330,7 @@ fn osr_from_the_interpreter_into_opt_gives_the_interpreters_results() {
                     at,
                     eager: vec![FROM_JIT],
                     tier: TierLevel::Opt,
+                    start: TierLevel::Interp,
                 },
                 bounds,
             );
@@ -340,6 +354,41 @@ fn osr_from_the_interpreter_into_opt_gives_the_interpreters_results() {
 }
 
 #[test]
+fn osr_from_the_baseline_into_opt_gives_the_interpreters_results() {
+    for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        let interp =
+            Engine::new(Config::default().tier(Tier::Interp).bounds_checks(bounds)).unwrap();
+        let expected = run_all(&interp);
+        for at in [1, 2, 5, 200] {
+            let engine = tiered(
+                OsrAt {
+                    at,
+                    eager: vec![FROM_JIT],
+                    tier: TierLevel::Opt,
+                    start: TierLevel::Baseline,
+                },
+                bounds,
+            );
+            assert_eq!(
+                run_all(&engine),
+                expected,
+                "OSR baseline -> opt at back-edge {at}, {bounds:?}"
+            );
+            assert_eq!(
+                osr_entries(&engine),
+                vec![0, 1, 2, 3, 4, 5, 7, 8],
+                "at {at}, {bounds:?}"
+            );
+            assert_eq!(
+                osr_levels(&engine),
+                vec![(TierLevel::Baseline, TierLevel::Opt)],
+                "at {at}, {bounds:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn osr_trap_backtrace_names_each_frame_once() {
     let engine = tiered(OsrAt::baseline(1, vec![]), BoundsChecks::GuardPages);
     let module = Module::new(&engine, MODULE).unwrap();
@@ -351,6 +400,28 @@ fn osr_trap_backtrace_names_each_frame_once() {
     let frames: Vec<u32> = e.backtrace().iter().map(|f| f.func_index).collect();
     assert_eq!(frames, vec![5, 6], "{e}");
     assert_eq!(osr_entries(&engine), vec![5]);
+    // The same from baseline code into opt code.
+    let engine = tiered(
+        OsrAt {
+            at: 1,
+            eager: vec![],
+            tier: TierLevel::Opt,
+            start: TierLevel::Baseline,
+        },
+        BoundsChecks::GuardPages,
+    );
+    let module = Module::new(&engine, MODULE).unwrap();
+    let mut store = Store::new(&engine);
+    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+    let f = instance.get_typed_func::<i32, i32>(&store, "trap").unwrap();
+    let e = f.call(&mut store, 100).unwrap_err();
+    assert_eq!(Some(e.code()), Some(TrapCode::IntegerDivisionByZero));
+    let frames: Vec<u32> = e.backtrace().iter().map(|f| f.func_index).collect();
+    assert_eq!(frames, vec![5, 6], "{e}");
+    assert_eq!(
+        osr_levels(&engine),
+        vec![(TierLevel::Baseline, TierLevel::Opt)]
+    );
 }
 
 #[test]
@@ -407,12 +478,18 @@ fn builtin_policies_agree_with_the_interpreter() {
         "interp",
         "baseline",
         "baseline:sync",
-        "counters:call=1,loop=1",
-        "counters:call=2,loop=3,sync",
+        "counters:call=1,loop=1,max=baseline",
+        "counters:call=1,loop=1,opt-call=1,opt-loop=1",
+        "counters:call=2,loop=3,opt-call=4,opt-loop=5,sync",
+        "counters:call=1,loop=1,skip-baseline,sync",
         "budget:500,sync",
+        "budget:500,opt=1000,sync",
+        "jsc",
+        "v8",
         "random:1",
         "random:2",
         "random:3",
+        "random:1,max=baseline",
     ] {
         let engine =
             Engine::new(Config::default().tier(Tier::Tiered).tiering(spec).unwrap()).unwrap();

@@ -67,6 +67,18 @@ pub trait CompilerTier: Send + Sync {
     /// Compiles every defined function of `module` (once per module) and publishes each
     /// entry in its code slot, before any of the module's code runs.
     fn compile_module(&self, module: &Module, bounds: BoundsChecks) -> Result<(), Trap>;
+    /// `compile`, with code that counts calls and loop iterations and calls the tier
+    /// manager at their check points when `counting` (the policy can move the function
+    /// higher). Tiers that do not count compile as `compile` does.
+    fn compile_counting(
+        &self,
+        module: &Module,
+        def_index: u32,
+        bounds: BoundsChecks,
+        _counting: bool,
+    ) -> Result<CompileInfo, String> {
+        self.compile(module, def_index, bounds)
+    }
     /// Whether this tier builds its OSR entries one loop at a time, on demand
     /// (`compile_osr_entry`), rather than with the function.
     fn osr_entries_on_demand(&self) -> bool {

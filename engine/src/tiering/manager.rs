@@ -132,7 +132,7 @@ impl TierManager {
             backedges: counts.backedges,
             tier: level_of(level),
             ready,
-            top: tier::top_compiler().map_or(TierLevel::Interp, |c| level_of(c.level())),
+            top: top_level(),
             compiling: self
                 .queue
                 .is_in_flight(key(module, func_index), TierLevel::Baseline)
@@ -173,6 +173,9 @@ impl TierManager {
         // Background outcomes are recorded by `on_done`; the queue's copies are not needed.
         self.queue.drain();
         let (m, bounds) = (module.clone(), self.bounds);
+        // Code the policy can still move up counts for it; code at the policy's (or the
+        // build's) top pays nothing.
+        let counting = tier < self.policy.max_tier().min(top_level());
         // The tier the function's calls run in until this job installs its code.
         let from = level_of(tier::ready_level(module, def_index));
         let profiler = self.profiler.clone();
@@ -184,7 +187,7 @@ impl TierManager {
             priority,
             work: Box::new(move || {
                 match loop_entry {
-                    None => compiler.compile(&m, def_index, bounds),
+                    None => compiler.compile_counting(&m, def_index, bounds, counting),
                     Some(l) => compiler.compile_osr_entry(&m, def_index, l, bounds),
                 }
                 .map(|info| info.code_size)
@@ -363,6 +366,11 @@ fn key(module: &Module, func_index: u32) -> FuncKey {
         module: module as *const Module as u64,
         func_index,
     }
+}
+
+/// The highest tier this build can compile to.
+fn top_level() -> TierLevel {
+    tier::top_compiler().map_or(TierLevel::Interp, |c| level_of(c.level()))
 }
 
 fn level_of(level: u8) -> TierLevel {
