@@ -426,48 +426,68 @@ fn osr_trap_backtrace_names_each_frame_once() {
 
 #[test]
 fn background_compile_reaches_a_running_loop() {
-    // One call, one long loop: only OSR can move it, and the code comes from the queue.
-    let engine = Engine::new(
-        Config::default()
-            .tier(Tier::Tiered)
-            .tiering("counters:call=1000000,loop=100")
+    // One call, one long loop: only OSR can move it, and the code comes from the queue: the
+    // baseline's, then (three levels) the optimizing tier's entry for the loop and its
+    // function, entered from the baseline code the loop runs in by then.
+    let cases = [
+        (
+            "counters:call=1000000,loop=100,max=baseline",
+            1,
+            vec![(TierLevel::Interp, TierLevel::Baseline)],
+        ),
+        (
+            "counters:call=1000000,loop=100,opt-call=1000000,opt-loop=10000",
+            3,
+            vec![
+                (TierLevel::Interp, TierLevel::Baseline),
+                (TierLevel::Baseline, TierLevel::Opt),
+            ],
+        ),
+    ];
+    for (policy, jobs, levels) in cases {
+        let engine = Engine::new(
+            Config::default()
+                .tier(Tier::Tiered)
+                .tiering(policy)
+                .unwrap()
+                .profile(true),
+        )
+        .unwrap();
+        let module = Module::new(&engine, MODULE).unwrap();
+        let mut store = Store::new(&engine);
+        let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+        let f = instance
+            .get_typed_func::<i32, (i32, i64)>(&store, "params")
+            .unwrap();
+        let n = 20_000_000;
+        let (a, b) = f.call(&mut store, n).unwrap();
+        let interp = Engine::new(Config::default().tier(Tier::Interp)).unwrap();
+        let mut s2 = Store::new(&interp);
+        let m2 = Module::new(&interp, MODULE).unwrap();
+        let i2 = Instance::new(&mut s2, &m2, &Imports::new()).unwrap();
+        let expected = i2
+            .get_typed_func::<i32, (i32, i64)>(&s2, "params")
             .unwrap()
-            .profile(true),
-    )
-    .unwrap();
-    let module = Module::new(&engine, MODULE).unwrap();
-    let mut store = Store::new(&engine);
-    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
-    let f = instance
-        .get_typed_func::<i32, (i32, i64)>(&store, "params")
-        .unwrap();
-    let n = 20_000_000;
-    let (a, b) = f.call(&mut store, n).unwrap();
-    let interp = Engine::new(Config::default().tier(Tier::Interp)).unwrap();
-    let mut s2 = Store::new(&interp);
-    let m2 = Module::new(&interp, MODULE).unwrap();
-    let i2 = Instance::new(&mut s2, &m2, &Imports::new()).unwrap();
-    let expected = i2
-        .get_typed_func::<i32, (i32, i64)>(&s2, "params")
-        .unwrap()
-        .call(&mut s2, n)
-        .unwrap();
-    assert_eq!((a, b), expected);
-    assert_eq!(osr_entries(&engine), vec![0]);
-    let manager = engine.tier_manager().unwrap();
-    let compiled = manager
-        .profiler()
-        .unwrap()
-        .events()
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.kind,
-                EventKind::Compiled { .. } if e.thread.starts_with("strata-compile")
-            )
-        })
-        .count();
-    assert_eq!(compiled, 1, "compiled on the background queue");
+            .call(&mut s2, n)
+            .unwrap();
+        assert_eq!((a, b), expected, "{policy}");
+        assert_eq!(osr_entries(&engine), vec![0], "{policy}");
+        assert_eq!(osr_levels(&engine), levels, "{policy}");
+        let manager = engine.tier_manager().unwrap();
+        let compiled = manager
+            .profiler()
+            .unwrap()
+            .events()
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::Compiled { .. } if e.thread.starts_with("strata-compile")
+                )
+            })
+            .count();
+        assert_eq!(compiled, jobs, "compiled on the background queue: {policy}");
+    }
 }
 
 #[test]
