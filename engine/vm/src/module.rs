@@ -44,10 +44,10 @@ type Result<T> = std::result::Result<T, ParseError>;
 static SIMD_ENABLED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
 /// Accepts (`true`, the default) or rejects at validation (`false`) modules that use
-/// fixed-width SIMD; the environment variable `STRATA_SIMD=0` turns it off too. The
-/// interpreter runs all of it (`proposals/simd` passes on every interpreter mode); the
-/// baseline rejects SIMD functions ("SIMD not supported by the baseline yet"), so tiered
-/// execution keeps them interpreted and `--tier baseline`/`mixed` fail such modules cleanly.
+/// fixed-width SIMD and relaxed SIMD; the environment variable `STRATA_SIMD=0` turns it off
+/// too. The interpreter and the baseline run all of it (`proposals/simd` and
+/// `proposals/relaxed-simd`); the optimizing tier refuses SIMD functions, which tiered
+/// execution leaves to the baseline.
 pub fn set_simd_enabled(on: bool) {
     SIMD_ENABLED.store(if on { 2 } else { 1 }, std::sync::atomic::Ordering::Relaxed);
 }
@@ -66,12 +66,16 @@ pub fn simd_enabled() -> bool {
 }
 
 /// The wasm features Strata accepts: WebAssembly 2.0 plus extended constant expressions
-/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions); SIMD only when
-/// `simd_enabled()`.
+/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions) and relaxed SIMD
+/// (Wasm 3.0, one deterministic choice per operator: docs/abi.md §9); SIMD and relaxed SIMD
+/// only when `simd_enabled()`.
 pub fn supported_features() -> WasmFeatures {
-    let base = WasmFeatures::WASM2.union(WasmFeatures::EXTENDED_CONST);
+    let base = WasmFeatures::WASM2
+        .union(WasmFeatures::EXTENDED_CONST)
+        .union(WasmFeatures::MULTI_MEMORY)
+        .union(WasmFeatures::MEMORY64);
     if simd_enabled() {
-        base
+        base.union(WasmFeatures::RELAXED_SIMD)
     } else {
         base.difference(WasmFeatures::SIMD)
     }
@@ -294,6 +298,11 @@ pub struct Module {
     /// The interruption checks every tier compiles into this module's code (design.md §13):
     /// the engine's, set before any code is made.
     pub interrupts: crate::Interrupts,
+    /// The optimizing tier's mid-end switches in the spelling of `strata_ir`'s
+    /// `MidendConfig::parse` (`off`, `chaos=SEED`, `no-FAMILY`...): the engine's
+    /// `Config::egraph`, set before any code is made. Kept as text so this crate stays free
+    /// of compiler types (design.md §0); empty means the default mid-end.
+    pub egraph: String,
     /// One code slot per defined function (docs/abi.md §5), shared by all instances; made on
     /// first use. Null means "no compiled code".
     code_slots: OnceLock<Box<[AtomicPtr<u8>]>>,
@@ -535,6 +544,7 @@ impl Module {
             code_section_bytes: 0,
             tier_state: Default::default(),
             interrupts: Default::default(),
+            egraph: String::new(),
             code_slots: OnceLock::new(),
         };
         let mut validator = validate.then(|| Validator::new_with_features(supported_features()));

@@ -125,6 +125,9 @@ pub struct InstanceData {
     pub data_dropped: Vec<bool>,
     /// Address of each global's value cell, by global index (what `VMContext.globals` points at).
     pub global_cells: Box<[usize]>,
+    /// Address of each memory's `VMMemoryDefinition`, by memory index (what
+    /// `VMContext.memories` points at).
+    pub memory_defs: Box<[usize]>,
     /// The context JIT code of this instance runs with (boxed: its address is stable).
     pub vmctx: Box<VMContext>,
 }

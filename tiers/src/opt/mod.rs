@@ -10,7 +10,9 @@
 //! called optimizes better). OSR into this tier goes through a separate compile per loop
 //! (JavaScriptCore's OMGForOSREntry): the function translated with OSR entries, made to
 //! start at the loop's entry (`strata_ir::osr::enter_at_loop`), which reads the frame's
-//! cells and jumps into the loop (`OptCode::compile_osr_entry`).
+//! cells and jumps into the loop (`OptCode::compile_osr_entry`). Fuel and epoch
+//! checks come from the translator's `interrupt` instructions (docs/abi.md §8); the mid-end
+//! runs with the module's e-graph switches (`Module::egraph`, from `Config::egraph`).
 
 #![allow(clippy::useless_conversion)]
 
@@ -25,8 +27,25 @@ pub use tier::OptTier;
 use crate::jit::{self, Published, PublishedFunc};
 use strata_vm::{BoundsChecks, Module};
 
-/// The IR pipeline in one place: translation, cleanup, mid-end, critical edges split
-/// (regalloc2 wants them split).
+pub use strata_ir::egraph::MidendConfig;
+
+/// The mid-end configuration a switch list (`Config::egraph`, `Module::egraph`) asks for.
+pub fn midend_config(spec: &str) -> Result<MidendConfig, String> {
+    MidendConfig::parse(spec)
+}
+
+/// The mid-end configuration of one function of `module`: the module's switches, with a
+/// chaos seed mixed with the function index so each function draws its own choices.
+fn function_midend(module: &Module, def_index: u32) -> Result<MidendConfig, String> {
+    let mut cfg = midend_config(&module.egraph)?;
+    if let Some(seed) = cfg.chaos.as_mut() {
+        *seed ^= u64::from(def_index).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    Ok(cfg)
+}
+
+/// The IR pipeline in one place: translation, cleanup, mid-end (with the module's e-graph
+/// switches), critical edges split (regalloc2 wants them split).
 pub fn build_ir(module: &Module, def_index: u32) -> Result<strata_ir::Function, String> {
     build_ir_entered_at(module, def_index, None)
 }
@@ -38,6 +57,12 @@ pub fn build_ir_entered_at(
     def_index: u32,
     osr_loop: Option<u32>,
 ) -> Result<strata_ir::Function, String> {
+    // The IR types addresses and sizes as i32: a module with a 64-bit memory stays in the
+    // lower tiers (its functions are refused here, before translation).
+    if module.memories.iter().any(|m| m.memory64) {
+        return Err("64-bit memories are not supported by the optimizing tier yet".into());
+    }
+    let midend = function_midend(module, def_index)?;
     let mut tr = strata_ir::Translator::new();
     tr.set_osr_entries(osr_loop.is_some());
     let mut func = tr
@@ -47,7 +72,7 @@ pub fn build_ir_entered_at(
         strata_ir::osr::enter_at_loop(&mut func, ordinal)?;
     }
     strata_ir::passes::run_pipeline(&mut func, &strata_ir::passes::default_pipeline(), false)?;
-    strata_ir::egraph::optimize(&mut func, &strata_ir::egraph::MidendConfig::default());
+    strata_ir::egraph::optimize(&mut func, &midend);
     strata_ir::passes::split_critical_edges(&mut func);
     strata_ir::passes::resolve_aliases(&mut func);
     Ok(func)
@@ -133,11 +158,6 @@ fn compile_bytes_entered_at(
     osr_loop: Option<u32>,
     bounds: BoundsChecks,
 ) -> Result<emit::Emitted, String> {
-    // Fuel and epoch checks (docs/abi.md §7) are not emitted by this tier yet: with either
-    // on, its functions keep the baseline's code, which counts them exactly.
-    if module.interrupts.any() {
-        return Err("fuel and epoch checks are not emitted by the optimizing tier yet".into());
-    }
     let func = build_ir_entered_at(module, def_index, osr_loop)?;
     let vc = lower::lower(&func, module)?;
     regalloc::allocate(&vc, &func, |out| {
