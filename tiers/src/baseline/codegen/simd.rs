@@ -105,21 +105,41 @@ impl Gen<'_> {
             return Ok(());
         }
         self.flush();
-        if let Some(m) = imm.memarg {
-            if m.target != wasmparser::MemArgTarget::Memory(0) {
-                return Err("the baseline does not support SIMD on memories other than 0".into());
-            }
-        }
+        let memory_bits = self.simd_memory_bits(&imm)?;
         if op.shape() == Shape::Const {
             let v = imm.value.map(|v| v.i128() as u128).unwrap_or(0);
             self.push(Ty::V128, Loc::Const(v as u64));
             self.push(Ty::V128Hi, Loc::Const((v >> 64) as u64));
             return Ok(());
         }
-        if self.simd_inline(op, &imm)? {
+        // The inline lowerings address memory 0 as a 32-bit memory; any other access goes
+        // through the helper, which resolves the memory the code names.
+        if memory_bits == 0 && self.simd_inline(op, &imm)? {
             return Ok(());
         }
-        self.simd_by_helper(op, imm)
+        self.simd_by_helper(op, imm, memory_bits)
+    }
+
+    /// For an access to a memory other than 0, or to a 64-bit memory 0: the `Simd` code bits
+    /// that name it for `interp::simd::exec` (as the interpreter's translation sets them);
+    /// 0 for every other operator.
+    fn simd_memory_bits(&self, imm: &Imm) -> Result<u32, String> {
+        use crate::interp::simd::{MAX_MEMORY, MEMORY_SHIFT, OTHER_MEMORY};
+        let Some(m) = imm.memarg else {
+            return Ok(0);
+        };
+        let wasmparser::MemArgTarget::Memory(mem) = m.target else {
+            return Err("SIMD access to a GC array".into());
+        };
+        if mem == 0 && !self.module.memories[0].memory64 {
+            return Ok(0);
+        }
+        if mem > MAX_MEMORY {
+            return Err(format!(
+                "SIMD access to memory {mem}: memory indices up to {MAX_MEMORY} are encoded"
+            ));
+        }
+        Ok(OTHER_MEMORY | mem << MEMORY_SHIFT)
     }
 
     // ---- v128 operands in XMM registers ----
@@ -808,7 +828,7 @@ impl Gen<'_> {
 
     /// Runs `op` through the helper `simd_exec` (the interpreter's semantics) on the operands'
     /// home slots: the operands are stored there, the result comes back in the first ones.
-    fn simd_by_helper(&mut self, op: SimdCode, imm: Imm) -> Res {
+    fn simd_by_helper(&mut self, op: SimdCode, imm: Imm, memory_bits: u32) -> Res {
         let lane = imm.lane.unwrap_or(0) as u64;
         let offset = match imm.memarg {
             Some(m) => u32::try_from(m.offset).map_err(|_| "memory offset beyond 32 bits")?,
@@ -844,7 +864,7 @@ impl Gen<'_> {
         }
         // A v128 result may need more cells than the operands took.
         self.max_height = self.max_height.max(p + 2);
-        let word = op as u64 | lane << 16 | a << 32 | b << 40 | c << 48;
+        let word = op as u64 | lane << 16 | u64::from(memory_bits) | a << 32 | b << 40 | c << 48;
         self.call_helper(
             helpers::simd_exec as *const () as usize,
             &[
