@@ -19,10 +19,16 @@ pub struct NamedConfig {
 /// Both bounds-check modes, guard pages first.
 pub const BOUNDS_MODES: [BoundsChecks; 2] = [BoundsChecks::GuardPages, BoundsChecks::Explicit];
 
-/// Tiering policies of the tiered configurations: every function tiers up at its first call
-/// or back-edge, and seeded random tier-ups and OSR entries.
-pub const STRESS_POLICIES: [&str; 4] =
-    ["counters:call=1,loop=1", "random:1", "random:2", "random:3"];
+/// Tiering policies of the tiered configurations, over all three tiers (interpreter,
+/// baseline, optimizing tier; `max` defaults to the build's top): every function moves up at
+/// its first call or back-edge at each step, with OSR from the interpreter and from baseline
+/// code, and seeded random tier-ups and OSR entries at every level.
+pub const STRESS_POLICIES: [&str; 4] = [
+    "counters:call=1,loop=1,opt-call=1,opt-loop=1",
+    "random:1",
+    "random:2",
+    "random:3",
+];
 
 /// The optimizing tier's mid-end variants besides the default (e-graph on): without the
 /// e-graph, and with chaos extraction (a random legal node per e-class instead of the

@@ -138,11 +138,26 @@ const MODULE: &str = r#"(module
 /// Index of `from_jit` in MODULE's function index space.
 const FROM_JIT: u32 = 9;
 
-/// Compiles a function (synchronously) at its `at`-th back-edge and enters OSR at the next
-/// one; compiles the functions in `eager` at their first call.
+/// Compiles a function (synchronously) at `tier` at its `at`-th back-edge and enters OSR at
+/// the next one; compiles the functions in `eager` at their first call.
+/// With `start` above the interpreter, every function is compiled at `start` at its first
+/// call, so its loops count (and leave by OSR) in that tier's code.
 struct OsrAt {
     at: u64,
     eager: Vec<u32>,
+    tier: TierLevel,
+    start: TierLevel,
+}
+
+impl OsrAt {
+    fn baseline(at: u64, eager: Vec<u32>) -> OsrAt {
+        OsrAt {
+            at,
+            eager,
+            tier: TierLevel::Baseline,
+            start: TierLevel::Interp,
+        }
+    }
 }
 
 impl TierPolicy for OsrAt {
@@ -153,10 +168,19 @@ impl TierPolicy for OsrAt {
         true
     }
     fn on_call(&self, f: &FuncState) -> Verdict {
-        if self.eager.contains(&f.func_index) && f.ready < TierLevel::Baseline {
+        if f.ready < self.start {
             return Verdict {
                 decision: Decision::Compile {
-                    tier: TierLevel::Baseline,
+                    tier: self.start,
+                    priority: 0,
+                },
+                next_check: 1,
+            };
+        }
+        if self.eager.contains(&f.func_index) && f.ready < self.tier {
+            return Verdict {
+                decision: Decision::Compile {
+                    tier: self.tier,
                     priority: 0,
                 },
                 next_check: 1,
@@ -171,10 +195,10 @@ impl TierPolicy for OsrAt {
                 next_check: 1,
             };
         }
-        if f.backedges >= self.at {
+        if f.backedges >= self.at && f.ready < self.tier {
             return Verdict {
                 decision: Decision::Compile {
-                    tier: TierLevel::Baseline,
+                    tier: self.tier,
                     priority: 1,
                 },
                 next_check: 1,
@@ -259,13 +283,7 @@ fn osr_gives_the_interpreters_results() {
             Engine::new(Config::default().tier(Tier::Interp).bounds_checks(bounds)).unwrap();
         let expected = run_all(&interp);
         for at in [1, 2, 5, 200] {
-            let engine = tiered(
-                OsrAt {
-                    at,
-                    eager: vec![FROM_JIT],
-                },
-                bounds,
-            );
+            let engine = tiered(OsrAt::baseline(at, vec![FROM_JIT]), bounds);
             assert_eq!(
                 run_all(&engine),
                 expected,
@@ -281,12 +299,114 @@ fn osr_gives_the_interpreters_results() {
     }
 }
 
+/// The (from, to) levels of every OSR entry, each pair once.
+fn osr_levels(engine: &Engine) -> Vec<(TierLevel, TierLevel)> {
+    let manager = engine.tier_manager().unwrap();
+    manager.wait_idle();
+    let mut levels: Vec<(TierLevel, TierLevel)> = manager
+        .profiler()
+        .unwrap()
+        .events()
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::OsrEntry { from, tier, .. } => Some((from, tier)),
+            _ => None,
+        })
+        .collect();
+    levels.sort_unstable();
+    levels.dedup();
+    levels
+}
+
+#[test]
+fn osr_from_the_interpreter_into_opt_gives_the_interpreters_results() {
+    for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        let interp =
+            Engine::new(Config::default().tier(Tier::Interp).bounds_checks(bounds)).unwrap();
+        let expected = run_all(&interp);
+        for at in [1, 2, 5, 200] {
+            let engine = tiered(
+                OsrAt {
+                    at,
+                    eager: vec![FROM_JIT],
+                    tier: TierLevel::Opt,
+                    start: TierLevel::Interp,
+                },
+                bounds,
+            );
+            assert_eq!(
+                run_all(&engine),
+                expected,
+                "OSR into opt at back-edge {at}, {bounds:?}"
+            );
+            assert_eq!(
+                osr_entries(&engine),
+                vec![0, 1, 2, 3, 4, 5, 7, 8],
+                "at {at}, {bounds:?}"
+            );
+            assert_eq!(
+                osr_levels(&engine),
+                vec![(TierLevel::Interp, TierLevel::Opt)],
+                "at {at}, {bounds:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn osr_from_the_baseline_into_opt_gives_the_interpreters_results() {
+    for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        let interp =
+            Engine::new(Config::default().tier(Tier::Interp).bounds_checks(bounds)).unwrap();
+        let expected = run_all(&interp);
+        for at in [1, 2, 5, 200] {
+            let engine = tiered(
+                OsrAt {
+                    at,
+                    eager: vec![FROM_JIT],
+                    tier: TierLevel::Opt,
+                    start: TierLevel::Baseline,
+                },
+                bounds,
+            );
+            assert_eq!(
+                run_all(&engine),
+                expected,
+                "OSR baseline -> opt at back-edge {at}, {bounds:?}"
+            );
+            assert_eq!(
+                osr_entries(&engine),
+                vec![0, 1, 2, 3, 4, 5, 7, 8],
+                "at {at}, {bounds:?}"
+            );
+            assert_eq!(
+                osr_levels(&engine),
+                vec![(TierLevel::Baseline, TierLevel::Opt)],
+                "at {at}, {bounds:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn osr_trap_backtrace_names_each_frame_once() {
+    let engine = tiered(OsrAt::baseline(1, vec![]), BoundsChecks::GuardPages);
+    let module = Module::new(&engine, MODULE).unwrap();
+    let mut store = Store::new(&engine);
+    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+    let f = instance.get_typed_func::<i32, i32>(&store, "trap").unwrap();
+    let e = f.call(&mut store, 100).unwrap_err();
+    assert_eq!(Some(e.code()), Some(TrapCode::IntegerDivisionByZero));
+    let frames: Vec<u32> = e.backtrace().iter().map(|f| f.func_index).collect();
+    assert_eq!(frames, vec![5, 6], "{e}");
+    assert_eq!(osr_entries(&engine), vec![5]);
+    // The same from baseline code into opt code.
     let engine = tiered(
         OsrAt {
             at: 1,
             eager: vec![],
+            tier: TierLevel::Opt,
+            start: TierLevel::Baseline,
         },
         BoundsChecks::GuardPages,
     );
@@ -298,53 +418,76 @@ fn osr_trap_backtrace_names_each_frame_once() {
     assert_eq!(Some(e.code()), Some(TrapCode::IntegerDivisionByZero));
     let frames: Vec<u32> = e.backtrace().iter().map(|f| f.func_index).collect();
     assert_eq!(frames, vec![5, 6], "{e}");
-    assert_eq!(osr_entries(&engine), vec![5]);
+    assert_eq!(
+        osr_levels(&engine),
+        vec![(TierLevel::Baseline, TierLevel::Opt)]
+    );
 }
 
 #[test]
 fn background_compile_reaches_a_running_loop() {
-    // One call, one long loop: only OSR can move it, and the code comes from the queue.
-    let engine = Engine::new(
-        Config::default()
-            .tier(Tier::Tiered)
-            .tiering("counters:call=1000000,loop=100")
+    // One call, one long loop: only OSR can move it, and the code comes from the queue: the
+    // baseline's, then (three levels) the optimizing tier's entry for the loop and its
+    // function, entered from the baseline code the loop runs in by then.
+    let cases = [
+        (
+            "counters:call=1000000,loop=100,max=baseline",
+            1,
+            vec![(TierLevel::Interp, TierLevel::Baseline)],
+        ),
+        (
+            "counters:call=1000000,loop=100,opt-call=1000000,opt-loop=10000",
+            3,
+            vec![
+                (TierLevel::Interp, TierLevel::Baseline),
+                (TierLevel::Baseline, TierLevel::Opt),
+            ],
+        ),
+    ];
+    for (policy, jobs, levels) in cases {
+        let engine = Engine::new(
+            Config::default()
+                .tier(Tier::Tiered)
+                .tiering(policy)
+                .unwrap()
+                .profile(true),
+        )
+        .unwrap();
+        let module = Module::new(&engine, MODULE).unwrap();
+        let mut store = Store::new(&engine);
+        let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+        let f = instance
+            .get_typed_func::<i32, (i32, i64)>(&store, "params")
+            .unwrap();
+        let n = 20_000_000;
+        let (a, b) = f.call(&mut store, n).unwrap();
+        let interp = Engine::new(Config::default().tier(Tier::Interp)).unwrap();
+        let mut s2 = Store::new(&interp);
+        let m2 = Module::new(&interp, MODULE).unwrap();
+        let i2 = Instance::new(&mut s2, &m2, &Imports::new()).unwrap();
+        let expected = i2
+            .get_typed_func::<i32, (i32, i64)>(&s2, "params")
             .unwrap()
-            .profile(true),
-    )
-    .unwrap();
-    let module = Module::new(&engine, MODULE).unwrap();
-    let mut store = Store::new(&engine);
-    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
-    let f = instance
-        .get_typed_func::<i32, (i32, i64)>(&store, "params")
-        .unwrap();
-    let n = 20_000_000;
-    let (a, b) = f.call(&mut store, n).unwrap();
-    let interp = Engine::new(Config::default().tier(Tier::Interp)).unwrap();
-    let mut s2 = Store::new(&interp);
-    let m2 = Module::new(&interp, MODULE).unwrap();
-    let i2 = Instance::new(&mut s2, &m2, &Imports::new()).unwrap();
-    let expected = i2
-        .get_typed_func::<i32, (i32, i64)>(&s2, "params")
-        .unwrap()
-        .call(&mut s2, n)
-        .unwrap();
-    assert_eq!((a, b), expected);
-    assert_eq!(osr_entries(&engine), vec![0]);
-    let manager = engine.tier_manager().unwrap();
-    let compiled = manager
-        .profiler()
-        .unwrap()
-        .events()
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.kind,
-                EventKind::Compiled { .. } if e.thread.starts_with("strata-compile")
-            )
-        })
-        .count();
-    assert_eq!(compiled, 1, "compiled on the background queue");
+            .call(&mut s2, n)
+            .unwrap();
+        assert_eq!((a, b), expected, "{policy}");
+        assert_eq!(osr_entries(&engine), vec![0], "{policy}");
+        assert_eq!(osr_levels(&engine), levels, "{policy}");
+        let manager = engine.tier_manager().unwrap();
+        let compiled = manager
+            .profiler()
+            .unwrap()
+            .events()
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::Compiled { .. } if e.thread.starts_with("strata-compile")
+                )
+            })
+            .count();
+        assert_eq!(compiled, jobs, "compiled on the background queue: {policy}");
+    }
 }
 
 #[test]
@@ -355,12 +498,18 @@ fn builtin_policies_agree_with_the_interpreter() {
         "interp",
         "baseline",
         "baseline:sync",
-        "counters:call=1,loop=1",
-        "counters:call=2,loop=3,sync",
+        "counters:call=1,loop=1,max=baseline",
+        "counters:call=1,loop=1,opt-call=1,opt-loop=1",
+        "counters:call=2,loop=3,opt-call=4,opt-loop=5,sync",
+        "counters:call=1,loop=1,skip-baseline,sync",
         "budget:500,sync",
+        "budget:500,opt=1000,sync",
+        "jsc",
+        "v8",
         "random:1",
         "random:2",
         "random:3",
+        "random:1,max=baseline",
     ] {
         let engine =
             Engine::new(Config::default().tier(Tier::Tiered).tiering(spec).unwrap()).unwrap();
@@ -375,9 +524,6 @@ fn bad_policies_are_config_errors() {
     let e = Engine::new(Config::default().tier(Tier::Tiered).compile_threads(0)).unwrap_err();
     assert!(e.to_string().contains("compile threads"), "{e}");
     // A policy is shared, so one can be used by several engines.
-    let p: Arc<dyn TierPolicy> = Arc::new(OsrAt {
-        at: 3,
-        eager: vec![],
-    });
+    let p: Arc<dyn TierPolicy> = Arc::new(OsrAt::baseline(3, vec![]));
     assert_eq!(p.name(), "osr-at:3");
 }

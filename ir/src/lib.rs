@@ -78,6 +78,7 @@ pub mod exec;
 pub mod function;
 pub mod loops;
 pub mod opcode;
+pub mod osr;
 pub mod parse;
 pub mod passes;
 pub mod translate;

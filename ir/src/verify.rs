@@ -376,9 +376,17 @@ pub fn verify(func: &Function) -> Result<(), VerifierErrors> {
     let cfg = ControlFlowGraph::new(func);
     v.structure(&cfg);
     if v.errors.is_empty() {
+        // Frame reads belong in OSR entry blocks, and in the normal entry of a function
+        // entered at a loop (`osr::enter_at_loop`: no parameters and no other entries).
         let mut osr = vec![false; func.blocks.len()];
-        for e in &func.osr_entries {
-            if let Some(x) = osr.get_mut(e.block.index()) {
+        let entered_at_loop = func.osr_entries.is_empty() && func.params.is_empty();
+        let frame_readers = func
+            .osr_entries
+            .iter()
+            .map(|e| e.block)
+            .chain(func.entry().filter(|_| entered_at_loop));
+        for b in frame_readers {
+            if let Some(x) = osr.get_mut(b.index()) {
                 *x = true;
             }
         }

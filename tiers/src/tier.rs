@@ -8,7 +8,7 @@
 
 use std::any::Any;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use strata_vm::module::tier_slot;
 use strata_vm::tiering::{LEVEL_BASELINE, LEVEL_OPT};
 use strata_vm::{BoundsChecks, FuncAddr, FuncKind, Module, StoreInner, Trap};
@@ -67,6 +67,37 @@ pub trait CompilerTier: Send + Sync {
     /// Compiles every defined function of `module` (once per module) and publishes each
     /// entry in its code slot, before any of the module's code runs.
     fn compile_module(&self, module: &Module, bounds: BoundsChecks) -> Result<(), Trap>;
+    /// `compile`, with code that counts calls and loop iterations and calls the tier
+    /// manager at their check points when `counting` (the policy can move the function
+    /// higher). Tiers that do not count compile as `compile` does.
+    fn compile_counting(
+        &self,
+        module: &Module,
+        def_index: u32,
+        bounds: BoundsChecks,
+        _counting: bool,
+    ) -> Result<CompileInfo, String> {
+        self.compile(module, def_index, bounds)
+    }
+    /// Whether this tier builds its OSR entries one loop at a time, on demand
+    /// (`compile_osr_entry`), rather than with the function.
+    fn osr_entries_on_demand(&self) -> bool {
+        false
+    }
+    /// Compiles and installs the OSR entry of defined function `def_index` at the loop with
+    /// ordinal `loop_index` (tiers that build them on demand).
+    fn compile_osr_entry(
+        &self,
+        _module: &Module,
+        _def_index: u32,
+        _loop_index: u32,
+        _bounds: BoundsChecks,
+    ) -> Result<CompileInfo, String> {
+        Err(format!(
+            "the {} tier builds its OSR entries with the function",
+            self.name()
+        ))
+    }
 }
 
 /// The best compiling tier this build has (what `Tier::Baseline`-style engines and mixed tiers
@@ -195,12 +226,29 @@ pub fn code_level(module: &Module, def_index: u32) -> u8 {
 
 struct Registry {
     funcs: Box<[[OnceLock<Installed>; JIT_LEVELS]]>,
+    /// OSR entries compiled on their own, one per loop (`CompilerTier::compile_osr_entry`),
+    /// per function; looked up only at check points, so a lock is cheap enough.
+    loop_entries: Box<[Mutex<Vec<LoopEntry>>]>,
 }
+
+/// An OSR entry compiled on its own for one loop.
+struct LoopEntry {
+    loop_index: u32,
+    entry: OsrEntry,
+    /// Keeps the code mapped.
+    _owner: Arc<dyn Any + Send + Sync>,
+}
+
+// SAFETY: `entry` points into immutable executable code kept alive by `_owner`.
+unsafe impl Send for LoopEntry {}
 
 fn registry(module: &Module) -> Option<&Registry> {
     let any = module.tier_state[REGISTRY_SLOT].get_or_init(|| {
         Arc::new(Registry {
             funcs: (0..module.num_defined_funcs())
+                .map(|_| Default::default())
+                .collect(),
+            loop_entries: (0..module.num_defined_funcs())
                 .map(|_| Default::default())
                 .collect(),
         })
@@ -240,11 +288,70 @@ fn level_index(level: u8) -> Option<usize> {
 }
 
 fn installed(module: &Module, def_index: u32) -> Option<&[OnceLock<Installed>; JIT_LEVELS]> {
-    // Read-only callers must not create the registry for modules that never tier.
-    let reg = module.tier_state[REGISTRY_SLOT]
+    existing_registry(module)?.funcs.get(def_index as usize)
+}
+
+/// The registry if some code was installed (read-only callers must not create it for
+/// modules that never tier).
+fn existing_registry(module: &Module) -> Option<&Registry> {
+    module.tier_state[REGISTRY_SLOT]
         .get()?
-        .downcast_ref::<Registry>()?;
-    reg.funcs.get(def_index as usize)
+        .downcast_ref::<Registry>()
+}
+
+/// Records an OSR entry compiled on its own for the loop with ordinal `loop_index` of the
+/// function (the first one installed stays).
+pub fn install_osr_entry(
+    module: &Module,
+    def_index: u32,
+    loop_index: u32,
+    entry: OsrEntry,
+    owner: Arc<dyn Any + Send + Sync>,
+) -> Result<(), String> {
+    let reg = registry(module).ok_or("tier state slot 3 belongs to the code registry")?;
+    let mut entries = lock(
+        reg.loop_entries
+            .get(def_index as usize)
+            .ok_or("no such function")?,
+    );
+    if !entries
+        .iter()
+        .any(|e| e.loop_index == loop_index && e.entry.level == entry.level)
+    {
+        entries.push(LoopEntry {
+            loop_index,
+            entry,
+            _owner: owner,
+        });
+    }
+    Ok(())
+}
+
+/// The OSR entry into the loop with ordinal `loop_index` of the function at exactly `level`.
+pub fn osr_entry_at(
+    module: &Module,
+    def_index: u32,
+    loop_index: u32,
+    level: u8,
+) -> Option<OsrEntry> {
+    let reg = existing_registry(module)?;
+    let own = lock(reg.loop_entries.get(def_index as usize)?)
+        .iter()
+        .find(|e| e.loop_index == loop_index && e.entry.level == level)
+        .map(|e| e.entry);
+    own.or_else(|| {
+        let code = installed_at(module, def_index, level)?;
+        let entry = (*code.osr.get(loop_index as usize)?)?;
+        Some(OsrEntry {
+            entry,
+            frame_cells: code.frame_cells,
+            level,
+        })
+    })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The highest level with code installed for the function (the interpreter's, 0, if none).
@@ -259,15 +366,10 @@ pub fn installed_at(module: &Module, def_index: u32, level: u8) -> Option<&Insta
     installed(module, def_index)?[level_index(level)?].get()
 }
 
-/// The best OSR entry into the loop with ordinal `loop_index` of the function.
+/// The best OSR entry into the loop with ordinal `loop_index` of the function: the highest
+/// level that has one, whether built with the function or on its own.
 pub fn osr_entry(module: &Module, def_index: u32, loop_index: u32) -> Option<OsrEntry> {
-    installed(module, def_index)?.iter().rev().find_map(|l| {
-        let code = l.get()?;
-        let entry = (*code.osr.get(loop_index as usize)?)?;
-        Some(OsrEntry {
-            entry,
-            frame_cells: code.frame_cells,
-            level: code.level,
-        })
-    })
+    [LEVEL_OPT, LEVEL_BASELINE]
+        .into_iter()
+        .find_map(|level| osr_entry_at(module, def_index, loop_index, level))
 }

@@ -122,7 +122,7 @@ impl TierManager {
         }
     }
 
-    fn state(&self, module: &Module, def_index: u32, counts: Counts) -> FuncState {
+    fn state(&self, module: &Module, def_index: u32, level: u8, counts: Counts) -> FuncState {
         let func_index = module.num_imported_funcs + def_index;
         let ready = level_of(tier::ready_level(module, def_index));
         FuncState {
@@ -130,9 +130,9 @@ impl TierManager {
             body_bytes: module.bodies[def_index as usize].range.len() as u32,
             calls: counts.calls,
             backedges: counts.backedges,
-            tier: TierLevel::Interp,
+            tier: level_of(level),
             ready,
-            top: tier::top_compiler().map_or(TierLevel::Interp, |c| level_of(c.level())),
+            top: top_level(),
             compiling: self
                 .queue
                 .is_in_flight(key(module, func_index), TierLevel::Baseline)
@@ -142,12 +142,14 @@ impl TierManager {
         }
     }
 
-    /// Carries out a compile decision; `false` when nothing was started.
+    /// Carries out a compile decision; `false` when nothing was started. With `loop_entry`,
+    /// the job compiles only that loop's OSR entry (tiers that build them on demand).
     fn compile(
         &self,
         module: &Arc<Module>,
         def_index: u32,
         tier: TierLevel,
+        loop_entry: Option<u32>,
         priority: i32,
         reason: &'static str,
     ) -> bool {
@@ -155,26 +157,40 @@ impl TierManager {
         let Some(compiler) = tier::compiler(tier.as_u8()) else {
             return false;
         };
-        if tier::ready_level(module, def_index) >= tier.as_u8()
-            || self.queue.is_in_flight(func, tier)
-        {
+        let (done, in_flight) = match loop_entry {
+            None => (
+                tier::ready_level(module, def_index) >= tier.as_u8(),
+                self.queue.is_in_flight(func, tier),
+            ),
+            Some(l) => (
+                tier::osr_entry_at(module, def_index, l, tier.as_u8()).is_some(),
+                self.queue.is_loop_entry_in_flight(func, tier, l),
+            ),
+        };
+        if done || in_flight {
             return false;
         }
         // Background outcomes are recorded by `on_done`; the queue's copies are not needed.
         self.queue.drain();
         let (m, bounds) = (module.clone(), self.bounds);
+        // Code the policy can still move up counts for it; code at the policy's (or the
+        // build's) top pays nothing.
+        let counting = tier < self.policy.max_tier().min(top_level());
         // The tier the function's calls run in until this job installs its code.
         let from = level_of(tier::ready_level(module, def_index));
         let profiler = self.profiler.clone();
         let job = CompileJob {
             func,
             tier,
+            loop_entry,
             reason,
             priority,
             work: Box::new(move || {
-                compiler
-                    .compile(&m, def_index, bounds)
-                    .map(|info| info.code_size)
+                match loop_entry {
+                    None => compiler.compile_counting(&m, def_index, bounds, counting),
+                    Some(l) => compiler.compile_osr_entry(&m, def_index, l, bounds),
+                }
+                .map(|info| info.code_size)
             }),
             on_done: profiler
                 .map(|p| Box::new(move |o: &JobOutcome| record_outcome(&p, o, from)) as OnDone),
@@ -202,14 +218,38 @@ impl TierManager {
 
     fn act(&self, module: &Arc<Module>, def_index: u32, v: Verdict, reason: &'static str) {
         if let Decision::Compile { tier, priority } = v.decision {
-            self.compile(module, def_index, tier, priority, reason);
+            self.compile(module, def_index, tier, None, priority, reason);
+        }
+    }
+
+    /// Whether `tier` builds OSR entries one loop at a time.
+    fn loop_entries_on_demand(tier: TierLevel) -> bool {
+        tier::compiler(tier.as_u8()).is_some_and(|c| c.osr_entries_on_demand())
+    }
+
+    /// The loop's OSR entry at `tier`, compiled now or queued when the tier builds them on
+    /// demand and it is missing (JavaScriptCore's OMGForOSREntry: a hot loop asks for an
+    /// entry of its own, first in the queue).
+    fn want_loop_entry(
+        &self,
+        module: &Arc<Module>,
+        def_index: u32,
+        loop_index: u32,
+        tier: TierLevel,
+    ) {
+        if Self::loop_entries_on_demand(tier)
+            && tier::osr_entry_at(module, def_index, loop_index, tier.as_u8()).is_none()
+        {
+            self.compile(module, def_index, tier, Some(loop_index), 2, "osr-entry");
         }
     }
 }
 
 impl TierHooks for TierManager {
-    fn on_call(&self, module: &Arc<Module>, def_index: u32, counts: Counts) -> u64 {
-        let v = self.policy.on_call(&self.state(module, def_index, counts));
+    fn on_call(&self, module: &Arc<Module>, def_index: u32, level: u8, counts: Counts) -> u64 {
+        let v = self
+            .policy
+            .on_call(&self.state(module, def_index, level, counts));
         self.act(module, def_index, v, "calls");
         counts.calls.saturating_add(v.next_check.max(1))
     }
@@ -219,25 +259,48 @@ impl TierHooks for TierManager {
         module: &Arc<Module>,
         def_index: u32,
         loop_index: u32,
+        level: u8,
         counts: Counts,
     ) -> BackedgeVerdict {
         let v = self
             .policy
-            .on_backedge(&self.state(module, def_index, counts), loop_index);
-        self.act(module, def_index, v, "loop");
+            .on_backedge(&self.state(module, def_index, level, counts), loop_index);
+        let osr = match v.decision {
+            Decision::Compile { tier, priority } => {
+                // A loop asked for the tier: its own entry comes with the function's code.
+                self.want_loop_entry(module, def_index, loop_index, tier);
+                self.compile(module, def_index, tier, None, priority, "loop");
+                false
+            }
+            Decision::Osr { tier } => {
+                self.want_loop_entry(module, def_index, loop_index, tier);
+                true
+            }
+            Decision::Nothing => false,
+        };
+        // OSR only upwards, into an entry that exists now (a queued one is asked for again
+        // at a later check point).
+        let ready = tier::osr_entry(module, def_index, loop_index).is_some_and(|e| e.level > level);
+        // While the entry is on its way, do not ask at every iteration.
+        let wait = if osr && !ready && !self.policy.synchronous() {
+            v.next_check.max(16)
+        } else {
+            v.next_check.max(1)
+        };
         BackedgeVerdict {
-            next_check: counts.backedges.saturating_add(v.next_check.max(1)),
-            osr: matches!(v.decision, Decision::Osr { .. }),
+            next_check: counts.backedges.saturating_add(wait),
+            osr: osr && ready,
         }
     }
 
-    fn on_osr(&self, module: &Arc<Module>, def_index: u32, loop_index: u32, level: u8) {
+    fn on_osr(&self, module: &Arc<Module>, def_index: u32, loop_index: u32, from: u8, to: u8) {
         if let Some(p) = &self.profiler {
             p.record(
                 Some(key(module, module.num_imported_funcs + def_index)),
                 EventKind::OsrEntry {
-                    tier: level_of(level),
+                    tier: level_of(to),
                     loop_header: loop_index,
+                    from: level_of(from),
                 },
             );
         }
@@ -264,7 +327,8 @@ fn record_outcome(p: &Profiler, o: &JobOutcome, from: TierLevel) {
             code_size: o.result.as_ref().ok().copied(),
         },
     );
-    if o.result.is_ok() {
+    // An OSR entry compiled on its own moves no code slot.
+    if o.result.is_ok() && o.loop_entry.is_none() {
         p.record(Some(o.func), EventKind::TierUp { from, to: o.tier });
     }
 }
@@ -302,6 +366,11 @@ fn key(module: &Module, func_index: u32) -> FuncKey {
         module: module as *const Module as u64,
         func_index,
     }
+}
+
+/// The highest tier this build can compile to.
+fn top_level() -> TierLevel {
+    tier::top_compiler().map_or(TierLevel::Interp, |c| level_of(c.level()))
 }
 
 fn level_of(level: u8) -> TierLevel {

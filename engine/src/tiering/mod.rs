@@ -13,5 +13,7 @@ pub use policy::{
     parse_policy, BaselinePolicy, BudgetPolicy, CountersPolicy, Decision, FuncState, InterpPolicy,
     NoOsr, RandomPolicy, TierLevel, TierPolicy, Verdict,
 };
-pub use profile::{Event, EventKind, FuncKey, FuncRow, ProfileSummary, Profiler, TIME_BUCKETS};
+pub use profile::{
+    Event, EventKind, FuncKey, FuncRow, LevelCompiles, ProfileSummary, Profiler, TIME_BUCKETS,
+};
 pub use queue::{CompileJob, CompileQueue, CompileWork, JobOutcome, OnDone};

@@ -80,6 +80,12 @@ pub trait TierPolicy: Send + Sync {
     fn on_call(&self, f: &FuncState) -> Verdict;
     /// A loop back-edge is being taken; `loop_header` identifies the loop within the function.
     fn on_backedge(&self, f: &FuncState, loop_header: u32) -> Verdict;
+    /// The highest tier the policy may ask for. Code below it counts calls and back-edges
+    /// for the policy; code at it does not (baseline code counts only when this is above
+    /// the baseline). A custom policy that does not say may ask for any tier.
+    fn max_tier(&self) -> TierLevel {
+        TierLevel::Opt
+    }
 }
 
 /// Shared rule: ask for the next tier unless it is ready or on its way.
@@ -116,6 +122,9 @@ impl TierPolicy for InterpPolicy {
     fn on_backedge(&self, _: &FuncState, _: u32) -> Verdict {
         Verdict::wait(u64::MAX)
     }
+    fn max_tier(&self) -> TierLevel {
+        TierLevel::Interp
+    }
 }
 
 /// `baseline`: compile every function at the baseline tier on its first call.
@@ -147,6 +156,9 @@ impl TierPolicy for BaselinePolicy {
     }
     fn on_backedge(&self, f: &FuncState, _: u32) -> Verdict {
         osr_if_ready(f).unwrap_or_else(|| Verdict::wait(1024))
+    }
+    fn max_tier(&self) -> TierLevel {
+        TierLevel::Baseline
     }
 }
 
@@ -201,7 +213,7 @@ impl Default for CountersPolicy {
             loop_threshold: 150,
             opt_call_threshold: 50_000 / 15,
             opt_loop_threshold: 50_000,
-            max: TierLevel::Baseline,
+            max: TierLevel::Opt,
             skip_baseline: false,
             synchronous: false,
         }
@@ -244,6 +256,9 @@ impl TierPolicy for CountersPolicy {
             },
             if self.synchronous { ",sync" } else { "" }
         )
+    }
+    fn max_tier(&self) -> TierLevel {
+        self.max
     }
     fn synchronous(&self) -> bool {
         self.synchronous
@@ -348,6 +363,9 @@ impl TierPolicy for BudgetPolicy {
             if self.synchronous { ",sync" } else { "" }
         )
     }
+    fn max_tier(&self) -> TierLevel {
+        self.max
+    }
     fn synchronous(&self) -> bool {
         self.synchronous
     }
@@ -394,6 +412,9 @@ impl RandomPolicy {
 impl TierPolicy for RandomPolicy {
     fn name(&self) -> String {
         format!("random:{},max={}", self.seed, self.max)
+    }
+    fn max_tier(&self) -> TierLevel {
+        self.max
     }
     fn synchronous(&self) -> bool {
         true
@@ -453,6 +474,9 @@ pub struct NoOsr(pub Box<dyn TierPolicy>);
 impl TierPolicy for NoOsr {
     fn name(&self) -> String {
         format!("{},no-osr", self.0.name())
+    }
+    fn max_tier(&self) -> TierLevel {
+        self.0.max_tier()
     }
     fn synchronous(&self) -> bool {
         self.0.synchronous()
@@ -538,7 +562,7 @@ pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
                 &flags,
             )?;
             let mut p = CountersPolicy {
-                max: max(&kv, TierLevel::Baseline)?,
+                max: max(&kv, TierLevel::Opt)?,
                 skip_baseline: params.split(',').any(|p| p.trim() == "skip-baseline"),
                 synchronous: sync,
                 ..Default::default()
@@ -586,7 +610,7 @@ pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
             Box::new(BudgetPolicy {
                 budget,
                 opt_budget,
-                max: max(&kv, TierLevel::Baseline)?,
+                max: max(&kv, TierLevel::Opt)?,
                 synchronous: flags.contains(&"sync"),
             })
         }
@@ -595,7 +619,7 @@ pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
             let seed = num("seed", seed)?;
             let (kv, flags) = split_params(rest);
             check_known(&["max"], &kv, &flags)?;
-            Box::new(RandomPolicy::new(seed, max(&kv, TierLevel::Baseline)?))
+            Box::new(RandomPolicy::new(seed, max(&kv, TierLevel::Opt)?))
         }
         other => {
             return Err(format!(
@@ -783,14 +807,21 @@ mod tests {
         assert!(err("counters:speed=1").contains("no parameter"));
         assert!(err("counters:max=fast").contains("unknown tier"));
         assert_eq!(
-            parse_policy("counters:call=5,loop=9,sync").unwrap().name(),
+            parse_policy("counters:call=5,loop=9,max=baseline,sync")
+                .unwrap()
+                .name(),
             "counters:call=5,loop=9,max=baseline,sync"
         );
         assert!(err("counters:opt-call=x").contains("takes a number"));
         assert!(err("budget:10,opt=y").contains("takes a number"));
         assert!(parse_policy("interp").is_ok());
-        let no_osr = parse_policy("counters:call=5,no-osr,loop=9").unwrap();
+        let no_osr = parse_policy("counters:call=5,no-osr,loop=9,max=baseline").unwrap();
         assert_eq!(no_osr.name(), "counters:call=5,loop=9,max=baseline,no-osr");
+        // The optimizing tier is the default top.
+        assert_eq!(
+            parse_policy("counters:call=5,loop=9").unwrap().max_tier(),
+            TierLevel::Opt
+        );
         let mut ready = state(0, 500);
         ready.ready = TierLevel::Baseline;
         assert_eq!(no_osr.on_backedge(&ready, 0).decision, Decision::Nothing);

@@ -56,6 +56,8 @@ pub enum EventKind {
         tier: TierLevel,
         /// The loop's ordinal.
         loop_header: u32,
+        /// The tier the frame left.
+        from: TierLevel,
     },
     /// Execution trapped.
     Trap {
@@ -130,6 +132,25 @@ pub struct ProfileSummary {
     pub funcs: Vec<FuncRow>,
     /// Execution time by `TIME_BUCKETS`.
     pub tier_time: [Duration; 4],
+    /// Compile jobs per tier compiled for, in tier order.
+    pub compiles: Vec<LevelCompiles>,
+    /// OSR entries per (source tier, target tier), in order.
+    pub osr: Vec<(TierLevel, TierLevel, u64)>,
+}
+
+/// The compile jobs of one tier in a run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LevelCompiles {
+    /// The tier compiled for.
+    pub tier: Option<TierLevel>,
+    /// Jobs finished (OSR entries compiled on their own included).
+    pub jobs: u64,
+    /// Jobs that failed.
+    pub failed: u64,
+    /// Total time the jobs waited in the queue.
+    pub queue_wait: Duration,
+    /// Total time compiling.
+    pub compile_time: Duration,
 }
 
 impl Profiler {
@@ -248,7 +269,49 @@ impl Profiler {
         });
         let tier_time =
             std::array::from_fn(|i| Duration::from_nanos(self.tier_ns[i].load(Ordering::Relaxed)));
-        ProfileSummary { funcs, tier_time }
+        let mut compiles: Vec<LevelCompiles> = Vec::new();
+        let mut osr: Vec<(TierLevel, TierLevel, u64)> = Vec::new();
+        for e in self.events() {
+            match e.kind {
+                EventKind::Compiled {
+                    tier,
+                    queue_wait,
+                    compile_time,
+                    code_size,
+                } => {
+                    let i = match compiles.iter().position(|c| c.tier == Some(tier)) {
+                        Some(i) => i,
+                        None => {
+                            compiles.push(LevelCompiles {
+                                tier: Some(tier),
+                                ..Default::default()
+                            });
+                            compiles.len() - 1
+                        }
+                    };
+                    let c = &mut compiles[i];
+                    c.jobs += 1;
+                    c.failed += code_size.is_none() as u64;
+                    c.queue_wait += queue_wait;
+                    c.compile_time += compile_time;
+                }
+                EventKind::OsrEntry { tier, from, .. } => {
+                    match osr.iter_mut().find(|(f, t, _)| (*f, *t) == (from, tier)) {
+                        Some(o) => o.2 += 1,
+                        None => osr.push((from, tier, 1)),
+                    }
+                }
+                _ => {}
+            }
+        }
+        compiles.sort_by_key(|c| c.tier);
+        osr.sort_unstable();
+        ProfileSummary {
+            funcs,
+            tier_time,
+            compiles,
+            osr,
+        }
     }
 
     /// One JSON object per line per event.
@@ -369,8 +432,23 @@ impl ProfileSummary {
         }
         let _ = writeln!(
             s,
-            "(calls and loop iterations are counted while interpreted; compiled code does not count)"
+            "(calls and loop iterations are counted in the interpreter, and in baseline code that \
+             the policy can move higher)"
         );
+        for c in &self.compiles {
+            let _ = writeln!(
+                s,
+                "compiles at {:<8} {:>6} jobs ({} failed), queue wait {}, compile {}",
+                c.tier.map_or("-", TierLevel::name),
+                c.jobs,
+                c.failed,
+                ms(c.queue_wait),
+                ms(c.compile_time)
+            );
+        }
+        for (from, to, n) in &self.osr {
+            let _ = writeln!(s, "osr {from} -> {to}: {n}");
+        }
         let total: Duration = self.tier_time.iter().sum();
         for (i, name) in TIME_BUCKETS.iter().enumerate() {
             let t = self.tier_time[i];
@@ -435,8 +513,14 @@ fn kind_json(k: &EventKind) -> String {
         EventKind::TierUp { from, to } => {
             format!("\"kind\":{kind},\"from\":\"{from}\",\"to\":\"{to}\"")
         }
-        EventKind::OsrEntry { tier, loop_header } => {
-            format!("\"kind\":{kind},\"tier\":\"{tier}\",\"loop_header\":{loop_header}")
+        EventKind::OsrEntry {
+            tier,
+            loop_header,
+            from,
+        } => {
+            format!(
+                "\"kind\":{kind},\"tier\":\"{tier}\",\"loop_header\":{loop_header},\"from\":\"{from}\""
+            )
         }
         EventKind::Trap { message } => format!("\"kind\":{kind},\"message\":{}", json_str(message)),
     }
@@ -504,6 +588,7 @@ mod tests {
             EventKind::OsrEntry {
                 tier: TierLevel::Baseline,
                 loop_header: 12,
+                from: TierLevel::Interp,
             },
         );
         p.add_tier_time(TierLevel::Interp, Duration::from_millis(2));
@@ -521,6 +606,11 @@ mod tests {
         assert!(table.contains("hot \"loop\""), "{table}");
         assert!(table.contains("time in baseline"), "{table}");
         assert!(table.contains("75.0%"), "{table}");
+        assert!(table.contains("osr interp -> baseline: 1"), "{table}");
+        assert!(
+            table.contains("compiles at baseline      1 jobs (0 failed)"),
+            "{table}"
+        );
 
         let mut json = Vec::new();
         p.write_json_lines(&mut json).unwrap();

@@ -24,6 +24,9 @@ pub struct CompileJob {
     pub func: FuncKey,
     /// The tier.
     pub tier: TierLevel,
+    /// The loop (ordinal) whose OSR entry this job compiles on its own, for tiers that build
+    /// OSR entries on demand; `None` for the function itself.
+    pub loop_entry: Option<u32>,
     /// Why (the policy's word).
     pub reason: &'static str,
     /// Higher runs first.
@@ -42,6 +45,8 @@ pub struct JobOutcome {
     pub func: FuncKey,
     /// The tier.
     pub tier: TierLevel,
+    /// The loop whose OSR entry was compiled, if that was the job.
+    pub loop_entry: Option<u32>,
     /// Why it was compiled.
     pub reason: &'static str,
     /// Time in the queue.
@@ -82,7 +87,7 @@ impl Ord for Pending {
 #[derive(Default)]
 struct State {
     pending: BinaryHeap<Pending>,
-    in_flight: HashSet<(FuncKey, TierLevel)>,
+    in_flight: HashSet<(FuncKey, TierLevel, Option<u32>)>,
     running: usize,
     outcomes: Vec<JobOutcome>,
     seq: u64,
@@ -143,7 +148,7 @@ impl CompileQueue {
     pub fn submit(&self, job: CompileJob) -> bool {
         {
             let mut st = self.shared.lock();
-            if !st.in_flight.insert((job.func, job.tier)) {
+            if !st.in_flight.insert((job.func, job.tier, job.loop_entry)) {
                 return false;
             }
             st.seq += 1;
@@ -170,7 +175,8 @@ impl CompileQueue {
                 let outcome = run(p);
                 let mut st = shared.lock();
                 st.running -= 1;
-                st.in_flight.remove(&(outcome.func, outcome.tier));
+                st.in_flight
+                    .remove(&(outcome.func, outcome.tier, outcome.loop_entry));
                 st.outcomes.push(outcome);
                 if st.pending.is_empty() && st.running == 0 {
                     shared.idle.notify_all();
@@ -210,7 +216,16 @@ impl CompileQueue {
 
     /// Whether a job for `func` at `tier` is queued or running.
     pub fn is_in_flight(&self, func: FuncKey, tier: TierLevel) -> bool {
-        self.shared.lock().in_flight.contains(&(func, tier))
+        self.shared.lock().in_flight.contains(&(func, tier, None))
+    }
+
+    /// Whether a job compiling the OSR entry of `func` at loop `loop_index` at `tier` is
+    /// queued or running.
+    pub fn is_loop_entry_in_flight(&self, func: FuncKey, tier: TierLevel, loop_index: u32) -> bool {
+        self.shared
+            .lock()
+            .in_flight
+            .contains(&(func, tier, Some(loop_index)))
     }
 
     /// Drops the jobs that have not started (a shutting-down engine does not need their
@@ -219,7 +234,8 @@ impl CompileQueue {
         let mut st = self.shared.lock();
         let dropped: Vec<Pending> = std::mem::take(&mut st.pending).into_vec();
         for p in &dropped {
-            st.in_flight.remove(&(p.job.func, p.job.tier));
+            st.in_flight
+                .remove(&(p.job.func, p.job.tier, p.job.loop_entry));
         }
         if st.running == 0 {
             self.shared.idle.notify_all();
@@ -246,6 +262,7 @@ fn run(p: Pending) -> JobOutcome {
     let outcome = JobOutcome {
         func: job.func,
         tier: job.tier,
+        loop_entry: job.loop_entry,
         reason: job.reason,
         queue_wait,
         compile_time: started.elapsed(),
@@ -278,6 +295,7 @@ mod tests {
             assert!(q.submit(CompileJob {
                 func: key(i),
                 tier: TierLevel::Baseline,
+                loop_entry: None,
                 reason: "test",
                 priority: (i % 3) as i32,
                 work: Box::new(move || {
@@ -307,6 +325,7 @@ mod tests {
         assert!(q.submit(CompileJob {
             func: key(0),
             tier: TierLevel::Baseline,
+            loop_entry: None,
             reason: "block",
             priority: 0,
             work: Box::new(move || {
@@ -329,6 +348,7 @@ mod tests {
             assert!(q.submit(CompileJob {
                 func: key(i),
                 tier: TierLevel::Baseline,
+                loop_entry: None,
                 reason: "pending",
                 priority: 0,
                 work: Box::new(move || {
@@ -355,6 +375,7 @@ mod tests {
         let blocker = CompileJob {
             func: key(0),
             tier: TierLevel::Baseline,
+            loop_entry: None,
             reason: "block",
             priority: 0,
             work: Box::new(move || {
@@ -371,6 +392,7 @@ mod tests {
         let dup = CompileJob {
             func: key(0),
             tier: TierLevel::Baseline,
+            loop_entry: None,
             reason: "dup",
             priority: 0,
             work: Box::new(|| Ok(2)),
@@ -381,6 +403,7 @@ mod tests {
         assert!(q.submit(CompileJob {
             func: key(1),
             tier: TierLevel::Baseline,
+            loop_entry: None,
             reason: "panics",
             priority: 5,
             work: Box::new(|| panic!("compiler bug")),

@@ -78,25 +78,33 @@ pub struct BackedgeVerdict {
     pub osr: bool,
 }
 
-/// The tier manager, as the interpreter sees it. Called on the executing thread, only when a
-/// function's counter reaches the check point the previous answer set, so calls are rare;
-/// implementations must not block unless their policy compiles synchronously.
+/// The tier manager, as the tiers see it. Every tier that counts (the interpreter, and the
+/// baseline's code when the policy can take it higher) calls it at its check points and says
+/// which tier it is running in (`level`, a `LEVEL_*`), so the manager never guesses where a
+/// function runs. Called on the executing thread, only when a function's counter reaches
+/// the check point the previous answer set, so calls are rare; implementations must not
+/// block unless their policy compiles synchronously.
 pub trait TierHooks: Send + Sync {
-    /// Defined function `def_index` of `module` is being called and its call counter
-    /// reached its check point. Returns the call count at which to ask again. Code it
-    /// installs before returning runs for this very call.
-    fn on_call(&self, module: &Arc<Module>, def_index: u32, counts: Counts) -> u64;
+    /// Defined function `def_index` of `module`, running at `level`, is being called and its
+    /// call counter reached its check point. Returns the call count at which to ask again.
+    /// Code it installs before returning runs for this very call (from the interpreter) or
+    /// from the next call (from compiled code).
+    fn on_call(&self, module: &Arc<Module>, def_index: u32, level: u8, counts: Counts) -> u64;
     /// A back-edge to the loop with ordinal `loop_index` (the loop's position among the
-    /// body's `loop` operators, from 0) reached its check point.
+    /// body's `loop` operators, from 0), running at `level`, reached its check point. When
+    /// the verdict says OSR, an entry above `level` is installed for the loop
+    /// (`strata_tiers::tier::osr_entry`).
     fn on_backedge(
         &self,
         module: &Arc<Module>,
         def_index: u32,
         loop_index: u32,
+        level: u8,
         counts: Counts,
     ) -> BackedgeVerdict;
-    /// The interpreter entered compiled code at `loop_index` by OSR (for the profile).
-    fn on_osr(&self, module: &Arc<Module>, def_index: u32, loop_index: u32, level: u8);
+    /// A frame at level `from` entered code at level `to` at `loop_index` by OSR (for the
+    /// profile).
+    fn on_osr(&self, module: &Arc<Module>, def_index: u32, loop_index: u32, from: u8, to: u8);
 }
 
 /// The tier the store's thread is executing in (a `LEVEL_*`), shared with a profiler's

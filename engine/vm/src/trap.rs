@@ -154,6 +154,11 @@ impl Trap {
     pub fn push_frame(&mut self, frame: FrameInfo) {
         self.0.backtrace.push(frame);
     }
+    /// Removes the outermost frame: a frame that left one tier by OSR is recorded by that
+    /// tier as well, and must be named once.
+    pub fn pop_frame(&mut self) -> Option<FrameInfo> {
+        self.0.backtrace.pop()
+    }
 }
 
 impl From<TrapCode> for Trap {

@@ -93,7 +93,33 @@ pub struct Gen<'a> {
     /// With OSR entries: (ordinal, header) of every reachable loop (ordinals count dead loops
     /// too: they name a loop in every tier, see `strata_vm::frontend`).
     osr_loops: Option<Vec<(u32, DynamicLabel)>>,
+    /// Tiered execution's counting, when the policy can move this code higher.
+    counting: Option<Counting>,
 }
+
+/// Counting in baseline code (docs/tiering.md): the function's counters (the
+/// interpreter's `Counters`, at a fixed address), and the out-of-line check points to emit
+/// after the body.
+struct Counting {
+    counters: u64,
+    def_index: u32,
+    call_check: Option<(DynamicLabel, DynamicLabel)>,
+    loop_checks: Vec<LoopCheck>,
+}
+
+/// A loop header's check point: where its cold path starts and where it goes back to, and
+/// the constants of the abstract stack (which have no cell until OSR needs them there).
+struct LoopCheck {
+    cold: DynamicLabel,
+    resume: DynamicLabel,
+    ordinal: u32,
+    consts: Vec<(u32, Val)>,
+}
+
+const CALLS: i32 = std::mem::offset_of!(crate::interp::Counters, calls) as i32;
+const CALL_CHECK: i32 = std::mem::offset_of!(crate::interp::Counters, call_check) as i32;
+const BACKEDGES: i32 = std::mem::offset_of!(crate::interp::Counters, backedges) as i32;
+const BACKEDGE_CHECK: i32 = std::mem::offset_of!(crate::interp::Counters, backedge_check) as i32;
 
 /// Where a compiled function's code starts, and its OSR entries.
 pub struct FuncEntries {
@@ -134,7 +160,9 @@ fn push_cells(out: &mut Vec<Ty>, t: Ty, n: usize) {
 
 /// Compiles defined function `def_index`, appending to `asm`. Returns the code offset of its
 /// entry, and with `osr` an OSR entry per reachable loop (design.md §5). Trap sites (offsets
-/// from the start of `asm`) are appended to `traps`.
+/// from the start of `asm`) are appended to `traps`. With `counters` (the address of the
+/// function's `interp::Counters`, which outlive the code), the code counts calls and loop
+/// iterations and calls the tier manager at their check points.
 pub fn compile_function(
     asm: &mut Asm,
     traps: &mut Vec<(u32, TrapCode)>,
@@ -142,6 +170,7 @@ pub fn compile_function(
     def_index: usize,
     explicit: bool,
     osr: bool,
+    counters: Option<u64>,
 ) -> Result<FuncEntries, String> {
     let func_index = module.num_imported_funcs + def_index as u32;
     let ty = module.func_type(func_index);
@@ -204,10 +233,17 @@ pub fn compile_function(
         trap_labels: [None; 16],
         to_stub,
         osr_loops: osr.then(Vec::new),
+        counting: counters.map(|counters| Counting {
+            counters,
+            def_index: def_index as u32,
+            call_check: None,
+            loop_checks: Vec::new(),
+        }),
     };
     let entry = g.asm.offset().0;
     let patch = g.prologue(num_params);
     g.interruption_point();
+    g.count_call();
     g.ctrl.start(
         nresults,
         Labels {
@@ -235,6 +271,7 @@ pub fn compile_function(
         osr_entries.push((ordinal, g.asm.offset().0));
         patches.push(g.osr_entry(header));
     }
+    g.check_point_stubs();
     g.epilogue_stubs();
     let frame = g.num_locals as u64 + g.max_height as u64 + 1;
     if frame > MAX_FRAME_CELLS {
@@ -737,6 +774,112 @@ impl<'a> Gen<'a> {
         }
     }
 
+    // ---- tiered execution's counters (docs/tiering.md) ----
+
+    /// Counts a call at function entry (after the interruption point): a relaxed
+    /// load/add/store of the counter and a compare with its check point, like the
+    /// interpreter; the call to the tier manager is out of line.
+    fn count_call(&mut self) {
+        let Some(c) = self.counting.as_mut() else {
+            return;
+        };
+        let counters = c.counters as i64;
+        let (cold, resume) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        c.call_check = Some((cold, resume));
+        asm!(self
+            ; mov r11, QWORD counters
+            ; mov r10, QWORD [r11 + CALLS]
+            ; add r10, 1
+            ; mov QWORD [r11 + CALLS], r10
+            ; cmp r10, QWORD [r11 + CALL_CHECK]
+            ; jae =>cold
+            ; =>resume
+        );
+    }
+
+    /// Counts an iteration at a loop header (entering the loop counts once too): its check
+    /// point may leave the frame for a higher tier's OSR entry. The abstract stack holds
+    /// only constants and home slots here (block-entry invariant), and the constants get
+    /// their cells on the cold path.
+    fn count_backedge(&mut self) {
+        let Some(ordinal) = self.ctrl.last().map(|l| l.loop_ordinal) else {
+            return;
+        };
+        let consts: Vec<(u32, Val)> = self
+            .stack
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| matches!(v.loc, Loc::Const(_)))
+            .map(|(p, v)| (p as u32, *v))
+            .collect();
+        let Some(c) = self.counting.as_mut() else {
+            return;
+        };
+        let counters = c.counters as i64;
+        let (cold, resume) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        c.loop_checks.push(LoopCheck {
+            cold,
+            resume,
+            ordinal,
+            consts,
+        });
+        asm!(self
+            ; mov r11, QWORD counters
+            ; mov r10, QWORD [r11 + BACKEDGES]
+            ; add r10, 1
+            ; mov QWORD [r11 + BACKEDGES], r10
+            ; cmp r10, QWORD [r11 + BACKEDGE_CHECK]
+            ; jae =>cold
+            ; =>resume
+        );
+    }
+
+    /// The cold paths of the check points, after the body.
+    fn check_point_stubs(&mut self) {
+        let Some(c) = self.counting.take() else {
+            return;
+        };
+        let def = c.def_index as u64;
+        if let Some((cold, resume)) = c.call_check {
+            asm!(self; =>cold);
+            let f = crate::jit::check_points::call_check as *const () as usize;
+            self.call_helper(f, &[Arg::Vmctx, Arg::Imm(def)]);
+            self.reload_mem_len();
+            asm!(self; jmp =>resume);
+        }
+        let finished = crate::jit::check_points::OSR_FINISHED as i32;
+        for l in c.loop_checks {
+            asm!(self; =>l.cold);
+            for (p, v) in l.consts {
+                let d = self.slot_disp(p);
+                self.store_cell(v, FP, d);
+            }
+            let f = crate::jit::check_points::loop_check as *const () as usize;
+            let args = [
+                Arg::Vmctx,
+                Arg::Imm(def),
+                Arg::Imm(l.ordinal as u64),
+                Arg::Cell(0),
+            ];
+            self.call_helper(f, &args);
+            let (ret, stub) = (self.asm.new_dynamic_label(), self.to_stub);
+            asm!(self
+                ; cmp eax, finished
+                ; je =>ret
+                ; test eax, eax
+                ; jnz =>stub
+            );
+            self.reload_mem_len();
+            asm!(self
+                ; jmp =>l.resume
+                // The frame ran to its end in the higher tier: its results are in place.
+                ; =>ret
+                ; pop rbp
+                ; ret
+            );
+        }
+    }
+
     // ---- prologue and returns ----
 
     /// Returns the offset just after the frame-size displacement to patch.
@@ -926,12 +1069,17 @@ impl<'a> Gen<'a> {
             self.forget_all();
             let a = &mut *self.asm;
             dynasm!(a ; .arch x64 ; =>label);
-            // Back-edges and OSR entries jump to the label, so they run the point too.
-            self.interruption_point();
         }
         let labels = Labels { label, else_label };
         self.ctrl
             .push(kind, bt, arity, self.stack.len() as u32, labels);
+        if kind == Kind::Loop {
+            // The counter's check point comes before the interruption point: a frame that
+            // leaves here by OSR runs the point once, in the tier it continues in.
+            self.count_backedge();
+            // Back-edges and OSR entries jump to the label, so they run the point too.
+            self.interruption_point();
+        }
     }
 
     /// A block, loop or if in unreachable code: a dead frame. Its labels are never bound

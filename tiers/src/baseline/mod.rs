@@ -61,7 +61,7 @@ impl BaselineModule {
         for def in 0..module.num_defined_funcs() {
             let func_index = module.num_imported_funcs as usize + def;
             let entries =
-                codegen::compile_function(&mut asm, &mut traps, module, def, explicit, false)
+                codegen::compile_function(&mut asm, &mut traps, module, def, explicit, false, None)
                     .map_err(|e| format!("function {func_index}: {e}"))?;
             offsets.push(entries.entry);
         }
@@ -154,17 +154,35 @@ pub struct FuncCode {
     osr: Box<[u32]>,
     frame_cells: usize,
     code_size: usize,
+    /// Keeps the counters the code writes alive.
+    _counters_owner: Option<Arc<crate::interp::InterpModule>>,
 }
 
 impl FuncCode {
-    /// Compiles defined function `def_index` of `module` into its own mapping.
-    pub fn compile(module: &Module, def_index: u32, bounds: BoundsChecks) -> Result<Self, String> {
+    /// Compiles defined function `def_index` of `module` into its own mapping; with
+    /// `counting`, the code counts calls and loop iterations for tiered execution in the
+    /// function's interpreter counters (docs/tiering.md).
+    pub fn compile(
+        module: &Module,
+        def_index: u32,
+        bounds: BoundsChecks,
+        counting: bool,
+    ) -> Result<Self, String> {
         let func_index = module.num_imported_funcs + def_index;
         let mut asm = Asm::new(0);
         let body = module.bodies[def_index as usize].range.len();
         asm.reserve_ops(body * 3 + 256);
         let mut traps = Vec::new();
         let explicit = bounds == BoundsChecks::Explicit;
+        // The counters live in the interpreter's translation of the function, which the
+        // module keeps as long as this code (`counters_owner` holds it too).
+        let interp = counting
+            .then(|| crate::interp::InterpModule::existing(module))
+            .flatten();
+        let counters = interp
+            .as_ref()
+            .and_then(|i| i.get(module, def_index).ok())
+            .map(|f| &f.counters as *const crate::interp::Counters as u64);
         let entries = codegen::compile_function(
             &mut asm,
             &mut traps,
@@ -172,6 +190,7 @@ impl FuncCode {
             def_index as usize,
             explicit,
             true,
+            counters,
         )
         .map_err(|e| format!("function {func_index}: {e}"))?;
         let bytes = asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
@@ -192,6 +211,7 @@ impl FuncCode {
             osr: osr.into_boxed_slice(),
             frame_cells: entries.frame_cells as usize,
             code_size: bytes.len(),
+            _counters_owner: counters.and(interp),
         })
     }
 

@@ -24,7 +24,17 @@ impl CompilerTier for BaselineTier {
         def_index: u32,
         bounds: BoundsChecks,
     ) -> Result<CompileInfo, String> {
-        let code = Arc::new(FuncCode::compile(module, def_index, bounds)?);
+        self.compile_counting(module, def_index, bounds, false)
+    }
+
+    fn compile_counting(
+        &self,
+        module: &Module,
+        def_index: u32,
+        bounds: BoundsChecks,
+        counting: bool,
+    ) -> Result<CompileInfo, String> {
+        let code = Arc::new(FuncCode::compile(module, def_index, bounds, counting)?);
         let osr: Box<[Option<*const u8>]> =
             (0..code.num_loops()).map(|l| code.osr_entry(l)).collect();
         let info = CompileInfo {

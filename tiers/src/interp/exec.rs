@@ -238,7 +238,7 @@ impl Executor<'_> {
             backedges: f.counters.backedges(),
         };
         self.store.runtime.call_depth = self.depth;
-        let next = hooks.on_call(&self.ctx.module, def, counts);
+        let next = hooks.on_call(&self.ctx.module, def, LEVEL_INTERP, counts);
         f.counters
             .call_check
             .store(next.max(counts.calls + 1), Relaxed);
@@ -273,7 +273,7 @@ impl Executor<'_> {
         };
         let def = self.func_index - self.ctx.num_imported;
         self.store.runtime.call_depth = self.depth;
-        let verdict = hooks.on_backedge(&self.ctx.module, def, l.ordinal, counts);
+        let verdict = hooks.on_backedge(&self.ctx.module, def, l.ordinal, LEVEL_INTERP, counts);
         f.counters
             .backedge_check
             .store(verdict.next_check.max(counts.backedges + 1), Relaxed);
@@ -296,7 +296,7 @@ impl Executor<'_> {
             self.stack
                 .copy_within(fp + from..fp + from + l.height as usize, fp + to);
         }
-        hooks.on_osr(&self.ctx.module, def, l.ordinal, osr.level);
+        hooks.on_osr(&self.ctx.module, def, l.ordinal, LEVEL_INTERP, osr.level);
         self.leave_for_jit(osr.entry)
     }
 

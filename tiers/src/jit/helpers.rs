@@ -19,7 +19,7 @@ use strata_vm::{
 ///
 /// # Safety
 /// See the module documentation.
-unsafe fn cx<'a>(vmctx: *const VMContext) -> (&'a mut StoreInner, InstanceId) {
+pub(super) unsafe fn cx<'a>(vmctx: *const VMContext) -> (&'a mut StoreInner, InstanceId) {
     // SAFETY: the module contract: vmctx and its runtime's store are live and exclusively ours.
     unsafe {
         let vm = &*vmctx;
@@ -28,7 +28,7 @@ unsafe fn cx<'a>(vmctx: *const VMContext) -> (&'a mut StoreInner, InstanceId) {
     }
 }
 
-fn trap_code(store: &mut StoreInner, trap: Trap) -> u32 {
+pub(super) fn trap_code(store: &mut StoreInner, trap: Trap) -> u32 {
     let code = trap.code() as u8 as u32;
     store.runtime.pending_trap = Some(trap);
     code

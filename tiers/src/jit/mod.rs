@@ -4,11 +4,13 @@
 //! - `code_memory`: W^X mappings and the process-wide registry of code ranges with their
 //!   trap tables and function starts; `signals`: guard-page faults in JIT code -> traps.
 //! - `trampoline`: the entry trampoline from Rust, the trap stub and the interp-entry stub.
-//! - `helpers`: runtime helpers JIT code calls, and the backtrace walk.
+//! - `helpers`: runtime helpers JIT code calls, and the backtrace walk; `check_points`: the
+//!   helpers through which compiled code asks the tier manager (tiered execution).
 //! - `perf_map`, `disasm`: tooling, labelled with the tier's name.
 //! - here: `publish` (finished code -> executable mapping, trap registry, perf map), `run`
 //!   (enter JIT code from Rust), and what the code slots hold.
 
+pub(crate) mod check_points;
 pub mod code_memory;
 pub mod disasm;
 pub(crate) mod helpers;

@@ -7,7 +7,10 @@
 //!   this tier does not lower yet fails to compile and keeps the baseline's code.
 //!
 //! Functions are compiled from IR translated without OSR entry blocks (code that is only
-//! called optimizes better); OSR entries into this tier are not built yet. Fuel and epoch
+//! called optimizes better). OSR into this tier goes through a separate compile per loop
+//! (JavaScriptCore's OMGForOSREntry): the function translated with OSR entries, made to
+//! start at the loop's entry (`strata_ir::osr::enter_at_loop`), which reads the frame's
+//! cells and jumps into the loop (`OptCode::compile_osr_entry`). Fuel and epoch
 //! checks come from the translator's `interrupt` instructions (docs/abi.md §8); the mid-end
 //! runs with the module's e-graph switches (`Module::egraph`, from `Config::egraph`).
 
@@ -44,6 +47,16 @@ fn function_midend(module: &Module, def_index: u32) -> Result<MidendConfig, Stri
 /// The IR pipeline in one place: translation, cleanup, mid-end (with the module's e-graph
 /// switches), critical edges split (regalloc2 wants them split).
 pub fn build_ir(module: &Module, def_index: u32) -> Result<strata_ir::Function, String> {
+    build_ir_entered_at(module, def_index, None)
+}
+
+/// The same pipeline for the function entered at `osr_loop` (a loop ordinal) when given:
+/// its only entry reads the frame and jumps into that loop.
+pub fn build_ir_entered_at(
+    module: &Module,
+    def_index: u32,
+    osr_loop: Option<u32>,
+) -> Result<strata_ir::Function, String> {
     // The IR types addresses and sizes as i32: a module with a 64-bit memory stays in the
     // lower tiers (its functions are refused here, before translation).
     if module.memories.iter().any(|m| m.memory64) {
@@ -51,10 +64,13 @@ pub fn build_ir(module: &Module, def_index: u32) -> Result<strata_ir::Function, 
     }
     let midend = function_midend(module, def_index)?;
     let mut tr = strata_ir::Translator::new();
-    tr.set_osr_entries(false);
+    tr.set_osr_entries(osr_loop.is_some());
     let mut func = tr
         .translate(module, def_index as usize)
         .map_err(|e| format!("translation: {e}"))?;
+    if let Some(ordinal) = osr_loop {
+        strata_ir::osr::enter_at_loop(&mut func, ordinal)?;
+    }
     strata_ir::passes::run_pipeline(&mut func, &strata_ir::passes::default_pipeline(), false)?;
     strata_ir::egraph::optimize(&mut func, &midend);
     strata_ir::passes::split_critical_edges(&mut func);
@@ -72,8 +88,30 @@ pub struct OptCode {
 impl OptCode {
     /// Compiles defined function `def_index` of `module`.
     pub fn compile(module: &Module, def_index: u32, bounds: BoundsChecks) -> Result<Self, String> {
+        Self::compile_entered_at(module, def_index, None, bounds)
+    }
+
+    /// Compiles the OSR entry of defined function `def_index` at the loop with ordinal
+    /// `loop_index`: code entered with the frame at that loop header (locals at `fp[0..L)`,
+    /// operand position `p` at `fp[L + p]`) that runs the function to its end and leaves
+    /// the results at `fp[0..R)`, like the function itself.
+    pub fn compile_osr_entry(
+        module: &Module,
+        def_index: u32,
+        loop_index: u32,
+        bounds: BoundsChecks,
+    ) -> Result<Self, String> {
+        Self::compile_entered_at(module, def_index, Some(loop_index), bounds)
+    }
+
+    fn compile_entered_at(
+        module: &Module,
+        def_index: u32,
+        osr_loop: Option<u32>,
+        bounds: BoundsChecks,
+    ) -> Result<Self, String> {
         let func_index = module.num_imported_funcs + def_index;
-        let e = compile_bytes(module, def_index, bounds)
+        let e = compile_bytes_entered_at(module, def_index, osr_loop, bounds)
             .map_err(|e| format!("function {func_index}: {e}"))?;
         let f = PublishedFunc {
             offset: 0,
@@ -111,7 +149,16 @@ pub fn compile_bytes(
     def_index: u32,
     bounds: BoundsChecks,
 ) -> Result<emit::Emitted, String> {
-    let func = build_ir(module, def_index)?;
+    compile_bytes_entered_at(module, def_index, None, bounds)
+}
+
+fn compile_bytes_entered_at(
+    module: &Module,
+    def_index: u32,
+    osr_loop: Option<u32>,
+    bounds: BoundsChecks,
+) -> Result<emit::Emitted, String> {
+    let func = build_ir_entered_at(module, def_index, osr_loop)?;
     let vc = lower::lower(&func, module)?;
     regalloc::allocate(&vc, &func, |out| {
         emit::emit(&func, module, &vc, out, bounds == BoundsChecks::Explicit)

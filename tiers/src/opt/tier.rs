@@ -2,7 +2,7 @@
 
 use super::OptCode;
 use crate::jit::{self, PublishedFunc};
-use crate::tier::{install, CompileInfo, CompilerTier, Installed};
+use crate::tier::{install, install_osr_entry, CompileInfo, CompilerTier, Installed, OsrEntry};
 use std::sync::Arc;
 use strata_vm::tiering::LEVEL_OPT;
 use strata_vm::{BoundsChecks, Module, Trap};
@@ -44,6 +44,34 @@ impl CompilerTier for OptTier {
                 code,
             ),
         )?;
+        Ok(info)
+    }
+
+    fn osr_entries_on_demand(&self) -> bool {
+        true
+    }
+
+    /// One loop's entry, compiled on its own (`OptCode::compile_osr_entry`).
+    fn compile_osr_entry(
+        &self,
+        module: &Module,
+        def_index: u32,
+        loop_index: u32,
+        bounds: BoundsChecks,
+    ) -> Result<CompileInfo, String> {
+        let code = Arc::new(OptCode::compile_osr_entry(
+            module, def_index, loop_index, bounds,
+        )?);
+        let entry = OsrEntry {
+            entry: code.entry(),
+            frame_cells: code.frame_cells(),
+            level: LEVEL_OPT,
+        };
+        let info = CompileInfo {
+            code_size: code.code_size(),
+            osr_entries: 1,
+        };
+        install_osr_entry(module, def_index, loop_index, entry, code)?;
         Ok(info)
     }
 
