@@ -190,8 +190,10 @@ fn runners(kinds: &[EngineKind], loc: &Locations) -> Result<Vec<Runner>, String>
                     Some(p) => PathBuf::clone(p),
                     None => {
                         let bytes = wat::parse_str(MARKERS_WAT).map_err(|e| e.to_string())?;
-                        let p = std::env::temp_dir()
-                            .join(format!("strata-sightglass-bench-{}.wasm", std::process::id()));
+                        let p = std::env::temp_dir().join(format!(
+                            "strata-sightglass-bench-{}.wasm",
+                            std::process::id()
+                        ));
                         std::fs::write(&p, bytes)
                             .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
                         markers_file = Some(p.clone());

@@ -507,7 +507,8 @@ pub unsafe extern "C" fn simd_exec(
             MemView::new(vm.mem_base, (*vm.memory).len)
         }
     };
-    match crate::interp::simd::exec(word as u32, 0, a, b, c, offset, s, mem) {
+    // Memory 0 of 32 bits: the baseline makes its other SIMD accesses inline (`Gen::access`).
+    match crate::interp::simd::exec(word as u32, 0, a, b, c, offset, s, mem, false) {
         Ok(()) => 0,
         Err(t) => {
             // SAFETY: module contract.

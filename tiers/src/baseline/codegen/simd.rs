@@ -724,7 +724,7 @@ impl Gen<'_> {
         self.push_v128_xmm(d);
     }
 
-    /// Loads and stores: bounds-checked like the scalar ones (`Gen::address`: explicit
+    /// Loads and stores: bounds-checked like the scalar ones (`Gen::access`: explicit
     /// checks, or the trap table for guard pages).
     fn simd_memory(&mut self, op: SimdCode, m: MemArg, lane: u8) -> Result<bool, String> {
         use SimdCode::*;
@@ -744,7 +744,7 @@ impl Gen<'_> {
                 let x = XMM_SCRATCH;
                 self.pop_v128_into(x);
                 let addr = self.pop();
-                let disp = self.address(addr, m.offset, size);
+                let disp = self.access(addr, &m, size);
                 match op {
                     V128Store => vmem!(self, disp; {movdqu OWORD} {, Rx(x)}),
                     V128Store8Lane => vmem!(self, disp; {pextrb BYTE} {, Rx(x), l}),
@@ -757,7 +757,7 @@ impl Gen<'_> {
                 let d = self.alloc_xmm();
                 self.pop_v128_into(d);
                 let addr = self.pop();
-                let disp = self.address(addr, m.offset, size);
+                let disp = self.access(addr, &m, size);
                 match op {
                     V128Load8Lane => vmem!(self, disp; {pinsrb Rx(d), BYTE} {, l}),
                     V128Load16Lane => vmem!(self, disp; {pinsrw Rx(d), WORD} {, l}),
@@ -769,7 +769,7 @@ impl Gen<'_> {
             _ => {
                 let d = self.alloc_xmm();
                 let addr = self.pop();
-                let disp = self.address(addr, m.offset, size);
+                let disp = self.access(addr, &m, size);
                 match op {
                     V128Load => vmem!(self, disp; {movdqu Rx(d), OWORD} {}),
                     V128Load8x8S => vmem!(self, disp; {pmovsxbw Rx(d), QWORD} {}),
@@ -811,6 +811,17 @@ impl Gen<'_> {
     fn simd_by_helper(&mut self, op: SimdCode, imm: Imm) -> Res {
         let lane = imm.lane.unwrap_or(0) as u64;
         let offset = match imm.memarg {
+            // The helper reads memory 0 of 32 bits only (`simd_memory` makes every access
+            // inline, to any memory; this is a guard, not a path taken).
+            Some(m)
+                if m.target != wasmparser::MemArgTarget::Memory(0)
+                    || self.module.memories[0].memory64 =>
+            {
+                return Err(format!(
+                    "{op:?} through the helper on memory {:?}",
+                    m.target
+                ))
+            }
             Some(m) => u32::try_from(m.offset).map_err(|_| "memory offset beyond 32 bits")?,
             None => 0,
         };
