@@ -105,11 +105,6 @@ impl Gen<'_> {
             return Ok(());
         }
         self.flush();
-        if let Some(m) = imm.memarg {
-            if m.target != wasmparser::MemArgTarget::Memory(0) {
-                return Err("the baseline does not support SIMD on memories other than 0".into());
-            }
-        }
         if op.shape() == Shape::Const {
             let v = imm.value.map(|v| v.i128() as u128).unwrap_or(0);
             self.push(Ty::V128, Loc::Const(v as u64));
