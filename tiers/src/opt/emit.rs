@@ -105,6 +105,8 @@ pub fn emit(
             next_emitted[b + 1]
         };
     }
+    // `b` names the block in several tables and in regalloc2's output, not one slice.
+    #[allow(clippy::needless_range_loop)]
     for b in 0..n {
         if g.forward[b] as usize != b {
             continue;
