@@ -858,7 +858,8 @@ pub fn exec(
             let x = lanes::<f64, 2>(v(a));
             pack([sat_u32(x[0]), sat_u32(x[1]), 0, 0])
         }
-        // No FMA in SSE4.1: multiply, round, then add.
+        // No FMA in SSE4.1: multiply, round, then add (nmadd: `c - a * b`, which equals
+        // `-(a * b) + c` and fixes which NaN propagates, whatever the compiler reorders).
         F32x4RelaxedMadd => {
             let (x, y, z) = (
                 lanes::<f32, 4>(v(a)),
@@ -873,7 +874,7 @@ pub fn exec(
                 lanes::<f32, 4>(v(b)),
                 lanes::<f32, 4>(v(c)),
             );
-            pack::<f32, 4>(std::array::from_fn(|i| -(x[i] * y[i]) + z[i]))
+            pack::<f32, 4>(std::array::from_fn(|i| z[i] - x[i] * y[i]))
         }
         F64x2RelaxedMadd => {
             let (x, y, z) = (
@@ -889,7 +890,7 @@ pub fn exec(
                 lanes::<f64, 2>(v(b)),
                 lanes::<f64, 2>(v(c)),
             );
-            pack::<f64, 2>(std::array::from_fn(|i| -(x[i] * y[i]) + z[i]))
+            pack::<f64, 2>(std::array::from_fn(|i| z[i] - x[i] * y[i]))
         }
         // Bitwise select, like `v128.bitselect` (allowed for every lane width).
         I8x16RelaxedLaneselect

@@ -507,24 +507,9 @@ pub unsafe extern "C" fn simd_exec(
             MemView::new(vm.mem_base, (*vm.memory).len)
         }
     };
-    let code = word as u32;
-    let (mem, wide) = if code & crate::interp::simd::OTHER_MEMORY != 0 {
-        // An access to a memory other than 0 names it in the code (multi-memory).
-        let m = (code >> crate::interp::simd::MEMORY_SHIFT) & crate::interp::simd::MAX_MEMORY;
-        // SAFETY: module contract.
-        let (store, inst) = unsafe { cx(vmctx) };
-        let addr = store.instances[inst as usize].memories[m as usize];
-        let memory = &store.memories[addr as usize];
-        // SAFETY: a store's linear memory stays mapped, in place, for the store's lifetime;
-        // the view is used for this one access.
-        (
-            unsafe { MemView::new(memory.base(), memory.byte_len()) },
-            memory.is_64(),
-        )
-    } else {
-        (mem, false)
-    };
-    match crate::interp::simd::exec(code, 0, a, b, c, offset, s, mem, wide) {
+    // Loads and stores are always inline in the baseline (any memory, 32- or 64-bit): an
+    // access that reaches here is to memory 0 with 32-bit addresses.
+    match crate::interp::simd::exec(word as u32, 0, a, b, c, offset, s, mem, false) {
         Ok(()) => 0,
         Err(t) => {
             // SAFETY: module contract.

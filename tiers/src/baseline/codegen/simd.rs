@@ -206,6 +206,32 @@ impl Gen<'_> {
         self.push_v128_xmm(d);
     }
 
+    /// An operator needing temporaries: `emit(d, s, t)` with the first operand in `d`, the
+    /// second (if `binary`) in the scratch register `s`, and three free registers `t`.
+    fn v128_with_temps(&mut self, binary: bool, emit: impl FnOnce(&mut Asm, u8, u8, [u8; 3])) {
+        let d = self.alloc_xmm();
+        let t = [self.alloc_xmm(), self.alloc_xmm(), self.alloc_xmm()];
+        if binary {
+            self.pop_v128_into(XMM_SCRATCH);
+        }
+        self.pop_v128_into(d);
+        emit(self.asm, d, XMM_SCRATCH, t);
+        for x in t {
+            self.regs.clear(true, x);
+        }
+        self.push_v128_xmm(d);
+    }
+
+    /// A unary operator with a constant second operand: `emit(d, s)` with the operand in
+    /// `d` and `k` in the scratch register `s`.
+    fn v128_with_const(&mut self, k: u128, emit: impl FnOnce(&mut Asm, u8, u8)) {
+        let d = self.alloc_xmm();
+        self.pop_v128_into(d);
+        self.load_v128_const(k, XMM_SCRATCH);
+        emit(self.asm, d, XMM_SCRATCH);
+        self.push_v128_xmm(d);
+    }
+
     /// Loads the constant `v` into `x` (uses r11).
     fn load_v128_const(&mut self, v: u128, x: u8) {
         self.load_v128(
@@ -592,12 +618,270 @@ impl Gen<'_> {
                 self.push_v128_xmm(d);
             }
 
+            // ---- sequences ----
+            F32x4Min | F32x4Max | F64x2Min | F64x2Max => self.float_min_max(op),
+            I64x2Mul => self.v128_with_temps(true, |a, d, s, [t1, t2, _]| {
+                // lo(a)*lo(b) + ((hi(a)*lo(b) + lo(a)*hi(b)) << 32)
+                dynasm!(a ; .arch x64
+                    ; movdqa Rx(t1), Rx(d)
+                    ; psrlq Rx(t1), 32
+                    ; pmuludq Rx(t1), Rx(s)
+                    ; movdqa Rx(t2), Rx(s)
+                    ; psrlq Rx(t2), 32
+                    ; pmuludq Rx(t2), Rx(d)
+                    ; paddq Rx(t1), Rx(t2)
+                    ; psllq Rx(t1), 32
+                    ; pmuludq Rx(d), Rx(s)
+                    ; paddq Rx(d), Rx(t1)
+                );
+            }),
+            I64x2Abs => self.v128_with_temps(false, |a, d, _s, [t, _, _]| {
+                // The sign of each lane spread over it, then (x ^ m) - m.
+                let high_dwords = 0xf5u8 as i8;
+                dynasm!(a ; .arch x64
+                    ; movdqa Rx(t), Rx(d)
+                    ; psrad Rx(t), 31
+                    ; pshufd Rx(t), Rx(t), high_dwords
+                    ; pxor Rx(d), Rx(t)
+                    ; psubq Rx(d), Rx(t)
+                );
+            }),
+            F32x4RelaxedMadd | F32x4RelaxedNmadd | F64x2RelaxedMadd | F64x2RelaxedNmadd => {
+                // Unfused (docs/abi.md §9): a * b rounded, then c + (a * b) or c - (a * b).
+                let d = self.alloc_xmm();
+                let t = self.alloc_xmm();
+                self.pop_v128_into(XMM_SCRATCH);
+                self.pop_v128_into(t);
+                self.pop_v128_into(d);
+                let s = XMM_SCRATCH;
+                match op {
+                    F32x4RelaxedMadd => x!(self; mulps Rx(d), Rx(t) ; addps Rx(d), Rx(s)),
+                    F32x4RelaxedNmadd => x!(self
+                        ; mulps Rx(d), Rx(t)
+                        ; subps Rx(s), Rx(d)
+                        ; movaps Rx(d), Rx(s)
+                    ),
+                    F64x2RelaxedMadd => x!(self; mulpd Rx(d), Rx(t) ; addpd Rx(d), Rx(s)),
+                    _ => x!(self
+                        ; mulpd Rx(d), Rx(t)
+                        ; subpd Rx(s), Rx(d)
+                        ; movapd Rx(d), Rx(s)
+                    ),
+                }
+                self.regs.clear(true, t);
+                self.push_v128_xmm(d);
+            }
+            I16x8ExtMulLowI8x16S => {
+                bin!(self, |d, s| pmovsxbw Rx(d), Rx(d) ; pmovsxbw Rx(s), Rx(s) ; pmullw Rx(d), Rx(s))
+            }
+            I16x8ExtMulLowI8x16U => {
+                bin!(self, |d, s| pmovzxbw Rx(d), Rx(d) ; pmovzxbw Rx(s), Rx(s) ; pmullw Rx(d), Rx(s))
+            }
+            I16x8ExtMulHighI8x16S => {
+                bin!(self, |d, s| movhlps Rx(d), Rx(d) ; movhlps Rx(s), Rx(s) ; pmovsxbw Rx(d), Rx(d) ; pmovsxbw Rx(s), Rx(s) ; pmullw Rx(d), Rx(s))
+            }
+            I16x8ExtMulHighI8x16U => {
+                bin!(self, |d, s| movhlps Rx(d), Rx(d) ; movhlps Rx(s), Rx(s) ; pmovzxbw Rx(d), Rx(d) ; pmovzxbw Rx(s), Rx(s) ; pmullw Rx(d), Rx(s))
+            }
+            I32x4ExtMulLowI16x8S => {
+                bin!(self, |d, s| pmovsxwd Rx(d), Rx(d) ; pmovsxwd Rx(s), Rx(s) ; pmulld Rx(d), Rx(s))
+            }
+            I32x4ExtMulLowI16x8U => {
+                bin!(self, |d, s| pmovzxwd Rx(d), Rx(d) ; pmovzxwd Rx(s), Rx(s) ; pmulld Rx(d), Rx(s))
+            }
+            I32x4ExtMulHighI16x8S => {
+                bin!(self, |d, s| movhlps Rx(d), Rx(d) ; movhlps Rx(s), Rx(s) ; pmovsxwd Rx(d), Rx(d) ; pmovsxwd Rx(s), Rx(s) ; pmulld Rx(d), Rx(s))
+            }
+            I32x4ExtMulHighI16x8U => {
+                bin!(self, |d, s| movhlps Rx(d), Rx(d) ; movhlps Rx(s), Rx(s) ; pmovzxwd Rx(d), Rx(d) ; pmovzxwd Rx(s), Rx(s) ; pmulld Rx(d), Rx(s))
+            }
+            // pmuldq/pmuludq multiply the low dwords of each qword: sign/zero-extend first.
+            I64x2ExtMulLowI32x4S => {
+                bin!(self, |d, s| pmovsxdq Rx(d), Rx(d) ; pmovsxdq Rx(s), Rx(s) ; pmuldq Rx(d), Rx(s))
+            }
+            I64x2ExtMulLowI32x4U => {
+                bin!(self, |d, s| pmovzxdq Rx(d), Rx(d) ; pmovzxdq Rx(s), Rx(s) ; pmuludq Rx(d), Rx(s))
+            }
+            I64x2ExtMulHighI32x4S => {
+                bin!(self, |d, s| movhlps Rx(d), Rx(d) ; movhlps Rx(s), Rx(s) ; pmovsxdq Rx(d), Rx(d) ; pmovsxdq Rx(s), Rx(s) ; pmuldq Rx(d), Rx(s))
+            }
+            I64x2ExtMulHighI32x4U => {
+                bin!(self, |d, s| movhlps Rx(d), Rx(d) ; movhlps Rx(s), Rx(s) ; pmovzxdq Rx(d), Rx(d) ; pmovzxdq Rx(s), Rx(s) ; pmuludq Rx(d), Rx(s))
+            }
+            I16x8ExtAddPairwiseI8x16U => {
+                // pmaddubsw: unsigned bytes of d times signed ones, pairs added.
+                self.v128_with_const(splat8(1), |a, d, s| {
+                    dynasm!(a ; .arch x64 ; pmaddubsw Rx(d), Rx(s));
+                })
+            }
+            I16x8ExtAddPairwiseI8x16S => {
+                // Unsigned ones times the signed bytes (the sums never saturate).
+                self.v128_with_const(splat8(1), |a, d, s| {
+                    dynasm!(a ; .arch x64 ; pmaddubsw Rx(s), Rx(d) ; movdqa Rx(d), Rx(s));
+                })
+            }
+            I32x4ExtAddPairwiseI16x8S => self.v128_with_const(splat16(1), |a, d, s| {
+                dynasm!(a ; .arch x64 ; pmaddwd Rx(d), Rx(s));
+            }),
+            I32x4ExtAddPairwiseI16x8U => {
+                // Bias to signed, add pairs, unbias: (x - 2^15) + (y - 2^15) + 2^16.
+                self.v128_with_const(splat16(0x8000), |a, d, s| {
+                    dynasm!(a ; .arch x64 ; pxor Rx(d), Rx(s) ; psrlw Rx(s), 15 ; pmaddwd Rx(d), Rx(s) ; pslld Rx(s), 16 ; paddd Rx(d), Rx(s));
+                })
+            }
+            I8x16Popcnt => {
+                let d = self.alloc_xmm();
+                let t = [self.alloc_xmm(), self.alloc_xmm()];
+                self.pop_v128_into(d);
+                // Two nibble lookups with pshufb.
+                let lut = u128::from_le_bytes([0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4]);
+                self.load_v128_const(splat8(0x0f), XMM_SCRATCH);
+                self.load_v128_const(lut, t[0]);
+                let s = XMM_SCRATCH;
+                x!(self
+                    ; movdqa Rx(t[1]), Rx(t[0])
+                    ; pand Rx(s), Rx(d)
+                    ; pshufb Rx(t[0]), Rx(s)
+                    ; psrlw Rx(d), 4
+                );
+                self.load_v128_const(splat8(0x0f), s);
+                x!(self
+                    ; pand Rx(d), Rx(s)
+                    ; pshufb Rx(t[1]), Rx(d)
+                    ; paddb Rx(t[0]), Rx(t[1])
+                    ; movdqa Rx(d), Rx(t[0])
+                );
+                for x in t {
+                    self.regs.clear(true, x);
+                }
+                self.push_v128_xmm(d);
+            }
+            I32x4TruncSatF32x4S => un!(self, |d, s|
+                // NaN lanes to 0; cvttps2dq gives 0x80000000 out of range, flipped to
+                // 0x7fffffff where the input was positive.
+                movaps Rx(s), Rx(d)
+                ; cmpps Rx(s), Rx(s), 0
+                ; andps Rx(d), Rx(s)
+                ; pxor Rx(s), Rx(d)
+                ; cvttps2dq Rx(d), Rx(d)
+                ; pand Rx(s), Rx(d)
+                ; psrad Rx(s), 31
+                ; pxor Rx(d), Rx(s)
+            ),
+            F32x4ConvertI32x4U => self.v128_with_temps(false, |a, d, s, _| {
+                // Low and high 16 bits converted exactly, the high half halved and doubled
+                // (exact), one rounding in the final add.
+                dynasm!(a ; .arch x64
+                    ; pxor Rx(s), Rx(s)
+                    ; pblendw Rx(s), Rx(d), 0x55
+                    ; psubd Rx(d), Rx(s)
+                    ; cvtdq2ps Rx(s), Rx(s)
+                    ; psrld Rx(d), 1
+                    ; cvtdq2ps Rx(d), Rx(d)
+                    ; addps Rx(d), Rx(d)
+                    ; addps Rx(d), Rx(s)
+                );
+            }),
+            I8x16Shl | I8x16ShrU | I8x16ShrS
+                if matches!(self.stack.last().map(|v| v.loc), Some(Loc::Const(_))) =>
+            {
+                self.i8_shift_const(op)
+            }
+
             // ---- shifts ----
             I16x8Shl | I16x8ShrS | I16x8ShrU | I32x4Shl | I32x4ShrS | I32x4ShrU | I64x2Shl
             | I64x2ShrU => self.v128_shift(op),
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// Wasm's `min`/`max` on float lanes: NaN if either lane is NaN (`a + b`, as the
+    /// interpreter computes it), -0 below +0.
+    fn float_min_max(&mut self, op: SimdCode) {
+        use SimdCode::*;
+        self.v128_with_temps(true, |a, d, s, [t1, t2, t3]| {
+            match op {
+                F32x4Min => dynasm!(a ; .arch x64
+                    ; movaps Rx(t1), Rx(d) ; minps Rx(t1), Rx(s)
+                    ; movaps Rx(t2), Rx(s) ; minps Rx(t2), Rx(d)
+                    ; orps Rx(t1), Rx(t2)
+                ),
+                F32x4Max => dynasm!(a ; .arch x64
+                    ; movaps Rx(t1), Rx(d) ; maxps Rx(t1), Rx(s)
+                    ; movaps Rx(t2), Rx(s) ; maxps Rx(t2), Rx(d)
+                    ; andps Rx(t1), Rx(t2)
+                ),
+                F64x2Min => dynasm!(a ; .arch x64
+                    ; movapd Rx(t1), Rx(d) ; minpd Rx(t1), Rx(s)
+                    ; movapd Rx(t2), Rx(s) ; minpd Rx(t2), Rx(d)
+                    ; orpd Rx(t1), Rx(t2)
+                ),
+                _ => dynasm!(a ; .arch x64
+                    ; movapd Rx(t1), Rx(d) ; maxpd Rx(t1), Rx(s)
+                    ; movapd Rx(t2), Rx(s) ; maxpd Rx(t2), Rx(d)
+                    ; andpd Rx(t1), Rx(t2)
+                ),
+            }
+            // t1: the result on ordered lanes (equal lanes: the bits or'ed for min, and'ed
+            // for max, as the interpreter). Unordered lanes take a + b.
+            if matches!(op, F32x4Min | F32x4Max) {
+                dynasm!(a ; .arch x64
+                    ; movaps Rx(t2), Rx(d) ; cmpps Rx(t2), Rx(s), 3
+                    ; movaps Rx(t3), Rx(d) ; addps Rx(t3), Rx(s)
+                );
+            } else {
+                dynasm!(a ; .arch x64
+                    ; movapd Rx(t2), Rx(d) ; cmppd Rx(t2), Rx(s), 3
+                    ; movapd Rx(t3), Rx(d) ; addpd Rx(t3), Rx(s)
+                );
+            }
+            dynasm!(a ; .arch x64
+                ; andps Rx(t3), Rx(t2)
+                ; andnps Rx(t2), Rx(t1)
+                ; orps Rx(t2), Rx(t3)
+                ; movaps Rx(d), Rx(t2)
+            );
+        });
+    }
+
+    /// i8x16 shifts by a constant: 16-bit shifts, then the bits that crossed into a
+    /// neighbouring byte masked off (or, for `shr_s`, bytes widened to words first).
+    fn i8_shift_const(&mut self, op: SimdCode) {
+        use SimdCode::*;
+        let count = self.pop();
+        let n = match count.loc {
+            Loc::Const(c) => (c & 7) as u8,
+            _ => 0,
+        };
+        let d = self.alloc_xmm();
+        self.pop_v128_into(d);
+        let s = XMM_SCRATCH;
+        match op {
+            I8x16Shl => {
+                self.load_v128_const(splat8(0xffu8 << n), s);
+                let n = n as i8;
+                x!(self; psllw Rx(d), n ; pand Rx(d), Rx(s));
+            }
+            I8x16ShrU => {
+                self.load_v128_const(splat8(0xffu8 >> n), s);
+                let n = n as i8;
+                x!(self; psrlw Rx(d), n ; pand Rx(d), Rx(s));
+            }
+            _ => {
+                let n = n as i8 + 8;
+                x!(self
+                    ; movdqa Rx(s), Rx(d)
+                    ; punpcklbw Rx(s), Rx(s)
+                    ; psraw Rx(s), n
+                    ; punpckhbw Rx(d), Rx(d)
+                    ; psraw Rx(d), n
+                    ; packsswb Rx(s), Rx(d)
+                    ; movdqa Rx(d), Rx(s)
+                );
+            }
+        }
+        self.push_v128_xmm(d);
     }
 
     /// `extract_lane`: straight from the cells when the vector is in memory.
@@ -719,8 +1003,8 @@ impl Gen<'_> {
         self.push_v128_xmm(d);
     }
 
-    /// Loads and stores: bounds-checked like the scalar ones (`Gen::access`: explicit
-    /// checks, or the trap table for guard pages).
+    /// Loads and stores on any memory: bounds-checked like the scalar ones (`Gen::access`:
+    /// explicit checks, or the trap table for guard pages).
     fn simd_memory(&mut self, op: SimdCode, m: MemArg, lane: u8) -> Result<bool, String> {
         use SimdCode::*;
         let size: u32 = match op {
@@ -873,4 +1157,14 @@ impl Gen<'_> {
         }
         Ok(())
     }
+}
+
+/// `b` in every byte.
+fn splat8(b: u8) -> u128 {
+    u128::from_le_bytes([b; 16])
+}
+
+/// `h` in every 16-bit lane.
+fn splat16(h: u16) -> u128 {
+    (0..8).fold(0, |acc, i| acc | (h as u128) << (16 * i))
 }
