@@ -130,6 +130,9 @@ fn a_64_bit_memory_checks_every_address_bit() {
             i.oob("fill_wide", &[Val::I64(high), Val::I32(1), Val::I64(1)]);
         }
         i.oob("load_wide_far", &[Val::I64(0)]);
+        assert_eq!(i.ok("simd_wide", &[Val::I64(0)]), [Val::I32(0x55)]);
+        i.oob("simd_wide", &[Val::I64(PAGE - 15)]);
+        i.oob("simd_wide", &[Val::I64(1 << 32)]);
         // address + offset past 2^64 is out of bounds, not a wrap to a small address.
         i.oob("load_wide_wrap", &[Val::I64(-16)]);
         i.oob("load_wide_wrap", &[Val::I64(-8)]);

@@ -21,6 +21,12 @@
   (func (export "load_wide_wrap") (param i64) (result i32)
     (i32.load8_u $wide offset=16 (local.get 0)))
 
+  ;; SIMD accesses to other memories and to a 64-bit one.
+  (func (export "simd_small") (param i32) (result i32)
+    (i32x4.extract_lane 0 (v128.load $small (local.get 0))))
+  (func (export "simd_wide") (param i64) (result i32)
+    (i32x4.extract_lane 0 (v128.load $wide (local.get 0))))
+
   (func (export "size_small") (result i32) (memory.size $small))
   (func (export "size_wide") (result i64) (memory.size $wide))
   (func (export "grow_small") (param i32) (result i32) (memory.grow $small (local.get 0)))

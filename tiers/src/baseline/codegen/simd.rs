@@ -1090,6 +1090,17 @@ impl Gen<'_> {
     fn simd_by_helper(&mut self, op: SimdCode, imm: Imm) -> Res {
         let lane = imm.lane.unwrap_or(0) as u64;
         let offset = match imm.memarg {
+            // The helper reads memory 0 of 32 bits only (`simd_memory` makes every access
+            // inline, to any memory; this is a guard, not a path taken).
+            Some(m)
+                if m.target != wasmparser::MemArgTarget::Memory(0)
+                    || self.module.memories[0].memory64 =>
+            {
+                return Err(format!(
+                    "{op:?} through the helper on memory {:?}",
+                    m.target
+                ))
+            }
             Some(m) => u32::try_from(m.offset).map_err(|_| "memory offset beyond 32 bits")?,
             None => 0,
         };
