@@ -399,8 +399,14 @@ fn tiered_is_the_default_and_profiles_show_osr() {
     let cols: Vec<&str> = row.split_whitespace().collect();
     // function, calls, loop iters, tier, tier-up at, queue, compile, code, osr
     assert_eq!(cols[1], "1", "{row}");
-    assert_eq!(cols[3], "baseline", "{row}");
-    assert_eq!(cols[8], "1", "one OSR entry: {row}");
+    // The default policy goes on to the optimizing tier (with a second OSR entry) when its
+    // background compile finishes before the loop does.
+    assert!(["baseline", "opt"].contains(&cols[3]), "{row}");
+    let osr_entries: u32 = cols[8].parse().unwrap_or(0);
+    assert!(
+        (1..=2).contains(&osr_entries),
+        "one or two OSR entries: {row}"
+    );
     let events: Vec<serde_json::Value> = fs::read_to_string(&json)
         .unwrap()
         .lines()
@@ -412,7 +418,10 @@ fn tiered_is_the_default_and_profiles_show_osr() {
     }
     let osr = events.iter().find(|e| e["kind"] == "osr").unwrap();
     assert_eq!(osr["name"], "run");
-    assert_eq!(osr["tier"], "baseline");
+    assert_eq!(
+        osr["tier"], "baseline",
+        "the first OSR entry is into the baseline"
+    );
     // The Chrome trace event format (what Perfetto reads): complete events with a duration
     // for compiles, instants for the rest, thread names as metadata.
     let trace: serde_json::Value =
