@@ -4,7 +4,8 @@
 // dynasm's register operands convert their argument even when it is already a `u8`.
 #![allow(clippy::useless_conversion)]
 
-use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi};
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
+use strata_vm::vmctx::offsets as off;
 
 /// The assembler every JIT tier emits into.
 pub type Asm = dynasmrt::VecAssembler<dynasmrt::x64::X64Relocation>;
@@ -37,4 +38,33 @@ pub fn convert_u64_to_float(asm: &mut Asm, dst: u8, src: u8, f64: bool) {
         dynasm!(asm ; .arch x64 ; cvtsi2ss Rx(dst), r11 ; addss Rx(dst), Rx(dst));
     }
     dynasm!(asm ; .arch x64 ; =>done);
+}
+
+/// A fuel and epoch interruption point (docs/abi.md §7), the same sequence in every JIT tier:
+/// with fuel, one unit is taken and running out jumps to `out_of_fuel`; with epochs, an
+/// epoch at or past the store's deadline jumps to `interrupt`. Uses r10 and r11 only.
+pub fn interruption_point(
+    asm: &mut Asm,
+    out_of_fuel: Option<DynamicLabel>,
+    interrupt: Option<DynamicLabel>,
+) {
+    if out_of_fuel.is_none() && interrupt.is_none() {
+        return;
+    }
+    let rt = off::VMCTX_RUNTIME;
+    dynasm!(asm ; .arch x64 ; mov r11, QWORD [r15 + rt]);
+    if let Some(out) = out_of_fuel {
+        let fuel = off::RUNTIME_FUEL;
+        dynasm!(asm ; .arch x64 ; sub QWORD [r11 + fuel], 1 ; js =>out);
+    }
+    if let Some(stop) = interrupt {
+        let (epoch, deadline) = (off::RUNTIME_EPOCH, off::RUNTIME_EPOCH_DEADLINE);
+        dynasm!(asm
+            ; .arch x64
+            ; mov r10, QWORD [r11 + epoch]
+            ; mov r10, QWORD [r10]
+            ; cmp r10, QWORD [r11 + deadline]
+            ; jae =>stop
+        );
+    }
 }

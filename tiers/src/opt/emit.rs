@@ -351,30 +351,9 @@ impl Gen<'_> {
     /// allocated, so no live value is disturbed).
     fn interruption_point(&mut self) {
         let checks = self.module.interrupts;
-        if !checks.any() {
-            return;
-        }
-        let rt = off::VMCTX_RUNTIME;
-        asm!(self; mov r11, QWORD [r15 + rt]);
-        if checks.fuel {
-            let fuel = off::RUNTIME_FUEL;
-            let out = self.trap_label(TrapCode::OutOfFuel);
-            asm!(self
-                ; sub QWORD [r11 + fuel], 1
-                ; js =>out
-            );
-        }
-        if checks.epoch {
-            let epoch = off::RUNTIME_EPOCH;
-            let deadline = off::RUNTIME_EPOCH_DEADLINE;
-            let stop = self.trap_label(TrapCode::Interrupt);
-            asm!(self
-                ; mov r10, QWORD [r11 + epoch]
-                ; mov r10, QWORD [r10]
-                ; cmp r10, QWORD [r11 + deadline]
-                ; jae =>stop
-            );
-        }
+        let fuel = checks.fuel.then(|| self.trap_label(TrapCode::OutOfFuel));
+        let epoch = checks.epoch.then(|| self.trap_label(TrapCode::Interrupt));
+        crate::jit::x64::interruption_point(&mut self.asm, fuel, epoch);
     }
 
     fn reload_mem_len(&mut self) {
