@@ -1053,7 +1053,7 @@ fn zero_op(ty: Type) -> (Opcode, Imm) {
         Type::I64 => (Opcode::I64Const, Imm::I64(0)),
         Type::F32 => (Opcode::F32Const, Imm::F32(0)),
         Type::F64 => (Opcode::F64Const, Imm::F64(0)),
-        Type::FuncRef | Type::ExternRef => (Opcode::RefNull, Imm::Type(ty)),
+        Type::FuncRef | Type::ExternRef | Type::ExnRef => (Opcode::RefNull, Imm::Type(ty)),
         // No v128 opcodes yet (no tier runs SIMD): an i64 zero stands in and the verifier
         // rejects the mismatch, so this never reaches a back end silently.
         Type::V128 => (Opcode::I64Const, Imm::I64(0)),

@@ -31,12 +31,13 @@ pub fn trap_name(code: TrapCode) -> &'static str {
         TrapCode::Exit => "exit",
         TrapCode::Interrupt => "interrupt",
         TrapCode::OutOfFuel => "out_of_fuel",
+        TrapCode::Exception => "exception",
     }
 }
 
 /// Parses a trap code's text name.
 pub fn trap_from_name(name: &str) -> Option<TrapCode> {
-    (1..=15)
+    (1..=16)
         .filter_map(TrapCode::from_u8)
         .find(|c| trap_name(*c) == name)
 }

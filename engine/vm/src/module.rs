@@ -66,10 +66,15 @@ pub fn simd_enabled() -> bool {
 }
 
 /// The wasm features Strata accepts: WebAssembly 2.0 plus extended constant expressions
-/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions); SIMD only when
+/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions) and exception
+/// handling (Wasm 3.0's `try_table`/`throw`/`throw_ref`/`exnref`, and the legacy
+/// `try`/`catch`/`delegate`/`rethrow` toolchains still emit; docs/abi.md §9); SIMD only when
 /// `simd_enabled()`.
 pub fn supported_features() -> WasmFeatures {
-    let base = WasmFeatures::WASM2.union(WasmFeatures::EXTENDED_CONST);
+    let base = WasmFeatures::WASM2
+        .union(WasmFeatures::EXTENDED_CONST)
+        .union(WasmFeatures::EXCEPTIONS)
+        .union(WasmFeatures::LEGACY_EXCEPTIONS);
     if simd_enabled() {
         base
     } else {
@@ -327,6 +332,15 @@ fn ref_type(r: wasmparser::RefType, offset: u64) -> Result<ValType> {
         Ok(ValType::FuncRef)
     } else if r == wasmparser::RefType::EXTERNREF {
         Ok(ValType::ExternRef)
+    } else if matches!(
+        r.heap_type(),
+        wasmparser::HeapType::Abstract {
+            ty: wasmparser::AbstractHeapType::Exn,
+            shared: false
+        }
+    ) {
+        // `exnref` and `(ref exn)`: one cell either way (docs/abi.md §9).
+        Ok(ValType::ExnRef)
     } else {
         Err(ParseError::new(
             Some(offset as usize),

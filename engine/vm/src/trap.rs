@@ -28,6 +28,9 @@ pub enum TrapCode {
     Interrupt = 14,
     /// The store's fuel ran out (design.md §13).
     OutOfFuel = 15,
+    /// A wasm exception is being thrown (design.md §11): the trap carries its `exnref` cell
+    /// (`Trap::exception`). Handlers catch only this kind; it reaches the host uncaught.
+    Exception = 16,
 }
 
 impl TrapCode {
@@ -49,6 +52,7 @@ impl TrapCode {
             TrapCode::Exit => "program exited",
             TrapCode::Interrupt => "interrupt",
             TrapCode::OutOfFuel => "all fuel consumed by WebAssembly",
+            TrapCode::Exception => "uncaught exception",
         }
     }
 
@@ -70,6 +74,7 @@ impl TrapCode {
             Exit,
             Interrupt,
             OutOfFuel,
+            Exception,
         ]
         .into_iter()
         .find(|c| *c as u8 == code)
@@ -104,6 +109,8 @@ struct TrapInner {
     code: TrapCode,
     message: Option<String>,
     exit_status: i32,
+    /// For `TrapCode::Exception`: the exception's `exnref` cell (`crate::exn`).
+    exception: u64,
     backtrace: Vec<FrameInfo>,
 }
 
@@ -118,6 +125,7 @@ impl Trap {
             code,
             message: None,
             exit_status: 0,
+            exception: 0,
             backtrace: Vec::new(),
         }))
     }
@@ -132,6 +140,19 @@ impl Trap {
         let mut t = Trap::new(TrapCode::Exit);
         t.0.exit_status = status;
         t
+    }
+    /// A thrown wasm exception: `exn` is its (non-null) `exnref` cell in the store's
+    /// exception heap (`crate::exn`).
+    pub fn exception(exn: u64) -> Trap {
+        let mut t = Trap::new(TrapCode::Exception);
+        t.0.exception = exn;
+        t
+    }
+    /// The `exnref` cell of a thrown exception; `None` for every other trap (traps are
+    /// never caught by wasm handlers).
+    #[inline]
+    pub fn exception_cell(&self) -> Option<u64> {
+        (self.0.code == TrapCode::Exception).then_some(self.0.exception)
     }
     pub fn code(&self) -> TrapCode {
         self.0.code

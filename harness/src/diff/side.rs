@@ -182,6 +182,8 @@ fn from_val(v: &Val, funcs: &[(String, Func)]) -> Value {
                 .map_or(FuncId::Unexported, |(name, _)| FuncId::Export(name.clone())),
         )),
         Val::ExternRef(r) => Value::ExternRef(r.is_some()),
+        // Exceptions are compared by whether they are null (an exnref result is rare).
+        Val::ExnRef(r) => Value::ExternRef(r.is_some()),
         // The differential generator has SIMD off (issue 16, item 4 adds it with a v128
         // value here); until then a v128 that reaches this side is compared by its low half.
         Val::V128(x) => Value::I64(*x as i64),

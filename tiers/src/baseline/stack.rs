@@ -24,7 +24,7 @@ impl Ty {
         use strata_vm::ValType as V;
         Ok(match t {
             V::I32 => Ty::I32,
-            V::I64 | V::FuncRef | V::ExternRef => Ty::I64,
+            V::I64 | V::FuncRef | V::ExternRef | V::ExnRef => Ty::I64,
             V::F32 => Ty::F32,
             V::F64 => Ty::F64,
             V::V128 => return Err("SIMD not supported by the baseline yet (v128 values)".into()),
