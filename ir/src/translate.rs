@@ -576,6 +576,18 @@ impl Ctx<'_, '_> {
             Operator::If { blockty } => return self.open(ControlKind::If, blockty),
             Operator::Else => return self.else_(),
             Operator::End => return self.end(),
+            // Checked even in unreachable code: a `try` there opens a frame this translator
+            // does not track. Such functions keep their lower tier (docs/abi.md §9).
+            Operator::TryTable { .. }
+            | Operator::Try { .. }
+            | Operator::Catch { .. }
+            | Operator::CatchAll
+            | Operator::Delegate { .. }
+            | Operator::Rethrow { .. }
+            | Operator::Throw { .. }
+            | Operator::ThrowRef => {
+                return err("exception handling is not supported by the optimizing tier yet")
+            }
             _ => {}
         }
         if !self.t.ctrl.reachable() {
