@@ -323,7 +323,11 @@ impl fmt::Display for Error {
             Error::Compile(e) => e.fmt(f),
             Error::Link(e) => e.fmt(f),
             Error::Runtime(e) => e.fmt(f),
-            Error::Exception(e) => write!(f, "uncaught exception of tag {:?}", e.tag()),
+            Error::Exception(e) => write!(
+                f,
+                "uncaught exception ({} payload values)",
+                e.payload().len()
+            ),
             Error::Config(e) => e.fmt(f),
             Error::Type(m) => write!(f, "type error: {m}"),
             Error::Range(m) => write!(f, "range error: {m}"),

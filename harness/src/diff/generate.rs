@@ -1,5 +1,5 @@
 //! Generated modules: wasm-smith restricted to what Strata implements (WebAssembly 2.0 without
-//! SIMD, one memory, one table, no imports), every item exported so that the final state is
+//! SIMD, with exception handling, one memory, one table, no imports), every item exported so that the final state is
 //! observable, NaNs canonicalized so that memory can be compared byte-exact, and
 //! `ensure_termination` so that every call ends.
 
@@ -23,11 +23,12 @@ pub const ROUNDS: usize = 2;
 /// The wasm-smith configuration for differential cases.
 pub fn smith_config() -> Config {
     Config {
-        // Strata's features: WebAssembly 2.0 without SIMD, plus extended constants.
+        // Strata's features: WebAssembly 2.0 without SIMD, plus extended constants and
+        // exception handling (off for the wasmi oracle, which has none: `generate_for`).
         simd_enabled: false,
         relaxed_simd_enabled: false,
         gc_enabled: false,
-        exceptions_enabled: false,
+        exceptions_enabled: true,
         memory64_enabled: false,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
@@ -66,8 +67,15 @@ pub fn smith_config() -> Config {
 /// so that calls run deep instead of stopping at the first random trap; the tenth may trap
 /// anywhere. `None` when the bytes cannot make a module.
 pub fn generate(data: &[u8]) -> Option<Case> {
+    generate_for(data, true)
+}
+
+/// [`generate`], with exception handling only if `exceptions` (a peer oracle without it
+/// must be able to run every module).
+pub fn generate_for(data: &[u8], exceptions: bool) -> Option<Case> {
     let mut u = Unstructured::new(data);
     let mut config = smith_config();
+    config.exceptions_enabled = exceptions;
     config.disallow_traps = u.int_in_range(0..=9u8).ok()? != 0;
     let mut module = Module::new(config, &mut u).ok()?;
     let fuel_global = module.ensure_termination(FUEL).ok()?;
@@ -83,12 +91,17 @@ pub fn generate(data: &[u8]) -> Option<Case> {
 /// A differential case from a seed (quick mode and `strata fuzz`): random bytes, then
 /// [`generate`]. Some seeds give no module; the next size is tried then.
 pub fn generate_from_seed(seed: u64) -> Case {
+    generate_from_seed_for(seed, true)
+}
+
+/// [`generate_from_seed`], with exception handling only if `exceptions`.
+pub fn generate_from_seed_for(seed: u64, exceptions: bool) -> Case {
     let mut rng = Rng::new(seed);
     let mut len = 1024 + rng.below(8 * 1024) as usize;
     loop {
         let mut bytes = vec![0u8; len];
         rng.fill(&mut bytes);
-        if let Some(case) = generate(&bytes) {
+        if let Some(case) = generate_for(&bytes, exceptions) {
             return case;
         }
         len *= 2;

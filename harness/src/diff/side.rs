@@ -152,6 +152,11 @@ pub(crate) fn strata_outcome(e: Error) -> Outcome {
         Error::Runtime(r) => {
             Outcome::Trapped(TrapKind::from_strata(r.code()), r.message().to_string())
         }
+        // Compared by payload (tags have no identity shared across stores).
+        Error::Exception(exn) => {
+            let payload: Vec<Value> = exn.payload().iter().map(|v| from_val(v, &[])).collect();
+            Outcome::Failed(format!("uncaught exception {payload:?}"))
+        }
         other => Outcome::Failed(other.to_string()),
     }
 }
