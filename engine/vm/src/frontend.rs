@@ -474,9 +474,13 @@ impl<T> ControlStack<T> {
 }
 
 /// Whether defined function `def_index` has an exception handler (`try_table`, or a legacy
-/// `try`): the JIT tiers leave such functions to the interpreter (docs/abi.md §9). A
-/// function without either opcode byte anywhere in its body is answered without parsing.
+/// `try`): the JIT tiers leave such functions to the interpreter (docs/abi.md §9). Noted
+/// during validation (`Module::handlers`); a module built without validating has its body
+/// read here (not parsed when neither opcode byte occurs anywhere in it).
 pub fn has_handlers(module: &Module, def_index: usize) -> bool {
+    if let Some(&h) = module.handlers.get(def_index) {
+        return h;
+    }
     let code = module.body_bytes(def_index);
     if !code.iter().any(|&b| b == 0x06 || b == 0x1f) {
         return false;

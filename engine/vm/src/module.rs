@@ -284,6 +284,10 @@ pub struct Module {
     pub elems: Vec<ElemSegment>,
     pub datas: Vec<DataSegment>,
     pub bodies: Vec<FuncBody>,
+    /// Per defined function, whether it has an exception handler (`try_table` or a legacy
+    /// `try`), noted during validation; empty for a module built without validating
+    /// (`frontend::has_handlers` then reads the body).
+    pub handlers: Vec<bool>,
     pub customs: Vec<(String, Range<usize>)>,
     pub num_imported_funcs: u32,
     pub num_imported_tables: u32,
@@ -390,6 +394,28 @@ pub fn func_type(t: &wasmparser::FuncType, offset: u64) -> Result<FuncType> {
         .map(|p| val_type(*p, offset))
         .collect::<Result<Vec<_>>>()?;
     Ok(FuncType::new(params, results))
+}
+
+/// Validates a function body as `FuncValidator::validate` does, and says whether it has an
+/// exception handler: the opcode byte of every operator is at hand here, and `try_table`
+/// (0x1f) and `try` (0x06) are one-byte opcodes, so the JIT tiers need no scan of their own
+/// (docs/abi.md §9). `bytes` is the buffer the body's positions index.
+fn validate_body<R: wasmparser::WasmModuleResources>(
+    fv: &mut wasmparser::FuncValidator<R>,
+    body: &wasmparser::FunctionBody<'_>,
+    bytes: &[u8],
+) -> Result<bool> {
+    let mut reader = body.get_binary_reader();
+    fv.read_locals(&mut reader)?;
+    reader.set_features(supported_features());
+    let mut handlers = false;
+    while !reader.eof() {
+        let pos = reader.original_position();
+        handlers |= matches!(bytes.get(pos as usize), Some(0x06 | 0x1f));
+        reader.visit_operator(&mut fv.visitor(pos))??;
+    }
+    reader.finish_expression(&fv.visitor(reader.original_position()))?;
+    Ok(handlers)
 }
 
 /// Checks a complete module without building it.
@@ -539,6 +565,7 @@ impl Module {
             elems: Vec::new(),
             datas: Vec::new(),
             bodies: Vec::new(),
+            handlers: Vec::new(),
             customs: Vec::new(),
             num_imported_funcs: 0,
             num_imported_tables: 0,
@@ -559,7 +586,8 @@ impl Module {
                 check_encoding(&payload, &bytes, 0)?;
                 if let ValidPayload::Func(func, body) = v.payload(&payload)? {
                     let mut fv = func.into_validator(std::mem::take(&mut func_allocs));
-                    fv.validate(&body)?;
+                    let handlers = validate_body(&mut fv, &body, &bytes)?;
+                    m.handlers.push(handlers);
                     func_allocs = fv.into_allocations();
                 }
             }
