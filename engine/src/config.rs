@@ -26,10 +26,14 @@ pub enum Tier {
     /// A tier per function: each function is compiled by the baseline or left in the
     /// interpreter, chosen from `seed` (or by `Config::mixed_funcs`), so every kind of call
     /// between tiers is exercised. For testing and differential fuzzing.
-    Mixed { seed: u64 },
+    Mixed {
+        /// Chooses which functions are compiled (the same seed, the same choice).
+        seed: u64,
+    },
 }
 
 impl Tier {
+    /// The name `--tier` takes (`mixed` for every seed).
     pub fn name(self) -> &'static str {
         match self {
             Tier::Interp => "interp",
@@ -98,7 +102,9 @@ impl FromStr for Tier {
 /// Engine settings. Build one, adjust it, then create an [`Engine`](crate::Engine).
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// Which tiers run the code (default: tiered execution).
     pub tier: Tier,
+    /// How memory accesses are kept in bounds: guard pages (the default) or explicit checks.
     pub bounds_checks: BoundsChecks,
     /// Wasm frames allowed on the stack before the trap "call stack exhausted", counted the
     /// same way in every tier (docs/abi.md §4), so a recursion's outcome never depends on the
@@ -127,6 +133,12 @@ pub struct Config {
     /// engine's epoch (`Engine::increment_epoch`) reaches the store's deadline
     /// (`Store::set_epoch_deadline`). Off: no check is compiled.
     pub epoch_interruption: bool,
+    /// The optimizing tier's mid-end switches, comma-separated: `on` (the default, also
+    /// empty), `off` (no e-graph), `chaos=SEED` (a random legal node per e-class, for
+    /// fuzzing), `no-FAMILY` (a rule family off: arith, bits, shifts, compare, convert,
+    /// address), `no-licm`, `no-bounds`, `iters=N`. Set it with [`Config::egraph`], which
+    /// checks the spelling; the other tiers ignore it.
+    pub egraph: String,
 }
 
 /// A tiering policy in a configuration (shared, so configurations stay cheap to clone).
@@ -161,15 +173,18 @@ impl Default for Config {
             interp_mode: rt.interp,
             consume_fuel: false,
             epoch_interruption: false,
+            egraph: String::new(),
         }
     }
 }
 
 impl Config {
+    /// Sets [`Config::tier`](Config#structfield.tier).
     pub fn tier(mut self, tier: Tier) -> Self {
         self.tier = tier;
         self
     }
+    /// Sets [`Config::bounds_checks`](Config#structfield.bounds_checks).
     pub fn bounds_checks(mut self, mode: BoundsChecks) -> Self {
         self.bounds_checks = mode;
         self
@@ -260,20 +275,24 @@ impl Config {
         self
     }
 
+    /// Sets [`Config::compile_threads`](Config#structfield.compile_threads).
     pub fn compile_threads(mut self, threads: usize) -> Self {
         self.compile_threads = Some(threads);
         self
     }
 
+    /// Sets [`Config::profile`](Config#structfield.profile).
     pub fn profile(mut self, on: bool) -> Self {
         self.profile = on;
         self
     }
 
+    /// Sets [`Config::perf_map`](Config#structfield.perf_map).
     pub fn perf_map(mut self, on: bool) -> Self {
         self.perf_map = on;
         self
     }
+    /// Sets [`Config::interp_mode`](Config#structfield.interp_mode).
     pub fn interp_mode(mut self, mode: InterpMode) -> Self {
         self.interp_mode = mode;
         self
@@ -292,6 +311,15 @@ impl Config {
         self
     }
 
+    /// Sets the optimizing tier's mid-end switches (see
+    /// [`Config::egraph`](Config#structfield.egraph)), refusing a spelling the mid-end does
+    /// not know.
+    pub fn egraph(mut self, spec: &str) -> Result<Self, ConfigError> {
+        check_egraph(spec)?;
+        self.egraph = spec.trim().to_string();
+        Ok(self)
+    }
+
     /// The interruption checks the tiers compile into this engine's modules.
     pub(crate) fn interrupts(&self) -> strata_vm::Interrupts {
         strata_vm::Interrupts {
@@ -300,6 +328,7 @@ impl Config {
         }
     }
 
+    /// Sets [`Config::max_call_depth`](Config#structfield.max_call_depth).
     pub fn max_call_depth(mut self, depth: usize) -> Self {
         self.max_call_depth = depth;
         self
@@ -312,6 +341,13 @@ impl Config {
             interp: self.interp_mode,
         }
     }
+}
+
+/// Whether `spec` is a mid-end switch list the optimizing tier accepts.
+fn check_egraph(spec: &str) -> Result<(), ConfigError> {
+    strata_tiers::opt::midend_config(spec)
+        .map(drop)
+        .map_err(|e| ConfigError(format!("--egraph: {e}")))
 }
 
 /// The most background compile threads an engine may have: thousands of threads were seen
@@ -345,6 +381,7 @@ impl Engine {
                 config.tier
             )));
         }
+        check_egraph(&config.egraph)?;
         if config.max_stack_cells < 1024 || config.max_call_depth == 0 {
             return Err(ConfigError("stack limits are too small".into()));
         }
@@ -379,6 +416,7 @@ impl Engine {
         })
     }
 
+    /// The configuration the engine was created with.
     pub fn config(&self) -> &Config {
         &self.config
     }

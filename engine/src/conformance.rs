@@ -1,6 +1,7 @@
 //! The configurations every conformance test runs (the spec suites, the JIT tests, the
 //! mixed-tier subsets), in one list: each available tier in each bounds-check mode, the
-//! interpreter in each dispatch mode, tiered execution under stress policies that tier up and
+//! interpreter in each dispatch mode, the optimizing tier without the e-graph and with chaos
+//! extraction, tiered execution under stress policies that tier up and
 //! enter OSR at once or at random, and mixed tiers. A tier or mode joins every test by being
 //! registered here (`Tier::SINGLE`, `InterpMode::all`), not by copying tests.
 
@@ -22,6 +23,12 @@ pub const BOUNDS_MODES: [BoundsChecks; 2] = [BoundsChecks::GuardPages, BoundsChe
 /// or back-edge, and seeded random tier-ups and OSR entries.
 pub const STRESS_POLICIES: [&str; 4] =
     ["counters:call=1,loop=1", "random:1", "random:2", "random:3"];
+
+/// The optimizing tier's mid-end variants besides the default (e-graph on): without the
+/// e-graph, and with chaos extraction (a random legal node per e-class instead of the
+/// cheapest, so rewrites the cost model never picks are run too). Each runs in both bounds
+/// modes, named e.g. `opt[egraph=off]/explicit`.
+pub const EGRAPH_MODES: [&str; 2] = ["off", "chaos=1"];
 
 /// Seeds of the mixed-tier configurations.
 pub const MIXED_SEEDS: [u64; 3] = [1, 2, 3];
@@ -55,6 +62,19 @@ pub fn single_tiers() -> Vec<NamedConfig> {
                     .bounds_checks(bounds)
                     .interp_mode(mode);
                 out.push(NamedConfig { name, config });
+            }
+        }
+        if tier == Tier::Opt {
+            for egraph in EGRAPH_MODES {
+                for bounds in BOUNDS_MODES {
+                    let name = format!("{tier}[egraph={egraph}]/{}", bounds_name(bounds));
+                    let config = Config::default()
+                        .tier(tier)
+                        .bounds_checks(bounds)
+                        .egraph(egraph)
+                        .expect("the registered e-graph modes parse");
+                    out.push(NamedConfig { name, config });
+                }
             }
         }
     }
@@ -116,6 +136,15 @@ mod tests {
         }
         for mode in InterpMode::all() {
             assert!(all.iter().any(|c| c.config.interp_mode == mode));
+        }
+        if Tier::Opt.is_available() {
+            for egraph in EGRAPH_MODES {
+                for bounds in BOUNDS_MODES {
+                    assert!(all.iter().any(|c| c.config.tier == Tier::Opt
+                        && c.config.bounds_checks == bounds
+                        && c.config.egraph == egraph));
+                }
+            }
         }
         for bounds in BOUNDS_MODES {
             assert!(all

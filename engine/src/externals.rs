@@ -346,7 +346,7 @@ impl Tag {
 #[derive(Clone, Debug)]
 pub struct Exception {
     store_id: u64,
-    /// The `exnref` cell (docs/abi.md §9).
+    /// The `exnref` cell (docs/abi.md §10).
     cell: u64,
     tag: Tag,
     payload: std::sync::Arc<[Val]>,

@@ -81,9 +81,6 @@
 
 #![warn(missing_docs)]
 
-// config.rs is being extended on the `fuel` branch (Config knobs): its public items get
-// their docs there; until then they do not warn.
-#[allow(missing_docs)]
 mod config;
 pub mod conformance;
 mod demangle;
@@ -106,7 +103,7 @@ pub use externals::{Exception, Extern, Global, Memory, Table, Tag};
 pub use func::{Func, IntoFunc, RawHostFn, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use instance::{Imports, Instance};
 pub use linker::Linker;
-pub use module::{validate, ExportType, ImportType, Module};
+pub use module::{supported_features, validate, ExportType, ImportType, Module};
 pub use store::{AsStore, AsStoreMut, Caller, Store};
 pub use strata_vm::module::{set_simd_enabled, simd_enabled};
 pub use strata_vm::{

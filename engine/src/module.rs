@@ -33,6 +33,9 @@ pub struct ExportType {
     pub ty: ExternType,
 }
 
+/// The WebAssembly features Strata validates modules with (wasmparser's set).
+pub use strata_vm::module::supported_features;
+
 /// Checks that `bytes` are a valid module (binary format) without compiling it.
 pub fn validate(bytes: &[u8]) -> Result<(), CompileError> {
     strata_vm::module::validate(bytes).map_err(CompileError::from)
@@ -64,6 +67,7 @@ impl Module {
     pub fn from_binary(engine: &Engine, bytes: Vec<u8>) -> Result<Module, CompileError> {
         let mut inner = strata_vm::Module::new(bytes)?;
         inner.interrupts = engine.config().interrupts();
+        inner.egraph = engine.config().egraph.clone();
         Ok(Module {
             inner: Arc::new(inner),
             engine: engine.clone(),
@@ -93,6 +97,7 @@ impl Module {
         let bytes = validator.finish()?;
         let mut inner = strata_vm::Module::from_validated(bytes)?;
         inner.interrupts = engine.config().interrupts();
+        inner.egraph = engine.config().egraph.clone();
         Ok(Module {
             inner: Arc::new(inner),
             engine: engine.clone(),

@@ -1,4 +1,4 @@
-//! Exception handling across tiers and the host (design.md §11, docs/abi.md §9): a host
+//! Exception handling across tiers and the host (design.md §11, docs/abi.md §10): a host
 //! function's exception caught in wasm, an uncaught one arriving at the host with its tag and
 //! arguments, traps passing through every kind of handler, and exceptions crossing
 //! compiled and interpreted frames, on every registered configuration.

@@ -227,3 +227,36 @@ fn epoch_deadlines_are_per_store_and_renewable() {
     engine.increment_epoch();
     assert!(run.call(&mut store, &[Val::I32(10)]).is_err());
 }
+
+/// The optimizing tier emits the checks itself: with fuel or epochs on, every function of an
+/// `--tier opt` module runs opt code (none falls back to the baseline), and counts the same
+/// (`fuel_counts_the_same_in_every_configuration` runs the opt configurations too).
+#[test]
+fn opt_code_runs_with_fuel_and_epochs_on() {
+    use strata_vm::tiering::LEVEL_OPT;
+    for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        for (fuel, epoch) in [(true, false), (false, true), (true, true)] {
+            let config = Config::default()
+                .tier(Tier::Opt)
+                .bounds_checks(bounds)
+                .consume_fuel(fuel)
+                .epoch_interruption(epoch);
+            let mut i = inst(config);
+            if fuel {
+                i.store.set_fuel(1_000_000).unwrap();
+            }
+            if epoch {
+                i.store.set_epoch_deadline(1);
+            }
+            assert_eq!(i.call("run", &[Val::I32(7)]), Ok(vec![Val::I32(35)]));
+            let env = i.instance.module(&i.store);
+            for d in 0..env.num_defined_funcs() as u32 {
+                assert_eq!(
+                    strata_tiers::tier::ready_level(&env, d),
+                    LEVEL_OPT,
+                    "function {d} fell back to the baseline ({bounds:?}, fuel {fuel}, epoch {epoch})"
+                );
+            }
+        }
+    }
+}

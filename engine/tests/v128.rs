@@ -50,7 +50,12 @@ fn setup(tier: Tier) -> (Store, Instance) {
 
 #[test]
 fn v128_values_cross_the_api() {
-    for tier in [Tier::Interp, Tier::Tiered] {
+    for tier in [
+        Tier::Interp,
+        Tier::Baseline,
+        Tier::Tiered,
+        Tier::Mixed { seed: 1 },
+    ] {
         let (mut store, inst) = setup(tier);
         let add = inst.get_func(&store, "add").unwrap();
         let a = i32x4([1, 2, 3, 4]);

@@ -20,11 +20,6 @@ pub struct CompileArgs {
     /// pipeline (`after`), with each pass's statistics.
     #[arg(long, value_enum)]
     pub print_ir: Option<IrStage>,
-    /// With --print-ir after: the mid-end's switches, comma-separated: `off` (no e-graph),
-    /// `chaos=SEED`, `no-FAMILY` (arith, bits, shifts, compare, convert, address),
-    /// `no-licm`, `no-bounds`, `iters=N`.
-    #[arg(long, default_value = "")]
-    pub egraph: String,
     /// With --print-ir: only this function (its name or function index).
     #[arg(long)]
     pub func: Option<String>,
@@ -241,7 +236,7 @@ fn print_ir(args: CompileArgs) -> Result<(), Failure> {
     let env = module.env();
     let mut translator = strata_ir::Translator::new();
     let pipeline = default_pipeline();
-    let midend = strata_ir::egraph::MidendConfig::parse(&args.egraph)?;
+    let midend = strata_ir::egraph::MidendConfig::parse(&args.engine.egraph)?;
     let mut found = false;
     let mut out = String::new();
     let start = Instant::now();

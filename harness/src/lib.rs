@@ -66,6 +66,11 @@ pub struct EngineArgs {
     /// Background compile threads for --tier tiered (default: cores - 1, at least 1).
     #[arg(long, value_name = "N")]
     pub compile_threads: Option<usize>,
+    /// The optimizing tier's mid-end switches, comma-separated: on (default), off (no
+    /// e-graph), chaos=SEED, no-FAMILY (arith, bits, shifts, compare, convert, address),
+    /// no-licm, no-bounds, iters=N.
+    #[arg(long, value_name = "SWITCHES", default_value = "")]
+    pub egraph: String,
 }
 
 impl EngineArgs {
@@ -108,6 +113,7 @@ impl EngineArgs {
                 ))
             }
         };
+        let config = config.egraph(&self.egraph).map_err(|e| e.to_string())?;
         Ok(config.bounds_checks(bounds))
     }
 }

@@ -6,9 +6,8 @@ use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use strata::{Error, Imports, Instance, Module, RuntimeError, Store, Val, ValType};
+use strata::{Error, Instance, Linker, Module, RuntimeError, Store, Val, ValType};
 
 /// Exit status when the program traps (128 + SIGABRT, as a native program that aborts).
 pub const TRAP_EXIT: u8 = 134;
@@ -211,7 +210,6 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
             )
         })?;
     }
-    let ctx = Arc::new(Mutex::new(ctx));
 
     let t_compile = Instant::now();
     let module = Module::new(&engine, &bytes).map_err(|e| fail(ERROR_EXIT, e))?;
@@ -221,7 +219,13 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         .check_mixed_funcs(&module)
         .map_err(|e| fail(USAGE_EXIT, e))?;
     let t_instantiate = Instant::now();
-    let mut store = Store::new(&engine);
+    let mut store = Store::with_data(
+        &engine,
+        RunState {
+            wasi: ctx,
+            markers: crate::sightglass::Markers::default(),
+        },
+    );
     if let Some(fuel) = args.fuel {
         store.set_fuel(fuel).map_err(|e| fail(ERROR_EXIT, e))?;
     }
@@ -229,11 +233,8 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     let _watchdog = args
         .timeout
         .map(|limit| crate::watchdog::Watchdog::start(&mut store, limit));
-    let mut imports = Imports::new();
-    wasi::add_to_imports(&mut store, &mut imports, &module, &ctx);
-    let markers = Arc::new(Mutex::new(crate::sightglass::Markers::default()));
-    crate::sightglass::add_to_imports(&mut store, &mut imports, &module, &markers);
-    let instance = match Instance::new(&mut store, &module, &imports) {
+    let linker = run_linker(&engine, &module).map_err(|e| fail(ERROR_EXIT, e))?;
+    let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,
         Err(Error::Link(e)) => {
             let hint = if e.module == wasi::MODULE || e.module == crate::sightglass::MODULE {
@@ -252,7 +253,7 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     let outcome = execute(&args, &module, &mut store, instance);
     let execute_time = t_execute.elapsed();
     let profiled = crate::profile::emit(&engine, &args.profile);
-    let marked = markers.lock().unwrap_or_else(|e| e.into_inner()).elapsed();
+    let marked = store.data().markers.elapsed();
     if let Some(t) = marked {
         // The Sightglass protocol's measurement: from `bench.start` to `bench.end`.
         eprintln!("bench-markers ns={}", t.as_nanos());
@@ -277,11 +278,28 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     }
 }
 
+/// The host state of a `strata run` store: the WASI context and the Sightglass markers.
+pub struct RunState {
+    wasi: WasiCtx,
+    markers: crate::sightglass::Markers,
+}
+
+/// What `strata run` links a program against: WASI preview1 (names outside it are `ENOSYS`
+/// stubs of the declared type) and the Sightglass markers, through the same [`Linker`] an
+/// embedder uses.
+fn run_linker(engine: &strata::Engine, module: &Module) -> Result<Linker<RunState>, Error> {
+    let mut linker = Linker::new(engine);
+    wasi::add_to_linker(&mut linker, |s: &mut RunState| &mut s.wasi)?;
+    wasi::define_unknown_as_enosys(&mut linker, module)?;
+    crate::sightglass::add_to_linker(&mut linker, |s: &mut RunState| &mut s.markers)?;
+    Ok(linker)
+}
+
 /// Runs `_start`, or the `--invoke` function with the command-line arguments.
 fn execute(
     args: &RunArgs,
     module: &Module,
-    mut store: &mut Store,
+    mut store: &mut Store<RunState>,
     instance: Instance,
 ) -> Result<u8, Failure> {
     match &args.invoke {

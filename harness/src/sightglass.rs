@@ -2,9 +2,8 @@
 //! `bench.end` (no parameters, no results) and calls them around the part to measure.
 //! `strata run` provides them and reports the time between the two calls.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use strata::{ExternType, Func, FuncType, Imports, Module, Store};
+use strata::{Caller, Error, Linker};
 
 /// The import module of the markers.
 pub const MODULE: &str = "bench";
@@ -24,41 +23,17 @@ impl Markers {
     }
 }
 
-/// Defines the markers `module` imports (with the right type; others are left for the
-/// linker to report) into `imports`.
-pub fn add_to_imports(
-    store: &mut Store,
-    imports: &mut Imports,
-    module: &Module,
-    markers: &Arc<Mutex<Markers>>,
-) {
-    let marker_ty = FuncType::new([], []);
-    for import in module.imports() {
-        if import.module != MODULE {
-            continue;
-        }
-        let ExternType::Func(ty) = &import.ty else {
-            continue;
-        };
-        if *ty != marker_ty {
-            continue;
-        }
-        let is_start = match import.name.as_str() {
-            "start" => true,
-            "end" => false,
-            _ => continue,
-        };
-        let markers = markers.clone();
-        let func = Func::new(&mut *store, marker_ty.clone(), move |_, _, _| {
-            let now = Instant::now();
-            let mut m = markers.lock().unwrap_or_else(|e| e.into_inner());
-            if is_start {
-                m.start = Some(now);
-            } else {
-                m.end = Some(now);
-            }
-            Ok(())
-        });
-        imports.define(MODULE, &import.name, func);
-    }
+/// Defines `bench.start` and `bench.end` in `linker`, recording into the [`Markers`] that
+/// `get` finds in the store's host state.
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: impl Fn(&mut T) -> &mut Markers + Copy + Send + Sync + 'static,
+) -> Result<(), Error> {
+    linker.func_wrap(MODULE, "start", move |mut caller: Caller<'_, T>| {
+        get(caller.data_mut()).start = Some(Instant::now());
+    })?;
+    linker.func_wrap(MODULE, "end", move |mut caller: Caller<'_, T>| {
+        get(caller.data_mut()).end = Some(Instant::now());
+    })?;
+    Ok(())
 }

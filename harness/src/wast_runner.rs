@@ -6,6 +6,12 @@
 //! values, threads, components, or a module rejected for a disabled proposal), so that a
 //! proposal's table shows how much of it runs; anything else that does not behave as the
 //! script says is a failure.
+//!
+//! The scripts of an older version are checked against that version's rules
+//! (`suite_features`): WebAssembly 3.0 made valid some modules that wasm-v1/v2 and the
+//! memory64 proposal's own scripts reject (several memories, a LEB128 memory index where a
+//! zero byte was reserved, u64 memarg offsets), so those scripts' modules are first validated
+//! without the proposals that came later, then compiled by the engine as usual.
 
 use crate::EngineArgs;
 use clap::Args;
@@ -336,6 +342,8 @@ struct Runner<'e> {
     definitions: HashMap<String, Module>,
     outcome: Outcome,
     text: &'e str,
+    /// The script's version's features, when the engine has more (`suite_features`).
+    features: Option<wasmparser::WasmFeatures>,
 }
 
 fn unsupported_feature(message: &str) -> bool {
@@ -345,8 +353,24 @@ fn unsupported_feature(message: &str) -> bool {
         || message.contains("unsupported")
 }
 
+/// The features a script of suite `label` (`SUITE/NAME`) is written for, when they are fewer
+/// than the engine's: proposals that came after the suite's version are turned off.
+fn suite_features(label: &str) -> Option<wasmparser::WasmFeatures> {
+    use wasmparser::WasmFeatures as F;
+    let later = if label.starts_with("wasm-v1/") || label.starts_with("wasm-v2/") {
+        F::MULTI_MEMORY | F::MEMORY64
+    } else if label.starts_with("proposals/memory64/") {
+        // The proposal's scripts predate multi-memory ("multiple memories" is invalid there).
+        F::MULTI_MEMORY
+    } else {
+        return None;
+    };
+    Some(strata::supported_features().difference(later))
+}
+
 fn run_script(engine: &Engine, name: &str, text: &str) -> Outcome {
     let mut runner = Runner::new(engine, text);
+    runner.features = suite_features(name);
     // The spec's names.wast uses bidirectional-override characters on purpose.
     let mut lexer = Lexer::new(text);
     lexer.allow_confusing_unicode(true);
@@ -379,6 +403,7 @@ impl<'e> Runner<'e> {
             definitions: HashMap::new(),
             outcome: Outcome::default(),
             text,
+            features: None,
         }
     }
 
@@ -415,6 +440,17 @@ impl<'e> Runner<'e> {
         };
         if matches!(module, QuoteWat::QuoteComponent(..)) {
             return Compiled::Unsupported;
+        }
+        if let Some(features) = self.features {
+            // Text goes through the engine's front end first; binary is what it checks.
+            let binary = match wat::parse_bytes(&bytes) {
+                Ok(b) => b.into_owned(),
+                Err(e) => return Compiled::Err(e.to_string()),
+            };
+            if let Err(e) = wasmparser::Validator::new_with_features(features).validate_all(&binary)
+            {
+                return Compiled::Err(format!("invalid in the script's version: {e}"));
+            }
         }
         match Module::new(self.engine, bytes) {
             Ok(m) => Compiled::Ok(m),

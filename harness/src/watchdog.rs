@@ -16,7 +16,7 @@ pub struct Watchdog {
 impl Watchdog {
     /// Interrupts `store`'s wasm after `limit`: the engine must have
     /// `Config::epoch_interruption`. Sets the store's deadline to the next epoch.
-    pub fn start(store: &mut strata::Store, limit: Duration) -> Watchdog {
+    pub fn start<T>(store: &mut strata::Store<T>, limit: Duration) -> Watchdog {
         store.set_epoch_deadline(1);
         let engine = store.engine().clone();
         let (stop, stopped) = mpsc::channel::<()>();

@@ -185,3 +185,32 @@ fn sightglass_suite_runs_checks_output_and_reports_marker_times() {
     }
     assert!(stdout.contains("2 of 4 benchmark runs correct"), "{text}");
 }
+
+#[test]
+fn sightglass_suite_list_and_expected_files_follow_sightglass() {
+    // all.suite names the benchmarks (commented lines are left out); each file's own
+    // `<stem>.stdout.expected` wins over the directory's `default.stdout.expected`.
+    let o = strata()
+        .args([
+            "bench", "--runs", "1", "--tier", "interp", "--engine", "none",
+        ])
+        .arg("--sightglass")
+        .arg("harness/tests/data/sightglass-listed")
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let text = show(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let line = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .to_string()
+    };
+    assert!(line("first").ends_with("ok"), "{text}");
+    assert!(line("second").contains("stdout differs"), "{text}");
+    assert!(!stdout.contains("not-built"), "{text}");
+    assert!(stdout.contains("1 of 2 benchmark runs correct"), "{text}");
+}

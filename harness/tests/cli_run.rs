@@ -160,6 +160,22 @@ fn invalid_module_and_unknown_imports_exit_1() {
     assert!(err.contains("link error"), "{err}");
     assert!(err.contains("`env`.`host_thing`"), "{err}");
 
+    // The markers are linked by name; a wrong type is named in the text format.
+    let marker = t.path().join("marker.wat");
+    fs::write(
+        &marker,
+        r#"(module (import "bench" "start" (func (param i32))) (func (export "_start")))"#,
+    )
+    .unwrap();
+    let o = strata(&["run", marker.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("`bench`.`start`"), "{err}");
+    assert!(
+        err.contains("expected (func (param i32)), found (func)"),
+        "{err}"
+    );
+
     let reactor = t.path().join("no_start.wat");
     fs::write(&reactor, r#"(module (func (export "f")))"#).unwrap();
     let o = strata(&["run", reactor.to_str().unwrap()]);

@@ -335,3 +335,46 @@ fn diff_command_reports_and_summarizes() {
     assert_eq!(out.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn diff_runs_wasi_programs_in_the_same_world_on_every_side() {
+    // Random bytes reach memory and stdout: they agree only because every side's WASI
+    // context is seeded the same; the exit status is compared like a result.
+    let dir = std::env::temp_dir().join(format!("strata-diff-wasi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("w.wat");
+    std::fs::write(
+        &file,
+        r#"(module
+          (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_write"
+            (func $write (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (func (export "_start")
+            (drop (call $random (i32.const 64) (i32.const 16)))
+            (i32.store (i32.const 0) (i32.const 64))
+            (i32.store (i32.const 4) (i32.const 16))
+            (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (call $exit (i32.const 3))))"#,
+    )
+    .unwrap();
+    let out = strata()
+        .args([
+            "diff",
+            "-v",
+            "--tiers",
+            "interp,baseline,opt,tiered@random:3",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("exited with status 3"), "{stdout}");
+    assert!(
+        stdout.lines().last().unwrap() == "3 passed, 0 failed, 0 skipped",
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

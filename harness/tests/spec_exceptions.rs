@@ -1,4 +1,4 @@
-//! Exception handling (Wasm 3.0, docs/abi.md §9) on every registered configuration: the
+//! Exception handling (Wasm 3.0, docs/abi.md §10) on every registered configuration: the
 //! `proposals/exceptions` suite, and Strata's own tests of the legacy instructions
 //! (`tests/wast/legacy_exceptions.wast`: `try`/`catch`/`catch_all`/`delegate`/`rethrow`, which
 //! the suites do not cover).

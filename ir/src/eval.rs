@@ -15,10 +15,13 @@
 //! when every NaN operand is canonical, otherwise any arithmetic NaN). The evaluator always
 //! returns the *canonical* NaN, [`F32_CANONICAL_NAN`] / [`F64_CANONICAL_NAN`] (positive sign,
 //! quiet bit only), for every operation that computes a float: arithmetic, `sqrt`, rounding,
-//! `min`/`max`, `demote`/`promote` and conversions. That is one of the results wasm allows, and
-//! it is deterministic, so folding never depends on the host's NaN propagation. The bit
+//! `min`/`max` and conversions. That is one of the results wasm allows, and it is
+//! deterministic, so folding never depends on the host's NaN propagation. The bit
 //! operations `abs`, `neg`, `copysign`, the reinterprets and `select` keep payloads exactly,
-//! as wasm requires.
+//! as wasm requires. `demote`/`promote` of a NaN keep its sign and payload, quieted: also an
+//! arithmetic NaN wasm allows, and what every tier computes at run time (x86-64's
+//! `cvtsd2ss`/`cvtss2sd`), so a folded conversion stores the same bits the interpreter does
+//! (a differential-fuzzing finding: a global's bits differed after a folded demote).
 //!
 //! # What returns `None`
 //! - Opcodes that are not pure: trapping ones (`i32.div_s`, `i32.trunc_f32_s`...), memory,
@@ -147,8 +150,12 @@ fn unary(op: Opcode, a: u64) -> Option<u64> {
         F64ConvertI32U => f64r(f64::from(a32)),
         F64ConvertI64S => f64r(a as i64 as f64),
         F64ConvertI64U => f64r(a as f64),
-        // Rounds to nearest, ties to even (overflow gives infinity); NaN is canonicalised.
+        // Rounds to nearest, ties to even (overflow gives infinity). A NaN keeps its sign
+        // and payload, quieted (see the module docs: what every tier's cvtsd2ss/cvtss2sd
+        // computes at run time).
+        F32DemoteF64 if da.is_nan() => u64::from(demote_nan(a)),
         F32DemoteF64 => f32r(da as f32),
+        F64PromoteF32 if fa.is_nan() => promote_nan(a32),
         F64PromoteF32 => f64r(f64::from(fa)),
 
         I32ReinterpretF32 | F32ReinterpretI32 => u64::from(a32),
@@ -266,6 +273,22 @@ fn bool32(b: bool) -> u64 {
 /// An i32 result, zero-extended.
 fn i32r(v: i32) -> u64 {
     u64::from(v as u32)
+}
+
+/// `f32.demote_f64` of the f64 NaN `bits` as x86-64's `cvtsd2ss` computes it: the sign, the
+/// quiet bit set, and the payload's top 22 bits below it.
+fn demote_nan(bits: u64) -> u32 {
+    let sign = ((bits >> 63) as u32) << 31;
+    let payload = ((bits >> 29) as u32) & 0x007f_ffff;
+    sign | 0x7fc0_0000 | payload
+}
+
+/// `f64.promote_f32` of the f32 NaN `bits` as x86-64's `cvtss2sd` computes it: the sign, the
+/// quiet bit set, and the payload shifted into the top of the f64 payload.
+fn promote_nan(bits: u32) -> u64 {
+    let sign = u64::from(bits >> 31) << 63;
+    let payload = u64::from(bits & 0x007f_ffff) << 29;
+    sign | 0x7ff8_0000_0000_0000 | payload
 }
 
 /// An f32 result, NaN canonicalised.

@@ -340,6 +340,7 @@ opcodes! {
     Trapz             "trapz"               Trap         Trapping   []                                                   (I32 => );
     Trapnz            "trapnz"              Trap         Trapping   []                                                   (I32 => );
     OsrLoadCell       "osr.load_cell"       Cell         Read       []                                                   (*);
+    Interrupt         "interrupt"           Nullary      Write      [OutOfFuel, Interrupt]                               ( => );
     Jump              "jump"                Jump         Terminator []                                                   (*);
     BrIf              "br_if"               BrIf         Terminator []                                                   (*);
     BrTable           "br_table"            BrTable      Terminator []                                                   (*);

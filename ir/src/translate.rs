@@ -261,6 +261,14 @@ impl Ctx<'_, '_> {
         b
     }
 
+    /// An `interrupt` instruction (fuel and epoch checks) in the current block when the
+    /// module compiles interruption checks in; nothing otherwise (they cost nothing off).
+    fn interruption_point(&mut self) {
+        if self.module.interrupts.any() {
+            self.b().inst(Opcode::Interrupt, Imm::None, &[], &[]);
+        }
+    }
+
     fn b(&mut self) -> Builder<'_> {
         Builder::new(&mut self.func, self.cur)
     }
@@ -548,6 +556,8 @@ impl Ctx<'_, '_> {
             };
             self.write_var(i as u32, entry, z);
         }
+        // The function-entry interruption point (docs/abi.md §7), after the frame checks.
+        self.interruption_point();
         self.t.ctrl.start(ty.results().len() as u32, DEAD);
         let mut reader = body.get_operators_reader().map_err(wrap)?;
         while !reader.eof() {
@@ -577,7 +587,7 @@ impl Ctx<'_, '_> {
             Operator::Else => return self.else_(),
             Operator::End => return self.end(),
             // Checked even in unreachable code: a `try` there opens a frame this translator
-            // does not track. Such functions keep their lower tier (docs/abi.md §9).
+            // does not track. Such functions keep their lower tier (docs/abi.md §10).
             Operator::TryTable { .. }
             | Operator::Try { .. }
             | Operator::Catch { .. }
@@ -944,6 +954,9 @@ impl Ctx<'_, '_> {
                     self.write_var(l + p as u32, header, v);
                 }
                 payload.header = header;
+                // The loop-header interruption point: entering the loop and every branch
+                // back run it; an OSR entry jumps to the header, so it runs it once too.
+                self.interruption_point();
                 if let Some(osr) = osr {
                     let ordinal = self.t.ctrl.loop_count();
                     self.func.osr_entries.push(OsrEntry {

@@ -536,7 +536,10 @@ fn conversions_round_to_nearest_even() {
     );
     assert_eq!(ev(F32DemoteF64, &[f64v(-0.0)]), f32v(-0.0));
     assert_eq!(ev(F32DemoteF64, &[f64v(1e-50)]), f32v(0.0));
-    assert_eq!(ev(F32DemoteF64, &[F64_ODD_NAN]), F32_NAN);
+    // A NaN keeps its sign and payload, quieted, as x86-64's cvtsd2ss does at run time.
+    assert_eq!(ev(F32DemoteF64, &[F64_ODD_NAN]), 0xffe0_0000);
+    assert_eq!(ev(F32DemoteF64, &[0xfff7_ffff_ffff_ffff]), 0xffff_ffff);
+    assert_eq!(ev(F32DemoteF64, &[F64_NAN]), F32_NAN);
     // 1 + 2^-24 is halfway between two f32s: ties to even gives 1.
     assert_eq!(ev(F32DemoteF64, &[f64v(1.0 + 2f64.powi(-24))]), f32v(1.0));
     assert_eq!(
@@ -549,7 +552,9 @@ fn conversions_round_to_nearest_even() {
         ev(F64PromoteF32, &[f32v(f32::NEG_INFINITY)]),
         f64v(f64::NEG_INFINITY)
     );
-    assert_eq!(ev(F64PromoteF32, &[F32_ODD_NAN]), F64_NAN);
+    assert_eq!(ev(F64PromoteF32, &[F32_ODD_NAN]), 0xfffc_0000_2000_0000);
+    assert_eq!(ev(F64PromoteF32, &[0xff80_7fff]), 0xfff8_0fff_e000_0000);
+    assert_eq!(ev(F64PromoteF32, &[F32_NAN]), F64_NAN);
 }
 
 /// Reference i32 semantics written independently of `eval.rs` (through Rust's wrapping

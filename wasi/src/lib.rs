@@ -75,6 +75,37 @@ pub struct WasiCtx {
     env: Vec<Vec<u8>>,
     fds: FdTable,
     random: Option<std::fs::File>,
+    /// Set by [`WasiCtxBuilder::deterministic`]: random bytes and clock readings come from
+    /// here instead of the host.
+    replay: Option<Deterministic>,
+}
+
+/// A world that repeats: a pseudo-random stream from a seed and a clock that starts at zero
+/// and advances a fixed step at every reading, so two runs of a program see the same.
+#[derive(Debug, Clone)]
+pub(crate) struct Deterministic {
+    state: u64,
+    now_ns: u64,
+}
+
+impl Deterministic {
+    /// Each reading of a clock is this much later than the one before (1 ms).
+    pub(crate) const CLOCK_STEP_NS: u64 = 1_000_000;
+
+    /// The next 8 pseudo-random bytes (splitmix64).
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// The time of this reading; every clock shares it.
+    pub(crate) fn tick(&mut self) -> u64 {
+        self.now_ns = self.now_ns.saturating_add(Self::CLOCK_STEP_NS);
+        self.now_ns
+    }
 }
 
 impl WasiCtx {
@@ -135,6 +166,7 @@ pub struct WasiCtxBuilder {
     env: Vec<(Vec<u8>, Vec<u8>)>,
     preopens: Vec<(PathBuf, String)>,
     stdio: [StdioSpec; 3],
+    deterministic: Option<u64>,
 }
 
 impl Default for WasiCtxBuilder {
@@ -148,6 +180,7 @@ impl Default for WasiCtxBuilder {
                 StdioSpec::Pipe(Pipe::Null),
                 StdioSpec::Pipe(Pipe::Null),
             ],
+            deterministic: None,
         }
     }
 }
@@ -234,6 +267,15 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// `random_get` gives a fixed pseudo-random sequence from `seed`, and every clock reads
+    /// 1 ms later than the reading before, starting at zero: two runs of the same program see
+    /// the same world (what a differential test needs; a program that measures time sees a
+    /// clock that runs only when read).
+    pub fn deterministic(&mut self, seed: u64) -> &mut Self {
+        self.deterministic = Some(seed);
+        self
+    }
+
     /// All three standard streams are the host process's.
     pub fn inherit_stdio(&mut self) -> &mut Self {
         self.inherit_stdin().inherit_stdout().inherit_stderr()
@@ -242,6 +284,9 @@ impl WasiCtxBuilder {
     /// The context; fails when a preopened directory cannot be opened (the error names it).
     pub fn build(&self) -> std::io::Result<WasiCtx> {
         let mut ctx = WasiCtx::new(self.args.clone(), self.env.clone());
+        ctx.replay = self
+            .deterministic
+            .map(|state| Deterministic { state, now_ns: 0 });
         for (spec, s) in self.stdio.iter().zip([Stdio::In, Stdio::Out, Stdio::Err]) {
             if let StdioSpec::Pipe(p) = spec {
                 ctx.fds.set_stdio(s, p.clone());

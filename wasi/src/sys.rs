@@ -92,20 +92,38 @@ fn read_clock(id: u32, resolution: bool) -> Result<u64> {
 }
 
 /// `clock_res_get(id, resolution) -> errno`
-pub fn clock_res_get(_: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>) -> Result {
-    let res = read_clock(p.u32(0), true)?;
+pub fn clock_res_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>) -> Result {
+    let res = match ctx.replay {
+        Some(_) => {
+            host_clock(p.u32(0))?;
+            crate::Deterministic::CLOCK_STEP_NS
+        }
+        None => read_clock(p.u32(0), true)?,
+    };
     mem.write_u64(p.u32(1), res)
 }
 
 /// `clock_time_get(id, precision, time) -> errno`
-pub fn clock_time_get(_: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>) -> Result {
-    let now = read_clock(p.u32(0), false)?;
+pub fn clock_time_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>) -> Result {
+    let now = match &mut ctx.replay {
+        Some(replay) => {
+            host_clock(p.u32(0))?;
+            replay.tick()
+        }
+        None => read_clock(p.u32(0), false)?,
+    };
     mem.write_u64(p.u32(2), now)
 }
 
 /// `random_get(buf, buf_len) -> errno`, from the host's `/dev/urandom`.
 pub fn random_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, p: &Params<'_>) -> Result {
     let buf = mem.bytes_mut(p.u32(0), p.u32(1))?;
+    if let Some(replay) = &mut ctx.replay {
+        for chunk in buf.chunks_mut(8) {
+            chunk.copy_from_slice(&replay.next_u64().to_le_bytes()[..chunk.len()]);
+        }
+        return Ok(());
+    }
     if ctx.random.is_none() {
         ctx.random = Some(std::fs::File::open("/dev/urandom")?);
     }

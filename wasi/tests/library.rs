@@ -232,3 +232,28 @@ fn adding_wasi_twice_is_refused_unless_shadowing_is_allowed() {
     linker.allow_shadowing(true);
     strata_wasi::add_to_linker(&mut linker, |ctx| ctx).unwrap();
 }
+
+/// The first 40 bytes of memory after `entropy.wat` ran with `ctx`.
+fn entropy(ctx: WasiCtx) -> Vec<u8> {
+    let mut run = instantiate("entropy.wat", ctx);
+    assert_eq!(start(&mut run), 0);
+    let memory = run.instance.get_memory(&run.store, "memory").unwrap();
+    memory.data(&run.store)[..40].to_vec()
+}
+
+#[test]
+fn a_deterministic_context_repeats_random_bytes_and_clock_readings() {
+    let seeded = |seed| entropy(WasiCtx::builder().deterministic(seed).build().unwrap());
+    let (a, b, other) = (seeded(7), seeded(7), seeded(8));
+    assert_eq!(a, b, "the same seed gives the same world");
+    assert_ne!(a[..16], other[..16], "another seed gives other bytes");
+    let u64_at = |m: &[u8], at: usize| u64::from_le_bytes(m[at..at + 8].try_into().unwrap());
+    // The clock starts at zero and moves 1 ms per reading; its resolution says so.
+    assert_eq!(u64_at(&a, 16), 1_000_000);
+    assert_eq!(u64_at(&a, 24), 2_000_000);
+    assert_eq!(u64_at(&a, 32), 1_000_000);
+    // The host's world: a real clock, far past zero.
+    let host = entropy(WasiCtx::builder().build().unwrap());
+    assert!(u64_at(&host, 24) >= u64_at(&host, 16));
+    assert_ne!(u64_at(&host, 16), 1_000_000);
+}

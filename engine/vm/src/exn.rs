@@ -1,4 +1,4 @@
-//! Exception objects (design.md §11, docs/abi.md §9): the store's exception heap and the
+//! Exception objects (design.md §11, docs/abi.md §10): the store's exception heap and the
 //! `exnref` cell encoding every tier shares.
 //!
 //! An exception is a tag (its store address, so aliases of one imported tag are the same

@@ -68,7 +68,10 @@ fn check_import(
             }
         }
         (ImportDesc::Memory(want), ExternType::Memory(m)) => {
-            if !m.limits.matches(&want.limits) || want.shared != m.shared {
+            if !m.limits.matches(&want.limits)
+                || want.shared != m.shared
+                || want.memory64 != m.memory64
+            {
                 return mismatch(ExternType::Memory(*want).to_string(), have);
             }
         }
@@ -217,6 +220,10 @@ pub fn instantiate(
     let memory = memories
         .first()
         .map(|&m| store.memories[m as usize].definition());
+    let memory_defs: Box<[usize]> = memories
+        .iter()
+        .map(|&m| store.memories[m as usize].definition() as usize)
+        .collect();
     let vmctx = Box::new(VMContext {
         runtime: &mut *store.runtime,
         mem_base: memories
@@ -226,6 +233,7 @@ pub fn instantiate(
         globals: global_cells.as_ptr(),
         code_slots: module.code_slots().as_ptr(),
         instance: id,
+        memories: memory_defs.as_ptr(),
     });
     store.instances.push(InstanceData {
         module: module.clone(),
@@ -238,6 +246,7 @@ pub fn instantiate(
         elems,
         data_dropped: vec![false; module.datas.len()],
         global_cells,
+        memory_defs,
         vmctx,
     });
 
@@ -257,7 +266,7 @@ pub fn instantiate(
     }
     for (i, seg) in module.datas.iter().enumerate() {
         if let SegmentMode::Active { index, .. } = &seg.mode {
-            let offset = data_offsets[i].unwrap_or(0) as u32;
+            let offset = data_offsets[i].unwrap_or(0);
             let len = seg.range.len() as u32;
             memory_init(store, id, *index, i as u32, offset, 0, len)
                 .map_err(InstantiateError::Trap)?;
@@ -294,13 +303,30 @@ pub fn table_init(
     Ok(())
 }
 
-/// `memory.init`: copies `len` bytes of data segment `seg` from `src` to memory `mem` at `dst`.
+/// An address or length operand of memory `mem` as the wasm value it is: an i32 cell's upper
+/// half is not part of the value (tiers leave it unspecified), an i64 cell is all of it.
+fn index_value(mem: &LinearMemory, cell: u64) -> u64 {
+    if mem.is_64() {
+        cell
+    } else {
+        cell as u32 as u64
+    }
+}
+
+/// `start .. start + len` if it lies within `size` bytes.
+fn span(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
+    let end = start.checked_add(len)?;
+    (end <= size as u64).then_some(start as usize..end as usize)
+}
+
+/// `memory.init`: copies `len` bytes of data segment `seg` from `src` to memory `mem` at `dst`
+/// (`dst` an address cell of that memory's index type).
 pub fn memory_init(
     store: &mut StoreInner,
     inst: InstanceId,
     mem: u32,
     seg: u32,
-    dst: u32,
+    dst: u64,
     src: u32,
     len: u32,
 ) -> Result<(), Trap> {
@@ -312,51 +338,103 @@ pub fn memory_init(
         instance.module.datas[seg as usize].range.clone()
     };
     let bytes = &instance.module.bytes[range];
-    let (dst, src, len) = (dst as usize, src as usize, len as usize);
-    let memory = store.memories[addr].data_mut();
-    if src.checked_add(len).is_none_or(|end| end > bytes.len())
-        || dst.checked_add(len).is_none_or(|end| end > memory.len())
-    {
-        return Err(TrapCode::MemoryOutOfBounds.into());
+    let memory = &mut store.memories[addr];
+    let dst = index_value(memory, dst);
+    let data = memory.data_mut();
+    match (
+        span(src as u64, len as u64, bytes.len()),
+        span(dst, len as u64, data.len()),
+    ) {
+        (Some(s), Some(d)) => {
+            data[d].copy_from_slice(&bytes[s]);
+            Ok(())
+        }
+        _ => Err(TrapCode::MemoryOutOfBounds.into()),
     }
-    memory[dst..dst + len].copy_from_slice(&bytes[src..src + len]);
-    Ok(())
 }
 
-/// `memory.copy` on memory 0 of `inst` (overlapping ranges allowed). Shared by every tier.
+/// `memory.copy` from memory `src_mem` of `inst` to its memory `dst_mem` (overlapping
+/// ranges allowed). Operands are cells: each address of its memory's index type, the length
+/// i64 only when both memories are 64-bit. Shared by every tier.
+#[allow(clippy::too_many_arguments)]
 pub fn memory_copy(
     store: &mut StoreInner,
     inst: InstanceId,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst_mem: u32,
+    src_mem: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> Result<(), Trap> {
-    let m = store.instances[inst as usize].memories[0];
-    let data = store.memories[m as usize].data_mut();
-    let (d, s, n) = (dst as usize, src as usize, len as usize);
-    if s + n > data.len() || d + n > data.len() {
-        return Err(TrapCode::MemoryOutOfBounds.into());
+    let data = &store.instances[inst as usize];
+    let (md, ms) = (
+        data.memories[dst_mem as usize] as usize,
+        data.memories[src_mem as usize] as usize,
+    );
+    let (d, s) = (
+        index_value(&store.memories[md], dst),
+        index_value(&store.memories[ms], src),
+    );
+    let n = if store.memories[md].is_64() && store.memories[ms].is_64() {
+        len
+    } else {
+        len as u32 as u64
+    };
+    let oob = || Trap::from(TrapCode::MemoryOutOfBounds);
+    let sr = span(s, n, store.memories[ms].byte_len()).ok_or_else(oob)?;
+    let dr = span(d, n, store.memories[md].byte_len()).ok_or_else(oob)?;
+    if md == ms {
+        store.memories[md].data_mut().copy_within(sr, dr.start);
+    } else {
+        // SAFETY: two distinct memories never overlap (separate reservations), and both
+        // ranges were checked against their memory's accessible size.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                store.memories[ms].base().add(sr.start),
+                store.memories[md].base().add(dr.start),
+                n as usize,
+            )
+        };
     }
-    data.copy_within(s..s + n, d);
     Ok(())
 }
 
-/// `memory.fill` on memory 0 of `inst`.
+/// `memory.fill` on memory `mem` of `inst` (`dst`, `len` cells of its index type).
 pub fn memory_fill(
     store: &mut StoreInner,
     inst: InstanceId,
-    dst: u32,
+    mem: u32,
+    dst: u64,
     val: u8,
-    len: u32,
+    len: u64,
 ) -> Result<(), Trap> {
-    let m = store.instances[inst as usize].memories[0];
-    let data = store.memories[m as usize].data_mut();
-    let (d, n) = (dst as usize, len as usize);
-    if d + n > data.len() {
-        return Err(TrapCode::MemoryOutOfBounds.into());
-    }
-    data[d..d + n].fill(val);
+    let m = store.instances[inst as usize].memories[mem as usize];
+    let memory = &mut store.memories[m as usize];
+    let (d, n) = (index_value(memory, dst), index_value(memory, len));
+    let data = memory.data_mut();
+    let r = span(d, n, data.len()).ok_or_else(|| Trap::from(TrapCode::MemoryOutOfBounds))?;
+    data[r].fill(val);
     Ok(())
+}
+
+/// `memory.grow` on memory `mem` of `inst` by `delta` pages (a cell of its index type):
+/// the old size in pages, or -1 of the index type (`u32::MAX` or `u64::MAX`).
+pub fn memory_grow(store: &mut StoreInner, inst: InstanceId, mem: u32, delta: u64) -> u64 {
+    let m = store.instances[inst as usize].memories[mem as usize];
+    let memory = &mut store.memories[m as usize];
+    let delta = index_value(memory, delta);
+    let failed = if memory.is_64() {
+        u64::MAX
+    } else {
+        u32::MAX as u64
+    };
+    memory.grow(delta).unwrap_or(failed)
+}
+
+/// `memory.size` of memory `mem` of `inst`, in pages.
+pub fn memory_size(store: &StoreInner, inst: InstanceId, mem: u32) -> u64 {
+    let m = store.instances[inst as usize].memories[mem as usize];
+    store.memories[m as usize].pages()
 }
 
 /// `table.fill` of table `table` of `inst` with the reference cell `val`.

@@ -21,8 +21,8 @@ pub mod types;
 pub mod vmctx;
 
 pub use instantiate::{
-    instantiate, memory_copy, memory_fill, memory_init, table_copy, table_fill, table_init,
-    ExternAddr, InstantiateError,
+    instantiate, memory_copy, memory_fill, memory_grow, memory_init, memory_size, table_copy,
+    table_fill, table_init, ExternAddr, InstantiateError,
 };
 pub use interrupt::Interrupts;
 pub use memory::{BoundsChecks, LinearMemory};

@@ -2,7 +2,7 @@
 //! the base address never moves (JIT code and the interpreter cache it).
 
 use crate::mmap::Reservation;
-use crate::types::{MemoryType, MAX_PAGES_32, WASM_PAGE_SIZE};
+use crate::types::{MemoryType, MAX_PAGES_32, MAX_PAGES_64_RESERVED, WASM_PAGE_SIZE};
 use crate::vmctx::VMMemoryDefinition;
 
 /// How out-of-bounds accesses are caught (design.md §4).
@@ -45,12 +45,21 @@ impl std::fmt::Debug for LinearMemory {
     }
 }
 
+/// Pages a memory of type `ty` can grow to here: its maximum, capped by what a 32-bit index
+/// reaches, or for a 64-bit memory by the address space Strata reserves for one (a `grow`
+/// beyond it fails with -1, which the spec allows).
+fn max_pages_of(ty: &MemoryType) -> u64 {
+    let cap = if ty.memory64 {
+        MAX_PAGES_64_RESERVED
+    } else {
+        MAX_PAGES_32
+    };
+    ty.limits.max.unwrap_or(cap).min(cap)
+}
+
 impl LinearMemory {
     pub fn new(ty: MemoryType, mode: BoundsChecks) -> Result<LinearMemory, MemoryError> {
-        if ty.memory64 {
-            return Err(MemoryError("64-bit memories are not supported".into()));
-        }
-        let max_pages = ty.limits.max.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);
+        let max_pages = max_pages_of(&ty);
         if ty.limits.min > max_pages {
             return Err(MemoryError(format!(
                 "memory minimum of {} pages exceeds the maximum",
@@ -58,9 +67,13 @@ impl LinearMemory {
             )));
         }
         let (offset, len) = match mode {
-            BoundsChecks::GuardPages => (GUARD_BEFORE, GUARD_BEFORE + GUARD_RESERVATION),
+            // A 64-bit index is never covered by a guard region: every tier checks accesses
+            // to a 64-bit memory explicitly (docs/abi.md), so it needs no guard either.
+            BoundsChecks::GuardPages if !ty.memory64 => {
+                (GUARD_BEFORE, GUARD_BEFORE + GUARD_RESERVATION)
+            }
             // Explicit checks need no guard; reserve only what the memory can grow to.
-            BoundsChecks::Explicit => (0, (max_pages * WASM_PAGE_SIZE) as usize),
+            _ => (0, (max_pages * WASM_PAGE_SIZE) as usize),
         };
         let reservation = Reservation::new(len)
             .map_err(|e| MemoryError(format!("cannot reserve linear memory: {e}")))?;
@@ -104,7 +117,12 @@ impl LinearMemory {
     }
 
     pub fn max_pages(&self) -> u64 {
-        self.ty.limits.max.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32)
+        max_pages_of(&self.ty)
+    }
+
+    /// Whether addresses into this memory are i64 (memory64).
+    pub fn is_64(&self) -> bool {
+        self.ty.memory64
     }
 
     /// Grows by `delta` pages; returns the old size in pages, or `None` when the memory cannot

@@ -44,10 +44,10 @@ type Result<T> = std::result::Result<T, ParseError>;
 static SIMD_ENABLED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
 /// Accepts (`true`, the default) or rejects at validation (`false`) modules that use
-/// fixed-width SIMD; the environment variable `STRATA_SIMD=0` turns it off too. The
-/// interpreter runs all of it (`proposals/simd` passes on every interpreter mode); the
-/// baseline rejects SIMD functions ("SIMD not supported by the baseline yet"), so tiered
-/// execution keeps them interpreted and `--tier baseline`/`mixed` fail such modules cleanly.
+/// fixed-width SIMD and relaxed SIMD; the environment variable `STRATA_SIMD=0` turns it off
+/// too. The interpreter and the baseline run all of it (`proposals/simd` and
+/// `proposals/relaxed-simd`); the optimizing tier refuses SIMD functions, which tiered
+/// execution leaves to the baseline.
 pub fn set_simd_enabled(on: bool) {
     SIMD_ENABLED.store(if on { 2 } else { 1 }, std::sync::atomic::Ordering::Relaxed);
 }
@@ -66,17 +66,20 @@ pub fn simd_enabled() -> bool {
 }
 
 /// The wasm features Strata accepts: WebAssembly 2.0 plus extended constant expressions
-/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions) and exception
-/// handling (Wasm 3.0's `try_table`/`throw`/`throw_ref`/`exnref`, and the legacy
-/// `try`/`catch`/`delegate`/`rethrow` toolchains still emit; docs/abi.md §9); SIMD only when
-/// `simd_enabled()`.
+/// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions), multi-memory,
+/// memory64, exception handling (Wasm 3.0's `try_table`/`throw`/`throw_ref`/`exnref`, and the
+/// legacy `try`/`catch`/`delegate`/`rethrow` toolchains still emit; docs/abi.md §10) and
+/// relaxed SIMD (Wasm 3.0, one deterministic choice per operator: docs/abi.md §9); SIMD and
+/// relaxed SIMD only when `simd_enabled()`.
 pub fn supported_features() -> WasmFeatures {
     let base = WasmFeatures::WASM2
         .union(WasmFeatures::EXTENDED_CONST)
+        .union(WasmFeatures::MULTI_MEMORY)
+        .union(WasmFeatures::MEMORY64)
         .union(WasmFeatures::EXCEPTIONS)
         .union(WasmFeatures::LEGACY_EXCEPTIONS);
     if simd_enabled() {
-        base
+        base.union(WasmFeatures::RELAXED_SIMD)
     } else {
         base.difference(WasmFeatures::SIMD)
     }
@@ -303,6 +306,11 @@ pub struct Module {
     /// The interruption checks every tier compiles into this module's code (design.md §13):
     /// the engine's, set before any code is made.
     pub interrupts: crate::Interrupts,
+    /// The optimizing tier's mid-end switches in the spelling of `strata_ir`'s
+    /// `MidendConfig::parse` (`off`, `chaos=SEED`, `no-FAMILY`...): the engine's
+    /// `Config::egraph`, set before any code is made. Kept as text so this crate stays free
+    /// of compiler types (design.md §0); empty means the default mid-end.
+    pub egraph: String,
     /// One code slot per defined function (docs/abi.md §5), shared by all instances; made on
     /// first use. Null means "no compiled code".
     code_slots: OnceLock<Box<[AtomicPtr<u8>]>>,
@@ -343,7 +351,7 @@ fn ref_type(r: wasmparser::RefType, offset: u64) -> Result<ValType> {
             shared: false
         }
     ) {
-        // `exnref` and `(ref exn)`: one cell either way (docs/abi.md §9).
+        // `exnref` and `(ref exn)`: one cell either way (docs/abi.md §10).
         Ok(ValType::ExnRef)
     } else {
         Err(ParseError::new(
@@ -399,7 +407,7 @@ pub fn func_type(t: &wasmparser::FuncType, offset: u64) -> Result<FuncType> {
 /// Validates a function body as `FuncValidator::validate` does, and says whether it has an
 /// exception handler: the opcode byte of every operator is at hand here, and `try_table`
 /// (0x1f) and `try` (0x06) are one-byte opcodes, so the JIT tiers need no scan of their own
-/// (docs/abi.md §9). `bytes` is the buffer the body's positions index.
+/// (docs/abi.md §10). `bytes` is the buffer the body's positions index.
 fn validate_body<R: wasmparser::WasmModuleResources>(
     fv: &mut wasmparser::FuncValidator<R>,
     body: &wasmparser::FunctionBody<'_>,
@@ -576,6 +584,7 @@ impl Module {
             code_section_bytes: 0,
             tier_state: Default::default(),
             interrupts: Default::default(),
+            egraph: String::new(),
             code_slots: OnceLock::new(),
         };
         let mut validator = validate.then(|| Validator::new_with_features(supported_features()));

@@ -125,6 +125,9 @@ pub struct InstanceData {
     pub data_dropped: Vec<bool>,
     /// Address of each global's value cell, by global index (what `VMContext.globals` points at).
     pub global_cells: Box<[usize]>,
+    /// Address of each memory's `VMMemoryDefinition`, by memory index (what
+    /// `VMContext.memories` points at).
+    pub memory_defs: Box<[usize]>,
     /// The context JIT code of this instance runs with (boxed: its address is stable).
     pub vmctx: Box<VMContext>,
 }
@@ -304,7 +307,7 @@ pub struct StoreInner {
     /// Boxed: JIT code holds the address of each value cell.
     pub globals: Vec<Box<GlobalData>>,
     pub tags: Vec<TagData>,
-    /// Exception objects (`exnref` cells point here; docs/abi.md §9).
+    /// Exception objects (`exnref` cells point here; docs/abi.md §10).
     pub exns: crate::exn::ExnHeap,
     pub externs: Vec<Arc<dyn Any + Send + Sync>>,
     /// Value stacks to reuse across calls from the host.

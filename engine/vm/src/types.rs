@@ -13,7 +13,7 @@ pub enum ValType {
     FuncRef,
     ExternRef,
     /// A reference to an exception (Wasm 3.0 exception handling): a cell of the store's
-    /// exception heap, 0 = null (docs/abi.md §9).
+    /// exception heap, 0 = null (docs/abi.md §10).
     ExnRef,
 }
 
@@ -101,19 +101,20 @@ impl fmt::Debug for FuncType {
 }
 
 impl fmt::Display for FuncType {
+    /// The text format's type use: `(func (param i32 i32) (result i32))`, with an empty
+    /// clause left out (`(func)` for no parameters and no results).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |tys: &[ValType]| {
-            tys.iter()
-                .map(|t| t.to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        write!(
-            f,
-            "(func (param {}) (result {}))",
-            list(self.params()),
-            list(self.results())
-        )
+        f.write_str("(func")?;
+        for (clause, tys) in [("param", self.params()), ("result", self.results())] {
+            if !tys.is_empty() {
+                write!(f, " ({clause}")?;
+                for t in tys {
+                    write!(f, " {t}")?;
+                }
+                f.write_str(")")?;
+            }
+        }
+        f.write_str(")")
     }
 }
 
@@ -152,6 +153,35 @@ pub struct MemoryType {
     pub limits: Limits,
     pub memory64: bool,
     pub shared: bool,
+}
+
+impl MemoryType {
+    /// A 32-bit memory of `min` pages, growing up to `max` (65,536 pages at most).
+    pub fn new(min: u32, max: Option<u32>) -> MemoryType {
+        MemoryType {
+            limits: Limits {
+                min: min as u64,
+                max: max.map(u64::from),
+            },
+            memory64: false,
+            shared: false,
+        }
+    }
+
+    /// A 64-bit memory (memory64): addresses, sizes and `memory.grow` deltas are i64. Strata
+    /// reserves up to `MAX_PAGES_64_RESERVED` pages for one; growing further fails.
+    pub fn new64(min: u64, max: Option<u64>) -> MemoryType {
+        MemoryType {
+            limits: Limits { min, max },
+            memory64: true,
+            shared: false,
+        }
+    }
+
+    /// Whether addresses into the memory are i64.
+    pub fn is_64(&self) -> bool {
+        self.memory64
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -209,6 +239,7 @@ impl fmt::Display for ExternType {
         match self {
             ExternType::Func(t) => write!(f, "{t}"),
             ExternType::Table(t) => write!(f, "(table {} {})", t.limits, t.elem),
+            ExternType::Memory(t) if t.memory64 => write!(f, "(memory i64 {})", t.limits),
             ExternType::Memory(t) => write!(f, "(memory {})", t.limits),
             ExternType::Global(t) => write!(f, "(global {t})"),
             ExternType::Tag(t) => write!(f, "(tag {:?})", t.params),
@@ -220,6 +251,9 @@ impl fmt::Display for ExternType {
 pub const WASM_PAGE_SIZE: u64 = 65536;
 /// Largest number of pages of a 32-bit memory.
 pub const MAX_PAGES_32: u64 = 65536;
+/// Largest number of pages Strata reserves for a 64-bit memory (16 GiB of address space, none
+/// of it committed before it is used); the index type allows 2^48.
+pub const MAX_PAGES_64_RESERVED: u64 = 1 << 18;
 /// Largest table size Strata allocates (the spec allows up to 2^32-1; this keeps a host from
 /// exhausting memory on a hostile `table.grow`).
 pub const MAX_TABLE_ELEMS: u64 = 10_000_000;

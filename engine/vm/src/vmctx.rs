@@ -100,6 +100,10 @@ pub struct VMContext {
     pub code_slots: *const AtomicPtr<u8>,
     /// This instance's id in the store.
     pub instance: InstanceId,
+    /// Per memory index: the address of the memory's `VMMemoryDefinition` (imports first).
+    /// Memory 0 is also reachable through `mem_base`/`memory` (the pinned fast path); JIT
+    /// code reads every other memory's base and length through this table.
+    pub memories: *const usize,
 }
 
 // SAFETY: the raw pointers point into objects owned by the same store (or the module, which
@@ -135,6 +139,7 @@ pub mod offsets {
     pub const VMCTX_MEMORY: i32 = offset_of!(VMContext, memory) as i32;
     pub const VMCTX_GLOBALS: i32 = offset_of!(VMContext, globals) as i32;
     pub const VMCTX_CODE_SLOTS: i32 = offset_of!(VMContext, code_slots) as i32;
+    pub const VMCTX_MEMORIES: i32 = offset_of!(VMContext, memories) as i32;
     /// Size of a value-stack cell and of a code slot.
     pub const CELL: i32 = 8;
 }
@@ -191,6 +196,7 @@ mod tests {
             globals: std::ptr::null(),
             code_slots: std::ptr::null(),
             instance: 0,
+            memories: std::ptr::null(),
         };
         let cb = &cx as *const _ as usize;
         assert_eq!(
@@ -209,6 +215,10 @@ mod tests {
         assert_eq!(
             &cx.code_slots as *const _ as usize - cb,
             VMCTX_CODE_SLOTS as usize
+        );
+        assert_eq!(
+            &cx.memories as *const _ as usize - cb,
+            VMCTX_MEMORIES as usize
         );
         assert_eq!(std::mem::size_of::<AtomicPtr<u8>>() as i32, CELL);
         assert_eq!(std::mem::size_of::<u64>() as i32, CELL);

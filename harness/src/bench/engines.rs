@@ -170,6 +170,16 @@ fn version_of(exe: &Path) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The Strata tier spelling `TIER/egraph=SWITCHES` (what `strata bench --egraph` makes):
+/// the tier, and the mid-end switches with `+` standing for the comma that `--tier`'s list
+/// would split on (`opt/egraph=no-arith+no-bits`).
+pub fn split_egraph(spec: &str) -> (&str, Option<String>) {
+    match spec.split_once("/egraph=") {
+        Some((tier, sw)) => (tier, Some(sw.replace('+', ","))),
+        None => (spec, None),
+    }
+}
+
 fn not_found(what: &str) -> String {
     format!("not found: {what}")
 }
@@ -194,19 +204,30 @@ impl Engine {
                     ],
                 })
             }
-            EngineKind::Strata(tier) => match tier.parse::<strata::Tier>() {
-                Err(_) => Err(format!("unknown tier `{tier}`")),
-                Ok(t) if !t.is_available() => {
-                    Err(format!("tier `{tier}` is not available in this build"))
+            EngineKind::Strata(spec) => {
+                let (tier, egraph) = split_egraph(spec);
+                match tier.parse::<strata::Tier>() {
+                    Err(_) => Err(format!("unknown tier `{tier}`")),
+                    Ok(t) if !t.is_available() => {
+                        Err(format!("tier `{tier}` is not available in this build"))
+                    }
+                    Ok(_) => match egraph.map(|e| strata::Config::default().egraph(&e)) {
+                        Some(Err(e)) => Err(e.to_string()),
+                        egraph => {
+                            version = Some(format!("strata {}", env!("CARGO_PKG_VERSION")));
+                            let mut args: Vec<OsString> =
+                                vec!["run".into(), "--tier".into(), tier.into()];
+                            if let Some(Ok(c)) = egraph {
+                                args.extend(["--egraph".into(), c.egraph.into()]);
+                            }
+                            Ok(Launcher {
+                                exe: loc.strata.clone(),
+                                args,
+                            })
+                        }
+                    },
                 }
-                Ok(_) => {
-                    version = Some(format!("strata {}", env!("CARGO_PKG_VERSION")));
-                    Ok(Launcher {
-                        exe: loc.strata.clone(),
-                        args: vec!["run".into(), "--tier".into(), tier.into()],
-                    })
-                }
-            },
+            }
             EngineKind::WasmiEager | EngineKind::WasmiLazy => {
                 let candidates = [
                     loc.target.join("release").join(WASMI_PEER),

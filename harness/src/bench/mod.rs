@@ -77,6 +77,12 @@ pub struct BenchArgs {
     /// start with a policy name, like `loop=150`, belongs to the policy before it).
     #[arg(long, value_name = "POLICY,...")]
     pub tiering: Vec<String>,
+    /// Mid-end switches of the optimizing tier to sweep (repeatable): each `--tier` runs
+    /// once per value, as engine `strata:TIER/egraph=SWITCHES` (`strata run --egraph
+    /// SWITCHES`), e.g. `--egraph on --egraph off --egraph no-arith`. `+` joins switches of
+    /// one value (`no-arith+no-bits`).
+    #[arg(long, value_name = "SWITCHES")]
+    pub egraph: Vec<String>,
     /// Peer engines, comma-separated: native, wasmi-eager, wasmi-lazy, wasmtime,
     /// wasmtime-winch, node, node-liftoff, node-turbofan (also strata:<tier>), `all` or
     /// `none`. Engines that are not installed are reported once as skipped.
@@ -203,6 +209,30 @@ pub fn select_engines(tiers: &[String], peers: &[String]) -> Result<Vec<EngineKi
     Ok(kinds)
 }
 
+/// Each tier once per `--egraph` value (`TIER/egraph=SWITCHES`; `on` and the empty value
+/// are the tier itself), or the tiers as given without `--egraph`. `none` stays `none`.
+pub fn egraph_variants(tiers: &[String], egraph: &[String]) -> Vec<String> {
+    if egraph.is_empty() {
+        return tiers.to_vec();
+    }
+    let mut out = Vec::new();
+    for t in tiers {
+        if t.trim() == "none" {
+            out.push(t.clone());
+            continue;
+        }
+        for e in egraph {
+            let e = e.trim().replace(',', "+");
+            if e.is_empty() || e == "on" {
+                out.push(t.clone());
+            } else {
+                out.push(format!("{}/egraph={e}", t.trim()));
+            }
+        }
+    }
+    out
+}
+
 /// Splits `--tiering` lists: a new policy starts at every part that begins with a policy's
 /// name; other parts (`loop=150`, `sync`, `max=baseline`) continue the policy before them.
 pub fn split_policies(list: &str) -> Result<Vec<String>, String> {
@@ -283,16 +313,7 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
             "--timeout must be a positive number of seconds".into(),
         ));
     }
-    if let Some(dir) = &args.sightglass {
-        return sightglass::main(
-            dir,
-            &args.tier,
-            args.runs,
-            Duration::from_secs_f64(args.timeout),
-        )
-        .map_err(Usage);
-    }
-    let mut tiers = args.tier.clone();
+    let mut tiers = egraph_variants(&args.tier, &args.egraph);
     for list in &args.tiering {
         let policies = split_policies(list).map_err(Usage)?;
         tiers.extend(policies.into_iter().map(|p| format!("tiered@{p}")));
@@ -312,6 +333,26 @@ fn run(args: BenchArgs) -> Result<ExitCode, Usage> {
         .out
         .clone()
         .unwrap_or_else(|| root.join("benches/results"));
+    if let Some(dir) = &args.sightglass {
+        // The default `all` means the peers that can run the suite: wasmtime's two compilers.
+        let mut engines = kinds.clone();
+        if args.engine == ["all"] {
+            engines.retain(|k| {
+                matches!(
+                    k,
+                    EngineKind::Strata(_) | EngineKind::Wasmtime | EngineKind::WasmtimeWinch
+                )
+            });
+        }
+        return sightglass::main(
+            dir,
+            &engines,
+            &loc,
+            args.runs,
+            Duration::from_secs_f64(args.timeout),
+        )
+        .map_err(Usage);
+    }
     let (inputs, sets) = split::inputs(&root, args.set, &args.programs).map_err(Usage)?;
     let files = programs::collect_files(&inputs).map_err(Usage)?;
     let sizes = programs::SizeOptions {

@@ -60,6 +60,10 @@ pub struct FuzzArgs {
     /// Where failing inputs go.
     #[arg(long, default_value = "fuzz-out")]
     pub out: PathBuf,
+    /// The optimizing tier's mid-end switches (as `strata run --egraph`) for every
+    /// configuration of the differential target that names no e-graph variant of its own.
+    #[arg(long, value_name = "SWITCHES", default_value = "")]
+    pub egraph: String,
     /// Seconds before one step of one configuration counts as a timeout.
     #[arg(long, default_value_t = 20.0)]
     pub timeout: f64,
@@ -142,15 +146,22 @@ pub fn fuzz_main(args: FuzzArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let configs: Vec<StrataConfig> = if args.tiers.is_empty() {
+    let configs: Result<Vec<StrataConfig>, String> = if args.tiers.is_empty() {
         available_configs()
+            .into_iter()
+            .map(|c| c.with_default_egraph(&args.egraph))
+            .collect()
     } else {
-        match args.tiers.iter().map(|t| StrataConfig::parse(t)).collect() {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
+        args.tiers
+            .iter()
+            .map(|t| StrataConfig::parse(t)?.with_default_egraph(&args.egraph))
+            .collect()
+    };
+    let configs = match configs {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
         }
     };
     let mut sides: Vec<Arc<dyn Side>> = Vec::new();

@@ -12,8 +12,10 @@ use std::time::Duration;
 
 const DIFF_HELP: &str = "\
 Configurations: TIER (guard pages), TIER-explicit (explicit bounds checks) or TIER-guard, with
-TIER one of interp, baseline, opt, tiered, mixed:SEED (a tier per function). Configurations this
-build cannot run are reported as skipped.
+TIER one of interp, baseline, opt, tiered, mixed:SEED (a tier per function). The optimizing
+tier's e-graph variants: opt-chaos (chaos extraction, seed 1), opt-chaos:SEED, opt-no-egraph (no
+e-graph), opt/egraph=SWITCHES (`strata run --egraph` switches, `+` for the comma), each with the
+bounds suffixes too. Configurations this build cannot run are reported as skipped.
 
 Compared: instantiation, each call's results (NaN equals NaN whatever the payload: wasm allows
 any NaN from arithmetic; all other bits exact) or trap kind, then the exported memories
@@ -51,11 +53,20 @@ pub struct DiffArgs {
     /// (epoch interruption); a peer's thread is left behind until the command exits.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
+    /// The optimizing tier's mid-end switches (as `strata run --egraph`) for every
+    /// configuration that names no e-graph variant of its own; reports name such a
+    /// configuration `TIER/egraph=SWITCHES`.
+    #[arg(long, value_name = "SWITCHES", default_value = "")]
+    pub egraph: String,
     /// Print every step compared (the instantiation, each call with its arguments and the
     /// first configuration's outcome, the final state) with its verdict.
     #[arg(short, long)]
     pub verbose: bool,
-    /// Modules (.wasm or .wat). They are instantiated with no imports.
+    /// Modules (.wasm or .wat). They are instantiated with no imports, except a module that
+    /// imports WASI: it gets a context of its own on every side, the same everywhere (the
+    /// program name only, no environment or directories, empty stdin, seeded random bytes, a
+    /// clock that moves 1 ms per reading); a command runs `_start` once, and its exit status,
+    /// stdout and stderr are compared too. The wasmi oracle runs no WASI module.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
@@ -67,6 +78,7 @@ pub type Skipped = Vec<(String, String)>;
 pub fn build_sides(
     tiers: &[String],
     oracle_name: Option<&str>,
+    egraph: &str,
 ) -> Result<(Vec<Arc<dyn Side>>, Skipped), String> {
     let mut sides: Vec<Arc<dyn Side>> = Vec::new();
     let mut skipped = Vec::new();
@@ -74,7 +86,7 @@ pub fn build_sides(
         sides.push(oracle(name)?);
     }
     for name in tiers.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-        let config = StrataConfig::parse(name)?;
+        let config = StrataConfig::parse(name)?.with_default_egraph(egraph)?;
         match StrataSide::new(config) {
             Ok(side) => sides.push(Arc::new(side)),
             Err(why) => skipped.push((name.to_string(), why)),
@@ -111,13 +123,14 @@ pub fn read_module(path: &std::path::Path) -> Result<Vec<u8>, String> {
 }
 
 pub fn main(args: DiffArgs) -> ExitCode {
-    let (sides, skipped_configs) = match build_sides(&args.tiers, args.oracle.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let (sides, skipped_configs) =
+        match build_sides(&args.tiers, args.oracle.as_deref(), &args.egraph) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
     for (name, why) in &skipped_configs {
         println!("skipped configuration {name}: {why}");
     }

@@ -7,7 +7,7 @@
 //! a reason the spec allows (how deep the stack goes is the engine's choice). A panic is a
 //! failure. When every side agrees that instantiation failed, that is the whole case.
 
-use super::plan::{make_plan, Plan};
+use super::plan::{make_plan_for, Plan};
 use super::side::Side;
 use super::value::{list, Outcome};
 use super::worker::{run_sides, SideRun};
@@ -106,7 +106,11 @@ pub fn plan_for(case: &Case) -> Result<Plan, String> {
         .into_iter()
         .map(|e| (e.name, e.ty))
         .collect();
-    Ok(make_plan(&exports, case.seed, case.rounds))
+    let wasi = module
+        .imports()
+        .iter()
+        .any(|i| i.module == crate::wasi::MODULE);
+    Ok(make_plan_for(&exports, wasi, case.seed, case.rounds))
 }
 
 /// Runs `case` on every side and compares. With fewer than two sides there is nothing to
@@ -337,6 +341,7 @@ mod tests {
                 })
                 .collect(),
             fuel: None,
+            wasi: false,
         });
         let runs = run_sides(&sides, &Arc::new(vec![]), &plan, Duration::from_secs(5));
         compare(&sides, &plan, &runs)
@@ -398,6 +403,7 @@ mod tests {
                 args: vec![],
             }],
             fuel: None,
+            wasi: false,
         });
         let runs = run_sides(&sides, &Arc::new(vec![]), &plan, Duration::from_secs(5));
         let r = compare(&sides, &plan, &runs);

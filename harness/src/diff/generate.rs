@@ -1,5 +1,5 @@
 //! Generated modules: wasm-smith restricted to what Strata implements (WebAssembly 2.0 without
-//! SIMD, with exception handling, one memory, one table, no imports), every item exported so that the final state is
+//! SIMD, with multi-memory, memory64 and exception handling, two tables, no imports), every item exported so that the final state is
 //! observable, NaNs canonicalized so that memory can be compared byte-exact, and
 //! `ensure_termination` so that every call ends.
 
@@ -23,13 +23,14 @@ pub const ROUNDS: usize = 2;
 /// The wasm-smith configuration for differential cases.
 pub fn smith_config() -> Config {
     Config {
-        // Strata's features: WebAssembly 2.0 without SIMD, plus extended constants and
-        // exception handling (off for the wasmi oracle, which has none: `generate_for`).
+        // Strata's features: WebAssembly 2.0 without SIMD, plus extended constants,
+        // multi-memory, memory64 and exception handling (off for the wasmi oracle, which has
+        // none: `generate_for`).
         simd_enabled: false,
         relaxed_simd_enabled: false,
         gc_enabled: false,
         exceptions_enabled: true,
-        memory64_enabled: false,
+        memory64_enabled: true,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
         tail_call_enabled: false,
@@ -40,7 +41,7 @@ pub fn smith_config() -> Config {
         compact_imports_enabled: false,
         multibyte_array_access_enabled: false,
         acquire_release_atomics_enabled: false,
-        max_memories: 1,
+        max_memories: 3,
         max_tables: 2,
         // Observable and bounded.
         export_everything: true,
@@ -50,6 +51,7 @@ pub fn smith_config() -> Config {
         max_funcs: 20,
         max_instructions: 200,
         max_memory32_bytes: 4 << 16,
+        max_memory64_bytes: 4 << 16,
         memory_max_size_required: true,
         max_table_elements: 1_000,
         table_max_size_required: true,

@@ -49,6 +49,10 @@ pub struct Plan {
     /// A mutable i32 global exported under this name (generated modules' fuel, see
     /// [`super::generate::FUEL_EXPORT`]) is set to this value before every call.
     pub fuel: Option<(String, i32)>,
+    /// The module imports WASI: each side links it against a WASI context of its own (no
+    /// arguments beyond the program name, no environment, no directories, empty stdin) and
+    /// stdout and stderr join the final state.
+    pub wasi: bool,
 }
 
 const I32_EDGES: &[i32] = &[
@@ -144,6 +148,30 @@ pub fn arbitrary_value(rng: &mut Rng, ty: ValType) -> Value {
 /// `rounds` rounds; in each, every exported function (in export order) is called once with
 /// fresh arguments. Functions with a `v128` parameter are left out (no SIMD in Strata).
 pub fn make_plan(exports: &[(String, ExternType)], seed: u64, rounds: usize) -> Plan {
+    make_plan_for(exports, false, seed, rounds)
+}
+
+/// [`make_plan`] for a module that imports WASI (`wasi`): a command (it exports `_start`)
+/// is run as `strata run` runs it, `_start` once and nothing else.
+pub fn make_plan_for(
+    exports: &[(String, ExternType)],
+    wasi: bool,
+    seed: u64,
+    rounds: usize,
+) -> Plan {
+    let is_command = exports
+        .iter()
+        .any(|(n, ty)| n == "_start" && matches!(ty, ExternType::Func(f) if f.params().is_empty()));
+    if wasi && is_command {
+        return Plan {
+            calls: vec![Call {
+                func: "_start".into(),
+                args: Vec::new(),
+            }],
+            fuel: None,
+            wasi,
+        };
+    }
     let mut rng = Rng::new(seed);
     let funcs: Vec<(&String, &strata::FuncType)> = exports
         .iter()
@@ -182,7 +210,7 @@ pub fn make_plan(exports: &[(String, ExternType)], seed: u64, rounds: usize) -> 
         }
         _ => None,
     });
-    Plan { calls, fuel }
+    Plan { calls, fuel, wasi }
 }
 
 #[cfg(test)]

@@ -4,10 +4,12 @@
 
 use super::plan::Plan;
 use super::value::{FuncId, MemoryImage, Outcome, Snapshot, TrapKind, Value};
+use crate::wasi::{OutputPipe, WasiCtx};
 use crate::watchdog::Watchdog;
 use std::time::Duration;
 use strata::{
-    BoundsChecks, Config, Engine, Error, Extern, Func, Imports, Instance, Module, Store, Tier, Val,
+    BoundsChecks, Config, Engine, Error, Extern, Func, Imports, Instance, Linker, Module, Store,
+    Tier, Val,
 };
 
 /// One step's report from a side, in order: `Instantiated`, then one `Call` per call of the
@@ -56,6 +58,31 @@ pub struct StrataConfig {
     pub name: String,
     pub tier: String,
     pub bounds: BoundsChecks,
+    /// The optimizing tier's mid-end switches (`Config::egraph`; empty: the default).
+    pub egraph: String,
+}
+
+/// The optimizing tier's e-graph variants by name: `TIER-chaos` (chaos extraction, seed 1),
+/// `TIER-chaos:SEED`, `TIER-no-egraph` (mid-end without the e-graph), and the general
+/// `TIER/egraph=SWITCHES` (`+` joins switches: `opt/egraph=no-arith+no-licm`). Returns the
+/// tier and the switches.
+fn split_egraph_variant(tier: &str) -> Result<(&str, String), String> {
+    if let Some((t, sw)) = tier.split_once("/egraph=") {
+        return Ok((t, sw.replace('+', ",")));
+    }
+    if let Some(t) = tier.strip_suffix("-no-egraph") {
+        return Ok((t, "off".into()));
+    }
+    if let Some(t) = tier.strip_suffix("-chaos") {
+        return Ok((t, "chaos=1".into()));
+    }
+    if let Some((t, seed)) = tier.rsplit_once("-chaos:") {
+        let seed: u64 = seed
+            .parse()
+            .map_err(|_| format!("`{tier}`: the chaos seed must be a number"))?;
+        return Ok((t, format!("chaos={seed}")));
+    }
+    Ok((tier, String::new()))
 }
 
 impl StrataConfig {
@@ -69,6 +96,10 @@ impl StrataConfig {
         } else {
             (name, BoundsChecks::GuardPages)
         };
+        let (tier, egraph) = split_egraph_variant(tier)?;
+        Config::default()
+            .egraph(&egraph)
+            .map_err(|e| format!("configuration `{name}`: {}", e.0))?;
         if let Some(policy) = tier.strip_prefix("tiered@") {
             strata::tiering::parse_policy(policy)
                 .map_err(|e| format!("configuration `{name}`: {e}"))?;
@@ -81,7 +112,8 @@ impl StrataConfig {
                 return Err(format!(
                     "unknown configuration `{name}`: expected TIER, TIER-explicit or \
                      TIER-guard, with TIER one of interp, baseline, opt, tiered, \
-                     tiered@POLICY, mixed:SEED"
+                     tiered@POLICY, mixed:SEED, and the e-graph variants TIER-chaos, \
+                     TIER-chaos:SEED, TIER-no-egraph, TIER/egraph=SWITCHES"
                 ));
             }
         }
@@ -89,7 +121,32 @@ impl StrataConfig {
             name: name.to_string(),
             tier: tier.to_string(),
             bounds,
+            egraph,
         })
+    }
+
+    /// The configuration with the mid-end switches `spec` (`--egraph` of `strata diff` and
+    /// `strata fuzz`) unless its name chose its own e-graph variant or its tier never runs
+    /// the optimizing tier (interp, baseline, mixed:SEED). The name is rewritten
+    /// to the explicit form (`opt` becomes `opt/egraph=off`), so reports and reproduce
+    /// commands name what ran.
+    pub fn with_default_egraph(self, spec: &str) -> Result<StrataConfig, String> {
+        let spec = spec.trim();
+        let no_opt =
+            matches!(self.tier.as_str(), "interp" | "baseline") || self.tier.starts_with("mixed:");
+        if spec.is_empty() || !self.egraph.is_empty() || no_opt {
+            return Ok(self);
+        }
+        let bounds = match self.bounds {
+            BoundsChecks::Explicit => "-explicit",
+            BoundsChecks::GuardPages if self.name.ends_with("-guard") => "-guard",
+            BoundsChecks::GuardPages => "",
+        };
+        StrataConfig::parse(&format!(
+            "{}/egraph={}{bounds}",
+            self.tier,
+            spec.replace(',', "+")
+        ))
     }
 
     /// The engine for this configuration, or why this build cannot run it (the caller
@@ -102,7 +159,9 @@ impl StrataConfig {
                 .tiering(policy)
                 .map_err(|e| e.0)?
                 .bounds_checks(self.bounds)
-                .epoch_interruption(true);
+                .epoch_interruption(true)
+                .egraph(&self.egraph)
+                .map_err(|e| e.0)?;
             return Engine::new(config).map_err(|e| e.0);
         }
         let tier: Tier = self
@@ -113,12 +172,20 @@ impl StrataConfig {
         let config = Config::default()
             .tier(tier)
             .bounds_checks(self.bounds)
-            .epoch_interruption(true);
+            .epoch_interruption(true)
+            .egraph(&self.egraph)
+            .map_err(|e| e.0)?;
         Engine::new(config).map_err(|e| e.0)
     }
 }
 
-/// The configurations of every tier this build can run, in both bounds-check modes.
+/// The e-graph variants of the optimizing tier that fuzzing runs beside `opt` and
+/// `opt-explicit`: chaos extraction (a random legal node per e-class, so rules whose result
+/// the cost model never picks still run) and no e-graph at all.
+pub const OPT_VARIANTS: [&str; 2] = ["opt-chaos", "opt-no-egraph"];
+
+/// The configurations of every tier this build can run, in both bounds-check modes, and the
+/// optimizing tier's e-graph variants ([`OPT_VARIANTS`]).
 pub fn available_configs() -> Vec<StrataConfig> {
     let mut out = Vec::new();
     for tier in Tier::available() {
@@ -126,13 +193,22 @@ pub fn available_configs() -> Vec<StrataConfig> {
             let name = format!("{}{suffix}", tier.name());
             out.extend(StrataConfig::parse(&name).ok());
         }
+        if tier == Tier::Opt {
+            out.extend(
+                OPT_VARIANTS
+                    .iter()
+                    .filter_map(|n| StrataConfig::parse(n).ok()),
+            );
+        }
     }
     out
 }
 
-/// The default `--tiers` of `strata diff`: every single tier in both modes. Those this build
-/// lacks are reported as skipped.
-pub const DEFAULT_TIERS: &str = "interp,interp-explicit,baseline,baseline-explicit";
+/// The default `--tiers` of `strata diff`: every single tier in both modes, and the
+/// optimizing tier with chaos extraction and without the e-graph. Those this build lacks are
+/// reported as skipped.
+pub const DEFAULT_TIERS: &str = "interp,interp-explicit,baseline,baseline-explicit,opt,\
+                                 opt-explicit,opt-chaos,opt-no-egraph";
 
 /// Strata under one configuration.
 pub struct StrataSide {
@@ -242,9 +318,22 @@ impl StrataSide {
             Ok(m) => m,
             Err(e) => return emit(Event::Instantiated(Outcome::Failed(e.to_string()))),
         };
-        let mut store = Store::new(&self.engine);
+        let streams = plan.wasi.then(WasiStreams::new);
+        let ctx = match &streams {
+            Some(s) => s.context(),
+            None => Ok(WasiCtx::new(Vec::new(), Vec::new())),
+        };
+        let ctx = match ctx {
+            Ok(ctx) => ctx,
+            Err(e) => return emit(Event::Instantiated(Outcome::Failed(e))),
+        };
+        let mut store = Store::with_data(&self.engine, ctx);
         let watchdog = limit.map(|l| Watchdog::start(&mut store, l));
-        let instance = Instance::new(&mut store, &module, &Imports::new());
+        let instance = if plan.wasi {
+            wasi_linker(&self.engine, &module).and_then(|l| l.instantiate(&mut store, &module))
+        } else {
+            Instance::new(&mut store, &module, &Imports::new())
+        };
         drop(watchdog);
         let instance = match instance {
             Ok(i) => i,
@@ -288,6 +377,9 @@ impl StrataSide {
                     // Nothing after a stopped step compares.
                     return emit(Event::Call(timed_out(limit.unwrap_or_default())));
                 }
+                Err(Error::Runtime(r)) if plan.wasi && r.exit_status().is_some() => {
+                    Outcome::Exited(r.exit_status().unwrap_or_default())
+                }
                 Err(e) => strata_outcome(e),
             };
             let stop = is_stack_exhaustion(&outcome);
@@ -318,8 +410,58 @@ impl StrataSide {
                 Extern::Func(_) | Extern::Tag(_) => {}
             }
         }
+        if let Some(streams) = &streams {
+            snap.output = streams.contents();
+        }
         emit(Event::Finished(snap.sorted()));
     }
+}
+
+/// What a WASI program may write to stdout and stderr in a comparison (more is an error
+/// the program sees, the same on every side).
+const WASI_OUTPUT_LIMIT: usize = 16 << 20;
+
+/// The captured standard streams of one side's WASI program.
+struct WasiStreams {
+    stdout: OutputPipe,
+    stderr: OutputPipe,
+}
+
+impl WasiStreams {
+    fn new() -> WasiStreams {
+        WasiStreams {
+            stdout: OutputPipe::new(WASI_OUTPUT_LIMIT),
+            stderr: OutputPipe::new(WASI_OUTPUT_LIMIT),
+        }
+    }
+
+    /// A context that gives every side the same world: the program name `main.wasm` and
+    /// nothing else (no environment, no directories, empty stdin), the same random bytes and
+    /// clock readings, output captured.
+    fn context(&self) -> Result<WasiCtx, String> {
+        WasiCtx::builder()
+            .arg("main.wasm")
+            .deterministic(0)
+            .stdout(self.stdout.clone())
+            .stderr(self.stderr.clone())
+            .build()
+            .map_err(|e| format!("cannot set up WASI: {e}"))
+    }
+
+    fn contents(&self) -> Vec<(String, Vec<u8>)> {
+        vec![
+            ("stderr".into(), self.stderr.contents()),
+            ("stdout".into(), self.stdout.contents()),
+        ]
+    }
+}
+
+/// WASI preview1 for a compared program; names outside preview1 are `ENOSYS` stubs.
+fn wasi_linker(engine: &Engine, module: &Module) -> Result<Linker<WasiCtx>, Error> {
+    let mut linker = Linker::new(engine);
+    crate::wasi::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)?;
+    crate::wasi::define_unknown_as_enosys(&mut linker, module)?;
+    Ok(linker)
 }
 
 #[cfg(test)]
@@ -347,5 +489,53 @@ mod tests {
         assert!(StrataConfig::parse("interpreter").is_err());
         assert!(StrataConfig::parse("mixed:x").is_err());
         assert!(StrataConfig::parse("interp").unwrap().engine().is_ok());
+    }
+
+    #[test]
+    fn egraph_variants() {
+        let c = StrataConfig::parse("opt-chaos-explicit").unwrap();
+        assert_eq!(
+            (c.tier.as_str(), c.egraph.as_str(), c.bounds),
+            ("opt", "chaos=1", BoundsChecks::Explicit)
+        );
+        let c = StrataConfig::parse("opt-no-egraph").unwrap();
+        assert_eq!((c.tier.as_str(), c.egraph.as_str()), ("opt", "off"));
+        let c = StrataConfig::parse("opt-chaos:9").unwrap();
+        assert_eq!(c.egraph, "chaos=9");
+        let c = StrataConfig::parse("opt/egraph=no-arith+no-licm-explicit").unwrap();
+        assert_eq!(
+            (c.tier.as_str(), c.egraph.as_str(), c.bounds),
+            ("opt", "no-arith,no-licm", BoundsChecks::Explicit)
+        );
+        assert_eq!(c.engine().unwrap().config().egraph, "no-arith,no-licm");
+        assert!(StrataConfig::parse("opt/egraph=no-such-family").is_err());
+        assert!(StrataConfig::parse("opt-chaos:x").is_err());
+        let c = StrataConfig::parse("opt-explicit")
+            .unwrap()
+            .with_default_egraph("off,no-licm")
+            .unwrap();
+        assert_eq!(
+            (c.name.as_str(), c.egraph.as_str(), c.bounds),
+            (
+                "opt/egraph=off+no-licm-explicit",
+                "off,no-licm",
+                BoundsChecks::Explicit
+            )
+        );
+        let c = StrataConfig::parse("opt-chaos")
+            .unwrap()
+            .with_default_egraph("off")
+            .unwrap();
+        assert_eq!(c.egraph, "chaos=1");
+        let c = StrataConfig::parse("interp").unwrap();
+        assert_eq!(c.clone().with_default_egraph("off").unwrap(), c);
+        assert!(StrataConfig::parse("opt")
+            .unwrap()
+            .with_default_egraph("no-such")
+            .is_err());
+        let names: Vec<String> = available_configs().into_iter().map(|c| c.name).collect();
+        for n in ["opt", "opt-explicit", "opt-chaos", "opt-no-egraph"] {
+            assert!(names.iter().any(|x| x == n), "{n} missing from {names:?}");
+        }
     }
 }

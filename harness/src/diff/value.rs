@@ -193,6 +193,8 @@ pub enum Outcome {
     Trapped(TrapKind, String),
     /// An error that is not a trap (link, resource, type, engine failure), with its text.
     Failed(String),
+    /// A WASI program ended by `proc_exit` with this status.
+    Exited(i32),
     /// No verdict possible: the stack was exhausted, the step timed out, or the side
     /// stopped before this step.
     Inconclusive(String),
@@ -219,6 +221,7 @@ impl Outcome {
                 }
             }
             (Outcome::Failed(_), Outcome::Failed(_)) => true,
+            (Outcome::Exited(a), Outcome::Exited(b)) => a == b,
             _ => false,
         }
     }
@@ -233,6 +236,7 @@ impl fmt::Display for Outcome {
             }
             Outcome::Trapped(kind, msg) => write!(f, "trapped: {} ({msg})", kind.message()),
             Outcome::Failed(m) => write!(f, "failed: {m}"),
+            Outcome::Exited(status) => write!(f, "exited with status {status}"),
             Outcome::Inconclusive(m) => write!(f, "inconclusive: {m}"),
             Outcome::Panicked(m) => write!(f, "PANICKED: {m}"),
         }
@@ -240,12 +244,14 @@ impl fmt::Display for Outcome {
 }
 
 /// The observable state of an instance after the calls: its exported memories, globals and
-/// tables, in export order.
+/// tables, in export order, and what a WASI program wrote to stdout and stderr.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     pub memories: Vec<(String, MemoryImage)>,
     pub globals: Vec<(String, Value)>,
     pub tables: Vec<(String, Vec<Value>)>,
+    /// `("stdout", bytes)`, `("stderr", bytes)` for a WASI program; empty otherwise.
+    pub output: Vec<(String, Vec<u8>)>,
 }
 
 impl Snapshot {
@@ -307,6 +313,27 @@ impl Snapshot {
             }
             if let Some(i) = a.iter().zip(b).position(|(x, y)| !x.same(y)) {
                 return Some(format!("table {name:?}[{i}]: {} vs {}", a[i], b[i]));
+            }
+        }
+        if self.output.len() != other.output.len() {
+            return Some("one side ran with WASI, the other without".into());
+        }
+        for ((stream, a), (_, b)) in self.output.iter().zip(&other.output) {
+            if a != b {
+                let at = a
+                    .iter()
+                    .zip(b)
+                    .position(|(x, y)| x != y)
+                    .unwrap_or(a.len().min(b.len()));
+                let near =
+                    |v: &[u8]| String::from_utf8_lossy(&v[at..(at + 24).min(v.len())]).into_owned();
+                return Some(format!(
+                    "{stream}: {} bytes vs {} bytes, first difference at byte {at}: {:?} vs {:?}",
+                    a.len(),
+                    b.len(),
+                    near(a),
+                    near(b)
+                ));
             }
         }
         None
@@ -407,6 +434,27 @@ fn looks_like_nans(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wasi_output_is_part_of_the_final_state() {
+        let with = |out: &str| Snapshot {
+            output: vec![
+                ("stderr".into(), Vec::new()),
+                ("stdout".into(), out.as_bytes().to_vec()),
+            ],
+            ..Snapshot::default()
+        };
+        assert_eq!(with("same\n").difference(&with("same\n")), None);
+        let d = with("sum 41\n").difference(&with("sum 42\n")).unwrap();
+        assert!(
+            d.starts_with("stdout: 7 bytes vs 7 bytes, first difference at byte 5"),
+            "{d}"
+        );
+        assert!(with("x").difference(&Snapshot::default()).is_some());
+        assert!(Outcome::Exited(3).same(&Outcome::Exited(3), false));
+        assert!(!Outcome::Exited(3).same(&Outcome::Exited(0), false));
+        assert!(!Outcome::Exited(0).same(&Outcome::Returned(Vec::new()), false));
+    }
 
     #[test]
     fn nans_are_equal_whatever_their_payload() {

@@ -32,9 +32,9 @@ impl WasmiSide {
             .compilation_mode(CompilationMode::Eager)
             .wasm_tail_call(false)
             .wasm_extended_const(true)
-            .wasm_multi_memory(false)
+            .wasm_multi_memory(true)
             .wasm_custom_page_sizes(false)
-            .wasm_memory64(false)
+            .wasm_memory64(true)
             .wasm_wide_arithmetic(false)
             // Room for every generated module: their fuel (FUEL steps per call) allows about
             // 1,000 nested calls, just past wasmi's default limit of 1,000 frames, where
@@ -119,6 +119,12 @@ impl Side for WasmiSide {
     }
 
     fn execute(&self, wasm: &[u8], plan: &Plan, emit: &mut dyn FnMut(Event)) {
+        if plan.wasi {
+            return emit(Event::Instantiated(Outcome::Inconclusive(
+                "the wasmi oracle is linked without WASI: compare WASI programs without --oracle"
+                    .into(),
+            )));
+        }
         let module = match Module::new(&self.engine, wasm) {
             Ok(m) => m,
             Err(e) => return emit(Event::Instantiated(Outcome::Failed(e.to_string()))),

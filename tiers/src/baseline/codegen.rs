@@ -62,8 +62,12 @@ pub struct Gen<'a> {
     pub has_memory: bool,
     module: &'a Module,
     traps: &'a mut Vec<(u32, TrapCode)>,
+    /// Cells of the parameters and declared locals (`L`).
     num_locals: u32,
+    /// The type of each local cell (a v128 local is `V128`, `V128Hi`).
     local_tys: Vec<Ty>,
+    /// The first cell of each local, by local index.
+    local_cells: Vec<u32>,
     results: Vec<Ty>,
     stack: Vec<Val>,
     /// Entries `stack[..canon]` are all constants or in their home slots (no register, no
@@ -106,12 +110,26 @@ enum Opnd {
     Imm(i32),
 }
 
+/// Byte offset of a v128 global's high half from its value cell (`GlobalData::hi`).
+const GLOBAL_HI: i32 = (std::mem::offset_of!(strata_vm::GlobalData, hi) as isize
+    - std::mem::offset_of!(strata_vm::GlobalData, value) as isize) as i32;
+
 /// `Gen::lcache` entry of a register that caches no local.
 const NO_LOCAL: u32 = u32::MAX;
 
 /// Maps a value type known to be supported (checked where it was first seen).
 fn ty_of(t: strata_vm::ValType) -> Ty {
     Ty::from_val(t).unwrap_or(Ty::I64)
+}
+
+/// Appends the cell types of `n` values of type `t` (a v128 is `V128`, `V128Hi`).
+fn push_cells(out: &mut Vec<Ty>, t: Ty, n: usize) {
+    for _ in 0..n {
+        out.push(t);
+        if t == Ty::V128 {
+            out.push(Ty::V128Hi);
+        }
+    }
 }
 
 /// Compiles defined function `def_index`, appending to `asm`. Returns the code offset of its
@@ -131,28 +149,35 @@ pub fn compile_function(
     // The per-function vectors are reused from the previous function of this thread.
     let Bufs {
         mut local_tys,
+        mut local_cells,
         mut results,
         mut stack,
         ctrl,
     } = BUFS.with(|b| std::mem::take(&mut *b.borrow_mut()));
     local_tys.clear();
+    local_cells.clear();
     results.clear();
     stack.clear();
+    // Types by cell (a v128 takes two, docs/abi.md §1) and the cell of each local.
     for t in ty.params() {
-        local_tys.push(Ty::from_val(*t)?);
+        local_cells.push(local_tys.len() as u32);
+        push_cells(&mut local_tys, Ty::from_val(*t)?, 1);
     }
     let num_params = local_tys.len() as u32;
     let mut locals = body.get_locals_reader().map_err(|e| e.to_string())?;
     for _ in 0..locals.get_count() {
         let (count, t) = locals.read().map_err(|e| e.to_string())?;
-        if local_tys.len() as u64 + count as u64 > MAX_FRAME_CELLS / 2 {
+        let t = Ty::from_wasm(t)?;
+        if local_tys.len() as u64 + count as u64 * t.cells() as u64 > MAX_FRAME_CELLS / 2 {
             return Err("function has too many locals".into());
         }
-        let t = Ty::from_wasm(t)?;
-        local_tys.extend(std::iter::repeat_n(t, count as usize));
+        for _ in 0..count {
+            local_cells.push(local_tys.len() as u32);
+            push_cells(&mut local_tys, t, 1);
+        }
     }
     for t in ty.results() {
-        results.push(Ty::from_val(*t)?);
+        push_cells(&mut results, Ty::from_val(*t)?, 1);
     }
     let nresults = results.len() as u32;
     let to_stub = asm.new_dynamic_label();
@@ -165,6 +190,7 @@ pub fn compile_function(
         traps,
         num_locals: local_tys.len() as u32,
         local_tys,
+        local_cells,
         results,
         stack,
         canon: 0,
@@ -222,6 +248,7 @@ pub fn compile_function(
     BUFS.with(|b| {
         *b.borrow_mut() = Bufs {
             local_tys: g.local_tys,
+            local_cells: g.local_cells,
             results: g.results,
             stack: g.stack,
             ctrl: g.ctrl,
@@ -238,6 +265,7 @@ pub fn compile_function(
 #[derive(Default)]
 struct Bufs {
     local_tys: Vec<Ty>,
+    local_cells: Vec<u32>,
     results: Vec<Ty>,
     stack: Vec<Val>,
     ctrl: ControlStack<Labels>,
@@ -868,19 +896,21 @@ impl<'a> Gen<'a> {
         Ok(Arity::of(self.module, bt))
     }
 
-    /// Type of parameter (`result == false`) or result `k` of a block type.
-    fn block_ty(&self, bt: BlockType, result: bool, k: usize) -> Ty {
-        match bt {
-            BlockType::Empty => Ty::I32,
-            BlockType::Type(t) => Ty::from_wasm(t).unwrap_or(Ty::I64),
-            BlockType::FuncType(i) => {
-                let t = &self.module.types[i as usize];
-                ty_of(if result {
-                    t.results()[k]
-                } else {
-                    t.params()[k]
-                })
-            }
+    /// Pushes a value of type `ty` in its home slots from position `p`; returns the
+    /// position after it.
+    fn push_in_slots(&mut self, ty: Ty, p: u32) -> u32 {
+        self.push(ty, Loc::Slot(p));
+        if ty == Ty::V128 {
+            self.push(Ty::V128Hi, Loc::Slot(p + 1));
+        }
+        p + ty.cells()
+    }
+
+    /// Pushes the values of `types` in their home slots from position `p` on.
+    fn push_types_in_slots(&mut self, types: &[strata_vm::ValType], p: u32) {
+        let mut p = p;
+        for t in types {
+            p = self.push_in_slots(ty_of(*t), p);
         }
     }
 
@@ -914,9 +944,19 @@ impl<'a> Gen<'a> {
     /// Pushes the parameters (`result == false`) or results of `bt` in their home slots from
     /// `height` on.
     fn push_block_vals(&mut self, bt: BlockType, result: bool, n: u32, height: usize) {
-        for k in 0..n as usize {
-            let t = self.block_ty(bt, result, k);
-            self.push(t, Loc::Slot((height + k) as u32));
+        let module = self.module;
+        match bt {
+            BlockType::Empty => {}
+            BlockType::Type(t) => {
+                if n > 0 {
+                    self.push_in_slots(Ty::from_wasm(t).unwrap_or(Ty::I64), height as u32);
+                }
+            }
+            BlockType::FuncType(i) => {
+                let t = &module.types[i as usize];
+                let types = if result { t.results() } else { t.params() };
+                self.push_types_in_slots(types, height as u32);
+            }
         }
     }
 
@@ -1216,23 +1256,6 @@ impl<'a> VisitOperator<'a> for Gen<'_> {
     }
 }
 
-/// SIMD operators end the compilation with a clear error (the function stays in the
-/// interpreter under tiered execution; issue 16 item 2 brings them here).
-macro_rules! define_simd_reject {
-    ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
-        $(
-            fn $visit(&mut self $($(, $arg: $argty)*)?) {
-                $($(let _ = $arg;)*)?
-                self.fail(format!("SIMD not supported by the baseline yet ({})", stringify!($op)));
-            }
-        )*
-    };
-}
-
-impl<'a> wasmparser::VisitSimdOperator<'a> for Gen<'_> {
-    wasmparser::for_each_visit_simd_operator!(define_simd_reject);
-}
-
 impl FrameStack for Gen<'_> {
     fn current_frame(&self) -> Option<FrameKind> {
         self.ctrl.current_frame()
@@ -1392,19 +1415,34 @@ impl<'a> Lower<'a> for Gen<'_> {
         visit_call_indirect(type_index: u32, table_index: u32) => |g| g.call_indirect(type_index, table_index);
         visit_drop() => |g| {
             let v = g.pop();
+            if v.ty == Ty::V128Hi {
+                g.pop();
+            }
             g.free(v);
         };
         visit_select() => |g| g.select();
         visit_typed_select(ty: wasmparser::ValType) => |g| { let _ = ty; g.select() };
         visit_local_get(local_index: u32) => |g| {
-            let ty = g.local_tys[local_index as usize];
-            g.push(ty, Loc::Local(local_index));
+            let c = g.local_cells[local_index as usize];
+            let ty = g.local_tys[c as usize];
+            g.push(ty, Loc::Local(c));
+            if ty == Ty::V128 {
+                g.push(Ty::V128Hi, Loc::Local(c + 1));
+            }
         };
         visit_local_set(local_index: u32) => |g| g.local_set(local_index, false);
         visit_local_tee(local_index: u32) => |g| g.local_set(local_index, true);
         visit_global_get(global_index: u32) => |g| g.global_get(global_index);
         visit_global_set(global_index: u32) => |g| {
             let v = g.pop();
+            if v.ty == Ty::V128Hi {
+                // A v128 global is two consecutive cells like a frame's (docs/abi.md §1).
+                let lo = g.pop();
+                g.global_addr(global_index);
+                g.store_cell(lo, SCRATCH2, 0);
+                g.store_cell(v, SCRATCH2, GLOBAL_HI);
+                return Ok(());
+            }
             g.global_addr(global_index);
             g.store_cell(v, SCRATCH2, 0);
             g.free(v);
@@ -1434,23 +1472,20 @@ impl<'a> Lower<'a> for Gen<'_> {
         visit_i32_store16(memarg: MemArg) => |g| g.store(memarg, 2);
         visit_i64_store16(memarg: MemArg) => |g| g.store(memarg, 2);
         visit_i64_store32(memarg: MemArg) => |g| g.store(memarg, 4);
-        visit_memory_size(mem: u32) => |g| { let _ = mem; g.memory_size() };
+        visit_memory_size(mem: u32) => |g| g.memory_size(mem);
         visit_memory_grow(mem: u32) => |g| {
-            let _ = mem;
-            g.helper_op(helpers::memory_grow as *const () as usize, 1, None, Some(Ty::I32), false);
+            let ty = g.index_ty(mem);
+            g.helper_op_imms(helpers::memory_grow as *const () as usize, 1, &[mem as u64], Some(ty), false);
             g.reload_mem_len();
         };
         visit_memory_copy(dst_mem: u32, src_mem: u32) => |g| {
-            let _ = (dst_mem, src_mem);
-            g.helper_op(helpers::memory_copy as *const () as usize, 3, None, None, true)
+            g.helper_op_imms(helpers::memory_copy as *const () as usize, 3, &[dst_mem as u64, src_mem as u64], None, true)
         };
         visit_memory_fill(mem: u32) => |g| {
-            let _ = mem;
-            g.helper_op(helpers::memory_fill as *const () as usize, 3, None, None, true)
+            g.helper_op_imms(helpers::memory_fill as *const () as usize, 3, &[mem as u64], None, true)
         };
         visit_memory_init(data_index: u32, mem: u32) => |g| {
-            let _ = mem;
-            g.helper_op(helpers::memory_init as *const () as usize, 3, Some(data_index as u64), None, true)
+            g.helper_op_imms(helpers::memory_init as *const () as usize, 3, &[mem as u64, data_index as u64], None, true)
         };
         visit_data_drop(data_index: u32) => |g| g.helper_op(helpers::data_drop as *const () as usize, 0, Some(data_index as u64), None, false);
         visit_elem_drop(elem_index: u32) => |g| g.helper_op(helpers::elem_drop as *const () as usize, 0, Some(elem_index as u64), None, false);
@@ -1688,7 +1723,7 @@ impl Gen<'_> {
         let module = self.module;
         let index = self.pop();
         let t = &module.types[type_index as usize];
-        let n = t.params().len();
+        let n = t.param_cells() as usize;
         for r in t.results() {
             Ty::from_val(*r)?;
         }
@@ -1744,13 +1779,15 @@ impl Gen<'_> {
         asm!(self; =>done);
         self.reload_mem_len();
         self.truncate(len - n);
-        for (k, t) in t.results().iter().enumerate() {
-            self.push(ty_of(*t), Loc::Slot(p + k as u32));
-        }
+        self.push_types_in_slots(t.results(), p);
         Ok(())
     }
 
     fn local_set(&mut self, local_index: u32, tee: bool) {
+        let local_index = self.local_cells[local_index as usize];
+        if self.local_tys[local_index as usize] == Ty::V128 {
+            return self.local_set_v128(local_index, tee);
+        }
         let v = self.pop();
         self.preserve_local(local_index);
         if v.loc != Loc::Local(local_index) {
@@ -1781,9 +1818,45 @@ impl Gen<'_> {
         }
     }
 
+    /// `local.set`/`local.tee` of the v128 local at cells `c`, `c + 1` (never cached in
+    /// registers: v128 entries are not in registers).
+    fn local_set_v128(&mut self, c: u32, tee: bool) {
+        let hi = self.pop();
+        let lo = self.pop();
+        self.preserve_local(c);
+        self.preserve_local(c + 1);
+        for (k, v) in [lo, hi].into_iter().enumerate() {
+            let cell = c + k as u32;
+            if v.loc != Loc::Local(cell) {
+                self.store_cell(v, FP, cell_disp(cell));
+                self.forget_local(cell);
+            }
+        }
+        if tee {
+            for (k, v) in [lo, hi].into_iter().enumerate() {
+                let loc = match v.loc {
+                    Loc::Const(_) => v.loc,
+                    _ => Loc::Local(c + k as u32),
+                };
+                self.push(v.ty, loc);
+            }
+        }
+    }
+
     fn global_get(&mut self, global_index: u32) -> Res {
         let ty = Ty::from_val(self.module.globals[global_index as usize].ty.content)?;
         self.global_addr(global_index);
+        if ty == Ty::V128 {
+            // Copied into the home slots of the result.
+            let p = self.stack.len() as u32;
+            let (d0, d1) = (self.slot_disp(p), self.slot_disp(p + 1));
+            asm!(self; mov r11, QWORD [r10]);
+            fpa!(self, d0; {mov QWORD} {, r11});
+            asm!(self; mov r11, QWORD [r10 + GLOBAL_HI]);
+            fpa!(self, d1; {mov QWORD} {, r11});
+            self.push_in_slots(Ty::V128, p);
+            return Ok(());
+        }
         if ty.is_float() {
             let x = self.alloc_xmm();
             if ty.is_64() {
@@ -1804,16 +1877,41 @@ impl Gen<'_> {
         Ok(())
     }
 
-    fn memory_size(&mut self) {
+    fn memory_size(&mut self, mem: u32) {
         let r = self.alloc_gpr();
-        let m = off::VMCTX_MEMORY;
         let l = off::MEMORY_LEN;
+        if mem == 0 {
+            let m = off::VMCTX_MEMORY;
+            asm!(self; mov Rq(r), QWORD [r15 + m]);
+        } else {
+            self.memory_definition(r, mem);
+        }
         asm!(self
-            ; mov Rq(r), QWORD [r15 + m]
             ; mov Rq(r), QWORD [Rq(r) + l]
             ; shr Rq(r), 16
         );
-        self.push_reg(Ty::I32, r);
+        let ty = self.index_ty(mem);
+        self.push_reg(ty, r);
+    }
+
+    /// The type of memory `mem`'s addresses and sizes: i64 for a 64-bit memory.
+    fn index_ty(&self, mem: u32) -> Ty {
+        if self.module.memories[mem as usize].memory64 {
+            Ty::I64
+        } else {
+            Ty::I32
+        }
+    }
+
+    /// `r` = the address of memory `mem`'s `VMMemoryDefinition` (through the instance's
+    /// table of them: memories other than 0 have no pinned register).
+    fn memory_definition(&mut self, r: u8, mem: u32) {
+        let t = off::VMCTX_MEMORIES;
+        let k = (mem as i32) * off::CELL;
+        asm!(self
+            ; mov Rq(r), QWORD [r15 + t]
+            ; mov Rq(r), QWORD [Rq(r) + k]
+        );
     }
 
     fn table_get(&mut self, table: u32) {
@@ -1963,7 +2061,7 @@ impl Gen<'_> {
     fn call(&mut self, func: u32) -> Res {
         let module = self.module;
         let t = module.func_type(func);
-        let n = t.params().len();
+        let n = t.param_cells() as usize;
         for r in t.results() {
             Ty::from_val(*r)?;
         }
@@ -2004,13 +2102,11 @@ impl Gen<'_> {
         }
         self.reload_mem_len();
         self.truncate(len - n);
-        for (k, t) in t.results().iter().enumerate() {
-            self.push(ty_of(*t), Loc::Slot(p + k as u32));
-        }
+        self.push_types_in_slots(t.results(), p);
         Ok(())
     }
 
-    // ---- exceptions (docs/abi.md §9) ----
+    // ---- exceptions (docs/abi.md §10) ----
 
     /// `throw`: the payload goes to its home cells, the helper makes the exception and parks
     /// it as the pending trap, and the trap path unwinds to whoever catches it.
@@ -2019,7 +2115,8 @@ impl Gen<'_> {
         for t in params.iter() {
             Ty::from_val(*t)?;
         }
-        let n = params.len();
+        // Stack entries are cells (a v128 takes two).
+        let n = strata_vm::cells_of(params) as usize;
         self.spill_regs();
         let len = self.stack.len();
         for p in len - n..len {
@@ -2097,6 +2194,37 @@ impl Gen<'_> {
             ; mov QWORD [r11 + jit_fp], rbp
         );
         self.call_addr(addr);
+    }
+
+    /// `helper_op` with several immediates (at most 5 arguments after the `VMContext`).
+    fn helper_op_imms(
+        &mut self,
+        addr: usize,
+        n: usize,
+        imms: &[u64],
+        result: Option<Ty>,
+        traps: bool,
+    ) {
+        self.spill_regs();
+        let len = self.stack.len();
+        let mut args = [Arg::Vmctx; 6];
+        let mut k = 1;
+        for &i in imms {
+            args[k] = Arg::Imm(i);
+            k += 1;
+        }
+        for p in len - n..len {
+            args[k] = Arg::Val(self.stack[p]);
+            k += 1;
+        }
+        self.truncate(len - n);
+        self.call_helper(addr, &args[..k]);
+        if traps {
+            self.check_helper_trap();
+        }
+        if let Some(ty) = result {
+            self.push_reg(ty, RAX);
+        }
     }
 
     /// A helper taking (vmctx, [imm], n popped operands) and returning nothing, a trap code
@@ -2354,6 +2482,9 @@ impl Gen<'_> {
     }
 
     fn select(&mut self) {
+        if self.stack.len() >= 2 && self.stack[self.stack.len() - 2].ty == Ty::V128Hi {
+            return self.select_v128();
+        }
         let c = self.pop();
         let b = self.pop();
         let a = self.pop();
@@ -2410,6 +2541,49 @@ impl Gen<'_> {
             self.free(c);
             self.push_reg(ty, d);
         }
+    }
+
+    /// `select` of two v128 values: the result is built in `a`'s home slots.
+    fn select_v128(&mut self) {
+        let c = self.pop();
+        let (b_hi, b_lo) = (self.pop(), self.pop());
+        let (a_hi, a_lo) = (self.pop(), self.pop());
+        let p = self.stack.len() as u32;
+        if let Loc::Const(k) = c.loc {
+            let (lo, hi) = if k as u32 != 0 {
+                (a_lo, a_hi)
+            } else {
+                (b_lo, b_hi)
+            };
+            self.push(lo.ty, lo.loc);
+            self.push(hi.ty, hi.loc);
+            return;
+        }
+        // The condition stays where it is (a register, or a cell above `p + 3` or a local),
+        // so writing `a` into slots p, p+1 keeps it; the stores leave the flags alone.
+        for (k, v) in [a_lo, a_hi].into_iter().enumerate() {
+            if v.loc != Loc::Slot(p + k as u32) {
+                let d = self.slot_disp(p + k as u32);
+                self.store_cell(v, FP, d);
+            }
+        }
+        if let Loc::Reg(r) = c.loc {
+            asm!(self; test Rd(r), Rd(r));
+        } else if let Some(r) = self.cached_local(c.loc) {
+            asm!(self; test Rd(r), Rd(r));
+        } else {
+            let m = self.disp_of(c.loc).unwrap_or(0);
+            fpa!(self, m; {cmp DWORD} {, 0});
+        }
+        let keep = self.asm.new_dynamic_label();
+        asm!(self; jnz =>keep);
+        for (k, v) in [b_lo, b_hi].into_iter().enumerate() {
+            let d = self.slot_disp(p + k as u32);
+            self.store_cell(v, FP, d);
+        }
+        asm!(self; =>keep);
+        self.free(c);
+        self.push_in_slots(Ty::V128, p);
     }
 
     // ---- floating point ----
@@ -2755,9 +2929,90 @@ impl Gen<'_> {
         disp as i32
     }
 
+    /// The memory index of an access (GC array targets do not validate here).
+    fn memory_of(m: &MemArg) -> u32 {
+        match m.target {
+            wasmparser::MemArgTarget::Memory(i) => i,
+            wasmparser::MemArgTarget::Array(_) => u32::MAX,
+        }
+    }
+
+    /// `address` for any access: memory 0 of 32 bits takes the pinned fast path; another
+    /// memory or a 64-bit one has its own base and length (docs/abi.md §2).
+    fn access(&mut self, addr: Val, m: &MemArg, size: u32) -> i32 {
+        let mem = Self::memory_of(m);
+        if mem == 0 && !self.module.memories[0].memory64 {
+            self.address(addr, m.offset, size)
+        } else {
+            self.address_of(addr, mem, m.offset, size)
+        }
+    }
+
+    /// Leaves in r11 the address of the access relative to `r13` (the pinned memory 0 base)
+    /// after the bounds check, for memory `mem` (any memory, 32- or 64-bit); returns the
+    /// displacement for `[r13 + r11 + disp]`. Only r10 and r11 are used. A 64-bit memory is
+    /// always checked explicitly: no guard region covers a 64-bit index (design.md §4).
+    fn address_of(&mut self, addr: Val, mem: u32, offset: u64, size: u32) -> i32 {
+        let wide = self.module.memories[mem as usize].memory64;
+        match addr.loc {
+            Loc::Const(c) => {
+                let c = if wide { c } else { c as u32 as u64 };
+                mov_imm(self.asm, SCRATCH, c);
+            }
+            Loc::Reg(r) if wide => asm!(self; mov r11, Rq(r)),
+            Loc::Reg(r) => asm!(self; mov r11d, Rd(r)),
+            _ => match self.cached_local(addr.loc) {
+                Some(c) if wide => asm!(self; mov r11, Rq(c)),
+                Some(c) => asm!(self; mov r11d, Rd(c)),
+                None => {
+                    let d = self.disp_of(addr.loc).unwrap_or(0);
+                    if wide {
+                        fpa!(self, d; {mov r11, QWORD} {});
+                    } else {
+                        fpa!(self, d; {mov r11d, DWORD} {});
+                    }
+                }
+            },
+        }
+        self.free(addr);
+        let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+        let mut disp = offset;
+        if wide || disp + size as u64 > i32::MAX as u64 {
+            // The sum can pass 2^64 only for a 64-bit address: that is out of bounds.
+            if offset != 0 {
+                mov_imm(self.asm, SCRATCH2, offset);
+                asm!(self; add r11, r10 ; jc =>oob);
+            }
+            disp = 0;
+        }
+        let l = off::MEMORY_LEN;
+        let b = off::MEMORY_BASE;
+        if wide || self.explicit {
+            // len - end < ea (unsigned), or len < end: out of bounds.
+            let end = (disp + size as u64) as i32;
+            self.memory_definition(SCRATCH2, mem);
+            asm!(self
+                ; mov r10, QWORD [r10 + l]
+                ; sub r10, end
+                ; jb =>oob
+                ; cmp r11, r10
+                ; ja =>oob
+            );
+        }
+        // Relative to r13, so the access keeps the one addressing form of every load and
+        // store (r13 may be anything: the arithmetic wraps).
+        self.memory_definition(SCRATCH2, mem);
+        asm!(self
+            ; mov r10, QWORD [r10 + b]
+            ; sub r10, r13
+            ; add r11, r10
+        );
+        disp as i32
+    }
+
     fn load(&mut self, m: MemArg, ty: Ty, size: u32, kind: LoadKind) -> Result<(), String> {
         let addr = self.pop();
-        let disp = self.address(addr, m.offset, size);
+        let disp = self.access(addr, &m, size);
         if ty.is_float() {
             let x = self.alloc_xmm();
             match kind {
@@ -2807,7 +3062,7 @@ impl Gen<'_> {
     fn store(&mut self, m: MemArg, size: u32) -> Result<(), String> {
         let v = self.pop();
         let addr = self.pop();
-        let disp = self.address(addr, m.offset, size);
+        let disp = self.access(addr, &m, size);
         // The value: a register, an immediate, or loaded into r10 (free after the check).
         let src = match v.loc {
             Loc::Reg(r) => Opnd::Reg(r),
@@ -2872,3 +3127,6 @@ enum LoadKind {
     S16_64,
     S32_64,
 }
+
+// After the macros above, which it uses.
+mod simd;

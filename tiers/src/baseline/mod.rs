@@ -45,7 +45,7 @@ pub struct BaselineModule {
 }
 
 /// `BaselineModule::funcs` offset of a function left to the interpreter (it has exception
-/// handlers, which the baseline does not compile yet: docs/abi.md §9).
+/// handlers, which the baseline does not compile yet: docs/abi.md §10).
 const INTERPRETED: usize = usize::MAX;
 
 struct TierState {
@@ -61,7 +61,7 @@ impl BaselineModule {
         // Machine code is about 2.1x the wasm code size (large.wasm); 3x rarely regrows.
         asm.reserve_ops(module.code_section_bytes * 3 + 64);
         let mut traps = Vec::new();
-        // `None`: a function with exception handlers, left to the interpreter (docs/abi.md §9).
+        // `None`: a function with exception handlers, left to the interpreter (docs/abi.md §10).
         let mut offsets: Vec<Option<usize>> = Vec::with_capacity(module.num_defined_funcs());
         for def in 0..module.num_defined_funcs() {
             if strata_vm::frontend::has_handlers(module, def) {

@@ -2,13 +2,19 @@
 //! operand is a constant, a machine register, a pending read of a local, or its home slot
 //! (`fp[L + p]`, the interpreter's numbering, docs/abi.md §1).
 
-/// Value types as the code generator sees them: references are 64-bit integers.
+/// Value types as the code generator sees them: references are 64-bit integers. A v128
+/// takes two stack entries like it takes two cells (docs/abi.md §1): `V128` (the low half,
+/// which names the value) and `V128Hi` above it, so stack positions are cell positions.
+/// v128 entries are never in registers: they are constants, pending local reads or slots,
+/// and SIMD lowerings work in XMM registers between them (`simd.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ty {
     I32,
     I64,
     F32,
     F64,
+    V128,
+    V128Hi,
 }
 
 impl Ty {
@@ -16,9 +22,19 @@ impl Ty {
     pub fn is_float(self) -> bool {
         matches!(self, Ty::F32 | Ty::F64)
     }
+    /// Whether a value of this type fills its whole cell (a v128 half does).
     #[inline]
     pub fn is_64(self) -> bool {
-        matches!(self, Ty::I64 | Ty::F64)
+        matches!(self, Ty::I64 | Ty::F64 | Ty::V128 | Ty::V128Hi)
+    }
+    /// Stack entries (cells) a value whose first entry has this type takes.
+    #[inline]
+    pub fn cells(self) -> u32 {
+        if self == Ty::V128 {
+            strata_vm::abi::V128_CELLS
+        } else {
+            1
+        }
     }
     pub fn from_val(t: strata_vm::ValType) -> Result<Ty, String> {
         use strata_vm::ValType as V;
@@ -27,7 +43,7 @@ impl Ty {
             V::I64 | V::FuncRef | V::ExternRef | V::ExnRef => Ty::I64,
             V::F32 => Ty::F32,
             V::F64 => Ty::F64,
-            V::V128 => return Err("SIMD not supported by the baseline yet (v128 values)".into()),
+            V::V128 => Ty::V128,
         })
     }
     pub fn from_wasm(t: wasmparser::ValType) -> Result<Ty, String> {
@@ -37,7 +53,7 @@ impl Ty {
             V::I64 | V::Ref(_) => Ty::I64,
             V::F32 => Ty::F32,
             V::F64 => Ty::F64,
-            V::V128 => return Err("SIMD not supported by the baseline yet (v128 values)".into()),
+            V::V128 => Ty::V128,
         })
     }
 }

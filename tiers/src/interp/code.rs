@@ -116,7 +116,7 @@ macro_rules! define_ops {
                     Op::Const32 { dst, .. }
                     | Op::Const64 { dst, .. }
                     | Op::GlobalGet { dst, .. }
-                    | Op::MemorySize { dst }
+                    | Op::MemorySize { dst, .. }
                     | Op::TableSize { dst, .. }
                     | Op::TableCopy { dst, .. }
                     | Op::TableInit { dst, .. }
@@ -131,7 +131,9 @@ macro_rules! define_ops {
                         *b = f(*b);
                     }
                     Op::GlobalSet { src, .. } => *src = f(*src),
-                    Op::MemoryGrow { dst, delta } => { *dst = f(*dst); *delta = f(*delta); }
+                    Op::MemLoad { dst, addr, .. } => { *dst = f(*dst); *addr = f(*addr); }
+                    Op::MemStore { addr, val, .. } => { *addr = f(*addr); *val = f(*val); }
+                    Op::MemoryGrow { dst, delta, .. } => { *dst = f(*dst); *delta = f(*delta); }
                     Op::MemoryCopy { dst, src, len } => { *dst = f(*dst); *src = f(*src); *len = f(*len); }
                     Op::MemoryFill { dst, val, len } => { *dst = f(*dst); *val = f(*val); *len = f(*len); }
                     Op::MemoryInit { dst, src, .. } => { *dst = f(*dst); *src = f(*src); }
@@ -154,7 +156,7 @@ macro_rules! define_ops {
                     | Op::Const32 { dst, .. }
                     | Op::Const64 { dst, .. }
                     | Op::GlobalGet { dst, .. }
-                    | Op::MemorySize { dst }
+                    | Op::MemorySize { dst, .. }
                     | Op::TableSize { dst, .. }
                     | Op::RefFunc { dst, .. } => Some(dst),
                     _ => None,
@@ -189,11 +191,19 @@ define_ops! {
         Select { dst: Reg, a: Reg, b: Reg },
         GlobalGet { dst: Reg, index: u32 },
         GlobalSet { src: Reg, index: u32 },
-        MemorySize { dst: Reg },
-        MemoryGrow { dst: Reg, delta: Reg },
+        /// A load from memory `Ext.a` at offset `Ext.b | Ext.c << 32` (`Ext` follows), for
+        /// the accesses the plain loads (memory 0, 32-bit) do not cover: other memories and
+        /// 64-bit ones. `kind` is a `MemAccess`.
+        MemLoad { kind: u32, dst: Reg, addr: Reg },
+        /// A store, as `MemLoad`.
+        MemStore { kind: u32, addr: Reg, val: Reg },
+        MemorySize { dst: Reg, mem: u32 },
+        MemoryGrow { dst: Reg, delta: Reg, mem: u32 },
+        /// `Ext { a: dst_mem, b: src_mem }` follows.
         MemoryCopy { dst: Reg, src: Reg, len: Reg },
+        /// `Ext { a: mem }` follows.
         MemoryFill { dst: Reg, val: Reg, len: Reg },
-        /// `Ext { a: len }` follows.
+        /// `Ext { a: len, b: mem }` follows.
         MemoryInit { segment: u32, dst: Reg, src: Reg },
         DataDrop { segment: u32 },
         TableGet { dst: Reg, table: u32, index: Reg },
@@ -219,7 +229,7 @@ define_ops! {
         /// memory offset or global index). v128 registers are cell pairs.
         Simd { code: u32, dst: Reg, a: Reg },
         /// `throw`: a new exception of module tag `tag` whose payload cells are at `base..`
-        /// (docs/abi.md §9).
+        /// (docs/abi.md §10).
         Throw { tag: u32, base: Reg },
         /// `throw_ref` (and legacy `rethrow`, from the catch clause's hidden cell).
         ThrowRef { src: Reg },
@@ -278,6 +288,107 @@ define_ops! {
         BrI32LeSImm, BrI32LeUImm, BrI32GeSImm, BrI32GeUImm,
         BrI64EqImm, BrI64NeImm, BrI64LtSImm, BrI64LtUImm, BrI64GtSImm, BrI64GtUImm,
         BrI64LeSImm, BrI64LeUImm, BrI64GeSImm, BrI64GeUImm,
+    }
+}
+
+/// The access of a `MemLoad`/`MemStore` (its `kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum MemAccess {
+    I32Load,
+    I64Load,
+    F32Load,
+    F64Load,
+    I32Load8S,
+    I32Load8U,
+    I32Load16S,
+    I32Load16U,
+    I64Load8S,
+    I64Load8U,
+    I64Load16S,
+    I64Load16U,
+    I64Load32S,
+    I64Load32U,
+    Store8,
+    Store16,
+    Store32,
+    Store64,
+}
+
+impl MemAccess {
+    const ALL: [MemAccess; 18] = [
+        MemAccess::I32Load,
+        MemAccess::I64Load,
+        MemAccess::F32Load,
+        MemAccess::F64Load,
+        MemAccess::I32Load8S,
+        MemAccess::I32Load8U,
+        MemAccess::I32Load16S,
+        MemAccess::I32Load16U,
+        MemAccess::I64Load8S,
+        MemAccess::I64Load8U,
+        MemAccess::I64Load16S,
+        MemAccess::I64Load16U,
+        MemAccess::I64Load32S,
+        MemAccess::I64Load32U,
+        MemAccess::Store8,
+        MemAccess::Store16,
+        MemAccess::Store32,
+        MemAccess::Store64,
+    ];
+
+    /// The access a plain load or store of memory 0 performs.
+    pub fn of(op: &Op) -> Option<MemAccess> {
+        use MemAccess as A;
+        Some(match op {
+            Op::I32Load { .. } => A::I32Load,
+            Op::I64Load { .. } => A::I64Load,
+            Op::F32Load { .. } => A::F32Load,
+            Op::F64Load { .. } => A::F64Load,
+            Op::I32Load8S { .. } => A::I32Load8S,
+            Op::I32Load8U { .. } => A::I32Load8U,
+            Op::I32Load16S { .. } => A::I32Load16S,
+            Op::I32Load16U { .. } => A::I32Load16U,
+            Op::I64Load8S { .. } => A::I64Load8S,
+            Op::I64Load8U { .. } => A::I64Load8U,
+            Op::I64Load16S { .. } => A::I64Load16S,
+            Op::I64Load16U { .. } => A::I64Load16U,
+            Op::I64Load32S { .. } => A::I64Load32S,
+            Op::I64Load32U { .. } => A::I64Load32U,
+            Op::I32Store8 { .. } | Op::I64Store8 { .. } => A::Store8,
+            Op::I32Store16 { .. } | Op::I64Store16 { .. } => A::Store16,
+            Op::I32Store { .. } | Op::F32Store { .. } | Op::I64Store32 { .. } => A::Store32,
+            Op::I64Store { .. } | Op::F64Store { .. } => A::Store64,
+            _ => return None,
+        })
+    }
+
+    pub fn from_u32(kind: u32) -> Option<MemAccess> {
+        Self::ALL.get(kind as usize).copied()
+    }
+
+    /// Bytes accessed.
+    pub fn width(self) -> u64 {
+        use MemAccess as A;
+        match self {
+            A::I32Load8S | A::I32Load8U | A::I64Load8S | A::I64Load8U | A::Store8 => 1,
+            A::I32Load16S | A::I32Load16U | A::I64Load16S | A::I64Load16U | A::Store16 => 2,
+            A::I32Load | A::F32Load | A::I64Load32S | A::I64Load32U | A::Store32 => 4,
+            A::I64Load | A::F64Load | A::Store64 => 8,
+        }
+    }
+
+    /// The cell a load produces from the `width()` little-endian bytes read, `raw`.
+    pub fn extend(self, raw: u64) -> u64 {
+        use MemAccess as A;
+        match self {
+            A::I32Load8S => raw as i8 as i32 as u32 as u64,
+            A::I32Load16S => raw as i16 as i32 as u32 as u64,
+            A::I64Load8S => raw as i8 as i64 as u64,
+            A::I64Load16S => raw as i16 as i64 as u64,
+            A::I64Load32S => raw as i32 as i64 as u64,
+            _ => raw,
+        }
     }
 }
 
@@ -361,7 +472,7 @@ pub struct CompiledFunc {
     pub asm_code: Box<[super::asm::AsmOp]>,
     /// The fast path that runs this code (the mode it was translated for).
     pub fast: super::asm::FastPath,
-    /// Exception handlers, in search order (docs/abi.md §9); empty for most functions.
+    /// Exception handlers, in search order (docs/abi.md §10); empty for most functions.
     pub handlers: Box<[Handler]>,
 }
 
@@ -377,7 +488,7 @@ pub enum HandlerKind {
     Delegate(u32),
 }
 
-/// One catch clause of a try (docs/abi.md §9): catches exceptions whose resume pc `r` (the
+/// One catch clause of a try (docs/abi.md §10): catches exceptions whose resume pc `r` (the
 /// pc after the throwing instruction or call) has `start < r <= end`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Handler {

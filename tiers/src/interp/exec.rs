@@ -5,7 +5,7 @@
 use super::asm::{
     icache_slot, AsmInterp, CallLimits, FastPath, Frame, IndirectEntry, ICACHE_ENTRIES,
 };
-use super::code::{CompiledFunc, Counters, Handler, HandlerKind, Op, NO_EXN};
+use super::code::{CompiledFunc, Counters, Handler, HandlerKind, MemAccess, Op, NO_EXN};
 use super::numeric::*;
 use super::raw::{init_frame, CodeRef, MemView, Slots};
 use super::InterpModule;
@@ -449,6 +449,15 @@ impl Executor<'_> {
         &self.store.instances[self.ctx.instance as usize]
     }
 
+    /// A view of memory `index` of the running instance as it is now, and whether its
+    /// addresses are i64: the slow path of accesses other than memory 0's plain ones.
+    fn memory_view(&self, index: u32) -> (MemView, bool) {
+        let m = &self.store.memories[self.instance().memories[index as usize] as usize];
+        // SAFETY: a store's linear memory stays mapped, in place, for the store's lifetime;
+        // the view is used for one access, before anything can grow the memory.
+        (unsafe { MemView::new(m.base(), m.byte_len()) }, m.is_64())
+    }
+
     /// Runs the generated handlers from `pc` of `code` (the current function); returns the
     /// pc of the instruction they leave, in `self.code`, which calls and returns there may
     /// have changed (with the frame, the function index and the depth).
@@ -489,7 +498,7 @@ impl Executor<'_> {
 
     /// Runs the current frame and its callees to the outermost frame's return. An exception
     /// (and only an exception: traps are never caught) goes to its handler and execution goes
-    /// on there (docs/abi.md §9).
+    /// on there (docs/abi.md §10).
     fn run(&mut self) -> Result<(), Trap> {
         loop {
             match self.run_frames() {
@@ -844,34 +853,60 @@ impl Executor<'_> {
                     let g = self.instance().globals[index as usize];
                     self.store.globals[g as usize].value = s.get(src);
                 }
-                Op::MemorySize { dst } => {
-                    let m = self.instance().memories[0];
-                    s.set(dst, self.store.memories[m as usize].pages());
+                Op::MemLoad { kind, dst, addr } => {
+                    let (m, lo, hi) = ext!();
+                    let (view, wide) = self.memory_view(m);
+                    let kind = MemAccess::from_u32(kind).expect("a memory access kind");
+                    let raw = view.load_wide(
+                        s.get(addr),
+                        lo as u64 | (hi as u64) << 32,
+                        kind.width(),
+                        wide,
+                    )?;
+                    s.set(dst, kind.extend(raw));
                 }
-                Op::MemoryGrow { dst, delta } => {
-                    let m = self.instance().memories[0];
-                    let delta = s.get(delta) as u32 as u64;
-                    let r = self.store.memories[m as usize].grow(delta);
-                    s.set(dst, r.map(|old| old as u32).unwrap_or(u32::MAX) as u64);
+                Op::MemStore { kind, addr, val } => {
+                    let (m, lo, hi) = ext!();
+                    let (view, wide) = self.memory_view(m);
+                    let kind = MemAccess::from_u32(kind).expect("a memory access kind");
+                    view.store_wide(
+                        s.get(addr),
+                        lo as u64 | (hi as u64) << 32,
+                        kind.width(),
+                        wide,
+                        s.get(val),
+                    )?;
+                }
+                Op::MemorySize { dst, mem: m } => {
+                    s.set(
+                        dst,
+                        strata_vm::memory_size(self.store, self.ctx.instance, m),
+                    );
+                }
+                Op::MemoryGrow { dst, delta, mem: m } => {
+                    let r = strata_vm::memory_grow(self.store, self.ctx.instance, m, s.get(delta));
+                    s.set(dst, r);
                     self.ctx.refresh_memory(self.store);
                     mem = self.ctx.mem;
                 }
                 Op::MemoryCopy { dst, src, len } => {
-                    let (d, sr, n) = (s.get(dst) as u32, s.get(src) as u32, s.get(len) as u32);
-                    strata_vm::memory_copy(self.store, self.ctx.instance, d, sr, n)?;
+                    let (dm, sm, _) = ext!();
+                    let (d, sr, n) = (s.get(dst), s.get(src), s.get(len));
+                    strata_vm::memory_copy(self.store, self.ctx.instance, dm, sm, d, sr, n)?;
                 }
                 Op::MemoryFill { dst, val, len } => {
-                    let (d, v, n) = (s.get(dst) as u32, s.get(val) as u8, s.get(len) as u32);
-                    strata_vm::memory_fill(self.store, self.ctx.instance, d, v, n)?;
+                    let (m, _, _) = ext!();
+                    let (d, v, n) = (s.get(dst), s.get(val) as u8, s.get(len));
+                    strata_vm::memory_fill(self.store, self.ctx.instance, m, d, v, n)?;
                 }
                 Op::MemoryInit { segment, dst, src } => {
-                    let (len, _, _) = ext!();
+                    let (len, m, _) = ext!();
                     strata_vm::memory_init(
                         self.store,
                         self.ctx.instance,
-                        0,
+                        m,
                         segment,
-                        s.get(dst) as u32,
+                        s.get(dst),
                         s.get(src) as u32,
                         s.get(len) as u32,
                     )?;
@@ -980,7 +1015,12 @@ impl Executor<'_> {
                             let g = self.instance().globals[imm as usize];
                             self.store.globals[g as usize].set128(super::simd::get(s, a));
                         }
-                        _ => super::simd::exec(code, dst, a, b, c, imm, s, mem)?,
+                        _ if code & super::simd::OTHER_MEMORY != 0 => {
+                            let m = (code >> super::simd::MEMORY_SHIFT) & super::simd::MAX_MEMORY;
+                            let (view, wide) = self.memory_view(m);
+                            super::simd::exec(code, dst, a, b, c, imm, s, view, wide)?
+                        }
+                        _ => super::simd::exec(code, dst, a, b, c, imm, s, mem, false)?,
                     }
                 }
 

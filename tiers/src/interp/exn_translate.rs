@@ -1,4 +1,4 @@
-//! Translation of the exception-handling operators (docs/abi.md §9).
+//! Translation of the exception-handling operators (docs/abi.md §10).
 //!
 //! A try's catch clauses become entries of the function's handler table; nothing is executed
 //! on entry to a try, so code that does not throw runs as if the try were a block. A

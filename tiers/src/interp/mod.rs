@@ -8,8 +8,8 @@ mod asm;
 mod code;
 mod exec;
 mod numeric;
-mod raw;
-mod simd;
+pub(crate) mod raw;
+pub(crate) mod simd;
 mod threaded;
 mod translate;
 

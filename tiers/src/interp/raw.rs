@@ -115,6 +115,77 @@ impl MemView {
         true
     }
 
+    /// Where `width` bytes at address cell `addr` plus `offset` start, for any memory: an i32
+    /// address uses the cell's low half, an i64 one (`is64`) all of it. `None` when the
+    /// bytes are not all within the memory (including a sum past 2^64).
+    #[inline]
+    pub fn wide_ea(self, addr: u64, offset: u64, width: u64, is64: bool) -> Option<usize> {
+        let addr = if is64 { addr } else { addr as u32 as u64 };
+        let ea = addr.checked_add(offset)?;
+        (ea.checked_add(width)? <= self.len).then_some(ea as usize)
+    }
+
+    /// Reads `width` (1, 2, 4 or 8) little-endian bytes at `addr + offset` as a cell.
+    pub fn load_wide(self, addr: u64, offset: u64, width: u64, is64: bool) -> Result<u64, Trap> {
+        let ea = self
+            .wide_ea(addr, offset, width, is64)
+            .ok_or_else(|| Trap::from(TrapCode::MemoryOutOfBounds))?;
+        let mut bytes = [0u8; 8];
+        // SAFETY: `wide_ea` checked `ea + width <= len`; the view's memory is mapped.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base.add(ea), bytes.as_mut_ptr(), width as usize)
+        };
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    /// Writes the low `width` bytes of `val` at `addr + offset`, little-endian.
+    pub fn store_wide(
+        self,
+        addr: u64,
+        offset: u64,
+        width: u64,
+        is64: bool,
+        val: u64,
+    ) -> Result<(), Trap> {
+        let ea = self
+            .wide_ea(addr, offset, width, is64)
+            .ok_or_else(|| Trap::from(TrapCode::MemoryOutOfBounds))?;
+        let bytes = val.to_le_bytes();
+        // SAFETY: as in `load_wide`; wasm memory is plain bytes.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(ea), width as usize) };
+        Ok(())
+    }
+
+    /// The `N` bytes at `addr + offset` of any memory (see `wide_ea`).
+    pub fn load_n<const N: usize>(
+        self,
+        addr: u64,
+        offset: u64,
+        is64: bool,
+    ) -> Result<[u8; N], Trap> {
+        let ea = self
+            .wide_ea(addr, offset, N as u64, is64)
+            .ok_or_else(|| Trap::from(TrapCode::MemoryOutOfBounds))?;
+        // SAFETY: as in `load_wide`.
+        Ok(unsafe { std::ptr::read_unaligned(self.base.add(ea) as *const [u8; N]) })
+    }
+
+    /// Writes `bytes` at `addr + offset` of any memory (see `wide_ea`).
+    pub fn store_n<const N: usize>(
+        self,
+        addr: u64,
+        offset: u64,
+        is64: bool,
+        bytes: [u8; N],
+    ) -> Result<(), Trap> {
+        let ea = self
+            .wide_ea(addr, offset, N as u64, is64)
+            .ok_or_else(|| Trap::from(TrapCode::MemoryOutOfBounds))?;
+        // SAFETY: as in `load_wide`.
+        unsafe { std::ptr::write_unaligned(self.base.add(ea) as *mut [u8; N], bytes) };
+        Ok(())
+    }
+
     #[inline(always)]
     pub fn load<const N: usize>(self, addr: u64, offset: u32) -> Result<[u8; N], Trap> {
         self.get(addr, offset)

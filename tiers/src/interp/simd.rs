@@ -99,7 +99,7 @@ pub enum Shape {
     Store,
     /// -> v128.
     Const,
-    /// Relaxed SIMD: not translated yet.
+    /// Not an operator shape (the pseudo-operators, which translate on their own).
     Unsupported,
 }
 
@@ -176,14 +176,12 @@ impl SimdCode {
             | F64x2ConvertLowI32x4S
             | F64x2ConvertLowI32x4U
             | F32x4DemoteF64x2Zero
-            | F64x2PromoteLowF32x4 => Shape::Unary,
-            Copy | GlobalGet | GlobalSet | Select => Shape::Unsupported,
-            I8x16RelaxedSwizzle
+            | F64x2PromoteLowF32x4
             | I32x4RelaxedTruncF32x4S
             | I32x4RelaxedTruncF32x4U
             | I32x4RelaxedTruncF64x2SZero
-            | I32x4RelaxedTruncF64x2UZero
-            | F32x4RelaxedMadd
+            | I32x4RelaxedTruncF64x2UZero => Shape::Unary,
+            F32x4RelaxedMadd
             | F32x4RelaxedNmadd
             | F64x2RelaxedMadd
             | F64x2RelaxedNmadd
@@ -191,13 +189,9 @@ impl SimdCode {
             | I16x8RelaxedLaneselect
             | I32x4RelaxedLaneselect
             | I64x2RelaxedLaneselect
-            | F32x4RelaxedMin
-            | F32x4RelaxedMax
-            | F64x2RelaxedMin
-            | F64x2RelaxedMax
-            | I16x8RelaxedQ15mulrS
-            | I16x8RelaxedDotI8x16I7x16S
-            | I32x4RelaxedDotI8x16I7x16AddS => Shape::Unsupported,
+            | I32x4RelaxedDotI8x16I7x16AddS => Shape::Ternary,
+            Copy | GlobalGet | GlobalSet | Select => Shape::Unsupported,
+            // The other relaxed operators (swizzle, min, max, q15mulr, dot) are binary.
             _ => Shape::Binary,
         }
     }
@@ -370,6 +364,25 @@ fn sat_u32(x: f64) -> u32 {
     }
 }
 
+/// x86's truncating conversion to i32: NaN and out-of-range values give i32::MIN.
+fn x86_trunc_i32(x: f64) -> i32 {
+    if x.is_nan() || x <= i32::MIN as f64 - 1.0 || x >= i32::MAX as f64 + 1.0 {
+        i32::MIN
+    } else {
+        x as i32
+    }
+}
+
+/// `pmaddubsw(b, a)`: signed bytes of `a` times unsigned bytes of `b`, adjacent pairs added
+/// with i16 saturation.
+fn relaxed_dot(a: u128, b: u128) -> u128 {
+    let (x, y) = (lanes::<i8, 16>(a), lanes::<u8, 16>(b));
+    pack::<i16, 8>(std::array::from_fn(|i| {
+        let s = x[2 * i] as i32 * y[2 * i] as i32 + x[2 * i + 1] as i32 * y[2 * i + 1] as i32;
+        s.clamp(i16::MIN as i32, i16::MAX as i32) as i16
+    }))
+}
+
 fn f32_nearest(x: f32) -> f32 {
     f32_quiet(x.round_ties_even())
 }
@@ -382,11 +395,20 @@ fn q15mulr(a: i16, b: i16) -> i16 {
     r.clamp(i16::MIN as i32, i16::MAX as i32) as i16
 }
 
-/// The memory access of a SIMD load/store: `n` bytes at `addr + offset`.
+/// The memory access of a SIMD load/store: `n` bytes at `addr + offset` (an i64 address
+/// when `wide`).
 #[inline(always)]
-fn load<const N: usize>(mem: MemView, addr: u64, offset: u32) -> Result<[u8; N], Trap> {
-    mem.load::<N>(addr, offset)
+fn load<const N: usize>(mem: MemView, addr: u64, offset: u32, wide: bool) -> Result<[u8; N], Trap> {
+    mem.load_n::<N>(addr, offset as u64, wide)
 }
+
+/// Bit of a `Simd` code: the access is to the memory whose index is in `MEMORY_SHIFT..31`
+/// (not the plain memory 0 view), which the executor resolves.
+pub const OTHER_MEMORY: u32 = 1 << 31;
+/// Where a memory access's memory index starts in a `Simd` code (11 bits).
+pub const MEMORY_SHIFT: u32 = 20;
+/// Largest memory index a SIMD access encodes.
+pub const MAX_MEMORY: u32 = (1 << 11) - 1;
 
 /// Runs SIMD instruction `code` (the `Simd` word's code field) on frame `s` and memory `mem`.
 /// Globals are the executor's (`GlobalGet`/`GlobalSet` never come here).
@@ -400,77 +422,101 @@ pub fn exec(
     imm: u32,
     s: Slots,
     mem: MemView,
+    wide: bool,
 ) -> Result<(), Trap> {
     use SimdCode::*;
     let Some(op) = SimdCode::from_u16(code as u16) else {
         return Err(Trap::host("corrupt SIMD instruction".to_string()));
     };
-    let lane = (code >> 16) as usize;
+    let lane = ((code >> 16) & 0xf) as usize;
     let v = |r: Reg| get(s, r);
     let sc = |r: Reg| s.get(r);
     let out: u128 = match op {
         // ---- memory ----
-        V128Load => u128::from_le_bytes(load::<16>(mem, sc(a), imm)?),
+        V128Load => u128::from_le_bytes(load::<16>(mem, sc(a), imm, wide)?),
         V128Load8x8S => pack::<i16, 8>(
-            lanes::<i8, 8>(u64::from_le_bytes(load::<8>(mem, sc(a), imm)?) as u128)
+            lanes::<i8, 8>(u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?) as u128)
                 .map(|x| x as i16),
         ),
         V128Load8x8U => pack::<u16, 8>(
-            lanes::<u8, 8>(u64::from_le_bytes(load::<8>(mem, sc(a), imm)?) as u128)
+            lanes::<u8, 8>(u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?) as u128)
                 .map(|x| x as u16),
         ),
         V128Load16x4S => pack::<i32, 4>(
-            lanes::<i16, 4>(u64::from_le_bytes(load::<8>(mem, sc(a), imm)?) as u128)
+            lanes::<i16, 4>(u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?) as u128)
                 .map(|x| x as i32),
         ),
         V128Load16x4U => pack::<u32, 4>(
-            lanes::<u16, 4>(u64::from_le_bytes(load::<8>(mem, sc(a), imm)?) as u128)
+            lanes::<u16, 4>(u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?) as u128)
                 .map(|x| x as u32),
         ),
         V128Load32x2S => pack::<i64, 2>(
-            lanes::<i32, 2>(u64::from_le_bytes(load::<8>(mem, sc(a), imm)?) as u128)
+            lanes::<i32, 2>(u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?) as u128)
                 .map(|x| x as i64),
         ),
         V128Load32x2U => pack::<u64, 2>(
-            lanes::<u32, 2>(u64::from_le_bytes(load::<8>(mem, sc(a), imm)?) as u128)
+            lanes::<u32, 2>(u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?) as u128)
                 .map(|x| x as u64),
         ),
-        V128Load8Splat => pack::<u8, 16>([load::<1>(mem, sc(a), imm)?[0]; 16]),
-        V128Load16Splat => pack::<u16, 8>([u16::from_le_bytes(load::<2>(mem, sc(a), imm)?); 8]),
-        V128Load32Splat => pack::<u32, 4>([u32::from_le_bytes(load::<4>(mem, sc(a), imm)?); 4]),
-        V128Load64Splat => pack::<u64, 2>([u64::from_le_bytes(load::<8>(mem, sc(a), imm)?); 2]),
-        V128Load32Zero => u32::from_le_bytes(load::<4>(mem, sc(a), imm)?) as u128,
-        V128Load64Zero => u64::from_le_bytes(load::<8>(mem, sc(a), imm)?) as u128,
+        V128Load8Splat => pack::<u8, 16>([load::<1>(mem, sc(a), imm, wide)?[0]; 16]),
+        V128Load16Splat => {
+            pack::<u16, 8>([u16::from_le_bytes(load::<2>(mem, sc(a), imm, wide)?); 8])
+        }
+        V128Load32Splat => {
+            pack::<u32, 4>([u32::from_le_bytes(load::<4>(mem, sc(a), imm, wide)?); 4])
+        }
+        V128Load64Splat => {
+            pack::<u64, 2>([u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?); 2])
+        }
+        V128Load32Zero => u32::from_le_bytes(load::<4>(mem, sc(a), imm, wide)?) as u128,
+        V128Load64Zero => u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?) as u128,
         V128Load8Lane => {
             let mut x = lanes::<u8, 16>(v(b));
-            x[lane & 15] = load::<1>(mem, sc(a), imm)?[0];
+            x[lane & 15] = load::<1>(mem, sc(a), imm, wide)?[0];
             pack(x)
         }
         V128Load16Lane => {
             let mut x = lanes::<u16, 8>(v(b));
-            x[lane & 7] = u16::from_le_bytes(load::<2>(mem, sc(a), imm)?);
+            x[lane & 7] = u16::from_le_bytes(load::<2>(mem, sc(a), imm, wide)?);
             pack(x)
         }
         V128Load32Lane => {
             let mut x = lanes::<u32, 4>(v(b));
-            x[lane & 3] = u32::from_le_bytes(load::<4>(mem, sc(a), imm)?);
+            x[lane & 3] = u32::from_le_bytes(load::<4>(mem, sc(a), imm, wide)?);
             pack(x)
         }
         V128Load64Lane => {
             let mut x = lanes::<u64, 2>(v(b));
-            x[lane & 1] = u64::from_le_bytes(load::<8>(mem, sc(a), imm)?);
+            x[lane & 1] = u64::from_le_bytes(load::<8>(mem, sc(a), imm, wide)?);
             pack(x)
         }
-        V128Store => return mem.store::<16>(sc(a), imm, v(b).to_le_bytes()),
-        V128Store8Lane => return mem.store::<1>(sc(a), imm, [lanes::<u8, 16>(v(b))[lane & 15]]),
+        V128Store => return mem.store_n::<16>(sc(a), imm as u64, wide, v(b).to_le_bytes()),
+        V128Store8Lane => {
+            return mem.store_n::<1>(sc(a), imm as u64, wide, [lanes::<u8, 16>(v(b))[lane & 15]])
+        }
         V128Store16Lane => {
-            return mem.store::<2>(sc(a), imm, lanes::<u16, 8>(v(b))[lane & 7].to_le_bytes())
+            return mem.store_n::<2>(
+                sc(a),
+                imm as u64,
+                wide,
+                lanes::<u16, 8>(v(b))[lane & 7].to_le_bytes(),
+            )
         }
         V128Store32Lane => {
-            return mem.store::<4>(sc(a), imm, lanes::<u32, 4>(v(b))[lane & 3].to_le_bytes())
+            return mem.store_n::<4>(
+                sc(a),
+                imm as u64,
+                wide,
+                lanes::<u32, 4>(v(b))[lane & 3].to_le_bytes(),
+            )
         }
         V128Store64Lane => {
-            return mem.store::<8>(sc(a), imm, lanes::<u64, 2>(v(b))[lane & 1].to_le_bytes())
+            return mem.store_n::<8>(
+                sc(a),
+                imm as u64,
+                wide,
+                lanes::<u64, 2>(v(b))[lane & 1].to_le_bytes(),
+            )
         }
         Copy => v(a),
         Select => {
@@ -786,27 +832,89 @@ pub fn exec(
         }
         F64x2PromoteLowF32x4 => widen::<f32, f64, 4, 2>(v(a), false, |x| x as f64),
 
-        I8x16RelaxedSwizzle
-        | I32x4RelaxedTruncF32x4S
-        | I32x4RelaxedTruncF32x4U
-        | I32x4RelaxedTruncF64x2SZero
-        | I32x4RelaxedTruncF64x2UZero
-        | F32x4RelaxedMadd
-        | F32x4RelaxedNmadd
-        | F64x2RelaxedMadd
-        | F64x2RelaxedNmadd
-        | I8x16RelaxedLaneselect
+        // ---- relaxed SIMD: one deterministic choice per operator, the same in every
+        // tier (the table is in docs/abi.md §8): what x86 SSE4.1 computes where the spec
+        // allows it, the deterministic (non-relaxed) result otherwise ----
+        I8x16RelaxedSwizzle => {
+            // `pshufb`: an index with its top bit set gives 0, any other picks lane i % 16.
+            let (x, sel) = (lanes::<u8, 16>(v(a)), lanes::<u8, 16>(v(b)));
+            pack(sel.map(|i| {
+                if i & 0x80 != 0 {
+                    0
+                } else {
+                    x[(i & 15) as usize]
+                }
+            }))
+        }
+        // `cvttps2dq`/`cvttpd2dq`: NaN and out-of-range lanes give i32::MIN.
+        I32x4RelaxedTruncF32x4S => map::<f32, i32, 4>(v(a), |x| x86_trunc_i32(x as f64)),
+        I32x4RelaxedTruncF64x2SZero => {
+            let x = lanes::<f64, 2>(v(a));
+            pack([x86_trunc_i32(x[0]), x86_trunc_i32(x[1]), 0, 0])
+        }
+        // No unsigned conversion in SSE4.1: the saturating result (always allowed).
+        I32x4RelaxedTruncF32x4U => map::<f32, u32, 4>(v(a), |x| sat_u32(x as f64)),
+        I32x4RelaxedTruncF64x2UZero => {
+            let x = lanes::<f64, 2>(v(a));
+            pack([sat_u32(x[0]), sat_u32(x[1]), 0, 0])
+        }
+        // No FMA in SSE4.1: multiply, round, then add.
+        F32x4RelaxedMadd => {
+            let (x, y, z) = (
+                lanes::<f32, 4>(v(a)),
+                lanes::<f32, 4>(v(b)),
+                lanes::<f32, 4>(v(c)),
+            );
+            pack::<f32, 4>(std::array::from_fn(|i| x[i] * y[i] + z[i]))
+        }
+        F32x4RelaxedNmadd => {
+            let (x, y, z) = (
+                lanes::<f32, 4>(v(a)),
+                lanes::<f32, 4>(v(b)),
+                lanes::<f32, 4>(v(c)),
+            );
+            pack::<f32, 4>(std::array::from_fn(|i| -(x[i] * y[i]) + z[i]))
+        }
+        F64x2RelaxedMadd => {
+            let (x, y, z) = (
+                lanes::<f64, 2>(v(a)),
+                lanes::<f64, 2>(v(b)),
+                lanes::<f64, 2>(v(c)),
+            );
+            pack::<f64, 2>(std::array::from_fn(|i| x[i] * y[i] + z[i]))
+        }
+        F64x2RelaxedNmadd => {
+            let (x, y, z) = (
+                lanes::<f64, 2>(v(a)),
+                lanes::<f64, 2>(v(b)),
+                lanes::<f64, 2>(v(c)),
+            );
+            pack::<f64, 2>(std::array::from_fn(|i| -(x[i] * y[i]) + z[i]))
+        }
+        // Bitwise select, like `v128.bitselect` (allowed for every lane width).
+        I8x16RelaxedLaneselect
         | I16x8RelaxedLaneselect
         | I32x4RelaxedLaneselect
-        | I64x2RelaxedLaneselect
-        | F32x4RelaxedMin
-        | F32x4RelaxedMax
-        | F64x2RelaxedMin
-        | F64x2RelaxedMax
-        | I16x8RelaxedQ15mulrS
-        | I16x8RelaxedDotI8x16I7x16S
-        | I32x4RelaxedDotI8x16I7x16AddS => {
-            return Err(Trap::host("relaxed SIMD is not supported".to_string()))
+        | I64x2RelaxedLaneselect => (v(a) & v(c)) | (v(b) & !v(c)),
+        // `minps`/`maxps`: the second operand unless the first compares less (greater).
+        F32x4RelaxedMin => zip::<f32, f32, 4>(v(a), v(b), |x, y| if x < y { x } else { y }),
+        F32x4RelaxedMax => zip::<f32, f32, 4>(v(a), v(b), |x, y| if x > y { x } else { y }),
+        F64x2RelaxedMin => zip::<f64, f64, 2>(v(a), v(b), |x, y| if x < y { x } else { y }),
+        F64x2RelaxedMax => zip::<f64, f64, 2>(v(a), v(b), |x, y| if x > y { x } else { y }),
+        // `pmulhrsw`: rounds like q15mulr but wraps (-32768 * -32768 gives -32768).
+        I16x8RelaxedQ15mulrS => zip::<i16, i16, 8>(v(a), v(b), |x, y| {
+            ((x as i32 * y as i32 + 0x4000) >> 15) as i16
+        }),
+        // `pmaddubsw` with `b` as its unsigned operand: products of a signed `a` byte and an
+        // unsigned `b` byte, pairs added with i16 saturation.
+        I16x8RelaxedDotI8x16I7x16S => relaxed_dot(v(a), v(b)),
+        // Then `pmaddwd` by ones (pairs of i16 added into i32) and a wrapping add of `c`.
+        I32x4RelaxedDotI8x16I7x16AddS => {
+            let d = lanes::<i16, 8>(relaxed_dot(v(a), v(b)));
+            let z = lanes::<i32, 4>(v(c));
+            pack::<i32, 4>(std::array::from_fn(|i| {
+                (d[2 * i] as i32 + d[2 * i + 1] as i32).wrapping_add(z[i])
+            }))
         }
     };
     set(s, dst, out);

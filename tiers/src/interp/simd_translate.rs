@@ -160,12 +160,23 @@ impl Translator<'_> {
             return Ok(());
         }
         let lane = imm.lane.unwrap_or(0) as u32;
-        let code = op as u32 | lane << 16;
+        let mut code = op as u32 | lane << 16;
         let offset = match imm.memarg {
-            Some(m) if m.target != wasmparser::MemArgTarget::Memory(0) => {
-                return Err("the interpreter does not support SIMD on memories other than 0".into())
+            Some(m) => {
+                let wasmparser::MemArgTarget::Memory(mem) = m.target else {
+                    return Err("SIMD access to a GC array".into());
+                };
+                if mem != 0 || self.module.memories[0].memory64 {
+                    if mem > crate::interp::simd::MAX_MEMORY {
+                        return Err(format!("SIMD access to memory {mem}: the interpreter encodes memory indices up to {}", crate::interp::simd::MAX_MEMORY));
+                    }
+                    code |= crate::interp::simd::OTHER_MEMORY
+                        | mem << crate::interp::simd::MEMORY_SHIFT;
+                }
+                // An offset past 4 GiB (memory64 only) is out of bounds of any memory the
+                // runtime reserves (`MAX_PAGES_64_RESERVED`) except a 16 GiB one.
+                u32::try_from(m.offset).map_err(|_| "SIMD memory offset beyond 32 bits")?
             }
-            Some(m) => u32::try_from(m.offset).map_err(|_| "memory offset beyond 32 bits")?,
             None => 0,
         };
         match op.shape() {

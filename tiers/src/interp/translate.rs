@@ -19,7 +19,9 @@
 //! across the functions a thread translates; forward branches wait for their target in a
 //! chain threaded through their own target fields, so control frames own no vector.
 
-use super::code::{fuse_branch, CompiledFunc, Counters, Handler, LoopInfo, Op, Reg, NO_EXN};
+use super::code::{
+    fuse_branch, CompiledFunc, Counters, Handler, LoopInfo, MemAccess, Op, Reg, NO_EXN,
+};
 use strata_vm::frontend::{Arity, ControlKind as Kind, ControlStack};
 use strata_vm::module::Module;
 use strata_vm::InterpMode;
@@ -88,7 +90,7 @@ struct Translator<'m> {
     local_cells: Vec<u32>,
     /// Stack positions holding the high cell of a v128, ascending (`simd_translate.rs`).
     hi: Vec<u32>,
-    /// Exception handlers, in search order (innermost try first; docs/abi.md §9).
+    /// Exception handlers, in search order (innermost try first; docs/abi.md §10).
     handlers: Vec<Handler>,
     /// Catch clauses of the open `try_table`s, innermost last, waiting for their try's
     /// `end` to know their range.
@@ -830,16 +832,58 @@ impl Translator<'_> {
         self.binary(make);
     }
 
-    fn load(&mut self, offset: u64, make: fn(Reg, Reg, u32) -> Op) {
-        let addr = self.pop_reg();
-        let dst = self.push_temp();
-        self.emit(make(dst, addr, offset as u32));
+    /// The memory index of an access (GC array targets do not validate here).
+    fn memory_of(m: &MemArg) -> u32 {
+        match m.target {
+            MemArgTarget::Memory(i) => i,
+            MemArgTarget::Array(_) => u32::MAX,
+        }
     }
 
-    fn store(&mut self, offset: u64, make: fn(Reg, Reg, u32) -> Op) {
+    /// The offset of an access the plain loads and stores run (memory 0, 32-bit); `None`
+    /// for the others, which take `MemLoad`/`MemStore`.
+    fn plain_offset(&self, m: &MemArg) -> Option<u32> {
+        let mem = Self::memory_of(m);
+        (mem == 0 && !self.module.memories[0].memory64).then_some(m.offset as u32)
+    }
+
+    /// The `Ext` word of a `MemLoad`/`MemStore`: memory index and 64-bit offset.
+    fn memarg_ext(&mut self, m: &MemArg) {
+        self.emit(Op::Ext {
+            a: Self::memory_of(m),
+            b: m.offset as u32,
+            c: (m.offset >> 32) as u32,
+        });
+    }
+
+    fn load(&mut self, m: MemArg, make: fn(Reg, Reg, u32) -> Op) {
+        let addr = self.pop_reg();
+        let dst = self.push_temp();
+        match self.plain_offset(&m) {
+            Some(offset) => {
+                self.emit(make(dst, addr, offset));
+            }
+            None => {
+                let kind = MemAccess::of(&make(0, 0, 0)).expect("a load") as u32;
+                self.emit(Op::MemLoad { kind, dst, addr });
+                self.memarg_ext(&m);
+            }
+        }
+    }
+
+    fn store(&mut self, m: MemArg, make: fn(Reg, Reg, u32) -> Op) {
         let val = self.pop_reg();
         let addr = self.pop_reg();
-        self.emit(make(addr, val, offset as u32));
+        match self.plain_offset(&m) {
+            Some(offset) => {
+                self.emit(make(addr, val, offset));
+            }
+            None => {
+                let kind = MemAccess::of(&make(0, 0, 0)).expect("a store") as u32;
+                self.emit(Op::MemStore { kind, addr, val });
+                self.memarg_ext(&m);
+            }
+        }
     }
 
     fn call_args(&mut self, type_index: u32) -> (Reg, usize, usize) {
@@ -1089,7 +1133,7 @@ macro_rules! load {
     ($($visit:ident => $v:ident,)*) => {
         lower! { $(
             $visit(memarg: MemArg) => |t| {
-                t.load(memarg.offset, |dst, addr, offset| Op::$v { dst, addr, offset })
+                t.load(memarg, |dst, addr, offset| Op::$v { dst, addr, offset })
             };
         )* }
     };
@@ -1099,7 +1143,7 @@ macro_rules! store {
     ($($visit:ident => $v:ident,)*) => {
         lower! { $(
             $visit(memarg: MemArg) => |t| {
-                t.store(memarg.offset, |addr, val, offset| Op::$v { addr, val, offset })
+                t.store(memarg, |addr, val, offset| Op::$v { addr, val, offset })
             };
         )* }
     };
@@ -1215,7 +1259,7 @@ impl<'a> Lower<'a> for Translator<'_> {
         self.end(self.ctrl.reachable())
     }
 
-    // ---- exceptions (docs/abi.md §9; `exn_translate.rs`) ----
+    // ---- exceptions (docs/abi.md §10; `exn_translate.rs`) ----
 
     fn visit_try_table(&mut self, try_table: wasmparser::TryTable) -> Res {
         self.try_table(try_table)
@@ -1471,28 +1515,30 @@ impl<'a> Lower<'a> for Translator<'_> {
     }
 
     lower! {
-        visit_memory_size(_mem: u32) => |t| {
+        visit_memory_size(mem: u32) => |t| {
             let dst = t.push_temp();
-            t.emit(Op::MemorySize { dst });
+            t.emit(Op::MemorySize { dst, mem });
         };
-        visit_memory_grow(_mem: u32) => |t| {
+        visit_memory_grow(mem: u32) => |t| {
             let delta = t.pop_reg();
             let dst = t.push_temp();
-            t.emit(Op::MemoryGrow { dst, delta });
+            t.emit(Op::MemoryGrow { dst, delta, mem });
         };
-        visit_memory_copy(_dst_mem: u32, _src_mem: u32) => |t| {
+        visit_memory_copy(dst_mem: u32, src_mem: u32) => |t| {
             let len = t.pop_reg();
             let src = t.pop_reg();
             let dst = t.pop_reg();
             t.emit(Op::MemoryCopy { dst, src, len });
+            t.emit(Op::Ext { a: dst_mem, b: src_mem, c: 0 });
         };
-        visit_memory_fill(_mem: u32) => |t| {
+        visit_memory_fill(mem: u32) => |t| {
             let len = t.pop_reg();
             let val = t.pop_reg();
             let dst = t.pop_reg();
             t.emit(Op::MemoryFill { dst, val, len });
+            t.emit(Op::Ext { a: mem, b: 0, c: 0 });
         };
-        visit_memory_init(data_index: u32, _mem: u32) => |t| {
+        visit_memory_init(data_index: u32, mem: u32) => |t| {
             let len = t.pop_reg();
             let src = t.pop_reg();
             let dst = t.pop_reg();
@@ -1501,7 +1547,7 @@ impl<'a> Lower<'a> for Translator<'_> {
                 dst,
                 src,
             });
-            t.emit(Op::Ext { a: len, b: 0, c: 0 });
+            t.emit(Op::Ext { a: len, b: mem, c: 0 });
         };
         visit_data_drop(data_index: u32) => |t| {
             t.emit(Op::DataDrop {

@@ -42,7 +42,7 @@ fn result(store: &mut StoreInner, r: Result<(), Trap>) -> u32 {
 }
 
 /// `throw` of the caller's tag `tag` with the payload cells at `args`: makes the exception
-/// and parks it as the pending trap; returns its trap code (docs/abi.md §9).
+/// and parks it as the pending trap; returns its trap code (docs/abi.md §10).
 ///
 /// # Safety
 /// See the module documentation; `args` points at the tag's payload cells in the caller's
@@ -308,46 +308,68 @@ pub unsafe extern "C" fn resolve_indirect(
     ValueOrTrap { value: 0, trap: 0 }
 }
 
+/// `memory.grow` of memory `mem` by `delta` pages (a cell of the memory's index type): the old
+/// size, or -1 of the index type.
+///
 /// # Safety
 /// See the module documentation.
-pub unsafe extern "C" fn memory_grow(vmctx: *const VMContext, delta: u32) -> u32 {
+pub unsafe extern "C" fn memory_grow(vmctx: *const VMContext, mem: u32, delta: u64) -> u64 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
-    let m = store.instances[inst as usize].memories[0];
-    let r = store.memories[m as usize].grow(delta as u64);
-    r.map(|old| old as u32).unwrap_or(u32::MAX)
+    strata_vm::memory_grow(store, inst, mem, delta)
 }
 
+/// `memory.copy` from memory `src_mem` to memory `dst_mem` (operands are cells; the runtime
+/// reads them by the memories' index types).
+///
 /// # Safety
 /// See the module documentation.
-pub unsafe extern "C" fn memory_copy(vmctx: *const VMContext, dst: u32, src: u32, len: u32) -> u32 {
+pub unsafe extern "C" fn memory_copy(
+    vmctx: *const VMContext,
+    dst_mem: u32,
+    src_mem: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u32 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
-    let r = strata_vm::memory_copy(store, inst, dst, src, len);
+    let r = strata_vm::memory_copy(store, inst, dst_mem, src_mem, dst, src, len);
     result(store, r)
 }
 
+/// `memory.fill` of memory `mem`.
+///
 /// # Safety
 /// See the module documentation.
-pub unsafe extern "C" fn memory_fill(vmctx: *const VMContext, dst: u32, val: u32, len: u32) -> u32 {
+pub unsafe extern "C" fn memory_fill(
+    vmctx: *const VMContext,
+    mem: u32,
+    dst: u64,
+    val: u32,
+    len: u64,
+) -> u32 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
-    let r = strata_vm::memory_fill(store, inst, dst, val as u8, len);
+    let r = strata_vm::memory_fill(store, inst, mem, dst, val as u8, len);
     result(store, r)
 }
 
+/// `memory.init` of memory `mem` from data segment `seg`.
+///
 /// # Safety
 /// See the module documentation.
 pub unsafe extern "C" fn memory_init(
     vmctx: *const VMContext,
+    mem: u32,
     seg: u32,
-    dst: u32,
+    dst: u64,
     src: u32,
     len: u32,
 ) -> u32 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
-    let r = strata_vm::memory_init(store, inst, 0, seg, dst, src, len);
+    let r = strata_vm::memory_init(store, inst, mem, seg, dst, src, len);
     result(store, r)
 }
 
@@ -486,4 +508,49 @@ pub unsafe extern "C" fn ref_func(vmctx: *const VMContext, func: u32) -> u64 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
     funcref_cell(store.instances[inst as usize].funcs[func as usize])
+}
+
+/// Runs one SIMD operator with the interpreter's semantics (`interp::simd::exec`, the
+/// reference every tier agrees with) on value-stack cells: the baseline's lowering of the
+/// operators it does not inline. `word` is the operator code and lane (low 32 bits, the
+/// interpreter's `code`) and the operand cells `a`, `b`, `c` relative to `cells` (a byte
+/// each from bit 32); the result goes to `cells[0..]`. `offset` is a memory access's static
+/// offset. Returns a trap code (0 = none).
+///
+/// # Safety
+/// See the module documentation; `cells` points at the operands' home slots, and the frame
+/// holds two cells from there and every operand cell named in `word`.
+pub unsafe extern "C" fn simd_exec(
+    vmctx: *const VMContext,
+    word: u64,
+    offset: u32,
+    cells: *mut u64,
+) -> u32 {
+    use crate::interp::raw::{MemView, Slots};
+    let (a, b, c) = (
+        (word >> 32) as u8 as u32,
+        (word >> 40) as u8 as u32,
+        (word >> 48) as u8 as u32,
+    );
+    // SAFETY: the function's contract: the cells are the caller's frame, ours while it runs.
+    let s = unsafe { Slots::new(cells) };
+    // SAFETY: the module contract: vmctx is live; its memory 0 (if any) stays mapped with at
+    // least its current length for the store's lifetime.
+    let mem = unsafe {
+        let vm = &*vmctx;
+        if vm.memory.is_null() {
+            MemView::EMPTY
+        } else {
+            MemView::new(vm.mem_base, (*vm.memory).len)
+        }
+    };
+    // Memory 0 with 32-bit addresses, as the interpreter's own memory-0 path runs it.
+    match crate::interp::simd::exec(word as u32, 0, a, b, c, offset, s, mem, false) {
+        Ok(()) => 0,
+        Err(t) => {
+            // SAFETY: module contract.
+            let (store, _) = unsafe { cx(vmctx) };
+            trap_code(store, t)
+        }
+    }
 }

@@ -37,10 +37,16 @@ struct Gen<'a> {
     trap_labels: [Option<DynamicLabel>; 16],
     to_stub: DynamicLabel,
     blocks: Vec<DynamicLabel>,
+    /// Where a branch to each block goes: the block, or for a block that is only a jump
+    /// (an edge block regalloc2 put no moves in), that jump's final target.
+    forward: Vec<u32>,
     spill_base: u32,
     call_base: u32,
     explicit: bool,
     has_memory: bool,
+    /// The register whose zero-extended low half r11 holds, while only memory accesses
+    /// have run since it was put there (consecutive accesses off one base share it).
+    r11_index: Option<u8>,
 }
 
 fn reg(a: Allocation) -> u8 {
@@ -71,6 +77,8 @@ pub fn emit(
     let blocks = (0..vc.blocks.len())
         .map(|_| asm.new_dynamic_label())
         .collect();
+    let ra = RaFunc { vc, ir: func };
+    let forward = forward_empty_blocks(func, vc, out, &ra);
     let mut g = Gen {
         asm,
         func,
@@ -79,17 +87,38 @@ pub fn emit(
         trap_labels: [None; 16],
         to_stub,
         blocks,
+        forward,
         spill_base,
         call_base,
         explicit,
         has_memory: !module.memories.is_empty(),
+        r11_index: None,
     };
     g.prologue(frame as u32);
-    let ra = RaFunc { vc, ir: func };
-    for b in 0..vc.blocks.len() {
+    let n = vc.blocks.len();
+    // The block emitted after each one (forwarded blocks emit nothing).
+    let mut next_emitted = vec![n; n];
+    for b in (0..n.saturating_sub(1)).rev() {
+        next_emitted[b] = if g.forward[b + 1] as usize == b + 1 {
+            b + 1
+        } else {
+            next_emitted[b + 1]
+        };
+    }
+    for b in 0..n {
+        if g.forward[b] as usize != b {
+            continue;
+        }
         let l = g.blocks[b];
         asm!(g; =>l);
+        g.r11_index = None;
         for item in out.block_insts_and_edits(&ra, regalloc2::Block::new(b)) {
+            let access = matches!(item, InstOrEdit::Inst(i)
+                if matches!(vc.insts[i.index()].kind,
+                    VKind::Ir(inst) if is_load_store(func.inst(inst).opcode)));
+            if !access {
+                g.r11_index = None;
+            }
             match item {
                 InstOrEdit::Edit(Edit::Move { from, to }) => g.mov(*from, *to),
                 InstOrEdit::Inst(i) => {
@@ -103,14 +132,20 @@ pub fn emit(
                             }
                         }
                         VKind::Ir(inst) => {
-                            let next = b + 1;
+                            let next = next_emitted[b];
                             match vc.insts[i.index()].fused {
+                                Some(c) if func.inst(inst).opcode == Opcode::Select => {
+                                    g.fused_select(inst, c, allocs)
+                                }
                                 Some(c) => g.fused_br_if(inst, c, allocs, vc, next),
                                 None => g.inst(inst, allocs, vc, next)?,
                             }
                         }
                     }
                 }
+            }
+            if !access {
+                g.r11_index = None;
             }
         }
     }
@@ -121,6 +156,68 @@ pub fn emit(
         traps: g.traps,
         frame_cells: frame,
     })
+}
+
+/// Plain loads and stores of memory 0 (they address through r11, see `Gen::address`).
+fn is_load_store(op: Opcode) -> bool {
+    use Opcode::*;
+    matches!(
+        op,
+        I32Load
+            | I64Load
+            | F32Load
+            | F64Load
+            | I32Load8S
+            | I32Load8U
+            | I32Load16S
+            | I32Load16U
+            | I64Load8S
+            | I64Load8U
+            | I64Load16S
+            | I64Load16U
+            | I64Load32S
+            | I64Load32U
+            | I32Store
+            | I64Store
+            | F32Store
+            | F64Store
+            | I32Store8
+            | I32Store16
+            | I64Store8
+            | I64Store16
+            | I64Store32
+    )
+}
+
+/// For each block, the block a branch to it can go to instead: itself, or, for a block
+/// whose only content is a jump (regalloc2 put no moves in it), the end of that chain of
+/// jumps. The entry block and a cycle of empty blocks stay themselves.
+fn forward_empty_blocks(func: &Function, vc: &VCode, out: &Output, ra: &RaFunc) -> Vec<u32> {
+    let n = vc.blocks.len();
+    let mut step: Vec<u32> = (0..n as u32).collect();
+    for (b, s) in step.iter_mut().enumerate().skip(1) {
+        let mut items = out.block_insts_and_edits(ra, regalloc2::Block::new(b));
+        let (Some(InstOrEdit::Inst(i)), None) = (items.next(), items.next()) else {
+            continue;
+        };
+        if let VKind::Ir(inst) = vc.insts[i.index()].kind {
+            if func.inst(inst).opcode == Opcode::Jump {
+                *s = vc.block_index[func.targets(inst)[0].block.index()];
+            }
+        }
+    }
+    (0..n)
+        .map(|b| {
+            let mut t = b as u32;
+            for _ in 0..n {
+                if step[t as usize] == t {
+                    return t;
+                }
+                t = step[t as usize];
+            }
+            b as u32
+        })
+        .collect()
 }
 
 impl Gen<'_> {
@@ -252,6 +349,37 @@ impl Gen<'_> {
         }
     }
 
+    /// An interruption point (docs/abi.md §7): the fuel and epoch checks the module asks
+    /// for, the same sequence as the baseline's, in the scratch registers r10 and r11 (never
+    /// allocated, so no live value is disturbed).
+    fn interruption_point(&mut self) {
+        let checks = self.module.interrupts;
+        if !checks.any() {
+            return;
+        }
+        let rt = off::VMCTX_RUNTIME;
+        asm!(self; mov r11, QWORD [r15 + rt]);
+        if checks.fuel {
+            let fuel = off::RUNTIME_FUEL;
+            let out = self.trap_label(TrapCode::OutOfFuel);
+            asm!(self
+                ; sub QWORD [r11 + fuel], 1
+                ; js =>out
+            );
+        }
+        if checks.epoch {
+            let epoch = off::RUNTIME_EPOCH;
+            let deadline = off::RUNTIME_EPOCH_DEADLINE;
+            let stop = self.trap_label(TrapCode::Interrupt);
+            asm!(self
+                ; mov r10, QWORD [r11 + epoch]
+                ; mov r10, QWORD [r10]
+                ; cmp r10, QWORD [r11 + deadline]
+                ; jae =>stop
+            );
+        }
+    }
+
     fn reload_mem_len(&mut self) {
         if self.explicit && self.has_memory {
             let m = off::VMCTX_MEMORY;
@@ -268,7 +396,7 @@ impl Gen<'_> {
     }
 
     fn target(&self, vc: &VCode, inst: Inst, k: usize) -> u32 {
-        vc.block_index[self.func.targets(inst)[k].block.index()]
+        self.forward[vc.block_index[self.func.targets(inst)[k].block.index()] as usize]
     }
 
     fn inst(
@@ -338,17 +466,26 @@ impl Gen<'_> {
                 let i = super::lower::imm_operand(self.func, inst).unwrap_or(0);
                 self.imm_form(op, reg(al[0]), i, reg(al[1]));
             }
-            I32Add | I32Sub | I32Mul | I32And | I32Or | I32Xor | I64Add | I64Sub | I64Mul
-            | I64And | I64Or | I64Xor => {
+            I32Add | I64Add => {
+                let (a, b, d) = (reg(al[0]), reg(al[1]), reg(al[2]));
+                // The low 32 bits of a 64-bit `lea` are the i32 sum (zero-extended).
+                let (x, y) = if d == b { (b, a) } else { (a, b) };
+                match (op, d == x) {
+                    (I32Add, true) => asm!(self; add Rd(d), Rd(y)),
+                    (I64Add, true) => asm!(self; add Rq(d), Rq(y)),
+                    (I32Add, false) => asm!(self; lea Rd(d), [Rq(x) + Rq(y)]),
+                    _ => asm!(self; lea Rq(d), [Rq(x) + Rq(y)]),
+                }
+            }
+            I32Sub | I32Mul | I32And | I32Or | I32Xor | I64Sub | I64Mul | I64And | I64Or
+            | I64Xor => {
                 let (d, b) = (reg(al[2]), reg(al[1]));
                 match (op, w) {
-                    (I32Add, _) => asm!(self; add Rd(d), Rd(b)),
                     (I32Sub, _) => asm!(self; sub Rd(d), Rd(b)),
                     (I32Mul, _) => asm!(self; imul Rd(d), Rd(b)),
                     (I32And, _) => asm!(self; and Rd(d), Rd(b)),
                     (I32Or, _) => asm!(self; or Rd(d), Rd(b)),
                     (I32Xor, _) => asm!(self; xor Rd(d), Rd(b)),
-                    (I64Add, _) => asm!(self; add Rq(d), Rq(b)),
                     (I64Sub, _) => asm!(self; sub Rq(d), Rq(b)),
                     (I64Mul, _) => asm!(self; imul Rq(d), Rq(b)),
                     (I64And, _) => asm!(self; and Rq(d), Rq(b)),
@@ -534,7 +671,9 @@ impl Gen<'_> {
                     return Err("bad load".into());
                 };
                 let size = op.access_bytes().unwrap_or(8);
-                let Some(disp) = self.address(reg(al[0]), m.offset, size as u32, m.checked) else {
+                let Some(disp) =
+                    self.address(reg(al[0]), m.memory, m.offset, size as u32, m.checked)
+                else {
                     return Ok(());
                 };
                 let d = reg(al[1]);
@@ -558,6 +697,10 @@ impl Gen<'_> {
                     I64Load32S => asm!(self; movsxd Rq(d), DWORD [r13 + r11 + disp]),
                     _ => asm!(self; mov Rd(d), DWORD [r13 + r11 + disp]),
                 }
+                // An integer load into the base register changes it.
+                if !matches!(op, F32Load | F64Load) && Some(d) == self.r11_index {
+                    self.r11_index = None;
+                }
             }
             I32Store | I64Store | F32Store | F64Store | I32Store8 | I32Store16 | I64Store8
             | I64Store16 | I64Store32 => {
@@ -565,7 +708,9 @@ impl Gen<'_> {
                     return Err("bad store".into());
                 };
                 let size = op.access_bytes().unwrap_or(8);
-                let Some(disp) = self.address(reg(al[0]), m.offset, size as u32, m.checked) else {
+                let Some(disp) =
+                    self.address(reg(al[0]), m.memory, m.offset, size as u32, m.checked)
+                else {
                     return Ok(());
                 };
                 let v = reg(al[1]);
@@ -581,23 +726,29 @@ impl Gen<'_> {
                 }
             }
             MemorySize => {
-                let Imm::Index(0) = data.imm else {
-                    return Err("only memory 0 is supported".into());
+                let Imm::Index(mem) = data.imm else {
+                    return Err("memory.size without a memory index".into());
                 };
                 let d = reg(al[0]);
-                let m = off::VMCTX_MEMORY;
                 let l = off::MEMORY_LEN;
+                if mem == 0 {
+                    let m = off::VMCTX_MEMORY;
+                    asm!(self; mov Rq(d), QWORD [r15 + m]);
+                } else {
+                    self.memory_definition(mem);
+                    asm!(self; mov Rq(d), r10);
+                }
                 asm!(self
-                    ; mov Rq(d), QWORD [r15 + m]
                     ; mov Rq(d), QWORD [Rq(d) + l]
                     ; shr Rq(d), 16
                 );
             }
             MemoryGrow => {
-                let Imm::Index(0) = data.imm else {
-                    return Err("only memory 0 is supported".into());
+                let Imm::Index(mem) = data.imm else {
+                    return Err("memory.grow without a memory index".into());
                 };
-                // delta is already in esi (its constraint), the result comes back in eax.
+                // delta is already in rdx (its constraint), the result comes back in eax.
+                asm!(self; mov esi, mem as i32);
                 self.call_helper(helpers::memory_grow as *const () as usize);
                 self.reload_mem_len();
             }
@@ -682,6 +833,7 @@ impl Gen<'_> {
                     asm!(self; jnz =>l);
                 }
             }
+            Interrupt => self.interruption_point(),
             Trap => {
                 let Imm::Trap(code) = data.imm else {
                     return Err("bad trap".into());
@@ -743,8 +895,9 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// `br_if` on the flags of integer compare `cmp` (its operands are this branch's).
-    fn fused_br_if(&mut self, br: Inst, cmp: Inst, al: &[Allocation], vc: &VCode, next: usize) {
+    /// The flags of integer compare `cmp` (operands in `al`); returns its condition as the
+    /// x86 `jcc`/`cmovcc` low nibble (the condition under which the compare is true).
+    fn compare_flags(&mut self, cmp: Inst, al: &[Allocation]) -> u8 {
         use Opcode::*;
         let op = self.func.inst(cmp).opcode;
         let w = is64(self.func.value_type(self.func.args(cmp)[0]));
@@ -758,8 +911,7 @@ impl Gen<'_> {
             (_, false) => asm!(self; cmp Rd(a), Rd(reg(al[1]))),
             (_, true) => asm!(self; cmp Rq(a), Rq(reg(al[1]))),
         }
-        // Condition codes as the x86 `jcc` low nibble: taken when the compare is true.
-        let cc: u8 = match op {
+        match op {
             I32Eqz | I64Eqz | I32Eq | I64Eq => 0x4,
             I32Ne | I64Ne => 0x5,
             I32LtU | I64LtU => 0x2,
@@ -770,7 +922,45 @@ impl Gen<'_> {
             I32GeS | I64GeS => 0xd,
             I32LeS | I64LeS => 0xe,
             _ => 0xf,
-        };
+        }
+    }
+
+    /// `select a, b, (cmp ...)`: the result (in `a`'s register) takes `b` when the compare
+    /// is false. Operands: a, b, the compare's, the result.
+    fn fused_select(&mut self, sel: Inst, cmp: Inst, al: &[Allocation]) {
+        let (b, d) = (reg(al[1]), reg(al[al.len() - 1]));
+        let cc = self.compare_flags(cmp, &al[2..al.len() - 1]);
+        if matches!(
+            self.func.value_type(self.func.args(sel)[0]),
+            Type::F32 | Type::F64
+        ) {
+            let keep = self.asm.new_dynamic_label();
+            self.jcc(cc, keep);
+            asm!(self; movaps Rx(d), Rx(b) ; =>keep);
+        } else {
+            self.cmovcc(cc ^ 1, d, b);
+        }
+    }
+
+    /// `cmovcc d, s` (64-bit) by condition nibble.
+    fn cmovcc(&mut self, cc: u8, d: u8, s: u8) {
+        match cc {
+            0x2 => asm!(self; cmovb Rq(d), Rq(s)),
+            0x3 => asm!(self; cmovae Rq(d), Rq(s)),
+            0x4 => asm!(self; cmove Rq(d), Rq(s)),
+            0x5 => asm!(self; cmovne Rq(d), Rq(s)),
+            0x6 => asm!(self; cmovbe Rq(d), Rq(s)),
+            0x7 => asm!(self; cmova Rq(d), Rq(s)),
+            0xc => asm!(self; cmovl Rq(d), Rq(s)),
+            0xd => asm!(self; cmovge Rq(d), Rq(s)),
+            0xe => asm!(self; cmovle Rq(d), Rq(s)),
+            _ => asm!(self; cmovg Rq(d), Rq(s)),
+        }
+    }
+
+    /// `br_if` on the flags of integer compare `cmp` (its operands are this branch's).
+    fn fused_br_if(&mut self, br: Inst, cmp: Inst, al: &[Allocation], vc: &VCode, next: usize) {
+        let cc = self.compare_flags(cmp, al);
         let (t, e) = (self.target(vc, br, 0), self.target(vc, br, 1));
         if t as usize == next {
             let l = self.blocks[e as usize];
@@ -798,12 +988,30 @@ impl Gen<'_> {
         }
     }
 
-    /// An ALU op, shift or compare with a constant second operand; `d` is the result
-    /// (the same register as `a` except for compares).
+    /// An ALU op, multiply, shift or compare with a constant second operand; `d` is the
+    /// result (the same register as `a` except for compares, add, sub and multiply).
     fn imm_form(&mut self, op: Opcode, a: u8, i: i32, d: u8) {
         use Opcode::*;
         let sh = (i & 63) as i8;
         match op {
+            I32Add | I32Sub | I64Add | I64Sub if d != a => {
+                // x - c = x + (-c); for i32 even -i32::MIN is right modulo 2^32.
+                let wide = matches!(op, I64Add | I64Sub);
+                let c = if matches!(op, I32Sub | I64Sub) {
+                    i.wrapping_neg()
+                } else {
+                    i
+                };
+                if !wide {
+                    asm!(self; lea Rd(d), [Rq(a) + c]);
+                } else if op == I64Sub && i == i32::MIN {
+                    asm!(self; mov Rq(d), Rq(a) ; sub Rq(d), i);
+                } else {
+                    asm!(self; lea Rq(d), [Rq(a) + c]);
+                }
+            }
+            I32Mul => asm!(self; imul Rd(d), Rd(a), i),
+            I64Mul => asm!(self; imul Rq(d), Rq(a), i),
             I32Add => asm!(self; add Rd(d), i),
             I32Sub => asm!(self; sub Rd(d), i),
             I32And => asm!(self; and Rd(d), i),
@@ -859,23 +1067,36 @@ impl Gen<'_> {
         }
     }
 
-    /// Puts the zero-extended index in r11 and checks the bounds (explicit mode, when
-    /// `checked`); returns the displacement, or `None` when the access always traps.
-    fn address(&mut self, a: u8, offset: u64, size: u32, checked: bool) -> Option<i32> {
-        asm!(self; mov r11d, Rd(a));
+    /// Leaves in r11 the address relative to r13 (memory 0's base) of an access of `size`
+    /// bytes at `a + offset` in 32-bit memory `mem`, after its bounds check (explicit mode,
+    /// `checked`); returns the displacement for `[r13 + r11 + disp]`, or `None` when the
+    /// access always traps. A memory other than 0 has its base and length read through
+    /// `VMContext.memories` (docs/abi.md §2). Consecutive memory-0 accesses off the same
+    /// index register share r11's zero-extension (`r11_index`).
+    fn address(&mut self, a: u8, mem: u32, offset: u64, size: u32, checked: bool) -> Option<i32> {
+        if mem != 0 || self.r11_index != Some(a) {
+            asm!(self; mov r11d, Rd(a));
+            self.r11_index = Some(a);
+        }
         let end = offset + size as u64;
         if end > u32::MAX as u64 + 1 {
             // Beyond any 32-bit memory: the access always traps.
             let l = self.trap_label(TrapCode::MemoryOutOfBounds);
             asm!(self; jmp =>l);
+            self.r11_index = None;
             return None;
         }
         let mut disp = offset;
         if end > i32::MAX as u64 {
             asm!(self; mov r10, QWORD offset as i64 ; add r11, r10);
+            self.r11_index = None;
             disp = 0;
         }
-        if self.explicit && checked {
+        if mem != 0 {
+            self.other_memory(mem, (disp + size as u64) as i32, self.explicit && checked);
+            // r11 now holds a rebased address, not the index.
+            self.r11_index = None;
+        } else if self.explicit && checked {
             let e = (disp + size as u64) as i32;
             let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
             asm!(self
@@ -885,6 +1106,38 @@ impl Gen<'_> {
             );
         }
         Some(disp as i32)
+    }
+
+    /// `r10` = the `VMMemoryDefinition` of memory `mem`.
+    fn memory_definition(&mut self, mem: u32) {
+        let t = off::VMCTX_MEMORIES;
+        let k = mem as i32 * off::CELL;
+        asm!(self; mov r10, QWORD [r15 + t] ; mov r10, QWORD [r10 + k]);
+    }
+
+    /// For an access to memory `mem` (not 0) whose index is in r11 and which ends `end` bytes
+    /// past it: the bounds check against that memory's length (`check`), then r11 rebased
+    /// so that `[r13 + r11 + disp]` addresses that memory (the arithmetic wraps).
+    fn other_memory(&mut self, mem: u32, end: i32, check: bool) {
+        let l = off::MEMORY_LEN;
+        let b = off::MEMORY_BASE;
+        if check {
+            let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+            self.memory_definition(mem);
+            asm!(self
+                ; mov r10, QWORD [r10 + l]
+                ; sub r10, end
+                ; jb =>oob
+                ; cmp r11, r10
+                ; ja =>oob
+            );
+        }
+        self.memory_definition(mem);
+        asm!(self
+            ; mov r10, QWORD [r10 + b]
+            ; sub r10, r13
+            ; add r11, r10
+        );
     }
 
     fn call_helper(&mut self, addr: usize) {

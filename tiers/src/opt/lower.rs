@@ -4,7 +4,7 @@
 //! calls clobber every allocatable register); the entry block gets a pseudo instruction that
 //! defines the parameters from their cells. `emit.rs` turns each into machine code.
 
-use super::abi::{self, RAX, RCX, RDX, RSI};
+use super::abi::{self, RAX, RCX, RDX};
 use regalloc2::{Operand, PRegSet, RegClass, VReg};
 use strata_ir::{Block, EntityRef, Function, Imm, Inst, Opcode, Type};
 
@@ -23,8 +23,8 @@ pub struct VInst {
     pub clobbers: PRegSet,
     /// Branches: for each successor, the range of `VCode::branch_args`.
     pub succ_args: Vec<std::ops::Range<u32>>,
-    /// A `br_if` that branches on the flags of this compare (fused: the compare has no
-    /// instruction of its own; its operands are the branch's).
+    /// A `br_if` or `select` that tests the flags of this compare (fused: the compare has
+    /// no instruction of its own; its operands are the user's).
     pub fused: Option<Inst>,
 }
 
@@ -73,22 +73,24 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
     if !func.osr_entries.is_empty() {
         return Err("OSR entry blocks are compiled separately".into());
     }
+    let order = block_order(func);
     let mut block_index = vec![u32::MAX; func.blocks.len()];
-    for (i, &b) in func.layout.iter().enumerate() {
+    for (i, &b) in order.iter().enumerate() {
         block_index[b.index()] = i as u32;
     }
     let counts = use_counts(func);
+    let needed = needed_params(func);
     let mut vc = VCode {
         insts: Vec::with_capacity(func.insts.len() + 1),
         operands: Vec::new(),
         branch_args: Vec::new(),
-        blocks: Vec::with_capacity(func.layout.len()),
+        blocks: Vec::with_capacity(order.len()),
         num_vregs: func.values.len(),
         block_index,
         call_cells: 0,
         osr_cells: 0,
     };
-    for &b in &func.layout {
+    for &b in &order {
         let start = vc.insts.len() as u32;
         let mut params = Vec::new();
         if b == entry {
@@ -105,12 +107,20 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
             });
         } else {
             for &p in func.block_params(b) {
-                params.push(vreg(func, p)?);
+                if needed[func.resolve(p).index()] {
+                    params.push(vreg(func, p)?);
+                }
             }
         }
         let mut succs = Vec::new();
         let insts = func.block_insts(b);
-        for (k, &inst) in insts.iter().enumerate() {
+        // Integer compares of this block that only its `br_if` or a `select` reads: computed
+        // at that use, on the flags (pure, so they can move down to their only use).
+        let fusions: Vec<(Inst, Inst)> = insts
+            .iter()
+            .filter_map(|&u| fused_compare(func, b, u, &counts).map(|c| (c, u)))
+            .collect();
+        for &inst in insts {
             // Constants only used as immediates need no instruction.
             if matches!(func.inst(inst).opcode, Opcode::I32Const | Opcode::I64Const)
                 && func
@@ -119,22 +129,28 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
             {
                 continue;
             }
-            if let Some(&br) = insts.get(k + 1) {
-                if fuses_into(func, inst, br, &counts) {
-                    continue;
-                }
+            if fusions.iter().any(|&(c, _)| c == inst) {
+                continue;
             }
-            let fused = k
-                .checked_sub(1)
-                .map(|p| insts[p])
-                .filter(|&c| fuses_into(func, c, inst, &counts));
+            let fused = fusions.iter().find(|&&(_, u)| u == inst).map(|&(c, _)| c);
             let ops = vc.operands.len() as u32;
             let clobbers = match fused {
                 Some(c) => {
+                    // A select keeps its two values (the result starts as the first).
+                    let select = func.inst(inst).opcode == Opcode::Select;
+                    if select {
+                        for &a in &func.args(inst)[..2] {
+                            vc.operands.push(Operand::reg_use(vreg(func, a)?));
+                        }
+                    }
                     let n = if imm_operand(func, c).is_some() { 1 } else { 2 };
                     for &a in func.args(c).iter().take(n) {
                         let v = vreg(func, a)?;
                         vc.operands.push(Operand::reg_use(v));
+                    }
+                    if select {
+                        let r = func.result(inst).ok_or("select without a result")?;
+                        vc.operands.push(Operand::reg_reuse_def(vreg(func, r)?, 0));
                     }
                     PRegSet::empty()
                 }
@@ -148,8 +164,11 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
                 }
                 succs.push(regalloc2::Block::new(bi as usize));
                 let s = vc.branch_args.len() as u32;
-                for &a in func.call_args(*t) {
-                    vc.branch_args.push(vreg(func, a)?);
+                let params = func.block_params(t.block);
+                for (&a, &p) in func.call_args(*t).iter().zip(params) {
+                    if needed[func.resolve(p).index()] {
+                        vc.branch_args.push(vreg(func, a)?);
+                    }
                 }
                 succ_args.push(s..vc.branch_args.len() as u32);
             }
@@ -205,7 +224,8 @@ fn constraints(
     let mut clobbers = PRegSet::empty();
     if imm_operand(func, inst).is_some() {
         ops.push(Operand::reg_use(uses[0]));
-        if is_int_compare(op) {
+        // Three-address forms (`setcc`, `lea`, `imul r, r, imm`): any register will do.
+        if is_int_compare(op) || matches!(op, I32Add | I64Add | I32Sub | I64Sub | I32Mul | I64Mul) {
             ops.push(Operand::reg_def(defs[0]));
         } else {
             ops.push(Operand::reg_reuse_def(defs[0], 0));
@@ -219,9 +239,15 @@ fn constraints(
             }
             ops.push(Operand::reg_def(defs[0]));
         }
-        I32Add | I32Sub | I32Mul | I32And | I32Or | I32Xor | I64Add | I64Sub | I64Mul | I64And
-        | I64Or | I64Xor | F32Add | F32Sub | F32Mul | F32Div | F64Add | F64Sub | F64Mul
-        | F64Div | F32Min | F32Max | F64Min | F64Max | F32Copysign | F64Copysign => {
+        I32Add | I64Add => {
+            // `add` into either operand's register, else `lea`.
+            ops.push(Operand::reg_use(uses[0]));
+            ops.push(Operand::reg_use(uses[1]));
+            ops.push(Operand::reg_def(defs[0]));
+        }
+        I32Sub | I32Mul | I32And | I32Or | I32Xor | I64Sub | I64Mul | I64And | I64Or | I64Xor
+        | F32Add | F32Sub | F32Mul | F32Div | F64Add | F64Sub | F64Mul | F64Div | F32Min
+        | F32Max | F64Min | F64Max | F32Copysign | F64Copysign => {
             ops.push(Operand::reg_use(uses[0]));
             ops.push(Operand::reg_use(uses[1]));
             ops.push(Operand::reg_reuse_def(defs[0], 0));
@@ -271,13 +297,11 @@ fn constraints(
         }
         I32Load | I64Load | F32Load | F64Load | I32Load8S | I32Load8U | I32Load16S | I32Load16U
         | I64Load8S | I64Load8U | I64Load16S | I64Load16U | I64Load32S | I64Load32U => {
-            memory0(data.imm)?;
             ops.push(Operand::reg_use(uses[0]));
             ops.push(Operand::reg_def(defs[0]));
         }
         I32Store | I64Store | F32Store | F64Store | I32Store8 | I32Store16 | I64Store8
         | I64Store16 | I64Store32 => {
-            memory0(data.imm)?;
             ops.push(Operand::reg_use(uses[0]));
             ops.push(Operand::reg_use(uses[1]));
         }
@@ -285,7 +309,7 @@ fn constraints(
             ops.push(Operand::reg_def(defs[0]));
         }
         MemoryGrow => {
-            ops.push(Operand::reg_fixed_use(uses[0], abi::gpr(RSI)));
+            ops.push(Operand::reg_fixed_use(uses[0], abi::gpr(RDX)));
             ops.push(Operand::reg_fixed_def(defs[0], abi::gpr(RAX)));
             clobbers = abi::all_allocatable();
             clobbers.remove(abi::gpr(RAX));
@@ -353,7 +377,8 @@ fn constraints(
         Trapz | Trapnz => {
             ops.push(Operand::reg_use(uses[0]));
         }
-        Trap | Jump => {}
+        // Fuel and epoch checks use only the emitter's scratch registers (r10, r11).
+        Trap | Jump | Interrupt => {}
         BrIf | BrTable => {
             ops.push(Operand::reg_use(uses[0]));
         }
@@ -364,6 +389,45 @@ fn constraints(
         }
     }
     Ok(clobbers)
+}
+
+/// Which block parameters are read, by value: by an instruction, or as the branch argument
+/// of a parameter that is read. The others (a local a loop rewrites but never reads, say)
+/// and the arguments passed for them are left out of the VCode, so that they take neither
+/// registers nor moves. Entries of other values are unspecified.
+fn needed_params(func: &Function) -> Vec<bool> {
+    let mut needed = vec![false; func.values.len()];
+    let mut work = Vec::new();
+    let mut incoming: Vec<Vec<(Inst, u32)>> = vec![Vec::new(); func.blocks.len()];
+    let mark = |v: strata_ir::Value, needed: &mut Vec<bool>, work: &mut Vec<strata_ir::Value>| {
+        let v = func.resolve(v);
+        if !needed[v.index()] {
+            needed[v.index()] = true;
+            work.push(v);
+        }
+    };
+    for &b in &func.layout {
+        for &inst in func.block_insts(b) {
+            for &a in func.args(inst) {
+                mark(a, &mut needed, &mut work);
+            }
+            for (k, t) in func.targets(inst).iter().enumerate() {
+                incoming[t.block.index()].push((inst, k as u32));
+            }
+        }
+    }
+    while let Some(v) = work.pop() {
+        let strata_ir::ValueDef::Param(b, i) = func.values[v].def else {
+            continue;
+        };
+        for &(inst, k) in &incoming[b.index()] {
+            let call = func.targets(inst)[k as usize];
+            if let Some(&a) = func.call_args(call).get(i as usize) {
+                mark(a, &mut needed, &mut work);
+            }
+        }
+    }
+    needed
 }
 
 /// How many times each value is used (operands and branch arguments).
@@ -418,19 +482,80 @@ pub fn is_int_compare(op: Opcode) -> bool {
     )
 }
 
-fn fuses_into(func: &Function, cmp: Inst, br: Inst, counts: &[u32]) -> bool {
-    if !is_int_compare(func.inst(cmp).opcode) || func.inst(br).opcode != Opcode::BrIf {
-        return false;
-    }
-    let Some(r) = func.result(cmp) else {
-        return false;
+/// The integer compare of block `b` whose result only `user` (a `br_if` or a `select` of
+/// the block) reads as its condition: the user tests the compare's flags instead of a 0/1
+/// value.
+fn fused_compare(func: &Function, b: Block, user: Inst, counts: &[u32]) -> Option<Inst> {
+    let k = match func.inst(user).opcode {
+        Opcode::BrIf => 0,
+        Opcode::Select => 2,
+        _ => return None,
     };
-    let r = func.resolve(r);
-    func.resolve(func.args(br)[0]) == r && counts[r.index()] == 1
+    let cond = func.resolve(func.args(user)[k]);
+    let strata_ir::ValueDef::Result(cmp, 0) = func.values[cond].def else {
+        return None;
+    };
+    let ok = is_int_compare(func.inst(cmp).opcode)
+        && func.inst_block[cmp] == Some(b)
+        && counts[cond.index()] == 1;
+    ok.then_some(cmp)
 }
 
-/// The constant second operand of an integer ALU op, shift or compare that x86 encodes as
-/// a (sign-extended 32-bit) immediate.
+/// The order blocks are laid out in: the IR layout, with each block that only jumps on
+/// (the edge blocks `split_critical_edges` appends at the end) moved right after its only
+/// predecessor. A loop's back edge then stays next to its latch (one taken jump per
+/// iteration), and regalloc2, which takes an edge to an earlier block as a loop's back
+/// edge for its loop-depth spill weights, sees each loop where it is.
+fn block_order(func: &Function) -> Vec<Block> {
+    let n = func.blocks.len();
+    let mut preds = vec![0u32; n];
+    for &b in &func.layout {
+        if let Some(t) = func.terminator(b) {
+            for c in func.targets(t) {
+                preds[c.block.index()] += 1;
+            }
+        }
+    }
+    let entry = func.layout.first().copied();
+    let is_edge = |b: Block| {
+        Some(b) != entry
+            && preds[b.index()] == 1
+            && matches!(func.block_insts(b), [j] if func.inst(*j).opcode == Opcode::Jump)
+    };
+    let mut placed = vec![false; n];
+    let mut order = Vec::with_capacity(func.layout.len());
+    let place = |b: Block, order: &mut Vec<Block>, placed: &mut Vec<bool>| {
+        // The block, then its edge blocks (and theirs), depth first.
+        let mut stack = vec![b];
+        while let Some(b) = stack.pop() {
+            if placed[b.index()] {
+                continue;
+            }
+            placed[b.index()] = true;
+            order.push(b);
+            if let Some(t) = func.terminator(b) {
+                for c in func.targets(t).iter().rev() {
+                    if is_edge(c.block) && !placed[c.block.index()] {
+                        stack.push(c.block);
+                    }
+                }
+            }
+        }
+    };
+    for &b in &func.layout {
+        if !is_edge(b) {
+            place(b, &mut order, &mut placed);
+        }
+    }
+    // Edge blocks whose predecessor is not laid out.
+    for &b in &func.layout {
+        place(b, &mut order, &mut placed);
+    }
+    order
+}
+
+/// The constant second operand of an integer ALU op, multiply, shift or compare that x86
+/// encodes as a (sign-extended 32-bit) immediate.
 pub fn imm_operand(func: &Function, inst: Inst) -> Option<i32> {
     use Opcode::*;
     let op = func.inst(inst).opcode;
@@ -438,6 +563,8 @@ pub fn imm_operand(func: &Function, inst: Inst) -> Option<i32> {
         op,
         I32Add
             | I32Sub
+            | I32Mul
+            | I64Mul
             | I32And
             | I32Or
             | I32Xor
@@ -475,8 +602,9 @@ pub fn imm_operand(func: &Function, inst: Inst) -> Option<i32> {
 pub fn helper_imms(op: Opcode, imm: Imm) -> Result<Vec<u32>, String> {
     use Opcode::*;
     Ok(match (op, imm) {
-        (MemoryFill, Imm::Index(0)) | (MemoryCopy, Imm::Index2(0, 0)) => vec![],
-        (MemoryInit, Imm::Index2(seg, 0)) => vec![seg],
+        (MemoryFill, Imm::Index(mem)) => vec![mem],
+        (MemoryCopy, Imm::Index2(dst, src)) => vec![dst, src],
+        (MemoryInit, Imm::Index2(seg, mem)) => vec![mem, seg],
         (
             DataDrop | ElemDrop | TableGet | TableSet | TableSize | TableGrow | TableFill,
             Imm::Index(i),
@@ -484,17 +612,6 @@ pub fn helper_imms(op: Opcode, imm: Imm) -> Result<Vec<u32>, String> {
         | (RefFunc, Imm::Index(i)) => vec![i],
         (TableCopy, Imm::Index2(d, s)) => vec![d, s],
         (TableInit, Imm::Index2(seg, table)) => vec![table, seg],
-        _ => {
-            return Err(format!(
-                "{op}: only memory 0 is supported by the optimizing tier"
-            ))
-        }
+        _ => return Err(format!("{op}: unexpected immediate")),
     })
-}
-
-fn memory0(imm: Imm) -> Result<(), String> {
-    match imm {
-        Imm::Mem(m) if m.memory == 0 => Ok(()),
-        _ => Err("only memory 0 is supported by the optimizing tier".into()),
-    }
 }

@@ -7,7 +7,9 @@
 //!   this tier does not lower yet fails to compile and keeps the baseline's code.
 //!
 //! Functions are compiled from IR translated without OSR entry blocks (code that is only
-//! called optimizes better); OSR entries into this tier are not built yet.
+//! called optimizes better); OSR entries into this tier are not built yet. Fuel and epoch
+//! checks come from the translator's `interrupt` instructions (docs/abi.md §8); the mid-end
+//! runs with the module's e-graph switches (`Module::egraph`, from `Config::egraph`).
 
 #![allow(clippy::useless_conversion)]
 
@@ -22,16 +24,39 @@ pub use tier::OptTier;
 use crate::jit::{self, Published, PublishedFunc};
 use strata_vm::{BoundsChecks, Module};
 
-/// The IR pipeline in one place: translation, cleanup, mid-end, critical edges split
-/// (regalloc2 wants them split).
+pub use strata_ir::egraph::MidendConfig;
+
+/// The mid-end configuration a switch list (`Config::egraph`, `Module::egraph`) asks for.
+pub fn midend_config(spec: &str) -> Result<MidendConfig, String> {
+    MidendConfig::parse(spec)
+}
+
+/// The mid-end configuration of one function of `module`: the module's switches, with a
+/// chaos seed mixed with the function index so each function draws its own choices.
+fn function_midend(module: &Module, def_index: u32) -> Result<MidendConfig, String> {
+    let mut cfg = midend_config(&module.egraph)?;
+    if let Some(seed) = cfg.chaos.as_mut() {
+        *seed ^= u64::from(def_index).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    Ok(cfg)
+}
+
+/// The IR pipeline in one place: translation, cleanup, mid-end (with the module's e-graph
+/// switches), critical edges split (regalloc2 wants them split).
 pub fn build_ir(module: &Module, def_index: u32) -> Result<strata_ir::Function, String> {
+    // The IR types addresses and sizes as i32: a module with a 64-bit memory stays in the
+    // lower tiers (its functions are refused here, before translation).
+    if module.memories.iter().any(|m| m.memory64) {
+        return Err("64-bit memories are not supported by the optimizing tier yet".into());
+    }
+    let midend = function_midend(module, def_index)?;
     let mut tr = strata_ir::Translator::new();
     tr.set_osr_entries(false);
     let mut func = tr
         .translate(module, def_index as usize)
         .map_err(|e| format!("translation: {e}"))?;
     strata_ir::passes::run_pipeline(&mut func, &strata_ir::passes::default_pipeline(), false)?;
-    strata_ir::egraph::optimize(&mut func, &strata_ir::egraph::MidendConfig::default());
+    strata_ir::egraph::optimize(&mut func, &midend);
     strata_ir::passes::split_critical_edges(&mut func);
     strata_ir::passes::resolve_aliases(&mut func);
     Ok(func)
@@ -86,11 +111,6 @@ pub fn compile_bytes(
     def_index: u32,
     bounds: BoundsChecks,
 ) -> Result<emit::Emitted, String> {
-    // Fuel and epoch checks (docs/abi.md §7) are not emitted by this tier yet: with either
-    // on, its functions keep the baseline's code, which counts them exactly.
-    if module.interrupts.any() {
-        return Err("fuel and epoch checks are not emitted by the optimizing tier yet".into());
-    }
     let func = build_ir(module, def_index)?;
     let vc = lower::lower(&func, module)?;
     regalloc::allocate(&vc, &func, |out| {

@@ -1,12 +1,16 @@
 //! The optimizing tier as a `CompilerTier` (`LEVEL_OPT`).
 
 use super::OptCode;
+use crate::jit::{self, PublishedFunc};
 use crate::tier::{install, CompileInfo, CompilerTier, Installed};
 use std::sync::Arc;
 use strata_vm::tiering::LEVEL_OPT;
 use strata_vm::{BoundsChecks, Module, Trap};
 
 pub struct OptTier;
+
+/// Alignment of each function in a whole-module compile's mapping.
+const FUNC_ALIGN: usize = 16;
 
 impl CompilerTier for OptTier {
     fn level(&self) -> u8 {
@@ -45,12 +49,57 @@ impl CompilerTier for OptTier {
 
     /// Every function gets the baseline's code first, then this tier's where it can
     /// compile it (a function with an opcode not lowered yet keeps the baseline's).
+    ///
+    /// The functions share one mapping, packed at 16-byte boundaries like the baseline's:
+    /// a page per function put every entry at the same page offset, so the entries of a
+    /// module with thousands of small functions competed for the same instruction-cache
+    /// sets and branch-predictor entries, and each took its own TLB entry
+    /// (benches/programs/large ran 1.7x slower than the baseline that way).
     fn compile_module(&self, module: &Module, bounds: BoundsChecks) -> Result<(), Trap> {
         crate::baseline::BaselineModule::of(module, bounds)?;
+        let mut bytes = Vec::new();
+        let mut traps = Vec::new();
+        let mut funcs = Vec::new();
+        let mut frames = Vec::new();
         for def in 0..module.num_defined_funcs() as u32 {
-            if crate::tier::ready_level(module, def) < LEVEL_OPT {
-                let _ = self.compile(module, def, bounds);
+            if crate::tier::ready_level(module, def) >= LEVEL_OPT {
+                continue;
             }
+            let Ok(e) = super::compile_bytes(module, def, bounds) else {
+                continue;
+            };
+            bytes.resize(bytes.len().next_multiple_of(FUNC_ALIGN), 0xcc);
+            let offset = bytes.len();
+            traps.extend(e.traps.iter().map(|&(at, code)| (at + offset as u32, code)));
+            bytes.extend_from_slice(&e.bytes);
+            funcs.push(PublishedFunc {
+                offset,
+                len: e.bytes.len(),
+                func_index: module.num_imported_funcs + def,
+            });
+            frames.push((def, e.frame_cells as usize));
+        }
+        if funcs.is_empty() {
+            return Ok(());
+        }
+        // Code memory that cannot be had leaves the functions on the baseline's code, like
+        // a failed compile.
+        let Ok(code) = jit::publish("opt", module, &bytes, traps, &funcs) else {
+            return Ok(());
+        };
+        let code = Arc::new(code);
+        for (f, (def, frame_cells)) in funcs.iter().zip(frames) {
+            let owner: Arc<dyn std::any::Any + Send + Sync> = code.clone();
+            let installed = Installed::new(
+                LEVEL_OPT,
+                code.at(f.offset),
+                Box::new([]),
+                frame_cells,
+                f.len,
+                owner,
+            );
+            // Only a foreign registry refuses; the function keeps the baseline's code.
+            let _ = install(module, def, installed);
         }
         Ok(())
     }

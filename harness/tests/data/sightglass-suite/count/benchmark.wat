@@ -1,4 +1,4 @@
-;; Sightglass protocol: prints "done" between nothing and the markers; stdout.expected checks it.
+;; Sightglass protocol: prints "done" between nothing and the markers; benchmark.stdout.expected checks it.
 (module
   (import "wasi_snapshot_preview1" "fd_write"
     (func $fd_write (param i32 i32 i32 i32) (result i32)))
