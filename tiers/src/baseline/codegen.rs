@@ -37,6 +37,7 @@ use super::masm::{
     alu_ri8, fits_i32, fits_i8, fp_op, imul_ri8, jcc, mem_op, mov_imm, setcc, Asm, Cc,
 };
 use super::stack::{Loc, RegSet, Ty, Val};
+use crate::jit::unwind::{Handler, HandlerKind, UnwindInfo, NO_EXN};
 use dynasmrt::{dynasm, AssemblyOffset, DynamicLabel, DynasmApi, DynasmLabelApi};
 use strata_vm::frontend::{Arity, ControlKind as Kind, ControlStack};
 use strata_vm::vmctx::offsets as off;
@@ -95,6 +96,23 @@ pub struct Gen<'a> {
     osr_loops: Option<Vec<(u32, DynamicLabel)>>,
     /// Tiered execution's counting, when the policy can move this code higher.
     counting: Option<Counting>,
+    /// Direct call sites and exception handlers of the mapping (docs/abi.md §10).
+    unwind: &'a mut UnwindInfo,
+    /// The function has handlers: a helper call's trap path then names the call's own pc
+    /// (`site_stubs`), so the unwinder sees which try bodies it is in.
+    catch_sites: bool,
+    /// In the nested call of a tail call: the frame is replaced as far as the semantics go,
+    /// so its handlers must not see the callee's exception (the trap path names no site).
+    no_catch: bool,
+    /// (site, cold path) of each helper call whose trap path names its pc.
+    site_stubs: Vec<(DynamicLabel, DynamicLabel)>,
+    /// The trap path after `rdx` is set (`to_stub` sets it to its own address).
+    to_stub_pc: DynamicLabel,
+    /// Catch clauses of the open `try_table`s, innermost last; their `end` is set when the
+    /// try closes.
+    pending_catches: Vec<Handler>,
+    /// Open legacy `try`s: (control index, body start, body end once a clause began).
+    legacy: Vec<(u32, u32, Option<u32>)>,
 }
 
 /// Counting in baseline code (docs/tiering.md): the function's counters (the
@@ -163,9 +181,11 @@ fn push_cells(out: &mut Vec<Ty>, t: Ty, n: usize) {
 /// from the start of `asm`) are appended to `traps`. With `counters` (the address of the
 /// function's `interp::Counters`, which outlive the code), the code counts calls and loop
 /// iterations and calls the tier manager at their check points.
+#[allow(clippy::too_many_arguments)]
 pub fn compile_function(
     asm: &mut Asm,
     traps: &mut Vec<(u32, TrapCode)>,
+    unwind: &mut UnwindInfo,
     module: &Module,
     def_index: usize,
     explicit: bool,
@@ -210,7 +230,9 @@ pub fn compile_function(
     }
     let nresults = results.len() as u32;
     let to_stub = asm.new_dynamic_label();
+    let to_stub_pc = asm.new_dynamic_label();
     let func_label = asm.new_dynamic_label();
+    let first_handler = unwind.handlers.len();
     let mut g = Gen {
         asm,
         explicit,
@@ -239,6 +261,13 @@ pub fn compile_function(
             call_check: None,
             loop_checks: Vec::new(),
         }),
+        unwind,
+        catch_sites: strata_vm::frontend::has_handlers(module, def_index),
+        no_catch: false,
+        site_stubs: Vec::new(),
+        to_stub_pc,
+        pending_catches: Vec::new(),
+        legacy: Vec::new(),
     };
     let entry = g.asm.offset().0;
     let patch = g.prologue(num_params);
@@ -273,6 +302,8 @@ pub fn compile_function(
     }
     g.check_point_stubs();
     g.epilogue_stubs();
+    let end = g.asm.offset().0 as u32;
+    g.unwind.close_function(entry as u32, end, first_handler);
     let frame = g.num_locals as u64 + g.max_height as u64 + 1;
     if frame > MAX_FRAME_CELLS {
         return Err("function frame is too large".into());
@@ -719,8 +750,29 @@ impl<'a> Gen<'a> {
 
     /// After a helper that returns a trap code in eax.
     fn check_helper_trap(&mut self) {
+        if self.catch_sites && !self.no_catch {
+            // The cold path names this pc: a handler around the call may catch.
+            let (site, cold) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+            asm!(self; =>site ; test eax, eax ; jnz =>cold);
+            self.site_stubs.push((site, cold));
+            return;
+        }
         let l = self.to_stub;
         asm!(self; test eax, eax ; jnz =>l);
+    }
+
+    /// Jumps to the trap path with `rdx` naming this pc (a throw: handlers of the try
+    /// bodies around it may catch).
+    fn jump_to_stub_here(&mut self) {
+        let (site, l) = (self.asm.new_dynamic_label(), self.to_stub_pc);
+        asm!(self; =>site ; lea rdx, [=>site] ; jmp =>l);
+    }
+
+    /// Registers the direct JIT call just emitted (`lea r14, [r14 + shift]; call`): its
+    /// return address and the shift, from which the unwinder recovers this frame's `fp`.
+    fn direct_call_site(&mut self, shift: i32) {
+        let ret = self.asm.offset().0 as u32;
+        self.unwind.calls.push((ret, shift));
     }
 
     fn epilogue_stubs(&mut self) {
@@ -731,11 +783,16 @@ impl<'a> Gen<'a> {
             }
         }
         let stub = super::trampoline::trap_stub();
-        let l = self.to_stub;
-        // rdx = a pc of this function, so the trap stub can name it in the backtrace.
+        let (l, with_pc) = (self.to_stub, self.to_stub_pc);
+        for (site, cold) in std::mem::take(&mut self.site_stubs) {
+            asm!(self; =>cold ; lea rdx, [=>site] ; jmp =>with_pc);
+        }
+        // rdx = a pc of this function, so the trap stub can name it in the backtrace (this
+        // one, outside every try body, for traps no handler of the frame may see).
         asm!(self
             ; =>l
             ; lea rdx, [=>l]
+            ; =>with_pc
             ; mov r11, QWORD stub as i64
             ; jmp r11
         );
@@ -1112,8 +1169,16 @@ impl<'a> Gen<'a> {
             self.ctrl.pop();
             return Ok(());
         }
+        let body_end = self.asm.offset().0 as u32;
         let c = self.ctrl.pop().ok_or("end outside block")?;
         let (n, height) = (c.arity.results as usize, c.height as usize);
+        match c.kind {
+            Kind::TryTable => self.close_try_table(self.ctrl.len() as u32, body_end),
+            Kind::LegacyTry | Kind::LegacyCatch | Kind::LegacyCatchAll => {
+                self.legacy.pop();
+            }
+            _ => {}
+        }
         if reachable {
             self.move_to_slots(n, height);
         }
@@ -1497,6 +1562,55 @@ impl<'a> Lower<'a> for Gen<'_> {
         }
         self.flush();
         self.end(true)
+    }
+
+    fn visit_try_table(&mut self, try_table: wasmparser::TryTable) -> Res {
+        self.try_table(try_table)
+    }
+
+    fn visit_try(&mut self, blockty: BlockType) -> Res {
+        if !self.ctrl.reachable() {
+            self.push_dead(Kind::LegacyTry);
+            return Ok(());
+        }
+        self.flush();
+        let ar = self.block_arity(blockty)?;
+        self.canonicalize(ar.params as usize);
+        self.push_ctrl(Kind::LegacyTry, blockty, ar, None);
+        let frame = self.ctrl.len() as u32 - 1;
+        let start = self.asm.offset().0 as u32;
+        self.legacy.push((frame, start, None));
+        Ok(())
+    }
+
+    fn visit_catch(&mut self, tag_index: u32) -> Res {
+        self.legacy_catch(Some(tag_index))
+    }
+
+    fn visit_catch_all(&mut self) -> Res {
+        self.legacy_catch(None)
+    }
+
+    fn visit_delegate(&mut self, relative_depth: u32) -> Res {
+        self.delegate(relative_depth)
+    }
+
+    fn visit_rethrow(&mut self, relative_depth: u32) -> Res {
+        if !self.ctrl.reachable() {
+            return Ok(());
+        }
+        self.flush();
+        self.spill_regs();
+        // The caught exception is the clause's hidden cell at its try's height.
+        let h = self.ctrl.label(relative_depth).height;
+        let exn = Val::new(Ty::I64, Loc::Slot(h));
+        self.call_helper(
+            helpers::throw_ref as *const () as usize,
+            &[Arg::Vmctx, Arg::Val(exn)],
+        );
+        self.jump_to_stub_here();
+        self.unreachable_now();
+        Ok(())
     }
 
     fn visit_br_if(&mut self, relative_depth: u32) -> Res {
@@ -1936,6 +2050,9 @@ impl Gen<'_> {
             ; jz =>slow
             ; lea r14, [r14 + shift]
             ; call rax
+        );
+        self.direct_call_site(shift);
+        asm!(self
             ; lea r14, [r14 - shift]
             ; jmp =>done
             ; =>slow
@@ -2262,8 +2379,9 @@ impl Gen<'_> {
                 ; mov eax, def_index
                 ; lea r14, [r14 + shift]
                 ; call r11
-                ; lea r14, [r14 - shift]
             );
+            self.direct_call_site(shift);
+            asm!(self; lea r14, [r14 - shift]);
         } else {
             self.call_helper(
                 helpers::call_import as *const () as usize,
@@ -2364,7 +2482,9 @@ impl Gen<'_> {
             helpers::call_ref as *const () as usize,
             &[Arg::Vmctx, Arg::Val(callee), Arg::Cell(self.num_locals + p)],
         );
+        self.no_catch = true;
         self.check_helper_trap();
+        self.no_catch = false;
         self.reload_mem_len();
         self.truncate(p as usize);
         self.push_types_in_slots(t.results(), p);
@@ -2410,7 +2530,10 @@ impl Gen<'_> {
         let module = self.module;
         let imported = module.num_imported_funcs;
         if func < imported {
-            self.call(func)?;
+            self.no_catch = true;
+            let r = self.call(func);
+            self.no_catch = false;
+            r?;
             self.emit_return();
             self.unreachable_now();
             return Ok(());
@@ -2487,7 +2610,9 @@ impl Gen<'_> {
                 Arg::Cell(self.num_locals + p),
             ],
         );
+        self.no_catch = true;
         self.check_helper_trap();
+        self.no_catch = false;
         self.reload_mem_len();
         self.truncate(p as usize);
         self.push_types_in_slots(t.results(), p);
@@ -2497,6 +2622,184 @@ impl Gen<'_> {
     }
 
     // ---- exceptions (docs/abi.md §10) ----
+
+    /// `try_table`: a block whose catch clauses become handler entries for its body's code
+    /// range. Each clause gets a landing pad, emitted before the body behind a jump: the
+    /// unwinder writes the payload (then the `exnref`, for `_ref` clauses) into the slots
+    /// from the try's height up and resumes there; the pad is a branch to the clause's label
+    /// with those values (labels are resolved outside the try: its frame is not pushed yet).
+    fn try_table(&mut self, tt: wasmparser::TryTable) -> Res {
+        if !self.ctrl.reachable() {
+            self.push_dead(Kind::TryTable);
+            return Ok(());
+        }
+        self.flush();
+        let ar = self.block_arity(tt.ty)?;
+        self.canonicalize(ar.params as usize);
+        let height = self.stack.len() - ar.params as usize;
+        let frame = self.ctrl.len() as u32;
+        let mut clauses = Vec::with_capacity(tt.catches.len());
+        if !tt.catches.is_empty() {
+            let body = self.asm.new_dynamic_label();
+            asm!(self; jmp =>body);
+            // The try's parameters (in their slots) are not on the pads' stacks.
+            let canon = self.canon;
+            let params = self.stack.split_off(height);
+            self.canon = self.canon.min(height);
+            for c in &tt.catches {
+                use wasmparser::Catch;
+                let (kind, label, keep, tag) = match *c {
+                    Catch::One { tag, label } => (HandlerKind::Tag(tag), label, false, Some(tag)),
+                    Catch::OneRef { tag, label } => (HandlerKind::Tag(tag), label, true, Some(tag)),
+                    Catch::All { label } => (HandlerKind::All, label, false, None),
+                    Catch::AllRef { label } => (HandlerKind::All, label, true, None),
+                };
+                let pad = self.asm.offset().0 as u32;
+                self.pad_prologue();
+                let mut p = height as u32;
+                if let Some(t) = tag {
+                    let params = &self.module.tags[t as usize].params;
+                    for v in params.iter() {
+                        p = self.push_in_slots(Ty::from_val(*v)?, p);
+                    }
+                }
+                let exn = if keep {
+                    self.push_in_slots(Ty::I64, p);
+                    self.num_locals + p
+                } else {
+                    NO_EXN
+                };
+                self.emit_branch(label);
+                self.truncate(height);
+                clauses.push((kind, pad, exn));
+            }
+            self.stack.extend(params);
+            self.canon = canon;
+            self.forget_all();
+            asm!(self; =>body);
+        }
+        self.push_ctrl(Kind::TryTable, tt.ty, ar, None);
+        let start = self.asm.offset().0 as u32;
+        let dst = self.num_locals + height as u32;
+        for (kind, pad, exn) in clauses {
+            self.pending_catches.push(Handler {
+                start,
+                end: 0,
+                frame,
+                kind,
+                pad,
+                dst,
+                exn,
+            });
+        }
+        Ok(())
+    }
+
+    /// Where a landing pad starts: every register and cache is stale (the frame comes from
+    /// an unwind), and the memory registers are reloaded (a callee may have grown memory).
+    fn pad_prologue(&mut self) {
+        self.forget_all();
+        self.load_memory_regs();
+    }
+
+    /// The `end` of the `try_table` at control index `frame`, whose body's code ends at
+    /// `end`: its clauses join the handler table (after those of the tries nested in it).
+    fn close_try_table(&mut self, frame: u32, end: u32) {
+        let from = self
+            .pending_catches
+            .iter()
+            .rposition(|h| h.frame != frame)
+            .map_or(0, |i| i + 1);
+        for mut h in self.pending_catches.drain(from..) {
+            h.end = end;
+            self.unwind.handlers.push(h);
+        }
+    }
+
+    /// A legacy `catch` (`tag`) or `catch_all` (`None`): closes the try's body or previous
+    /// clause and starts a clause, which is its own landing pad. The clause starts with the
+    /// caught exception in a hidden cell at the try's height (for `rethrow`) and its payload
+    /// above it.
+    fn legacy_catch(&mut self, tag: Option<u32>) -> Res {
+        let f = self.ctrl.last().ok_or("catch outside try")?;
+        if !matches!(f.kind, Kind::LegacyTry | Kind::LegacyCatch) {
+            return Err("catch outside try".into());
+        }
+        if !f.reachable {
+            self.ctrl.enter_catch(tag.is_none());
+            return Ok(());
+        }
+        let frame = self.ctrl.len() as u32 - 1;
+        let (height, results, label) =
+            (f.height as usize, f.arity.results as usize, f.payload.label);
+        let here = self.asm.offset().0 as u32;
+        let Some(entry) = self.legacy.last_mut().filter(|l| l.0 == frame) else {
+            return Err("catch of an unknown try".into());
+        };
+        let start = entry.1;
+        let body_end = *entry.2.get_or_insert(here);
+        if self.ctrl.reachable() {
+            self.flush();
+            self.move_to_slots(results, height);
+            asm!(self; jmp =>label);
+        }
+        self.ctrl.enter_catch(tag.is_none());
+        let pad = self.asm.offset().0 as u32;
+        self.pad_prologue();
+        self.truncate(height);
+        self.canon = self.canon.min(height);
+        self.push_in_slots(Ty::I64, height as u32);
+        let mut p = height as u32 + 1;
+        if let Some(t) = tag {
+            let params = &self.module.tags[t as usize].params;
+            for v in params.iter() {
+                p = self.push_in_slots(Ty::from_val(*v)?, p);
+            }
+        }
+        self.recompute_regs();
+        let dst = self.num_locals + height as u32;
+        self.unwind.handlers.push(Handler {
+            start,
+            end: body_end,
+            frame,
+            kind: tag.map_or(HandlerKind::All, HandlerKind::Tag),
+            pad,
+            dst: dst + 1,
+            exn: dst,
+        });
+        Ok(())
+    }
+
+    /// Legacy `delegate`: ends a `try` whose body's exceptions continue as if thrown inside
+    /// the frame at `relative_depth` (counted from outside the try).
+    fn delegate(&mut self, relative_depth: u32) -> Res {
+        let f = self.ctrl.last().ok_or("delegate outside try")?;
+        if !f.reachable {
+            self.ctrl.pop();
+            return Ok(());
+        }
+        let frame = self.ctrl.len() as u32 - 1;
+        let target = self.ctrl.label_index(relative_depth + 1) as u32;
+        let start = match self.legacy.last() {
+            Some(&(f, start, _)) if f == frame => start,
+            _ => return Err("delegate of an unknown try".into()),
+        };
+        let end = self.asm.offset().0 as u32;
+        self.unwind.handlers.push(Handler {
+            start,
+            end,
+            frame,
+            kind: HandlerKind::Delegate(target),
+            pad: 0,
+            dst: 0,
+            exn: NO_EXN,
+        });
+        let reachable = self.ctrl.reachable();
+        if reachable {
+            self.flush();
+        }
+        self.end(reachable)
+    }
 
     /// `throw`: the payload goes to its home cells, the helper makes the exception and parks
     /// it as the pending trap, and the trap path unwinds to whoever catches it.
@@ -2516,8 +2819,7 @@ impl Gen<'_> {
                 Arg::Cell(self.num_locals + p),
             ],
         );
-        let l = self.to_stub;
-        asm!(self; jmp =>l);
+        self.jump_to_stub_here();
         self.unreachable_now();
         Ok(())
     }
@@ -2530,8 +2832,7 @@ impl Gen<'_> {
             helpers::throw_ref as *const () as usize,
             &[Arg::Vmctx, Arg::Val(v)],
         );
-        let l = self.to_stub;
-        asm!(self; jmp =>l);
+        self.jump_to_stub_here();
         self.unreachable_now();
     }
 

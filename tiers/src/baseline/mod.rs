@@ -61,17 +61,21 @@ impl BaselineModule {
         // Machine code is about 2.1x the wasm code size (large.wasm); 3x rarely regrows.
         asm.reserve_ops(module.code_section_bytes * 3 + 64);
         let mut traps = Vec::new();
-        // `None`: a function with exception handlers, left to the interpreter (docs/abi.md §10).
+        let mut unwind = jit::unwind::UnwindInfo::default();
         let mut offsets: Vec<Option<usize>> = Vec::with_capacity(module.num_defined_funcs());
         for def in 0..module.num_defined_funcs() {
-            if strata_vm::frontend::has_handlers(module, def) {
-                offsets.push(None);
-                continue;
-            }
             let func_index = module.num_imported_funcs as usize + def;
-            let entries =
-                codegen::compile_function(&mut asm, &mut traps, module, def, explicit, false, None)
-                    .map_err(|e| format!("function {func_index}: {e}"))?;
+            let entries = codegen::compile_function(
+                &mut asm,
+                &mut traps,
+                &mut unwind,
+                module,
+                def,
+                explicit,
+                false,
+                None,
+            )
+            .map_err(|e| format!("function {func_index}: {e}"))?;
             offsets.push(Some(entries.entry));
         }
         let total = asm.offset().0;
@@ -97,7 +101,7 @@ impl BaselineModule {
                 func_index: module.num_imported_funcs + d as u32,
             })
             .collect();
-        let code = jit::publish("baseline", module, &bytes, traps, &published)?;
+        let code = jit::publish_with_unwind("baseline", module, &bytes, traps, &published, unwind)?;
         Ok(BaselineModule {
             code,
             funcs,
@@ -197,11 +201,6 @@ impl FuncCode {
         counting: bool,
     ) -> Result<Self, String> {
         let func_index = module.num_imported_funcs + def_index;
-        if strata_vm::frontend::has_handlers(module, def_index as usize) {
-            return Err(format!(
-                "function {func_index} has exception handlers: it stays in the interpreter"
-            ));
-        }
         let mut asm = Asm::new(0);
         let body = module.bodies[def_index as usize].range.len();
         asm.reserve_ops(body * 3 + 256);
@@ -216,9 +215,11 @@ impl FuncCode {
             .as_ref()
             .and_then(|i| i.get(module, def_index).ok())
             .map(|f| &f.counters as *const crate::interp::Counters as u64);
+        let mut unwind = jit::unwind::UnwindInfo::default();
         let entries = codegen::compile_function(
             &mut asm,
             &mut traps,
+            &mut unwind,
             module,
             def_index as usize,
             explicit,
@@ -232,7 +233,7 @@ impl FuncCode {
             len: bytes.len() - entries.entry,
             func_index,
         };
-        let code = jit::publish("baseline", module, &bytes, traps, &[func])?;
+        let code = jit::publish_with_unwind("baseline", module, &bytes, traps, &[func], unwind)?;
         let num_loops = entries.osr.iter().map(|o| o.0 + 1).max().unwrap_or(0);
         let mut osr = vec![u32::MAX; num_loops as usize];
         for (ordinal, offset) in entries.osr {

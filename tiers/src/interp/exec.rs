@@ -486,7 +486,8 @@ impl Executor<'_> {
             func_index,
         } = self.store.funcs[addr as usize].kind
         else {
-            self.call_addr(addr, fp)?;
+            self.call_addr(addr, fp)
+                .map_err(|t| self.tail_callee_failed(t))?;
             return Ok(self.tail_left());
         };
         let module = &self.store.instances[instance as usize].module;
@@ -497,7 +498,8 @@ impl Executor<'_> {
                 self.finished = true;
                 return Ok(TailDone::Finished);
             }
-            self.call_jit(instance, func_index, entry, fp)?;
+            self.call_jit(instance, func_index, entry, fp)
+                .map_err(|t| self.tail_callee_failed(t))?;
             return Ok(self.tail_left());
         }
         if instance != self.ctx.instance {
@@ -517,6 +519,14 @@ impl Executor<'_> {
         } else {
             TailDone::Continue
         })
+    }
+
+    /// A tail callee that ran nested failed: this frame was already replaced, so none of
+    /// its handlers may catch the exception (resume pc 0 is in no handler's range).
+    #[cold]
+    fn tail_callee_failed(&mut self, trap: Trap) -> Trap {
+        self.pc = 0;
+        trap
     }
 
     /// The tail callee ran to its end: the frame returns.

@@ -101,9 +101,18 @@ pub struct TrapTable {
     /// Functions by code offset, sorted.
     pub funcs: Box<[FuncStart]>,
     pub module_name: Option<Box<str>>,
+    /// Call sites and exception handlers (`super::unwind`), read only while an exception
+    /// is unwinding.
+    pub unwind: super::unwind::UnwindInfo,
 }
 
 impl TrapTable {
+    /// Whether `pc` lies in this mapping.
+    #[inline]
+    pub fn contains(&self, pc: usize) -> bool {
+        pc >= self.start && pc < self.end
+    }
+
     pub fn lookup(&self, pc: usize) -> Option<TrapCode> {
         if pc < self.start || pc >= self.end {
             return None;
@@ -179,6 +188,12 @@ pub fn lookup_trap(pc: usize) -> Option<TrapCode> {
 pub fn is_jit_pc(pc: usize) -> bool {
     let r = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
     r.iter().any(|t| pc >= t.start && pc < t.end)
+}
+
+/// The table of the mapping that contains `pc` (exception unwinding; not signal-safe).
+pub fn table_at(pc: usize) -> Option<Arc<TrapTable>> {
+    let r = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    r.iter().find(|t| t.contains(pc)).cloned()
 }
 
 /// The wasm function whose compiled code contains `pc` (backtraces; not signal-safe).

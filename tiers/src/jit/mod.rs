@@ -17,6 +17,7 @@ pub(crate) mod helpers;
 pub mod perf_map;
 mod signals;
 pub mod trampoline;
+pub mod unwind;
 pub mod x64;
 
 use code_memory::{CodeMemory, FuncStart, TrapTable};
@@ -72,9 +73,23 @@ pub fn publish(
     tier: &str,
     module: &Module,
     bytes: &[u8],
-    mut trap_sites: Vec<(u32, TrapCode)>,
+    trap_sites: Vec<(u32, TrapCode)>,
     funcs: &[PublishedFunc],
 ) -> Result<Published, String> {
+    publish_with_unwind(tier, module, bytes, trap_sites, funcs, Default::default())
+}
+
+/// `publish` with the code's unwind information (direct call sites, exception handlers:
+/// `unwind`), which every tier that emits direct JIT calls must give (docs/abi.md §10).
+pub fn publish_with_unwind(
+    tier: &str,
+    module: &Module,
+    bytes: &[u8],
+    mut trap_sites: Vec<(u32, TrapCode)>,
+    funcs: &[PublishedFunc],
+    mut unwind: unwind::UnwindInfo,
+) -> Result<Published, String> {
+    unwind.finish();
     signals::install();
     let code = CodeMemory::new(bytes).map_err(|e| format!("code memory: {e}"))?;
     let base = code.base() as usize;
@@ -92,6 +107,7 @@ pub fn publish(
             })
             .collect(),
         module_name: module.module_name.as_deref().map(Box::from),
+        unwind,
     });
     code_memory::register(traps.clone());
     if perf_map::enabled() {

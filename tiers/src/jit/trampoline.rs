@@ -6,7 +6,9 @@
 //! function in `rdx` and `r15`/`rbp` intact, by a jump from JIT code or by the signal handler
 //! rewriting the context) records the JIT frames for the backtrace, restores `rsp` from
 //! `entry_sp` and leaves through the trampoline's epilogue, returning the code. Nothing is
-//! unwound: the JIT frames are simply abandoned (they own no resources).
+//! unwound: the JIT frames are simply abandoned (they own no resources). An exception first
+//! searches the frames for a handler (`super::unwind`) and resumes at its landing pad if one
+//! catches it.
 
 use super::code_memory::CodeMemory;
 use dynasmrt::{dynasm, x64::X64Relocation, DynasmApi, DynasmLabelApi, VecAssembler};
@@ -76,11 +78,37 @@ fn build() -> Stubs {
     // abandoned. r12 is free here: the trampoline's epilogue restores the caller's.
     let trap = ops.offset().0;
     let record = super::helpers::record_trap as *const () as i64;
+    let catch = super::unwind::catch_exception as *const () as i64;
+    let exception = strata_vm::TrapCode::Exception as u8 as i32;
     let trap_label = ops.new_dynamic_label();
     dynasm!(ops
         ; .arch x64
         ; =>trap_label
         ; mov r12d, eax
+        // An exception first looks for a handler in the activation's JIT frames (r14 = the
+        // throwing frame's fp; docs/abi.md §10). Found: resume at its landing pad in the
+        // catching frame (rsp = rbp: JIT frames keep nothing else on the machine stack).
+        ; cmp eax, exception
+        ; jne >record
+        ; mov rbx, rdx
+        ; mov rdi, r15
+        ; mov rsi, rdx
+        ; mov rdx, rbp
+        ; mov rcx, r14
+        ; and rsp, -16
+        ; sub rsp, 16
+        ; mov r8, rsp
+        ; mov rax, QWORD catch
+        ; call rax
+        ; test rax, rax
+        ; jz >uncaught
+        ; mov rbp, QWORD [rsp]
+        ; mov r14, QWORD [rsp + 8]
+        ; mov rsp, rbp
+        ; jmp rax
+        ; uncaught:
+        ; mov rdx, rbx
+        ; record:
         ; mov rdi, r15
         ; mov rsi, rdx
         ; mov rdx, rbp

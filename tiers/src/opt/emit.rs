@@ -26,6 +26,9 @@ macro_rules! asm {
 pub struct Emitted {
     pub bytes: Vec<u8>,
     pub traps: Vec<(u32, TrapCode)>,
+    /// (return-address offset, fp shift) of each direct JIT call, for the exception
+    /// unwinder (`jit::unwind`: it recovers the frames' `fp` through them).
+    pub calls: Vec<(u32, i32)>,
     pub frame_cells: u64,
 }
 
@@ -34,6 +37,7 @@ struct Gen<'a> {
     func: &'a Function,
     module: &'a Module,
     traps: Vec<(u32, TrapCode)>,
+    calls: Vec<(u32, i32)>,
     trap_labels: [Option<DynamicLabel>; 16],
     to_stub: DynamicLabel,
     blocks: Vec<DynamicLabel>,
@@ -84,6 +88,7 @@ pub fn emit(
         func,
         module,
         traps: Vec::new(),
+        calls: Vec::new(),
         trap_labels: [None; 16],
         to_stub,
         blocks,
@@ -151,6 +156,7 @@ pub fn emit(
     Ok(Emitted {
         bytes,
         traps: g.traps,
+        calls: g.calls,
         frame_cells: frame,
     })
 }
@@ -1150,8 +1156,9 @@ impl Gen<'_> {
                 ; mov eax, def_index
                 ; lea r14, [r14 + shift]
                 ; call r11
-                ; lea r14, [r14 - shift]
             );
+            self.calls.push((self.asm.offset().0 as u32, shift));
+            asm!(self; lea r14, [r14 - shift]);
         } else {
             asm!(self
                 ; mov esi, f as i32
@@ -1210,6 +1217,9 @@ impl Gen<'_> {
             ; jz =>slow
             ; lea r14, [r14 + shift]
             ; call rax
+        );
+        self.calls.push((self.asm.offset().0 as u32, shift));
+        asm!(self
             ; lea r14, [r14 - shift]
             ; jmp =>done
             ; =>slow

@@ -118,7 +118,11 @@ impl OptCode {
             len: e.bytes.len(),
             func_index,
         };
-        let code = jit::publish("opt", module, &e.bytes, e.traps, &[f])?;
+        let unwind = jit::unwind::UnwindInfo {
+            calls: e.calls,
+            ..Default::default()
+        };
+        let code = jit::publish_with_unwind("opt", module, &e.bytes, e.traps, &[f], unwind)?;
         Ok(OptCode {
             code,
             frame_cells: e.frame_cells as usize,
