@@ -24,7 +24,7 @@ const MODULE: &str = r#"(module
   (func $thrower (export "thrower") (param i32)
     local.get 0 f64.const 2.5 throw $e)
 
-  ;; A handler that does not match: stays interpreted, its throw passes through it.
+  ;; A handler that does not match: its throw passes through it (in every tier).
   (func $interp_thrower (param i32)
     (block $no
       (try_table (catch $other $no)
@@ -255,9 +255,9 @@ fn traps_pass_through_every_handler() {
 fn exceptions_cross_compiled_and_interpreted_frames() {
     on_every_config(|s| {
         // Thrown by the compiled `thrower` (JIT tiers), through the compiled `middle`,
-        // caught by the interpreted `catch_through`.
+        // caught by `catch_through` (compiled too in the JIT tiers).
         expect_i32(call(s, "catch_through", &[Val::I32(5), Val::I32(0)]), 7)?;
-        // Thrown by the interpreted `interp_thrower` through its non-matching handler and
+        // Thrown by `interp_thrower` through its non-matching handler and
         // the compiled `middle`.
         expect_i32(call(s, "catch_through", &[Val::I32(5), Val::I32(1)]), 5)?;
         expect_i32(call(s, "legacy", &[Val::I32(4)]), 4)?;
