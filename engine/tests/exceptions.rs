@@ -389,11 +389,11 @@ const CATCHING: &str = r#"(module
     local.get 1 i32.add)
 
   ;; catch_ref, then throw_ref: caught again by the caller.
-  (func $rethrower (param i32)
-    (block $c (result exnref)
+  (func $rethrower (param i32) (local exnref)
+    (block $c (result i32 exnref)
       (try_table (catch_ref $e $c) local.get 0 call $interp_throw)
       unreachable)
-    throw_ref)
+    local.set 1 drop local.get 1 throw_ref)
   (func $rethrow_catch (export "rethrow_catch") (param i32) (result i32)
     (block $c (result i32)
       (try_table (catch $e $c) local.get 0 call $rethrower)
