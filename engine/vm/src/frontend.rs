@@ -472,7 +472,8 @@ impl<T> ControlStack<T> {
 }
 
 /// Whether defined function `def_index` has an exception handler (`try_table`, or a legacy
-/// `try`): the JIT tiers leave such functions to the interpreter (docs/abi.md §10). Noted
+/// `try`): the baseline then gives helper calls trap paths that name their pc, and the
+/// optimizing tier leaves such functions to the baseline (docs/abi.md §10). Noted
 /// during validation (`Module::handlers`); a module built without validating has its body
 /// read here (not parsed when neither opcode byte occurs anywhere in it).
 pub fn has_handlers(module: &Module, def_index: usize) -> bool {

@@ -44,10 +44,6 @@ pub struct BaselineModule {
     pub compile_time: Duration,
 }
 
-/// `BaselineModule::funcs` offset of a function left to the interpreter (it has exception
-/// handlers, which the baseline does not compile yet: docs/abi.md §10).
-const INTERPRETED: usize = usize::MAX;
-
 struct TierState {
     compiled: OnceLock<Result<Arc<BaselineModule>, String>>,
 }
@@ -62,7 +58,7 @@ impl BaselineModule {
         asm.reserve_ops(module.code_section_bytes * 3 + 64);
         let mut traps = Vec::new();
         let mut unwind = jit::unwind::UnwindInfo::default();
-        let mut offsets: Vec<Option<usize>> = Vec::with_capacity(module.num_defined_funcs());
+        let mut offsets: Vec<usize> = Vec::with_capacity(module.num_defined_funcs());
         for def in 0..module.num_defined_funcs() {
             let func_index = module.num_imported_funcs as usize + def;
             let entries = codegen::compile_function(
@@ -76,25 +72,18 @@ impl BaselineModule {
                 None,
             )
             .map_err(|e| format!("function {func_index}: {e}"))?;
-            offsets.push(Some(entries.entry));
+            offsets.push(entries.entry);
         }
         let total = asm.offset().0;
         let bytes = asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
         let funcs: Vec<(usize, usize)> = offsets
             .iter()
             .enumerate()
-            .map(|(i, o)| match *o {
-                Some(o) => {
-                    let next = offsets[i + 1..].iter().flatten().next();
-                    (o, next.copied().unwrap_or(total) - o)
-                }
-                None => (INTERPRETED, 0),
-            })
+            .map(|(i, &o)| (o, offsets.get(i + 1).copied().unwrap_or(total) - o))
             .collect();
         let published: Vec<PublishedFunc> = funcs
             .iter()
             .enumerate()
-            .filter(|(_, &(offset, _))| offset != INTERPRETED)
             .map(|(d, &(offset, len))| PublishedFunc {
                 offset,
                 len,
@@ -144,27 +133,16 @@ impl BaselineModule {
             .map_err(|_| Trap::host("tier state slot 1 belongs to the baseline tier"))
     }
 
-    /// Entry of defined function `def_index`: the interp-entry stub for a function left to
-    /// the interpreter.
+    /// Entry of defined function `def_index` (every function is compiled, those with
+    /// exception handlers too: docs/abi.md §10).
     pub fn entry(&self, def_index: u32) -> *const u8 {
-        match self.funcs[def_index as usize].0 {
-            INTERPRETED => trampoline::interp_stub() as *const u8,
-            offset => self.code.at(offset),
-        }
+        self.code.at(self.funcs[def_index as usize].0)
     }
 
-    /// Whether defined function `def_index` was compiled (not left to the interpreter).
-    pub fn is_compiled(&self, def_index: u32) -> bool {
-        self.funcs[def_index as usize].0 != INTERPRETED
-    }
-
-    /// Machine code of defined function `def_index` (its body and out-of-line stubs; empty
-    /// for a function left to the interpreter).
+    /// Machine code of defined function `def_index` (its body and out-of-line stubs).
     pub fn function_code(&self, def_index: u32) -> &[u8] {
-        match self.funcs[def_index as usize] {
-            (INTERPRETED, _) => &[],
-            (o, n) => &self.code.code.bytes()[o..o + n],
-        }
+        let (o, n) = self.funcs[def_index as usize];
+        &self.code.code.bytes()[o..o + n]
     }
 
     pub fn num_functions(&self) -> usize {
