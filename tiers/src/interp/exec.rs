@@ -486,9 +486,8 @@ impl Executor<'_> {
             func_index,
         } = self.store.funcs[addr as usize].kind
         else {
-            self.call_addr(addr, fp)
-                .map_err(|t| self.tail_callee_failed(t))?;
-            return Ok(self.tail_left());
+            let r = self.call_addr(addr, fp);
+            return self.tail_returned(r);
         };
         let module = &self.store.instances[instance as usize].module;
         if let Some(entry) = crate::jit::installed_entry(module, func_index) {
@@ -498,9 +497,8 @@ impl Executor<'_> {
                 self.finished = true;
                 return Ok(TailDone::Finished);
             }
-            self.call_jit(instance, func_index, entry, fp)
-                .map_err(|t| self.tail_callee_failed(t))?;
-            return Ok(self.tail_left());
+            let r = self.call_jit(instance, func_index, entry, fp);
+            return self.tail_returned(r);
         }
         if instance != self.ctx.instance {
             self.ctx = InstCtx::new(self.store, instance);
@@ -521,12 +519,15 @@ impl Executor<'_> {
         })
     }
 
-    /// A tail callee that ran nested failed: this frame was already replaced, so none of
-    /// its handlers may catch the exception (resume pc 0 is in no handler's range).
-    #[cold]
-    fn tail_callee_failed(&mut self, trap: Trap) -> Trap {
-        self.pc = 0;
-        trap
+    /// A nested tail callee (compiled code or a host function) came back. This frame was
+    /// replaced by the callee, so a trap or exception from it leaves the frame as compiled
+    /// code's would: none of the frame's handlers catches it and no backtrace names it again.
+    fn tail_returned<T>(&mut self, r: Result<T, Trap>) -> Result<TailDone, Trap> {
+        if let Err(trap) = r {
+            self.left_for_jit = true;
+            return Err(trap);
+        }
+        Ok(self.tail_left())
     }
 
     /// The tail callee ran to its end: the frame returns.
