@@ -402,16 +402,29 @@ fn wasmtime_py_launcher(kind: &EngineKind, loc: &Locations) -> Result<(Launcher,
     if !script.is_file() {
         return Err(format!("no {}", script.display()));
     }
-    let python = which("python3").ok_or("no wasmtime or python3 on $PATH")?;
-    // `--version` imports the package, so it also tells whether the package is there.
-    let mut c = Command::new(&python);
-    c.arg(&script).arg("--version");
+    let shim = which("python3").ok_or("no wasmtime or python3 on $PATH")?;
+    // The interpreter itself, not a launcher such as pyenv's shim (a bash script that costs
+    // about as much as the import), so that whole-process times hold only Python's start.
+    let mut c = Command::new(&shim);
+    c.args(["-c", "import sys, wasmtime; print(sys.executable)"]);
     let o = super::process::run(c, std::time::Duration::from_secs(30));
     if !o.success() {
         return Err(
             "no `wasmtime` binary on $PATH and python3 cannot import the PyPI package `wasmtime`"
                 .into(),
         );
+    }
+    let python = PathBuf::from(o.stdout.trim());
+    let python = if is_executable(&python) { python } else { shim };
+    let mut c = Command::new(&python);
+    c.arg(&script).arg("--version");
+    let o = super::process::run(c, std::time::Duration::from_secs(30));
+    if !o.success() {
+        return Err(format!(
+            "{} --version failed: {}",
+            script.display(),
+            o.failure_summary()
+        ));
     }
     let version = o
         .stdout
