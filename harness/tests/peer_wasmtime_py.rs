@@ -23,7 +23,12 @@ fn unavailable() -> Option<String> {
         Ok(o) if o.status.success() => None,
         Ok(o) => Some(format!(
             "python3 cannot import the `wasmtime` package: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
+            // The exception's own line, not the whole traceback.
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .rfind(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
         )),
         Err(e) => Some(format!("no python3: {e}")),
     }
