@@ -860,9 +860,10 @@ impl<'a> Gen<'a> {
     /// Pads the code to a page boundary and puts the call and loop budgets there (both
     /// zero: the first event of each syncs with the counters). Returns the page's offset.
     fn budget_page(&mut self, (call, looping): (DynamicLabel, DynamicLabel)) -> usize {
-        while !self.asm.offset().0.is_multiple_of(4096) {
-            asm!(self; int3);
-        }
+        // int3 up to the page (one bulk extend: a push per byte would cost more than the
+        // function's compile).
+        let pad = self.asm.offset().0.next_multiple_of(4096) - self.asm.offset().0;
+        self.asm.extend(std::iter::repeat_n(0xccu8, pad));
         let data = self.asm.offset().0;
         let zeros = [0u8; BUDGET_BYTES];
         asm!(self; =>call);
