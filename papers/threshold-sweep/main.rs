@@ -247,13 +247,16 @@ fn summary_md(rel: &[(Row, f64)]) -> String {
     s
 }
 
+/// The swept value of a family, for one panel.
+type Pick = fn(Family) -> Option<u64>;
+
 fn svg(rel: &[(Row, f64)]) -> Result<String, String> {
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, (1200, 650)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let panels = root.split_evenly((1, 2));
-        let sweeps: [(&str, fn(Family) -> Option<u64>); 2] = [
+        let sweeps: [(&str, Pick); 2] = [
             (
                 "counters: opt-loop (opt-call = opt-loop / 15), log scale",
                 |f| match f {
