@@ -1,31 +1,49 @@
 //! The spec suites that Strata passes whole (wasm-v1, wasm-v2 and the Wasm 3.0 proposals it
-//! has finished: extended-const, multi-memory, tail-call), on every registered
+//! has finished: extended-const, multi-memory, tail-call, function-references, and Strata's
+//! own `tests/wast/typed_refs.wast`), on every registered
 //! configuration (`strata::conformance`): each available tier in both bounds-check modes, the
 //! interpreter in each dispatch mode, tiered execution under stress policies, mixed tiers.
 
 use strata::conformance::{multi_tier, single_tiers, NamedConfig};
 use strata::Engine;
-use strata_harness::wast_runner::{run_scripts, suite_scripts};
+use strata_harness::wast_runner::{run_scripts, suite_scripts, Script};
 
 /// The suites every configuration passes with nothing failed or skipped, with the least
 /// number of directives each runs (so a runner that silently ran nothing fails).
 /// proposals/memory64 passes on every tier except for its `simd_address.wast`, which needs
 /// SIMD in the baseline.
-const SUITES: [(&str, usize); 5] = [
+const SUITES: [(&str, usize); 6] = [
     ("wasm-v1", 19_000),
     ("wasm-v2", 28_000),
     ("proposals/extended-const", 280),
     ("proposals/multi-memory", 900),
     ("proposals/tail-call", 119),
+    ("proposals/function-references", 1_870),
 ];
+
+/// Strata's own scripts, run like a suite: (name, text, least directives passed).
+const OWN_SCRIPTS: [(&str, &str, usize); 1] =
+    [("typed_refs.wast", include_str!("wast/typed_refs.wast"), 12)];
 
 /// Runs every suite of `SUITES` under each configuration and fails with every failure of
 /// every configuration at once.
 fn run_configs(configs: &[NamedConfig]) {
     assert!(!configs.is_empty());
     let mut report = Vec::new();
-    for (suite, least) in SUITES {
-        let scripts = suite_scripts(suite).unwrap();
+    let own: Vec<Script> = OWN_SCRIPTS
+        .iter()
+        .map(|(name, text, _)| Script {
+            suite: "strata".into(),
+            name: (*name).into(),
+            text: (*text).into(),
+        })
+        .collect();
+    let own_least: usize = OWN_SCRIPTS.iter().map(|s| s.2).sum();
+    let suites = SUITES
+        .iter()
+        .map(|(suite, least)| (*suite, suite_scripts(suite).unwrap(), *least))
+        .chain([("strata", own, own_least)]);
+    for (suite, scripts, least) in suites {
         for NamedConfig { name, config } in configs {
             let engine = Engine::new(config.clone()).unwrap();
             let outcomes = run_scripts(&engine, &scripts, 2);
