@@ -486,8 +486,8 @@ impl Executor<'_> {
             func_index,
         } = self.store.funcs[addr as usize].kind
         else {
-            self.call_addr(addr, fp)?;
-            return Ok(self.tail_left());
+            let r = self.call_addr(addr, fp);
+            return self.tail_returned(r);
         };
         let module = &self.store.instances[instance as usize].module;
         if let Some(entry) = crate::jit::installed_entry(module, func_index) {
@@ -497,8 +497,8 @@ impl Executor<'_> {
                 self.finished = true;
                 return Ok(TailDone::Finished);
             }
-            self.call_jit(instance, func_index, entry, fp)?;
-            return Ok(self.tail_left());
+            let r = self.call_jit(instance, func_index, entry, fp);
+            return self.tail_returned(r);
         }
         if instance != self.ctx.instance {
             self.ctx = InstCtx::new(self.store, instance);
@@ -517,6 +517,17 @@ impl Executor<'_> {
         } else {
             TailDone::Continue
         })
+    }
+
+    /// A nested tail callee (compiled code or a host function) came back. This frame was
+    /// replaced by the callee, so a trap or exception from it leaves the frame as compiled
+    /// code's would: none of the frame's handlers catches it and no backtrace names it again.
+    fn tail_returned<T>(&mut self, r: Result<T, Trap>) -> Result<TailDone, Trap> {
+        if let Err(trap) = r {
+            self.left_for_jit = true;
+            return Err(trap);
+        }
+        Ok(self.tail_left())
     }
 
     /// The tail callee ran to its end: the frame returns.
