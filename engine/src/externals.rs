@@ -384,6 +384,12 @@ impl Exception {
             )));
         }
         let inner = store.inner_mut();
+        for (i, v) in payload.iter().enumerate() {
+            if let Some(want) = ty.ref_type_at(i) {
+                crate::values::check_typed_ref(inner, want, v)
+                    .map_err(|e| Error::Type(format!("exception payload {i}: {e}")))?;
+            }
+        }
         let mut cells = Vec::new();
         for v in &payload {
             v.to_cells(inner, &mut cells);

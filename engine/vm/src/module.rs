@@ -924,12 +924,10 @@ impl Module {
     }
 
     fn tag_type(&self, type_index: u32) -> TagType {
-        let params = self
-            .types
+        self.types
             .get(type_index as usize)
-            .map(|t| t.params().into())
-            .unwrap_or_default();
-        TagType { params }
+            .map(TagType::of_func_type)
+            .unwrap_or_else(|| TagType::new([]))
     }
 
     /// The name section is advisory: a malformed one is ignored, never an error.

@@ -410,6 +410,41 @@ impl fmt::Display for GlobalType {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TagType {
     pub params: Box<[ValType]>,
+    /// The precise type of each parameter that is a typed reference, by index (as
+    /// `FuncType`'s), so that tags with `(ref $t)` and `funcref` payloads do not match.
+    pub typed: Option<Box<[(u32, RefType)]>>,
+}
+
+impl TagType {
+    /// A tag whose payload is `params` (numbers, vectors, plain references).
+    pub fn new(params: impl IntoIterator<Item = ValType>) -> TagType {
+        TagType {
+            params: params.into_iter().collect(),
+            typed: None,
+        }
+    }
+
+    /// The tag type of function type `ty`'s parameters.
+    pub fn of_func_type(ty: &FuncType) -> TagType {
+        let typed: Vec<(u32, RefType)> = (0..ty.params().len())
+            .filter_map(|i| Some((i as u32, ty.ref_type_at(i)?.unless_plain()?)))
+            .collect();
+        TagType {
+            params: ty.params().into(),
+            typed: (!typed.is_empty()).then(|| typed.into_boxed_slice()),
+        }
+    }
+
+    /// The precise type of parameter `index` when it is a reference.
+    pub fn ref_type_at(&self, index: usize) -> Option<RefType> {
+        let t = *self.params.get(index)?;
+        self.typed
+            .iter()
+            .flat_map(|r| r.iter())
+            .find(|(i, _)| *i as usize == index)
+            .map(|(_, r)| *r)
+            .or_else(|| RefType::plain(t))
+    }
 }
 
 /// The type of anything that can be imported or exported.

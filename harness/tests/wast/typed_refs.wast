@@ -71,3 +71,17 @@
 (assert_unlinkable
   (module (import "A" "t" (table 1 funcref)))
   "incompatible import type")
+
+;; Tags: a payload of (ref $u) is not a funcref payload.
+(module $T
+  (type $u (func (param i32) (result i32)))
+  (tag (export "e") (param (ref $u)))
+)
+(register "T" $T)
+(module
+  (type $v (func (param i32) (result i32)))
+  (import "T" "e" (tag (param (ref $v))))
+)
+(assert_unlinkable
+  (module (import "T" "e" (tag (param funcref))))
+  "incompatible import type")
