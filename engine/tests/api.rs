@@ -377,7 +377,12 @@ fn memory_table_global_objects_shared_across_instances() {
     let global = Global::new(&mut store, GlobalType::new(ValType::I64, true), Val::I64(5)).unwrap();
     let table = Table::new(
         &mut store,
-        TableType::new(ValType::FuncRef, Limits { min: 2, max: None }),
+        TableType {
+            elem: ValType::FuncRef,
+            limits: Limits { min: 2, max: None },
+            table64: false,
+            typed: None,
+        },
         Val::FuncRef(None),
     )
     .unwrap();
@@ -464,13 +469,7 @@ fn instantiation_traps_and_resource_errors() {
     assert!(matches!(&err, Error::Runtime(e) if e.code() == TrapCode::Unreachable));
     let huge = Table::new(
         &mut store,
-        TableType::new(
-            ValType::FuncRef,
-            Limits {
-                min: u32::MAX as u64,
-                max: None,
-            },
-        ),
+        TableType::new(ValType::FuncRef, u32::MAX, None),
         Val::FuncRef(None),
     );
     assert!(matches!(huge, Err(Error::Range(_))));

@@ -837,13 +837,7 @@ fn define_spectest(store: &mut Store, imports: &mut Imports) {
     }
     let table = Table::new(
         &mut *store,
-        TableType::new(
-            FuncRef,
-            Limits {
-                min: 10,
-                max: Some(20),
-            },
-        ),
+        TableType::new(FuncRef, 10, Some(20)),
         Val::FuncRef(None),
     )
     .expect("spectest table");

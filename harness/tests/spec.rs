@@ -1,6 +1,6 @@
 //! The spec suites that Strata passes whole (wasm-v1, wasm-v2 and the Wasm 3.0 proposals it
-//! has finished: extended-const, multi-memory, tail-call, function-references, and Strata's
-//! own `tests/wast/typed_refs.wast`), on every registered
+//! has finished: extended-const, multi-memory, tail-call, function-references) and Strata's
+//! own scripts (`tests/wast/`), on every registered
 //! configuration (`strata::conformance`): each available tier in both bounds-check modes, the
 //! interpreter in each dispatch mode, tiered execution under stress policies, mixed tiers.
 
@@ -21,29 +21,13 @@ const SUITES: [(&str, usize); 6] = [
     ("proposals/function-references", 1_870),
 ];
 
-/// Strata's own scripts, run like a suite: (name, text, least directives passed).
-const OWN_SCRIPTS: [(&str, &str, usize); 1] =
-    [("typed_refs.wast", include_str!("wast/typed_refs.wast"), 16)];
-
 /// Runs every suite of `SUITES` under each configuration and fails with every failure of
 /// every configuration at once.
 fn run_configs(configs: &[NamedConfig]) {
     assert!(!configs.is_empty());
     let mut report = Vec::new();
-    let own: Vec<Script> = OWN_SCRIPTS
-        .iter()
-        .map(|(name, text, _)| Script {
-            suite: "strata".into(),
-            name: (*name).into(),
-            text: (*text).into(),
-        })
-        .collect();
-    let own_least: usize = OWN_SCRIPTS.iter().map(|s| s.2).sum();
-    let suites = SUITES
-        .iter()
-        .map(|(suite, least)| (*suite, suite_scripts(suite).unwrap(), *least))
-        .chain([("strata", own, own_least)]);
-    for (suite, scripts, least) in suites {
+    for (suite, least) in SUITES {
+        let scripts = suite_scripts(suite).unwrap();
         for NamedConfig { name, config } in configs {
             let engine = Engine::new(config.clone()).unwrap();
             let outcomes = run_scripts(&engine, &scripts, 2);
@@ -73,6 +57,41 @@ fn spec_suites_on_every_single_tier_and_interpreter_mode() {
 #[test]
 fn spec_suites_tiered_and_mixed() {
     run_configs(&multi_tier());
+}
+
+/// Strata's own scripts (`tests/wast/`) for what the suites do not cover, each with the
+/// least number of directives it runs; every configuration passes them whole.
+const OWN_SCRIPTS: [(&str, &str, usize); 2] = [
+    ("table64.wast", include_str!("wast/table64.wast"), 30),
+    ("typed_refs.wast", include_str!("wast/typed_refs.wast"), 16),
+];
+
+#[test]
+fn own_scripts_on_every_configuration() {
+    let scripts: Vec<Script> = OWN_SCRIPTS
+        .iter()
+        .map(|(name, text, _)| Script {
+            suite: "strata".into(),
+            name: (*name).into(),
+            text: (*text).into(),
+        })
+        .collect();
+    let mut report = Vec::new();
+    for NamedConfig { name, config } in single_tiers().into_iter().chain(multi_tier()) {
+        let engine = Engine::new(config).unwrap();
+        for (o, (file, _, least)) in run_scripts(&engine, &scripts, 1).iter().zip(OWN_SCRIPTS) {
+            if o.failed > 0 || o.skipped > 0 || o.passed < least {
+                report.push(format!(
+                    "{file} on {name}: {} passed, {} failed, {} skipped\n{}",
+                    o.passed,
+                    o.failed,
+                    o.skipped,
+                    o.failures.join("\n")
+                ));
+            }
+        }
+    }
+    assert!(report.is_empty(), "{}", report.join("\n"));
 }
 
 #[test]

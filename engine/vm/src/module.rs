@@ -458,6 +458,7 @@ fn table_type(t: &wasmparser::TableType, ids: &[TypeId], offset: u64) -> Result<
             max: t.maximum,
         },
         typed: precise_ref_type(t.element_type, ids, None, offset)?.unless_plain(),
+        table64: t.table64,
     })
 }
 
