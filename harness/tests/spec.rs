@@ -1,5 +1,6 @@
 //! The spec suites that Strata passes whole (wasm-v1, wasm-v2 and the Wasm 3.0 proposals it
-//! has finished: extended-const, multi-memory, tail-call), on every registered
+//! has finished: extended-const, multi-memory, tail-call, function-references) and Strata's
+//! own scripts (`tests/wast/`), on every registered
 //! configuration (`strata::conformance`): each available tier in both bounds-check modes, the
 //! interpreter in each dispatch mode, tiered execution under stress policies, mixed tiers.
 
@@ -11,12 +12,13 @@ use strata_harness::wast_runner::{run_scripts, suite_scripts, Script};
 /// number of directives each runs (so a runner that silently ran nothing fails).
 /// proposals/memory64 passes on every tier except for its `simd_address.wast`, which needs
 /// SIMD in the baseline.
-const SUITES: [(&str, usize); 5] = [
+const SUITES: [(&str, usize); 6] = [
     ("wasm-v1", 19_000),
     ("wasm-v2", 28_000),
     ("proposals/extended-const", 280),
     ("proposals/multi-memory", 900),
     ("proposals/tail-call", 119),
+    ("proposals/function-references", 1_870),
 ];
 
 /// Runs every suite of `SUITES` under each configuration and fails with every failure of
@@ -59,8 +61,10 @@ fn spec_suites_tiered_and_mixed() {
 
 /// Strata's own scripts (`tests/wast/`) for what the suites do not cover, each with the
 /// least number of directives it runs; every configuration passes them whole.
-const OWN_SCRIPTS: [(&str, &str, usize); 1] =
-    [("table64.wast", include_str!("wast/table64.wast"), 30)];
+const OWN_SCRIPTS: [(&str, &str, usize); 2] = [
+    ("table64.wast", include_str!("wast/table64.wast"), 30),
+    ("typed_refs.wast", include_str!("wast/typed_refs.wast"), 16),
+];
 
 #[test]
 fn own_scripts_on_every_configuration() {

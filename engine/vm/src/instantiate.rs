@@ -63,7 +63,12 @@ fn check_import(
             }
         }
         (ImportDesc::Table(want), ExternType::Table(t)) => {
-            if want.elem != t.elem || want.table64 != t.table64 || !t.limits.matches(&want.limits) {
+            // Tables are mutable: the element types must be the same, not subtypes.
+            if want.elem != t.elem
+                || want.ref_type() != t.ref_type()
+                || want.table64 != t.table64
+                || !t.limits.matches(&want.limits)
+            {
                 return mismatch(ExternType::Table(*want).to_string(), have);
             }
         }
@@ -76,7 +81,7 @@ fn check_import(
             }
         }
         (ImportDesc::Global(want), ExternType::Global(g)) => {
-            if want != g {
+            if !g.matches(want) {
                 return mismatch(ExternType::Global(*want).to_string(), have);
             }
         }
