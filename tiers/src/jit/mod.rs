@@ -76,27 +76,56 @@ pub fn publish(
     trap_sites: Vec<(u32, TrapCode)>,
     funcs: &[PublishedFunc],
 ) -> Result<Published, String> {
-    publish_with_unwind(tier, module, bytes, trap_sites, funcs, Default::default())
+    publish_with_data(tier, module, bytes, bytes.len(), trap_sites, funcs)
 }
 
-/// `publish` with the code's unwind information (direct call sites, exception handlers:
-/// `unwind`), which every tier that emits direct JIT calls must give (docs/abi.md §10).
+/// `publish` for code followed by data: `bytes[data_from..]` (page-aligned) is mapped
+/// read+write and never executable (`CodeMemory::new_with_data`); only `bytes[..data_from]`
+/// is code.
+pub fn publish_with_data(
+    tier: &str,
+    module: &Module,
+    bytes: &[u8],
+    data_from: usize,
+    trap_sites: Vec<(u32, TrapCode)>,
+    funcs: &[PublishedFunc],
+) -> Result<Published, String> {
+    publish_with_unwind(
+        tier,
+        module,
+        bytes,
+        data_from,
+        trap_sites,
+        funcs,
+        Default::default(),
+    )
+}
+
+/// `publish_with_data` with the code's unwind information (direct call sites, exception
+/// handlers: `unwind`), which every tier that emits direct JIT calls must give (docs/abi.md
+/// §10).
 pub fn publish_with_unwind(
     tier: &str,
     module: &Module,
     bytes: &[u8],
+    data_from: usize,
     mut trap_sites: Vec<(u32, TrapCode)>,
     funcs: &[PublishedFunc],
     mut unwind: unwind::UnwindInfo,
 ) -> Result<Published, String> {
     unwind.finish();
     signals::install();
-    let code = CodeMemory::new(bytes).map_err(|e| format!("code memory: {e}"))?;
+    let code = if data_from < bytes.len() {
+        CodeMemory::new_with_data(bytes, data_from)
+    } else {
+        CodeMemory::new(bytes)
+    }
+    .map_err(|e| format!("code memory: {e}"))?;
     let base = code.base() as usize;
     trap_sites.sort_by_key(|t| t.0);
     let traps = Arc::new(TrapTable {
         start: base,
-        end: base + bytes.len(),
+        end: base + data_from,
         sites: trap_sites.into_boxed_slice(),
         funcs: funcs
             .iter()

@@ -118,7 +118,8 @@ impl CompilerTier for OptTier {
         }
         // Code memory that cannot be had leaves the functions on the baseline's code, like
         // a failed compile.
-        let Ok(code) = jit::publish_with_unwind("opt", module, &bytes, traps, &funcs, unwind)
+        let Ok(code) =
+            jit::publish_with_unwind("opt", module, &bytes, bytes.len(), traps, &funcs, unwind)
         else {
             return Ok(());
         };
