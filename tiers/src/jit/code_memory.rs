@@ -139,6 +139,7 @@ impl TrapTable {
             func_index: f.func_index,
             func_name: f.name.as_deref().map(str::to_string),
             module_name: self.module_name.as_deref().map(str::to_string),
+            wasm_offset: None,
         })
     }
 }
