@@ -61,6 +61,7 @@ impl BaselineModule {
         // Machine code is about 2.1x the wasm code size (large.wasm); 3x rarely regrows.
         asm.reserve_ops(module.code_section_bytes * 3 + 64);
         let mut traps = Vec::new();
+        let mut wasm_offsets = Vec::new();
         // `None`: a function with exception handlers, left to the interpreter (docs/abi.md §10).
         let mut offsets: Vec<Option<usize>> = Vec::with_capacity(module.num_defined_funcs());
         for def in 0..module.num_defined_funcs() {
@@ -69,9 +70,17 @@ impl BaselineModule {
                 continue;
             }
             let func_index = module.num_imported_funcs as usize + def;
-            let entries =
-                codegen::compile_function(&mut asm, &mut traps, module, def, explicit, false, None)
-                    .map_err(|e| format!("function {func_index}: {e}"))?;
+            let entries = codegen::compile_function(
+                &mut asm,
+                &mut traps,
+                &mut wasm_offsets,
+                module,
+                def,
+                explicit,
+                false,
+                None,
+            )
+            .map_err(|e| format!("function {func_index}: {e}"))?;
             offsets.push(Some(entries.entry));
         }
         let total = asm.offset().0;
@@ -97,7 +106,8 @@ impl BaselineModule {
                 func_index: module.num_imported_funcs + d as u32,
             })
             .collect();
-        let code = jit::publish("baseline", module, &bytes, traps, &published)?;
+        let code =
+            jit::publish_with_offsets("baseline", module, &bytes, traps, wasm_offsets, &published)?;
         Ok(BaselineModule {
             code,
             funcs,
@@ -206,6 +216,7 @@ impl FuncCode {
         let body = module.bodies[def_index as usize].range.len();
         asm.reserve_ops(body * 3 + 256);
         let mut traps = Vec::new();
+        let mut wasm_offsets = Vec::new();
         let explicit = bounds == BoundsChecks::Explicit;
         // The counters live in the interpreter's translation of the function, which the
         // module keeps as long as this code (`counters_owner` holds it too).
@@ -219,6 +230,7 @@ impl FuncCode {
         let entries = codegen::compile_function(
             &mut asm,
             &mut traps,
+            &mut wasm_offsets,
             module,
             def_index as usize,
             explicit,
@@ -232,7 +244,8 @@ impl FuncCode {
             len: bytes.len() - entries.entry,
             func_index,
         };
-        let code = jit::publish("baseline", module, &bytes, traps, &[func])?;
+        let code =
+            jit::publish_with_offsets("baseline", module, &bytes, traps, wasm_offsets, &[func])?;
         let num_loops = entries.osr.iter().map(|o| o.0 + 1).max().unwrap_or(0);
         let mut osr = vec![u32::MAX; num_loops as usize];
         for (ordinal, offset) in entries.osr {

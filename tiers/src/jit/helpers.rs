@@ -100,8 +100,9 @@ pub unsafe extern "C" fn record_trap(vmctx: *const VMContext, pc: usize, rbp: us
         // SAFETY: `fp` is a frame pointer of the JIT frame chain (the function's contract):
         // [fp] holds the caller's frame pointer and [fp + 8] the return address.
         let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
-        // A return address outside JIT code is the entry trampoline's: the chain ends.
-        match super::code_memory::frame_at(ret) {
+        // A return address outside JIT code is the entry trampoline's: the chain ends. The
+        // code keys its calls' offsets by the return address less one.
+        match super::code_memory::frame_at(ret.wrapping_sub(1)) {
             Some(f) => frames.push(f),
             None => break,
         }

@@ -72,10 +72,26 @@ pub fn publish(
     tier: &str,
     module: &Module,
     bytes: &[u8],
+    trap_sites: Vec<(u32, TrapCode)>,
+    funcs: &[PublishedFunc],
+) -> Result<Published, String> {
+    publish_with_offsets(tier, module, bytes, trap_sites, Vec::new(), funcs)
+}
+
+/// `publish` with the code's wasm offsets: `(code offset, wasm offset)` of its fault sites
+/// (keyed by the faulting instruction) and of its trap sites and calls (keyed by the return
+/// address less one), which backtraces look up (`TrapTable::wasm_offsets`).
+pub fn publish_with_offsets(
+    tier: &str,
+    module: &Module,
+    bytes: &[u8],
     mut trap_sites: Vec<(u32, TrapCode)>,
+    mut wasm_offsets: Vec<(u32, u32)>,
     funcs: &[PublishedFunc],
 ) -> Result<Published, String> {
     signals::install();
+    wasm_offsets.sort_unstable_by_key(|e| e.0);
+    wasm_offsets.dedup_by_key(|e| e.0);
     let code = CodeMemory::new(bytes).map_err(|e| format!("code memory: {e}"))?;
     let base = code.base() as usize;
     trap_sites.sort_by_key(|t| t.0);
@@ -83,6 +99,7 @@ pub fn publish(
         start: base,
         end: base + bytes.len(),
         sites: trap_sites.into_boxed_slice(),
+        wasm_offsets: wasm_offsets.into_boxed_slice(),
         funcs: funcs
             .iter()
             .map(|f| FuncStart {
