@@ -72,8 +72,10 @@ const MIDDLE: u32 = 2;
 const OUTER: u32 = 3;
 const RUN: u32 = 4;
 const RECURSE: u32 = 5;
+const SPIN: u32 = 6;
+const LOOPING: u32 = 7;
 
-fn setup(config: &Config, wasm: &[u8]) -> (Store, Func, Func) {
+fn setup(config: &Config, wasm: &[u8]) -> (Store, Func, Func, Func) {
     let engine = Engine::new(config.clone()).unwrap();
     let module = Module::new(&engine, wasm).unwrap();
     let mut store = Store::new(&engine);
@@ -104,7 +106,8 @@ fn setup(config: &Config, wasm: &[u8]) -> (Store, Func, Func) {
     let run = inst.get_func(&store, "run").unwrap();
     slot.set(run).unwrap();
     let recurse = inst.get_func(&store, "recurse").unwrap();
-    (store, run, recurse)
+    let looping = inst.get_func(&store, "looping").unwrap();
+    (store, run, recurse, looping)
 }
 
 fn trap(store: &mut Store, f: Func, arg: i32) -> RuntimeError {
@@ -144,7 +147,7 @@ fn every_frame_has_its_instruction_offset_on_every_tier() {
     for c in configurations() {
         // Twice: tiered configurations move functions up between the calls.
         for round in 0..2 {
-            let (mut store, run, recurse) = setup(&c.config, &wasm);
+            let (mut store, run, recurse, looping) = setup(&c.config, &wasm);
             let name = format!("{} (round {round})", c.name);
             for (kind, trap_code, op) in cases {
                 let rt = trap(&mut store, run, kind);
@@ -158,6 +161,14 @@ fn every_frame_has_its_instruction_offset_on_every_tier() {
             let mut want = chain((INNER, Some(code.only(INNER, "Unreachable"))));
             want.extend(chain((INNER, Some(code.only(INNER, "Call")))));
             assert_eq!(frames(&rt), want, "{name}: host in the middle\n{rt}");
+            // A trap after a hot loop (OSR in tiered configurations).
+            let rt = trap(&mut store, looping, 5000);
+            assert_eq!(rt.code(), TrapCode::IntegerDivisionByZero, "{name}");
+            let want = vec![
+                (SPIN, Some(code.only(SPIN, "I32DivU"))),
+                (LOOPING, Some(code.only(LOOPING, "Call"))),
+            ];
+            assert_eq!(frames(&rt), want, "{name}: after a loop\n{rt}");
             // Stack overflow: the innermost frame stopped on entry or at its call, every
             // other one at the call.
             let rt = trap(&mut store, recurse, 0);
@@ -185,7 +196,7 @@ fn display_prints_offsets_as_wasmtime_does_and_folds_recursion() {
     let wasm = wat::parse_str(WAT).unwrap();
     let code = Code::decode(&wasm);
     let config = Config::default().tier(Tier::Interp);
-    let (mut store, run, recurse) = setup(&config, &wasm);
+    let (mut store, run, recurse, _) = setup(&config, &wasm);
     let text = trap(&mut store, run, 1).to_string();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "runtime error: integer divide by zero");

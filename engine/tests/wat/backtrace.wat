@@ -30,4 +30,14 @@
     (call $outer (local.get 0)))
   ;; Unbounded recursion: a stack overflow, every outer frame at the same call.
   (func $recurse (export "recurse") (param i32) (result i32)
-    (i32.add (call $recurse (i32.add (local.get 0) (i32.const 1))) (i32.const 1))))
+    (i32.add (call $recurse (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
+  ;; A loop that runs long enough for tiered execution to enter compiled code by OSR,
+  ;; then divides by zero: the frame that moved tiers shows the division.
+  (func $spin (param $n i32) (result i32)
+    (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (i32.div_u (local.get $i) (i32.const 0)))
+  (func $looping (export "looping") (param i32) (result i32)
+    (call $spin (local.get 0))))
