@@ -176,6 +176,9 @@ fn push_cells(out: &mut Vec<Ty>, t: Ty, n: usize) {
 /// from the start of `asm`) are appended to `traps`. With `counters` (the address of the
 /// function's `interp::Counters`, which outlive the code), the code counts calls and loop
 /// iterations and calls the tier manager at their check points.
+// The outputs (code, trap sites, wasm offsets) are appended to the caller's buffers, which
+// whole-module compilation shares between functions.
+#[allow(clippy::too_many_arguments)]
 pub fn compile_function(
     asm: &mut Asm,
     traps: &mut Vec<(u32, TrapCode)>,
