@@ -543,6 +543,10 @@ impl Ctx<'_, '_> {
             }
             self.t.locals.extend(std::iter::repeat_n(t, count as usize));
         }
+        let mut reader = body.get_operators_reader().map_err(wrap)?;
+        // The entry's instructions (zeros, checks) belong to the first operator.
+        self.func.srclocs.current = reader.original_position() as u32;
+        self.func.srclocs.entry = self.func.srclocs.current;
         let entry = self.create_block();
         self.cur = entry;
         for (i, &t) in ty.params().iter().enumerate() {
@@ -572,9 +576,9 @@ impl Ctx<'_, '_> {
         // The function-entry interruption point (docs/abi.md §7), after the frame checks.
         self.interruption_point();
         self.t.ctrl.start(ty.results().len() as u32, DEAD);
-        let mut reader = body.get_operators_reader().map_err(wrap)?;
         while !reader.eof() {
-            let op = reader.read().map_err(wrap)?;
+            let (op, at) = reader.read_with_offset().map_err(wrap)?;
+            self.func.srclocs.current = at as u32;
             self.op(&op)?;
             if let Some(e) = self.t.error.take() {
                 return Err(TranslateError(e));

@@ -306,6 +306,11 @@ impl<'a> Elaborator<'a> {
                 continue;
             }
             self.cur_pos = self.pos[inst];
+            // Pure values made for this skeleton instruction get its source offset (none is
+            // ever a trap site or a call: `SrcLocs`).
+            if let Some(at) = self.func.srcloc(inst) {
+                self.func.srclocs.current = at;
+            }
             // Memory accesses: constant address arithmetic into the offset.
             if d.opcode.format() == Format::Memory && !self.address_rules.is_empty() {
                 self.fold_address(inst);

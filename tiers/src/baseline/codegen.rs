@@ -89,8 +89,21 @@ pub struct Gen<'a> {
     lcached: u32,
     /// The first error of a lowering (see the `VisitOperator` impl).
     error: Option<String>,
-    trap_labels: [Option<DynamicLabel>; 16],
+    /// Per trap code, the shared out-of-line stub that sets the code and leaves through the
+    /// trap stub (made on first use).
+    trap_labels: [Option<DynamicLabel>; 32],
+    /// The shared stub that leaves through the trap stub with the code in `eax` and the
+    /// trap site's return address in `rdx` (`trap_exit`).
     to_stub: DynamicLabel,
+    /// The byte offset in the module of the wasm instruction being compiled (its first
+    /// instruction's before the body: the prologue's checks).
+    wasm_at: u32,
+    /// Out-of-line trap sites (`trap_label`, `trap_exit`): the label code jumps to, the
+    /// trap code it sets (`None`: the helper's, already in `eax`) and the wasm offset.
+    trap_sites: Vec<(DynamicLabel, Option<TrapCode>, u32)>,
+    /// (code offset, wasm offset) of every fault site, trap site and call return address
+    /// (docs/abi.md §6): backtraces map the pcs they find to wasm offsets with it.
+    wasm_offsets: &'a mut Vec<(u32, u32)>,
     /// With OSR entries: (ordinal, header) of every reachable loop (ordinals count dead loops
     /// too: they name a loop in every tier, see `strata_vm::frontend`).
     osr_loops: Option<Vec<(u32, DynamicLabel)>>,
@@ -160,13 +173,18 @@ fn push_cells(out: &mut Vec<Ty>, t: Ty, n: usize) {
 
 /// Compiles defined function `def_index`, appending to `asm`. Returns the code offset of its
 /// entry, and with `osr` an OSR entry per reachable loop (design.md §5). Trap sites (offsets
-/// from the start of `asm`) are appended to `traps`. With `counting`, the code counts calls
-/// and loop iterations in budgets of its own and calls the tier manager at their check
-/// points; the budgets follow the code in a page of their own (`FuncEntries::data`), so
-/// `asm` must start at a page boundary and hold only this function.
+/// from the start of `asm`) are appended to `traps`, and the wasm offsets of trap sites,
+/// fault sites and calls to `wasm_offsets`. With `counting`, the code counts calls and loop
+/// iterations in budgets of its own and calls the tier manager at their check points; the
+/// budgets follow the code in a page of their own (`FuncEntries::data`), so `asm` must start
+/// at a page boundary and hold only this function.
+// The outputs (code, trap sites, wasm offsets) are appended to the caller's buffers, which
+// whole-module compilation shares between functions.
+#[allow(clippy::too_many_arguments)]
 pub fn compile_function(
     asm: &mut Asm,
     traps: &mut Vec<(u32, TrapCode)>,
+    wasm_offsets: &mut Vec<(u32, u32)>,
     module: &Module,
     def_index: usize,
     explicit: bool,
@@ -232,8 +250,11 @@ pub fn compile_function(
         lcache: [NO_LOCAL; 32],
         lcached: 0,
         error: None,
-        trap_labels: [None; 16],
+        trap_labels: [None; 32],
         to_stub,
+        wasm_at: 0,
+        trap_sites: Vec::new(),
+        wasm_offsets,
         osr_loops: osr.then(Vec::new),
         counting: budgets.map(|(call_budget, loop_budget)| Counting {
             call_budget,
@@ -243,6 +264,12 @@ pub fn compile_function(
             loop_checks: Vec::new(),
         }),
     };
+    // A plain `BinaryReader` with `Gen` as the frame stack (wasmparser's syntactic checks of
+    // `else`/`end` read `ctrl`): no second control stack, no allocation per function.
+    let mut reader = body
+        .get_binary_reader_for_operators()
+        .map_err(|e| e.to_string())?;
+    g.wasm_at = reader.original_position() as u32;
     let entry = g.asm.offset().0;
     let patch = g.prologue(num_params);
     g.interruption_point();
@@ -254,12 +281,8 @@ pub fn compile_function(
             else_label: None,
         },
     );
-    // A plain `BinaryReader` with `Gen` as the frame stack (wasmparser's syntactic checks of
-    // `else`/`end` read `ctrl`): no second control stack, no allocation per function.
-    let mut reader = body
-        .get_binary_reader_for_operators()
-        .map_err(|e| e.to_string())?;
     while !reader.eof() {
+        g.wasm_at = reader.original_position() as u32;
         reader.visit_operator(&mut g).map_err(|e| e.to_string())?;
         if let Some(e) = g.error.take() {
             return Err(e);
@@ -395,6 +418,7 @@ macro_rules! mload {
     ($g:ident, $disp:expr; {$($pre:tt)*} {$($post:tt)*}) => {{
         let site = $g.asm.offset().0 as u32;
         $g.traps.push((site, TrapCode::MemoryOutOfBounds));
+        $g.wasm_offsets.push((site, $g.wasm_at));
         mema!($g, $disp; {$($pre)*} {$($post)*});
     }};
 }
@@ -707,13 +731,18 @@ impl<'a> Gen<'a> {
 
     // ---- traps ----
 
+    /// A label to jump to for trap `code` here: a stub of its own, out of line, so that the
+    /// backtrace knows the wasm instruction (`epilogue_stubs`).
     fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
-        let i = code as usize;
-        if let Some(l) = self.trap_labels[i] {
-            return l;
-        }
         let l = self.asm.new_dynamic_label();
-        self.trap_labels[i] = Some(l);
+        self.trap_sites.push((l, Some(code), self.wasm_at));
+        l
+    }
+
+    /// A label to jump to with a trap code in `eax` (a helper's) here, like `trap_label`.
+    fn trap_exit(&mut self) -> DynamicLabel {
+        let l = self.asm.new_dynamic_label();
+        self.trap_sites.push((l, None, self.wasm_at));
         l
     }
 
@@ -724,26 +753,57 @@ impl<'a> Gen<'a> {
 
     /// After a helper that returns a trap code in eax.
     fn check_helper_trap(&mut self) {
-        let l = self.to_stub;
+        let l = self.trap_exit();
         asm!(self; test eax, eax ; jnz =>l);
     }
 
+    /// The out-of-line trap sites, then the shared stubs they call. Each site is a `call` to
+    /// its code's stub (5 bytes): the return address it pushes names the site (`wasm_offsets`
+    /// holds it, less one, with the site's wasm offset); the stub pops it into `rdx` for the
+    /// trap stub, which starts the backtrace there (`jit::helpers::record_trap`).
     fn epilogue_stubs(&mut self) {
+        let to_stub = self.to_stub;
+        for (l, code, at) in std::mem::take(&mut self.trap_sites) {
+            let common = match code {
+                None => to_stub,
+                Some(code) => match self.trap_labels[code as usize] {
+                    Some(c) => c,
+                    None => {
+                        let c = self.asm.new_dynamic_label();
+                        self.trap_labels[code as usize] = Some(c);
+                        c
+                    }
+                },
+            };
+            asm!(self; =>l ; call =>common);
+            let ret = self.asm.offset().0 as u32;
+            self.wasm_offsets.push((ret - 1, at));
+        }
         for (i, l) in self.trap_labels.iter().enumerate() {
             if let Some(l) = *l {
                 let a = &mut *self.asm;
-                dynasm!(a ; .arch x64 ; =>l ; mov eax, i as i32 ; jmp =>self.to_stub);
+                dynasm!(a ; .arch x64 ; =>l ; mov eax, i as i32 ; jmp =>to_stub);
             }
         }
         let stub = super::trampoline::trap_stub();
-        let l = self.to_stub;
-        // rdx = a pc of this function, so the trap stub can name it in the backtrace.
+        // rdx = the trap site's return address - 1: a pc of this function, and the key of
+        // return addresses in `wasm_offsets` (never the start of an instruction, so never a
+        // fault site's).
         asm!(self
-            ; =>l
-            ; lea rdx, [=>l]
+            ; =>to_stub
+            ; pop rdx
+            ; sub rdx, 1
             ; mov r11, QWORD stub as i64
             ; jmp r11
         );
+    }
+
+    /// Records the return address of a call just emitted, with the calling instruction's
+    /// wasm offset, for backtraces through it.
+    /// Keyed by the return address less one (the call's last byte), like the trap sites'.
+    pub(crate) fn call_site(&mut self) {
+        let ret = self.asm.offset().0 as u32;
+        self.wasm_offsets.push((ret - 1, self.wasm_at));
     }
 
     // ---- interruption (design.md §13, docs/abi.md §7) ----
@@ -838,7 +898,7 @@ impl<'a> Gen<'a> {
                 Arg::Label(c.loop_budget),
             ];
             self.call_helper(f, &args);
-            let (ret, stub) = (self.asm.new_dynamic_label(), self.to_stub);
+            let (ret, stub) = (self.asm.new_dynamic_label(), self.trap_exit());
             asm!(self
                 ; cmp eax, finished
                 ; je =>ret
@@ -1934,7 +1994,7 @@ impl Gen<'_> {
             self.asm.new_dynamic_label(),
             self.asm.new_dynamic_label(),
         );
-        let to_stub = self.to_stub;
+        let to_stub = self.trap_exit();
         self.call_helper(
             helpers::resolve_indirect as *const () as usize,
             &[
@@ -1954,6 +2014,9 @@ impl Gen<'_> {
             ; jz =>slow
             ; lea r14, [r14 + shift]
             ; call rax
+        );
+        self.call_site();
+        asm!(self
             ; lea r14, [r14 - shift]
             ; jmp =>done
             ; =>slow
@@ -2125,7 +2188,7 @@ impl Gen<'_> {
             None,
             false,
         );
-        let l = self.to_stub;
+        let l = self.trap_exit();
         let ok = self.asm.new_dynamic_label();
         asm!(self
             ; test edx, edx
@@ -2290,8 +2353,9 @@ impl Gen<'_> {
                 ; mov eax, def_index
                 ; lea r14, [r14 + shift]
                 ; call r11
-                ; lea r14, [r14 - shift]
             );
+            self.call_site();
+            asm!(self; lea r14, [r14 - shift]);
         } else {
             self.call_helper(
                 helpers::call_import as *const () as usize,
@@ -2366,7 +2430,7 @@ impl Gen<'_> {
         let callee = self.pop();
         let p = self.spill_args(n);
         let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
-        let to_stub = self.to_stub;
+        let to_stub = self.trap_exit();
         self.call_helper(
             helpers::resolve_tail_ref as *const () as usize,
             &[Arg::Vmctx, Arg::Val(callee)],
@@ -2478,7 +2542,7 @@ impl Gen<'_> {
         let index = self.pop();
         let p = self.spill_args(n);
         let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
-        let to_stub = self.to_stub;
+        let to_stub = self.trap_exit();
         self.call_helper(
             helpers::resolve_tail_indirect as *const () as usize,
             &[
@@ -2544,7 +2608,7 @@ impl Gen<'_> {
                 Arg::Cell(self.num_locals + p),
             ],
         );
-        let l = self.to_stub;
+        let l = self.trap_exit();
         asm!(self; jmp =>l);
         self.unreachable_now();
         Ok(())
@@ -2558,7 +2622,7 @@ impl Gen<'_> {
             helpers::throw_ref as *const () as usize,
             &[Arg::Vmctx, Arg::Val(v)],
         );
-        let l = self.to_stub;
+        let l = self.trap_exit();
         asm!(self; jmp =>l);
         self.unreachable_now();
     }

@@ -61,6 +61,7 @@ impl BaselineModule {
         // Machine code is about 2.1x the wasm code size (large.wasm); 3x rarely regrows.
         asm.reserve_ops(module.code_section_bytes * 3 + 64);
         let mut traps = Vec::new();
+        let mut wasm_offsets = Vec::new();
         // `None`: a function with exception handlers, left to the interpreter (docs/abi.md §10).
         let mut offsets: Vec<Option<usize>> = Vec::with_capacity(module.num_defined_funcs());
         for def in 0..module.num_defined_funcs() {
@@ -70,7 +71,14 @@ impl BaselineModule {
             }
             let func_index = module.num_imported_funcs as usize + def;
             let entries = codegen::compile_function(
-                &mut asm, &mut traps, module, def, explicit, false, false,
+                &mut asm,
+                &mut traps,
+                &mut wasm_offsets,
+                module,
+                def,
+                explicit,
+                false,
+                false,
             )
             .map_err(|e| format!("function {func_index}: {e}"))?;
             offsets.push(Some(entries.entry));
@@ -98,7 +106,8 @@ impl BaselineModule {
                 func_index: module.num_imported_funcs + d as u32,
             })
             .collect();
-        let code = jit::publish("baseline", module, &bytes, traps, &published)?;
+        let code =
+            jit::publish_with_offsets("baseline", module, &bytes, traps, wasm_offsets, &published)?;
         Ok(BaselineModule {
             code,
             funcs,
@@ -206,6 +215,7 @@ impl FuncCode {
         let body = module.bodies[def_index as usize].range.len();
         asm.reserve_ops(body * 3 + 256);
         let mut traps = Vec::new();
+        let mut wasm_offsets = Vec::new();
         let explicit = bounds == BoundsChecks::Explicit;
         // The check points sync with the interpreter's counters of the function: without
         // them there is nothing to count into.
@@ -215,6 +225,7 @@ impl FuncCode {
         let entries = codegen::compile_function(
             &mut asm,
             &mut traps,
+            &mut wasm_offsets,
             module,
             def_index as usize,
             explicit,
@@ -229,7 +240,15 @@ impl FuncCode {
             len: code_end - entries.entry,
             func_index,
         };
-        let code = jit::publish_with_data("baseline", module, &bytes, code_end, traps, &[func])?;
+        let code = jit::publish_with_data(
+            "baseline",
+            module,
+            &bytes,
+            code_end,
+            traps,
+            wasm_offsets,
+            &[func],
+        )?;
         let num_loops = entries.osr.iter().map(|o| o.0 + 1).max().unwrap_or(0);
         let mut osr = vec![u32::MAX; num_loops as usize];
         for (ordinal, offset) in entries.osr {

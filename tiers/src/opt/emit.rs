@@ -26,6 +26,9 @@ macro_rules! asm {
 pub struct Emitted {
     pub bytes: Vec<u8>,
     pub traps: Vec<(u32, TrapCode)>,
+    /// (code offset, wasm offset) of fault sites, trap sites and calls, keyed as
+    /// `jit::publish_with_offsets` wants.
+    pub wasm_offsets: Vec<(u32, u32)>,
     pub frame_cells: u64,
 }
 
@@ -34,8 +37,16 @@ struct Gen<'a> {
     func: &'a Function,
     module: &'a Module,
     traps: Vec<(u32, TrapCode)>,
-    trap_labels: [Option<DynamicLabel>; 16],
+    /// Per trap code, the shared stub that sets it (made on first use).
+    trap_labels: [Option<DynamicLabel>; 32],
+    /// The shared stub that leaves through the trap stub with the code in `eax` and the
+    /// trap site's return address less one in `rdx` (`stubs`).
     to_stub: DynamicLabel,
+    /// The wasm offset of the IR instruction being emitted (`Function::srcloc`).
+    wasm_at: u32,
+    /// Out-of-line trap sites: label, code (`None`: already in `eax`), wasm offset.
+    trap_sites: Vec<(DynamicLabel, Option<TrapCode>, u32)>,
+    wasm_offsets: Vec<(u32, u32)>,
     blocks: Vec<DynamicLabel>,
     /// Where a branch to each block goes: the block, or for a block that is only a jump
     /// (an edge block regalloc2 put no moves in), that jump's final target.
@@ -84,8 +95,12 @@ pub fn emit(
         func,
         module,
         traps: Vec::new(),
-        trap_labels: [None; 16],
+        trap_labels: [None; 32],
         to_stub,
+        // The prologue's checks belong to the first instruction.
+        wasm_at: func.srclocs.first().unwrap_or(0),
+        trap_sites: Vec::new(),
+        wasm_offsets: Vec::new(),
         blocks,
         forward,
         spill_base,
@@ -123,6 +138,11 @@ pub fn emit(
                 InstOrEdit::Edit(Edit::Move { from, to }) => g.mov(*from, *to),
                 InstOrEdit::Inst(i) => {
                     let allocs = out.inst_allocs(i);
+                    if let VKind::Ir(inst) = vc.insts[i.index()].kind {
+                        if let Some(at) = func.srcloc(inst) {
+                            g.wasm_at = at;
+                        }
+                    }
                     match vc.insts[i.index()].kind {
                         VKind::Params => {
                             for (k, &a) in allocs.iter().enumerate() {
@@ -151,6 +171,7 @@ pub fn emit(
     Ok(Emitted {
         bytes,
         traps: g.traps,
+        wasm_offsets: g.wasm_offsets,
         frame_cells: frame,
     })
 }
@@ -293,33 +314,68 @@ impl Gen<'_> {
         }
     }
 
+    /// A label to jump to for trap `code` here: a stub of its own, out of line, so that the
+    /// backtrace knows the wasm instruction (`stubs`).
     fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
-        let i = code as usize;
-        if let Some(l) = self.trap_labels[i] {
-            return l;
-        }
         let l = self.asm.new_dynamic_label();
-        self.trap_labels[i] = Some(l);
+        self.trap_sites.push((l, Some(code), self.wasm_at));
         l
     }
 
+    /// A label to jump to with a trap code in `eax` (a helper's) here, like `trap_label`.
+    fn trap_exit(&mut self) -> DynamicLabel {
+        let l = self.asm.new_dynamic_label();
+        self.trap_sites.push((l, None, self.wasm_at));
+        l
+    }
+
+    /// Records the return address (less one) of a call just emitted with the current wasm
+    /// offset: a frame whose pc it is was executing that instruction.
+    fn call_site(&mut self) {
+        let ret = self.asm.offset().0 as u32;
+        self.wasm_offsets.push((ret - 1, self.wasm_at));
+    }
+
+    /// The out-of-line trap sites, each a `call` to its code's shared stub (the return
+    /// address names the site, as in the baseline's `epilogue_stubs`), then those stubs.
     fn stubs(&mut self) {
+        let to_stub = self.to_stub;
+        for (l, code, at) in std::mem::take(&mut self.trap_sites) {
+            let common = match code {
+                None => to_stub,
+                Some(code) => match self.trap_labels[code as usize] {
+                    Some(c) => c,
+                    None => {
+                        let c = self.asm.new_dynamic_label();
+                        self.trap_labels[code as usize] = Some(c);
+                        c
+                    }
+                },
+            };
+            asm!(self; =>l ; call =>common);
+            self.call_site_at(at);
+        }
         for (i, l) in self.trap_labels.iter().enumerate() {
             if let Some(l) = *l {
-                let to = self.to_stub;
                 let a = &mut self.asm;
-                dynasm!(a ; .arch x64 ; =>l ; mov eax, i as i32 ; jmp =>to);
+                dynasm!(a ; .arch x64 ; =>l ; mov eax, i as i32 ; jmp =>to_stub);
             }
         }
         let stub = crate::jit::trampoline::trap_stub();
-        let l = self.to_stub;
-        // rdx = a pc of this function, so the trap stub can name it in the backtrace.
+        // rdx = the trap site's return address less one: a pc of this function, and its
+        // key in `wasm_offsets`.
         asm!(self
-            ; =>l
-            ; lea rdx, [=>l]
+            ; =>to_stub
+            ; pop rdx
+            ; sub rdx, 1
             ; mov r11, QWORD stub as i64
             ; jmp r11
         );
+    }
+
+    fn call_site_at(&mut self, at: u32) {
+        let ret = self.asm.offset().0 as u32;
+        self.wasm_offsets.push((ret - 1, at));
     }
 
     /// Frame setup and both stack checks (docs/abi.md §4), then the memory registers.
@@ -655,6 +711,7 @@ impl Gen<'_> {
                 let d = reg(al[1]);
                 let site = self.asm.offset().0 as u32;
                 self.traps.push((site, TrapCode::MemoryOutOfBounds));
+                self.wasm_offsets.push((site, self.wasm_at));
                 match op {
                     I32Load => asm!(self; mov Rd(d), DWORD [r13 + r11 + disp]),
                     I64Load => asm!(self; mov Rq(d), QWORD [r13 + r11 + disp]),
@@ -692,6 +749,7 @@ impl Gen<'_> {
                 let v = reg(al[1]);
                 let site = self.asm.offset().0 as u32;
                 self.traps.push((site, TrapCode::MemoryOutOfBounds));
+                self.wasm_offsets.push((site, self.wasm_at));
                 match op {
                     I32Store | I64Store32 => asm!(self; mov DWORD [r13 + r11 + disp], Rd(v)),
                     I64Store => asm!(self; mov QWORD [r13 + r11 + disp], Rq(v)),
@@ -781,7 +839,7 @@ impl Gen<'_> {
                     _ => helpers::ref_func as *const () as usize,
                 };
                 self.call_helper(addr);
-                let stub = self.to_stub;
+                let stub = self.trap_exit();
                 match op {
                     // A value or a trap code in rdx.
                     TableGet => {
@@ -1126,6 +1184,7 @@ impl Gen<'_> {
             ; mov r11, QWORD addr as i64
             ; call r11
         );
+        self.call_site();
     }
 
     fn call(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
@@ -1150,15 +1209,16 @@ impl Gen<'_> {
                 ; mov eax, def_index
                 ; lea r14, [r14 + shift]
                 ; call r11
-                ; lea r14, [r14 - shift]
             );
+            self.call_site();
+            asm!(self; lea r14, [r14 - shift]);
         } else {
             asm!(self
                 ; mov esi, f as i32
                 ; lea rdx, [r14 + shift]
             );
             self.call_helper(helpers::call_import as *const () as usize);
-            let l = self.to_stub;
+            let l = self.trap_exit();
             asm!(self; test eax, eax ; jnz =>l);
         }
         self.reload_mem_len();
@@ -1193,7 +1253,7 @@ impl Gen<'_> {
             self.asm.new_dynamic_label(),
             self.asm.new_dynamic_label(),
         );
-        let stub = self.to_stub;
+        let stub = self.trap_exit();
         asm!(self
             ; mov esi, table as i32
             ; mov edx, type_index as i32
@@ -1210,6 +1270,9 @@ impl Gen<'_> {
             ; jz =>slow
             ; lea r14, [r14 + shift]
             ; call rax
+        );
+        self.call_site();
+        asm!(self
             ; lea r14, [r14 - shift]
             ; jmp =>done
             ; =>slow

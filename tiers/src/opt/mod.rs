@@ -121,7 +121,8 @@ impl OptCode {
             len: e.bytes.len(),
             func_index,
         };
-        let code = jit::publish("opt", module, &e.bytes, e.traps, &[f])?;
+        let code =
+            jit::publish_with_offsets("opt", module, &e.bytes, e.traps, e.wasm_offsets, &[f])?;
         Ok(OptCode {
             code,
             frame_cells: e.frame_cells as usize,

@@ -87,6 +87,7 @@ impl CompilerTier for OptTier {
         crate::baseline::BaselineModule::of(module, bounds)?;
         let mut bytes = Vec::new();
         let mut traps = Vec::new();
+        let mut wasm_offsets = Vec::new();
         let mut funcs = Vec::new();
         let mut frames = Vec::new();
         for def in 0..module.num_defined_funcs() as u32 {
@@ -99,6 +100,11 @@ impl CompilerTier for OptTier {
             bytes.resize(bytes.len().next_multiple_of(FUNC_ALIGN), 0xcc);
             let offset = bytes.len();
             traps.extend(e.traps.iter().map(|&(at, code)| (at + offset as u32, code)));
+            let rebased = e
+                .wasm_offsets
+                .iter()
+                .map(|&(at, w)| (at + offset as u32, w));
+            wasm_offsets.extend(rebased);
             bytes.extend_from_slice(&e.bytes);
             funcs.push(PublishedFunc {
                 offset,
@@ -112,7 +118,9 @@ impl CompilerTier for OptTier {
         }
         // Code memory that cannot be had leaves the functions on the baseline's code, like
         // a failed compile.
-        let Ok(code) = jit::publish("opt", module, &bytes, traps, &funcs) else {
+        let published =
+            jit::publish_with_offsets("opt", module, &bytes, traps, wasm_offsets, &funcs);
+        let Ok(code) = published else {
             return Ok(());
         };
         let code = Arc::new(code);

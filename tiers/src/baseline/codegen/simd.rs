@@ -50,6 +50,7 @@ macro_rules! vmem {
     ($g:ident, $disp:expr; {$($pre:tt)*} {$($post:tt)*}) => {{
         let site = $g.asm.offset().0 as u32;
         $g.traps.push((site, TrapCode::MemoryOutOfBounds));
+        $g.wasm_offsets.push((site, $g.wasm_at));
         mem_op!(&mut *$g.asm, $disp; {$($pre)*} {$($post)*});
     }};
 }
