@@ -20,6 +20,7 @@ pub mod abi;
 mod emit;
 mod lower;
 mod regalloc;
+mod simd;
 mod tier;
 
 pub use tier::OptTier;
