@@ -913,7 +913,12 @@ impl Ctx<'_, '_> {
             None
         };
         let (params, results) = self.block_sig(bt)?;
-        let arity = Arity::of(self.module, bt);
+        // The translator's operand stack holds values, not cells: the frame's arity and
+        // heights count values (`Arity::of` counts cells, two per v128).
+        let arity = Arity {
+            params: params.len() as u32,
+            results: results.len() as u32,
+        };
         let height = self.t.stack.len();
         if height < params.len() {
             return err("operand stack underflow at a block");

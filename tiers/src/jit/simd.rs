@@ -449,10 +449,9 @@ pub fn load_const(a: &mut Asm, x: u8, v: u128) {
         dynasm!(a ; .arch x64 ; pcmpeqd Rx(x), Rx(x));
     } else {
         dynasm!(a ; .arch x64 ; mov r11, QWORD lo as i64 ; movq Rx(x), r11);
-        if hi != 0 || lo >> 63 != 0 {
+        // movq zeroes the high half.
+        if hi != 0 {
             dynasm!(a ; .arch x64 ; mov r11, QWORD hi as i64 ; pinsrq Rx(x), r11, 1);
-        } else {
-            // movq zeroed the high half.
         }
     }
 }
@@ -468,7 +467,7 @@ pub fn splat16(h: u16) -> u128 {
 }
 
 /// Bitwise select (`v128.bitselect`, every `relaxed_laneselect`): `d = (d & c) | (b & !c)`
-/// with `d` the first operand, `b` the second, `c` the mask (`b` clobbered? no: only `d`).
+/// with `d` the first operand, `b` the second, `c` the mask (only `d` is written).
 pub fn bitselect(a: &mut Asm, d: u8, b: u8, c: u8) {
     // (a & c) | (b & !c) = ((a ^ b) & c) ^ b
     dynasm!(a ; .arch x64
@@ -776,6 +775,19 @@ pub fn i8_shift_const(a: &mut Asm, op: SimdCode, d: u8, s: u8, count: u64) {
     }
 }
 
+/// An instruction on `[r13 + r11 + disp]`, with a one-byte displacement when it fits.
+macro_rules! at {
+    ($a:expr, $d:expr; {$($pre:tt)*} {$($post:tt)*}) => {{
+        let d: i32 = $d;
+        if d as i8 as i32 == d {
+            let d8 = d as i8;
+            dynasm!($a ; .arch x64 ; $($pre)* [BYTE r13 + r11 + d8] $($post)*);
+        } else {
+            dynasm!($a ; .arch x64 ; $($pre)* [r13 + r11 + d] $($post)*);
+        }
+    }};
+}
+
 /// A SIMD load from `[r13 + r11 + disp]` into `d` (a lane load replaces lane `lane` of `d`);
 /// `s` clobbered. Returns the offset of the instruction that may fault.
 pub fn load(a: &mut Asm, op: SimdCode, d: u8, s: u8, disp: i32, lane: u8) -> u32 {
@@ -783,39 +795,35 @@ pub fn load(a: &mut Asm, op: SimdCode, d: u8, s: u8, disp: i32, lane: u8) -> u32
     let l = lane as i8;
     let site = a.offset().0 as u32;
     match op {
-        V128Load => dynasm!(a ; .arch x64 ; movdqu Rx(d), OWORD [r13 + r11 + disp]),
-        V128Load8x8S => dynasm!(a ; .arch x64 ; pmovsxbw Rx(d), QWORD [r13 + r11 + disp]),
-        V128Load8x8U => dynasm!(a ; .arch x64 ; pmovzxbw Rx(d), QWORD [r13 + r11 + disp]),
-        V128Load16x4S => dynasm!(a ; .arch x64 ; pmovsxwd Rx(d), QWORD [r13 + r11 + disp]),
-        V128Load16x4U => dynasm!(a ; .arch x64 ; pmovzxwd Rx(d), QWORD [r13 + r11 + disp]),
-        V128Load32x2S => dynasm!(a ; .arch x64 ; pmovsxdq Rx(d), QWORD [r13 + r11 + disp]),
-        V128Load32x2U => dynasm!(a ; .arch x64 ; pmovzxdq Rx(d), QWORD [r13 + r11 + disp]),
+        V128Load => at!(a, disp; {movdqu Rx(d), OWORD} {}),
+        V128Load8x8S => at!(a, disp; {pmovsxbw Rx(d), QWORD} {}),
+        V128Load8x8U => at!(a, disp; {pmovzxbw Rx(d), QWORD} {}),
+        V128Load16x4S => at!(a, disp; {pmovsxwd Rx(d), QWORD} {}),
+        V128Load16x4U => at!(a, disp; {pmovzxwd Rx(d), QWORD} {}),
+        V128Load32x2S => at!(a, disp; {pmovsxdq Rx(d), QWORD} {}),
+        V128Load32x2U => at!(a, disp; {pmovzxdq Rx(d), QWORD} {}),
         V128Load8Splat => {
-            dynasm!(a ; .arch x64
-                ; pinsrb Rx(d), BYTE [r13 + r11 + disp], 0
-                ; pxor Rx(s), Rx(s)
-                ; pshufb Rx(d), Rx(s)
-            );
+            at!(a, disp; {pinsrb Rx(d), BYTE} {, 0});
+            dynasm!(a ; .arch x64 ; pxor Rx(s), Rx(s) ; pshufb Rx(d), Rx(s));
         }
         V128Load16Splat => {
-            dynasm!(a ; .arch x64
-                ; pinsrw Rx(d), WORD [r13 + r11 + disp], 0
-                ; pshuflw Rx(d), Rx(d), 0
-                ; pshufd Rx(d), Rx(d), 0
-            );
+            at!(a, disp; {pinsrw Rx(d), WORD} {, 0});
+            dynasm!(a ; .arch x64 ; pshuflw Rx(d), Rx(d), 0 ; pshufd Rx(d), Rx(d), 0);
         }
         V128Load32Splat => {
-            dynasm!(a ; .arch x64 ; movss Rx(d), DWORD [r13 + r11 + disp] ; pshufd Rx(d), Rx(d), 0);
+            at!(a, disp; {movss Rx(d), DWORD} {});
+            dynasm!(a ; .arch x64 ; pshufd Rx(d), Rx(d), 0);
         }
         V128Load64Splat => {
-            dynasm!(a ; .arch x64 ; movq Rx(d), QWORD [r13 + r11 + disp] ; punpcklqdq Rx(d), Rx(d));
+            at!(a, disp; {movq Rx(d), QWORD} {});
+            dynasm!(a ; .arch x64 ; punpcklqdq Rx(d), Rx(d));
         }
-        V128Load32Zero => dynasm!(a ; .arch x64 ; movss Rx(d), DWORD [r13 + r11 + disp]),
-        V128Load64Zero => dynasm!(a ; .arch x64 ; movq Rx(d), QWORD [r13 + r11 + disp]),
-        V128Load8Lane => dynasm!(a ; .arch x64 ; pinsrb Rx(d), BYTE [r13 + r11 + disp], l),
-        V128Load16Lane => dynasm!(a ; .arch x64 ; pinsrw Rx(d), WORD [r13 + r11 + disp], l),
-        V128Load32Lane => dynasm!(a ; .arch x64 ; pinsrd Rx(d), DWORD [r13 + r11 + disp], l),
-        _ => dynasm!(a ; .arch x64 ; pinsrq Rx(d), QWORD [r13 + r11 + disp], l),
+        V128Load32Zero => at!(a, disp; {movss Rx(d), DWORD} {}),
+        V128Load64Zero => at!(a, disp; {movq Rx(d), QWORD} {}),
+        V128Load8Lane => at!(a, disp; {pinsrb Rx(d), BYTE} {, l}),
+        V128Load16Lane => at!(a, disp; {pinsrw Rx(d), WORD} {, l}),
+        V128Load32Lane => at!(a, disp; {pinsrd Rx(d), DWORD} {, l}),
+        _ => at!(a, disp; {pinsrq Rx(d), QWORD} {, l}),
     }
     site
 }
@@ -827,11 +835,11 @@ pub fn store(a: &mut Asm, op: SimdCode, x: u8, disp: i32, lane: u8) -> u32 {
     let l = lane as i8;
     let site = a.offset().0 as u32;
     match op {
-        V128Store => dynasm!(a ; .arch x64 ; movdqu OWORD [r13 + r11 + disp], Rx(x)),
-        V128Store8Lane => dynasm!(a ; .arch x64 ; pextrb BYTE [r13 + r11 + disp], Rx(x), l),
-        V128Store16Lane => dynasm!(a ; .arch x64 ; pextrw WORD [r13 + r11 + disp], Rx(x), l),
-        V128Store32Lane => dynasm!(a ; .arch x64 ; pextrd DWORD [r13 + r11 + disp], Rx(x), l),
-        _ => dynasm!(a ; .arch x64 ; pextrq QWORD [r13 + r11 + disp], Rx(x), l),
+        V128Store => at!(a, disp; {movdqu OWORD} {, Rx(x)}),
+        V128Store8Lane => at!(a, disp; {pextrb BYTE} {, Rx(x), l}),
+        V128Store16Lane => at!(a, disp; {pextrw WORD} {, Rx(x), l}),
+        V128Store32Lane => at!(a, disp; {pextrd DWORD} {, Rx(x), l}),
+        _ => at!(a, disp; {pextrq QWORD} {, Rx(x), l}),
     }
     site
 }
