@@ -3,7 +3,7 @@
 //! `i8x16.shuffle`, `simd.load` or `simd.store` instruction; the text form round-trips.
 
 use strata_ir::simd::SimdOp;
-use strata_ir::{parse_function, verify, write_function, Function, Imm, Opcode, Translator, Type};
+use strata_ir::{parse_function, verify, Function, Imm, Opcode, Translator, Type};
 use strata_vm::Module;
 
 fn translate(wat: &str, osr: bool) -> Vec<Function> {
@@ -34,17 +34,19 @@ const PROGRAM: &str = r#"(module
   (func $id (param v128) (result v128) (local.get 0))
   (func (export "f") (param i32 v128) (result v128 i32) (local v128 f64)
     (local.set 2 (v128.const i64x2 -1 7))
-    (block (result v128)
-      (local.get 1)
-      (loop (param v128) (result v128)
-        (i32x4.add (local.get 2))
-        (local.tee 2)
-        (br_if 0 (i32.eqz (i32x4.all_true (local.get 2))))))
-    (i8x16.shuffle 0 17 2 19 4 21 6 23 8 25 10 27 12 29 14 31 (global.get $g))
-    (v128.load32_lane offset=4 3 (local.get 0))
-    (call $id)
+    (local.set 2
+      (v128.load32_lane offset=4 3 (local.get 0)
+        (i8x16.shuffle 0 17 2 19 4 21 6 23 8 25 10 27 12 29 14 31
+          (block (result v128)
+            (local.get 1)
+            (loop (param v128) (result v128)
+              (i32x4.add (local.get 2))
+              (local.tee 2)
+              (br_if 0 (i32.eqz (i32x4.all_true (local.get 2))))))
+          (global.get $g))))
     (global.set $g (i16x8.replace_lane 5 (global.get $g) (local.get 0)))
     (v128.store64_lane 1 (local.get 0) (local.get 2))
+    (call $id (local.get 2))
     (i32x4.extract_lane 2 (local.get 1)))
 )"#;
 
@@ -86,7 +88,8 @@ fn osr_entries_read_two_cells_per_v128() {
     let fs = translate(PROGRAM, true);
     let f = &fs[1];
     // Locals: i32 (cell 0), v128 (cells 1-2), v128 (cells 3-4), f64 (cell 5); then the
-    // block's v128 parameter at operand position 0 (cells 6-7).
+    // operands at the loop header: the address (cell 6) and the loop's v128 parameter
+    // (cells 7-8).
     let cells: Vec<(u32, Type)> = f
         .layout
         .iter()
@@ -106,7 +109,8 @@ fn osr_entries_read_two_cells_per_v128() {
             (1, Type::V128),
             (3, Type::V128),
             (5, Type::F64),
-            (6, Type::V128)
+            (6, Type::I32),
+            (7, Type::V128)
         ],
         "{f}"
     );
@@ -115,10 +119,10 @@ fn osr_entries_read_two_cells_per_v128() {
 #[test]
 fn simd_text_form_round_trips() {
     for f in translate(PROGRAM, true) {
-        let text = write_function(&f);
+        let text = f.to_string();
         let g = parse_function(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         verify(&g).unwrap();
-        assert_eq!(write_function(&g), text);
+        assert_eq!(g.to_string(), text);
     }
 }
 
