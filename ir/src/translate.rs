@@ -524,7 +524,8 @@ impl Ctx<'_, '_> {
             self.write_var(i as u32, entry, p);
         }
         // One zero per type for the declared locals.
-        let mut zeros: [Option<Value>; 7] = [None; 7];
+        let mut zeros: [Option<Value>; crate::types::ALL_TYPES.len()] =
+            [None; crate::types::ALL_TYPES.len()];
         for i in ty.params().len()..self.t.locals.len() {
             let t = self.t.locals[i];
             let slot = crate::types::ALL_TYPES
@@ -573,6 +574,18 @@ impl Ctx<'_, '_> {
             Operator::If { blockty } => return self.open(ControlKind::If, blockty),
             Operator::Else => return self.else_(),
             Operator::End => return self.end(),
+            // Checked even in unreachable code: a `try` there opens a frame this translator
+            // does not track. Such functions keep their lower tier (docs/abi.md §10).
+            Operator::TryTable { .. }
+            | Operator::Try { .. }
+            | Operator::Catch { .. }
+            | Operator::CatchAll
+            | Operator::Delegate { .. }
+            | Operator::Rethrow { .. }
+            | Operator::Throw { .. }
+            | Operator::ThrowRef => {
+                return err("exception handling is not supported by the optimizing tier yet")
+            }
             _ => {}
         }
         if !self.t.ctrl.reachable() {
@@ -1105,7 +1118,7 @@ fn zero_op(ty: Type) -> (Opcode, Imm) {
         Type::I64 => (Opcode::I64Const, Imm::I64(0)),
         Type::F32 => (Opcode::F32Const, Imm::F32(0)),
         Type::F64 => (Opcode::F64Const, Imm::F64(0)),
-        Type::FuncRef | Type::ExternRef => (Opcode::RefNull, Imm::Type(ty)),
+        Type::FuncRef | Type::ExternRef | Type::ExnRef => (Opcode::RefNull, Imm::Type(ty)),
         Type::V128 => (Opcode::V128Const, Imm::V128([0; 16])),
     }
 }

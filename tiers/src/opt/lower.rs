@@ -55,7 +55,7 @@ pub struct VCode {
 
 pub fn class_of(t: Type) -> Result<RegClass, String> {
     match t {
-        Type::I32 | Type::I64 | Type::FuncRef | Type::ExternRef => Ok(RegClass::Int),
+        Type::I32 | Type::I64 | Type::FuncRef | Type::ExternRef | Type::ExnRef => Ok(RegClass::Int),
         Type::F32 | Type::F64 => Ok(RegClass::Float),
         // v128 values share the XMM registers (a spill slot is two cells then).
         Type::V128 => Ok(RegClass::Float),
