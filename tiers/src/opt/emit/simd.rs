@@ -103,7 +103,7 @@ impl Gen<'_> {
         let op = code(sop);
         let args = self.func.args(inst);
         let n = args.len();
-        if sop.shape() == SimdShape::Shift {
+        if crate::opt::simd::inline_const_shift(sop) {
             if let Some(c) = const_count(self.func, inst) {
                 let (v, d) = (reg(al[0]), reg(al[1]));
                 self.xmov(d, v);
