@@ -103,10 +103,8 @@ fn has_table64(module: &Module) -> bool {
                     }
                 }
             }
-            Ok(Payload::TableSection(r)) => {
-                if r.into_iter().flatten().any(|t| t.ty.table64) {
-                    return true;
-                }
+            Ok(Payload::TableSection(r)) if r.into_iter().flatten().any(|t| t.ty.table64) => {
+                return true;
             }
             // The sections after these cannot declare tables.
             Ok(Payload::CodeSectionStart { .. }) | Err(_) => return false,
