@@ -103,7 +103,9 @@ fn has_table64(module: &Module) -> bool {
                     }
                 }
             }
-            Ok(Payload::TableSection(r)) if r.into_iter().flatten().any(|t| t.ty.table64) => {
+            Ok(Payload::TableSection(r))
+                if r.clone().into_iter().flatten().any(|t| t.ty.table64) =>
+            {
                 return true;
             }
             // The sections after these cannot declare tables.
