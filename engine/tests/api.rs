@@ -391,6 +391,7 @@ fn memory_table_global_objects_shared_across_instances() {
         TableType {
             elem: ValType::FuncRef,
             limits: Limits { min: 2, max: None },
+            table64: false,
         },
         Val::FuncRef(None),
     )
@@ -484,6 +485,7 @@ fn instantiation_traps_and_resource_errors() {
                 min: u32::MAX as u64,
                 max: None,
             },
+            table64: false,
         },
         Val::FuncRef(None),
     );

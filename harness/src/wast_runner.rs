@@ -843,6 +843,7 @@ fn define_spectest(store: &mut Store, imports: &mut Imports) {
                 min: 10,
                 max: Some(20),
             },
+            table64: false,
         },
         Val::FuncRef(None),
     )

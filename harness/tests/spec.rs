@@ -5,7 +5,7 @@
 
 use strata::conformance::{multi_tier, single_tiers, NamedConfig};
 use strata::Engine;
-use strata_harness::wast_runner::{run_scripts, suite_scripts};
+use strata_harness::wast_runner::{run_scripts, suite_scripts, Script};
 
 /// The suites every configuration passes with nothing failed or skipped, with the least
 /// number of directives each runs (so a runner that silently ran nothing fails).
@@ -55,6 +55,39 @@ fn spec_suites_on_every_single_tier_and_interpreter_mode() {
 #[test]
 fn spec_suites_tiered_and_mixed() {
     run_configs(&multi_tier());
+}
+
+/// Strata's own scripts (`tests/wast/`) for what the suites do not cover, each with the
+/// least number of directives it runs; every configuration passes them whole.
+const OWN_SCRIPTS: [(&str, &str, usize); 1] =
+    [("table64.wast", include_str!("wast/table64.wast"), 30)];
+
+#[test]
+fn own_scripts_on_every_configuration() {
+    let scripts: Vec<Script> = OWN_SCRIPTS
+        .iter()
+        .map(|(name, text, _)| Script {
+            suite: "strata".into(),
+            name: (*name).into(),
+            text: (*text).into(),
+        })
+        .collect();
+    let mut report = Vec::new();
+    for NamedConfig { name, config } in single_tiers().into_iter().chain(multi_tier()) {
+        let engine = Engine::new(config).unwrap();
+        for (o, (file, _, least)) in run_scripts(&engine, &scripts, 1).iter().zip(OWN_SCRIPTS) {
+            if o.failed > 0 || o.skipped > 0 || o.passed < least {
+                report.push(format!(
+                    "{file} on {name}: {} passed, {} failed, {} skipped\n{}",
+                    o.passed,
+                    o.failed,
+                    o.skipped,
+                    o.failures.join("\n")
+                ));
+            }
+        }
+    }
+    assert!(report.is_empty(), "{}", report.join("\n"));
 }
 
 #[test]

@@ -416,6 +416,7 @@ fn table_type(t: &wasmparser::TableType, offset: u64) -> Result<TableType> {
             min: t.initial,
             max: t.maximum,
         },
+        table64: t.table64,
     })
 }
 

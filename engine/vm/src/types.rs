@@ -188,6 +188,45 @@ impl MemoryType {
 pub struct TableType {
     pub elem: ValType,
     pub limits: Limits,
+    /// Whether indices into the table are i64 (memory64's table64).
+    pub table64: bool,
+}
+
+impl TableType {
+    /// A table of `elem` references with i32 indices, of `min` elements growing up to `max`.
+    pub fn new(elem: ValType, min: u32, max: Option<u32>) -> TableType {
+        TableType {
+            elem,
+            limits: Limits {
+                min: min as u64,
+                max: max.map(u64::from),
+            },
+            table64: false,
+        }
+    }
+}
+
+/// A table operand (index, length or delta) as the shared table code takes it. An i32
+/// table's operand is the low half of its cell (the upper half is not assumed clean:
+/// design.md §4). An i64 table's is saturated to `u32::MAX`, which is out of bounds of every
+/// table (tables hold at most [`MAX_TABLE_ELEMS`] elements), so each bounds check or growth
+/// that fails for the 64-bit value fails for the saturated one too.
+pub fn table_operand(v: u64, table64: bool) -> u32 {
+    if table64 {
+        v.min(u32::MAX as u64) as u32
+    } else {
+        v as u32
+    }
+}
+
+/// `table.grow`'s result for a table of either index type: the old size, or -1 in the
+/// table's index type.
+pub fn table_grow_result(r: Option<u64>, table64: bool) -> u64 {
+    match r {
+        Some(old) => old,
+        None if table64 => u64::MAX,
+        None => u32::MAX as u64,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -238,6 +277,7 @@ impl fmt::Display for ExternType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ExternType::Func(t) => write!(f, "{t}"),
+            ExternType::Table(t) if t.table64 => write!(f, "(table i64 {} {})", t.limits, t.elem),
             ExternType::Table(t) => write!(f, "(table {} {})", t.limits, t.elem),
             ExternType::Memory(t) if t.memory64 => write!(f, "(memory i64 {})", t.limits),
             ExternType::Memory(t) => write!(f, "(memory {})", t.limits),

@@ -1668,8 +1668,8 @@ impl<'a> Lower<'a> for Gen<'_> {
         // ---- tables and references ----
         visit_table_get(table: u32) => |g| g.table_get(table);
         visit_table_set(table: u32) => |g| g.helper_op(helpers::table_set as *const () as usize, 2, Some(table as u64), None, true);
-        visit_table_size(table: u32) => |g| g.helper_op(helpers::table_size as *const () as usize, 0, Some(table as u64), Some(Ty::I32), false);
-        visit_table_grow(table: u32) => |g| g.helper_op(helpers::table_grow as *const () as usize, 2, Some(table as u64), Some(Ty::I32), false);
+        visit_table_size(table: u32) => |g| { let t = g.table_index_ty(table); g.helper_op(helpers::table_size as *const () as usize, 0, Some(table as u64), Some(t), false) };
+        visit_table_grow(table: u32) => |g| { let t = g.table_index_ty(table); g.helper_op(helpers::table_grow as *const () as usize, 2, Some(table as u64), Some(t), false) };
         visit_table_fill(table: u32) => |g| g.helper_op(helpers::table_fill as *const () as usize, 3, Some(table as u64), None, true);
         visit_table_copy(dst_table: u32, src_table: u32) => |g| g.table_copy_init(helpers::table_copy as *const () as usize, dst_table as u64, src_table as u64);
         visit_table_init(elem_index: u32, table: u32) => |g| g.table_copy_init(helpers::table_init as *const () as usize, table as u64, elem_index as u64);
@@ -2087,6 +2087,16 @@ impl Gen<'_> {
             ; mov Rq(r), QWORD [r15 + t]
             ; mov Rq(r), QWORD [Rq(r) + k]
         );
+    }
+
+    /// The type of table `table`'s indices and sizes (i64 for table64). The table helpers
+    /// take and return whole cells and narrow them by the table's type (`table_operand`).
+    fn table_index_ty(&self, table: u32) -> Ty {
+        if self.module.tables[table as usize].ty.table64 {
+            Ty::I64
+        } else {
+            Ty::I32
+        }
     }
 
     fn table_get(&mut self, table: u32) {

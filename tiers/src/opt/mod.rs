@@ -58,15 +58,13 @@ pub fn build_ir_entered_at(
     def_index: u32,
     osr_loop: Option<u32>,
 ) -> Result<strata_ir::Function, String> {
-    // The IR types addresses and sizes as i32: a module with a 64-bit memory stays in the
-    // lower tiers (its functions are refused here, before translation).
+    // The IR types addresses and sizes as i32: a module with a 64-bit memory or table stays
+    // in the lower tiers (its functions are refused here, before translation).
     if module.memories.iter().any(|m| m.memory64) {
         return Err("64-bit memories are not supported by the optimizing tier yet".into());
     }
-    // Nor 64-bit tables: the IR types table indices and sizes as i32 too, and the runtime's
-    // table type does not say which tables are 64-bit (a fuzzing finding: an i64 compare of
-    // `table.size` read the helper's undefined upper bits once SIMD functions reached here).
-    if has_table64(module) {
+    // Nor 64-bit tables: the IR types table indices and sizes as i32.
+    if module.tables.iter().any(|t| t.ty.table64) {
         return Err("64-bit tables are not supported by the optimizing tier yet".into());
     }
     let midend = function_midend(module, def_index)?;
@@ -83,37 +81,6 @@ pub fn build_ir_entered_at(
     strata_ir::passes::split_critical_edges(&mut func);
     strata_ir::passes::resolve_aliases(&mut func);
     Ok(func)
-}
-
-/// Whether the module defines or imports a 64-bit table (read from its binary).
-fn has_table64(module: &Module) -> bool {
-    use wasmparser::{Parser, Payload, TypeRef};
-    for payload in Parser::new(0).parse_all(&module.bytes) {
-        match payload {
-            Ok(Payload::ImportSection(r)) => {
-                for imports in r.into_imports() {
-                    if let Ok(wasmparser::Import {
-                        ty: TypeRef::Table(t),
-                        ..
-                    }) = imports
-                    {
-                        if t.table64 {
-                            return true;
-                        }
-                    }
-                }
-            }
-            Ok(Payload::TableSection(r))
-                if r.clone().into_iter().flatten().any(|t| t.ty.table64) =>
-            {
-                return true;
-            }
-            // The sections after these cannot declare tables.
-            Ok(Payload::CodeSectionStart { .. }) | Err(_) => return false,
-            _ => {}
-        }
-    }
-    false
 }
 
 /// One function compiled by this tier, in its own mapping.
