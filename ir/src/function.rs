@@ -6,6 +6,7 @@
 
 use crate::entity::{EntityVec, ListRange};
 use crate::opcode::{Format, Opcode};
+use crate::simd::SimdOp;
 use crate::types::Type;
 use crate::{Block, Inst, Value};
 use strata_vm::TrapCode;
@@ -43,6 +44,12 @@ pub enum Imm {
     Trap(TrapCode),
     /// Branch targets: a range of `Function::call_pool`.
     Targets(ListRange),
+    /// 16 bytes in memory order: the constant of `v128.const`, the lanes of `i8x16.shuffle`.
+    V128([u8; 16]),
+    /// The operator of a `simd` instruction and its lane index (0 when it has none).
+    Simd(SimdOp, u8),
+    /// The operator of a `simd.load`/`simd.store`, its memory access and lane index.
+    SimdMem(MemArg, SimdOp, u8),
 }
 
 /// A branch target: a block and the arguments passed to its parameters.

@@ -16,6 +16,7 @@ pub mod disasm;
 pub(crate) mod helpers;
 pub mod perf_map;
 mod signals;
+pub mod simd;
 pub mod trampoline;
 pub mod x64;
 

@@ -15,6 +15,8 @@ use strata_vm::{Module, TrapCode};
 
 pub use crate::jit::x64::Asm;
 
+mod simd;
+
 macro_rules! asm {
     ($g:ident; $($t:tt)*) => {{
         let a = &mut $g.asm;
@@ -58,6 +60,8 @@ struct Gen<'a> {
     /// The register whose zero-extended low half r11 holds, while only memory accesses
     /// have run since it was put there (consecutive accesses off one base share it).
     r11_index: Option<u8>,
+    /// XMM spill slots are two cells (the function has v128 values): moves are 16 bytes.
+    wide_xmm: bool,
 }
 
 fn reg(a: Allocation) -> u8 {
@@ -75,8 +79,8 @@ pub fn emit(
     out: &Output,
     explicit: bool,
 ) -> Result<Emitted, String> {
-    let nparams = func.params.len() as u32;
-    let locals = nparams.max(func.results.len() as u32);
+    let cells = |ts: &[Type]| ts.iter().map(|t| t.cells()).sum::<u32>();
+    let locals = cells(&func.params).max(cells(&func.results));
     let spill_base = locals.max(vc.osr_cells);
     let call_base = spill_base + out.num_spillslots as u32;
     let frame = call_base as u64 + vc.call_cells as u64 + 1;
@@ -108,6 +112,7 @@ pub fn emit(
         explicit,
         has_memory: !module.memories.is_empty(),
         r11_index: None,
+        wide_xmm: vc.has_v128,
     };
     g.prologue(frame as u32);
     let n = vc.blocks.len();
@@ -145,10 +150,12 @@ pub fn emit(
                     }
                     match vc.insts[i.index()].kind {
                         VKind::Params => {
+                            let mut cell = 0;
                             for (k, &a) in allocs.iter().enumerate() {
                                 let p = func.block_params(vc.blocks[0].ir)[k];
                                 let t = func.value_type(p);
-                                g.load_cell(a, cell_disp(k as u32), t);
+                                g.load_cell(a, cell_disp(cell), t);
+                                cell += t.cells();
                             }
                         }
                         VKind::Ir(inst) => match vc.insts[i.index()].fused {
@@ -267,7 +274,11 @@ impl Gen<'_> {
             }
             (Some(s), None, _) => {
                 let d = self.slot_disp(to);
-                asm!(self; movsd QWORD [r14 + d], Rx(s.hw_enc() as u8));
+                if self.wide_xmm {
+                    asm!(self; movdqu OWORD [r14 + d], Rx(s.hw_enc() as u8));
+                } else {
+                    asm!(self; movsd QWORD [r14 + d], Rx(s.hw_enc() as u8));
+                }
             }
             (None, Some(d), RegClass::Int) => {
                 let s = self.slot_disp(from);
@@ -275,7 +286,15 @@ impl Gen<'_> {
             }
             (None, Some(d), _) => {
                 let s = self.slot_disp(from);
-                asm!(self; movsd Rx(d.hw_enc() as u8), QWORD [r14 + s]);
+                if self.wide_xmm {
+                    asm!(self; movdqu Rx(d.hw_enc() as u8), OWORD [r14 + s]);
+                } else {
+                    asm!(self; movsd Rx(d.hw_enc() as u8), QWORD [r14 + s]);
+                }
+            }
+            (None, None, _) if self.wide_xmm => {
+                let (s, d) = (self.slot_disp(from), self.slot_disp(to));
+                asm!(self; movdqu xmm15, OWORD [r14 + s] ; movdqu OWORD [r14 + d], xmm15);
             }
             (None, None, _) => {
                 let (s, d) = (self.slot_disp(from), self.slot_disp(to));
@@ -288,11 +307,16 @@ impl Gen<'_> {
     fn load_cell(&mut self, a: Allocation, disp: i32, t: Type) {
         if let Some(r) = a.as_reg() {
             let r = r.hw_enc() as u8;
-            if matches!(t, Type::F32 | Type::F64) {
+            if t == Type::V128 {
+                asm!(self; movdqu Rx(r), OWORD [r14 + disp]);
+            } else if matches!(t, Type::F32 | Type::F64) {
                 asm!(self; movsd Rx(r), QWORD [r14 + disp]);
             } else {
                 asm!(self; mov Rq(r), QWORD [r14 + disp]);
             }
+        } else if t == Type::V128 {
+            let d = self.slot_disp(a);
+            asm!(self; movdqu xmm15, OWORD [r14 + disp] ; movdqu OWORD [r14 + d], xmm15);
         } else {
             let d = self.slot_disp(a);
             asm!(self; mov r11, QWORD [r14 + disp] ; mov QWORD [r14 + d], r11);
@@ -303,11 +327,16 @@ impl Gen<'_> {
     fn store_cell(&mut self, a: Allocation, disp: i32, t: Type) {
         if let Some(r) = a.as_reg() {
             let r = r.hw_enc() as u8;
-            if matches!(t, Type::F32 | Type::F64) {
+            if t == Type::V128 {
+                asm!(self; movdqu OWORD [r14 + disp], Rx(r));
+            } else if matches!(t, Type::F32 | Type::F64) {
                 asm!(self; movsd QWORD [r14 + disp], Rx(r));
             } else {
                 asm!(self; mov QWORD [r14 + disp], Rq(r));
             }
+        } else if t == Type::V128 {
+            let s = self.slot_disp(a);
+            asm!(self; movdqu xmm15, OWORD [r14 + s] ; movdqu OWORD [r14 + disp], xmm15);
         } else {
             let s = self.slot_disp(a);
             asm!(self; mov r11, QWORD [r14 + s] ; mov QWORD [r14 + disp], r11);
@@ -689,7 +718,7 @@ impl Gen<'_> {
                 let (b, c, d) = (reg(al[1]), reg(al[2]), reg(al[3]));
                 let t = self.func.value_type(args[0]);
                 asm!(self; test Rd(c), Rd(c));
-                if matches!(t, Type::F32 | Type::F64) {
+                if matches!(t, Type::F32 | Type::F64 | Type::V128) {
                     let skip = self.asm.new_dynamic_label();
                     asm!(self; jnz =>skip ; movaps Rx(d), Rx(b) ; =>skip);
                 } else {
@@ -799,6 +828,7 @@ impl Gen<'_> {
                         .value_type(self.func.result(inst).ok_or("no result")?);
                     let d = reg(al[0]);
                     match t {
+                        Type::V128 => asm!(self; movdqu Rx(d), OWORD [r10]),
                         Type::F32 | Type::F64 => asm!(self; movsd Rx(d), QWORD [r10]),
                         Type::I32 => asm!(self; mov Rd(d), DWORD [r10]),
                         _ => asm!(self; mov Rq(d), QWORD [r10]),
@@ -807,6 +837,7 @@ impl Gen<'_> {
                     let t = self.func.value_type(args[0]);
                     let v = reg(al[0]);
                     match t {
+                        Type::V128 => asm!(self; movdqu OWORD [r10], Rx(v)),
                         Type::F32 => asm!(self; movss DWORD [r10], Rx(v)),
                         Type::F64 => asm!(self; movsd QWORD [r10], Rx(v)),
                         Type::I32 => asm!(self; mov QWORD [r10], Rq(v) ; mov DWORD [r10 + 4], 0),
@@ -868,6 +899,10 @@ impl Gen<'_> {
                 }
             }
             Interrupt => self.interruption_point(),
+            V128Const => self.v128_const(inst, al)?,
+            Simd => self.simd(inst, al)?,
+            I8x16Shuffle => self.shuffle(inst, al)?,
+            SimdLoad | SimdStore => self.simd_memory(inst, al)?,
             Trap => {
                 let Imm::Trap(code) = data.imm else {
                     return Err("bad trap".into());
@@ -919,9 +954,11 @@ impl Gen<'_> {
                 }
             }
             Return => {
+                let mut cell = 0;
                 for (k, &a) in al.iter().enumerate() {
                     let t = self.func.value_type(args[k]);
-                    self.store_cell(a, cell_disp(k as u32), t);
+                    self.store_cell(a, cell_disp(cell), t);
+                    cell += t.cells();
                 }
                 asm!(self; pop rbp ; ret);
             }
@@ -966,7 +1003,7 @@ impl Gen<'_> {
         let cc = self.compare_flags(cmp, &al[2..al.len() - 1]);
         if matches!(
             self.func.value_type(self.func.args(sel)[0]),
-            Type::F32 | Type::F64
+            Type::F32 | Type::F64 | Type::V128
         ) {
             let keep = self.asm.new_dynamic_label();
             self.jcc(cc, keep);
@@ -1193,9 +1230,11 @@ impl Gen<'_> {
         };
         let args = self.func.args(inst);
         let base = self.call_base;
+        let mut cell = base;
         for (k, &a) in args.iter().enumerate() {
             let t = self.func.value_type(a);
-            self.store_cell(al[k], cell_disp(base + k as u32), t);
+            self.store_cell(al[k], cell_disp(cell), t);
+            cell += t.cells();
         }
         let shift = cell_disp(base);
         let imported = self.module.num_imported_funcs;
@@ -1223,9 +1262,11 @@ impl Gen<'_> {
         }
         self.reload_mem_len();
         let n = args.len();
+        let mut cell = base;
         for (k, r) in self.func.results(inst).enumerate() {
             let t = self.func.value_type(r);
-            self.load_cell(al[n + k], cell_disp(base + k as u32), t);
+            self.load_cell(al[n + k], cell_disp(cell), t);
+            cell += t.cells();
         }
         Ok(())
     }
@@ -1241,11 +1282,13 @@ impl Gen<'_> {
         let args = self.func.args(inst);
         let n = args.len() - 1;
         let base = self.call_base;
+        let mut cell = base;
         for (k, &a) in args[..n].iter().enumerate() {
             let t = self.func.value_type(a);
-            self.store_cell(al[k], cell_disp(base + k as u32), t);
+            self.store_cell(al[k], cell_disp(cell), t);
+            cell += t.cells();
         }
-        let idx_cell = cell_disp(base + n as u32);
+        let idx_cell = cell_disp(cell);
         self.store_cell(al[n], idx_cell, Type::I64);
         let shift = cell_disp(base);
         let (slow, done, ok) = (
@@ -1284,9 +1327,11 @@ impl Gen<'_> {
         self.call_helper(helpers::call_indirect as *const () as usize);
         asm!(self; test eax, eax ; jnz =>stub ; =>done);
         self.reload_mem_len();
+        let mut cell = base;
         for (k, r) in self.func.results(inst).enumerate() {
             let t = self.func.value_type(r);
-            self.load_cell(al[n + 1 + k], cell_disp(base + k as u32), t);
+            self.load_cell(al[n + 1 + k], cell_disp(cell), t);
+            cell += t.cells();
         }
         Ok(())
     }
