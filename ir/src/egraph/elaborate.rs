@@ -159,14 +159,10 @@ pub fn run_egraph(
     let t = Instant::now();
     let choice = choose(&egraph, cfg.chaos);
     stats.nanos_extract = elapsed_ns(t);
-    // A class some value needs but no finite-cost term reaches (seen on libsodium and
-    // shootout-keccak; the cause is not found yet): the function keeps its original
-    // instructions rather than the mid-end failing.
-    let unchosen = class_of
-        .values()
-        .flatten()
-        .any(|&id| choice.chosen[usize::from(egraph.find(id))].is_none());
-    if unchosen {
+    // Every class has a finite term (each was added with operands that had one), so the
+    // choice is complete; should it ever not be, the function keeps its original
+    // instructions rather than the elaborator panicking on a class without a choice.
+    if !choice.complete(&egraph) {
         stats.stop_reason = "extraction incomplete: e-graph result not used".into();
         return dt;
     }
