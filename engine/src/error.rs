@@ -80,18 +80,30 @@ impl std::error::Error for LinkError {}
 pub struct RuntimeError {
     trap: Trap,
     frames: Vec<Frame>,
+    /// For an uncaught wasm exception: the exception.
+    exception: Option<crate::Exception>,
 }
 
 impl RuntimeError {
     /// A runtime error for `trap`, without code offsets (no store to find the modules in).
     pub(crate) fn new(trap: Trap) -> Self {
         let frames = frames_of(&trap, |_| None);
-        RuntimeError { trap, frames }
+        RuntimeError {
+            trap,
+            frames,
+            exception: None,
+        }
     }
 
     /// A runtime error for a trap raised in `store`: each frame gets the code offset of its
     /// function when the module it belongs to is known.
-    pub(crate) fn in_store(trap: Trap, store: &StoreInner) -> Self {
+    pub(crate) fn in_store(trap: Trap, store: &mut StoreInner) -> Self {
+        // An exception that reaches the host may be rethrown from there: keep its object.
+        let exception = trap.exception_cell().and_then(|cell| {
+            store.exns.keep(cell);
+            crate::Exception::from_cell(store, cell)
+        });
+        let store = &*store;
         // Each distinct function is looked up once (a deep recursion repeats one thousands
         // of times); a trap without frames costs nothing.
         let mut memo: HashMap<(Option<String>, u32), Option<usize>> = HashMap::new();
@@ -100,9 +112,18 @@ impl RuntimeError {
                 .entry((f.module_name.clone(), f.func_index))
                 .or_insert_with(|| func_offset(store, f))
         });
-        RuntimeError { trap, frames }
+        RuntimeError {
+            trap,
+            frames,
+            exception,
+        }
     }
 
+    /// The exception, when the error is a wasm exception no handler caught
+    /// (`TrapCode::Exception`).
+    pub fn exception(&self) -> Option<&crate::Exception> {
+        self.exception.as_ref()
+    }
     /// The spec kind of the trap.
     pub fn code(&self) -> TrapCode {
         self.trap.code()
@@ -286,6 +307,8 @@ pub enum Error {
     Link(LinkError),
     /// Execution trapped (or a WASI program exited).
     Runtime(RuntimeError),
+    /// A wasm exception no handler caught (the JS interface throws the `Exception`).
+    Exception(crate::Exception),
     /// The engine configuration cannot run.
     Config(ConfigError),
     /// A value of the wrong type was passed (the JS interface's `TypeError`).
@@ -300,6 +323,11 @@ impl fmt::Display for Error {
             Error::Compile(e) => e.fmt(f),
             Error::Link(e) => e.fmt(f),
             Error::Runtime(e) => e.fmt(f),
+            Error::Exception(e) => write!(
+                f,
+                "uncaught exception ({} payload values)",
+                e.payload().len()
+            ),
             Error::Config(e) => e.fmt(f),
             Error::Type(m) => write!(f, "type error: {m}"),
             Error::Range(m) => write!(f, "range error: {m}"),

@@ -6,8 +6,8 @@ use crate::func::Func;
 use crate::store::{check_store, AsStore, AsStoreMut};
 use crate::values::Val;
 use strata_vm::{
-    ExternAddr, GlobalAddr, GlobalType, LinearMemory, MemAddr, MemoryType, TableAddr, TableType,
-    TagAddr, TagType, ValType, WASM_PAGE_SIZE,
+    ExternAddr, GlobalAddr, GlobalType, LinearMemory, MemAddr, MemoryType, StoreInner, TableAddr,
+    TableType, TagAddr, TagType, Trap, ValType, WASM_PAGE_SIZE,
 };
 
 /// Anything that can be imported or exported.
@@ -313,8 +313,8 @@ impl Global {
     }
 }
 
-/// An exception tag (`WebAssembly.Tag`). Tags can be created, imported and exported; the
-/// exception-handling instructions themselves (Wasm 3.0) do not execute in any tier yet.
+/// An exception tag (`WebAssembly.Tag`). Tags can be created, imported and exported; a tag's
+/// identity is its store address, so every alias of one imported tag catches its exceptions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Tag {
     pub(crate) store_id: u64,
@@ -338,16 +338,34 @@ impl Tag {
     }
 }
 
-/// An exception value (`WebAssembly.Exception`): a tag and a payload matching its type.
-#[derive(Clone, Debug, PartialEq)]
+/// An exception (`WebAssembly.Exception`): an object of the store's exception heap with its
+/// tag and payload read out (they never change). A host function throws one into wasm by
+/// returning `Err(exception.into())`; an exception no wasm handler catches reaches the host
+/// as `Error::Exception` (or `RuntimeError::exception` from a typed call). Equality is
+/// identity: a rethrown exception is the same exception.
+#[derive(Clone, Debug)]
 pub struct Exception {
+    store_id: u64,
+    /// The `exnref` cell (docs/abi.md §10).
+    cell: u64,
     tag: Tag,
-    payload: Vec<Val>,
+    payload: std::sync::Arc<[Val]>,
+}
+
+impl PartialEq for Exception {
+    fn eq(&self, other: &Exception) -> bool {
+        self.store_id == other.store_id && self.cell == other.cell
+    }
 }
 
 impl Exception {
-    /// An exception of `tag` carrying `payload`, which must match the tag's type.
-    pub fn new(store: impl AsStore, tag: Tag, payload: Vec<Val>) -> Result<Exception, Error> {
+    /// A new exception of `tag` carrying `payload`, which must match the tag's type
+    /// (`TypeError` otherwise, as in the JS interface).
+    pub fn new(
+        mut store: impl AsStoreMut,
+        tag: Tag,
+        payload: Vec<Val>,
+    ) -> Result<Exception, Error> {
         let ty = tag.ty(&store);
         let types: Vec<ValType> = payload.iter().map(Val::ty).collect();
         if types.as_slice() != &*ty.params {
@@ -356,22 +374,86 @@ impl Exception {
                 ty.params
             )));
         }
-        Ok(Exception { tag, payload })
+        let inner = store.inner_mut();
+        let mut cells = Vec::new();
+        for v in &payload {
+            v.to_cells(inner, &mut cells);
+        }
+        let cell = inner
+            .exns
+            .alloc(tag.addr, &cells)
+            .map_err(|t| Error::Range(t.message().to_string()))?;
+        // The host holds it: it may be thrown again, so it is never freed.
+        inner.exns.keep(cell);
+        Ok(Exception {
+            store_id: inner.id,
+            cell,
+            tag,
+            payload: payload.into(),
+        })
     }
+
+    /// The exception behind `exnref` cell `cell` of `store` (not null), kept alive from now on.
+    pub(crate) fn from_cell(store: &StoreInner, cell: u64) -> Option<Exception> {
+        let e = store.exns.get(cell)?;
+        let ty = &store.tags[e.tag as usize].ty;
+        let mut at = 0;
+        let payload = ty
+            .params
+            .iter()
+            .map(|t| {
+                let v = Val::from_cells(store, *t, &e.payload[at..]);
+                at += t.cells() as usize;
+                v
+            })
+            .collect();
+        Some(Exception {
+            store_id: store.id,
+            cell,
+            tag: Tag {
+                store_id: store.id,
+                addr: e.tag,
+            },
+            payload,
+        })
+    }
+
+    /// The `exnref` cell, checking the store.
+    pub(crate) fn cell(&self, store: &StoreInner) -> u64 {
+        check_store(store, self.store_id);
+        self.cell
+    }
+
     /// The exception's tag.
     pub fn tag(&self) -> Tag {
         self.tag
     }
-    /// Whether the exception is of `tag`.
+    /// Whether the exception is of `tag` (`Exception.prototype.is`).
     pub fn is(&self, tag: Tag) -> bool {
         self.tag == tag
     }
-    /// Payload value `index`.
-    pub fn get_arg(&self, index: usize) -> Option<&Val> {
-        self.payload.get(index)
+    /// Payload value `index` of an exception of `tag` (`Exception.prototype.getArg`): a
+    /// `TypeError` if the exception is not of `tag`, a `RangeError` past the payload.
+    pub fn get_arg(&self, tag: Tag, index: usize) -> Result<Val, Error> {
+        if !self.is(tag) {
+            return Err(Error::Type("the exception is not of this tag".into()));
+        }
+        self.payload.get(index).cloned().ok_or_else(|| {
+            Error::Range(format!(
+                "argument {index} of an exception with {} arguments",
+                self.payload.len()
+            ))
+        })
     }
     /// The whole payload.
     pub fn payload(&self) -> &[Val] {
         &self.payload
+    }
+}
+
+/// A host function throws an exception into wasm by returning it as its error.
+impl From<Exception> for Trap {
+    fn from(e: Exception) -> Trap {
+        Trap::exception(e.cell)
     }
 }

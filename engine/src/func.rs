@@ -139,7 +139,11 @@ impl Func {
         let mut results = vec![0u64; ty.result_cells() as usize];
         crate::exec::invoke(&engine, inner, self.addr, &cells, &mut results).map_err(|t| {
             resume_host_panic();
-            Error::Runtime(RuntimeError::in_store(t, inner))
+            let e = RuntimeError::in_store(t, inner);
+            match e.exception() {
+                Some(exn) => Error::Exception(exn.clone()),
+                None => Error::Runtime(e),
+            }
         })?;
         let mut at = 0;
         Ok(ty

@@ -1,5 +1,6 @@
 //! Values crossing the API boundary, and their conversion to the runtime's 64-bit cells.
 
+use crate::externals::Exception;
 use crate::func::Func;
 use crate::store::{check_store, AsStore, AsStoreMut};
 use std::any::Any;
@@ -23,6 +24,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An `externref` (`None`: null).
     ExternRef(Option<ExternRef>),
+    /// An `exnref` (`None`: null).
+    ExnRef(Option<Exception>),
 }
 
 impl Val {
@@ -44,6 +47,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::ExnRef(_) => ValType::ExnRef,
         }
     }
     /// The null reference of a reference type, zero of a number type.
@@ -56,6 +60,7 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
+            ValType::ExnRef => Val::ExnRef(None),
         }
     }
     /// The `v128`, if this is one.
@@ -134,7 +139,8 @@ impl Val {
             Val::I64(v) => *v as u64,
             Val::F32(v) => *v as u64,
             Val::F64(v) => *v,
-            Val::FuncRef(None) | Val::ExternRef(None) => 0,
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => 0,
+            Val::ExnRef(Some(e)) => e.cell(store),
             Val::FuncRef(Some(f)) => {
                 check_store(store, f.store_id);
                 funcref_cell(f.addr)
@@ -161,6 +167,7 @@ impl Val {
                 store_id: store.id,
                 index: i as u32,
             })),
+            ValType::ExnRef => Val::ExnRef(Exception::from_cell(store, cell)),
         }
     }
 }

@@ -185,9 +185,10 @@ fn epochs_stop_infinite_loops_in_every_configuration() {
     for c in configurations() {
         let config = c.config.clone().epoch_interruption(true);
         for export in ["spin", "spin_calls"] {
-            // The machine is shared: the best of three measures the engine, not the scheduler.
+            // The machine is shared: the best of up to ten measures the engine, not the
+            // scheduler (on a loaded 2-core machine three tries all came back late).
             let mut best = Duration::MAX;
-            for _ in 0..3 {
+            for _ in 0..10 {
                 let (r, latency) = interrupt_latency(config.clone(), export);
                 assert_eq!(r, Err(TrapCode::Interrupt), "{}: {export}", c.name);
                 best = best.min(latency);

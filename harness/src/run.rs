@@ -457,7 +457,10 @@ fn parse_val(ty: ValType, s: &str) -> Result<Val, String> {
         ValType::F64 => s.parse::<f64>().map(Val::f64).map_err(float_err),
         ValType::FuncRef if s == "null" => Ok(Val::FuncRef(None)),
         ValType::ExternRef if s == "null" => Ok(Val::ExternRef(None)),
-        ValType::FuncRef | ValType::ExternRef => Err("only `null` can be passed".into()),
+        ValType::ExnRef if s == "null" => Ok(Val::ExnRef(None)),
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => {
+            Err("only `null` can be passed".into())
+        }
         ValType::V128 => {
             let hex = s.trim_start_matches("0x");
             u128::from_str_radix(hex, 16)
@@ -473,7 +476,8 @@ fn format_val(v: &Val) -> String {
         Val::I64(x) => x.to_string(),
         Val::F32(bits) => f32::from_bits(*bits).to_string(),
         Val::F64(bits) => f64::from_bits(*bits).to_string(),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => "null".into(),
+        Val::ExnRef(Some(_)) => "exnref".into(),
         Val::FuncRef(Some(_)) => "funcref".into(),
         Val::ExternRef(Some(_)) => "externref".into(),
         Val::V128(x) => format!("0x{x:032x}"),

@@ -588,8 +588,13 @@ impl<'e> Runner<'e> {
                     Compiled::Err(e) => self.fail(span, format!("module failed to compile: {e}")),
                 }
             }
-            WastDirective::AssertException { .. }
-            | WastDirective::AssertSuspension { .. }
+            WastDirective::AssertException { exec, .. } => match self.execute(exec) {
+                Ok(Some(v)) => self.fail(span, format!("expected an exception, got {v:?}")),
+                Ok(None) => self.skip(),
+                Err(Error::Exception(_)) => self.pass(),
+                Err(e) => self.fail(span, format!("expected an exception, got: {e}")),
+            },
+            WastDirective::AssertSuspension { .. }
             | WastDirective::Thread(_)
             | WastDirective::Wait { .. } => self.skip(),
         }
@@ -657,6 +662,10 @@ impl<'e> Runner<'e> {
                     }
                     | wast::core::HeapType::Concrete(_),
                 ) => Val::FuncRef(None),
+                WastArgCore::RefNull(wast::core::HeapType::Abstract {
+                    ty: wast::core::AbstractHeapType::Exn | wast::core::AbstractHeapType::NoExn,
+                    ..
+                }) => Val::ExnRef(None),
                 WastArgCore::RefNull(_) => Val::ExternRef(None),
                 WastArgCore::RefExtern(n) | WastArgCore::RefHost(n) => {
                     Val::ExternRef(Some(ExternRef::new(&mut self.store, *n)))
@@ -716,6 +725,7 @@ impl<'e> Runner<'e> {
             },
             (Val::FuncRef(f), WastRetCore::RefNull(_)) => f.is_none(),
             (Val::ExternRef(e), WastRetCore::RefNull(_)) => e.is_none(),
+            (Val::ExnRef(e), WastRetCore::RefNull(_)) => e.is_none(),
             (Val::FuncRef(f), WastRetCore::RefFunc(_)) => f.is_some(),
             (Val::ExternRef(e), WastRetCore::RefExtern(w)) => match (e, w) {
                 (Some(e), Some(n)) => e.data(&self.store).downcast_ref::<u32>() == Some(n),
@@ -864,6 +874,8 @@ fn wat_val(v: &Val) -> String {
         Val::FuncRef(Some(_)) => "(ref.func)".into(),
         Val::ExternRef(None) => "(ref.null extern)".into(),
         Val::ExternRef(Some(_)) => "(ref.extern)".into(),
+        Val::ExnRef(None) => "(ref.null exn)".into(),
+        Val::ExnRef(Some(_)) => "(ref.exn)".into(),
         Val::V128(x) => {
             let lanes: Vec<String> = (0..4)
                 .map(|i| format!("{:#010x}", (x >> (32 * i)) as u32))

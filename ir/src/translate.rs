@@ -599,6 +599,18 @@ impl Ctx<'_, '_> {
             Operator::If { blockty } => return self.open(ControlKind::If, blockty),
             Operator::Else => return self.else_(),
             Operator::End => return self.end(),
+            // Checked even in unreachable code: a `try` there opens a frame this translator
+            // does not track. Such functions keep their lower tier (docs/abi.md §10).
+            Operator::TryTable { .. }
+            | Operator::Try { .. }
+            | Operator::Catch { .. }
+            | Operator::CatchAll
+            | Operator::Delegate { .. }
+            | Operator::Rethrow { .. }
+            | Operator::Throw { .. }
+            | Operator::ThrowRef => {
+                return err("exception handling is not supported by the optimizing tier yet")
+            }
             _ => {}
         }
         if !self.t.ctrl.reachable() {
@@ -1084,7 +1096,7 @@ fn zero_op(ty: Type) -> (Opcode, Imm) {
         Type::I64 => (Opcode::I64Const, Imm::I64(0)),
         Type::F32 => (Opcode::F32Const, Imm::F32(0)),
         Type::F64 => (Opcode::F64Const, Imm::F64(0)),
-        Type::FuncRef | Type::ExternRef => (Opcode::RefNull, Imm::Type(ty)),
+        Type::FuncRef | Type::ExternRef | Type::ExnRef => (Opcode::RefNull, Imm::Type(ty)),
         // No v128 opcodes yet (no tier runs SIMD): an i64 zero stands in and the verifier
         // rejects the mismatch, so this never reaches a back end silently.
         Type::V128 => (Opcode::I64Const, Imm::I64(0)),

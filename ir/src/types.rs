@@ -3,7 +3,7 @@
 pub use strata_vm::ValType as Type;
 
 /// All types, in text-form order.
-pub const ALL_TYPES: [Type; 7] = [
+pub const ALL_TYPES: [Type; 8] = [
     Type::I32,
     Type::I64,
     Type::F32,
@@ -11,6 +11,7 @@ pub const ALL_TYPES: [Type; 7] = [
     Type::V128,
     Type::FuncRef,
     Type::ExternRef,
+    Type::ExnRef,
 ];
 
 /// The text name of a type (`i32`, `funcref`...).
@@ -23,6 +24,7 @@ pub fn type_name(t: Type) -> &'static str {
         Type::V128 => "v128",
         Type::FuncRef => "funcref",
         Type::ExternRef => "externref",
+        Type::ExnRef => "exnref",
     }
 }
 
@@ -35,7 +37,7 @@ pub fn type_from_name(s: &str) -> Option<Type> {
 pub fn type_bytes(t: Type) -> u32 {
     match t {
         Type::I32 | Type::F32 => 4,
-        Type::I64 | Type::F64 | Type::FuncRef | Type::ExternRef => 8,
+        Type::I64 | Type::F64 | Type::FuncRef | Type::ExternRef | Type::ExnRef => 8,
         Type::V128 => 16,
     }
 }

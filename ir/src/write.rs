@@ -31,6 +31,7 @@ pub fn trap_name(code: TrapCode) -> &'static str {
         TrapCode::Exit => "exit",
         TrapCode::Interrupt => "interrupt",
         TrapCode::OutOfFuel => "out_of_fuel",
+        TrapCode::Exception => "exception",
         TrapCode::NullFunctionReference => "null_function_reference",
     }
 }

@@ -76,6 +76,14 @@ pub enum ControlKind {
     Loop,
     If,
     Else,
+    /// `try_table` (exception handling): a block whose catch clauses are a side table.
+    TryTable,
+    /// A legacy `try` before its first `catch`/`catch_all`/`delegate`.
+    LegacyTry,
+    /// A legacy `try` in a `catch` clause.
+    LegacyCatch,
+    /// A legacy `try` in its `catch_all` clause.
+    LegacyCatchAll,
 }
 
 /// Parameter and result counts of a block type.
@@ -344,6 +352,21 @@ impl<T> ControlStack<T> {
         Some(f)
     }
 
+    /// At a legacy `catch` (`all`: `catch_all`): the innermost frame (a legacy `try`)
+    /// enters a catch clause, reachable if the `try` was. The tier closes the previous arm
+    /// before, as at `else`. `None` outside any frame.
+    #[inline]
+    pub fn enter_catch(&mut self, all: bool) -> Option<&mut Frame<T>> {
+        let f = self.frames.last_mut()?;
+        f.kind = if all {
+            ControlKind::LegacyCatchAll
+        } else {
+            ControlKind::LegacyCatch
+        };
+        self.reachable = f.reachable;
+        Some(f)
+    }
+
     /// At `end`: pops the innermost frame; the code after it is reachable if the frame was
     /// opened in reachable code. `None` outside any frame.
     #[inline]
@@ -440,8 +463,39 @@ impl<T> ControlStack<T> {
             ControlKind::Loop => FrameKind::Loop,
             ControlKind::If => FrameKind::If,
             ControlKind::Else => FrameKind::Else,
+            ControlKind::TryTable => FrameKind::TryTable,
+            ControlKind::LegacyTry => FrameKind::LegacyTry,
+            ControlKind::LegacyCatch => FrameKind::LegacyCatch,
+            ControlKind::LegacyCatchAll => FrameKind::LegacyCatchAll,
         })
     }
+}
+
+/// Whether defined function `def_index` has an exception handler (`try_table`, or a legacy
+/// `try`): the JIT tiers leave such functions to the interpreter (docs/abi.md §10). Noted
+/// during validation (`Module::handlers`); a module built without validating has its body
+/// read here (not parsed when neither opcode byte occurs anywhere in it).
+pub fn has_handlers(module: &Module, def_index: usize) -> bool {
+    if let Some(&h) = module.handlers.get(def_index) {
+        return h;
+    }
+    let code = module.body_bytes(def_index);
+    if !code.iter().any(|&b| b == 0x06 || b == 0x1f) {
+        return false;
+    }
+    let Ok(ops) = module.body(def_index).get_operators_reader() else {
+        return false;
+    };
+    for op in ops {
+        match op {
+            Ok(wasmparser::Operator::TryTable { .. } | wasmparser::Operator::Try { .. }) => {
+                return true
+            }
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
 }
 
 /// A plain `BinaryReader` checks `else` and `end` against the innermost frame: a tier's

@@ -7,6 +7,7 @@
 //! addresses plus one (0 is null).
 
 pub mod abi;
+pub mod exn;
 pub mod frontend;
 pub mod instantiate;
 pub mod interrupt;

@@ -95,15 +95,19 @@ pub fn function_references_enabled() -> bool {
 /// The wasm features Strata accepts: WebAssembly 2.0 plus extended constant expressions
 /// (Wasm 3.0: `i32`/`i64` `add`, `sub`, `mul` in constant expressions), multi-memory,
 /// memory64, tail calls (`return_call`, `return_call_indirect`: design.md §12, in every
-/// tier) and relaxed SIMD (Wasm 3.0, one deterministic choice per operator: docs/abi.md §9);
-/// SIMD and relaxed SIMD only when `simd_enabled()`; typed function references only when
+/// tier), exception handling (Wasm 3.0's `try_table`/`throw`/`throw_ref`/`exnref`, and the
+/// legacy `try`/`catch`/`delegate`/`rethrow` toolchains still emit; docs/abi.md §10) and
+/// relaxed SIMD (Wasm 3.0, one deterministic choice per operator: docs/abi.md §9); SIMD and
+/// relaxed SIMD only when `simd_enabled()`; typed function references only when
 /// `function_references_enabled()`.
 pub fn supported_features() -> WasmFeatures {
     let base = WasmFeatures::WASM2
         .union(WasmFeatures::EXTENDED_CONST)
         .union(WasmFeatures::MULTI_MEMORY)
         .union(WasmFeatures::MEMORY64)
-        .union(WasmFeatures::TAIL_CALL);
+        .union(WasmFeatures::TAIL_CALL)
+        .union(WasmFeatures::EXCEPTIONS)
+        .union(WasmFeatures::LEGACY_EXCEPTIONS);
     let base = if function_references_enabled() {
         base.union(WasmFeatures::FUNCTION_REFERENCES)
     } else {
@@ -318,6 +322,10 @@ pub struct Module {
     pub elems: Vec<ElemSegment>,
     pub datas: Vec<DataSegment>,
     pub bodies: Vec<FuncBody>,
+    /// Per defined function, whether it has an exception handler (`try_table` or a legacy
+    /// `try`), noted during validation; empty for a module built without validating
+    /// (`frontend::has_handlers` then reads the body).
+    pub handlers: Vec<bool>,
     pub customs: Vec<(String, Range<usize>)>,
     pub num_imported_funcs: u32,
     pub num_imported_tables: u32,
@@ -377,7 +385,8 @@ fn ref_type(r: wasmparser::RefType, offset: u64) -> Result<ValType> {
 
 /// The runtime's representation of a reference type: every function reference type
 /// (`funcref`, `(ref null? $t)`, `(ref null? func)`, `nullfuncref`) is a `FuncRef` cell and
-/// every external one an `ExternRef` cell. Nullability and the concrete type are the
+/// every external one an `ExternRef` cell, `exnref` and `(ref exn)` an `ExnRef` cell
+/// (docs/abi.md §10). Nullability and the concrete type are the
 /// validator's business (typed function references never need a runtime check it has not
 /// proved); `None` for the GC proposal's types.
 pub fn runtime_ref_type(r: wasmparser::RefType) -> Option<ValType> {
@@ -392,6 +401,10 @@ pub fn runtime_ref_type(r: wasmparser::RefType) -> Option<ValType> {
             shared: false,
             ty: A::Extern | A::NoExtern,
         } => Some(ValType::ExternRef),
+        H::Abstract {
+            shared: false,
+            ty: A::Exn | A::NoExn,
+        } => Some(ValType::ExnRef),
         _ => None,
     }
 }
@@ -437,6 +450,28 @@ pub fn func_type(t: &wasmparser::FuncType, offset: u64) -> Result<FuncType> {
         .map(|p| val_type(*p, offset))
         .collect::<Result<Vec<_>>>()?;
     Ok(FuncType::new(params, results))
+}
+
+/// Validates a function body as `FuncValidator::validate` does, and says whether it has an
+/// exception handler: the opcode byte of every operator is at hand here, and `try_table`
+/// (0x1f) and `try` (0x06) are one-byte opcodes, so the JIT tiers need no scan of their own
+/// (docs/abi.md §10). `bytes` is the buffer the body's positions index.
+fn validate_body<R: wasmparser::WasmModuleResources>(
+    fv: &mut wasmparser::FuncValidator<R>,
+    body: &wasmparser::FunctionBody<'_>,
+    bytes: &[u8],
+) -> Result<bool> {
+    let mut reader = body.get_binary_reader();
+    fv.read_locals(&mut reader)?;
+    reader.set_features(supported_features());
+    let mut handlers = false;
+    while !reader.eof() {
+        let pos = reader.original_position();
+        handlers |= matches!(bytes.get(pos as usize), Some(0x06 | 0x1f));
+        reader.visit_operator(&mut fv.visitor(pos))??;
+    }
+    reader.finish_expression(&fv.visitor(reader.original_position()))?;
+    Ok(handlers)
 }
 
 /// Checks a complete module without building it.
@@ -586,6 +621,7 @@ impl Module {
             elems: Vec::new(),
             datas: Vec::new(),
             bodies: Vec::new(),
+            handlers: Vec::new(),
             customs: Vec::new(),
             num_imported_funcs: 0,
             num_imported_tables: 0,
@@ -607,7 +643,8 @@ impl Module {
                 check_encoding(&payload, &bytes, 0)?;
                 if let ValidPayload::Func(func, body) = v.payload(&payload)? {
                     let mut fv = func.into_validator(std::mem::take(&mut func_allocs));
-                    fv.validate(&body)?;
+                    let handlers = validate_body(&mut fv, &body, &bytes)?;
+                    m.handlers.push(handlers);
                     func_allocs = fv.into_allocations();
                 }
             }

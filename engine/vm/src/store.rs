@@ -307,6 +307,8 @@ pub struct StoreInner {
     /// Boxed: JIT code holds the address of each value cell.
     pub globals: Vec<Box<GlobalData>>,
     pub tags: Vec<TagData>,
+    /// Exception objects (`exnref` cells point here; docs/abi.md §10).
+    pub exns: crate::exn::ExnHeap,
     pub externs: Vec<Arc<dyn Any + Send + Sync>>,
     /// Value stacks to reuse across calls from the host.
     pub stack_pool: Vec<Box<[u64]>>,
@@ -332,6 +334,7 @@ impl StoreInner {
             tables: Vec::new(),
             globals: Vec::new(),
             tags: Vec::new(),
+            exns: Default::default(),
             externs: Vec::new(),
             stack_pool: Vec::new(),
             runtime: Box::new(VMRuntime {

@@ -28,6 +28,9 @@ pub enum TrapCode {
     Interrupt = 14,
     /// The store's fuel ran out (design.md §13).
     OutOfFuel = 15,
+    /// A wasm exception is being thrown (design.md §11): the trap carries its `exnref` cell
+    /// (`Trap::exception`). Handlers catch only this kind; it reaches the host uncaught.
+    Exception = 16,
     /// `call_ref`/`return_call_ref` of a null function reference.
     NullFunctionReference = 20,
 }
@@ -51,6 +54,7 @@ impl TrapCode {
             TrapCode::Exit => "program exited",
             TrapCode::Interrupt => "interrupt",
             TrapCode::OutOfFuel => "all fuel consumed by WebAssembly",
+            TrapCode::Exception => "uncaught exception",
             TrapCode::NullFunctionReference => "null function reference",
         }
     }
@@ -73,6 +77,7 @@ impl TrapCode {
             Exit,
             Interrupt,
             OutOfFuel,
+            Exception,
             NullFunctionReference,
         ]
         .into_iter()
@@ -108,6 +113,8 @@ struct TrapInner {
     code: TrapCode,
     message: Option<String>,
     exit_status: i32,
+    /// For `TrapCode::Exception`: the exception's `exnref` cell (`crate::exn`).
+    exception: u64,
     backtrace: Vec<FrameInfo>,
 }
 
@@ -122,6 +129,7 @@ impl Trap {
             code,
             message: None,
             exit_status: 0,
+            exception: 0,
             backtrace: Vec::new(),
         }))
     }
@@ -136,6 +144,19 @@ impl Trap {
         let mut t = Trap::new(TrapCode::Exit);
         t.0.exit_status = status;
         t
+    }
+    /// A thrown wasm exception: `exn` is its (non-null) `exnref` cell in the store's
+    /// exception heap (`crate::exn`).
+    pub fn exception(exn: u64) -> Trap {
+        let mut t = Trap::new(TrapCode::Exception);
+        t.0.exception = exn;
+        t
+    }
+    /// The `exnref` cell of a thrown exception; `None` for every other trap (traps are
+    /// never caught by wasm handlers).
+    #[inline]
+    pub fn exception_cell(&self) -> Option<u64> {
+        (self.0.code == TrapCode::Exception).then_some(self.0.exception)
     }
     pub fn code(&self) -> TrapCode {
         self.0.code

@@ -12,11 +12,17 @@ pub enum ValType {
     V128,
     FuncRef,
     ExternRef,
+    /// A reference to an exception (Wasm 3.0 exception handling): a cell of the store's
+    /// exception heap, 0 = null (docs/abi.md §10).
+    ExnRef,
 }
 
 impl ValType {
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        matches!(
+            self,
+            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef
+        )
     }
 
     /// Value-stack cells a value of this type takes (`strata_vm::abi::V128_CELLS` for v128).
@@ -45,6 +51,7 @@ impl fmt::Display for ValType {
             ValType::V128 => "v128",
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
+            ValType::ExnRef => "exnref",
         })
     }
 }

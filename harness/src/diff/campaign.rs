@@ -7,7 +7,7 @@
 //! under `--out`/oracle-bugs (see [`FUZZ_HELP`] and [`super::oracle_bugs`]).
 
 use super::compare::{Case, RunOptions};
-use super::generate::generate_from_seed;
+use super::generate::{generate_from_seed, generate_from_seed_for};
 use super::malformed::{check_bytes, engines, mutate, random_input};
 use super::plan::Rng;
 use super::side::{available_configs, Side, StrataConfig};
@@ -244,7 +244,9 @@ pub fn fuzz_main(args: FuzzArgs) -> ExitCode {
         let t0 = Instant::now();
         match target {
             Target::Differential | Target::Mixed => {
-                let case = generate_from_seed(seed);
+                // A peer oracle without exception handling gets modules without it.
+                let exceptions = target == Target::Mixed || args.oracle.is_none();
+                let case = generate_from_seed_for(seed, exceptions);
                 let _ = std::fs::write(&in_flight, &case.wasm);
                 let case_sides = if target == Target::Mixed {
                     mixed_sides(seed)

@@ -1,7 +1,8 @@
 //! Generated modules: wasm-smith restricted to what Strata implements (WebAssembly 2.0 with
-//! SIMD in half of the modules, with multi-memory and memory64, two tables, no imports), every
-//! item exported so that the final state is observable, NaNs canonicalized so that memory and
-//! v128 values can be compared bit-exact, and `ensure_termination` so that every call ends.
+//! SIMD in half of the modules, with multi-memory, memory64, tail calls and exception
+//! handling, two tables, no imports), every item exported so that the final state is
+//! observable, NaNs canonicalized so that memory and v128 values can be compared bit-exact,
+//! and `ensure_termination` so that every call ends.
 //!
 //! NaN canonicalization is wasm-smith's: after every float operation whose NaN payload wasm
 //! leaves open (scalar and f32x4/f64x2 arithmetic, min/max, rounding, sqrt) the result's NaN
@@ -30,12 +31,13 @@ pub const ROUNDS: usize = 2;
 pub fn smith_config() -> Config {
     Config {
         // Strata's features: WebAssembly 2.0, plus extended constants, multi-memory,
-        // memory64 and tail calls. SIMD is chosen per module by `generate`; relaxed SIMD is
+        // memory64, tail calls and exception handling (off for the wasmi oracle, which has
+        // none: `generate_for`). SIMD is chosen per module by `generate`; relaxed SIMD is
         // left out.
         simd_enabled: true,
         relaxed_simd_enabled: false,
         gc_enabled: false,
-        exceptions_enabled: false,
+        exceptions_enabled: true,
         memory64_enabled: true,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
@@ -77,8 +79,15 @@ pub fn smith_config() -> Config {
 /// choices on the ~230 SIMD instructions, so the other half keeps the scalar ones dense.
 /// `None` when the bytes cannot make a module.
 pub fn generate(data: &[u8]) -> Option<Case> {
+    generate_for(data, true)
+}
+
+/// [`generate`], with exception handling only if `exceptions` (a peer oracle without it
+/// must be able to run every module).
+pub fn generate_for(data: &[u8], exceptions: bool) -> Option<Case> {
     let mut u = Unstructured::new(data);
     let mut config = smith_config();
+    config.exceptions_enabled = exceptions;
     config.disallow_traps = u.int_in_range(0..=9u8).ok()? != 0;
     config.simd_enabled = u.arbitrary::<bool>().ok()?;
     let mut module = Module::new(config, &mut u).ok()?;
@@ -96,12 +105,17 @@ pub fn generate(data: &[u8]) -> Option<Case> {
 /// A differential case from a seed (quick mode and `strata fuzz`): random bytes, then
 /// [`generate`]. Some seeds give no module; the next size is tried then.
 pub fn generate_from_seed(seed: u64) -> Case {
+    generate_from_seed_for(seed, true)
+}
+
+/// [`generate_from_seed`], with exception handling only if `exceptions`.
+pub fn generate_from_seed_for(seed: u64, exceptions: bool) -> Case {
     let mut rng = Rng::new(seed);
     let mut len = 1024 + rng.below(8 * 1024) as usize;
     loop {
         let mut bytes = vec![0u8; len];
         rng.fill(&mut bytes);
-        if let Some(case) = generate(&bytes) {
+        if let Some(case) = generate_for(&bytes, exceptions) {
             return case;
         }
         len *= 2;

@@ -35,5 +35,5 @@ pub mod worker;
 pub use campaign::{fuzz_main, FuzzArgs};
 pub use cli::{main, DiffArgs};
 pub use compare::{run_case, Case, CaseReport, Divergence, RunOptions};
-pub use generate::{generate, generate_from_seed};
+pub use generate::{generate, generate_for, generate_from_seed, generate_from_seed_for};
 pub use side::{available_configs, Side, StrataConfig, StrataSide};

@@ -228,6 +228,11 @@ pub(crate) fn strata_outcome(e: Error) -> Outcome {
         Error::Runtime(r) => {
             Outcome::Trapped(TrapKind::from_strata(r.code()), r.message().to_string())
         }
+        // Compared by payload (tags have no identity shared across stores).
+        Error::Exception(exn) => {
+            let payload: Vec<Value> = exn.payload().iter().map(|v| from_val(v, &[])).collect();
+            Outcome::Failed(format!("uncaught exception {payload:?}"))
+        }
         other => Outcome::Failed(other.to_string()),
     }
 }
@@ -260,6 +265,8 @@ fn from_val(v: &Val, funcs: &[(String, Func)]) -> Value {
         )),
         Val::ExternRef(r) => Value::ExternRef(r.is_some()),
         Val::V128(x) => Value::V128(*x),
+        // Exceptions are compared by whether they are null (an exnref result is rare).
+        Val::ExnRef(r) => Value::ExternRef(r.is_some()),
     }
 }
 

@@ -1537,6 +1537,8 @@ impl<'a> Lower<'a> for Gen<'_> {
             g.unreachable_now();
         };
         visit_call(function_index: u32) => |g| g.call(function_index);
+        visit_throw(tag_index: u32) => |g| g.throw(tag_index);
+        visit_throw_ref() => |g| g.throw_ref();
         visit_call_indirect(type_index: u32, table_index: u32) => |g| g.call_indirect(type_index, table_index);
         visit_return_call(function_index: u32) => |g| g.return_call(function_index);
         visit_call_ref(type_index: u32) => |g| g.call_ref(type_index);
@@ -2492,6 +2494,45 @@ impl Gen<'_> {
         self.emit_return();
         self.unreachable_now();
         Ok(())
+    }
+
+    // ---- exceptions (docs/abi.md §10) ----
+
+    /// `throw`: the payload goes to its home cells, the helper makes the exception and parks
+    /// it as the pending trap, and the trap path unwinds to whoever catches it.
+    fn throw(&mut self, tag: u32) -> Res {
+        let params = &self.module.tags[tag as usize].params;
+        for t in params.iter() {
+            Ty::from_val(*t)?;
+        }
+        // Stack entries are cells (a v128 takes two).
+        let n = strata_vm::cells_of(params) as usize;
+        let p = self.spill_args(n);
+        self.call_helper(
+            helpers::throw_exception as *const () as usize,
+            &[
+                Arg::Vmctx,
+                Arg::Imm(tag as u64),
+                Arg::Cell(self.num_locals + p),
+            ],
+        );
+        let l = self.to_stub;
+        asm!(self; jmp =>l);
+        self.unreachable_now();
+        Ok(())
+    }
+
+    /// `throw_ref`: null traps, anything else is thrown again as it is.
+    fn throw_ref(&mut self) {
+        self.spill_regs();
+        let v = self.pop();
+        self.call_helper(
+            helpers::throw_ref as *const () as usize,
+            &[Arg::Vmctx, Arg::Val(v)],
+        );
+        let l = self.to_stub;
+        asm!(self; jmp =>l);
+        self.unreachable_now();
     }
 
     /// Calls a helper. Every register must have been spilled, and `Val` arguments must not be

@@ -44,6 +44,10 @@ pub struct BaselineModule {
     pub compile_time: Duration,
 }
 
+/// `BaselineModule::funcs` offset of a function left to the interpreter (it has exception
+/// handlers, which the baseline does not compile yet: docs/abi.md §10).
+const INTERPRETED: usize = usize::MAX;
+
 struct TierState {
     compiled: OnceLock<Result<Arc<BaselineModule>, String>>,
 }
@@ -57,24 +61,36 @@ impl BaselineModule {
         // Machine code is about 2.1x the wasm code size (large.wasm); 3x rarely regrows.
         asm.reserve_ops(module.code_section_bytes * 3 + 64);
         let mut traps = Vec::new();
-        let mut offsets = Vec::with_capacity(module.num_defined_funcs());
+        // `None`: a function with exception handlers, left to the interpreter (docs/abi.md §10).
+        let mut offsets: Vec<Option<usize>> = Vec::with_capacity(module.num_defined_funcs());
         for def in 0..module.num_defined_funcs() {
+            if strata_vm::frontend::has_handlers(module, def) {
+                offsets.push(None);
+                continue;
+            }
             let func_index = module.num_imported_funcs as usize + def;
             let entries =
                 codegen::compile_function(&mut asm, &mut traps, module, def, explicit, false, None)
                     .map_err(|e| format!("function {func_index}: {e}"))?;
-            offsets.push(entries.entry);
+            offsets.push(Some(entries.entry));
         }
         let total = asm.offset().0;
         let bytes = asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
         let funcs: Vec<(usize, usize)> = offsets
             .iter()
             .enumerate()
-            .map(|(i, &o)| (o, offsets.get(i + 1).copied().unwrap_or(total) - o))
+            .map(|(i, o)| match *o {
+                Some(o) => {
+                    let next = offsets[i + 1..].iter().flatten().next();
+                    (o, next.copied().unwrap_or(total) - o)
+                }
+                None => (INTERPRETED, 0),
+            })
             .collect();
         let published: Vec<PublishedFunc> = funcs
             .iter()
             .enumerate()
+            .filter(|(_, &(offset, _))| offset != INTERPRETED)
             .map(|(d, &(offset, len))| PublishedFunc {
                 offset,
                 len,
@@ -124,15 +140,27 @@ impl BaselineModule {
             .map_err(|_| Trap::host("tier state slot 1 belongs to the baseline tier"))
     }
 
-    /// Entry of defined function `def_index`.
+    /// Entry of defined function `def_index`: the interp-entry stub for a function left to
+    /// the interpreter.
     pub fn entry(&self, def_index: u32) -> *const u8 {
-        self.code.at(self.funcs[def_index as usize].0)
+        match self.funcs[def_index as usize].0 {
+            INTERPRETED => trampoline::interp_stub() as *const u8,
+            offset => self.code.at(offset),
+        }
     }
 
-    /// Machine code of defined function `def_index` (its body and out-of-line stubs).
+    /// Whether defined function `def_index` was compiled (not left to the interpreter).
+    pub fn is_compiled(&self, def_index: u32) -> bool {
+        self.funcs[def_index as usize].0 != INTERPRETED
+    }
+
+    /// Machine code of defined function `def_index` (its body and out-of-line stubs; empty
+    /// for a function left to the interpreter).
     pub fn function_code(&self, def_index: u32) -> &[u8] {
-        let (o, n) = self.funcs[def_index as usize];
-        &self.code.code.bytes()[o..o + n]
+        match self.funcs[def_index as usize] {
+            (INTERPRETED, _) => &[],
+            (o, n) => &self.code.code.bytes()[o..o + n],
+        }
     }
 
     pub fn num_functions(&self) -> usize {
@@ -169,6 +197,11 @@ impl FuncCode {
         counting: bool,
     ) -> Result<Self, String> {
         let func_index = module.num_imported_funcs + def_index;
+        if strata_vm::frontend::has_handlers(module, def_index as usize) {
+            return Err(format!(
+                "function {func_index} has exception handlers: it stays in the interpreter"
+            ));
+        }
         let mut asm = Asm::new(0);
         let body = module.bodies[def_index as usize].range.len();
         asm.reserve_ops(body * 3 + 256);

@@ -40,7 +40,7 @@ impl Ty {
         use strata_vm::ValType as V;
         Ok(match t {
             V::I32 => Ty::I32,
-            V::I64 | V::FuncRef | V::ExternRef => Ty::I64,
+            V::I64 | V::FuncRef | V::ExternRef | V::ExnRef => Ty::I64,
             V::F32 => Ty::F32,
             V::F64 => Ty::F64,
             V::V128 => Ty::V128,

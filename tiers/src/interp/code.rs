@@ -121,7 +121,8 @@ macro_rules! define_ops {
                     | Op::TableCopy { dst, .. }
                     | Op::TableInit { dst, .. }
                     | Op::RefFunc { dst, .. } => *dst = f(*dst),
-                    Op::Call { base, .. } => *base = f(*base),
+                    Op::Call { base, .. } | Op::Throw { base, .. } => *base = f(*base),
+                    Op::ThrowRef { src } => *src = f(*src),
                     Op::Simd { dst, a, .. } => { *dst = f(*dst); *a = f(*a); }
                     Op::CallIndirect { index, base, .. }
                     | Op::ReturnCallIndirect { index, base, .. } => { *index = f(*index); *base = f(*base); }
@@ -244,6 +245,11 @@ define_ops! {
         /// bits 16..; `Ext { a: b, b: c, c: imm }` follows (registers `b`, `c`; `imm` a
         /// memory offset or global index). v128 registers are cell pairs.
         Simd { code: u32, dst: Reg, a: Reg },
+        /// `throw`: a new exception of module tag `tag` whose payload cells are at `base..`
+        /// (docs/abi.md §10).
+        Throw { tag: u32, base: Reg },
+        /// `throw_ref` (and legacy `rethrow`, from the catch clause's hidden cell).
+        ThrowRef { src: Reg },
     }
     unary {
         I32Eqz, I64Eqz, I32Clz, I32Ctz, I32Popcnt, I64Clz, I64Ctz, I64Popcnt,
@@ -483,6 +489,48 @@ pub struct CompiledFunc {
     pub asm_code: Box<[super::asm::AsmOp]>,
     /// The fast path that runs this code (the mode it was translated for).
     pub fast: super::asm::FastPath,
+    /// Exception handlers, in search order (docs/abi.md §10); empty for most functions.
+    pub handlers: Box<[Handler]>,
+}
+
+/// What a handler entry does with an exception thrown in its range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandlerKind {
+    /// `catch`/`catch_ref` (and legacy `catch`) of the module's tag `0`.
+    Tag(u32),
+    /// `catch_all`/`catch_all_ref` (and legacy `catch_all`).
+    All,
+    /// Legacy `delegate`: the search goes on as if the exception were thrown inside the
+    /// try at control depth `0`: entries of tries nested deeper are skipped.
+    Delegate(u32),
+}
+
+/// One catch clause of a try (docs/abi.md §10): catches exceptions whose resume pc `r` (the
+/// pc after the throwing instruction or call) has `start < r <= end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handler {
+    pub start: u32,
+    pub end: u32,
+    /// The try's depth in the control stack (the function's frame is 0).
+    pub frame: u32,
+    pub kind: HandlerKind,
+    /// The landing pad.
+    pub target: u32,
+    /// Where the payload cells go.
+    pub dst: Reg,
+    /// Where the `exnref` goes (`NO_EXN`: the clause keeps none, the object is freed).
+    pub exn: Reg,
+}
+
+/// `Handler::exn` of a clause that keeps no reference to the exception.
+pub const NO_EXN: Reg = Reg::MAX;
+
+impl Handler {
+    /// Whether the exception at resume pc `r` is in this entry's range.
+    #[inline]
+    pub fn covers(&self, r: u32) -> bool {
+        self.start < r && r <= self.end
+    }
 }
 
 impl CompiledFunc {

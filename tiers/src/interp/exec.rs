@@ -5,7 +5,7 @@
 use super::asm::{
     icache_slot, AsmInterp, CallLimits, FastPath, Frame, IndirectEntry, ICACHE_ENTRIES,
 };
-use super::code::{Counters, MemAccess, Op};
+use super::code::{CompiledFunc, Counters, Handler, HandlerKind, MemAccess, Op, NO_EXN};
 use super::numeric::*;
 use super::raw::{init_frame, CodeRef, MemView, Slots};
 use super::InterpModule;
@@ -179,6 +179,25 @@ pub fn execute(
     ex.store.runtime.call_depth = ex.depth_at_entry;
 
     result.map_err(|trap| ex.with_backtrace(trap))
+}
+
+/// The first handler of `f` that catches an exception at resume pc `r`; `matches(t)`
+/// says whether the exception's tag is the module's tag `t`.
+fn find_handler(f: &CompiledFunc, r: u32, matches: impl Fn(u32) -> bool) -> Option<Handler> {
+    // Entries of tries nested deeper than a `delegate`'s target no longer apply.
+    let mut limit = u32::MAX;
+    for h in f.handlers.iter() {
+        if !h.covers(r) || h.frame > limit {
+            continue;
+        }
+        match h.kind {
+            HandlerKind::Delegate(target) => limit = limit.min(target),
+            HandlerKind::All => return Some(*h),
+            HandlerKind::Tag(t) if matches(t) => return Some(*h),
+            HandlerKind::Tag(_) => {}
+        }
+    }
+    None
 }
 
 impl Executor<'_> {
@@ -467,8 +486,8 @@ impl Executor<'_> {
             func_index,
         } = self.store.funcs[addr as usize].kind
         else {
-            self.call_addr(addr, fp)?;
-            return Ok(self.tail_left());
+            let r = self.call_addr(addr, fp);
+            return self.tail_returned(r);
         };
         let module = &self.store.instances[instance as usize].module;
         if let Some(entry) = crate::jit::installed_entry(module, func_index) {
@@ -478,8 +497,8 @@ impl Executor<'_> {
                 self.finished = true;
                 return Ok(TailDone::Finished);
             }
-            self.call_jit(instance, func_index, entry, fp)?;
-            return Ok(self.tail_left());
+            let r = self.call_jit(instance, func_index, entry, fp);
+            return self.tail_returned(r);
         }
         if instance != self.ctx.instance {
             self.ctx = InstCtx::new(self.store, instance);
@@ -498,6 +517,17 @@ impl Executor<'_> {
         } else {
             TailDone::Continue
         })
+    }
+
+    /// A nested tail callee (compiled code or a host function) came back. This frame was
+    /// replaced by the callee, so a trap or exception from it leaves the frame as compiled
+    /// code's would: none of the frame's handlers catches it and no backtrace names it again.
+    fn tail_returned<T>(&mut self, r: Result<T, Trap>) -> Result<TailDone, Trap> {
+        if let Err(trap) = r {
+            self.left_for_jit = true;
+            return Err(trap);
+        }
+        Ok(self.tail_left())
     }
 
     /// The tail callee ran to its end: the frame returns.
@@ -579,7 +609,64 @@ impl Executor<'_> {
         r.pc
     }
 
+    /// Runs the current frame and its callees to the outermost frame's return. An exception
+    /// (and only an exception: traps are never caught) goes to its handler and execution goes
+    /// on there (docs/abi.md §10).
     fn run(&mut self) -> Result<(), Trap> {
+        loop {
+            match self.run_frames() {
+                Err(trap) => match trap.exception_cell() {
+                    Some(exn) if self.catch(exn) => continue,
+                    _ => return Err(trap),
+                },
+                done => return done,
+            }
+        }
+    }
+
+    /// An exception left the current frame at its resume pc `self.pc` (the pc after the
+    /// instruction that threw or the call it came out of): finds the first handler that
+    /// catches it there or in an outer interpreted frame of this activation, popping the
+    /// frames in between. `true`: the handler's landing pad is current, with the payload in
+    /// place. `false`: no frame of this activation catches it (all are popped).
+    #[cold]
+    #[inline(never)]
+    fn catch(&mut self, exn: u64) -> bool {
+        let Some(tag) = self.store.exns.get(exn).map(|e| e.tag) else {
+            return false;
+        };
+        if std::mem::take(&mut self.left_for_jit) && !self.leave() {
+            // The frame that threw had moved to compiled code, which the exception left.
+            return false;
+        }
+        loop {
+            let f = self.code.func();
+            if let Some(h) = find_handler(f, self.pc as u32, |t| {
+                self.store.instances[self.ctx.instance as usize].tags[t as usize] == tag
+            }) {
+                let Some(e) = self.store.exns.get(exn) else {
+                    return false;
+                };
+                let dst = self.fp + h.dst as usize;
+                self.stack[dst..dst + e.payload.len()].copy_from_slice(&e.payload);
+                if h.exn == NO_EXN {
+                    self.store.exns.release(exn);
+                } else {
+                    self.stack[self.fp + h.exn as usize] = exn;
+                    self.store.exns.keep(exn);
+                }
+                self.pc = h.target as usize;
+                // A host function may have grown memory before it threw.
+                self.ctx.refresh_memory(self.store);
+                return true;
+            }
+            if !self.leave() {
+                return false;
+            }
+        }
+    }
+
+    fn run_frames(&mut self) -> Result<(), Trap> {
         let mut s = self.slots();
         // Memory 0's view, refreshed wherever it may change (calls, returns, `memory.grow`).
         let mut mem = self.ctx.mem;
@@ -1058,6 +1145,24 @@ impl Executor<'_> {
                 Op::ElemDrop { segment } => {
                     let inst = self.ctx.instance as usize;
                     self.store.instances[inst].elems[segment as usize] = Box::new([]);
+                }
+                Op::Throw { tag, base } => {
+                    self.pc = pc;
+                    let addr = self.instance().tags[tag as usize];
+                    let n = strata_vm::cells_of(&self.store.tags[addr as usize].ty.params);
+                    let fp = self.fp + base as usize;
+                    let exn = self
+                        .store
+                        .exns
+                        .alloc(addr, &self.stack[fp..fp + n as usize])?;
+                    return Err(Trap::exception(exn));
+                }
+                Op::ThrowRef { src } => {
+                    self.pc = pc;
+                    return Err(match s.get(src) {
+                        0 => TrapCode::NullReference.into(),
+                        exn => Trap::exception(exn),
+                    });
                 }
                 Op::RefFunc { dst, func } => {
                     s.set(dst, funcref_cell(self.instance().funcs[func as usize]));

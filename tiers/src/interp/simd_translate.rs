@@ -42,7 +42,7 @@ impl Translator<'_> {
     }
 
     /// Marks the values of `types`, starting at stack position `from`.
-    fn mark_types(&mut self, from: u32, types: &[ValType]) {
+    pub(super) fn mark_types(&mut self, from: u32, types: &[ValType]) {
         let mut p = from;
         for t in types {
             if *t == ValType::V128 {

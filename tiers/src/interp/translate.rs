@@ -19,7 +19,9 @@
 //! across the functions a thread translates; forward branches wait for their target in a
 //! chain threaded through their own target fields, so control frames own no vector.
 
-use super::code::{fuse_branch, CompiledFunc, Counters, LoopInfo, MemAccess, Op, Reg};
+use super::code::{
+    fuse_branch, CompiledFunc, Counters, Handler, LoopInfo, MemAccess, Op, Reg, NO_EXN,
+};
 use strata_vm::frontend::{Arity, ControlKind as Kind, ControlStack};
 use strata_vm::module::Module;
 use strata_vm::InterpMode;
@@ -49,6 +51,9 @@ struct Labels {
     fixups: u32,
     /// For `if`: the conditional branch to the else arm.
     else_fixup: Option<usize>,
+    /// For a legacy `try` in a catch clause: the end of its body (the handlers' range is
+    /// `header..body_end`; a try's `header` is its body's first pc).
+    body_end: u32,
 }
 
 /// The payload of a frame that needs no labels (the function's, dead frames).
@@ -56,6 +61,7 @@ const NO_LABELS: Labels = Labels {
     header: 0,
     fixups: NO_FIXUP,
     else_fixup: None,
+    body_end: 0,
 };
 
 /// The end of a fixup chain.
@@ -84,6 +90,11 @@ struct Translator<'m> {
     local_cells: Vec<u32>,
     /// Stack positions holding the high cell of a v128, ascending (`simd_translate.rs`).
     hi: Vec<u32>,
+    /// Exception handlers, in search order (innermost try first; docs/abi.md §10).
+    handlers: Vec<Handler>,
+    /// Catch clauses of the open `try_table`s, innermost last, waiting for their try's
+    /// `end` to know their range.
+    pending_catches: Vec<Handler>,
 }
 
 /// Vectors of `Translator` kept between the functions a thread translates (a module has
@@ -185,6 +196,8 @@ fn translate_impl<const FAST: bool>(
         error: None,
         local_cells,
         hi: Vec::new(),
+        handlers: Vec::new(),
+        pending_catches: Vec::new(),
     };
     // The function entry's interruption point (design.md §13).
     t.interruption_point();
@@ -234,6 +247,12 @@ fn translate_impl<const FAST: bool>(
             };
             t.ops[i].map_regs(ext_of, map);
         }
+        for h in &mut t.handlers {
+            h.dst = map(h.dst);
+            if h.exn != NO_EXN {
+                h.exn = map(h.exn);
+            }
+        }
     }
     let ops: Box<[Op]> = t.ops.as_slice().into();
     #[cfg(strata_opstats)]
@@ -261,6 +280,7 @@ fn translate_impl<const FAST: bool>(
         body_bytes: module.bodies[def_index].range.len() as u32,
         counters: Counters::default(),
         loops: t.loops.as_slice().into(),
+        handlers: t.handlers.as_slice().into(),
     };
     let bufs = Bufs {
         ops: t.ops,
@@ -781,6 +801,7 @@ impl Translator<'_> {
             header: self.ops.len() as u32,
             fixups: NO_FIXUP,
             else_fixup,
+            body_end: 0,
         };
         self.ctrl
             .push(kind, bt, arity, self.stack.len() as u32, labels);
@@ -988,11 +1009,15 @@ impl Translator<'_> {
             self.ctrl.pop();
             return Ok(());
         }
+        let frame = self.ctrl.len() as u32 - 1;
         let c = self.ctrl.pop().ok_or("end outside block")?;
         if reachable {
             self.emit_copies(self.num_locals + c.height, c.arity.results as usize);
         }
         let here = self.bind_label();
+        if c.kind == Kind::TryTable {
+            self.close_try_table(frame, c.payload.header, here);
+        }
         self.patch_chain(c.payload.fixups, here);
         if let Some(f) = c.payload.else_fixup {
             self.patch(f, here);
@@ -1076,6 +1101,9 @@ impl<'a> wasmparser::VisitSimdOperator<'a> for Translator<'_> {
 
 #[path = "simd_translate.rs"]
 mod simd;
+
+#[path = "exn_translate.rs"]
+mod exn;
 
 impl FrameStack for Translator<'_> {
     fn current_frame(&self) -> Option<FrameKind> {
@@ -1259,6 +1287,58 @@ impl<'a> Lower<'a> for Translator<'_> {
             return Ok(());
         }
         self.end(self.ctrl.reachable())
+    }
+
+    // ---- exceptions (docs/abi.md §10; `exn_translate.rs`) ----
+
+    fn visit_try_table(&mut self, try_table: wasmparser::TryTable) -> Res {
+        self.try_table(try_table)
+    }
+
+    fn visit_throw(&mut self, tag_index: u32) -> Res {
+        self.throw(tag_index);
+        Ok(())
+    }
+
+    fn visit_throw_ref(&mut self) -> Res {
+        if self.ctrl.reachable() {
+            let src = self.pop_reg();
+            self.emit(Op::ThrowRef { src });
+            self.unreachable_now();
+        }
+        Ok(())
+    }
+
+    fn visit_try(&mut self, blockty: BlockType) -> Res {
+        if !self.ctrl.reachable() {
+            self.push_dead_ctrl(Kind::LegacyTry);
+            return Ok(());
+        }
+        self.materialize_all();
+        self.push_ctrl(Kind::LegacyTry, blockty, None);
+        Ok(())
+    }
+
+    fn visit_catch(&mut self, tag_index: u32) -> Res {
+        self.legacy_catch(Some(tag_index))
+    }
+
+    fn visit_catch_all(&mut self) -> Res {
+        self.legacy_catch(None)
+    }
+
+    fn visit_delegate(&mut self, relative_depth: u32) -> Res {
+        self.delegate(relative_depth)
+    }
+
+    fn visit_rethrow(&mut self, relative_depth: u32) -> Res {
+        if self.ctrl.reachable() {
+            // The catch clause's hidden cell holds the caught exception.
+            let src = self.num_locals + self.ctrl.label(relative_depth).height;
+            self.emit(Op::ThrowRef { src });
+            self.unreachable_now();
+        }
+        Ok(())
     }
 
     fn visit_br(&mut self, relative_depth: u32) -> Res {

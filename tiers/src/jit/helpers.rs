@@ -41,6 +41,43 @@ fn result(store: &mut StoreInner, r: Result<(), Trap>) -> u32 {
     }
 }
 
+/// `throw` of the caller's tag `tag` with the payload cells at `args`: makes the exception
+/// and parks it as the pending trap; returns its trap code (docs/abi.md §10).
+///
+/// # Safety
+/// See the module documentation; `args` points at the tag's payload cells in the caller's
+/// frame.
+pub unsafe extern "C" fn throw_exception(
+    vmctx: *const VMContext,
+    tag: u32,
+    args: *const u64,
+) -> u32 {
+    // SAFETY: module contract.
+    let (store, instance) = unsafe { cx(vmctx) };
+    let addr = store.instances[instance as usize].tags[tag as usize];
+    let n = strata_vm::cells_of(&store.tags[addr as usize].ty.params) as usize;
+    // SAFETY: the caller stored the `n` payload cells at `args`, in its frame.
+    let payload = unsafe { std::slice::from_raw_parts(args, n) };
+    let trap = match store.exns.alloc(addr, payload) {
+        Ok(exn) => Trap::exception(exn),
+        Err(t) => t,
+    };
+    trap_code(store, trap)
+}
+
+/// `throw_ref` of `exn`: a null reference traps; any other is thrown again as it is.
+///
+/// # Safety
+/// See the module documentation.
+pub unsafe extern "C" fn throw_ref(vmctx: *const VMContext, exn: u64) -> u32 {
+    if exn == 0 {
+        return TrapCode::NullReference as u8 as u32;
+    }
+    // SAFETY: module contract.
+    let (store, _) = unsafe { cx(vmctx) };
+    trap_code(store, Trap::exception(exn))
+}
+
 /// Frames recorded at most per trap: deep recursion would otherwise walk up to the whole
 /// host stack.
 const MAX_TRAP_FRAMES: usize = 10_000;

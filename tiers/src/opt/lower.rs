@@ -53,7 +53,7 @@ pub struct VCode {
 
 pub fn class_of(t: Type) -> Result<RegClass, String> {
     match t {
-        Type::I32 | Type::I64 | Type::FuncRef | Type::ExternRef => Ok(RegClass::Int),
+        Type::I32 | Type::I64 | Type::FuncRef | Type::ExternRef | Type::ExnRef => Ok(RegClass::Int),
         Type::F32 | Type::F64 => Ok(RegClass::Float),
         Type::V128 => Err("v128 values are not supported by the optimizing tier yet".into()),
     }
