@@ -196,18 +196,39 @@ pub struct Table {
     pub(crate) addr: TableAddr,
 }
 
-fn check_ref(store: &strata_vm::StoreInner, ty: ValType, v: &Val) -> Result<u64, Error> {
-    if v.ty() != ty {
-        return Err(Error::Type(format!("expected {ty}, got {}", v.ty())));
+fn check_ref(store: &strata_vm::StoreInner, ty: TableType, v: &Val) -> Result<u64, Error> {
+    if v.ty() != ty.elem {
+        return Err(Error::Type(format!("expected {}, got {}", ty.elem, v.ty())));
     }
+    crate::values::check_typed_ref(store, ty.ref_type(), v).map_err(Error::Type)?;
     Ok(v.to_cell(store))
+}
+
+/// Checks `val` against global type `ty`: its cell type, and a typed reference's type.
+fn check_global_value(
+    store: &strata_vm::StoreInner,
+    ty: GlobalType,
+    val: &Val,
+    what: &str,
+) -> Result<(), Error> {
+    if val.ty() != ty.content {
+        return Err(Error::Type(format!(
+            "global of type {} {what} {}",
+            ty.content,
+            val.ty()
+        )));
+    }
+    if let Some(want) = ty.ref_type() {
+        crate::values::check_typed_ref(store, want, val).map_err(Error::Type)?;
+    }
+    Ok(())
 }
 
 impl Table {
     /// A new table of type `ty` with every element set to `init`.
     pub fn new(mut store: impl AsStoreMut, ty: TableType, init: Val) -> Result<Table, Error> {
         let inner = store.inner_mut();
-        let cell = check_ref(inner, ty.elem, &init)?;
+        let cell = check_ref(inner, ty, &init)?;
         let addr = inner.add_table(ty, cell).map_err(Error::Range)?;
         Ok(Table {
             store_id: inner.id,
@@ -236,7 +257,7 @@ impl Table {
     pub fn set(&self, mut store: impl AsStoreMut, index: u64, val: Val) -> Result<(), Error> {
         let inner = store.inner_mut();
         check_store(inner, self.store_id);
-        let cell = check_ref(inner, inner.tables[self.addr as usize].ty.elem, &val)?;
+        let cell = check_ref(inner, inner.tables[self.addr as usize].ty, &val)?;
         let slot = usize::try_from(index)
             .ok()
             .and_then(|i| inner.tables[self.addr as usize].elems.get_mut(i))
@@ -248,7 +269,7 @@ impl Table {
     pub fn grow(&self, mut store: impl AsStoreMut, delta: u64, init: Val) -> Result<u64, Error> {
         let inner = store.inner_mut();
         check_store(inner, self.store_id);
-        let cell = check_ref(inner, inner.tables[self.addr as usize].ty.elem, &init)?;
+        let cell = check_ref(inner, inner.tables[self.addr as usize].ty, &init)?;
         inner.tables[self.addr as usize]
             .grow(delta, cell)
             .ok_or_else(|| Error::Range(format!("cannot grow table by {delta}")))
@@ -266,13 +287,7 @@ impl Global {
     /// A new global of type `ty` holding `val`.
     pub fn new(mut store: impl AsStoreMut, ty: GlobalType, val: Val) -> Result<Global, Error> {
         let inner = store.inner_mut();
-        if val.ty() != ty.content {
-            return Err(Error::Type(format!(
-                "global of type {} initialised with {}",
-                ty.content,
-                val.ty()
-            )));
-        }
+        check_global_value(inner, ty, &val, "initialised with")?;
         let bits = val.to_bits128(inner);
         let addr = inner.add_global128(ty, bits);
         Ok(Global {
@@ -300,13 +315,7 @@ impl Global {
         if !ty.mutable {
             return Err(Error::Type("cannot set an immutable global".into()));
         }
-        if val.ty() != ty.content {
-            return Err(Error::Type(format!(
-                "global of type {} set to {}",
-                ty.content,
-                val.ty()
-            )));
-        }
+        check_global_value(inner, ty, &val, "set to")?;
         let bits = val.to_bits128(inner);
         inner.globals[self.addr as usize].set128(bits);
         Ok(())
@@ -375,6 +384,12 @@ impl Exception {
             )));
         }
         let inner = store.inner_mut();
+        for (i, v) in payload.iter().enumerate() {
+            if let Some(want) = ty.ref_type_at(i) {
+                crate::values::check_typed_ref(inner, want, v)
+                    .map_err(|e| Error::Type(format!("exception payload {i}: {e}")))?;
+            }
+        }
         let mut cells = Vec::new();
         for v in &payload {
             v.to_cells(inner, &mut cells);

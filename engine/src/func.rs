@@ -131,6 +131,10 @@ impl Func {
                     a.ty()
                 )));
             }
+            if let Some(want) = ty.ref_type_at(i) {
+                crate::values::check_typed_ref(inner, want, a)
+                    .map_err(|e| Error::Type(format!("argument {i}: {e}")))?;
+            }
         }
         let mut cells: Vec<u64> = Vec::with_capacity(ty.param_cells() as usize);
         for a in args {
@@ -163,7 +167,13 @@ impl Func {
         store: impl AsStore,
     ) -> Result<TypedFunc<P, R>, Error> {
         let ty = self.ty(store);
-        if ty.params() != P::types().as_slice() || ty.results() != R::types().as_slice() {
+        // A typed reference parameter needs the checks `call` makes on every argument.
+        let typed_param = (0..ty.params().len())
+            .any(|i| ty.ref_type_at(i).and_then(|r| r.unless_plain()).is_some());
+        if typed_param
+            || ty.params() != P::types().as_slice()
+            || ty.results() != R::types().as_slice()
+        {
             return Err(Error::Type(format!(
                 "function type is {ty}, not the requested {}",
                 FuncType::new(P::types(), R::types())

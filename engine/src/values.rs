@@ -5,7 +5,7 @@ use crate::func::Func;
 use crate::store::{check_store, AsStore, AsStoreMut};
 use std::any::Any;
 use std::sync::Arc;
-use strata_vm::{cell_funcref, funcref_cell, StoreInner, ValType};
+use strata_vm::{cell_funcref, funcref_cell, HeapType, RefType, StoreInner, ValType};
 
 /// A wasm value. Floats are kept as their bits so NaN payloads survive.
 #[derive(Clone, Debug, PartialEq)]
@@ -225,5 +225,39 @@ impl ExternRef {
         let inner = store.inner();
         check_store(inner, self.store_id);
         &*inner.externs[self.index as usize]
+    }
+}
+
+/// Checks that reference `v` (already of the right cell type) is a value of the precise type
+/// `want`: not null when `want` is non-nullable, and a function of the very type a concrete
+/// `(ref $t)` names, since compiled code trusts those types (`call_ref` checks only for null).
+pub(crate) fn check_typed_ref(store: &StoreInner, want: RefType, v: &Val) -> Result<(), String> {
+    let is_null = matches!(
+        v,
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None)
+    );
+    if is_null {
+        return if want.nullable {
+            Ok(())
+        } else {
+            Err(format!("null is not a value of type {want}"))
+        };
+    }
+    match (want.heap, v) {
+        (HeapType::NoFunc | HeapType::NoExtern | HeapType::NoExn, _) => {
+            Err(format!("only null is a value of type {want}"))
+        }
+        (HeapType::Concrete(id), Val::FuncRef(Some(f))) => {
+            check_store(store, f.store_id);
+            let ty = store.func_type(f.addr);
+            if strata_vm::typeid::canonical_id(ty) == Some(id) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "a function of type {ty} is not a value of type {want}"
+                ))
+            }
+        }
+        _ => Ok(()),
     }
 }

@@ -184,10 +184,7 @@ fn host_functions_and_link_errors() {
     // Wrong kind.
     let g = Global::new(
         &mut store,
-        GlobalType {
-            content: ValType::I32,
-            mutable: false,
-        },
+        GlobalType::new(ValType::I32, false),
         Val::I32(1),
     )
     .unwrap();
@@ -377,20 +374,14 @@ fn memory_table_global_objects_shared_across_instances() {
         },
     )
     .unwrap();
-    let global = Global::new(
-        &mut store,
-        GlobalType {
-            content: ValType::I64,
-            mutable: true,
-        },
-        Val::I64(5),
-    )
-    .unwrap();
+    let global = Global::new(&mut store, GlobalType::new(ValType::I64, true), Val::I64(5)).unwrap();
     let table = Table::new(
         &mut store,
         TableType {
             elem: ValType::FuncRef,
             limits: Limits { min: 2, max: None },
+            table64: false,
+            typed: None,
         },
         Val::FuncRef(None),
     )
@@ -478,13 +469,7 @@ fn instantiation_traps_and_resource_errors() {
     assert!(matches!(&err, Error::Runtime(e) if e.code() == TrapCode::Unreachable));
     let huge = Table::new(
         &mut store,
-        TableType {
-            elem: ValType::FuncRef,
-            limits: Limits {
-                min: u32::MAX as u64,
-                max: None,
-            },
-        },
+        TableType::new(ValType::FuncRef, u32::MAX, None),
         Val::FuncRef(None),
     );
     assert!(matches!(huge, Err(Error::Range(_))));

@@ -124,12 +124,7 @@ fn setup(config: &Config) -> Setup {
     let engine = Engine::new(config.clone()).unwrap();
     let module = Module::new(&engine, MODULE).unwrap();
     let mut store = Store::new(&engine);
-    let host_tag = Tag::new(
-        &mut store,
-        TagType {
-            params: [ValType::I32].into(),
-        },
-    );
+    let host_tag = Tag::new(&mut store, TagType::new([ValType::I32]));
     let throw = Func::new(
         &mut store,
         FuncType::new([ValType::I32], []),

@@ -135,3 +135,55 @@ fn return_call_ref_between_an_interpreted_and_a_compiled_function() {
         }
     }
 }
+
+/// The API writes into typed globals and tables, and passes typed parameters, only values
+/// of the precise type: compiled code trusts `(ref $t)` (call_ref checks for null only).
+#[test]
+fn api_checks_values_of_typed_reference_types() {
+    let engine = Engine::new(Config::default()).unwrap();
+    let mut store = Store::new(&engine);
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (type $i2i (func (param i32) (result i32)))
+          (type $other (func (param i64) (result i64)))
+          (func $double (export "double") (type $i2i) local.get 0 i32.const 2 i32.mul)
+          (func $other (export "other") (type $other) local.get 0)
+          (global (export "g") (mut (ref $i2i)) (ref.func $double))
+          (global (export "gn") (mut (ref null $i2i)) (ref.null $i2i))
+          (table (export "t") 1 (ref null $i2i))
+          (func (export "apply") (param (ref $i2i)) (param i32) (result i32)
+            local.get 1 local.get 0 call_ref $i2i))"#,
+    )
+    .unwrap();
+    let inst = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+    let double = inst.get_func(&store, "double").unwrap();
+    let other = inst.get_func(&store, "other").unwrap();
+    let g = inst.get_global(&store, "g").unwrap();
+    let gn = inst.get_global(&store, "gn").unwrap();
+    let t = inst.get_table(&store, "t").unwrap();
+    let apply = inst.get_func(&store, "apply").unwrap();
+
+    assert!(g.set(&mut store, Val::FuncRef(None)).is_err());
+    assert!(g.set(&mut store, Val::FuncRef(Some(other))).is_err());
+    g.set(&mut store, Val::FuncRef(Some(double))).unwrap();
+    gn.set(&mut store, Val::FuncRef(None)).unwrap();
+    assert!(gn.set(&mut store, Val::FuncRef(Some(other))).is_err());
+    assert!(t.set(&mut store, 0, Val::FuncRef(Some(other))).is_err());
+    t.set(&mut store, 0, Val::FuncRef(Some(double))).unwrap();
+    assert!(t.grow(&mut store, 1, Val::FuncRef(Some(other))).is_err());
+    assert!(apply
+        .call(&mut store, &[Val::FuncRef(None), Val::I32(1)])
+        .is_err());
+    assert!(apply
+        .call(&mut store, &[Val::FuncRef(Some(other)), Val::I32(1)])
+        .is_err());
+    let r = apply
+        .call(&mut store, &[Val::FuncRef(Some(double)), Val::I32(21)])
+        .unwrap();
+    assert_eq!(r, vec![Val::I32(42)]);
+    assert!(apply.typed::<(Option<Func>, i32), i32>(&store).is_err());
+    let g_ty = g.ty(&store);
+    assert_eq!(g_ty.content, ValType::FuncRef);
+    assert!(g_ty.typed.is_some_and(|r| !r.nullable));
+}

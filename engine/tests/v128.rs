@@ -34,10 +34,7 @@ fn setup(tier: Tier) -> (Store, Instance) {
     );
     let gi = Global::new(
         &mut store,
-        GlobalType {
-            content: ValType::V128,
-            mutable: false,
-        },
+        GlobalType::new(ValType::V128, false),
         Val::V128(i64x2(-3, 9)),
     )
     .unwrap();

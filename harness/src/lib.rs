@@ -59,7 +59,7 @@ pub struct EngineArgs {
     pub bounds_checks: String,
     /// Tiering policy for --tier tiered: interp, baseline[:sync],
     /// counters:call=N,loop=M[,opt-call=N,opt-loop=M][,skip-baseline][,sync],
-    /// budget:N[,opt=M][,sync], random:SEED, or the presets jsc and v8 (add ,max=TIER to cap,
+    /// budget:N[,opt=M][,sync-baseline][,sync], random:SEED, or the presets jsc and v8 (add ,max=TIER to cap,
     /// ,no-osr to keep running loops where they are).
     #[arg(long, value_name = "POLICY")]
     pub tiering: Option<String>,

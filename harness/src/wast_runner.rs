@@ -359,8 +359,11 @@ fn suite_features(label: &str) -> Option<wasmparser::WasmFeatures> {
     use wasmparser::WasmFeatures as F;
     let later = if label.starts_with("wasm-v1/") || label.starts_with("wasm-v2/") {
         F::MULTI_MEMORY | F::MEMORY64
-    } else if label.starts_with("proposals/memory64/") {
-        // The proposal's scripts predate multi-memory ("multiple memories" is invalid there).
+    } else if label.starts_with("proposals/memory64/")
+        || label.starts_with("proposals/function-references/")
+    {
+        // These proposals' scripts predate multi-memory ("multiple memories" is invalid there,
+        // and a memory index is a reserved zero byte, not a LEB128).
         F::MULTI_MEMORY
     } else {
         return None;
@@ -828,22 +831,13 @@ fn define_spectest(store: &mut Store, imports: &mut Imports) {
         ("global_f64", Val::f64(666.6)),
     ];
     for (name, v) in globals {
-        let ty = GlobalType {
-            content: v.ty(),
-            mutable: false,
-        };
+        let ty = GlobalType::new(v.ty(), false);
         let g = Global::new(&mut *store, ty, v).expect("spectest global");
         imports.define("spectest", name, g);
     }
     let table = Table::new(
         &mut *store,
-        TableType {
-            elem: FuncRef,
-            limits: Limits {
-                min: 10,
-                max: Some(20),
-            },
-        },
+        TableType::new(FuncRef, 10, Some(20)),
         Val::FuncRef(None),
     )
     .expect("spectest table");

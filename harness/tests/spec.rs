@@ -1,22 +1,24 @@
 //! The spec suites that Strata passes whole (wasm-v1, wasm-v2 and the Wasm 3.0 proposals it
-//! has finished: extended-const, multi-memory, tail-call), on every registered
+//! has finished: extended-const, multi-memory, tail-call, function-references) and Strata's
+//! own scripts (`tests/wast/`), on every registered
 //! configuration (`strata::conformance`): each available tier in both bounds-check modes, the
 //! interpreter in each dispatch mode, tiered execution under stress policies, mixed tiers.
 
 use strata::conformance::{multi_tier, single_tiers, NamedConfig};
 use strata::Engine;
-use strata_harness::wast_runner::{run_scripts, suite_scripts};
+use strata_harness::wast_runner::{run_scripts, suite_scripts, Script};
 
 /// The suites every configuration passes with nothing failed or skipped, with the least
 /// number of directives each runs (so a runner that silently ran nothing fails).
 /// proposals/memory64 passes on every tier except for its `simd_address.wast`, which needs
 /// SIMD in the baseline.
-const SUITES: [(&str, usize); 5] = [
+const SUITES: [(&str, usize); 6] = [
     ("wasm-v1", 19_000),
     ("wasm-v2", 28_000),
     ("proposals/extended-const", 280),
     ("proposals/multi-memory", 900),
     ("proposals/tail-call", 119),
+    ("proposals/function-references", 1_870),
 ];
 
 /// Runs every suite of `SUITES` under each configuration and fails with every failure of
@@ -55,6 +57,41 @@ fn spec_suites_on_every_single_tier_and_interpreter_mode() {
 #[test]
 fn spec_suites_tiered_and_mixed() {
     run_configs(&multi_tier());
+}
+
+/// Strata's own scripts (`tests/wast/`) for what the suites do not cover, each with the
+/// least number of directives it runs; every configuration passes them whole.
+const OWN_SCRIPTS: [(&str, &str, usize); 2] = [
+    ("table64.wast", include_str!("wast/table64.wast"), 30),
+    ("typed_refs.wast", include_str!("wast/typed_refs.wast"), 16),
+];
+
+#[test]
+fn own_scripts_on_every_configuration() {
+    let scripts: Vec<Script> = OWN_SCRIPTS
+        .iter()
+        .map(|(name, text, _)| Script {
+            suite: "strata".into(),
+            name: (*name).into(),
+            text: (*text).into(),
+        })
+        .collect();
+    let mut report = Vec::new();
+    for NamedConfig { name, config } in single_tiers().into_iter().chain(multi_tier()) {
+        let engine = Engine::new(config).unwrap();
+        for (o, (file, _, least)) in run_scripts(&engine, &scripts, 1).iter().zip(OWN_SCRIPTS) {
+            if o.failed > 0 || o.skipped > 0 || o.passed < least {
+                report.push(format!(
+                    "{file} on {name}: {} passed, {} failed, {} skipped\n{}",
+                    o.passed,
+                    o.failed,
+                    o.skipped,
+                    o.failures.join("\n")
+                ));
+            }
+        }
+    }
+    assert!(report.is_empty(), "{}", report.join("\n"));
 }
 
 #[test]

@@ -83,7 +83,7 @@ pub const SETUPS: &[Setup] = &[
     Setup {
         engine: "strata",
         name: "tiered",
-        label: "tiered, OSR on (counters:call=10,loop=150)",
+        label: "tiered, OSR on (default counters, to opt)",
         kind: Kind::Strata {
             tier: Tier::Tiered,
             policy: Some(POLICY_OSR),
@@ -116,6 +116,16 @@ pub const SETUPS: &[Setup] = &[
         label: "baseline JIT only (Tier::Baseline)",
         kind: Kind::Strata {
             tier: Tier::Baseline,
+            policy: None,
+        },
+        long: true,
+    },
+    Setup {
+        engine: "strata",
+        name: "opt",
+        label: "optimizing tier only (Tier::Opt)",
+        kind: Kind::Strata {
+            tier: Tier::Opt,
             policy: None,
         },
         long: true,

@@ -15,15 +15,16 @@ const RED: RGBColor = RGBColor(214, 39, 40);
 const GRAY: RGBColor = RGBColor(140, 140, 140);
 
 /// Line colour, dashes and width: the same role has the same colour in both panels. Red:
-/// tier-up at calls only (no OSR); blue: OSR; gray: the lower tier alone; dashed black: the
-/// upper tier alone. The tiered lines are wider, so they stay visible where the
+/// tier-up at calls only (no OSR); blue: OSR; gray: the lowest tier alone; dashed black: the
+/// top tier alone (dashed orange: Strata's middle tier, the baseline JIT). The tiered lines are wider, so they stay visible where the
 /// single-tier lines lie on top of them.
 fn style(engine: &str, config: &str) -> (RGBColor, bool, u32) {
     match (engine, config) {
         ("strata", "tiered") => (BLUE, false, 4),
         ("strata", "tiered-no-osr") | ("node", "default") => (RED, false, 3),
         ("strata", "interp") | ("node", "liftoff-only") => (GRAY, false, 2),
-        ("strata", "baseline") | ("node", "turbofan-only") => (BLACK, true, 2),
+        ("strata", "opt") | ("node", "turbofan-only") => (BLACK, true, 2),
+        ("strata", "baseline") => (RGBColor(255, 127, 14), true, 2),
         _ => (RGBColor(100, 60, 160), false, 2),
     }
 }

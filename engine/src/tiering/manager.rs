@@ -205,7 +205,7 @@ impl TierManager {
                 p.record(Some(func), kind);
             }
         };
-        if self.policy.synchronous() {
+        if self.policy.synchronous_at(tier) {
             record(0);
             self.queue.run_now(job);
             true

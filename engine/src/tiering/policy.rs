@@ -76,6 +76,14 @@ pub trait TierPolicy: Send + Sync {
     fn synchronous(&self) -> bool {
         false
     }
+    /// Compile synchronously when moving a function up to `tier` (default: `synchronous()`
+    /// for every tier). V8 compiles Liftoff lazily on the executing thread at a function's
+    /// first call and TurboFan in the background: the `v8` preset waits for the baseline
+    /// only.
+    fn synchronous_at(&self, tier: TierLevel) -> bool {
+        let _ = tier;
+        self.synchronous()
+    }
     /// A function is being entered; its calls counter has reached its check point.
     fn on_call(&self, f: &FuncState) -> Verdict;
     /// A loop back-edge is being taken; `loop_header` identifies the loop within the function.
@@ -206,13 +214,16 @@ pub struct CountersPolicy {
 
 impl Default for CountersPolicy {
     fn default() -> Self {
-        // JSC: interpreter -> BBQ after ~150 weighted events, BBQ -> OMG after 50,000 (+15 per
-        // call, +1 per back-edge) (field-notes.md).
+        // The first step as JSC's (interpreter -> BBQ after ~150 weighted events, a call
+        // weighing 15: field-notes.md). The second step at a tenth of JSC's BBQ -> OMG
+        // (50,000): chosen by a sweep of opt-loop = 1500 .. 500,000 (opt-call = opt-loop / 15)
+        // over benches/programs (papers/threshold-sweep, docs/tiering.md), where JSC's 50,000
+        // and 1500 were 8-12% behind 5000 .. 150,000 on the geomean.
         CountersPolicy {
             call_threshold: 10,
             loop_threshold: 150,
-            opt_call_threshold: 50_000 / 15,
-            opt_loop_threshold: 50_000,
+            opt_call_threshold: 333,
+            opt_loop_threshold: 5000,
             max: TierLevel::Opt,
             skip_baseline: false,
             synchronous: false,
@@ -221,6 +232,22 @@ impl Default for CountersPolicy {
 }
 
 impl CountersPolicy {
+    /// JavaScriptCore's thresholds (field-notes.md): the interpreter -> BBQ after about 150
+    /// weighted events (10 calls, 150 iterations: Wizard and this policy's default), BBQ ->
+    /// OMG after 50,000 weighted events in all, where a call weighs 15 and a back-edge 1
+    /// (3333 calls, 50,000 iterations); loop OSR at both steps.
+    pub fn jsc(synchronous: bool) -> Self {
+        CountersPolicy {
+            call_threshold: 10,
+            loop_threshold: 150,
+            opt_call_threshold: 50_000 / 15,
+            opt_loop_threshold: 50_000,
+            max: TierLevel::Opt,
+            skip_baseline: false,
+            synchronous,
+        }
+    }
+
     /// The (calls, back-edges) thresholds of the step from where `f` runs to `target`: the
     /// first step (out of the interpreter, to whichever tier) uses `call`/`loop`, the step
     /// from the baseline to the optimizing tier `opt-call`/`opt-loop`.
@@ -300,7 +327,7 @@ impl TierPolicy for CountersPolicy {
     }
 }
 
-/// `budget:N[,opt=M][,max=..][,sync]`: V8-like. Every call spends the function's size in bytes
+/// `budget:N[,opt=M][,max=..][,sync-baseline][,sync]`: V8-like. Every call spends the function's size in bytes
 /// and every back-edge a fixed 16 from a per-function budget of N; an exhausted budget asks
 /// for the baseline, and a total spend of N + M for the optimizing tier.
 #[derive(Debug, Clone)]
@@ -313,6 +340,9 @@ pub struct BudgetPolicy {
     pub max: TierLevel,
     /// Compile on the executing thread (`sync`).
     pub synchronous: bool,
+    /// Compile the baseline on the executing thread, the optimizing tier in the background
+    /// (`sync-baseline`, V8's lazy Liftoff).
+    pub sync_baseline: bool,
 }
 
 impl BudgetPolicy {
@@ -357,9 +387,14 @@ impl TierPolicy for BudgetPolicy {
             String::new()
         };
         format!(
-            "budget:{}{opt},max={}{}",
+            "budget:{}{opt},max={}{}{}",
             self.budget,
             self.max,
+            if self.sync_baseline && !self.synchronous {
+                ",sync-baseline"
+            } else {
+                ""
+            },
             if self.synchronous { ",sync" } else { "" }
         )
     }
@@ -368,6 +403,9 @@ impl TierPolicy for BudgetPolicy {
     }
     fn synchronous(&self) -> bool {
         self.synchronous
+    }
+    fn synchronous_at(&self, tier: TierLevel) -> bool {
+        self.synchronous || (self.sync_baseline && tier == TierLevel::Baseline)
     }
     fn on_call(&self, f: &FuncState) -> Verdict {
         self.verdict(f, 0)
@@ -481,6 +519,9 @@ impl TierPolicy for NoOsr {
     fn synchronous(&self) -> bool {
         self.0.synchronous()
     }
+    fn synchronous_at(&self, tier: TierLevel) -> bool {
+        self.0.synchronous_at(tier)
+    }
     fn on_call(&self, f: &FuncState) -> Verdict {
         self.0.on_call(f)
     }
@@ -496,7 +537,7 @@ impl TierPolicy for NoOsr {
 
 /// Parses a policy from the command line: `interp`, `baseline[:sync]`,
 /// `counters:call=N,loop=M[,opt-call=N2,opt-loop=M2][,max=T][,skip-baseline][,sync]`,
-/// `budget:N[,opt=M][,max=T][,sync]`, `random:SEED[,max=T]`, and the presets `jsc` and `v8`;
+/// `budget:N[,opt=M][,max=T][,sync-baseline][,sync]`, `random:SEED[,max=T]`, and the presets `jsc` and `v8`;
 /// any of them with `,no-osr` (or `:no-osr` when it has no parameters) as well.
 pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
     // `NAME:PARAMS`, or `NAME,FLAGS` for a policy without parameters (`baseline,sync`).
@@ -581,14 +622,11 @@ pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
         // JavaScriptCore's thresholds and loop OSR at both steps (field-notes.md).
         "jsc" => {
             check_known(&[], &kv, &flags)?;
-            Box::new(CountersPolicy {
-                max: TierLevel::Opt,
-                synchronous: sync,
-                ..Default::default()
-            })
+            Box::new(CountersPolicy::jsc(sync))
         }
-        // V8: the baseline (Liftoff) on the first call, the optimizing tier (TurboFan) by a
-        // budget (`--wasm-tiering-budget`, 1,800,000), and no OSR.
+        // V8: the baseline (Liftoff) compiled lazily on the executing thread at the first
+        // call, so that call runs in it; the optimizing tier (TurboFan) in the background by
+        // a budget (`--wasm-tiering-budget`, 1,800,000); no OSR (field-notes.md).
         "v8" => {
             check_known(&[], &kv, &flags)?;
             Box::new(NoOsr(Box::new(BudgetPolicy {
@@ -596,22 +634,28 @@ pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
                 opt_budget: 1_800_000,
                 max: TierLevel::Opt,
                 synchronous: sync,
+                sync_baseline: true,
             })))
         }
         "budget" => {
             let (budget, rest) = params.split_once(',').unwrap_or((params, ""));
             let budget = num("budget", budget)?;
-            let (kv, flags) = split_params(rest);
+            let (kv, mut flags) = split_params(rest);
+            let sync_baseline = flags.contains(&"sync-baseline");
+            flags.retain(|f| *f != "sync-baseline");
             check_known(&["max", "opt"], &kv, &flags)?;
+            // Default second level: 1000 N, the best of 10 N, 100 N and 1000 N in the sweep
+            // of papers/threshold-sweep (V8's 1.8 M bytes is of that order for N = 1000).
             let opt_budget = match kv.iter().find(|(k, _)| *k == "opt") {
                 Some((k, v)) => num(k, v)?,
-                None => budget.saturating_mul(10),
+                None => budget.saturating_mul(1000),
             };
             Box::new(BudgetPolicy {
                 budget,
                 opt_budget,
                 max: max(&kv, TierLevel::Opt)?,
                 synchronous: flags.contains(&"sync"),
+                sync_baseline,
             })
         }
         "random" => {
@@ -708,7 +752,13 @@ mod tests {
             "counters:call=10,loop=150,opt-call=3333,opt-loop=50000,max=opt"
         );
         let v8 = parse_policy("v8").unwrap();
-        assert_eq!(v8.name(), "budget:1,opt=1800000,max=opt,no-osr");
+        assert_eq!(
+            v8.name(),
+            "budget:1,opt=1800000,max=opt,sync-baseline,no-osr"
+        );
+        assert!(v8.synchronous_at(TierLevel::Baseline) && !v8.synchronous_at(TierLevel::Opt));
+        let again = parse_policy(&v8.name()).unwrap();
+        assert_eq!(again.name(), v8.name());
         // V8: the baseline at the first call, no OSR.
         assert_eq!(
             compiles(v8.on_call(&state(1, 0))),

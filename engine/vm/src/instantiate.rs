@@ -63,7 +63,12 @@ fn check_import(
             }
         }
         (ImportDesc::Table(want), ExternType::Table(t)) => {
-            if want.elem != t.elem || !t.limits.matches(&want.limits) {
+            // Tables are mutable: the element types must be the same, not subtypes.
+            if want.elem != t.elem
+                || want.ref_type() != t.ref_type()
+                || want.table64 != t.table64
+                || !t.limits.matches(&want.limits)
+            {
                 return mismatch(ExternType::Table(*want).to_string(), have);
             }
         }
@@ -76,7 +81,7 @@ fn check_import(
             }
         }
         (ImportDesc::Global(want), ExternType::Global(g)) => {
-            if want != g {
+            if !g.matches(want) {
                 return mismatch(ExternType::Global(*want).to_string(), have);
             }
         }
@@ -254,8 +259,8 @@ pub fn instantiate(
     for (i, seg) in module.elems.iter().enumerate() {
         match &seg.mode {
             SegmentMode::Active { index, .. } => {
-                let offset = segment_offsets[i].unwrap_or(0) as u32;
-                let len = store.instances[id as usize].elems[i].len() as u32;
+                let offset = segment_offsets[i].unwrap_or(0);
+                let len = store.instances[id as usize].elems[i].len() as u64;
                 table_init(store, id, *index, i as u32, offset, 0, len)
                     .map_err(InstantiateError::Trap)?;
                 store.instances[id as usize].elems[i] = Box::new([]);
@@ -277,18 +282,21 @@ pub fn instantiate(
 }
 
 /// `table.init`: copies `len` cells of element segment `seg` from `src` to table `table` at
-/// `dst`. Shared by instantiation and every tier.
+/// `dst`. Shared by instantiation and every tier, which pass the operands' cells as they are
+/// (`dst` in the table's index type, `src` and `len` i32: [`table_operand`]).
 pub fn table_init(
     store: &mut StoreInner,
     inst: InstanceId,
     table: u32,
     seg: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> Result<(), Trap> {
     let instance = &store.instances[inst as usize];
     let addr = instance.tables[table as usize] as usize;
+    let dst = table_operand(dst, store.tables[addr].ty.table64);
+    let (src, len) = (src as u32, len as u32);
     let items = &instance.elems[seg as usize];
     let (dst, src, len) = (dst as usize, src as usize, len as usize);
     let table = &mut store.tables[addr];
@@ -442,11 +450,13 @@ pub fn table_fill(
     store: &mut StoreInner,
     inst: InstanceId,
     table: u32,
-    index: u32,
+    index: u64,
     val: u64,
-    len: u32,
+    len: u64,
 ) -> Result<(), Trap> {
     let t = store.instances[inst as usize].tables[table as usize];
+    let table64 = store.tables[t as usize].ty.table64;
+    let (index, len) = (table_operand(index, table64), table_operand(len, table64));
     let elems = &mut store.tables[t as usize].elems;
     let (i, n) = (index as usize, len as usize);
     if i + n > elems.len() {
@@ -462,14 +472,21 @@ pub fn table_copy(
     inst: InstanceId,
     dst_table: u32,
     src_table: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> Result<(), Trap> {
     let data = &store.instances[inst as usize];
     let (td, ts) = (
         data.tables[dst_table as usize] as usize,
         data.tables[src_table as usize] as usize,
+    );
+    // Each index has its table's type; the length is i64 only between two i64 tables.
+    let (d64, s64) = (store.tables[td].ty.table64, store.tables[ts].ty.table64);
+    let (dst, src, len) = (
+        table_operand(dst, d64),
+        table_operand(src, s64),
+        table_operand(len, d64 && s64),
     );
     let (d, s, n) = (dst as usize, src as usize, len as usize);
     let tables = &mut store.tables;

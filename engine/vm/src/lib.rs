@@ -17,6 +17,7 @@ pub mod module;
 pub mod store;
 pub mod tiering;
 pub mod trap;
+pub mod typeid;
 pub mod types;
 pub mod vmctx;
 

@@ -69,12 +69,11 @@ pub fn simd_enabled() -> bool {
 /// `set_function_references_enabled`).
 static FUNCTION_REFERENCES: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
-/// Accepts (`true`) or rejects at validation (`false`, the default until every tier runs
-/// them) modules that use typed function references (`call_ref`, `(ref $t)`, `br_on_null`
-/// ...); the environment variable `STRATA_FUNCTION_REFERENCES=1` turns them on. The
-/// interpreter and the baseline run them (the optimizing tier refuses such functions, which
-/// keep the baseline's code); what is missing is import matching of typed reference types
-/// (docs/abi.md §1, "References").
+/// Accepts (`true`, the default) or rejects at validation (`false`) modules that use typed
+/// function references (`call_ref`, `(ref $t)`, `br_on_null` ...); the environment variable
+/// `STRATA_FUNCTION_REFERENCES=0` turns them off. Every tier runs them (the optimizing tier
+/// refuses such functions, which keep the baseline's code); import matching, `call_indirect`
+/// and the API compare precise reference types (`RefType`, canonical `TypeId`s).
 pub fn set_function_references_enabled(on: bool) {
     FUNCTION_REFERENCES.store(if on { 2 } else { 1 }, std::sync::atomic::Ordering::Relaxed);
 }
@@ -84,7 +83,7 @@ pub fn function_references_enabled() -> bool {
     use std::sync::atomic::Ordering::Relaxed;
     match FUNCTION_REFERENCES.load(Relaxed) {
         0 => {
-            let on = std::env::var("STRATA_FUNCTION_REFERENCES").is_ok_and(|v| v == "1");
+            let on = std::env::var("STRATA_FUNCTION_REFERENCES").map_or(true, |v| v != "0");
             FUNCTION_REFERENCES.store(if on { 2 } else { 1 }, Relaxed);
             on
         }
@@ -309,6 +308,8 @@ pub mod tier_slot {
 pub struct Module {
     pub bytes: Box<[u8]>,
     pub types: Vec<FuncType>,
+    /// The canonical identity of each of `types` (`crate::typeid`).
+    pub type_ids: Vec<TypeId>,
     pub imports: Vec<Import>,
     /// Type index of every function, imported ones first.
     pub funcs: Vec<u32>,
@@ -409,13 +410,55 @@ pub fn runtime_ref_type(r: wasmparser::RefType) -> Option<ValType> {
     }
 }
 
-fn table_type(t: &wasmparser::TableType, offset: u64) -> Result<TableType> {
+/// The precise type of reference `r`, its concrete type canonical (`crate::typeid`): `ids`
+/// are the canonical ids of the module's types defined so far, `this` the index of the type
+/// being defined (a reference to it is `HeapType::SelfRef`).
+fn precise_ref_type(
+    r: wasmparser::RefType,
+    ids: &[TypeId],
+    this: Option<u32>,
+    offset: u64,
+) -> Result<RefType> {
+    use wasmparser::{AbstractHeapType as A, HeapType as H, UnpackedIndex};
+    let unsupported = || {
+        ParseError::new(
+            Some(offset as usize),
+            format!("unsupported reference type {r:?}"),
+        )
+    };
+    let heap = match r.heap_type() {
+        H::Concrete(UnpackedIndex::Module(i)) if Some(i) == this => HeapType::SelfRef,
+        H::Concrete(UnpackedIndex::RecGroup(0)) if this.is_some() => HeapType::SelfRef,
+        H::Concrete(UnpackedIndex::Module(i)) => {
+            HeapType::Concrete(*ids.get(i as usize).ok_or_else(unsupported)?)
+        }
+        H::Concrete(_) | H::Exact(_) => return Err(unsupported()),
+        H::Abstract { shared: false, ty } => match ty {
+            A::Func => HeapType::Func,
+            A::NoFunc => HeapType::NoFunc,
+            A::Extern => HeapType::Extern,
+            A::NoExtern => HeapType::NoExtern,
+            A::Exn => HeapType::Exn,
+            A::NoExn => HeapType::NoExn,
+            _ => return Err(unsupported()),
+        },
+        H::Abstract { shared: true, .. } => return Err(unsupported()),
+    };
+    Ok(RefType {
+        nullable: r.is_nullable(),
+        heap,
+    })
+}
+
+fn table_type(t: &wasmparser::TableType, ids: &[TypeId], offset: u64) -> Result<TableType> {
     Ok(TableType {
         elem: ref_type(t.element_type, offset)?,
         limits: Limits {
             min: t.initial,
             max: t.maximum,
         },
+        typed: precise_ref_type(t.element_type, ids, None, offset)?.unless_plain(),
+        table64: t.table64,
     })
 }
 
@@ -430,15 +473,26 @@ fn memory_type(t: &wasmparser::MemoryType) -> MemoryType {
     }
 }
 
-fn global_type(t: &wasmparser::GlobalType, offset: u64) -> Result<GlobalType> {
+fn global_type(t: &wasmparser::GlobalType, ids: &[TypeId], offset: u64) -> Result<GlobalType> {
+    let typed = match t.content_type {
+        wasmparser::ValType::Ref(r) => precise_ref_type(r, ids, None, offset)?.unless_plain(),
+        _ => None,
+    };
     Ok(GlobalType {
         content: val_type(t.content_type, offset)?,
         mutable: t.mutable,
+        typed,
     })
 }
 
-/// Converts a wasmparser function type.
-pub fn func_type(t: &wasmparser::FuncType, offset: u64) -> Result<FuncType> {
+/// Converts a wasmparser function type: the module's type `this`, whose typed references
+/// name the module's earlier types, with canonical ids `ids` (`precise_ref_type`).
+pub fn func_type(
+    t: &wasmparser::FuncType,
+    ids: &[TypeId],
+    this: u32,
+    offset: u64,
+) -> Result<FuncType> {
     let params = t
         .params()
         .iter()
@@ -449,7 +503,13 @@ pub fn func_type(t: &wasmparser::FuncType, offset: u64) -> Result<FuncType> {
         .iter()
         .map(|p| val_type(*p, offset))
         .collect::<Result<Vec<_>>>()?;
-    Ok(FuncType::new(params, results))
+    let mut refs = Vec::new();
+    for (i, p) in t.params().iter().chain(t.results()).enumerate() {
+        if let wasmparser::ValType::Ref(r) = p {
+            refs.push((i as u32, precise_ref_type(*r, ids, Some(this), offset)?));
+        }
+    }
+    Ok(FuncType::new(params, results).with_ref_types(refs))
 }
 
 /// Validates a function body as `FuncValidator::validate` does, and says whether it has an
@@ -609,6 +669,7 @@ impl Module {
         let mut m = Module {
             bytes: Box::new([]),
             types: Vec::new(),
+            type_ids: Vec::new(),
             imports: Vec::new(),
             funcs: Vec::new(),
             tables: Vec::new(),
@@ -664,7 +725,18 @@ impl Module {
                     let group = group?;
                     for sub in group.into_types() {
                         match &sub.composite_type.inner {
-                            CompositeInnerType::Func(f) => self.types.push(func_type(f, 0)?),
+                            CompositeInnerType::Func(f) => {
+                                let this = self.types.len() as u32;
+                                let ty = func_type(f, &self.type_ids, this, 0)?;
+                                let id = crate::typeid::canonical_id(&ty).ok_or_else(|| {
+                                    ParseError::new(
+                                        None,
+                                        "too many distinct function types in this process",
+                                    )
+                                })?;
+                                self.types.push(ty);
+                                self.type_ids.push(id);
+                            }
                             _ => return Err(ParseError::new(None, "unsupported composite type")),
                         }
                     }
@@ -682,7 +754,7 @@ impl Module {
                                 ImportDesc::Func(t)
                             }
                             TypeRef::Table(t) => {
-                                let ty = table_type(&t, offset)?;
+                                let ty = table_type(&t, &self.type_ids, offset)?;
                                 self.tables.push(TableDef { ty, init: None });
                                 self.num_imported_tables += 1;
                                 ImportDesc::Table(ty)
@@ -694,7 +766,7 @@ impl Module {
                                 ImportDesc::Memory(ty)
                             }
                             TypeRef::Global(t) => {
-                                let ty = global_type(&t, offset)?;
+                                let ty = global_type(&t, &self.type_ids, offset)?;
                                 self.globals.push(GlobalDef { ty, init: None });
                                 self.num_imported_globals += 1;
                                 ImportDesc::Global(ty)
@@ -727,7 +799,7 @@ impl Module {
                         wasmparser::TableInit::Expr(e) => Some(ConstExpr::parse(e)?),
                     };
                     self.tables.push(TableDef {
-                        ty: table_type(&t.ty, offset)?,
+                        ty: table_type(&t.ty, &self.type_ids, offset)?,
                         init,
                     });
                 }
@@ -749,7 +821,7 @@ impl Module {
                 for g in reader {
                     let g = g?;
                     self.globals.push(GlobalDef {
-                        ty: global_type(&g.ty, offset)?,
+                        ty: global_type(&g.ty, &self.type_ids, offset)?,
                         init: Some(ConstExpr::parse(&g.init_expr)?),
                     });
                 }
@@ -853,12 +925,10 @@ impl Module {
     }
 
     fn tag_type(&self, type_index: u32) -> TagType {
-        let params = self
-            .types
+        self.types
             .get(type_index as usize)
-            .map(|t| t.params().into())
-            .unwrap_or_default();
-        TagType { params }
+            .map(TagType::of_func_type)
+            .unwrap_or_else(|| TagType::new([]))
     }
 
     /// The name section is advisory: a malformed one is ignored, never an error.

@@ -7,12 +7,19 @@
 //!   the translation of the entry function are timed too, giving the time to first
 //!   instruction: `Module::new` + instantiate + translating the entry function (the
 //!   interpreter translates every other function on its first call).
+//! * `strata:baseline` / `strata:opt`: in this process on one thread, `strata::Module::new`
+//!   (decoding and validation), then every defined function compiled to machine code as
+//!   `strata compile --tier baseline|opt` does (`BaselineModule::compile`, or
+//!   `opt::function_code` per function: IR, mid-end, regalloc2, emission; not published).
+//!   A function the optimizing tier cannot compile makes the row a failure, not a faster one.
 //! * `wasmi-eager` / `wasmi-lazy`: `strata-peer-wasmi --compile-only` reports `Module::new`'s
 //!   time (eager = full translation; lazy defers validation and translation).
 //! * `node*`: the node wrapper's `--compile-only` with `--no-wasm-lazy-compilation` times
 //!   `new WebAssembly.Module` (Liftoff for `node`/`node-liftoff`, TurboFan for `node-turbofan`).
-//! * `wasmtime*`: `wasmtime compile` has no in-process timer, so its whole-process time minus
-//!   that of compiling an empty module is used ("process delta").
+//! * `wasmtime*` through `benches/peers/wasmtime-py.py` (no `wasmtime` binary on `$PATH`): its
+//!   `--compile-only` times `Module::new` with parallel compilation off, on one thread.
+//! * `wasmtime*` through the CLI: `wasmtime compile` has no in-process timer, so its
+//!   whole-process time minus that of compiling an empty module is used ("process delta").
 
 use super::engines::{self, Engine, EngineKind};
 use super::process::{self, Exit};
@@ -75,10 +82,10 @@ struct Cell {
     status: Option<Status>,
 }
 
-fn method(kind: &EngineKind) -> &'static str {
-    match kind {
+fn method(e: &Engine) -> &'static str {
+    match e.kind {
         EngineKind::Strata(_) => "in-process",
-        EngineKind::Wasmtime | EngineKind::WasmtimeWinch => "process delta",
+        EngineKind::Wasmtime | EngineKind::WasmtimeWinch if !e.wasmtime_py => "process delta",
         EngineKind::Native => "-",
         _ => "peer timer",
     }
@@ -100,7 +107,7 @@ pub fn measure(
     let baselines: Vec<Option<f64>> = engines
         .iter()
         .map(|e| match e.kind {
-            EngineKind::Wasmtime | EngineKind::WasmtimeWinch if empty_ok => {
+            EngineKind::Wasmtime | EngineKind::WasmtimeWinch if empty_ok && !e.wasmtime_py => {
                 let times: Vec<f64> = (0..runs.max(3))
                     .filter_map(|_| {
                         let o = process::run(e.compile_command(&empty)?, timeout);
@@ -132,9 +139,13 @@ pub fn measure(
                     continue;
                 }
                 match &e.kind {
-                    EngineKind::Strata(_) => {
+                    EngineKind::Strata(tier) => {
                         let Ok(bytes) = &bytes else { continue };
-                        match strata_once(bytes, p) {
+                        let sample = match tier.as_str() {
+                            "interp" => strata_once(bytes, p),
+                            jit => jit_once(bytes, jit),
+                        };
+                        match sample {
                             Ok(s) => {
                                 cell.validate.push(s.validate);
                                 cell.translate.push(s.translate);
@@ -161,7 +172,7 @@ pub fn measure(
                 program: p.name.clone(),
                 engine: e.name.clone(),
                 status: cell.status.unwrap_or(Status::Unchecked),
-                method: method(&e.kind),
+                method: method(e),
                 code_bytes: p.code_bytes,
                 compile: Summary::of(&cell.compile),
                 validate: Summary::of(&cell.validate),
@@ -182,6 +193,9 @@ pub fn measure(
     rows
 }
 
+/// The Strata tiers measured in this process.
+const IN_PROCESS_TIERS: &[&str] = &["interp", "baseline", "opt"];
+
 /// `Err(status)` when the engine is not measured for this program.
 fn applicable(e: &Engine, bytes: &Result<Vec<u8>, String>) -> Result<(), Status> {
     if let Err(why) = &e.launcher {
@@ -191,9 +205,9 @@ fn applicable(e: &Engine, bytes: &Result<Vec<u8>, String>) -> Result<(), Status>
         return Err(Status::Failed(format!("cannot read the module: {why}")));
     }
     match &e.kind {
-        EngineKind::Strata(t) if t != "interp" => Err(Status::Skipped(format!(
-            "no in-process compile measurement for tier `{t}` yet"
-        ))),
+        EngineKind::Strata(t) if !IN_PROCESS_TIERS.contains(&t.as_str()) => Err(Status::Skipped(
+            format!("no in-process compile measurement for tier `{t}`"),
+        )),
         EngineKind::Native => Err(Status::Skipped("not a wasm engine".into())),
         _ => Ok(()),
     }
@@ -217,7 +231,7 @@ fn peer_once(e: &Engine, p: &Program, base: Option<f64>, timeout: Duration, cell
         }
     }
     let secs = match e.kind {
-        EngineKind::Wasmtime | EngineKind::WasmtimeWinch => match base {
+        EngineKind::Wasmtime | EngineKind::WasmtimeWinch if !e.wasmtime_py => match base {
             Some(b) => (o.wall.as_secs_f64() - b).max(0.0),
             None => {
                 cell.status = Some(Status::Skipped("no baseline process time".into()));
@@ -233,6 +247,43 @@ fn peer_once(e: &Engine, p: &Program, base: Option<f64>, timeout: Duration, cell
         },
     };
     cell.compile.push(secs);
+}
+
+/// One in-process compile with a JIT tier (`baseline` or `opt`), on this thread:
+/// validation, then machine code for every defined function (not published).
+fn jit_once(bytes: &[u8], tier: &str) -> Result<StrataSample, String> {
+    let engine = strata::Engine::new(strata::Config::default().tier(strata::Tier::Interp))
+        .map_err(|e| e.to_string())?;
+    let bounds = strata::BoundsChecks::default();
+    let t0 = Instant::now();
+    let module = strata::Module::new(&engine, bytes).map_err(|e| format!("compile error: {e}"))?;
+    let validate = t0.elapsed().as_secs_f64();
+    let env = module.env();
+    let t1 = Instant::now();
+    if tier == "opt" {
+        let mut failed = 0usize;
+        let mut first = None;
+        for d in 0..env.num_defined_funcs() as u32 {
+            if let Err(e) = strata_tiers::opt::function_code(env, d, bounds) {
+                failed += 1;
+                first.get_or_insert(e);
+            }
+        }
+        if let Some(e) = first {
+            return Err(format!(
+                "{failed} function(s) not compiled by opt (first: {e})"
+            ));
+        }
+    } else {
+        strata_tiers::baseline::BaselineModule::compile(env, bounds)
+            .map_err(|e| format!("baseline compile failed: {e}"))?;
+    }
+    Ok(StrataSample {
+        validate,
+        translate: t1.elapsed().as_secs_f64(),
+        instantiate: None,
+        entry_translate: None,
+    })
 }
 
 /// One in-process compile with the interpreter tier.

@@ -7,9 +7,16 @@
 //! |---|---|
 //! | `strata:<tier>` | this `strata` binary: `strata run --tier <tier> prog.wasm ARGS` |
 //! | `wasmi-eager`, `wasmi-lazy` | `target/release/strata-peer-wasmi --eager/--lazy prog.wasm ARGS` |
-//! | `wasmtime`, `wasmtime-winch` | `wasmtime run -C cache=n [-C compiler=winch] prog.wasm ARGS` |
+//! | `wasmtime`, `wasmtime-winch` | `wasmtime run -C cache=n [-C compiler=winch] prog.wasm ARGS`, or, with no `wasmtime` on `$PATH`, `python3 benches/peers/wasmtime-py.py --strategy cranelift\|winch prog.wasm ARGS` (the PyPI package `wasmtime`'s C library) |
 //! | `node`, `node-liftoff`, `node-turbofan` | `node --no-warnings [--liftoff-only / --no-liftoff] benches/peers/node-wasi.mjs prog.wasm ARGS` |
 //! | `native` | `<out>/native/<name> ARGS`, built with `clang -O2` from the program's C source |
+//!
+//! The `wasmtime` binary (wasmtime-cli) takes hours to build on a small machine; the PyPI
+//! package ships the same release's C library with both compilers, so `wasmtime-py.py` drives
+//! it. It follows the scripted-peer contract of the node wrapper (`--phase-times`,
+//! `--compile-only` on one thread, `--invoke`) and provides the Sightglass markers itself, so
+//! those peers get execution-phase, single-thread compile and marker-to-marker times; the
+//! version line says which one ran (`wasmtime 48.0.0 (C API via PyPI)`).
 
 use super::programs::Program;
 use std::ffi::OsString;
@@ -33,6 +40,9 @@ pub const WASMI_PEER: &str = "strata-peer-wasmi";
 
 /// The node WASI wrapper, relative to the workspace root.
 pub const NODE_WRAPPER: &str = "benches/peers/node-wasi.mjs";
+
+/// The wasmtime wrapper over the PyPI package's C library, relative to the workspace root.
+pub const WASMTIME_PY: &str = "benches/peers/wasmtime-py.py";
 
 /// Which engine.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,6 +136,9 @@ pub struct Engine {
     pub launcher: Result<Launcher, String>,
     /// A version line, when the tool tells one.
     pub version: Option<String>,
+    /// wasmtime run by [`WASMTIME_PY`] rather than its CLI: it reports phase times, times a
+    /// single-thread compile itself, and takes the Sightglass markers.
+    pub wasmtime_py: bool,
 }
 
 /// The executable and leading arguments of an engine.
@@ -189,6 +202,7 @@ impl Engine {
     pub fn locate(kind: EngineKind, loc: &Locations) -> Engine {
         let name = kind.name();
         let mut version = None;
+        let mut wasmtime_py = false;
         let launcher = match &kind {
             EngineKind::Strata(tier) if tier.starts_with("tiered@") => {
                 version = Some(format!("strata {}", env!("CARGO_PKG_VERSION")));
@@ -260,7 +274,16 @@ impl Engine {
                     }
                     Ok(Launcher { exe, args })
                 }
-                None => Err(not_found("wasmtime; install with benches/install-peers.sh")),
+                None => match wasmtime_py_launcher(&kind, loc) {
+                    Ok((launcher, v)) => {
+                        version = Some(v);
+                        wasmtime_py = true;
+                        Ok(launcher)
+                    }
+                    Err(why) => Err(not_found(&format!(
+                        "wasmtime ({why}); install with benches/install-peers.sh"
+                    ))),
+                },
             },
             EngineKind::Node | EngineKind::NodeLiftoff | EngineKind::NodeTurbofan => {
                 let wrapper = loc.root.join(NODE_WRAPPER);
@@ -294,11 +317,18 @@ impl Engine {
             name,
             launcher,
             version,
+            wasmtime_py,
         }
     }
 
     pub fn is_available(&self) -> bool {
         self.launcher.is_ok()
+    }
+
+    /// Whether a run can print `phase-times ...` (see [`EngineKind::reports_phases`]; wasmtime
+    /// can when it runs through [`WASMTIME_PY`]).
+    pub fn reports_phases(&self) -> bool {
+        self.kind.reports_phases() || self.wasmtime_py
     }
 
     /// The command that runs `program` once; `Err(reason)` when this engine cannot run it
@@ -321,7 +351,7 @@ impl Engine {
         }
         let mut c = Command::new(&launcher.exe);
         c.args(&launcher.args);
-        if phase_times && self.kind.reports_phases() {
+        if phase_times && self.reports_phases() {
             c.arg("--phase-times");
         }
         if let Some(name) = &program.invoke {
@@ -333,12 +363,16 @@ impl Engine {
 
     /// A command that only compiles `wasm` and reports `compile_ns` on stderr
     /// (`strata-peer-wasmi --compile-only`, the node wrapper's `--compile-only` with lazy
-    /// compilation off), or, for wasmtime, `wasmtime compile` (its whole-process time is
-    /// used). `None` when the engine has no such mode.
+    /// compilation off, `wasmtime-py.py --compile-only` with parallel compilation off), or,
+    /// for the wasmtime CLI, `wasmtime compile` (its whole-process time is used). `None` when
+    /// the engine has no such mode.
     pub fn compile_command(&self, wasm: &Path) -> Option<Command> {
         let launcher = self.launcher.as_ref().ok()?;
         let mut c = Command::new(&launcher.exe);
         match self.kind {
+            EngineKind::Wasmtime | EngineKind::WasmtimeWinch if self.wasmtime_py => {
+                c.args(&launcher.args).arg("--compile-only");
+            }
             EngineKind::WasmiEager | EngineKind::WasmiLazy => {
                 c.args(&launcher.args).arg("--compile-only");
             }
@@ -359,6 +393,58 @@ impl Engine {
         c.arg(wasm);
         Some(c)
     }
+}
+
+/// The launcher of [`WASMTIME_PY`] for `kind` (Cranelift or Winch) and its version line, when
+/// `python3` is on `$PATH` and can import the `wasmtime` package; else why not.
+fn wasmtime_py_launcher(kind: &EngineKind, loc: &Locations) -> Result<(Launcher, String), String> {
+    let script = loc.root.join(WASMTIME_PY);
+    if !script.is_file() {
+        return Err(format!("no {}", script.display()));
+    }
+    let shim = which("python3").ok_or("no wasmtime or python3 on $PATH")?;
+    // The interpreter itself, not a launcher such as pyenv's shim (a bash script that costs
+    // about as much as the import), so that whole-process times hold only Python's start.
+    let mut c = Command::new(&shim);
+    c.args(["-c", "import sys, wasmtime; print(sys.executable)"]);
+    let o = super::process::run(c, std::time::Duration::from_secs(30));
+    if !o.success() {
+        return Err(
+            "no `wasmtime` binary on $PATH and python3 cannot import the PyPI package `wasmtime`"
+                .into(),
+        );
+    }
+    let python = PathBuf::from(o.stdout.trim());
+    let python = if is_executable(&python) { python } else { shim };
+    let mut c = Command::new(&python);
+    c.arg(&script).arg("--version");
+    let o = super::process::run(c, std::time::Duration::from_secs(30));
+    if !o.success() {
+        return Err(format!(
+            "{} --version failed: {}",
+            script.display(),
+            o.failure_summary()
+        ));
+    }
+    let version = o
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("wasmtime (C API via PyPI)")
+        .to_string();
+    let strategy = if *kind == EngineKind::WasmtimeWinch {
+        "winch"
+    } else {
+        "cranelift"
+    };
+    Ok((
+        Launcher {
+            exe: python,
+            args: vec![script.into(), "--strategy".into(), strategy.into()],
+        },
+        version,
+    ))
 }
 
 /// The checksum a run printed: the value of a `checksum: X` line, or (for `--invoke`d

@@ -238,7 +238,9 @@ pub fn egraph_variants(tiers: &[String], egraph: &[String]) -> Vec<String> {
 /// Splits `--tiering` lists: a new policy starts at every part that begins with a policy's
 /// name; other parts (`loop=150`, `sync`, `max=baseline`) continue the policy before them.
 pub fn split_policies(list: &str) -> Result<Vec<String>, String> {
-    const NAMES: [&str; 5] = ["interp", "baseline", "counters", "budget", "random"];
+    const NAMES: [&str; 7] = [
+        "interp", "baseline", "counters", "budget", "random", "jsc", "v8",
+    ];
     let mut out: Vec<String> = Vec::new();
     for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let name = part.split(':').next().unwrap_or(part);
@@ -537,6 +539,16 @@ mod tests {
                 "counters:call=1,loop=1,sync",
                 "random:3",
                 "budget:500,max=baseline"
+            ])
+        );
+        // The presets, and three-level counters with their opt thresholds.
+        assert_eq!(
+            split_policies("jsc,v8,no-osr,counters:call=10,loop=150,opt-call=100,opt-loop=5000")
+                .unwrap(),
+            v(&[
+                "jsc",
+                "v8,no-osr",
+                "counters:call=10,loop=150,opt-call=100,opt-loop=5000"
             ])
         );
         assert!(split_policies("loop=1").is_err());

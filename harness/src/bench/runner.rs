@@ -111,7 +111,7 @@ pub fn measure(programs: &[Program], engines: &[Engine], s: &Settings) -> Vec<Ve
             .map(|e| {
                 Cell::new(match e.command(p, false) {
                     Err(why) => Some(Status::Skipped(why)),
-                    Ok(_) if s.phase != Phase::Total && !e.kind.reports_phases() => {
+                    Ok(_) if s.phase != Phase::Total && !e.reports_phases() => {
                         Some(Status::Skipped("phase unavailable".into()))
                     }
                     Ok(_) => None,
@@ -263,6 +263,7 @@ mod tests {
                 args: vec![],
             }),
             version: None,
+            wasmtime_py: false,
         }
     }
 

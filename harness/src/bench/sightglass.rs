@@ -8,8 +8,10 @@
 //!   and stderr must equal `<stem>.stdout.expected` / `<stem>.stderr.expected`, else
 //!   `default.stdout.expected` / `default.stderr.expected`, line by line, when present;
 //! * Strata's time is the one between the program's `bench.start` and `bench.end` calls
-//!   (`strata run` prints it); a peer's is its whole process (wasmtime gets the markers as a
-//!   `--preload`ed module of empty functions), the median of the runs.
+//!   (`strata run` prints it), and so is wasmtime's when it runs through
+//!   `benches/peers/wasmtime-py.py` (which provides the markers and prints the same line); the
+//!   wasmtime CLI's is its whole process (it gets the markers as a `--preload`ed module of
+//!   empty functions); the median of the runs.
 
 use super::engines::{Engine, EngineKind, Locations};
 use super::process::{self, Outcome};
@@ -169,7 +171,8 @@ fn check(b: &Benchmark, timing: Timing, o: &Outcome) -> Result<Duration, String>
 const MARKERS_WAT: &str = r#"(module (func (export "start")) (func (export "end")))"#;
 
 /// The engines to run, in order: Strata's tiers (timed by the markers) and the peers that
-/// can take the markers (wasmtime with Cranelift or Winch, timed as whole processes). An
+/// can take the markers (wasmtime with Cranelift or Winch: timed by the markers through
+/// `wasmtime-py.py`, as whole processes through the CLI). An
 /// engine that is not installed or cannot run the suite is reported and left out.
 fn runners(kinds: &[EngineKind], loc: &Locations) -> Result<Vec<Runner>, String> {
     let mut out = Vec::new();
@@ -185,6 +188,10 @@ fn runners(kinds: &[EngineKind], loc: &Locations) -> Result<Vec<Runner>, String>
         };
         let (timing, extra) = match kind {
             EngineKind::Strata(_) => (Timing::Markers, Vec::new()),
+            // The wrapper defines `bench.start`/`bench.end` and reports their interval.
+            EngineKind::Wasmtime | EngineKind::WasmtimeWinch if engine.wasmtime_py => {
+                (Timing::Markers, Vec::new())
+            }
             EngineKind::Wasmtime | EngineKind::WasmtimeWinch => {
                 let preload = match &markers_file {
                     Some(p) => PathBuf::clone(p),

@@ -37,6 +37,7 @@ use super::masm::{
     alu_ri8, fits_i32, fits_i8, fp_op, imul_ri8, jcc, mem_op, mov_imm, setcc, Asm, Cc,
 };
 use super::stack::{Loc, RegSet, Ty, Val};
+use crate::jit::check_points::BUDGET_BYTES;
 use dynasmrt::{dynasm, AssemblyOffset, DynamicLabel, DynasmApi, DynasmLabelApi};
 use strata_vm::frontend::{Arity, ControlKind as Kind, ControlStack};
 use strata_vm::vmctx::offsets as off;
@@ -97,11 +98,12 @@ pub struct Gen<'a> {
     counting: Option<Counting>,
 }
 
-/// Counting in baseline code (docs/tiering.md): the function's counters (the
-/// interpreter's `Counters`, at a fixed address), and the out-of-line check points to emit
-/// after the body.
+/// Counting in baseline code (docs/tiering.md): the function's call and loop budgets
+/// (`jit::check_points::Budget`, in a data page after the code), and the out-of-line check
+/// points to emit after the body.
 struct Counting {
-    counters: u64,
+    call_budget: DynamicLabel,
+    loop_budget: DynamicLabel,
     def_index: u32,
     call_check: Option<(DynamicLabel, DynamicLabel)>,
     loop_checks: Vec<LoopCheck>,
@@ -116,11 +118,6 @@ struct LoopCheck {
     consts: Vec<(u32, Val)>,
 }
 
-const CALLS: i32 = std::mem::offset_of!(crate::interp::Counters, calls) as i32;
-const CALL_CHECK: i32 = std::mem::offset_of!(crate::interp::Counters, call_check) as i32;
-const BACKEDGES: i32 = std::mem::offset_of!(crate::interp::Counters, backedges) as i32;
-const BACKEDGE_CHECK: i32 = std::mem::offset_of!(crate::interp::Counters, backedge_check) as i32;
-
 /// Where a compiled function's code starts, and its OSR entries.
 pub struct FuncEntries {
     pub entry: usize,
@@ -128,6 +125,9 @@ pub struct FuncEntries {
     pub osr: Vec<(u32, usize)>,
     /// Value-stack cells the frame needs (`L + H + 1`).
     pub frame_cells: u64,
+    /// With counting: where the data page holding the budgets starts (page-aligned, after
+    /// all the code); to be mapped read+write (`jit::publish_with_data`).
+    pub data: Option<usize>,
 }
 
 enum Opnd {
@@ -160,9 +160,10 @@ fn push_cells(out: &mut Vec<Ty>, t: Ty, n: usize) {
 
 /// Compiles defined function `def_index`, appending to `asm`. Returns the code offset of its
 /// entry, and with `osr` an OSR entry per reachable loop (design.md §5). Trap sites (offsets
-/// from the start of `asm`) are appended to `traps`. With `counters` (the address of the
-/// function's `interp::Counters`, which outlive the code), the code counts calls and loop
-/// iterations and calls the tier manager at their check points.
+/// from the start of `asm`) are appended to `traps`. With `counting`, the code counts calls
+/// and loop iterations in budgets of its own and calls the tier manager at their check
+/// points; the budgets follow the code in a page of their own (`FuncEntries::data`), so
+/// `asm` must start at a page boundary and hold only this function.
 pub fn compile_function(
     asm: &mut Asm,
     traps: &mut Vec<(u32, TrapCode)>,
@@ -170,7 +171,7 @@ pub fn compile_function(
     def_index: usize,
     explicit: bool,
     osr: bool,
-    counters: Option<u64>,
+    counting: bool,
 ) -> Result<FuncEntries, String> {
     let func_index = module.num_imported_funcs + def_index as u32;
     let ty = module.func_type(func_index);
@@ -211,6 +212,7 @@ pub fn compile_function(
     let nresults = results.len() as u32;
     let to_stub = asm.new_dynamic_label();
     let func_label = asm.new_dynamic_label();
+    let budgets = counting.then(|| (asm.new_dynamic_label(), asm.new_dynamic_label()));
     let mut g = Gen {
         asm,
         explicit,
@@ -233,8 +235,9 @@ pub fn compile_function(
         trap_labels: [None; 16],
         to_stub,
         osr_loops: osr.then(Vec::new),
-        counting: counters.map(|counters| Counting {
-            counters,
+        counting: budgets.map(|(call_budget, loop_budget)| Counting {
+            call_budget,
+            loop_budget,
             def_index: def_index as u32,
             call_check: None,
             loop_checks: Vec::new(),
@@ -271,8 +274,9 @@ pub fn compile_function(
         osr_entries.push((ordinal, g.asm.offset().0));
         patches.push(g.osr_entry(header));
     }
-    g.check_point_stubs();
+    let budgets = g.check_point_stubs();
     g.epilogue_stubs();
+    let data = budgets.map(|b| g.budget_page(b));
     let frame = g.num_locals as u64 + g.max_height as u64 + 1;
     if frame > MAX_FRAME_CELLS {
         return Err("function frame is too large".into());
@@ -295,6 +299,7 @@ pub fn compile_function(
         entry,
         osr: osr_entries,
         frame_cells: frame,
+        data,
     })
 }
 
@@ -755,23 +760,19 @@ impl<'a> Gen<'a> {
 
     // ---- tiered execution's counters (docs/tiering.md) ----
 
-    /// Counts a call at function entry (after the interruption point): a relaxed
-    /// load/add/store of the counter and a compare with its check point, like the
-    /// interpreter; the call to the tier manager is out of line.
+    /// Counts a call at function entry (after the interruption point): one decrement of
+    /// the call budget, `rip`-relative, and a branch to the out-of-line check point when it
+    /// runs out (JavaScriptCore's `add32` + branch; no register, nothing loaded first).
     fn count_call(&mut self) {
         let Some(c) = self.counting.as_mut() else {
             return;
         };
-        let counters = c.counters as i64;
+        let budget = c.call_budget;
         let (cold, resume) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
         c.call_check = Some((cold, resume));
         asm!(self
-            ; mov r11, QWORD counters
-            ; mov r10, QWORD [r11 + CALLS]
-            ; add r10, 1
-            ; mov QWORD [r11 + CALLS], r10
-            ; cmp r10, QWORD [r11 + CALL_CHECK]
-            ; jae =>cold
+            ; sub DWORD [=>budget], 1
+            ; js =>cold
             ; =>resume
         );
     }
@@ -794,7 +795,7 @@ impl<'a> Gen<'a> {
         let Some(c) = self.counting.as_mut() else {
             return;
         };
-        let counters = c.counters as i64;
+        let budget = c.loop_budget;
         let (cold, resume) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
         c.loop_checks.push(LoopCheck {
             cold,
@@ -803,26 +804,21 @@ impl<'a> Gen<'a> {
             consts,
         });
         asm!(self
-            ; mov r11, QWORD counters
-            ; mov r10, QWORD [r11 + BACKEDGES]
-            ; add r10, 1
-            ; mov QWORD [r11 + BACKEDGES], r10
-            ; cmp r10, QWORD [r11 + BACKEDGE_CHECK]
-            ; jae =>cold
+            ; sub DWORD [=>budget], 1
+            ; js =>cold
             ; =>resume
         );
     }
 
-    /// The cold paths of the check points, after the body.
-    fn check_point_stubs(&mut self) {
-        let Some(c) = self.counting.take() else {
-            return;
-        };
+    /// The cold paths of the check points, after the body. Returns the budgets' labels
+    /// (call, loop) for `budget_page`.
+    fn check_point_stubs(&mut self) -> Option<(DynamicLabel, DynamicLabel)> {
+        let c = self.counting.take()?;
         let def = c.def_index as u64;
         if let Some((cold, resume)) = c.call_check {
             asm!(self; =>cold);
             let f = crate::jit::check_points::call_check as *const () as usize;
-            self.call_helper(f, &[Arg::Vmctx, Arg::Imm(def)]);
+            self.call_helper(f, &[Arg::Vmctx, Arg::Imm(def), Arg::Label(c.call_budget)]);
             self.reload_mem_len();
             asm!(self; jmp =>resume);
         }
@@ -839,6 +835,7 @@ impl<'a> Gen<'a> {
                 Arg::Imm(def),
                 Arg::Imm(l.ordinal as u64),
                 Arg::Cell(0),
+                Arg::Label(c.loop_budget),
             ];
             self.call_helper(f, &args);
             let (ret, stub) = (self.asm.new_dynamic_label(), self.to_stub);
@@ -857,6 +854,25 @@ impl<'a> Gen<'a> {
                 ; ret
             );
         }
+        Some((c.call_budget, c.loop_budget))
+    }
+
+    /// Pads the code to a page boundary and puts the call and loop budgets there (both
+    /// zero: the first event of each syncs with the counters). Returns the page's offset.
+    fn budget_page(&mut self, (call, looping): (DynamicLabel, DynamicLabel)) -> usize {
+        // int3 up to the page, copied from a slice (a byte at a time costs more than a
+        // small function's compile: +7% instructions on large.wasm, whose functions are
+        // small and many).
+        static PAD: [u8; 4096] = [0xcc; 4096];
+        let pad = self.asm.offset().0.next_multiple_of(4096) - self.asm.offset().0;
+        self.asm.extend(&PAD[..pad]);
+        let data = self.asm.offset().0;
+        let zeros = [0u8; BUDGET_BYTES];
+        asm!(self; =>call);
+        self.asm.extend(zeros);
+        asm!(self; =>looping);
+        self.asm.extend(zeros);
+        data
     }
 
     // ---- prologue and returns ----
@@ -1318,6 +1334,8 @@ enum Arg {
     Val(Val),
     /// `fp + 8 * cell`
     Cell(u32),
+    /// The address of a label (`lea`, `rip`-relative).
+    Label(DynamicLabel),
 }
 
 /// Turns what an operator's lowering returns into the visitor's result.
@@ -1668,8 +1686,8 @@ impl<'a> Lower<'a> for Gen<'_> {
         // ---- tables and references ----
         visit_table_get(table: u32) => |g| g.table_get(table);
         visit_table_set(table: u32) => |g| g.helper_op(helpers::table_set as *const () as usize, 2, Some(table as u64), None, true);
-        visit_table_size(table: u32) => |g| g.helper_op(helpers::table_size as *const () as usize, 0, Some(table as u64), Some(Ty::I32), false);
-        visit_table_grow(table: u32) => |g| g.helper_op(helpers::table_grow as *const () as usize, 2, Some(table as u64), Some(Ty::I32), false);
+        visit_table_size(table: u32) => |g| { let t = g.table_index_ty(table); g.helper_op(helpers::table_size as *const () as usize, 0, Some(table as u64), Some(t), false) };
+        visit_table_grow(table: u32) => |g| { let t = g.table_index_ty(table); g.helper_op(helpers::table_grow as *const () as usize, 2, Some(table as u64), Some(t), false) };
         visit_table_fill(table: u32) => |g| g.helper_op(helpers::table_fill as *const () as usize, 3, Some(table as u64), None, true);
         visit_table_copy(dst_table: u32, src_table: u32) => |g| g.table_copy_init(helpers::table_copy as *const () as usize, dst_table as u64, src_table as u64);
         visit_table_init(elem_index: u32, table: u32) => |g| g.table_copy_init(helpers::table_init as *const () as usize, table as u64, elem_index as u64);
@@ -2087,6 +2105,16 @@ impl Gen<'_> {
             ; mov Rq(r), QWORD [r15 + t]
             ; mov Rq(r), QWORD [Rq(r) + k]
         );
+    }
+
+    /// The type of table `table`'s indices and sizes (i64 for table64). The table helpers
+    /// take and return whole cells and narrow them by the table's type (`table_operand`).
+    fn table_index_ty(&self, table: u32) -> Ty {
+        if self.module.tables[table as usize].ty.table64 {
+            Ty::I64
+        } else {
+            Ty::I32
+        }
     }
 
     fn table_get(&mut self, table: u32) {
@@ -2569,6 +2597,7 @@ impl Gen<'_> {
                     let d = cell_disp(c);
                     fpa!(self, d; {lea Rq(r),} {});
                 }
+                Arg::Label(l) => asm!(self; lea Rq(r), [=>l]),
             }
         }
         // Where this frame is, for a helper that runs wasm (its depth, docs/abi.md §4).

@@ -69,9 +69,10 @@ impl BaselineModule {
                 continue;
             }
             let func_index = module.num_imported_funcs as usize + def;
-            let entries =
-                codegen::compile_function(&mut asm, &mut traps, module, def, explicit, false, None)
-                    .map_err(|e| format!("function {func_index}: {e}"))?;
+            let entries = codegen::compile_function(
+                &mut asm, &mut traps, module, def, explicit, false, false,
+            )
+            .map_err(|e| format!("function {func_index}: {e}"))?;
             offsets.push(Some(entries.entry));
         }
         let total = asm.offset().0;
@@ -182,14 +183,13 @@ pub struct FuncCode {
     osr: Box<[u32]>,
     frame_cells: usize,
     code_size: usize,
-    /// Keeps the counters the code writes alive.
-    _counters_owner: Option<Arc<crate::interp::InterpModule>>,
 }
 
 impl FuncCode {
     /// Compiles defined function `def_index` of `module` into its own mapping; with
-    /// `counting`, the code counts calls and loop iterations for tiered execution in the
-    /// function's interpreter counters (docs/tiering.md).
+    /// `counting`, the code counts calls and loop iterations for tiered execution in budgets
+    /// in a data page after the code, synced with the function's interpreter counters at
+    /// its check points (docs/tiering.md).
     pub fn compile(
         module: &Module,
         def_index: u32,
@@ -207,15 +207,11 @@ impl FuncCode {
         asm.reserve_ops(body * 3 + 256);
         let mut traps = Vec::new();
         let explicit = bounds == BoundsChecks::Explicit;
-        // The counters live in the interpreter's translation of the function, which the
-        // module keeps as long as this code (`counters_owner` holds it too).
-        let interp = counting
-            .then(|| crate::interp::InterpModule::existing(module))
-            .flatten();
-        let counters = interp
-            .as_ref()
-            .and_then(|i| i.get(module, def_index).ok())
-            .map(|f| &f.counters as *const crate::interp::Counters as u64);
+        // The check points sync with the interpreter's counters of the function: without
+        // them there is nothing to count into.
+        let counting = counting
+            && crate::interp::InterpModule::existing(module)
+                .is_some_and(|i| i.get(module, def_index).is_ok());
         let entries = codegen::compile_function(
             &mut asm,
             &mut traps,
@@ -223,16 +219,17 @@ impl FuncCode {
             def_index as usize,
             explicit,
             true,
-            counters,
+            counting,
         )
         .map_err(|e| format!("function {func_index}: {e}"))?;
         let bytes = asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
+        let code_end = entries.data.unwrap_or(bytes.len());
         let func = PublishedFunc {
             offset: entries.entry,
-            len: bytes.len() - entries.entry,
+            len: code_end - entries.entry,
             func_index,
         };
-        let code = jit::publish("baseline", module, &bytes, traps, &[func])?;
+        let code = jit::publish_with_data("baseline", module, &bytes, code_end, traps, &[func])?;
         let num_loops = entries.osr.iter().map(|o| o.0 + 1).max().unwrap_or(0);
         let mut osr = vec![u32::MAX; num_loops as usize];
         for (ordinal, offset) in entries.osr {
@@ -243,8 +240,7 @@ impl FuncCode {
             entry: entries.entry,
             osr: osr.into_boxed_slice(),
             frame_cells: entries.frame_cells as usize,
-            code_size: bytes.len(),
-            _counters_owner: counters.and(interp),
+            code_size: code_end,
         })
     }
 

@@ -13,8 +13,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use strata_vm::tiering::{Counts, LEVEL_HOST, LEVEL_INTERP};
 use strata_vm::{
-    cell_funcref, funcref_cell, FrameInfo, FuncAddr, FuncKind, HostContext, InstanceId, Module,
-    StoreInner, Trap, TrapCode,
+    cell_funcref, funcref_cell, table_grow_result, table_operand, FrameInfo, FuncAddr, FuncKind,
+    HostContext, InstanceId, Module, StoreInner, Trap, TrapCode,
 };
 
 /// What the executor knows about the instance whose code is running.
@@ -546,11 +546,12 @@ impl Executor<'_> {
         &mut self,
         table_index: u32,
         type_index: u32,
-        i: usize,
+        i: u64,
     ) -> Result<FuncAddr, Trap> {
         let inst = self.instance();
         let expected = inst.sigs[type_index as usize];
         let table = &self.store.tables[inst.tables[table_index as usize] as usize];
+        let i = table_operand(i, table.ty.table64) as usize;
         let cell = *table
             .elems
             .get(i)
@@ -913,10 +914,10 @@ impl Executor<'_> {
                     base,
                 } => {
                     let (table_index, _, _) = ext!();
-                    let i = s.get(index) as u32 as usize;
                     let inst = self.instance();
                     let expected = inst.sigs[type_index as usize];
                     let table = &self.store.tables[inst.tables[table_index as usize] as usize];
+                    let i = table_operand(s.get(index), table.ty.table64) as usize;
                     let cell = *table
                         .elems
                         .get(i)
@@ -967,7 +968,7 @@ impl Executor<'_> {
                     let (table_index, n, _) = ext!();
                     self.pc = pc;
                     // Read before the arguments move: `index` may be a local they overwrite.
-                    let i = s.get(index) as u32 as usize;
+                    let i = s.get(index);
                     let addr = self.indirect_target(table_index, type_index, i)?;
                     self.tail_args(base, n);
                     match self.tail_call(addr)? {
@@ -1079,18 +1080,20 @@ impl Executor<'_> {
                     self.store.instances[inst].data_dropped[segment as usize] = true;
                 }
                 Op::TableGet { dst, table, index } => {
-                    let t = self.instance().tables[table as usize];
-                    let v = *self.store.tables[t as usize]
+                    let t = &self.store.tables[self.instance().tables[table as usize] as usize];
+                    let v = *t
                         .elems
-                        .get(s.get(index) as u32 as usize)
+                        .get(table_operand(s.get(index), t.ty.table64) as usize)
                         .ok_or_else(|| Trap::new(TrapCode::TableOutOfBounds))?;
                     s.set(dst, v);
                 }
                 Op::TableSet { table, index, val } => {
                     let t = self.instance().tables[table as usize];
-                    let slot = self.store.tables[t as usize]
+                    let t = &mut self.store.tables[t as usize];
+                    let i = table_operand(s.get(index), t.ty.table64);
+                    let slot = t
                         .elems
-                        .get_mut(s.get(index) as u32 as usize)
+                        .get_mut(i as usize)
                         .ok_or_else(|| Trap::new(TrapCode::TableOutOfBounds))?;
                     *slot = s.get(val);
                 }
@@ -1101,13 +1104,14 @@ impl Executor<'_> {
                 Op::TableGrow { dst, table, init } => {
                     let (delta, _, _) = ext!();
                     let t = self.instance().tables[table as usize];
-                    let r =
-                        self.store.tables[t as usize].grow(s.get(delta) as u32 as u64, s.get(init));
-                    s.set(dst, r.map(|old| old as u32).unwrap_or(u32::MAX) as u64);
+                    let t = &mut self.store.tables[t as usize];
+                    let table64 = t.ty.table64;
+                    let r = t.grow(table_operand(s.get(delta), table64) as u64, s.get(init));
+                    s.set(dst, table_grow_result(r, table64));
                 }
                 Op::TableFill { table, index, val } => {
                     let (len, _, _) = ext!();
-                    let (i, v, n) = (s.get(index) as u32, s.get(val), s.get(len) as u32);
+                    let (i, v, n) = (s.get(index), s.get(val), s.get(len));
                     strata_vm::table_fill(self.store, self.ctx.instance, table, i, v, n)?;
                 }
                 Op::TableCopy {
@@ -1121,9 +1125,9 @@ impl Executor<'_> {
                         self.ctx.instance,
                         dst_table,
                         src_table,
-                        s.get(dst) as u32,
-                        s.get(src) as u32,
-                        s.get(len) as u32,
+                        s.get(dst),
+                        s.get(src),
+                        s.get(len),
                     )?;
                 }
                 Op::TableInit {
@@ -1137,9 +1141,9 @@ impl Executor<'_> {
                         self.ctx.instance,
                         table,
                         segment,
-                        s.get(dst) as u32,
-                        s.get(src) as u32,
-                        s.get(len) as u32,
+                        s.get(dst),
+                        s.get(src),
+                        s.get(len),
                     )?;
                 }
                 Op::ElemDrop { segment } => {

@@ -11,13 +11,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use strata_vm::{FrameInfo, TrapCode};
 
+const PAGE: usize = 4096;
+
 /// An executable mapping holding one or more functions.
 pub struct CodeMemory {
     ptr: *mut u8,
     len: usize,
+    /// Bytes of code pages (read+execute) at the start; the rest are data pages.
+    exec: usize,
 }
 
-// SAFETY: the mapping is immutable once made executable; sharing its address is harmless.
+// SAFETY: the code pages are immutable once made executable, and the data pages are only
+// written by JIT code and read through raw pointers; sharing the address is harmless.
 unsafe impl Send for CodeMemory {}
 // SAFETY: as above.
 unsafe impl Sync for CodeMemory {}
@@ -25,22 +30,34 @@ unsafe impl Sync for CodeMemory {}
 impl CodeMemory {
     /// Copies `code` into a new mapping and makes it read+execute.
     pub fn new(code: &[u8]) -> io::Result<CodeMemory> {
-        Self::map(code, 0)
+        Self::map(code, code.len(), 0)
+    }
+
+    /// As `new`, but the pages from `data_from` (a multiple of the page size) on stay
+    /// read+write and are never executable: data the code reaches `rip`-relative (baseline
+    /// code's tier-up budgets), so W^X still holds for every page.
+    pub fn new_with_data(bytes: &[u8], data_from: usize) -> io::Result<CodeMemory> {
+        if !data_from.is_multiple_of(PAGE) || data_from > bytes.len() {
+            return Err(io::Error::other("code memory: data not page-aligned"));
+        }
+        Self::map(bytes, data_from, 0)
     }
 
     /// As `new`, in the low 2 GiB of the address space (`MAP_32BIT`), so that addresses in
     /// the code fit in 32 bits (the interpreter's handlers use that for dispatch).
     pub fn new_low(code: &[u8]) -> io::Result<CodeMemory> {
-        let mem = Self::map(code, libc::MAP_32BIT)?;
+        let mem = Self::map(code, code.len(), libc::MAP_32BIT)?;
         if mem.ptr as usize + mem.len > u32::MAX as usize {
             return Err(io::Error::other("MAP_32BIT mapping above 4 GiB"));
         }
         Ok(mem)
     }
 
-    fn map(code: &[u8], extra_flags: libc::c_int) -> io::Result<CodeMemory> {
-        let page = 4096;
-        let len = code.len().max(1).div_ceil(page) * page;
+    /// Maps `bytes`; the pages below `exec_len` (rounded up) become read+execute, the rest
+    /// stays read+write.
+    fn map(bytes: &[u8], exec_len: usize, extra_flags: libc::c_int) -> io::Result<CodeMemory> {
+        let len = bytes.len().max(1).div_ceil(PAGE) * PAGE;
+        let exec = exec_len.max(1).div_ceil(PAGE) * PAGE;
         // SAFETY: a fresh anonymous private mapping touches no existing memory.
         let ptr = unsafe {
             libc::mmap(
@@ -58,27 +75,33 @@ impl CodeMemory {
             return Err(io::Error::last_os_error());
         }
         let ptr = ptr.cast::<u8>();
-        // SAFETY: `ptr` is a writable mapping of `len >= code.len()` bytes that nothing else
-        // references yet; afterwards it is flipped to read+execute and never written again.
+        // SAFETY: `ptr` is a writable mapping of `len >= bytes.len()` bytes that nothing else
+        // references yet; afterwards its code pages are flipped to read+execute and never
+        // written again (the data pages are never made executable).
         unsafe {
-            std::ptr::copy_nonoverlapping(code.as_ptr(), ptr, code.len());
-            if libc::mprotect(ptr.cast(), len, libc::PROT_READ | libc::PROT_EXEC) != 0 {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len());
+            if libc::mprotect(ptr.cast(), exec.min(len), libc::PROT_READ | libc::PROT_EXEC) != 0 {
                 let e = io::Error::last_os_error();
                 libc::munmap(ptr.cast(), len);
                 return Err(e);
             }
         }
-        Ok(CodeMemory { ptr, len })
+        Ok(CodeMemory {
+            ptr,
+            len,
+            exec: exec.min(len),
+        })
     }
 
     pub fn base(&self) -> *const u8 {
         self.ptr
     }
 
-    /// The code bytes (for disassembly).
+    /// The code bytes (for disassembly): the code pages, without data pages.
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: the mapping is readable for `len` bytes and immutable while `self` lives.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+        // SAFETY: the code pages are readable for `exec` bytes and immutable while `self`
+        // lives.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.exec) }
     }
 }
 

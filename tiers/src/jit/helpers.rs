@@ -11,8 +11,8 @@
 
 use strata_vm::vmctx::VMContext;
 use strata_vm::{
-    cell_funcref, funcref_cell, FuncAddr, FuncKind, HostContext, InstanceId, StoreInner, Trap,
-    TrapCode,
+    cell_funcref, funcref_cell, table_grow_result, table_operand, FuncAddr, FuncKind, HostContext,
+    InstanceId, StoreInner, Trap, TrapCode,
 };
 
 /// The store and the calling instance.
@@ -240,7 +240,7 @@ pub unsafe extern "C" fn call_indirect(
     vmctx: *const VMContext,
     table: u32,
     type_index: u32,
-    index: u32,
+    index: u64,
     fp: *mut u64,
 ) -> u32 {
     // SAFETY: module contract.
@@ -248,6 +248,7 @@ pub unsafe extern "C" fn call_indirect(
     let data = &store.instances[inst as usize];
     let expected = data.sigs[type_index as usize];
     let t = &store.tables[data.tables[table as usize] as usize];
+    let index = table_operand(index, t.ty.table64);
     let Some(&cell) = t.elems.get(index as usize) else {
         return TrapCode::UndefinedElement as u32;
     };
@@ -270,14 +271,15 @@ pub unsafe extern "C" fn call_indirect(
 pub unsafe extern "C" fn resolve_indirect(
     vmctx: *const VMContext,
     table: u32,
-    type_index: u32,
-    index: u32,
+    type_index: u64,
+    index: u64,
 ) -> ValueOrTrap {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
     let data = &store.instances[inst as usize];
     let expected = data.sigs[type_index as usize];
     let t = &store.tables[data.tables[table as usize] as usize];
+    let index = table_operand(index, t.ty.table64);
     let trap = |c: TrapCode| ValueOrTrap {
         value: 0,
         trap: c as u64,
@@ -327,14 +329,15 @@ pub unsafe extern "C" fn resolve_indirect(
 pub unsafe extern "C" fn resolve_tail_indirect(
     vmctx: *const VMContext,
     table: u32,
-    type_index: u32,
-    index: u32,
+    type_index: u64,
+    index: u64,
 ) -> ValueOrTrap {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
     let data = &store.instances[inst as usize];
     let expected = data.sigs[type_index as usize];
     let t = &store.tables[data.tables[table as usize] as usize];
+    let index = table_operand(index, t.ty.table64);
     let trap = |c: TrapCode| ValueOrTrap {
         value: 0,
         trap: c as u64,
@@ -497,11 +500,11 @@ pub struct ValueOrTrap {
 
 /// # Safety
 /// See the module documentation.
-pub unsafe extern "C" fn table_get(vmctx: *const VMContext, table: u32, index: u32) -> ValueOrTrap {
+pub unsafe extern "C" fn table_get(vmctx: *const VMContext, table: u32, index: u64) -> ValueOrTrap {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
-    let t = store.instances[inst as usize].tables[table as usize];
-    match store.tables[t as usize].elems.get(index as usize) {
+    let t = &store.tables[store.instances[inst as usize].tables[table as usize] as usize];
+    match t.elems.get(table_operand(index, t.ty.table64) as usize) {
         Some(&value) => ValueOrTrap { value, trap: 0 },
         None => ValueOrTrap {
             value: 0,
@@ -515,13 +518,14 @@ pub unsafe extern "C" fn table_get(vmctx: *const VMContext, table: u32, index: u
 pub unsafe extern "C" fn table_set(
     vmctx: *const VMContext,
     table: u32,
-    index: u32,
+    index: u64,
     val: u64,
 ) -> u32 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
-    let t = store.instances[inst as usize].tables[table as usize];
-    match store.tables[t as usize].elems.get_mut(index as usize) {
+    let t = &mut store.tables[store.instances[inst as usize].tables[table as usize] as usize];
+    let index = table_operand(index, t.ty.table64);
+    match t.elems.get_mut(index as usize) {
         Some(slot) => {
             *slot = val;
             0
@@ -532,11 +536,11 @@ pub unsafe extern "C" fn table_set(
 
 /// # Safety
 /// See the module documentation.
-pub unsafe extern "C" fn table_size(vmctx: *const VMContext, table: u32) -> u32 {
+pub unsafe extern "C" fn table_size(vmctx: *const VMContext, table: u32) -> u64 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
     let t = store.instances[inst as usize].tables[table as usize];
-    store.tables[t as usize].elems.len() as u32
+    store.tables[t as usize].elems.len() as u64
 }
 
 /// # Safety
@@ -545,13 +549,14 @@ pub unsafe extern "C" fn table_grow(
     vmctx: *const VMContext,
     table: u32,
     init: u64,
-    delta: u32,
-) -> u32 {
+    delta: u64,
+) -> u64 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
-    let t = store.instances[inst as usize].tables[table as usize];
-    let r = store.tables[t as usize].grow(delta as u64, init);
-    r.map(|old| old as u32).unwrap_or(u32::MAX)
+    let t = &mut store.tables[store.instances[inst as usize].tables[table as usize] as usize];
+    let table64 = t.ty.table64;
+    let r = t.grow(table_operand(delta, table64) as u64, init);
+    table_grow_result(r, table64)
 }
 
 /// # Safety
@@ -559,9 +564,9 @@ pub unsafe extern "C" fn table_grow(
 pub unsafe extern "C" fn table_fill(
     vmctx: *const VMContext,
     table: u32,
-    index: u32,
+    index: u64,
     val: u64,
-    len: u32,
+    len: u64,
 ) -> u32 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
@@ -575,9 +580,9 @@ pub unsafe extern "C" fn table_copy(
     vmctx: *const VMContext,
     dst_table: u32,
     src_table: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> u32 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };
@@ -591,9 +596,9 @@ pub unsafe extern "C" fn table_init(
     vmctx: *const VMContext,
     table: u32,
     seg: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> u32 {
     // SAFETY: module contract.
     let (store, inst) = unsafe { cx(vmctx) };

@@ -72,16 +72,35 @@ pub fn publish(
     tier: &str,
     module: &Module,
     bytes: &[u8],
+    trap_sites: Vec<(u32, TrapCode)>,
+    funcs: &[PublishedFunc],
+) -> Result<Published, String> {
+    publish_with_data(tier, module, bytes, bytes.len(), trap_sites, funcs)
+}
+
+/// `publish` for code followed by data: `bytes[data_from..]` (page-aligned) is mapped
+/// read+write and never executable (`CodeMemory::new_with_data`); only `bytes[..data_from]`
+/// is code.
+pub fn publish_with_data(
+    tier: &str,
+    module: &Module,
+    bytes: &[u8],
+    data_from: usize,
     mut trap_sites: Vec<(u32, TrapCode)>,
     funcs: &[PublishedFunc],
 ) -> Result<Published, String> {
     signals::install();
-    let code = CodeMemory::new(bytes).map_err(|e| format!("code memory: {e}"))?;
+    let code = if data_from < bytes.len() {
+        CodeMemory::new_with_data(bytes, data_from)
+    } else {
+        CodeMemory::new(bytes)
+    }
+    .map_err(|e| format!("code memory: {e}"))?;
     let base = code.base() as usize;
     trap_sites.sort_by_key(|t| t.0);
     let traps = Arc::new(TrapTable {
         start: base,
-        end: base + bytes.len(),
+        end: base + data_from,
         sites: trap_sites.into_boxed_slice(),
         funcs: funcs
             .iter()

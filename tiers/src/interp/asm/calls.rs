@@ -118,7 +118,9 @@ pub(super) fn calls(g: &mut Gen) {
     // found in the indirect-call cache under its cell and the expected type (the executor
     // fills it after the checks a call_indirect makes) is called like a `Call`; anything
     // else (another table, an index out of bounds, a null or unknown element) is the
-    // executor's, with its traps.
+    // executor's, with its traps. The index is read whole: a table64 index at or above 2^32
+    // is out of bounds; an i32 index with a dirty upper half (design.md §4) is merely left
+    // to the executor, which narrows it by the table's type.
     let op = Op::CallIndirect {
         type_index: 0,
         index: 0,
@@ -131,7 +133,7 @@ pub(super) fn calls(g: &mut Gen) {
             ; cmp DWORD [r12 + OP + F1], 0
             ; jne =>exit
             ; mov eax, DWORD [r12 + F2]
-            ; mov eax, DWORD [r13 + rax * 8]
+            ; mov rax, QWORD [r13 + rax * 8]
             ; cmp rax, QWORD [rdx + C_TABLE_LEN]
             ; jae =>exit
             ; mov rcx, QWORD [rdx + C_TABLE]
