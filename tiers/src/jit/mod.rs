@@ -90,7 +90,15 @@ pub fn publish_with_offsets(
     wasm_offsets: Vec<(u32, u32)>,
     funcs: &[PublishedFunc],
 ) -> Result<Published, String> {
-    publish_with_data(tier, module, bytes, bytes.len(), trap_sites, wasm_offsets, funcs)
+    publish_with_data(
+        tier,
+        module,
+        bytes,
+        bytes.len(),
+        trap_sites,
+        wasm_offsets,
+        funcs,
+    )
 }
 
 /// `publish_with_offsets` for code followed by data: `bytes[data_from..]` (page-aligned) is
