@@ -216,15 +216,25 @@ impl Frame {
         self.info.module_name.as_deref()
     }
     /// The byte offset of the function's body in the module binary (what
-    /// `wasm-objdump`/`wasm-tools` show for it), when the module is known. Offsets of single
-    /// instructions are not recorded by the tiers.
+    /// `wasm-objdump`/`wasm-tools` show for it), when the module is known.
     pub fn func_offset(&self) -> Option<usize> {
         self.func_offset
     }
+    /// The byte offset in the module binary of the instruction the frame was executing:
+    /// the trapping instruction in the innermost frame, the call in outer frames
+    /// ([`FrameInfo::wasm_offset`]).
+    pub fn wasm_offset(&self) -> Option<u32> {
+        self.info.wasm_offset
+    }
 }
 
+/// As wasmtime prints a frame: `0x1a4 - module!name (func 3)`, the instruction's offset
+/// first; without it, the function body's offset after the index.
 impl fmt::Display for Frame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(off) = self.wasm_offset() {
+            write!(f, "{off:#x} - ")?;
+        }
         if let Some(m) = self.module_name() {
             write!(f, "{m}!")?;
         }
@@ -232,7 +242,7 @@ impl fmt::Display for Frame {
             Some(name) => write!(f, "{name} (func {}", self.func_index())?,
             None => write!(f, "func {}", self.func_index())?,
         }
-        if let Some(off) = self.func_offset {
+        if let (None, Some(off)) = (self.wasm_offset(), self.func_offset) {
             write!(f, " @ {off:#x}")?;
         }
         if self.func_name().is_some() {

@@ -337,14 +337,14 @@ fn deep_recursion_prints_a_few_lines() {
     assert!(lines.len() <= 8, "{text}");
     assert_eq!(lines[0], "runtime error: call stack exhausted");
     assert_eq!(lines[1], "wasm backtrace:");
-    assert!(lines[2].starts_with("  0: m!down (func 0 @ 0x"), "{text}");
+    // Frames print as wasmtime's do: the instruction's wasm offset, then the function.
+    assert!(lines[2].starts_with("  0: 0x"), "{text}");
+    assert!(lines[2].ends_with(" - m!down (func 0)"), "{text}");
     assert!(
-        lines[5].starts_with(&format!(
-            "  ... {} more frames of m!down",
-            e.frames().len() - 3
-        )),
+        lines[5].starts_with(&format!("  ... {} more frames of 0x", e.frames().len() - 3)),
         "{text}"
     );
+    assert!(lines[5].ends_with(" - m!down (func 0)"), "{text}");
 }
 
 #[test]
@@ -375,10 +375,15 @@ fn frames_carry_code_offsets_and_demangled_names() {
     assert_eq!(&bytes[offsets[1]..offsets[1] + 3], [0x00, 0x10, 0x00]);
     let text = e.to_string();
     assert!(
-        text.contains("core::panicking::panic (func 0 @ 0x"),
+        text.contains(" - core::panicking::panic (func 0)"),
         "{text}"
     );
-    assert!(text.contains("middle(int) (func 1 @ 0x"), "{text}");
+    assert!(text.contains(" - middle(int) (func 1)"), "{text}");
+    // Each frame's instruction lies in its function's body.
+    for f in frames {
+        let (at, body) = (f.wasm_offset().unwrap() as usize, f.func_offset().unwrap());
+        assert!(at > body, "{at:#x} in the body at {body:#x}");
+    }
 }
 
 /// A panic in a host function reaches the embedder as that panic in every tier (it does not

@@ -456,12 +456,7 @@ fn catching_setup(config: &Config) -> (Store, Instance) {
     let engine = Engine::new(config.clone()).unwrap();
     let module = Module::new(&engine, CATCHING).unwrap();
     let mut store = Store::new(&engine);
-    let tag = Tag::new(
-        &mut store,
-        TagType {
-            params: [ValType::I32].into(),
-        },
-    );
+    let tag = Tag::new(&mut store, TagType::new([ValType::I32]));
     let throw = Func::new(
         &mut store,
         FuncType::new([ValType::I32], []),

@@ -532,6 +532,7 @@ mod tests {
             func_index: i,
             func_name: None,
             module_name: None,
+            wasm_offset: None,
         };
         let mut t = strata::Trap::new(strata::TrapCode::StackOverflow);
         for _ in 0..1000 {

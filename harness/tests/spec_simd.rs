@@ -1,7 +1,8 @@
 //! The fixed-width SIMD suite (`proposals/simd`) on every configuration that runs SIMD: the
 //! interpreter in each dispatch mode, the baseline, tiered execution under the stress
-//! policies and mixed tiers, each in both bounds modes (the optimizing tier refuses SIMD
-//! functions, which its configurations would leave to the baseline). SIMD can be turned off
+//! policies and mixed tiers, each in both bounds modes; and the optimizing tier, which runs
+//! SIMD itself (a test fails if any function of the suites falls back to the baseline's
+//! code), in both bounds modes with the e-graph on, off and in chaos. SIMD can be turned off
 //! (`strata::set_simd_enabled`, process-wide), so this test has its own binary, which turns
 //! it on.
 
@@ -105,4 +106,106 @@ fn the_baseline_compiles_simd_functions() {
         let f = instance.get_typed_func::<i32, i32>(&store, "f").unwrap();
         assert_eq!(f.call(&mut store, 40).unwrap(), 42);
     }
+}
+
+/// Every module of the SIMD suites, as binaries (modules that do not encode are skipped: the
+/// suites' malformed and invalid ones sit in `assert_*` directives, not here).
+fn suite_modules(suite: &str) -> Vec<(String, Vec<u8>)> {
+    use wast::{QuoteWat, QuoteWatTest, Wast, WastDirective};
+    let mut out = Vec::new();
+    for script in suite_scripts(suite).unwrap() {
+        let buf = wast::parser::ParseBuffer::new(&script.text).unwrap();
+        let wast: Wast<'_> = wast::parser::parse(&buf).unwrap();
+        for d in wast.directives {
+            let mut m: QuoteWat<'_> = match d {
+                WastDirective::Module(m) | WastDirective::ModuleDefinition(m) => m,
+                _ => continue,
+            };
+            let bytes = match m.to_test() {
+                Ok(QuoteWatTest::Binary(b)) => b,
+                Ok(QuoteWatTest::Text(t)) => match wat::parse_bytes(&t) {
+                    Ok(b) => b.into_owned(),
+                    Err(_) => continue,
+                },
+                Err(_) => continue,
+            };
+            out.push((script.name.clone(), bytes));
+        }
+    }
+    out
+}
+
+/// The optimizing tier compiles every function of the SIMD and relaxed-SIMD suites itself:
+/// none falls back to the baseline's code (which `--tier opt` would do silently).
+#[test]
+fn the_optimizing_tier_compiles_every_simd_function() {
+    strata::set_simd_enabled(true);
+    for bounds in [
+        strata::BoundsChecks::GuardPages,
+        strata::BoundsChecks::Explicit,
+    ] {
+        let engine = Engine::new(strata::Config::default().bounds_checks(bounds)).unwrap();
+        let (mut compiled, mut refused) = (0usize, Vec::new());
+        for suite in ["proposals/simd", "proposals/relaxed-simd"] {
+            for (name, bytes) in suite_modules(suite) {
+                let Ok(module) = strata::Module::new(&engine, &bytes) else {
+                    continue;
+                };
+                let env = module.env();
+                for d in 0..env.num_defined_funcs() as u32 {
+                    match strata_tiers::opt::function_code(env, d, bounds) {
+                        Ok(_) => compiled += 1,
+                        Err(e) => refused.push(format!("{name}: function {d}: {e}")),
+                    }
+                }
+            }
+        }
+        assert!(
+            refused.is_empty(),
+            "{} functions refused:\n{}",
+            refused.len(),
+            refused.join("\n")
+        );
+        // The suites' valid modules define 1,727 functions.
+        assert!(compiled >= 1_700, "only {compiled} functions compiled");
+    }
+}
+
+/// Both SIMD suites on the optimizing tier: both bounds modes, the e-graph on, off and in
+/// chaos (random extraction).
+#[test]
+fn simd_suites_on_the_optimizing_tier() {
+    strata::set_simd_enabled(true);
+    let mut report = Vec::new();
+    for bounds in [
+        strata::BoundsChecks::GuardPages,
+        strata::BoundsChecks::Explicit,
+    ] {
+        for egraph in ["on", "off", "chaos=3"] {
+            let config = strata::Config::default()
+                .tier(Tier::Opt)
+                .bounds_checks(bounds)
+                .egraph(egraph)
+                .unwrap();
+            let engine = Engine::new(config).unwrap();
+            for (suite, min) in [("proposals/simd", 25_900), ("proposals/relaxed-simd", 77)] {
+                let scripts = suite_scripts(suite).unwrap();
+                let outcomes = run_scripts(&engine, &scripts, 2);
+                let (mut passed, mut skipped, mut failures) = (0, 0, Vec::new());
+                for (s, o) in scripts.iter().zip(&outcomes) {
+                    passed += o.passed;
+                    skipped += o.skipped;
+                    failures.extend(o.failures.iter().map(|f| format!("  {}: {f}", s.name)));
+                }
+                if !failures.is_empty() || skipped > 0 || passed < min {
+                    report.push(format!(
+                        "{suite} on opt {bounds:?} egraph={egraph}: {passed} passed, {} failed, {skipped} skipped\n{}",
+                        failures.len(),
+                        failures.join("\n")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(report.is_empty(), "{}", report.join("\n"));
 }

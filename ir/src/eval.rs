@@ -28,6 +28,10 @@
 //!   globals, tables, calls, control. They are not in the e-graph and must never be folded.
 //! - `ref.func`: pure, but its value is the function's runtime address (a cell), which only
 //!   the instance knows; the folder keeps it as an opaque leaf.
+//! - The v128 opcodes (`v128.const`, `simd`, `i8x16.shuffle`): a v128 does not fit the
+//!   `u64` encoding, and the mid-end treats v128 values as opaque (they never enter the
+//!   e-graph, so nothing folds them). Their semantics are the interpreter's
+//!   (`tiers/src/interp/simd.rs`), which the tiers' spec and fuzz tests compare against.
 //! - Ill-formed requests: the wrong number of operands, or an immediate of the wrong kind
 //!   for the opcode (`i32.const` without `Imm::I32`, `ref.null` without a reference type).
 //!

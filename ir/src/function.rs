@@ -6,6 +6,7 @@
 
 use crate::entity::{EntityVec, ListRange};
 use crate::opcode::{Format, Opcode};
+use crate::simd::SimdOp;
 use crate::types::Type;
 use crate::{Block, Inst, Value};
 use strata_vm::TrapCode;
@@ -43,6 +44,12 @@ pub enum Imm {
     Trap(TrapCode),
     /// Branch targets: a range of `Function::call_pool`.
     Targets(ListRange),
+    /// 16 bytes in memory order: the constant of `v128.const`, the lanes of `i8x16.shuffle`.
+    V128([u8; 16]),
+    /// The operator of a `simd` instruction and its lane index (0 when it has none).
+    Simd(SimdOp, u8),
+    /// The operator of a `simd.load`/`simd.store`, its memory access and lane index.
+    SimdMem(MemArg, SimdOp, u8),
 }
 
 /// A branch target: a block and the arguments passed to its parameters.
@@ -112,9 +119,86 @@ pub struct Function {
     /// Block order; the first block is the normal entry.
     pub layout: Vec<Block>,
     pub osr_entries: Vec<OsrEntry>,
+    /// Where each instruction came from in the wasm module (`srcloc`).
+    pub srclocs: SrcLocs,
+}
+
+/// The byte offset in the wasm module of the operator each instruction was made for, by
+/// `Inst`, for backtraces: the back end maps trap sites and call return addresses to them.
+/// `make_inst` gives a new instruction `current`: the wasm translator sets it at each
+/// operator; a pass that makes an instruction in place of another sets it to that one's
+/// (the e-graph keeps trapping and calling instructions in its skeleton, so they keep
+/// theirs; pure values it re-creates get the offset of the skeleton instruction they are
+/// placed before, which no backtrace shows). Debug information: two functions that differ
+/// only here are equal.
+#[derive(Clone, Debug)]
+pub struct SrcLocs {
+    by_inst: Vec<u32>,
+    /// What new instructions get (`NO_SRCLOC`: none, e.g. text IR).
+    pub current: u32,
+    /// The function's first operator (which may make no instruction, e.g. `local.get`).
+    pub entry: u32,
+}
+
+/// No source location.
+pub const NO_SRCLOC: u32 = u32::MAX;
+
+impl Default for SrcLocs {
+    fn default() -> SrcLocs {
+        SrcLocs {
+            by_inst: Vec::new(),
+            current: NO_SRCLOC,
+            entry: NO_SRCLOC,
+        }
+    }
+}
+
+impl PartialEq for SrcLocs {
+    fn eq(&self, _: &SrcLocs) -> bool {
+        true
+    }
+}
+
+impl Eq for SrcLocs {}
+
+impl SrcLocs {
+    /// The source offset of `inst`, if it has one.
+    pub fn get(&self, inst: Inst) -> Option<u32> {
+        self.by_inst
+            .get(inst.0 as usize)
+            .copied()
+            .filter(|&o| o != NO_SRCLOC)
+    }
+
+    /// The offset of the function's first operator (where a frame stopped on entry is):
+    /// `entry` when the translator set it, else the lowest offset of an instruction.
+    pub fn first(&self) -> Option<u32> {
+        if self.entry != NO_SRCLOC {
+            return Some(self.entry);
+        }
+        self.by_inst
+            .iter()
+            .copied()
+            .filter(|&o| o != NO_SRCLOC)
+            .min()
+    }
+
+    /// Sets `inst`'s source offset.
+    pub fn set(&mut self, inst: Inst, offset: u32) {
+        let i = inst.0 as usize;
+        if self.by_inst.len() <= i {
+            self.by_inst.resize(i + 1, NO_SRCLOC);
+        }
+        self.by_inst[i] = offset;
+    }
 }
 
 impl Function {
+    /// The wasm offset of the operator `inst` was made for (`SrcLocs`).
+    pub fn srcloc(&self, inst: Inst) -> Option<u32> {
+        self.srclocs.get(inst)
+    }
+
     pub fn new(name: impl Into<String>, params: Vec<Type>, results: Vec<Type>) -> Self {
         Function {
             name: name.into(),
@@ -318,6 +402,10 @@ impl Function {
             num_results: result_types.len() as u32,
         });
         self.inst_block.push(None);
+        let at = self.srclocs.current;
+        if at != NO_SRCLOC || !self.srclocs.by_inst.is_empty() {
+            self.srclocs.set(inst, at);
+        }
         inst
     }
 

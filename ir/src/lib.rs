@@ -81,6 +81,7 @@ pub mod opcode;
 pub mod osr;
 pub mod parse;
 pub mod passes;
+pub mod simd;
 pub mod translate;
 pub mod types;
 pub mod verify;

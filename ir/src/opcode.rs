@@ -60,6 +60,14 @@ pub enum Format {
     BrTable,
     /// The returned values.
     Return,
+    /// A v128 constant (`Imm::V128`).
+    ConstV128,
+    /// A SIMD operator and lane (`Imm::Simd`).
+    Simd,
+    /// Shuffle lanes (`Imm::V128`).
+    Shuffle,
+    /// A SIMD memory operator, its access and lane (`Imm::SimdMem`).
+    SimdMem,
 }
 
 /// How an instruction interacts with the rest of the program: what an optimizer may do to it.
@@ -346,6 +354,11 @@ opcodes! {
     BrTable           "br_table"            BrTable      Terminator []                                                   (*);
     Return            "return"              Return       Terminator []                                                   (*);
     Trap              "trap"                Trap         Terminator []                                                   ( => );
+    V128Const         "v128.const"          ConstV128    Pure       []                                                   ( => V128);
+    Simd              "simd"                Simd         Pure       []                                                   (*);
+    I8x16Shuffle      "i8x16.shuffle"       Shuffle      Pure       []                                                   (V128 V128 => V128);
+    SimdLoad          "simd.load"           SimdMem      Read       [MemoryOutOfBounds]                                  (*);
+    SimdStore         "simd.store"          SimdMem      Write      [MemoryOutOfBounds]                                  (*);
 }
 
 impl Opcode {
@@ -440,7 +453,10 @@ mod tests {
     fn pure_opcodes_have_fixed_signatures_except_polymorphic_ones() {
         for op in Opcode::pure_opcodes() {
             assert!(op.traps().is_empty());
-            let poly = matches!(op, Opcode::RefNull | Opcode::RefIsNull | Opcode::Select);
+            let poly = matches!(
+                op,
+                Opcode::RefNull | Opcode::RefIsNull | Opcode::Select | Opcode::Simd
+            );
             assert_eq!(op.signature().is_none(), poly, "{op}");
         }
         assert!(Opcode::I32Add.is_pure());

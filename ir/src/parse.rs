@@ -3,6 +3,7 @@
 
 use crate::function::{BlockCall, Builder, Function, Imm, MemArg, OsrEntry, ValueData, ValueDef};
 use crate::opcode::{Format, Opcode};
+use crate::simd::SimdOp;
 use crate::types::{type_from_name, Type};
 use crate::write::trap_from_name;
 use crate::{Block, Value};
@@ -439,6 +440,46 @@ impl FuncParser {
         }
     }
 
+    fn memarg(l: &mut Line) -> Result<MemArg, ParseError> {
+        let memory = l.prefixed("mem")?;
+        let offset = l.key("offset")?;
+        let align = l.key("align")?;
+        let checked = match l.word()?.as_str() {
+            "checked" => true,
+            "unchecked" => false,
+            w => return l.err(format!("expected checked|unchecked, found `{w}`")),
+        };
+        match u8::try_from(align) {
+            Ok(align) => Ok(MemArg {
+                memory,
+                offset,
+                align,
+                checked,
+            }),
+            Err(_) => l.err("alignment out of range"),
+        }
+    }
+
+    fn simd_op(l: &mut Line) -> Result<SimdOp, ParseError> {
+        let w = l.word()?;
+        match SimdOp::from_name(&w) {
+            Some(op) => Ok(op),
+            None => l.err(format!("unknown SIMD operator `{w}`")),
+        }
+    }
+
+    /// `lane=N` for an operator with a lane index, else 0.
+    fn lane(l: &mut Line, op: SimdOp) -> Result<u8, ParseError> {
+        let Some(n) = op.lane_count() else {
+            return Ok(0);
+        };
+        let lane = l.key("lane")?;
+        match u8::try_from(lane) {
+            Ok(x) if x < n => Ok(x),
+            _ => l.err("lane index out of range"),
+        }
+    }
+
     fn inst(&mut self, l: &mut Line) -> Result<(), ParseError> {
         let Some(block) = self.current else {
             return l.err("instruction outside a block");
@@ -476,24 +517,25 @@ impl FuncParser {
             Format::ConstF64 => Imm::F64(l.hex()?),
             Format::RefType => Imm::Type(l.ty()?),
             Format::FuncIndex | Format::Call => Imm::Index(l.prefixed("f")?),
-            Format::Memory => {
-                let memory = l.prefixed("mem")?;
-                let offset = l.key("offset")?;
-                let align = l.key("align")?;
-                let checked = match l.word()?.as_str() {
-                    "checked" => true,
-                    "unchecked" => false,
-                    w => return l.err(format!("expected checked|unchecked, found `{w}`")),
-                };
-                match u8::try_from(align) {
-                    Ok(align) => Imm::Mem(MemArg {
-                        memory,
-                        offset,
-                        align,
-                        checked,
-                    }),
-                    Err(_) => return l.err("alignment out of range"),
+            Format::Memory => Imm::Mem(Self::memarg(l)?),
+            Format::ConstV128 | Format::Shuffle => {
+                let w = l.word()?;
+                let digits = w.strip_prefix("0x").unwrap_or(&w);
+                match u128::from_str_radix(digits, 16) {
+                    Ok(v) => Imm::V128(v.to_le_bytes()),
+                    Err(_) => return l.err(format!("bad v128 constant `{w}`")),
                 }
+            }
+            Format::Simd => {
+                let op = Self::simd_op(l)?;
+                let lane = Self::lane(l, op)?;
+                Imm::Simd(op, lane)
+            }
+            Format::SimdMem => {
+                let op = Self::simd_op(l)?;
+                let m = Self::memarg(l)?;
+                let lane = Self::lane(l, op)?;
+                Imm::SimdMem(m, op, lane)
             }
             Format::MemIndex => Imm::Index(l.prefixed("mem")?),
             Format::MemCopy => Imm::Index2(l.prefixed("mem")?, l.prefixed("mem")?),

@@ -38,16 +38,6 @@ impl std::error::Error for TranslateError {}
 
 type Result<T> = std::result::Result<T, TranslateError>;
 
-/// No IR opcode works on v128 yet: a function that moves v128 values through blocks,
-/// calls or globals is refused (the lower tiers run it), as are its SIMD operators.
-fn no_v128<'a>(types: impl IntoIterator<Item = &'a Type>) -> Result<()> {
-    if types.into_iter().any(|t| *t == Type::V128) {
-        err("v128 is not supported by the optimizing tier yet")
-    } else {
-        Ok(())
-    }
-}
-
 fn err<T>(m: impl Into<String>) -> Result<T> {
     Err(TranslateError(m.into()))
 }
@@ -497,10 +487,7 @@ impl Ctx<'_, '_> {
 
     fn block_sig(&self, bt: BlockType) -> Result<(Vec<Type>, Vec<Type>)> {
         match BlockSig::of(self.module, bt) {
-            Some(s) => {
-                no_v128(s.params().iter().chain(s.results()))?;
-                Ok((s.params().to_vec(), s.results().to_vec()))
-            }
+            Some(s) => Ok((s.params().to_vec(), s.results().to_vec())),
             None => err("unsupported block type"),
         }
     }
@@ -521,28 +508,19 @@ impl Ctx<'_, '_> {
         for &t in ty.params() {
             self.t.locals.push(t);
         }
-        // No IR opcode works on v128 yet (no tier runs SIMD; strata-vm rejects it).
-        let no_simd = |t: &Type| {
-            if *t == Type::V128 {
-                err("v128 is not supported by the optimizing tier yet")
-            } else {
-                Ok(())
-            }
-        };
-        ty.params()
-            .iter()
-            .chain(ty.results())
-            .try_for_each(no_simd)?;
         let mut locals = body.get_locals_reader().map_err(wrap)?;
         for _ in 0..locals.get_count() {
             let (count, t) = locals.read().map_err(wrap)?;
             let t = val(t)?;
-            no_simd(&t)?;
             if self.t.locals.len() as u64 + count as u64 > 50_000 {
                 return err("function has too many locals");
             }
             self.t.locals.extend(std::iter::repeat_n(t, count as usize));
         }
+        let mut reader = body.get_operators_reader().map_err(wrap)?;
+        // The entry's instructions (zeros, checks) belong to the first operator.
+        self.func.srclocs.current = reader.original_position() as u32;
+        self.func.srclocs.entry = self.func.srclocs.current;
         let entry = self.create_block();
         self.cur = entry;
         for (i, &t) in ty.params().iter().enumerate() {
@@ -550,7 +528,8 @@ impl Ctx<'_, '_> {
             self.write_var(i as u32, entry, p);
         }
         // One zero per type for the declared locals.
-        let mut zeros: [Option<Value>; 7] = [None; 7];
+        let mut zeros: [Option<Value>; crate::types::ALL_TYPES.len()] =
+            [None; crate::types::ALL_TYPES.len()];
         for i in ty.params().len()..self.t.locals.len() {
             let t = self.t.locals[i];
             let slot = crate::types::ALL_TYPES
@@ -572,9 +551,9 @@ impl Ctx<'_, '_> {
         // The function-entry interruption point (docs/abi.md §7), after the frame checks.
         self.interruption_point();
         self.t.ctrl.start(ty.results().len() as u32, DEAD);
-        let mut reader = body.get_operators_reader().map_err(wrap)?;
         while !reader.eof() {
-            let op = reader.read().map_err(wrap)?;
+            let (op, at) = reader.read_with_offset().map_err(wrap)?;
+            self.func.srclocs.current = at as u32;
             self.op(&op)?;
             if let Some(e) = self.t.error.take() {
                 return Err(TranslateError(e));
@@ -639,6 +618,9 @@ impl Ctx<'_, '_> {
                 self.push(v);
             }
             return Ok(());
+        }
+        if let Some(s) = crate::simd::simd_operator(op) {
+            return self.simd(s);
         }
         match *op {
             Operator::Unreachable => {
@@ -742,7 +724,6 @@ impl Ctx<'_, '_> {
                     return err("unknown global");
                 };
                 let ty = g.ty.content;
-                no_v128([&ty])?;
                 let inst = self
                     .b()
                     .inst(Opcode::GlobalGet, Imm::Index(global_index), &[], &[ty]);
@@ -750,9 +731,6 @@ impl Ctx<'_, '_> {
                 self.push(v);
             }
             Operator::GlobalSet { global_index } => {
-                if let Some(g) = self.module.globals.get(global_index as usize) {
-                    no_v128([&g.ty.content])?;
-                }
                 let v = self.pop()?;
                 self.b()
                     .inst(Opcode::GlobalSet, Imm::Index(global_index), &[v], &[]);
@@ -852,6 +830,47 @@ impl Ctx<'_, '_> {
     }
 
     /// An opcode with a fixed signature: pops its operands, pushes its results.
+    /// A SIMD operator: `v128.const`, `i8x16.shuffle`, `simd.load`/`simd.store` (with the
+    /// access's memory and offset) or `simd`.
+    fn simd(&mut self, s: crate::simd::SimdOperator) -> Result<()> {
+        use crate::simd::SimdOp;
+        let lane = s.lane.unwrap_or(0);
+        if lane >= s.op.lane_count().unwrap_or(1) {
+            return err(format!("{}: lane {lane} out of range", s.op));
+        }
+        let (opcode, imm) = match s.op {
+            SimdOp::V128Const => (Opcode::V128Const, Imm::V128(s.value.unwrap_or([0; 16]))),
+            SimdOp::I8x16Shuffle => (Opcode::I8x16Shuffle, Imm::V128(s.lanes.unwrap_or([0; 16]))),
+            op if op.is_memory() => {
+                let Some(m) = s.memarg else {
+                    return err(format!("{op} without a memory argument"));
+                };
+                let wasmparser::MemArgTarget::Memory(memory) = m.target else {
+                    return err("memory access to a GC array");
+                };
+                let mem = MemArg {
+                    memory,
+                    offset: m.offset,
+                    align: m.align,
+                    checked: true,
+                };
+                let opcode = if op.is_store() {
+                    Opcode::SimdStore
+                } else {
+                    Opcode::SimdLoad
+                };
+                (opcode, Imm::SimdMem(mem, op, lane))
+            }
+            op => (Opcode::Simd, Imm::Simd(op, lane)),
+        };
+        let (params, results) = s.op.signature();
+        let args = self.popn(params.len())?;
+        let inst = self.b().inst(opcode, imm, &args, results);
+        let rs: Vec<Value> = self.func.results(inst).collect();
+        self.t.stack.extend(rs);
+        Ok(())
+    }
+
     fn simple(&mut self, opcode: Opcode, imm: Imm) -> Result<()> {
         let n = opcode.signature().map_or(0, |s| s.params.len());
         let args = self.popn(n)?;
@@ -872,7 +891,6 @@ impl Ctx<'_, '_> {
         let Some(ft) = self.module.types.get(type_index as usize) else {
             return err("unknown type");
         };
-        no_v128(ft.params().iter().chain(ft.results()))?;
         let (np, results) = (ft.params().len(), ft.results().to_vec());
         let args = self.popn(np + extra)?;
         let inst = self.b().inst(opcode, imm, &args, &results);
@@ -912,7 +930,12 @@ impl Ctx<'_, '_> {
             None
         };
         let (params, results) = self.block_sig(bt)?;
-        let arity = Arity::of(self.module, bt);
+        // The translator's operand stack holds values, not cells: the frame's arity and
+        // heights count values (`Arity::of` counts cells, two per v128).
+        let arity = Arity {
+            params: params.len() as u32,
+            results: results.len() as u32,
+        };
         let height = self.t.stack.len();
         if height < params.len() {
             return err("operand stack underflow at a block");
@@ -948,15 +971,18 @@ impl Ctx<'_, '_> {
                 self.jump(header, &args);
                 // The OSR entry reads the same state from the frame's cells.
                 if let Some(osr) = osr {
+                    // Cells, not values: a v128 takes two (docs/abi.md §1).
                     let mut cells = Vec::with_capacity(header_params.len());
-                    for (k, &p) in header_params.iter().enumerate() {
+                    let mut cell = 0u32;
+                    for &p in &header_params {
                         let t = self.func.value_type(p);
                         let inst = Builder::new(&mut self.func, osr).inst(
                             Opcode::OsrLoadCell,
-                            Imm::Index(k as u32),
+                            Imm::Index(cell),
                             &[],
                             &[t],
                         );
+                        cell += t.cells();
                         cells.push(self.func.result(inst).unwrap());
                     }
                     self.cur = osr;
@@ -1097,8 +1123,6 @@ fn zero_op(ty: Type) -> (Opcode, Imm) {
         Type::F32 => (Opcode::F32Const, Imm::F32(0)),
         Type::F64 => (Opcode::F64Const, Imm::F64(0)),
         Type::FuncRef | Type::ExternRef | Type::ExnRef => (Opcode::RefNull, Imm::Type(ty)),
-        // No v128 opcodes yet (no tier runs SIMD): an i64 zero stands in and the verifier
-        // rejects the mismatch, so this never reaches a back end silently.
-        Type::V128 => (Opcode::I64Const, Imm::I64(0)),
+        Type::V128 => (Opcode::V128Const, Imm::V128([0; 16])),
     }
 }

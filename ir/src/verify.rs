@@ -62,6 +62,9 @@ fn format_matches(format: Format, imm: &Imm) -> bool {
                 Imm::Index2(..)
             )
             | (Format::Memory, Imm::Mem(_))
+            | (Format::ConstV128 | Format::Shuffle, Imm::V128(_))
+            | (Format::Simd, Imm::Simd(..))
+            | (Format::SimdMem, Imm::SimdMem(..))
             | (Format::Trap, Imm::Trap(_))
             | (
                 Format::Jump | Format::BrIf | Format::BrTable,
@@ -211,6 +214,26 @@ impl Verifier<'_> {
                     } else {
                         self.expect_types(inst, "results", &results, &[args[0]]);
                     }
+                }
+                Simd | SimdLoad | SimdStore => {
+                    let (Imm::Simd(sop, lane) | Imm::SimdMem(_, sop, lane)) = d.imm else {
+                        return;
+                    };
+                    if (op == Simd) == sop.is_memory()
+                        || matches!(
+                            sop,
+                            crate::simd::SimdOp::V128Const | crate::simd::SimdOp::I8x16Shuffle
+                        )
+                        || (op == SimdStore) != sop.is_store()
+                    {
+                        self.error(inst, format!("{sop} is not an operator of {op}"));
+                    }
+                    if lane >= sop.lane_count().unwrap_or(1) {
+                        self.error(inst, format!("{sop}: lane {lane} out of range"));
+                    }
+                    let (params, res) = sop.signature();
+                    self.expect_types(inst, "operands", &args, params);
+                    self.expect_types(inst, "results", &results, res);
                 }
                 GlobalGet => {
                     self.expect_types(inst, "operands", &args, &[]);

@@ -175,6 +175,30 @@ impl Printer<'_> {
             (Format::CallIndirect, Imm::Index2(a, b)) => write!(imm, "type{a} table{b}").unwrap(),
             (Format::Trap, Imm::Trap(c)) => imm.push_str(trap_name(c)),
             (Format::Cell, Imm::Index(i)) => write!(imm, "cell{i}").unwrap(),
+            (Format::ConstV128 | Format::Shuffle, Imm::V128(b)) => {
+                write!(imm, "{:#034x}", u128::from_le_bytes(b)).unwrap()
+            }
+            (Format::Simd, Imm::Simd(op, lane)) => {
+                imm.push_str(op.name());
+                if op.lane_count().is_some() {
+                    write!(imm, " lane={lane}").unwrap();
+                }
+            }
+            (Format::SimdMem, Imm::SimdMem(m, op, lane)) => {
+                write!(
+                    imm,
+                    "{} mem{} offset={} align={} {}",
+                    op.name(),
+                    m.memory,
+                    m.offset,
+                    m.align,
+                    if m.checked { "checked" } else { "unchecked" }
+                )
+                .unwrap();
+                if op.lane_count().is_some() {
+                    write!(imm, " lane={lane}").unwrap();
+                }
+            }
             (Format::Nullary | Format::Return, Imm::None) => {}
             (Format::Jump | Format::BrIf | Format::BrTable, Imm::Targets(_)) => {}
             (_, other) => write!(imm, "<bad immediate {other:?}>").unwrap(),

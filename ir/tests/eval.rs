@@ -36,6 +36,8 @@ fn zero_args(op: Opcode) -> Vec<u64> {
         Select => vec![0, 0, 0],
         RefIsNull => vec![0],
         RefNull => vec![],
+        // v128 operators take their types from the SIMD operator (not evaluated).
+        Simd => vec![0, 0],
         _ => vec![0; op.signature().expect("fixed signature").params.len()],
     }
 }
@@ -54,20 +56,23 @@ fn imm_for(op: Opcode) -> Imm {
 
 #[test]
 fn every_pure_opcode_is_evaluated() {
-    let mut n = 0;
+    let (mut n, mut skipped) = (0, 0);
     for op in Opcode::pure_opcodes() {
         let got = eval_pure(op, &imm_for(op), &zero_args(op));
-        if op == RefFunc {
-            // Its value is a runtime address (documented in eval.rs).
+        if op == RefFunc || matches!(op, V128Const | Simd | I8x16Shuffle) {
+            // `ref.func`'s value is a runtime address; v128 values do not fit the
+            // evaluator's `u64` encoding (both documented in eval.rs).
             assert_eq!(got, None);
+            skipped += 1;
         } else {
             assert!(got.is_some(), "{op} not evaluated");
             n += 1;
         }
     }
-    // Every pure opcode but `ref.func` is evaluated, and the table has them all (the
-    // numeric operators alone are well over a hundred).
-    assert_eq!(n + 1, Opcode::pure_opcodes().count());
+    // Every pure opcode but `ref.func` and the three v128 ones is evaluated, and the table
+    // has them all (the numeric operators alone are well over a hundred).
+    assert_eq!(skipped, 4);
+    assert_eq!(n + skipped, Opcode::pure_opcodes().count());
     assert!(n > 120, "only {n} pure opcodes");
 }
 

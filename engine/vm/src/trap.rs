@@ -94,10 +94,19 @@ pub struct FrameInfo {
     pub func_name: Option<String>,
     /// The module's name from the name section, when it has one.
     pub module_name: Option<String>,
+    /// The byte offset, in the module binary, of the wasm instruction this frame was
+    /// executing: the trapping instruction in the innermost frame, the call instruction in
+    /// every outer frame (as wasmtime and `wasm-objdump` count). A frame stopped before its
+    /// first instruction (stack overflow on entry) has the offset of that first instruction;
+    /// `None` when the tier could not tell.
+    pub wasm_offset: Option<u32>,
 }
 
 impl fmt::Display for FrameInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(off) = self.wasm_offset {
+            write!(f, "{off:#x} - ")?;
+        }
         if let Some(m) = &self.module_name {
             write!(f, "{m}!")?;
         }

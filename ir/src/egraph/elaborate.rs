@@ -4,7 +4,7 @@
 use super::extract::{choose, Choice};
 use super::facts::{FactsAnalysis, Graph};
 use super::lang::{imm_bits, in_egraph, Node, OpaqueType};
-use super::rules::{all_rewrites, all_rules, guards_hold_for, pattern, RuleDef, Term};
+use super::rules::{address_rules, all_rewrites, all_rules, AddressRule, RuleDef};
 use super::{elapsed_ns, EgraphStats, MidendConfig};
 use crate::analysis::{ControlFlowGraph, DominatorTree, LoopNest};
 use crate::entity::EntityVec;
@@ -159,25 +159,18 @@ pub fn run_egraph(
     let t = Instant::now();
     let choice = choose(&egraph, cfg.chaos);
     stats.nanos_extract = elapsed_ns(t);
-    // A class some value needs but no finite-cost term reaches (seen on libsodium and
-    // shootout-keccak; the cause is not found yet): the function keeps its original
-    // instructions rather than the mid-end failing.
-    let unchosen = class_of
-        .values()
-        .flatten()
-        .any(|&id| choice.chosen[usize::from(egraph.find(id))].is_none());
-    if unchosen {
+    // Every class has a finite term (each was added with operands that had one), so the
+    // choice is complete; should it ever not be, the function keeps its original
+    // instructions rather than the elaborator panicking on a class without a choice.
+    if !choice.complete(&egraph) {
         stats.stop_reason = "extraction incomplete: e-graph result not used".into();
         return dt;
     }
 
     // 4. Elaborate.
     let t = Instant::now();
-    let address_rules: Vec<(&RuleDef, egg::Pattern<Node>)> = all_rules()
-        .iter()
-        .filter(|r| r.is_address_rule() && enabled(r))
-        .map(|r| (r, pattern(&r.lhs)))
-        .collect();
+    let address_rules: Vec<&AddressRule> =
+        address_rules().iter().filter(|r| enabled(r.rule)).collect();
     let mut el = Elaborator::new(
         (dt, loops),
         func,
@@ -206,13 +199,13 @@ struct Elaborator<'a> {
     dt: DominatorTree,
     loops: LoopNest,
     licm: bool,
-    address_rules: Vec<(&'a RuleDef, egg::Pattern<Node>)>,
+    address_rules: Vec<&'static AddressRule>,
     /// Per class, where its chosen term becomes computable (memoized).
     avail: Vec<Option<Avail>>,
     /// Position of every original instruction in its block.
     pos: EntityVec<Inst, i64>,
     /// Values already computed for a class, with their blocks (valid where they dominate).
-    memo: Vec<Vec<(Value, Block)>>,
+    memo: Vec<smallvec::SmallVec<[(Value, Block); 1]>>,
     /// Values re-emitted from an original pure instruction (the fallback), likewise.
     memo_orig: HashMap<Value, Vec<(Value, Block)>>,
     /// Instructions to place at the end of a preheader (before its terminator).
@@ -226,6 +219,11 @@ struct Elaborator<'a> {
     gvn_hits: usize,
     hoisted: usize,
     address_folds: usize,
+    // Scratch buffers reused across calls (allocation churn was a measurable share of the
+    // mid-end): `class_value`'s and `avail_of`'s work stacks and an instruction's operands.
+    value_stack: Vec<(Id, bool, Block, Block)>,
+    avail_stack: Vec<(Id, bool)>,
+    arg_vals: Vec<Value>,
 }
 
 impl<'a> Elaborator<'a> {
@@ -236,7 +234,7 @@ impl<'a> Elaborator<'a> {
         choice: &'a Choice,
         (class_of, in_graph): (EntityVec<Value, Option<Id>>, EntityVec<Inst, bool>),
         licm: bool,
-        address_rules: Vec<(&'a RuleDef, egg::Pattern<Node>)>,
+        address_rules: Vec<&'static AddressRule>,
     ) -> Self {
         let mut pos = EntityVec::filled(func.insts.len(), 0i64);
         for &b in &func.layout {
@@ -257,7 +255,7 @@ impl<'a> Elaborator<'a> {
             address_rules,
             avail: vec![None; choice.chosen.len()],
             pos,
-            memo: vec![Vec::new(); choice.chosen.len()],
+            memo: vec![smallvec::SmallVec::new(); choice.chosen.len()],
             memo_orig: HashMap::new(),
             hoisted_into: HashMap::new(),
             cur: entry,
@@ -267,6 +265,9 @@ impl<'a> Elaborator<'a> {
             gvn_hits: 0,
             hoisted: 0,
             address_folds: 0,
+            value_stack: Vec::new(),
+            avail_stack: Vec::new(),
+            arg_vals: Vec::new(),
         }
     }
 
@@ -306,6 +307,11 @@ impl<'a> Elaborator<'a> {
                 continue;
             }
             self.cur_pos = self.pos[inst];
+            // Pure values made for this skeleton instruction get its source offset (none is
+            // ever a trap site or a call: `SrcLocs`).
+            if let Some(at) = self.func.srcloc(inst) {
+                self.func.srclocs.current = at;
+            }
             // Memory accesses: constant address arithmetic into the offset.
             if d.opcode.format() == Format::Memory && !self.address_rules.is_empty() {
                 self.fold_address(inst);
@@ -348,22 +354,16 @@ impl<'a> Elaborator<'a> {
             class = self.egraph.find(class);
             let mut step = None;
             let mut candidates: Vec<(Id, u64)> = Vec::new();
-            for (rule, pat) in &self.address_rules {
-                let Some(m) = pat.search_eclass(self.egraph, class) else {
-                    continue;
-                };
-                let Term::Addr(base, off) = &rule.rhs else {
-                    continue;
-                };
-                let (Term::Var(bv), Term::Var(ov)) = (&**base, &**off) else {
+            for rule in &self.address_rules {
+                let Some(m) = rule.pattern.search_eclass(self.egraph, class) else {
                     continue;
                 };
                 for subst in &m.substs {
-                    if !guards_hold_for(rule, self.egraph, subst) {
+                    if !rule.guards_hold(self.egraph, subst) {
                         continue;
                     }
-                    let base = subst[super::rules::var(bv)];
-                    let Some(c) = self.egraph[subst[super::rules::var(ov)]].data.konst else {
+                    let base = subst[rule.base];
+                    let Some(c) = self.egraph[subst[rule.offset]].data.konst else {
                         continue;
                     };
                     let new_off = mem.offset + (c & u64::from(u32::MAX));
@@ -471,7 +471,9 @@ impl<'a> Elaborator<'a> {
         if let Some(a) = self.avail[usize::from(c)] {
             return a;
         }
-        let mut stack = vec![(c, false)];
+        let mut stack = std::mem::take(&mut self.avail_stack);
+        stack.clear();
+        stack.push((c, false));
         while let Some((id, expanded)) = stack.pop() {
             if self.avail[usize::from(id)].is_some() {
                 continue;
@@ -505,17 +507,13 @@ impl<'a> Elaborator<'a> {
                 self.avail[usize::from(id)] = Some(a);
             }
         }
+        self.avail_stack = stack;
         self.avail[usize::from(c)].expect("computed above")
     }
 
     /// A value for the class computed in a block that reaches `at` (or, for a
     /// rematerialized constant, in `at` itself).
-    fn lookup(
-        &self,
-        entries: Option<&Vec<(Value, Block)>>,
-        remat: bool,
-        at: Block,
-    ) -> Option<Value> {
+    fn lookup(&self, entries: Option<&[(Value, Block)]>, remat: bool, at: Block) -> Option<Value> {
         self.lookup_within(entries, remat, at, usize::MAX)
     }
 
@@ -525,7 +523,7 @@ impl<'a> Elaborator<'a> {
     /// hostile function. Missing an older placement only recomputes the value.
     fn lookup_within(
         &self,
-        entries: Option<&Vec<(Value, Block)>>,
+        entries: Option<&[(Value, Block)]>,
         remat: bool,
         at: Block,
         limit: usize,
@@ -547,7 +545,10 @@ impl<'a> Elaborator<'a> {
         let c = self.egraph.find(c);
         let cur = self.cur;
         // (class, expanded, block the value is for, where it goes)
-        let mut stack = vec![(c, false, cur, cur)];
+        let mut stack = std::mem::take(&mut self.value_stack);
+        stack.clear();
+        stack.push((c, false, cur, cur));
+        let mut arg_vals = std::mem::take(&mut self.arg_vals);
         let mut result = None;
         while let Some((id, expanded, at, target)) = stack.pop() {
             let node = self.choice.node(id).clone();
@@ -557,9 +558,12 @@ impl<'a> Elaborator<'a> {
                 continue;
             }
             if !expanded {
-                if let Some(v) =
-                    self.lookup_within(self.memo.get(usize::from(id)), remat, at, GVN_SCAN)
-                {
+                if let Some(v) = self.lookup_within(
+                    self.memo.get(usize::from(id)).map(|m| &m[..]),
+                    remat,
+                    at,
+                    GVN_SCAN,
+                ) {
                     self.gvn_hits += 1;
                     result = Some(v);
                     continue;
@@ -576,25 +580,25 @@ impl<'a> Elaborator<'a> {
                 }
                 continue;
             }
-            let arg_vals: Vec<Value> = args
-                .iter()
-                .map(|&k| {
-                    let k = self.egraph.find(k);
-                    match self.choice.node(k) {
-                        Node::Opaque(v, _) => *v,
-                        n => {
-                            let remat = n.as_const().is_some();
-                            self.lookup(self.memo.get(usize::from(k)), remat, target)
-                                .expect("operands are elaborated first")
-                        }
+            arg_vals.clear();
+            for &k in args.iter() {
+                let k = self.egraph.find(k);
+                arg_vals.push(match self.choice.node(k) {
+                    Node::Opaque(v, _) => *v,
+                    n => {
+                        let remat = n.as_const().is_some();
+                        self.lookup(self.memo.get(usize::from(k)).map(|m| &m[..]), remat, target)
+                            .expect("operands are elaborated first")
                     }
-                })
-                .collect();
+                });
+            }
             let ty = self.egraph[id].data.ty;
             let v = self.emit(*op, node.imm(), &arg_vals, ty, target);
             self.memo[usize::from(id)].push((v, target));
             result = Some(v);
         }
+        self.value_stack = stack;
+        self.arg_vals = arg_vals;
         result.expect("a class has a value")
     }
 
@@ -660,7 +664,12 @@ impl<'a> Elaborator<'a> {
     /// [`Elaborator::value`]), for a use where the chosen term of `v`'s class needs a value that
     /// does not reach this point.
     fn original(&mut self, v: Value) -> Value {
-        if let Some(x) = self.lookup_within(self.memo_orig.get(&v), false, self.cur, GVN_SCAN) {
+        if let Some(x) = self.lookup_within(
+            self.memo_orig.get(&v).map(|m| &m[..]),
+            false,
+            self.cur,
+            GVN_SCAN,
+        ) {
             return x;
         }
         let ValueDef::Result(inst, _) = self.func.values[v].def else {

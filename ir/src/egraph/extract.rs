@@ -50,20 +50,48 @@ pub fn op_cost(op: Opcode) -> u64 {
     }
 }
 
-impl CostFunction<Node> for X86Cost {
-    type Cost = u64;
+/// The cost of a term: its tree cost (operation costs of the term written out as a tree,
+/// saturating) and its depth.
+///
+/// Tree costs grow exponentially with the sharing depth of a DAG (keccak's rounds reuse every
+/// lane several times: 4,700 classes reach 2^64), so they saturate, and a saturated cost must
+/// neither mean "no term" nor stop the costs from strictly decreasing along chosen operands.
+/// The depth breaks those ties: a node is always deeper than each of its operands, so a
+/// chosen node always costs strictly more than its chosen operands even when both are
+/// saturated, and the choice is acyclic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cost {
+    pub tree: u64,
+    pub depth: u32,
+}
 
-    fn cost<C>(&mut self, enode: &Node, mut costs: C) -> u64
+impl Cost {
+    const LEAF: Cost = Cost { tree: 0, depth: 0 };
+}
+
+impl CostFunction<Node> for X86Cost {
+    type Cost = Cost;
+
+    fn cost<C>(&mut self, enode: &Node, mut costs: C) -> Cost
     where
-        C: FnMut(Id) -> u64,
+        C: FnMut(Id) -> Cost,
     {
         match enode {
             // Already computed by the skeleton or a block parameter.
-            Node::Opaque(..) => 0,
-            Node::Op { op, .. } => enode
-                .children()
-                .iter()
-                .fold(op_cost(*op), |acc, &c| acc.saturating_add(costs(c))),
+            Node::Opaque(..) => Cost::LEAF,
+            Node::Op { op, .. } => enode.children().iter().fold(
+                Cost {
+                    tree: op_cost(*op),
+                    depth: 1,
+                },
+                |acc, &c| {
+                    let k = costs(c);
+                    Cost {
+                        tree: acc.tree.saturating_add(k.tree),
+                        depth: acc.depth.max(k.depth.saturating_add(1)),
+                    }
+                },
+            ),
         }
     }
 }
@@ -74,10 +102,21 @@ pub struct Choice {
 }
 
 impl Choice {
+    /// The chosen node of a class. Every class has one once [`Choice::complete`] holds (the
+    /// mid-end checks it before elaborating).
     pub fn node(&self, class: Id) -> &Node {
         self.chosen[usize::from(class)]
             .as_ref()
             .expect("every class has a choice")
+    }
+
+    /// Whether every class of the e-graph has a chosen node.
+    pub fn complete(&self, egraph: &Graph) -> bool {
+        egraph.classes().all(|c| {
+            self.chosen
+                .get(usize::from(c.id))
+                .is_some_and(Option::is_some)
+        })
     }
 }
 
@@ -96,15 +135,16 @@ impl Rng {
     }
 }
 
-/// The best cost of every class (indexed by canonical id), by iterating to a fixed point;
-/// classes are mostly created children first, so one or two sweeps usually settle it.
-fn best_costs(egraph: &Graph) -> Vec<u64> {
+/// The best cost of every class (indexed by canonical id; `None`: no finite term), by
+/// iterating to a fixed point; classes are mostly created children first, so one or two
+/// sweeps usually settle it.
+fn best_costs(egraph: &Graph) -> Vec<Option<Cost>> {
     let n = egraph
         .classes()
         .map(|c| usize::from(c.id))
         .max()
         .map_or(0, |m| m + 1);
-    let mut cost = vec![u64::MAX; n];
+    let mut cost: Vec<Option<Cost>> = vec![None; n];
     let mut ids: Vec<Id> = egraph.classes().map(|c| c.id).collect();
     ids.sort_unstable();
     let mut cf = X86Cost;
@@ -112,16 +152,11 @@ fn best_costs(egraph: &Graph) -> Vec<u64> {
         let mut changed = false;
         for &id in &ids {
             for node in &egraph[id].nodes {
-                if node
-                    .children()
-                    .iter()
-                    .any(|&c| cost[usize::from(c)] == u64::MAX)
-                {
+                let Some(c) = node_cost(&mut cf, node, &cost) else {
                     continue;
-                }
-                let c = cf.cost(node, |k| cost[usize::from(k)]);
-                if c < cost[usize::from(id)] {
-                    cost[usize::from(id)] = c;
+                };
+                if cost[usize::from(id)].is_none_or(|old| c < old) {
+                    cost[usize::from(id)] = Some(c);
                     changed = true;
                 }
             }
@@ -130,6 +165,18 @@ fn best_costs(egraph: &Graph) -> Vec<u64> {
             return cost;
         }
     }
+}
+
+/// A node's cost from its operand classes' costs, `None` while one of them has no term.
+fn node_cost(cf: &mut X86Cost, node: &Node, cost: &[Option<Cost>]) -> Option<Cost> {
+    if node
+        .children()
+        .iter()
+        .any(|&c| cost[usize::from(c)].is_none())
+    {
+        return None;
+    }
+    Some(cf.cost(node, |k| cost[usize::from(k)].unwrap_or(Cost::LEAF)))
 }
 
 /// Chooses a node for every class. With a chaos seed, each class takes a random node among
@@ -142,25 +189,28 @@ pub fn choose(egraph: &Graph, chaos: Option<u64>) -> Choice {
     let mut rng = chaos.map(|s| Rng(s.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1));
     let mut cf = X86Cost;
     for class in egraph.classes() {
-        let own = cost[usize::from(class.id)];
-        let finite = |n: &&Node| {
-            n.children()
-                .iter()
-                .all(|&c| cost[usize::from(c)] != u64::MAX)
+        let Some(own) = cost[usize::from(class.id)] else {
+            continue;
         };
-        // The cheapest node (the first on ties: deterministic).
+        // The cheapest node (the first on ties: deterministic). At the fixed point its cost
+        // is the class's, so each operand class is strictly cheaper (see [`Cost`]).
         let best = class
             .nodes
             .iter()
-            .filter(finite)
-            .min_by_key(|n| cf.cost(n, |k| cost[usize::from(k)]));
+            .filter_map(|n| node_cost(&mut cf, n, &cost).map(|c| (c, n)))
+            .min_by_key(|&(c, _)| c)
+            .map(|(_, n)| n);
         let node = match rng.as_mut() {
             None => best,
             Some(rng) => {
                 let legal: Vec<&Node> = class
                     .nodes
                     .iter()
-                    .filter(|n| n.children().iter().all(|&c| cost[usize::from(c)] < own))
+                    .filter(|n| {
+                        n.children()
+                            .iter()
+                            .all(|&c| cost[usize::from(c)].is_some_and(|k| k < own))
+                    })
                     .collect();
                 if legal.is_empty() {
                     best

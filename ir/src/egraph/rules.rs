@@ -789,6 +789,209 @@ impl egg::Searcher<Node, FactsAnalysis> for ShallowSearcher {
     }
 }
 
+/// A nested left side, `(op ?a (op2 ?b (T.const 1)))`, flattened into its operator nodes in
+/// preorder. egg's pattern machine allocates its registers and a match per candidate class;
+/// this searcher backtracks over the classes' nodes with a few inline buffers, checks
+/// constants and guards on the facts first, and allocates only for real matches.
+struct TreeSearcher {
+    /// Operator nodes in preorder (the root first); each reads its class from register
+    /// `reg` (the root from register 0).
+    ops: Vec<TreeOp>,
+    vars: Vec<Var>,
+    guards: Vec<(Guard, Vec<usize>)>,
+    registers: usize,
+}
+
+struct TreeOp {
+    key: (Opcode, u64, usize, Option<crate::Value>),
+    reg: usize,
+    args: Vec<TreeArg>,
+}
+
+enum TreeArg {
+    Var(usize),
+    Const(u64),
+    /// An operator node: the child's class goes to this register.
+    Op(usize),
+}
+
+/// Room for the variables and registers of every built-in rule without a heap allocation.
+type Regs = smallvec::SmallVec<[Option<Id>; 8]>;
+
+impl TreeSearcher {
+    fn new(rule: &RuleDef) -> Option<TreeSearcher> {
+        let mut s = TreeSearcher {
+            ops: Vec::new(),
+            vars: Vec::new(),
+            guards: Vec::new(),
+            registers: 1,
+        };
+        let mut names: Vec<&str> = Vec::new();
+        fn flatten<'r>(
+            t: &'r Term,
+            reg: usize,
+            s: &mut TreeSearcher,
+            names: &mut Vec<&'r str>,
+        ) -> Option<()> {
+            let Term::Op { op, imm, args } = t else {
+                return None;
+            };
+            let at = s.ops.len();
+            s.ops.push(TreeOp {
+                key: (*op, *imm, args.len(), None),
+                reg,
+                args: Vec::new(),
+            });
+            let mut nested = Vec::new();
+            for a in args {
+                let arg = match a {
+                    Term::Var(v) => TreeArg::Var(match names.iter().position(|n| n == v) {
+                        Some(i) => i,
+                        None => {
+                            names.push(v);
+                            names.len() - 1
+                        }
+                    }),
+                    Term::Op { op, imm, args }
+                        if args.is_empty() && super::lang::is_const_op(*op) =>
+                    {
+                        TreeArg::Const(*imm)
+                    }
+                    Term::Op { .. } => {
+                        s.registers += 1;
+                        nested.push((a, s.registers - 1));
+                        TreeArg::Op(s.registers - 1)
+                    }
+                    Term::Addr(..) => return None,
+                };
+                s.ops[at].args.push(arg);
+            }
+            for (a, r) in nested {
+                flatten(a, r, s, names)?;
+            }
+            Some(())
+        }
+        flatten(&rule.lhs, 0, &mut s, &mut names)?;
+        // Preorder with children flattened after their parent: every register is written by
+        // an earlier operator than the one that reads it.
+        s.guards = rule
+            .guards
+            .iter()
+            .map(|(g, vs)| {
+                let idx: Option<Vec<usize>> = vs
+                    .iter()
+                    .map(|v| names.iter().position(|n| n == v))
+                    .collect();
+                idx.map(|i| (*g, i))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        s.vars = names.iter().map(|n| var(n)).collect();
+        Some(s)
+    }
+
+    /// Matches operator `k` onward; calls `found` with the bound variables of each match.
+    /// Returns false once `found` asks to stop.
+    fn step(
+        &self,
+        egraph: &Graph,
+        k: usize,
+        regs: &mut Regs,
+        bound: &mut Regs,
+        found: &mut dyn FnMut(&[Option<Id>]) -> bool,
+    ) -> bool {
+        let Some(op) = self.ops.get(k) else {
+            let holds = self.guards.iter().all(|(g, idx)| {
+                let facts: smallvec::SmallVec<[Facts; 2]> = idx
+                    .iter()
+                    .map(|&i| egraph[bound[i].expect("bound")].data)
+                    .collect();
+                g.holds_for(&facts)
+            });
+            return !holds || found(bound);
+        };
+        let class = regs[op.reg].expect("written by an earlier operator");
+        let saved = bound.clone();
+        for node in &egraph[class].nodes {
+            if egg::Language::discriminant(node) != op.key {
+                continue;
+            }
+            let mut ok = true;
+            for (arg, &child) in op.args.iter().zip(egg::Language::children(node)) {
+                let child = egraph.find(child);
+                match *arg {
+                    TreeArg::Const(c) => ok = egraph[child].data.konst == Some(c),
+                    TreeArg::Var(i) => match bound[i] {
+                        Some(b) => ok = b == child,
+                        None => bound[i] = Some(child),
+                    },
+                    TreeArg::Op(r) => regs[r] = Some(child),
+                }
+                if !ok {
+                    break;
+                }
+            }
+            if ok && !self.step(egraph, k + 1, regs, bound, found) {
+                return false;
+            }
+            bound.clone_from(&saved);
+        }
+        true
+    }
+}
+
+impl egg::Searcher<Node, FactsAnalysis> for TreeSearcher {
+    fn search_eclass_with_limit(
+        &self,
+        egraph: &Graph,
+        eclass: Id,
+        limit: usize,
+    ) -> Option<egg::SearchMatches<'_, Node>> {
+        let mut regs: Regs = smallvec::smallvec![None; self.registers];
+        let mut bound: Regs = smallvec::smallvec![None; self.vars.len()];
+        regs[0] = Some(egraph.find(eclass));
+        let mut substs: Vec<Subst> = Vec::new();
+        self.step(egraph, 0, &mut regs, &mut bound, &mut |b| {
+            let mut s = Subst::with_capacity(self.vars.len());
+            for (v, id) in self.vars.iter().zip(b) {
+                s.insert(*v, id.expect("every variable is bound"));
+            }
+            // Like egg's machine, no deduplication: applying a match twice changes nothing.
+            substs.push(s);
+            substs.len() < limit
+        });
+        (!substs.is_empty()).then_some(egg::SearchMatches {
+            eclass,
+            substs,
+            ast: None,
+        })
+    }
+
+    fn search_with_limit(
+        &self,
+        egraph: &Graph,
+        mut limit: usize,
+    ) -> Vec<egg::SearchMatches<'_, Node>> {
+        let mut out = Vec::new();
+        let Some(classes) = egraph.classes_for_op(&self.ops[0].key) else {
+            return out;
+        };
+        for id in classes {
+            if limit == 0 {
+                break;
+            }
+            if let Some(m) = self.search_eclass_with_limit(egraph, id, limit) {
+                limit = limit.saturating_sub(m.substs.len());
+                out.push(m);
+            }
+        }
+        out
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        self.vars.clone()
+    }
+}
+
 /// The egg rewrite of a (non-address) rule.
 pub fn rewrite(rule: &RuleDef) -> Result<Rewrite<Node, FactsAnalysis>, String> {
     let rhs = pattern(&rule.rhs);
@@ -802,7 +1005,10 @@ pub fn rewrite(rule: &RuleDef) -> Result<Rewrite<Node, FactsAnalysis>, String> {
         condition: guards,
         applier: rhs,
     };
-    match ShallowSearcher::new(rule) {
+    if let Some(s) = ShallowSearcher::new(rule) {
+        return Rewrite::new(rule.name.as_str(), s, applier);
+    }
+    match TreeSearcher::new(rule) {
         Some(s) => Rewrite::new(rule.name.as_str(), s, applier),
         None => Rewrite::new(rule.name.as_str(), pattern(&rule.lhs), applier),
     }
@@ -813,6 +1019,59 @@ pub fn guards_hold_for(rule: &RuleDef, egraph: &Graph, subst: &Subst) -> bool {
     rule.guards.iter().all(|(g, vars)| {
         let facts: Vec<Facts> = vars.iter().map(|v| egraph[subst[var(v)]].data).collect();
         g.holds_for(&facts)
+    })
+}
+
+/// An address rule ready for the elaborator, prepared once rather than per function: its
+/// left side as a pattern, the variables of its base and offset, and its guards over egg
+/// variables.
+pub struct AddressRule {
+    pub rule: &'static RuleDef,
+    pub pattern: Pattern<Node>,
+    pub base: Var,
+    pub offset: Var,
+    guards: Vec<(Guard, Vec<Var>)>,
+}
+
+impl AddressRule {
+    /// [`guards_hold_for`] without parsing variable names.
+    pub fn guards_hold(&self, egraph: &Graph, subst: &Subst) -> bool {
+        self.guards.iter().all(|(g, vars)| {
+            let facts: smallvec::SmallVec<[Facts; 3]> =
+                vars.iter().map(|v| egraph[subst[*v]].data).collect();
+            g.holds_for(&facts)
+        })
+    }
+}
+
+/// The address rules (`Term::Addr` right sides whose base and offset are variables), in
+/// [`all_rules`] order.
+pub fn address_rules() -> &'static [AddressRule] {
+    static RULES: std::sync::OnceLock<Vec<AddressRule>> = std::sync::OnceLock::new();
+    RULES.get_or_init(|| {
+        all_rules()
+            .iter()
+            .filter(|r| r.is_address_rule())
+            .filter_map(|rule| {
+                let Term::Addr(base, off) = &rule.rhs else {
+                    return None;
+                };
+                let (Term::Var(bv), Term::Var(ov)) = (&**base, &**off) else {
+                    return None;
+                };
+                Some(AddressRule {
+                    rule,
+                    pattern: pattern(&rule.lhs),
+                    base: var(bv),
+                    offset: var(ov),
+                    guards: rule
+                        .guards
+                        .iter()
+                        .map(|(g, vars)| (*g, vars.iter().map(|v| var(v)).collect()))
+                        .collect(),
+                })
+            })
+            .collect()
     })
 }
 

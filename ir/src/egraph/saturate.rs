@@ -66,6 +66,13 @@ pub fn saturate(
             }
         }
         out.nanos_apply += super::elapsed_ns(t);
+        // Nothing added or merged (egg clears `clean` on both): the e-graph is as the last
+        // rebuild left it, and rebuilding it again (every class's nodes re-sorted) would be
+        // wasted. Most functions end here after one iteration.
+        if egraph.clean {
+            out.stop = StopReason::Saturated;
+            return out;
+        }
         let t = Instant::now();
         egraph.rebuild();
         out.nanos_rebuild += super::elapsed_ns(t);

@@ -90,8 +90,21 @@ pub struct Gen<'a> {
     lcached: u32,
     /// The first error of a lowering (see the `VisitOperator` impl).
     error: Option<String>,
-    trap_labels: [Option<DynamicLabel>; 16],
+    /// Per trap code, the shared out-of-line stub that sets the code and leaves through the
+    /// trap stub (made on first use).
+    trap_labels: [Option<DynamicLabel>; 32],
+    /// The shared stub that leaves through the trap stub with the code in `eax` and the
+    /// trap site's return address in `rdx` (`trap_exit`).
     to_stub: DynamicLabel,
+    /// The byte offset in the module of the wasm instruction being compiled (its first
+    /// instruction's before the body: the prologue's checks).
+    wasm_at: u32,
+    /// Out-of-line trap sites (`trap_label`, `trap_exit`): the label code jumps to, the
+    /// trap code it sets (`None`: the helper's, already in `eax`) and the wasm offset.
+    trap_sites: Vec<(DynamicLabel, Option<TrapCode>, u32)>,
+    /// (code offset, wasm offset) of every fault site, trap site and call return address
+    /// (docs/abi.md §6): backtraces map the pcs they find to wasm offsets with it.
+    wasm_offsets: &'a mut Vec<(u32, u32)>,
     /// With OSR entries: (ordinal, header) of every reachable loop (ordinals count dead loops
     /// too: they name a loop in every tier, see `strata_vm::frontend`).
     osr_loops: Option<Vec<(u32, DynamicLabel)>>,
@@ -107,7 +120,8 @@ pub struct Gen<'a> {
     no_catch: bool,
     /// (site, cold path) of each helper call whose trap path names its pc.
     site_stubs: Vec<(DynamicLabel, DynamicLabel)>,
-    /// The trap path after `rdx` is set (`to_stub` sets it to its own address).
+    /// The trap path with `rdx` = the pc after the instruction that left it, for paths a
+    /// handler may catch (`to_stub` pops its site's return address instead).
     to_stub_pc: DynamicLabel,
     /// Catch clauses of the open `try_table`s, innermost last; their `end` is set when the
     /// try closes.
@@ -178,14 +192,19 @@ fn push_cells(out: &mut Vec<Ty>, t: Ty, n: usize) {
 
 /// Compiles defined function `def_index`, appending to `asm`. Returns the code offset of its
 /// entry, and with `osr` an OSR entry per reachable loop (design.md §5). Trap sites (offsets
-/// from the start of `asm`) are appended to `traps`. With `counting`, the code counts calls
-/// and loop iterations in budgets of its own and calls the tier manager at their check
-/// points; the budgets follow the code in a page of their own (`FuncEntries::data`), so
-/// `asm` must start at a page boundary and hold only this function.
+/// from the start of `asm`) are appended to `traps`, the wasm offsets of trap sites, fault
+/// sites and calls to `wasm_offsets`, and direct call sites and catch clauses to `unwind`.
+/// With `counting`, the code counts calls and loop iterations in budgets of its own and
+/// calls the tier manager at their check points; the budgets follow the code in a page of
+/// their own (`FuncEntries::data`), so `asm` must start at a page boundary and hold only
+/// this function.
+// The outputs (code, trap sites, wasm offsets, unwind information) are appended to the
+// caller's buffers, which whole-module compilation shares between functions.
 #[allow(clippy::too_many_arguments)]
 pub fn compile_function(
     asm: &mut Asm,
     traps: &mut Vec<(u32, TrapCode)>,
+    wasm_offsets: &mut Vec<(u32, u32)>,
     unwind: &mut UnwindInfo,
     module: &Module,
     def_index: usize,
@@ -254,8 +273,11 @@ pub fn compile_function(
         lcache: [NO_LOCAL; 32],
         lcached: 0,
         error: None,
-        trap_labels: [None; 16],
+        trap_labels: [None; 32],
         to_stub,
+        wasm_at: 0,
+        trap_sites: Vec::new(),
+        wasm_offsets,
         osr_loops: osr.then(Vec::new),
         counting: budgets.map(|(call_budget, loop_budget)| Counting {
             call_budget,
@@ -272,6 +294,12 @@ pub fn compile_function(
         pending_catches: Vec::new(),
         legacy: Vec::new(),
     };
+    // A plain `BinaryReader` with `Gen` as the frame stack (wasmparser's syntactic checks of
+    // `else`/`end` read `ctrl`): no second control stack, no allocation per function.
+    let mut reader = body
+        .get_binary_reader_for_operators()
+        .map_err(|e| e.to_string())?;
+    g.wasm_at = reader.original_position() as u32;
     let entry = g.asm.offset().0;
     let patch = g.prologue(num_params);
     g.interruption_point();
@@ -283,12 +311,8 @@ pub fn compile_function(
             else_label: None,
         },
     );
-    // A plain `BinaryReader` with `Gen` as the frame stack (wasmparser's syntactic checks of
-    // `else`/`end` read `ctrl`): no second control stack, no allocation per function.
-    let mut reader = body
-        .get_binary_reader_for_operators()
-        .map_err(|e| e.to_string())?;
     while !reader.eof() {
+        g.wasm_at = reader.original_position() as u32;
         reader.visit_operator(&mut g).map_err(|e| e.to_string())?;
         if let Some(e) = g.error.take() {
             return Err(e);
@@ -426,6 +450,7 @@ macro_rules! mload {
     ($g:ident, $disp:expr; {$($pre:tt)*} {$($post:tt)*}) => {{
         let site = $g.asm.offset().0 as u32;
         $g.traps.push((site, TrapCode::MemoryOutOfBounds));
+        $g.wasm_offsets.push((site, $g.wasm_at));
         mema!($g, $disp; {$($pre)*} {$($post)*});
     }};
 }
@@ -738,13 +763,18 @@ impl<'a> Gen<'a> {
 
     // ---- traps ----
 
+    /// A label to jump to for trap `code` here: a stub of its own, out of line, so that the
+    /// backtrace knows the wasm instruction (`epilogue_stubs`).
     fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
-        let i = code as usize;
-        if let Some(l) = self.trap_labels[i] {
-            return l;
-        }
         let l = self.asm.new_dynamic_label();
-        self.trap_labels[i] = Some(l);
+        self.trap_sites.push((l, Some(code), self.wasm_at));
+        l
+    }
+
+    /// A label to jump to with a trap code in `eax` (a helper's) here, like `trap_label`.
+    fn trap_exit(&mut self) -> DynamicLabel {
+        let l = self.asm.new_dynamic_label();
+        self.trap_sites.push((l, None, self.wasm_at));
         l
     }
 
@@ -762,7 +792,7 @@ impl<'a> Gen<'a> {
             self.site_stubs.push((site, cold));
             return;
         }
-        let l = self.to_stub;
+        let l = self.trap_exit();
         asm!(self; test eax, eax ; jnz =>l);
     }
 
@@ -780,27 +810,60 @@ impl<'a> Gen<'a> {
         self.unwind.calls.push((ret, shift));
     }
 
+    /// The out-of-line trap sites, then the shared stubs they call. Each site is a `call` to
+    /// its code's stub (5 bytes): the return address it pushes names the site (`wasm_offsets`
+    /// holds it, less one, with the site's wasm offset); the stub pops it into `rdx` for the
+    /// trap stub, which starts the backtrace there (`jit::helpers::record_trap`). Paths that
+    /// may be caught enter at `to_stub_pc` with `rdx` = the pc after their helper call.
     fn epilogue_stubs(&mut self) {
+        let to_stub = self.to_stub;
+        for (l, code, at) in std::mem::take(&mut self.trap_sites) {
+            let common = match code {
+                None => to_stub,
+                Some(code) => match self.trap_labels[code as usize] {
+                    Some(c) => c,
+                    None => {
+                        let c = self.asm.new_dynamic_label();
+                        self.trap_labels[code as usize] = Some(c);
+                        c
+                    }
+                },
+            };
+            asm!(self; =>l ; call =>common);
+            let ret = self.asm.offset().0 as u32;
+            self.wasm_offsets.push((ret - 1, at));
+        }
         for (i, l) in self.trap_labels.iter().enumerate() {
             if let Some(l) = *l {
                 let a = &mut *self.asm;
-                dynasm!(a ; .arch x64 ; =>l ; mov eax, i as i32 ; jmp =>self.to_stub);
+                dynasm!(a ; .arch x64 ; =>l ; mov eax, i as i32 ; jmp =>to_stub);
             }
         }
         let stub = super::trampoline::trap_stub();
-        let (l, with_pc) = (self.to_stub, self.to_stub_pc);
+        let with_pc = self.to_stub_pc;
         for (site, cold) in std::mem::take(&mut self.site_stubs) {
             asm!(self; =>cold ; lea rdx, [=>site] ; jmp =>with_pc);
         }
-        // rdx = a pc of this function, so the trap stub can name it in the backtrace (this
-        // one, outside every try body, for traps no handler of the frame may see).
+        // rdx = the pc after the trapping instruction (a trap site's return address, or the
+        // end of the helper call a throw came out of), less one: a pc of this function inside
+        // the instruction, which is how `wasm_offsets` keys return addresses (never a fault
+        // site's key) and which the handler ranges `(start, end]` of `jit::unwind` cover.
         asm!(self
-            ; =>l
-            ; lea rdx, [=>l]
+            ; =>to_stub
+            ; pop rdx
             ; =>with_pc
+            ; sub rdx, 1
             ; mov r11, QWORD stub as i64
             ; jmp r11
         );
+    }
+
+    /// Records the return address of a call just emitted, with the calling instruction's
+    /// wasm offset, for backtraces through it.
+    /// Keyed by the return address less one (the call's last byte), like the trap sites'.
+    pub(crate) fn call_site(&mut self) {
+        let ret = self.asm.offset().0 as u32;
+        self.wasm_offsets.push((ret - 1, self.wasm_at));
     }
 
     // ---- interruption (design.md §13, docs/abi.md §7) ----
@@ -895,7 +958,7 @@ impl<'a> Gen<'a> {
                 Arg::Label(c.loop_budget),
             ];
             self.call_helper(f, &args);
-            let (ret, stub) = (self.asm.new_dynamic_label(), self.to_stub);
+            let (ret, stub) = (self.asm.new_dynamic_label(), self.trap_exit());
             asm!(self
                 ; cmp eax, finished
                 ; je =>ret
@@ -2048,7 +2111,7 @@ impl Gen<'_> {
             self.asm.new_dynamic_label(),
             self.asm.new_dynamic_label(),
         );
-        let to_stub = self.to_stub;
+        let to_stub = self.trap_exit();
         self.call_helper(
             helpers::resolve_indirect as *const () as usize,
             &[
@@ -2070,6 +2133,7 @@ impl Gen<'_> {
             ; call rax
         );
         self.direct_call_site(shift);
+        self.call_site();
         asm!(self
             ; lea r14, [r14 - shift]
             ; jmp =>done
@@ -2242,7 +2306,7 @@ impl Gen<'_> {
             None,
             false,
         );
-        let l = self.to_stub;
+        let l = self.trap_exit();
         let ok = self.asm.new_dynamic_label();
         asm!(self
             ; test edx, edx
@@ -2409,6 +2473,7 @@ impl Gen<'_> {
                 ; call r11
             );
             self.direct_call_site(shift);
+            self.call_site();
             asm!(self; lea r14, [r14 - shift]);
         } else {
             self.call_helper(
@@ -2484,7 +2549,7 @@ impl Gen<'_> {
         let callee = self.pop();
         let p = self.spill_args(n);
         let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
-        let to_stub = self.to_stub;
+        let to_stub = self.trap_exit();
         self.call_helper(
             helpers::resolve_tail_ref as *const () as usize,
             &[Arg::Vmctx, Arg::Val(callee)],
@@ -2601,7 +2666,7 @@ impl Gen<'_> {
         let index = self.pop();
         let p = self.spill_args(n);
         let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
-        let to_stub = self.to_stub;
+        let to_stub = self.trap_exit();
         self.call_helper(
             helpers::resolve_tail_indirect as *const () as usize,
             &[

@@ -352,6 +352,8 @@ impl Gen<'_> {
             ; mov r11, QWORD addr as i64
             ; call r11
         );
+        // Helpers may run wasm (calls) or trap: their return address is a frame's pc.
+        self.call_site();
     }
 
     /// Reloads `r12` (memory 0's length) after anything that may have grown memory.

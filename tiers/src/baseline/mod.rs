@@ -58,12 +58,14 @@ impl BaselineModule {
         asm.reserve_ops(module.code_section_bytes * 3 + 64);
         let mut traps = Vec::new();
         let mut unwind = jit::unwind::UnwindInfo::default();
+        let mut wasm_offsets = Vec::new();
         let mut offsets: Vec<usize> = Vec::with_capacity(module.num_defined_funcs());
         for def in 0..module.num_defined_funcs() {
             let func_index = module.num_imported_funcs as usize + def;
             let entries = codegen::compile_function(
                 &mut asm,
                 &mut traps,
+                &mut wasm_offsets,
                 &mut unwind,
                 module,
                 def,
@@ -96,6 +98,7 @@ impl BaselineModule {
             &bytes,
             bytes.len(),
             traps,
+            wasm_offsets,
             &published,
             unwind,
         )?;
@@ -190,6 +193,7 @@ impl FuncCode {
         let body = module.bodies[def_index as usize].range.len();
         asm.reserve_ops(body * 3 + 256);
         let mut traps = Vec::new();
+        let mut wasm_offsets = Vec::new();
         let explicit = bounds == BoundsChecks::Explicit;
         // The check points sync with the interpreter's counters of the function: without
         // them there is nothing to count into.
@@ -200,6 +204,7 @@ impl FuncCode {
         let entries = codegen::compile_function(
             &mut asm,
             &mut traps,
+            &mut wasm_offsets,
             &mut unwind,
             module,
             def_index as usize,
@@ -215,8 +220,16 @@ impl FuncCode {
             len: code_end - entries.entry,
             func_index,
         };
-        let code =
-            jit::publish_with_unwind("baseline", module, &bytes, code_end, traps, &[func], unwind)?;
+        let code = jit::publish_with_unwind(
+            "baseline",
+            module,
+            &bytes,
+            code_end,
+            traps,
+            wasm_offsets,
+            &[func],
+            unwind,
+        )?;
         let num_loops = entries.osr.iter().map(|o| o.0 + 1).max().unwrap_or(0);
         let mut osr = vec![u32::MAX; num_loops as usize];
         for (ordinal, offset) in entries.osr {

@@ -491,6 +491,81 @@ pub struct CompiledFunc {
     pub fast: super::asm::FastPath,
     /// Exception handlers, in search order (docs/abi.md §10); empty for most functions.
     pub handlers: Box<[Handler]>,
+    /// Which wasm instruction each pc came from, for backtraces: made the first time a
+    /// backtrace passes through the function (`translate::wasm_offsets`), never before.
+    pub wasm_offsets: std::sync::OnceLock<OffsetTable>,
+}
+
+/// A `translate::wasm_offsets` table, delta-encoded: per entry the LEB128 of the pc's and
+/// of the wasm offset's increase over the previous entry (both only grow: translation
+/// emits code in the order of the body). About 2-3 bytes per wasm instruction that emits
+/// code; looked up by decoding from the start, which only backtraces do.
+#[derive(Debug, Default)]
+pub struct OffsetTable(Box<[u8]>);
+
+impl OffsetTable {
+    pub fn encode(entries: &[(u32, u32)]) -> OffsetTable {
+        let mut out = Vec::with_capacity(entries.len() * 3);
+        let mut leb = |mut v: u32| loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        };
+        let (mut pc, mut off) = (0u32, 0u32);
+        for &(p, o) in entries {
+            leb(p.wrapping_sub(pc));
+            leb(o.wrapping_sub(off));
+            (pc, off) = (p, o);
+        }
+        OffsetTable(out.into_boxed_slice())
+    }
+
+    /// The offset of the function's first instruction.
+    pub fn first(&self) -> Option<u32> {
+        let mut bytes = self.0.iter();
+        let mut v = 0u32;
+        let _pc = bytes.next()?;
+        for shift in (0..35).step_by(7) {
+            let b = *bytes.next()?;
+            v |= ((b & 0x7f) as u32) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// The wasm offset of the instruction that translated to `pc` (the last entry at or
+    /// before it; the first entry for code before it, the entry's interruption point).
+    pub fn lookup(&self, pc: usize) -> Option<u32> {
+        let mut bytes = self.0.iter();
+        let mut leb = || {
+            let mut v = 0u32;
+            for shift in (0..35).step_by(7) {
+                let b = *bytes.next()?;
+                v |= ((b & 0x7f) as u32) << shift;
+                if b & 0x80 == 0 {
+                    return Some(v);
+                }
+            }
+            None
+        };
+        let (mut p, mut off) = (0u32, 0u32);
+        let mut found = None;
+        while let (Some(dp), Some(doff)) = (leb(), leb()) {
+            p = p.wrapping_add(dp);
+            off = off.wrapping_add(doff);
+            if found.is_some() && p as usize > pc {
+                break;
+            }
+            found = Some(off);
+        }
+        found
+    }
 }
 
 /// What a handler entry does with an exception thrown in its range.

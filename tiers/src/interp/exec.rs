@@ -5,7 +5,9 @@
 use super::asm::{
     icache_slot, AsmInterp, CallLimits, FastPath, Frame, IndirectEntry, ICACHE_ENTRIES,
 };
-use super::code::{CompiledFunc, Counters, Handler, HandlerKind, MemAccess, Op, NO_EXN};
+use super::code::{
+    CompiledFunc, Counters, Handler, HandlerKind, MemAccess, OffsetTable, Op, NO_EXN,
+};
 use super::numeric::*;
 use super::raw::{init_frame, CodeRef, MemView, Slots};
 use super::InterpModule;
@@ -102,6 +104,8 @@ struct Executor<'s> {
     /// The innermost frame left for compiled code that trapped: that code's backtrace
     /// already names the function, so the interpreter's frame is not added again.
     left_for_jit: bool,
+    /// A trap left `pc` set (a callee stopped on entry): the loop must not overwrite it.
+    pc_is_current: bool,
     /// Started by the interp-entry stub for `entry_instance`: a tail call of the outermost
     /// frame to compiled code of that instance is left to the stub (`tail_entry`).
     tail_out: bool,
@@ -166,6 +170,7 @@ pub fn execute(
         max_depth,
         finished: false,
         left_for_jit: false,
+        pc_is_current: false,
         tail_out,
         entry_instance: instance,
     };
@@ -179,6 +184,27 @@ pub fn execute(
     ex.store.runtime.call_depth = ex.depth_at_entry;
 
     result.map_err(|trap| ex.with_backtrace(trap))
+}
+
+/// The wasm offset of the instruction at `pc` of `func`, the translation of `func_index`
+/// of `module`; its offset table is made on first use by translating the function again.
+/// `None`: a frame stopped on entry, before its first instruction.
+fn wasm_offset(
+    module: &Module,
+    func_index: u32,
+    func: &CompiledFunc,
+    pc: Option<usize>,
+) -> Option<u32> {
+    let def = func_index.checked_sub(module.num_imported_funcs)?;
+    let mode = InterpModule::existing(module)?.mode();
+    let table = func.wasm_offsets.get_or_init(|| {
+        let entries = super::translate::wasm_offsets(module, def as usize, mode);
+        OffsetTable::encode(&entries.unwrap_or_default())
+    });
+    match pc {
+        Some(pc) => table.lookup(pc),
+        None => table.first(),
+    }
 }
 
 /// The first handler of `f` that catches an exception at resume pc `r`; `matches(t)`
@@ -201,20 +227,48 @@ fn find_handler(f: &CompiledFunc, r: u32, matches: impl Fn(u32) -> bool) -> Opti
 }
 
 impl Executor<'_> {
+    /// Adds the activation's frames to `trap`, each with the wasm offset of its instruction:
+    /// `self.pc` (the current frame) and the frames' resume pcs are past the instruction
+    /// (the trapping one, or the call), so the offset is that of `pc - 1`; a frame stopped
+    /// on entry (pc 0) gets its first instruction's (not the first that emitted code).
     fn with_backtrace(&self, mut trap: Trap) -> Trap {
-        let frame = |store: &StoreInner, instance: InstanceId, func_index: u32| {
+        // Recursion repeats one (function, pc) many times: decode its offset once.
+        let mut last: Option<(*const CompiledFunc, usize, Option<u32>)> = None;
+        let mut frame = |store: &StoreInner,
+                         instance: InstanceId,
+                         func_index: u32,
+                         code: CodeRef,
+                         pc: usize| {
             let module = &store.instances[instance as usize].module;
+            let func: *const CompiledFunc = code.func();
+            let wasm_offset = match last {
+                Some((f, p, off)) if f == func && p == pc => off,
+                _ => {
+                    let off = wasm_offset(module, func_index, code.func(), pc.checked_sub(1));
+                    last = Some((func, pc, off));
+                    off
+                }
+            };
             FrameInfo {
                 func_index,
                 func_name: module.func_name(func_index).map(str::to_string),
                 module_name: module.module_name.clone(),
+                wasm_offset,
             }
         };
         if !self.left_for_jit {
-            trap.push_frame(frame(self.store, self.ctx.instance, self.func_index));
+            let f = frame(
+                self.store,
+                self.ctx.instance,
+                self.func_index,
+                self.code,
+                self.pc,
+            );
+            trap.push_frame(f);
         }
         for f in self.frames.iter().rev() {
-            trap.push_frame(frame(self.store, f.instance, f.func_index));
+            let f = frame(self.store, f.instance, f.func_index, f.code(), f.pc());
+            trap.push_frame(f);
         }
         trap
     }
@@ -228,6 +282,10 @@ impl Executor<'_> {
         self.depth += 1;
         let f = code.func();
         if self.depth > self.max_depth || !init_frame(self.stack, fp, f) {
+            // The backtrace shows the callee stopped before its first instruction.
+            self.code = code;
+            self.pc = 0;
+            self.pc_is_current = true;
             return Err(stack_overflow());
         }
         self.code = code;
@@ -667,6 +725,9 @@ impl Executor<'_> {
         }
     }
 
+    /// Runs the frames; on a trap, leaves in `self.pc` the pc past the trapping
+    /// instruction, for the backtrace (and the exception handler search, which already
+    /// had it for throws and calls).
     fn run_frames(&mut self) -> Result<(), Trap> {
         let mut s = self.slots();
         // Memory 0's view, refreshed wherever it may change (calls, returns, `memory.grow`).
@@ -782,789 +843,860 @@ impl Executor<'_> {
                 (a, b, c)
             }};
         }
-        loop {
-            // Runs until an instruction the handlers leave to this `match`, on the fast path
-            // of the running function's translation (calls and returns change it).
-            match code.func().fast {
-                FastPath::Asm(asm) => {
-                    pc = self.run_handlers(asm, code, pc, s, mem);
-                    code = self.code;
-                    s = self.slots();
-                }
-                FastPath::Rust => pc = super::threaded::run(code, pc, s, mem),
-                FastPath::Match => {}
-            }
-            let op = code.op(pc);
-            #[cfg(strata_opstats)]
-            opstats::record(op);
-            pc += 1;
-            match op {
-                Op::Unreachable => return Err(TrapCode::Unreachable.into()),
-                Op::Fuel => self.store.runtime.consume_fuel()?,
-                Op::Epoch => self.store.runtime.check_epoch()?,
-                Op::Ext { .. } => {}
-                Op::Br { target } => jump!(target),
-                Op::BrIfNez { cond, target } => {
-                    if s.get(cond) as u32 != 0 {
-                        jump!(target);
+        // The loop is a closure so that its `?`s come back here, where the pc it kept in a
+        // local is still known.
+        let mut run = || -> Result<(), Trap> {
+            loop {
+                // Runs until an instruction the handlers leave to this `match`, on the fast path
+                // of the running function's translation (calls and returns change it).
+                match code.func().fast {
+                    FastPath::Asm(asm) => {
+                        pc = self.run_handlers(asm, code, pc, s, mem);
+                        code = self.code;
+                        s = self.slots();
                     }
+                    FastPath::Rust => pc = super::threaded::run(code, pc, s, mem),
+                    FastPath::Match => {}
                 }
-                Op::BrIfEqz { cond, target } => {
-                    if s.get(cond) as u32 == 0 {
-                        jump!(target);
+                let op = code.op(pc);
+                #[cfg(strata_opstats)]
+                opstats::record(op);
+                pc += 1;
+                match op {
+                    Op::Unreachable => return Err(TrapCode::Unreachable.into()),
+                    Op::Fuel => self.store.runtime.consume_fuel()?,
+                    Op::Epoch => self.store.runtime.check_epoch()?,
+                    Op::Ext { .. } => {}
+                    Op::Br { target } => jump!(target),
+                    Op::BrIfNez { cond, target } => {
+                        if s.get(cond) as u32 != 0 {
+                            jump!(target);
+                        }
                     }
-                }
-                Op::BrI32Eq { a, b: r, target } => br!(a, r, target, |x: u32, y| x == y),
-                Op::BrI32EqImm { a, imm, target } => br_imm!(a, imm, target, |x: u32, y| x == y),
-                Op::BrI32Ne { a, b: r, target } => br!(a, r, target, |x: u32, y| x != y),
-                Op::BrI32NeImm { a, imm, target } => br_imm!(a, imm, target, |x: u32, y| x != y),
-                Op::BrI32LtS { a, b: r, target } => br!(a, r, target, |x: i32, y| x < y),
-                Op::BrI32LtSImm { a, imm, target } => br_imm!(a, imm, target, |x: i32, y| x < y),
-                Op::BrI32LtU { a, b: r, target } => br!(a, r, target, |x: u32, y| x < y),
-                Op::BrI32LtUImm { a, imm, target } => br_imm!(a, imm, target, |x: u32, y| x < y),
-                Op::BrI32GtS { a, b: r, target } => br!(a, r, target, |x: i32, y| x > y),
-                Op::BrI32GtSImm { a, imm, target } => br_imm!(a, imm, target, |x: i32, y| x > y),
-                Op::BrI32GtU { a, b: r, target } => br!(a, r, target, |x: u32, y| x > y),
-                Op::BrI32GtUImm { a, imm, target } => br_imm!(a, imm, target, |x: u32, y| x > y),
-                Op::BrI32LeS { a, b: r, target } => br!(a, r, target, |x: i32, y| x <= y),
-                Op::BrI32LeSImm { a, imm, target } => br_imm!(a, imm, target, |x: i32, y| x <= y),
-                Op::BrI32LeU { a, b: r, target } => br!(a, r, target, |x: u32, y| x <= y),
-                Op::BrI32LeUImm { a, imm, target } => br_imm!(a, imm, target, |x: u32, y| x <= y),
-                Op::BrI32GeS { a, b: r, target } => br!(a, r, target, |x: i32, y| x >= y),
-                Op::BrI32GeSImm { a, imm, target } => br_imm!(a, imm, target, |x: i32, y| x >= y),
-                Op::BrI32GeU { a, b: r, target } => br!(a, r, target, |x: u32, y| x >= y),
-                Op::BrI32GeUImm { a, imm, target } => br_imm!(a, imm, target, |x: u32, y| x >= y),
-                Op::BrI64Eq { a, b: r, target } => br!(a, r, target, |x: u64, y| x == y),
-                Op::BrI64EqImm { a, imm, target } => br_imm!(a, imm, target, |x: u64, y| x == y),
-                Op::BrI64Ne { a, b: r, target } => br!(a, r, target, |x: u64, y| x != y),
-                Op::BrI64NeImm { a, imm, target } => br_imm!(a, imm, target, |x: u64, y| x != y),
-                Op::BrI64LtS { a, b: r, target } => br!(a, r, target, |x: i64, y| x < y),
-                Op::BrI64LtSImm { a, imm, target } => br_imm!(a, imm, target, |x: i64, y| x < y),
-                Op::BrI64LtU { a, b: r, target } => br!(a, r, target, |x: u64, y| x < y),
-                Op::BrI64LtUImm { a, imm, target } => br_imm!(a, imm, target, |x: u64, y| x < y),
-                Op::BrI64GtS { a, b: r, target } => br!(a, r, target, |x: i64, y| x > y),
-                Op::BrI64GtSImm { a, imm, target } => br_imm!(a, imm, target, |x: i64, y| x > y),
-                Op::BrI64GtU { a, b: r, target } => br!(a, r, target, |x: u64, y| x > y),
-                Op::BrI64GtUImm { a, imm, target } => br_imm!(a, imm, target, |x: u64, y| x > y),
-                Op::BrI64LeS { a, b: r, target } => br!(a, r, target, |x: i64, y| x <= y),
-                Op::BrI64LeSImm { a, imm, target } => br_imm!(a, imm, target, |x: i64, y| x <= y),
-                Op::BrI64LeU { a, b: r, target } => br!(a, r, target, |x: u64, y| x <= y),
-                Op::BrI64LeUImm { a, imm, target } => br_imm!(a, imm, target, |x: u64, y| x <= y),
-                Op::BrI64GeS { a, b: r, target } => br!(a, r, target, |x: i64, y| x >= y),
-                Op::BrI64GeSImm { a, imm, target } => br_imm!(a, imm, target, |x: i64, y| x >= y),
-                Op::BrI64GeU { a, b: r, target } => br!(a, r, target, |x: u64, y| x >= y),
-                Op::BrI64GeUImm { a, imm, target } => br_imm!(a, imm, target, |x: u64, y| x >= y),
-                Op::BrTable { index, len } => {
-                    let i = (s.get(index) as u32).min(len);
-                    pc += i as usize;
-                }
-                Op::Return0 => {
-                    if !self.leave() {
-                        return Ok(());
+                    Op::BrIfEqz { cond, target } => {
+                        if s.get(cond) as u32 == 0 {
+                            jump!(target);
+                        }
                     }
-                    reload!();
-                }
-                Op::Return1 { src } => {
-                    s.set(0, s.get(src));
-                    if !self.leave() {
-                        return Ok(());
+                    Op::BrI32Eq { a, b: r, target } => br!(a, r, target, |x: u32, y| x == y),
+                    Op::BrI32EqImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: u32, y| x == y)
                     }
-                    reload!();
-                }
-                Op::Return { src, n } => {
-                    let (fp, src) = (self.fp, src as usize);
-                    self.stack.copy_within(fp + src..fp + src + n as usize, fp);
-                    if !self.leave() {
-                        return Ok(());
+                    Op::BrI32Ne { a, b: r, target } => br!(a, r, target, |x: u32, y| x != y),
+                    Op::BrI32NeImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: u32, y| x != y)
                     }
-                    reload!();
-                }
-                Op::Copy { dst, src } => s.set(dst, s.get(src)),
-                Op::Const32 { dst, val } => s.set(dst, val as u64),
-                Op::Const64 { dst, val } => s.set(dst, val),
-                Op::Call { func, base } => {
-                    self.pc = pc;
-                    let fp = self.fp + base as usize;
-                    if func >= self.ctx.num_imported {
-                        let def = func - self.ctx.num_imported;
-                        match crate::jit::installed_entry(&self.ctx.module, func) {
-                            // Compiled by a JIT tier: run it on this value stack.
-                            Some(entry) => {
-                                self.ctx.code.clear_call_target(def);
-                                self.call_jit(self.ctx.instance, func, entry, fp)?
+                    Op::BrI32LtS { a, b: r, target } => br!(a, r, target, |x: i32, y| x < y),
+                    Op::BrI32LtSImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: i32, y| x < y)
+                    }
+                    Op::BrI32LtU { a, b: r, target } => br!(a, r, target, |x: u32, y| x < y),
+                    Op::BrI32LtUImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: u32, y| x < y)
+                    }
+                    Op::BrI32GtS { a, b: r, target } => br!(a, r, target, |x: i32, y| x > y),
+                    Op::BrI32GtSImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: i32, y| x > y)
+                    }
+                    Op::BrI32GtU { a, b: r, target } => br!(a, r, target, |x: u32, y| x > y),
+                    Op::BrI32GtUImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: u32, y| x > y)
+                    }
+                    Op::BrI32LeS { a, b: r, target } => br!(a, r, target, |x: i32, y| x <= y),
+                    Op::BrI32LeSImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: i32, y| x <= y)
+                    }
+                    Op::BrI32LeU { a, b: r, target } => br!(a, r, target, |x: u32, y| x <= y),
+                    Op::BrI32LeUImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: u32, y| x <= y)
+                    }
+                    Op::BrI32GeS { a, b: r, target } => br!(a, r, target, |x: i32, y| x >= y),
+                    Op::BrI32GeSImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: i32, y| x >= y)
+                    }
+                    Op::BrI32GeU { a, b: r, target } => br!(a, r, target, |x: u32, y| x >= y),
+                    Op::BrI32GeUImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: u32, y| x >= y)
+                    }
+                    Op::BrI64Eq { a, b: r, target } => br!(a, r, target, |x: u64, y| x == y),
+                    Op::BrI64EqImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: u64, y| x == y)
+                    }
+                    Op::BrI64Ne { a, b: r, target } => br!(a, r, target, |x: u64, y| x != y),
+                    Op::BrI64NeImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: u64, y| x != y)
+                    }
+                    Op::BrI64LtS { a, b: r, target } => br!(a, r, target, |x: i64, y| x < y),
+                    Op::BrI64LtSImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: i64, y| x < y)
+                    }
+                    Op::BrI64LtU { a, b: r, target } => br!(a, r, target, |x: u64, y| x < y),
+                    Op::BrI64LtUImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: u64, y| x < y)
+                    }
+                    Op::BrI64GtS { a, b: r, target } => br!(a, r, target, |x: i64, y| x > y),
+                    Op::BrI64GtSImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: i64, y| x > y)
+                    }
+                    Op::BrI64GtU { a, b: r, target } => br!(a, r, target, |x: u64, y| x > y),
+                    Op::BrI64GtUImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: u64, y| x > y)
+                    }
+                    Op::BrI64LeS { a, b: r, target } => br!(a, r, target, |x: i64, y| x <= y),
+                    Op::BrI64LeSImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: i64, y| x <= y)
+                    }
+                    Op::BrI64LeU { a, b: r, target } => br!(a, r, target, |x: u64, y| x <= y),
+                    Op::BrI64LeUImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: u64, y| x <= y)
+                    }
+                    Op::BrI64GeS { a, b: r, target } => br!(a, r, target, |x: i64, y| x >= y),
+                    Op::BrI64GeSImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: i64, y| x >= y)
+                    }
+                    Op::BrI64GeU { a, b: r, target } => br!(a, r, target, |x: u64, y| x >= y),
+                    Op::BrI64GeUImm { a, imm, target } => {
+                        br_imm!(a, imm, target, |x: u64, y| x >= y)
+                    }
+                    Op::BrTable { index, len } => {
+                        let i = (s.get(index) as u32).min(len);
+                        pc += i as usize;
+                    }
+                    Op::Return0 => {
+                        if !self.leave() {
+                            return Ok(());
+                        }
+                        reload!();
+                    }
+                    Op::Return1 { src } => {
+                        s.set(0, s.get(src));
+                        if !self.leave() {
+                            return Ok(());
+                        }
+                        reload!();
+                    }
+                    Op::Return { src, n } => {
+                        let (fp, src) = (self.fp, src as usize);
+                        self.stack.copy_within(fp + src..fp + src + n as usize, fp);
+                        if !self.leave() {
+                            return Ok(());
+                        }
+                        reload!();
+                    }
+                    Op::Copy { dst, src } => s.set(dst, s.get(src)),
+                    Op::Const32 { dst, val } => s.set(dst, val as u64),
+                    Op::Const64 { dst, val } => s.set(dst, val),
+                    Op::Call { func, base } => {
+                        self.pc = pc;
+                        let fp = self.fp + base as usize;
+                        if func >= self.ctx.num_imported {
+                            let def = func - self.ctx.num_imported;
+                            match crate::jit::installed_entry(&self.ctx.module, func) {
+                                // Compiled by a JIT tier: run it on this value stack.
+                                Some(entry) => {
+                                    self.ctx.code.clear_call_target(def);
+                                    self.call_jit(self.ctx.instance, func, entry, fp)?
+                                }
+                                None => {
+                                    let code = self.ctx.func(func)?;
+                                    // Later calls may stay in the handlers.
+                                    self.ctx.code.set_call_target(def, code.func());
+                                    self.push_frame();
+                                    self.func_index = func;
+                                    self.enter(code, fp)?;
+                                }
                             }
-                            None => {
-                                let code = self.ctx.func(func)?;
-                                // Later calls may stay in the handlers.
-                                self.ctx.code.set_call_target(def, code.func());
-                                self.push_frame();
-                                self.func_index = func;
-                                self.enter(code, fp)?;
+                        } else {
+                            let addr = self.instance().funcs[func as usize];
+                            self.call_addr(addr, fp)?;
+                        }
+                        reload!();
+                    }
+                    Op::CallIndirect {
+                        type_index,
+                        index,
+                        base,
+                    } => {
+                        let (table_index, _, _) = ext!();
+                        let inst = self.instance();
+                        let expected = inst.sigs[type_index as usize];
+                        let table = &self.store.tables[inst.tables[table_index as usize] as usize];
+                        let i = table_operand(s.get(index), table.ty.table64) as usize;
+                        let cell = *table
+                            .elems
+                            .get(i)
+                            .ok_or_else(|| Trap::new(TrapCode::UndefinedElement))?;
+                        let addr = cell_funcref(cell)
+                            .ok_or_else(|| Trap::new(TrapCode::IndirectCallToNull))?;
+                        let callee = &self.store.funcs[addr as usize];
+                        if callee.sig != expected {
+                            return Err(TrapCode::BadSignature.into());
+                        }
+                        // Later calls of this element with this type may stay in the handlers.
+                        if let FuncKind::Wasm {
+                            instance,
+                            func_index,
+                        } = callee.kind
+                        {
+                            if table_index == 0 && instance == self.ctx.instance {
+                                let icache = self.ctx.icache.get_or_insert_with(|| {
+                                    Box::new([IndirectEntry::default(); ICACHE_ENTRIES])
+                                });
+                                icache[icache_slot(cell, type_index)] = IndirectEntry {
+                                    cell,
+                                    type_index,
+                                    func_index,
+                                };
                             }
                         }
-                    } else {
-                        let addr = self.instance().funcs[func as usize];
+                        let fp = self.fp + base as usize;
+                        self.pc = pc;
                         self.call_addr(addr, fp)?;
+                        reload!();
                     }
-                    reload!();
-                }
-                Op::CallIndirect {
-                    type_index,
-                    index,
-                    base,
-                } => {
-                    let (table_index, _, _) = ext!();
-                    let inst = self.instance();
-                    let expected = inst.sigs[type_index as usize];
-                    let table = &self.store.tables[inst.tables[table_index as usize] as usize];
-                    let i = table_operand(s.get(index), table.ty.table64) as usize;
-                    let cell = *table
-                        .elems
-                        .get(i)
-                        .ok_or_else(|| Trap::new(TrapCode::UndefinedElement))?;
-                    let addr = cell_funcref(cell)
-                        .ok_or_else(|| Trap::new(TrapCode::IndirectCallToNull))?;
-                    let callee = &self.store.funcs[addr as usize];
-                    if callee.sig != expected {
-                        return Err(TrapCode::BadSignature.into());
-                    }
-                    // Later calls of this element with this type may stay in the handlers.
-                    if let FuncKind::Wasm {
-                        instance,
-                        func_index,
-                    } = callee.kind
-                    {
-                        if table_index == 0 && instance == self.ctx.instance {
-                            let icache = self.ctx.icache.get_or_insert_with(|| {
-                                Box::new([IndirectEntry::default(); ICACHE_ENTRIES])
-                            });
-                            icache[icache_slot(cell, type_index)] = IndirectEntry {
-                                cell,
-                                type_index,
-                                func_index,
-                            };
+                    Op::ReturnCall { func, base } => {
+                        let (n, _, _) = ext!();
+                        self.pc = pc;
+                        self.tail_args(base, n);
+                        let addr = self.instance().funcs[func as usize];
+                        match self.tail_call(addr)? {
+                            TailDone::Continue => reload!(),
+                            TailDone::Finished => return Ok(()),
                         }
                     }
-                    let fp = self.fp + base as usize;
-                    self.pc = pc;
-                    self.call_addr(addr, fp)?;
-                    reload!();
-                }
-                Op::ReturnCall { func, base } => {
-                    let (n, _, _) = ext!();
-                    self.pc = pc;
-                    self.tail_args(base, n);
-                    let addr = self.instance().funcs[func as usize];
-                    match self.tail_call(addr)? {
-                        TailDone::Continue => reload!(),
-                        TailDone::Finished => return Ok(()),
+                    Op::ReturnCallIndirect {
+                        type_index,
+                        index,
+                        base,
+                    } => {
+                        let (table_index, n, _) = ext!();
+                        self.pc = pc;
+                        // Read before the arguments move: `index` may be a local they overwrite.
+                        let i = s.get(index);
+                        let addr = self.indirect_target(table_index, type_index, i)?;
+                        self.tail_args(base, n);
+                        match self.tail_call(addr)? {
+                            TailDone::Continue => reload!(),
+                            TailDone::Finished => return Ok(()),
+                        }
                     }
-                }
-                Op::ReturnCallIndirect {
-                    type_index,
-                    index,
-                    base,
-                } => {
-                    let (table_index, n, _) = ext!();
-                    self.pc = pc;
-                    // Read before the arguments move: `index` may be a local they overwrite.
-                    let i = s.get(index);
-                    let addr = self.indirect_target(table_index, type_index, i)?;
-                    self.tail_args(base, n);
-                    match self.tail_call(addr)? {
-                        TailDone::Continue => reload!(),
-                        TailDone::Finished => return Ok(()),
+                    Op::TrapIfNull { src } => {
+                        if s.get(src) == 0 {
+                            return Err(TrapCode::NullReference.into());
+                        }
                     }
-                }
-                Op::TrapIfNull { src } => {
-                    if s.get(src) == 0 {
-                        return Err(TrapCode::NullReference.into());
+                    Op::CallRef { callee, base, .. } => {
+                        self.pc = pc;
+                        let addr = cell_funcref(s.get(callee))
+                            .ok_or_else(|| Trap::new(TrapCode::NullFunctionReference))?;
+                        let fp = self.fp + base as usize;
+                        self.call_addr(addr, fp)?;
+                        reload!();
                     }
-                }
-                Op::CallRef { callee, base, .. } => {
-                    self.pc = pc;
-                    let addr = cell_funcref(s.get(callee))
-                        .ok_or_else(|| Trap::new(TrapCode::NullFunctionReference))?;
-                    let fp = self.fp + base as usize;
-                    self.call_addr(addr, fp)?;
-                    reload!();
-                }
-                Op::ReturnCallRef { callee, base, .. } => {
-                    let (n, _, _) = ext!();
-                    self.pc = pc;
-                    let addr = cell_funcref(s.get(callee))
-                        .ok_or_else(|| Trap::new(TrapCode::NullFunctionReference))?;
-                    self.tail_args(base, n);
-                    match self.tail_call(addr)? {
-                        TailDone::Continue => reload!(),
-                        TailDone::Finished => return Ok(()),
+                    Op::ReturnCallRef { callee, base, .. } => {
+                        let (n, _, _) = ext!();
+                        self.pc = pc;
+                        let addr = cell_funcref(s.get(callee))
+                            .ok_or_else(|| Trap::new(TrapCode::NullFunctionReference))?;
+                        self.tail_args(base, n);
+                        match self.tail_call(addr)? {
+                            TailDone::Continue => reload!(),
+                            TailDone::Finished => return Ok(()),
+                        }
                     }
-                }
-                Op::Select { dst, a, b } => {
-                    let (cond, _, _) = ext!();
-                    let v = if s.get(cond) as u32 != 0 {
-                        s.get(a)
-                    } else {
-                        s.get(b)
-                    };
-                    s.set(dst, v);
-                }
-                Op::GlobalGet { dst, index } => {
-                    let g = self.instance().globals[index as usize];
-                    s.set(dst, self.store.globals[g as usize].value);
-                }
-                Op::GlobalSet { src, index } => {
-                    let g = self.instance().globals[index as usize];
-                    self.store.globals[g as usize].value = s.get(src);
-                }
-                Op::MemLoad { kind, dst, addr } => {
-                    let (m, lo, hi) = ext!();
-                    let (view, wide) = self.memory_view(m);
-                    let kind = MemAccess::from_u32(kind).expect("a memory access kind");
-                    let raw = view.load_wide(
-                        s.get(addr),
-                        lo as u64 | (hi as u64) << 32,
-                        kind.width(),
-                        wide,
-                    )?;
-                    s.set(dst, kind.extend(raw));
-                }
-                Op::MemStore { kind, addr, val } => {
-                    let (m, lo, hi) = ext!();
-                    let (view, wide) = self.memory_view(m);
-                    let kind = MemAccess::from_u32(kind).expect("a memory access kind");
-                    view.store_wide(
-                        s.get(addr),
-                        lo as u64 | (hi as u64) << 32,
-                        kind.width(),
-                        wide,
-                        s.get(val),
-                    )?;
-                }
-                Op::MemorySize { dst, mem: m } => {
-                    s.set(
-                        dst,
-                        strata_vm::memory_size(self.store, self.ctx.instance, m),
-                    );
-                }
-                Op::MemoryGrow { dst, delta, mem: m } => {
-                    let r = strata_vm::memory_grow(self.store, self.ctx.instance, m, s.get(delta));
-                    s.set(dst, r);
-                    self.ctx.refresh_memory(self.store);
-                    mem = self.ctx.mem;
-                }
-                Op::MemoryCopy { dst, src, len } => {
-                    let (dm, sm, _) = ext!();
-                    let (d, sr, n) = (s.get(dst), s.get(src), s.get(len));
-                    strata_vm::memory_copy(self.store, self.ctx.instance, dm, sm, d, sr, n)?;
-                }
-                Op::MemoryFill { dst, val, len } => {
-                    let (m, _, _) = ext!();
-                    let (d, v, n) = (s.get(dst), s.get(val) as u8, s.get(len));
-                    strata_vm::memory_fill(self.store, self.ctx.instance, m, d, v, n)?;
-                }
-                Op::MemoryInit { segment, dst, src } => {
-                    let (len, m, _) = ext!();
-                    strata_vm::memory_init(
-                        self.store,
-                        self.ctx.instance,
-                        m,
-                        segment,
-                        s.get(dst),
-                        s.get(src) as u32,
-                        s.get(len) as u32,
-                    )?;
-                }
-                Op::DataDrop { segment } => {
-                    let inst = self.ctx.instance as usize;
-                    self.store.instances[inst].data_dropped[segment as usize] = true;
-                }
-                Op::TableGet { dst, table, index } => {
-                    let t = &self.store.tables[self.instance().tables[table as usize] as usize];
-                    let v = *t
-                        .elems
-                        .get(table_operand(s.get(index), t.ty.table64) as usize)
-                        .ok_or_else(|| Trap::new(TrapCode::TableOutOfBounds))?;
-                    s.set(dst, v);
-                }
-                Op::TableSet { table, index, val } => {
-                    let t = self.instance().tables[table as usize];
-                    let t = &mut self.store.tables[t as usize];
-                    let i = table_operand(s.get(index), t.ty.table64);
-                    let slot = t
-                        .elems
-                        .get_mut(i as usize)
-                        .ok_or_else(|| Trap::new(TrapCode::TableOutOfBounds))?;
-                    *slot = s.get(val);
-                }
-                Op::TableSize { dst, table } => {
-                    let t = self.instance().tables[table as usize];
-                    s.set(dst, self.store.tables[t as usize].elems.len() as u64);
-                }
-                Op::TableGrow { dst, table, init } => {
-                    let (delta, _, _) = ext!();
-                    let t = self.instance().tables[table as usize];
-                    let t = &mut self.store.tables[t as usize];
-                    let table64 = t.ty.table64;
-                    let r = t.grow(table_operand(s.get(delta), table64) as u64, s.get(init));
-                    s.set(dst, table_grow_result(r, table64));
-                }
-                Op::TableFill { table, index, val } => {
-                    let (len, _, _) = ext!();
-                    let (i, v, n) = (s.get(index), s.get(val), s.get(len));
-                    strata_vm::table_fill(self.store, self.ctx.instance, table, i, v, n)?;
-                }
-                Op::TableCopy {
-                    dst_table,
-                    src_table,
-                    dst,
-                } => {
-                    let (src, len, _) = ext!();
-                    strata_vm::table_copy(
-                        self.store,
-                        self.ctx.instance,
+                    Op::Select { dst, a, b } => {
+                        let (cond, _, _) = ext!();
+                        let v = if s.get(cond) as u32 != 0 {
+                            s.get(a)
+                        } else {
+                            s.get(b)
+                        };
+                        s.set(dst, v);
+                    }
+                    Op::GlobalGet { dst, index } => {
+                        let g = self.instance().globals[index as usize];
+                        s.set(dst, self.store.globals[g as usize].value);
+                    }
+                    Op::GlobalSet { src, index } => {
+                        let g = self.instance().globals[index as usize];
+                        self.store.globals[g as usize].value = s.get(src);
+                    }
+                    Op::MemLoad { kind, dst, addr } => {
+                        let (m, lo, hi) = ext!();
+                        let (view, wide) = self.memory_view(m);
+                        let kind = MemAccess::from_u32(kind).expect("a memory access kind");
+                        let raw = view.load_wide(
+                            s.get(addr),
+                            lo as u64 | (hi as u64) << 32,
+                            kind.width(),
+                            wide,
+                        )?;
+                        s.set(dst, kind.extend(raw));
+                    }
+                    Op::MemStore { kind, addr, val } => {
+                        let (m, lo, hi) = ext!();
+                        let (view, wide) = self.memory_view(m);
+                        let kind = MemAccess::from_u32(kind).expect("a memory access kind");
+                        view.store_wide(
+                            s.get(addr),
+                            lo as u64 | (hi as u64) << 32,
+                            kind.width(),
+                            wide,
+                            s.get(val),
+                        )?;
+                    }
+                    Op::MemorySize { dst, mem: m } => {
+                        s.set(
+                            dst,
+                            strata_vm::memory_size(self.store, self.ctx.instance, m),
+                        );
+                    }
+                    Op::MemoryGrow { dst, delta, mem: m } => {
+                        let r =
+                            strata_vm::memory_grow(self.store, self.ctx.instance, m, s.get(delta));
+                        s.set(dst, r);
+                        self.ctx.refresh_memory(self.store);
+                        mem = self.ctx.mem;
+                    }
+                    Op::MemoryCopy { dst, src, len } => {
+                        let (dm, sm, _) = ext!();
+                        let (d, sr, n) = (s.get(dst), s.get(src), s.get(len));
+                        strata_vm::memory_copy(self.store, self.ctx.instance, dm, sm, d, sr, n)?;
+                    }
+                    Op::MemoryFill { dst, val, len } => {
+                        let (m, _, _) = ext!();
+                        let (d, v, n) = (s.get(dst), s.get(val) as u8, s.get(len));
+                        strata_vm::memory_fill(self.store, self.ctx.instance, m, d, v, n)?;
+                    }
+                    Op::MemoryInit { segment, dst, src } => {
+                        let (len, m, _) = ext!();
+                        strata_vm::memory_init(
+                            self.store,
+                            self.ctx.instance,
+                            m,
+                            segment,
+                            s.get(dst),
+                            s.get(src) as u32,
+                            s.get(len) as u32,
+                        )?;
+                    }
+                    Op::DataDrop { segment } => {
+                        let inst = self.ctx.instance as usize;
+                        self.store.instances[inst].data_dropped[segment as usize] = true;
+                    }
+                    Op::TableGet { dst, table, index } => {
+                        let t = &self.store.tables[self.instance().tables[table as usize] as usize];
+                        let v = *t
+                            .elems
+                            .get(table_operand(s.get(index), t.ty.table64) as usize)
+                            .ok_or_else(|| Trap::new(TrapCode::TableOutOfBounds))?;
+                        s.set(dst, v);
+                    }
+                    Op::TableSet { table, index, val } => {
+                        let t = self.instance().tables[table as usize];
+                        let t = &mut self.store.tables[t as usize];
+                        let i = table_operand(s.get(index), t.ty.table64);
+                        let slot = t
+                            .elems
+                            .get_mut(i as usize)
+                            .ok_or_else(|| Trap::new(TrapCode::TableOutOfBounds))?;
+                        *slot = s.get(val);
+                    }
+                    Op::TableSize { dst, table } => {
+                        let t = self.instance().tables[table as usize];
+                        s.set(dst, self.store.tables[t as usize].elems.len() as u64);
+                    }
+                    Op::TableGrow { dst, table, init } => {
+                        let (delta, _, _) = ext!();
+                        let t = self.instance().tables[table as usize];
+                        let t = &mut self.store.tables[t as usize];
+                        let table64 = t.ty.table64;
+                        let r = t.grow(table_operand(s.get(delta), table64) as u64, s.get(init));
+                        s.set(dst, table_grow_result(r, table64));
+                    }
+                    Op::TableFill { table, index, val } => {
+                        let (len, _, _) = ext!();
+                        let (i, v, n) = (s.get(index), s.get(val), s.get(len));
+                        strata_vm::table_fill(self.store, self.ctx.instance, table, i, v, n)?;
+                    }
+                    Op::TableCopy {
                         dst_table,
                         src_table,
-                        s.get(dst),
-                        s.get(src),
-                        s.get(len),
-                    )?;
-                }
-                Op::TableInit {
-                    table,
-                    segment,
-                    dst,
-                } => {
-                    let (src, len, _) = ext!();
-                    strata_vm::table_init(
-                        self.store,
-                        self.ctx.instance,
+                        dst,
+                    } => {
+                        let (src, len, _) = ext!();
+                        strata_vm::table_copy(
+                            self.store,
+                            self.ctx.instance,
+                            dst_table,
+                            src_table,
+                            s.get(dst),
+                            s.get(src),
+                            s.get(len),
+                        )?;
+                    }
+                    Op::TableInit {
                         table,
                         segment,
-                        s.get(dst),
-                        s.get(src),
-                        s.get(len),
-                    )?;
-                }
-                Op::ElemDrop { segment } => {
-                    let inst = self.ctx.instance as usize;
-                    self.store.instances[inst].elems[segment as usize] = Box::new([]);
-                }
-                Op::Throw { tag, base } => {
-                    self.pc = pc;
-                    let addr = self.instance().tags[tag as usize];
-                    let n = strata_vm::cells_of(&self.store.tags[addr as usize].ty.params);
-                    let fp = self.fp + base as usize;
-                    let exn = self
-                        .store
-                        .exns
-                        .alloc(addr, &self.stack[fp..fp + n as usize])?;
-                    return Err(Trap::exception(exn));
-                }
-                Op::ThrowRef { src } => {
-                    self.pc = pc;
-                    return Err(match s.get(src) {
-                        0 => TrapCode::NullReference.into(),
-                        exn => Trap::exception(exn),
-                    });
-                }
-                Op::RefFunc { dst, func } => {
-                    s.set(dst, funcref_cell(self.instance().funcs[func as usize]));
-                }
-                Op::Simd { code, dst, a } => {
-                    let (b, c, imm) = ext!();
-                    match super::simd::SimdCode::from_u16(code as u16) {
-                        Some(super::simd::SimdCode::GlobalGet) => {
-                            let g = self.instance().globals[imm as usize];
-                            super::simd::set(s, dst, self.store.globals[g as usize].get128());
+                        dst,
+                    } => {
+                        let (src, len, _) = ext!();
+                        strata_vm::table_init(
+                            self.store,
+                            self.ctx.instance,
+                            table,
+                            segment,
+                            s.get(dst),
+                            s.get(src),
+                            s.get(len),
+                        )?;
+                    }
+                    Op::ElemDrop { segment } => {
+                        let inst = self.ctx.instance as usize;
+                        self.store.instances[inst].elems[segment as usize] = Box::new([]);
+                    }
+                    Op::Throw { tag, base } => {
+                        self.pc = pc;
+                        let addr = self.instance().tags[tag as usize];
+                        let n = strata_vm::cells_of(&self.store.tags[addr as usize].ty.params);
+                        let fp = self.fp + base as usize;
+                        let exn = self
+                            .store
+                            .exns
+                            .alloc(addr, &self.stack[fp..fp + n as usize])?;
+                        return Err(Trap::exception(exn));
+                    }
+                    Op::ThrowRef { src } => {
+                        self.pc = pc;
+                        return Err(match s.get(src) {
+                            0 => TrapCode::NullReference.into(),
+                            exn => Trap::exception(exn),
+                        });
+                    }
+                    Op::RefFunc { dst, func } => {
+                        s.set(dst, funcref_cell(self.instance().funcs[func as usize]));
+                    }
+                    Op::Simd { code, dst, a } => {
+                        let (b, c, imm) = ext!();
+                        match super::simd::SimdCode::from_u16(code as u16) {
+                            Some(super::simd::SimdCode::GlobalGet) => {
+                                let g = self.instance().globals[imm as usize];
+                                super::simd::set(s, dst, self.store.globals[g as usize].get128());
+                            }
+                            Some(super::simd::SimdCode::GlobalSet) => {
+                                let g = self.instance().globals[imm as usize];
+                                self.store.globals[g as usize].set128(super::simd::get(s, a));
+                            }
+                            _ if code & super::simd::OTHER_MEMORY != 0 => {
+                                let m =
+                                    (code >> super::simd::MEMORY_SHIFT) & super::simd::MAX_MEMORY;
+                                let (view, wide) = self.memory_view(m);
+                                super::simd::exec(code, dst, a, b, c, imm, s, view, wide)?
+                            }
+                            _ => super::simd::exec(code, dst, a, b, c, imm, s, mem, false)?,
                         }
-                        Some(super::simd::SimdCode::GlobalSet) => {
-                            let g = self.instance().globals[imm as usize];
-                            self.store.globals[g as usize].set128(super::simd::get(s, a));
-                        }
-                        _ if code & super::simd::OTHER_MEMORY != 0 => {
-                            let m = (code >> super::simd::MEMORY_SHIFT) & super::simd::MAX_MEMORY;
-                            let (view, wide) = self.memory_view(m);
-                            super::simd::exec(code, dst, a, b, c, imm, s, view, wide)?
-                        }
-                        _ => super::simd::exec(code, dst, a, b, c, imm, s, mem, false)?,
+                    }
+
+                    Op::I32Eqz { dst, a } => un!(dst, a, |x: u32| b(x == 0)),
+                    Op::I64Eqz { dst, a } => un!(dst, a, |x: u64| b(x == 0)),
+                    Op::I32Clz { dst, a } => un!(dst, a, |x: u32| x.leading_zeros() as u64),
+                    Op::I32Ctz { dst, a } => un!(dst, a, |x: u32| x.trailing_zeros() as u64),
+                    Op::I32Popcnt { dst, a } => un!(dst, a, |x: u32| x.count_ones() as u64),
+                    Op::I64Clz { dst, a } => un!(dst, a, |x: u64| x.leading_zeros() as u64),
+                    Op::I64Ctz { dst, a } => un!(dst, a, |x: u64| x.trailing_zeros() as u64),
+                    Op::I64Popcnt { dst, a } => un!(dst, a, |x: u64| x.count_ones() as u64),
+                    Op::F32Abs { dst, a } => un!(dst, a, |x: u32| (x & 0x7fff_ffff) as u64),
+                    Op::F32Neg { dst, a } => un!(dst, a, |x: u32| (x ^ 0x8000_0000) as u64),
+                    Op::F32Ceil { dst, a } => f32un!(dst, a, |x| f32_quiet(x.ceil())),
+                    Op::F32Floor { dst, a } => f32un!(dst, a, |x| f32_quiet(x.floor())),
+                    Op::F32Trunc { dst, a } => f32un!(dst, a, |x| f32_quiet(x.trunc())),
+                    Op::F32Nearest { dst, a } => f32un!(dst, a, |x| f32_quiet(x.round_ties_even())),
+                    Op::F32Sqrt { dst, a } => f32un!(dst, a, |x| x.sqrt()),
+                    Op::F64Abs { dst, a } => un!(dst, a, |x: u64| x & 0x7fff_ffff_ffff_ffff),
+                    Op::F64Neg { dst, a } => un!(dst, a, |x: u64| x ^ 0x8000_0000_0000_0000),
+                    Op::F64Ceil { dst, a } => f64un!(dst, a, |x| f64_quiet(x.ceil())),
+                    Op::F64Floor { dst, a } => f64un!(dst, a, |x| f64_quiet(x.floor())),
+                    Op::F64Trunc { dst, a } => f64un!(dst, a, |x| f64_quiet(x.trunc())),
+                    Op::F64Nearest { dst, a } => f64un!(dst, a, |x| f64_quiet(x.round_ties_even())),
+                    Op::F64Sqrt { dst, a } => f64un!(dst, a, |x| x.sqrt()),
+                    Op::I32WrapI64 { dst, a } => un!(dst, a, |x: u32| x as u64),
+                    Op::I32TruncF32S { dst, a } => s.set(
+                        dst,
+                        i32_trunc_f32_s(f32::from_bits(s.get(a) as u32))? as u32 as u64,
+                    ),
+                    Op::I32TruncF32U { dst, a } => s.set(
+                        dst,
+                        i32_trunc_f32_u(f32::from_bits(s.get(a) as u32))? as u64,
+                    ),
+                    Op::I32TruncF64S { dst, a } => s.set(
+                        dst,
+                        i32_trunc_f64_s(f64::from_bits(s.get(a)))? as u32 as u64,
+                    ),
+                    Op::I32TruncF64U { dst, a } => {
+                        s.set(dst, i32_trunc_f64_u(f64::from_bits(s.get(a)))? as u64)
+                    }
+                    Op::I64ExtendI32S { dst, a } => un!(dst, a, |x: i32| x as i64 as u64),
+                    Op::I64ExtendI32U { dst, a } => un!(dst, a, |x: u32| x as u64),
+                    Op::I64TruncF32S { dst, a } => s.set(
+                        dst,
+                        i64_trunc_f32_s(f32::from_bits(s.get(a) as u32))? as u64,
+                    ),
+                    Op::I64TruncF32U { dst, a } => {
+                        s.set(dst, i64_trunc_f32_u(f32::from_bits(s.get(a) as u32))?)
+                    }
+                    Op::I64TruncF64S { dst, a } => {
+                        s.set(dst, i64_trunc_f64_s(f64::from_bits(s.get(a)))? as u64)
+                    }
+                    Op::I64TruncF64U { dst, a } => {
+                        s.set(dst, i64_trunc_f64_u(f64::from_bits(s.get(a)))?)
+                    }
+                    Op::F32ConvertI32S { dst, a } => {
+                        un!(dst, a, |x: i32| (x as f32).to_bits() as u64)
+                    }
+                    Op::F32ConvertI32U { dst, a } => {
+                        un!(dst, a, |x: u32| (x as f32).to_bits() as u64)
+                    }
+                    Op::F32ConvertI64S { dst, a } => {
+                        un!(dst, a, |x: i64| (x as f32).to_bits() as u64)
+                    }
+                    Op::F32ConvertI64U { dst, a } => {
+                        un!(dst, a, |x: u64| (x as f32).to_bits() as u64)
+                    }
+                    Op::F32DemoteF64 { dst, a } => {
+                        let x = f64::from_bits(s.get(a));
+                        s.set(dst, (x as f32).to_bits() as u64);
+                    }
+                    Op::F64ConvertI32S { dst, a } => un!(dst, a, |x: i32| (x as f64).to_bits()),
+                    Op::F64ConvertI32U { dst, a } => un!(dst, a, |x: u32| (x as f64).to_bits()),
+                    Op::F64ConvertI64S { dst, a } => un!(dst, a, |x: i64| (x as f64).to_bits()),
+                    Op::F64ConvertI64U { dst, a } => un!(dst, a, |x: u64| (x as f64).to_bits()),
+                    Op::F64PromoteF32 { dst, a } => {
+                        let x = f32::from_bits(s.get(a) as u32);
+                        s.set(dst, (x as f64).to_bits());
+                    }
+                    Op::I32Extend8S { dst, a } => un!(dst, a, |x: i8| x as i32 as u32 as u64),
+                    Op::I32Extend16S { dst, a } => un!(dst, a, |x: i16| x as i32 as u32 as u64),
+                    Op::I64Extend8S { dst, a } => un!(dst, a, |x: i8| x as i64 as u64),
+                    Op::I64Extend16S { dst, a } => un!(dst, a, |x: i16| x as i64 as u64),
+                    Op::I64Extend32S { dst, a } => un!(dst, a, |x: i32| x as i64 as u64),
+                    // Rust's float-to-int `as` saturates and maps NaN to 0: exactly trunc_sat.
+                    Op::I32TruncSatF32S { dst, a } => {
+                        s.set(dst, f32::from_bits(s.get(a) as u32) as i32 as u32 as u64)
+                    }
+                    Op::I32TruncSatF32U { dst, a } => {
+                        s.set(dst, f32::from_bits(s.get(a) as u32) as u32 as u64)
+                    }
+                    Op::I32TruncSatF64S { dst, a } => {
+                        s.set(dst, f64::from_bits(s.get(a)) as i32 as u32 as u64)
+                    }
+                    Op::I32TruncSatF64U { dst, a } => {
+                        s.set(dst, f64::from_bits(s.get(a)) as u32 as u64)
+                    }
+                    Op::I64TruncSatF32S { dst, a } => {
+                        s.set(dst, f32::from_bits(s.get(a) as u32) as i64 as u64)
+                    }
+                    Op::I64TruncSatF32U { dst, a } => {
+                        s.set(dst, f32::from_bits(s.get(a) as u32) as u64)
+                    }
+                    Op::I64TruncSatF64S { dst, a } => {
+                        s.set(dst, f64::from_bits(s.get(a)) as i64 as u64)
+                    }
+                    Op::I64TruncSatF64U { dst, a } => s.set(dst, f64::from_bits(s.get(a)) as u64),
+
+                    Op::I32Eq { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x == y)),
+                    Op::I32Ne { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x != y)),
+                    Op::I32LtS { dst, a, b: r } => bin!(dst, a, r, |x: i32, y| b(x < y)),
+                    Op::I32LtU { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x < y)),
+                    Op::I32GtS { dst, a, b: r } => bin!(dst, a, r, |x: i32, y| b(x > y)),
+                    Op::I32GtU { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x > y)),
+                    Op::I32LeS { dst, a, b: r } => bin!(dst, a, r, |x: i32, y| b(x <= y)),
+                    Op::I32LeU { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x <= y)),
+                    Op::I32GeS { dst, a, b: r } => bin!(dst, a, r, |x: i32, y| b(x >= y)),
+                    Op::I32GeU { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x >= y)),
+                    Op::I64Eq { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x == y)),
+                    Op::I64Ne { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x != y)),
+                    Op::I64LtS { dst, a, b: r } => bin!(dst, a, r, |x: i64, y| b(x < y)),
+                    Op::I64LtU { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x < y)),
+                    Op::I64GtS { dst, a, b: r } => bin!(dst, a, r, |x: i64, y| b(x > y)),
+                    Op::I64GtU { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x > y)),
+                    Op::I64LeS { dst, a, b: r } => bin!(dst, a, r, |x: i64, y| b(x <= y)),
+                    Op::I64LeU { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x <= y)),
+                    Op::I64GeS { dst, a, b: r } => bin!(dst, a, r, |x: i64, y| b(x >= y)),
+                    Op::I64GeU { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x >= y)),
+                    Op::F32Eq { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x == y)),
+                    Op::F32Ne { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x != y)),
+                    Op::F32Lt { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x < y)),
+                    Op::F32Gt { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x > y)),
+                    Op::F32Le { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x <= y)),
+                    Op::F32Ge { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x >= y)),
+                    Op::F64Eq { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x == y)),
+                    Op::F64Ne { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x != y)),
+                    Op::F64Lt { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x < y)),
+                    Op::F64Gt { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x > y)),
+                    Op::F64Le { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x <= y)),
+                    Op::F64Ge { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x >= y)),
+                    Op::I32Add { dst, a, b } => {
+                        bin!(dst, a, b, |x: u32, y| x.wrapping_add(y) as u64)
+                    }
+                    Op::I32Sub { dst, a, b } => {
+                        bin!(dst, a, b, |x: u32, y| x.wrapping_sub(y) as u64)
+                    }
+                    Op::I32Mul { dst, a, b } => {
+                        bin!(dst, a, b, |x: u32, y| x.wrapping_mul(y) as u64)
+                    }
+                    Op::I32DivS { dst, a, b } => {
+                        let r = i32_div_s(s.get(a) as i32, s.get(b) as i32)?;
+                        s.set(dst, r as u32 as u64);
+                    }
+                    Op::I32DivU { dst, a, b } => {
+                        let y = nonzero(s.get(b) as u32)?;
+                        s.set(dst, (s.get(a) as u32 / y) as u64);
+                    }
+                    Op::I32RemS { dst, a, b } => {
+                        let y = nonzero(s.get(b) as i32)?;
+                        s.set(dst, (s.get(a) as i32).wrapping_rem(y) as u32 as u64);
+                    }
+                    Op::I32RemU { dst, a, b } => {
+                        let y = nonzero(s.get(b) as u32)?;
+                        s.set(dst, (s.get(a) as u32 % y) as u64);
+                    }
+                    Op::I32And { dst, a, b } => bin!(dst, a, b, |x: u32, y| (x & y) as u64),
+                    Op::I32Or { dst, a, b } => bin!(dst, a, b, |x: u32, y| (x | y) as u64),
+                    Op::I32Xor { dst, a, b } => bin!(dst, a, b, |x: u32, y| (x ^ y) as u64),
+                    Op::I32Shl { dst, a, b } => {
+                        bin!(dst, a, b, |x: u32, y| x.wrapping_shl(y) as u64)
+                    }
+                    Op::I32ShrS { dst, a, b } => {
+                        bin!(dst, a, b, |x: i32, y| x.wrapping_shr(y as u32) as u32
+                            as u64)
+                    }
+                    Op::I32ShrU { dst, a, b } => {
+                        bin!(dst, a, b, |x: u32, y| x.wrapping_shr(y) as u64)
+                    }
+                    Op::I32Rotl { dst, a, b } => {
+                        bin!(dst, a, b, |x: u32, y| x.rotate_left(y) as u64)
+                    }
+                    Op::I32Rotr { dst, a, b } => {
+                        bin!(dst, a, b, |x: u32, y| x.rotate_right(y) as u64)
+                    }
+                    Op::I64Add { dst, a, b } => bin!(dst, a, b, |x: u64, y| x.wrapping_add(y)),
+                    Op::I64Sub { dst, a, b } => bin!(dst, a, b, |x: u64, y| x.wrapping_sub(y)),
+                    Op::I64Mul { dst, a, b } => bin!(dst, a, b, |x: u64, y| x.wrapping_mul(y)),
+                    Op::I64DivS { dst, a, b } => {
+                        let r = i64_div_s(s.get(a) as i64, s.get(b) as i64)?;
+                        s.set(dst, r as u64);
+                    }
+                    Op::I64DivU { dst, a, b } => {
+                        let y = nonzero(s.get(b))?;
+                        s.set(dst, s.get(a) / y);
+                    }
+                    Op::I64RemS { dst, a, b } => {
+                        let y = nonzero(s.get(b) as i64)?;
+                        s.set(dst, (s.get(a) as i64).wrapping_rem(y) as u64);
+                    }
+                    Op::I64RemU { dst, a, b } => {
+                        let y = nonzero(s.get(b))?;
+                        s.set(dst, s.get(a) % y);
+                    }
+                    Op::I64And { dst, a, b } => bin!(dst, a, b, |x: u64, y| x & y),
+                    Op::I64Or { dst, a, b } => bin!(dst, a, b, |x: u64, y| x | y),
+                    Op::I64Xor { dst, a, b } => bin!(dst, a, b, |x: u64, y| x ^ y),
+                    Op::I64Shl { dst, a, b } => {
+                        bin!(dst, a, b, |x: u64, y| x.wrapping_shl(y as u32))
+                    }
+                    Op::I64ShrS { dst, a, b } => {
+                        bin!(dst, a, b, |x: i64, y| x.wrapping_shr(y as u32) as u64)
+                    }
+                    Op::I64ShrU { dst, a, b } => {
+                        bin!(dst, a, b, |x: u64, y| x.wrapping_shr(y as u32))
+                    }
+                    Op::I64Rotl { dst, a, b } => {
+                        bin!(dst, a, b, |x: u64, y| x.rotate_left((y & 63) as u32))
+                    }
+                    Op::I64Rotr { dst, a, b } => {
+                        bin!(dst, a, b, |x: u64, y| x.rotate_right((y & 63) as u32))
+                    }
+                    Op::F32Add { dst, a, b } => f32bin!(dst, a, b, |x, y| (x + y).to_bits() as u64),
+                    Op::F32Sub { dst, a, b } => f32bin!(dst, a, b, |x, y| (x - y).to_bits() as u64),
+                    Op::F32Mul { dst, a, b } => f32bin!(dst, a, b, |x, y| (x * y).to_bits() as u64),
+                    Op::F32Div { dst, a, b } => f32bin!(dst, a, b, |x, y| (x / y).to_bits() as u64),
+                    Op::F32Min { dst, a, b } => {
+                        f32bin!(dst, a, b, |x, y| f32_min(x, y).to_bits() as u64)
+                    }
+                    Op::F32Max { dst, a, b } => {
+                        f32bin!(dst, a, b, |x, y| f32_max(x, y).to_bits() as u64)
+                    }
+                    Op::F32Copysign { dst, a, b } => {
+                        bin!(dst, a, b, |x: u32, y| f32_copysign(x, y) as u64)
+                    }
+                    Op::F64Add { dst, a, b } => f64bin!(dst, a, b, |x, y| (x + y).to_bits()),
+                    Op::F64Sub { dst, a, b } => f64bin!(dst, a, b, |x, y| (x - y).to_bits()),
+                    Op::F64Mul { dst, a, b } => f64bin!(dst, a, b, |x, y| (x * y).to_bits()),
+                    Op::F64Div { dst, a, b } => f64bin!(dst, a, b, |x, y| (x / y).to_bits()),
+                    Op::F64Min { dst, a, b } => f64bin!(dst, a, b, |x, y| f64_min(x, y).to_bits()),
+                    Op::F64Max { dst, a, b } => f64bin!(dst, a, b, |x, y| f64_max(x, y).to_bits()),
+                    Op::F64Copysign { dst, a, b } => {
+                        bin!(dst, a, b, |x: u64, y| f64_copysign(x, y))
+                    }
+
+                    Op::I32EqImm { dst, a, imm } => un!(dst, a, |x: u32| b(x == imm as u32)),
+                    Op::I32NeImm { dst, a, imm } => un!(dst, a, |x: u32| b(x != imm as u32)),
+                    Op::I32LtSImm { dst, a, imm } => un!(dst, a, |x: i32| b(x < imm)),
+                    Op::I32LtUImm { dst, a, imm } => un!(dst, a, |x: u32| b(x < imm as u32)),
+                    Op::I32GtSImm { dst, a, imm } => un!(dst, a, |x: i32| b(x > imm)),
+                    Op::I32GtUImm { dst, a, imm } => un!(dst, a, |x: u32| b(x > imm as u32)),
+                    Op::I32LeSImm { dst, a, imm } => un!(dst, a, |x: i32| b(x <= imm)),
+                    Op::I32LeUImm { dst, a, imm } => un!(dst, a, |x: u32| b(x <= imm as u32)),
+                    Op::I32GeSImm { dst, a, imm } => un!(dst, a, |x: i32| b(x >= imm)),
+                    Op::I32GeUImm { dst, a, imm } => un!(dst, a, |x: u32| b(x >= imm as u32)),
+                    Op::I64EqImm { dst, a, imm } => un!(dst, a, |x: i64| b(x == imm as i64)),
+                    Op::I64NeImm { dst, a, imm } => un!(dst, a, |x: i64| b(x != imm as i64)),
+                    Op::I64LtSImm { dst, a, imm } => un!(dst, a, |x: i64| b(x < imm as i64)),
+                    Op::I64LtUImm { dst, a, imm } => {
+                        un!(dst, a, |x: u64| b(x < imm as i64 as u64))
+                    }
+                    Op::I64GtSImm { dst, a, imm } => un!(dst, a, |x: i64| b(x > imm as i64)),
+                    Op::I64GtUImm { dst, a, imm } => {
+                        un!(dst, a, |x: u64| b(x > imm as i64 as u64))
+                    }
+                    Op::I64LeSImm { dst, a, imm } => un!(dst, a, |x: i64| b(x <= imm as i64)),
+                    Op::I64LeUImm { dst, a, imm } => {
+                        un!(dst, a, |x: u64| b(x <= imm as i64 as u64))
+                    }
+                    Op::I64GeSImm { dst, a, imm } => un!(dst, a, |x: i64| b(x >= imm as i64)),
+                    Op::I64GeUImm { dst, a, imm } => {
+                        un!(dst, a, |x: u64| b(x >= imm as i64 as u64))
+                    }
+                    Op::I32AddImm { dst, a, imm } => {
+                        un!(dst, a, |x: u32| x.wrapping_add(imm as u32) as u64)
+                    }
+                    Op::I32MulImm { dst, a, imm } => {
+                        un!(dst, a, |x: u32| x.wrapping_mul(imm as u32) as u64)
+                    }
+                    Op::I32AndImm { dst, a, imm } => un!(dst, a, |x: u32| (x & imm as u32) as u64),
+                    Op::I32OrImm { dst, a, imm } => un!(dst, a, |x: u32| (x | imm as u32) as u64),
+                    Op::I32XorImm { dst, a, imm } => un!(dst, a, |x: u32| (x ^ imm as u32) as u64),
+                    Op::I32ShlImm { dst, a, imm } => {
+                        un!(dst, a, |x: u32| x.wrapping_shl(imm as u32) as u64)
+                    }
+                    Op::I32ShrSImm { dst, a, imm } => {
+                        un!(dst, a, |x: i32| x.wrapping_shr(imm as u32) as u32 as u64)
+                    }
+                    Op::I32ShrUImm { dst, a, imm } => {
+                        un!(dst, a, |x: u32| x.wrapping_shr(imm as u32) as u64)
+                    }
+                    Op::I32RotlImm { dst, a, imm } => {
+                        un!(dst, a, |x: u32| x.rotate_left(imm as u32) as u64)
+                    }
+                    Op::I32RotrImm { dst, a, imm } => {
+                        un!(dst, a, |x: u32| x.rotate_right(imm as u32) as u64)
+                    }
+                    Op::I64AddImm { dst, a, imm } => {
+                        un!(dst, a, |x: u64| x.wrapping_add(imm as i64 as u64))
+                    }
+                    Op::I64MulImm { dst, a, imm } => {
+                        un!(dst, a, |x: u64| x.wrapping_mul(imm as i64 as u64))
+                    }
+                    Op::I64AndImm { dst, a, imm } => un!(dst, a, |x: u64| x & imm as i64 as u64),
+                    Op::I64OrImm { dst, a, imm } => un!(dst, a, |x: u64| x | imm as i64 as u64),
+                    Op::I64XorImm { dst, a, imm } => un!(dst, a, |x: u64| x ^ imm as i64 as u64),
+                    Op::I64ShlImm { dst, a, imm } => {
+                        un!(dst, a, |x: u64| x.wrapping_shl(imm as u32))
+                    }
+                    Op::I64ShrSImm { dst, a, imm } => {
+                        un!(dst, a, |x: i64| x.wrapping_shr(imm as u32) as u64)
+                    }
+                    Op::I64ShrUImm { dst, a, imm } => {
+                        un!(dst, a, |x: u64| x.wrapping_shr(imm as u32))
+                    }
+                    Op::I64RotlImm { dst, a, imm } => {
+                        un!(dst, a, |x: u64| x.rotate_left(imm as u32 & 63))
+                    }
+                    Op::I64RotrImm { dst, a, imm } => {
+                        un!(dst, a, |x: u64| x.rotate_right(imm as u32 & 63))
+                    }
+
+                    Op::I32Load { dst, addr, offset } => {
+                        load!(dst, addr, offset, 4, |v| u32::from_le_bytes(v) as u64)
+                    }
+                    Op::I64Load { dst, addr, offset } => {
+                        load!(dst, addr, offset, 8, |v| u64::from_le_bytes(v))
+                    }
+                    Op::F32Load { dst, addr, offset } => {
+                        load!(dst, addr, offset, 4, |v| u32::from_le_bytes(v) as u64)
+                    }
+                    Op::F64Load { dst, addr, offset } => {
+                        load!(dst, addr, offset, 8, |v| u64::from_le_bytes(v))
+                    }
+                    Op::I32Load8S { dst, addr, offset } => {
+                        load!(dst, addr, offset, 1, |v| v[0] as i8 as i32 as u32 as u64)
+                    }
+                    Op::I32Load8U { dst, addr, offset } => {
+                        load!(dst, addr, offset, 1, |v| v[0] as u64)
+                    }
+                    Op::I32Load16S { dst, addr, offset } => {
+                        load!(
+                            dst,
+                            addr,
+                            offset,
+                            2,
+                            |v| i16::from_le_bytes(v) as i32 as u32 as u64
+                        )
+                    }
+                    Op::I32Load16U { dst, addr, offset } => {
+                        load!(dst, addr, offset, 2, |v| u16::from_le_bytes(v) as u64)
+                    }
+                    Op::I64Load8S { dst, addr, offset } => {
+                        load!(dst, addr, offset, 1, |v| v[0] as i8 as i64 as u64)
+                    }
+                    Op::I64Load8U { dst, addr, offset } => {
+                        load!(dst, addr, offset, 1, |v| v[0] as u64)
+                    }
+                    Op::I64Load16S { dst, addr, offset } => {
+                        load!(dst, addr, offset, 2, |v| i16::from_le_bytes(v) as i64
+                            as u64)
+                    }
+                    Op::I64Load16U { dst, addr, offset } => {
+                        load!(dst, addr, offset, 2, |v| u16::from_le_bytes(v) as u64)
+                    }
+                    Op::I64Load32S { dst, addr, offset } => {
+                        load!(dst, addr, offset, 4, |v| i32::from_le_bytes(v) as i64
+                            as u64)
+                    }
+                    Op::I64Load32U { dst, addr, offset } => {
+                        load!(dst, addr, offset, 4, |v| u32::from_le_bytes(v) as u64)
+                    }
+                    Op::I32Store { addr, val, offset } => {
+                        store!(addr, val, offset, |v| (v as u32).to_le_bytes())
+                    }
+                    Op::I64Store { addr, val, offset } => {
+                        store!(addr, val, offset, |v| v.to_le_bytes())
+                    }
+                    Op::F32Store { addr, val, offset } => {
+                        store!(addr, val, offset, |v| (v as u32).to_le_bytes())
+                    }
+                    Op::F64Store { addr, val, offset } => {
+                        store!(addr, val, offset, |v| v.to_le_bytes())
+                    }
+                    Op::I32Store8 { addr, val, offset } => store!(addr, val, offset, |v| [v as u8]),
+                    Op::I32Store16 { addr, val, offset } => {
+                        store!(addr, val, offset, |v| (v as u16).to_le_bytes())
+                    }
+                    Op::I64Store8 { addr, val, offset } => store!(addr, val, offset, |v| [v as u8]),
+                    Op::I64Store16 { addr, val, offset } => {
+                        store!(addr, val, offset, |v| (v as u16).to_le_bytes())
+                    }
+                    Op::I64Store32 { addr, val, offset } => {
+                        store!(addr, val, offset, |v| (v as u32).to_le_bytes())
                     }
                 }
-
-                Op::I32Eqz { dst, a } => un!(dst, a, |x: u32| b(x == 0)),
-                Op::I64Eqz { dst, a } => un!(dst, a, |x: u64| b(x == 0)),
-                Op::I32Clz { dst, a } => un!(dst, a, |x: u32| x.leading_zeros() as u64),
-                Op::I32Ctz { dst, a } => un!(dst, a, |x: u32| x.trailing_zeros() as u64),
-                Op::I32Popcnt { dst, a } => un!(dst, a, |x: u32| x.count_ones() as u64),
-                Op::I64Clz { dst, a } => un!(dst, a, |x: u64| x.leading_zeros() as u64),
-                Op::I64Ctz { dst, a } => un!(dst, a, |x: u64| x.trailing_zeros() as u64),
-                Op::I64Popcnt { dst, a } => un!(dst, a, |x: u64| x.count_ones() as u64),
-                Op::F32Abs { dst, a } => un!(dst, a, |x: u32| (x & 0x7fff_ffff) as u64),
-                Op::F32Neg { dst, a } => un!(dst, a, |x: u32| (x ^ 0x8000_0000) as u64),
-                Op::F32Ceil { dst, a } => f32un!(dst, a, |x| f32_quiet(x.ceil())),
-                Op::F32Floor { dst, a } => f32un!(dst, a, |x| f32_quiet(x.floor())),
-                Op::F32Trunc { dst, a } => f32un!(dst, a, |x| f32_quiet(x.trunc())),
-                Op::F32Nearest { dst, a } => f32un!(dst, a, |x| f32_quiet(x.round_ties_even())),
-                Op::F32Sqrt { dst, a } => f32un!(dst, a, |x| x.sqrt()),
-                Op::F64Abs { dst, a } => un!(dst, a, |x: u64| x & 0x7fff_ffff_ffff_ffff),
-                Op::F64Neg { dst, a } => un!(dst, a, |x: u64| x ^ 0x8000_0000_0000_0000),
-                Op::F64Ceil { dst, a } => f64un!(dst, a, |x| f64_quiet(x.ceil())),
-                Op::F64Floor { dst, a } => f64un!(dst, a, |x| f64_quiet(x.floor())),
-                Op::F64Trunc { dst, a } => f64un!(dst, a, |x| f64_quiet(x.trunc())),
-                Op::F64Nearest { dst, a } => f64un!(dst, a, |x| f64_quiet(x.round_ties_even())),
-                Op::F64Sqrt { dst, a } => f64un!(dst, a, |x| x.sqrt()),
-                Op::I32WrapI64 { dst, a } => un!(dst, a, |x: u32| x as u64),
-                Op::I32TruncF32S { dst, a } => s.set(
-                    dst,
-                    i32_trunc_f32_s(f32::from_bits(s.get(a) as u32))? as u32 as u64,
-                ),
-                Op::I32TruncF32U { dst, a } => s.set(
-                    dst,
-                    i32_trunc_f32_u(f32::from_bits(s.get(a) as u32))? as u64,
-                ),
-                Op::I32TruncF64S { dst, a } => s.set(
-                    dst,
-                    i32_trunc_f64_s(f64::from_bits(s.get(a)))? as u32 as u64,
-                ),
-                Op::I32TruncF64U { dst, a } => {
-                    s.set(dst, i32_trunc_f64_u(f64::from_bits(s.get(a)))? as u64)
-                }
-                Op::I64ExtendI32S { dst, a } => un!(dst, a, |x: i32| x as i64 as u64),
-                Op::I64ExtendI32U { dst, a } => un!(dst, a, |x: u32| x as u64),
-                Op::I64TruncF32S { dst, a } => s.set(
-                    dst,
-                    i64_trunc_f32_s(f32::from_bits(s.get(a) as u32))? as u64,
-                ),
-                Op::I64TruncF32U { dst, a } => {
-                    s.set(dst, i64_trunc_f32_u(f32::from_bits(s.get(a) as u32))?)
-                }
-                Op::I64TruncF64S { dst, a } => {
-                    s.set(dst, i64_trunc_f64_s(f64::from_bits(s.get(a)))? as u64)
-                }
-                Op::I64TruncF64U { dst, a } => {
-                    s.set(dst, i64_trunc_f64_u(f64::from_bits(s.get(a)))?)
-                }
-                Op::F32ConvertI32S { dst, a } => {
-                    un!(dst, a, |x: i32| (x as f32).to_bits() as u64)
-                }
-                Op::F32ConvertI32U { dst, a } => {
-                    un!(dst, a, |x: u32| (x as f32).to_bits() as u64)
-                }
-                Op::F32ConvertI64S { dst, a } => {
-                    un!(dst, a, |x: i64| (x as f32).to_bits() as u64)
-                }
-                Op::F32ConvertI64U { dst, a } => {
-                    un!(dst, a, |x: u64| (x as f32).to_bits() as u64)
-                }
-                Op::F32DemoteF64 { dst, a } => {
-                    let x = f64::from_bits(s.get(a));
-                    s.set(dst, (x as f32).to_bits() as u64);
-                }
-                Op::F64ConvertI32S { dst, a } => un!(dst, a, |x: i32| (x as f64).to_bits()),
-                Op::F64ConvertI32U { dst, a } => un!(dst, a, |x: u32| (x as f64).to_bits()),
-                Op::F64ConvertI64S { dst, a } => un!(dst, a, |x: i64| (x as f64).to_bits()),
-                Op::F64ConvertI64U { dst, a } => un!(dst, a, |x: u64| (x as f64).to_bits()),
-                Op::F64PromoteF32 { dst, a } => {
-                    let x = f32::from_bits(s.get(a) as u32);
-                    s.set(dst, (x as f64).to_bits());
-                }
-                Op::I32Extend8S { dst, a } => un!(dst, a, |x: i8| x as i32 as u32 as u64),
-                Op::I32Extend16S { dst, a } => un!(dst, a, |x: i16| x as i32 as u32 as u64),
-                Op::I64Extend8S { dst, a } => un!(dst, a, |x: i8| x as i64 as u64),
-                Op::I64Extend16S { dst, a } => un!(dst, a, |x: i16| x as i64 as u64),
-                Op::I64Extend32S { dst, a } => un!(dst, a, |x: i32| x as i64 as u64),
-                // Rust's float-to-int `as` saturates and maps NaN to 0: exactly trunc_sat.
-                Op::I32TruncSatF32S { dst, a } => {
-                    s.set(dst, f32::from_bits(s.get(a) as u32) as i32 as u32 as u64)
-                }
-                Op::I32TruncSatF32U { dst, a } => {
-                    s.set(dst, f32::from_bits(s.get(a) as u32) as u32 as u64)
-                }
-                Op::I32TruncSatF64S { dst, a } => {
-                    s.set(dst, f64::from_bits(s.get(a)) as i32 as u32 as u64)
-                }
-                Op::I32TruncSatF64U { dst, a } => {
-                    s.set(dst, f64::from_bits(s.get(a)) as u32 as u64)
-                }
-                Op::I64TruncSatF32S { dst, a } => {
-                    s.set(dst, f32::from_bits(s.get(a) as u32) as i64 as u64)
-                }
-                Op::I64TruncSatF32U { dst, a } => {
-                    s.set(dst, f32::from_bits(s.get(a) as u32) as u64)
-                }
-                Op::I64TruncSatF64S { dst, a } => {
-                    s.set(dst, f64::from_bits(s.get(a)) as i64 as u64)
-                }
-                Op::I64TruncSatF64U { dst, a } => s.set(dst, f64::from_bits(s.get(a)) as u64),
-
-                Op::I32Eq { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x == y)),
-                Op::I32Ne { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x != y)),
-                Op::I32LtS { dst, a, b: r } => bin!(dst, a, r, |x: i32, y| b(x < y)),
-                Op::I32LtU { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x < y)),
-                Op::I32GtS { dst, a, b: r } => bin!(dst, a, r, |x: i32, y| b(x > y)),
-                Op::I32GtU { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x > y)),
-                Op::I32LeS { dst, a, b: r } => bin!(dst, a, r, |x: i32, y| b(x <= y)),
-                Op::I32LeU { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x <= y)),
-                Op::I32GeS { dst, a, b: r } => bin!(dst, a, r, |x: i32, y| b(x >= y)),
-                Op::I32GeU { dst, a, b: r } => bin!(dst, a, r, |x: u32, y| b(x >= y)),
-                Op::I64Eq { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x == y)),
-                Op::I64Ne { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x != y)),
-                Op::I64LtS { dst, a, b: r } => bin!(dst, a, r, |x: i64, y| b(x < y)),
-                Op::I64LtU { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x < y)),
-                Op::I64GtS { dst, a, b: r } => bin!(dst, a, r, |x: i64, y| b(x > y)),
-                Op::I64GtU { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x > y)),
-                Op::I64LeS { dst, a, b: r } => bin!(dst, a, r, |x: i64, y| b(x <= y)),
-                Op::I64LeU { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x <= y)),
-                Op::I64GeS { dst, a, b: r } => bin!(dst, a, r, |x: i64, y| b(x >= y)),
-                Op::I64GeU { dst, a, b: r } => bin!(dst, a, r, |x: u64, y| b(x >= y)),
-                Op::F32Eq { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x == y)),
-                Op::F32Ne { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x != y)),
-                Op::F32Lt { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x < y)),
-                Op::F32Gt { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x > y)),
-                Op::F32Le { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x <= y)),
-                Op::F32Ge { dst, a, b: r } => f32bin!(dst, a, r, |x, y| b(x >= y)),
-                Op::F64Eq { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x == y)),
-                Op::F64Ne { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x != y)),
-                Op::F64Lt { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x < y)),
-                Op::F64Gt { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x > y)),
-                Op::F64Le { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x <= y)),
-                Op::F64Ge { dst, a, b: r } => f64bin!(dst, a, r, |x, y| b(x >= y)),
-                Op::I32Add { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.wrapping_add(y) as u64),
-                Op::I32Sub { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.wrapping_sub(y) as u64),
-                Op::I32Mul { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.wrapping_mul(y) as u64),
-                Op::I32DivS { dst, a, b } => {
-                    let r = i32_div_s(s.get(a) as i32, s.get(b) as i32)?;
-                    s.set(dst, r as u32 as u64);
-                }
-                Op::I32DivU { dst, a, b } => {
-                    let y = nonzero(s.get(b) as u32)?;
-                    s.set(dst, (s.get(a) as u32 / y) as u64);
-                }
-                Op::I32RemS { dst, a, b } => {
-                    let y = nonzero(s.get(b) as i32)?;
-                    s.set(dst, (s.get(a) as i32).wrapping_rem(y) as u32 as u64);
-                }
-                Op::I32RemU { dst, a, b } => {
-                    let y = nonzero(s.get(b) as u32)?;
-                    s.set(dst, (s.get(a) as u32 % y) as u64);
-                }
-                Op::I32And { dst, a, b } => bin!(dst, a, b, |x: u32, y| (x & y) as u64),
-                Op::I32Or { dst, a, b } => bin!(dst, a, b, |x: u32, y| (x | y) as u64),
-                Op::I32Xor { dst, a, b } => bin!(dst, a, b, |x: u32, y| (x ^ y) as u64),
-                Op::I32Shl { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.wrapping_shl(y) as u64),
-                Op::I32ShrS { dst, a, b } => {
-                    bin!(dst, a, b, |x: i32, y| x.wrapping_shr(y as u32) as u32
-                        as u64)
-                }
-                Op::I32ShrU { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.wrapping_shr(y) as u64),
-                Op::I32Rotl { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.rotate_left(y) as u64),
-                Op::I32Rotr { dst, a, b } => bin!(dst, a, b, |x: u32, y| x.rotate_right(y) as u64),
-                Op::I64Add { dst, a, b } => bin!(dst, a, b, |x: u64, y| x.wrapping_add(y)),
-                Op::I64Sub { dst, a, b } => bin!(dst, a, b, |x: u64, y| x.wrapping_sub(y)),
-                Op::I64Mul { dst, a, b } => bin!(dst, a, b, |x: u64, y| x.wrapping_mul(y)),
-                Op::I64DivS { dst, a, b } => {
-                    let r = i64_div_s(s.get(a) as i64, s.get(b) as i64)?;
-                    s.set(dst, r as u64);
-                }
-                Op::I64DivU { dst, a, b } => {
-                    let y = nonzero(s.get(b))?;
-                    s.set(dst, s.get(a) / y);
-                }
-                Op::I64RemS { dst, a, b } => {
-                    let y = nonzero(s.get(b) as i64)?;
-                    s.set(dst, (s.get(a) as i64).wrapping_rem(y) as u64);
-                }
-                Op::I64RemU { dst, a, b } => {
-                    let y = nonzero(s.get(b))?;
-                    s.set(dst, s.get(a) % y);
-                }
-                Op::I64And { dst, a, b } => bin!(dst, a, b, |x: u64, y| x & y),
-                Op::I64Or { dst, a, b } => bin!(dst, a, b, |x: u64, y| x | y),
-                Op::I64Xor { dst, a, b } => bin!(dst, a, b, |x: u64, y| x ^ y),
-                Op::I64Shl { dst, a, b } => bin!(dst, a, b, |x: u64, y| x.wrapping_shl(y as u32)),
-                Op::I64ShrS { dst, a, b } => {
-                    bin!(dst, a, b, |x: i64, y| x.wrapping_shr(y as u32) as u64)
-                }
-                Op::I64ShrU { dst, a, b } => bin!(dst, a, b, |x: u64, y| x.wrapping_shr(y as u32)),
-                Op::I64Rotl { dst, a, b } => {
-                    bin!(dst, a, b, |x: u64, y| x.rotate_left((y & 63) as u32))
-                }
-                Op::I64Rotr { dst, a, b } => {
-                    bin!(dst, a, b, |x: u64, y| x.rotate_right((y & 63) as u32))
-                }
-                Op::F32Add { dst, a, b } => f32bin!(dst, a, b, |x, y| (x + y).to_bits() as u64),
-                Op::F32Sub { dst, a, b } => f32bin!(dst, a, b, |x, y| (x - y).to_bits() as u64),
-                Op::F32Mul { dst, a, b } => f32bin!(dst, a, b, |x, y| (x * y).to_bits() as u64),
-                Op::F32Div { dst, a, b } => f32bin!(dst, a, b, |x, y| (x / y).to_bits() as u64),
-                Op::F32Min { dst, a, b } => {
-                    f32bin!(dst, a, b, |x, y| f32_min(x, y).to_bits() as u64)
-                }
-                Op::F32Max { dst, a, b } => {
-                    f32bin!(dst, a, b, |x, y| f32_max(x, y).to_bits() as u64)
-                }
-                Op::F32Copysign { dst, a, b } => {
-                    bin!(dst, a, b, |x: u32, y| f32_copysign(x, y) as u64)
-                }
-                Op::F64Add { dst, a, b } => f64bin!(dst, a, b, |x, y| (x + y).to_bits()),
-                Op::F64Sub { dst, a, b } => f64bin!(dst, a, b, |x, y| (x - y).to_bits()),
-                Op::F64Mul { dst, a, b } => f64bin!(dst, a, b, |x, y| (x * y).to_bits()),
-                Op::F64Div { dst, a, b } => f64bin!(dst, a, b, |x, y| (x / y).to_bits()),
-                Op::F64Min { dst, a, b } => f64bin!(dst, a, b, |x, y| f64_min(x, y).to_bits()),
-                Op::F64Max { dst, a, b } => f64bin!(dst, a, b, |x, y| f64_max(x, y).to_bits()),
-                Op::F64Copysign { dst, a, b } => bin!(dst, a, b, |x: u64, y| f64_copysign(x, y)),
-
-                Op::I32EqImm { dst, a, imm } => un!(dst, a, |x: u32| b(x == imm as u32)),
-                Op::I32NeImm { dst, a, imm } => un!(dst, a, |x: u32| b(x != imm as u32)),
-                Op::I32LtSImm { dst, a, imm } => un!(dst, a, |x: i32| b(x < imm)),
-                Op::I32LtUImm { dst, a, imm } => un!(dst, a, |x: u32| b(x < imm as u32)),
-                Op::I32GtSImm { dst, a, imm } => un!(dst, a, |x: i32| b(x > imm)),
-                Op::I32GtUImm { dst, a, imm } => un!(dst, a, |x: u32| b(x > imm as u32)),
-                Op::I32LeSImm { dst, a, imm } => un!(dst, a, |x: i32| b(x <= imm)),
-                Op::I32LeUImm { dst, a, imm } => un!(dst, a, |x: u32| b(x <= imm as u32)),
-                Op::I32GeSImm { dst, a, imm } => un!(dst, a, |x: i32| b(x >= imm)),
-                Op::I32GeUImm { dst, a, imm } => un!(dst, a, |x: u32| b(x >= imm as u32)),
-                Op::I64EqImm { dst, a, imm } => un!(dst, a, |x: i64| b(x == imm as i64)),
-                Op::I64NeImm { dst, a, imm } => un!(dst, a, |x: i64| b(x != imm as i64)),
-                Op::I64LtSImm { dst, a, imm } => un!(dst, a, |x: i64| b(x < imm as i64)),
-                Op::I64LtUImm { dst, a, imm } => {
-                    un!(dst, a, |x: u64| b(x < imm as i64 as u64))
-                }
-                Op::I64GtSImm { dst, a, imm } => un!(dst, a, |x: i64| b(x > imm as i64)),
-                Op::I64GtUImm { dst, a, imm } => {
-                    un!(dst, a, |x: u64| b(x > imm as i64 as u64))
-                }
-                Op::I64LeSImm { dst, a, imm } => un!(dst, a, |x: i64| b(x <= imm as i64)),
-                Op::I64LeUImm { dst, a, imm } => {
-                    un!(dst, a, |x: u64| b(x <= imm as i64 as u64))
-                }
-                Op::I64GeSImm { dst, a, imm } => un!(dst, a, |x: i64| b(x >= imm as i64)),
-                Op::I64GeUImm { dst, a, imm } => {
-                    un!(dst, a, |x: u64| b(x >= imm as i64 as u64))
-                }
-                Op::I32AddImm { dst, a, imm } => {
-                    un!(dst, a, |x: u32| x.wrapping_add(imm as u32) as u64)
-                }
-                Op::I32MulImm { dst, a, imm } => {
-                    un!(dst, a, |x: u32| x.wrapping_mul(imm as u32) as u64)
-                }
-                Op::I32AndImm { dst, a, imm } => un!(dst, a, |x: u32| (x & imm as u32) as u64),
-                Op::I32OrImm { dst, a, imm } => un!(dst, a, |x: u32| (x | imm as u32) as u64),
-                Op::I32XorImm { dst, a, imm } => un!(dst, a, |x: u32| (x ^ imm as u32) as u64),
-                Op::I32ShlImm { dst, a, imm } => {
-                    un!(dst, a, |x: u32| x.wrapping_shl(imm as u32) as u64)
-                }
-                Op::I32ShrSImm { dst, a, imm } => {
-                    un!(dst, a, |x: i32| x.wrapping_shr(imm as u32) as u32 as u64)
-                }
-                Op::I32ShrUImm { dst, a, imm } => {
-                    un!(dst, a, |x: u32| x.wrapping_shr(imm as u32) as u64)
-                }
-                Op::I32RotlImm { dst, a, imm } => {
-                    un!(dst, a, |x: u32| x.rotate_left(imm as u32) as u64)
-                }
-                Op::I32RotrImm { dst, a, imm } => {
-                    un!(dst, a, |x: u32| x.rotate_right(imm as u32) as u64)
-                }
-                Op::I64AddImm { dst, a, imm } => {
-                    un!(dst, a, |x: u64| x.wrapping_add(imm as i64 as u64))
-                }
-                Op::I64MulImm { dst, a, imm } => {
-                    un!(dst, a, |x: u64| x.wrapping_mul(imm as i64 as u64))
-                }
-                Op::I64AndImm { dst, a, imm } => un!(dst, a, |x: u64| x & imm as i64 as u64),
-                Op::I64OrImm { dst, a, imm } => un!(dst, a, |x: u64| x | imm as i64 as u64),
-                Op::I64XorImm { dst, a, imm } => un!(dst, a, |x: u64| x ^ imm as i64 as u64),
-                Op::I64ShlImm { dst, a, imm } => {
-                    un!(dst, a, |x: u64| x.wrapping_shl(imm as u32))
-                }
-                Op::I64ShrSImm { dst, a, imm } => {
-                    un!(dst, a, |x: i64| x.wrapping_shr(imm as u32) as u64)
-                }
-                Op::I64ShrUImm { dst, a, imm } => {
-                    un!(dst, a, |x: u64| x.wrapping_shr(imm as u32))
-                }
-                Op::I64RotlImm { dst, a, imm } => {
-                    un!(dst, a, |x: u64| x.rotate_left(imm as u32 & 63))
-                }
-                Op::I64RotrImm { dst, a, imm } => {
-                    un!(dst, a, |x: u64| x.rotate_right(imm as u32 & 63))
-                }
-
-                Op::I32Load { dst, addr, offset } => {
-                    load!(dst, addr, offset, 4, |v| u32::from_le_bytes(v) as u64)
-                }
-                Op::I64Load { dst, addr, offset } => {
-                    load!(dst, addr, offset, 8, |v| u64::from_le_bytes(v))
-                }
-                Op::F32Load { dst, addr, offset } => {
-                    load!(dst, addr, offset, 4, |v| u32::from_le_bytes(v) as u64)
-                }
-                Op::F64Load { dst, addr, offset } => {
-                    load!(dst, addr, offset, 8, |v| u64::from_le_bytes(v))
-                }
-                Op::I32Load8S { dst, addr, offset } => {
-                    load!(dst, addr, offset, 1, |v| v[0] as i8 as i32 as u32 as u64)
-                }
-                Op::I32Load8U { dst, addr, offset } => {
-                    load!(dst, addr, offset, 1, |v| v[0] as u64)
-                }
-                Op::I32Load16S { dst, addr, offset } => {
-                    load!(
-                        dst,
-                        addr,
-                        offset,
-                        2,
-                        |v| i16::from_le_bytes(v) as i32 as u32 as u64
-                    )
-                }
-                Op::I32Load16U { dst, addr, offset } => {
-                    load!(dst, addr, offset, 2, |v| u16::from_le_bytes(v) as u64)
-                }
-                Op::I64Load8S { dst, addr, offset } => {
-                    load!(dst, addr, offset, 1, |v| v[0] as i8 as i64 as u64)
-                }
-                Op::I64Load8U { dst, addr, offset } => {
-                    load!(dst, addr, offset, 1, |v| v[0] as u64)
-                }
-                Op::I64Load16S { dst, addr, offset } => {
-                    load!(dst, addr, offset, 2, |v| i16::from_le_bytes(v) as i64
-                        as u64)
-                }
-                Op::I64Load16U { dst, addr, offset } => {
-                    load!(dst, addr, offset, 2, |v| u16::from_le_bytes(v) as u64)
-                }
-                Op::I64Load32S { dst, addr, offset } => {
-                    load!(dst, addr, offset, 4, |v| i32::from_le_bytes(v) as i64
-                        as u64)
-                }
-                Op::I64Load32U { dst, addr, offset } => {
-                    load!(dst, addr, offset, 4, |v| u32::from_le_bytes(v) as u64)
-                }
-                Op::I32Store { addr, val, offset } => {
-                    store!(addr, val, offset, |v| (v as u32).to_le_bytes())
-                }
-                Op::I64Store { addr, val, offset } => {
-                    store!(addr, val, offset, |v| v.to_le_bytes())
-                }
-                Op::F32Store { addr, val, offset } => {
-                    store!(addr, val, offset, |v| (v as u32).to_le_bytes())
-                }
-                Op::F64Store { addr, val, offset } => {
-                    store!(addr, val, offset, |v| v.to_le_bytes())
-                }
-                Op::I32Store8 { addr, val, offset } => store!(addr, val, offset, |v| [v as u8]),
-                Op::I32Store16 { addr, val, offset } => {
-                    store!(addr, val, offset, |v| (v as u16).to_le_bytes())
-                }
-                Op::I64Store8 { addr, val, offset } => store!(addr, val, offset, |v| [v as u8]),
-                Op::I64Store16 { addr, val, offset } => {
-                    store!(addr, val, offset, |v| (v as u16).to_le_bytes())
-                }
-                Op::I64Store32 { addr, val, offset } => {
-                    store!(addr, val, offset, |v| (v as u32).to_le_bytes())
-                }
             }
+        };
+        let r = run();
+        if r.is_err() && !std::mem::take(&mut self.pc_is_current) {
+            self.pc = pc;
         }
+        r
     }
 }
 

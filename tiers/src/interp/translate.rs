@@ -133,15 +133,37 @@ pub fn translate(
     def_index: usize,
     mode: InterpMode,
 ) -> Result<CompiledFunc, String> {
-    translate_impl::<true>(module, def_index, mode)
+    translate_impl::<true, false>(module, def_index, mode, &mut Vec::new())
 }
 
-/// `FAST`: decode the common operators in `visit_common` (always, except in the test that
-/// checks it against wasmparser's decoding).
-fn translate_impl<const FAST: bool>(
+/// Where the translation of defined function `def_index` came from: for each wasm
+/// instruction that emitted code, `(pc of its first instruction, byte offset of the wasm
+/// instruction in the module)`, sorted by pc. An instruction that emits nothing is folded
+/// into the next that does; extension words and instructions rewritten in place by a later
+/// one (a `local.set` retargeting the result, a compare fused into a branch) keep the
+/// offset of the instruction that emitted them.
+///
+/// Built on demand by translating the function again (translation is deterministic for a
+/// mode): only backtraces need it, so translation itself pays nothing for it and the
+/// interpreter keeps no table per function.
+pub fn wasm_offsets(
     module: &Module,
     def_index: usize,
     mode: InterpMode,
+) -> Result<Vec<(u32, u32)>, String> {
+    let mut offsets = Vec::new();
+    translate_impl::<true, true>(module, def_index, mode, &mut offsets)?;
+    Ok(offsets)
+}
+
+/// `FAST`: decode the common operators in `visit_common` (always, except in the test that
+/// checks it against wasmparser's decoding). `RECORD`: fill `offsets` (`wasm_offsets`); a
+/// separate instantiation, so plain translation has no extra work per operator.
+fn translate_impl<const FAST: bool, const RECORD: bool>(
+    module: &Module,
+    def_index: usize,
+    mode: InterpMode,
+    offsets: &mut Vec<(u32, u32)>,
 ) -> Result<CompiledFunc, String> {
     let func_index = module.num_imported_funcs + def_index as u32;
     let ty = module.func_type(func_index);
@@ -206,6 +228,17 @@ fn translate_impl<const FAST: bool>(
     // The body's bytes; the reader's positions index them.
     let code = module.body_bytes(def_index);
     while !reader.eof() {
+        if RECORD {
+            let pc = t.ops.len() as u32;
+            let at = reader.original_position() as u32;
+            // The first entry stays: it is the function's first instruction, where a
+            // frame stopped on entry is (`OffsetTable::first`).
+            let merge = offsets.len() > 1;
+            match offsets.last_mut() {
+                Some(last) if last.0 == pc && merge => last.1 = at,
+                _ => offsets.push((pc, at)),
+            }
+        }
         let done = FAST && visit_common(&mut t, &mut reader, code).map_err(|e| e.to_string())?;
         if !done {
             reader.visit_operator(&mut t).map_err(|e| e.to_string())?;
@@ -281,6 +314,7 @@ fn translate_impl<const FAST: bool>(
         counters: Counters::default(),
         loops: t.loops.as_slice().into(),
         handlers: t.handlers.as_slice().into(),
+        wasm_offsets: std::sync::OnceLock::new(),
     };
     let bufs = Bufs {
         ops: t.ops,
@@ -1973,8 +2007,14 @@ mod tests {
     fn check_fast_path(module: &Module) {
         for i in 0..module.num_defined_funcs() {
             let mode = InterpMode::FASTEST;
-            let fast = format!("{:?}", translate_impl::<true>(module, i, mode));
-            let slow = format!("{:?}", translate_impl::<false>(module, i, mode));
+            let fast = format!(
+                "{:?}",
+                translate_impl::<true, false>(module, i, mode, &mut Vec::new())
+            );
+            let slow = format!(
+                "{:?}",
+                translate_impl::<false, false>(module, i, mode, &mut Vec::new())
+            );
             assert_eq!(fast, slow, "function {i}");
         }
     }

@@ -161,8 +161,13 @@ pub unsafe extern "C" fn loop_check(
     match r {
         Ok(()) => OSR_FINISHED,
         Err(mut trap) => {
-            // The baseline frame names the function when the trap leaves it.
-            trap.pop_frame();
+            // The frame continued in the higher tier's code, whose frame knows the wasm
+            // offset it trapped at: it stands in for the baseline frame, which the trap stub
+            // would record at this check point (`record_trap` takes it from here).
+            if let Some(osr_frame) = trap.pop_frame() {
+                store.runtime.trap_frames.clear();
+                store.runtime.trap_frames.push(osr_frame);
+            }
             trap_code(store, trap)
         }
     }

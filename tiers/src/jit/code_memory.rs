@@ -121,6 +121,9 @@ pub struct TrapTable {
     pub start: usize,
     pub end: usize,
     pub sites: Box<[(u32, TrapCode)]>,
+    /// Sorted (code offset, wasm offset) pairs: the wasm instruction at each fault site,
+    /// and at each trap site's and call's return address less one (`jit::publish_with_offsets`).
+    pub wasm_offsets: Box<[(u32, u32)]>,
     /// Functions by code offset, sorted.
     pub funcs: Box<[FuncStart]>,
     pub module_name: Option<Box<str>>,
@@ -156,12 +159,18 @@ pub struct FuncStart {
 }
 
 impl TrapTable {
-    /// The function whose code contains `pc`.
+    /// The function whose code contains `pc`, with the wasm offset recorded for `pc` (a
+    /// fault site, or a trap site's or call's return address less one).
     pub fn frame_at(&self, pc: usize) -> Option<FrameInfo> {
         if pc < self.start || pc >= self.end {
             return None;
         }
         let off = (pc - self.start) as u32;
+        let wasm_offset = self
+            .wasm_offsets
+            .binary_search_by_key(&off, |e| e.0)
+            .ok()
+            .map(|i| self.wasm_offsets[i].1);
         let i = self
             .funcs
             .partition_point(|f| f.offset <= off)
@@ -171,6 +180,7 @@ impl TrapTable {
             func_index: f.func_index,
             func_name: f.name.as_deref().map(str::to_string),
             module_name: self.module_name.as_deref().map(str::to_string),
+            wasm_offset,
         })
     }
 }
@@ -219,7 +229,8 @@ pub fn table_at(pc: usize) -> Option<Arc<TrapTable>> {
     r.iter().find(|t| t.contains(pc)).cloned()
 }
 
-/// The wasm function whose compiled code contains `pc` (backtraces; not signal-safe).
+/// The wasm function whose compiled code contains `pc`, with `pc`'s wasm offset when the
+/// code recorded one (backtraces; not signal-safe).
 pub fn frame_at(pc: usize) -> Option<FrameInfo> {
     let r = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
     r.iter().find_map(|t| t.frame_at(pc))

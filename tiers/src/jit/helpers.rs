@@ -93,15 +93,22 @@ pub unsafe extern "C" fn record_trap(vmctx: *const VMContext, pc: usize, rbp: us
     // SAFETY: module contract.
     let (store, _) = unsafe { cx(vmctx) };
     let frames = &mut store.runtime.trap_frames;
+    // A frame left there by an OSR check point (`check_points::loop_check`) is the
+    // trapping frame as the tier it moved to saw it; otherwise the list is empty.
+    let osr_frame = frames.pop();
     frames.clear();
-    frames.extend(super::code_memory::frame_at(pc));
+    match osr_frame {
+        Some(f) => frames.push(f),
+        None => frames.extend(super::code_memory::frame_at(pc)),
+    }
     let mut fp = rbp;
     while fp != 0 && frames.len() < MAX_TRAP_FRAMES {
         // SAFETY: `fp` is a frame pointer of the JIT frame chain (the function's contract):
         // [fp] holds the caller's frame pointer and [fp + 8] the return address.
         let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
-        // A return address outside JIT code is the entry trampoline's: the chain ends.
-        match super::code_memory::frame_at(ret) {
+        // A return address outside JIT code is the entry trampoline's: the chain ends. The
+        // code keys its calls' offsets by the return address less one.
+        match super::code_memory::frame_at(ret.wrapping_sub(1)) {
             Some(f) => frames.push(f),
             None => break,
         }

@@ -16,6 +16,7 @@ pub mod disasm;
 pub(crate) mod helpers;
 pub mod perf_map;
 mod signals;
+pub mod simd;
 pub mod trampoline;
 pub mod unwind;
 pub mod x64;
@@ -76,18 +77,41 @@ pub fn publish(
     trap_sites: Vec<(u32, TrapCode)>,
     funcs: &[PublishedFunc],
 ) -> Result<Published, String> {
-    publish_with_data(tier, module, bytes, bytes.len(), trap_sites, funcs)
+    publish_with_offsets(tier, module, bytes, trap_sites, Vec::new(), funcs)
 }
 
-/// `publish` for code followed by data: `bytes[data_from..]` (page-aligned) is mapped
-/// read+write and never executable (`CodeMemory::new_with_data`); only `bytes[..data_from]`
-/// is code.
+/// `publish` with the code's wasm offsets: `(code offset, wasm offset)` of its fault sites
+/// (keyed by the faulting instruction) and of its trap sites and calls (keyed by the return
+/// address less one), which backtraces look up (`TrapTable::wasm_offsets`).
+pub fn publish_with_offsets(
+    tier: &str,
+    module: &Module,
+    bytes: &[u8],
+    trap_sites: Vec<(u32, TrapCode)>,
+    wasm_offsets: Vec<(u32, u32)>,
+    funcs: &[PublishedFunc],
+) -> Result<Published, String> {
+    publish_with_data(
+        tier,
+        module,
+        bytes,
+        bytes.len(),
+        trap_sites,
+        wasm_offsets,
+        funcs,
+    )
+}
+
+/// `publish_with_offsets` for code followed by data: `bytes[data_from..]` (page-aligned) is
+/// mapped read+write and never executable (`CodeMemory::new_with_data`); only
+/// `bytes[..data_from]` is code.
 pub fn publish_with_data(
     tier: &str,
     module: &Module,
     bytes: &[u8],
     data_from: usize,
     trap_sites: Vec<(u32, TrapCode)>,
+    wasm_offsets: Vec<(u32, u32)>,
     funcs: &[PublishedFunc],
 ) -> Result<Published, String> {
     publish_with_unwind(
@@ -96,6 +120,7 @@ pub fn publish_with_data(
         bytes,
         data_from,
         trap_sites,
+        wasm_offsets,
         funcs,
         Default::default(),
     )
@@ -104,17 +129,21 @@ pub fn publish_with_data(
 /// `publish_with_data` with the code's unwind information (direct call sites, exception
 /// handlers: `unwind`), which every tier that emits direct JIT calls must give (docs/abi.md
 /// §10).
+#[allow(clippy::too_many_arguments)]
 pub fn publish_with_unwind(
     tier: &str,
     module: &Module,
     bytes: &[u8],
     data_from: usize,
     mut trap_sites: Vec<(u32, TrapCode)>,
+    mut wasm_offsets: Vec<(u32, u32)>,
     funcs: &[PublishedFunc],
     mut unwind: unwind::UnwindInfo,
 ) -> Result<Published, String> {
     unwind.finish();
     signals::install();
+    wasm_offsets.sort_unstable_by_key(|e| e.0);
+    wasm_offsets.dedup_by_key(|e| e.0);
     let code = if data_from < bytes.len() {
         CodeMemory::new_with_data(bytes, data_from)
     } else {
@@ -127,6 +156,7 @@ pub fn publish_with_unwind(
         start: base,
         end: base + data_from,
         sites: trap_sites.into_boxed_slice(),
+        wasm_offsets: wasm_offsets.into_boxed_slice(),
         funcs: funcs
             .iter()
             .map(|f| FuncStart {

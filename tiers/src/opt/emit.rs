@@ -15,6 +15,8 @@ use strata_vm::{Module, TrapCode};
 
 pub use crate::jit::x64::Asm;
 
+mod simd;
+
 macro_rules! asm {
     ($g:ident; $($t:tt)*) => {{
         let a = &mut $g.asm;
@@ -29,6 +31,9 @@ pub struct Emitted {
     /// (return-address offset, fp shift) of each direct JIT call, for the exception
     /// unwinder (`jit::unwind`: it recovers the frames' `fp` through them).
     pub calls: Vec<(u32, i32)>,
+    /// (code offset, wasm offset) of fault sites, trap sites and calls, keyed as
+    /// `jit::publish_with_offsets` wants.
+    pub wasm_offsets: Vec<(u32, u32)>,
     pub frame_cells: u64,
 }
 
@@ -38,8 +43,16 @@ struct Gen<'a> {
     module: &'a Module,
     traps: Vec<(u32, TrapCode)>,
     calls: Vec<(u32, i32)>,
-    trap_labels: [Option<DynamicLabel>; 16],
+    /// Per trap code, the shared stub that sets it (made on first use).
+    trap_labels: [Option<DynamicLabel>; 32],
+    /// The shared stub that leaves through the trap stub with the code in `eax` and the
+    /// trap site's return address less one in `rdx` (`stubs`).
     to_stub: DynamicLabel,
+    /// The wasm offset of the IR instruction being emitted (`Function::srcloc`).
+    wasm_at: u32,
+    /// Out-of-line trap sites: label, code (`None`: already in `eax`), wasm offset.
+    trap_sites: Vec<(DynamicLabel, Option<TrapCode>, u32)>,
+    wasm_offsets: Vec<(u32, u32)>,
     blocks: Vec<DynamicLabel>,
     /// Where a branch to each block goes: the block, or for a block that is only a jump
     /// (an edge block regalloc2 put no moves in), that jump's final target.
@@ -51,6 +64,8 @@ struct Gen<'a> {
     /// The register whose zero-extended low half r11 holds, while only memory accesses
     /// have run since it was put there (consecutive accesses off one base share it).
     r11_index: Option<u8>,
+    /// XMM spill slots are two cells (the function has v128 values): moves are 16 bytes.
+    wide_xmm: bool,
 }
 
 fn reg(a: Allocation) -> u8 {
@@ -68,8 +83,8 @@ pub fn emit(
     out: &Output,
     explicit: bool,
 ) -> Result<Emitted, String> {
-    let nparams = func.params.len() as u32;
-    let locals = nparams.max(func.results.len() as u32);
+    let cells = |ts: &[Type]| ts.iter().map(|t| t.cells()).sum::<u32>();
+    let locals = cells(&func.params).max(cells(&func.results));
     let spill_base = locals.max(vc.osr_cells);
     let call_base = spill_base + out.num_spillslots as u32;
     let frame = call_base as u64 + vc.call_cells as u64 + 1;
@@ -89,8 +104,12 @@ pub fn emit(
         module,
         traps: Vec::new(),
         calls: Vec::new(),
-        trap_labels: [None; 16],
+        trap_labels: [None; 32],
         to_stub,
+        // The prologue's checks belong to the first instruction.
+        wasm_at: func.srclocs.first().unwrap_or(0),
+        trap_sites: Vec::new(),
+        wasm_offsets: Vec::new(),
         blocks,
         forward,
         spill_base,
@@ -98,6 +117,7 @@ pub fn emit(
         explicit,
         has_memory: !module.memories.is_empty(),
         r11_index: None,
+        wide_xmm: vc.has_v128,
     };
     g.prologue(frame as u32);
     let n = vc.blocks.len();
@@ -128,12 +148,19 @@ pub fn emit(
                 InstOrEdit::Edit(Edit::Move { from, to }) => g.mov(*from, *to),
                 InstOrEdit::Inst(i) => {
                     let allocs = out.inst_allocs(i);
+                    if let VKind::Ir(inst) = vc.insts[i.index()].kind {
+                        if let Some(at) = func.srcloc(inst) {
+                            g.wasm_at = at;
+                        }
+                    }
                     match vc.insts[i.index()].kind {
                         VKind::Params => {
+                            let mut cell = 0;
                             for (k, &a) in allocs.iter().enumerate() {
                                 let p = func.block_params(vc.blocks[0].ir)[k];
                                 let t = func.value_type(p);
-                                g.load_cell(a, cell_disp(k as u32), t);
+                                g.load_cell(a, cell_disp(cell), t);
+                                cell += t.cells();
                             }
                         }
                         VKind::Ir(inst) => match vc.insts[i.index()].fused {
@@ -157,6 +184,7 @@ pub fn emit(
         bytes,
         traps: g.traps,
         calls: g.calls,
+        wasm_offsets: g.wasm_offsets,
         frame_cells: frame,
     })
 }
@@ -252,7 +280,11 @@ impl Gen<'_> {
             }
             (Some(s), None, _) => {
                 let d = self.slot_disp(to);
-                asm!(self; movsd QWORD [r14 + d], Rx(s.hw_enc() as u8));
+                if self.wide_xmm {
+                    asm!(self; movdqu OWORD [r14 + d], Rx(s.hw_enc() as u8));
+                } else {
+                    asm!(self; movsd QWORD [r14 + d], Rx(s.hw_enc() as u8));
+                }
             }
             (None, Some(d), RegClass::Int) => {
                 let s = self.slot_disp(from);
@@ -260,7 +292,15 @@ impl Gen<'_> {
             }
             (None, Some(d), _) => {
                 let s = self.slot_disp(from);
-                asm!(self; movsd Rx(d.hw_enc() as u8), QWORD [r14 + s]);
+                if self.wide_xmm {
+                    asm!(self; movdqu Rx(d.hw_enc() as u8), OWORD [r14 + s]);
+                } else {
+                    asm!(self; movsd Rx(d.hw_enc() as u8), QWORD [r14 + s]);
+                }
+            }
+            (None, None, _) if self.wide_xmm => {
+                let (s, d) = (self.slot_disp(from), self.slot_disp(to));
+                asm!(self; movdqu xmm15, OWORD [r14 + s] ; movdqu OWORD [r14 + d], xmm15);
             }
             (None, None, _) => {
                 let (s, d) = (self.slot_disp(from), self.slot_disp(to));
@@ -273,11 +313,16 @@ impl Gen<'_> {
     fn load_cell(&mut self, a: Allocation, disp: i32, t: Type) {
         if let Some(r) = a.as_reg() {
             let r = r.hw_enc() as u8;
-            if matches!(t, Type::F32 | Type::F64) {
+            if t == Type::V128 {
+                asm!(self; movdqu Rx(r), OWORD [r14 + disp]);
+            } else if matches!(t, Type::F32 | Type::F64) {
                 asm!(self; movsd Rx(r), QWORD [r14 + disp]);
             } else {
                 asm!(self; mov Rq(r), QWORD [r14 + disp]);
             }
+        } else if t == Type::V128 {
+            let d = self.slot_disp(a);
+            asm!(self; movdqu xmm15, OWORD [r14 + disp] ; movdqu OWORD [r14 + d], xmm15);
         } else {
             let d = self.slot_disp(a);
             asm!(self; mov r11, QWORD [r14 + disp] ; mov QWORD [r14 + d], r11);
@@ -288,44 +333,84 @@ impl Gen<'_> {
     fn store_cell(&mut self, a: Allocation, disp: i32, t: Type) {
         if let Some(r) = a.as_reg() {
             let r = r.hw_enc() as u8;
-            if matches!(t, Type::F32 | Type::F64) {
+            if t == Type::V128 {
+                asm!(self; movdqu OWORD [r14 + disp], Rx(r));
+            } else if matches!(t, Type::F32 | Type::F64) {
                 asm!(self; movsd QWORD [r14 + disp], Rx(r));
             } else {
                 asm!(self; mov QWORD [r14 + disp], Rq(r));
             }
+        } else if t == Type::V128 {
+            let s = self.slot_disp(a);
+            asm!(self; movdqu xmm15, OWORD [r14 + s] ; movdqu OWORD [r14 + disp], xmm15);
         } else {
             let s = self.slot_disp(a);
             asm!(self; mov r11, QWORD [r14 + s] ; mov QWORD [r14 + disp], r11);
         }
     }
 
+    /// A label to jump to for trap `code` here: a stub of its own, out of line, so that the
+    /// backtrace knows the wasm instruction (`stubs`).
     fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
-        let i = code as usize;
-        if let Some(l) = self.trap_labels[i] {
-            return l;
-        }
         let l = self.asm.new_dynamic_label();
-        self.trap_labels[i] = Some(l);
+        self.trap_sites.push((l, Some(code), self.wasm_at));
         l
     }
 
+    /// A label to jump to with a trap code in `eax` (a helper's) here, like `trap_label`.
+    fn trap_exit(&mut self) -> DynamicLabel {
+        let l = self.asm.new_dynamic_label();
+        self.trap_sites.push((l, None, self.wasm_at));
+        l
+    }
+
+    /// Records the return address (less one) of a call just emitted with the current wasm
+    /// offset: a frame whose pc it is was executing that instruction.
+    fn call_site(&mut self) {
+        let ret = self.asm.offset().0 as u32;
+        self.wasm_offsets.push((ret - 1, self.wasm_at));
+    }
+
+    /// The out-of-line trap sites, each a `call` to its code's shared stub (the return
+    /// address names the site, as in the baseline's `epilogue_stubs`), then those stubs.
     fn stubs(&mut self) {
+        let to_stub = self.to_stub;
+        for (l, code, at) in std::mem::take(&mut self.trap_sites) {
+            let common = match code {
+                None => to_stub,
+                Some(code) => match self.trap_labels[code as usize] {
+                    Some(c) => c,
+                    None => {
+                        let c = self.asm.new_dynamic_label();
+                        self.trap_labels[code as usize] = Some(c);
+                        c
+                    }
+                },
+            };
+            asm!(self; =>l ; call =>common);
+            self.call_site_at(at);
+        }
         for (i, l) in self.trap_labels.iter().enumerate() {
             if let Some(l) = *l {
-                let to = self.to_stub;
                 let a = &mut self.asm;
-                dynasm!(a ; .arch x64 ; =>l ; mov eax, i as i32 ; jmp =>to);
+                dynasm!(a ; .arch x64 ; =>l ; mov eax, i as i32 ; jmp =>to_stub);
             }
         }
         let stub = crate::jit::trampoline::trap_stub();
-        let l = self.to_stub;
-        // rdx = a pc of this function, so the trap stub can name it in the backtrace.
+        // rdx = the trap site's return address less one: a pc of this function, and its
+        // key in `wasm_offsets`.
         asm!(self
-            ; =>l
-            ; lea rdx, [=>l]
+            ; =>to_stub
+            ; pop rdx
+            ; sub rdx, 1
             ; mov r11, QWORD stub as i64
             ; jmp r11
         );
+    }
+
+    fn call_site_at(&mut self, at: u32) {
+        let ret = self.asm.offset().0 as u32;
+        self.wasm_offsets.push((ret - 1, at));
     }
 
     /// Frame setup and both stack checks (docs/abi.md §4), then the memory registers.
@@ -639,7 +724,7 @@ impl Gen<'_> {
                 let (b, c, d) = (reg(al[1]), reg(al[2]), reg(al[3]));
                 let t = self.func.value_type(args[0]);
                 asm!(self; test Rd(c), Rd(c));
-                if matches!(t, Type::F32 | Type::F64) {
+                if matches!(t, Type::F32 | Type::F64 | Type::V128) {
                     let skip = self.asm.new_dynamic_label();
                     asm!(self; jnz =>skip ; movaps Rx(d), Rx(b) ; =>skip);
                 } else {
@@ -661,6 +746,7 @@ impl Gen<'_> {
                 let d = reg(al[1]);
                 let site = self.asm.offset().0 as u32;
                 self.traps.push((site, TrapCode::MemoryOutOfBounds));
+                self.wasm_offsets.push((site, self.wasm_at));
                 match op {
                     I32Load => asm!(self; mov Rd(d), DWORD [r13 + r11 + disp]),
                     I64Load => asm!(self; mov Rq(d), QWORD [r13 + r11 + disp]),
@@ -698,6 +784,7 @@ impl Gen<'_> {
                 let v = reg(al[1]);
                 let site = self.asm.offset().0 as u32;
                 self.traps.push((site, TrapCode::MemoryOutOfBounds));
+                self.wasm_offsets.push((site, self.wasm_at));
                 match op {
                     I32Store | I64Store32 => asm!(self; mov DWORD [r13 + r11 + disp], Rd(v)),
                     I64Store => asm!(self; mov QWORD [r13 + r11 + disp], Rq(v)),
@@ -747,6 +834,7 @@ impl Gen<'_> {
                         .value_type(self.func.result(inst).ok_or("no result")?);
                     let d = reg(al[0]);
                     match t {
+                        Type::V128 => asm!(self; movdqu Rx(d), OWORD [r10]),
                         Type::F32 | Type::F64 => asm!(self; movsd Rx(d), QWORD [r10]),
                         Type::I32 => asm!(self; mov Rd(d), DWORD [r10]),
                         _ => asm!(self; mov Rq(d), QWORD [r10]),
@@ -755,6 +843,7 @@ impl Gen<'_> {
                     let t = self.func.value_type(args[0]);
                     let v = reg(al[0]);
                     match t {
+                        Type::V128 => asm!(self; movdqu OWORD [r10], Rx(v)),
                         Type::F32 => asm!(self; movss DWORD [r10], Rx(v)),
                         Type::F64 => asm!(self; movsd QWORD [r10], Rx(v)),
                         Type::I32 => asm!(self; mov QWORD [r10], Rq(v) ; mov DWORD [r10 + 4], 0),
@@ -787,7 +876,7 @@ impl Gen<'_> {
                     _ => helpers::ref_func as *const () as usize,
                 };
                 self.call_helper(addr);
-                let stub = self.to_stub;
+                let stub = self.trap_exit();
                 match op {
                     // A value or a trap code in rdx.
                     TableGet => {
@@ -816,6 +905,10 @@ impl Gen<'_> {
                 }
             }
             Interrupt => self.interruption_point(),
+            V128Const => self.v128_const(inst, al)?,
+            Simd => self.simd(inst, al)?,
+            I8x16Shuffle => self.shuffle(inst, al)?,
+            SimdLoad | SimdStore => self.simd_memory(inst, al)?,
             Trap => {
                 let Imm::Trap(code) = data.imm else {
                     return Err("bad trap".into());
@@ -867,9 +960,11 @@ impl Gen<'_> {
                 }
             }
             Return => {
+                let mut cell = 0;
                 for (k, &a) in al.iter().enumerate() {
                     let t = self.func.value_type(args[k]);
-                    self.store_cell(a, cell_disp(k as u32), t);
+                    self.store_cell(a, cell_disp(cell), t);
+                    cell += t.cells();
                 }
                 asm!(self; pop rbp ; ret);
             }
@@ -914,7 +1009,7 @@ impl Gen<'_> {
         let cc = self.compare_flags(cmp, &al[2..al.len() - 1]);
         if matches!(
             self.func.value_type(self.func.args(sel)[0]),
-            Type::F32 | Type::F64
+            Type::F32 | Type::F64 | Type::V128
         ) {
             let keep = self.asm.new_dynamic_label();
             self.jcc(cc, keep);
@@ -1132,6 +1227,7 @@ impl Gen<'_> {
             ; mov r11, QWORD addr as i64
             ; call r11
         );
+        self.call_site();
     }
 
     fn call(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
@@ -1140,9 +1236,11 @@ impl Gen<'_> {
         };
         let args = self.func.args(inst);
         let base = self.call_base;
+        let mut cell = base;
         for (k, &a) in args.iter().enumerate() {
             let t = self.func.value_type(a);
-            self.store_cell(al[k], cell_disp(base + k as u32), t);
+            self.store_cell(al[k], cell_disp(cell), t);
+            cell += t.cells();
         }
         let shift = cell_disp(base);
         let imported = self.module.num_imported_funcs;
@@ -1158,6 +1256,7 @@ impl Gen<'_> {
                 ; call r11
             );
             self.calls.push((self.asm.offset().0 as u32, shift));
+            self.call_site();
             asm!(self; lea r14, [r14 - shift]);
         } else {
             asm!(self
@@ -1165,14 +1264,16 @@ impl Gen<'_> {
                 ; lea rdx, [r14 + shift]
             );
             self.call_helper(helpers::call_import as *const () as usize);
-            let l = self.to_stub;
+            let l = self.trap_exit();
             asm!(self; test eax, eax ; jnz =>l);
         }
         self.reload_mem_len();
         let n = args.len();
+        let mut cell = base;
         for (k, r) in self.func.results(inst).enumerate() {
             let t = self.func.value_type(r);
-            self.load_cell(al[n + k], cell_disp(base + k as u32), t);
+            self.load_cell(al[n + k], cell_disp(cell), t);
+            cell += t.cells();
         }
         Ok(())
     }
@@ -1188,11 +1289,13 @@ impl Gen<'_> {
         let args = self.func.args(inst);
         let n = args.len() - 1;
         let base = self.call_base;
+        let mut cell = base;
         for (k, &a) in args[..n].iter().enumerate() {
             let t = self.func.value_type(a);
-            self.store_cell(al[k], cell_disp(base + k as u32), t);
+            self.store_cell(al[k], cell_disp(cell), t);
+            cell += t.cells();
         }
-        let idx_cell = cell_disp(base + n as u32);
+        let idx_cell = cell_disp(cell);
         self.store_cell(al[n], idx_cell, Type::I64);
         let shift = cell_disp(base);
         let (slow, done, ok) = (
@@ -1200,7 +1303,7 @@ impl Gen<'_> {
             self.asm.new_dynamic_label(),
             self.asm.new_dynamic_label(),
         );
-        let stub = self.to_stub;
+        let stub = self.trap_exit();
         asm!(self
             ; mov esi, table as i32
             ; mov edx, type_index as i32
@@ -1219,6 +1322,7 @@ impl Gen<'_> {
             ; call rax
         );
         self.calls.push((self.asm.offset().0 as u32, shift));
+        self.call_site();
         asm!(self
             ; lea r14, [r14 - shift]
             ; jmp =>done
@@ -1231,9 +1335,11 @@ impl Gen<'_> {
         self.call_helper(helpers::call_indirect as *const () as usize);
         asm!(self; test eax, eax ; jnz =>stub ; =>done);
         self.reload_mem_len();
+        let mut cell = base;
         for (k, r) in self.func.results(inst).enumerate() {
             let t = self.func.value_type(r);
-            self.load_cell(al[n + 1 + k], cell_disp(base + k as u32), t);
+            self.load_cell(al[n + 1 + k], cell_disp(cell), t);
+            cell += t.cells();
         }
         Ok(())
     }

@@ -49,13 +49,16 @@ pub struct VCode {
     pub call_cells: u32,
     /// One past the highest frame cell `osr.load_cell` reads.
     pub osr_cells: u32,
+    /// The function has v128 values: `Float` spill slots take two cells (16-byte moves).
+    pub has_v128: bool,
 }
 
 pub fn class_of(t: Type) -> Result<RegClass, String> {
     match t {
         Type::I32 | Type::I64 | Type::FuncRef | Type::ExternRef | Type::ExnRef => Ok(RegClass::Int),
         Type::F32 | Type::F64 => Ok(RegClass::Float),
-        Type::V128 => Err("v128 values are not supported by the optimizing tier yet".into()),
+        // v128 values share the XMM registers (a spill slot is two cells then).
+        Type::V128 => Ok(RegClass::Float),
     }
 }
 
@@ -89,6 +92,7 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
         block_index,
         call_cells: 0,
         osr_cells: 0,
+        has_v128: func.values.iter().any(|(_, v)| v.ty == Type::V128),
     };
     for &b in &order {
         let start = vc.insts.len() as u32;
@@ -233,9 +237,13 @@ fn constraints(
         return Ok(clobbers);
     }
     match op {
-        I32Const | I64Const | F32Const | F64Const | RefNull | OsrLoadCell => {
+        Simd | I8x16Shuffle | SimdLoad | SimdStore => {
+            return super::simd::constraints(func, inst, &uses, &defs, vc);
+        }
+        I32Const | I64Const | F32Const | F64Const | V128Const | RefNull | OsrLoadCell => {
             if let (OsrLoadCell, Imm::Index(k)) = (op, data.imm) {
-                vc.osr_cells = vc.osr_cells.max(k + 1);
+                let t = func.value_type(func.resolve(defs_value(func, inst)));
+                vc.osr_cells = vc.osr_cells.max(k + t.cells());
             }
             ops.push(Operand::reg_def(defs[0]));
         }
@@ -325,9 +333,7 @@ fn constraints(
                 return Err("call without a function index".into());
             };
             let ty = module.func_type(f);
-            vc.call_cells = vc
-                .call_cells
-                .max(ty.params().len().max(ty.results().len()) as u32);
+            vc.call_cells = vc.call_cells.max(ty.param_cells().max(ty.result_cells()));
             for &u in &uses {
                 ops.push(Operand::any_use(u));
             }
@@ -347,7 +353,7 @@ fn constraints(
             // The table index is saved in the cell after the arguments.
             vc.call_cells = vc
                 .call_cells
-                .max((ty.params().len() + 1).max(ty.results().len()) as u32);
+                .max((ty.param_cells() + 1).max(ty.result_cells()));
             for &u in &uses {
                 ops.push(Operand::any_use(u));
             }
@@ -389,6 +395,11 @@ fn constraints(
         }
     }
     Ok(clobbers)
+}
+
+/// The first result of `inst`.
+fn defs_value(func: &Function, inst: Inst) -> strata_ir::Value {
+    func.inst(inst).first_result
 }
 
 /// Which block parameters are read, by value: by an instruction, or as the branch argument

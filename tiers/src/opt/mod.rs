@@ -20,6 +20,7 @@ pub mod abi;
 mod emit;
 mod lower;
 mod regalloc;
+mod simd;
 mod tier;
 
 pub use tier::OptTier;
@@ -62,6 +63,7 @@ pub fn build_ir_entered_at(
     if module.memories.iter().any(|m| m.memory64) {
         return Err("64-bit memories are not supported by the optimizing tier yet".into());
     }
+    // Nor 64-bit tables: the IR types table indices and sizes as i32.
     if module.tables.iter().any(|t| t.ty.table64) {
         return Err("64-bit tables are not supported by the optimizing tier yet".into());
     }
@@ -131,6 +133,7 @@ impl OptCode {
             &e.bytes,
             e.bytes.len(),
             e.traps,
+            e.wasm_offsets,
             &[f],
             unwind,
         )?;

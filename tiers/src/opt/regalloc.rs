@@ -77,9 +77,13 @@ impl regalloc2::Function for RaFunc<'_> {
         self.vc.num_vregs
     }
 
-    fn spillslot_size(&self, _regclass: RegClass) -> usize {
-        // Every spill slot is one 8-byte value-stack cell.
-        1
+    fn spillslot_size(&self, regclass: RegClass) -> usize {
+        // One 8-byte value-stack cell, or two for XMM values when the function has v128s
+        // (scalar-only functions keep their frames and 8-byte float spills).
+        match regclass {
+            RegClass::Float if self.vc.has_v128 => 2,
+            _ => 1,
+        }
     }
 }
 

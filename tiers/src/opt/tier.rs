@@ -88,6 +88,7 @@ impl CompilerTier for OptTier {
         let mut bytes = Vec::new();
         let mut traps = Vec::new();
         let mut unwind = jit::unwind::UnwindInfo::default();
+        let mut wasm_offsets = Vec::new();
         let mut funcs = Vec::new();
         let mut frames = Vec::new();
         for def in 0..module.num_defined_funcs() as u32 {
@@ -105,6 +106,11 @@ impl CompilerTier for OptTier {
                     .iter()
                     .map(|&(at, shift)| (at + offset as u32, shift)),
             );
+            let rebased = e
+                .wasm_offsets
+                .iter()
+                .map(|&(at, w)| (at + offset as u32, w));
+            wasm_offsets.extend(rebased);
             bytes.extend_from_slice(&e.bytes);
             funcs.push(PublishedFunc {
                 offset,
@@ -118,9 +124,17 @@ impl CompilerTier for OptTier {
         }
         // Code memory that cannot be had leaves the functions on the baseline's code, like
         // a failed compile.
-        let Ok(code) =
-            jit::publish_with_unwind("opt", module, &bytes, bytes.len(), traps, &funcs, unwind)
-        else {
+        let published = jit::publish_with_unwind(
+            "opt",
+            module,
+            &bytes,
+            bytes.len(),
+            traps,
+            wasm_offsets,
+            &funcs,
+            unwind,
+        );
+        let Ok(code) = published else {
             return Ok(());
         };
         let code = Arc::new(code);
