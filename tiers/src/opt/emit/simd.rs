@@ -76,6 +76,7 @@ impl Gen<'_> {
             };
             let site = jsimd::store(&mut self.asm, c, x, disp, lane);
             self.traps.push((site, TrapCode::MemoryOutOfBounds));
+            self.wasm_offsets.push((site, self.wasm_at));
             return Ok(());
         }
         let d = reg(al[al.len() - 1]);
@@ -90,6 +91,7 @@ impl Gen<'_> {
         };
         let site = jsimd::load(&mut self.asm, c, d, XS, disp, lane);
         self.traps.push((site, TrapCode::MemoryOutOfBounds));
+        self.wasm_offsets.push((site, self.wasm_at));
         Ok(())
     }
 
