@@ -670,7 +670,13 @@ impl Ctx<'_, '_> {
                     };
                     calls.push(call);
                 }
-                self.branch(Opcode::BrTable, &[index], &calls);
+                if calls.len() == 1 {
+                    // Only a default: a jump. (A `br_table` with an operand may not pass
+                    // arguments to a block with other predecessors, which regalloc2 refuses.)
+                    self.branch(Opcode::Jump, &[], &calls);
+                } else {
+                    self.branch(Opcode::BrTable, &[index], &calls);
+                }
                 self.set_unreachable();
             }
             Operator::Return => {

@@ -85,11 +85,55 @@ pub fn generate(data: &[u8]) -> Option<Case> {
 /// [`generate`], with exception handling only if `exceptions` (a peer oracle without it
 /// must be able to run every module).
 pub fn generate_for(data: &[u8], exceptions: bool) -> Option<Case> {
+    // Typed function references in a third of the modules (decided from the input's length,
+    // so the other modules are what they always were), when every side runs them (not the
+    // wasmi oracle's, which gets the same modules as without exception handling).
+    if exceptions && data.len() % 3 == 0 {
+        if let Some(case) = generate_typed_refs(data) {
+            return Some(case);
+        }
+    }
+    generate_with(data, exceptions, false)
+}
+
+/// Tries to make a module with typed function references (`call_ref`, `return_call_ref`,
+/// `ref.as_non_null`, `br_on_null`, `br_on_non_null`, typed `(ref $t)` values) from `data`.
+/// wasm-smith generates those only with its GC switch on, which also brings GC types and
+/// instructions Strata does not implement: aggregate instructions are left out, and a module
+/// that still uses GC (a struct type, `anyref`...) is rejected (a few windows of the input
+/// are tried before giving up).
+fn generate_typed_refs(data: &[u8]) -> Option<Case> {
+    const TRIES: usize = 8;
+    let step = (data.len() / TRIES).max(1);
+    (0..TRIES).find_map(|k| {
+        let window = data.get(k * step..)?;
+        let case = generate_with(window, true, true)?;
+        strata::validate(&case.wasm).ok().map(|()| case)
+    })
+}
+
+fn generate_with(data: &[u8], exceptions: bool, typed_refs: bool) -> Option<Case> {
     let mut u = Unstructured::new(data);
     let mut config = smith_config();
     config.exceptions_enabled = exceptions;
     config.disallow_traps = u.int_in_range(0..=9u8).ok()? != 0;
     config.simd_enabled = u.arbitrary::<bool>().ok()?;
+    if typed_refs {
+        use wasm_smith::{InstructionKind, InstructionKinds};
+        config.gc_enabled = true;
+        // Fewer types (each may be a GC one) keeps more modules within Strata's features.
+        config.max_types = 4;
+        config.allowed_instructions = InstructionKinds::new(&[
+            InstructionKind::Numeric,
+            InstructionKind::Vector,
+            InstructionKind::Reference,
+            InstructionKind::Parametric,
+            InstructionKind::Variable,
+            InstructionKind::Table,
+            InstructionKind::Memory,
+            InstructionKind::Control,
+        ]);
+    }
     let mut module = Module::new(config, &mut u).ok()?;
     let fuel_global = module.ensure_termination(FUEL).ok()?;
     let seed = u.arbitrary::<u64>().unwrap_or(0);
@@ -205,6 +249,39 @@ mod tests {
             let module = strata::Module::new(&engine, &case.wasm).unwrap();
             assert!(module.exports().iter().any(|e| e.name == FUEL_EXPORT));
         }
+    }
+
+    #[test]
+    fn some_generated_modules_use_typed_function_references() {
+        use wasmparser::Operator as O;
+        let (mut typed, mut ops) = (0, 0);
+        const SEEDS: u64 = 300;
+        for seed in 0..SEEDS {
+            let case = generate_from_seed(seed);
+            strata::validate(&case.wasm).unwrap();
+            let mut uses = false;
+            for payload in wasmparser::Parser::new(0).parse_all(&case.wasm) {
+                let Ok(wasmparser::Payload::CodeSectionEntry(body)) = payload else {
+                    continue;
+                };
+                for op in body.get_operators_reader().unwrap() {
+                    if matches!(
+                        op.unwrap(),
+                        O::CallRef { .. }
+                            | O::ReturnCallRef { .. }
+                            | O::RefAsNonNull
+                            | O::BrOnNull { .. }
+                            | O::BrOnNonNull { .. }
+                    ) {
+                        ops += 1;
+                        uses = true;
+                    }
+                }
+            }
+            typed += usize::from(uses);
+        }
+        println!("{typed} of {SEEDS} modules use typed function references ({ops} operators)");
+        assert!(typed >= 10, "only {typed} of {SEEDS} modules");
     }
 
     #[test]
