@@ -255,3 +255,70 @@ fn tail_calls_run_in_constant_stack_in_every_configuration() {
         );
     }
 }
+
+/// Traps under tail calls and typed references: `mid*` tail-calls a trapping function
+/// directly, through the table and through a reference; `outer` calls `mid*`. The replaced
+/// frame is gone from the backtrace in every single tier (the optimizing tier included, in
+/// every e-graph mode), and null references trap with their own kinds.
+const TRAPS: &str = r#"(module
+  (type $t (func (param i32) (result i32)))
+  (table 1 funcref)
+  (elem (i32.const 0) $trapper)
+  (elem declare func $trapper)
+  (func $trapper (type $t) unreachable)
+  (func $mid (type $t) local.get 0 return_call $trapper)
+  (func $mid_i (type $t) local.get 0 i32.const 0 return_call_indirect (type $t))
+  (func $mid_r (type $t) local.get 0 ref.func $trapper return_call_ref $t)
+  (func (export "outer") (param i32) (result i32)
+    (block $b2 (block $b1 (block $b0
+      (br_table $b0 $b1 $b2 (local.get 0)))
+      (return (i32.add (call $mid (local.get 0)) (i32.const 1))))
+      (return (i32.add (call $mid_i (local.get 0)) (i32.const 1))))
+    (i32.add (call $mid_r (local.get 0)) (i32.const 1)))
+  (func (export "null_call") (param i32) (result i32)
+    (call_ref $t (local.get 0) (ref.null $t)))
+  (func (export "null_tail") (param i32) (result i32)
+    (return_call_ref $t (local.get 0) (ref.null $t)))
+  (func (export "as_non_null") (param i32) (result i32)
+    (drop (ref.as_non_null (select (result (ref null $t)) (ref.null $t) (ref.func $trapper) (local.get 0))))
+    (i32.const 7))
+  (func (export "on_null") (param i32) (result i32)
+    (block $null
+      (return (call_ref $t (i32.const 5)
+        (br_on_null $null (select (result (ref null $t)) (ref.null $t) (ref.func $trapper) (local.get 0))))))
+    (i32.const 9)))"#;
+
+#[test]
+fn replaced_frames_leave_the_backtrace_and_null_references_trap() {
+    // Function indices: trapper 0, mid 1, mid_i 2, mid_r 3, outer 4.
+    for NamedConfig { name, config } in strata::conformance::single_tiers() {
+        let engine = Engine::new(config).unwrap();
+        let mut store = Store::new(&engine);
+        let module = Module::new(&engine, TRAPS).unwrap();
+        let inst = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+        let mut call = |f: &str, arg: i32| {
+            let func = inst.get_func(&store, f).unwrap();
+            match func.call(&mut store, &[Val::I32(arg)]) {
+                Ok(v) => format!("{v:?}"),
+                Err(Error::Runtime(e)) => format!(
+                    "{:?} {:?}",
+                    e.code(),
+                    e.backtrace()
+                        .iter()
+                        .map(|f| f.func_index)
+                        .collect::<Vec<_>>()
+                ),
+                Err(e) => format!("error {e}"),
+            }
+        };
+        for k in 0..3 {
+            assert_eq!(call("outer", k), "Unreachable [0, 4]", "{name}: outer({k})");
+        }
+        assert_eq!(call("null_call", 1), "NullFunctionReference [5]", "{name}");
+        assert_eq!(call("null_tail", 1), "NullFunctionReference [6]", "{name}");
+        assert_eq!(call("as_non_null", 1), "NullReference [7]", "{name}");
+        assert_eq!(call("as_non_null", 0), "[I32(7)]", "{name}");
+        assert_eq!(call("on_null", 1), "[I32(9)]", "{name}");
+        assert_eq!(call("on_null", 0), "Unreachable [0, 8]", "{name}");
+    }
+}
