@@ -1,6 +1,7 @@
 //! Generated modules: wasm-smith restricted to what Strata implements (WebAssembly 2.0 with
 //! SIMD in half of the modules, with multi-memory, memory64, tail calls and exception
-//! handling, two tables, no imports), every item exported so that the final state is
+//! handling, two tables, no imports; a third of them with their direct calls through typed
+//! function references, [`super::typed_refs`]), every item exported so that the final state is
 //! observable, NaNs canonicalized so that memory and v128 values can be compared bit-exact,
 //! and `ensure_termination` so that every call ends.
 //!
@@ -85,60 +86,27 @@ pub fn generate(data: &[u8]) -> Option<Case> {
 /// [`generate`], with exception handling only if `exceptions` (a peer oracle without it
 /// must be able to run every module).
 pub fn generate_for(data: &[u8], exceptions: bool) -> Option<Case> {
-    // Typed function references in a third of the modules (decided from the input's length,
-    // so the other modules are what they always were), when every side runs them (not the
-    // wasmi oracle's, which gets the same modules as without exception handling).
-    if exceptions && data.len() % 3 == 0 {
-        if let Some(case) = generate_typed_refs(data) {
-            return Some(case);
-        }
-    }
-    generate_with(data, exceptions, false)
-}
-
-/// Tries to make a module with typed function references (`call_ref`, `return_call_ref`,
-/// `ref.as_non_null`, `br_on_null`, `br_on_non_null`, typed `(ref $t)` values) from `data`.
-/// wasm-smith generates those only with its GC switch on, which also brings GC types and
-/// instructions Strata does not implement: aggregate instructions are left out, and a module
-/// that still uses GC (a struct type, `anyref`...) is rejected (a few windows of the input
-/// are tried before giving up).
-fn generate_typed_refs(data: &[u8]) -> Option<Case> {
-    const TRIES: usize = 8;
-    let step = (data.len() / TRIES).max(1);
-    (0..TRIES).find_map(|k| {
-        let window = data.get(k * step..)?;
-        let case = generate_with(window, true, true)?;
-        strata::validate(&case.wasm).ok().map(|()| case)
-    })
-}
-
-fn generate_with(data: &[u8], exceptions: bool, typed_refs: bool) -> Option<Case> {
     let mut u = Unstructured::new(data);
     let mut config = smith_config();
     config.exceptions_enabled = exceptions;
     config.disallow_traps = u.int_in_range(0..=9u8).ok()? != 0;
     config.simd_enabled = u.arbitrary::<bool>().ok()?;
-    if typed_refs {
-        use wasm_smith::{InstructionKind, InstructionKinds};
-        config.gc_enabled = true;
-        // Fewer types (each may be a GC one) keeps more modules within Strata's features.
-        config.max_types = 4;
-        config.allowed_instructions = InstructionKinds::new(&[
-            InstructionKind::Numeric,
-            InstructionKind::Vector,
-            InstructionKind::Reference,
-            InstructionKind::Parametric,
-            InstructionKind::Variable,
-            InstructionKind::Table,
-            InstructionKind::Memory,
-            InstructionKind::Control,
-        ]);
-    }
     let mut module = Module::new(config, &mut u).ok()?;
     let fuel_global = module.ensure_termination(FUEL).ok()?;
     let seed = u.arbitrary::<u64>().unwrap_or(0);
     let wasm = add_global_export(&module.to_bytes(), FUEL_EXPORT, fuel_global)?;
     let wasm = super::canon::canonicalize_conversions(&wasm).unwrap_or(wasm);
+    // Typed function references in a third of the modules (chosen by the input's length, so
+    // the others are what they always were), when every side runs them (not with the wasmi
+    // oracle, which gets the modules made without exception handling): the direct calls go
+    // through `(ref $t)` values (`super::typed_refs`).
+    let wasm = if exceptions && data.len() % 3 == 0 {
+        super::typed_refs::typed_references(&wasm)
+            .filter(|w| strata::validate(w).is_ok())
+            .unwrap_or(wasm)
+    } else {
+        wasm
+    };
     Some(Case {
         wasm,
         seed,
