@@ -100,7 +100,7 @@ pub fn generate_for(data: &[u8], exceptions: bool) -> Option<Case> {
     // the others are what they always were), when every side runs them (not with the wasmi
     // oracle, which gets the modules made without exception handling): the direct calls go
     // through `(ref $t)` values (`super::typed_refs`).
-    let wasm = if exceptions && data.len() % 3 == 0 {
+    let wasm = if exceptions && data.len().is_multiple_of(3) {
         super::typed_refs::typed_references(&wasm)
             .filter(|w| strata::validate(w).is_ok())
             .unwrap_or(wasm)
