@@ -1451,9 +1451,14 @@ impl Gen<'_> {
             .iter()
             .map(|&a| self.func.value_type(a).cells())
             .sum();
-        // Spill slots start at `spill_base`: arguments that fit below it are stored in
-        // place; otherwise through the outgoing call frame.
-        if cells <= self.spill_base {
+        // Arguments are stored in place unless a store could overwrite a spill slot that
+        // holds a later argument (one at a cell below `cells`); then they go through the
+        // outgoing call frame.
+        let in_place = al[..n].iter().all(|a| {
+            a.as_stack()
+                .is_none_or(|s| self.spill_base + s.index() as u32 >= cells)
+        });
+        if in_place {
             self.store_args(inst, al, n, 0);
         } else {
             self.store_args(inst, al, n, self.call_base);
