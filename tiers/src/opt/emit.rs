@@ -61,6 +61,9 @@ struct Gen<'a> {
     call_base: u32,
     explicit: bool,
     has_memory: bool,
+    /// r12 holds memory 0's length: in explicit-bounds mode, and in both modes when memory
+    /// 0 is 64-bit (every access to it is checked; r12 is never allocated).
+    len_in_r12: bool,
     /// The register whose zero-extended low half r11 holds, while only memory accesses
     /// have run since it was put there (consecutive accesses off one base share it).
     r11_index: Option<u8>,
@@ -116,6 +119,10 @@ pub fn emit(
         call_base,
         explicit,
         has_memory: !module.memories.is_empty(),
+        len_in_r12: module
+            .memories
+            .first()
+            .is_some_and(|m| explicit || m.memory64),
         r11_index: None,
         wide_xmm: vc.has_v128,
     };
@@ -448,7 +455,7 @@ impl Gen<'_> {
     }
 
     fn reload_mem_len(&mut self) {
-        if self.explicit && self.has_memory {
+        if self.len_in_r12 {
             let m = off::VMCTX_MEMORY;
             let l = off::MEMORY_LEN;
             asm!(self; mov r12, QWORD [r15 + m] ; mov r12, QWORD [r12 + l]);
@@ -1222,7 +1229,7 @@ impl Gen<'_> {
             // offset still a displacement, r11 + offset cannot wrap past the check.
             let e = (disp + u64::from(size)) as i32;
             let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
-            if mem == 0 && self.explicit {
+            if mem == 0 && self.len_in_r12 {
                 asm!(self; mov r10, r12);
             } else {
                 let l = off::MEMORY_LEN;
