@@ -85,14 +85,12 @@ impl Gen<'_> {
 
     // ---- v128 operands in XMM registers ----
 
-    /// The label of `v` in the function's constant pool (one entry per distinct value).
-    fn v128_const(&mut self, v: u128) -> DynamicLabel {
-        if let Some(&(_, l)) = self.v128_consts.iter().find(|(c, _)| *c == v) {
-            return l;
-        }
-        let l = self.asm.new_dynamic_label();
-        self.v128_consts.push((v, l));
-        l
+    /// Runs `f` on the assembler with a constant loader that reads the function's pool
+    /// (the `_with` forms of `jit::simd`'s sequences).
+    fn with_pool(&mut self, f: impl FnOnce(&mut Asm, jsimd::Consts)) {
+        let pool = &mut self.v128_consts;
+        let mut load = |a: &mut Asm, x: u8, v: u128| pool_load(pool, a, x, v);
+        f(&mut *self.asm, &mut load);
     }
 
     /// Emits the constant pool (after the function's code, 16-byte aligned; never run).
@@ -135,14 +133,8 @@ impl Gen<'_> {
             return;
         }
         if let (Loc::Const(a), Loc::Const(b)) = (lo.loc, hi.loc) {
-            if a == 0 && b == 0 {
-                x!(self; pxor Rx(x), Rx(x));
-            } else if a == u64::MAX && b == u64::MAX {
-                x!(self; pcmpeqd Rx(x), Rx(x));
-            } else {
-                let l = self.v128_const(a as u128 | (b as u128) << 64);
-                x!(self; movdqu Rx(x), [=>l]);
-            }
+            let v = a as u128 | (b as u128) << 64;
+            self.with_pool(|asm, load| load(asm, x, v));
             return;
         }
         if let (Some(l), Some(h)) = (self.cell_of(lo.loc), self.cell_of(hi.loc)) {
@@ -423,7 +415,7 @@ impl Gen<'_> {
                 let s = self.pop_v128_any();
                 let d = self.pop_v128_owned();
                 let t = self.alloc_xmm();
-                jsimd::shuffle(&mut *self.asm, lanes, d, s, t);
+                self.with_pool(|a, k| jsimd::shuffle_with(a, lanes, d, s, t, k));
                 self.release_xmm(t);
                 self.release_xmm(s);
                 self.push_v128_reg(d);
@@ -432,7 +424,8 @@ impl Gen<'_> {
                 let s = self.pop_v128_any();
                 let d = self.pop_v128_owned();
                 let t = self.alloc_xmm();
-                jsimd::swizzle(&mut *self.asm, op == I8x16RelaxedSwizzle, d, s, t);
+                let relaxed = op == I8x16RelaxedSwizzle;
+                self.with_pool(|a, k| jsimd::swizzle_with(a, relaxed, d, s, t, k));
                 self.release_xmm(t);
                 self.release_xmm(s);
                 self.push_v128_reg(d);
@@ -460,12 +453,16 @@ impl Gen<'_> {
             | I16x8ExtAddPairwiseI8x16S
             | I32x4ExtAddPairwiseI16x8S
             | I32x4ExtAddPairwiseI16x8U => {
-                self.v128_unary(|a, d, s| jsimd::ext_add_pairwise(a, op, d, s))
+                let d = self.pop_v128_owned();
+                let s = XMM_SCRATCH;
+                self.with_pool(|a, k| jsimd::ext_add_pairwise_with(a, op, d, s, k));
+                self.push_v128_reg(d);
             }
             I8x16Popcnt => {
                 let d = self.pop_v128_owned();
                 let t = [self.alloc_xmm(), self.alloc_xmm()];
-                jsimd::popcnt(&mut *self.asm, d, XMM_SCRATCH, t[0], t[1]);
+                let s = XMM_SCRATCH;
+                self.with_pool(|a, k| jsimd::popcnt_with(a, d, s, t[0], t[1], k));
                 for x in t {
                     self.release_xmm(x);
                 }
@@ -501,7 +498,8 @@ impl Gen<'_> {
             _ => 0,
         };
         let d = self.pop_v128_owned();
-        jsimd::i8_shift_const(&mut *self.asm, op, d, XMM_SCRATCH, n);
+        let s = XMM_SCRATCH;
+        self.with_pool(|a, k| jsimd::i8_shift_const_with(a, op, d, s, n, k));
         self.push_v128_reg(d);
     }
 
@@ -724,5 +722,25 @@ impl Gen<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Loads the constant `v` into `x`: zero and all-ones without memory, anything else from the
+/// function's pool (`rip`-relative, one entry per distinct value).
+fn pool_load(pool: &mut Vec<(u128, DynamicLabel)>, a: &mut Asm, x: u8, v: u128) {
+    if v == 0 {
+        dynasm!(a ; .arch x64 ; pxor Rx(x), Rx(x));
+    } else if v == u128::MAX {
+        dynasm!(a ; .arch x64 ; pcmpeqd Rx(x), Rx(x));
+    } else {
+        let l = match pool.iter().find(|(c, _)| *c == v) {
+            Some(&(_, l)) => l,
+            None => {
+                let l = a.new_dynamic_label();
+                pool.push((v, l));
+                l
+            }
+        };
+        dynasm!(a ; .arch x64 ; movdqu Rx(x), [=>l]);
     }
 }
