@@ -247,6 +247,22 @@ impl Gen<'_> {
         self.push_v128_reg(d);
     }
 
+    /// The XMM register holding the float on top of the stack (its own or a cached
+    /// local's), if one does.
+    fn top_float_xmm(&self) -> Option<u8> {
+        self.stack.last().and_then(|&v| self.top_float_xmm_of(v))
+    }
+
+    fn top_float_xmm_of(&self, v: Val) -> Option<u8> {
+        if !v.ty.is_float() {
+            return None;
+        }
+        match v.loc {
+            Loc::Reg(x) => Some(x),
+            _ => self.cached_xmm(v.loc),
+        }
+    }
+
     /// Pops a scalar into r10 (its bits, zero-extended for an i32 in a register).
     fn pop_scalar_r10(&mut self) -> Val {
         let v = self.pop();
@@ -393,6 +409,16 @@ impl Gen<'_> {
             }
 
             // ---- lanes ----
+            F32x4Splat | F64x2Splat if self.top_float_xmm().is_some() => {
+                // Straight from the scalar's XMM register (read only: it may cache a local).
+                let v = self.pop();
+                let x = self.top_float_xmm_of(v).unwrap_or(XMM_SCRATCH);
+                let d = self.alloc_xmm();
+                let lanes = if op == F32x4Splat { 0x00 } else { 0x44 };
+                x!(self; pshufd Rx(d), Rx(x), lanes);
+                self.free(v);
+                self.push_v128_reg(d);
+            }
             I8x16Splat | I16x8Splat | I32x4Splat | F32x4Splat | I64x2Splat | F64x2Splat => {
                 self.pop_scalar_r10();
                 let d = self.alloc_xmm();
