@@ -752,14 +752,16 @@ impl Gen<'_> {
 }
 
 /// Loads the constant `v` into `x`: zero and all-ones without memory, anything else from the
-/// function's pool (`rip`-relative, one entry per distinct value).
+/// function's pool (`rip`-relative). A value is shared with the last `POOL_SHARE` entries
+/// only, so that a function with very many constants compiles in linear time.
 fn pool_load(pool: &mut Vec<(u128, DynamicLabel)>, a: &mut Asm, x: u8, v: u128) {
+    const POOL_SHARE: usize = 32;
     if v == 0 {
         dynasm!(a ; .arch x64 ; pxor Rx(x), Rx(x));
     } else if v == u128::MAX {
         dynasm!(a ; .arch x64 ; pcmpeqd Rx(x), Rx(x));
     } else {
-        let l = match pool.iter().find(|(c, _)| *c == v) {
+        let l = match pool.iter().rev().take(POOL_SHARE).find(|(c, _)| *c == v) {
             Some(&(_, l)) => l,
             None => {
                 let l = a.new_dynamic_label();
