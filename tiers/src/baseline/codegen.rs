@@ -21,6 +21,10 @@
 //!   changes, and entirely at every label and call, so it never has to agree across a merge.
 //! - A compare leaves its condition in the flags (`Gen::pending`); a following `br_if`/`if`
 //!   branches on it, any other operator materialises it first.
+//! - A v128 is two entries (cells). In an XMM register both entries name it: they are
+//!   spilled together (`spill_entry`), either one's `free` frees the register, and code that
+//!   stores cells one by one writes the halves with `movq`/`pextrq` (`store_cell`). A
+//!   register never backs two values, so a lowering may write a popped operand's register.
 //!
 //! Control frames, reachability and loop ordinals are the shared front end's
 //! (`strata_vm::frontend::ControlStack`); a frame's payload here is its code `Labels`.
