@@ -65,6 +65,16 @@ fn call_result(n: usize, args: &[u64], k: usize) -> u64 {
     }
 }
 
+/// The log key of a call: the callee, or the type of an indirect or reference call.
+fn call_key(op: Opcode, imm: &Imm) -> u32 {
+    match (op, imm) {
+        (Opcode::CallRef | Opcode::ReturnCallRef, Imm::Index(t)) => t | 0x4000_0000,
+        (_, Imm::Index(i)) => *i,
+        (_, Imm::Index2(t, _)) => t | 0x8000_0000,
+        _ => 0,
+    }
+}
+
 fn trunc(op: Opcode, a: u64) -> Result<u64, TrapCode> {
     use Opcode::*;
     let x = match op {
@@ -276,17 +286,31 @@ pub fn run(func: &Function, args: &[u64], env: &mut Env) -> Outcome {
                         *cell = a[0];
                     }
                 }
-                Call | CallImport | CallIndirect => {
-                    let key = match d.imm {
-                        Imm::Index(i) => i,
-                        Imm::Index2(t, _) => t | 0x8000_0000,
-                        _ => 0,
-                    };
+                Call | CallImport | CallIndirect | CallRef => {
+                    if d.opcode == CallRef && a.last() == Some(&0) {
+                        return Outcome::Trapped(TrapCode::NullFunctionReference);
+                    }
                     let n = env.calls.len();
-                    env.calls.push((key, a.clone()));
+                    env.calls.push((call_key(d.opcode, &d.imm), a.clone()));
                     for (k, r) in func.results(inst).enumerate() {
                         vals[r.0 as usize] = call_result(n, &a, k) & mask(func.value_type(r));
                     }
+                }
+                // A tail call: the call is logged like any other, and its results are the
+                // function's.
+                ReturnCall | ReturnCallIndirect | ReturnCallRef => {
+                    if d.opcode == ReturnCallRef && a.last() == Some(&0) {
+                        return Outcome::Trapped(TrapCode::NullFunctionReference);
+                    }
+                    let n = env.calls.len();
+                    env.calls.push((call_key(d.opcode, &d.imm), a.clone()));
+                    let results = func
+                        .results
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &t)| call_result(n, &a, k) & mask(t))
+                        .collect();
+                    return Outcome::Returned(results);
                 }
                 Trapz | Trapnz => {
                     let Imm::Trap(code) = d.imm else {

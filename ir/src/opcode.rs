@@ -48,6 +48,8 @@ pub enum Format {
     Call,
     /// Type index and table index; the callee's table index is the last argument.
     CallIndirect,
+    /// A type index; the callee (a function reference) is the last argument.
+    CallRef,
     /// A trap code.
     Trap,
     /// A frame cell index (`osr.load_cell`).
@@ -345,6 +347,7 @@ opcodes! {
     Call              "call"                Call         Call       []                                                   (*);
     CallImport        "call_import"         Call         Call       []                                                   (*);
     CallIndirect      "call_indirect"       CallIndirect Call       [UndefinedElement, IndirectCallToNull, BadSignature] (*);
+    CallRef           "call_ref"            CallRef      Call       [NullFunctionReference]                              (*);
     Trapz             "trapz"               Trap         Trapping   []                                                   (I32 => );
     Trapnz            "trapnz"              Trap         Trapping   []                                                   (I32 => );
     OsrLoadCell       "osr.load_cell"       Cell         Read       []                                                   (*);
@@ -354,6 +357,9 @@ opcodes! {
     BrTable           "br_table"            BrTable      Terminator []                                                   (*);
     Return            "return"              Return       Terminator []                                                   (*);
     Trap              "trap"                Trap         Terminator []                                                   ( => );
+    ReturnCall        "return_call"         Call         Terminator []                                                   (*);
+    ReturnCallIndirect "return_call_indirect" CallIndirect Terminator [UndefinedElement, IndirectCallToNull, BadSignature] (*);
+    ReturnCallRef     "return_call_ref"     CallRef      Terminator [NullFunctionReference]                              (*);
     V128Const         "v128.const"          ConstV128    Pure       []                                                   ( => V128);
     Simd              "simd"                Simd         Pure       []                                                   (*);
     I8x16Shuffle      "i8x16.shuffle"       Shuffle      Pure       []                                                   (V128 V128 => V128);
@@ -394,8 +400,17 @@ impl Opcode {
         self.is_call()
             && !matches!(
                 self,
-                Opcode::Call | Opcode::CallImport | Opcode::CallIndirect
+                Opcode::Call | Opcode::CallImport | Opcode::CallIndirect | Opcode::CallRef
             )
+    }
+
+    /// A tail call (`return_call*`): a terminator that leaves the function by calling, so
+    /// it does what a call does (any effect, any trap) and then what a return does.
+    pub fn is_tail_call(self) -> bool {
+        matches!(
+            self,
+            Opcode::ReturnCall | Opcode::ReturnCallIndirect | Opcode::ReturnCallRef
+        )
     }
 
     /// May trap (by itself or through a callee).
@@ -403,6 +418,7 @@ impl Opcode {
         !self.traps().is_empty()
             || matches!(self, Opcode::Trap | Opcode::Trapz | Opcode::Trapnz)
             || self.is_call()
+            || self.is_tail_call()
     }
 
     /// Whether deleting an unused instance changes behaviour (writes, calls, traps, control).

@@ -50,6 +50,7 @@ fn format_matches(format: Format, imm: &Imm) -> bool {
                     | Format::Global
                     | Format::Table
                     | Format::ElemIndex
+                    | Format::CallRef
                     | Format::Cell,
                 Imm::Index(_)
             )
@@ -333,7 +334,23 @@ impl Verifier<'_> {
                         );
                     }
                 }
-                Call | CallImport => {}
+                Call | CallImport | ReturnCall => {}
+                ReturnCallIndirect => {
+                    if args.last() != Some(&Type::I32) {
+                        self.error(
+                            inst,
+                            "return_call_indirect's last operand is the i32 table index",
+                        );
+                    }
+                }
+                CallRef | ReturnCallRef => {
+                    if args.last() != Some(&Type::FuncRef) {
+                        self.error(
+                            inst,
+                            format!("{op}'s last operand is the function reference"),
+                        );
+                    }
+                }
                 OsrLoadCell => {
                     if !osr_block {
                         self.error(inst, "osr.load_cell outside an OSR entry block");

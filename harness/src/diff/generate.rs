@@ -1,6 +1,7 @@
 //! Generated modules: wasm-smith restricted to what Strata implements (WebAssembly 2.0 with
 //! SIMD in half of the modules, with multi-memory, memory64, tail calls and exception
-//! handling, two tables, no imports), every item exported so that the final state is
+//! handling, two tables, no imports; a third of them with their direct calls through typed
+//! function references, [`super::typed_refs`]), every item exported so that the final state is
 //! observable, NaNs canonicalized so that memory and v128 values can be compared bit-exact,
 //! and `ensure_termination` so that every call ends.
 //!
@@ -95,6 +96,17 @@ pub fn generate_for(data: &[u8], exceptions: bool) -> Option<Case> {
     let seed = u.arbitrary::<u64>().unwrap_or(0);
     let wasm = add_global_export(&module.to_bytes(), FUEL_EXPORT, fuel_global)?;
     let wasm = super::canon::canonicalize_conversions(&wasm).unwrap_or(wasm);
+    // Typed function references in a third of the modules (chosen by the input's length, so
+    // the others are what they always were), when every side runs them (not with the wasmi
+    // oracle, which gets the modules made without exception handling): the direct calls go
+    // through `(ref $t)` values (`super::typed_refs`).
+    let wasm = if exceptions && data.len().is_multiple_of(3) {
+        super::typed_refs::typed_references(&wasm)
+            .filter(|w| strata::validate(w).is_ok())
+            .unwrap_or(wasm)
+    } else {
+        wasm
+    };
     Some(Case {
         wasm,
         seed,
@@ -244,6 +256,39 @@ mod tests {
             "{mem64} modules with a 64-bit memory, {table64} with a 64-bit table, \
              {compiled} of their functions compiled by the optimizing tier"
         );
+    }
+
+    #[test]
+    fn some_generated_modules_use_typed_function_references() {
+        use wasmparser::Operator as O;
+        let (mut typed, mut ops) = (0, 0);
+        const SEEDS: u64 = 300;
+        for seed in 0..SEEDS {
+            let case = generate_from_seed(seed);
+            strata::validate(&case.wasm).unwrap();
+            let mut uses = false;
+            for payload in wasmparser::Parser::new(0).parse_all(&case.wasm) {
+                let Ok(wasmparser::Payload::CodeSectionEntry(body)) = payload else {
+                    continue;
+                };
+                for op in body.get_operators_reader().unwrap() {
+                    if matches!(
+                        op.unwrap(),
+                        O::CallRef { .. }
+                            | O::ReturnCallRef { .. }
+                            | O::RefAsNonNull
+                            | O::BrOnNull { .. }
+                            | O::BrOnNonNull { .. }
+                    ) {
+                        ops += 1;
+                        uses = true;
+                    }
+                }
+            }
+            typed += usize::from(uses);
+        }
+        println!("{typed} of {SEEDS} modules use typed function references ({ops} operators)");
+        assert!(typed >= 10, "only {typed} of {SEEDS} modules");
     }
 
     #[test]

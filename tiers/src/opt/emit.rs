@@ -860,6 +860,10 @@ impl Gen<'_> {
             }
             Call | CallImport => self.call(inst, al)?,
             CallIndirect => self.call_indirect(inst, al)?,
+            CallRef => self.call_ref(inst, al)?,
+            ReturnCall => self.return_call(inst, al)?,
+            ReturnCallIndirect => self.return_call_indirect(inst, al)?,
+            ReturnCallRef => self.return_call_ref(inst, al)?,
             MemoryFill | MemoryCopy | MemoryInit | DataDrop | ElemDrop | TableGet | TableSet
             | TableSize | TableGrow | TableFill | TableCopy | TableInit | RefFunc => {
                 let imms = super::lower::helper_imms(op, data.imm)?;
@@ -1429,6 +1433,218 @@ impl Gen<'_> {
             self.load_cell(al[n + 1 + k], cell_disp(cell), t);
             cell += t.cells();
         }
+        Ok(())
+    }
+
+    // ---- typed function references and tail calls (docs/abi.md §3) ----
+
+    /// Stores the first `n` arguments of `inst` in consecutive cells from `cell`; returns
+    /// the cell after them.
+    fn store_args(&mut self, inst: Inst, al: &[Allocation], n: usize, mut cell: u32) -> u32 {
+        let args = self.func.args(inst);
+        for (k, &a) in args[..n].iter().enumerate() {
+            let t = self.func.value_type(a);
+            self.store_cell(al[k], cell_disp(cell), t);
+            cell += t.cells();
+        }
+        cell
+    }
+
+    /// Moves `cells` argument cells from the outgoing call frame to the frame's first
+    /// cells, where a tail callee's frame starts. Ascending, through r11: cell `k` is below
+    /// source cell `call_base + k`, so no source is overwritten before it is read.
+    fn move_tail_args(&mut self, cells: u32) {
+        for k in 0..cells {
+            let (src, dst) = (cell_disp(self.call_base + k), cell_disp(k));
+            if src != dst {
+                asm!(self; mov r11, QWORD [r14 + src] ; mov QWORD [r14 + dst], r11);
+            }
+        }
+    }
+
+    /// Leaves this frame for a tail callee whose entry is in `rax` and defined index in
+    /// `edx` (what `resolve_tail_*` return): the callee's return address is this frame's,
+    /// so the machine stack stays as it is (the interp-entry stub reads the index in eax).
+    fn tail_jump_rax(&mut self) {
+        asm!(self
+            ; mov r11, rax
+            ; mov eax, edx
+            ; pop rbp
+            ; jmp r11
+        );
+    }
+
+    /// `call_ref`: `resolve_tail_ref` checks for null and finds the code slot of a
+    /// same-instance callee (compiled code or the interp-entry stub, with its index in
+    /// eax), called directly; another instance's or a host function runs through the
+    /// `call_ref` helper. The reference is kept in the cell after the arguments.
+    fn call_ref(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        let n = self.func.args(inst).len() - 1;
+        let base = self.call_base;
+        let ref_cell = cell_disp(self.store_args(inst, al, n, base));
+        self.store_cell(al[n], ref_cell, Type::FuncRef);
+        let shift = cell_disp(base);
+        let (slow, general, done) = (
+            self.asm.new_dynamic_label(),
+            self.asm.new_dynamic_label(),
+            self.asm.new_dynamic_label(),
+        );
+        let stub = self.trap_exit();
+        asm!(self; mov rsi, QWORD [r14 + ref_cell]);
+        self.call_helper(helpers::resolve_tail_ref as *const () as usize);
+        asm!(self
+            ; test rax, rax
+            ; jz =>slow
+            ; mov r11, rax
+            ; mov eax, edx
+            ; lea r14, [r14 + shift]
+            ; call r11
+        );
+        self.calls.push((self.asm.offset().0 as u32, shift));
+        self.call_site();
+        asm!(self
+            ; lea r14, [r14 - shift]
+            ; jmp =>done
+            ; =>slow
+            ; test edx, edx
+            ; jz =>general
+            ; mov eax, edx
+            ; jmp =>stub
+            ; =>general
+            ; mov rsi, QWORD [r14 + ref_cell]
+            ; lea rdx, [r14 + shift]
+        );
+        self.call_helper(helpers::call_ref as *const () as usize);
+        asm!(self; test eax, eax ; jnz =>stub ; =>done);
+        self.reload_mem_len();
+        let mut cell = base;
+        for (k, r) in self.func.results(inst).enumerate() {
+            let t = self.func.value_type(r);
+            self.load_cell(al[n + 1 + k], cell_disp(cell), t);
+            cell += t.cells();
+        }
+        Ok(())
+    }
+
+    /// `return_call` (design.md §12): a defined callee replaces this frame (arguments at
+    /// the frame's start, `rbp` popped, a jump to its code slot with its index in eax, as
+    /// the baseline does); an import is called through its helper on this frame's cells,
+    /// so its results land where this function's go, and then returned from.
+    fn return_call(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        let Imm::Index(f) = self.func.inst(inst).imm else {
+            return Err("bad return_call".into());
+        };
+        let n = self.func.args(inst).len();
+        let cells: u32 = self.func.args(inst)[..n]
+            .iter()
+            .map(|&a| self.func.value_type(a).cells())
+            .sum();
+        // Spill slots start at `spill_base`: arguments that fit below it are stored in
+        // place; otherwise through the outgoing call frame.
+        if cells <= self.spill_base {
+            self.store_args(inst, al, n, 0);
+        } else {
+            self.store_args(inst, al, n, self.call_base);
+            self.move_tail_args(cells);
+        }
+        let imported = self.module.num_imported_funcs;
+        if f >= imported {
+            let slots = off::VMCTX_CODE_SLOTS;
+            let def = cell_disp(f - imported);
+            let def_index = (f - imported) as i32;
+            asm!(self
+                ; mov r11, QWORD [r15 + slots]
+                ; mov r11, QWORD [r11 + def]
+                ; mov eax, def_index
+                ; pop rbp
+                ; jmp r11
+            );
+        } else {
+            asm!(self
+                ; mov esi, f as i32
+                ; mov rdx, r14
+            );
+            self.call_helper(helpers::call_import as *const () as usize);
+            let l = self.trap_exit();
+            asm!(self; test eax, eax ; jnz =>l ; pop rbp ; ret);
+        }
+        Ok(())
+    }
+
+    /// `return_call_indirect`: `resolve_tail_indirect` checks the element and signature
+    /// and finds a same-instance callee's entry, which replaces this frame as in
+    /// `return_call`; any other callee runs through the `call_indirect` helper on this
+    /// frame's cells, and the function returns.
+    fn return_call_indirect(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        let Imm::Index2(type_index, table) = self.func.inst(inst).imm else {
+            return Err("bad return_call_indirect".into());
+        };
+        let n = self.func.args(inst).len() - 1;
+        let end = self.store_args(inst, al, n, self.call_base);
+        let cells = end - self.call_base;
+        let idx_cell = cell_disp(end);
+        self.store_cell(al[n], idx_cell, Type::I64);
+        let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        let stub = self.trap_exit();
+        asm!(self
+            ; mov esi, table as i32
+            ; mov edx, type_index as i32
+            ; mov ecx, DWORD [r14 + idx_cell]
+        );
+        self.call_helper(helpers::resolve_tail_indirect as *const () as usize);
+        asm!(self; test rax, rax ; jz =>slow);
+        self.move_tail_args(cells);
+        self.tail_jump_rax();
+        asm!(self
+            ; =>slow
+            ; test edx, edx
+            ; jz =>general
+            ; mov eax, edx
+            ; jmp =>stub
+            ; =>general
+        );
+        self.move_tail_args(cells);
+        asm!(self
+            ; mov esi, table as i32
+            ; mov edx, type_index as i32
+            ; mov ecx, DWORD [r14 + idx_cell]
+            ; mov r8, r14
+        );
+        self.call_helper(helpers::call_indirect as *const () as usize);
+        asm!(self; test eax, eax ; jnz =>stub ; pop rbp ; ret);
+        Ok(())
+    }
+
+    /// `return_call_ref`: as `return_call_indirect`, with `resolve_tail_ref` (null check)
+    /// and the `call_ref` helper.
+    fn return_call_ref(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        let n = self.func.args(inst).len() - 1;
+        let end = self.store_args(inst, al, n, self.call_base);
+        let cells = end - self.call_base;
+        let ref_cell = cell_disp(end);
+        self.store_cell(al[n], ref_cell, Type::FuncRef);
+        let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        let stub = self.trap_exit();
+        asm!(self; mov rsi, QWORD [r14 + ref_cell]);
+        self.call_helper(helpers::resolve_tail_ref as *const () as usize);
+        asm!(self; test rax, rax ; jz =>slow);
+        self.move_tail_args(cells);
+        self.tail_jump_rax();
+        asm!(self
+            ; =>slow
+            ; test edx, edx
+            ; jz =>general
+            ; mov eax, edx
+            ; jmp =>stub
+            ; =>general
+        );
+        self.move_tail_args(cells);
+        asm!(self
+            ; mov rsi, QWORD [r14 + ref_cell]
+            ; mov rdx, r14
+        );
+        self.call_helper(helpers::call_ref as *const () as usize);
+        asm!(self; test eax, eax ; jnz =>stub ; pop rbp ; ret);
         Ok(())
     }
 
