@@ -826,8 +826,14 @@ impl Ctx<'_, '_> {
                     .unwrap();
                 self.push(v);
             }
-            Operator::MemorySize { mem } => self.simple(Opcode::MemorySize, Imm::Index(mem))?,
-            Operator::MemoryGrow { mem } => self.simple(Opcode::MemoryGrow, Imm::Index(mem))?,
+            Operator::MemorySize { mem } => {
+                let t = self.memory_index_type(mem)?;
+                self.index_typed(Opcode::MemorySize, mem, 0, t)?
+            }
+            Operator::MemoryGrow { mem } => {
+                let t = self.memory_index_type(mem)?;
+                self.index_typed(Opcode::MemoryGrow, mem, 1, t)?
+            }
             Operator::MemoryFill { mem } => self.simple(Opcode::MemoryFill, Imm::Index(mem))?,
             Operator::MemoryCopy { dst_mem, src_mem } => {
                 self.simple(Opcode::MemoryCopy, Imm::Index2(dst_mem, src_mem))?
@@ -848,7 +854,10 @@ impl Ctx<'_, '_> {
             Operator::ElemDrop { elem_index } => {
                 self.simple(Opcode::ElemDrop, Imm::Index(elem_index))?
             }
-            Operator::TableSize { table } => self.simple(Opcode::TableSize, Imm::Index(table))?,
+            Operator::TableSize { table } => {
+                let t = self.table_index_type(table)?;
+                self.index_typed(Opcode::TableSize, table, 0, t)?
+            }
             Operator::TableGet { table } => {
                 let ty = self.table_type(table)?;
                 let i = self.pop()?;
@@ -864,12 +873,8 @@ impl Ctx<'_, '_> {
                     .inst(Opcode::TableSet, Imm::Index(table), &args, &[]);
             }
             Operator::TableGrow { table } => {
-                let args = self.popn(2)?;
-                let v = self
-                    .b()
-                    .op(Opcode::TableGrow, Imm::Index(table), &args)
-                    .unwrap();
-                self.push(v);
+                let t = self.table_index_type(table)?;
+                self.index_typed(Opcode::TableGrow, table, 2, t)?
             }
             Operator::TableFill { table } => {
                 let args = self.popn(3)?;
@@ -930,6 +935,37 @@ impl Ctx<'_, '_> {
             self.push(v);
         }
         Ok(())
+    }
+
+    /// `memory.size`/`grow`, `table.size`/`grow`: pops `n` operands, pushes one result of
+    /// the memory's or table's index type `t`.
+    fn index_typed(&mut self, opcode: Opcode, index: u32, n: usize, t: Type) -> Result<()> {
+        let args = self.popn(n)?;
+        let inst = self.b().inst(opcode, Imm::Index(index), &args, &[t]);
+        let v = self
+            .func
+            .result(inst)
+            .ok_or_else(|| TranslateError(format!("{opcode}: no result")))?;
+        self.push(v);
+        Ok(())
+    }
+
+    /// The type of memory `mem`'s addresses and sizes: i64 for a 64-bit memory.
+    fn memory_index_type(&self, mem: u32) -> Result<Type> {
+        match self.module.memories.get(mem as usize) {
+            Some(m) if m.memory64 => Ok(Type::I64),
+            Some(_) => Ok(Type::I32),
+            None => err("unknown memory"),
+        }
+    }
+
+    /// The type of table `table`'s indices and sizes: i64 for a 64-bit table.
+    fn table_index_type(&self, table: u32) -> Result<Type> {
+        match self.module.tables.get(table as usize) {
+            Some(t) if t.ty.table64 => Ok(Type::I64),
+            Some(_) => Ok(Type::I32),
+            None => err("unknown table"),
+        }
     }
 
     fn table_type(&self, table: u32) -> Result<Type> {

@@ -61,6 +61,9 @@ struct Gen<'a> {
     call_base: u32,
     explicit: bool,
     has_memory: bool,
+    /// r12 holds memory 0's length: in explicit-bounds mode, and in both modes when memory
+    /// 0 is 64-bit (every access to it is checked; r12 is never allocated).
+    len_in_r12: bool,
     /// The register whose zero-extended low half r11 holds, while only memory accesses
     /// have run since it was put there (consecutive accesses off one base share it).
     r11_index: Option<u8>,
@@ -116,6 +119,10 @@ pub fn emit(
         call_base,
         explicit,
         has_memory: !module.memories.is_empty(),
+        len_in_r12: module
+            .memories
+            .first()
+            .is_some_and(|m| explicit || m.memory64),
         r11_index: None,
         wide_xmm: vc.has_v128,
     };
@@ -448,7 +455,7 @@ impl Gen<'_> {
     }
 
     fn reload_mem_len(&mut self) {
-        if self.explicit && self.has_memory {
+        if self.len_in_r12 {
             let m = off::VMCTX_MEMORY;
             let l = off::MEMORY_LEN;
             asm!(self; mov r12, QWORD [r15 + m] ; mov r12, QWORD [r12 + l]);
@@ -1155,6 +1162,14 @@ impl Gen<'_> {
     /// `VMContext.memories` (docs/abi.md §2). Consecutive memory-0 accesses off the same
     /// index register share r11's zero-extension (`r11_index`).
     fn address(&mut self, a: u8, mem: u32, offset: u64, size: u32, checked: bool) -> Option<i32> {
+        if self
+            .module
+            .memories
+            .get(mem as usize)
+            .is_some_and(|m| m.memory64)
+        {
+            return self.address64(a, mem, offset, size, checked);
+        }
         if mem != 0 || self.r11_index != Some(a) {
             asm!(self; mov r11d, Rd(a));
             self.r11_index = Some(a);
@@ -1184,6 +1199,63 @@ impl Gen<'_> {
                 ; lea r10, [r11 + e]
                 ; cmp r10, r12
                 ; ja =>oob
+            );
+        }
+        Some(disp as i32)
+    }
+
+    /// `address` for a 64-bit memory (memory64, any index): the index is used whole and,
+    /// the guard region covering no 64-bit index, the access is checked in both bounds modes
+    /// unless the mid-end proved the check redundant (`checked` false: a dominating check
+    /// covered it). `index + offset + size` never wraps: past 2^64 is out of bounds.
+    fn address64(&mut self, a: u8, mem: u32, offset: u64, size: u32, checked: bool) -> Option<i32> {
+        // r11 holds the whole index now, then an address: nothing to share.
+        self.r11_index = None;
+        let Some(end) = offset.checked_add(u64::from(size)) else {
+            let l = self.trap_label(TrapCode::MemoryOutOfBounds);
+            asm!(self; jmp =>l);
+            return None;
+        };
+        asm!(self; mov r11, Rq(a));
+        let mut disp = offset;
+        if end > i32::MAX as u64 {
+            // The offset does not fit a displacement: add it, a carry is out of bounds.
+            let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+            asm!(self
+                ; mov r10, QWORD offset as i64
+                ; add r11, r10
+                ; jc =>oob
+            );
+            disp = 0;
+        }
+        if checked {
+            // r11 > len - (disp + size), or len < disp + size: out of bounds. With the
+            // offset still a displacement, r11 + offset cannot wrap past the check.
+            let e = (disp + u64::from(size)) as i32;
+            let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+            if mem == 0 && self.len_in_r12 {
+                asm!(self; mov r10, r12);
+            } else {
+                let l = off::MEMORY_LEN;
+                self.memory_definition(mem);
+                asm!(self; mov r10, QWORD [r10 + l]);
+            }
+            asm!(self
+                ; sub r10, e
+                ; jb =>oob
+                ; cmp r11, r10
+                ; ja =>oob
+            );
+        }
+        if mem != 0 {
+            // Relative to r13 (memory 0's base), so the access keeps its one addressing
+            // form; the arithmetic wraps.
+            let b = off::MEMORY_BASE;
+            self.memory_definition(mem);
+            asm!(self
+                ; mov r10, QWORD [r10 + b]
+                ; sub r10, r13
+                ; add r11, r10
             );
         }
         Some(disp as i32)
@@ -1219,6 +1291,16 @@ impl Gen<'_> {
             ; sub r10, r13
             ; add r11, r10
         );
+    }
+
+    /// `rcx` = the `call_indirect` table index kept in the frame cell at `disp`: its low
+    /// half for a 32-bit table, all of it for a 64-bit one.
+    fn load_table_index(&mut self, disp: i32, table64: bool) {
+        if table64 {
+            asm!(self; mov rcx, QWORD [r14 + disp]);
+        } else {
+            asm!(self; mov ecx, DWORD [r14 + disp]);
+        }
     }
 
     fn call_helper(&mut self, addr: usize) {
@@ -1308,11 +1390,17 @@ impl Gen<'_> {
             self.asm.new_dynamic_label(),
         );
         let stub = self.trap_exit();
+        // A 64-bit table's index is read whole (the helpers saturate it).
+        let table64 = self
+            .module
+            .tables
+            .get(table as usize)
+            .is_some_and(|t| t.ty.table64);
         asm!(self
             ; mov esi, table as i32
             ; mov edx, type_index as i32
-            ; mov ecx, DWORD [r14 + idx_cell]
         );
+        self.load_table_index(idx_cell, table64);
         self.call_helper(helpers::resolve_indirect as *const () as usize);
         asm!(self
             ; test edx, edx
@@ -1333,9 +1421,9 @@ impl Gen<'_> {
             ; =>slow
             ; mov esi, table as i32
             ; mov edx, type_index as i32
-            ; mov ecx, DWORD [r14 + idx_cell]
             ; lea r8, [r14 + shift]
         );
+        self.load_table_index(idx_cell, table64);
         self.call_helper(helpers::call_indirect as *const () as usize);
         asm!(self; test eax, eax ; jnz =>stub ; =>done);
         self.reload_mem_len();
