@@ -1586,11 +1586,17 @@ impl Gen<'_> {
         self.store_cell(al[n], idx_cell, Type::I64);
         let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
         let stub = self.trap_exit();
+        // A 64-bit table's index is read whole (the helpers saturate it).
+        let table64 = self
+            .module
+            .tables
+            .get(table as usize)
+            .is_some_and(|t| t.ty.table64);
         asm!(self
             ; mov esi, table as i32
             ; mov edx, type_index as i32
-            ; mov ecx, DWORD [r14 + idx_cell]
         );
+        self.load_table_index(idx_cell, table64);
         self.call_helper(helpers::resolve_tail_indirect as *const () as usize);
         asm!(self; test rax, rax ; jz =>slow);
         self.move_tail_args(cells);
@@ -1607,9 +1613,9 @@ impl Gen<'_> {
         asm!(self
             ; mov esi, table as i32
             ; mov edx, type_index as i32
-            ; mov ecx, DWORD [r14 + idx_cell]
             ; mov r8, r14
         );
+        self.load_table_index(idx_cell, table64);
         self.call_helper(helpers::call_indirect as *const () as usize);
         asm!(self; test eax, eax ; jnz =>stub ; pop rbp ; ret);
         Ok(())
