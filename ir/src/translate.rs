@@ -59,6 +59,9 @@ struct Blocks {
     /// below it may have been redefined by a loop header (and are read through their
     /// variables).
     loops_at_open: u32,
+    /// A `try_table`'s catch clauses: `Translator::clauses[clauses..clauses + nclauses]`.
+    clauses: u32,
+    nclauses: u32,
 }
 
 const DEAD: Blocks = Blocks {
@@ -67,7 +70,30 @@ const DEAD: Blocks = Blocks {
     else_: NO_BLOCK,
     saved: 0,
     loops_at_open: 0,
+    clauses: 0,
+    nclauses: 0,
 };
+
+/// One catch clause of an open `try_table` (docs/abi.md §10).
+#[derive(Clone, Copy, Debug)]
+struct Clause {
+    /// The module tag it catches (`None`: every exception).
+    tag: Option<u32>,
+    /// Whether the `exnref` goes to the label after the payload (`catch_ref`,
+    /// `catch_all_ref`).
+    keep: bool,
+    /// The label, relative to the `try_table`'s own context (outside it).
+    label: u32,
+}
+
+/// A clause that may catch at a throwing site: the clause, and the relative depth of its
+/// label and the operand height of its try, both seen from the site.
+#[derive(Clone, Copy, Debug)]
+struct ActiveClause {
+    clause: Clause,
+    depth: u32,
+    height: u32,
+}
 
 fn val(t: wasmparser::ValType) -> Result<Type> {
     use wasmparser::ValType as V;
@@ -79,8 +105,21 @@ fn val(t: wasmparser::ValType) -> Result<Type> {
         V::V128 => Type::V128,
         V::Ref(r) if r == wasmparser::RefType::FUNCREF => Type::FuncRef,
         V::Ref(r) if r == wasmparser::RefType::EXTERNREF => Type::ExternRef,
+        V::Ref(r) if is_exn_heap(r.heap_type()) => Type::ExnRef,
         V::Ref(r) => return err(format!("unsupported reference type {r:?}")),
     })
+}
+
+/// `exn` or `noexn` (an `exnref` cell either way, docs/abi.md §10).
+fn is_exn_heap(h: wasmparser::HeapType) -> bool {
+    use wasmparser::{AbstractHeapType as A, HeapType as H};
+    matches!(
+        h,
+        H::Abstract {
+            shared: false,
+            ty: A::Exn | A::NoExn
+        }
+    )
 }
 
 macro_rules! numeric_ops {
@@ -156,6 +195,8 @@ pub struct Translator {
     max_var_defs: Option<usize>,
     /// Leave out the OSR entries (code that is only ever called, not entered mid-loop).
     no_osr_entries: bool,
+    /// Catch clauses of the open `try_table`s, outermost first (`Blocks::clauses`).
+    clauses: Vec<Clause>,
 }
 
 /// Every loop header takes every local and operand position as a parameter, so a small
@@ -227,6 +268,7 @@ impl Translator {
             p.clear();
         }
         self.pending.clear();
+        self.clauses.clear();
         self.error = None;
         self.header_params = 0;
         self.live_loops = 0;
@@ -578,17 +620,15 @@ impl Ctx<'_, '_> {
             Operator::If { blockty } => return self.open(ControlKind::If, blockty),
             Operator::Else => return self.else_(),
             Operator::End => return self.end(),
+            Operator::TryTable { ref try_table } => return self.try_table(try_table),
             // Checked even in unreachable code: a `try` there opens a frame this translator
             // does not track. Such functions keep their lower tier (docs/abi.md §10).
-            Operator::TryTable { .. }
-            | Operator::Try { .. }
+            Operator::Try { .. }
             | Operator::Catch { .. }
             | Operator::CatchAll
             | Operator::Delegate { .. }
-            | Operator::Rethrow { .. }
-            | Operator::Throw { .. }
-            | Operator::ThrowRef => {
-                return err("exception handling is not supported by the optimizing tier yet")
+            | Operator::Rethrow { .. } => {
+                return err("legacy exception handling is not supported by the optimizing tier yet")
             }
             _ => {}
         }
@@ -751,9 +791,24 @@ impl Ctx<'_, '_> {
                 let v = self.b().fconst64(value.bits());
                 self.push(v);
             }
+            Operator::Throw { tag_index } => {
+                let Some(tag) = self.module.tags.get(tag_index as usize) else {
+                    return err("throw of an unknown tag");
+                };
+                let args = self.popn(tag.params.len())?;
+                self.invoke(Opcode::Throw, (tag_index, 0), &args, &[])?;
+                self.set_unreachable();
+            }
+            Operator::ThrowRef => {
+                let exn = self.pop()?;
+                self.invoke(Opcode::ThrowRef, (0, 0), &[exn], &[])?;
+                self.set_unreachable();
+            }
             Operator::RefNull { hty } => {
                 let ty = if hty == wasmparser::HeapType::FUNC {
                     Type::FuncRef
+                } else if is_exn_heap(hty) {
+                    Type::ExnRef
                 } else if hty == wasmparser::HeapType::EXTERN {
                     Type::ExternRef
                 } else {
@@ -893,9 +948,153 @@ impl Ctx<'_, '_> {
         };
         let (np, results) = (ft.params().len(), ft.results().to_vec());
         let args = self.popn(np + extra)?;
+        if self.in_try() {
+            // Inside a try body the call may throw to a handler of this function: an
+            // invoke, whose normal continuation reads the results.
+            let (invoke, callee) = match (opcode, imm) {
+                (Opcode::Call, Imm::Index(f)) => (Opcode::Invoke, (f, 0)),
+                (Opcode::CallImport, Imm::Index(f)) => (Opcode::InvokeImport, (f, 0)),
+                (Opcode::CallIndirect, Imm::Index2(t, table)) => {
+                    (Opcode::InvokeIndirect, (t, table))
+                }
+                _ => return err("internal: call without a callee"),
+            };
+            let rs = self.invoke(invoke, callee, &args, &results)?;
+            self.t.stack.extend(rs);
+            return Ok(());
+        }
         let inst = self.b().inst(opcode, imm, &args, &results);
         let rs: Vec<Value> = self.func.results(inst).collect();
         self.t.stack.extend(rs);
+        Ok(())
+    }
+
+    // ---- exceptions (docs/abi.md §10) ---------------------------------------------------
+
+    /// Whether a catch clause of this function encloses the current point.
+    fn in_try(&self) -> bool {
+        self.t
+            .ctrl
+            .frames()
+            .iter()
+            .any(|f| f.kind == ControlKind::TryTable && f.payload.nclauses > 0)
+    }
+
+    /// The clauses that may catch an exception thrown here, in the unwinder's search order:
+    /// innermost try first, the clauses of one try in source order.
+    fn active_clauses(&self) -> Vec<ActiveClause> {
+        let frames = self.t.ctrl.frames();
+        let n = frames.len() as u32;
+        let mut out = Vec::new();
+        for (i, f) in frames.iter().enumerate().rev() {
+            if f.kind != ControlKind::TryTable {
+                continue;
+            }
+            let from = f.payload.clauses as usize;
+            for c in &self.t.clauses[from..from + f.payload.nclauses as usize] {
+                out.push(ActiveClause {
+                    clause: *c,
+                    depth: n - i as u32 + c.label,
+                    height: f.height,
+                });
+            }
+        }
+        out
+    }
+
+    /// A call or throw with exceptional successors: an `opcode` invoke in the current block,
+    /// with a landing block per active clause that loads the caught values and branches to
+    /// the clause's label with them. Calls continue in a new block (made current) that
+    /// reads the results, which are returned.
+    fn invoke(
+        &mut self,
+        opcode: Opcode,
+        callee: (u32, u32),
+        args: &[Value],
+        results: &[Type],
+    ) -> Result<Vec<Value>> {
+        let active = self.active_clauses();
+        let calls = opcode.first_landing() == 1;
+        let mut targets = Vec::with_capacity(active.len() + 1);
+        let normal = if calls {
+            let b = self.create_block();
+            targets.push(self.func.make_block_call(b, &[]));
+            Some(b)
+        } else {
+            None
+        };
+        let mut landings = Vec::with_capacity(active.len());
+        for _ in &active {
+            let b = self.create_block();
+            landings.push(b);
+            targets.push(self.func.make_block_call(b, &[]));
+        }
+        let inst = self.b().invoke(
+            opcode,
+            callee,
+            args,
+            &targets,
+            if calls { results } else { &[] },
+        );
+        for (i, t) in targets.iter().enumerate() {
+            self.t.preds[t.block.index()].push((inst, i as u32));
+        }
+        let rs: Vec<Value> = self.func.results(inst).collect();
+        let stack = self.t.stack.clone();
+        for (a, &pad) in active.iter().zip(&landings) {
+            self.cur = pad;
+            let mut tys: Vec<Type> = match a.clause.tag {
+                Some(t) => match self.module.tags.get(t as usize) {
+                    Some(tag) => tag.params.to_vec(),
+                    None => return err("catch of an unknown tag"),
+                },
+                None => Vec::new(),
+            };
+            if a.clause.keep {
+                tys.push(Type::ExnRef);
+            }
+            let imm = Imm::Index2(a.clause.tag.unwrap_or(u32::MAX), a.clause.keep as u32);
+            let landing = self.b().inst(Opcode::Landing, imm, &[], &tys);
+            let caught: Vec<Value> = self.func.results(landing).collect();
+            if (a.height as usize) > stack.len() {
+                return err("operand stack underflow at a catch");
+            }
+            self.t.stack.truncate(a.height as usize);
+            self.t.stack.extend_from_slice(&caught);
+            match self.branch_target(a.depth)? {
+                Some(call) => self.branch(Opcode::Jump, &[], &[call]),
+                None => self.return_(),
+            }
+            self.t.stack.clear();
+            self.t.stack.extend_from_slice(&stack);
+        }
+        if let Some(b) = normal {
+            self.cur = b;
+        }
+        Ok(rs)
+    }
+
+    /// `try_table`: a block whose clauses make the calls and throws of its body invokes.
+    fn try_table(&mut self, tt: &wasmparser::TryTable) -> Result<()> {
+        use wasmparser::Catch;
+        self.open(ControlKind::TryTable, tt.ty)?;
+        if !self.t.ctrl.reachable() {
+            return Ok(());
+        }
+        let from = self.t.clauses.len() as u32;
+        for c in &tt.catches {
+            let (tag, keep, label) = match *c {
+                Catch::One { tag, label } => (Some(tag), false, label),
+                Catch::OneRef { tag, label } => (Some(tag), true, label),
+                Catch::All { label } => (None, false, label),
+                Catch::AllRef { label } => (None, true, label),
+            };
+            self.t.clauses.push(Clause { tag, keep, label });
+        }
+        if let Some(f) = self.t.ctrl.last_mut() {
+            f.payload.clauses = from;
+            f.payload.nclauses = tt.catches.len() as u32;
+        }
         Ok(())
     }
 
@@ -1009,7 +1208,7 @@ impl Ctx<'_, '_> {
                     });
                 }
             }
-            ControlKind::Block => {
+            ControlKind::Block | ControlKind::TryTable => {
                 self.define_stack_vars(below);
                 payload.cont = self.cont_block(&results);
             }
@@ -1093,6 +1292,9 @@ impl Ctx<'_, '_> {
         }
         if matches!(f.kind, ControlKind::If | ControlKind::Else) {
             self.t.saved.truncate(f.payload.saved as usize);
+        }
+        if f.kind == ControlKind::TryTable {
+            self.t.clauses.truncate(f.payload.clauses as usize);
         }
         self.t.ctrl.pop();
         self.t.stack.truncate(f.height as usize);

@@ -70,6 +70,8 @@ fn format_matches(format: Format, imm: &Imm) -> bool {
                 Format::Jump | Format::BrIf | Format::BrTable,
                 Imm::Targets(_)
             )
+            | (Format::Invoke, Imm::Invoke(_))
+            | (Format::Landing, Imm::Index2(..))
     )
 }
 
