@@ -59,9 +59,14 @@ struct Blocks {
     /// below it may have been redefined by a loop header (and are read through their
     /// variables).
     loops_at_open: u32,
-    /// A `try_table`'s catch clauses: `Translator::clauses[clauses..clauses + nclauses]`.
+    /// A `try_table`'s catch clauses: `Translator::clauses[clauses..clauses + nclauses]`;
+    /// a legacy `try`'s handler blocks: `Translator::handlers[clauses..clauses + nclauses]`.
     clauses: u32,
     nclauses: u32,
+    /// A legacy `try`: its ordinal among the body's `try`s (`Translator::legacy`), and the
+    /// clause its next `catch`/`catch_all` starts.
+    legacy: u32,
+    next_clause: u32,
 }
 
 const DEAD: Blocks = Blocks {
@@ -72,7 +77,19 @@ const DEAD: Blocks = Blocks {
     loops_at_open: 0,
     clauses: 0,
     nclauses: 0,
+    legacy: 0,
+    next_clause: 0,
 };
+
+/// What a legacy `try` ends with, from a scan of the body before translation (a throw in
+/// its body must know whether it is caught there, or delegated, before the clauses come).
+#[derive(Clone, Debug, Default)]
+struct LegacyTry {
+    /// Each `catch`'s tag, `None` for `catch_all`, in order.
+    clauses: Vec<Option<u32>>,
+    /// `delegate`'s label (relative to the try's context).
+    delegate: Option<u32>,
+}
 
 /// One catch clause of an open `try_table` (docs/abi.md §10).
 #[derive(Clone, Copy, Debug)]
@@ -86,12 +103,22 @@ struct Clause {
     label: u32,
 }
 
+/// Where an exception caught by a clause goes.
+#[derive(Clone, Copy, Debug)]
+enum Catcher {
+    /// `try_table`: a branch to the label at this relative depth (seen from the site).
+    Label(u32),
+    /// Legacy `catch`/`catch_all`: the clause's handler block, whose parameters are the
+    /// caught `exnref` (the hidden cell, for `rethrow`) and then the payload.
+    Handler(Block),
+}
+
 /// A clause that may catch at a throwing site: the clause, and the relative depth of its
 /// label and the operand height of its try, both seen from the site.
 #[derive(Clone, Copy, Debug)]
 struct ActiveClause {
     clause: Clause,
-    depth: u32,
+    catcher: Catcher,
     height: u32,
 }
 
@@ -197,6 +224,12 @@ pub struct Translator {
     no_osr_entries: bool,
     /// Catch clauses of the open `try_table`s, outermost first (`Blocks::clauses`).
     clauses: Vec<Clause>,
+    /// Every legacy `try` of the body, by ordinal (`scan_legacy`).
+    legacy: Vec<LegacyTry>,
+    /// Legacy `try`s opened so far (dead ones included).
+    legacy_opened: u32,
+    /// Handler blocks of the open legacy `try`s' clauses, outermost first.
+    handlers: Vec<Block>,
 }
 
 /// Every loop header takes every local and operand position as a parameter, so a small
@@ -269,6 +302,12 @@ impl Translator {
         }
         self.pending.clear();
         self.clauses.clear();
+        self.legacy.clear();
+        self.legacy_opened = 0;
+        self.handlers.clear();
+        if strata_vm::frontend::has_handlers(module, def_index) {
+            scan_legacy(module.body(def_index), &mut self.legacy)?;
+        }
         self.error = None;
         self.header_params = 0;
         self.live_loops = 0;
@@ -621,15 +660,10 @@ impl Ctx<'_, '_> {
             Operator::Else => return self.else_(),
             Operator::End => return self.end(),
             Operator::TryTable { ref try_table } => return self.try_table(try_table),
-            // Checked even in unreachable code: a `try` there opens a frame this translator
-            // does not track. Such functions keep their lower tier (docs/abi.md §10).
-            Operator::Try { .. }
-            | Operator::Catch { .. }
-            | Operator::CatchAll
-            | Operator::Delegate { .. }
-            | Operator::Rethrow { .. } => {
-                return err("legacy exception handling is not supported by the optimizing tier yet")
-            }
+            Operator::Try { blockty } => return self.legacy_try(blockty),
+            Operator::Catch { tag_index } => return self.legacy_catch(Some(tag_index)),
+            Operator::CatchAll => return self.legacy_catch(None),
+            Operator::Delegate { .. } => return self.end(),
             _ => {}
         }
         if !self.t.ctrl.reachable() {
@@ -804,6 +838,25 @@ impl Ctx<'_, '_> {
                 self.invoke(Opcode::ThrowRef, (0, 0), &[exn], &[])?;
                 self.set_unreachable();
             }
+            Operator::Rethrow { relative_depth } => {
+                // The caught exception is the catch clause's hidden cell, at its try's
+                // height.
+                if relative_depth as usize >= self.t.ctrl.len() {
+                    return err("rethrow depth out of range");
+                }
+                let f = *self.t.ctrl.label(relative_depth);
+                if !matches!(
+                    f.kind,
+                    ControlKind::LegacyCatch | ControlKind::LegacyCatchAll
+                ) {
+                    return err("rethrow outside a catch clause");
+                }
+                let Some(&exn) = self.t.stack.get(f.height as usize) else {
+                    return err("rethrow without its caught exception");
+                };
+                self.invoke(Opcode::ThrowRef, (0, 0), &[exn], &[])?;
+                self.set_unreachable();
+            }
             Operator::RefNull { hty } => {
                 let ty = if hty == wasmparser::HeapType::FUNC {
                     Type::FuncRef
@@ -973,11 +1026,7 @@ impl Ctx<'_, '_> {
 
     /// Whether a catch clause of this function encloses the current point.
     fn in_try(&self) -> bool {
-        self.t
-            .ctrl
-            .frames()
-            .iter()
-            .any(|f| f.kind == ControlKind::TryTable && f.payload.nclauses > 0)
+        !self.active_clauses().is_empty()
     }
 
     /// The clauses that may catch an exception thrown here, in the unwinder's search order:
@@ -986,17 +1035,47 @@ impl Ctx<'_, '_> {
         let frames = self.t.ctrl.frames();
         let n = frames.len() as u32;
         let mut out = Vec::new();
+        // Frames above this one are skipped (a legacy `delegate` passes the exception on
+        // as if thrown inside its target frame).
+        let mut limit = frames.len();
         for (i, f) in frames.iter().enumerate().rev() {
-            if f.kind != ControlKind::TryTable {
+            if i > limit {
                 continue;
             }
             let from = f.payload.clauses as usize;
-            for c in &self.t.clauses[from..from + f.payload.nclauses as usize] {
-                out.push(ActiveClause {
-                    clause: *c,
-                    depth: n - i as u32 + c.label,
-                    height: f.height,
-                });
+            let to = from + f.payload.nclauses as usize;
+            match f.kind {
+                ControlKind::TryTable => {
+                    for c in &self.t.clauses[from..to] {
+                        out.push(ActiveClause {
+                            clause: *c,
+                            catcher: Catcher::Label(n - i as u32 + c.label),
+                            height: f.height,
+                        });
+                    }
+                }
+                // Only a try's body is covered by its handlers, not its catch clauses.
+                ControlKind::LegacyTry => {
+                    let Some(scan) = self.t.legacy.get(f.payload.legacy as usize) else {
+                        continue;
+                    };
+                    if let Some(d) = scan.delegate {
+                        limit = (i as u32).saturating_sub(1 + d) as usize;
+                        continue;
+                    }
+                    for (k, &h) in self.t.handlers[from..to].iter().enumerate() {
+                        out.push(ActiveClause {
+                            clause: Clause {
+                                tag: scan.clauses.get(k).copied().flatten(),
+                                keep: true,
+                                label: 0,
+                            },
+                            catcher: Catcher::Handler(h),
+                            height: f.height,
+                        });
+                    }
+                }
+                _ => {}
             }
         }
         out
@@ -1060,10 +1139,24 @@ impl Ctx<'_, '_> {
                 return err("operand stack underflow at a catch");
             }
             self.t.stack.truncate(a.height as usize);
-            self.t.stack.extend_from_slice(&caught);
-            match self.branch_target(a.depth)? {
-                Some(call) => self.branch(Opcode::Jump, &[], &[call]),
-                None => self.return_(),
+            match a.catcher {
+                Catcher::Label(depth) => {
+                    self.t.stack.extend_from_slice(&caught);
+                    match self.branch_target(depth)? {
+                        Some(call) => self.branch(Opcode::Jump, &[], &[call]),
+                        None => self.return_(),
+                    }
+                }
+                Catcher::Handler(h) => {
+                    // The hidden cell first, then the payload.
+                    let Some((exn, payload)) = caught.split_last() else {
+                        return err("internal: a legacy catch without its exnref");
+                    };
+                    let mut args = Vec::with_capacity(caught.len());
+                    args.push(*exn);
+                    args.extend_from_slice(payload);
+                    self.jump(h, &args);
+                }
             }
             self.t.stack.clear();
             self.t.stack.extend_from_slice(&stack);
@@ -1072,6 +1165,89 @@ impl Ctx<'_, '_> {
             self.cur = b;
         }
         Ok(rs)
+    }
+
+    /// A legacy `try`: a block with a handler block per clause (the scan gave them), whose
+    /// predecessors are the landing blocks of the invokes in its body.
+    fn legacy_try(&mut self, bt: BlockType) -> Result<()> {
+        let ordinal = self.t.legacy_opened;
+        self.t.legacy_opened += 1;
+        self.open(ControlKind::LegacyTry, bt)?;
+        if !self.t.ctrl.reachable() {
+            return Ok(());
+        }
+        let Some(scan) = self.t.legacy.get(ordinal as usize) else {
+            return err("internal: legacy try missing from the scan");
+        };
+        let tags: Vec<Option<u32>> = scan.clauses.clone();
+        let from = self.t.handlers.len() as u32;
+        for tag in &tags {
+            let h = self.create_block();
+            self.func.append_block_param(h, Type::ExnRef);
+            if let Some(t) = tag {
+                let Some(tag) = self.module.tags.get(*t as usize) else {
+                    return err("catch of an unknown tag");
+                };
+                for &p in tag.params.iter() {
+                    self.func.append_block_param(h, p);
+                }
+            }
+            self.t.handlers.push(h);
+        }
+        if let Some(f) = self.t.ctrl.last_mut() {
+            f.payload.clauses = from;
+            f.payload.nclauses = tags.len() as u32;
+            f.payload.legacy = ordinal;
+        }
+        Ok(())
+    }
+
+    /// A legacy `catch` (`tag`) or `catch_all`: ends the try body or the previous clause
+    /// and continues in the clause's handler block, with the caught `exnref` in a hidden
+    /// cell at the try's height and the payload above it.
+    fn legacy_catch(&mut self, tag: Option<u32>) -> Result<()> {
+        let Some(f) = self.t.ctrl.last().copied() else {
+            return err("catch outside a frame");
+        };
+        if !matches!(f.kind, ControlKind::LegacyTry | ControlKind::LegacyCatch) {
+            return err("catch outside a try");
+        }
+        if f.reachable && self.t.ctrl.reachable() {
+            let vals = self.top(f.arity.results as usize)?.to_vec();
+            self.jump(f.payload.cont, &vals);
+        }
+        self.t.ctrl.enter_catch(tag.is_none());
+        if !f.reachable {
+            return Ok(());
+        }
+        let k = f.payload.next_clause;
+        if let Some(last) = self.t.ctrl.last_mut() {
+            last.payload.next_clause += 1;
+        }
+        if k >= f.payload.nclauses {
+            return err("internal: catch clause missing from the scan");
+        }
+        let h = self.t.handlers[(f.payload.clauses + k) as usize];
+        self.t.stack.truncate(f.height as usize);
+        if self.t.preds[h.index()].is_empty() {
+            // Nothing in the body throws: the clause is dead.
+            self.func.layout.retain(|b| *b != h);
+            self.set_unreachable();
+            return Ok(());
+        }
+        self.cur = h;
+        let n = 1 + tag.map_or(0, |t| {
+            self.module
+                .tags
+                .get(t as usize)
+                .map_or(0, |t| t.params.len())
+        });
+        let caught = self.func.block_params(h)[..n].to_vec();
+        if self.t.live_loops != f.payload.loops_at_open {
+            self.reload_stack_vars(f.height as usize);
+        }
+        self.t.stack.extend(caught);
+        Ok(())
     }
 
     /// `try_table`: a block whose clauses make the calls and throws of its body invokes.
@@ -1208,7 +1384,7 @@ impl Ctx<'_, '_> {
                     });
                 }
             }
-            ControlKind::Block | ControlKind::TryTable => {
+            ControlKind::Block | ControlKind::TryTable | ControlKind::LegacyTry => {
                 self.define_stack_vars(below);
                 payload.cont = self.cont_block(&results);
             }
@@ -1293,8 +1469,20 @@ impl Ctx<'_, '_> {
         if matches!(f.kind, ControlKind::If | ControlKind::Else) {
             self.t.saved.truncate(f.payload.saved as usize);
         }
-        if f.kind == ControlKind::TryTable {
-            self.t.clauses.truncate(f.payload.clauses as usize);
+        match f.kind {
+            ControlKind::TryTable => self.t.clauses.truncate(f.payload.clauses as usize),
+            ControlKind::LegacyTry | ControlKind::LegacyCatch | ControlKind::LegacyCatchAll => {
+                // Handler blocks of clauses that never came (a `delegate`, or a body that
+                // ended before them) have no code: out of the layout.
+                let from = (f.payload.clauses + f.payload.next_clause) as usize;
+                let to = (f.payload.clauses + f.payload.nclauses) as usize;
+                for i in from..to.min(self.t.handlers.len()) {
+                    let h = self.t.handlers[i];
+                    self.func.layout.retain(|b| *b != h);
+                }
+                self.t.handlers.truncate(f.payload.clauses as usize);
+            }
+            _ => {}
         }
         self.t.ctrl.pop();
         self.t.stack.truncate(f.height as usize);
@@ -1316,6 +1504,46 @@ impl Ctx<'_, '_> {
         self.t.stack.extend(results);
         Ok(())
     }
+}
+
+/// Records what each legacy `try` of a body ends with (`LegacyTry`), by ordinal.
+fn scan_legacy(body: wasmparser::FunctionBody<'_>, out: &mut Vec<LegacyTry>) -> Result<()> {
+    let wrap = |e: wasmparser::BinaryReaderError| TranslateError(e.to_string());
+    let mut reader = body.get_operators_reader().map_err(wrap)?;
+    // Open frames: the ordinal of each legacy `try`, `None` for other frames.
+    let mut open: Vec<Option<usize>> = Vec::new();
+    while !reader.eof() {
+        match reader.read().map_err(wrap)? {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => open.push(None),
+            Operator::Try { .. } => {
+                open.push(Some(out.len()));
+                out.push(LegacyTry::default());
+            }
+            Operator::Catch { tag_index } => {
+                if let Some(Some(t)) = open.last() {
+                    out[*t].clauses.push(Some(tag_index));
+                }
+            }
+            Operator::CatchAll => {
+                if let Some(Some(t)) = open.last() {
+                    out[*t].clauses.push(None);
+                }
+            }
+            Operator::Delegate { relative_depth } => {
+                if let Some(Some(t)) = open.pop() {
+                    out[t].delegate = Some(relative_depth);
+                }
+            }
+            Operator::End => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn zero_op(ty: Type) -> (Opcode, Imm) {
