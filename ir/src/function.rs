@@ -462,9 +462,11 @@ impl Function {
         const I32: &[Type] = &[Type::I32];
         const FUNCREF: &[Type] = &[Type::FuncRef];
         const EXTERNREF: &[Type] = &[Type::ExternRef];
+        const EXNREF: &[Type] = &[Type::ExnRef];
         match (opcode, imm) {
             (Opcode::RefNull, Imm::Type(Type::FuncRef)) => Some(FUNCREF),
             (Opcode::RefNull, Imm::Type(Type::ExternRef)) => Some(EXTERNREF),
+            (Opcode::RefNull, Imm::Type(Type::ExnRef)) => Some(EXNREF),
             (Opcode::RefIsNull, _) => Some(I32),
             (Opcode::TableSize | Opcode::TableGrow, _) => Some(I32),
             (Opcode::GlobalSet | Opcode::TableSet | Opcode::TableFill, _) => Some(&[]),
