@@ -48,6 +48,7 @@ impl regalloc2::Function for RaFunc<'_> {
                 let op = self.ir.inst(i).opcode;
                 // A throw outside every try leaves the function like a trap.
                 matches!(op, Opcode::Return | Opcode::Trap)
+                    || op.is_tail_call()
                     || (op.is_invoke() && self.ir.targets(i).is_empty())
             }
             VKind::Params => false,
