@@ -83,7 +83,7 @@ pub fn eval_pure(op: Opcode, imm: &Imm, args: &[u64]) -> Option<u64> {
         }
         RefNull => {
             return match (imm, args) {
-                (Imm::Type(Type::FuncRef | Type::ExternRef), []) => Some(0),
+                (Imm::Type(Type::FuncRef | Type::ExternRef | Type::ExnRef), []) => Some(0),
                 _ => None,
             };
         }

@@ -50,6 +50,21 @@ pub enum Imm {
     Simd(SimdOp, u8),
     /// The operator of a `simd.load`/`simd.store`, its memory access and lane index.
     SimdMem(MemArg, SimdOp, u8),
+    /// A call or throw inside a try body (`invoke*`, `throw`, `throw_ref`).
+    Invoke(InvokeImm),
+}
+
+/// What an invoke calls or throws, and where it goes: the callee (a function index, or a
+/// type and table for `invoke_indirect`) or thrown tag, then its targets, a range of
+/// `Function::call_pool`: the normal continuation first (calls only, with no arguments:
+/// it reads the results directly), then one landing block per catch clause that may
+/// catch, in the order the unwinder searches them (innermost try first). A landing block
+/// has that one predecessor and no parameters, and starts with its `landing` instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct InvokeImm {
+    pub index: u32,
+    pub index2: u32,
+    pub targets: ListRange,
 }
 
 /// A branch target: a block and the arguments passed to its parameters.
@@ -309,14 +324,18 @@ impl Function {
     /// Branch targets of a terminator (empty for `return`/`trap` and non-terminators).
     pub fn targets(&self, inst: Inst) -> &[BlockCall] {
         match self.insts[inst].imm {
-            Imm::Targets(r) => &self.call_pool[r.range()],
+            Imm::Targets(r) | Imm::Invoke(InvokeImm { targets: r, .. }) => {
+                &self.call_pool[r.range()]
+            }
             _ => &[],
         }
     }
 
     pub fn targets_mut(&mut self, inst: Inst) -> &mut [BlockCall] {
         match self.insts[inst].imm {
-            Imm::Targets(r) => &mut self.call_pool[r.range()],
+            Imm::Targets(r) | Imm::Invoke(InvokeImm { targets: r, .. }) => {
+                &mut self.call_pool[r.range()]
+            }
             _ => &mut [],
         }
     }
@@ -443,13 +462,17 @@ impl Function {
         const I32: &[Type] = &[Type::I32];
         const FUNCREF: &[Type] = &[Type::FuncRef];
         const EXTERNREF: &[Type] = &[Type::ExternRef];
+        const EXNREF: &[Type] = &[Type::ExnRef];
         match (opcode, imm) {
             (Opcode::RefNull, Imm::Type(Type::FuncRef)) => Some(FUNCREF),
             (Opcode::RefNull, Imm::Type(Type::ExternRef)) => Some(EXTERNREF),
+            (Opcode::RefNull, Imm::Type(Type::ExnRef)) => Some(EXNREF),
             (Opcode::RefIsNull, _) => Some(I32),
             // `memory.size`/`grow`, `table.size`/`grow`: the index type of their memory or
             // table (i64 for a 64-bit one), so the text form writes it.
             (Opcode::GlobalSet | Opcode::TableSet | Opcode::TableFill, _) => Some(&[]),
+            (Opcode::Throw | Opcode::ThrowRef, _) => Some(&[]),
+            (o, _) if o.is_invoke() => None,
             (o, _) if o.is_terminator() => Some(&[]),
             _ => None,
         }
@@ -553,6 +576,29 @@ impl<'f> Builder<'f> {
             len: targets.len() as u32,
         };
         self.inst(opcode, Imm::Targets(r), args, &[])
+    }
+
+    /// An invoke (`opcode` is one of `Opcode::is_invoke`) with prepared targets.
+    pub fn invoke(
+        &mut self,
+        opcode: Opcode,
+        (index, index2): (u32, u32),
+        args: &[Value],
+        targets: &[BlockCall],
+        result_types: &[Type],
+    ) -> Inst {
+        let start = self.func.call_pool.len() as u32;
+        self.func.call_pool.extend_from_slice(targets);
+        let targets = ListRange {
+            start,
+            len: targets.len() as u32,
+        };
+        let imm = Imm::Invoke(InvokeImm {
+            index,
+            index2,
+            targets,
+        });
+        self.inst(opcode, imm, args, result_types)
     }
 
     pub fn ret(&mut self, values: &[Value]) -> Inst {

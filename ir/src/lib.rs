@@ -90,7 +90,8 @@ pub mod write;
 pub use entity::{Block, EntityRef, EntityVec, Inst, ListRange, Value};
 pub use eval::eval_pure;
 pub use function::{
-    BlockCall, BlockData, Builder, Function, Imm, InstData, MemArg, OsrEntry, ValueData, ValueDef,
+    BlockCall, BlockData, Builder, Function, Imm, InstData, InvokeImm, MemArg, OsrEntry, ValueData,
+    ValueDef,
 };
 pub use opcode::{Class, Format, Opcode, Signature};
 pub use parse::{parse_function, parse_functions, ParseError};

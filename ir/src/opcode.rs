@@ -70,6 +70,12 @@ pub enum Format {
     Shuffle,
     /// A SIMD memory operator, its access and lane (`Imm::SimdMem`).
     SimdMem,
+    /// A call or throw inside a try body: what is called or thrown, then the targets
+    /// (`Imm::Invoke`).
+    Invoke,
+    /// A landing block's caught values: the clause's tag (`u32::MAX`: any) and whether it
+    /// keeps the `exnref` (`Imm::Index2`).
+    Landing,
 }
 
 /// How an instruction interacts with the rest of the program: what an optimizer may do to it.
@@ -365,6 +371,12 @@ opcodes! {
     I8x16Shuffle      "i8x16.shuffle"       Shuffle      Pure       []                                                   (V128 V128 => V128);
     SimdLoad          "simd.load"           SimdMem      Read       [MemoryOutOfBounds]                                  (*);
     SimdStore         "simd.store"          SimdMem      Write      [MemoryOutOfBounds]                                  (*);
+    Invoke            "invoke"              Invoke       Terminator []                                                   (*);
+    InvokeImport      "invoke_import"       Invoke       Terminator []                                                   (*);
+    InvokeIndirect    "invoke_indirect"     Invoke       Terminator [UndefinedElement, IndirectCallToNull, BadSignature] (*);
+    Throw             "throw"               Invoke       Terminator []                                                   (*);
+    ThrowRef          "throw_ref"           Invoke       Terminator [NullReference]                                      (*);
+    Landing           "landing"             Landing      Write      []                                                   (*);
 }
 
 impl Opcode {
@@ -389,6 +401,21 @@ impl Opcode {
 
     pub fn is_branch(self) -> bool {
         matches!(self, Opcode::Jump | Opcode::BrIf | Opcode::BrTable)
+    }
+
+    /// A call or throw with exceptional successors (docs/abi.md §10): a terminator whose
+    /// targets are the normal continuation (calls only) and then one landing block per
+    /// catch clause that may catch what it throws.
+    pub fn is_invoke(self) -> bool {
+        self.format() == Format::Invoke
+    }
+
+    /// Index of the first exceptional target of an invoke (after the normal continuation).
+    pub fn first_landing(self) -> usize {
+        match self {
+            Opcode::Throw | Opcode::ThrowRef => 0,
+            _ => 1,
+        }
     }
 
     pub fn is_call(self) -> bool {
@@ -418,6 +445,7 @@ impl Opcode {
         !self.traps().is_empty()
             || matches!(self, Opcode::Trap | Opcode::Trapz | Opcode::Trapnz)
             || self.is_call()
+            || self.is_invoke()
             || self.is_tail_call()
     }
 

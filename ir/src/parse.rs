@@ -556,6 +556,10 @@ impl FuncParser {
                 }
             }
             Format::Cell => Imm::Index(l.prefixed("cell")?),
+            // Exception edges come from wasm only (the writer prints them for reading).
+            Format::Invoke | Format::Landing => {
+                return l.err(format!("`{name}` has no text form to parse"))
+            }
         };
         let inst = match opcode.format() {
             Format::Jump => {

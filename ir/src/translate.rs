@@ -59,6 +59,14 @@ struct Blocks {
     /// below it may have been redefined by a loop header (and are read through their
     /// variables).
     loops_at_open: u32,
+    /// A `try_table`'s catch clauses: `Translator::clauses[clauses..clauses + nclauses]`;
+    /// a legacy `try`'s handler blocks: `Translator::handlers[clauses..clauses + nclauses]`.
+    clauses: u32,
+    nclauses: u32,
+    /// A legacy `try`: its ordinal among the body's `try`s (`Translator::legacy`), and the
+    /// clause its next `catch`/`catch_all` starts.
+    legacy: u32,
+    next_clause: u32,
 }
 
 const DEAD: Blocks = Blocks {
@@ -67,7 +75,52 @@ const DEAD: Blocks = Blocks {
     else_: NO_BLOCK,
     saved: 0,
     loops_at_open: 0,
+    clauses: 0,
+    nclauses: 0,
+    legacy: 0,
+    next_clause: 0,
 };
+
+/// What a legacy `try` ends with, from a scan of the body before translation (a throw in
+/// its body must know whether it is caught there, or delegated, before the clauses come).
+#[derive(Clone, Debug, Default)]
+struct LegacyTry {
+    /// Each `catch`'s tag, `None` for `catch_all`, in order.
+    clauses: Vec<Option<u32>>,
+    /// `delegate`'s label (relative to the try's context).
+    delegate: Option<u32>,
+}
+
+/// One catch clause of an open `try_table` (docs/abi.md §10).
+#[derive(Clone, Copy, Debug)]
+struct Clause {
+    /// The module tag it catches (`None`: every exception).
+    tag: Option<u32>,
+    /// Whether the `exnref` goes to the label after the payload (`catch_ref`,
+    /// `catch_all_ref`).
+    keep: bool,
+    /// The label, relative to the `try_table`'s own context (outside it).
+    label: u32,
+}
+
+/// Where an exception caught by a clause goes.
+#[derive(Clone, Copy, Debug)]
+enum Catcher {
+    /// `try_table`: a branch to the label at this relative depth (seen from the site).
+    Label(u32),
+    /// Legacy `catch`/`catch_all`: the clause's handler block, whose parameters are the
+    /// caught `exnref` (the hidden cell, for `rethrow`) and then the payload.
+    Handler(Block),
+}
+
+/// A clause that may catch at a throwing site: the clause, and the relative depth of its
+/// label and the operand height of its try, both seen from the site.
+#[derive(Clone, Copy, Debug)]
+struct ActiveClause {
+    clause: Clause,
+    catcher: Catcher,
+    height: u32,
+}
 
 fn val(t: wasmparser::ValType) -> Result<Type> {
     use wasmparser::ValType as V;
@@ -84,10 +137,10 @@ fn val(t: wasmparser::ValType) -> Result<Type> {
 /// A reference type's IR type: typed function references (`(ref null? $t)`, `(ref
 /// null? func)`, `nullfuncref`) are `funcref` values and the extern ones `externref`
 /// (`strata_vm::module::runtime_ref_type`: nullability and concrete types are the
-/// validator's); `exnref` is left to the exception-handling work.
+/// validator's), `exnref` stays `exnref`.
 fn ref_type(r: wasmparser::RefType) -> Result<Type> {
     match strata_vm::module::runtime_ref_type(r) {
-        Some(t @ (Type::FuncRef | Type::ExternRef)) => Ok(t),
+        Some(t @ (Type::FuncRef | Type::ExternRef | Type::ExnRef)) => Ok(t),
         _ => err(format!("unsupported reference type {r:?}")),
     }
 }
@@ -165,6 +218,14 @@ pub struct Translator {
     max_var_defs: Option<usize>,
     /// Leave out the OSR entries (code that is only ever called, not entered mid-loop).
     no_osr_entries: bool,
+    /// Catch clauses of the open `try_table`s, outermost first (`Blocks::clauses`).
+    clauses: Vec<Clause>,
+    /// Every legacy `try` of the body, by ordinal (`scan_legacy`).
+    legacy: Vec<LegacyTry>,
+    /// Legacy `try`s opened so far (dead ones included).
+    legacy_opened: u32,
+    /// Handler blocks of the open legacy `try`s' clauses, outermost first.
+    handlers: Vec<Block>,
 }
 
 /// Every loop header takes every local and operand position as a parameter, so a small
@@ -236,6 +297,13 @@ impl Translator {
             p.clear();
         }
         self.pending.clear();
+        self.clauses.clear();
+        self.legacy.clear();
+        self.legacy_opened = 0;
+        self.handlers.clear();
+        if strata_vm::frontend::has_handlers(module, def_index) {
+            scan_legacy(module.body(def_index), &mut self.legacy)?;
+        }
         self.error = None;
         self.header_params = 0;
         self.live_loops = 0;
@@ -587,18 +655,11 @@ impl Ctx<'_, '_> {
             Operator::If { blockty } => return self.open(ControlKind::If, blockty),
             Operator::Else => return self.else_(),
             Operator::End => return self.end(),
-            // Checked even in unreachable code: a `try` there opens a frame this translator
-            // does not track. Such functions keep their lower tier (docs/abi.md §10).
-            Operator::TryTable { .. }
-            | Operator::Try { .. }
-            | Operator::Catch { .. }
-            | Operator::CatchAll
-            | Operator::Delegate { .. }
-            | Operator::Rethrow { .. }
-            | Operator::Throw { .. }
-            | Operator::ThrowRef => {
-                return err("exception handling is not supported by the optimizing tier yet")
-            }
+            Operator::TryTable { ref try_table } => return self.try_table(try_table),
+            Operator::Try { blockty } => return self.legacy_try(blockty),
+            Operator::Catch { tag_index } => return self.legacy_catch(Some(tag_index)),
+            Operator::CatchAll => return self.legacy_catch(None),
+            Operator::Delegate { .. } => return self.end(),
             _ => {}
         }
         if !self.t.ctrl.reachable() {
@@ -806,6 +867,38 @@ impl Ctx<'_, '_> {
                 let v = self.b().fconst64(value.bits());
                 self.push(v);
             }
+            Operator::Throw { tag_index } => {
+                let Some(tag) = self.module.tags.get(tag_index as usize) else {
+                    return err("throw of an unknown tag");
+                };
+                let args = self.popn(tag.params.len())?;
+                self.invoke(Opcode::Throw, (tag_index, 0), &args, &[])?;
+                self.set_unreachable();
+            }
+            Operator::ThrowRef => {
+                let exn = self.pop()?;
+                self.invoke(Opcode::ThrowRef, (0, 0), &[exn], &[])?;
+                self.set_unreachable();
+            }
+            Operator::Rethrow { relative_depth } => {
+                // The caught exception is the catch clause's hidden cell, at its try's
+                // height.
+                if relative_depth as usize >= self.t.ctrl.len() {
+                    return err("rethrow depth out of range");
+                }
+                let f = *self.t.ctrl.label(relative_depth);
+                if !matches!(
+                    f.kind,
+                    ControlKind::LegacyCatch | ControlKind::LegacyCatchAll
+                ) {
+                    return err("rethrow outside a catch clause");
+                }
+                let Some(&exn) = self.t.stack.get(f.height as usize) else {
+                    return err("rethrow without its caught exception");
+                };
+                self.invoke(Opcode::ThrowRef, (0, 0), &[exn], &[])?;
+                self.set_unreachable();
+            }
             Operator::RefNull { hty } => {
                 let Some(r) = wasmparser::RefType::new(true, hty) else {
                     return err(format!("unsupported heap type {hty:?}"));
@@ -981,9 +1074,278 @@ impl Ctx<'_, '_> {
         };
         let (np, results) = (ft.params().len(), ft.results().to_vec());
         let args = self.popn(np + extra)?;
+        if self.in_try() {
+            // Inside a try body the call may throw to a handler of this function: an
+            // invoke, whose normal continuation reads the results.
+            let (invoke, callee) = match (opcode, imm) {
+                (Opcode::Call, Imm::Index(f)) => (Opcode::Invoke, (f, 0)),
+                (Opcode::CallImport, Imm::Index(f)) => (Opcode::InvokeImport, (f, 0)),
+                (Opcode::CallIndirect, Imm::Index2(t, table)) => {
+                    (Opcode::InvokeIndirect, (t, table))
+                }
+                // An exception out of a call_ref callee would need its own invoke: such
+                // functions keep their lower tier for now.
+                _ => return err(format!("{opcode} inside a try is not supported yet")),
+            };
+            let rs = self.invoke(invoke, callee, &args, &results)?;
+            self.t.stack.extend(rs);
+            return Ok(());
+        }
         let inst = self.b().inst(opcode, imm, &args, &results);
         let rs: Vec<Value> = self.func.results(inst).collect();
         self.t.stack.extend(rs);
+        Ok(())
+    }
+
+    // ---- exceptions (docs/abi.md §10) ---------------------------------------------------
+
+    /// Whether a catch clause of this function encloses the current point.
+    fn in_try(&self) -> bool {
+        !self.active_clauses().is_empty()
+    }
+
+    /// The clauses that may catch an exception thrown here, in the unwinder's search order:
+    /// innermost try first, the clauses of one try in source order.
+    fn active_clauses(&self) -> Vec<ActiveClause> {
+        let frames = self.t.ctrl.frames();
+        let n = frames.len() as u32;
+        let mut out = Vec::new();
+        // Frames above this one are skipped (a legacy `delegate` passes the exception on
+        // as if thrown inside its target frame).
+        let mut limit = frames.len();
+        for (i, f) in frames.iter().enumerate().rev() {
+            if i > limit {
+                continue;
+            }
+            let from = f.payload.clauses as usize;
+            let to = from + f.payload.nclauses as usize;
+            match f.kind {
+                ControlKind::TryTable => {
+                    for c in &self.t.clauses[from..to] {
+                        out.push(ActiveClause {
+                            clause: *c,
+                            catcher: Catcher::Label(n - i as u32 + c.label),
+                            height: f.height,
+                        });
+                    }
+                }
+                // Only a try's body is covered by its handlers, not its catch clauses.
+                ControlKind::LegacyTry => {
+                    let Some(scan) = self.t.legacy.get(f.payload.legacy as usize) else {
+                        continue;
+                    };
+                    if let Some(d) = scan.delegate {
+                        limit = (i as u32).saturating_sub(1 + d) as usize;
+                        continue;
+                    }
+                    for (k, &h) in self.t.handlers[from..to].iter().enumerate() {
+                        out.push(ActiveClause {
+                            clause: Clause {
+                                tag: scan.clauses.get(k).copied().flatten(),
+                                keep: true,
+                                label: 0,
+                            },
+                            catcher: Catcher::Handler(h),
+                            height: f.height,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// A call or throw with exceptional successors: an `opcode` invoke in the current block,
+    /// with a landing block per active clause that loads the caught values and branches to
+    /// the clause's label with them. Calls continue in a new block (made current) that
+    /// reads the results, which are returned.
+    fn invoke(
+        &mut self,
+        opcode: Opcode,
+        callee: (u32, u32),
+        args: &[Value],
+        results: &[Type],
+    ) -> Result<Vec<Value>> {
+        let active = self.active_clauses();
+        let calls = opcode.first_landing() == 1;
+        let mut targets = Vec::with_capacity(active.len() + 1);
+        let normal = if calls {
+            let b = self.create_block();
+            targets.push(self.func.make_block_call(b, &[]));
+            Some(b)
+        } else {
+            None
+        };
+        let mut landings = Vec::with_capacity(active.len());
+        for _ in &active {
+            let b = self.create_block();
+            landings.push(b);
+            targets.push(self.func.make_block_call(b, &[]));
+        }
+        let inst = self.b().invoke(
+            opcode,
+            callee,
+            args,
+            &targets,
+            if calls { results } else { &[] },
+        );
+        for (i, t) in targets.iter().enumerate() {
+            self.t.preds[t.block.index()].push((inst, i as u32));
+        }
+        let rs: Vec<Value> = self.func.results(inst).collect();
+        let stack = self.t.stack.clone();
+        for (a, &pad) in active.iter().zip(&landings) {
+            self.cur = pad;
+            let mut tys: Vec<Type> = match a.clause.tag {
+                Some(t) => match self.module.tags.get(t as usize) {
+                    Some(tag) => tag.params.to_vec(),
+                    None => return err("catch of an unknown tag"),
+                },
+                None => Vec::new(),
+            };
+            if a.clause.keep {
+                tys.push(Type::ExnRef);
+            }
+            let imm = Imm::Index2(a.clause.tag.unwrap_or(u32::MAX), a.clause.keep as u32);
+            let landing = self.b().inst(Opcode::Landing, imm, &[], &tys);
+            let caught: Vec<Value> = self.func.results(landing).collect();
+            if (a.height as usize) > stack.len() {
+                return err("operand stack underflow at a catch");
+            }
+            self.t.stack.truncate(a.height as usize);
+            match a.catcher {
+                Catcher::Label(depth) => {
+                    self.t.stack.extend_from_slice(&caught);
+                    match self.branch_target(depth)? {
+                        Some(call) => self.branch(Opcode::Jump, &[], &[call]),
+                        None => self.return_(),
+                    }
+                }
+                Catcher::Handler(h) => {
+                    // The hidden cell first, then the payload.
+                    let Some((exn, payload)) = caught.split_last() else {
+                        return err("internal: a legacy catch without its exnref");
+                    };
+                    let mut args = Vec::with_capacity(caught.len());
+                    args.push(*exn);
+                    args.extend_from_slice(payload);
+                    self.jump(h, &args);
+                }
+            }
+            self.t.stack.clear();
+            self.t.stack.extend_from_slice(&stack);
+        }
+        if let Some(b) = normal {
+            self.cur = b;
+        }
+        Ok(rs)
+    }
+
+    /// A legacy `try`: a block with a handler block per clause (the scan gave them), whose
+    /// predecessors are the landing blocks of the invokes in its body.
+    fn legacy_try(&mut self, bt: BlockType) -> Result<()> {
+        let ordinal = self.t.legacy_opened;
+        self.t.legacy_opened += 1;
+        self.open(ControlKind::LegacyTry, bt)?;
+        if !self.t.ctrl.reachable() {
+            return Ok(());
+        }
+        let Some(scan) = self.t.legacy.get(ordinal as usize) else {
+            return err("internal: legacy try missing from the scan");
+        };
+        let tags: Vec<Option<u32>> = scan.clauses.clone();
+        let from = self.t.handlers.len() as u32;
+        for tag in &tags {
+            let h = self.create_block();
+            self.func.append_block_param(h, Type::ExnRef);
+            if let Some(t) = tag {
+                let Some(tag) = self.module.tags.get(*t as usize) else {
+                    return err("catch of an unknown tag");
+                };
+                for &p in tag.params.iter() {
+                    self.func.append_block_param(h, p);
+                }
+            }
+            self.t.handlers.push(h);
+        }
+        if let Some(f) = self.t.ctrl.last_mut() {
+            f.payload.clauses = from;
+            f.payload.nclauses = tags.len() as u32;
+            f.payload.legacy = ordinal;
+        }
+        Ok(())
+    }
+
+    /// A legacy `catch` (`tag`) or `catch_all`: ends the try body or the previous clause
+    /// and continues in the clause's handler block, with the caught `exnref` in a hidden
+    /// cell at the try's height and the payload above it.
+    fn legacy_catch(&mut self, tag: Option<u32>) -> Result<()> {
+        let Some(f) = self.t.ctrl.last().copied() else {
+            return err("catch outside a frame");
+        };
+        if !matches!(f.kind, ControlKind::LegacyTry | ControlKind::LegacyCatch) {
+            return err("catch outside a try");
+        }
+        if f.reachable && self.t.ctrl.reachable() {
+            let vals = self.top(f.arity.results as usize)?.to_vec();
+            self.jump(f.payload.cont, &vals);
+        }
+        self.t.ctrl.enter_catch(tag.is_none());
+        if !f.reachable {
+            return Ok(());
+        }
+        let k = f.payload.next_clause;
+        if let Some(last) = self.t.ctrl.last_mut() {
+            last.payload.next_clause += 1;
+        }
+        if k >= f.payload.nclauses {
+            return err("internal: catch clause missing from the scan");
+        }
+        let h = self.t.handlers[(f.payload.clauses + k) as usize];
+        self.t.stack.truncate(f.height as usize);
+        if self.t.preds[h.index()].is_empty() {
+            // Nothing in the body throws: the clause is dead.
+            self.func.layout.retain(|b| *b != h);
+            self.set_unreachable();
+            return Ok(());
+        }
+        self.cur = h;
+        let n = 1 + tag.map_or(0, |t| {
+            self.module
+                .tags
+                .get(t as usize)
+                .map_or(0, |t| t.params.len())
+        });
+        let caught = self.func.block_params(h)[..n].to_vec();
+        if self.t.live_loops != f.payload.loops_at_open {
+            self.reload_stack_vars(f.height as usize);
+        }
+        self.t.stack.extend(caught);
+        Ok(())
+    }
+
+    /// `try_table`: a block whose clauses make the calls and throws of its body invokes.
+    fn try_table(&mut self, tt: &wasmparser::TryTable) -> Result<()> {
+        use wasmparser::Catch;
+        self.open(ControlKind::TryTable, tt.ty)?;
+        if !self.t.ctrl.reachable() {
+            return Ok(());
+        }
+        let from = self.t.clauses.len() as u32;
+        for c in &tt.catches {
+            let (tag, keep, label) = match *c {
+                Catch::One { tag, label } => (Some(tag), false, label),
+                Catch::OneRef { tag, label } => (Some(tag), true, label),
+                Catch::All { label } => (None, false, label),
+                Catch::AllRef { label } => (None, true, label),
+            };
+            self.t.clauses.push(Clause { tag, keep, label });
+        }
+        if let Some(f) = self.t.ctrl.last_mut() {
+            f.payload.clauses = from;
+            f.payload.nclauses = tt.catches.len() as u32;
+        }
         Ok(())
     }
 
@@ -1129,7 +1491,7 @@ impl Ctx<'_, '_> {
                     });
                 }
             }
-            ControlKind::Block => {
+            ControlKind::Block | ControlKind::TryTable | ControlKind::LegacyTry => {
                 self.define_stack_vars(below);
                 payload.cont = self.cont_block(&results);
             }
@@ -1214,6 +1576,21 @@ impl Ctx<'_, '_> {
         if matches!(f.kind, ControlKind::If | ControlKind::Else) {
             self.t.saved.truncate(f.payload.saved as usize);
         }
+        match f.kind {
+            ControlKind::TryTable => self.t.clauses.truncate(f.payload.clauses as usize),
+            ControlKind::LegacyTry | ControlKind::LegacyCatch | ControlKind::LegacyCatchAll => {
+                // Handler blocks of clauses that never came (a `delegate`, or a body that
+                // ended before them) have no code: out of the layout.
+                let from = (f.payload.clauses + f.payload.next_clause) as usize;
+                let to = (f.payload.clauses + f.payload.nclauses) as usize;
+                for i in from..to.min(self.t.handlers.len()) {
+                    let h = self.t.handlers[i];
+                    self.func.layout.retain(|b| *b != h);
+                }
+                self.t.handlers.truncate(f.payload.clauses as usize);
+            }
+            _ => {}
+        }
         self.t.ctrl.pop();
         self.t.stack.truncate(f.height as usize);
         let cont = f.payload.cont;
@@ -1234,6 +1611,46 @@ impl Ctx<'_, '_> {
         self.t.stack.extend(results);
         Ok(())
     }
+}
+
+/// Records what each legacy `try` of a body ends with (`LegacyTry`), by ordinal.
+fn scan_legacy(body: wasmparser::FunctionBody<'_>, out: &mut Vec<LegacyTry>) -> Result<()> {
+    let wrap = |e: wasmparser::BinaryReaderError| TranslateError(e.to_string());
+    let mut reader = body.get_operators_reader().map_err(wrap)?;
+    // Open frames: the ordinal of each legacy `try`, `None` for other frames.
+    let mut open: Vec<Option<usize>> = Vec::new();
+    while !reader.eof() {
+        match reader.read().map_err(wrap)? {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => open.push(None),
+            Operator::Try { .. } => {
+                open.push(Some(out.len()));
+                out.push(LegacyTry::default());
+            }
+            Operator::Catch { tag_index } => {
+                if let Some(Some(t)) = open.last() {
+                    out[*t].clauses.push(Some(tag_index));
+                }
+            }
+            Operator::CatchAll => {
+                if let Some(Some(t)) = open.last() {
+                    out[*t].clauses.push(None);
+                }
+            }
+            Operator::Delegate { relative_depth } => {
+                if let Some(Some(t)) = open.pop() {
+                    out[t].delegate = Some(relative_depth);
+                }
+            }
+            Operator::End => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn zero_op(ty: Type) -> (Opcode, Imm) {

@@ -41,7 +41,10 @@ fn format_matches(format: Format, imm: &Imm) -> bool {
             | (Format::ConstI64, Imm::I64(_))
             | (Format::ConstF32, Imm::F32(_))
             | (Format::ConstF64, Imm::F64(_))
-            | (Format::RefType, Imm::Type(Type::FuncRef | Type::ExternRef))
+            | (
+                Format::RefType,
+                Imm::Type(Type::FuncRef | Type::ExternRef | Type::ExnRef)
+            )
             | (
                 Format::FuncIndex
                     | Format::Call
@@ -71,6 +74,8 @@ fn format_matches(format: Format, imm: &Imm) -> bool {
                 Format::Jump | Format::BrIf | Format::BrTable,
                 Imm::Targets(_)
             )
+            | (Format::Invoke, Imm::Invoke(_))
+            | (Format::Landing, Imm::Index2(..))
     )
 }
 

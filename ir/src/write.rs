@@ -200,6 +200,17 @@ impl Printer<'_> {
                     write!(imm, " lane={lane}").unwrap();
                 }
             }
+            (Format::Invoke, Imm::Invoke(i)) => write!(imm, "#{} #{}", i.index, i.index2).unwrap(),
+            (Format::Landing, Imm::Index2(tag, keep)) => {
+                if tag == u32::MAX {
+                    imm.push_str("all");
+                } else {
+                    write!(imm, "tag{tag}").unwrap();
+                }
+                if keep != 0 {
+                    imm.push_str(" ref");
+                }
+            }
             (Format::Nullary | Format::Return, Imm::None) => {}
             (Format::Jump | Format::BrIf | Format::BrTable, Imm::Targets(_)) => {}
             (_, other) => write!(imm, "<bad immediate {other:?}>").unwrap(),
@@ -215,7 +226,7 @@ impl Printer<'_> {
             self.values(out, args);
         }
         match d.opcode.format() {
-            Format::Jump | Format::BrIf => {
+            Format::Jump | Format::BrIf | Format::Invoke => {
                 for (i, &t) in targets.iter().enumerate() {
                     out.push_str(if i == 0 && args.is_empty() { " " } else { ", " });
                     self.call(out, t);

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //!   fp[0 .. L)                  parameters and locals (the shared layout; results at fp[0..R))
-//!   fp[L .. B)                  the operand cells an OSR entry reads (B = max(L, R, cells + 1))
+//!   fp[L .. B)                  the operand cells an OSR entry reads, and the catch cells a
+//!                               landing block reads (B = max(L, R, cells + 1, L + catch cells))
 //!   fp[B .. B + S)              regalloc2 spill slots (one cell each)
 //!   fp[B + S ..)                outgoing call frames: arguments and results of every call
 //! ```

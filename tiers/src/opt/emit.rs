@@ -15,6 +15,7 @@ use strata_vm::{Module, TrapCode};
 
 pub use crate::jit::x64::Asm;
 
+mod exn;
 mod simd;
 
 macro_rules! asm {
@@ -35,6 +36,19 @@ pub struct Emitted {
     /// `jit::publish_with_offsets` wants.
     pub wasm_offsets: Vec<(u32, u32)>,
     pub frame_cells: u64,
+    /// Exception handler entries of the invokes (`jit::unwind`), offsets in `bytes`.
+    pub handlers: Vec<crate::jit::unwind::Handler>,
+}
+
+/// An invoke's exception exits, resolved into handler entries once the code is laid out
+/// (`exn.rs`).
+struct PendingInvoke {
+    /// Return addresses of its direct JIT calls.
+    rets: Vec<u32>,
+    /// Its out-of-line trap sites with the code in `eax` (failing helper calls, throws).
+    exits: Vec<DynamicLabel>,
+    /// Its landing blocks (regalloc2 indices), in search order.
+    landings: Vec<u32>,
 }
 
 struct Gen<'a> {
@@ -69,6 +83,12 @@ struct Gen<'a> {
     r11_index: Option<u8>,
     /// XMM spill slots are two cells (the function has v128 values): moves are 16 bytes.
     wide_xmm: bool,
+    /// The first catch cell (`VCode::catch_cells`).
+    catch_base: u32,
+    invokes: Vec<PendingInvoke>,
+    /// (label, return address less one) of each out-of-line trap site with the code in
+    /// `eax`, once `stubs` has emitted them.
+    exit_keys: Vec<(DynamicLabel, u32)>,
 }
 
 fn reg(a: Allocation) -> u8 {
@@ -76,7 +96,10 @@ fn reg(a: Allocation) -> u8 {
 }
 
 fn is64(t: Type) -> bool {
-    matches!(t, Type::I64 | Type::F64 | Type::FuncRef | Type::ExternRef)
+    matches!(
+        t,
+        Type::I64 | Type::F64 | Type::FuncRef | Type::ExternRef | Type::ExnRef
+    )
 }
 
 pub fn emit(
@@ -88,7 +111,10 @@ pub fn emit(
 ) -> Result<Emitted, String> {
     let cells = |ts: &[Type]| ts.iter().map(|t| t.cells()).sum::<u32>();
     let locals = cells(&func.params).max(cells(&func.results));
-    let spill_base = locals.max(vc.osr_cells);
+    // The catch cells follow the parameter and result cells (read only at entry and
+    // written only at return): a landing block loads them right away.
+    let catch_base = locals;
+    let spill_base = locals.max(vc.osr_cells).max(catch_base + vc.catch_cells);
     let call_base = spill_base + out.num_spillslots as u32;
     let frame = call_base as u64 + vc.call_cells as u64 + 1;
     if frame > abi::MAX_FRAME_CELLS {
@@ -125,7 +151,12 @@ pub fn emit(
             .is_some_and(|m| explicit || m.memory64),
         r11_index: None,
         wide_xmm: vc.has_v128,
+        catch_base,
+        invokes: Vec::new(),
+        exit_keys: Vec::new(),
     };
+    let landing = landing_blocks(func, vc);
+    let mut block_offsets = vec![0u32; vc.blocks.len()];
     g.prologue(frame as u32);
     let n = vc.blocks.len();
     // The block emitted after each one (forwarded blocks emit nothing).
@@ -143,6 +174,10 @@ pub fn emit(
         }
         let l = g.blocks[b];
         asm!(g; =>l);
+        block_offsets[b] = g.asm.offset().0 as u32;
+        if landing[b] {
+            g.pad_prologue();
+        }
         g.r11_index = None;
         for item in out.block_insts_and_edits(&ra, regalloc2::Block::new(b)) {
             let access = matches!(item, InstOrEdit::Inst(i)
@@ -186,6 +221,7 @@ pub fn emit(
         }
     }
     g.stubs();
+    let handlers = g.handlers(vc, &block_offsets, &g.exit_keys)?;
     let bytes = g.asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
     Ok(Emitted {
         bytes,
@@ -193,7 +229,28 @@ pub fn emit(
         calls: g.calls,
         wasm_offsets: g.wasm_offsets,
         frame_cells: frame,
+        handlers,
     })
+}
+
+/// Which blocks (regalloc2 indices) are landing blocks: exceptional targets of an invoke,
+/// where the unwinder resumes.
+fn landing_blocks(func: &Function, vc: &VCode) -> Vec<bool> {
+    let mut landing = vec![false; vc.blocks.len()];
+    for b in &vc.blocks {
+        let Some(t) = func.terminator(b.ir) else {
+            continue;
+        };
+        let op = func.inst(t).opcode;
+        if op.is_invoke() {
+            for c in &func.targets(t)[op.first_landing()..] {
+                if let Some(l) = landing.get_mut(vc.block_index[c.block.index()] as usize) {
+                    *l = true;
+                }
+            }
+        }
+    }
+    landing
 }
 
 /// Plain loads and stores of memory 0 (they address through r11, see `Gen::address`).
@@ -233,7 +290,12 @@ fn is_load_store(op: Opcode) -> bool {
 fn forward_empty_blocks(func: &Function, vc: &VCode, out: &Output, ra: &RaFunc) -> Vec<u32> {
     let n = vc.blocks.len();
     let mut step: Vec<u32> = (0..n as u32).collect();
+    let landing = landing_blocks(func, vc);
     for (b, s) in step.iter_mut().enumerate().skip(1) {
+        // A landing block is where the unwinder resumes: it keeps its own code.
+        if landing[b] {
+            continue;
+        }
         let mut items = out.block_insts_and_edits(ra, regalloc2::Block::new(b));
         let (Some(InstOrEdit::Inst(i)), None) = (items.next(), items.next()) else {
             continue;
@@ -396,6 +458,10 @@ impl Gen<'_> {
             };
             asm!(self; =>l ; call =>common);
             self.call_site_at(at);
+            if code.is_none() {
+                let key = self.asm.offset().0 as u32 - 1;
+                self.exit_keys.push((l, key));
+            }
         }
         for (i, l) in self.trap_labels.iter().enumerate() {
             if let Some(l) = *l {
@@ -860,6 +926,10 @@ impl Gen<'_> {
             }
             Call | CallImport => self.call(inst, al)?,
             CallIndirect => self.call_indirect(inst, al)?,
+            Invoke | InvokeImport | InvokeIndirect | Throw | ThrowRef => {
+                self.invoke(inst, al, vc, next)?
+            }
+            Landing => self.landing(inst, al),
             CallRef => self.call_ref(inst, al)?,
             ReturnCall => self.return_call(inst, al)?,
             ReturnCallIndirect => self.return_call_indirect(inst, al)?,
@@ -1317,8 +1387,11 @@ impl Gen<'_> {
     }
 
     fn call(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
-        let Imm::Index(f) = self.func.inst(inst).imm else {
-            return Err("bad call".into());
+        // A call, or an invoke (`exn.rs`) of the same callee.
+        let f = match self.func.inst(inst).imm {
+            Imm::Index(f) => f,
+            Imm::Invoke(i) => i.index,
+            _ => return Err("bad call".into()),
         };
         let args = self.func.args(inst);
         let base = self.call_base;
@@ -1369,8 +1442,10 @@ impl Gen<'_> {
     /// runs it. Arguments go to the callee frame first; the table index is kept in the cell
     /// after them (every register is clobbered by the first helper call).
     fn call_indirect(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
-        let Imm::Index2(type_index, table) = self.func.inst(inst).imm else {
-            return Err("bad call_indirect".into());
+        let (type_index, table) = match self.func.inst(inst).imm {
+            Imm::Index2(t, table) => (t, table),
+            Imm::Invoke(i) => (i.index, i.index2),
+            _ => return Err("bad call_indirect".into()),
         };
         let args = self.func.args(inst);
         let n = args.len() - 1;

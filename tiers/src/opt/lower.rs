@@ -49,6 +49,9 @@ pub struct VCode {
     pub call_cells: u32,
     /// One past the highest frame cell `osr.load_cell` reads.
     pub osr_cells: u32,
+    /// Cells the unwinder writes a caught exception's values to (payload, then `exnref`)
+    /// for a landing block to load (docs/abi.md §10).
+    pub catch_cells: u32,
     /// The function has v128 values: `Float` spill slots take two cells (16-byte moves).
     pub has_v128: bool,
 }
@@ -92,6 +95,7 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
         block_index,
         call_cells: 0,
         osr_cells: 0,
+        catch_cells: 0,
         has_v128: func.values.iter().any(|(_, v)| v.ty == Type::V128),
     };
     for &b in &order {
@@ -327,6 +331,9 @@ fn constraints(
         }
         GlobalSet => {
             ops.push(Operand::reg_use(uses[0]));
+        }
+        Invoke | InvokeImport | InvokeIndirect | Throw | ThrowRef | Landing => {
+            return super::exn::constraints(func, module, inst, &uses, &defs, vc);
         }
         Call | CallImport => {
             let Imm::Index(f) = data.imm else {

@@ -18,6 +18,7 @@
 
 pub mod abi;
 mod emit;
+mod exn;
 mod lower;
 mod regalloc;
 mod simd;
@@ -114,10 +115,12 @@ impl OptCode {
             len: e.bytes.len(),
             func_index,
         };
-        let unwind = jit::unwind::UnwindInfo {
+        let mut unwind = jit::unwind::UnwindInfo {
             calls: e.calls,
+            handlers: e.handlers,
             ..Default::default()
         };
+        unwind.close_function(0, e.bytes.len() as u32, 0);
         let code = jit::publish_with_unwind(
             "opt",
             module,

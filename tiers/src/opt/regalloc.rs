@@ -46,7 +46,10 @@ impl regalloc2::Function for RaFunc<'_> {
         match self.vc.insts[insn.index()].kind {
             VKind::Ir(i) => {
                 let op = self.ir.inst(i).opcode;
-                matches!(op, Opcode::Return | Opcode::Trap) || op.is_tail_call()
+                // A throw outside every try leaves the function like a trap.
+                matches!(op, Opcode::Return | Opcode::Trap)
+                    || op.is_tail_call()
+                    || (op.is_invoke() && self.ir.targets(i).is_empty())
             }
             VKind::Params => false,
         }
@@ -54,10 +57,14 @@ impl regalloc2::Function for RaFunc<'_> {
 
     fn is_branch(&self, insn: Inst) -> bool {
         match self.vc.insts[insn.index()].kind {
-            VKind::Ir(i) => matches!(
-                self.ir.inst(i).opcode,
-                Opcode::Jump | Opcode::BrIf | Opcode::BrTable
-            ),
+            VKind::Ir(i) => {
+                let op = self.ir.inst(i).opcode;
+                // An invoke is a branch to its normal continuation and its landing blocks
+                // (each of which has it as its only predecessor: moves into them go at their
+                // start, which the unwinder jumps to).
+                matches!(op, Opcode::Jump | Opcode::BrIf | Opcode::BrTable)
+                    || (op.is_invoke() && !self.ir.targets(i).is_empty())
+            }
             VKind::Params => false,
         }
     }

@@ -111,6 +111,17 @@ impl CompilerTier for OptTier {
                 .iter()
                 .map(|&(at, w)| (at + offset as u32, w));
             wasm_offsets.extend(rebased);
+            let first_handler = unwind.handlers.len();
+            unwind
+                .handlers
+                .extend(e.handlers.iter().map(|h| jit::unwind::Handler {
+                    start: h.start + offset as u32,
+                    end: h.end + offset as u32,
+                    pad: h.pad + offset as u32,
+                    ..*h
+                }));
+            let end = (offset + e.bytes.len()) as u32;
+            unwind.close_function(offset as u32, end, first_handler);
             bytes.extend_from_slice(&e.bytes);
             funcs.push(PublishedFunc {
                 offset,
