@@ -178,8 +178,9 @@ fn compile_bytes_entered_at(
 ) -> Result<emit::Emitted, String> {
     let func = build_ir_entered_at(module, def_index, osr_loop)?;
     let vc = lower::lower(&func, module)?;
-    regalloc::allocate(&vc, &func, |out| {
-        emit::emit(&func, module, &vc, out, bounds == BoundsChecks::Explicit)
+    let explicit = bounds == BoundsChecks::Explicit;
+    regalloc::allocate(&vc, &func, explicit, |out| {
+        emit::emit(&func, module, &vc, out, explicit)
     })
 }
 
