@@ -12,7 +12,7 @@
 //! Registers: r15 vmctx, r14 fp, r13 memory base, r12 memory length (explicit bounds) are
 //! pinned as in every JIT tier; r11 and r10 are the emitter's scratch (never allocated);
 //! rax rcx rdx rbx rsi rdi r8 r9 are allocatable, caller-saved, and so is r12 in
-//! guard-page mode, where no tier reads it (one more register for code that runs out of
+//! guard-page mode with a 32-bit memory 0 (or none), where no tier reads it (one more register for code that runs out of
 //! them: dlmalloc-like functions spill less); xmm0-xmm14 allocatable, xmm15 scratch. Every call clobbers every allocatable register, so values live across
 //! calls are spilled to cells by the allocator (which keeps them findable in the frame).
 
@@ -41,14 +41,14 @@ pub fn xmm(r: u8) -> PReg {
     PReg::new(r as usize, RegClass::Float)
 }
 
-/// The machine description regalloc2 allocates for: r12 too unless `explicit` bounds
-/// checks pin it to memory 0's length.
-pub fn machine_env(explicit: bool) -> MachineEnv {
+/// The machine description regalloc2 allocates for: r12 too unless `r12_pinned` (it holds
+/// memory 0's length for bounds checks: explicit bounds, or a 64-bit memory 0).
+pub fn machine_env(r12_pinned: bool) -> MachineEnv {
     let mut ints = PRegSet::empty();
     for r in GPRS {
         ints.add(gpr(r));
     }
-    if !explicit {
+    if !r12_pinned {
         ints.add(gpr(R12));
     }
     let mut floats = PRegSet::empty();

@@ -44,7 +44,10 @@ impl regalloc2::Function for RaFunc<'_> {
 
     fn is_ret(&self, insn: Inst) -> bool {
         match self.vc.insts[insn.index()].kind {
-            VKind::Ir(i) => matches!(self.ir.inst(i).opcode, Opcode::Return | Opcode::Trap),
+            VKind::Ir(i) => {
+                let op = self.ir.inst(i).opcode;
+                matches!(op, Opcode::Return | Opcode::Trap) || op.is_tail_call()
+            }
             VKind::Params => false,
         }
     }
@@ -87,13 +90,13 @@ impl regalloc2::Function for RaFunc<'_> {
     }
 }
 
-/// Allocates registers for the function (r12 is allocatable unless `explicit` bounds
-/// checks use it) and hands the result to `then` (regalloc2's context, and the output in
+/// Allocates registers for the function (r12 is allocatable unless `r12_pinned`: the
+/// emitter's bounds checks read memory 0's length there) and hands the result to `then` (regalloc2's context, and the output in
 /// it, are reused from the thread's previous function).
 pub fn allocate<T>(
     vc: &VCode,
     ir: &strata_ir::Function,
-    explicit: bool,
+    r12_pinned: bool,
     then: impl FnOnce(&Output) -> Result<T, String>,
 ) -> Result<T, String> {
     thread_local! {
@@ -110,7 +113,7 @@ pub fn allocate<T>(
     ENV.with(|env| {
         CTX.with(|ctx| {
             let mut ctx = ctx.borrow_mut();
-            let env = &env[usize::from(explicit)];
+            let env = &env[usize::from(r12_pinned)];
             let out = regalloc2::run_with_ctx(&f, env, &opts, &mut ctx)
                 .map_err(|e| format!("regalloc2: {e:?}"))?;
             then(out)
