@@ -97,3 +97,39 @@ fn opt_code_runs_every_function_and_agrees_with_the_interpreter() {
         }
     }
 }
+
+/// The optimizing tier's code depends only on the module: compiling benches/programs'
+/// large.wasm twice gives the same bytes for every function. The second pass runs on
+/// another thread and in reverse order, so per-thread state (regalloc2's reused context)
+/// and hash orders that differ between runs would show; the mid-end's limits count work,
+/// not time, so a loaded machine does not change the code either.
+#[test]
+fn opt_code_is_deterministic() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../benches/programs/large.wasm"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let engine = Engine::new(Config::default().tier(Tier::Interp)).unwrap();
+    let module = Module::new(&engine, &bytes).unwrap();
+    let env = module.env().clone();
+    let n = env.num_defined_funcs() as u32;
+    let compile = |env: &strata_vm::Module, d: u32| {
+        strata_tiers::opt::function_code(env, d, BoundsChecks::GuardPages)
+            .unwrap_or_else(|e| panic!("function {d}: {e}"))
+    };
+    let first: Vec<Vec<u8>> = (0..n).map(|d| compile(&env, d)).collect();
+    let env2 = env.clone();
+    let mut second: Vec<Vec<u8>> =
+        std::thread::spawn(move || (0..n).rev().map(|d| compile(&env2, d)).collect())
+            .join()
+            .unwrap();
+    second.reverse();
+    assert!(n > 1000, "large.wasm has {n} functions");
+    for d in 0..n as usize {
+        assert!(
+            first[d] == second[d],
+            "function {d}: the two compiles differ"
+        );
+    }
+}

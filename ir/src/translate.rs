@@ -569,8 +569,25 @@ impl Ctx<'_, '_> {
         }
     }
 
-    fn cont_block(&mut self, results: &[Type]) -> Block {
+    /// A block laid out later, when the wasm code it stands for is reached (`place`): a
+    /// block's or if's continuation at its `end`, an if's else arm at its `else`. Created
+    /// at the open, it would sit before the body in the layout, so every branch out of the
+    /// body would look like a loop's back edge (regalloc2 weighs spills by the loop depth
+    /// it infers from such edges) and the code would jump back and forth.
+    fn create_unplaced_block(&mut self) -> Block {
         let b = self.create_block();
+        let last = self.func.layout.pop();
+        debug_assert_eq!(last, Some(b));
+        b
+    }
+
+    /// Lays out a block made by `create_unplaced_block`, after everything so far.
+    fn place(&mut self, b: Block) {
+        self.func.layout.push(b);
+    }
+
+    fn cont_block(&mut self, results: &[Type]) -> Block {
+        let b = self.create_unplaced_block();
         for &t in results {
             self.func.append_block_param(b, t);
         }
@@ -1499,7 +1516,7 @@ impl Ctx<'_, '_> {
                 self.define_stack_vars(below);
                 payload.cont = self.cont_block(&results);
                 let then = self.create_block();
-                let else_ = self.create_block();
+                let else_ = self.create_unplaced_block();
                 payload.else_ = else_;
                 payload.saved = self.t.saved.len() as u32;
                 let ps = self.t.stack[below..].to_vec();
@@ -1525,6 +1542,7 @@ impl Ctx<'_, '_> {
         self.t.ctrl.enter_else();
         if f.reachable {
             self.cur = f.payload.else_;
+            self.place(f.payload.else_);
             self.t.stack.truncate(f.height as usize);
             if self.t.live_loops != f.payload.loops_at_open {
                 self.reload_stack_vars(f.height as usize);
@@ -1569,6 +1587,7 @@ impl Ctx<'_, '_> {
         if f.kind == ControlKind::If {
             // No else: the false edge passes the parameters straight to the continuation.
             self.cur = f.payload.else_;
+            self.place(f.payload.else_);
             let s = f.payload.saved as usize;
             let ps = self.t.saved[s..s + f.arity.params as usize].to_vec();
             self.jump(f.payload.cont, &ps);
@@ -1596,12 +1615,12 @@ impl Ctx<'_, '_> {
         let cont = f.payload.cont;
         if self.t.preds[cont.index()].is_empty() {
             // Nothing reaches the end: what follows is dead. The continuation block stays
-            // empty and is dropped from the layout.
-            self.func.layout.retain(|b| *b != cont);
+            // empty and out of the layout.
             self.set_unreachable();
             return Ok(());
         }
         self.cur = cont;
+        self.place(cont);
         // The results are the continuation's first parameters; reloading the positions
         // below can append more (Braun parameters), which are not results.
         let results = self.func.block_params(cont)[..f.arity.results as usize].to_vec();

@@ -137,7 +137,8 @@ pub fn run_egraph(
         egg::StopReason::Saturated => "saturated".into(),
         egg::StopReason::IterationLimit(_) => "iterations".into(),
         egg::StopReason::NodeLimit(_) => "nodes".into(),
-        egg::StopReason::TimeLimit(_) => "time".into(),
+        egg::StopReason::TimeLimit(_) => "time".into(), // never: no clock limit
+
         egg::StopReason::Other(s) => s.clone(),
     };
     stats.nanos_search = outcome.nanos_search;
@@ -287,7 +288,10 @@ impl<'a> Elaborator<'a> {
         for b in order {
             self.block(b);
         }
-        for (b, insts) in std::mem::take(&mut self.hoisted_into) {
+        // In block order: the instructions' places must not depend on a hash order.
+        let mut hoisted: Vec<_> = std::mem::take(&mut self.hoisted_into).into_iter().collect();
+        hoisted.sort_unstable_by_key(|(b, _)| crate::entity::EntityRef::index(*b));
+        for (b, insts) in hoisted {
             let at = self.func.blocks[b].insts.len().saturating_sub(1);
             for (k, inst) in insts.into_iter().enumerate() {
                 self.func.insert_inst(b, at + k, inst);

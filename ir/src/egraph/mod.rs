@@ -11,8 +11,11 @@
 //! rematerialized in each block that uses them. Memory accesses take constant address
 //! arithmetic into their offset there (the `address` rules).
 //!
-//! Budgets (iterations, nodes as a multiple of the function's size, time) are in
-//! [`Budget`]; egg's stop reason is recorded per function in [`EgraphStats`].
+//! Budgets (iterations, nodes and rule matches as multiples of the function's size) are in
+//! [`Budget`]; egg's stop reason is recorded per function in [`EgraphStats`]. Every limit
+//! counts work, never time, so the mid-end's output depends only on its input (a clock
+//! limit made the code depend on the machine's load: bad for differential fuzzing and for
+//! reproducing a bug).
 
 pub mod extract;
 pub mod facts;
@@ -24,7 +27,7 @@ mod elaborate;
 
 use crate::function::Function;
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub use elaborate::run_egraph;
 
@@ -37,8 +40,10 @@ pub struct Budget {
     pub node_factor: usize,
     /// ...but never below this many nodes.
     pub min_nodes: usize,
-    /// Wall-clock limit per function.
-    pub time: Duration,
+    /// Rule matches (substitutions found by the searches, over all iterations) as a
+    /// multiple of the node limit: bounds the applying work the node limit does not (a
+    /// match that merges two classes adds no node).
+    pub match_factor: usize,
 }
 
 impl Budget {
@@ -48,7 +53,7 @@ impl Budget {
         iterations: 4,
         node_factor: 3,
         min_nodes: 512,
-        time: Duration::from_millis(25),
+        match_factor: 4,
     };
 }
 
@@ -152,7 +157,7 @@ pub struct EgraphStats {
     pub nodes: usize,
     pub classes: usize,
     pub iterations: usize,
-    /// egg's stop reason (`saturated`, `iterations`, `nodes`, `time`), empty when off.
+    /// egg's stop reason (`saturated`, `iterations`, `nodes`, `matches`), empty when off.
     pub stop_reason: String,
     /// Rules that fired, by name, with how many times.
     pub rules_fired: Vec<(String, usize)>,

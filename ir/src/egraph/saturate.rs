@@ -3,13 +3,17 @@
 //! egg's `Runner` does the same with bookkeeping a JIT cannot afford on thousands of small
 //! functions (a clock read and a limit check after every rule, a rule-name check and a
 //! rebuild per run, per-iteration records); this loop checks the limits once per iteration
-//! and after each rule's application only the node count.
+//! and after each rule's application only the node count. The limits count work (iterations,
+//! nodes, matches), never time: the same function always gets the same rewrites.
 
 use super::facts::{FactsAnalysis, Graph};
 use super::lang::Node;
 use super::Budget;
 use egg::{Rewrite, StopReason};
 use std::time::Instant;
+
+/// Why the loop stopped on its match budget (egg has no reason of its own for it).
+pub const MATCH_LIMIT: &str = "matches";
 
 /// What the loop did.
 pub struct Outcome {
@@ -29,7 +33,8 @@ pub fn saturate(
     budget: &Budget,
     node_limit: usize,
 ) -> Outcome {
-    let start = Instant::now();
+    let match_limit = node_limit.saturating_mul(budget.match_factor);
+    let mut matched = 0usize;
     let mut out = Outcome {
         stop: StopReason::Saturated,
         iterations: 0,
@@ -49,6 +54,18 @@ pub fn saturate(
         let t = Instant::now();
         let matches: Vec<_> = rules.iter().map(|rw| rw.search(egraph)).collect();
         out.nanos_search += super::elapsed_ns(t);
+        matched = matched.saturating_add(
+            matches
+                .iter()
+                .flatten()
+                .map(|m| m.substs.len())
+                .sum::<usize>(),
+        );
+        if matched > match_limit {
+            // Too much to apply: the e-graph stays as the last iteration left it.
+            out.stop = StopReason::Other(MATCH_LIMIT.into());
+            return out;
+        }
         let t = Instant::now();
         let mut applied = false;
         for (k, (rw, ms)) in rules.iter().zip(matches).enumerate() {
@@ -78,11 +95,6 @@ pub fn saturate(
         out.nanos_rebuild += super::elapsed_ns(t);
         if !applied && egraph.total_size() == size && egraph.number_of_classes() == classes {
             out.stop = StopReason::Saturated;
-            return out;
-        }
-        let elapsed = start.elapsed();
-        if elapsed > budget.time {
-            out.stop = StopReason::TimeLimit(elapsed.as_secs_f64());
             return out;
         }
     }

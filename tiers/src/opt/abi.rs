@@ -12,8 +12,9 @@
 //!
 //! Registers: r15 vmctx, r14 fp, r13 memory base, r12 memory length (explicit bounds) are
 //! pinned as in every JIT tier; r11 and r10 are the emitter's scratch (never allocated);
-//! rax rcx rdx rbx rsi rdi r8 r9 are allocatable, caller-saved; xmm0-xmm14 allocatable,
-//! xmm15 scratch. Every call clobbers every allocatable register, so values live across
+//! rax rcx rdx rbx rsi rdi r8 r9 are allocatable, caller-saved, and so is r12 in
+//! guard-page mode with a 32-bit memory 0 (or none), where no tier reads it (one more register for code that runs out of
+//! them: dlmalloc-like functions spill less); xmm0-xmm14 allocatable, xmm15 scratch. Every call clobbers every allocatable register, so values live across
 //! calls are spilled to cells by the allocator (which keeps them findable in the frame).
 
 use regalloc2::{MachineEnv, PReg, PRegSet, RegClass};
@@ -26,6 +27,7 @@ pub const RSI: u8 = 6;
 pub const RDI: u8 = 7;
 pub const R8: u8 = 8;
 pub const R9: u8 = 9;
+pub const R12: u8 = 12;
 
 /// Allocatable general registers, in preference order (rax/rdx/rcx last: div and shifts).
 pub const GPRS: [u8; 8] = [RBX, RSI, RDI, R8, R9, RCX, RAX, RDX];
@@ -40,11 +42,15 @@ pub fn xmm(r: u8) -> PReg {
     PReg::new(r as usize, RegClass::Float)
 }
 
-/// The machine description regalloc2 allocates for.
-pub fn machine_env() -> MachineEnv {
+/// The machine description regalloc2 allocates for: r12 too unless `r12_pinned` (it holds
+/// memory 0's length for bounds checks: explicit bounds, or a 64-bit memory 0).
+pub fn machine_env(r12_pinned: bool) -> MachineEnv {
     let mut ints = PRegSet::empty();
     for r in GPRS {
         ints.add(gpr(r));
+    }
+    if !r12_pinned {
+        ints.add(gpr(R12));
     }
     let mut floats = PRegSet::empty();
     for r in 0..NUM_XMMS {
@@ -58,12 +64,13 @@ pub fn machine_env() -> MachineEnv {
     }
 }
 
-/// Every allocatable register: what a call clobbers.
+/// Every allocatable register in either bounds mode: what a call clobbers.
 pub fn all_allocatable() -> PRegSet {
     let mut s = PRegSet::empty();
     for r in GPRS {
         s.add(gpr(r));
     }
+    s.add(gpr(R12));
     for r in 0..NUM_XMMS {
         s.add(xmm(r));
     }

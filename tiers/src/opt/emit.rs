@@ -606,6 +606,52 @@ impl Gen<'_> {
                 let i = super::lower::imm_operand(self.func, inst).unwrap_or(0);
                 self.imm_form(op, reg(al[0]), i, reg(al[1]));
             }
+            I32Add | I64Add if al[1].is_stack() => {
+                let (a, m, d) = (reg(al[0]), self.slot_disp(al[1]), reg(al[2]));
+                // d is a register of its own or a's (a dies here): never the cell.
+                if d != a {
+                    asm!(self; mov Rq(d), Rq(a));
+                }
+                if op == I32Add {
+                    asm!(self; add Rd(d), DWORD [r14 + m]);
+                } else {
+                    asm!(self; add Rq(d), QWORD [r14 + m]);
+                }
+            }
+            I32Sub | I32Mul | I32And | I32Or | I32Xor | I64Sub | I64Mul | I64And | I64Or
+            | I64Xor
+                if al[1].is_stack() =>
+            {
+                // The spilled second operand from its cell (an i32 in the cell's low half).
+                let (d, m) = (reg(al[2]), self.slot_disp(al[1]));
+                match op {
+                    I32Sub => asm!(self; sub Rd(d), DWORD [r14 + m]),
+                    I32Mul => asm!(self; imul Rd(d), DWORD [r14 + m]),
+                    I32And => asm!(self; and Rd(d), DWORD [r14 + m]),
+                    I32Or => asm!(self; or Rd(d), DWORD [r14 + m]),
+                    I32Xor => asm!(self; xor Rd(d), DWORD [r14 + m]),
+                    I64Sub => asm!(self; sub Rq(d), QWORD [r14 + m]),
+                    I64Mul => asm!(self; imul Rq(d), QWORD [r14 + m]),
+                    I64And => asm!(self; and Rq(d), QWORD [r14 + m]),
+                    I64Or => asm!(self; or Rq(d), QWORD [r14 + m]),
+                    _ => asm!(self; xor Rq(d), QWORD [r14 + m]),
+                }
+            }
+            F32Add | F32Sub | F32Mul | F32Div | F64Add | F64Sub | F64Mul | F64Div
+                if al[1].is_stack() =>
+            {
+                let (d, m) = (reg(al[2]), self.slot_disp(al[1]));
+                match op {
+                    F32Add => asm!(self; addss Rx(d), DWORD [r14 + m]),
+                    F32Sub => asm!(self; subss Rx(d), DWORD [r14 + m]),
+                    F32Mul => asm!(self; mulss Rx(d), DWORD [r14 + m]),
+                    F32Div => asm!(self; divss Rx(d), DWORD [r14 + m]),
+                    F64Add => asm!(self; addsd Rx(d), QWORD [r14 + m]),
+                    F64Sub => asm!(self; subsd Rx(d), QWORD [r14 + m]),
+                    F64Mul => asm!(self; mulsd Rx(d), QWORD [r14 + m]),
+                    _ => asm!(self; divsd Rx(d), QWORD [r14 + m]),
+                }
+            }
             I32Add | I64Add => {
                 let (a, b, d) = (reg(al[0]), reg(al[1]), reg(al[2]));
                 // The low 32 bits of a 64-bit `lea` are the i32 sum (zero-extended).
@@ -678,12 +724,8 @@ impl Gen<'_> {
             I32Eq | I32Ne | I32LtS | I32LtU | I32GtS | I32GtU | I32LeS | I32LeU | I32GeS
             | I32GeU | I64Eq | I64Ne | I64LtS | I64LtU | I64GtS | I64GtU | I64LeS | I64LeU
             | I64GeS | I64GeU => {
-                let (a, b, d) = (reg(al[0]), reg(al[1]), reg(al[2]));
-                if w {
-                    asm!(self; cmp Rq(a), Rq(b));
-                } else {
-                    asm!(self; cmp Rd(a), Rd(b));
-                }
+                let d = reg(al[2]);
+                self.cmp_operands(w, al[0], al[1]);
                 self.set_from_flags(op, d);
             }
             F32Eq | F32Ne | F32Lt | F32Gt | F32Le | F32Ge | F64Eq | F64Ne | F64Lt | F64Gt
@@ -1066,8 +1108,7 @@ impl Gen<'_> {
             (1, true) if imm.is_some() => asm!(self; cmp Rq(a), imm.unwrap_or(0)),
             (1, false) => asm!(self; test Rd(a), Rd(a)),
             (1, true) => asm!(self; test Rq(a), Rq(a)),
-            (_, false) => asm!(self; cmp Rd(a), Rd(reg(al[1]))),
-            (_, true) => asm!(self; cmp Rq(a), Rq(reg(al[1]))),
+            _ => self.cmp_operands(w, al[0], al[1]),
         }
         match op {
             I32Eqz | I64Eqz | I32Eq | I64Eq => 0x4,
@@ -1080,6 +1121,23 @@ impl Gen<'_> {
             I32GeS | I64GeS => 0xd,
             I32LeS | I64LeS => 0xe,
             _ => 0xf,
+        }
+    }
+
+    /// `cmp a, b` for integer compares: `a` in a register, `b` in one or in its spill cell.
+    fn cmp_operands(&mut self, w: bool, a: Allocation, b: Allocation) {
+        let a = reg(a);
+        match (b.as_reg(), w) {
+            (Some(b), false) => asm!(self; cmp Rd(a), Rd(b.hw_enc() as u8)),
+            (Some(b), true) => asm!(self; cmp Rq(a), Rq(b.hw_enc() as u8)),
+            (None, false) => {
+                let m = self.slot_disp(b);
+                asm!(self; cmp Rd(a), DWORD [r14 + m]);
+            }
+            (None, true) => {
+                let m = self.slot_disp(b);
+                asm!(self; cmp Rq(a), QWORD [r14 + m]);
+            }
         }
     }
 

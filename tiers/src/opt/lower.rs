@@ -152,9 +152,11 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
                         }
                     }
                     let n = if imm_operand(func, c).is_some() { 1 } else { 2 };
-                    for &a in func.args(c).iter().take(n) {
-                        let v = vreg(func, a)?;
-                        vc.operands.push(Operand::reg_use(v));
+                    let cargs = func.args(c);
+                    vc.operands.push(Operand::reg_use(vreg(func, cargs[0])?));
+                    if n == 2 && cargs.len() == 2 {
+                        let (a, b) = (vreg(func, cargs[0])?, vreg(func, cargs[1])?);
+                        vc.operands.push(second_use(a, b));
                     }
                     if select {
                         let r = func.result(inst).ok_or("select without a result")?;
@@ -252,14 +254,20 @@ fn constraints(
             ops.push(Operand::reg_def(defs[0]));
         }
         I32Add | I64Add => {
-            // `add` into either operand's register, else `lea`.
+            // `add` into either operand's register, else `lea`; a spilled second operand is
+            // added from its cell.
             ops.push(Operand::reg_use(uses[0]));
-            ops.push(Operand::reg_use(uses[1]));
+            ops.push(second_use(uses[0], uses[1]));
             ops.push(Operand::reg_def(defs[0]));
         }
         I32Sub | I32Mul | I32And | I32Or | I32Xor | I64Sub | I64Mul | I64And | I64Or | I64Xor
-        | F32Add | F32Sub | F32Mul | F32Div | F64Add | F64Sub | F64Mul | F64Div | F32Min
-        | F32Max | F64Min | F64Max | F32Copysign | F64Copysign => {
+        | F32Add | F32Sub | F32Mul | F32Div | F64Add | F64Sub | F64Mul | F64Div => {
+            // The second operand may stay in its spill cell (`sub eax, [r14 + d]`).
+            ops.push(Operand::reg_use(uses[0]));
+            ops.push(second_use(uses[0], uses[1]));
+            ops.push(Operand::reg_reuse_def(defs[0], 0));
+        }
+        F32Min | F32Max | F64Min | F64Max | F32Copysign | F64Copysign => {
             ops.push(Operand::reg_use(uses[0]));
             ops.push(Operand::reg_use(uses[1]));
             ops.push(Operand::reg_reuse_def(defs[0], 0));
@@ -293,8 +301,12 @@ fn constraints(
             ops.push(Operand::reg_def(defs[0]));
         }
         I32Eq | I32Ne | I32LtS | I32LtU | I32GtS | I32GtU | I32LeS | I32LeU | I32GeS | I32GeU
-        | I64Eq | I64Ne | I64LtS | I64LtU | I64GtS | I64GtU | I64LeS | I64LeU | I64GeS | I64GeU
-        | F32Eq | F32Ne | F32Lt | F32Gt | F32Le | F32Ge | F64Eq | F64Ne | F64Lt | F64Gt | F64Le
+        | I64Eq | I64Ne | I64LtS | I64LtU | I64GtS | I64GtU | I64LeS | I64LeU | I64GeS | I64GeU => {
+            ops.push(Operand::reg_use(uses[0]));
+            ops.push(second_use(uses[0], uses[1]));
+            ops.push(Operand::reg_def(defs[0]));
+        }
+        F32Eq | F32Ne | F32Lt | F32Gt | F32Le | F32Ge | F64Eq | F64Ne | F64Lt | F64Gt | F64Le
         | F64Ge => {
             ops.push(Operand::reg_use(uses[0]));
             ops.push(Operand::reg_use(uses[1]));
@@ -438,6 +450,18 @@ fn constraints(
         }
     }
     Ok(clobbers)
+}
+
+/// The second operand of a two-operand integer or scalar float instruction whose x86 form
+/// takes a memory operand there: anywhere, so a value regalloc2 spilled is read from its
+/// cell instead of reloaded into a register first (the baseline's memory operands, for
+/// code that runs out of registers). The same value twice stays in one register.
+fn second_use(first: VReg, second: VReg) -> Operand {
+    if first == second {
+        Operand::reg_use(second)
+    } else {
+        Operand::any_use(second)
+    }
 }
 
 /// The first result of `inst`.

@@ -172,8 +172,12 @@ fn compile_bytes_entered_at(
 ) -> Result<emit::Emitted, String> {
     let func = build_ir_entered_at(module, def_index, osr_loop)?;
     let vc = lower::lower(&func, module)?;
-    regalloc::allocate(&vc, &func, |out| {
-        emit::emit(&func, module, &vc, out, bounds == BoundsChecks::Explicit)
+    let explicit = bounds == BoundsChecks::Explicit;
+    // r12 holds memory 0's length where the emitter checks accesses against it (explicit
+    // bounds, or a 64-bit memory 0 in either mode); elsewhere it is allocatable.
+    let r12_pinned = explicit || module.memories.first().is_some_and(|m| m.memory64);
+    regalloc::allocate(&vc, &func, r12_pinned, |out| {
+        emit::emit(&func, module, &vc, out, explicit)
     })
 }
 

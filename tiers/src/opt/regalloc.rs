@@ -97,15 +97,18 @@ impl regalloc2::Function for RaFunc<'_> {
     }
 }
 
-/// Allocates registers for the function and hands the result to `then` (regalloc2's
-/// context, and the output in it, are reused from the thread's previous function).
+/// Allocates registers for the function (r12 is allocatable unless `r12_pinned`: the
+/// emitter's bounds checks read memory 0's length there) and hands the result to `then` (regalloc2's context, and the output in
+/// it, are reused from the thread's previous function).
 pub fn allocate<T>(
     vc: &VCode,
     ir: &strata_ir::Function,
+    r12_pinned: bool,
     then: impl FnOnce(&Output) -> Result<T, String>,
 ) -> Result<T, String> {
     thread_local! {
-        static ENV: regalloc2::MachineEnv = super::abi::machine_env();
+        static ENV: [regalloc2::MachineEnv; 2] =
+            [super::abi::machine_env(false), super::abi::machine_env(true)];
         static CTX: std::cell::RefCell<regalloc2::Ctx> = Default::default();
     }
     let f = RaFunc { vc, ir };
@@ -117,6 +120,7 @@ pub fn allocate<T>(
     ENV.with(|env| {
         CTX.with(|ctx| {
             let mut ctx = ctx.borrow_mut();
+            let env = &env[usize::from(r12_pinned)];
             let out = regalloc2::run_with_ctx(&f, env, &opts, &mut ctx)
                 .map_err(|e| format!("regalloc2: {e:?}"))?;
             then(out)
