@@ -103,7 +103,7 @@ pub struct AsmInterp {
 
 /// Where sequence superinstructions come from: the fixed list made at start-up, the ones
 /// chosen per function from its own code (`dynpairs`), or both. Set by
-/// `STRATA_INTERP_PAIRS=fixed|function|both`, for measuring; the address fusion
+/// `STRATA_INTERP_PAIRS=fixed|function|both` (default both), for measuring; the address fusion
 /// (`Shape::AddressOfLoad*`) is always on with superinstructions.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum PairsFrom {
@@ -116,8 +116,8 @@ impl PairsFrom {
     fn from_env() -> PairsFrom {
         match std::env::var("STRATA_INTERP_PAIRS").as_deref() {
             Ok("fixed") => PairsFrom::Fixed,
-            Ok("both") => PairsFrom::Both,
-            _ => PairsFrom::Function,
+            Ok("function") => PairsFrom::Function,
+            _ => PairsFrom::Both,
         }
     }
 }
@@ -1003,6 +1003,52 @@ mod tests {
             assert_eq!(code[0].0[1..], [SimdCode::I32x4Add as u32, 0, 2]);
             assert_eq!(code[2].0[0] as usize, tag_of(&ops[2]));
         }
+    }
+
+    #[test]
+    fn pairs_in_loops_are_generated_for_the_function() {
+        // A loop whose body is `i32.xor; i32.rotl` (no fixed pair), ended by its backward
+        // branch: `prepare` generates that pair and gives the first instruction its handler,
+        // outside `build`'s code; the second keeps its own.
+        let mode = strata_vm::InterpMode::FASTEST;
+        let FastPath::Asm(interp) = fast_path(mode) else {
+            return;
+        };
+        if interp.threading != Threading::Absolute || interp.pairs_from == PairsFrom::Fixed {
+            return;
+        }
+        let ops = [
+            Op::I32Xor { dst: 2, a: 0, b: 1 },
+            // Operands that are not the xor's result: no accumulator variant.
+            Op::I32Rotl { dst: 3, a: 1, b: 0 },
+            Op::BrI32LtU {
+                a: 3,
+                b: 0,
+                target: 0,
+            },
+            Op::Return0,
+        ];
+        let code = prepare(&ops, mode);
+        let xor = tag_of(&ops[0]) as u32;
+        let rotl = tag_of(&ops[1]) as u32;
+        let dynamic = interp
+            .dynamic
+            .as_ref()
+            .expect("absolute threading generates pairs");
+        {
+            let d = dynamic.lock().unwrap_or_else(|e| e.into_inner());
+            let made = d.get(xor, rotl).expect("the loop's pair was generated");
+            assert_eq!(code[0].0[0], made.addr_for(0, 0));
+        }
+        let start = interp.base;
+        let end = start + interp.offsets.iter().copied().max().unwrap_or(0);
+        assert!(code[0].0[0] < start || code[0].0[0] > end);
+        assert_eq!(code[1].0[0], interp.word0(rotl as usize));
+        // Out of a loop, nothing is generated for a function.
+        let straight = [ops[1], ops[0], Op::Return0];
+        prepare(&straight, mode);
+        let d = dynamic.lock().unwrap_or_else(|e| e.into_inner());
+        assert!(d.get(rotl, xor).is_none());
     }
 
     #[test]
