@@ -10,7 +10,7 @@
 //! pair reuse it. Absolute threading only (word 0 is the handler's address, so a new handler
 //! needs no tag). Safe Rust that appends bytes.
 
-use super::handlers::{sequence_starters, AccUse, Emitter, Gen, Shape};
+use super::handlers::{sequence_starters, Emitter, Gen, Shape};
 use super::*;
 use std::collections::HashMap;
 
@@ -120,7 +120,7 @@ impl DynPairs {
             align: self.align,
             handlers: Vec::new(),
             leaves,
-            acc: vec![[AccUse::default(); 2]; 0],
+            acc: Vec::new(),
             next_tag: first_tag,
             pairs: Vec::new(),
             emitters: self.emitters.clone(),
