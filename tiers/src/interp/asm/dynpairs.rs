@@ -12,12 +12,12 @@
 
 use super::handlers::{sequence_starters, Emitter, Gen, Shape};
 use super::*;
-use std::collections::HashMap;
 
 /// Pairs one function may add, and all pairs a process may add (a bound on the code and on
 /// the translation time spent generating it).
 pub(super) const PER_FUNCTION: usize = 12;
 const PER_PROCESS: usize = 1024;
+const _: () = assert!(PER_PROCESS < u16::MAX as usize);
 
 /// The handlers of one generated pair: `second_variants` as in `Pair`, and per combination
 /// of accumulator variants (`first`'s major) its address.
@@ -34,8 +34,10 @@ pub(super) struct DynPairs {
     leaves: Vec<u8>,
     /// Per instruction kind, whether it can start a sequence.
     starts: Vec<bool>,
-    /// Generated pairs by their kinds.
-    made: HashMap<(u16, u16), Made>,
+    /// Generated pairs, and per `first * Op::COUNT + second` the index of theirs in `made`
+    /// plus one (0: none). A flat table: `prepare` looks up every instruction pair.
+    made: Vec<Made>,
+    index: Box<[u16]>,
     /// The mappings of generated handlers (kept for the process's life: code refers to them).
     chunks: Vec<CodeMemory>,
     /// Where the generated handlers exit to (the address of `build`'s exit).
@@ -57,7 +59,8 @@ impl DynPairs {
             emitters,
             leaves,
             starts,
-            made: HashMap::new(),
+            made: Vec::new(),
+            index: vec![0; Op::COUNT * Op::COUNT].into(),
             chunks: Vec::new(),
             exit,
             align,
@@ -76,10 +79,13 @@ impl DynPairs {
     /// The generated pair for these kinds, if any.
     #[inline(always)]
     pub(super) fn get(&self, first: u32, second: u32) -> Option<&Made> {
-        if self.made.is_empty() {
+        if self.made.is_empty() || first as usize >= Op::COUNT || second as usize >= Op::COUNT {
             return None;
         }
-        self.made.get(&(first as u16, second as u16))
+        match self.index[first as usize * Op::COUNT + second as usize] {
+            0 => None,
+            i => self.made.get(i as usize - 1),
+        }
     }
 
     /// Generates the pairs of `wanted` (kinds, all candidates) that do not exist yet, within
@@ -89,7 +95,7 @@ impl DynPairs {
         let new: Vec<(u16, u16)> = wanted
             .iter()
             .copied()
-            .filter(|k| !self.made.contains_key(k))
+            .filter(|k| self.get(k.0 as u32, k.1 as u32).is_none())
             .take(room)
             .collect();
         if new.is_empty() || self.failed {
@@ -154,13 +160,11 @@ impl DynPairs {
             debug_assert_eq!(p.shape, Shape::Sequence);
             let n = self.variants(p.first) * self.variants(p.second);
             let at = p.tag as usize - first_tag;
-            self.made.insert(
-                (p.first, p.second),
-                Made {
-                    second_variants: p.second_variants,
-                    addrs: offsets[at..at + n].into(),
-                },
-            );
+            self.made.push(Made {
+                second_variants: p.second_variants,
+                addrs: offsets[at..at + n].into(),
+            });
+            self.index[p.first as usize * Op::COUNT + p.second as usize] = self.made.len() as u16;
         }
         self.chunks.push(mem);
     }

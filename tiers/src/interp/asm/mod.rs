@@ -58,7 +58,6 @@ use crate::jit::code_memory::CodeMemory;
 use dynasmrt::{dynasm, x64::X64Relocation, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 use dynpairs::DynPairs;
 use handlers::{dispatch_next, emit_handlers, set_threading, AccUse, Gen, Pair, Shape, Threading};
-use std::collections::HashMap;
 use std::mem::offset_of;
 use std::sync::atomic::AtomicPtr;
 use std::sync::{Mutex, OnceLock};
@@ -272,12 +271,14 @@ fn choose_pairs(
     depth: &[i32],
 ) {
     let fixed_sequences = interp.pairs_from != PairsFrom::Function;
-    let mut counts: HashMap<(u16, u16), u64> = HashMap::new();
+    // (first << 16 | second, weight) per occurrence, then summed per pair after a sort:
+    // cheaper than hashing at translation time.
+    let mut seen: Vec<(u32, u64)> = Vec::new();
     let mut nest = 0;
     for i in 0..code.len().saturating_sub(1) {
         nest += depth[i];
         let (a, b) = (code[i].0[0], code[i + 1].0[0]);
-        if nest <= 0 || target[i + 1] || !d.candidate(a, b) {
+        if nest <= 0 || target[i + 1] || !d.candidate(a, b) || d.get(a, b).is_some() {
             continue;
         }
         if let Some(p) = interp.pair(&code[i].0, &code[i + 1].0) {
@@ -285,20 +286,24 @@ fn choose_pairs(
                 continue;
             }
         }
-        *counts.entry((a as u16, b as u16)).or_default() += 1u64 << (3 * (nest.min(5) - 1));
+        seen.push((a << 16 | b, 1u64 << (3 * (nest.min(5) - 1))));
     }
-    let mut wanted: Vec<((u16, u16), u64)> = counts
-        .into_iter()
-        .filter(|(k, _)| d.get(k.0 as u32, k.1 as u32).is_none())
-        .collect();
-    if wanted.is_empty() {
+    if seen.is_empty() {
         return;
+    }
+    seen.sort_unstable_by_key(|&(k, _)| k);
+    let mut wanted: Vec<(u32, u64)> = Vec::new();
+    for (k, w) in seen {
+        match wanted.last_mut() {
+            Some(last) if last.0 == k => last.1 += w,
+            _ => wanted.push((k, w)),
+        }
     }
     wanted.sort_unstable_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
     let wanted: Vec<(u16, u16)> = wanted
         .iter()
         .take(dynpairs::PER_FUNCTION)
-        .map(|(k, _)| *k)
+        .map(|&(k, _)| ((k >> 16) as u16, k as u16))
         .collect();
     d.generate(&wanted);
 }
