@@ -82,6 +82,35 @@ fn relaxed_simd_suite_on_the_interpreter_the_baseline_and_tiered_execution() {
     assert!(report.is_empty(), "{}", report.join("\n"));
 }
 
+/// `tests/wast/simd_registers.wast` (v128 values in the baseline's XMM registers: more live
+/// values than registers, across calls, branches, loops and OSR points, select, cached locals,
+/// globals, memory and lanes) on every configuration, the optimizing tier's included.
+#[test]
+fn simd_registers_script_on_every_configuration() {
+    strata::set_simd_enabled(true);
+    let scripts = vec![strata_harness::wast_runner::Script {
+        suite: "strata".into(),
+        name: "simd_registers.wast".into(),
+        text: include_str!("wast/simd_registers.wast").into(),
+    }];
+    let mut report = Vec::new();
+    for NamedConfig { name, config } in single_tiers().into_iter().chain(multi_tier()) {
+        let engine = Engine::new(config).unwrap();
+        for o in run_scripts(&engine, &scripts, 1) {
+            if o.failed > 0 || o.skipped > 0 || o.passed < 33 {
+                report.push(format!(
+                    "simd_registers.wast on {name}: {} passed, {} failed, {} skipped\n{}",
+                    o.passed,
+                    o.failed,
+                    o.skipped,
+                    o.failures.join("\n")
+                ));
+            }
+        }
+    }
+    assert!(report.is_empty(), "{}", report.join("\n"));
+}
+
 #[test]
 fn the_baseline_compiles_simd_functions() {
     strata::set_simd_enabled(true);

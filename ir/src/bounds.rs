@@ -7,6 +7,11 @@
 //! Walking the dominator tree, each base value remembers the furthest end checked on the
 //! path from the entry. A check is only a *source* when it really traps: an access whose
 //! flag was already cleared proves nothing.
+//!
+//! The same holds for a 64-bit memory (memory64), whose check is `base + o + w <= len`
+//! computed without wrapping: only the static part `o + w` is added here, saturating, and
+//! an access whose `o + w` passes 2^64 always traps, so whatever it dominates is never
+//! reached past it.
 
 use crate::analysis::{ControlFlowGraph, DominatorTree};
 use crate::function::{Function, Imm};

@@ -65,6 +65,16 @@ fn call_result(n: usize, args: &[u64], k: usize) -> u64 {
     }
 }
 
+/// The log key of a call: the callee, or the type of an indirect or reference call.
+fn call_key(op: Opcode, imm: &Imm) -> u32 {
+    match (op, imm) {
+        (Opcode::CallRef | Opcode::ReturnCallRef, Imm::Index(t)) => t | 0x4000_0000,
+        (_, Imm::Index(i)) => *i,
+        (_, Imm::Index2(t, _)) => t | 0x8000_0000,
+        _ => 0,
+    }
+}
+
 fn trunc(op: Opcode, a: u64) -> Result<u64, TrapCode> {
     use Opcode::*;
     let x = match op {
@@ -158,6 +168,8 @@ pub fn run(func: &Function, args: &[u64], env: &mut Env) -> Outcome {
         vals[p.0 as usize] = a & mask(func.value_type(p));
     }
     let get = |vals: &[u64], v: Value| vals[func.resolve(v).0 as usize];
+    // An address or size operand: the low 32 bits of an i32, all of an i64 (memory64).
+    let index = |x: u64, v: Value| x & mask(func.value_type(func.resolve(v)));
     loop {
         let mut next: Option<(Block, Vec<u64>)> = None;
         for &inst in func.block_insts(block) {
@@ -198,15 +210,19 @@ pub fn run(func: &Function, args: &[u64], env: &mut Env) -> Outcome {
                         return Outcome::Unsupported("multi-memory".into());
                     }
                     let width = op.access_bytes().unwrap_or(4) as u64;
-                    let at = (a[0] & u64::from(u32::MAX)) + m.offset;
-                    if at + width > env.memory.len() as u64 {
+                    // An i64 address (a 64-bit memory) is used whole; past 2^64 is out of
+                    // bounds, never a wrap.
+                    let end = index(a[0], func.args(inst)[0])
+                        .checked_add(m.offset)
+                        .and_then(|at| at.checked_add(width));
+                    let Some(end) = end.filter(|&e| e <= env.memory.len() as u64) else {
                         return if m.checked {
                             Outcome::Trapped(TrapCode::MemoryOutOfBounds)
                         } else {
                             Outcome::UncheckedOutOfBounds
                         };
-                    }
-                    let at = at as usize;
+                    };
+                    let at = (end - width) as usize;
                     if op.class() == Class::Read {
                         set(&mut vals, load(&env.memory, at, op));
                     } else {
@@ -221,25 +237,36 @@ pub fn run(func: &Function, args: &[u64], env: &mut Env) -> Outcome {
                 MemorySize => set(&mut vals, (env.memory.len() / PAGE) as u64),
                 MemoryGrow => {
                     let old = (env.memory.len() / PAGE) as u64;
-                    let delta = a[0] & u64::from(u32::MAX);
-                    if old + delta > u64::from(env.max_pages) {
-                        set(&mut vals, u64::from(u32::MAX));
+                    let delta = index(a[0], func.args(inst)[0]);
+                    if delta > u64::from(env.max_pages) || old + delta > u64::from(env.max_pages) {
+                        // -1 in the index type (`set` masks it to the result's type).
+                        set(&mut vals, u64::MAX);
                     } else {
                         env.memory.resize(((old + delta) as usize) * PAGE, 0);
                         set(&mut vals, old);
                     }
                 }
                 MemoryFill => {
-                    let (d0, v, n) = (a[0] & 0xffff_ffff, a[1] as u8, a[2] & 0xffff_ffff);
-                    if d0 + n > env.memory.len() as u64 {
+                    let args = func.args(inst);
+                    let (d0, v, n) = (index(a[0], args[0]), a[1] as u8, index(a[2], args[2]));
+                    if d0
+                        .checked_add(n)
+                        .is_none_or(|e| e > env.memory.len() as u64)
+                    {
                         return Outcome::Trapped(TrapCode::MemoryOutOfBounds);
                     }
                     env.memory[d0 as usize..(d0 + n) as usize].fill(v);
                 }
                 MemoryCopy => {
-                    let (d0, s0, n) = (a[0] & 0xffff_ffff, a[1] & 0xffff_ffff, a[2] & 0xffff_ffff);
+                    let args = func.args(inst);
+                    let (d0, s0, n) = (
+                        index(a[0], args[0]),
+                        index(a[1], args[1]),
+                        index(a[2], args[2]),
+                    );
                     let len = env.memory.len() as u64;
-                    if d0 + n > len || s0 + n > len {
+                    let past = |x: u64| x.checked_add(n).is_none_or(|e| e > len);
+                    if past(d0) || past(s0) {
                         return Outcome::Trapped(TrapCode::MemoryOutOfBounds);
                     }
                     env.memory
@@ -259,17 +286,31 @@ pub fn run(func: &Function, args: &[u64], env: &mut Env) -> Outcome {
                         *cell = a[0];
                     }
                 }
-                Call | CallImport | CallIndirect => {
-                    let key = match d.imm {
-                        Imm::Index(i) => i,
-                        Imm::Index2(t, _) => t | 0x8000_0000,
-                        _ => 0,
-                    };
+                Call | CallImport | CallIndirect | CallRef => {
+                    if d.opcode == CallRef && a.last() == Some(&0) {
+                        return Outcome::Trapped(TrapCode::NullFunctionReference);
+                    }
                     let n = env.calls.len();
-                    env.calls.push((key, a.clone()));
+                    env.calls.push((call_key(d.opcode, &d.imm), a.clone()));
                     for (k, r) in func.results(inst).enumerate() {
                         vals[r.0 as usize] = call_result(n, &a, k) & mask(func.value_type(r));
                     }
+                }
+                // A tail call: the call is logged like any other, and its results are the
+                // function's.
+                ReturnCall | ReturnCallIndirect | ReturnCallRef => {
+                    if d.opcode == ReturnCallRef && a.last() == Some(&0) {
+                        return Outcome::Trapped(TrapCode::NullFunctionReference);
+                    }
+                    let n = env.calls.len();
+                    env.calls.push((call_key(d.opcode, &d.imm), a.clone()));
+                    let results = func
+                        .results
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &t)| call_result(n, &a, k) & mask(t))
+                        .collect();
+                    return Outcome::Returned(results);
                 }
                 Trapz | Trapnz => {
                     let Imm::Trap(code) = d.imm else {

@@ -447,7 +447,8 @@ impl Function {
             (Opcode::RefNull, Imm::Type(Type::FuncRef)) => Some(FUNCREF),
             (Opcode::RefNull, Imm::Type(Type::ExternRef)) => Some(EXTERNREF),
             (Opcode::RefIsNull, _) => Some(I32),
-            (Opcode::TableSize | Opcode::TableGrow, _) => Some(I32),
+            // `memory.size`/`grow`, `table.size`/`grow`: the index type of their memory or
+            // table (i64 for a 64-bit one), so the text form writes it.
             (Opcode::GlobalSet | Opcode::TableSet | Opcode::TableFill, _) => Some(&[]),
             (o, _) if o.is_terminator() => Some(&[]),
             _ => None,

@@ -48,6 +48,8 @@ pub enum Format {
     Call,
     /// Type index and table index; the callee's table index is the last argument.
     CallIndirect,
+    /// A type index; the callee (a function reference) is the last argument.
+    CallRef,
     /// A trap code.
     Trap,
     /// A frame cell index (`osr.load_cell`).
@@ -326,8 +328,8 @@ opcodes! {
     I64Store8         "i64.store8"          Memory       Write      [MemoryOutOfBounds]                                  (I32 I64 => );
     I64Store16        "i64.store16"         Memory       Write      [MemoryOutOfBounds]                                  (I32 I64 => );
     I64Store32        "i64.store32"         Memory       Write      [MemoryOutOfBounds]                                  (I32 I64 => );
-    MemorySize        "memory.size"         MemIndex     Read       []                                                   ( => I32);
-    MemoryGrow        "memory.grow"         MemIndex     Call       []                                                   (I32 => I32);
+    MemorySize        "memory.size"         MemIndex     Read       []                                                   (*);
+    MemoryGrow        "memory.grow"         MemIndex     Call       []                                                   (*);
     MemoryFill        "memory.fill"         MemIndex     Call       [MemoryOutOfBounds]                                  (I32 I32 I32 => );
     MemoryCopy        "memory.copy"         MemCopy      Call       [MemoryOutOfBounds]                                  (I32 I32 I32 => );
     MemoryInit        "memory.init"         MemInit      Call       [MemoryOutOfBounds]                                  (I32 I32 I32 => );
@@ -336,7 +338,7 @@ opcodes! {
     GlobalSet         "global.set"          Global       Write      []                                                   (*);
     TableGet          "table.get"           Table        Read       [TableOutOfBounds]                                   (*);
     TableSet          "table.set"           Table        Write      [TableOutOfBounds]                                   (*);
-    TableSize         "table.size"          Table        Read       []                                                   ( => I32);
+    TableSize         "table.size"          Table        Read       []                                                   (*);
     TableGrow         "table.grow"          Table        Call       []                                                   (*);
     TableFill         "table.fill"          Table        Call       [TableOutOfBounds]                                   (*);
     TableCopy         "table.copy"          TableCopy    Call       [TableOutOfBounds]                                   (I32 I32 I32 => );
@@ -345,6 +347,7 @@ opcodes! {
     Call              "call"                Call         Call       []                                                   (*);
     CallImport        "call_import"         Call         Call       []                                                   (*);
     CallIndirect      "call_indirect"       CallIndirect Call       [UndefinedElement, IndirectCallToNull, BadSignature] (*);
+    CallRef           "call_ref"            CallRef      Call       [NullFunctionReference]                              (*);
     Trapz             "trapz"               Trap         Trapping   []                                                   (I32 => );
     Trapnz            "trapnz"              Trap         Trapping   []                                                   (I32 => );
     OsrLoadCell       "osr.load_cell"       Cell         Read       []                                                   (*);
@@ -354,6 +357,9 @@ opcodes! {
     BrTable           "br_table"            BrTable      Terminator []                                                   (*);
     Return            "return"              Return       Terminator []                                                   (*);
     Trap              "trap"                Trap         Terminator []                                                   ( => );
+    ReturnCall        "return_call"         Call         Terminator []                                                   (*);
+    ReturnCallIndirect "return_call_indirect" CallIndirect Terminator [UndefinedElement, IndirectCallToNull, BadSignature] (*);
+    ReturnCallRef     "return_call_ref"     CallRef      Terminator [NullFunctionReference]                              (*);
     V128Const         "v128.const"          ConstV128    Pure       []                                                   ( => V128);
     Simd              "simd"                Simd         Pure       []                                                   (*);
     I8x16Shuffle      "i8x16.shuffle"       Shuffle      Pure       []                                                   (V128 V128 => V128);
@@ -394,8 +400,17 @@ impl Opcode {
         self.is_call()
             && !matches!(
                 self,
-                Opcode::Call | Opcode::CallImport | Opcode::CallIndirect
+                Opcode::Call | Opcode::CallImport | Opcode::CallIndirect | Opcode::CallRef
             )
+    }
+
+    /// A tail call (`return_call*`): a terminator that leaves the function by calling, so
+    /// it does what a call does (any effect, any trap) and then what a return does.
+    pub fn is_tail_call(self) -> bool {
+        matches!(
+            self,
+            Opcode::ReturnCall | Opcode::ReturnCallIndirect | Opcode::ReturnCallRef
+        )
     }
 
     /// May trap (by itself or through a callee).
@@ -403,6 +418,7 @@ impl Opcode {
         !self.traps().is_empty()
             || matches!(self, Opcode::Trap | Opcode::Trapz | Opcode::Trapnz)
             || self.is_call()
+            || self.is_tail_call()
     }
 
     /// Whether deleting an unused instance changes behaviour (writes, calls, traps, control).
@@ -413,6 +429,23 @@ impl Opcode {
     /// Pure opcodes: what the mid-end's e-graph language covers.
     pub fn pure_opcodes() -> impl Iterator<Item = Opcode> {
         Opcode::ALL.iter().copied().filter(|op| op.is_pure())
+    }
+
+    /// Operand positions that hold an address, size or length in a memory's or table's index
+    /// type: i32, or i64 for a 64-bit memory or table (memory64, table64). Rows with a fixed
+    /// signature list them as i32; an instruction on a 64-bit memory or table has i64 there
+    /// (the `memory.copy`/`table.copy` length is i64 only when both sides are 64-bit).
+    /// `table.get`/`set`/`fill`/`grow` and `call_indirect` are checked by the verifier
+    /// itself, as are the results of `memory.size`/`memory.grow`/`table.size`/`table.grow`.
+    pub fn index_operands(self) -> &'static [usize] {
+        use Opcode::*;
+        match self {
+            op if op.access_bytes().is_some() => &[0],
+            MemoryGrow | MemoryInit | TableInit => &[0],
+            MemoryFill => &[0, 2],
+            MemoryCopy | TableCopy => &[0, 1, 2],
+            _ => &[],
+        }
     }
 
     /// Bytes accessed by a memory opcode.

@@ -547,6 +547,7 @@ impl FuncParser {
             Format::TableInit => Imm::Index2(l.prefixed("elem")?, l.prefixed("table")?),
             Format::ElemIndex => Imm::Index(l.prefixed("elem")?),
             Format::CallIndirect => Imm::Index2(l.prefixed("type")?, l.prefixed("table")?),
+            Format::CallRef => Imm::Index(l.prefixed("type")?),
             Format::Trap => {
                 let w = l.word()?;
                 match trap_from_name(&w) {

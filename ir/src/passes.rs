@@ -243,7 +243,9 @@ pub fn split_critical_edges(func: &mut Function) {
             continue;
         };
         let n = func.targets(term).len();
-        if n < 2 {
+        // A one-target branch with an operand (`br_table` with only a default) counts too:
+        // regalloc2 lets only operand-free branches pass arguments to a join.
+        if n < 2 && func.args(term).is_empty() {
             continue;
         }
         for t in 0..n {

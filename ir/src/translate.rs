@@ -77,10 +77,19 @@ fn val(t: wasmparser::ValType) -> Result<Type> {
         V::F32 => Type::F32,
         V::F64 => Type::F64,
         V::V128 => Type::V128,
-        V::Ref(r) if r == wasmparser::RefType::FUNCREF => Type::FuncRef,
-        V::Ref(r) if r == wasmparser::RefType::EXTERNREF => Type::ExternRef,
-        V::Ref(r) => return err(format!("unsupported reference type {r:?}")),
+        V::Ref(r) => ref_type(r)?,
     })
+}
+
+/// A reference type's IR type: typed function references (`(ref null? $t)`, `(ref
+/// null? func)`, `nullfuncref`) are `funcref` values and the extern ones `externref`
+/// (`strata_vm::module::runtime_ref_type`: nullability and concrete types are the
+/// validator's); `exnref` is left to the exception-handling work.
+fn ref_type(r: wasmparser::RefType) -> Result<Type> {
+    match strata_vm::module::runtime_ref_type(r) {
+        Some(t @ (Type::FuncRef | Type::ExternRef)) => Ok(t),
+        _ => err(format!("unsupported reference type {r:?}")),
+    }
 }
 
 macro_rules! numeric_ops {
@@ -637,14 +646,7 @@ impl Ctx<'_, '_> {
             }
             Operator::BrIf { relative_depth } => {
                 let cond = self.pop()?;
-                let target = match self.branch_target(relative_depth)? {
-                    Some(call) => call,
-                    None => self.return_block()?,
-                };
-                let next = self.create_block();
-                let next_call = self.func.make_block_call(next, &[]);
-                self.branch(Opcode::BrIf, &[cond], &[target, next_call]);
-                self.cur = next;
+                self.br_if(cond, relative_depth, false)?;
             }
             Operator::BrTable { ref targets } => {
                 let index = self.pop()?;
@@ -668,7 +670,13 @@ impl Ctx<'_, '_> {
                     };
                     calls.push(call);
                 }
-                self.branch(Opcode::BrTable, &[index], &calls);
+                if calls.len() == 1 {
+                    // Only a default: a jump. (A `br_table` with an operand may not pass
+                    // arguments to a block with other predecessors, which regalloc2 refuses.)
+                    self.branch(Opcode::Jump, &[], &calls);
+                } else {
+                    self.branch(Opcode::BrTable, &[index], &calls);
+                }
                 self.set_unreachable();
             }
             Operator::Return => {
@@ -696,6 +704,53 @@ impl Ctx<'_, '_> {
                     type_index,
                     1,
                 )?;
+            }
+            Operator::CallRef { type_index } => {
+                self.call(Opcode::CallRef, Imm::Index(type_index), type_index, 1)?;
+            }
+            Operator::ReturnCall { function_index } => {
+                let Some(&ti) = self.module.funcs.get(function_index as usize) else {
+                    return err("call to an unknown function");
+                };
+                self.tail_call(Opcode::ReturnCall, Imm::Index(function_index), ti, 0)?;
+            }
+            Operator::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.tail_call(
+                Opcode::ReturnCallIndirect,
+                Imm::Index2(type_index, table_index),
+                type_index,
+                1,
+            )?,
+            Operator::ReturnCallRef { type_index } => {
+                self.tail_call(Opcode::ReturnCallRef, Imm::Index(type_index), type_index, 1)?
+            }
+            Operator::RefAsNonNull => {
+                // A null test that traps; the reference itself stays on the stack.
+                let r = *self.top(1)?.first().unwrap();
+                let is_null = self.b().op(Opcode::RefIsNull, Imm::None, &[r]).unwrap();
+                self.b().inst(
+                    Opcode::Trapnz,
+                    Imm::Trap(TrapCode::NullReference),
+                    &[is_null],
+                    &[],
+                );
+            }
+            Operator::BrOnNull { relative_depth } => {
+                // Branches with the values below the reference; falls through with it.
+                let r = self.pop()?;
+                let is_null = self.b().op(Opcode::RefIsNull, Imm::None, &[r]).unwrap();
+                self.br_if(is_null, relative_depth, false)?;
+                self.push(r);
+            }
+            Operator::BrOnNonNull { relative_depth } => {
+                // Branches with the reference on top of the label's values; falls through
+                // without it.
+                let r = *self.top(1)?.first().unwrap();
+                let is_null = self.b().op(Opcode::RefIsNull, Imm::None, &[r]).unwrap();
+                self.br_if(is_null, relative_depth, true)?;
+                self.pop()?;
             }
             Operator::Drop => {
                 self.pop()?;
@@ -752,13 +807,10 @@ impl Ctx<'_, '_> {
                 self.push(v);
             }
             Operator::RefNull { hty } => {
-                let ty = if hty == wasmparser::HeapType::FUNC {
-                    Type::FuncRef
-                } else if hty == wasmparser::HeapType::EXTERN {
-                    Type::ExternRef
-                } else {
+                let Some(r) = wasmparser::RefType::new(true, hty) else {
                     return err(format!("unsupported heap type {hty:?}"));
                 };
+                let ty = ref_type(r)?;
                 let v = self.b().op(Opcode::RefNull, Imm::Type(ty), &[]).unwrap();
                 self.push(v);
             }
@@ -774,8 +826,14 @@ impl Ctx<'_, '_> {
                     .unwrap();
                 self.push(v);
             }
-            Operator::MemorySize { mem } => self.simple(Opcode::MemorySize, Imm::Index(mem))?,
-            Operator::MemoryGrow { mem } => self.simple(Opcode::MemoryGrow, Imm::Index(mem))?,
+            Operator::MemorySize { mem } => {
+                let t = self.memory_index_type(mem)?;
+                self.index_typed(Opcode::MemorySize, mem, 0, t)?
+            }
+            Operator::MemoryGrow { mem } => {
+                let t = self.memory_index_type(mem)?;
+                self.index_typed(Opcode::MemoryGrow, mem, 1, t)?
+            }
             Operator::MemoryFill { mem } => self.simple(Opcode::MemoryFill, Imm::Index(mem))?,
             Operator::MemoryCopy { dst_mem, src_mem } => {
                 self.simple(Opcode::MemoryCopy, Imm::Index2(dst_mem, src_mem))?
@@ -796,7 +854,10 @@ impl Ctx<'_, '_> {
             Operator::ElemDrop { elem_index } => {
                 self.simple(Opcode::ElemDrop, Imm::Index(elem_index))?
             }
-            Operator::TableSize { table } => self.simple(Opcode::TableSize, Imm::Index(table))?,
+            Operator::TableSize { table } => {
+                let t = self.table_index_type(table)?;
+                self.index_typed(Opcode::TableSize, table, 0, t)?
+            }
             Operator::TableGet { table } => {
                 let ty = self.table_type(table)?;
                 let i = self.pop()?;
@@ -812,12 +873,8 @@ impl Ctx<'_, '_> {
                     .inst(Opcode::TableSet, Imm::Index(table), &args, &[]);
             }
             Operator::TableGrow { table } => {
-                let args = self.popn(2)?;
-                let v = self
-                    .b()
-                    .op(Opcode::TableGrow, Imm::Index(table), &args)
-                    .unwrap();
-                self.push(v);
+                let t = self.table_index_type(table)?;
+                self.index_typed(Opcode::TableGrow, table, 2, t)?
             }
             Operator::TableFill { table } => {
                 let args = self.popn(3)?;
@@ -880,6 +937,37 @@ impl Ctx<'_, '_> {
         Ok(())
     }
 
+    /// `memory.size`/`grow`, `table.size`/`grow`: pops `n` operands, pushes one result of
+    /// the memory's or table's index type `t`.
+    fn index_typed(&mut self, opcode: Opcode, index: u32, n: usize, t: Type) -> Result<()> {
+        let args = self.popn(n)?;
+        let inst = self.b().inst(opcode, Imm::Index(index), &args, &[t]);
+        let v = self
+            .func
+            .result(inst)
+            .ok_or_else(|| TranslateError(format!("{opcode}: no result")))?;
+        self.push(v);
+        Ok(())
+    }
+
+    /// The type of memory `mem`'s addresses and sizes: i64 for a 64-bit memory.
+    fn memory_index_type(&self, mem: u32) -> Result<Type> {
+        match self.module.memories.get(mem as usize) {
+            Some(m) if m.memory64 => Ok(Type::I64),
+            Some(_) => Ok(Type::I32),
+            None => err("unknown memory"),
+        }
+    }
+
+    /// The type of table `table`'s indices and sizes: i64 for a 64-bit table.
+    fn table_index_type(&self, table: u32) -> Result<Type> {
+        match self.module.tables.get(table as usize) {
+            Some(t) if t.ty.table64 => Ok(Type::I64),
+            Some(_) => Ok(Type::I32),
+            None => err("unknown table"),
+        }
+    }
+
     fn table_type(&self, table: u32) -> Result<Type> {
         match self.module.tables.get(table as usize) {
             Some(t) => Ok(t.ty.elem),
@@ -896,6 +984,38 @@ impl Ctx<'_, '_> {
         let inst = self.b().inst(opcode, imm, &args, &results);
         let rs: Vec<Value> = self.func.results(inst).collect();
         self.t.stack.extend(rs);
+        Ok(())
+    }
+
+    /// A conditional branch to label `depth` with the top of the stack as its values, taken
+    /// when `cond` is nonzero (or zero, when `negate`); the code after it goes on in a new
+    /// block.
+    fn br_if(&mut self, cond: Value, depth: u32, negate: bool) -> Result<()> {
+        let target = match self.branch_target(depth)? {
+            Some(call) => call,
+            None => self.return_block()?,
+        };
+        let next = self.create_block();
+        let next_call = self.func.make_block_call(next, &[]);
+        let targets = if negate {
+            [next_call, target]
+        } else {
+            [target, next_call]
+        };
+        self.branch(Opcode::BrIf, &[cond], &targets);
+        self.cur = next;
+        Ok(())
+    }
+
+    /// A tail call (`return_call*`): pops the arguments (and the callee operand, `extra`)
+    /// and ends the block; the results are the function's (the validator checked).
+    fn tail_call(&mut self, opcode: Opcode, imm: Imm, type_index: u32, extra: usize) -> Result<()> {
+        let Some(ft) = self.module.types.get(type_index as usize) else {
+            return err("unknown type");
+        };
+        let args = self.popn(ft.params().len() + extra)?;
+        self.b().inst(opcode, imm, &args, &[]);
+        self.set_unreachable();
         Ok(())
     }
 

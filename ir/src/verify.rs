@@ -50,6 +50,7 @@ fn format_matches(format: Format, imm: &Imm) -> bool {
                     | Format::Global
                     | Format::Table
                     | Format::ElemIndex
+                    | Format::CallRef
                     | Format::Cell,
                 Imm::Index(_)
             )
@@ -86,6 +87,21 @@ impl Verifier<'_> {
 
     fn types(&self, vs: &[Value]) -> Vec<Type> {
         vs.iter().map(|v| self.ty(*v)).collect()
+    }
+
+    /// Index operands that must share one index type: `memory.fill`'s address and length
+    /// (one memory); a copy's length is i64 exactly when both sides are 64-bit.
+    fn index_types_agree(&mut self, inst: Inst, op: Opcode, args: &[Type]) {
+        let ok = match (op, args) {
+            (Opcode::MemoryFill, [d, _, n]) => d == n,
+            (Opcode::MemoryCopy | Opcode::TableCopy, [d, s, n]) => {
+                (*n == Type::I64) == (*d == Type::I64 && *s == Type::I64)
+            }
+            _ => true,
+        };
+        if !ok {
+            self.error(inst, format!("{op}: index types of the operands disagree"));
+        }
     }
 
     fn expect_types(&mut self, inst: Inst, what: &str, got: &[Type], want: &[Type]) {
@@ -190,11 +206,20 @@ impl Verifier<'_> {
         let args = self.types(f.args(inst));
         let results: Vec<Type> = f.results(inst).map(|r| f.value_type(r)).collect();
         if let Some(sig) = op.signature() {
-            self.expect_types(inst, "operands", &args, sig.params);
+            // An index operand of a 64-bit memory or table is i64 where the row says i32.
+            let mut params = sig.params.to_vec();
+            for &k in op.index_operands() {
+                if args.get(k) == Some(&Type::I64) && params.get(k) == Some(&Type::I32) {
+                    params[k] = Type::I64;
+                }
+            }
+            self.expect_types(inst, "operands", &args, &params);
             self.expect_types(inst, "results", &results, sig.results);
+            self.index_types_agree(inst, op, &args);
         } else {
             use Opcode::*;
             let is_ref = |t: &Type| t.is_ref();
+            let is_index = |t: &Type| matches!(t, Type::I32 | Type::I64);
             match op {
                 RefNull => {
                     if let Imm::Type(t) = d.imm {
@@ -232,7 +257,14 @@ impl Verifier<'_> {
                         self.error(inst, format!("{sop}: lane {lane} out of range"));
                     }
                     let (params, res) = sop.signature();
-                    self.expect_types(inst, "operands", &args, params);
+                    // A 64-bit memory's address is i64 where the row says i32.
+                    let mut params = params.to_vec();
+                    if op != Simd && args.first() == Some(&Type::I64) {
+                        if let Some(p) = params.first_mut() {
+                            *p = Type::I64;
+                        }
+                    }
+                    self.expect_types(inst, "operands", &args, &params);
                     self.expect_types(inst, "results", &results, res);
                 }
                 GlobalGet => {
@@ -246,45 +278,79 @@ impl Verifier<'_> {
                         self.error(inst, "global.set takes one value, returns none");
                     }
                 }
+                // Index types (`is_index`): i32, or i64 for a 64-bit memory or table.
+                MemorySize | TableSize => {
+                    if !args.is_empty() || results.len() != 1 || !is_index(&results[0]) {
+                        self.error(inst, format!("{op} takes nothing, returns an index type"));
+                    }
+                }
+                MemoryGrow => {
+                    if args.len() != 1 || !is_index(&args[0]) || results != args {
+                        self.error(inst, "memory.grow takes (t), returns t (t an index type)");
+                    }
+                }
                 TableGet => {
-                    if args != [Type::I32] || results.len() != 1 || !is_ref(&results[0]) {
-                        self.error(inst, "table.get takes (i32), returns a reference");
+                    if args.len() != 1
+                        || !is_index(&args[0])
+                        || results.len() != 1
+                        || !is_ref(&results[0])
+                    {
+                        self.error(inst, "table.get takes (t), returns a reference");
                     }
                 }
                 TableSet => {
                     if args.len() != 2
-                        || args[0] != Type::I32
+                        || !is_index(&args[0])
                         || !is_ref(&args[1])
                         || !results.is_empty()
                     {
-                        self.error(inst, "table.set takes (i32, ref)");
+                        self.error(inst, "table.set takes (t, ref)");
                     }
                 }
                 TableGrow => {
                     if args.len() != 2
                         || !is_ref(&args[0])
-                        || args[1] != Type::I32
-                        || results != [Type::I32]
+                        || !is_index(&args[1])
+                        || results != args[1..]
                     {
-                        self.error(inst, "table.grow takes (ref, i32), returns i32");
+                        self.error(inst, "table.grow takes (ref, t), returns t");
                     }
                 }
                 TableFill => {
                     if args.len() != 3
-                        || args[0] != Type::I32
+                        || !is_index(&args[0])
                         || !is_ref(&args[1])
-                        || args[2] != Type::I32
+                        || args[2] != args[0]
                         || !results.is_empty()
                     {
-                        self.error(inst, "table.fill takes (i32, ref, i32)");
+                        self.error(inst, "table.fill takes (t, ref, t)");
                     }
                 }
                 CallIndirect => {
-                    if args.last() != Some(&Type::I32) {
-                        self.error(inst, "call_indirect's last operand is the i32 table index");
+                    if !args.last().is_some_and(is_index) {
+                        self.error(
+                            inst,
+                            "call_indirect's last operand is the table index (i32 or i64)",
+                        );
                     }
                 }
-                Call | CallImport => {}
+                Call | CallImport | ReturnCall => {}
+                ReturnCallIndirect => {
+                    if args.last() != Some(&Type::I32) {
+                        self.error(
+                            inst,
+                            "return_call_indirect's last operand is the i32 table index",
+                        );
+                    }
+                }
+                CallRef | ReturnCallRef => {
+                    if args.last() != Some(&Type::FuncRef) {
+                        self.error(
+                            inst,
+                            format!("{op}'s last operand is the function reference"),
+                        );
+                    }
+                }
                 OsrLoadCell => {
                     if !osr_block {
                         self.error(inst, "osr.load_cell outside an OSR entry block");

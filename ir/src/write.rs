@@ -173,6 +173,7 @@ impl Printer<'_> {
             (Format::TableInit, Imm::Index2(a, b)) => write!(imm, "elem{a} table{b}").unwrap(),
             (Format::ElemIndex, Imm::Index(i)) => write!(imm, "elem{i}").unwrap(),
             (Format::CallIndirect, Imm::Index2(a, b)) => write!(imm, "type{a} table{b}").unwrap(),
+            (Format::CallRef, Imm::Index(t)) => write!(imm, "type{t}").unwrap(),
             (Format::Trap, Imm::Trap(c)) => imm.push_str(trap_name(c)),
             (Format::Cell, Imm::Index(i)) => write!(imm, "cell{i}").unwrap(),
             (Format::ConstV128 | Format::Shuffle, Imm::V128(b)) => {

@@ -112,6 +112,28 @@ fn wasm_v2_spec_suite() {
     assert!(counts.functions > 4000, "{counts:?}");
 }
 
+/// Tail calls and typed function references: every function of the two proposals' suites
+/// translates (none is refused) and stays valid through the pipeline and the mid-end.
+#[test]
+fn tail_call_and_function_references_suites() {
+    for (suite, least) in [("tail-call", 70), ("function-references", 700)] {
+        let mut counts = Counts::default();
+        let mut failures = Vec::new();
+        for (name, bytes) in common::proposal_modules(suite) {
+            if let Err(e) = check_module(&format!("{suite}/{name}"), bytes, &mut counts) {
+                failures.push(e);
+            }
+        }
+        eprintln!("{suite}: {counts:?}");
+        assert!(
+            failures.is_empty(),
+            "{}",
+            common::first_failures(&failures, 5)
+        );
+        assert!(counts.functions >= least, "{suite}: {counts:?}");
+    }
+}
+
 #[test]
 fn bench_programs() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/programs");

@@ -1,6 +1,7 @@
 //! Generated modules: wasm-smith restricted to what Strata implements (WebAssembly 2.0 with
 //! SIMD in half of the modules, with multi-memory, memory64, tail calls and exception
-//! handling, two tables, no imports), every item exported so that the final state is
+//! handling, two tables, no imports; a third of them with their direct calls through typed
+//! function references, [`super::typed_refs`]), every item exported so that the final state is
 //! observable, NaNs canonicalized so that memory and v128 values can be compared bit-exact,
 //! and `ensure_termination` so that every call ends.
 //!
@@ -95,6 +96,17 @@ pub fn generate_for(data: &[u8], exceptions: bool) -> Option<Case> {
     let seed = u.arbitrary::<u64>().unwrap_or(0);
     let wasm = add_global_export(&module.to_bytes(), FUEL_EXPORT, fuel_global)?;
     let wasm = super::canon::canonicalize_conversions(&wasm).unwrap_or(wasm);
+    // Typed function references in a third of the modules (chosen by the input's length, so
+    // the others are what they always were), when every side runs them (not with the wasmi
+    // oracle, which gets the modules made without exception handling): the direct calls go
+    // through `(ref $t)` values (`super::typed_refs`).
+    let wasm = if exceptions && data.len().is_multiple_of(3) {
+        super::typed_refs::typed_references(&wasm)
+            .filter(|w| strata::validate(w).is_ok())
+            .unwrap_or(wasm)
+    } else {
+        wasm
+    };
     Some(Case {
         wasm,
         seed,
@@ -205,6 +217,78 @@ mod tests {
             let module = strata::Module::new(&engine, &case.wasm).unwrap();
             assert!(module.exports().iter().any(|e| e.name == FUEL_EXPORT));
         }
+    }
+
+    /// The fuzzer reaches memory64 and table64 on every tier: some generated modules have
+    /// a 64-bit memory or table, and the optimizing tier compiles their functions itself.
+    /// Modules without exception handling (the peer-oracle variant), which the optimizing
+    /// tier does not run yet; tail calls, which other work brings to it, may keep a
+    /// function in the baseline.
+    #[test]
+    fn some_generated_modules_have_64_bit_memories_and_tables_the_optimizing_tier_compiles() {
+        let engine = strata::Engine::default();
+        let (mut mem64, mut table64, mut compiled, mut refused) = (0, 0, 0, Vec::new());
+        for seed in 0..100 {
+            let case = generate_from_seed_for(seed, false);
+            let module = strata::Module::new(&engine, &case.wasm).unwrap();
+            let env = module.env();
+            let m64 = env.memories.iter().any(|m| m.memory64);
+            let t64 = env.tables.iter().any(|t| t.ty.table64);
+            mem64 += usize::from(m64);
+            table64 += usize::from(t64);
+            if !(m64 || t64) {
+                continue;
+            }
+            for d in 0..env.num_defined_funcs() as u32 {
+                let bounds = strata::BoundsChecks::Explicit;
+                match strata_tiers::opt::function_code(env, d, bounds) {
+                    Ok(_) => compiled += 1,
+                    Err(e) if e.contains("unsupported operator ReturnCall") => {}
+                    Err(e) => refused.push(format!("seed {seed}: function {d}: {e}")),
+                }
+            }
+        }
+        assert!(refused.is_empty(), "{}", refused.join("\n"));
+        // Seeds 0..100: 32 modules with a 64-bit memory, 29 with a 64-bit table, 58 of
+        // their functions compiled.
+        assert!(
+            mem64 >= 10 && table64 >= 10 && compiled >= 40,
+            "{mem64} modules with a 64-bit memory, {table64} with a 64-bit table, \
+             {compiled} of their functions compiled by the optimizing tier"
+        );
+    }
+
+    #[test]
+    fn some_generated_modules_use_typed_function_references() {
+        use wasmparser::Operator as O;
+        let (mut typed, mut ops) = (0, 0);
+        const SEEDS: u64 = 300;
+        for seed in 0..SEEDS {
+            let case = generate_from_seed(seed);
+            strata::validate(&case.wasm).unwrap();
+            let mut uses = false;
+            for payload in wasmparser::Parser::new(0).parse_all(&case.wasm) {
+                let Ok(wasmparser::Payload::CodeSectionEntry(body)) = payload else {
+                    continue;
+                };
+                for op in body.get_operators_reader().unwrap() {
+                    if matches!(
+                        op.unwrap(),
+                        O::CallRef { .. }
+                            | O::ReturnCallRef { .. }
+                            | O::RefAsNonNull
+                            | O::BrOnNull { .. }
+                            | O::BrOnNonNull { .. }
+                    ) {
+                        ops += 1;
+                        uses = true;
+                    }
+                }
+            }
+            typed += usize::from(uses);
+        }
+        println!("{typed} of {SEEDS} modules use typed function references ({ops} operators)");
+        assert!(typed >= 10, "only {typed} of {SEEDS} modules");
     }
 
     #[test]

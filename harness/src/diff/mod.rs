@@ -10,6 +10,7 @@
 //! - [`compare`]: a case run on every side and compared step by step ([`run_case`]);
 //! - [`generate`]: wasm-smith modules restricted to Strata's features ([`generate`]);
 //! - [`canon`]: NaN canonicalization after the conversions wasm-smith leaves alone;
+//! - [`typed_refs`]: direct calls rewritten through typed function references;
 //! - [`malformed`]: arbitrary bytes through validation, compilation and instantiation;
 //! - [`oracle_bugs`]: a divergence attributed to a known bug of the oracle, by a re-run
 //!   past it (never by its symptom alone);
@@ -27,6 +28,7 @@ pub mod oracle_bugs;
 pub mod plan;
 pub mod side;
 pub mod targets;
+pub mod typed_refs;
 pub mod value;
 #[cfg(feature = "oracle-wasmi")]
 pub mod wasmi_side;

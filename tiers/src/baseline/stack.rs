@@ -5,8 +5,9 @@
 /// Value types as the code generator sees them: references are 64-bit integers. A v128
 /// takes two stack entries like it takes two cells (docs/abi.md §1): `V128` (the low half,
 /// which names the value) and `V128Hi` above it, so stack positions are cell positions.
-/// v128 entries are never in registers: they are constants, pending local reads or slots,
-/// and SIMD lowerings work in XMM registers between them (`simd.rs`).
+/// A v128 in an XMM register is both entries with the same `Loc::Reg`: the pair is spilled,
+/// freed and stored together (`Gen::spill_entry`), and code that moves cells one by one
+/// stores the low half with `movq` and the high half with `pextrq` (`Gen::store_cell`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ty {
     I32,
@@ -21,6 +22,16 @@ impl Ty {
     #[inline]
     pub fn is_float(self) -> bool {
         matches!(self, Ty::F32 | Ty::F64)
+    }
+    /// Whether a value of this type lives in an XMM register when it is in one.
+    #[inline]
+    pub fn in_xmm(self) -> bool {
+        matches!(self, Ty::F32 | Ty::F64 | Ty::V128 | Ty::V128Hi)
+    }
+    /// Whether this is either half of a v128.
+    #[inline]
+    pub fn is_v128(self) -> bool {
+        matches!(self, Ty::V128 | Ty::V128Hi)
     }
     /// Whether a value of this type fills its whole cell (a v128 half does).
     #[inline]
@@ -63,7 +74,7 @@ impl Ty {
 pub enum Loc {
     /// A constant (raw bits; i32/f32 zero-extended).
     Const(u64),
-    /// A general register (integers) or an XMM register (floats).
+    /// A general register (integers) or an XMM register (floats, both halves of a v128).
     Reg(u8),
     /// The current value of local `i` (`fp[i]`), not yet read.
     Local(u32),

@@ -440,6 +440,11 @@ pub fn emit_simple(a: &mut Asm, op: SimdCode, d: u8, s: u8) {
     }
 }
 
+/// How a sequence gets a 128-bit constant into a register: [`load_const`] (through r11), or
+/// a tier's constant pool (the baseline's, read `rip`-relative). Each sequence that needs
+/// constants has a `_with` form taking one; the plain form uses `load_const`.
+pub type Consts<'a> = &'a mut dyn FnMut(&mut Asm, u8, u128);
+
 /// `x = v` (uses r11).
 pub fn load_const(a: &mut Asm, x: u8, v: u128) {
     let (lo, hi) = (v as u64, (v >> 64) as u64);
@@ -576,6 +581,11 @@ pub fn i64x2_abs(a: &mut Asm, d: u8, t: u8) {
 
 /// The pairwise extended adds of `d`, with `s` clobbered (uses r11).
 pub fn ext_add_pairwise(a: &mut Asm, op: SimdCode, d: u8, s: u8) {
+    ext_add_pairwise_with(a, op, d, s, &mut load_const)
+}
+
+/// [`ext_add_pairwise`] with constants from `load_const`.
+pub fn ext_add_pairwise_with(a: &mut Asm, op: SimdCode, d: u8, s: u8, load_const: Consts) {
     use SimdCode::*;
     match op {
         I16x8ExtAddPairwiseI8x16U => {
@@ -602,6 +612,11 @@ pub fn ext_add_pairwise(a: &mut Asm, op: SimdCode, d: u8, s: u8) {
 
 /// `i8x16.popcnt` of `d`; `s`, `t0`, `t1` clobbered (uses r11).
 pub fn popcnt(a: &mut Asm, d: u8, s: u8, t0: u8, t1: u8) {
+    popcnt_with(a, d, s, t0, t1, &mut load_const)
+}
+
+/// [`popcnt`] with constants from `load_const`.
+pub fn popcnt_with(a: &mut Asm, d: u8, s: u8, t0: u8, t1: u8, load_const: Consts) {
     // Two nibble lookups with pshufb.
     let lut = u128::from_le_bytes([0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4]);
     load_const(a, s, splat8(0x0f));
@@ -640,6 +655,11 @@ pub fn f32x4_convert_u(a: &mut Asm, d: u8, s: u8) {
 /// `i8x16.swizzle` (or the relaxed one): `d` = the vector (and result), `s` = the indices
 /// (clobbered), `t` clobbered (uses r11).
 pub fn swizzle(a: &mut Asm, relaxed: bool, d: u8, s: u8, t: u8) {
+    swizzle_with(a, relaxed, d, s, t, &mut load_const)
+}
+
+/// [`swizzle`] with constants from `load_const`.
+pub fn swizzle_with(a: &mut Asm, relaxed: bool, d: u8, s: u8, t: u8, load_const: Consts) {
     if !relaxed {
         // Indices of 16 and more saturate to bit 7 set: pshufb gives 0.
         load_const(a, t, splat8(0x70));
@@ -651,7 +671,13 @@ pub fn swizzle(a: &mut Asm, relaxed: bool, d: u8, s: u8, t: u8) {
 /// `i8x16.shuffle`: `d` = the first vector (and result), `s` the second (clobbered), `t`
 /// clobbered (uses r11).
 pub fn shuffle(a: &mut Asm, lanes: [u8; 16], d: u8, s: u8, t: u8) {
-    // pshufb each input with a mask that zeroes the other input's lanes.
+    shuffle_with(a, lanes, d, s, t, &mut load_const)
+}
+
+/// [`shuffle`] with constants from `load_const`.
+pub fn shuffle_with(a: &mut Asm, lanes: [u8; 16], d: u8, s: u8, t: u8, load_const: Consts) {
+    // pshufb each input with a mask that zeroes the other input's lanes; one pshufb when
+    // every lane comes from the same input.
     let pick = |from_b: bool| {
         u128::from_le_bytes(lanes.map(|i| {
             let i = i & 31;
@@ -662,8 +688,17 @@ pub fn shuffle(a: &mut Asm, lanes: [u8; 16], d: u8, s: u8, t: u8) {
             }
         }))
     };
+    if lanes.iter().all(|&i| i & 31 >= 16) {
+        dynasm!(a ; .arch x64 ; movdqa Rx(d), Rx(s));
+        load_const(a, t, pick(true));
+        dynasm!(a ; .arch x64 ; pshufb Rx(d), Rx(t));
+        return;
+    }
     load_const(a, t, pick(false));
     dynasm!(a ; .arch x64 ; pshufb Rx(d), Rx(t));
+    if lanes.iter().all(|&i| i & 31 < 16) {
+        return;
+    }
     load_const(a, t, pick(true));
     dynasm!(a ; .arch x64 ; pshufb Rx(s), Rx(t) ; por Rx(d), Rx(s));
 }
@@ -747,6 +782,18 @@ pub fn shift(a: &mut Asm, op: SimdCode, d: u8, s: u8, count: Option<u64>) -> Opt
 /// neighbouring byte masked off (or, for `shr_s`, bytes widened to words first); `s`
 /// clobbered (uses r11).
 pub fn i8_shift_const(a: &mut Asm, op: SimdCode, d: u8, s: u8, count: u64) {
+    i8_shift_const_with(a, op, d, s, count, &mut load_const)
+}
+
+/// [`i8_shift_const`] with constants from `load_const`.
+pub fn i8_shift_const_with(
+    a: &mut Asm,
+    op: SimdCode,
+    d: u8,
+    s: u8,
+    count: u64,
+    load_const: Consts,
+) {
     use SimdCode::*;
     let n = (count & 7) as u8;
     match op {

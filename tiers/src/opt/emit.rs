@@ -61,6 +61,9 @@ struct Gen<'a> {
     call_base: u32,
     explicit: bool,
     has_memory: bool,
+    /// r12 holds memory 0's length: in explicit-bounds mode, and in both modes when memory
+    /// 0 is 64-bit (every access to it is checked; r12 is never allocated).
+    len_in_r12: bool,
     /// The register whose zero-extended low half r11 holds, while only memory accesses
     /// have run since it was put there (consecutive accesses off one base share it).
     r11_index: Option<u8>,
@@ -116,6 +119,10 @@ pub fn emit(
         call_base,
         explicit,
         has_memory: !module.memories.is_empty(),
+        len_in_r12: module
+            .memories
+            .first()
+            .is_some_and(|m| explicit || m.memory64),
         r11_index: None,
         wide_xmm: vc.has_v128,
     };
@@ -448,7 +455,7 @@ impl Gen<'_> {
     }
 
     fn reload_mem_len(&mut self) {
-        if self.explicit && self.has_memory {
+        if self.len_in_r12 {
             let m = off::VMCTX_MEMORY;
             let l = off::MEMORY_LEN;
             asm!(self; mov r12, QWORD [r15 + m] ; mov r12, QWORD [r12 + l]);
@@ -853,6 +860,10 @@ impl Gen<'_> {
             }
             Call | CallImport => self.call(inst, al)?,
             CallIndirect => self.call_indirect(inst, al)?,
+            CallRef => self.call_ref(inst, al)?,
+            ReturnCall => self.return_call(inst, al)?,
+            ReturnCallIndirect => self.return_call_indirect(inst, al)?,
+            ReturnCallRef => self.return_call_ref(inst, al)?,
             MemoryFill | MemoryCopy | MemoryInit | DataDrop | ElemDrop | TableGet | TableSet
             | TableSize | TableGrow | TableFill | TableCopy | TableInit | RefFunc => {
                 let imms = super::lower::helper_imms(op, data.imm)?;
@@ -1151,6 +1162,14 @@ impl Gen<'_> {
     /// `VMContext.memories` (docs/abi.md §2). Consecutive memory-0 accesses off the same
     /// index register share r11's zero-extension (`r11_index`).
     fn address(&mut self, a: u8, mem: u32, offset: u64, size: u32, checked: bool) -> Option<i32> {
+        if self
+            .module
+            .memories
+            .get(mem as usize)
+            .is_some_and(|m| m.memory64)
+        {
+            return self.address64(a, mem, offset, size, checked);
+        }
         if mem != 0 || self.r11_index != Some(a) {
             asm!(self; mov r11d, Rd(a));
             self.r11_index = Some(a);
@@ -1180,6 +1199,63 @@ impl Gen<'_> {
                 ; lea r10, [r11 + e]
                 ; cmp r10, r12
                 ; ja =>oob
+            );
+        }
+        Some(disp as i32)
+    }
+
+    /// `address` for a 64-bit memory (memory64, any index): the index is used whole and,
+    /// the guard region covering no 64-bit index, the access is checked in both bounds modes
+    /// unless the mid-end proved the check redundant (`checked` false: a dominating check
+    /// covered it). `index + offset + size` never wraps: past 2^64 is out of bounds.
+    fn address64(&mut self, a: u8, mem: u32, offset: u64, size: u32, checked: bool) -> Option<i32> {
+        // r11 holds the whole index now, then an address: nothing to share.
+        self.r11_index = None;
+        let Some(end) = offset.checked_add(u64::from(size)) else {
+            let l = self.trap_label(TrapCode::MemoryOutOfBounds);
+            asm!(self; jmp =>l);
+            return None;
+        };
+        asm!(self; mov r11, Rq(a));
+        let mut disp = offset;
+        if end > i32::MAX as u64 {
+            // The offset does not fit a displacement: add it, a carry is out of bounds.
+            let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+            asm!(self
+                ; mov r10, QWORD offset as i64
+                ; add r11, r10
+                ; jc =>oob
+            );
+            disp = 0;
+        }
+        if checked {
+            // r11 > len - (disp + size), or len < disp + size: out of bounds. With the
+            // offset still a displacement, r11 + offset cannot wrap past the check.
+            let e = (disp + u64::from(size)) as i32;
+            let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+            if mem == 0 && self.len_in_r12 {
+                asm!(self; mov r10, r12);
+            } else {
+                let l = off::MEMORY_LEN;
+                self.memory_definition(mem);
+                asm!(self; mov r10, QWORD [r10 + l]);
+            }
+            asm!(self
+                ; sub r10, e
+                ; jb =>oob
+                ; cmp r11, r10
+                ; ja =>oob
+            );
+        }
+        if mem != 0 {
+            // Relative to r13 (memory 0's base), so the access keeps its one addressing
+            // form; the arithmetic wraps.
+            let b = off::MEMORY_BASE;
+            self.memory_definition(mem);
+            asm!(self
+                ; mov r10, QWORD [r10 + b]
+                ; sub r10, r13
+                ; add r11, r10
             );
         }
         Some(disp as i32)
@@ -1215,6 +1291,16 @@ impl Gen<'_> {
             ; sub r10, r13
             ; add r11, r10
         );
+    }
+
+    /// `rcx` = the `call_indirect` table index kept in the frame cell at `disp`: its low
+    /// half for a 32-bit table, all of it for a 64-bit one.
+    fn load_table_index(&mut self, disp: i32, table64: bool) {
+        if table64 {
+            asm!(self; mov rcx, QWORD [r14 + disp]);
+        } else {
+            asm!(self; mov ecx, DWORD [r14 + disp]);
+        }
     }
 
     fn call_helper(&mut self, addr: usize) {
@@ -1304,11 +1390,17 @@ impl Gen<'_> {
             self.asm.new_dynamic_label(),
         );
         let stub = self.trap_exit();
+        // A 64-bit table's index is read whole (the helpers saturate it).
+        let table64 = self
+            .module
+            .tables
+            .get(table as usize)
+            .is_some_and(|t| t.ty.table64);
         asm!(self
             ; mov esi, table as i32
             ; mov edx, type_index as i32
-            ; mov ecx, DWORD [r14 + idx_cell]
         );
+        self.load_table_index(idx_cell, table64);
         self.call_helper(helpers::resolve_indirect as *const () as usize);
         asm!(self
             ; test edx, edx
@@ -1329,9 +1421,9 @@ impl Gen<'_> {
             ; =>slow
             ; mov esi, table as i32
             ; mov edx, type_index as i32
-            ; mov ecx, DWORD [r14 + idx_cell]
             ; lea r8, [r14 + shift]
         );
+        self.load_table_index(idx_cell, table64);
         self.call_helper(helpers::call_indirect as *const () as usize);
         asm!(self; test eax, eax ; jnz =>stub ; =>done);
         self.reload_mem_len();
@@ -1341,6 +1433,218 @@ impl Gen<'_> {
             self.load_cell(al[n + 1 + k], cell_disp(cell), t);
             cell += t.cells();
         }
+        Ok(())
+    }
+
+    // ---- typed function references and tail calls (docs/abi.md §3) ----
+
+    /// Stores the first `n` arguments of `inst` in consecutive cells from `cell`; returns
+    /// the cell after them.
+    fn store_args(&mut self, inst: Inst, al: &[Allocation], n: usize, mut cell: u32) -> u32 {
+        let args = self.func.args(inst);
+        for (k, &a) in args[..n].iter().enumerate() {
+            let t = self.func.value_type(a);
+            self.store_cell(al[k], cell_disp(cell), t);
+            cell += t.cells();
+        }
+        cell
+    }
+
+    /// Moves `cells` argument cells from the outgoing call frame to the frame's first
+    /// cells, where a tail callee's frame starts. Ascending, through r11: cell `k` is below
+    /// source cell `call_base + k`, so no source is overwritten before it is read.
+    fn move_tail_args(&mut self, cells: u32) {
+        for k in 0..cells {
+            let (src, dst) = (cell_disp(self.call_base + k), cell_disp(k));
+            if src != dst {
+                asm!(self; mov r11, QWORD [r14 + src] ; mov QWORD [r14 + dst], r11);
+            }
+        }
+    }
+
+    /// Leaves this frame for a tail callee whose entry is in `rax` and defined index in
+    /// `edx` (what `resolve_tail_*` return): the callee's return address is this frame's,
+    /// so the machine stack stays as it is (the interp-entry stub reads the index in eax).
+    fn tail_jump_rax(&mut self) {
+        asm!(self
+            ; mov r11, rax
+            ; mov eax, edx
+            ; pop rbp
+            ; jmp r11
+        );
+    }
+
+    /// `call_ref`: `resolve_tail_ref` checks for null and finds the code slot of a
+    /// same-instance callee (compiled code or the interp-entry stub, with its index in
+    /// eax), called directly; another instance's or a host function runs through the
+    /// `call_ref` helper. The reference is kept in the cell after the arguments.
+    fn call_ref(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        let n = self.func.args(inst).len() - 1;
+        let base = self.call_base;
+        let ref_cell = cell_disp(self.store_args(inst, al, n, base));
+        self.store_cell(al[n], ref_cell, Type::FuncRef);
+        let shift = cell_disp(base);
+        let (slow, general, done) = (
+            self.asm.new_dynamic_label(),
+            self.asm.new_dynamic_label(),
+            self.asm.new_dynamic_label(),
+        );
+        let stub = self.trap_exit();
+        asm!(self; mov rsi, QWORD [r14 + ref_cell]);
+        self.call_helper(helpers::resolve_tail_ref as *const () as usize);
+        asm!(self
+            ; test rax, rax
+            ; jz =>slow
+            ; mov r11, rax
+            ; mov eax, edx
+            ; lea r14, [r14 + shift]
+            ; call r11
+        );
+        self.calls.push((self.asm.offset().0 as u32, shift));
+        self.call_site();
+        asm!(self
+            ; lea r14, [r14 - shift]
+            ; jmp =>done
+            ; =>slow
+            ; test edx, edx
+            ; jz =>general
+            ; mov eax, edx
+            ; jmp =>stub
+            ; =>general
+            ; mov rsi, QWORD [r14 + ref_cell]
+            ; lea rdx, [r14 + shift]
+        );
+        self.call_helper(helpers::call_ref as *const () as usize);
+        asm!(self; test eax, eax ; jnz =>stub ; =>done);
+        self.reload_mem_len();
+        let mut cell = base;
+        for (k, r) in self.func.results(inst).enumerate() {
+            let t = self.func.value_type(r);
+            self.load_cell(al[n + 1 + k], cell_disp(cell), t);
+            cell += t.cells();
+        }
+        Ok(())
+    }
+
+    /// `return_call` (design.md §12): a defined callee replaces this frame (arguments at
+    /// the frame's start, `rbp` popped, a jump to its code slot with its index in eax, as
+    /// the baseline does); an import is called through its helper on this frame's cells,
+    /// so its results land where this function's go, and then returned from.
+    fn return_call(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        let Imm::Index(f) = self.func.inst(inst).imm else {
+            return Err("bad return_call".into());
+        };
+        let n = self.func.args(inst).len();
+        let cells: u32 = self.func.args(inst)[..n]
+            .iter()
+            .map(|&a| self.func.value_type(a).cells())
+            .sum();
+        // Spill slots start at `spill_base`: arguments that fit below it are stored in
+        // place; otherwise through the outgoing call frame.
+        if cells <= self.spill_base {
+            self.store_args(inst, al, n, 0);
+        } else {
+            self.store_args(inst, al, n, self.call_base);
+            self.move_tail_args(cells);
+        }
+        let imported = self.module.num_imported_funcs;
+        if f >= imported {
+            let slots = off::VMCTX_CODE_SLOTS;
+            let def = cell_disp(f - imported);
+            let def_index = (f - imported) as i32;
+            asm!(self
+                ; mov r11, QWORD [r15 + slots]
+                ; mov r11, QWORD [r11 + def]
+                ; mov eax, def_index
+                ; pop rbp
+                ; jmp r11
+            );
+        } else {
+            asm!(self
+                ; mov esi, f as i32
+                ; mov rdx, r14
+            );
+            self.call_helper(helpers::call_import as *const () as usize);
+            let l = self.trap_exit();
+            asm!(self; test eax, eax ; jnz =>l ; pop rbp ; ret);
+        }
+        Ok(())
+    }
+
+    /// `return_call_indirect`: `resolve_tail_indirect` checks the element and signature
+    /// and finds a same-instance callee's entry, which replaces this frame as in
+    /// `return_call`; any other callee runs through the `call_indirect` helper on this
+    /// frame's cells, and the function returns.
+    fn return_call_indirect(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        let Imm::Index2(type_index, table) = self.func.inst(inst).imm else {
+            return Err("bad return_call_indirect".into());
+        };
+        let n = self.func.args(inst).len() - 1;
+        let end = self.store_args(inst, al, n, self.call_base);
+        let cells = end - self.call_base;
+        let idx_cell = cell_disp(end);
+        self.store_cell(al[n], idx_cell, Type::I64);
+        let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        let stub = self.trap_exit();
+        asm!(self
+            ; mov esi, table as i32
+            ; mov edx, type_index as i32
+            ; mov ecx, DWORD [r14 + idx_cell]
+        );
+        self.call_helper(helpers::resolve_tail_indirect as *const () as usize);
+        asm!(self; test rax, rax ; jz =>slow);
+        self.move_tail_args(cells);
+        self.tail_jump_rax();
+        asm!(self
+            ; =>slow
+            ; test edx, edx
+            ; jz =>general
+            ; mov eax, edx
+            ; jmp =>stub
+            ; =>general
+        );
+        self.move_tail_args(cells);
+        asm!(self
+            ; mov esi, table as i32
+            ; mov edx, type_index as i32
+            ; mov ecx, DWORD [r14 + idx_cell]
+            ; mov r8, r14
+        );
+        self.call_helper(helpers::call_indirect as *const () as usize);
+        asm!(self; test eax, eax ; jnz =>stub ; pop rbp ; ret);
+        Ok(())
+    }
+
+    /// `return_call_ref`: as `return_call_indirect`, with `resolve_tail_ref` (null check)
+    /// and the `call_ref` helper.
+    fn return_call_ref(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        let n = self.func.args(inst).len() - 1;
+        let end = self.store_args(inst, al, n, self.call_base);
+        let cells = end - self.call_base;
+        let ref_cell = cell_disp(end);
+        self.store_cell(al[n], ref_cell, Type::FuncRef);
+        let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        let stub = self.trap_exit();
+        asm!(self; mov rsi, QWORD [r14 + ref_cell]);
+        self.call_helper(helpers::resolve_tail_ref as *const () as usize);
+        asm!(self; test rax, rax ; jz =>slow);
+        self.move_tail_args(cells);
+        self.tail_jump_rax();
+        asm!(self
+            ; =>slow
+            ; test edx, edx
+            ; jz =>general
+            ; mov eax, edx
+            ; jmp =>stub
+            ; =>general
+        );
+        self.move_tail_args(cells);
+        asm!(self
+            ; mov rsi, QWORD [r14 + ref_cell]
+            ; mov rdx, r14
+        );
+        self.call_helper(helpers::call_ref as *const () as usize);
+        asm!(self; test eax, eax ; jnz =>stub ; pop rbp ; ret);
         Ok(())
     }
 

@@ -362,6 +362,42 @@ fn constraints(
             }
             clobbers = abi::all_allocatable();
         }
+        CallRef => {
+            let Imm::Index(t) = data.imm else {
+                return Err("call_ref without a type".into());
+            };
+            let ty = module
+                .types
+                .get(t as usize)
+                .ok_or("call_ref of an unknown type")?;
+            // The reference is saved in the cell after the arguments.
+            vc.call_cells = vc
+                .call_cells
+                .max((ty.param_cells() + 1).max(ty.result_cells()));
+            for &u in &uses {
+                ops.push(Operand::any_use(u));
+            }
+            for &d in &defs {
+                ops.push(Operand::any_def(d));
+            }
+            clobbers = abi::all_allocatable();
+        }
+        ReturnCall | ReturnCallIndirect | ReturnCallRef => {
+            // The arguments (then the table index or reference) go through the outgoing
+            // call cells before they move to the frame's start (`emit.rs`).
+            let ty = match (op, data.imm) {
+                (ReturnCall, Imm::Index(f)) => module.func_type(f),
+                (ReturnCallIndirect, Imm::Index2(t, _)) | (ReturnCallRef, Imm::Index(t)) => module
+                    .types
+                    .get(t as usize)
+                    .ok_or("tail call of an unknown type")?,
+                _ => return Err(format!("{op}: unexpected immediate")),
+            };
+            vc.call_cells = vc.call_cells.max(ty.param_cells() + 1);
+            for &u in &uses {
+                ops.push(Operand::any_use(u));
+            }
+        }
         MemoryFill | MemoryCopy | MemoryInit | DataDrop | ElemDrop | TableGet | TableSet
         | TableSize | TableGrow | TableFill | TableCopy | TableInit | RefFunc => {
             let nimm = helper_imms(op, data.imm)?.len();

@@ -58,15 +58,6 @@ pub fn build_ir_entered_at(
     def_index: u32,
     osr_loop: Option<u32>,
 ) -> Result<strata_ir::Function, String> {
-    // The IR types addresses and sizes as i32: a module with a 64-bit memory or table stays
-    // in the lower tiers (its functions are refused here, before translation).
-    if module.memories.iter().any(|m| m.memory64) {
-        return Err("64-bit memories are not supported by the optimizing tier yet".into());
-    }
-    // Nor 64-bit tables: the IR types table indices and sizes as i32.
-    if module.tables.iter().any(|t| t.ty.table64) {
-        return Err("64-bit tables are not supported by the optimizing tier yet".into());
-    }
     let midend = function_midend(module, def_index)?;
     let mut tr = strata_ir::Translator::new();
     tr.set_osr_entries(osr_loop.is_some());

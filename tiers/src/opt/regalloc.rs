@@ -44,7 +44,10 @@ impl regalloc2::Function for RaFunc<'_> {
 
     fn is_ret(&self, insn: Inst) -> bool {
         match self.vc.insts[insn.index()].kind {
-            VKind::Ir(i) => matches!(self.ir.inst(i).opcode, Opcode::Return | Opcode::Trap),
+            VKind::Ir(i) => {
+                let op = self.ir.inst(i).opcode;
+                matches!(op, Opcode::Return | Opcode::Trap) || op.is_tail_call()
+            }
             VKind::Params => false,
         }
     }

@@ -1,7 +1,9 @@
 //! Fixed-width SIMD in the baseline (issue 16): v128 operands are two stack entries (cells,
-//! low half first, docs/abi.md §1) that live in their home slots, in locals or as constants,
-//! never in registers; a lowering loads them into XMM registers, computes with SSE4.1 and
-//! stores the result into its home slots.
+//! low half first, docs/abi.md §1) that live in an XMM register (both entries name it), in
+//! their home slots, in locals (whose last `local.set` may have left them cached in an XMM
+//! register) or as constants (read from a per-function pool, `rip`-relative). A lowering
+//! takes its operands in XMM registers, computes with SSE4.1 and leaves the result in a
+//! register; the stack's spills (calls, branches, block ends, OSR points) write both cells.
 //!
 //! Operators without an inline lowering run the interpreter's semantics (`interp::simd::exec`,
 //! the reference) through the helper `simd_exec` on the operands' home slots, so every tier
@@ -14,7 +16,7 @@ use crate::baseline::stack::{Loc, Ty, Val};
 use crate::interp::simd::{Imm, Shape, SimdCode};
 use crate::jit::helpers;
 use crate::jit::simd::{self as jsimd, Form};
-use dynasmrt::{dynasm, DynasmApi};
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 use strata_vm::TrapCode;
 use wasmparser::MemArg;
 
@@ -83,20 +85,56 @@ impl Gen<'_> {
 
     // ---- v128 operands in XMM registers ----
 
-    /// Loads the v128 whose halves are `lo`, `hi` (constants, locals or slots) into `x`.
-    /// Uses r11 only.
+    /// Runs `f` on the assembler with a constant loader that reads the function's pool
+    /// (the `_with` forms of `jit::simd`'s sequences).
+    fn with_pool(&mut self, f: impl FnOnce(&mut Asm, jsimd::Consts)) {
+        let pool = &mut self.v128_consts;
+        let mut load = |a: &mut Asm, x: u8, v: u128| pool_load(pool, a, x, v);
+        f(&mut *self.asm, &mut load);
+    }
+
+    /// Emits the constant pool (after the function's code, 16-byte aligned; never run).
+    pub(super) fn emit_v128_pool(&mut self) {
+        if self.v128_consts.is_empty() {
+            return;
+        }
+        let pad = self.asm.offset().0.next_multiple_of(16) - self.asm.offset().0;
+        self.asm.extend(std::iter::repeat_n(0xcc_u8, pad));
+        for (v, l) in std::mem::take(&mut self.v128_consts) {
+            x!(self; =>l);
+            self.asm.extend(v.to_le_bytes());
+        }
+    }
+
+    /// The XMM register holding a v128 whose low half is `lo`, when the stack owns one.
+    fn v128_reg(lo: Val) -> Option<u8> {
+        match (lo.ty, lo.loc) {
+            (Ty::V128, Loc::Reg(x)) => Some(x),
+            _ => None,
+        }
+    }
+
+    /// A free XMM register that caches the v128 local whose halves `lo`, `hi` read, if one
+    /// does (read it, never write it).
+    fn cached_v128(&self, lo: Val, hi: Val) -> Option<u8> {
+        match (lo.loc, hi.loc) {
+            (Loc::Local(c), Loc::Local(h)) if h == c + 1 => self.cached_xmm(lo.loc),
+            _ => None,
+        }
+    }
+
+    /// Loads the v128 whose halves are `lo`, `hi` into `x`. Uses r11 only for a v128 with
+    /// one constant half and one in memory.
     fn load_v128(&mut self, lo: Val, hi: Val, x: u8) {
-        if let (Loc::Const(a), Loc::Const(b)) = (lo.loc, hi.loc) {
-            if a == 0 && b == 0 {
-                x!(self; pxor Rx(x), Rx(x));
-            } else if a == u64::MAX && b == u64::MAX {
-                x!(self; pcmpeqd Rx(x), Rx(x));
-            } else {
-                mov_imm(self.asm, SCRATCH, a);
-                x!(self; movq Rx(x), r11);
-                mov_imm(self.asm, SCRATCH, b);
-                x!(self; pinsrq Rx(x), r11, 1);
+        if let Some(r) = Self::v128_reg(lo).or_else(|| self.cached_v128(lo, hi)) {
+            if r != x {
+                x!(self; movdqa Rx(x), Rx(r));
             }
+            return;
+        }
+        if let (Loc::Const(a), Loc::Const(b)) = (lo.loc, hi.loc) {
+            let v = a as u128 | (b as u128) << 64;
+            self.with_pool(|asm, load| load(asm, x, v));
             return;
         }
         if let (Some(l), Some(h)) = (self.cell_of(lo.loc), self.cell_of(hi.loc)) {
@@ -115,7 +153,7 @@ impl Gen<'_> {
                 mov_imm(self.asm, SCRATCH, a);
                 x!(self; movq Rx(x), r11);
             }
-            _ => unreachable!("a v128 half in a register"),
+            _ => unreachable!("half a v128 in a register"),
         }
         match (hi.loc, self.cell_of(hi.loc)) {
             (_, Some(c)) => {
@@ -126,64 +164,103 @@ impl Gen<'_> {
                 mov_imm(self.asm, SCRATCH, b);
                 x!(self; pinsrq Rx(x), r11, 1);
             }
-            _ => unreachable!("a v128 half in a register"),
+            _ => unreachable!("half a v128 in a register"),
         }
     }
 
-    /// Pops the top v128 into `x`; returns its halves.
-    fn pop_v128_into(&mut self, x: u8) -> (Val, Val) {
+    /// Pops the top v128 into an XMM register the caller owns (and may write): its own
+    /// register when it is in one, else a newly allocated one.
+    fn pop_v128_owned(&mut self) -> u8 {
         let hi = self.pop();
         let lo = self.pop();
+        if let Some(x) = Self::v128_reg(lo) {
+            return x;
+        }
+        let x = self.alloc_xmm();
         self.load_v128(lo, hi, x);
-        (lo, hi)
+        x
     }
 
-    /// Pushes the v128 in `x`, stored into its home slots, and frees `x`.
-    fn push_v128_xmm(&mut self, x: u8) {
-        let p = self.stack.len() as u32;
-        let d = self.slot_disp(p);
-        cell!(self, d; {movdqu OWORD} {, Rx(x)});
-        self.regs.clear(true, x);
-        self.push_in_slots(Ty::V128, p);
+    /// Pops the top v128 into a register the caller may clobber: its own register when it
+    /// is in one, else `XMM_SCRATCH`. Give it back with `release_xmm`.
+    fn pop_v128_any(&mut self) -> u8 {
+        let hi = self.pop();
+        let lo = self.pop();
+        if let Some(x) = Self::v128_reg(lo) {
+            return x;
+        }
+        self.load_v128(lo, hi, XMM_SCRATCH);
+        XMM_SCRATCH
     }
 
-    /// A binary operator: `emit(d, s)` with the first operand in `d` and the second in the
-    /// scratch register `s` (swapped with `rev`); the result is `d`.
+    /// Frees a register from `pop_v128_any` or `alloc_xmm` (the scratch register is never
+    /// allocated).
+    fn release_xmm(&mut self, x: u8) {
+        if x != XMM_SCRATCH {
+            self.regs.clear(true, x);
+        }
+    }
+
+    /// Pushes the v128 in `x` (owned by the stack from now on).
+    fn push_v128_reg(&mut self, x: u8) {
+        self.push(Ty::V128, Loc::Reg(x));
+        self.push(Ty::V128Hi, Loc::Reg(x));
+    }
+
+    /// A binary operator: `emit(d, s)` with the first operand in `d` and the second in `s`
+    /// (swapped with `rev`); the result is `d`.
     fn v128_binary(&mut self, rev: bool, emit: impl FnOnce(&mut Asm, u8, u8)) {
-        let d = self.alloc_xmm();
-        let (second, first) = if rev {
-            (d, XMM_SCRATCH)
+        let (d, s) = if rev {
+            let d = self.pop_v128_owned();
+            (d, self.pop_v128_any())
         } else {
-            (XMM_SCRATCH, d)
+            let s = self.pop_v128_any();
+            (self.pop_v128_owned(), s)
         };
-        self.pop_v128_into(second);
-        self.pop_v128_into(first);
-        emit(self.asm, d, XMM_SCRATCH);
-        self.push_v128_xmm(d);
+        emit(self.asm, d, s);
+        self.release_xmm(s);
+        self.push_v128_reg(d);
     }
 
     /// A unary operator: `emit(d, s)` with the operand and result in `d`, `s` free.
     fn v128_unary(&mut self, emit: impl FnOnce(&mut Asm, u8, u8)) {
-        let d = self.alloc_xmm();
-        self.pop_v128_into(d);
+        let d = self.pop_v128_owned();
         emit(self.asm, d, XMM_SCRATCH);
-        self.push_v128_xmm(d);
+        self.push_v128_reg(d);
     }
 
     /// An operator needing temporaries: `emit(d, s, t)` with the first operand in `d`, the
-    /// second (if `binary`) in the scratch register `s`, and three free registers `t`.
+    /// second (if `binary`, else a free register) in `s`, and three free registers `t`.
     fn v128_with_temps(&mut self, binary: bool, emit: impl FnOnce(&mut Asm, u8, u8, [u8; 3])) {
-        let d = self.alloc_xmm();
+        let s = if binary {
+            self.pop_v128_any()
+        } else {
+            XMM_SCRATCH
+        };
+        let d = self.pop_v128_owned();
         let t = [self.alloc_xmm(), self.alloc_xmm(), self.alloc_xmm()];
-        if binary {
-            self.pop_v128_into(XMM_SCRATCH);
-        }
-        self.pop_v128_into(d);
-        emit(self.asm, d, XMM_SCRATCH, t);
+        emit(self.asm, d, s, t);
         for x in t {
-            self.regs.clear(true, x);
+            self.release_xmm(x);
         }
-        self.push_v128_xmm(d);
+        self.release_xmm(s);
+        self.push_v128_reg(d);
+    }
+
+    /// The XMM register holding the float on top of the stack (its own or a cached
+    /// local's), if one does.
+    fn top_float_xmm(&self) -> Option<u8> {
+        self.stack.last().and_then(|&v| self.top_float_xmm_of(v))
+    }
+
+    fn top_float_xmm_of(&self, v: Val) -> Option<u8> {
+        if !v.ty.is_float() {
+            return None;
+        }
+        match v.loc {
+            Loc::Reg(x) => Some(x),
+            _ => self.cached_xmm(v.loc),
+        }
     }
 
     /// Pops a scalar into r10 (its bits, zero-extended for an i32 in a register).
@@ -192,6 +269,72 @@ impl Gen<'_> {
         self.load_gpr_into(v, SCRATCH2);
         self.free(v);
         v
+    }
+
+    /// `local.set`/`local.tee` of the v128 local at cells `c`, `c + 1`: stored from an XMM
+    /// register, which then caches the local (like a scalar's, `Gen::lcache`).
+    pub(super) fn local_set_v128(&mut self, c: u32, tee: bool) {
+        let hi = self.pop();
+        let lo = self.pop();
+        if (lo.loc, hi.loc) == (Loc::Local(c), Loc::Local(c + 1)) {
+            if tee {
+                self.push(lo.ty, lo.loc);
+                self.push(hi.ty, hi.loc);
+            }
+            return;
+        }
+        self.preserve_local(c);
+        self.preserve_local(c + 1);
+        let x = match Self::v128_reg(lo) {
+            Some(x) => x,
+            None => {
+                let x = self.alloc_xmm();
+                self.load_v128(lo, hi, x);
+                x
+            }
+        };
+        let d = cell_disp(c);
+        cell!(self, d; {movdqu OWORD} {, Rx(x)});
+        self.forget_local(c);
+        self.forget_local(c + 1);
+        self.regs.clear(true, x);
+        self.lcache[16 + x as usize] = c;
+        self.lcached |= 1 << (16 + x);
+        if tee {
+            self.push(Ty::V128, Loc::Local(c));
+            self.push(Ty::V128Hi, Loc::Local(c + 1));
+        }
+    }
+
+    /// `select` of two v128 values, in registers.
+    pub(super) fn select_v128(&mut self) {
+        let c = self.pop();
+        if let Loc::Const(k) = c.loc {
+            let second = self.pop_v128_any();
+            let first = self.pop_v128_owned();
+            if k as u32 == 0 {
+                x!(self; movdqa Rx(first), Rx(second));
+            }
+            self.release_xmm(second);
+            self.push_v128_reg(first);
+            return;
+        }
+        let s = self.pop_v128_any();
+        let d = self.pop_v128_owned();
+        // The condition stays where it is (a register, a local or a cell above the operands).
+        if let Loc::Reg(r) = c.loc {
+            x!(self; test Rd(r), Rd(r));
+        } else if let Some(r) = self.cached_local(c.loc) {
+            x!(self; test Rd(r), Rd(r));
+        } else {
+            let m = self.disp_of(c.loc).unwrap_or(0);
+            cell!(self, m; {cmp DWORD} {, 0});
+        }
+        let keep = self.asm.new_dynamic_label();
+        x!(self; jnz =>keep ; movdqa Rx(d), Rx(s) ; =>keep);
+        self.release_xmm(s);
+        self.free(c);
+        self.push_v128_reg(d);
     }
 
     /// Lowers `op` inline when there is a lowering for it; `false` otherwise.
@@ -218,57 +361,69 @@ impl Gen<'_> {
             | I16x8RelaxedLaneselect
             | I32x4RelaxedLaneselect
             | I64x2RelaxedLaneselect => {
-                let d = self.alloc_xmm();
-                let t = self.alloc_xmm();
-                self.pop_v128_into(XMM_SCRATCH);
-                self.pop_v128_into(t);
-                self.pop_v128_into(d);
-                jsimd::bitselect(&mut *self.asm, d, t, XMM_SCRATCH);
-                self.regs.clear(true, t);
-                self.push_v128_xmm(d);
+                let c = self.pop_v128_any();
+                let t = self.pop_v128_owned();
+                let d = self.pop_v128_owned();
+                jsimd::bitselect(&mut *self.asm, d, t, c);
+                self.release_xmm(t);
+                self.release_xmm(c);
+                self.push_v128_reg(d);
             }
             V128AnyTrue => {
-                self.pop_v128_into(XMM_SCRATCH);
-                x!(self; ptest Rx(XMM_SCRATCH), Rx(XMM_SCRATCH));
+                let x = self.pop_v128_any();
+                x!(self; ptest Rx(x), Rx(x));
+                self.release_xmm(x);
                 self.pending = Some(Cc::Ne);
             }
             I8x16AllTrue | I16x8AllTrue | I32x4AllTrue | I64x2AllTrue => {
                 // No lane equals zero.
+                let x = self.pop_v128_any();
                 let t = self.alloc_xmm();
-                self.pop_v128_into(XMM_SCRATCH);
                 x!(self; pxor Rx(t), Rx(t));
                 match op {
-                    I8x16AllTrue => x!(self; pcmpeqb Rx(t), Rx(XMM_SCRATCH)),
-                    I16x8AllTrue => x!(self; pcmpeqw Rx(t), Rx(XMM_SCRATCH)),
-                    I32x4AllTrue => x!(self; pcmpeqd Rx(t), Rx(XMM_SCRATCH)),
-                    _ => x!(self; pcmpeqq Rx(t), Rx(XMM_SCRATCH)),
+                    I8x16AllTrue => x!(self; pcmpeqb Rx(t), Rx(x)),
+                    I16x8AllTrue => x!(self; pcmpeqw Rx(t), Rx(x)),
+                    I32x4AllTrue => x!(self; pcmpeqd Rx(t), Rx(x)),
+                    _ => x!(self; pcmpeqq Rx(t), Rx(x)),
                 }
                 x!(self; ptest Rx(t), Rx(t));
-                self.regs.clear(true, t);
+                self.release_xmm(t);
+                self.release_xmm(x);
                 self.pending = Some(Cc::E);
             }
             I8x16Bitmask | I16x8Bitmask | I32x4Bitmask | I64x2Bitmask => {
-                self.pop_v128_into(XMM_SCRATCH);
+                let x = self.pop_v128_any();
                 let r = self.alloc_gpr();
                 match op {
-                    I8x16Bitmask => x!(self; pmovmskb Rd(r), Rx(XMM_SCRATCH)),
+                    I8x16Bitmask => x!(self; pmovmskb Rd(r), Rx(x)),
                     I16x8Bitmask => x!(self
-                        ; packsswb Rx(XMM_SCRATCH), Rx(XMM_SCRATCH)
-                        ; pmovmskb Rd(r), Rx(XMM_SCRATCH)
+                        ; packsswb Rx(x), Rx(x)
+                        ; pmovmskb Rd(r), Rx(x)
                         ; movzx Rd(r), Rb(r)
                     ),
-                    I32x4Bitmask => x!(self; movmskps Rd(r), Rx(XMM_SCRATCH)),
-                    _ => x!(self; movmskpd Rd(r), Rx(XMM_SCRATCH)),
+                    I32x4Bitmask => x!(self; movmskps Rd(r), Rx(x)),
+                    _ => x!(self; movmskpd Rd(r), Rx(x)),
                 }
+                self.release_xmm(x);
                 self.push_reg(Ty::I32, r);
             }
 
             // ---- lanes ----
+            F32x4Splat | F64x2Splat if self.top_float_xmm().is_some() => {
+                // Straight from the scalar's XMM register (read only: it may cache a local).
+                let v = self.pop();
+                let x = self.top_float_xmm_of(v).unwrap_or(XMM_SCRATCH);
+                let d = self.alloc_xmm();
+                let lanes = if op == F32x4Splat { 0x00 } else { 0x44 };
+                x!(self; pshufd Rx(d), Rx(x), lanes);
+                self.free(v);
+                self.push_v128_reg(d);
+            }
             I8x16Splat | I16x8Splat | I32x4Splat | F32x4Splat | I64x2Splat | F64x2Splat => {
                 self.pop_scalar_r10();
                 let d = self.alloc_xmm();
                 jsimd::splat_r10(&mut *self.asm, op, d, XMM_SCRATCH);
-                self.push_v128_xmm(d);
+                self.push_v128_reg(d);
             }
             I8x16ExtractLaneS | I8x16ExtractLaneU | I16x8ExtractLaneS | I16x8ExtractLaneU
             | I32x4ExtractLane | I64x2ExtractLane | F32x4ExtractLane | F64x2ExtractLane => {
@@ -277,29 +432,29 @@ impl Gen<'_> {
             I8x16ReplaceLane | I16x8ReplaceLane | I32x4ReplaceLane | F32x4ReplaceLane
             | I64x2ReplaceLane | F64x2ReplaceLane => {
                 self.pop_scalar_r10();
-                let d = self.alloc_xmm();
-                self.pop_v128_into(d);
+                let d = self.pop_v128_owned();
                 jsimd::replace_lane_r10(&mut *self.asm, op, d, lane);
-                self.push_v128_xmm(d);
+                self.push_v128_reg(d);
             }
             I8x16Shuffle => {
                 let lanes = imm.lanes.unwrap_or([0; 16]);
-                let d = self.alloc_xmm();
+                let s = self.pop_v128_any();
+                let d = self.pop_v128_owned();
                 let t = self.alloc_xmm();
-                self.pop_v128_into(XMM_SCRATCH);
-                self.pop_v128_into(d);
-                jsimd::shuffle(&mut *self.asm, lanes, d, XMM_SCRATCH, t);
-                self.regs.clear(true, t);
-                self.push_v128_xmm(d);
+                self.with_pool(|a, k| jsimd::shuffle_with(a, lanes, d, s, t, k));
+                self.release_xmm(t);
+                self.release_xmm(s);
+                self.push_v128_reg(d);
             }
             I8x16Swizzle | I8x16RelaxedSwizzle => {
-                let d = self.alloc_xmm();
-                self.pop_v128_into(XMM_SCRATCH);
-                self.pop_v128_into(d);
+                let s = self.pop_v128_any();
+                let d = self.pop_v128_owned();
                 let t = self.alloc_xmm();
-                jsimd::swizzle(&mut *self.asm, op == I8x16RelaxedSwizzle, d, XMM_SCRATCH, t);
-                self.regs.clear(true, t);
-                self.push_v128_xmm(d);
+                let relaxed = op == I8x16RelaxedSwizzle;
+                self.with_pool(|a, k| jsimd::swizzle_with(a, relaxed, d, s, t, k));
+                self.release_xmm(t);
+                self.release_xmm(s);
+                self.push_v128_reg(d);
             }
 
             // ---- sequences ----
@@ -312,30 +467,32 @@ impl Gen<'_> {
             }),
             F32x4RelaxedMadd | F32x4RelaxedNmadd | F64x2RelaxedMadd | F64x2RelaxedNmadd => {
                 // Unfused (docs/abi.md §9): a * b rounded, then c + (a * b) or c - (a * b).
-                let d = self.alloc_xmm();
-                let t = self.alloc_xmm();
-                self.pop_v128_into(XMM_SCRATCH);
-                self.pop_v128_into(t);
-                self.pop_v128_into(d);
-                jsimd::madd(&mut *self.asm, op, d, t, XMM_SCRATCH);
-                self.regs.clear(true, t);
-                self.push_v128_xmm(d);
+                let s = self.pop_v128_any();
+                let t = self.pop_v128_owned();
+                let d = self.pop_v128_owned();
+                jsimd::madd(&mut *self.asm, op, d, t, s);
+                self.release_xmm(t);
+                self.release_xmm(s);
+                self.push_v128_reg(d);
             }
             I16x8ExtAddPairwiseI8x16U
             | I16x8ExtAddPairwiseI8x16S
             | I32x4ExtAddPairwiseI16x8S
             | I32x4ExtAddPairwiseI16x8U => {
-                self.v128_unary(|a, d, s| jsimd::ext_add_pairwise(a, op, d, s))
+                let d = self.pop_v128_owned();
+                let s = XMM_SCRATCH;
+                self.with_pool(|a, k| jsimd::ext_add_pairwise_with(a, op, d, s, k));
+                self.push_v128_reg(d);
             }
             I8x16Popcnt => {
-                let d = self.alloc_xmm();
+                let d = self.pop_v128_owned();
                 let t = [self.alloc_xmm(), self.alloc_xmm()];
-                self.pop_v128_into(d);
-                jsimd::popcnt(&mut *self.asm, d, XMM_SCRATCH, t[0], t[1]);
+                let s = XMM_SCRATCH;
+                self.with_pool(|a, k| jsimd::popcnt_with(a, d, s, t[0], t[1], k));
                 for x in t {
-                    self.regs.clear(true, x);
+                    self.release_xmm(x);
                 }
-                self.push_v128_xmm(d);
+                self.push_v128_reg(d);
             }
             F32x4ConvertI32x4U => self.v128_unary(jsimd::f32x4_convert_u),
             I8x16Shl | I8x16ShrU | I8x16ShrS
@@ -366,17 +523,45 @@ impl Gen<'_> {
             Loc::Const(c) => c,
             _ => 0,
         };
-        let d = self.alloc_xmm();
-        self.pop_v128_into(d);
-        jsimd::i8_shift_const(&mut *self.asm, op, d, XMM_SCRATCH, n);
-        self.push_v128_xmm(d);
+        let d = self.pop_v128_owned();
+        let s = XMM_SCRATCH;
+        self.with_pool(|a, k| jsimd::i8_shift_const_with(a, op, d, s, n, k));
+        self.push_v128_reg(d);
     }
 
-    /// `extract_lane`: straight from the cells when the vector is in memory.
+    /// `extract_lane`: from the vector's register, or straight from its cells.
     fn extract_lane(&mut self, op: SimdCode, lane: u8) {
         use SimdCode::*;
         let hi = self.pop();
         let lo = self.pop();
+        let ty = scalar_result(op);
+        if let Some(x) = Self::v128_reg(lo).or_else(|| self.cached_v128(lo, hi)) {
+            // Read only: `x` may cache a local.
+            let l = lane as i8;
+            if ty.is_float() {
+                let y = self.alloc_xmm();
+                match (op, lane) {
+                    (_, 0) => x!(self; movaps Rx(y), Rx(x)),
+                    (F32x4ExtractLane, _) => x!(self; pshufd Rx(y), Rx(x), l),
+                    _ => x!(self; movhlps Rx(y), Rx(x)),
+                }
+                self.free(lo);
+                self.push_reg(ty, y);
+                return;
+            }
+            let r = self.alloc_gpr();
+            match op {
+                I8x16ExtractLaneS => x!(self; pextrb Rd(r), Rx(x), l ; movsx Rd(r), Rb(r)),
+                I8x16ExtractLaneU => x!(self; pextrb Rd(r), Rx(x), l),
+                I16x8ExtractLaneS => x!(self; pextrw Rd(r), Rx(x), l ; movsx Rd(r), Rw(r)),
+                I16x8ExtractLaneU => x!(self; pextrw Rd(r), Rx(x), l),
+                I32x4ExtractLane => x!(self; pextrd Rd(r), Rx(x), l),
+                _ => x!(self; pextrq Rq(r), Rx(x), l),
+            }
+            self.free(lo);
+            self.push_reg(ty, r);
+            return;
+        }
         let size: u32 = match op {
             I8x16ExtractLaneS | I8x16ExtractLaneU => 1,
             I16x8ExtractLaneS | I16x8ExtractLaneU => 2,
@@ -400,12 +585,6 @@ impl Gen<'_> {
                 I32x4ExtractLane | F32x4ExtractLane => bits as u32 as u64,
                 _ => bits,
             };
-            let ty = match op {
-                I64x2ExtractLane => Ty::I64,
-                F32x4ExtractLane => Ty::F32,
-                F64x2ExtractLane => Ty::F64,
-                _ => Ty::I32,
-            };
             self.push(ty, Loc::Const(v));
             return;
         }
@@ -416,11 +595,10 @@ impl Gen<'_> {
                 let x = self.alloc_xmm();
                 if op == F32x4ExtractLane {
                     cell!(self, d; {movss Rx(x), DWORD} {});
-                    self.push_reg(Ty::F32, x);
                 } else {
                     cell!(self, d; {movsd Rx(x), QWORD} {});
-                    self.push_reg(Ty::F64, x);
                 }
+                self.push_reg(ty, x);
             }
             _ => {
                 let r = self.alloc_gpr();
@@ -432,11 +610,6 @@ impl Gen<'_> {
                     I32x4ExtractLane => cell!(self, d; {mov Rd(r), DWORD} {}),
                     _ => cell!(self, d; {mov Rq(r), QWORD} {}),
                 }
-                let ty = if op == I64x2ExtractLane {
-                    Ty::I64
-                } else {
-                    Ty::I32
-                };
                 self.push_reg(ty, r);
             }
         }
@@ -453,14 +626,14 @@ impl Gen<'_> {
                 None
             }
         };
-        let d = self.alloc_xmm();
-        self.pop_v128_into(d);
+        let d = self.pop_v128_owned();
         let _ = jsimd::shift(&mut *self.asm, op, d, XMM_SCRATCH, konst);
-        self.push_v128_xmm(d);
+        self.push_v128_reg(d);
     }
 
     /// Loads and stores on any memory: bounds-checked like the scalar ones (`Gen::access`:
-    /// explicit checks, or the trap table for guard pages).
+    /// explicit checks, or the trap table for guard pages). Registers are taken before the
+    /// address is computed: spilling uses r11, which holds it.
     fn simd_memory(&mut self, op: SimdCode, m: MemArg, lane: u8) -> Result<bool, String> {
         use SimdCode::*;
         let size: u32 = match op {
@@ -475,19 +648,19 @@ impl Gen<'_> {
         };
         let site = match op {
             V128Store | V128Store8Lane | V128Store16Lane | V128Store32Lane | V128Store64Lane => {
-                let x = XMM_SCRATCH;
-                self.pop_v128_into(x);
+                let x = self.pop_v128_any();
                 let addr = self.pop();
                 let disp = self.access(addr, &m, size);
-                jsimd::store(&mut *self.asm, op, x, disp, lane)
+                let site = jsimd::store(&mut *self.asm, op, x, disp, lane);
+                self.release_xmm(x);
+                site
             }
             V128Load8Lane | V128Load16Lane | V128Load32Lane | V128Load64Lane => {
-                let d = self.alloc_xmm();
-                self.pop_v128_into(d);
+                let d = self.pop_v128_owned();
                 let addr = self.pop();
                 let disp = self.access(addr, &m, size);
                 let site = jsimd::load(&mut *self.asm, op, d, XMM_SCRATCH, disp, lane);
-                self.push_v128_xmm(d);
+                self.push_v128_reg(d);
                 site
             }
             _ => {
@@ -495,7 +668,7 @@ impl Gen<'_> {
                 let addr = self.pop();
                 let disp = self.access(addr, &m, size);
                 let site = jsimd::load(&mut *self.asm, op, d, XMM_SCRATCH, disp, lane);
-                self.push_v128_xmm(d);
+                self.push_v128_reg(d);
                 site
             }
         };
@@ -575,5 +748,27 @@ impl Gen<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Loads the constant `v` into `x`: zero and all-ones without memory, anything else from the
+/// function's pool (`rip`-relative). A value is shared with the last `POOL_SHARE` entries
+/// only, so that a function with very many constants compiles in linear time.
+fn pool_load(pool: &mut Vec<(u128, DynamicLabel)>, a: &mut Asm, x: u8, v: u128) {
+    const POOL_SHARE: usize = 32;
+    if v == 0 {
+        dynasm!(a ; .arch x64 ; pxor Rx(x), Rx(x));
+    } else if v == u128::MAX {
+        dynasm!(a ; .arch x64 ; pcmpeqd Rx(x), Rx(x));
+    } else {
+        let l = match pool.iter().rev().take(POOL_SHARE).find(|(c, _)| *c == v) {
+            Some(&(_, l)) => l,
+            None => {
+                let l = a.new_dynamic_label();
+                pool.push((v, l));
+                l
+            }
+        };
+        dynasm!(a ; .arch x64 ; movdqu Rx(x), [=>l]);
     }
 }
