@@ -278,7 +278,9 @@ fn choose_pairs(
     for i in 0..code.len().saturating_sub(1) {
         nest += depth[i];
         let (a, b) = (code[i].0[0], code[i + 1].0[0]);
-        if nest <= 0 || target[i + 1] || !d.candidate(a, b) || d.get(a, b).is_some() {
+        // Pairs already generated count too: a function's choice is its heaviest pairs,
+        // whatever other functions chose, so translating it again generates nothing new.
+        if nest <= 0 || target[i + 1] || !d.candidate(a, b) {
             continue;
         }
         if let Some(p) = interp.pair(&code[i].0, &code[i + 1].0) {
