@@ -336,10 +336,10 @@ impl Verifier<'_> {
                 }
                 Call | CallImport | ReturnCall => {}
                 ReturnCallIndirect => {
-                    if args.last() != Some(&Type::I32) {
+                    if !args.last().is_some_and(is_index) {
                         self.error(
                             inst,
-                            "return_call_indirect's last operand is the i32 table index",
+                            "return_call_indirect's last operand is the table index (i32 or i64)",
                         );
                     }
                 }

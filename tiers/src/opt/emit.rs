@@ -1539,9 +1539,14 @@ impl Gen<'_> {
             .iter()
             .map(|&a| self.func.value_type(a).cells())
             .sum();
-        // Spill slots start at `spill_base`: arguments that fit below it are stored in
-        // place; otherwise through the outgoing call frame.
-        if cells <= self.spill_base {
+        // Arguments are stored in place unless a store could overwrite a spill slot that
+        // holds a later argument (one at a cell below `cells`); then they go through the
+        // outgoing call frame.
+        let in_place = al[..n].iter().all(|a| {
+            a.as_stack()
+                .is_none_or(|s| self.spill_base + s.index() as u32 >= cells)
+        });
+        if in_place {
             self.store_args(inst, al, n, 0);
         } else {
             self.store_args(inst, al, n, self.call_base);
@@ -1586,11 +1591,17 @@ impl Gen<'_> {
         self.store_cell(al[n], idx_cell, Type::I64);
         let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
         let stub = self.trap_exit();
+        // A 64-bit table's index is read whole (the helpers saturate it).
+        let table64 = self
+            .module
+            .tables
+            .get(table as usize)
+            .is_some_and(|t| t.ty.table64);
         asm!(self
             ; mov esi, table as i32
             ; mov edx, type_index as i32
-            ; mov ecx, DWORD [r14 + idx_cell]
         );
+        self.load_table_index(idx_cell, table64);
         self.call_helper(helpers::resolve_tail_indirect as *const () as usize);
         asm!(self; test rax, rax ; jz =>slow);
         self.move_tail_args(cells);
@@ -1607,9 +1618,9 @@ impl Gen<'_> {
         asm!(self
             ; mov esi, table as i32
             ; mov edx, type_index as i32
-            ; mov ecx, DWORD [r14 + idx_cell]
             ; mov r8, r14
         );
+        self.load_table_index(idx_cell, table64);
         self.call_helper(helpers::call_indirect as *const () as usize);
         asm!(self; test eax, eax ; jnz =>stub ; pop rbp ; ret);
         Ok(())
