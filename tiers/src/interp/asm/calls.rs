@@ -76,19 +76,44 @@ fn call_body(a: &mut Asm, exit: DynamicLabel, base: i32, step: i32) {
         ; mov DWORD [rdx + C_FUNC_INDEX], r11d
         // The frame after the arguments: the declared locals' zeros and the constants,
         // one copy of `frame_init`.
+        // Four slots per step, then the last four again (overlapping: copying a slot twice
+        // writes the same value); fewer than four as two pairs or one slot. The constant
+        // pool makes `frame_init` long in functions with many constants, and every call
+        // copies it: one slot per step was a third of a call's instructions.
         ; mov eax, DWORD [rcx + CF_PARAMS]
         ; lea r9, [r10 + rax * 8]
         ; mov rsi, QWORD [rcx + CF_INIT]
         ; mov r8, QWORD [rcx + CF_INIT + 8]
+        ; cmp r8, 4
+        ; jb >short
         ; xor eax, eax
+        ; lea rdi, [r8 - 4]
+        ; copy:
+        ; movups xmm1, [rsi + rax * 8]
+        ; movups [r9 + rax * 8], xmm1
+        ; movups xmm1, [rsi + rax * 8 + 16]
+        ; movups [r9 + rax * 8 + 16], xmm1
+        ; add rax, 4
+        ; cmp rax, rdi
+        ; jbe <copy
+        ; movups xmm1, [rsi + rdi * 8]
+        ; movups [r9 + rdi * 8], xmm1
+        ; movups xmm1, [rsi + rdi * 8 + 16]
+        ; movups [r9 + rdi * 8 + 16], xmm1
+        ; jmp >copied
+        ; short:
+        ; cmp r8, 2
+        ; jb >one
+        ; movups xmm1, [rsi]
+        ; movups [r9], xmm1
+        ; movups xmm1, [rsi + r8 * 8 - 16]
+        ; movups [r9 + r8 * 8 - 16], xmm1
+        ; jmp >copied
+        ; one:
         ; test r8, r8
         ; jz >copied
-        ; copy:
-        ; mov r11, QWORD [rsi + rax * 8]
-        ; mov QWORD [r9 + rax * 8], r11
-        ; add rax, 1
-        ; cmp rax, r8
-        ; jb <copy
+        ; mov r11, QWORD [rsi]
+        ; mov QWORD [r9], r11
         ; copied:
         ; mov r13, r10
     );

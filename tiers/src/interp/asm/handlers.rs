@@ -4,7 +4,7 @@
 
 use super::*;
 use std::cell::Cell;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Tail of every handler: go to the instruction `step` ops further on.
 pub(super) fn dispatch_next(a: &mut Asm, step: i32) {
@@ -18,6 +18,7 @@ pub(super) fn dispatch_next(a: &mut Asm, step: i32) {
         }
         e.count += 1;
         e.end = a.offset().0;
+        e.step = d;
         ELIDED.with(|c| c.set(Some(e)));
         return;
     }
@@ -190,10 +191,14 @@ pub(super) struct Gen {
     /// for the plain one) and how many accumulator variants it has: superinstructions are
     /// made of these.
     pub(super) emitters: Vec<Option<(Emitter, u8)>>,
+    /// Per handler tag, its name, when the handlers are dumped for profiling
+    /// (`STRATA_ASM_DUMP`): an instruction kind, `/accN` for its variants, `+` between the
+    /// parts of a superinstruction.
+    pub(super) names: Option<Vec<String>>,
 }
 
 /// Generates a handler's body (`Gen::consumer`'s `emit`).
-pub(super) type Emitter = Rc<dyn Fn(&mut Asm, usize)>;
+pub(super) type Emitter = Arc<dyn Fn(&mut Asm, usize) + Send + Sync>;
 
 impl Gen {
     /// Pads to the chosen alignment (with `int3`: never executed) and returns the offset.
@@ -208,14 +213,33 @@ impl Gen {
     pub(super) fn start(&mut self, op: Op) {
         let at = self.align();
         self.handlers.push((tag_of(&op), at));
+        if let Some(names) = &mut self.names {
+            let name = format!("{op:?}");
+            names[tag_of(&op)] = name.split([' ', '{']).next().unwrap_or("").to_string();
+        }
+    }
+
+    /// Names handler `tag` (for the dump) by `f`, given the names so far.
+    fn name(&mut self, tag: usize, f: impl FnOnce(&[String]) -> String) {
+        if let Some(names) = &mut self.names {
+            if names.len() <= tag {
+                names.resize(tag + 1, String::new());
+            }
+            names[tag] = f(names);
+        }
     }
 
     /// The handler of `op`'s kind, leaving its result in the accumulators `leaves`.
-    pub(super) fn handler(&mut self, op: Op, leaves: u8, emit: impl Fn(&mut Asm) + 'static) {
+    pub(super) fn handler(
+        &mut self,
+        op: Op,
+        leaves: u8,
+        emit: impl Fn(&mut Asm) + Send + Sync + 'static,
+    ) {
         self.start(op);
         self.leaves[tag_of(&op)] = leaves;
         emit(&mut self.a);
-        self.emitters[tag_of(&op)] = Some((Rc::new(move |a: &mut Asm, _| emit(a)), 0));
+        self.emitters[tag_of(&op)] = Some((Arc::new(move |a: &mut Asm, _| emit(a)), 0));
     }
 
     /// The handler of `op`'s kind and its variants that take the operand of word `word` from
@@ -226,9 +250,9 @@ impl Gen {
         op: Op,
         uses: &[(u8, i32)],
         leaves: u8,
-        emit: impl Fn(&mut Asm, usize) + 'static,
+        emit: impl Fn(&mut Asm, usize) + Send + Sync + 'static,
     ) {
-        let emit = Rc::new(emit);
+        let emit = Arc::new(emit);
         let plain = emit.clone();
         self.handler(op, leaves, move |a| plain(a, 0));
         self.variants(tag_of(&op), uses, leaves, &*emit);
@@ -256,6 +280,7 @@ impl Gen {
     ) {
         for (k, &(reads, word)) in uses.iter().enumerate() {
             let tag = self.new_handler(leaves);
+            self.name(tag, |n| format!("{}/acc{}", n[base], k + 1));
             self.acc[base][k] = AccUse {
                 tag: tag as u16,
                 reads,
@@ -281,6 +306,8 @@ impl Gen {
     ) {
         let leaves = self.leaves[tag_of(&second)];
         let tag = self.new_handler(leaves);
+        let (t1, t2) = (tag_of(&first), tag_of(&second));
+        self.name(tag, |n| format!("{}>{}", n[t1], n[t2]));
         emit(&mut self.a, 0);
         self.variants(tag, uses, leaves, &emit);
         self.pairs.push(Pair {
@@ -299,35 +326,64 @@ impl Gen {
     /// (not a branch, call or return); an exit in `second`'s part leaves with ip at
     /// `second` and `first` done, which is where the executor goes on.
     pub(super) fn sequence(&mut self, first: Op, second: Op) {
-        let (Some((e1, n1)), Some((e2, n2))) = (
-            self.emitters[tag_of(&first)].clone(),
-            self.emitters[tag_of(&second)].clone(),
-        ) else {
-            panic!("superinstruction {first:?}, {second:?}: no handler to build it from");
+        self.sequence_of(tag_of(&first), tag_of(&second));
+    }
+
+    /// `sequence` for instruction kinds `first` and `second` (their tags).
+    pub(super) fn sequence_of(&mut self, first: usize, second: usize) {
+        let (Some((e1, n1)), Some((e2, n2))) =
+            (self.emitters[first].clone(), self.emitters[second].clone())
+        else {
+            panic!("superinstruction {first}, {second}: no handler to build it from");
         };
         let base = self.next_tag;
-        let leaves = self.leaves[tag_of(&second)];
+        let leaves = self.leaves[second];
         for v1 in 0..=n1 as usize {
             for v2 in 0..=n2 as usize {
-                self.new_handler(leaves);
+                let tag = self.new_handler(leaves);
+                self.name(tag, |n| format!("{}+{}/{v1}{v2}", n[first], n[second]));
                 ELIDED.with(|e| e.set(Some(Elided::default())));
                 e1(&mut self.a, v1);
                 let elided = ELIDED.with(|e| e.take()).unwrap_or_default();
                 assert!(
                     elided.count == 1 && elided.end == self.a.offset().0,
-                    "{first:?} cannot start a superinstruction: it does not end in one dispatch"
+                    "{first} cannot start a superinstruction: it does not end in one dispatch"
                 );
                 e2(&mut self.a, v2);
             }
         }
         self.pairs.push(Pair {
-            first: tag_of(&first) as u16,
-            second: tag_of(&second) as u16,
+            first: first as u16,
+            second: second as u16,
             shape: Shape::Sequence,
             tag: base as u16,
             second_variants: n2,
         });
     }
+}
+
+/// Per instruction kind, whether it can start a sequence superinstruction: it has a
+/// handler generator, and every variant of it ends in its one dispatch (one step on), so
+/// that the second instruction's handler can follow it (`Gen::sequence`). Generated into a
+/// scratch assembler and thrown away.
+pub(super) fn sequence_starters(emitters: &[Option<(Emitter, u8)>]) -> Vec<bool> {
+    emitters
+        .iter()
+        .map(|e| {
+            let Some((emit, n)) = e else {
+                return false;
+            };
+            (0..=*n as usize).all(|v| {
+                let mut a = Asm::new(0);
+                // The generators jump to the exit label, the first one `build` makes.
+                let _exit = a.new_dynamic_label();
+                ELIDED.with(|e| e.set(Some(Elided::default())));
+                emit(&mut a, v);
+                let elided = ELIDED.with(|e| e.take()).unwrap_or_default();
+                elided.count == 1 && elided.step == OP && elided.end == a.offset().0
+            })
+        })
+        .collect()
 }
 
 /// When two consecutive instructions may run as one superinstruction.
@@ -385,6 +441,8 @@ impl Pair {
 struct Elided {
     count: u32,
     end: usize,
+    /// The step of ip (bytes) of the last one.
+    step: i32,
 }
 
 thread_local! {

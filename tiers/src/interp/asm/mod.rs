@@ -48,6 +48,7 @@
 //! (`run`) and the conversions of the frames it pushes.
 
 mod calls;
+mod dynpairs;
 mod handlers;
 mod simd;
 
@@ -55,10 +56,11 @@ use super::code::{CompiledFunc, Counters, Op};
 use super::raw::{CodeRef, MemView, Slots};
 use crate::jit::code_memory::CodeMemory;
 use dynasmrt::{dynasm, x64::X64Relocation, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
-use handlers::{dispatch_next, emit_handlers, set_threading, AccUse, Gen, Pair, Threading};
+use dynpairs::DynPairs;
+use handlers::{dispatch_next, emit_handlers, set_threading, AccUse, Gen, Pair, Shape, Threading};
 use std::mem::offset_of;
 use std::sync::atomic::AtomicPtr;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use strata_vm::{GlobalAddr, GlobalData, InstanceId, InterpDispatch, InterpMode, InterpThreading};
 
 type Asm = VecAssembler<X64Relocation>;
@@ -91,6 +93,39 @@ pub struct AsmInterp {
     /// Instruction kinds with a handler of their own.
     #[cfg_attr(not(test), allow(dead_code))]
     handled: usize,
+    /// Superinstructions generated for the pairs that translated functions make frequent
+    /// (`dynpairs`; absolute threading only).
+    dynamic: Option<Mutex<DynPairs>>,
+    /// Which superinstructions `prepare` uses (`STRATA_INTERP_PAIRS`).
+    pairs_from: PairsFrom,
+}
+
+/// Where sequence superinstructions come from: the fixed list made at start-up, the ones
+/// chosen per function from its own code (`dynpairs`), or both. Set by
+/// `STRATA_INTERP_PAIRS=fixed|function|both` (default both), for measuring; the address fusion
+/// (`Shape::AddressOfLoad*`) is always on with superinstructions.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum PairsFrom {
+    Fixed,
+    Function,
+    Both,
+}
+
+impl PairsFrom {
+    fn from_env() -> PairsFrom {
+        match std::env::var("STRATA_INTERP_PAIRS").as_deref() {
+            Ok("fixed") => PairsFrom::Fixed,
+            Ok("function") => PairsFrom::Function,
+            _ => PairsFrom::Both,
+        }
+    }
+}
+
+/// A superinstruction `prepare` found for two instructions: one of `build`'s, or a generated
+/// one.
+enum Found<'a> {
+    Fixed(&'a Pair),
+    Made(&'a dynpairs::Made),
 }
 
 /// `entry(ip, slots, mem, ctx) -> ip of the instruction left to the executor`.
@@ -133,11 +168,19 @@ pub fn prepare(ops: &[Op], mode: InterpMode) -> Box<[AsmOp]> {
         })
         .collect();
     let mut target = vec![false; ops.len()];
+    // Loop nesting, as changes (see `choose_pairs`): every backward branch spans a loop.
+    let mut depth = vec![0i32; ops.len() + 1];
+    let mut loops = false;
     for (i, op) in ops.iter().enumerate() {
         let mut op = *op;
         if let Some(&mut t) = op.branch_target_mut() {
             if let Some(b) = target.get_mut(t as usize) {
                 *b = true;
+            }
+            if (t as usize) <= i {
+                depth[t as usize] += 1;
+                depth[i + 1] -= 1;
+                loops = true;
             }
             // The handlers take a branch target as a byte offset from the code's start
             // (bodies are at most a few MB, so it fits).
@@ -158,6 +201,17 @@ pub fn prepare(ops: &[Op], mode: InterpMode) -> Box<[AsmOp]> {
     //   target) that leaves its operand in an accumulator takes it from there.
     let fuse = mode.superinstructions;
     let acc = mode.accumulators;
+    let dynamic = match &interp.dynamic {
+        Some(d) if fuse && interp.pairs_from != PairsFrom::Fixed => {
+            let mut d = d.lock().unwrap_or_else(|e| e.into_inner());
+            if loops {
+                choose_pairs(interp, &mut d, &code, &target, &depth);
+            }
+            Some(d)
+        }
+        _ => None,
+    };
+    let fixed_sequences = interp.pairs_from != PairsFrom::Function;
     // The instruction before `i` as it was translated (kind in word 0).
     let mut prev = [0u32; 4];
     let mut i = 0;
@@ -169,13 +223,25 @@ pub fn prepare(ops: &[Op], mode: InterpMode) -> Box<[AsmOp]> {
             0
         };
         let pair = match code.get(i + 1) {
-            Some(next) if fuse && !target[i + 1] => interp.pair(&w, &next.0),
+            Some(next) if fuse && !target[i + 1] => interp
+                .pair(&w, &next.0)
+                .filter(|p| fixed_sequences || p.shape != Shape::Sequence)
+                .map(Found::Fixed)
+                .or_else(|| {
+                    dynamic
+                        .as_ref()
+                        .and_then(|d| d.get(w[0], next.0[0]))
+                        .map(Found::Made)
+                }),
             _ => None,
         };
         if let Some(p) = pair {
             let next = code[i + 1].0;
             let v2 = if acc { interp.variant(&w, &next) } else { 0 };
-            code[i].0[0] = interp.word0(p.tag_for(v, v2) as usize);
+            code[i].0[0] = match p {
+                Found::Fixed(p) => interp.word0(p.tag_for(v, v2) as usize),
+                Found::Made(m) => m.addr_for(v, v2),
+            };
             code[i + 1].0[0] = interp.word0(next[0] as usize);
             prev = next;
             i += 2;
@@ -190,6 +256,58 @@ pub fn prepare(ops: &[Op], mode: InterpMode) -> Box<[AsmOp]> {
         }
     }
     code.into()
+}
+
+/// Counts the adjacent pairs of `code` that could run as a generated superinstruction
+/// (inside loops, weighted by nesting; not into a branch target, not already a fixed one in
+/// use) and has the heaviest generated.
+/// `depth` holds the changes of loop nesting: +1 where a loop's body starts, -1 past its
+/// backward branch.
+fn choose_pairs(
+    interp: &AsmInterp,
+    d: &mut DynPairs,
+    code: &[AsmOp],
+    target: &[bool],
+    depth: &[i32],
+) {
+    let fixed_sequences = interp.pairs_from != PairsFrom::Function;
+    // (first << 16 | second, weight) per occurrence, then summed per pair after a sort:
+    // cheaper than hashing at translation time.
+    let mut seen: Vec<(u32, u64)> = Vec::new();
+    let mut nest = 0;
+    for i in 0..code.len().saturating_sub(1) {
+        nest += depth[i];
+        let (a, b) = (code[i].0[0], code[i + 1].0[0]);
+        // Pairs already generated count too: a function's choice is its heaviest pairs,
+        // whatever other functions chose, so translating it again generates nothing new.
+        if nest <= 0 || target[i + 1] || !d.candidate(a, b) {
+            continue;
+        }
+        if let Some(p) = interp.pair(&code[i].0, &code[i + 1].0) {
+            if fixed_sequences || p.shape != Shape::Sequence {
+                continue;
+            }
+        }
+        seen.push((a << 16 | b, 1u64 << (3 * (nest.min(5) - 1))));
+    }
+    if seen.is_empty() {
+        return;
+    }
+    seen.sort_unstable_by_key(|&(k, _)| k);
+    let mut wanted: Vec<(u32, u64)> = Vec::new();
+    for (k, w) in seen {
+        match wanted.last_mut() {
+            Some(last) if last.0 == k => last.1 += w,
+            _ => wanted.push((k, w)),
+        }
+    }
+    wanted.sort_unstable_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    let wanted: Vec<(u16, u16)> = wanted
+        .iter()
+        .take(dynpairs::PER_FUNCTION)
+        .map(|&(k, _)| ((k >> 16) as u16, k as u16))
+        .collect();
+    d.generate(&wanted);
 }
 
 impl AsmInterp {
@@ -670,6 +788,7 @@ fn build(align: usize, threading: Threading) -> Option<AsmInterp> {
         next_tag: Op::COUNT,
         pairs: Vec::new(),
         emitters: vec![None; Op::COUNT],
+        names: std::env::var_os("STRATA_ASM_DUMP").map(|_| vec![String::new(); TAGS]),
     };
     let mut table = vec![0usize; TAGS].into_boxed_slice();
     let table_addr = table.as_ptr() as i64;
@@ -743,18 +862,23 @@ fn build(align: usize, threading: Threading) -> Option<AsmInterp> {
         let row = pair_row[p.first as usize] as usize - 1;
         pair_table[row * Op::COUNT + p.second as usize] = i as u16 + 1;
     }
+    let emitters = std::mem::take(&mut g.emitters);
     let code = g.a.finalize().ok()?;
     if let Some(path) = std::env::var_os("STRATA_ASM_DUMP") {
         let _ = std::fs::write(path, &code[..]);
-        for &(tag, off) in &g.handlers {
-            eprintln!("handler tag {tag} at {off:#x}");
-        }
     }
     let mem = match threading {
         Threading::Absolute => CodeMemory::new_low(&code).ok()?,
         _ => CodeMemory::new(&code).ok()?,
     };
     let base = mem.base() as usize;
+    if let Some(names) = &g.names {
+        eprintln!("handlers at {base:#x}, {} bytes", code.len());
+        for &(tag, off) in &g.handlers {
+            let name = names.get(tag).map_or("", String::as_str);
+            eprintln!("handler tag {tag} at {off:#x} {name}");
+        }
+    }
     for t in table.iter_mut() {
         *t = base + exit_at;
     }
@@ -763,7 +887,17 @@ fn build(align: usize, threading: Threading) -> Option<AsmInterp> {
         table[tag] = base + off;
         offsets[tag] = off as u32;
     }
+    let dynamic = (threading == Threading::Absolute).then(|| {
+        Mutex::new(DynPairs::new(
+            emitters,
+            g.leaves.clone(),
+            (base + exit_at) as u32,
+            align,
+        ))
+    });
     Some(AsmInterp {
+        dynamic,
+        pairs_from: PairsFrom::from_env(),
         threading,
         base: if threading == Threading::Absolute {
             base as u32
@@ -876,6 +1010,52 @@ mod tests {
             assert_eq!(code[0].0[1..], [SimdCode::I32x4Add as u32, 0, 2]);
             assert_eq!(code[2].0[0] as usize, tag_of(&ops[2]));
         }
+    }
+
+    #[test]
+    fn pairs_in_loops_are_generated_for_the_function() {
+        // A loop whose body is `i32.xor; i32.rotl` (no fixed pair), ended by its backward
+        // branch: `prepare` generates that pair and gives the first instruction its handler,
+        // outside `build`'s code; the second keeps its own.
+        let mode = strata_vm::InterpMode::FASTEST;
+        let FastPath::Asm(interp) = fast_path(mode) else {
+            return;
+        };
+        if interp.threading != Threading::Absolute || interp.pairs_from == PairsFrom::Fixed {
+            return;
+        }
+        let ops = [
+            Op::I32Xor { dst: 2, a: 0, b: 1 },
+            // Operands that are not the xor's result: no accumulator variant.
+            Op::I32Rotl { dst: 3, a: 1, b: 0 },
+            Op::BrI32LtU {
+                a: 3,
+                b: 0,
+                target: 0,
+            },
+            Op::Return0,
+        ];
+        let code = prepare(&ops, mode);
+        let xor = tag_of(&ops[0]) as u32;
+        let rotl = tag_of(&ops[1]) as u32;
+        let dynamic = interp
+            .dynamic
+            .as_ref()
+            .expect("absolute threading generates pairs");
+        {
+            let d = dynamic.lock().unwrap_or_else(|e| e.into_inner());
+            let made = d.get(xor, rotl).expect("the loop's pair was generated");
+            assert_eq!(code[0].0[0], made.addr_for(0, 0));
+        }
+        let start = interp.base;
+        let end = start + interp.offsets.iter().copied().max().unwrap_or(0);
+        assert!(code[0].0[0] < start || code[0].0[0] > end);
+        assert_eq!(code[1].0[0], interp.word0(rotl as usize));
+        // Out of a loop, nothing is generated for a function.
+        let straight = [ops[1], ops[0], Op::Return0];
+        prepare(&straight, mode);
+        let d = dynamic.lock().unwrap_or_else(|e| e.into_inner());
+        assert!(d.get(rotl, xor).is_none());
     }
 
     #[test]
