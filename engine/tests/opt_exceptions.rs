@@ -10,12 +10,14 @@ use strata::*;
 use strata_vm::tiering::LEVEL_OPT;
 
 const MODULE: &str = r#"(module
+  (type $ti (func (param i32)))
   (tag $e (param i32))
   (tag $wide (param i64 f32 f64 v128))
   (tag $other)
 
-  (func $opt_throw (param i32) local.get 0 throw $e)
-  (func $interp_throw (param i32) local.get 0 throw $e)
+  (func $opt_throw (type $ti) local.get 0 throw $e)
+  (func $interp_throw (type $ti) local.get 0 throw $e)
+  (elem declare func $opt_throw $interp_throw)
   (func $interp_throw_wide (param i32)
     local.get 0 i64.extend_i32_s i64.const 40 i64.shl
     local.get 0 f32.convert_i32_s f32.const 0.25 f32.add
@@ -121,12 +123,24 @@ const MODULE: &str = r#"(module
       return)
     i32.const 100 i32.add)
 
+  ;; A call_ref inside a try (an invoke_ref): odd arguments throw from optimized code,
+  ;; even ones from an interpreted callee, with a value live across the call.
+  (func $opt_call_ref (export "opt_call_ref") (param i32) (result i32)
+    (local i32) (local $f (ref null $ti))
+    local.get 0 i32.const 7 i32.mul local.set 1
+    (local.set $f (ref.func $interp_throw))
+    (if (i32.and (local.get 0) (i32.const 1)) (then (local.set $f (ref.func $opt_throw))))
+    (block $c (result i32)
+      (try_table (catch $e $c) (call_ref $ti (local.get 0) (local.get $f)))
+      i32.const -1 return)
+    local.get 1 i32.add)
+
   ;; Uncaught anywhere: the host sees the exception.
   (func (export "opt_uncaught") (param i32) local.get 0 call $opt_throw)
 )"#;
 
 /// The functions the mixed configurations compile (with the optimizing tier).
-const OPT: [&str; 8] = [
+const OPT: [&str; 9] = [
     "opt_throw",
     "opt_catches_interp",
     "opt_catch_wide",
@@ -135,9 +149,10 @@ const OPT: [&str; 8] = [
     "opt_no_match",
     "opt_legacy",
     "opt_legacy_rethrow",
+    "opt_call_ref",
 ];
 
-const CALLS: [(&str, i32); 9] = [
+const CALLS: [(&str, i32); 11] = [
     ("interp_catches_opt", 5),
     ("opt_catches_interp", 9),
     ("opt_catch_wide", 3),
@@ -146,6 +161,8 @@ const CALLS: [(&str, i32); 9] = [
     ("interp_catches_through_opt", 4),
     ("opt_legacy", 6),
     ("interp_catches_legacy_rethrow", 2),
+    ("opt_call_ref", 4),
+    ("opt_call_ref", 5),
     ("opt_uncaught", 8),
 ];
 

@@ -374,6 +374,7 @@ opcodes! {
     Invoke            "invoke"              Invoke       Terminator []                                                   (*);
     InvokeImport      "invoke_import"       Invoke       Terminator []                                                   (*);
     InvokeIndirect    "invoke_indirect"     Invoke       Terminator [UndefinedElement, IndirectCallToNull, BadSignature] (*);
+    InvokeRef         "invoke_ref"          Invoke       Terminator [NullFunctionReference]                              (*);
     Throw             "throw"               Invoke       Terminator []                                                   (*);
     ThrowRef          "throw_ref"           Invoke       Terminator [NullReference]                                      (*);
     Landing           "landing"             Landing      Write      []                                                   (*);

@@ -1100,8 +1100,7 @@ impl Ctx<'_, '_> {
                 (Opcode::CallIndirect, Imm::Index2(t, table)) => {
                     (Opcode::InvokeIndirect, (t, table))
                 }
-                // An exception out of a call_ref callee would need its own invoke: such
-                // functions keep their lower tier for now.
+                (Opcode::CallRef, Imm::Index(t)) => (Opcode::InvokeRef, (t, 0)),
                 _ => return err(format!("{opcode} inside a try is not supported yet")),
             };
             let rs = self.invoke(invoke, callee, &args, &results)?;

@@ -348,7 +348,7 @@ impl Verifier<'_> {
                         );
                     }
                 }
-                CallRef | ReturnCallRef => {
+                CallRef | ReturnCallRef | InvokeRef => {
                     if args.last() != Some(&Type::FuncRef) {
                         self.error(
                             inst,

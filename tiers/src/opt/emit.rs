@@ -968,7 +968,7 @@ impl Gen<'_> {
             }
             Call | CallImport => self.call(inst, al)?,
             CallIndirect => self.call_indirect(inst, al)?,
-            Invoke | InvokeImport | InvokeIndirect | Throw | ThrowRef => {
+            Invoke | InvokeImport | InvokeIndirect | InvokeRef | Throw | ThrowRef => {
                 self.invoke(inst, al, vc, next)?
             }
             Landing => self.landing(inst, al),

@@ -46,12 +46,13 @@ pub fn constraints(
             let ty = module.func_type(imm.index);
             ty.param_cells().max(ty.result_cells())
         }
-        Opcode::InvokeIndirect => {
+        Opcode::InvokeIndirect | Opcode::InvokeRef => {
             let ty = module
                 .types
                 .get(imm.index as usize)
-                .ok_or("invoke_indirect of an unknown type")?;
-            // The table index is saved in the cell after the arguments.
+                .ok_or_else(|| format!("{op} of an unknown type"))?;
+            // The table index or the function reference is saved in the cell after the
+            // arguments.
             (ty.param_cells() + 1).max(ty.result_cells())
         }
         Opcode::Throw => {

@@ -344,7 +344,7 @@ fn constraints(
         GlobalSet => {
             ops.push(Operand::reg_use(uses[0]));
         }
-        Invoke | InvokeImport | InvokeIndirect | Throw | ThrowRef | Landing => {
+        Invoke | InvokeImport | InvokeIndirect | InvokeRef | Throw | ThrowRef | Landing => {
             return super::exn::constraints(func, module, inst, &uses, &defs, vc);
         }
         Call | CallImport => {

@@ -47,6 +47,7 @@ impl Gen<'_> {
         match data.opcode {
             Opcode::Invoke | Opcode::InvokeImport => self.call(inst, al)?,
             Opcode::InvokeIndirect => self.call_indirect(inst, al)?,
+            Opcode::InvokeRef => self.call_ref(inst, al)?,
             Opcode::Throw => {
                 let base = self.call_base;
                 let mut cell = base;
