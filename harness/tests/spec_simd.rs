@@ -8,7 +8,7 @@
 
 use strata::conformance::{multi_tier, single_tiers, NamedConfig};
 use strata::{Engine, Tier};
-use strata_harness::wast_runner::{run_scripts, suite_scripts};
+use strata_harness::wast_runner::{run_scripts, script_modules, suite_scripts};
 
 #[test]
 fn simd_suite_on_the_interpreter_and_tiered_execution() {
@@ -137,27 +137,11 @@ fn the_baseline_compiles_simd_functions() {
     }
 }
 
-/// Every module of the SIMD suites, as binaries (modules that do not encode are skipped: the
-/// suites' malformed and invalid ones sit in `assert_*` directives, not here).
+/// Every module of the SIMD suites, as binaries, with its script's name.
 fn suite_modules(suite: &str) -> Vec<(String, Vec<u8>)> {
-    use wast::{QuoteWat, QuoteWatTest, Wast, WastDirective};
     let mut out = Vec::new();
     for script in suite_scripts(suite).unwrap() {
-        let buf = wast::parser::ParseBuffer::new(&script.text).unwrap();
-        let wast: Wast<'_> = wast::parser::parse(&buf).unwrap();
-        for d in wast.directives {
-            let mut m: QuoteWat<'_> = match d {
-                WastDirective::Module(m) | WastDirective::ModuleDefinition(m) => m,
-                _ => continue,
-            };
-            let bytes = match m.to_test() {
-                Ok(QuoteWatTest::Binary(b)) => b,
-                Ok(QuoteWatTest::Text(t)) => match wat::parse_bytes(&t) {
-                    Ok(b) => b.into_owned(),
-                    Err(_) => continue,
-                },
-                Err(_) => continue,
-            };
+        for bytes in script_modules(&script.text).unwrap() {
             out.push((script.name.clone(), bytes));
         }
     }

@@ -361,35 +361,16 @@ fn constraints(
             }
             clobbers = abi::all_allocatable();
         }
-        CallIndirect => {
-            let Imm::Index2(t, _) = data.imm else {
-                return Err("call_indirect without a type".into());
+        CallIndirect | CallRef => {
+            let (Imm::Index2(t, _) | Imm::Index(t)) = data.imm else {
+                return Err(format!("{op} without a type"));
             };
             let ty = module
                 .types
                 .get(t as usize)
-                .ok_or("call_indirect of an unknown type")?;
-            // The table index is saved in the cell after the arguments.
-            vc.call_cells = vc
-                .call_cells
-                .max((ty.param_cells() + 1).max(ty.result_cells()));
-            for &u in &uses {
-                ops.push(Operand::any_use(u));
-            }
-            for &d in &defs {
-                ops.push(Operand::any_def(d));
-            }
-            clobbers = abi::all_allocatable();
-        }
-        CallRef => {
-            let Imm::Index(t) = data.imm else {
-                return Err("call_ref without a type".into());
-            };
-            let ty = module
-                .types
-                .get(t as usize)
-                .ok_or("call_ref of an unknown type")?;
-            // The reference is saved in the cell after the arguments.
+                .ok_or_else(|| format!("{op} of an unknown type"))?;
+            // The table index or the function reference is saved in the cell after the
+            // arguments.
             vc.call_cells = vc
                 .call_cells
                 .max((ty.param_cells() + 1).max(ty.result_cells()));
