@@ -151,6 +151,15 @@ macro_rules! define_ops {
 
             /// The result register of an instruction that writes exactly one, so the
             /// translator can redirect it (into a local, say).
+            /// The result register of an instruction whose whole effect is to write it
+            /// (`dst_mut`), or `Select`'s (its condition is in the `Ext` word after it).
+            pub fn result_mut(&mut self) -> Option<&mut Reg> {
+                match self {
+                    Op::Select { dst, .. } => Some(dst),
+                    op => op.dst_mut(),
+                }
+            }
+
             pub fn dst_mut(&mut self) -> Option<&mut Reg> {
                 match self {
                     $(Op::$un { dst, .. })|*

@@ -778,6 +778,27 @@ impl Translator<'_> {
         }
     }
 
+    /// The register of the instruction that just wrote `reg` as its result, if no branch
+    /// target lies after it: the last instruction's (`last_writer`), or a `Select`'s before
+    /// its `Ext` word (the condition). `Select` reads all three operands before it writes,
+    /// so its result can go straight to a local like any other operator's (`select` +
+    /// `local.set` is how compilers often store a choice).
+    fn result_reg(&mut self, reg: Reg) -> Option<&mut Reg> {
+        let n = self.ops.len();
+        let at = match self.ops.last()? {
+            Op::Ext { .. } if n >= 2 && n - 2 >= self.last_label => match self.ops[n - 2] {
+                Op::Select { .. } => n - 2,
+                _ => return None,
+            },
+            _ if n > self.last_label => n - 1,
+            _ => return None,
+        };
+        match self.ops[at].result_mut() {
+            Some(dst) if *dst == reg => Some(dst),
+            _ => None,
+        }
+    }
+
     /// A conditional branch to `relative_depth` taken when `cond` is non-zero (or zero, with
     /// `when_zero`), carrying the label's values from the top of the stack.
     fn br_on(&mut self, cond: Reg, when_zero: bool, relative_depth: u32) {
@@ -1008,7 +1029,7 @@ impl Translator<'_> {
     /// Makes the instruction that produced stack slot `p` write local `i` directly.
     fn retarget(&mut self, p: usize, i: u32) -> bool {
         let slot = self.slot(p);
-        match self.last_writer(slot).and_then(Op::dst_mut) {
+        match self.result_reg(slot) {
             Some(dst) => {
                 *dst = i;
                 true

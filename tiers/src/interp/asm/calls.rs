@@ -21,20 +21,18 @@ fn call_body(a: &mut Asm, exit: DynamicLabel, base: i32, step: i32) {
     dynasm!(a
         ; .arch x64
         ; mov r11d, eax
+        // An import's index wraps around to far above the number of defined functions
+        // (a module has fewer than 2^32 functions), so one unsigned compare is both checks.
         ; sub eax, DWORD [rdx + C_NUM_IMPORTED]
-        ; jb =>exit
         ; cmp eax, DWORD [rdx + C_NUM_TARGETS]
         ; jae =>exit
         ; mov rcx, QWORD [rdx + C_TARGETS]
         ; mov rcx, QWORD [rcx + rax * 8]
         ; test rcx, rcx
         ; jz =>exit
-        ; mov r8, QWORD [rdx + C_DEPTH]
-        ; add r8, 1
-        ; cmp r8, QWORD [rdx + C_MAX_DEPTH]
-        ; ja =>exit
+        // The frame buffer's room and the depth limit, as one limit (`CallCtx`).
         ; mov r9d, DWORD [rdx + C_FRAMES_LEN]
-        ; cmp r9d, DWORD [rdx + C_FRAMES_CAP]
+        ; cmp r9d, DWORD [rdx + C_FRAMES_LIMIT]
         ; jae =>exit
         // The callee's frame starts at the argument slots and must fit the value stack.
         ; mov r10d, DWORD [r12 + base]
@@ -57,7 +55,6 @@ fn call_body(a: &mut Asm, exit: DynamicLabel, base: i32, step: i32) {
     dynasm!(a
         ; .arch x64
         // Committed: push the caller's frame, make the callee current.
-        ; mov QWORD [rdx + C_DEPTH], r8
         ; mov rsi, r9
         ; shl rsi, AF_SHIFT
         ; add rsi, QWORD [rdx + C_FRAMES]
@@ -126,8 +123,9 @@ fn call_body(a: &mut Asm, exit: DynamicLabel, base: i32, step: i32) {
 /// returns of the frames such calls push. Everything else leaves for the executor before
 /// changing anything: a call to an import or to compiled code, a callee at its call
 /// counter's check point (the tier manager decides), the depth limit (the executor raises
-/// the stack-overflow trap), a frame that does not fit the value stack, a full frame buffer,
-/// and a return from the frame the run started in.
+/// the stack-overflow trap) or a full frame buffer (one limit, `CallCtx::frames_limit`), a
+/// frame that does not fit the value stack, and a return from the frame the run started in.
+/// The handlers keep no depth: the executor gets it back from the frames pushed and popped.
 pub(super) fn calls(g: &mut Gen) {
     let exit = g.exit;
     g.handler(Op::Call { func: 0, base: 0 }, 0, move |a| {
@@ -230,7 +228,6 @@ pub(super) fn calls(g: &mut Gen) {
         dynasm!(a
             ; .arch x64
             ; mov DWORD [rdx + C_FRAMES_LEN], r9d
-            ; sub QWORD [rdx + C_DEPTH], 1
             ; mov rcx, QWORD [rsi + AF_FUNC]
             ; mov QWORD [rdx + C_FUNC], rcx
             ; mov eax, DWORD [rsi + AF_INDEX]

@@ -502,7 +502,7 @@ impl Frame {
 
 /// What calls and returns inside the handlers read and update, shared with the executor
 /// for one run of the handlers. `frames` is the executor's frame stack: calls push onto it
-/// (up to `frames_cap`; then the executor makes the call), returns pop it (the executor
+/// (below `frames_limit`; then the executor makes the call), returns pop it (the executor
 /// returns from the outermost frame and into other instances).
 #[repr(C)]
 pub struct CallCtx {
@@ -522,9 +522,11 @@ pub struct CallCtx {
     pub icache: *const IndirectEntry,
     pub frames: *mut Frame,
     pub frames_len: u32,
-    pub frames_cap: u32,
-    pub depth: u64,
-    pub max_depth: u64,
+    /// One limit for the frame buffer's capacity and the call depth: a call pushes a frame
+    /// and a return pops one, so while the handlers run the depth is the depth at entry
+    /// plus the frames pushed since, and `frames_len < frames_limit` is both checks (the
+    /// executor makes the call that reaches either limit, and raises the stack overflow).
+    pub frames_limit: u32,
     /// One past the value stack's last cell: a callee's frame must end at or below it.
     pub stack_end: *mut u64,
     /// The running function, its index and frame (written back when the run ends).
@@ -621,7 +623,7 @@ impl AsmInterp {
     /// it) and `mem` a view of the running instance's memory 0. And for calls: `ctx.targets`
     /// holds `num_targets` entries, each null or a translation of that defined function of
     /// the running instance's module that lives as long as the store; `frames` has room for
-    /// `frames_cap` frames; `stack_end` ends the value stack that holds `s`.
+    /// `frames_limit` frames; `stack_end` ends the value stack that holds `s`.
     #[inline(always)]
     unsafe fn run(&self, ip: *const Op, s: Slots, mem: MemView, ctx: &mut CallCtx) -> *const Op {
         // SAFETY: `entry` is the address of the entry stub in `self.code`, which is mapped
@@ -653,6 +655,12 @@ impl AsmInterp {
         if frames.capacity() - frames.len() < 16 {
             frames.reserve(256);
         }
+        let frames_len0 = frames.len();
+        let room = calls.max_depth.saturating_sub(calls.depth);
+        let frames_limit = frames
+            .capacity()
+            .min(frames_len0.saturating_add(room.try_into().unwrap_or(usize::MAX)))
+            .min(u32::MAX as usize) as u32;
         let mut cx = CallCtx {
             targets: calls.targets.as_ptr(),
             num_targets: calls.targets.len() as u32,
@@ -665,10 +673,8 @@ impl AsmInterp {
             table_len: calls.table.len() as u64,
             icache: calls.icache.as_ptr(),
             frames: frames.as_mut_ptr(),
-            frames_len: frames.len() as u32,
-            frames_cap: frames.capacity().min(u32::MAX as usize) as u32,
-            depth: calls.depth,
-            max_depth: calls.max_depth,
+            frames_len: frames_len0 as u32,
+            frames_limit,
             stack_end: range.end,
             func: f,
             func_index: calls.func_index,
@@ -681,7 +687,7 @@ impl AsmInterp {
         // exclusively for the run, and validation guarantees that the code only sets mutable
         // globals of the right type; `targets` comes from the
         // running instance's module's `InterpModule` (its entries are null or translations
-        // owned by it, alive as long as the store); `frames` has room for `frames_cap`
+        // owned by it, alive as long as the store); `frames` has room for `frames_limit`
         // frames. That is `run`'s contract. The handlers only push fully written frames
         // below the capacity, so the first `frames_len` are initialised; they return a
         // pointer into the code of `cx.func`.
@@ -694,7 +700,8 @@ impl AsmInterp {
                 pc: end.offset_from(func.asm_code.as_ptr().cast::<Op>()) as usize,
                 fp: cx.fp.offset_from(range.start) as usize,
                 func_index: cx.func_index,
-                depth: cx.depth,
+                // Every frame pushed or popped here was one call or return.
+                depth: (calls.depth as i64 + cx.frames_len as i64 - frames_len0 as i64) as u64,
             }
         }
     }
@@ -735,9 +742,7 @@ const IE_FUNC: i32 = offset_of!(IndirectEntry, func_index) as i32;
 const IE_SHIFT: i8 = 4;
 const C_FRAMES: i32 = offset_of!(CallCtx, frames) as i32;
 const C_FRAMES_LEN: i32 = offset_of!(CallCtx, frames_len) as i32;
-const C_FRAMES_CAP: i32 = offset_of!(CallCtx, frames_cap) as i32;
-const C_DEPTH: i32 = offset_of!(CallCtx, depth) as i32;
-const C_MAX_DEPTH: i32 = offset_of!(CallCtx, max_depth) as i32;
+const C_FRAMES_LIMIT: i32 = offset_of!(CallCtx, frames_limit) as i32;
 const C_STACK_END: i32 = offset_of!(CallCtx, stack_end) as i32;
 const C_FUNC: i32 = offset_of!(CallCtx, func) as i32;
 const C_FUNC_INDEX: i32 = offset_of!(CallCtx, func_index) as i32;
