@@ -1479,6 +1479,12 @@ impl<'a> Gen<'a> {
 
     fn br_if_cc(&mut self, cc: Cc, depth: u32) {
         let c = self.ctrl.label_index(depth);
+        let pins = self.ctrl.frames()[c].payload.cache;
+        if pins == self.parent_pins() && !self.pins_hold(pins) && self.pins_free(pins) {
+            // The code here keeps the same pins: put them in place on both paths (moves and
+            // loads keep the flags), so a loop's back-edge stays one conditional jump.
+            self.establish_pins(pins, true);
+        }
         if !self.branch_moves(c) {
             let l = self.ctrl.frames()[c].payload.label;
             jcc(self.asm, cc, l);

@@ -59,6 +59,14 @@ impl Gen<'_> {
             .all(|&(k, c)| self.lcached & (1 << k) != 0 && self.lcache[k as usize] == c)
     }
 
+    /// Whether no register of `pins` holds a stack value (establishing them then only
+    /// changes what is cached).
+    pub(super) fn pins_free(&self, (s, e): (u32, u32)) -> bool {
+        self.pins[s as usize..e as usize]
+            .iter()
+            .all(|&(k, _)| !self.regs.is_used(k >= 16, k & 15))
+    }
+
     /// The state at a label with `pins`: those registers hold their locals, nothing else
     /// is cached.
     pub(super) fn hold_exactly(&mut self, (s, e): (u32, u32)) {
