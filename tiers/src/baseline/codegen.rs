@@ -54,6 +54,9 @@ use wasmparser::{BlockType, BrTable, FrameKind, FrameStack, MemArg, VisitOperato
 
 type Res = Result<(), String>;
 
+/// A range of `Gen::pins`: the locals pinned at a label (`pins.rs`).
+type PinRange = (u32, u32);
+
 /// The baseline's part of a control frame (the front end's payload). Block types stay in the
 /// frame as wasmparser's `BlockType` (types are looked up when needed), so pushing a frame
 /// never allocates.
@@ -66,7 +69,7 @@ struct Labels {
     /// The locals pinned in registers at the label (`Gen::pins[cache.0..cache.1]`): every
     /// edge into the label establishes them (see `pins.rs`). A loop's own; other frames
     /// inherit their parent's.
-    cache: (u32, u32),
+    cache: PinRange,
 }
 
 pub struct Gen<'a> {
@@ -118,7 +121,7 @@ pub struct Gen<'a> {
     wasm_offsets: &'a mut Vec<(u32, u32)>,
     /// With OSR entries: (ordinal, header, pinned locals) of every reachable loop (ordinals
     /// count dead loops too: they name a loop in every tier, see `strata_vm::frontend`).
-    osr_loops: Option<Vec<(u32, DynamicLabel, (u32, u32))>>,
+    osr_loops: Option<Vec<(u32, DynamicLabel, PinRange)>>,
     /// Tiered execution's counting, when the policy can move this code higher.
     counting: Option<Counting>,
     /// Direct call sites and exception handlers of the mapping (docs/abi.md §10).
@@ -173,7 +176,7 @@ struct LoopCheck {
     ordinal: u32,
     consts: Vec<(u32, Val)>,
     /// The loop's pinned locals, reloaded after the helper call.
-    pins: (u32, u32),
+    pins: PinRange,
 }
 
 /// Where a compiled function's code starts, and its OSR entries.
@@ -1081,7 +1084,7 @@ impl<'a> Gen<'a> {
     /// interpreter's state, then a jump to the loop header. At a loop header every value
     /// the code reads is in its home slot, and the loop's pinned locals are loaded from
     /// theirs. Returns the frame-size displacement to patch.
-    fn osr_entry(&mut self, header: DynamicLabel, pins: (u32, u32)) -> usize {
+    fn osr_entry(&mut self, header: DynamicLabel, pins: PinRange) -> usize {
         let patch = self.frame_checks();
         self.load_memory_regs();
         self.load_pins(pins);

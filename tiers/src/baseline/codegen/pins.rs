@@ -21,7 +21,7 @@
 //!   locals from their cells before they reach the header. Traps, calls, throws and the
 //!   tier manager read cells, which write-through keeps current.
 
-use super::Gen;
+use super::{Gen, PinRange};
 use crate::baseline::abi::*;
 use crate::baseline::masm::fp_op;
 use crate::baseline::stack::{Loc, Ty};
@@ -48,12 +48,12 @@ const UNASSIGNED: u8 = u8::MAX;
 
 impl Gen<'_> {
     /// The pinned locals of the innermost open frame (those an `if` pushed now inherits).
-    pub(super) fn parent_pins(&self) -> (u32, u32) {
+    pub(super) fn parent_pins(&self) -> PinRange {
         self.ctrl.last().map_or((0, 0), |f| f.payload.cache)
     }
 
     /// Whether every pinned local of `pins` is in its register now.
-    pub(super) fn pins_hold(&self, (s, e): (u32, u32)) -> bool {
+    pub(super) fn pins_hold(&self, (s, e): PinRange) -> bool {
         self.pins[s as usize..e as usize]
             .iter()
             .all(|&(k, c)| self.lcached & (1 << k) != 0 && self.lcache[k as usize] == c)
@@ -61,7 +61,7 @@ impl Gen<'_> {
 
     /// Whether no register of `pins` holds a stack value (establishing them then only
     /// changes what is cached).
-    pub(super) fn pins_free(&self, (s, e): (u32, u32)) -> bool {
+    pub(super) fn pins_free(&self, (s, e): PinRange) -> bool {
         self.pins[s as usize..e as usize]
             .iter()
             .all(|&(k, _)| !self.regs.is_used(k >= 16, k & 15))
@@ -69,7 +69,7 @@ impl Gen<'_> {
 
     /// The state at a label with `pins`: those registers hold their locals, nothing else
     /// is cached.
-    pub(super) fn hold_exactly(&mut self, (s, e): (u32, u32)) {
+    pub(super) fn hold_exactly(&mut self, (s, e): PinRange) {
         self.forget_all();
         for i in s..e {
             let (k, c) = self.pins[i as usize];
@@ -82,7 +82,7 @@ impl Gen<'_> {
     /// only: flags survive). With `update` the abstract state records it (all registers
     /// must be free); without, the code is on a path that leaves (a branch) and the state is
     /// unchanged.
-    pub(super) fn establish_pins(&mut self, (s, e): (u32, u32), update: bool) {
+    pub(super) fn establish_pins(&mut self, (s, e): PinRange, update: bool) {
         if s == e {
             return;
         }
@@ -120,7 +120,7 @@ impl Gen<'_> {
 
     /// Loads every local of `pins` from its cell (entries from outside the body's code:
     /// OSR, a check point's return).
-    pub(super) fn load_pins(&mut self, (s, e): (u32, u32)) {
+    pub(super) fn load_pins(&mut self, (s, e): PinRange) {
         for i in s..e {
             let (k, c) = self.pins[i as usize];
             self.load_pin(k, c);
@@ -153,7 +153,7 @@ impl Gen<'_> {
     /// read locals (reads in nested loops weigh more), up to `MAX_GPR_PINS` integers and
     /// `MAX_XMM_PINS` floats and v128s, each in the register that already holds it if it is
     /// a pin register, else in a free pin register. Appended to `pins`; returns the range.
-    pub(super) fn loop_pins(&mut self) -> (u32, u32) {
+    pub(super) fn loop_pins(&mut self) -> PinRange {
         let start = self.pins.len() as u32;
         let nesting = self
             .ctrl
