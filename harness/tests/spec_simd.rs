@@ -97,7 +97,7 @@ fn simd_registers_script_on_every_configuration() {
     for NamedConfig { name, config } in single_tiers().into_iter().chain(multi_tier()) {
         let engine = Engine::new(config).unwrap();
         for o in run_scripts(&engine, &scripts, 1) {
-            if o.failed > 0 || o.skipped > 0 || o.passed < 33 {
+            if o.failed > 0 || o.skipped > 0 || o.passed < 46 {
                 report.push(format!(
                     "simd_registers.wast on {name}: {} passed, {} failed, {} skipped\n{}",
                     o.passed,

@@ -224,3 +224,117 @@
 (assert_return (invoke "tests" (i32.const 1)) (i32.const 1) (i32.const 1) (i32.const 0) (i32.const 15))
 (assert_return (invoke "shuffles" (i32.const 0)) (i64.const 579005069656919567) (i64.const 283686952306183) (i64.const 7134655096587117312) (i64.const 7735370646277))
 (assert_return (invoke "shuffles" (i32.const 129)) (i64.const -8535856707940741232) (i64.const -9114578090645354616) (i64.const 7170965922642027393) (i64.const 150128594158726))
+
+;; Loop-carried locals pinned in registers across back-edges (tiers/src/baseline/codegen/
+;; pins.rs): more live v128 accumulators than pinned registers, back-edges from br_if and
+;; br_table, blocks, if/else arms and calls inside loops, nested loops, scalar locals of
+;; every type, exceptions caught inside a loop; enough iterations that tiered runs enter
+;; the loops by OSR. Expected results computed with wasmtime 48 (Cranelift).
+(module
+  (tag $e (param i32))
+  (func $twice (param v128) (result v128) (i32x4.add (local.get 0) (local.get 0)))
+  (func $thrower (param i32) (if (i32.and (local.get 0) (i32.const 3)) (then (throw $e (local.get 0)))))
+
+  ;; Ten v128 accumulators (more than the eight pinned), temporaries in the body, br_if.
+  (func (export "accs") (param $n i32) (result i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128)
+    (local $a5 v128) (local $a6 v128) (local $a7 v128) (local $a8 v128) (local $a9 v128)
+    (local $i i32) (local $s v128)
+    (local.set $a0 (v128.const i32x4 1 2 3 4))
+    (loop $l
+      (local.set $s (i32x4.splat (local.get $i)))
+      (local.set $a0 (i32x4.add (local.get $a0) (local.get $s)))
+      (local.set $a1 (i32x4.sub (local.get $a1) (i32x4.mul (local.get $a0) (local.get $s))))
+      (local.set $a2 (v128.xor (local.get $a2) (i32x4.shl (local.get $a1) (i32.const 1))))
+      (local.set $a3 (i32x4.add (local.get $a3) (i32x4.add (local.get $a2) (local.get $a0))))
+      (local.set $a4 (i32x4.max_s (local.get $a4) (local.get $a3)))
+      (local.set $a5 (i16x8.add (local.get $a5) (i8x16.add (local.get $a4) (local.get $a1))))
+      (local.set $a6 (i32x4.add (local.get $a6) (i32x4.mul (local.get $a5) (local.get $a2))))
+      (local.set $a7 (v128.or (local.get $a7) (i32x4.shr_u (local.get $a6) (i32.const 3))))
+      (local.set $a8 (i32x4.sub (local.get $a8) (local.get $a7)))
+      (local.set $a9 (i32x4.add (local.get $a9)
+        (i32x4.add (i32x4.add (local.get $a0) (local.get $a1))
+          (i32x4.add (i32x4.add (local.get $a2) (local.get $a3))
+            (i32x4.add (i32x4.add (local.get $a4) (local.get $a5))
+              (i32x4.add (i32x4.add (local.get $a6) (local.get $a7)) (local.get $a8)))))))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (i32.add (i32x4.extract_lane 0 (local.get $a9))
+      (i32.add (i32x4.extract_lane 3 (local.get $a9)) (i32x4.extract_lane 1 (local.get $a8)))))
+
+  ;; Back-edges from br_table (and from a block inside the loop), exits by br_table.
+  (func (export "table") (param $n i32) (result i64)
+    (local $i i32) (local $v v128) (local $w v128) (local $k i64) (local $f f64)
+    (local.set $w (v128.const i64x2 7 9))
+    (block $out
+      (loop $l
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (block $b
+          (block $a
+            (br_table $l $a $b $out
+              (select (i32.const 3) (i32.rem_u (local.get $i) (i32.const 3))
+                (i32.ge_u (local.get $i) (local.get $n)))))
+          ;; $a: i % 3 == 1
+          (local.set $v (i64x2.add (local.get $v) (local.get $w)))
+          (local.set $k (i64.add (local.get $k) (i64.extend_i32_u (local.get $i))))
+          (br $l))
+        ;; $b: i % 3 == 2
+        (local.set $w (i64x2.mul (local.get $w) (v128.const i64x2 3 5)))
+        (local.set $f (f64.add (local.get $f) (f64.convert_i32_u (local.get $i))))
+        (br $l)))
+    (i64.add (i64.add (i64x2.extract_lane 0 (local.get $v)) (i64x2.extract_lane 1 (local.get $v)))
+      (i64.add (local.get $k) (i64.trunc_f64_s (local.get $f)))))
+
+  ;; Nested loops: the inner one changes the outer one's accumulators; if/else arms that set
+  ;; a pinned local in one arm only; a call returning into a pinned local.
+  (func (export "nested") (param $n i32) (result i32)
+    (local $i i32) (local $j i32) (local $acc v128) (local $row v128) (local $x f32)
+    (local $m i64)
+    (loop $outer
+      (local.set $row (i32x4.splat (local.get $i)))
+      (local.set $j (i32.const 0))
+      (loop $inner
+        (if (i32.and (local.get $j) (i32.const 1))
+          (then (local.set $acc (i32x4.add (local.get $acc) (local.get $row))))
+          (else (local.set $row (i32x4.add (local.get $row) (v128.const i32x4 1 0 0 1)))))
+        (if (i32.eq (i32.and (local.get $j) (i32.const 7)) (i32.const 5))
+          (then (local.set $acc (call $twice (local.get $acc)))))
+        (local.set $x (f32.add (local.get $x) (f32.const 0.5)))
+        (local.set $m (i64.xor (i64.shl (local.get $m) (i64.const 1))
+          (i64.extend_i32_u (i32x4.extract_lane 2 (local.get $acc)))))
+        (br_if $inner (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 13))))
+      (local.set $acc (i32x4.sub (local.get $acc) (local.get $row)))
+      (br_if $outer (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (i32.add (i32.add (i32x4.extract_lane 0 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc)))
+      (i32.add (i32.trunc_f32_s (local.get $x)) (i32.wrap_i64 (local.get $m)))))
+
+;; An exception caught inside the loop (try_table to a block in the loop body): the catch
+  ;; path comes from the unwinder with nothing in registers.
+  (func (export "catching") (param $n i32) (result i32)
+    (local $i i32) (local $acc v128) (local $c i32)
+    (loop $l
+      (local.set $acc (i32x4.add (local.get $acc) (i32x4.splat (local.get $i))))
+      (local.set $c (i32.add (local.get $c)
+        (block $h (result i32)
+          (try_table (catch $e $h)
+            (call $thrower (local.get $i)))
+          (local.set $acc (i32x4.mul (local.get $acc) (v128.const i32x4 1 1 1 3)))
+          (i32.const 100))))
+      (local.set $acc (i32x4.add (local.get $acc) (v128.const i32x4 0 5 0 0)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (i32.add (local.get $c)
+      (i32.add (i32x4.extract_lane 1 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc)))))
+)
+
+(assert_return (invoke "accs" (i32.const 1)) (i32.const 20))
+(assert_return (invoke "accs" (i32.const 7)) (i32.const -950147228))
+(assert_return (invoke "accs" (i32.const 1000)) (i32.const 1790727890))
+(assert_return (invoke "table" (i32.const 1)) (i64.const 0))
+(assert_return (invoke "table" (i32.const 10)) (i64.const 397))
+(assert_return (invoke "table" (i32.const 2000)) (i64.const -9200283859384682907))
+(assert_return (invoke "nested" (i32.const 1)) (i32.const 46))
+(assert_return (invoke "nested" (i32.const 9)) (i32.const -708965510))
+(assert_return (invoke "nested" (i32.const 300)) (i32.const 1877673659))
+(assert_return (invoke "catching" (i32.const 1)) (i32.const 105))
+(assert_return (invoke "catching" (i32.const 10)) (i32.const 605))
+(assert_return (invoke "catching" (i32.const 1500)) (i32.const -906047794))

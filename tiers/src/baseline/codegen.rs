@@ -18,7 +18,10 @@
 //!   value (`Gen::lcache`, set by `local.set`/`local.tee`); reads of the local use the
 //!   register instead of the cell. The cache is dropped for a register when it is allocated
 //!   or written explicitly (shift counts, division, helper arguments), for a local when it
-//!   changes, and entirely at every label and call, so it never has to agree across a merge.
+//!   changes, and entirely at calls. At a label only the frame's *pinned* locals stay
+//!   cached: a loop pins its most-read locals to fixed registers and every edge into a label
+//!   inside it establishes them (`pins.rs`), so loop-carried values stay in registers across
+//!   back-edges; nothing else has to agree across a merge.
 //! - A compare leaves its condition in the flags (`Gen::pending`); a following `br_if`/`if`
 //!   branches on it, any other operator materialises it first.
 //! - A v128 is two entries (cells). In an XMM register both entries name it: they are
@@ -51,6 +54,9 @@ use wasmparser::{BlockType, BrTable, FrameKind, FrameStack, MemArg, VisitOperato
 
 type Res = Result<(), String>;
 
+/// A range of `Gen::pins`: the locals pinned at a label (`pins.rs`).
+type PinRange = (u32, u32);
+
 /// The baseline's part of a control frame (the front end's payload). Block types stay in the
 /// frame as wasmparser's `BlockType` (types are looked up when needed), so pushing a frame
 /// never allocates.
@@ -60,6 +66,10 @@ struct Labels {
     label: DynamicLabel,
     /// For `if`: where the else arm starts.
     else_label: Option<DynamicLabel>,
+    /// The locals pinned in registers at the label (`Gen::pins[cache.0..cache.1]`): every
+    /// edge into the label establishes them (see `pins.rs`). A loop's own; other frames
+    /// inherit their parent's.
+    cache: PinRange,
 }
 
 pub struct Gen<'a> {
@@ -109,9 +119,9 @@ pub struct Gen<'a> {
     /// (code offset, wasm offset) of every fault site, trap site and call return address
     /// (docs/abi.md §6): backtraces map the pcs they find to wasm offsets with it.
     wasm_offsets: &'a mut Vec<(u32, u32)>,
-    /// With OSR entries: (ordinal, header) of every reachable loop (ordinals count dead loops
-    /// too: they name a loop in every tier, see `strata_vm::frontend`).
-    osr_loops: Option<Vec<(u32, DynamicLabel)>>,
+    /// With OSR entries: (ordinal, header, pinned locals) of every reachable loop (ordinals
+    /// count dead loops too: they name a loop in every tier, see `strata_vm::frontend`).
+    osr_loops: Option<Vec<(u32, DynamicLabel, PinRange)>>,
     /// Tiered execution's counting, when the policy can move this code higher.
     counting: Option<Counting>,
     /// Direct call sites and exception handlers of the mapping (docs/abi.md §10).
@@ -135,6 +145,16 @@ pub struct Gen<'a> {
     /// The function's v128 constants, read `rip`-relative from a pool after its code
     /// (`simd::emit_v128_pool`).
     v128_consts: Vec<(u128, DynamicLabel)>,
+    /// Loop register assignments (`pins.rs`): (`lcache` index, local cell) pairs, in
+    /// ranges named by `Labels::cache`.
+    pins: Vec<(u8, u32)>,
+    /// The function's operators from their start (`ops_at`), for the scan of a loop's body
+    /// when the loop is reached (`pins::scan_loop`).
+    ops: wasmparser::BinaryReader<'a>,
+    ops_at: u32,
+    /// Scan weights by wasm local index (zero between scans) and the indices set.
+    scan_w: Vec<u32>,
+    scan_touched: Vec<u32>,
 }
 
 /// Counting in baseline code (docs/tiering.md): the function's call and loop budgets
@@ -155,6 +175,8 @@ struct LoopCheck {
     resume: DynamicLabel,
     ordinal: u32,
     consts: Vec<(u32, Val)>,
+    /// The loop's pinned locals, reloaded after the helper call.
+    pins: PinRange,
 }
 
 /// Where a compiled function's code starts, and its OSR entries.
@@ -229,11 +251,14 @@ pub fn compile_function(
         mut results,
         mut stack,
         ctrl,
+        mut pins,
+        mut scan_w,
     } = BUFS.with(|b| std::mem::take(&mut *b.borrow_mut()));
     local_tys.clear();
     local_cells.clear();
     results.clear();
     stack.clear();
+    pins.clear();
     // Types by cell (a v128 takes two, docs/abi.md §1) and the cell of each local.
     for t in ty.params() {
         local_cells.push(local_tys.len() as u32);
@@ -261,6 +286,13 @@ pub fn compile_function(
     let func_label = asm.new_dynamic_label();
     let first_handler = unwind.handlers.len();
     let budgets = counting.then(|| (asm.new_dynamic_label(), asm.new_dynamic_label()));
+    // A plain `BinaryReader` with `Gen` as the frame stack (wasmparser's syntactic checks of
+    // `else`/`end` read `ctrl`): no second control stack, no allocation per function.
+    let mut reader = body
+        .get_binary_reader_for_operators()
+        .map_err(|e| e.to_string())?;
+    scan_w.clear();
+    scan_w.resize(local_cells.len(), 0);
     let mut g = Gen {
         asm,
         explicit,
@@ -301,12 +333,12 @@ pub fn compile_function(
         pending_catches: Vec::new(),
         legacy: Vec::new(),
         v128_consts: Vec::new(),
+        pins,
+        ops: reader.clone(),
+        ops_at: reader.original_position() as u32,
+        scan_w,
+        scan_touched: Vec::new(),
     };
-    // A plain `BinaryReader` with `Gen` as the frame stack (wasmparser's syntactic checks of
-    // `else`/`end` read `ctrl`): no second control stack, no allocation per function.
-    let mut reader = body
-        .get_binary_reader_for_operators()
-        .map_err(|e| e.to_string())?;
     g.wasm_at = reader.original_position() as u32;
     let entry = g.asm.offset().0;
     let patch = g.prologue(num_params);
@@ -317,6 +349,7 @@ pub fn compile_function(
         Labels {
             label: func_label,
             else_label: None,
+            cache: (0, 0),
         },
     );
     while !reader.eof() {
@@ -331,9 +364,9 @@ pub fn compile_function(
     }
     let mut patches = vec![patch];
     let mut osr_entries = Vec::new();
-    for (ordinal, header) in g.osr_loops.take().unwrap_or_default() {
+    for (ordinal, header, pins) in g.osr_loops.take().unwrap_or_default() {
         osr_entries.push((ordinal, g.asm.offset().0));
-        patches.push(g.osr_entry(header));
+        patches.push(g.osr_entry(header, pins));
     }
     let budgets = g.check_point_stubs();
     g.epilogue_stubs();
@@ -357,6 +390,8 @@ pub fn compile_function(
             results: g.results,
             stack: g.stack,
             ctrl: g.ctrl,
+            pins: g.pins,
+            scan_w: g.scan_w,
         }
     });
     Ok(FuncEntries {
@@ -375,6 +410,8 @@ struct Bufs {
     results: Vec<Ty>,
     stack: Vec<Val>,
     ctrl: ControlStack<Labels>,
+    pins: Vec<(u8, u32)>,
+    scan_w: Vec<u32>,
 }
 
 thread_local! {
@@ -921,7 +958,8 @@ impl<'a> Gen<'a> {
     /// only constants and home slots here (block-entry invariant), and the constants get
     /// their cells on the cold path.
     fn count_backedge(&mut self) {
-        let Some(ordinal) = self.ctrl.last().map(|l| l.loop_ordinal) else {
+        let Some((ordinal, pins)) = self.ctrl.last().map(|l| (l.loop_ordinal, l.payload.cache))
+        else {
             return;
         };
         let consts: Vec<(u32, Val)> = self
@@ -941,6 +979,7 @@ impl<'a> Gen<'a> {
             resume,
             ordinal,
             consts,
+            pins,
         });
         asm!(self
             ; sub DWORD [=>budget], 1
@@ -985,6 +1024,8 @@ impl<'a> Gen<'a> {
                 ; jnz =>stub
             );
             self.reload_mem_len();
+            // The call clobbered the pinned registers; the header's code expects them.
+            self.load_pins(l.pins);
             asm!(self
                 ; jmp =>l.resume
                 // The frame ran to its end in the higher tier: its results are in place.
@@ -1041,11 +1082,12 @@ impl<'a> Gen<'a> {
 
     /// An OSR entry (design.md §5): the prologue without zeroing the locals, which hold the
     /// interpreter's state, then a jump to the loop header. At a loop header every value
-    /// the code reads is in its home slot, so nothing else has to be loaded. Returns the
-    /// frame-size displacement to patch.
-    fn osr_entry(&mut self, header: DynamicLabel) -> usize {
+    /// the code reads is in its home slot, and the loop's pinned locals are loaded from
+    /// theirs. Returns the frame-size displacement to patch.
+    fn osr_entry(&mut self, header: DynamicLabel, pins: PinRange) -> usize {
         let patch = self.frame_checks();
         self.load_memory_regs();
+        self.load_pins(pins);
         asm!(self; jmp =>header);
         patch
     }
@@ -1129,6 +1171,7 @@ impl<'a> Gen<'a> {
         let n = ctl.branch_arity() as usize;
         let len = self.stack.len();
         (0..n).any(|k| self.stack[len - n + k].loc != Loc::Slot(ctl.height + k as u32))
+            || !self.pins_hold(ctl.payload.cache)
     }
 
     /// Stores the top `n` values into the home slots from `height` on (no stack change).
@@ -1168,12 +1211,14 @@ impl<'a> Gen<'a> {
             self.emit_return();
             return;
         }
-        let (n, height, label) = (
+        let (n, height, label, pins) = (
             ctl.branch_arity() as usize,
             ctl.height as usize,
             ctl.payload.label,
+            ctl.payload.cache,
         );
         self.move_to_slots(n, height);
+        self.establish_pins(pins, false);
         asm!(self; jmp =>label);
     }
 
@@ -1225,12 +1270,22 @@ impl<'a> Gen<'a> {
         else_label: Option<DynamicLabel>,
     ) {
         let label = self.asm.new_dynamic_label();
-        if kind == Kind::Loop {
-            self.forget_all();
+        let cache = if kind == Kind::Loop {
+            // The loop's pinned locals: loaded on entry, then held at the header.
+            let pins = self.loop_pins();
+            self.establish_pins(pins, false);
             let a = &mut *self.asm;
             dynasm!(a ; .arch x64 ; =>label);
-        }
-        let labels = Labels { label, else_label };
+            self.hold_exactly(pins);
+            pins
+        } else {
+            self.ctrl.last().map_or((0, 0), |f| f.payload.cache)
+        };
+        let labels = Labels {
+            label,
+            else_label,
+            cache,
+        };
         self.ctrl
             .push(kind, bt, arity, self.stack.len() as u32, labels);
         if kind == Kind::Loop {
@@ -1273,7 +1328,9 @@ impl<'a> Gen<'a> {
         let c = self.ctrl.enter_else().ok_or("else outside if")?;
         let el = c.payload.else_label.take();
         let (height, bt, nparams) = (c.height as usize, c.block_type, c.arity.params);
-        self.forget_all();
+        // The `if` established the pinned locals before its jump here.
+        let pins = c.payload.cache;
+        self.hold_exactly(pins);
         if let Some(l) = el {
             let a = &mut *self.asm;
             dynasm!(a ; .arch x64 ; =>l);
@@ -1303,11 +1360,17 @@ impl<'a> Gen<'a> {
             }
             _ => {}
         }
+        let is_loop = c.kind == Kind::Loop;
         if reachable {
             self.move_to_slots(n, height);
+            if !is_loop {
+                self.establish_pins(c.payload.cache, false);
+            }
         }
-        self.forget_all();
-        if c.kind != Kind::Loop {
+        if !is_loop {
+            // A merge: every edge into the label established the frame's pinned locals
+            // and nothing else. (A loop's end is no label: the state falls through.)
+            self.forget_all();
             let a = &mut *self.asm;
             dynasm!(a ; .arch x64 ; =>c.payload.label);
         }
@@ -1316,6 +1379,9 @@ impl<'a> Gen<'a> {
             dynasm!(a ; .arch x64 ; =>l);
         }
         self.truncate(height);
+        if !is_loop {
+            self.hold_exactly(c.payload.cache);
+        }
         self.push_block_vals(c.block_type, true, c.arity.results, height);
         self.recompute_regs();
         Ok(())
@@ -1416,6 +1482,12 @@ impl<'a> Gen<'a> {
 
     fn br_if_cc(&mut self, cc: Cc, depth: u32) {
         let c = self.ctrl.label_index(depth);
+        let pins = self.ctrl.frames()[c].payload.cache;
+        if pins == self.parent_pins() && !self.pins_hold(pins) && self.pins_free(pins) {
+            // The code here keeps the same pins: put them in place on both paths (moves and
+            // loads keep the flags), so a loop's back-edge stays one conditional jump.
+            self.establish_pins(pins, true);
+        }
         if !self.branch_moves(c) {
             let l = self.ctrl.frames()[c].payload.label;
             jcc(self.asm, cc, l);
@@ -1430,6 +1502,8 @@ impl<'a> Gen<'a> {
     fn if_cc(&mut self, cc: Cc, bt: BlockType) -> Res {
         let ar = self.block_arity(bt)?;
         self.canonicalize(ar.params as usize);
+        // Loads only: the flags survive.
+        self.establish_pins(self.parent_pins(), true);
         let else_label = self.asm.new_dynamic_label();
         jcc(self.asm, cc.invert(), else_label);
         self.push_ctrl(Kind::If, bt, ar, Some(else_label));
@@ -1629,7 +1703,7 @@ impl<'a> Lower<'a> for Gen<'_> {
         self.push_ctrl(Kind::Loop, bt, ar, None);
         if let Some(loops) = self.osr_loops.as_mut() {
             if let Some(l) = self.ctrl.last() {
-                loops.push((l.loop_ordinal, l.payload.label));
+                loops.push((l.loop_ordinal, l.payload.label, l.payload.cache));
             }
         }
         Ok(())
@@ -1652,7 +1726,10 @@ impl<'a> Lower<'a> for Gen<'_> {
         }
         self.canonicalize(ar.params as usize);
         let else_label = self.asm.new_dynamic_label();
-        match self.test_cond(cond) {
+        let test = self.test_cond(cond);
+        // The else arm's label holds the pinned locals too (loads only: the flags survive).
+        self.establish_pins(self.parent_pins(), true);
+        match test {
             Some(true) => {}
             Some(false) => asm!(self; jmp =>else_label),
             None => jcc(self.asm, Cc::E, else_label),
@@ -1672,8 +1749,14 @@ impl<'a> Lower<'a> for Gen<'_> {
         }
         self.flush();
         let c = self.ctrl.last().ok_or("else outside if")?;
-        let (n, height, label) = (c.arity.results as usize, c.height as usize, c.payload.label);
+        let (n, height, label, pins) = (
+            c.arity.results as usize,
+            c.height as usize,
+            c.payload.label,
+            c.payload.cache,
+        );
         self.move_to_slots(n, height);
+        self.establish_pins(pins, false);
         asm!(self; jmp =>label);
         self.enter_else()
     }
@@ -2844,8 +2927,12 @@ impl Gen<'_> {
             return Ok(());
         }
         let frame = self.ctrl.len() as u32 - 1;
-        let (height, results, label) =
-            (f.height as usize, f.arity.results as usize, f.payload.label);
+        let (height, results, label, pins) = (
+            f.height as usize,
+            f.arity.results as usize,
+            f.payload.label,
+            f.payload.cache,
+        );
         let here = self.asm.offset().0 as u32;
         let Some(entry) = self.legacy.last_mut().filter(|l| l.0 == frame) else {
             return Err("catch of an unknown try".into());
@@ -2855,6 +2942,7 @@ impl Gen<'_> {
         if self.ctrl.reachable() {
             self.flush();
             self.move_to_slots(results, height);
+            self.establish_pins(pins, false);
             asm!(self; jmp =>label);
         }
         self.ctrl.enter_catch(tag.is_none());
@@ -3887,4 +3975,5 @@ enum LoadKind {
 }
 
 // After the macros above, which it uses.
+mod pins;
 mod simd;

@@ -890,3 +890,169 @@ pub fn store(a: &mut Asm, op: SimdCode, x: u8, disp: i32, lane: u8) -> u32 {
     }
     site
 }
+
+/// Whether the CPU has SSE4.2 (`pcmpgtq`, for the i64x2 ordered compares), detected once.
+pub fn has_sse42() -> bool {
+    static SSE42: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SSE42.get_or_init(|| std::arch::is_x86_feature_detected!("sse4.2"))
+}
+
+/// The i64x2 ordered compares with SSE4.2's `pcmpgtq`: `d` = the first operand for `gt_s`
+/// and `le_s`, the second for `lt_s` and `ge_s` (the caller swaps: `lt_s(a, b)` is
+/// `gt_s(b, a)`), `s` the other one (clobbered); the result in `d`.
+pub fn i64x2_compare(a: &mut Asm, op: SimdCode, d: u8, s: u8) {
+    use SimdCode::*;
+    dynasm!(a ; .arch x64 ; pcmpgtq Rx(d), Rx(s));
+    if matches!(op, I64x2LeS | I64x2GeS) {
+        dynasm!(a ; .arch x64 ; pcmpeqd Rx(s), Rx(s) ; pxor Rx(d), Rx(s));
+    }
+}
+
+/// `i64x2.shr_s` of `d` by `count` (constant), or by r10 (taken modulo 64 here): the logical
+/// shift with the sign bit's shifted image subtracted back in, `((x >>u n) ^ m) - m` with
+/// `m = 1 << 63 >>u n` (no `psraq` before AVX-512). `s` and `t` clobbered.
+pub fn i64x2_shr_s_with(a: &mut Asm, d: u8, s: u8, t: u8, count: Option<u64>, load_const: Consts) {
+    let sign = (1u128 << 63) | (1u128 << 127);
+    match count {
+        Some(c) => {
+            let n = (c & 63) as u32;
+            let m = (sign >> 64 >> n << 64) | ((1u128 << 63) >> n);
+            load_const(a, t, m);
+            let n = n as i8;
+            dynasm!(a ; .arch x64 ; psrlq Rx(d), n);
+        }
+        None => {
+            load_const(a, t, sign);
+            dynasm!(a ; .arch x64
+                ; and r10d, 63
+                ; movd Rx(s), r10d
+                ; psrlq Rx(d), Rx(s)
+                ; psrlq Rx(t), Rx(s)
+            );
+        }
+    }
+    dynasm!(a ; .arch x64 ; pxor Rx(d), Rx(t) ; psubq Rx(d), Rx(t));
+}
+
+/// i8x16 shifts of `d` by r10 (taken modulo 8 here): 16-bit shifts, then the bits that
+/// crossed into a neighbouring byte masked off with a mask made by the same shift of all
+/// ones (its byte broadcast with `pshufb`), or, for `shr_s`, bytes widened to words first.
+/// `s`, `t1` and `t2` clobbered.
+pub fn i8_shift_var(a: &mut Asm, op: SimdCode, d: u8, s: u8, t1: u8, t2: u8) {
+    use SimdCode::*;
+    match op {
+        I8x16Shl => dynasm!(a ; .arch x64
+            ; and r10d, 7
+            ; movd Rx(s), r10d
+            ; psllw Rx(d), Rx(s)
+            // Words 0xffff << n: the low byte is the mask.
+            ; pcmpeqd Rx(t1), Rx(t1)
+            ; psllw Rx(t1), Rx(s)
+            ; pxor Rx(t2), Rx(t2)
+            ; pshufb Rx(t1), Rx(t2)
+            ; pand Rx(d), Rx(t1)
+        ),
+        I8x16ShrU => dynasm!(a ; .arch x64
+            ; and r10d, 7
+            ; movd Rx(s), r10d
+            ; psrlw Rx(d), Rx(s)
+            // Words 0xffff >> n >> 8: the low byte is the mask.
+            ; pcmpeqd Rx(t1), Rx(t1)
+            ; psrlw Rx(t1), Rx(s)
+            ; psrlw Rx(t1), 8
+            ; pxor Rx(t2), Rx(t2)
+            ; pshufb Rx(t1), Rx(t2)
+            ; pand Rx(d), Rx(t1)
+        ),
+        _ => dynasm!(a ; .arch x64
+            ; and r10d, 7
+            ; add r10d, 8
+            ; movd Rx(s), r10d
+            ; movdqa Rx(t1), Rx(d)
+            ; punpcklbw Rx(t1), Rx(t1)
+            ; psraw Rx(t1), Rx(s)
+            ; punpckhbw Rx(d), Rx(d)
+            ; psraw Rx(d), Rx(s)
+            ; packsswb Rx(t1), Rx(d)
+            ; movdqa Rx(d), Rx(t1)
+        ),
+    }
+}
+
+/// The float-to-int and int-to-float conversions without a single SSE4.1 instruction
+/// (Cranelift's sequences), on `d` in place; `t1` and `t2` clobbered. `None` for an
+/// operator this does not lower.
+pub fn convert_with(
+    a: &mut Asm,
+    op: SimdCode,
+    d: u8,
+    t1: u8,
+    t2: u8,
+    load_const: Consts,
+) -> Option<()> {
+    use SimdCode::*;
+    let f64x2 = |x: f64| (x.to_bits() as u128) << 64 | x.to_bits() as u128;
+    match op {
+        I32x4TruncSatF32x4U | I32x4RelaxedTruncF32x4U => dynasm!(a ; .arch x64
+            // NaN and negative lanes to 0 (`maxps` gives its second operand for a NaN).
+            ; xorps Rx(t1), Rx(t1)
+            ; maxps Rx(d), Rx(t1)
+            // 2^31 as f32.
+            ; pcmpeqd Rx(t1), Rx(t1)
+            ; psrld Rx(t1), 1
+            ; cvtdq2ps Rx(t1), Rx(t1)
+            ; movaps Rx(t2), Rx(d)
+            // Lanes below 2^31 convert; the others give 0x80000000.
+            ; cvttps2dq Rx(d), Rx(d)
+            // x - 2^31 for the lanes from 2^31 on (the others are negative: 0 below), and
+            // all ones where x - 2^31 >= 2^31 (x >= 2^32: the sum saturates).
+            ; subps Rx(t2), Rx(t1)
+            ; cmpleps Rx(t1), Rx(t2)
+            ; cvttps2dq Rx(t2), Rx(t2)
+            ; pxor Rx(t2), Rx(t1)
+            ; pxor Rx(t1), Rx(t1)
+            ; pmaxsd Rx(t2), Rx(t1)
+            ; paddd Rx(d), Rx(t2)
+        ),
+        I32x4TruncSatF64x2SZero => {
+            // NaN lanes to 0 (`minpd` gives its second operand, the masked-off bound),
+            // the others clamped above at i32::MAX; below, cvttpd2dq gives i32::MIN.
+            load_const(a, t2, f64x2(2147483647.0));
+            dynasm!(a ; .arch x64
+                ; movapd Rx(t1), Rx(d)
+                ; cmpeqpd Rx(t1), Rx(t1)
+                ; andpd Rx(t1), Rx(t2)
+                ; minpd Rx(d), Rx(t1)
+                ; cvttpd2dq Rx(d), Rx(d)
+            );
+        }
+        I32x4TruncSatF64x2UZero | I32x4RelaxedTruncF64x2UZero => {
+            // Clamped to [0, u32::MAX] (NaN to 0), truncated, then + 2^52: the integer is
+            // the low half of each double's bits; those two halves, then zeros.
+            load_const(a, t2, f64x2(4294967295.0));
+            dynasm!(a ; .arch x64
+                ; xorpd Rx(t1), Rx(t1)
+                ; maxpd Rx(d), Rx(t1)
+                ; minpd Rx(d), Rx(t2)
+                ; roundpd Rx(d), Rx(d), 3
+            );
+            load_const(a, t2, f64x2(4503599627370496.0));
+            // Lanes 0 and 2 of `d`, then of `t1` (zero).
+            let pick = 0x88_u8 as i8;
+            dynasm!(a ; .arch x64
+                ; addpd Rx(d), Rx(t2)
+                ; shufps Rx(d), Rx(t1), pick
+            );
+        }
+        F64x2ConvertLowI32x4U => {
+            // Each low u32 lane as the low half of a double whose high half is 0x43300000
+            // (2^52 + u), less 2^52.
+            load_const(a, t1, 0x43300000_43300000_43300000_43300000);
+            dynasm!(a ; .arch x64 ; unpcklps Rx(d), Rx(t1));
+            load_const(a, t2, f64x2(4503599627370496.0));
+            dynasm!(a ; .arch x64 ; subpd Rx(d), Rx(t2));
+        }
+        _ => return None,
+    }
+    Some(())
+}

@@ -5,7 +5,8 @@
 //! takes its operands in XMM registers, computes with SSE4.1 and leaves the result in a
 //! register; the stack's spills (calls, branches, block ends, OSR points) write both cells.
 //!
-//! Operators without an inline lowering run the interpreter's semantics (`interp::simd::exec`,
+//! Operators without an inline lowering (the relaxed dot products, and the i64x2 ordered
+//! compares on a CPU without SSE4.2) run the interpreter's semantics (`interp::simd::exec`,
 //! the reference) through the helper `simd_exec` on the operands' home slots, so every tier
 //! computes the same bits; the inline lowerings are checked against the same spec suite.
 
@@ -501,9 +502,57 @@ impl Gen<'_> {
                 self.i8_shift_const(op)
             }
 
+            I8x16Shl | I8x16ShrU | I8x16ShrS => {
+                let count = self.pop();
+                self.load_gpr_into(count, SCRATCH2);
+                self.free(count);
+                let d = self.pop_v128_owned();
+                let (t1, t2) = (self.alloc_xmm(), self.alloc_xmm());
+                jsimd::i8_shift_var(&mut *self.asm, op, d, XMM_SCRATCH, t1, t2);
+                self.release_xmm(t1);
+                self.release_xmm(t2);
+                self.push_v128_reg(d);
+            }
+            I64x2GtS | I64x2LeS if jsimd::has_sse42() => {
+                self.v128_binary(false, move |a, d, s| jsimd::i64x2_compare(a, op, d, s))
+            }
+            I64x2LtS | I64x2GeS if jsimd::has_sse42() => {
+                self.v128_binary(true, move |a, d, s| jsimd::i64x2_compare(a, op, d, s))
+            }
+            I32x4TruncSatF32x4U
+            | I32x4RelaxedTruncF32x4U
+            | I32x4TruncSatF64x2SZero
+            | I32x4TruncSatF64x2UZero
+            | I32x4RelaxedTruncF64x2UZero
+            | F64x2ConvertLowI32x4U => {
+                let d = self.pop_v128_owned();
+                let t = self.alloc_xmm();
+                self.with_pool(|a, k| {
+                    let _ = jsimd::convert_with(a, op, d, t, XMM_SCRATCH, k);
+                });
+                self.release_xmm(t);
+                self.push_v128_reg(d);
+            }
+
             // ---- shifts ----
             I16x8Shl | I16x8ShrS | I16x8ShrU | I32x4Shl | I32x4ShrS | I32x4ShrU | I64x2Shl
             | I64x2ShrU => self.v128_shift(op),
+            I64x2ShrS => {
+                let count = self.pop();
+                let konst = match count.loc {
+                    Loc::Const(c) => Some(c),
+                    _ => {
+                        self.load_gpr_into(count, SCRATCH2);
+                        self.free(count);
+                        None
+                    }
+                };
+                let d = self.pop_v128_owned();
+                let t = self.alloc_xmm();
+                self.with_pool(|a, k| jsimd::i64x2_shr_s_with(a, d, XMM_SCRATCH, t, konst, k));
+                self.release_xmm(t);
+                self.push_v128_reg(d);
+            }
             _ => return Ok(false),
         }
         Ok(true)
