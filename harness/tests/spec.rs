@@ -67,7 +67,7 @@ const OWN_SCRIPTS: [(&str, &str, usize); 3] = [
     (
         "call_indirect_inline.wast",
         include_str!("wast/call_indirect_inline.wast"),
-        39,
+        46,
     ),
 ];
 

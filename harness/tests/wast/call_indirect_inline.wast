@@ -105,3 +105,29 @@
 )
 (assert_return (invoke $H "call" (i32.const 0)) (i32.const 1))
 (assert_return (invoke $H "call" (i32.const 1)) (i32.const 1))
+
+;; `call_ref` and `return_call_ref` take the same inline path from the reference on: a
+;; function of this instance, another instance's (an import), null.
+(module $R
+  (type $ii (func (param i32) (result i32)))
+  (import "A" "inc" (func $inc (type $ii)))
+  (func $neg (type $ii) (i32.sub (i32.const 0) (local.get 0)))
+  (elem declare func $inc $neg)
+  (func $pick (param i32) (result (ref null $ii))
+    (if (result (ref null $ii)) (i32.eqz (local.get 0))
+      (then (ref.func $inc))
+      (else
+        (if (result (ref null $ii)) (i32.eq (local.get 0) (i32.const 1))
+          (then (ref.func $neg))
+          (else (ref.null $ii))))))
+  (func (export "ref") (param i32 i32) (result i32)
+    (call_ref $ii (local.get 1) (call $pick (local.get 0))))
+  (func (export "ref_tail") (param i32 i32) (result i32)
+    (return_call_ref $ii (local.get 1) (call $pick (local.get 0))))
+)
+(assert_return (invoke $R "ref" (i32.const 0) (i32.const 5)) (i32.const 6))
+(assert_return (invoke $R "ref_tail" (i32.const 0) (i32.const 5)) (i32.const 6))
+(assert_return (invoke $R "ref" (i32.const 1) (i32.const 5)) (i32.const -5))
+(assert_return (invoke $R "ref_tail" (i32.const 1) (i32.const 5)) (i32.const -5))
+(assert_trap (invoke $R "ref" (i32.const 2) (i32.const 5)) "null function reference")
+(assert_trap (invoke $R "ref_tail" (i32.const 2) (i32.const 5)) "null function reference")

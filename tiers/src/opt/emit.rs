@@ -1593,16 +1593,7 @@ impl Gen<'_> {
         let tables = off::VMCTX_TABLES;
         let tdisp = cell_disp(table);
         let (tbase, tlen) = (off::TABLE_BASE, off::TABLE_LEN);
-        let (rt, recs) = (off::VMCTX_RUNTIME, off::RUNTIME_FUNC_RECORDS);
-        // A cell holds the function address plus one: record `cell - 1` is at
-        // `records + cell * SIZE - SIZE`.
-        let size = off::FUNC_RECORD_SIZE;
-        let shift = size.trailing_zeros() as i8;
-        let sig = off::FUNC_RECORD_SIG - size;
-        let inst = off::FUNC_RECORD_INSTANCE - size;
-        let def = off::FUNC_RECORD_DEF_INDEX - size;
-        let (sigs, sdisp) = (off::VMCTX_SIGS, (type_index as i32) * 4);
-        let (this, slots) = (off::VMCTX_INSTANCE, off::VMCTX_CODE_SLOTS);
+        let sdisp = (type_index as i32) * 4;
         asm!(self
             ; mov r10, QWORD [r15 + tables]
             ; mov r10, QWORD [r10 + tdisp]
@@ -1611,15 +1602,41 @@ impl Gen<'_> {
             ; jae =>otherwise
             ; mov r10, QWORD [r10 + tbase]
             ; mov r11, QWORD [r10 + r11 * 8]
+        );
+        self.inline_record(Some(sdisp), otherwise);
+    }
+
+    /// The part of `inline_resolve` after the element is in `r11` (a funcref cell), shared
+    /// with `call_ref`: null, the signature at `sigs[type]` when given (`call_ref`'s is
+    /// proved by validation) and the instance are checked, then the entry is in `r11` and
+    /// the defined index in `eax`, or the code jumped to `otherwise`.
+    fn inline_record(&mut self, sig_disp: Option<i32>, otherwise: DynamicLabel) {
+        let (rt, recs) = (off::VMCTX_RUNTIME, off::RUNTIME_FUNC_RECORDS);
+        // A cell holds the function address plus one: record `cell - 1` is at
+        // `records + cell * SIZE - SIZE`.
+        let size = off::FUNC_RECORD_SIZE;
+        let shift = size.trailing_zeros() as i8;
+        let sig = off::FUNC_RECORD_SIG - size;
+        let inst = off::FUNC_RECORD_INSTANCE - size;
+        let def = off::FUNC_RECORD_DEF_INDEX - size;
+        let sigs = off::VMCTX_SIGS;
+        let (this, slots) = (off::VMCTX_INSTANCE, off::VMCTX_CODE_SLOTS);
+        asm!(self
             ; test r11, r11
             ; jz =>otherwise
             ; shl r11, shift
             ; mov r10, QWORD [r15 + rt]
             ; add r11, QWORD [r10 + recs]
-            ; mov r10, QWORD [r15 + sigs]
-            ; mov r10d, DWORD [r10 + sdisp]
-            ; cmp r10d, DWORD [r11 + sig]
-            ; jne =>otherwise
+        );
+        if let Some(sdisp) = sig_disp {
+            asm!(self
+                ; mov r10, QWORD [r15 + sigs]
+                ; mov r10d, DWORD [r10 + sdisp]
+                ; cmp r10d, DWORD [r11 + sig]
+                ; jne =>otherwise
+            );
+        }
+        asm!(self
             ; mov r10d, DWORD [r15 + this]
             ; cmp r10d, DWORD [r11 + inst]
             ; jne =>otherwise
@@ -1683,13 +1700,21 @@ impl Gen<'_> {
             self.asm.new_dynamic_label(),
         );
         let stub = self.trap_exit();
-        asm!(self; mov rsi, QWORD [r14 + ref_cell]);
+        let (resolve, direct) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        asm!(self; mov r11, QWORD [r14 + ref_cell]);
+        self.inline_record(None, resolve);
+        asm!(self
+            ; jmp =>direct
+            ; =>resolve
+            ; mov rsi, QWORD [r14 + ref_cell]
+        );
         self.call_helper(helpers::resolve_tail_ref as *const () as usize);
         asm!(self
             ; test rax, rax
             ; jz =>slow
             ; mov r11, rax
             ; mov eax, edx
+            ; =>direct
             ; lea r14, [r14 + shift]
             ; call r11
         );
@@ -1836,9 +1861,19 @@ impl Gen<'_> {
         self.store_cell(al[n], ref_cell, Type::FuncRef);
         let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
         let stub = self.trap_exit();
-        asm!(self; mov rsi, QWORD [r14 + ref_cell]);
+        let (resolve, direct) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        asm!(self; mov r11, QWORD [r14 + ref_cell]);
+        // Inline, leaving what `resolve_tail_ref` would return.
+        self.inline_record(None, resolve);
+        asm!(self
+            ; mov edx, eax
+            ; mov rax, r11
+            ; jmp =>direct
+            ; =>resolve
+            ; mov rsi, QWORD [r14 + ref_cell]
+        );
         self.call_helper(helpers::resolve_tail_ref as *const () as usize);
-        asm!(self; test rax, rax ; jz =>slow);
+        asm!(self; test rax, rax ; jz =>slow ; =>direct);
         self.move_tail_args(cells);
         self.tail_jump_rax();
         asm!(self
