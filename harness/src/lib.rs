@@ -58,7 +58,7 @@ pub struct EngineArgs {
     #[arg(long, default_value = "guard")]
     pub bounds_checks: String,
     /// Tiering policy for --tier tiered: interp, baseline[:sync],
-    /// counters:call=N,loop=M[,opt-call=N,opt-loop=M][,skip-baseline][,sync],
+    /// counters:call=N,loop=M[,opt-call=N,opt-loop=M][,opt-load=K][,skip-baseline][,sync],
     /// budget:N[,opt=M][,sync-baseline][,sync], random:SEED, or the presets jsc and v8 (add ,max=TIER to cap,
     /// ,no-osr to keep running loops where they are).
     #[arg(long, value_name = "POLICY")]

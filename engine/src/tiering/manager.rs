@@ -2,7 +2,7 @@
 //! decides, compile jobs go to the queue (or run at once for synchronous policies), finished
 //! code is installed through `strata_tiers::tier`, and every step is a profile event.
 
-use super::policy::{Decision, FuncState, TierLevel, TierPolicy, Verdict};
+use super::policy::{Decision, FuncState, TierLevel, TierPolicy, Verdict, RECHECK_WHILE_COMPILING};
 use super::profile::{EventKind, FuncKey, Profiler};
 use super::queue::{CompileJob, CompileQueue, JobOutcome, OnDone};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -125,6 +125,7 @@ impl TierManager {
     fn state(&self, module: &Module, def_index: u32, level: u8, counts: Counts) -> FuncState {
         let func_index = module.num_imported_funcs + def_index;
         let ready = level_of(tier::ready_level(module, def_index));
+        let (compiling, waiting) = self.queue.func_load(key(module, func_index));
         FuncState {
             func_index,
             body_bytes: module.bodies[def_index as usize].range.len() as u32,
@@ -133,12 +134,9 @@ impl TierManager {
             tier: level_of(level),
             ready,
             top: top_level(),
-            compiling: self
-                .queue
-                .is_in_flight(key(module, func_index), TierLevel::Baseline)
-                || self
-                    .queue
-                    .is_in_flight(key(module, func_index), TierLevel::Opt),
+            compiling,
+            queued: waiting.map(|n| n as u32),
+            compile_threads: self.queue.threads() as u32,
         }
     }
 
@@ -205,7 +203,12 @@ impl TierManager {
                 p.record(Some(func), kind);
             }
         };
-        if self.policy.synchronous_at(tier) {
+        // The compile threads are behind on this tier: compile here rather than wait.
+        let help = loop_entry.is_none()
+            && self.policy.help_backlog(tier).is_some_and(|per_thread| {
+                self.queue.waiting_at(tier) >= per_thread.saturating_mul(self.queue.threads())
+            });
+        if self.policy.synchronous_at(tier) || help {
             record(0);
             self.queue.run_now(job);
             true
@@ -283,7 +286,7 @@ impl TierHooks for TierManager {
         let ready = tier::osr_entry(module, def_index, loop_index).is_some_and(|e| e.level > level);
         // While the entry is on its way, do not ask at every iteration.
         let wait = if osr && !ready && !self.policy.synchronous() {
-            v.next_check.max(16)
+            v.next_check.max(RECHECK_WHILE_COMPILING)
         } else {
             v.next_check.max(1)
         };

@@ -26,6 +26,18 @@ pub struct FuncState {
     pub compiling: bool,
     /// The highest tier this engine can compile to: a policy's `max` above it means it.
     pub top: TierLevel,
+    /// Compile jobs waiting to start in the background queue, per tier (indexed by
+    /// `TierLevel::as_u8`), for policies that back off while the compilers are behind.
+    pub queued: [u32; 3],
+    /// Threads of the background compile queue.
+    pub compile_threads: u32,
+}
+
+impl FuncState {
+    /// Compile jobs at `tier` waiting to start.
+    pub fn queued_at(&self, tier: TierLevel) -> u32 {
+        self.queued[(tier.as_u8() as usize).min(2)]
+    }
 }
 
 /// A policy's decision.
@@ -84,6 +96,16 @@ pub trait TierPolicy: Send + Sync {
         let _ = tier;
         self.synchronous()
     }
+    /// Jobs waiting per compile thread at `tier` from which the executing thread compiles a
+    /// new job at `tier` itself instead of queueing it behind them (`None`: always queue).
+    /// Default: baseline jobs, from 4 per thread. A baseline compile takes tens of
+    /// microseconds and the function it lifts runs about ten times slower in the
+    /// interpreter meanwhile; when thousands of functions get warm at once (large.wasm:
+    /// 3061 baseline jobs at 200 ms), waiting in the queue kept each in the interpreter for
+    /// 48 ms on average (docs/tiering.md).
+    fn help_backlog(&self, tier: TierLevel) -> Option<usize> {
+        (tier == TierLevel::Baseline).then_some(DEFAULT_HELP_BACKLOG)
+    }
     /// A function is being entered; its calls counter has reached its check point.
     fn on_call(&self, f: &FuncState) -> Verdict;
     /// A loop back-edge is being taken; `loop_header` identifies the loop within the function.
@@ -95,6 +117,9 @@ pub trait TierPolicy: Send + Sync {
         TierLevel::Opt
     }
 }
+
+/// The default `TierPolicy::help_backlog` of baseline jobs, per compile thread.
+pub const DEFAULT_HELP_BACKLOG: usize = 4;
 
 /// Shared rule: ask for the next tier unless it is ready or on its way.
 fn next_tier(f: &FuncState, max: TierLevel) -> Option<TierLevel> {
@@ -170,14 +195,21 @@ impl TierPolicy for BaselinePolicy {
     }
 }
 
-/// Back-edges to wait, once a loop's function is being compiled, before asking whether its
-/// code is ready for OSR: at once when compilation was synchronous; otherwise soon, but not
-/// at every iteration of a loop while a background job runs.
+/// Back-edges (or calls) to wait, once a function is being compiled, before asking whether
+/// its code is ready: at once when compilation was synchronous; otherwise soon, but not at
+/// every iteration of a loop while a background job runs. A check point that reaches the
+/// manager costs a few hundred instructions (the queue's lock, the registry), against a
+/// few per iteration of a tight loop: asking every 16 iterations made loop checks, queue
+/// lookups and registry reads 7% of large.wasm's executing thread while its functions
+/// waited in the queue (perf, docs/tiering.md). 256 iterations of a loop are microseconds
+/// later than 16, next to a compile of a millisecond.
+pub(crate) const RECHECK_WHILE_COMPILING: u64 = 256;
+
 fn recheck_after_compile(synchronous: bool) -> u64 {
     if synchronous {
         1
     } else {
-        16
+        RECHECK_WHILE_COMPILING
     }
 }
 
@@ -189,7 +221,7 @@ fn osr_if_ready(f: &FuncState) -> Option<Verdict> {
     })
 }
 
-/// `counters:call=N,loop=M[,opt-call=N2,opt-loop=M2][,max=baseline|opt][,skip-baseline][,sync]`:
+/// `counters:call=N,loop=M[,opt-call=N2,opt-loop=M2][,opt-load=K][,max=baseline|opt][,skip-baseline][,sync]`:
 /// JSC/Wizard-like thresholds. A function moves up to the baseline after N calls or M loop
 /// iterations, and on to the optimizing tier after N2 calls or M2 iterations in all (with
 /// `skip-baseline`, straight from the interpreter to the optimizing tier at N or M); a
@@ -210,7 +242,17 @@ pub struct CountersPolicy {
     pub skip_baseline: bool,
     /// Compile on the executing thread (`sync`).
     pub synchronous: bool,
+    /// Load feedback of the optimizing tier (`opt-load=N`, HotSpot's `Tier4LoadFeedback`):
+    /// the opt thresholds are multiplied by `1 + waiting / (N * compile threads)`, where
+    /// `waiting` counts the opt jobs not yet started, so that when many functions become
+    /// warm at once only those still getting hotter while the queue drains are compiled.
+    /// 0 turns it off.
+    pub opt_load: u64,
 }
+
+/// The default `opt-load`: HotSpot's `Tier4LoadFeedback` (3 waiting C2 jobs per compiler
+/// thread double the thresholds); measured on large.wasm in docs/tiering.md.
+pub const DEFAULT_OPT_LOAD: u64 = 3;
 
 impl Default for CountersPolicy {
     fn default() -> Self {
@@ -227,6 +269,7 @@ impl Default for CountersPolicy {
             max: TierLevel::Opt,
             skip_baseline: false,
             synchronous: false,
+            opt_load: DEFAULT_OPT_LOAD,
         }
     }
 }
@@ -245,7 +288,18 @@ impl CountersPolicy {
             max: TierLevel::Opt,
             skip_baseline: false,
             synchronous,
+            // JavaScriptCore's thresholds do not move with its compile queue.
+            opt_load: 0,
         }
+    }
+
+    /// How much the opt thresholds grow while opt jobs wait in the queue (`opt_load`).
+    fn load_scale(&self, f: &FuncState) -> u64 {
+        if self.opt_load == 0 {
+            return 1;
+        }
+        let per_thread = self.opt_load * u64::from(f.compile_threads.max(1));
+        1 + u64::from(f.queued_at(TierLevel::Opt)) / per_thread
     }
 
     /// The (calls, back-edges) thresholds of the step from where `f` runs to `target`: the
@@ -254,7 +308,11 @@ impl CountersPolicy {
     fn thresholds_from(&self, f: &FuncState, target: TierLevel) -> (u64, u64) {
         let from = f.tier.max(f.ready);
         if from >= TierLevel::Baseline && target == TierLevel::Opt {
-            (self.opt_call_threshold, self.opt_loop_threshold)
+            let scale = self.load_scale(f);
+            (
+                self.opt_call_threshold.saturating_mul(scale),
+                self.opt_loop_threshold.saturating_mul(scale),
+            )
         } else {
             (self.call_threshold, self.loop_threshold)
         }
@@ -265,8 +323,8 @@ impl TierPolicy for CountersPolicy {
     fn name(&self) -> String {
         let opt = if self.max >= TierLevel::Opt {
             format!(
-                ",opt-call={},opt-loop={}",
-                self.opt_call_threshold, self.opt_loop_threshold
+                ",opt-call={},opt-loop={},opt-load={}",
+                self.opt_call_threshold, self.opt_loop_threshold, self.opt_load
             )
         } else {
             String::new()
@@ -292,8 +350,13 @@ impl TierPolicy for CountersPolicy {
     }
     fn on_call(&self, f: &FuncState) -> Verdict {
         let Some(tier) = target_tier(f, self.max, self.skip_baseline) else {
-            // At the top, or a compile is on its way: ask again much later.
-            return Verdict::wait(if f.compiling { 16 } else { 1 << 16 });
+            // At the top, or a compile is on its way: ask again much later. (Code installed
+            // at a call runs from the next call without asking.)
+            return Verdict::wait(if f.compiling {
+                RECHECK_WHILE_COMPILING
+            } else {
+                1 << 16
+            });
         };
         let (calls, _) = self.thresholds_from(f, tier);
         if f.calls >= calls {
@@ -522,6 +585,9 @@ impl TierPolicy for NoOsr {
     fn synchronous_at(&self, tier: TierLevel) -> bool {
         self.0.synchronous_at(tier)
     }
+    fn help_backlog(&self, tier: TierLevel) -> Option<usize> {
+        self.0.help_backlog(tier)
+    }
     fn on_call(&self, f: &FuncState) -> Verdict {
         self.0.on_call(f)
     }
@@ -536,7 +602,7 @@ impl TierPolicy for NoOsr {
 }
 
 /// Parses a policy from the command line: `interp`, `baseline[:sync]`,
-/// `counters:call=N,loop=M[,opt-call=N2,opt-loop=M2][,max=T][,skip-baseline][,sync]`,
+/// `counters:call=N,loop=M[,opt-call=N2,opt-loop=M2][,opt-load=K][,max=T][,skip-baseline][,sync]`,
 /// `budget:N[,opt=M][,max=T][,sync-baseline][,sync]`, `random:SEED[,max=T]`, and the presets `jsc` and `v8`;
 /// any of them with `,no-osr` (or `:no-osr` when it has no parameters) as well.
 pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
@@ -598,7 +664,7 @@ pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
                 .filter(|f| *f != "skip-baseline")
                 .collect();
             check_known(
-                &["call", "loop", "opt-call", "opt-loop", "max"],
+                &["call", "loop", "opt-call", "opt-loop", "opt-load", "max"],
                 &kv,
                 &flags,
             )?;
@@ -614,6 +680,7 @@ pub fn parse_policy(spec: &str) -> Result<Box<dyn TierPolicy>, String> {
                     "loop" => p.loop_threshold = num(k, v)?,
                     "opt-call" => p.opt_call_threshold = num(k, v)?,
                     "opt-loop" => p.opt_loop_threshold = num(k, v)?,
+                    "opt-load" => p.opt_load = num(k, v)?,
                     _ => {}
                 }
             }
@@ -688,6 +755,8 @@ mod tests {
             ready: TierLevel::Interp,
             compiling: false,
             top: TierLevel::Opt,
+            queued: [0; 3],
+            compile_threads: 1,
         }
     }
 
@@ -745,11 +814,44 @@ mod tests {
     }
 
     #[test]
+    fn opt_thresholds_grow_with_the_opt_queue() {
+        let p = parse_policy("counters:call=10,loop=150,opt-call=300,opt-loop=5000,opt-load=3")
+            .unwrap();
+        let mut f = state(300, 0);
+        f.tier = TierLevel::Baseline;
+        f.ready = TierLevel::Baseline;
+        assert_eq!(compiles(p.on_call(&f)), Some(TierLevel::Opt));
+        // Six opt jobs waiting on one thread: three times the thresholds.
+        f.queued[TierLevel::Opt.as_u8() as usize] = 6;
+        assert_eq!(compiles(p.on_call(&f)), None);
+        assert_eq!(p.on_call(&f).next_check, 600);
+        f.calls = 900;
+        assert_eq!(compiles(p.on_call(&f)), Some(TierLevel::Opt));
+        f.backedges = 14_999;
+        f.calls = 0;
+        assert_eq!(compiles(p.on_backedge(&f, 0)), None);
+        f.backedges = 15_000;
+        assert_eq!(compiles(p.on_backedge(&f, 0)), Some(TierLevel::Opt));
+        // Two threads halve the scale; baseline jobs do not count; the first step never scales.
+        f.compile_threads = 2;
+        f.backedges = 10_000;
+        assert_eq!(compiles(p.on_backedge(&f, 0)), Some(TierLevel::Opt));
+        let mut g = state(10, 0);
+        g.queued = [0, 100, 100];
+        assert_eq!(compiles(p.on_call(&g)), Some(TierLevel::Baseline));
+        // Off: the queue does not matter.
+        let off = parse_policy("counters:opt-call=300,opt-load=0").unwrap();
+        f.backedges = 0;
+        f.calls = 300;
+        assert_eq!(compiles(off.on_call(&f)), Some(TierLevel::Opt));
+    }
+
+    #[test]
     fn presets() {
         let jsc = parse_policy("jsc").unwrap();
         assert_eq!(
             jsc.name(),
-            "counters:call=10,loop=150,opt-call=3333,opt-loop=50000,max=opt"
+            "counters:call=10,loop=150,opt-call=3333,opt-loop=50000,opt-load=0,max=opt"
         );
         let v8 = parse_policy("v8").unwrap();
         assert_eq!(

@@ -66,7 +66,7 @@ struct Pending {
 
 impl PartialEq for Pending {
     fn eq(&self, other: &Self) -> bool {
-        (self.priority, self.seq) == (other.priority, other.seq)
+        self.cmp(other).is_eq()
     }
 }
 impl Eq for Pending {}
@@ -76,10 +76,13 @@ impl PartialOrd for Pending {
     }
 }
 impl Ord for Pending {
-    /// Higher priority first; among equals, first come first served.
+    /// Higher priority first; among equals the lower tier (a baseline compile is about ten
+    /// times cheaper than an opt compile and lifts a function out of the interpreter, about
+    /// ten times slower, so it should not wait behind opt jobs), then first come first served.
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         self.priority
             .cmp(&other.priority)
+            .then(other.job.tier.cmp(&self.job.tier))
             .then(other.seq.cmp(&self.seq))
     }
 }
@@ -88,6 +91,9 @@ impl Ord for Pending {
 struct State {
     pending: BinaryHeap<Pending>,
     in_flight: HashSet<(FuncKey, TierLevel, Option<u32>)>,
+    /// Jobs waiting to start, per tier (indexed by `TierLevel::as_u8`): the policies' load
+    /// feedback.
+    waiting: [usize; 3],
     running: usize,
     outcomes: Vec<JobOutcome>,
     seq: u64,
@@ -152,6 +158,7 @@ impl CompileQueue {
                 return false;
             }
             st.seq += 1;
+            st.waiting[tier_slot(job.tier)] += 1;
             let seq = st.seq;
             st.pending.push(Pending {
                 priority: job.priority,
@@ -166,8 +173,9 @@ impl CompileQueue {
             let next = {
                 let mut st = shared.lock();
                 let p = st.pending.pop();
-                if p.is_some() {
+                if let Some(p) = &p {
                     st.running += 1;
+                    st.waiting[tier_slot(p.job.tier)] -= 1;
                 }
                 p
             };
@@ -209,9 +217,24 @@ impl CompileQueue {
         self.shared.lock().pending.len()
     }
 
+    /// Jobs at `tier` waiting to start (not counting the running ones).
+    pub fn waiting_at(&self, tier: TierLevel) -> usize {
+        self.shared.lock().waiting[tier_slot(tier)]
+    }
+
     /// No job is waiting to start.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// In one look: whether a job for `func` (the function, not an OSR entry) is queued or
+    /// running at any tier above the interpreter, and the jobs waiting per tier.
+    pub fn func_load(&self, func: FuncKey) -> (bool, [usize; 3]) {
+        let st = self.shared.lock();
+        let compiling = [TierLevel::Baseline, TierLevel::Opt]
+            .into_iter()
+            .any(|t| st.in_flight.contains(&(func, t, None)));
+        (compiling, st.waiting)
     }
 
     /// Whether a job for `func` at `tier` is queued or running.
@@ -233,6 +256,7 @@ impl CompileQueue {
     pub fn cancel_pending(&self) -> usize {
         let mut st = self.shared.lock();
         let dropped: Vec<Pending> = std::mem::take(&mut st.pending).into_vec();
+        st.waiting = [0; 3];
         for p in &dropped {
             st.in_flight
                 .remove(&(p.job.func, p.job.tier, p.job.loop_entry));
@@ -250,6 +274,10 @@ impl CompileQueue {
             st = self.shared.idle.wait(st).unwrap_or_else(|e| e.into_inner());
         }
     }
+}
+
+fn tier_slot(tier: TierLevel) -> usize {
+    (tier.as_u8() as usize).min(2)
 }
 
 fn run(p: Pending) -> JobOutcome {
