@@ -6,7 +6,7 @@ use crate::module::{ImportDesc, Module, SegmentMode};
 use crate::store::*;
 use crate::trap::{Trap, TrapCode};
 use crate::types::*;
-use crate::vmctx::VMContext;
+use crate::vmctx::{VMContext, VMTableDefinition};
 use std::sync::Arc;
 
 /// An object in the store that can be imported or exported.
@@ -150,14 +150,17 @@ pub fn instantiate(
     }
     for func_index in module.num_imported_funcs..module.funcs.len() as u32 {
         let sig = sigs[module.funcs[func_index as usize] as usize];
-        store.funcs.push(FuncData {
-            sig,
-            kind: FuncKind::Wasm {
-                instance: id,
-                func_index,
+        let def_index = func_index - module.num_imported_funcs;
+        funcs.push(store.push_func(
+            FuncData {
+                sig,
+                kind: FuncKind::Wasm {
+                    instance: id,
+                    func_index,
+                },
             },
-        });
-        funcs.push((store.funcs.len() - 1) as FuncAddr);
+            Some((id, def_index)),
+        ));
     }
     let func_ref = |f: u32| funcref_cell(funcs[f as usize]);
 
@@ -229,6 +232,10 @@ pub fn instantiate(
         .iter()
         .map(|&m| store.memories[m as usize].definition() as usize)
         .collect();
+    let table_defs: Box<[usize]> = tables
+        .iter()
+        .map(|&t| &*store.tables[t as usize].def as *const VMTableDefinition as usize)
+        .collect();
     let vmctx = Box::new(VMContext {
         runtime: &mut *store.runtime,
         mem_base: memories
@@ -239,6 +246,8 @@ pub fn instantiate(
         code_slots: module.code_slots().as_ptr(),
         instance: id,
         memories: memory_defs.as_ptr(),
+        tables: table_defs.as_ptr(),
+        sigs: sigs.as_ptr(),
     });
     store.instances.push(InstanceData {
         module: module.clone(),
@@ -252,6 +261,7 @@ pub fn instantiate(
         data_dropped: vec![false; module.datas.len()],
         global_cells,
         memory_defs,
+        table_defs,
         vmctx,
     });
 

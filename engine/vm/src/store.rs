@@ -6,7 +6,7 @@ use crate::memory::{BoundsChecks, LinearMemory};
 use crate::module::Module;
 use crate::trap::Trap;
 use crate::types::*;
-use crate::vmctx::{VMContext, VMRuntime};
+use crate::vmctx::{VMContext, VMFuncRecord, VMRuntime, VMTableDefinition};
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -57,10 +57,31 @@ pub struct FuncData {
 #[derive(Debug)]
 pub struct TableData {
     pub ty: TableType,
+    /// The elements. Their number changes only through `grow`, which keeps `def` in step
+    /// (JIT code reads the elements through it); writing elements in place is free.
     pub elems: Vec<u64>,
+    /// Where JIT code finds the elements and their number (boxed: stable address).
+    pub def: Box<VMTableDefinition>,
 }
 
 impl TableData {
+    pub fn new(ty: TableType, elems: Vec<u64>) -> Self {
+        let mut t = TableData {
+            ty,
+            elems,
+            def: Box::new(VMTableDefinition {
+                base: std::ptr::null_mut(),
+                len: 0,
+            }),
+        };
+        t.sync_def();
+        t
+    }
+    /// Points `def` at the current elements.
+    fn sync_def(&mut self) {
+        self.def.base = self.elems.as_mut_ptr();
+        self.def.len = self.elems.len() as u64;
+    }
     pub fn max(&self) -> u64 {
         self.ty.limits.max.unwrap_or(u32::MAX as u64)
     }
@@ -72,6 +93,7 @@ impl TableData {
             return None;
         }
         self.elems.resize(new as usize, init);
+        self.sync_def();
         Some(old)
     }
     pub fn current_type(&self) -> TableType {
@@ -128,6 +150,9 @@ pub struct InstanceData {
     /// Address of each memory's `VMMemoryDefinition`, by memory index (what
     /// `VMContext.memories` points at).
     pub memory_defs: Box<[usize]>,
+    /// Address of each table's `VMTableDefinition`, by table index (what `VMContext.tables`
+    /// points at).
+    pub table_defs: Box<[usize]>,
     /// The context JIT code of this instance runs with (boxed: its address is stable).
     pub vmctx: Box<VMContext>,
 }
@@ -301,6 +326,9 @@ pub struct StoreInner {
     pub config: RuntimeConfig,
     pub sigs: SigRegistry,
     pub funcs: Vec<FuncData>,
+    /// `funcs` as JIT code reads them (`VMRuntime::func_records` points here); kept in
+    /// step by `push_func`.
+    pub func_records: Vec<VMFuncRecord>,
     pub instances: Vec<InstanceData>,
     pub memories: Vec<LinearMemory>,
     pub tables: Vec<TableData>,
@@ -329,6 +357,7 @@ impl StoreInner {
             config,
             sigs: SigRegistry::default(),
             funcs: Vec::new(),
+            func_records: Vec::new(),
             instances: Vec::new(),
             memories: Vec::new(),
             tables: Vec::new(),
@@ -352,10 +381,27 @@ impl StoreInner {
 
     pub fn add_host_func(&mut self, ty: &FuncType, f: HostFn) -> FuncAddr {
         let sig = self.sigs.intern(ty);
-        self.funcs.push(FuncData {
-            sig,
-            kind: FuncKind::Host(f),
+        self.push_func(
+            FuncData {
+                sig,
+                kind: FuncKind::Host(f),
+            },
+            None,
+        )
+    }
+
+    /// Adds a function; `defined` is (instance, defined index) for a function defined by a
+    /// wasm instance, which JIT code of that instance may call through its code slot.
+    pub fn push_func(&mut self, f: FuncData, defined: Option<(InstanceId, u32)>) -> FuncAddr {
+        let (instance, def_index) = defined.unwrap_or((VMFuncRecord::NO_INSTANCE, 0));
+        self.func_records.push(VMFuncRecord {
+            sig: f.sig,
+            instance,
+            def_index,
+            _pad: 0,
         });
+        self.funcs.push(f);
+        self.runtime.func_records = self.func_records.as_ptr();
         (self.funcs.len() - 1) as FuncAddr
     }
 
@@ -368,10 +414,8 @@ impl StoreInner {
         if ty.limits.min > MAX_TABLE_ELEMS {
             return Err(format!("table of {} elements is too large", ty.limits.min));
         }
-        self.tables.push(TableData {
-            ty,
-            elems: vec![init; ty.limits.min as usize],
-        });
+        self.tables
+            .push(TableData::new(ty, vec![init; ty.limits.min as usize]));
         Ok((self.tables.len() - 1) as TableAddr)
     }
 

@@ -61,6 +61,10 @@ pub struct VMRuntime {
     /// frame in place, so a ping-pong of tail calls between the tiers nests nothing.
     /// 0: none.
     pub tail_entry: usize,
+    /// The store's function records, by store function address (`StoreInner::func_records`,
+    /// re-pointed whenever a function is added): what an inline `call_indirect` reads to
+    /// check an element's signature and find a same-instance callee (docs/abi.md §3).
+    pub func_records: *const VMFuncRecord,
 }
 
 impl Default for VMRuntime {
@@ -80,8 +84,36 @@ impl Default for VMRuntime {
             pending_trap: None,
             trap_frames: Vec::new(),
             tail_entry: 0,
+            func_records: std::ptr::null(),
         }
     }
+}
+
+/// A table's elements and current length, as JIT code reads them (boxed in its
+/// `TableData`, re-pointed whenever the element vector is reallocated).
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTableDefinition {
+    pub base: *mut u64,
+    /// Current size in elements.
+    pub len: u64,
+}
+
+/// What JIT code needs of a store function to call it through a table: its canonical
+/// signature, and for a function defined by a wasm instance, that instance and its defined
+/// index (`NO_INSTANCE` for host functions).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VMFuncRecord {
+    pub sig: u32,
+    pub instance: u32,
+    pub def_index: u32,
+    pub _pad: u32,
+}
+
+impl VMFuncRecord {
+    /// The `instance` of a function no instance's code slot holds (a host function).
+    pub const NO_INSTANCE: u32 = u32::MAX;
 }
 
 /// A linear memory's base and current length, as JIT code reads them.
@@ -111,6 +143,10 @@ pub struct VMContext {
     /// Memory 0 is also reachable through `mem_base`/`memory` (the pinned fast path); JIT
     /// code reads every other memory's base and length through this table.
     pub memories: *const usize,
+    /// Per table index: the address of the table's `VMTableDefinition` (imports first).
+    pub tables: *const usize,
+    /// Canonical signature (`SigId`) per type index of the module (`InstanceData::sigs`).
+    pub sigs: *const u32,
 }
 
 // SAFETY: the raw pointers point into objects owned by the same store (or the module, which
@@ -125,6 +161,11 @@ unsafe impl Send for VMRuntime {}
 unsafe impl Sync for VMRuntime {}
 // SAFETY: the definition is owned by its `LinearMemory`; see `VMContext`.
 unsafe impl Send for VMMemoryDefinition {}
+// SAFETY: the definition is owned by its `TableData` and points into that table's elements;
+// like the rest of the store, used by one thread at a time.
+unsafe impl Send for VMTableDefinition {}
+// SAFETY: as above; shared references never write through the pointer.
+unsafe impl Sync for VMTableDefinition {}
 // SAFETY: as above.
 unsafe impl Sync for VMMemoryDefinition {}
 
@@ -140,6 +181,17 @@ pub mod offsets {
     pub const RUNTIME_EPOCH: i32 = offset_of!(VMRuntime, epoch) as i32;
     pub const RUNTIME_EPOCH_DEADLINE: i32 = offset_of!(VMRuntime, epoch_deadline) as i32;
     pub const RUNTIME_TAIL_ENTRY: i32 = offset_of!(VMRuntime, tail_entry) as i32;
+    pub const RUNTIME_FUNC_RECORDS: i32 = offset_of!(VMRuntime, func_records) as i32;
+    pub const TABLE_BASE: i32 = offset_of!(VMTableDefinition, base) as i32;
+    pub const TABLE_LEN: i32 = offset_of!(VMTableDefinition, len) as i32;
+    pub const FUNC_RECORD_SIG: i32 = offset_of!(VMFuncRecord, sig) as i32;
+    pub const FUNC_RECORD_INSTANCE: i32 = offset_of!(VMFuncRecord, instance) as i32;
+    pub const FUNC_RECORD_DEF_INDEX: i32 = offset_of!(VMFuncRecord, def_index) as i32;
+    /// `size_of::<VMFuncRecord>()`, a power of two: records are indexed by a shift.
+    pub const FUNC_RECORD_SIZE: i32 = std::mem::size_of::<VMFuncRecord>() as i32;
+    pub const VMCTX_TABLES: i32 = offset_of!(VMContext, tables) as i32;
+    pub const VMCTX_SIGS: i32 = offset_of!(VMContext, sigs) as i32;
+    pub const VMCTX_INSTANCE: i32 = offset_of!(VMContext, instance) as i32;
     pub const MEMORY_BASE: i32 = offset_of!(VMMemoryDefinition, base) as i32;
     pub const MEMORY_LEN: i32 = offset_of!(VMMemoryDefinition, len) as i32;
     pub const VMCTX_RUNTIME: i32 = offset_of!(VMContext, runtime) as i32;
@@ -209,7 +261,10 @@ mod tests {
             code_slots: std::ptr::null(),
             instance: 0,
             memories: std::ptr::null(),
+            tables: std::ptr::null(),
+            sigs: std::ptr::null(),
         };
+        assert_eq!(FUNC_RECORD_SIZE, 16);
         let cb = &cx as *const _ as usize;
         assert_eq!(
             &cx.runtime as *const _ as usize - cb,

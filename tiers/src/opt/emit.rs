@@ -1529,7 +1529,13 @@ impl Gen<'_> {
             .tables
             .get(table as usize)
             .is_some_and(|t| t.ty.table64);
+        let (resolve, direct) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        if !table64 {
+            self.inline_resolve(table, type_index, idx_cell, resolve);
+            asm!(self; jmp =>direct);
+        }
         asm!(self
+            ; =>resolve
             ; mov esi, table as i32
             ; mov edx, type_index as i32
         );
@@ -1543,8 +1549,10 @@ impl Gen<'_> {
             ; =>ok
             ; test rax, rax
             ; jz =>slow
+            ; mov r11, rax
+            ; =>direct
             ; lea r14, [r14 + shift]
-            ; call rax
+            ; call r11
         );
         self.calls.push((self.asm.offset().0 as u32, shift));
         self.call_site();
@@ -1567,6 +1575,75 @@ impl Gen<'_> {
             cell += t.cells();
         }
         Ok(())
+    }
+
+    /// The common case of `call_indirect` through a 32-bit table, inline (docs/abi.md §3):
+    /// the element in bounds, not null, of the expected signature and defined by this
+    /// instance leaves its code slot's entry in `r11` and its defined index in `eax` (the
+    /// interp-entry stub reads it; any entry can be called so). Anything else jumps to
+    /// `otherwise`, the `resolve_indirect` helper, which traps or finds the general path.
+    /// Uses only r10, r11 and rax (the call clobbers them anyway).
+    fn inline_resolve(
+        &mut self,
+        table: u32,
+        type_index: u32,
+        idx_cell: i32,
+        otherwise: DynamicLabel,
+    ) {
+        let tables = off::VMCTX_TABLES;
+        let tdisp = cell_disp(table);
+        let (tbase, tlen) = (off::TABLE_BASE, off::TABLE_LEN);
+        let sdisp = (type_index as i32) * 4;
+        asm!(self
+            ; mov r10, QWORD [r15 + tables]
+            ; mov r10, QWORD [r10 + tdisp]
+            ; mov r11d, DWORD [r14 + idx_cell]
+            ; cmp r11, QWORD [r10 + tlen]
+            ; jae =>otherwise
+            ; mov r10, QWORD [r10 + tbase]
+            ; mov r11, QWORD [r10 + r11 * 8]
+        );
+        self.inline_record(Some(sdisp), otherwise);
+    }
+
+    /// The part of `inline_resolve` after the element is in `r11` (a funcref cell), shared
+    /// with `call_ref`: null, the signature at `sigs[type]` when given (`call_ref`'s is
+    /// proved by validation) and the instance are checked, then the entry is in `r11` and
+    /// the defined index in `eax`, or the code jumped to `otherwise`.
+    fn inline_record(&mut self, sig_disp: Option<i32>, otherwise: DynamicLabel) {
+        let (rt, recs) = (off::VMCTX_RUNTIME, off::RUNTIME_FUNC_RECORDS);
+        // A cell holds the function address plus one: record `cell - 1` is at
+        // `records + cell * SIZE - SIZE`.
+        let size = off::FUNC_RECORD_SIZE;
+        let shift = size.trailing_zeros() as i8;
+        let sig = off::FUNC_RECORD_SIG - size;
+        let inst = off::FUNC_RECORD_INSTANCE - size;
+        let def = off::FUNC_RECORD_DEF_INDEX - size;
+        let sigs = off::VMCTX_SIGS;
+        let (this, slots) = (off::VMCTX_INSTANCE, off::VMCTX_CODE_SLOTS);
+        asm!(self
+            ; test r11, r11
+            ; jz =>otherwise
+            ; shl r11, shift
+            ; mov r10, QWORD [r15 + rt]
+            ; add r11, QWORD [r10 + recs]
+        );
+        if let Some(sdisp) = sig_disp {
+            asm!(self
+                ; mov r10, QWORD [r15 + sigs]
+                ; mov r10d, DWORD [r10 + sdisp]
+                ; cmp r10d, DWORD [r11 + sig]
+                ; jne =>otherwise
+            );
+        }
+        asm!(self
+            ; mov r10d, DWORD [r15 + this]
+            ; cmp r10d, DWORD [r11 + inst]
+            ; jne =>otherwise
+            ; mov eax, DWORD [r11 + def]
+            ; mov r11, QWORD [r15 + slots]
+            ; mov r11, QWORD [r11 + rax * 8]
+        );
     }
 
     // ---- typed function references and tail calls (docs/abi.md §3) ----
@@ -1623,13 +1700,21 @@ impl Gen<'_> {
             self.asm.new_dynamic_label(),
         );
         let stub = self.trap_exit();
-        asm!(self; mov rsi, QWORD [r14 + ref_cell]);
+        let (resolve, direct) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        asm!(self; mov r11, QWORD [r14 + ref_cell]);
+        self.inline_record(None, resolve);
+        asm!(self
+            ; jmp =>direct
+            ; =>resolve
+            ; mov rsi, QWORD [r14 + ref_cell]
+        );
         self.call_helper(helpers::resolve_tail_ref as *const () as usize);
         asm!(self
             ; test rax, rax
             ; jz =>slow
             ; mov r11, rax
             ; mov eax, edx
+            ; =>direct
             ; lea r14, [r14 + shift]
             ; call r11
         );
@@ -1730,13 +1815,20 @@ impl Gen<'_> {
             .tables
             .get(table as usize)
             .is_some_and(|t| t.ty.table64);
+        let (resolve, direct) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        if !table64 {
+            // Inline, leaving what `resolve_tail_indirect` would return.
+            self.inline_resolve(table, type_index, idx_cell, resolve);
+            asm!(self; mov edx, eax ; mov rax, r11 ; jmp =>direct);
+        }
         asm!(self
+            ; =>resolve
             ; mov esi, table as i32
             ; mov edx, type_index as i32
         );
         self.load_table_index(idx_cell, table64);
         self.call_helper(helpers::resolve_tail_indirect as *const () as usize);
-        asm!(self; test rax, rax ; jz =>slow);
+        asm!(self; test rax, rax ; jz =>slow ; =>direct);
         self.move_tail_args(cells);
         self.tail_jump_rax();
         asm!(self
@@ -1769,9 +1861,19 @@ impl Gen<'_> {
         self.store_cell(al[n], ref_cell, Type::FuncRef);
         let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
         let stub = self.trap_exit();
-        asm!(self; mov rsi, QWORD [r14 + ref_cell]);
+        let (resolve, direct) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        asm!(self; mov r11, QWORD [r14 + ref_cell]);
+        // Inline, leaving what `resolve_tail_ref` would return.
+        self.inline_record(None, resolve);
+        asm!(self
+            ; mov edx, eax
+            ; mov rax, r11
+            ; jmp =>direct
+            ; =>resolve
+            ; mov rsi, QWORD [r14 + ref_cell]
+        );
         self.call_helper(helpers::resolve_tail_ref as *const () as usize);
-        asm!(self; test rax, rax ; jz =>slow);
+        asm!(self; test rax, rax ; jz =>slow ; =>direct);
         self.move_tail_args(cells);
         self.tail_jump_rax();
         asm!(self
