@@ -119,6 +119,37 @@ fn a_tier_that_does_not_run_simd_yet_drops_out_of_a_simd_case() {
     }
 }
 
+/// `strata fuzz --simd`: `never` gives no module that uses SIMD, `always` mostly modules that
+/// do (wasm-smith may still pick no SIMD operator in a small one), and `half` some of each;
+/// `uses_simd`, which the campaign's count rests on, sees a lone v128 global.
+#[test]
+fn simd_choice_decides_which_modules_use_simd() {
+    use strata_harness::diff::{generate_from_seed_with, uses_simd, Features, SimdChoice};
+    let count = |simd| {
+        (0..60u64)
+            .filter(|&seed| {
+                let features = Features {
+                    exceptions: false,
+                    simd,
+                };
+                uses_simd(&generate_from_seed_with(7_000 + seed, features).wasm)
+            })
+            .count()
+    };
+    let (never, half, always) = (
+        count(SimdChoice::Never),
+        count(SimdChoice::Half),
+        count(SimdChoice::Always),
+    );
+    assert_eq!(never, 0);
+    assert!(always >= 50, "{always} of 60 with SIMD");
+    assert!(half > 10 && half < always, "half: {half}, always: {always}");
+    let global = wat::parse_str("(module (global v128 (v128.const i64x2 0 0)))").unwrap();
+    assert!(uses_simd(&global));
+    let scalar = wat::parse_str("(module (func (result i32) (i32.const 1)))").unwrap();
+    assert!(!uses_simd(&scalar));
+}
+
 /// Generated modules against wasmi. wasmi 2.0.0 has bugs of its own (fuzz_regressions/
 /// wasmi_*.wat); a divergence is excused only when `check_case_triaged` attributes it to one
 /// of them by re-running wasmi past it (strata_harness::diff::oracle_bugs), never by seed or

@@ -7,7 +7,9 @@
 //! under `--out`/oracle-bugs (see [`FUZZ_HELP`] and [`super::oracle_bugs`]).
 
 use super::compare::{Case, RunOptions};
-use super::generate::{generate_from_seed, generate_from_seed_for};
+use super::generate::{
+    generate_from_seed, generate_from_seed_with, uses_simd, Features, SimdChoice,
+};
 use super::malformed::{check_bytes, engines, mutate, random_input};
 use super::plan::Rng;
 use super::side::{available_configs, Side, StrataConfig};
@@ -57,6 +59,11 @@ pub struct FuzzArgs {
     /// First seed (default: from the clock). Seeds are consecutive from there.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Which generated modules of the differential and mixed targets may use SIMD: half of
+    /// them (the default, so that the scalar operators stay dense in the other half), every
+    /// one, or none. The summary counts the modules that do use it.
+    #[arg(long, value_enum, default_value_t = SimdChoice::Half)]
+    pub simd: SimdChoice,
     /// Where failing inputs go.
     #[arg(long, default_value = "fuzz-out")]
     pub out: PathBuf,
@@ -100,6 +107,8 @@ struct Stats {
     skipped: u64,
     /// Cases whose divergence was attributed to a known oracle bug (differential targets).
     oracle_bugs: u64,
+    /// Generated modules that use SIMD (differential targets).
+    simd_modules: u64,
 }
 
 fn parse_targets(names: &[String]) -> Result<Vec<Target>, String> {
@@ -246,7 +255,16 @@ pub fn fuzz_main(args: FuzzArgs) -> ExitCode {
             Target::Differential | Target::Mixed => {
                 // A peer oracle without exception handling gets modules without it.
                 let exceptions = target == Target::Mixed || args.oracle.is_none();
-                let case = generate_from_seed_for(seed, exceptions);
+                let case = generate_from_seed_with(
+                    seed,
+                    Features {
+                        exceptions,
+                        simd: args.simd,
+                    },
+                );
+                if uses_simd(&case.wasm) {
+                    stats[ti].simd_modules += 1;
+                }
                 let _ = std::fs::write(&in_flight, &case.wasm);
                 let case_sides = if target == Target::Mixed {
                     mixed_sides(seed)
@@ -336,7 +354,8 @@ pub fn fuzz_main(args: FuzzArgs) -> ExitCode {
     let failures: u64 = stats.iter().map(|s| s.failures).sum();
     let skipped: u64 = stats.iter().map(|s| s.skipped).sum();
     let total: u64 = stats.iter().map(|s| s.execs).sum();
-    println!("last seed {seed}; {total} executions");
+    let simd: u64 = stats.iter().map(|s| s.simd_modules).sum();
+    println!("last seed {seed}; {total} executions, {simd} generated modules with SIMD");
     let passed: u64 = stats.iter().map(|s| s.passed).sum();
     let oracle_bugs: u64 = stats.iter().map(|s| s.oracle_bugs).sum();
     if args.oracle.is_some() {
@@ -371,8 +390,13 @@ fn print_status(elapsed: Duration, targets: &[Target], stats: &[Stats]) {
             } else {
                 String::new()
             };
+            let simd = if *t == Target::Malformed {
+                String::new()
+            } else {
+                format!(" ({} with SIMD)", s.simd_modules)
+            };
             format!(
-                "{}: {} execs ({rate:.1}/s of its time), {} failures{oracle}, {} skipped checks",
+                "{}: {} execs{simd} ({rate:.1}/s of its time), {} failures{oracle}, {} skipped checks",
                 t.name(),
                 s.execs,
                 s.failures,

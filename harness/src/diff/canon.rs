@@ -30,6 +30,7 @@ pub fn canonicalize_conversions(wasm: &[u8]) -> Option<Vec<u8>> {
     let mut r = Canonicalize {
         func_params,
         next_func: 0,
+        simd: super::generate::uses_simd(wasm),
     };
     let mut module = wasm_encoder::Module::new();
     r.parse_core_module(&mut module, wasmparser::Parser::new(0), wasm)
@@ -71,6 +72,9 @@ struct Canonicalize {
     /// The number of parameters of each defined function, in code section order.
     func_params: Vec<usize>,
     next_func: usize,
+    /// Whether the module uses SIMD; without it there are no v128 conversions and no v128
+    /// scratch local either, so that a scalar module stays scalar.
+    simd: bool,
 }
 
 impl Reencode for Canonicalize {
@@ -92,7 +96,10 @@ impl Reencode for Canonicalize {
         }
         // Scratch locals after all others: no existing index changes.
         let (f32_tmp, f64_tmp, v128_tmp) = (index, index + 1, index + 2);
-        locals.extend([(1, ValType::F32), (1, ValType::F64), (1, ValType::V128)]);
+        locals.extend([(1, ValType::F32), (1, ValType::F64)]);
+        if self.simd {
+            locals.push((1, ValType::V128));
+        }
         let mut f = wasm_encoder::Function::new(locals);
         let mut reader = func.get_operators_reader()?;
         while !reader.eof() {

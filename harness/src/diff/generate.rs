@@ -83,14 +83,52 @@ pub fn generate(data: &[u8]) -> Option<Case> {
     generate_for(data, true)
 }
 
-/// [`generate`], with exception handling only if `exceptions` (a peer oracle without it
-/// must be able to run every module).
+/// Which generated modules may use SIMD (`strata fuzz --simd`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SimdChoice {
+    /// Half of the modules, chosen by the input (the default: see [`generate`]).
+    #[default]
+    Half,
+    /// Every module (a campaign aimed at the SIMD paths of every side).
+    Always,
+    /// None.
+    Never,
+}
+
+/// What a generated module may contain beyond [`smith_config`]'s fixed choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Features {
+    /// Exception handling (off for a peer oracle without it, which must be able to run
+    /// every module).
+    pub exceptions: bool,
+    pub simd: SimdChoice,
+}
+
+/// [`generate`], with exception handling only if `exceptions`.
 pub fn generate_for(data: &[u8], exceptions: bool) -> Option<Case> {
+    generate_with(
+        data,
+        Features {
+            exceptions,
+            simd: SimdChoice::Half,
+        },
+    )
+}
+
+/// [`generate`] with the given [`Features`].
+pub fn generate_with(data: &[u8], features: Features) -> Option<Case> {
+    let exceptions = features.exceptions;
     let mut u = Unstructured::new(data);
     let mut config = smith_config();
     config.exceptions_enabled = exceptions;
     config.disallow_traps = u.int_in_range(0..=9u8).ok()? != 0;
-    config.simd_enabled = u.arbitrary::<bool>().ok()?;
+    // The byte is taken in every mode, so that `half` sees the same input it always did.
+    let half = u.arbitrary::<bool>().ok()?;
+    config.simd_enabled = match features.simd {
+        SimdChoice::Half => half,
+        SimdChoice::Always => true,
+        SimdChoice::Never => false,
+    };
     let mut module = Module::new(config, &mut u).ok()?;
     let fuel_global = module.ensure_termination(FUEL).ok()?;
     let seed = u.arbitrary::<u64>().unwrap_or(0);
@@ -122,16 +160,37 @@ pub fn generate_from_seed(seed: u64) -> Case {
 
 /// [`generate_from_seed`], with exception handling only if `exceptions`.
 pub fn generate_from_seed_for(seed: u64, exceptions: bool) -> Case {
+    generate_from_seed_with(
+        seed,
+        Features {
+            exceptions,
+            simd: SimdChoice::Half,
+        },
+    )
+}
+
+/// [`generate_from_seed`] with the given [`Features`].
+pub fn generate_from_seed_with(seed: u64, features: Features) -> Case {
     let mut rng = Rng::new(seed);
     let mut len = 1024 + rng.below(8 * 1024) as usize;
     loop {
         let mut bytes = vec![0u8; len];
         rng.fill(&mut bytes);
-        if let Some(case) = generate_for(&bytes, exceptions) {
+        if let Some(case) = generate_with(&bytes, features) {
             return case;
         }
         len *= 2;
     }
+}
+
+/// Whether `wasm` (a valid module) uses SIMD: it does exactly when it is not valid without
+/// the SIMD features. The campaign counts these modules.
+pub fn uses_simd(wasm: &[u8]) -> bool {
+    use wasmparser::{Validator, WasmFeatures};
+    let without = WasmFeatures::all() - WasmFeatures::SIMD - WasmFeatures::RELAXED_SIMD;
+    Validator::new_with_features(without)
+        .validate_all(wasm)
+        .is_err()
 }
 
 /// `wasm` with one more export, of global `index` under `name`, or `None` if the section

@@ -37,5 +37,8 @@ pub mod worker;
 pub use campaign::{fuzz_main, FuzzArgs};
 pub use cli::{main, DiffArgs};
 pub use compare::{run_case, Case, CaseReport, Divergence, RunOptions};
-pub use generate::{generate, generate_for, generate_from_seed, generate_from_seed_for};
+pub use generate::{
+    generate, generate_for, generate_from_seed, generate_from_seed_for, generate_from_seed_with,
+    generate_with, uses_simd, Features, SimdChoice,
+};
 pub use side::{available_configs, Side, StrataConfig, StrataSide};
