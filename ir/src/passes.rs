@@ -117,10 +117,17 @@ fn remove_trivial_params_of(func: &mut Function, preds: &[Inst], b: Block) -> bo
     if !any {
         return false;
     }
-    // Drop the parameters and the matching arguments of every edge into `b`.
+    drop_params(func, preds, b, &remove);
+    true
+}
+
+/// Drops the parameters of `b` marked in `remove` and the matching arguments of every edge
+/// into it (`preds`: the branches into `b`).
+fn drop_params(func: &mut Function, preds: &[Inst], b: Block, remove: &[bool]) {
+    let params = func.block_params(b);
     let kept: Vec<Value> = params
         .iter()
-        .zip(&remove)
+        .zip(remove)
         .filter(|(_, r)| !**r)
         .map(|(p, _)| *p)
         .collect();
@@ -145,7 +152,95 @@ fn remove_trivial_params_of(func: &mut Function, preds: &[Inst], b: Block) -> bo
             func.targets_mut(inst)[t].args.len = (w - r.start) as u32;
         }
     }
-    true
+}
+
+/// Removes block parameters that nothing needs: liveness flows from instructions with
+/// side effects and terminators to their operands, from a live result to its instruction's
+/// operands, and from a live parameter to the arguments every edge passes it. The rest (a
+/// wasm local that a loop only carries around, say) cost a move per edge and a register
+/// across the loop. Entry blocks keep theirs. Instructions without side effects that
+/// nothing live reads go with them.
+pub fn remove_dead_params(func: &mut Function) {
+    let mut entry = vec![false; func.blocks.len()];
+    for e in func.entries() {
+        entry[e.index()] = true;
+    }
+    if func
+        .layout
+        .iter()
+        .all(|b| entry[b.index()] || func.block_params(*b).is_empty())
+    {
+        return;
+    }
+    let mut live = vec![false; func.values.len()];
+    let mut work: Vec<Value> = Vec::new();
+    let mark = |v: Value, live: &mut Vec<bool>, work: &mut Vec<Value>| {
+        if !live[v.index()] {
+            live[v.index()] = true;
+            work.push(v);
+        }
+    };
+    for &b in &func.layout {
+        if entry[b.index()] {
+            for &p in func.block_params(b) {
+                mark(p, &mut live, &mut work);
+            }
+        }
+        for &inst in func.block_insts(b) {
+            let op = func.inst(inst).opcode;
+            if op.has_side_effect() || op.is_terminator() {
+                for &a in func.args(inst) {
+                    mark(func.resolve(a), &mut live, &mut work);
+                }
+            }
+        }
+    }
+    let preds = BranchPreds::new(func);
+    let mut inst_live = vec![false; func.insts.len()];
+    while let Some(v) = work.pop() {
+        match func.values[v].def {
+            ValueDef::Param(b, k) => {
+                for &inst in preds.of(b) {
+                    for call in func.targets(inst) {
+                        if call.block == b {
+                            let a = func.resolve(func.call_args(*call)[k as usize]);
+                            mark(a, &mut live, &mut work);
+                        }
+                    }
+                }
+            }
+            ValueDef::Result(inst, _) => {
+                if !std::mem::replace(&mut inst_live[inst.index()], true) {
+                    for &a in func.args(inst) {
+                        mark(func.resolve(a), &mut live, &mut work);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for bi in 0..func.layout.len() {
+        let b = func.layout[bi];
+        let remove: Vec<bool> = func
+            .block_params(b)
+            .iter()
+            .map(|p| !live[p.index()])
+            .collect();
+        if !entry[b.index()] && remove.iter().any(|r| *r) {
+            drop_params(func, preds.of(b), b, &remove);
+        }
+        // What only dead values read goes too, so no use of a dropped parameter is left.
+        let mut insts = std::mem::take(&mut func.blocks[b].insts);
+        insts.retain(|&i| {
+            let op = func.inst(i).opcode;
+            let keep = inst_live[i.index()] || op.has_side_effect() || op.is_terminator();
+            if !keep {
+                func.inst_block[i] = None;
+            }
+            keep
+        });
+        func.blocks[b].insts = insts;
+    }
 }
 
 /// Rewrites uses of aliases to their targets.
@@ -268,6 +363,7 @@ pub fn split_critical_edges(func: &mut Function) {
 pub fn cleanup(func: &mut Function) {
     remove_unreachable_blocks(func);
     remove_redundant_params(func);
+    remove_dead_params(func);
     dce(func);
 }
 
@@ -286,6 +382,10 @@ pub const PASSES: &[Pass] = &[
     Pass {
         name: "redundant-params",
         run: remove_redundant_params,
+    },
+    Pass {
+        name: "dead-params",
+        run: remove_dead_params,
     },
     Pass {
         name: "dce",
@@ -328,7 +428,7 @@ pub fn find_pass(name: &str) -> Option<&'static Pass> {
 
 /// The optimizing pipeline, in order. The mid-end adds its e-graph pass here.
 pub fn default_pipeline() -> Vec<&'static Pass> {
-    ["unreachable", "redundant-params", "dce"]
+    ["unreachable", "redundant-params", "dead-params", "dce"]
         .iter()
         .filter_map(|n| find_pass(n))
         .collect()

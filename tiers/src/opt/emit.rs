@@ -4,7 +4,7 @@
 #![allow(clippy::useless_conversion)]
 
 use super::abi::{self, cell_disp};
-use super::lower::{VCode, VKind};
+use super::lower::{is_scalar_access, VCode, VKind};
 use super::regalloc::RaFunc;
 use crate::jit::helpers;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
@@ -80,7 +80,7 @@ struct Gen<'a> {
     len_in_r12: bool,
     /// The register whose zero-extended low half r11 holds, while only memory accesses
     /// have run since it was put there (consecutive accesses off one base share it).
-    r11_index: Option<u8>,
+    r11_index: Option<AddrSrc>,
     /// XMM spill slots are two cells (the function has v128 values): moves are 16 bytes.
     wide_xmm: bool,
     /// The first catch cell (`VCode::catch_cells`).
@@ -89,6 +89,29 @@ struct Gen<'a> {
     /// (label, return address less one) of each out-of-line trap site with the code in
     /// `eax`, once `stubs` has emitted them.
     exit_keys: Vec<(DynamicLabel, u32)>,
+}
+
+/// Where r11's zero-extended 32-bit address comes from: a register, or `base + index <<
+/// scale + disp` computed by a 32-bit `lea` (a folded `i32.add`, `lower::AddrForm`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct AddrSrc {
+    base: u8,
+    index: Option<(u8, u8)>,
+    disp: i32,
+}
+
+impl AddrSrc {
+    fn reg(a: u8) -> Self {
+        AddrSrc {
+            base: a,
+            index: None,
+            disp: 0,
+        }
+    }
+
+    fn reads(&self, r: u8) -> bool {
+        self.base == r || self.index.is_some_and(|(i, _)| i == r)
+    }
 }
 
 fn reg(a: Allocation) -> u8 {
@@ -182,7 +205,7 @@ pub fn emit(
         for item in out.block_insts_and_edits(&ra, regalloc2::Block::new(b)) {
             let access = matches!(item, InstOrEdit::Inst(i)
                 if matches!(vc.insts[i.index()].kind,
-                    VKind::Ir(inst) if is_load_store(func.inst(inst).opcode)));
+                    VKind::Ir(inst) if is_scalar_access(func.inst(inst).opcode)));
             if !access {
                 g.r11_index = None;
             }
@@ -251,37 +274,6 @@ fn landing_blocks(func: &Function, vc: &VCode) -> Vec<bool> {
         }
     }
     landing
-}
-
-/// Plain loads and stores of memory 0 (they address through r11, see `Gen::address`).
-fn is_load_store(op: Opcode) -> bool {
-    use Opcode::*;
-    matches!(
-        op,
-        I32Load
-            | I64Load
-            | F32Load
-            | F64Load
-            | I32Load8S
-            | I32Load8U
-            | I32Load16S
-            | I32Load16U
-            | I64Load8S
-            | I64Load8U
-            | I64Load16S
-            | I64Load16U
-            | I64Load32S
-            | I64Load32U
-            | I32Store
-            | I64Store
-            | F32Store
-            | F64Store
-            | I32Store8
-            | I32Store16
-            | I64Store8
-            | I64Store16
-            | I64Store32
-    )
 }
 
 /// For each block, the block a branch to it can go to instead: itself, or, for a block
@@ -853,12 +845,12 @@ impl Gen<'_> {
                     return Err("bad load".into());
                 };
                 let size = op.access_bytes().unwrap_or(8);
-                let Some(disp) =
-                    self.address(reg(al[0]), m.memory, m.offset, size as u32, m.checked)
+                let (src, k) = Self::access_src(vc, inst, al);
+                let Some(disp) = self.address_from(src, m.memory, m.offset, size as u32, m.checked)
                 else {
                     return Ok(());
                 };
-                let d = reg(al[1]);
+                let d = reg(al[k]);
                 let site = self.asm.offset().0 as u32;
                 self.traps.push((site, TrapCode::MemoryOutOfBounds));
                 self.wasm_offsets.push((site, self.wasm_at));
@@ -881,7 +873,7 @@ impl Gen<'_> {
                     _ => asm!(self; mov Rd(d), DWORD [r13 + r11 + disp]),
                 }
                 // An integer load into the base register changes it.
-                if !matches!(op, F32Load | F64Load) && Some(d) == self.r11_index {
+                if !matches!(op, F32Load | F64Load) && self.r11_index.is_some_and(|s| s.reads(d)) {
                     self.r11_index = None;
                 }
             }
@@ -891,12 +883,12 @@ impl Gen<'_> {
                     return Err("bad store".into());
                 };
                 let size = op.access_bytes().unwrap_or(8);
-                let Some(disp) =
-                    self.address(reg(al[0]), m.memory, m.offset, size as u32, m.checked)
+                let (src, k) = Self::access_src(vc, inst, al);
+                let Some(disp) = self.address_from(src, m.memory, m.offset, size as u32, m.checked)
                 else {
                     return Ok(());
                 };
-                let v = reg(al[1]);
+                let v = reg(al[k]);
                 let site = self.asm.offset().0 as u32;
                 self.traps.push((site, TrapCode::MemoryOutOfBounds));
                 self.wasm_offsets.push((site, self.wasm_at));
@@ -1290,6 +1282,44 @@ impl Gen<'_> {
     /// `VMContext.memories` (docs/abi.md §2). Consecutive memory-0 accesses off the same
     /// index register share r11's zero-extension (`r11_index`).
     fn address(&mut self, a: u8, mem: u32, offset: u64, size: u32, checked: bool) -> Option<i32> {
+        self.address_from(AddrSrc::reg(a), mem, offset, size, checked)
+    }
+
+    /// A scalar load's or store's address source (its folded form, `VCode::addr`, or its
+    /// first operand) and the index of its allocation after the address operands.
+    fn access_src(vc: &VCode, inst: Inst, al: &[Allocation]) -> (AddrSrc, usize) {
+        match vc.addr[inst.index()] {
+            Some(f) if f.index => (
+                AddrSrc {
+                    base: reg(al[0]),
+                    index: Some((reg(al[1]), f.scale)),
+                    disp: f.disp,
+                },
+                2,
+            ),
+            Some(f) => (
+                AddrSrc {
+                    base: reg(al[0]),
+                    index: None,
+                    disp: f.disp,
+                },
+                1,
+            ),
+            None => (AddrSrc::reg(reg(al[0])), 1),
+        }
+    }
+
+    /// `address` with r11 computed from `src` (a 32-bit `lea` for a folded address: the
+    /// sum wraps at 2^32 and is zero-extended, as wasm's i32 arithmetic wants).
+    fn address_from(
+        &mut self,
+        src: AddrSrc,
+        mem: u32,
+        offset: u64,
+        size: u32,
+        checked: bool,
+    ) -> Option<i32> {
+        let a = src.base;
         if self
             .module
             .memories
@@ -1298,9 +1328,17 @@ impl Gen<'_> {
         {
             return self.address64(a, mem, offset, size, checked);
         }
-        if mem != 0 || self.r11_index != Some(a) {
-            asm!(self; mov r11d, Rd(a));
-            self.r11_index = Some(a);
+        if mem != 0 || self.r11_index != Some(src) {
+            let d = src.disp;
+            match src.index {
+                None if d == 0 => asm!(self; mov r11d, Rd(a)),
+                None => asm!(self; lea r11d, [Rq(a) + d]),
+                Some((i, 0)) => asm!(self; lea r11d, [Rq(a) + Rq(i) + d]),
+                Some((i, 1)) => asm!(self; lea r11d, [Rq(a) + Rq(i) * 2 + d]),
+                Some((i, 2)) => asm!(self; lea r11d, [Rq(a) + Rq(i) * 4 + d]),
+                Some((i, _)) => asm!(self; lea r11d, [Rq(a) + Rq(i) * 8 + d]),
+            }
+            self.r11_index = Some(src);
         }
         let end = offset + size as u64;
         if end > u32::MAX as u64 + 1 {

@@ -54,6 +54,20 @@ pub struct VCode {
     pub catch_cells: u32,
     /// The function has v128 values: `Float` spill slots take two cells (16-byte moves).
     pub has_v128: bool,
+    /// Per IR instruction: a load or store whose address `i32.add`/`i32.sub` was folded
+    /// into it (`address_forms`).
+    pub addr: Vec<Option<AddrForm>>,
+}
+
+/// How a load or store computes its 32-bit address itself: `lea r11d, [base + index <<
+/// scale + disp]` (operands: the base, then the index when `index`), which wraps like
+/// wasm's i32 arithmetic and zero-extends in one instruction, instead of the `i32.add` in
+/// a register of its own followed by `mov r11d, addr`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddrForm {
+    pub index: bool,
+    pub scale: u8,
+    pub disp: i32,
 }
 
 pub fn class_of(t: Type) -> Result<RegClass, String> {
@@ -86,6 +100,7 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
     }
     let counts = use_counts(func);
     let needed = needed_params(func);
+    let folds = address_folds(func, module, &counts);
     let mut vc = VCode {
         insts: Vec::with_capacity(func.insts.len() + 1),
         operands: Vec::new(),
@@ -97,6 +112,7 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
         osr_cells: 0,
         catch_cells: 0,
         has_v128: func.values.iter().any(|(_, v)| v.ty == Type::V128),
+        addr: vec![None; func.insts.len()],
     };
     for &b in &order {
         let start = vc.insts.len() as u32;
@@ -137,7 +153,7 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
             {
                 continue;
             }
-            if fusions.iter().any(|&(c, _)| c == inst) {
+            if fusions.iter().any(|&(c, _)| c == inst) || folds.skip[inst.index()] {
                 continue;
             }
             let fused = fusions.iter().find(|&&(_, u)| u == inst).map(|&(c, _)| c);
@@ -164,7 +180,13 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
                     }
                     PRegSet::empty()
                 }
-                None => constraints(func, module, inst, &mut vc)?,
+                None => match &folds.forms[inst.index()] {
+                    Some(f) => {
+                        vc.addr[inst.index()] = Some(f.form);
+                        folded_access_constraints(func, inst, f, &mut vc)?
+                    }
+                    None => constraints(func, module, inst, &mut vc)?,
+                },
             };
             let mut succ_args = Vec::new();
             for t in func.targets(inst) {
@@ -487,6 +509,198 @@ fn needed_params(func: &Function) -> Vec<bool> {
         }
     }
     needed
+}
+
+/// A load or store's folded address (`AddrForm`) with the values it reads.
+struct Folded {
+    form: AddrForm,
+    base: strata_ir::Value,
+    index: Option<strata_ir::Value>,
+}
+
+/// The address folds of a function: per instruction, the folded form of a load or store,
+/// and whether the instruction is an `i32.add`/`i32.sub` (or the `i32.shl` under one) that
+/// only such accesses read, which then gets no instruction of its own.
+struct AddressFolds {
+    forms: Vec<Option<Folded>>,
+    skip: Vec<bool>,
+}
+
+/// Folds an address `i32.add x, c`, `i32.sub x, c`, `i32.add x, y` or `i32.add x,
+/// (i32.shl y, 1..=3)` into the loads and stores that use it, when all its uses are such
+/// accesses (of 32-bit memories) in its own block: the operands then stay live to the
+/// accesses instead of the sum, which needs no register (and, in a loop, no move).
+fn address_folds(func: &Function, module: &strata_vm::Module, counts: &[u32]) -> AddressFolds {
+    let n = func.insts.len();
+    let mut folds = AddressFolds {
+        forms: Vec::new(),
+        skip: vec![false; n],
+    };
+    folds.forms.resize_with(n, || None);
+    // The address sum an access could fold, defined in the access's block.
+    let candidate = |b: Block, u: Inst| -> Option<(strata_ir::Value, Inst)> {
+        let data = func.inst(u);
+        if !is_scalar_access(data.opcode) {
+            return None;
+        }
+        let Imm::Mem(m) = data.imm else {
+            return None;
+        };
+        if module
+            .memories
+            .get(m.memory as usize)
+            .is_none_or(|mem| mem.memory64)
+        {
+            return None;
+        }
+        let v = func.resolve(*func.args(u).first()?);
+        let strata_ir::ValueDef::Result(d, 0) = func.values[v].def else {
+            return None;
+        };
+        if func.inst_block[d] != Some(b) {
+            return None;
+        }
+        match func.inst(d).opcode {
+            Opcode::I32Add => Some((v, d)),
+            Opcode::I32Sub if imm_operand(func, d).is_some() => Some((v, d)),
+            _ => None,
+        }
+    };
+    let mut addr_uses = vec![0u32; func.values.len()];
+    let mut any = false;
+    for &b in &func.layout {
+        for &u in func.block_insts(b) {
+            if let Some((v, _)) = candidate(b, u) {
+                addr_uses[v.index()] += 1;
+                any = true;
+            }
+        }
+    }
+    if !any {
+        return folds;
+    }
+    // A shift by 1..=3 defined in `b` that only `sum` reads: an index scale.
+    let scaled = |b: Block, v: strata_ir::Value| -> Option<(strata_ir::Value, Inst, u8)> {
+        let v = func.resolve(v);
+        let strata_ir::ValueDef::Result(d, 0) = func.values[v].def else {
+            return None;
+        };
+        if func.inst(d).opcode != Opcode::I32Shl
+            || func.inst_block[d] != Some(b)
+            || counts[v.index()] != 1
+        {
+            return None;
+        }
+        let k = imm_operand(func, d)? & 31;
+        (1..=3)
+            .contains(&k)
+            .then(|| (func.resolve(func.args(d)[0]), d, k as u8))
+    };
+    for &b in &func.layout {
+        for &u in func.block_insts(b) {
+            let Some((v, d)) = candidate(b, u) else {
+                continue;
+            };
+            if addr_uses[v.index()] != counts[v.index()] {
+                continue;
+            }
+            let args = func.args(d);
+            let folded = if let Some(c) = imm_operand(func, d) {
+                let disp = if func.inst(d).opcode == Opcode::I32Sub {
+                    c.wrapping_neg()
+                } else {
+                    c
+                };
+                Folded {
+                    form: AddrForm {
+                        index: false,
+                        scale: 0,
+                        disp,
+                    },
+                    base: func.resolve(args[0]),
+                    index: None,
+                }
+            } else {
+                let (x, y) = (func.resolve(args[0]), func.resolve(args[1]));
+                let (base, index, scale) = match (scaled(b, y), scaled(b, x)) {
+                    (Some((i, shl, k)), _) => {
+                        folds.skip[shl.index()] = true;
+                        (x, i, k)
+                    }
+                    (None, Some((i, shl, k))) => {
+                        folds.skip[shl.index()] = true;
+                        (y, i, k)
+                    }
+                    (None, None) => (x, y, 0),
+                };
+                Folded {
+                    form: AddrForm {
+                        index: true,
+                        scale,
+                        disp: 0,
+                    },
+                    base,
+                    index: Some(index),
+                }
+            };
+            folds.skip[d.index()] = true;
+            folds.forms[u.index()] = Some(folded);
+        }
+    }
+    folds
+}
+
+/// Plain scalar loads and stores: their address is their first operand, and they address
+/// through r11 (`emit::Gen::address`).
+pub fn is_scalar_access(op: Opcode) -> bool {
+    use Opcode::*;
+    matches!(
+        op,
+        I32Load
+            | I64Load
+            | F32Load
+            | F64Load
+            | I32Load8S
+            | I32Load8U
+            | I32Load16S
+            | I32Load16U
+            | I64Load8S
+            | I64Load8U
+            | I64Load16S
+            | I64Load16U
+            | I64Load32S
+            | I64Load32U
+            | I32Store
+            | I64Store
+            | F32Store
+            | F64Store
+            | I32Store8
+            | I32Store16
+            | I64Store8
+            | I64Store16
+            | I64Store32
+    )
+}
+
+/// The operands of a load or store with a folded address: base (and index), then the
+/// loaded result or the stored value.
+fn folded_access_constraints(
+    func: &Function,
+    inst: Inst,
+    f: &Folded,
+    vc: &mut VCode,
+) -> Result<PRegSet, String> {
+    vc.operands.push(Operand::reg_use(vreg(func, f.base)?));
+    if let Some(i) = f.index {
+        vc.operands.push(Operand::reg_use(vreg(func, i)?));
+    }
+    if let Some(r) = func.result(inst) {
+        vc.operands.push(Operand::reg_def(vreg(func, r)?));
+    } else {
+        let v = *func.args(inst).get(1).ok_or("store without a value")?;
+        vc.operands.push(Operand::reg_use(vreg(func, v)?));
+    }
+    Ok(PRegSet::empty())
 }
 
 /// How many times each value is used (operands and branch arguments).
