@@ -210,10 +210,12 @@ pub fn remove_dead_params(func: &mut Function) {
                 }
             }
             ValueDef::Result(inst, _) => {
-                if !std::mem::replace(&mut inst_live[inst.index()], true) {
-                    for &a in func.args(inst) {
-                        mark(func.resolve(a), &mut live, &mut work);
-                    }
+                // An instruction's arguments are marked once, by its first live result.
+                if std::mem::replace(&mut inst_live[inst.index()], true) {
+                    continue;
+                }
+                for &a in func.args(inst) {
+                    mark(func.resolve(a), &mut live, &mut work);
                 }
             }
             _ => {}
