@@ -61,13 +61,18 @@ fn spec_suites_tiered_and_mixed() {
 
 /// Strata's own scripts (`tests/wast/`) for what the suites do not cover, each with the
 /// least number of directives it runs; every configuration passes them whole.
-const OWN_SCRIPTS: [(&str, &str, usize); 3] = [
+const OWN_SCRIPTS: [(&str, &str, usize); 4] = [
     ("table64.wast", include_str!("wast/table64.wast"), 30),
     ("typed_refs.wast", include_str!("wast/typed_refs.wast"), 16),
     (
         "call_indirect_inline.wast",
         include_str!("wast/call_indirect_inline.wast"),
         46,
+    ),
+    (
+        "catch_all_payload.wast",
+        include_str!("wast/catch_all_payload.wast"),
+        6,
     ),
 ];
 

@@ -179,13 +179,18 @@ pub unsafe extern "C" fn catch_exception(
                 let Some(e) = store.exns.get(exn) else {
                     return 0;
                 };
+                // Only a clause of the thrown tag receives the payload: a `catch_all` has no
+                // cells for it (the optimizing tier keeps spill cells where a payload of
+                // another size would land).
                 // SAFETY: `fp` is the catching frame's value-stack frame (recovered by the
                 // call-site shifts, module docs), whose cells `dst..` and `exn` are its
                 // operand slots at the try's height: inside the frame the code was compiled
                 // for, below the value stack's end.
                 unsafe {
-                    let dst = (fp as *mut u64).add(h.dst as usize);
-                    std::ptr::copy_nonoverlapping(e.payload.as_ptr(), dst, e.payload.len());
+                    if matches!(h.kind, HandlerKind::Tag(_)) {
+                        let dst = (fp as *mut u64).add(h.dst as usize);
+                        std::ptr::copy_nonoverlapping(e.payload.as_ptr(), dst, e.payload.len());
+                    }
                     if h.exn != NO_EXN {
                         *(fp as *mut u64).add(h.exn as usize) = exn;
                     }
