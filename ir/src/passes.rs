@@ -7,21 +7,27 @@ use crate::verify::verify;
 use crate::{Block, Inst, Value};
 use std::time::Instant;
 
-/// Removes block parameters whose incoming arguments are all one value (or the parameter
-/// itself): Braun et al.'s trivial phis, including the ones that become trivial once others
-/// are gone. Uses read through aliases until `resolve_aliases`.
-pub fn remove_redundant_params(func: &mut Function) {
+/// Which blocks are entries (their parameters stay), or `None` when no other block has
+/// parameters, so that the parameter passes have nothing to do.
+fn entry_blocks_if_params(func: &Function) -> Option<Vec<bool>> {
     let mut entry = vec![false; func.blocks.len()];
     for e in func.entries() {
         entry[e.index()] = true;
     }
-    if func
+    let any = func
         .layout
         .iter()
-        .all(|b| entry[b.index()] || func.block_params(*b).is_empty())
-    {
+        .any(|b| !entry[b.index()] && !func.block_params(*b).is_empty());
+    any.then_some(entry)
+}
+
+/// Removes block parameters whose incoming arguments are all one value (or the parameter
+/// itself): Braun et al.'s trivial phis, including the ones that become trivial once others
+/// are gone. Uses read through aliases until `resolve_aliases`.
+pub fn remove_redundant_params(func: &mut Function) {
+    let Some(entry) = entry_blocks_if_params(func) else {
         return;
-    }
+    };
     let preds = BranchPreds::new(func);
     // Sweeps until nothing changes: removing one parameter can make others trivial
     // anywhere downstream (usually one or two sweeps).
@@ -161,17 +167,9 @@ fn drop_params(func: &mut Function, preds: &[Inst], b: Block, remove: &[bool]) {
 /// across the loop. Entry blocks keep theirs. Instructions without side effects that
 /// nothing live reads go with them.
 pub fn remove_dead_params(func: &mut Function) {
-    let mut entry = vec![false; func.blocks.len()];
-    for e in func.entries() {
-        entry[e.index()] = true;
-    }
-    if func
-        .layout
-        .iter()
-        .all(|b| entry[b.index()] || func.block_params(*b).is_empty())
-    {
+    let Some(entry) = entry_blocks_if_params(func) else {
         return;
-    }
+    };
     let mut live = vec![false; func.values.len()];
     let mut work: Vec<Value> = Vec::new();
     let mark = |v: Value, live: &mut Vec<bool>, work: &mut Vec<Value>| {

@@ -538,15 +538,7 @@ impl Gen<'_> {
             I16x8Shl | I16x8ShrS | I16x8ShrU | I32x4Shl | I32x4ShrS | I32x4ShrU | I64x2Shl
             | I64x2ShrU => self.v128_shift(op),
             I64x2ShrS => {
-                let count = self.pop();
-                let konst = match count.loc {
-                    Loc::Const(c) => Some(c),
-                    _ => {
-                        self.load_gpr_into(count, SCRATCH2);
-                        self.free(count);
-                        None
-                    }
-                };
+                let konst = self.pop_shift_count();
                 let d = self.pop_v128_owned();
                 let t = self.alloc_xmm();
                 self.with_pool(|a, k| jsimd::i64x2_shr_s_with(a, d, XMM_SCRATCH, t, konst, k));
@@ -664,17 +656,22 @@ impl Gen<'_> {
         }
     }
 
-    /// Shifts of 16-, 32- and 64-bit lanes by a count taken modulo the lane width.
-    fn v128_shift(&mut self, op: SimdCode) {
+    /// Pops a shift count: the constant, or `None` with the count in `SCRATCH2`.
+    fn pop_shift_count(&mut self) -> Option<u64> {
         let count = self.pop();
-        let konst = match count.loc {
+        match count.loc {
             Loc::Const(c) => Some(c),
             _ => {
                 self.load_gpr_into(count, SCRATCH2);
                 self.free(count);
                 None
             }
-        };
+        }
+    }
+
+    /// Shifts of 16-, 32- and 64-bit lanes by a count taken modulo the lane width.
+    fn v128_shift(&mut self, op: SimdCode) {
+        let konst = self.pop_shift_count();
         let d = self.pop_v128_owned();
         let _ = jsimd::shift(&mut *self.asm, op, d, XMM_SCRATCH, konst);
         self.push_v128_reg(d);
