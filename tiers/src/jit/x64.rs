@@ -13,9 +13,14 @@ pub type Asm = dynasmrt::VecAssembler<dynasmrt::x64::X64Relocation>;
 /// `xmm[dst] = (float) src` for an unsigned 64-bit `src` (f64 or f32), rounding like wasm's
 /// `convert_i64_u`. x86 converts signed integers only: a value with the top bit set is halved
 /// (keeping the low bit, so the rounding stays right), converted and doubled. `dst` must be
-/// zeroed by the caller if it wants no false dependency. Clobbers r10 and r11.
+/// zeroed by the caller if it wants no false dependency. Clobbers r11 only (the optimizing
+/// tier allocates r10).
 pub fn convert_u64_to_float(asm: &mut Asm, dst: u8, src: u8, f64: bool) {
-    let (big, done) = (asm.new_dynamic_label(), asm.new_dynamic_label());
+    let (big, done, even) = (
+        asm.new_dynamic_label(),
+        asm.new_dynamic_label(),
+        asm.new_dynamic_label(),
+    );
     dynasm!(asm ; .arch x64 ; test Rq(src), Rq(src) ; js =>big);
     if f64 {
         dynasm!(asm ; .arch x64 ; cvtsi2sd Rx(dst), Rq(src));
@@ -27,10 +32,11 @@ pub fn convert_u64_to_float(asm: &mut Asm, dst: u8, src: u8, f64: bool) {
         ; jmp =>done
         ; =>big
         ; mov r11, Rq(src)
+        // The bit shifted out (CF) is or-ed back in as a sticky bit.
         ; shr r11, 1
-        ; mov r10, Rq(src)
-        ; and r10d, 1
-        ; or r11, r10
+        ; jnc =>even
+        ; or r11, 1
+        ; =>even
     );
     if f64 {
         dynasm!(asm ; .arch x64 ; cvtsi2sd Rx(dst), r11 ; addsd Rx(dst), Rx(dst));

@@ -11,10 +11,13 @@
 //! ```
 //!
 //! Registers: r15 vmctx, r14 fp, r13 memory base, r12 memory length (explicit bounds) are
-//! pinned as in every JIT tier; r11 and r10 are the emitter's scratch (never allocated);
-//! rax rcx rdx rbx rsi rdi r8 r9 are allocatable, caller-saved, and so is r12 in
+//! pinned as in every JIT tier; r11 is the emitter's scratch (never allocated);
+//! rax rcx rdx rbx rsi rdi r8 r9 r10 are allocatable, caller-saved, and so is r12 in
 //! guard-page mode with a 32-bit memory 0 (or none), where no tier reads it (one more register for code that runs out of
-//! them: dlmalloc-like functions spill less); xmm0-xmm14 allocatable, xmm15 scratch. Every call clobbers every allocatable register, so values live across
+//! them: dlmalloc-like functions spill less); xmm0-xmm14 allocatable, xmm15 scratch. The few
+//! sequences that need a second general scratch register (division's divisor aside: see
+//! `lower.rs`) take r10 through a fixed temporary operand (`lower::r10_temp`), so regalloc2
+//! keeps it free of values there and nowhere else. Every call clobbers every allocatable register, so values live across
 //! calls are spilled to cells by the allocator (which keeps them findable in the frame).
 
 use regalloc2::{MachineEnv, PReg, PRegSet, RegClass};
@@ -27,10 +30,13 @@ pub const RSI: u8 = 6;
 pub const RDI: u8 = 7;
 pub const R8: u8 = 8;
 pub const R9: u8 = 9;
+pub const R10: u8 = 10;
 pub const R12: u8 = 12;
 
-/// Allocatable general registers, in preference order (rax/rdx/rcx last: div and shifts).
-pub const GPRS: [u8; 8] = [RBX, RSI, RDI, R8, R9, RCX, RAX, RDX];
+/// Allocatable general registers, in preference order (r10 after the others that no
+/// instruction fixes, as a few sequences take it as a temporary; rax/rdx/rcx last: div and
+/// shifts).
+pub const GPRS: [u8; 9] = [RBX, RSI, RDI, R8, R9, R10, RCX, RAX, RDX];
 /// Allocatable XMM registers: xmm0..xmm14 (xmm15 is scratch).
 pub const NUM_XMMS: u8 = 15;
 

@@ -81,6 +81,9 @@ struct Gen<'a> {
     /// The register whose zero-extended low half r11 holds, while only memory accesses
     /// have run since it was put there (consecutive accesses off one base share it).
     r11_index: Option<AddrSrc>,
+    /// While `r11_index` holds: r11 is that index plus this (an explicit bounds check
+    /// leaves `index + offset + size` there, which the next access off it adjusts).
+    r11_bias: i64,
     /// XMM spill slots are two cells (the function has v128 values): moves are 16 bytes.
     wide_xmm: bool,
     /// The first catch cell (`VCode::catch_cells`).
@@ -89,6 +92,8 @@ struct Gen<'a> {
     /// (label, return address less one) of each out-of-line trap site with the code in
     /// `eax`, once `stubs` has emitted them.
     exit_keys: Vec<(DynamicLabel, u32)>,
+    /// Each `br_table`'s table label and its targets' labels (`jump_tables`).
+    jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
 }
 
 /// Where r11's zero-extended 32-bit address comes from: a register, or `base + index <<
@@ -173,10 +178,12 @@ pub fn emit(
             .first()
             .is_some_and(|m| explicit || m.memory64),
         r11_index: None,
+        r11_bias: 0,
         wide_xmm: vc.has_v128,
         catch_base,
         invokes: Vec::new(),
         exit_keys: Vec::new(),
+        jump_tables: Vec::new(),
     };
     let landing = landing_blocks(func, vc);
     let mut block_offsets = vec![0u32; vc.blocks.len()];
@@ -244,8 +251,12 @@ pub fn emit(
         }
     }
     g.stubs();
+    let tables = g.jump_tables()?;
     let handlers = g.handlers(vc, &block_offsets, &g.exit_keys)?;
-    let bytes = g.asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
+    let mut bytes = g.asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
+    for (at, rel) in tables {
+        bytes[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+    }
     Ok(Emitted {
         bytes,
         traps: g.traps,
@@ -434,6 +445,35 @@ impl Gen<'_> {
 
     /// The out-of-line trap sites, each a `call` to its code's shared stub (the return
     /// address names the site, as in the baseline's `epilogue_stubs`), then those stubs.
+    /// The `br_table` jump tables, after the code: 4-byte aligned, one 32-bit offset per
+    /// target from the table's start. Returns where each entry is and what it holds (the
+    /// labels resolve only once everything is emitted; the caller writes them in).
+    fn jump_tables(&mut self) -> Result<Vec<(usize, i32)>, String> {
+        let mut entries = Vec::new();
+        for (table, targets) in std::mem::take(&mut self.jump_tables) {
+            asm!(self; .align 4 ; =>table);
+            for l in targets {
+                entries.push((self.asm.offset().0, table, l));
+                asm!(self; .i32 0);
+            }
+        }
+        let labels = self.asm.labels();
+        let at = |l| {
+            labels
+                .resolve_dynamic(l)
+                .map(|o| o.0 as i64)
+                .map_err(|e| format!("br_table: {e:?}"))
+        };
+        entries
+            .into_iter()
+            .map(|(pos, table, l)| {
+                let rel = i32::try_from(at(l)? - at(table)?)
+                    .map_err(|_| "br_table: target out of range".to_string())?;
+                Ok((pos, rel))
+            })
+            .collect()
+    }
+
     fn stubs(&mut self) {
         let to_stub = self.to_stub;
         for (l, code, at) in std::mem::take(&mut self.trap_sites) {
@@ -733,13 +773,17 @@ impl Gen<'_> {
                 } else {
                     asm!(self; ucomiss Rx(x), Rx(y));
                 }
+                // `d` is a general register, the operands XMM: it is free to write here.
                 match op {
-                    F32Eq | F64Eq => asm!(self; sete r11b ; setnp r10b ; and r11b, r10b),
-                    F32Ne | F64Ne => asm!(self; setne r11b ; setp r10b ; or r11b, r10b),
-                    F32Lt | F32Gt | F64Lt | F64Gt => asm!(self; seta r11b),
-                    _ => asm!(self; setae r11b),
+                    F32Eq | F64Eq => {
+                        asm!(self; sete r11b ; setnp Rb(d) ; and Rb(d), r11b ; movzx Rd(d), Rb(d))
+                    }
+                    F32Ne | F64Ne => {
+                        asm!(self; setne r11b ; setp Rb(d) ; or Rb(d), r11b ; movzx Rd(d), Rb(d))
+                    }
+                    F32Lt | F32Gt | F64Lt | F64Gt => asm!(self; seta r11b ; movzx Rd(d), r11b),
+                    _ => asm!(self; setae r11b ; movzx Rd(d), r11b),
                 }
-                asm!(self; movzx Rd(d), r11b);
             }
             F32Add | F32Sub | F32Mul | F32Div | F64Add | F64Sub | F64Mul | F64Div => {
                 let (d, b) = (reg(al[2]), reg(al[1]));
@@ -759,25 +803,28 @@ impl Gen<'_> {
             }
             F32Copysign => {
                 let (d, b) = (reg(al[2]), reg(al[1]));
+                // b's sign into xmm15 (scratch), d's magnitude, then both or-ed.
                 asm!(self
+                    ; movd r11d, Rx(b)
+                    ; and r11d, i32::MIN
+                    ; movd xmm15, r11d
                     ; movd r11d, Rx(d)
                     ; and r11d, 0x7fff_ffff
-                    ; movd r10d, Rx(b)
-                    ; and r10d, i32::MIN
-                    ; or r11d, r10d
                     ; movd Rx(d), r11d
+                    ; orps Rx(d), xmm15
                 );
             }
             F64Copysign => {
                 let (d, b) = (reg(al[2]), reg(al[1]));
                 asm!(self
+                    ; movq r11, Rx(b)
+                    ; shr r11, 63
+                    ; shl r11, 63
+                    ; movq xmm15, r11
                     ; movq r11, Rx(d)
                     ; btr r11, 63
-                    ; movq r10, Rx(b)
-                    ; shr r10, 63
-                    ; shl r10, 63
-                    ; or r11, r10
                     ; movq Rx(d), r11
+                    ; orpd Rx(d), xmm15
                 );
             }
             F32Abs => {
@@ -911,8 +958,9 @@ impl Gen<'_> {
                     let m = off::VMCTX_MEMORY;
                     asm!(self; mov Rq(d), QWORD [r15 + m]);
                 } else {
-                    self.memory_definition(mem);
-                    asm!(self; mov Rq(d), r10);
+                    let t = off::VMCTX_MEMORIES;
+                    let k = mem as i32 * off::CELL;
+                    asm!(self; mov Rq(d), QWORD [r15 + t] ; mov Rq(d), QWORD [Rq(d) + k]);
                 }
                 asm!(self
                     ; mov Rq(d), QWORD [Rq(d) + l]
@@ -934,27 +982,27 @@ impl Gen<'_> {
                 };
                 let go = off::VMCTX_GLOBALS;
                 let gd = cell_disp(gi);
-                asm!(self; mov r10, QWORD [r15 + go] ; mov r10, QWORD [r10 + gd]);
+                asm!(self; mov r11, QWORD [r15 + go] ; mov r11, QWORD [r11 + gd]);
                 if op == GlobalGet {
                     let t = self
                         .func
                         .value_type(self.func.result(inst).ok_or("no result")?);
                     let d = reg(al[0]);
                     match t {
-                        Type::V128 => asm!(self; movdqu Rx(d), OWORD [r10]),
-                        Type::F32 | Type::F64 => asm!(self; movsd Rx(d), QWORD [r10]),
-                        Type::I32 => asm!(self; mov Rd(d), DWORD [r10]),
-                        _ => asm!(self; mov Rq(d), QWORD [r10]),
+                        Type::V128 => asm!(self; movdqu Rx(d), OWORD [r11]),
+                        Type::F32 | Type::F64 => asm!(self; movsd Rx(d), QWORD [r11]),
+                        Type::I32 => asm!(self; mov Rd(d), DWORD [r11]),
+                        _ => asm!(self; mov Rq(d), QWORD [r11]),
                     }
                 } else {
                     let t = self.func.value_type(args[0]);
                     let v = reg(al[0]);
                     match t {
-                        Type::V128 => asm!(self; movdqu OWORD [r10], Rx(v)),
-                        Type::F32 => asm!(self; movss DWORD [r10], Rx(v)),
-                        Type::F64 => asm!(self; movsd QWORD [r10], Rx(v)),
-                        Type::I32 => asm!(self; mov QWORD [r10], Rq(v) ; mov DWORD [r10 + 4], 0),
-                        _ => asm!(self; mov QWORD [r10], Rq(v)),
+                        Type::V128 => asm!(self; movdqu OWORD [r11], Rx(v)),
+                        Type::F32 => asm!(self; movss DWORD [r11], Rx(v)),
+                        Type::F64 => asm!(self; movsd QWORD [r11], Rx(v)),
+                        Type::I32 => asm!(self; mov QWORD [r11], Rq(v) ; mov DWORD [r11 + 4], 0),
+                        _ => asm!(self; mov QWORD [r11], Rq(v)),
                     }
                 }
             }
@@ -1049,30 +1097,27 @@ impl Gen<'_> {
                 }
             }
             BrTable => {
-                let c = reg(al[0]);
+                // Bounds-checked, then one indirect jump through a table of 32-bit offsets
+                // from the table's start (after the function's code). Critical edges are
+                // split, so every target is a block whose moves are its own.
+                let (c, t) = (reg(al[0]), reg(al[1]));
                 let n = self.func.targets(inst).len() - 1;
                 let default = self.target(vc, inst, n);
                 let dl = self.blocks[default as usize];
                 let table = self.asm.new_dynamic_label();
-                // A table of `jmp rel32` (5 bytes each), indexed by the zero-extended index.
+                let targets = (0..n)
+                    .map(|k| self.blocks[self.target(vc, inst, k) as usize])
+                    .collect();
                 asm!(self
-                    ; cmp Rd(c), n as i32
+                    ; mov Rd(t), Rd(c)
+                    ; cmp Rd(t), n as i32
                     ; jae =>dl
-                    ; mov r10d, Rd(c)
-                    ; lea r10, [r10 + r10 * 4]
                     ; lea r11, [=>table]
-                    ; add r11, r10
+                    ; movsxd Rq(t), DWORD [r11 + Rq(t) * 4]
+                    ; add r11, Rq(t)
                     ; jmp r11
-                    ; =>table
                 );
-                for k in 0..n {
-                    let l = self.blocks[self.target(vc, inst, k) as usize];
-                    let start = self.asm.offset().0;
-                    asm!(self; jmp =>l);
-                    if self.asm.offset().0 - start != 5 {
-                        return Err("br_table entry is not a 5-byte jump".into());
-                    }
-                }
+                self.jump_tables.push((table, targets));
             }
             Return => {
                 let mut cell = 0;
@@ -1339,6 +1384,7 @@ impl Gen<'_> {
                 Some((i, _)) => asm!(self; lea r11d, [Rq(a) + Rq(i) * 8 + d]),
             }
             self.r11_index = Some(src);
+            self.r11_bias = 0;
         }
         let end = offset + size as u64;
         if end > u32::MAX as u64 + 1 {
@@ -1348,26 +1394,40 @@ impl Gen<'_> {
             self.r11_index = None;
             return None;
         }
-        let mut disp = offset;
+        // r11 = index + bias; the access is at `[r13 + r11 + offset - bias]`.
+        let mut bias = self.r11_bias;
+        let offset = offset as i64;
         if end > i32::MAX as u64 {
-            asm!(self; mov r10, QWORD offset as i64 ; add r11, r10);
+            // The offset is no displacement: add it (below 2^32) in sign-extended steps.
+            let mut rest = offset - bias;
+            while rest != 0 {
+                let step = rest.clamp(i32::MIN as i64, i32::MAX as i64);
+                asm!(self; add r11, step as i32);
+                rest -= step;
+            }
             self.r11_index = None;
-            disp = 0;
+            bias = offset;
         }
         if mem != 0 {
-            self.other_memory(mem, (disp + size as u64) as i32, self.explicit && checked);
+            self.other_memory(mem, (end as i64 - bias) as i32, self.explicit && checked);
             // r11 now holds a rebased address, not the index.
             self.r11_index = None;
         } else if self.explicit && checked {
-            let e = (disp + size as u64) as i32;
+            // r11 = index + offset + size (no wrap: the index is below 2^32), against the
+            // length; the next access off the same index adjusts it.
+            let e = end as i64;
+            if e != bias {
+                asm!(self; lea r11, [r11 + (e - bias) as i32]);
+            }
+            bias = e;
             let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
             asm!(self
-                ; lea r10, [r11 + e]
-                ; cmp r10, r12
+                ; cmp r11, r12
                 ; ja =>oob
             );
         }
-        Some(disp as i32)
+        self.r11_bias = bias;
+        Some((offset - bias) as i32)
     }
 
     /// `address` for a 64-bit memory (memory64, any index): the index is used whole and,
@@ -1932,45 +1992,45 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// Division and remainder: the dividend is in rax, the result in rax or rdx.
+    /// Division and remainder: the dividend is in rax, the result in rax or rdx. The
+    /// divisor is copied to r11 (it may be in rdx, which `cqo`/`xor edx, edx` overwrite).
     fn div(&mut self, op: Opcode, b: u8) {
         use Opcode::*;
         let div0 = self.trap_label(TrapCode::IntegerDivisionByZero);
         let w = matches!(op, I64DivS | I64DivU | I64RemS | I64RemU);
         if w {
-            asm!(self; mov r10, Rq(b) ; test r10, r10 ; jz =>div0);
+            asm!(self; mov r11, Rq(b) ; test r11, r11 ; jz =>div0);
         } else {
-            asm!(self; mov r10d, Rd(b) ; test r10d, r10d ; jz =>div0);
+            asm!(self; mov r11d, Rd(b) ; test r11d, r11d ; jz =>div0);
         }
         match op {
-            I32DivU => asm!(self; xor edx, edx ; div r10d),
-            I32RemU => asm!(self; xor edx, edx ; div r10d),
-            I64DivU | I64RemU => asm!(self; xor edx, edx ; div r10),
+            I32DivU | I32RemU => asm!(self; xor edx, edx ; div r11d),
+            I64DivU | I64RemU => asm!(self; xor edx, edx ; div r11),
             I32DivS => {
+                // MIN / -1 overflows: `cmp eax, 1` overflows exactly when eax is MIN.
                 let ovf = self.trap_label(TrapCode::IntegerOverflow);
                 let ok = self.asm.new_dynamic_label();
                 asm!(self
-                    ; cmp r10d, -1
+                    ; cmp r11d, -1
                     ; jne =>ok
-                    ; cmp eax, i32::MIN
-                    ; je =>ovf
+                    ; cmp eax, 1
+                    ; jo =>ovf
                     ; =>ok
                     ; cdq
-                    ; idiv r10d
+                    ; idiv r11d
                 );
             }
             I64DivS => {
                 let ovf = self.trap_label(TrapCode::IntegerOverflow);
                 let ok = self.asm.new_dynamic_label();
                 asm!(self
-                    ; cmp r10, -1
+                    ; cmp r11, -1
                     ; jne =>ok
-                    ; mov r11, QWORD i64::MIN
-                    ; cmp rax, r11
-                    ; je =>ovf
+                    ; cmp rax, 1
+                    ; jo =>ovf
                     ; =>ok
                     ; cqo
-                    ; idiv r10
+                    ; idiv r11
                 );
             }
             I32RemS | I64RemS => {
@@ -1978,11 +2038,11 @@ impl Gen<'_> {
                 let ok = self.asm.new_dynamic_label();
                 let done = self.asm.new_dynamic_label();
                 if w {
-                    asm!(self; cmp r10, -1 ; jne =>ok ; xor edx, edx ; jmp =>done
-                        ; =>ok ; cqo ; idiv r10 ; =>done);
+                    asm!(self; cmp r11, -1 ; jne =>ok ; xor edx, edx ; jmp =>done
+                        ; =>ok ; cqo ; idiv r11 ; =>done);
                 } else {
-                    asm!(self; cmp r10d, -1 ; jne =>ok ; xor edx, edx ; jmp =>done
-                        ; =>ok ; cdq ; idiv r10d ; =>done);
+                    asm!(self; cmp r11d, -1 ; jne =>ok ; xor edx, edx ; jmp =>done
+                        ; =>ok ; cdq ; idiv r11d ; =>done);
                 }
             }
             _ => {}

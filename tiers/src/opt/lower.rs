@@ -183,7 +183,7 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
                 None => match &folds.forms[inst.index()] {
                     Some(f) => {
                         vc.addr[inst.index()] = Some(f.form);
-                        folded_access_constraints(func, inst, f, &mut vc)?
+                        folded_access_constraints(func, module, inst, f, &mut vc)?
                     }
                     None => constraints(func, module, inst, &mut vc)?,
                 },
@@ -266,7 +266,7 @@ fn constraints(
     }
     match op {
         Simd | I8x16Shuffle | SimdLoad | SimdStore => {
-            return super::simd::constraints(func, inst, &uses, &defs, vc);
+            return super::simd::constraints(func, module, inst, &uses, &defs, vc);
         }
         I32Const | I64Const | F32Const | F64Const | V128Const | RefNull | OsrLoadCell => {
             if let (OsrLoadCell, Imm::Index(k)) = (op, data.imm) {
@@ -345,11 +345,17 @@ fn constraints(
         | I64Load8S | I64Load8U | I64Load16S | I64Load16U | I64Load32S | I64Load32U => {
             ops.push(Operand::reg_use(uses[0]));
             ops.push(Operand::reg_def(defs[0]));
+            if access_needs_r10(module, data.imm) {
+                r10_temp(vc);
+            }
         }
         I32Store | I64Store | F32Store | F64Store | I32Store8 | I32Store16 | I64Store8
         | I64Store16 | I64Store32 => {
             ops.push(Operand::reg_use(uses[0]));
             ops.push(Operand::reg_use(uses[1]));
+            if access_needs_r10(module, data.imm) {
+                r10_temp(vc);
+            }
         }
         MemorySize => {
             ops.push(Operand::reg_def(defs[0]));
@@ -441,10 +447,23 @@ fn constraints(
         Trapz | Trapnz => {
             ops.push(Operand::reg_use(uses[0]));
         }
-        // Fuel and epoch checks use only the emitter's scratch registers (r10, r11).
-        Trap | Jump | Interrupt => {}
-        BrIf | BrTable => {
+        Trap | Jump => {}
+        // Fuel checks use only the emitter's scratch register r11; epoch checks r10 too.
+        Interrupt => {
+            if module.interrupts.epoch {
+                r10_temp(vc);
+            }
+        }
+        BrIf => {
             ops.push(Operand::reg_use(uses[0]));
+        }
+        BrTable => {
+            // The index, and a register for the table entry (`emit.rs`: a jump through a
+            // table of 32-bit offsets).
+            ops.push(Operand::reg_use(uses[0]));
+            let t = VReg::new(vc.num_vregs, RegClass::Int);
+            vc.num_vregs += 1;
+            vc.operands.push(Operand::reg_temp(t));
         }
         Return => {
             for &u in &uses {
@@ -453,6 +472,32 @@ fn constraints(
         }
     }
     Ok(clobbers)
+}
+
+/// Reserves r10 for the instruction being lowered (an early def of a fresh vreg fixed to
+/// it): no operand of the instruction and no value live across it is there, so its
+/// emission may use r10 as a second scratch register. Everywhere else r10 is allocatable.
+pub(super) fn r10_temp(vc: &mut VCode) {
+    let t = VReg::new(vc.num_vregs, RegClass::Int);
+    vc.num_vregs += 1;
+    vc.operands
+        .push(Operand::reg_fixed_def_at_start(t, abi::gpr(abi::R10)));
+}
+
+/// Whether a load or store (immediate `imm`) needs r10 besides r11: the checks and rebasing
+/// of a 64-bit memory or a memory other than 0 (`emit.rs`, `address64`, `other_memory`).
+/// Memory 0 with 32-bit indices, the common case, needs r11 only, in both bounds modes.
+pub(super) fn access_needs_r10(module: &strata_vm::Module, imm: Imm) -> bool {
+    let mem = match imm {
+        Imm::Mem(m) => m.memory,
+        Imm::SimdMem(m, ..) => m.memory,
+        _ => return false,
+    };
+    mem != 0
+        || module
+            .memories
+            .get(mem as usize)
+            .is_some_and(|m| m.memory64)
 }
 
 /// The second operand of a two-operand integer or scalar float instruction whose x86 form
@@ -686,6 +731,7 @@ pub fn is_scalar_access(op: Opcode) -> bool {
 /// loaded result or the stored value.
 fn folded_access_constraints(
     func: &Function,
+    module: &strata_vm::Module,
     inst: Inst,
     f: &Folded,
     vc: &mut VCode,
@@ -699,6 +745,9 @@ fn folded_access_constraints(
     } else {
         let v = *func.args(inst).get(1).ok_or("store without a value")?;
         vc.operands.push(Operand::reg_use(vreg(func, v)?));
+    }
+    if access_needs_r10(module, func.inst(inst).imm) {
+        r10_temp(vc);
     }
     Ok(PRegSet::empty())
 }

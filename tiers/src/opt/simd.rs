@@ -94,12 +94,44 @@ pub fn lowering(func: &Function, inst: Inst) -> Lowering {
     Lowering::Inline { temps }
 }
 
+/// Whether inline `simd` instruction `inst` moves a scalar operand through r10.
+fn needs_r10(func: &Function, inst: Inst) -> bool {
+    use SimdCode::*;
+    let Imm::Simd(op, _) = func.inst(inst).imm else {
+        return false;
+    };
+    matches!(
+        code(op),
+        I8x16Splat
+            | I16x8Splat
+            | I32x4Splat
+            | I64x2Splat
+            | F32x4Splat
+            | F64x2Splat
+            | I8x16ReplaceLane
+            | I16x8ReplaceLane
+            | I32x4ReplaceLane
+            | I64x2ReplaceLane
+            | F32x4ReplaceLane
+            | F64x2ReplaceLane
+            | I16x8Shl
+            | I16x8ShrS
+            | I16x8ShrU
+            | I32x4Shl
+            | I32x4ShrS
+            | I32x4ShrU
+            | I64x2Shl
+            | I64x2ShrU
+    )
+}
+
 /// Cells the helper call needs from the outgoing call area: three v128 operands.
 pub const HELPER_CELLS: u32 = 6;
 
 /// Pushes the operands of SIMD instruction `inst` and returns its clobbers.
 pub fn constraints(
     func: &Function,
+    module: &strata_vm::Module,
     inst: Inst,
     uses: &[VReg],
     defs: &[VReg],
@@ -133,6 +165,11 @@ pub fn constraints(
                 let t = VReg::new(vc.num_vregs, RegClass::Float);
                 vc.num_vregs += 1;
                 vc.operands.push(Operand::reg_temp(t));
+            }
+            // Splats, lane replacements and shifts by a register count pass the scalar
+            // through r10 (`jit::simd`); so do accesses to other memories and 64-bit ones.
+            if needs_r10(func, inst) || super::lower::access_needs_r10(module, d.imm) {
+                super::lower::r10_temp(vc);
             }
         }
         Lowering::Helper => {

@@ -79,7 +79,8 @@ impl Gen<'_> {
             self.wasm_offsets.push((site, self.wasm_at));
             return Ok(());
         }
-        let d = reg(al[al.len() - 1]);
+        // The result after the operands (an r10 temporary may follow it).
+        let d = reg(al[self.func.args(inst).len()]);
         if let SimdShape::LoadLane { .. } = op.shape() {
             // The vector first: `d` may be the address register only if... it cannot: the
             // address is a general register.
