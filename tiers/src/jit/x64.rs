@@ -10,6 +10,13 @@ use strata_vm::vmctx::offsets as off;
 /// The assembler every JIT tier emits into.
 pub type Asm = dynasmrt::VecAssembler<dynasmrt::x64::X64Relocation>;
 
+/// Whether the CPU has BMI2: `shlx`/`shrx`/`sarx` shift by a count in any register into
+/// a third, where the legacy forms want the count in `cl` and overwrite their operand.
+pub fn has_bmi2() -> bool {
+    static BMI2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *BMI2.get_or_init(|| std::arch::is_x86_feature_detected!("bmi2"))
+}
+
 /// `xmm[dst] = (float) src` for an unsigned 64-bit `src` (f64 or f32), rounding like wasm's
 /// `convert_i64_u`. x86 converts signed integers only: a value with the top bit set is halved
 /// (keeping the low bit, so the rounding stays right), converted and doubled. `dst` must be

@@ -711,6 +711,20 @@ impl Gen<'_> {
                     _ => asm!(self; xor Rq(d), Rq(b)),
                 }
             }
+            I32Shl | I32ShrS | I32ShrU | I64Shl | I64ShrS | I64ShrU
+                if super::lower::bmi2_shift(op) =>
+            {
+                // The count is taken modulo the width by the instruction, as wasm wants.
+                let (x, c, d) = (reg(al[0]), reg(al[1]), reg(al[2]));
+                match op {
+                    I32Shl => asm!(self; shlx Rd(d), Rd(x), Rd(c)),
+                    I32ShrS => asm!(self; sarx Rd(d), Rd(x), Rd(c)),
+                    I32ShrU => asm!(self; shrx Rd(d), Rd(x), Rd(c)),
+                    I64Shl => asm!(self; shlx Rq(d), Rq(x), Rq(c)),
+                    I64ShrS => asm!(self; sarx Rq(d), Rq(x), Rq(c)),
+                    _ => asm!(self; shrx Rq(d), Rq(x), Rq(c)),
+                }
+            }
             I32Shl | I32ShrS | I32ShrU | I32Rotl | I32Rotr | I64Shl | I64ShrS | I64ShrU
             | I64Rotl | I64Rotr => {
                 let d = reg(al[2]);

@@ -294,6 +294,12 @@ fn constraints(
             ops.push(Operand::reg_use(uses[1]));
             ops.push(Operand::reg_reuse_def(defs[0], 0));
         }
+        I32Shl | I32ShrS | I32ShrU | I64Shl | I64ShrS | I64ShrU if bmi2_shift(op) => {
+            // `shlx d, x, count`: no fixed register, and the operand survives.
+            ops.push(Operand::reg_use(uses[0]));
+            ops.push(Operand::reg_use(uses[1]));
+            ops.push(Operand::reg_def(defs[0]));
+        }
         I32Shl | I32ShrS | I32ShrU | I32Rotl | I32Rotr | I64Shl | I64ShrS | I64ShrU | I64Rotl
         | I64Rotr => {
             ops.push(Operand::reg_use(uses[0]));
@@ -472,6 +478,14 @@ fn constraints(
         }
     }
     Ok(clobbers)
+}
+
+/// Whether shift `op` (by a count in a register) is lowered to BMI2's `shlx`/`shrx`/`sarx`
+/// (when the CPU has them; rotates keep `cl`), leaving rcx to the allocator.
+pub(super) fn bmi2_shift(op: Opcode) -> bool {
+    use Opcode::*;
+    matches!(op, I32Shl | I32ShrS | I32ShrU | I64Shl | I64ShrS | I64ShrU)
+        && crate::jit::x64::has_bmi2()
 }
 
 /// Reserves r10 for the instruction being lowered (an early def of a fresh vreg fixed to
