@@ -133,3 +133,131 @@ fn opt_code_is_deterministic() {
         );
     }
 }
+
+/// The register changes of docs/abi.md §8 (r10 allocatable, r11 the only scratch register
+/// elsewhere): a loop with more live values than registers around a `br_table`, shifts by
+/// a register (BMI2), accesses sharing one index at several offsets with the explicit
+/// check's moving r11 (and offsets past 2^31), division traps, `copysign`, float `eq`/`ne`
+/// on NaN, the unsigned 64-bit conversion and globals, against the interpreter.
+const REGS_WAT: &str = r#"
+(module
+  (memory 1)
+  (global $gi (mut i32) (i32.const 7))
+  (global $gf (mut f64) (f64.const 0.5))
+  (func (export "switch") (param $n i32) (result i64)
+    (local $i i32) (local $a i64) (local $b i64) (local $c i64) (local $d i64)
+    (local $e i64) (local $f i64) (local $g i64) (local $h i64) (local $k i32)
+    (local.set $a (i64.const 1)) (local.set $b (i64.const 2)) (local.set $c (i64.const 3))
+    (local.set $d (i64.const 4)) (local.set $e (i64.const 5)) (local.set $f (i64.const 6))
+    (local.set $g (i64.const 7)) (local.set $h (i64.const 8))
+    (loop $l
+      (local.set $k (i32.rem_u (i32.mul (local.get $i) (i32.const 7)) (i32.const 11)))
+      (block $d9 (block $d8 (block $d7 (block $d6 (block $d5 (block $d4 (block $d3
+      (block $d2 (block $d1 (block $d0
+        (br_table $d0 $d1 $d2 $d3 $d4 $d5 $d6 $d7 $d8 $d9 (local.get $k)))
+        (local.set $a (i64.add (local.get $a) (local.get $h))) (br $d9))
+        (local.set $b (i64.xor (local.get $b) (local.get $a))) (br $d9))
+        (local.set $c (i64.shl (local.get $c) (i64.extend_i32_u (local.get $k)))) (br $d9))
+        (local.set $d (i64.shr_s (local.get $d) (local.get $b))) (br $d9))
+        (local.set $e (i64.rotl (local.get $e) (local.get $c))) (br $d9))
+        (local.set $f (i64.div_s (local.get $f) (i64.or (local.get $d) (i64.const 1)))) (br $d9))
+        (local.set $g (i64.rem_u (local.get $g) (i64.or (local.get $e) (i64.const 3)))) (br $d9))
+        (local.set $h (i64.shr_u (local.get $h) (local.get $a))) (br $d9))
+        (local.set $a (i64.mul (local.get $a) (i64.const 31))))
+      (local.set $b (i64.add (local.get $b) (i64.extend_i32_u (local.get $k))))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                          (local.get $n))))
+    (i64.add (i64.add (i64.add (local.get $a) (local.get $b)) (i64.add (local.get $c) (local.get $d)))
+             (i64.add (i64.add (local.get $e) (local.get $f)) (i64.add (local.get $g) (local.get $h)))))
+  (func (export "shifts") (param $x i32) (param $y i64) (param $s i32) (result i64)
+    (i64.add
+      (i64.extend_i32_u (i32.xor (i32.xor (i32.shl (local.get $x) (local.get $s))
+                                          (i32.shr_s (local.get $x) (local.get $s)))
+                                 (i32.shr_u (local.get $x) (local.get $s))))
+      (i64.xor (i64.xor (i64.shl (local.get $y) (i64.extend_i32_s (local.get $s)))
+                        (i64.shr_s (local.get $y) (i64.extend_i32_s (local.get $s))))
+               (i64.shr_u (local.get $y) (i64.extend_i32_u (local.get $s))))))
+  (func (export "shared") (param $a i32) (result i64)
+    (i32.store offset=4 (local.get $a) (i32.const 0x01020304))
+    (i64.add
+      (i64.add (i64.load32_u (local.get $a)) (i64.load offset=4 (local.get $a)))
+      (i64.add (i64.load16_s offset=2 (local.get $a)) (i64.load8_u offset=65000 (local.get $a)))))
+  (func (export "far") (param $a i32) (result i32)
+    (i32.load offset=0x80000000 (local.get $a)))
+  (func (export "div") (param $x i64) (param $y i64) (result i64)
+    (i64.add (i64.div_s (local.get $x) (local.get $y)) (i64.rem_s (local.get $x) (local.get $y))))
+  (func (export "div32") (param $x i32) (param $y i32) (result i32)
+    (i32.add (i32.div_s (local.get $x) (local.get $y)) (i32.rem_u (local.get $x) (local.get $y))))
+  (func (export "floats") (param $x f64) (param $y f32) (result i32)
+    (i32.add
+      (i32.add (f64.eq (local.get $x) (local.get $x)) (i32.shl (f64.ne (local.get $x) (local.get $x)) (i32.const 1)))
+      (i32.add (i32.shl (f32.eq (local.get $y) (local.get $y)) (i32.const 2))
+               (i32.add (i32.shl (f32.ne (local.get $y) (f32.const 1)) (i32.const 3))
+                        (i32.shl (f32.lt (f32.copysign (f32.const 2) (local.get $y)) (f32.const 0)) (i32.const 4))))))
+  (func (export "sign") (param $x f64) (param $y f64) (result i64)
+    (i64.reinterpret_f64 (f64.copysign (local.get $x) (local.get $y))))
+  (func (export "conv") (param $x i64) (result f64)
+    (global.set $gf (f64.add (global.get $gf) (f64.convert_i64_u (local.get $x))))
+    (global.set $gi (i32.add (global.get $gi) (i32.wrap_i64 (local.get $x))))
+    (f64.add (global.get $gf) (f64.convert_i32_u (global.get $gi))))
+)
+"#;
+
+fn run_regs(tier: Tier, bounds: BoundsChecks) -> Vec<String> {
+    let engine = Engine::new(Config::default().tier(tier).bounds_checks(bounds)).unwrap();
+    let mut store = Store::new(&engine);
+    let module = Module::new(&engine, REGS_WAT).unwrap();
+    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+    let calls: Vec<(&str, Vec<Val>)> = vec![
+        ("switch", vec![Val::I32(1000)]),
+        (
+            "shifts",
+            vec![Val::I32(-12345), Val::I64(-0x1234_5678_9abc), Val::I32(37)],
+        ),
+        (
+            "shifts",
+            vec![
+                Val::I32(0x7fff_0001),
+                Val::I64(0x1234_5678_9abc),
+                Val::I32(-1),
+            ],
+        ),
+        ("shared", vec![Val::I32(16)]),
+        ("shared", vec![Val::I32(535)]),
+        ("shared", vec![Val::I32(536)]),
+        ("shared", vec![Val::I32(65532)]),
+        ("far", vec![Val::I32(0)]),
+        ("far", vec![Val::I32(-1)]),
+        ("div", vec![Val::I64(i64::MIN), Val::I64(-1)]),
+        ("div", vec![Val::I64(-7), Val::I64(2)]),
+        ("div", vec![Val::I64(7), Val::I64(0)]),
+        ("div32", vec![Val::I32(i32::MIN), Val::I32(-1)]),
+        ("div32", vec![Val::I32(i32::MIN), Val::I32(3)]),
+        ("floats", vec![Val::f64(f64::NAN), Val::f32(-0.0)]),
+        ("floats", vec![Val::f64(2.0), Val::f32(f32::NAN)]),
+        ("floats", vec![Val::f64(2.0), Val::f32(1.0)]),
+        ("sign", vec![Val::f64(3.0), Val::f64(-0.0)]),
+        ("sign", vec![Val::f64(-3.0), Val::f64(f64::NAN)]),
+        ("conv", vec![Val::I64(-1)]),
+        ("conv", vec![Val::I64(i64::MIN | 0x401)]),
+        ("conv", vec![Val::I64(12345)]),
+    ];
+    let mut out = Vec::new();
+    for (name, args) in calls {
+        let f = instance.get_func(&store, name).unwrap();
+        out.push(match f.call(&mut store, &args) {
+            Ok(v) => format!("{name}{args:?} = {v:?}"),
+            Err(e) => format!("{name}{args:?} traps: {e}"),
+        });
+    }
+    out
+}
+
+#[test]
+fn opt_registers_and_jump_tables_agree_with_the_interpreter() {
+    for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        let want = run_regs(Tier::Interp, bounds);
+        assert!(want.iter().any(|r| r.contains("traps")), "{want:?}");
+        assert_eq!(run_regs(Tier::Opt, bounds), want, "{bounds:?}");
+    }
+}

@@ -766,6 +766,7 @@ impl Gen<'_> {
             I64Extend32S | I64ExtendI32S => {
                 asm!(self; movsxd Rq(reg(al[1])), Rd(reg(al[0])))
             }
+            I64ExtendI32U if super::lower::extends_bool(self.func, inst) => {}
             I32WrapI64 | I64ExtendI32U => asm!(self; mov Rd(reg(al[1])), Rd(reg(al[0]))),
             I32Eq | I32Ne | I32LtS | I32LtU | I32GtS | I32GtU | I32LeS | I32LeU | I32GeS
             | I32GeU | I64Eq | I64Ne | I64LtS | I64LtU | I64GtS | I64GtU | I64LeS | I64LeU

@@ -314,6 +314,11 @@ fn constraints(
             ops.push(Operand::reg_fixed_def(defs[0], abi::gpr(out)));
             clobbers.add(abi::gpr(other));
         }
+        I64ExtendI32U if extends_bool(func, inst) => {
+            // Already zero-extended: the result is the operand's register (a move at most).
+            ops.push(Operand::reg_use(uses[0]));
+            ops.push(Operand::reg_reuse_def(defs[0], 0));
+        }
         I32Eqz | I64Eqz | I32Clz | I32Ctz | I32Popcnt | I64Clz | I64Ctz | I64Popcnt
         | I32Extend8S | I32Extend16S | I64Extend8S | I64Extend16S | I64Extend32S | I32WrapI64
         | I64ExtendI32S | I64ExtendI32U | F32Abs | F32Neg | F32Ceil | F32Floor | F32Trunc
@@ -478,6 +483,37 @@ fn constraints(
         }
     }
     Ok(clobbers)
+}
+
+/// Whether `inst` is an `i64.extend_i32_u` of a comparison's result: a 0 or 1 that the
+/// comparison wrote with `movzx` into the whole register (and that moves and spills keep
+/// whole), so the extension is no instruction.
+pub(super) fn extends_bool(func: &Function, inst: Inst) -> bool {
+    use Opcode::*;
+    let Some(&a) = func.args(inst).first() else {
+        return false;
+    };
+    let strata_ir::ValueDef::Result(def, 0) = func.values[func.resolve(a)].def else {
+        return false;
+    };
+    let op = func.inst(def).opcode;
+    func.inst(inst).opcode == I64ExtendI32U
+        && (is_int_compare(op)
+            || matches!(
+                op,
+                F32Eq
+                    | F32Ne
+                    | F32Lt
+                    | F32Gt
+                    | F32Le
+                    | F32Ge
+                    | F64Eq
+                    | F64Ne
+                    | F64Lt
+                    | F64Gt
+                    | F64Le
+                    | F64Ge
+            ))
 }
 
 /// Whether shift `op` (by a count in a register) is lowered to BMI2's `shlx`/`shrx`/`sarx`
