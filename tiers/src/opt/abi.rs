@@ -15,9 +15,9 @@
 //! rax rcx rdx rbx rsi rdi r8 r9 r10 are allocatable, caller-saved, and so is r12 in
 //! guard-page mode with a 32-bit memory 0 (or none), where no tier reads it (one more register for code that runs out of
 //! them: dlmalloc-like functions spill less); xmm0-xmm14 allocatable, xmm15 scratch. The few
-//! sequences that need a second general scratch register (division's divisor aside: see
-//! `lower.rs`) take r10 through a fixed temporary operand (`lower::r10_temp`), so regalloc2
-//! keeps it free of values there and nowhere else. Every call clobbers every allocatable register, so values live across
+//! sequences that need a second general scratch register take r10 through a fixed
+//! temporary operand (`lower::r10_temp`), so regalloc2 keeps it free of values there and
+//! nowhere else (docs/abi.md §8 lists them). Every call clobbers every allocatable register, so values live across
 //! calls are spilled to cells by the allocator (which keeps them findable in the frame).
 
 use regalloc2::{MachineEnv, PReg, PRegSet, RegClass};
