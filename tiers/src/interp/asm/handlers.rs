@@ -144,16 +144,28 @@ fn address(a: &mut Asm, exit: DynamicLabel, word: i32, in_acc: bool, n: i8) {
 
 /// `rax` = the effective address of an `n`-byte access at the i32 address in `eax` (the high
 /// half of rax zero) plus the offset in the word at `offset`; out of bounds leaves.
+///
+/// One compare for every access size: `r15` is the memory's length less `ACCESS_SLACK`
+/// (saturating, set by the entry stub), so `ea < r15` puts all of an access of up to 16
+/// bytes in bounds. Accesses that end in the last 15 bytes leave for the executor too,
+/// which makes them (or traps) with the full check.
 pub(super) fn address_in_eax(a: &mut Asm, exit: DynamicLabel, offset: i32, n: i8) {
+    debug_assert!(
+        (1..=ACCESS_SLACK as i8 + 1).contains(&n),
+        "access of {n} bytes"
+    );
     dynasm!(a
         ; .arch x64
         ; mov ecx, DWORD [r12 + offset]
         ; add rax, rcx
-        ; lea rdx, [BYTE rax + n]
-        ; cmp rdx, r15
-        ; ja =>exit
+        ; cmp rax, r15
+        ; jae =>exit
     );
 }
+
+/// What the entry stub takes off memory 0's length for `r15`: the widest access (16 bytes,
+/// `v128`) less one, so that `address_in_eax` needs no per-size add.
+pub(super) const ACCESS_SLACK: i32 = 15;
 
 /// What a handler leaves in the accumulators when it falls through to the next instruction:
 /// its result, bit for bit as in its slot, in `rax` and/or in `xmm0`'s low bits.
