@@ -75,16 +75,23 @@ fn call_body(a: &mut Asm, exit: DynamicLabel, base: i32, step: i32) {
         // The frame after the arguments: the declared locals' zeros and the constants,
         // one copy of `frame_init`. Its length is a multiple of four slots (`INIT_CHUNK`:
         // the translator pads it with zeros and sizes the frame for them), so the copy is
-        // four slots per step and nothing else. The constant pool makes `frame_init` long
-        // in functions with many constants, and every call copies it: one slot per step was
-        // a third of a call's instructions, and the tails of an unpadded copy were 4-6.
+        // four slots per step and nothing else; the first step is out of the loop (most
+        // frames need one or none). The constant pool makes `frame_init` long in functions
+        // with many constants, and every call copies it: one slot per step was a third of
+        // a call's instructions.
         ; mov eax, DWORD [rcx + CF_PARAMS]
         ; lea r9, [r10 + rax * 8]
         ; mov rsi, QWORD [rcx + CF_INIT]
         ; mov r8, QWORD [rcx + CF_INIT + 8]
-        ; xor eax, eax
         ; test r8, r8
         ; jz >copied
+        ; movups xmm1, [rsi]
+        ; movups [r9], xmm1
+        ; movups xmm1, [rsi + 16]
+        ; movups [r9 + 16], xmm1
+        ; cmp r8, INIT_CHUNK as i32
+        ; je >copied
+        ; mov eax, INIT_CHUNK as i32
         ; copy:
         ; movups xmm1, [rsi + rax * 8]
         ; movups [r9 + rax * 8], xmm1
