@@ -85,6 +85,9 @@ pub struct AsmInterp {
     leaves: Box<[u8]>,
     /// Per instruction kind or superinstruction, its accumulator variants.
     acc: Box<[[AccUse; 2]]>,
+    /// Per handler tag of a memory access (kind or variant), its twin for offset 0 (word
+    /// 3; 0: none).
+    offset_zero: Box<[u16]>,
     /// The superinstructions, sorted by their kinds; `pair_row` gives a first kind's row
     /// of `pair_table` (1-based, 0: none), whose entry for the second kind is the first
     /// of their superinstructions in `pairs` (1-based, 0: none).
@@ -252,6 +255,11 @@ pub fn prepare(ops: &[Op], mode: InterpMode) -> Box<[AsmOp]> {
             let tag = match v {
                 0 => w[0] as usize,
                 v => interp.acc[w[0] as usize][v - 1].tag as usize,
+            };
+            // Memory accesses (offset in word 3) at offset 0 have handlers without it.
+            let tag = match interp.offset_zero[tag] {
+                twin if twin != 0 && w[3] == 0 => twin as usize,
+                _ => tag,
             };
             code[i].0[0] = interp.word0(tag);
             prev = w;
@@ -809,6 +817,7 @@ fn build(align: usize, threading: Threading) -> Option<AsmInterp> {
         pairs: Vec::new(),
         emitters: vec![None; Op::COUNT],
         names: std::env::var_os("STRATA_ASM_DUMP").map(|_| vec![String::new(); TAGS]),
+        offset_zero: vec![0; TAGS],
     };
     let mut table = vec![0usize; TAGS].into_boxed_slice();
     let table_addr = table.as_ptr() as i64;
@@ -939,6 +948,7 @@ fn build(align: usize, threading: Threading) -> Option<AsmInterp> {
         simd_tags,
         leaves: g.leaves.into(),
         acc: g.acc.into(),
+        offset_zero: g.offset_zero.into(),
         pair_row: pair_row.into(),
         pair_table: pair_table.into(),
         pairs: pairs.into(),
