@@ -357,7 +357,7 @@ fn constraints(
         MemoryGrow => {
             ops.push(Operand::reg_fixed_use(uses[0], abi::gpr(RDX)));
             ops.push(Operand::reg_fixed_def(defs[0], abi::gpr(RAX)));
-            clobbers = abi::all_allocatable();
+            clobbers = abi::call_clobbers();
             clobbers.remove(abi::gpr(RAX));
         }
         GlobalGet => {
@@ -381,7 +381,7 @@ fn constraints(
             for &d in &defs {
                 ops.push(Operand::any_def(d));
             }
-            clobbers = abi::all_allocatable();
+            clobbers = abi::call_clobbers();
         }
         CallIndirect | CallRef => {
             let (Imm::Index2(t, _) | Imm::Index(t)) = data.imm else {
@@ -402,7 +402,7 @@ fn constraints(
             for &d in &defs {
                 ops.push(Operand::any_def(d));
             }
-            clobbers = abi::all_allocatable();
+            clobbers = abi::call_clobbers();
         }
         ReturnCall | ReturnCallIndirect | ReturnCallRef => {
             // The arguments (then the table index or reference) go through the outgoing
@@ -432,7 +432,7 @@ fn constraints(
                     abi::gpr(abi::ARG_REGS[1 + nimm + k]),
                 ));
             }
-            clobbers = abi::all_allocatable();
+            clobbers = abi::call_clobbers();
             if let Some(&d) = defs.first() {
                 ops.push(Operand::reg_fixed_def(d, abi::gpr(RAX)));
                 clobbers.remove(abi::gpr(RAX));
