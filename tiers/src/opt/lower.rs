@@ -1,7 +1,8 @@
 //! Instruction selection, first half: the IR function as regalloc2 sees it. Every IR
 //! instruction becomes one machine-level instruction whose operands carry x86-64 constraints
 //! (two-address forms reuse their first input, division wants rax/rdx, shift counts rcx,
-//! calls clobber every allocatable register); the entry block gets a pseudo instruction that
+//! calls clobber every allocatable register but the callee-saved rbx and r12, invokes every
+//! one); the entry block gets a pseudo instruction that
 //! defines the parameters from their cells. `emit.rs` turns each into machine code.
 
 use super::abi::{self, RAX, RCX, RDX};
