@@ -79,6 +79,26 @@ pub trait CompilerTier: Send + Sync {
     ) -> Result<CompileInfo, String> {
         self.compile(module, def_index, bounds)
     }
+    /// `compile_counting` for several functions at once (the compile queue batches waiting
+    /// jobs of one module: `batch_bytes`), one result per function in `defs`' order. A tier
+    /// that shares one mapping between them overrides this; the default compiles each alone.
+    fn compile_batch(
+        &self,
+        module: &Module,
+        defs: &[u32],
+        bounds: BoundsChecks,
+        counting: bool,
+    ) -> Vec<Result<CompileInfo, String>> {
+        defs.iter()
+            .map(|&d| self.compile_counting(module, d, bounds, counting))
+            .collect()
+    }
+    /// How many bytes of wasm function bodies one `compile_batch` may take (0: the tier
+    /// compiles one function per job). It bounds the delay a batch adds to its first
+    /// function's installation.
+    fn batch_bytes(&self) -> usize {
+        0
+    }
     /// Whether this tier builds its OSR entries one loop at a time, on demand
     /// (`compile_osr_entry`), rather than with the function.
     fn osr_entries_on_demand(&self) -> bool {

@@ -4,7 +4,7 @@
 
 use super::policy::{Decision, FuncState, TierLevel, TierPolicy, Verdict, RECHECK_WHILE_COMPILING};
 use super::profile::{EventKind, FuncKey, Profiler};
-use super::queue::{CompileJob, CompileQueue, JobOutcome, OnDone};
+use super::queue::{Batchable, CompileJob, CompileQueue, JobOutcome, OnDone};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
@@ -192,6 +192,22 @@ impl TierManager {
             }),
             on_done: profiler
                 .map(|p| Box::new(move |o: &JobOutcome| record_outcome(&p, o, from)) as OnDone),
+            batch: (loop_entry.is_none() && compiler.batch_bytes() > 0).then(|| {
+                let m = module.clone();
+                Batchable {
+                    key: (func.module, tier),
+                    def_index,
+                    weight: module.bodies[def_index as usize].range.len(),
+                    budget: compiler.batch_bytes(),
+                    work: Arc::new(move |defs: &[u32]| {
+                        compiler
+                            .compile_batch(&m, defs, bounds, counting)
+                            .into_iter()
+                            .map(|r| r.map(|info| info.code_size))
+                            .collect()
+                    }),
+                }
+            }),
         };
         let record = |queue_len| {
             if let Some(p) = &self.profiler {

@@ -16,4 +16,4 @@ pub use policy::{
 pub use profile::{
     Event, EventKind, FuncKey, FuncRow, LevelCompiles, ProfileSummary, Profiler, TIME_BUCKETS,
 };
-pub use queue::{CompileJob, CompileQueue, CompileWork, JobOutcome, OnDone};
+pub use queue::{BatchWork, Batchable, CompileJob, CompileQueue, CompileWork, JobOutcome, OnDone};

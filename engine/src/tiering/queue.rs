@@ -18,6 +18,27 @@ pub type CompileWork = Box<dyn FnOnce() -> Result<usize, String> + Send>;
 /// Called with a job's outcome on the thread that ran it.
 pub type OnDone = Box<dyn FnOnce(&JobOutcome) + Send>;
 
+/// Compiles and installs the functions of a batch (defined-function indices): one result per
+/// function, in order, each the code size or why it failed.
+pub type BatchWork = Arc<dyn Fn(&[u32]) -> Vec<Result<usize, String>> + Send + Sync>;
+
+/// How a job can run together with other waiting jobs (`CompilerTier::compile_batch`): the
+/// thread that takes it also takes the jobs right behind it in the queue that have the same
+/// key, up to a budget, and compiles them into one mapping. Their functions are installed at
+/// the end of the batch, so the budget bounds the delay the first one sees.
+pub struct Batchable {
+    /// Only jobs with equal keys run together (a module and a tier).
+    pub key: (u64, TierLevel),
+    /// The defined function's index, for `work`.
+    pub def_index: u32,
+    /// The job's share of the budget (bytes of wasm body).
+    pub weight: usize,
+    /// What one batch may weigh in all.
+    pub budget: usize,
+    /// The compilation of a whole batch (the first job's is used).
+    pub work: BatchWork,
+}
+
 /// A function to compile at a tier.
 pub struct CompileJob {
     /// The function.
@@ -36,6 +57,8 @@ pub struct CompileJob {
     /// Called with the outcome on the thread that ran the job, as soon as it finished (the
     /// tier manager records its profile events there).
     pub on_done: Option<OnDone>,
+    /// Whether and how it can run in a batch (`work` is used when it runs alone).
+    pub batch: Option<Batchable>,
 }
 
 /// How a compile job went.
@@ -51,7 +74,7 @@ pub struct JobOutcome {
     pub reason: &'static str,
     /// Time in the queue.
     pub queue_wait: Duration,
-    /// Time compiling.
+    /// Time compiling (a batch's time is shared out evenly between its jobs).
     pub compile_time: Duration,
     /// Bytes of machine code, or why compiling failed.
     pub result: Result<usize, String>,
@@ -97,6 +120,33 @@ struct State {
     running: usize,
     outcomes: Vec<JobOutcome>,
     seq: u64,
+}
+
+/// Most jobs one batch takes.
+const MAX_BATCH: usize = 64;
+
+impl State {
+    /// Takes the waiting jobs right behind a job with `batch` that can run with it, within
+    /// its budget (`weight` already spent).
+    fn take_batchmates(&mut self, batch: Option<&Batchable>, out: &mut Vec<Pending>) {
+        let Some(first) = batch else { return };
+        let mut weight = first.weight;
+        while out.len() + 1 < MAX_BATCH {
+            let fits = self.pending.peek().is_some_and(|p| {
+                p.job.batch.as_ref().is_some_and(|b| {
+                    b.key == first.key && weight.saturating_add(b.weight) <= first.budget
+                })
+            });
+            if !fits {
+                break;
+            }
+            let p = self.pending.pop().expect("peeked");
+            weight += p.job.batch.as_ref().map_or(0, |b| b.weight);
+            self.waiting[tier_slot(p.job.tier)] -= 1;
+            self.running += 1;
+            out.push(p);
+        }
+    }
 }
 
 struct Shared {
@@ -170,25 +220,31 @@ impl CompileQueue {
         let shared = self.shared.clone();
         // Each spawned task runs whichever job is most urgent when it starts.
         self.pool.spawn(move || {
-            let next = {
+            let jobs = {
                 let mut st = shared.lock();
-                let p = st.pending.pop();
-                if let Some(p) = &p {
+                let mut jobs = Vec::new();
+                if let Some(p) = st.pending.pop() {
                     st.running += 1;
                     st.waiting[tier_slot(p.job.tier)] -= 1;
+                    jobs.push(p);
+                    let first = jobs[0].job.batch.take();
+                    st.take_batchmates(first.as_ref(), &mut jobs);
+                    jobs[0].job.batch = first;
                 }
-                p
+                jobs
             };
-            if let Some(p) = next {
-                let outcome = run(p);
-                let mut st = shared.lock();
-                st.running -= 1;
-                st.in_flight
-                    .remove(&(outcome.func, outcome.tier, outcome.loop_entry));
-                st.outcomes.push(outcome);
-                if st.pending.is_empty() && st.running == 0 {
-                    shared.idle.notify_all();
-                }
+            if jobs.is_empty() {
+                return;
+            }
+            let outcomes = run_batch(jobs);
+            let mut st = shared.lock();
+            st.running -= outcomes.len();
+            for o in &outcomes {
+                st.in_flight.remove(&(o.func, o.tier, o.loop_entry));
+            }
+            st.outcomes.extend(outcomes);
+            if st.pending.is_empty() && st.running == 0 {
+                shared.idle.notify_all();
             }
         });
         true
@@ -196,15 +252,36 @@ impl CompileQueue {
 
     /// Runs a job on the calling thread (synchronous policies); the outcome is also kept
     /// for `drain`, so profiles see synchronous and background compiles alike.
-    pub fn run_now(&self, job: CompileJob) -> JobOutcome {
-        let outcome = run(Pending {
-            priority: job.priority,
-            seq: 0,
-            queued_at: Instant::now(),
-            job,
-        });
-        self.shared.lock().outcomes.push(outcome.clone());
-        outcome
+    /// The waiting jobs that can run in a batch with it run too (the executing thread helps
+    /// with the backlog a whole batch at a time).
+    pub fn run_now(&self, mut job: CompileJob) -> JobOutcome {
+        let first = job.batch.take();
+        let mut jobs = Vec::new();
+        self.shared
+            .lock()
+            .take_batchmates(first.as_ref(), &mut jobs);
+        job.batch = first;
+        let mates = jobs.len();
+        jobs.insert(
+            0,
+            Pending {
+                priority: job.priority,
+                seq: 0,
+                queued_at: Instant::now(),
+                job,
+            },
+        );
+        let outcomes = run_batch(jobs);
+        let mut st = self.shared.lock();
+        st.running -= mates;
+        for o in &outcomes[1..] {
+            st.in_flight.remove(&(o.func, o.tier, o.loop_entry));
+        }
+        st.outcomes.extend(outcomes.iter().cloned());
+        if st.pending.is_empty() && st.running == 0 {
+            self.shared.idle.notify_all();
+        }
+        outcomes.into_iter().next().expect("the job itself")
     }
 
     /// Outcomes finished since the last call.
@@ -280,6 +357,45 @@ fn tier_slot(tier: TierLevel) -> usize {
     (tier.as_u8() as usize).min(2)
 }
 
+/// Runs jobs taken together: alone through their own `work`, or as one batch through the
+/// first job's batch work. Outcomes in the jobs' order.
+fn run_batch(mut jobs: Vec<Pending>) -> Vec<JobOutcome> {
+    if jobs.len() == 1 {
+        return vec![run(jobs.pop().expect("one job"))];
+    }
+    let started = Instant::now();
+    let defs: Vec<u32> = jobs
+        .iter()
+        .map(|p| p.job.batch.as_ref().map_or(0, |b| b.def_index))
+        .collect();
+    let work = jobs[0].job.batch.as_ref().map(|b| b.work.clone());
+    // A compiler bug must not take the engine down: a panicking batch fails each job.
+    let results = work
+        .and_then(|w| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w(&defs))).ok())
+        .filter(|r| r.len() == jobs.len())
+        .unwrap_or_else(|| vec![Err("the compiler panicked".to_string()); jobs.len()]);
+    let share = started.elapsed() / jobs.len() as u32;
+    jobs.into_iter()
+        .zip(results)
+        .map(|(p, result)| {
+            let job = p.job;
+            let outcome = JobOutcome {
+                func: job.func,
+                tier: job.tier,
+                loop_entry: job.loop_entry,
+                reason: job.reason,
+                queue_wait: started.saturating_duration_since(p.queued_at),
+                compile_time: share,
+                result,
+            };
+            if let Some(done) = job.on_done {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| done(&outcome)));
+            }
+            outcome
+        })
+        .collect()
+}
+
 fn run(p: Pending) -> JobOutcome {
     let started = Instant::now();
     let queue_wait = started - p.queued_at;
@@ -335,6 +451,7 @@ mod tests {
                     }
                 }),
                 on_done: None,
+                batch: None,
             }));
         }
         q.wait_idle();
@@ -365,6 +482,7 @@ mod tests {
                 Ok(1)
             }),
             on_done: None,
+            batch: None,
         }));
         // Wait until the blocker runs, so the next two stay pending.
         while !q.is_empty() {
@@ -384,6 +502,7 @@ mod tests {
                     Ok(0)
                 }),
                 on_done: None,
+                batch: None,
             }));
         }
         assert_eq!(q.cancel_pending(), 2);
@@ -415,6 +534,7 @@ mod tests {
                 Ok(1)
             }),
             on_done: None,
+            batch: None,
         };
         assert!(q.submit(blocker));
         let dup = CompileJob {
@@ -425,6 +545,7 @@ mod tests {
             priority: 0,
             work: Box::new(|| Ok(2)),
             on_done: None,
+            batch: None,
         };
         assert!(!q.submit(dup));
         assert!(q.is_in_flight(key(0), TierLevel::Baseline));
@@ -436,6 +557,7 @@ mod tests {
             priority: 5,
             work: Box::new(|| panic!("compiler bug")),
             on_done: None,
+            batch: None,
         }));
         *gate.0.lock().unwrap() = true;
         gate.1.notify_all();
@@ -445,5 +567,100 @@ mod tests {
         let failed = outcomes.iter().find(|o| o.func == key(1)).unwrap();
         assert_eq!(failed.result, Err("the compiler panicked".into()));
         assert!(!q.is_in_flight(key(0), TierLevel::Baseline));
+    }
+
+    #[test]
+    fn waiting_jobs_of_one_key_run_as_batches_within_the_budget() {
+        let q = CompileQueue::new(1).unwrap();
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let g = gate.clone();
+        assert!(q.submit(CompileJob {
+            func: key(0),
+            tier: TierLevel::Opt,
+            loop_entry: None,
+            reason: "block",
+            priority: 9,
+            work: Box::new(move || {
+                let (m, c) = &*g;
+                let mut open = m.lock().unwrap();
+                while !*open {
+                    open = c.wait(open).unwrap();
+                }
+                Ok(0)
+            }),
+            on_done: None,
+            batch: None,
+        }));
+        while !q.is_empty() {
+            std::thread::yield_now();
+        }
+        let batches: Arc<Mutex<Vec<Vec<u32>>>> = Arc::default();
+        let b = batches.clone();
+        let work: BatchWork = Arc::new(move |defs: &[u32]| {
+            b.lock().unwrap().push(defs.to_vec());
+            defs.iter()
+                .map(|&d| {
+                    if d == 3 {
+                        Err("no".into())
+                    } else {
+                        Ok(d as usize)
+                    }
+                })
+                .collect()
+        });
+        // Functions 1..=6 of module 1 weigh 10 bytes each (budget 30), function 7 belongs to
+        // another module, and the lone job of function 8 runs through its own work.
+        for i in 1..=8u32 {
+            let module = if i == 7 { 2 } else { 1 };
+            assert!(q.submit(CompileJob {
+                func: FuncKey {
+                    module,
+                    func_index: i,
+                },
+                tier: TierLevel::Baseline,
+                loop_entry: None,
+                reason: "batch",
+                priority: 0,
+                work: Box::new(move || Ok(1000 + i as usize)),
+                on_done: None,
+                batch: (i != 8).then(|| Batchable {
+                    key: (module, TierLevel::Baseline),
+                    def_index: i,
+                    weight: 10,
+                    budget: 30,
+                    work: work.clone(),
+                }),
+            }));
+        }
+        assert_eq!(q.waiting_at(TierLevel::Baseline), 8);
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        q.wait_idle();
+        assert_eq!(
+            *batches.lock().unwrap(),
+            vec![vec![1, 2, 3], vec![4, 5, 6]],
+            "first come first served, three per batch, the other module's job alone"
+        );
+        let mut outcomes = q.drain();
+        outcomes.sort_by_key(|o| o.func.func_index);
+        let results: Vec<_> = outcomes.iter().map(|o| o.result.clone()).collect();
+        assert_eq!(
+            results,
+            vec![
+                Ok(0),
+                Ok(1),
+                Ok(2),
+                Err("no".into()),
+                Ok(4),
+                Ok(5),
+                Ok(6),
+                Ok(1007),
+                Ok(1008)
+            ]
+        );
+        for i in 1..=8 {
+            assert!(!q.is_in_flight(key(i), TierLevel::Baseline));
+        }
+        assert_eq!(q.waiting_at(TierLevel::Baseline), 0);
     }
 }

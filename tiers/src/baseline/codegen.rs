@@ -186,9 +186,37 @@ pub struct FuncEntries {
     pub osr: Vec<(u32, usize)>,
     /// Value-stack cells the frame needs (`L + H + 1`).
     pub frame_cells: u64,
-    /// With counting: where the data page holding the budgets starts (page-aligned, after
-    /// all the code); to be mapped read+write (`jit::publish_with_data`).
-    pub data: Option<usize>,
+    /// With counting: the labels of the function's call and loop budgets, which the caller
+    /// places after all the code of its mapping with `budget_data`.
+    pub budgets: Option<Budgets>,
+}
+
+/// The call and loop budget labels of one counting function (`budget_data` places them).
+#[derive(Clone, Copy)]
+pub struct Budgets {
+    call: DynamicLabel,
+    looping: DynamicLabel,
+}
+
+/// Pads `asm` to a page boundary and puts the call and loop budgets of `budgets` there (all
+/// zero: the first event of each syncs with the counters), one data area for every counting
+/// function of the mapping, to be mapped read+write and never executable
+/// (`jit::publish_with_data`). Returns the data's offset.
+pub fn budget_data(asm: &mut Asm, budgets: &[Budgets]) -> usize {
+    // int3 up to the page, copied from a slice (a byte at a time costs more than a small
+    // function's compile: +7% instructions on large.wasm, whose functions are small and many).
+    static PAD: [u8; 4096] = [0xcc; 4096];
+    let pad = asm.offset().0.next_multiple_of(4096) - asm.offset().0;
+    asm.extend(&PAD[..pad]);
+    let data = asm.offset().0;
+    let zeros = [0u8; BUDGET_BYTES];
+    for b in budgets {
+        dynasm!(asm ; .arch x64 ; =>b.call);
+        asm.extend(zeros);
+        dynasm!(asm ; .arch x64 ; =>b.looping);
+        asm.extend(zeros);
+    }
+    data
 }
 
 enum Opnd {
@@ -224,9 +252,8 @@ fn push_cells(out: &mut Vec<Ty>, t: Ty, n: usize) {
 /// from the start of `asm`) are appended to `traps`, the wasm offsets of trap sites, fault
 /// sites and calls to `wasm_offsets`, and direct call sites and catch clauses to `unwind`.
 /// With `counting`, the code counts calls and loop iterations in budgets of its own and
-/// calls the tier manager at their check points; the budgets follow the code in a page of
-/// their own (`FuncEntries::data`), so `asm` must start at a page boundary and hold only
-/// this function.
+/// calls the tier manager at their check points; the caller places the budgets
+/// (`FuncEntries::budgets`) after all the code of the mapping with `budget_data`.
 // The outputs (code, trap sites, wasm offsets, unwind information) are appended to the
 // caller's buffers, which whole-module compilation shares between functions.
 #[allow(clippy::too_many_arguments)]
@@ -373,7 +400,7 @@ pub fn compile_function(
     g.emit_v128_pool();
     let end = g.asm.offset().0 as u32;
     g.unwind.close_function(entry as u32, end, first_handler);
-    let data = budgets.map(|b| g.budget_page(b));
+    let budgets = budgets.map(|(call, looping)| Budgets { call, looping });
     let frame = g.num_locals as u64 + g.max_height as u64 + 1;
     if frame > MAX_FRAME_CELLS {
         return Err("function frame is too large".into());
@@ -398,7 +425,7 @@ pub fn compile_function(
         entry,
         osr: osr_entries,
         frame_cells: frame,
-        data,
+        budgets,
     })
 }
 
@@ -1035,24 +1062,6 @@ impl<'a> Gen<'a> {
             );
         }
         Some((c.call_budget, c.loop_budget))
-    }
-
-    /// Pads the code to a page boundary and puts the call and loop budgets there (both
-    /// zero: the first event of each syncs with the counters). Returns the page's offset.
-    fn budget_page(&mut self, (call, looping): (DynamicLabel, DynamicLabel)) -> usize {
-        // int3 up to the page, copied from a slice (a byte at a time costs more than a
-        // small function's compile: +7% instructions on large.wasm, whose functions are
-        // small and many).
-        static PAD: [u8; 4096] = [0xcc; 4096];
-        let pad = self.asm.offset().0.next_multiple_of(4096) - self.asm.offset().0;
-        self.asm.extend(&PAD[..pad]);
-        let data = self.asm.offset().0;
-        let zeros = [0u8; BUDGET_BYTES];
-        asm!(self; =>call);
-        self.asm.extend(zeros);
-        asm!(self; =>looping);
-        self.asm.extend(zeros);
-        data
     }
 
     // ---- prologue and returns ----

@@ -166,10 +166,11 @@ impl BaselineModule {
     }
 }
 
-/// One function compiled on its own, with an OSR entry per loop: what tiered execution
-/// installs (`crate::tier`).
+/// One function compiled for tiered execution, with an OSR entry per loop: what tiered
+/// execution installs (`crate::tier`). Functions compiled together in one batch share a
+/// mapping (`FuncCode::compile_batch`).
 pub struct FuncCode {
-    code: Published,
+    code: Arc<Published>,
     entry: usize,
     /// OSR entry offsets by loop ordinal (`u32::MAX`: none, the loop is unreachable).
     osr: Box<[u32]>,
@@ -188,60 +189,95 @@ impl FuncCode {
         bounds: BoundsChecks,
         counting: bool,
     ) -> Result<Self, String> {
-        let func_index = module.num_imported_funcs + def_index;
+        let mut v = Self::compile_batch(module, &[def_index], bounds, counting)?;
+        v.pop().ok_or_else(|| "empty batch".to_string())
+    }
+
+    /// `compile` for several functions at once, into one mapping with one data page for all
+    /// their budgets: one `mmap` and one `mprotect` for the batch rather than per function
+    /// (with thousands of small functions tiering up, the kernel's page-table work and its
+    /// TLB shootdowns cost more than compiling them). Fails as a whole if any function fails.
+    pub fn compile_batch(
+        module: &Module,
+        defs: &[u32],
+        bounds: BoundsChecks,
+        counting: bool,
+    ) -> Result<Vec<Self>, String> {
         let mut asm = Asm::new(0);
-        let body = module.bodies[def_index as usize].range.len();
-        asm.reserve_ops(body * 3 + 256);
+        let body: usize = defs
+            .iter()
+            .map(|&d| module.bodies[d as usize].range.len())
+            .sum();
+        asm.reserve_ops(body * 3 + 256 * defs.len());
         let mut traps = Vec::new();
         let mut wasm_offsets = Vec::new();
         let explicit = bounds == BoundsChecks::Explicit;
         // The check points sync with the interpreter's counters of the function: without
         // them there is nothing to count into.
-        let counting = counting
-            && crate::interp::InterpModule::existing(module)
-                .is_some_and(|i| i.get(module, def_index).is_ok());
+        let interp = counting
+            .then(|| crate::interp::InterpModule::existing(module))
+            .flatten();
         let mut unwind = jit::unwind::UnwindInfo::default();
-        let entries = codegen::compile_function(
-            &mut asm,
-            &mut traps,
-            &mut wasm_offsets,
-            &mut unwind,
-            module,
-            def_index as usize,
-            explicit,
-            true,
-            counting,
-        )
-        .map_err(|e| format!("function {func_index}: {e}"))?;
+        let mut compiled = Vec::with_capacity(defs.len());
+        let mut budgets = Vec::new();
+        for &def_index in defs {
+            let func_index = module.num_imported_funcs + def_index;
+            let counting = interp
+                .as_ref()
+                .is_some_and(|i| i.get(module, def_index).is_ok());
+            let entries = codegen::compile_function(
+                &mut asm,
+                &mut traps,
+                &mut wasm_offsets,
+                &mut unwind,
+                module,
+                def_index as usize,
+                explicit,
+                true,
+                counting,
+            )
+            .map_err(|e| format!("function {func_index}: {e}"))?;
+            budgets.extend(entries.budgets);
+            compiled.push((func_index, entries, asm.offset().0));
+        }
+        let code_end = asm.offset().0;
+        let data = (!budgets.is_empty()).then(|| codegen::budget_data(&mut asm, &budgets));
         let bytes = asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
-        let code_end = entries.data.unwrap_or(bytes.len());
-        let func = PublishedFunc {
-            offset: entries.entry,
-            len: code_end - entries.entry,
-            func_index,
-        };
-        let code = jit::publish_with_unwind(
+        let published: Vec<PublishedFunc> = compiled
+            .iter()
+            .map(|(func_index, entries, end)| PublishedFunc {
+                offset: entries.entry,
+                len: end - entries.entry,
+                func_index: *func_index,
+            })
+            .collect();
+        let code = Arc::new(jit::publish_with_unwind(
             "baseline",
             module,
             &bytes,
-            code_end,
+            data.unwrap_or(code_end),
             traps,
             wasm_offsets,
-            &[func],
+            &published,
             unwind,
-        )?;
-        let num_loops = entries.osr.iter().map(|o| o.0 + 1).max().unwrap_or(0);
-        let mut osr = vec![u32::MAX; num_loops as usize];
-        for (ordinal, offset) in entries.osr {
-            osr[ordinal as usize] = offset as u32;
-        }
-        Ok(FuncCode {
-            code,
-            entry: entries.entry,
-            osr: osr.into_boxed_slice(),
-            frame_cells: entries.frame_cells as usize,
-            code_size: code_end,
-        })
+        )?);
+        Ok(compiled
+            .into_iter()
+            .map(|(_, entries, end)| {
+                let num_loops = entries.osr.iter().map(|o| o.0 + 1).max().unwrap_or(0);
+                let mut osr = vec![u32::MAX; num_loops as usize];
+                for (ordinal, offset) in entries.osr {
+                    osr[ordinal as usize] = offset as u32;
+                }
+                FuncCode {
+                    code: code.clone(),
+                    entry: entries.entry,
+                    osr: osr.into_boxed_slice(),
+                    frame_cells: entries.frame_cells as usize,
+                    code_size: end - entries.entry,
+                }
+            })
+            .collect())
     }
 
     pub fn entry(&self) -> *const u8 {
@@ -269,7 +305,7 @@ impl FuncCode {
     }
 
     pub fn code(&self) -> &[u8] {
-        &self.code.code.bytes()[..self.code_size]
+        &self.code.code.bytes()[self.entry..self.entry + self.code_size]
     }
 }
 
