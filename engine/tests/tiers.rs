@@ -239,3 +239,96 @@ fn the_call_depth_limit_is_the_same_in_every_tier_and_policy() {
         assert_eq!(i.i32("r", &[Val::I32(10)]), 10, "{name}: after the trap");
     }
 }
+
+/// The interpreter's handlers check an access with one compare against the memory's length
+/// less 15 and leave the last 15 bytes to the executor: loads and stores there, whose
+/// results the next instruction takes from an accumulator, in plain, fused
+/// (address-computing add) and looped forms, before and after `memory.grow`.
+const LAST_BYTES: &str = r#"(module
+  (memory 1)
+  ;; The last 32 bytes of the memory: 0xe0, 0xe1, ... 0xff.
+  (data (i32.const 65504)
+    "\e0\e1\e2\e3\e4\e5\e6\e7\e8\e9\ea\eb\ec\ed\ee\ef\f0\f1\f2\f3\f4\f5\f6\f7\f8\f9\fa\fb\fc\fd\fe\ff")
+  ;; Loads whose results feed the next instruction, at every address of the last 32 bytes
+  ;; where the access fits.
+  (func (export "sum32") (result i32) (local $a i32) (local $s i32)
+    i32.const 65504 local.set $a
+    loop $l
+      local.get $a i32.load local.get $s i32.add local.set $s
+      local.get $a i32.load8_u local.get $s i32.xor local.set $s
+      local.get $a i32.const 1 i32.add local.tee $a
+      i32.const 65532 i32.le_u br_if $l
+    end
+    local.get $s)
+  (func (export "sum64") (result i64) (local $a i32) (local $s i64)
+    i32.const 65504 local.set $a
+    loop $l
+      local.get $a i64.load local.get $s i64.add local.set $s
+      local.get $a i32.const 1 i32.add local.tee $a
+      i32.const 65528 i32.le_u br_if $l
+    end
+    local.get $s)
+  (func (export "sumf") (result f32) (local $a i32) (local $s f32)
+    i32.const 65504 local.set $a
+    loop $l
+      local.get $a local.get $a f32.convert_i32_u f32.store
+      local.get $a f32.load local.get $s f32.add local.set $s
+      local.get $a i32.const 1 i32.add local.tee $a
+      i32.const 65532 i32.le_u br_if $l
+    end
+    local.get $s)
+  ;; The address computed by an add (the load fused with it) and the offset in the last bytes.
+  (func (export "fused") (param $base i32) (result i32) (local $i i32) (local $s i32)
+    loop $l
+      local.get $base local.get $i i32.add i32.load16_u offset=3 local.get $s i32.add local.set $s
+      local.get $i i32.const 1 i32.add local.tee $i
+      i32.const 16 i32.lt_u br_if $l
+    end
+    local.get $s)
+  (func (export "store_load") (result i32) (local $a i32) (local $s i32)
+    i32.const 65520 local.set $a
+    loop $l
+      local.get $a local.get $a i32.store16
+      local.get $a i32.load16_u local.get $s i32.add local.set $s
+      local.get $a i32.const 1 i32.add local.tee $a
+      i32.const 65534 i32.le_u br_if $l
+    end
+    local.get $s)
+  ;; After memory.grow, at the end of the grown memory.
+  (func (export "grown") (result i32) (local $a i32) (local $s i32)
+    i32.const 1 memory.grow drop
+    i32.const 131060 local.set $a
+    loop $l
+      local.get $a local.get $a i32.store8
+      local.get $a i32.load8_u local.get $s i32.add local.set $s
+      local.get $a i32.const 1 i32.add local.tee $a
+      i32.const 131072 i32.lt_u br_if $l
+    end
+    local.get $s)
+)"#;
+
+#[test]
+fn accesses_in_the_last_bytes_of_memory_on_every_tier() {
+    for NamedConfig { name, config } in single_tiers().into_iter().chain(multi_tier()) {
+        // A fresh instance per call: some of them write the bytes the others read.
+        let call = |f: &str, args: &[Val]| inst(LAST_BYTES, &config).call(f, args);
+        let one = |f: &str, args: &[Val]| call(f, args).unwrap()[0].clone();
+        assert_eq!(one("sum32", &[]).i32(), Some(1749750528), "{name}");
+        assert_eq!(
+            one("sum64", &[]).i64(),
+            Some(-3262399951521104884),
+            "{name}"
+        );
+        assert_eq!(one("sumf", &[]).to_f32(), Some(1900022.0), "{name}");
+        assert_eq!(
+            one("fused", &[Val::I32(65514)]).i32(),
+            Some(1009480),
+            "{name}"
+        );
+        let e = call("fused", &[Val::I32(65517)]).unwrap_err();
+        assert_eq!(e.code(), TrapCode::MemoryOutOfBounds, "{name}");
+        assert_eq!(one("store_load", &[]).i32(), Some(982905), "{name}");
+        let grown = (131060..131072).map(|a| a & 0xff).sum::<i32>();
+        assert_eq!(one("grown", &[]).i32(), Some(grown), "{name}");
+    }
+}

@@ -482,7 +482,8 @@ pub struct CompiledFunc {
     /// slots, so no callee frame overlaps them).
     pub consts: Box<[u64]>,
     /// What a new frame holds after the parameters: the declared locals' zeros, then the
-    /// constants (one copy sets up a frame).
+    /// constants (one copy sets up a frame), then zeros up to a multiple of `INIT_CHUNK`
+    /// cells (the frame has room for them).
     pub frame_init: Box<[u64]>,
     pub num_results: u32,
     /// Slots the frame needs: locals plus the operand stack's maximum height.
@@ -608,6 +609,10 @@ pub struct Handler {
 
 /// `Handler::exn` of a clause that keeps no reference to the exception.
 pub const NO_EXN: Reg = Reg::MAX;
+
+/// `CompiledFunc::frame_init`'s length is a multiple of this many cells: the handlers' calls
+/// copy it in chunks of four (two 16-byte moves) with no tail to handle.
+pub const INIT_CHUNK: usize = 4;
 
 impl Handler {
     /// Whether the exception at resume pc `r` is in this entry's range.

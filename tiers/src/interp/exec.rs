@@ -641,6 +641,7 @@ impl Executor<'_> {
         pc: usize,
         s: Slots,
         mem: MemView,
+        acc: u64,
     ) -> usize {
         let inst = &self.store.instances[self.ctx.instance as usize];
         let table = match inst.tables.first() {
@@ -659,6 +660,7 @@ impl Executor<'_> {
             runtime: &mut self.store.runtime,
             depth: self.depth as u64,
             max_depth: self.max_depth as u64,
+            acc,
         };
         let r = asm.run_code(code, pc, s, mem, self.stack, calls, &mut self.frames);
         self.code = r.code;
@@ -771,10 +773,16 @@ impl Executor<'_> {
                 s.set($dst, $e);
             }};
         }
+        // A load's result is also what the handlers find in their accumulators when they go
+        // on at the next instruction (`CallCtx::acc`): they leave loads in the last bytes of
+        // the memory here, and the next instruction may take the result from there.
+        let mut acc = 0u64;
         macro_rules! load {
             ($dst:expr, $addr:expr, $off:expr, $n:literal, |$b:ident| $e:expr) => {{
                 let $b = mem.load::<$n>(s.get($addr), $off)?;
-                s.set($dst, $e);
+                let v = $e;
+                s.set($dst, v);
+                acc = v;
             }};
         }
         macro_rules! store {
@@ -851,7 +859,7 @@ impl Executor<'_> {
                 // of the running function's translation (calls and returns change it).
                 match code.func().fast {
                     FastPath::Asm(asm) => {
-                        pc = self.run_handlers(asm, code, pc, s, mem);
+                        pc = self.run_handlers(asm, code, pc, s, mem, acc);
                         code = self.code;
                         s = self.slots();
                     }

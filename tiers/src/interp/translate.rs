@@ -20,7 +20,7 @@
 //! chain threaded through their own target fields, so control frames own no vector.
 
 use super::code::{
-    fuse_branch, CompiledFunc, Counters, Handler, LoopInfo, MemAccess, Op, Reg, NO_EXN,
+    fuse_branch, CompiledFunc, Counters, Handler, LoopInfo, MemAccess, Op, Reg, INIT_CHUNK, NO_EXN,
 };
 use strata_vm::frontend::{Arity, ControlKind as Kind, ControlStack};
 use strata_vm::module::Module;
@@ -254,7 +254,13 @@ fn translate_impl<const FAST: bool, const RECORD: bool>(
     // that execution never runs past the last instruction.
     t.ops.push(Op::Unreachable);
     let npool = t.consts.len() as u32;
-    let frame_size = t.num_locals as u64 + npool as u64 + t.max_height as u64 + 1;
+    let declared = (t.num_locals as usize).saturating_sub(ty.param_cells() as usize);
+    // The handlers' calls copy `frame_init` four slots at a time (`asm/calls.rs`), so it is
+    // padded with zeros to a multiple of four; the padding lands in the first operand slots
+    // (dead when a frame starts), and the frame is made large enough to hold it.
+    let init_len = (declared + npool as usize).next_multiple_of(INIT_CHUNK);
+    let frame_size = (t.num_locals as u64 + npool as u64 + t.max_height as u64 + 1)
+        .max(ty.param_cells() as u64 + init_len as u64);
     if frame_size > u32::MAX as u64 / 2 {
         return Err("function frame is too large".into());
     }
@@ -296,9 +302,10 @@ fn translate_impl<const FAST: bool, const RECORD: bool>(
         }
     }
     let asm_code = super::asm::prepare(&ops, mode);
-    let declared = (t.num_locals as usize).saturating_sub(ty.param_cells() as usize);
     let frame_init: Box<[u64]> = std::iter::repeat_n(0, declared)
         .chain(t.consts.iter().copied())
+        .chain(std::iter::repeat(0))
+        .take(init_len)
         .collect();
     let func = CompiledFunc {
         ops,

@@ -3,6 +3,7 @@
 
 use super::handlers::{dispatch_next, Gen, IN_RAX, IN_XMM0};
 use super::*;
+use crate::interp::code::INIT_CHUNK;
 
 /// Switches the handlers' registers to the function in `rcx` (a `*const CompiledFunc`):
 /// `rbp` = its code, `[rsp]` = its counters.
@@ -72,45 +73,33 @@ fn call_body(a: &mut Asm, exit: DynamicLabel, base: i32, step: i32) {
         ; mov QWORD [rdx + C_FUNC], rcx
         ; mov DWORD [rdx + C_FUNC_INDEX], r11d
         // The frame after the arguments: the declared locals' zeros and the constants,
-        // one copy of `frame_init`.
-        // Four slots per step, then the last four again (overlapping: copying a slot twice
-        // writes the same value); fewer than four as two pairs or one slot. The constant
-        // pool makes `frame_init` long in functions with many constants, and every call
-        // copies it: one slot per step was a third of a call's instructions.
+        // one copy of `frame_init`. Its length is a multiple of four slots (`INIT_CHUNK`:
+        // the translator pads it with zeros and sizes the frame for them), so the copy is
+        // four slots per step and nothing else; the first step is out of the loop (most
+        // frames need one or none). The constant pool makes `frame_init` long in functions
+        // with many constants, and every call copies it: one slot per step was a third of
+        // a call's instructions.
         ; mov eax, DWORD [rcx + CF_PARAMS]
         ; lea r9, [r10 + rax * 8]
         ; mov rsi, QWORD [rcx + CF_INIT]
         ; mov r8, QWORD [rcx + CF_INIT + 8]
-        ; cmp r8, 4
-        ; jb >short
-        ; xor eax, eax
-        ; lea rdi, [r8 - 4]
+        ; test r8, r8
+        ; jz >copied
+        ; movups xmm1, [rsi]
+        ; movups [r9], xmm1
+        ; movups xmm1, [rsi + 16]
+        ; movups [r9 + 16], xmm1
+        ; cmp r8, INIT_CHUNK as i32
+        ; je >copied
+        ; mov eax, INIT_CHUNK as i32
         ; copy:
         ; movups xmm1, [rsi + rax * 8]
         ; movups [r9 + rax * 8], xmm1
         ; movups xmm1, [rsi + rax * 8 + 16]
         ; movups [r9 + rax * 8 + 16], xmm1
-        ; add rax, 4
-        ; cmp rax, rdi
-        ; jbe <copy
-        ; movups xmm1, [rsi + rdi * 8]
-        ; movups [r9 + rdi * 8], xmm1
-        ; movups xmm1, [rsi + rdi * 8 + 16]
-        ; movups [r9 + rdi * 8 + 16], xmm1
-        ; jmp >copied
-        ; short:
-        ; cmp r8, 2
-        ; jb >one
-        ; movups xmm1, [rsi]
-        ; movups [r9], xmm1
-        ; movups xmm1, [rsi + r8 * 8 - 16]
-        ; movups [r9 + r8 * 8 - 16], xmm1
-        ; jmp >copied
-        ; one:
-        ; test r8, r8
-        ; jz >copied
-        ; mov r11, QWORD [rsi]
-        ; mov QWORD [r9], r11
+        ; add rax, INIT_CHUNK as i32
+        ; cmp rax, r8
+        ; jb <copy
         ; copied:
         ; mov r13, r10
     );

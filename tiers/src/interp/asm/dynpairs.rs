@@ -131,6 +131,7 @@ impl DynPairs {
             pairs: Vec::new(),
             emitters: self.emitters.clone(),
             names: None,
+            offset_zero: Vec::new(),
         };
         let saved = super::handlers::threading();
         super::handlers::set_threading(Threading::Absolute);

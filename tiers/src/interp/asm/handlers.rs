@@ -144,16 +144,35 @@ fn address(a: &mut Asm, exit: DynamicLabel, word: i32, in_acc: bool, n: i8) {
 
 /// `rax` = the effective address of an `n`-byte access at the i32 address in `eax` (the high
 /// half of rax zero) plus the offset in the word at `offset`; out of bounds leaves.
+///
+/// One compare for every access size: `r15` is the memory's length less `ACCESS_SLACK`
+/// (saturating, set by the entry stub), so `ea < r15` puts all of an access of up to 16
+/// bytes in bounds. Accesses that end in the last 15 bytes leave for the executor too,
+/// which makes them (or traps) with the full check.
 pub(super) fn address_in_eax(a: &mut Asm, exit: DynamicLabel, offset: i32, n: i8) {
+    debug_assert!(
+        (1..=ACCESS_SLACK as i8 + 1).contains(&n),
+        "access of {n} bytes"
+    );
+    if !OFFSET_ZERO.with(Cell::get) {
+        dynasm!(a ; .arch x64 ; mov ecx, DWORD [r12 + offset] ; add rax, rcx);
+    }
     dynasm!(a
         ; .arch x64
-        ; mov ecx, DWORD [r12 + offset]
-        ; add rax, rcx
-        ; lea rdx, [BYTE rax + n]
-        ; cmp rdx, r15
-        ; ja =>exit
+        ; cmp rax, r15
+        ; jae =>exit
     );
 }
+
+thread_local! {
+    /// Set while `Gen::offset_zero_twins` generates a handler for accesses whose offset is
+    /// 0: `address_in_eax` then leaves the offset out.
+    static OFFSET_ZERO: Cell<bool> = const { Cell::new(false) };
+}
+
+/// What the entry stub takes off memory 0's length for `r15`: the widest access (16 bytes,
+/// `v128`) less one, so that `address_in_eax` needs no per-size add.
+pub(super) const ACCESS_SLACK: i32 = 15;
 
 /// What a handler leaves in the accumulators when it falls through to the next instruction:
 /// its result, bit for bit as in its slot, in `rax` and/or in `xmm0`'s low bits.
@@ -195,6 +214,9 @@ pub(super) struct Gen {
     /// (`STRATA_ASM_DUMP`): an instruction kind, `/accN` for its variants, `+` between the
     /// parts of a superinstruction.
     pub(super) names: Option<Vec<String>>,
+    /// Per handler tag of a memory access kind or its variants, its twin for accesses at
+    /// offset 0 (`offset_zero_twins`; 0: none).
+    pub(super) offset_zero: Vec<u16>,
 }
 
 /// Generates a handler's body (`Gen::consumer`'s `emit`).
@@ -268,6 +290,33 @@ impl Gen {
         self.handlers.push((tag, at));
         self.leaves[tag] = leaves;
         tag
+    }
+
+    /// For a memory access kind made by `consumer(op, uses, leaves, emit)` whose `emit`
+    /// computes the address with `address_in_eax`: a twin of its handler and of each
+    /// variant for an offset of 0 (no load and add of the offset; `prepare` picks it by the
+    /// offset word).
+    pub(super) fn offset_zero_twins(
+        &mut self,
+        op: Op,
+        uses: &[(u8, i32)],
+        leaves: u8,
+        emit: impl Fn(&mut Asm, usize),
+    ) {
+        let kind = tag_of(&op);
+        for v in 0..=uses.len() {
+            let of = if v == 0 {
+                kind
+            } else {
+                self.acc[kind][v - 1].tag as usize
+            };
+            let tag = self.new_handler(leaves);
+            self.name(tag, |n| format!("{}/off0", n[of]));
+            self.offset_zero[of] = tag as u16;
+            OFFSET_ZERO.with(|z| z.set(true));
+            emit(&mut self.a, v);
+            OFFSET_ZERO.with(|z| z.set(false));
+        }
     }
 
     /// The accumulator variants of the handler with tag `base` (see `consumer`).
@@ -755,11 +804,14 @@ macro_rules! unary {
 macro_rules! load {
     ($g:expr, $op:expr, $n:expr, $leaves:expr, $($ins:tt)*) => {{
         let exit = $g.exit;
-        $g.consumer($op, A_IN_RAX, $leaves, move |a, v| {
+        let emit = Arc::new(move |a: &mut Asm, v: usize| {
             address(a, exit, F2, v == 1, $n);
             dynasm!(a ; .arch x64 ; $($ins)*);
             load!(@finish a, $leaves, F1, 1);
         });
+        let e = emit.clone();
+        $g.consumer($op, A_IN_RAX, $leaves, move |a, v| e(a, v));
+        $g.offset_zero_twins($op, A_IN_RAX, $leaves, &*emit);
         // Superinstructions: the address computed by an add just before, dead afterwards
         // or kept (then stored once the load cannot trap any more).
         let z = 0;
@@ -808,7 +860,8 @@ macro_rules! load {
 macro_rules! store {
     ($g:expr, $op:expr, $n:expr, $reads:expr, $($ins:tt)*) => {{
         let exit = $g.exit;
-        $g.consumer($op, &[($reads, F2), (IN_RAX, F1)], 0, move |a, v| {
+        let uses = &[($reads, F2), (IN_RAX, F1)];
+        let emit = Arc::new(move |a: &mut Asm, v: usize| {
             match v {
                 1 if $reads == IN_XMM0 => dynasm!(a ; .arch x64 ; movq rsi, xmm0),
                 1 => dynasm!(a ; .arch x64 ; mov rsi, rax),
@@ -827,6 +880,9 @@ macro_rules! store {
             dynasm!(a ; .arch x64 ; $($ins)*);
             dispatch_next(a, 1);
         });
+        let e = emit.clone();
+        $g.consumer($op, uses, 0, move |a, v| e(a, v));
+        $g.offset_zero_twins($op, uses, 0, &*emit);
     }};
 }
 

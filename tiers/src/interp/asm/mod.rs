@@ -20,8 +20,9 @@
 //! - handlers are placed on a chosen alignment, not where the linker puts them: with the
 //!   Rust handlers of `threaded.rs`, wall times moved by up to 40% between builds (PERF.md).
 //!
-//! Registers: `r12` = ip (the current instruction), `r13` = frame base (slots), `r14`/`r15`
-//! = memory 0's base and byte length, `rbx` = unused with absolute threading (else the
+//! Registers: `r12` = ip (the current instruction), `r13` = frame base (slots), `r14` =
+//! memory 0's base, `r15` = its byte length less 15 (saturating: one compare checks any
+//! access of up to 16 bytes, `handlers::address_in_eax`), `rbx` = unused with absolute threading (else the
 //! start of the generated code, or the handler table), `rbp` = the running function's
 //! first instruction (branch targets are byte offsets from it), `[rsp]` = its `Counters`,
 //! `[rsp + 8]` = the `CallCtx`. Scratch: rax (the integer accumulator), rcx, rdx, rsi, rdi,
@@ -57,7 +58,9 @@ use super::raw::{CodeRef, MemView, Slots};
 use crate::jit::code_memory::CodeMemory;
 use dynasmrt::{dynasm, x64::X64Relocation, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 use dynpairs::DynPairs;
-use handlers::{dispatch_next, emit_handlers, set_threading, AccUse, Gen, Pair, Shape, Threading};
+use handlers::{
+    dispatch_next, emit_handlers, set_threading, AccUse, Gen, Pair, Shape, Threading, ACCESS_SLACK,
+};
 use std::mem::offset_of;
 use std::sync::atomic::AtomicPtr;
 use std::sync::{Mutex, OnceLock};
@@ -82,6 +85,9 @@ pub struct AsmInterp {
     leaves: Box<[u8]>,
     /// Per instruction kind or superinstruction, its accumulator variants.
     acc: Box<[[AccUse; 2]]>,
+    /// Per handler tag of a memory access (kind or variant), its twin for offset 0 (word
+    /// 3; 0: none).
+    offset_zero: Box<[u16]>,
     /// The superinstructions, sorted by their kinds; `pair_row` gives a first kind's row
     /// of `pair_table` (1-based, 0: none), whose entry for the second kind is the first
     /// of their superinstructions in `pairs` (1-based, 0: none).
@@ -249,6 +255,11 @@ pub fn prepare(ops: &[Op], mode: InterpMode) -> Box<[AsmOp]> {
             let tag = match v {
                 0 => w[0] as usize,
                 v => interp.acc[w[0] as usize][v - 1].tag as usize,
+            };
+            // Memory accesses (offset in word 3) at offset 0 have handlers without it.
+            let tag = match interp.offset_zero[tag] {
+                twin if twin != 0 && w[3] == 0 => twin as usize,
+                _ => tag,
             };
             code[i].0[0] = interp.word0(tag);
             prev = w;
@@ -435,6 +446,10 @@ pub struct CallLimits<'a> {
     pub func_index: u32,
     pub depth: u64,
     pub max_depth: u64,
+    /// What the handlers find in the accumulators (`rax`, and `xmm0`'s low bits) at the
+    /// first instruction: the result of the load the executor just made, when that is the
+    /// instruction before (see `CallCtx::acc`); anything otherwise.
+    pub acc: u64,
 }
 
 /// Where the executor goes on after a run of the handlers (calls and returns there may
@@ -535,6 +550,12 @@ pub struct CallCtx {
     pub fp: *mut u64,
     /// The store's runtime: fuel and the epoch (`Op::Fuel`, `Op::Epoch`).
     pub runtime: *mut strata_vm::vmctx::VMRuntime,
+    /// The accumulators' value at entry. A load leaves its result there for the next
+    /// instruction (an accumulator variant), and loads do not only leave for the executor
+    /// when they trap: the check leaves the last 15 bytes of the memory to it
+    /// (`handlers::address_in_eax`). The executor makes such a load and comes back at the
+    /// next instruction with the result here.
+    pub acc: u64,
 }
 
 /// The executor's fast path (`InterpMode::dispatch`): `Asm` (these handlers), `Rust` (the
@@ -680,6 +701,7 @@ impl AsmInterp {
             func_index: calls.func_index,
             fp: s.base(),
             runtime: calls.runtime,
+            acc: calls.acc,
         };
         // SAFETY: `pc` is in range (`CodeRef::op`'s guarantee: the executor only holds pcs
         // the translator produced), `s` is the frame of `f` inside `stack` and `mem` the view
@@ -748,6 +770,7 @@ const C_FUNC: i32 = offset_of!(CallCtx, func) as i32;
 const C_FUNC_INDEX: i32 = offset_of!(CallCtx, func_index) as i32;
 const C_FP: i32 = offset_of!(CallCtx, fp) as i32;
 const C_RUNTIME: i32 = offset_of!(CallCtx, runtime) as i32;
+const C_ACC: i32 = offset_of!(CallCtx, acc) as i32;
 const AF_FUNC: i32 = offset_of!(Frame, func) as i32;
 const AF_IP: i32 = offset_of!(Frame, ip) as i32;
 const AF_FP: i32 = offset_of!(Frame, fp) as i32;
@@ -794,6 +817,7 @@ fn build(align: usize, threading: Threading) -> Option<AsmInterp> {
         pairs: Vec::new(),
         emitters: vec![None; Op::COUNT],
         names: std::env::var_os("STRATA_ASM_DUMP").map(|_| vec![String::new(); TAGS]),
+        offset_zero: vec![0; TAGS],
     };
     let mut table = vec![0usize; TAGS].into_boxed_slice();
     let table_addr = table.as_ptr() as i64;
@@ -816,11 +840,18 @@ fn build(align: usize, threading: Threading) -> Option<AsmInterp> {
         ; mov r12, rdi
         ; mov r13, rsi
         ; mov r14, rdx
+        // r15 = the length less `ACCESS_SLACK`, saturating (`address_in_eax`).
+        ; xor eax, eax
         ; mov r15, rcx
+        ; sub r15, ACCESS_SLACK
+        ; cmovb r15, rax
         ; mov rax, QWORD [r8 + C_FUNC]
         ; mov rbp, QWORD [rax + CF_OPS]
         ; lea rax, [rax + CF_COUNTERS]
         ; mov QWORD [rsp + S_COUNTERS], rax
+        // The accumulators as the instruction before left them (`CallCtx::acc`).
+        ; mov rax, QWORD [r8 + C_ACC]
+        ; movq xmm0, rax
     );
     match threading {
         Threading::Absolute => {}
@@ -917,6 +948,7 @@ fn build(align: usize, threading: Threading) -> Option<AsmInterp> {
         simd_tags,
         leaves: g.leaves.into(),
         acc: g.acc.into(),
+        offset_zero: g.offset_zero.into(),
         pair_row: pair_row.into(),
         pair_table: pair_table.into(),
         pairs: pairs.into(),
