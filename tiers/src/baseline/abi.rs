@@ -22,15 +22,17 @@
 //! | r12 | memory 0 length in bytes (explicit bounds checks), reloaded after calls/grow |
 //! | rbp | machine frame pointer |
 //! | r11, r10 | scratch of the code generator, never hold a stack value |
-//! | rax rcx rdx rbx rsi rdi r8 r9 | allocatable, caller-saved |
+//! | rax rcx rdx rsi rdi r8 r9 | allocatable, caller-saved |
+//! | rbx | never touched: callee-saved for the optimizing tier (docs/abi.md §8) |
 //! | xmm0-xmm14 | allocatable, caller-saved; xmm15 scratch |
 //!
 //! A call: arguments are stored to their home slots (the callee's `fp[0..n)`), every value
 //! cached in a register is spilled, `r14 += 8 * (L + p)`, `call [code slot]`, `r14 -= ...`,
 //! `r12` reloaded. Results are found in the home slots of positions `p..p+R`.
 //! Runtime helpers are `extern "C"` (System V) functions that take the `VMContext` first and
-//! return a trap code (0 = none) or a value; SysV preserves r12-r15 and rbx... but the
-//! baseline treats rbx as clobbered everywhere for simplicity.
+//! return a trap code (0 = none) or a value; SysV preserves r12-r15 and rbx. The baseline
+//! leaves rbx (and, in guard-page mode, r12) alone, so optimized callers keep values in
+//! them across calls into baseline code.
 //!
 //! Traps: `mov eax, code; jmp trap_stub` (see `trampoline.rs`); a guard-page fault at a pc in
 //! the function's trap table is redirected to the same stub by the signal handler.
@@ -51,8 +53,9 @@ pub const SCRATCH2: u8 = 10;
 pub use strata_vm::abi::reg::{FP, MEM_BASE, MEM_LEN, VMCTX};
 const _: () = assert!(VMCTX == 15 && FP == 14 && MEM_BASE == 13 && MEM_LEN == 12);
 
-/// Allocation order of general registers (rax/rdx last: division wants them).
-pub const ALLOC_GPRS: [u8; 8] = [RCX, RBX, RSI, RDI, R8, R9, RAX, RDX];
+/// Allocation order of general registers (rax/rdx last: division wants them). Not rbx:
+/// the optimizing tier's callers expect it preserved (docs/abi.md §8).
+pub const ALLOC_GPRS: [u8; 7] = [RCX, RSI, RDI, R8, R9, RAX, RDX];
 /// Allocatable XMM registers; xmm15 is scratch.
 pub const ALLOC_XMMS: u8 = 15;
 pub const XMM_SCRATCH: u8 = 15;

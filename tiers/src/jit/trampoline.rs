@@ -84,19 +84,22 @@ fn build() -> Stubs {
     dynasm!(ops
         ; .arch x64
         ; =>trap_label
-        ; mov r12d, eax
         // An exception first looks for a handler in the activation's JIT frames (r14 = the
         // throwing frame's fp; docs/abi.md §10). Found: resume at its landing pad in the
-        // catching frame (rsp = rbp: JIT frames keep nothing else on the machine stack).
+        // catching frame (rsp = rbp: JIT frames keep nothing else on the machine stack),
+        // with the callee-saved rbx and r12 the search recovered from the abandoned frames
+        // (`unwind::Resume`: it starts from their values here).
         ; cmp eax, exception
-        ; jne >record
+        ; jne >plain
+        ; and rsp, -16
+        ; sub rsp, 32
+        ; mov QWORD [rsp + 16], rbx
+        ; mov QWORD [rsp + 24], r12
         ; mov rbx, rdx
         ; mov rdi, r15
         ; mov rsi, rdx
         ; mov rdx, rbp
         ; mov rcx, r14
-        ; and rsp, -16
-        ; sub rsp, 16
         ; mov r8, rsp
         ; mov rax, QWORD catch
         ; call rax
@@ -104,11 +107,15 @@ fn build() -> Stubs {
         ; jz >uncaught
         ; mov rbp, QWORD [rsp]
         ; mov r14, QWORD [rsp + 8]
+        ; mov rbx, QWORD [rsp + 16]
+        ; mov r12, QWORD [rsp + 24]
         ; mov rsp, rbp
         ; jmp rax
         ; uncaught:
         ; mov rdx, rbx
-        ; record:
+        ; mov eax, exception
+        ; plain:
+        ; mov r12d, eax
         ; mov rdi, r15
         ; mov rsi, rdx
         ; mov rdx, rbp

@@ -56,6 +56,31 @@ impl Handler {
     }
 }
 
+/// `FrameSaves::cells` of a register the function does not save.
+pub const NO_SAVE: u32 = u32::MAX;
+
+/// Where a function's prologue saved the callee-saved registers it uses (rbx, r12; the
+/// optimizing tier, docs/abi.md §8): when an exception abandons one of its frames, the
+/// caller's values are read back from these cells, so the catching frame (and the frames
+/// above it) get back the registers they had.
+#[derive(Clone, Debug, Default)]
+pub struct FrameSaves {
+    /// The function's code range `[start, end)` (offsets in the mapping).
+    pub start: u32,
+    pub end: u32,
+    /// The cells (from `fp`) of rbx and r12, or `NO_SAVE`.
+    pub cells: [u32; 2],
+    /// Throw sites (keys as the trap stub sees them) reached after the function put the
+    /// registers back and reused its cells (a tail call through a helper): nothing to read.
+    pub restored: Vec<u32>,
+}
+
+impl FrameSaves {
+    pub fn any(&self) -> bool {
+        self.cells.iter().any(|&c| c != NO_SAVE)
+    }
+}
+
 /// The unwind information of one mapping, built while its functions are emitted.
 #[derive(Default, Debug)]
 pub struct UnwindInfo {
@@ -67,6 +92,8 @@ pub struct UnwindInfo {
     /// (code start, code end, first handler, end of handlers) of each function that has
     /// handlers, sorted by code start.
     pub groups: Vec<(u32, u32, u32, u32)>,
+    /// The functions that save callee-saved registers, sorted by code start.
+    pub saves: Vec<FrameSaves>,
 }
 
 impl UnwindInfo {
@@ -82,6 +109,31 @@ impl UnwindInfo {
     pub fn finish(&mut self) {
         self.calls.sort_unstable_by_key(|c| c.0);
         self.groups.sort_unstable_by_key(|g| g.0);
+        self.saves.sort_unstable_by_key(|s| s.start);
+    }
+
+    /// Records a function's saves (offsets relative to the function), placed at `offset`
+    /// in the mapping.
+    pub fn add_saves(&mut self, saves: &FrameSaves, offset: u32) {
+        if saves.any() {
+            self.saves.push(FrameSaves {
+                start: saves.start + offset,
+                end: saves.end + offset,
+                cells: saves.cells,
+                restored: saves.restored.iter().map(|&r| r + offset).collect(),
+            });
+        }
+    }
+
+    /// The saves of the function whose frame is at pc offset `off` (a return address or
+    /// a throw site of it), unless it had already restored them there.
+    fn saves_at(&self, off: u32) -> Option<&FrameSaves> {
+        let i = self
+            .saves
+            .partition_point(|s| s.start < off)
+            .checked_sub(1)?;
+        let s = &self.saves[i];
+        (off <= s.end && !s.restored.contains(&off)).then_some(s)
     }
 
     /// The fp shift of the direct call whose return address is at offset `ret`.
@@ -119,11 +171,15 @@ impl UnwindInfo {
 const MAX_SEARCH_FRAMES: usize = 1 << 20;
 
 /// Where the trap stub resumes after a catch: the catching frame's `rbp` (also its `rsp`:
-/// JIT frames keep nothing else on the machine stack) and value-stack `fp`.
+/// JIT frames keep nothing else on the machine stack) and value-stack `fp`, and the
+/// callee-saved registers as the catching frame had them (the stub passes in their values
+/// at the throw; the search replaces them with what the abandoned frames saved).
 #[repr(C)]
 pub struct Resume {
     pub rbp: usize,
     pub fp: usize,
+    pub rbx: usize,
+    pub r12: usize,
 }
 
 /// Called by the trap stub for an exception trap, before anything is abandoned: searches
@@ -140,7 +196,8 @@ pub struct Resume {
 /// # Safety
 /// The helper module's contract (`super::helpers`); the saved-`rbp` chain from `rbp` is
 /// intact up to the entry trampoline, every JIT frame of it was entered through a registered
-/// direct call site or a tail call, and `out` is writable.
+/// direct call site or a tail call, and `out` is writable and holds rbx and r12 as they were
+/// at the throw.
 pub unsafe extern "C" fn catch_exception(
     vmctx: *const VMContext,
     pc: usize,
@@ -162,6 +219,8 @@ pub unsafe extern "C" fn catch_exception(
         return 0;
     };
     let tags = &store.instances[instance as usize].tags;
+    // SAFETY: `out` is the stub's scratch, with rbx and r12 at the throw (the contract).
+    let mut regs = unsafe { [(*out).rbx, (*out).r12] };
     let (mut pc, mut rbp, mut fp) = (pc, rbp, fp);
     let mut table: Option<Arc<super::code_memory::TrapTable>> = None;
     for _ in 0..MAX_SEARCH_FRAMES {
@@ -202,8 +261,25 @@ pub unsafe extern "C" fn catch_exception(
                 }
                 store.runtime.pending_trap = None;
                 // SAFETY: `out` is the stub's scratch (the contract).
-                unsafe { *out = Resume { rbp, fp } };
+                unsafe {
+                    *out = Resume {
+                        rbp,
+                        fp,
+                        rbx: regs[0],
+                        r12: regs[1],
+                    }
+                };
                 return pad;
+            }
+            // This frame is abandoned: its caller's callee-saved registers are in its cells.
+            if let Some(s) = t.unwind.saves_at(off) {
+                for (reg, &cell) in regs.iter_mut().zip(&s.cells) {
+                    if cell != NO_SAVE {
+                        // SAFETY: `fp` is this frame's value-stack frame (as above), and
+                        // its prologue stored the register in this cell of it.
+                        *reg = unsafe { *(fp as *const u64).add(cell as usize) } as usize;
+                    }
+                }
             }
         }
         // The caller: its return address and saved rbp are in this frame's header.

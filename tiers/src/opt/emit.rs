@@ -7,6 +7,7 @@ use super::abi::{self, cell_disp};
 use super::lower::{is_scalar_access, VCode, VKind};
 use super::regalloc::RaFunc;
 use crate::jit::helpers;
+use crate::jit::unwind::{FrameSaves, NO_SAVE};
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 use regalloc2::{Allocation, Edit, InstOrEdit, Output, RegClass};
 use strata_ir::{EntityRef, Function, Imm, Inst, Opcode, Type};
@@ -38,6 +39,9 @@ pub struct Emitted {
     pub frame_cells: u64,
     /// Exception handler entries of the invokes (`jit::unwind`), offsets in `bytes`.
     pub handlers: Vec<crate::jit::unwind::Handler>,
+    /// The frame cells where the prologue saves rbx and r12, for the unwinder to restore
+    /// them when an exception abandons the frame (offsets in `bytes`).
+    pub saves: FrameSaves,
 }
 
 /// An invoke's exception exits, resolved into handler entries once the code is laid out
@@ -94,6 +98,14 @@ struct Gen<'a> {
     exit_keys: Vec<(DynamicLabel, u32)>,
     /// Each `br_table`'s table label and its targets' labels (`jump_tables`).
     jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
+    /// The save cells of rbx and r12 (`Emitted::saves`).
+    saves: [u32; 2],
+    /// Trap exits taken after `restore_saved` (`FrameSaves::restored`).
+    restored_exits: Vec<DynamicLabel>,
+    /// The prologue sets r13 (the function has memory accesses), and whether an access
+    /// was emitted (which must then have it).
+    loads_r13: bool,
+    r13_used: bool,
 }
 
 /// Where r11's zero-extended 32-bit address comes from: a register, or `base + index <<
@@ -143,7 +155,19 @@ pub fn emit(
     // written only at return): a landing block loads them right away.
     let catch_base = locals;
     let spill_base = locals.max(vc.osr_cells).max(catch_base + vc.catch_cells);
-    let call_base = spill_base + out.num_spillslots as u32;
+    // The callee-saved registers the allocation uses get a cell each after the spill
+    // slots (docs/abi.md §8).
+    let saved = used_callee_saved(out);
+    let save_base = spill_base + out.num_spillslots as u32;
+    let mut saves = [NO_SAVE; 2];
+    let mut k = 0;
+    for (i, r) in abi::CALLEE_SAVED.into_iter().enumerate() {
+        if saved.contains(&r) {
+            saves[i] = save_base + k;
+            k += 1;
+        }
+    }
+    let call_base = save_base + k;
     let frame = call_base as u64 + vc.call_cells as u64 + 1;
     if frame > abi::MAX_FRAME_CELLS {
         return Err("function frame is too large".into());
@@ -184,6 +208,16 @@ pub fn emit(
         invokes: Vec::new(),
         exit_keys: Vec::new(),
         jump_tables: Vec::new(),
+        saves,
+        restored_exits: Vec::new(),
+        loads_r13: vc.insts.iter().any(|v| match v.kind {
+            VKind::Ir(i) => {
+                let op = func.inst(i).opcode;
+                is_scalar_access(op) || matches!(op, Opcode::SimdLoad | Opcode::SimdStore)
+            }
+            VKind::Params => false,
+        }),
+        r13_used: false,
     };
     let landing = landing_blocks(func, vc);
     let mut block_offsets = vec![0u32; vc.blocks.len()];
@@ -252,11 +286,26 @@ pub fn emit(
     }
     g.stubs();
     let tables = g.jump_tables()?;
+    if g.r13_used && !g.loads_r13 {
+        return Err("a memory access the prologue did not expect".into());
+    }
     let handlers = g.handlers(vc, &block_offsets, &g.exit_keys)?;
+    let restored = g
+        .exit_keys
+        .iter()
+        .filter(|(l, _)| g.restored_exits.contains(l))
+        .map(|&(_, key)| key)
+        .collect();
     let mut bytes = g.asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
     for (at, rel) in tables {
         bytes[at..at + 4].copy_from_slice(&rel.to_le_bytes());
     }
+    let saves = FrameSaves {
+        start: 0,
+        end: bytes.len() as u32,
+        cells: saves,
+        restored,
+    };
     Ok(Emitted {
         bytes,
         traps: g.traps,
@@ -264,7 +313,30 @@ pub fn emit(
         wasm_offsets: g.wasm_offsets,
         frame_cells: frame,
         handlers,
+        saves,
     })
+}
+
+/// The callee-saved registers (`abi::CALLEE_SAVED`) the allocation puts any value in: the
+/// emitter itself never touches them (r12 only when pinned, and then it is not allocatable).
+fn used_callee_saved(out: &Output) -> Vec<u8> {
+    let mut used = Vec::new();
+    let edits = out
+        .edits
+        .iter()
+        .flat_map(|(_, Edit::Move { from, to })| [*from, *to]);
+    for a in out.allocs.iter().copied().chain(edits) {
+        if let Some(r) = a.as_reg() {
+            let e = r.hw_enc() as u8;
+            if r.class() == regalloc2::RegClass::Int
+                && abi::CALLEE_SAVED.contains(&e)
+                && !used.contains(&e)
+            {
+                used.push(e);
+            }
+        }
+    }
+    used
 }
 
 /// Which blocks (regalloc2 indices) are landing blocks: exceptional targets of an invoke,
@@ -535,10 +607,34 @@ impl Gen<'_> {
             ; cmp r10, QWORD [r11 + end]
             ; ja =>ovf
         );
+        // The caller's callee-saved registers this function uses (restored by
+        // `restore_saved`; an OSR entry is a function of its own with the same prologue).
+        for (i, r) in abi::CALLEE_SAVED.into_iter().enumerate() {
+            if self.saves[i] != NO_SAVE {
+                let d = cell_disp(self.saves[i]);
+                asm!(self; mov QWORD [r14 + d], Rq(r));
+            }
+        }
         if self.has_memory {
-            let mb = off::VMCTX_MEM_BASE;
-            asm!(self; mov r13, QWORD [r15 + mb]);
+            // Only a function that addresses memory reads r13: the others leave it as they
+            // found it (a same-instance caller's is the same base; other instances are
+            // reached through the trampoline, which restores it).
+            if self.loads_r13 {
+                let mb = off::VMCTX_MEM_BASE;
+                asm!(self; mov r13, QWORD [r15 + mb]);
+            }
             self.reload_mem_len();
+        }
+    }
+
+    /// Puts back the caller's callee-saved registers before this frame is left by a return
+    /// or a tail call (after the last read of a value in them).
+    fn restore_saved(&mut self) {
+        for (i, r) in abi::CALLEE_SAVED.into_iter().enumerate() {
+            if self.saves[i] != NO_SAVE {
+                let d = cell_disp(self.saves[i]);
+                asm!(self; mov Rq(r), QWORD [r14 + d]);
+            }
         }
     }
 
@@ -1141,6 +1237,7 @@ impl Gen<'_> {
                     self.store_cell(a, cell_disp(cell), t);
                     cell += t.cells();
                 }
+                self.restore_saved();
                 asm!(self; pop rbp ; ret);
             }
         }
@@ -1379,6 +1476,7 @@ impl Gen<'_> {
         size: u32,
         checked: bool,
     ) -> Option<i32> {
+        self.r13_used = true;
         let a = src.base;
         if self
             .module
@@ -1873,14 +1971,18 @@ impl Gen<'_> {
         // Arguments are stored in place unless a store could overwrite a spill slot that
         // holds a later argument (one at a cell below `cells`); then they go through the
         // outgoing call frame.
+        // The same for the cells of the saved registers, which are put back (after the last
+        // read of an argument register) before the arguments can reach them.
         let in_place = al[..n].iter().all(|a| {
             a.as_stack()
                 .is_none_or(|s| self.spill_base + s.index() as u32 >= cells)
-        });
+        }) && self.saves.iter().all(|&c| c == NO_SAVE || c >= cells);
         if in_place {
             self.store_args(inst, al, n, 0);
+            self.restore_saved();
         } else {
             self.store_args(inst, al, n, self.call_base);
+            self.restore_saved();
             self.move_tail_args(cells);
         }
         let imported = self.module.num_imported_funcs;
@@ -1902,6 +2004,7 @@ impl Gen<'_> {
             );
             self.call_helper(helpers::call_import as *const () as usize);
             let l = self.trap_exit();
+            self.restored_exits.push(l);
             asm!(self; test eax, eax ; jnz =>l ; pop rbp ; ret);
         }
         Ok(())
@@ -1920,8 +2023,12 @@ impl Gen<'_> {
         let cells = end - self.call_base;
         let idx_cell = cell_disp(end);
         self.store_cell(al[n], idx_cell, Type::I64);
+        // Nothing below reads an allocated register (helpers preserve the callee-saved
+        // ones), and the arguments moved down may overwrite the save cells.
+        self.restore_saved();
         let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
         let stub = self.trap_exit();
+        self.restored_exits.push(stub);
         // A 64-bit table's index is read whole (the helpers saturate it).
         let table64 = self
             .module
@@ -1972,8 +2079,11 @@ impl Gen<'_> {
         let cells = end - self.call_base;
         let ref_cell = cell_disp(end);
         self.store_cell(al[n], ref_cell, Type::FuncRef);
+        // As in `return_call_indirect`.
+        self.restore_saved();
         let (slow, general) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
         let stub = self.trap_exit();
+        self.restored_exits.push(stub);
         let (resolve, direct) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
         asm!(self; mov r11, QWORD [r14 + ref_cell]);
         // Inline, leaving what `resolve_tail_ref` would return.

@@ -1,7 +1,8 @@
 //! Instruction selection, first half: the IR function as regalloc2 sees it. Every IR
 //! instruction becomes one machine-level instruction whose operands carry x86-64 constraints
 //! (two-address forms reuse their first input, division wants rax/rdx, shift counts rcx,
-//! calls clobber every allocatable register); the entry block gets a pseudo instruction that
+//! calls clobber every allocatable register but the callee-saved rbx and r12, invokes every
+//! one); the entry block gets a pseudo instruction that
 //! defines the parameters from their cells. `emit.rs` turns each into machine code.
 
 use super::abi::{self, RAX, RCX, RDX};
@@ -374,7 +375,7 @@ fn constraints(
         MemoryGrow => {
             ops.push(Operand::reg_fixed_use(uses[0], abi::gpr(RDX)));
             ops.push(Operand::reg_fixed_def(defs[0], abi::gpr(RAX)));
-            clobbers = abi::all_allocatable();
+            clobbers = abi::call_clobbers();
             clobbers.remove(abi::gpr(RAX));
         }
         GlobalGet => {
@@ -398,7 +399,7 @@ fn constraints(
             for &d in &defs {
                 ops.push(Operand::any_def(d));
             }
-            clobbers = abi::all_allocatable();
+            clobbers = abi::call_clobbers();
         }
         CallIndirect | CallRef => {
             let (Imm::Index2(t, _) | Imm::Index(t)) = data.imm else {
@@ -419,7 +420,7 @@ fn constraints(
             for &d in &defs {
                 ops.push(Operand::any_def(d));
             }
-            clobbers = abi::all_allocatable();
+            clobbers = abi::call_clobbers();
         }
         ReturnCall | ReturnCallIndirect | ReturnCallRef => {
             // The arguments (then the table index or reference) go through the outgoing
@@ -449,7 +450,7 @@ fn constraints(
                     abi::gpr(abi::ARG_REGS[1 + nimm + k]),
                 ));
             }
-            clobbers = abi::all_allocatable();
+            clobbers = abi::call_clobbers();
             if let Some(&d) = defs.first() {
                 ops.push(Operand::reg_fixed_def(d, abi::gpr(RAX)));
                 clobbers.remove(abi::gpr(RAX));

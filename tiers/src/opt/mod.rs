@@ -121,6 +121,7 @@ impl OptCode {
             ..Default::default()
         };
         unwind.close_function(0, e.bytes.len() as u32, 0);
+        unwind.add_saves(&e.saves, 0);
         let code = jit::publish_with_unwind(
             "opt",
             module,

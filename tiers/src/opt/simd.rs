@@ -177,7 +177,7 @@ pub fn constraints(
             for &u in uses {
                 vc.operands.push(Operand::reg_use(u));
             }
-            clobbers = abi::all_allocatable();
+            clobbers = abi::call_clobbers();
             let out = abi::xmm(0);
             vc.operands.push(Operand::reg_fixed_def(defs[0], out));
             clobbers.remove(out);

@@ -122,6 +122,7 @@ impl CompilerTier for OptTier {
                 }));
             let end = (offset + e.bytes.len()) as u32;
             unwind.close_function(offset as u32, end, first_handler);
+            unwind.add_saves(&e.saves, offset as u32);
             bytes.extend_from_slice(&e.bytes);
             funcs.push(PublishedFunc {
                 offset,
