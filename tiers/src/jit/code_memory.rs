@@ -7,7 +7,7 @@
 //! trap table without allocating.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use strata_vm::{FrameInfo, TrapCode};
 
@@ -19,7 +19,14 @@ pub struct CodeMemory {
     len: usize,
     /// Bytes of code pages (read+execute) at the start; the rest are data pages.
     exec: usize,
+    /// Where the code starts in the first page (`CodeMemory::new`'s stagger).
+    start: usize,
 }
+
+/// Start offsets handed to successive code-only mappings: 9 cache lines apart, so 64
+/// mappings in a row start at 64 different cache-line offsets of their first page.
+static STAGGER: AtomicUsize = AtomicUsize::new(0);
+const STAGGER_STEP: usize = 9 * 64;
 
 // SAFETY: the code pages are immutable once made executable, and the data pages are only
 // written by JIT code and read through raw pointers; sharing the address is harmless.
@@ -28,9 +35,20 @@ unsafe impl Send for CodeMemory {}
 unsafe impl Sync for CodeMemory {}
 
 impl CodeMemory {
-    /// Copies `code` into a new mapping and makes it read+execute.
+    /// Copies `code` into a new mapping and makes it read+execute. Successive mappings put
+    /// their code at different cache-line offsets of the first page: tiered execution maps
+    /// each optimized function on its own, and entries all at offset 0 of their pages
+    /// compete for the same instruction-cache sets and branch-predictor entries (a program
+    /// that calls a dozen small functions through a table ran 13% slower tiered than with
+    /// the same code packed by a whole-module compile).
     pub fn new(code: &[u8]) -> io::Result<CodeMemory> {
-        Self::map(code, code.len(), 0)
+        let start = STAGGER.fetch_add(STAGGER_STEP, Ordering::Relaxed) % PAGE;
+        let mut padded = Vec::with_capacity(start + code.len());
+        padded.resize(start, 0xcc);
+        padded.extend_from_slice(code);
+        let mut mem = Self::map(&padded, padded.len(), 0)?;
+        mem.start = start;
+        Ok(mem)
     }
 
     /// As `new`, but the pages from `data_from` (a multiple of the page size) on stay
@@ -90,18 +108,20 @@ impl CodeMemory {
             ptr,
             len,
             exec: exec.min(len),
+            start: 0,
         })
     }
 
+    /// Where the code starts (offset 0 of what was copied in).
     pub fn base(&self) -> *const u8 {
-        self.ptr
+        self.ptr.wrapping_add(self.start)
     }
 
-    /// The code bytes (for disassembly): the code pages, without data pages.
+    /// The code bytes (for disassembly): the code pages from `base`, without data pages.
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: the code pages are readable for `exec` bytes and immutable while `self`
-        // lives.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.exec) }
+        // SAFETY: the code pages are readable for `exec` bytes from `ptr` and immutable while
+        // `self` lives; `start < exec`.
+        unsafe { std::slice::from_raw_parts(self.base(), self.exec - self.start) }
     }
 }
 
