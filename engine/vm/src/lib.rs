@@ -27,6 +27,7 @@ pub use instantiate::{
 };
 pub use interrupt::Interrupts;
 pub use memory::{BoundsChecks, LinearMemory};
+pub use mmap::ValueStack;
 pub use module::{Module, ParseError, StreamingValidator};
 pub use store::*;
 pub use trap::{FrameInfo, Trap, TrapCode};

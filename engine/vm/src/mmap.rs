@@ -105,3 +105,81 @@ impl Drop for Reservation {
         }
     }
 }
+
+/// The value stack of one activation from the host: `cells` zeroed u64 cells.
+///
+/// It is mapped rather than allocated: a fresh store's first call would otherwise `memset` the
+/// whole stack (8 MiB by default, since the allocator serves a block of that size again from
+/// its heap once one has been freed) and make every page of it resident. A mapping's pages are
+/// zeroed by the kernel when first touched, so a call pays only for the stack it uses.
+pub struct ValueStack {
+    cells: NonNull<u64>,
+    len: usize,
+    /// Set when the mapping failed and the cells live on the heap instead.
+    heap: Option<Box<[u64]>>,
+}
+
+// SAFETY: the stack is plain memory owned by this value, like a `Box<[u64]>`.
+unsafe impl Send for ValueStack {}
+// SAFETY: shared access only reads through `&self`, like a `Box<[u64]>`.
+unsafe impl Sync for ValueStack {}
+
+impl ValueStack {
+    pub fn new(cells: usize) -> ValueStack {
+        let bytes = cells.max(1) * 8;
+        // SAFETY: an anonymous private mapping at an address of the kernel's choosing touches
+        // no existing memory; its pages read as zero.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        match NonNull::new(ptr.cast::<u64>()) {
+            Some(cells_ptr) if ptr != libc::MAP_FAILED => ValueStack {
+                cells: cells_ptr,
+                len: cells,
+                heap: None,
+            },
+            _ => {
+                let mut heap = vec![0u64; cells].into_boxed_slice();
+                ValueStack {
+                    cells: NonNull::new(heap.as_mut_ptr()).unwrap_or(NonNull::dangling()),
+                    len: cells,
+                    heap: Some(heap),
+                }
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for ValueStack {
+    type Target = [u64];
+    fn deref(&self) -> &[u64] {
+        // SAFETY: `cells` points to `len` initialised (zero-filled or written) u64s owned by
+        // this value: either its mapping or its heap block.
+        unsafe { std::slice::from_raw_parts(self.cells.as_ptr(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for ValueStack {
+    fn deref_mut(&mut self) -> &mut [u64] {
+        // SAFETY: as in `deref`, and `&mut self` makes this the only access.
+        unsafe { std::slice::from_raw_parts_mut(self.cells.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for ValueStack {
+    fn drop(&mut self) {
+        if self.heap.is_none() {
+            // SAFETY: `cells`/`len` are exactly the mapping made in `new`, unmapped once.
+            unsafe {
+                libc::munmap(self.cells.as_ptr().cast(), self.len.max(1) * 8);
+            }
+        }
+    }
+}

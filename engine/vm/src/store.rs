@@ -339,7 +339,7 @@ pub struct StoreInner {
     pub exns: crate::exn::ExnHeap,
     pub externs: Vec<Arc<dyn Any + Send + Sync>>,
     /// Value stacks to reuse across calls from the host.
-    pub stack_pool: Vec<Box<[u64]>>,
+    pub stack_pool: Vec<crate::ValueStack>,
     /// JIT execution state shared by the store's instances (boxed: stable address).
     pub runtime: Box<VMRuntime>,
     /// The tier manager, when functions move between tiers (`None`: every function stays
@@ -450,13 +450,13 @@ impl StoreInner {
     }
 
     /// A value stack for one activation from the host, reused when possible.
-    pub fn take_stack(&mut self) -> Box<[u64]> {
+    pub fn take_stack(&mut self) -> crate::ValueStack {
         self.stack_pool
             .pop()
-            .unwrap_or_else(|| vec![0u64; self.config.max_stack_cells].into_boxed_slice())
+            .unwrap_or_else(|| crate::ValueStack::new(self.config.max_stack_cells))
     }
 
-    pub fn return_stack(&mut self, stack: Box<[u64]>) {
+    pub fn return_stack(&mut self, stack: crate::ValueStack) {
         if self.stack_pool.len() < 4 {
             self.stack_pool.push(stack);
         }
