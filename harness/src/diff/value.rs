@@ -324,6 +324,10 @@ impl Snapshot {
                     b.len()
                 ));
             }
+            // Slice equality first: memcmp, where the byte-wise search is not vectorised.
+            if a == b {
+                continue;
+            }
             if let Some(at) = a.iter().zip(b).position(|(x, y)| x != y) {
                 let count = a.iter().zip(b).filter(|(x, y)| x != y).count();
                 let end = (at + 8).min(a.len());

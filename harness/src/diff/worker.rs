@@ -1,7 +1,7 @@
 //! Running sides in worker threads, each step bounded in time.
 //!
-//! Each side runs on its own thread (the sides of a case one after another) and reports each
-//! step over a channel. Strata sides stop a step that runs past `timeout` themselves, by epoch
+//! Each side runs on a worker thread (the sides of a case one after another; a worker that
+//! ended its job cleanly runs the same side's next case) and reports each step over a channel. Strata sides stop a step that runs past `timeout` themselves, by epoch
 //! interruption (`Side::execute_limited`): the step is inconclusive ("timed out") and the
 //! thread is free again. For the others (peers) the collector waits at most `timeout` for
 //! every next step; when the wait runs out, that step and everything after it are
@@ -65,38 +65,104 @@ pub fn run_sides(
     sides
         .iter()
         .map(|side| {
-            let (tx, rx) = mpsc::channel();
             let n_calls = plan.calls.len();
-            let side_here = side.clone();
-            let (side, wasm, plan) = (side.clone(), wasm.clone(), plan.clone());
-            let rx = std::thread::Builder::new()
-                .name(format!("diff-{}", side.name()))
-                .stack_size(WORKER_STACK)
-                .spawn(move || {
-                    let emit_tx = tx.clone();
-                    let result = catch_unwind(AssertUnwindSafe(|| {
-                        side.execute_limited(&wasm, &plan, timeout, &mut |e| {
-                            let _ = emit_tx.send(Msg::Event(e));
-                        })
-                    }));
-                    let _ = tx.send(match result {
-                        Ok(()) => Msg::Done,
-                        Err(p) => Msg::Panic(panic_message(&*p)),
-                    });
-                })
-                .map(|_| rx)
-                .map_err(|e| format!("cannot start a worker thread: {e}"));
-            let wait = if side_here.interrupts_itself() {
+            let wait = if side.interrupts_itself() {
                 timeout + STOP_GRACE
             } else {
                 timeout
             };
-            collect(rx, n_calls, wait)
+            let (tx, rx) = mpsc::channel();
+            let job = Job {
+                side: side.clone(),
+                wasm: wasm.clone(),
+                plan: plan.clone(),
+                timeout,
+                reply: tx,
+            };
+            let name = side.name().to_string();
+            let rx = take_worker(&name).and_then(|worker| {
+                worker
+                    .jobs
+                    .send(job)
+                    .map_err(|_| "a worker thread ended early".to_string())?;
+                Ok((worker, rx))
+            });
+            let (worker, rx) = match rx {
+                Ok((worker, rx)) => (Some(worker), Ok(rx)),
+                Err(e) => (None, Err(e)),
+            };
+            let (run, reusable) = collect(rx, n_calls, wait);
+            if let (Some(worker), true) = (worker, reusable) {
+                IDLE.with(|idle| idle.borrow_mut().push((name, worker)));
+            }
+            run
         })
         .collect()
 }
 
-fn collect(rx: Result<mpsc::Receiver<Msg>, String>, n_calls: usize, timeout: Duration) -> SideRun {
+/// One side's run of one case, sent to a worker thread.
+struct Job {
+    side: Arc<dyn Side>,
+    wasm: Arc<Vec<u8>>,
+    plan: Arc<Plan>,
+    timeout: Duration,
+    reply: mpsc::Sender<Msg>,
+}
+
+/// A worker thread waiting for jobs. Starting a thread per side and case (with its 64 MiB
+/// stack mapped and unmapped each time) cost more of a campaign's time than some sides'
+/// work, so a thread that finished its job cleanly runs the next case of the same side.
+struct Worker {
+    jobs: mpsc::Sender<Job>,
+}
+
+thread_local! {
+    /// Idle workers of the calling thread, by side name. A worker that timed out or panicked
+    /// is never put back: it is abandoned as before.
+    static IDLE: std::cell::RefCell<Vec<(String, Worker)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn take_worker(name: &str) -> Result<Worker, String> {
+    let idle = IDLE.with(|idle| {
+        let mut idle = idle.borrow_mut();
+        let at = idle.iter().position(|(n, _)| n == name)?;
+        Some(idle.swap_remove(at).1)
+    });
+    if let Some(worker) = idle {
+        return Ok(worker);
+    }
+    let (jobs, inbox) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name(format!("diff-{name}"))
+        .stack_size(WORKER_STACK)
+        .spawn(move || {
+            // Ends when the pool drops its sender (the calling thread ended, or the worker
+            // was abandoned).
+            while let Ok(job) = inbox.recv() {
+                let emit_tx = job.reply.clone();
+                let result = catch_unwind(AssertUnwindSafe(|| {
+                    job.side
+                        .execute_limited(&job.wasm, &job.plan, job.timeout, &mut |e| {
+                            let _ = emit_tx.send(Msg::Event(e));
+                        })
+                }));
+                let _ = job.reply.send(match result {
+                    Ok(()) => Msg::Done,
+                    Err(p) => Msg::Panic(panic_message(&*p)),
+                });
+            }
+        })
+        .map(|_| Worker { jobs })
+        .map_err(|e| format!("cannot start a worker thread: {e}"))
+}
+
+/// Collects one side's reports; also says whether its worker ended the job cleanly (and may
+/// run the next).
+fn collect(
+    rx: Result<mpsc::Receiver<Msg>, String>,
+    n_calls: usize,
+    timeout: Duration,
+) -> (SideRun, bool) {
     let mut run = SideRun {
         instantiate: Outcome::Inconclusive("not run".into()),
         calls: Vec::with_capacity(n_calls),
@@ -107,9 +173,10 @@ fn collect(rx: Result<mpsc::Receiver<Msg>, String>, n_calls: usize, timeout: Dur
         Err(e) => {
             run.instantiate = Outcome::Inconclusive(e);
             fill(&mut run, n_calls, "not run");
-            return run;
+            return (run, false);
         }
     };
+    let mut clean = false;
     let mut instantiated = false;
     // Why the steps not reported are inconclusive.
     let mut missing = "the side stopped before this step";
@@ -134,7 +201,10 @@ fn collect(rx: Result<mpsc::Receiver<Msg>, String>, n_calls: usize, timeout: Dur
                 }
             }
             Ok(Msg::Event(Event::Finished(s))) => run.snapshot = Some(s),
-            Ok(Msg::Done) => break,
+            Ok(Msg::Done) => {
+                clean = true;
+                break;
+            }
             Ok(Msg::Panic(m)) => {
                 if instantiated {
                     run.calls.push(Outcome::Panicked(m));
@@ -163,12 +233,69 @@ fn collect(rx: Result<mpsc::Receiver<Msg>, String>, n_calls: usize, timeout: Dur
         }
     }
     fill(&mut run, n_calls, missing);
-    run
+    (run, clean)
 }
 
 fn fill(run: &mut SideRun, n_calls: usize, why: &str) {
     run.calls.truncate(n_calls);
     while run.calls.len() < n_calls {
         run.calls.push(Outcome::Inconclusive(why.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Records the thread each run happens on; panics on the runs listed in `panic_on`.
+    struct Recorder {
+        threads: Mutex<Vec<std::thread::ThreadId>>,
+        panic_on: Vec<usize>,
+    }
+
+    impl Side for Recorder {
+        fn name(&self) -> &str {
+            "recorder"
+        }
+        fn execute(&self, _: &[u8], _: &Plan, _: &mut dyn FnMut(Event)) {
+            let mut threads = self.threads.lock().unwrap();
+            threads.push(std::thread::current().id());
+            let run = threads.len() - 1;
+            drop(threads);
+            if self.panic_on.contains(&run) {
+                panic!("run {run} panics");
+            }
+        }
+    }
+
+    #[test]
+    fn a_worker_runs_the_next_case_unless_its_job_panicked() {
+        let recorder = Arc::new(Recorder {
+            threads: Mutex::new(Vec::new()),
+            panic_on: vec![1],
+        });
+        let sides: Vec<Arc<dyn Side>> = vec![recorder.clone()];
+        let plan = Arc::new(Plan {
+            calls: vec![],
+            fuel: None,
+            wasi: false,
+        });
+        let mut outcomes = Vec::new();
+        for _ in 0..3 {
+            let runs = run_sides(&sides, &Arc::new(vec![]), &plan, Duration::from_secs(5));
+            outcomes.push(matches!(runs[0].instantiate, Outcome::Panicked(_)));
+        }
+        assert_eq!(outcomes, [false, true, false]);
+        let threads = recorder.threads.lock().unwrap().clone();
+        assert_eq!(
+            threads[0], threads[1],
+            "a clean run leaves its worker for the next"
+        );
+        assert_ne!(
+            threads[1], threads[2],
+            "a worker whose job panicked is not reused"
+        );
+        assert_ne!(threads[0], std::thread::current().id());
     }
 }
