@@ -213,7 +213,9 @@ pub fn emit(
         loads_r13: vc.insts.iter().any(|v| match v.kind {
             VKind::Ir(i) => {
                 let op = func.inst(i).opcode;
-                is_scalar_access(op) || matches!(op, Opcode::SimdLoad | Opcode::SimdStore)
+                is_scalar_access(op)
+                    || matches!(op, Opcode::SimdLoad | Opcode::SimdStore)
+                    || vc.mem_operand[i.index()].is_some()
             }
             VKind::Params => false,
         }),
@@ -246,7 +248,8 @@ pub fn emit(
         for item in out.block_insts_and_edits(&ra, regalloc2::Block::new(b)) {
             let access = matches!(item, InstOrEdit::Inst(i)
                 if matches!(vc.insts[i.index()].kind,
-                    VKind::Ir(inst) if is_scalar_access(func.inst(inst).opcode)));
+                    VKind::Ir(inst) if is_scalar_access(func.inst(inst).opcode)
+                        || vc.mem_operand[inst.index()].is_some()));
             if !access {
                 g.r11_index = None;
             }
@@ -682,6 +685,9 @@ impl Gen<'_> {
             .first()
             .map(|&a| is64(self.func.value_type(a)))
             .unwrap_or(false);
+        if let Some(load) = vc.mem_operand[inst.index()] {
+            return self.mem_operand_op(inst, load, al, vc);
+        }
         match op {
             I32Const => {
                 let (d, Imm::I32(v)) = (reg(al[0]), data.imm) else {
@@ -1241,6 +1247,71 @@ impl Gen<'_> {
                 asm!(self; pop rbp ; ret);
             }
         }
+        Ok(())
+    }
+
+    /// An ALU op reading folded load `load` from memory (`lower::load_folds`): operands
+    /// the other value (the result's register), the load's address operands, the result.
+    /// The access faults at this instruction, which the trap table maps to the load's
+    /// wasm offset; in explicit mode the load's check comes right before it.
+    fn mem_operand_op(
+        &mut self,
+        inst: Inst,
+        load: Inst,
+        al: &[Allocation],
+        vc: &VCode,
+    ) -> Result<(), String> {
+        use Opcode::*;
+        let op = self.func.inst(inst).opcode;
+        let ld = *self.func.inst(load);
+        let Imm::Mem(m) = ld.imm else {
+            return Err("bad folded load".into());
+        };
+        let (src, k) = Self::access_src(vc, load, &al[1..]);
+        let d = reg(al[1 + k]);
+        if d != reg(al[0]) {
+            return Err("memory-operand op: result not in its operand's register".into());
+        }
+        let at = self.wasm_at;
+        if let Some(w) = self.func.srcloc(load) {
+            self.wasm_at = w;
+        }
+        let size = ld.opcode.access_bytes().unwrap_or(8) as u32;
+        if let Some(disp) = self.address_from(src, m.memory, m.offset, size, m.checked) {
+            let site = self.asm.offset().0 as u32;
+            self.traps.push((site, TrapCode::MemoryOutOfBounds));
+            self.wasm_offsets.push((site, self.wasm_at));
+            match op {
+                I32Add => asm!(self; add Rd(d), DWORD [r13 + r11 + disp]),
+                I32Sub => asm!(self; sub Rd(d), DWORD [r13 + r11 + disp]),
+                I32Mul => asm!(self; imul Rd(d), DWORD [r13 + r11 + disp]),
+                I32And => asm!(self; and Rd(d), DWORD [r13 + r11 + disp]),
+                I32Or => asm!(self; or Rd(d), DWORD [r13 + r11 + disp]),
+                I32Xor => asm!(self; xor Rd(d), DWORD [r13 + r11 + disp]),
+                I64Add => asm!(self; add Rq(d), QWORD [r13 + r11 + disp]),
+                I64Sub => asm!(self; sub Rq(d), QWORD [r13 + r11 + disp]),
+                I64Mul => asm!(self; imul Rq(d), QWORD [r13 + r11 + disp]),
+                I64And => asm!(self; and Rq(d), QWORD [r13 + r11 + disp]),
+                I64Or => asm!(self; or Rq(d), QWORD [r13 + r11 + disp]),
+                I64Xor => asm!(self; xor Rq(d), QWORD [r13 + r11 + disp]),
+                F32Add => asm!(self; addss Rx(d), DWORD [r13 + r11 + disp]),
+                F32Sub => asm!(self; subss Rx(d), DWORD [r13 + r11 + disp]),
+                F32Mul => asm!(self; mulss Rx(d), DWORD [r13 + r11 + disp]),
+                F32Div => asm!(self; divss Rx(d), DWORD [r13 + r11 + disp]),
+                F64Add => asm!(self; addsd Rx(d), QWORD [r13 + r11 + disp]),
+                F64Sub => asm!(self; subsd Rx(d), QWORD [r13 + r11 + disp]),
+                F64Mul => asm!(self; mulsd Rx(d), QWORD [r13 + r11 + disp]),
+                F64Div => asm!(self; divsd Rx(d), QWORD [r13 + r11 + disp]),
+                _ => return Err(format!("{op}: no memory-operand form")),
+            }
+            // An integer result in the address's base register changes it.
+            let int = !matches!(op, F32Add | F32Sub | F32Mul | F32Div)
+                && !matches!(op, F64Add | F64Sub | F64Mul | F64Div);
+            if int && self.r11_index.is_some_and(|s| s.reads(d)) {
+                self.r11_index = None;
+            }
+        }
+        self.wasm_at = at;
         Ok(())
     }
 

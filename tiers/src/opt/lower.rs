@@ -58,6 +58,9 @@ pub struct VCode {
     /// Per IR instruction: a load or store whose address `i32.add`/`i32.sub` was folded
     /// into it (`address_forms`).
     pub addr: Vec<Option<AddrForm>>,
+    /// Per IR instruction: the load an ALU op reads as its memory operand (`load_folds`):
+    /// the load gets no instruction of its own.
+    pub mem_operand: Vec<Option<Inst>>,
 }
 
 /// How a load or store computes its 32-bit address itself: `lea r11d, [base + index <<
@@ -102,6 +105,7 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
     let counts = use_counts(func);
     let needed = needed_params(func);
     let folds = address_folds(func, module, &counts);
+    let loads = load_folds(func, module, &counts, &folds);
     let mut vc = VCode {
         insts: Vec::with_capacity(func.insts.len() + 1),
         operands: Vec::new(),
@@ -114,6 +118,7 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
         catch_cells: 0,
         has_v128: func.values.iter().any(|(_, v)| v.ty == Type::V128),
         addr: vec![None; func.insts.len()],
+        mem_operand: loads.operand.clone(),
     };
     for &b in &order {
         let start = vc.insts.len() as u32;
@@ -154,7 +159,10 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
             {
                 continue;
             }
-            if fusions.iter().any(|&(c, _)| c == inst) || folds.skip[inst.index()] {
+            if fusions.iter().any(|&(c, _)| c == inst)
+                || folds.skip[inst.index()]
+                || loads.skip[inst.index()]
+            {
                 continue;
             }
             let fused = fusions.iter().find(|&&(_, u)| u == inst).map(|&(c, _)| c);
@@ -180,6 +188,11 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
                         vc.operands.push(Operand::reg_reuse_def(vreg(func, r)?, 0));
                     }
                     PRegSet::empty()
+                }
+                None if loads.operand[inst.index()].is_some() => {
+                    let l = loads.operand[inst.index()].ok_or("no folded load")?;
+                    vc.addr[l.index()] = folds.forms[l.index()].as_ref().map(|f| f.form);
+                    mem_operand_constraints(func, inst, l, &folds, &mut vc)?
                 }
                 None => match &folds.forms[inst.index()] {
                     Some(f) => {
@@ -800,6 +813,154 @@ fn folded_access_constraints(
     if access_needs_r10(module, func.inst(inst).imm) {
         r10_temp(vc);
     }
+    Ok(PRegSet::empty())
+}
+
+/// Loads read as an x86 memory operand by the instruction that uses them (`add eax,
+/// [r13 + r11 + d]`): per instruction, the load it reads (`VCode::mem_operand`), and per
+/// load whether it is folded (it then gets no instruction of its own).
+struct LoadFolds {
+    operand: Vec<Option<Inst>>,
+    skip: Vec<bool>,
+}
+
+/// The plain load a `user` of opcode `op` can read as its memory operand at argument `k`:
+/// integer ALU ops (either operand of the commutative ones, the second of `sub`), and the
+/// second operand of scalar float arithmetic (whose first operand keeps its place: which
+/// NaN comes out depends on the operand order).
+fn mem_operand_load(op: Opcode, k: usize) -> Option<Opcode> {
+    use Opcode::*;
+    let (load, commutes) = match op {
+        I32Add | I32Mul | I32And | I32Or | I32Xor => (I32Load, true),
+        I32Sub => (I32Load, false),
+        I64Add | I64Mul | I64And | I64Or | I64Xor => (I64Load, true),
+        I64Sub => (I64Load, false),
+        F32Add | F32Sub | F32Mul | F32Div => (F32Load, false),
+        F64Add | F64Sub | F64Mul | F64Div => (F64Load, false),
+        _ => return None,
+    };
+    (k == 1 || commutes).then_some(load)
+}
+
+/// Whether a load may execute later, past instruction `op`: nothing between them writes
+/// memory or traps (the access must fault where it did, and before any later trap).
+fn load_may_pass(op: Opcode) -> bool {
+    op.is_pure() || (op.class() == strata_ir::Class::Read && !op.can_trap())
+}
+
+/// Folds a plain load of (32-bit) memory 0 into the ALU op that is its only user, in its
+/// own block, when the load can move down to that user: every instruction between them
+/// may be passed (`load_may_pass`), or is another folded load whose user comes later (the
+/// accesses keep their order, so the first to fault is the same). The user then computes
+/// the address (folded or not) and accesses memory itself, where a fault maps to the
+/// load's trap and wasm offset.
+fn load_folds(
+    func: &Function,
+    module: &strata_vm::Module,
+    counts: &[u32],
+    folds: &AddressFolds,
+) -> LoadFolds {
+    let n = func.insts.len();
+    let mut lf = LoadFolds {
+        operand: vec![None; n],
+        skip: vec![false; n],
+    };
+    if module.memories.first().is_none_or(|m| m.memory64) {
+        return lf;
+    }
+    let mut pos = vec![u32::MAX; n];
+    for &b in &func.layout {
+        let insts = func.block_insts(b);
+        for (i, &inst) in insts.iter().enumerate() {
+            pos[inst.index()] = i as u32;
+        }
+        // (load position, user position) per candidate.
+        let mut cands: Vec<(usize, usize)> = Vec::new();
+        for (q, &u) in insts.iter().enumerate() {
+            let op = func.inst(u).opcode;
+            let args = func.args(u);
+            if args.len() != 2 || imm_operand(func, u).is_some() || folds.skip[u.index()] {
+                continue;
+            }
+            for k in [1, 0] {
+                let Some(want) = mem_operand_load(op, k) else {
+                    continue;
+                };
+                let v = func.resolve(args[k]);
+                let strata_ir::ValueDef::Result(l, 0) = func.values[v].def else {
+                    continue;
+                };
+                let ok = func.inst(l).opcode == want
+                    && func.inst_block[l] == Some(b)
+                    && counts[v.index()] == 1
+                    && matches!(func.inst(l).imm, Imm::Mem(m) if m.memory == 0)
+                    && (pos[l.index()] as usize) < q;
+                if ok {
+                    cands.push((pos[l.index()] as usize, q));
+                    break;
+                }
+            }
+        }
+        if cands.is_empty() {
+            continue;
+        }
+        let mut user_at = vec![usize::MAX; insts.len()];
+        loop {
+            user_at.iter_mut().for_each(|u| *u = usize::MAX);
+            for &(p, q) in &cands {
+                user_at[p] = q;
+            }
+            let before = cands.len();
+            cands.retain(|&(p, q)| {
+                (p + 1..q).all(|r| match user_at[r] {
+                    usize::MAX => load_may_pass(func.inst(insts[r]).opcode),
+                    q2 => q2 > q,
+                })
+            });
+            if cands.len() == before {
+                break;
+            }
+        }
+        for (p, q) in cands {
+            lf.operand[insts[q].index()] = Some(insts[p]);
+            lf.skip[insts[p].index()] = true;
+        }
+    }
+    lf
+}
+
+/// The operands of an ALU op reading a folded load (`load_folds`): its other operand,
+/// the load's address operands (base, and index when folded), then the result in the
+/// other operand's register (`op d, [r13 + r11 + disp]`).
+fn mem_operand_constraints(
+    func: &Function,
+    inst: Inst,
+    load: Inst,
+    folds: &AddressFolds,
+    vc: &mut VCode,
+) -> Result<PRegSet, String> {
+    let args = func.args(inst);
+    let lv = func.resolve(func.result(load).ok_or("load without a result")?);
+    let other = if func.resolve(args[1]) == lv {
+        args[0]
+    } else {
+        args[1]
+    };
+    vc.operands.push(Operand::reg_use(vreg(func, other)?));
+    match &folds.forms[load.index()] {
+        Some(f) => {
+            vc.operands.push(Operand::reg_use(vreg(func, f.base)?));
+            if let Some(i) = f.index {
+                vc.operands.push(Operand::reg_use(vreg(func, i)?));
+            }
+        }
+        None => {
+            let a = *func.args(load).first().ok_or("load without an address")?;
+            vc.operands.push(Operand::reg_use(vreg(func, a)?));
+        }
+    }
+    let r = func.result(inst).ok_or("ALU op without a result")?;
+    vc.operands.push(Operand::reg_reuse_def(vreg(func, r)?, 0));
     Ok(PRegSet::empty())
 }
 
