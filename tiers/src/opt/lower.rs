@@ -874,6 +874,7 @@ fn load_folds(
         for (i, &inst) in insts.iter().enumerate() {
             pos[inst.index()] = i as u32;
         }
+        use Opcode::*;
         // (load position, user position) per candidate.
         let mut cands: Vec<(usize, usize)> = Vec::new();
         for (q, &u) in insts.iter().enumerate() {
@@ -895,7 +896,15 @@ fn load_folds(
                     && counts[v.index()] == 1
                     && matches!(func.inst(l).imm, Imm::Mem(m) if m.memory == 0)
                     && (pos[l.index()] as usize) < q;
-                if ok {
+                // Only passable instructions or loads (which may fold too) between: else
+                // the other operand may still fold.
+                let p = pos[l.index()] as usize;
+                if ok
+                    && insts[p + 1..q].iter().all(|&i| {
+                        let op = func.inst(i).opcode;
+                        load_may_pass(op) || matches!(op, I32Load | I64Load | F32Load | F64Load)
+                    })
+                {
                     cands.push((pos[l.index()] as usize, q));
                     break;
                 }

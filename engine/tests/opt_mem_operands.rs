@@ -1,0 +1,116 @@
+//! Loads folded into the instruction that uses them (`lower::load_folds`: x86 memory
+//! operands): the optimizing tier agrees with the interpreter on values, trap kinds and the
+//! trapping instruction's wasm offset, in both bounds modes, and the fold happens.
+
+use strata::*;
+
+const WAT: &str = include_str!("wat/mem_operands.wat");
+
+/// Each call's result, or its trap and the innermost frame's wasm offset.
+fn run(tier: Tier, bounds: BoundsChecks) -> Vec<String> {
+    let engine = Engine::new(Config::default().tier(tier).bounds_checks(bounds)).unwrap();
+    let mut store = Store::new(&engine);
+    let module = Module::new(&engine, WAT).unwrap();
+    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+    let end = 65536;
+    let calls: Vec<(&str, Vec<Val>)> = vec![
+        ("int32", vec![Val::I32(0), Val::I32(0x1234_5678)]),
+        ("int32", vec![Val::I32(3), Val::I32(-9)]),
+        ("int32", vec![Val::I32(end - 20), Val::I32(1)]),
+        ("int32", vec![Val::I32(end - 19), Val::I32(1)]),
+        ("int32", vec![Val::I32(end - 4), Val::I32(1)]),
+        ("int32", vec![Val::I32(-1), Val::I32(1)]),
+        ("int64", vec![Val::I32(1), Val::I64(-0x0123_4567_89ab)]),
+        ("int64", vec![Val::I32(end - 24), Val::I64(5)]),
+        ("int64", vec![Val::I32(end - 23), Val::I64(5)]),
+        ("indexed", vec![Val::I32(4), Val::I32(3)]),
+        ("indexed", vec![Val::I32(4), Val::I32(-1)]),
+        ("indexed", vec![Val::I32(end - 8), Val::I32(1)]),
+        ("indexed", vec![Val::I32(end - 12), Val::I32(2)]),
+        ("floats", vec![Val::I32(0), Val::f64(3.0), Val::f32(0.25)]),
+        (
+            "floats",
+            vec![Val::I32(8), Val::f64(f64::NAN), Val::f32(-1.0)],
+        ),
+        (
+            "floats",
+            vec![Val::I32(end - 80), Val::f64(1.0), Val::f32(1.0)],
+        ),
+        (
+            "floats",
+            vec![Val::I32(end - 76), Val::f64(1.0), Val::f32(1.0)],
+        ),
+        ("store_between", vec![Val::I32(0)]),
+        ("store_between", vec![Val::I32(end - 8)]),
+        ("store_between", vec![Val::I32(end - 6)]),
+        ("order", vec![Val::I32(0), Val::I32(4), Val::I32(7)]),
+        ("order", vec![Val::I32(end), Val::I32(4), Val::I32(7)]),
+        ("order", vec![Val::I32(0), Val::I32(end), Val::I32(7)]),
+        ("order", vec![Val::I32(end), Val::I32(-1), Val::I32(7)]),
+        ("div_between", vec![Val::I32(0), Val::I32(7)]),
+        ("div_between", vec![Val::I32(end), Val::I32(0)]),
+        ("div_between", vec![Val::I32(0), Val::I32(0)]),
+        ("sum", vec![Val::I32(0), Val::I32(3)]),
+        ("sum", vec![Val::I32(end - 32), Val::I32(5)]),
+    ];
+    let mut out = Vec::new();
+    for (name, args) in calls {
+        let f = instance.get_func(&store, name).unwrap();
+        out.push(match f.call(&mut store, &args) {
+            Ok(v) => format!("{name}{args:?} = {v:?}"),
+            Err(Error::Runtime(rt)) => {
+                let at = rt.frames().first().and_then(|f| f.wasm_offset());
+                format!("{name}{args:?} traps: {} at {at:?}", rt.trap())
+            }
+            Err(e) => format!("{name}{args:?} fails: {e}"),
+        });
+    }
+    out
+}
+
+#[test]
+fn folded_loads_agree_with_the_interpreter_traps_and_offsets_included() {
+    for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        let want = run(Tier::Interp, bounds);
+        assert!(
+            want.iter().filter(|r| r.contains("traps")).count() >= 10,
+            "{want:?}"
+        );
+        assert_eq!(run(Tier::Opt, bounds), want, "{bounds:?}");
+    }
+}
+
+/// The folds the tests above rely on happen: ALU ops and float arithmetic read memory
+/// (`[r13+r11...]` as a source operand), and the load before a store stays a load.
+#[test]
+fn loads_become_memory_operands() {
+    let engine = Engine::new(Config::default().tier(Tier::Interp)).unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    let env = module.env().clone();
+    let code = |d: u32| {
+        let bytes = strata_tiers::opt::function_code(&env, d, BoundsChecks::GuardPages).unwrap();
+        strata_tiers::jit::disasm::disassemble(&bytes, 0)
+    };
+    let reads_memory = |text: &str, mnemonic: &str| {
+        text.lines()
+            .filter(|l| l.contains(&format!("{mnemonic} ")) && l.contains(",[r13+r11"))
+            .count()
+    };
+    let int32 = code(0);
+    for m in ["add", "sub", "imul", "and", "xor"] {
+        assert!(reads_memory(&int32, m) >= 1, "{m}:\n{int32}");
+    }
+    let floats = code(3);
+    for m in [
+        "mulsd", "subsd", "divsd", "addss", "mulss", "subss", "divss",
+    ] {
+        assert!(reads_memory(&floats, m) >= 1, "{m}:\n{floats}");
+    }
+    // The loop's accumulation reads memory; nothing loads into a register first.
+    let sum = code(7);
+    assert_eq!(reads_memory(&sum, "add"), 1, "{sum}");
+    assert_eq!(reads_memory(&sum, "mov"), 0, "{sum}");
+    // A store between the load and its user: the load stays where it was.
+    let store_between = code(4);
+    assert_eq!(reads_memory(&store_between, "mov"), 1, "{store_between}");
+}
