@@ -50,6 +50,32 @@ fn run(tier: Tier, bounds: BoundsChecks) -> Vec<String> {
         ("div_between", vec![Val::I32(0), Val::I32(7)]),
         ("div_between", vec![Val::I32(end), Val::I32(0)]),
         ("div_between", vec![Val::I32(0), Val::I32(0)]),
+        ("compares", vec![Val::I32(0), Val::I32(3), Val::I64(5)]),
+        (
+            "compares",
+            vec![Val::I32(1), Val::I32(-1), Val::I64(i64::MIN)],
+        ),
+        ("compares", vec![Val::I32(40), Val::I32(0), Val::I64(0)]),
+        (
+            "compares",
+            vec![Val::I32(end - 28), Val::I32(0), Val::I64(0)],
+        ),
+        (
+            "compares",
+            vec![Val::I32(end - 27), Val::I32(0), Val::I64(0)],
+        ),
+        (
+            "compares",
+            vec![Val::I32(end - 12), Val::I32(0), Val::I64(0)],
+        ),
+        ("compares", vec![Val::I32(-2), Val::I32(0), Val::I64(0)]),
+        (
+            "find",
+            vec![Val::I32(0), Val::I32(0x100f0e0d), Val::I32(100)],
+        ),
+        ("find", vec![Val::I32(1), Val::I32(7), Val::I32(100)]),
+        ("find", vec![Val::I32(0), Val::I32(7), Val::I32(5)]),
+        ("find", vec![Val::I32(end - 40), Val::I32(7), Val::I32(100)]),
         ("sum", vec![Val::I32(0), Val::I32(3)]),
         ("sum", vec![Val::I32(end - 32), Val::I32(5)]),
     ];
@@ -110,6 +136,19 @@ fn loads_become_memory_operands() {
     let sum = code(7);
     assert_eq!(reads_memory(&sum, "add"), 1, "{sum}");
     assert_eq!(reads_memory(&sum, "mov"), 0, "{sum}");
+    // Compares: every load of `compares` is read by its `cmp` (none by a `mov`).
+    let compares = code(8);
+    assert!(
+        compares
+            .lines()
+            .filter(|l| l.contains(" cmp ") && l.contains("[r13+r11"))
+            .count()
+            == 8,
+        "{compares}"
+    );
+    assert_eq!(reads_memory(&compares, "mov"), 0, "{compares}");
+    let find = code(9);
+    assert_eq!(reads_memory(&find, "mov"), 0, "{find}");
     // A store between the load and its user: the load stays where it was.
     let store_between = code(4);
     assert_eq!(reads_memory(&store_between, "mov"), 1, "{store_between}");

@@ -64,4 +64,38 @@
       (local.set $a (i32.add (local.get $a) (i32.const 8)))
       (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
     (local.get $s))
+;; compares reading memory: unfused (0/1 results), fused into `select` and `br_if`,
+  ;; the load on either side, against a register, an immediate, and `eqz`
+  (func (export "compares") (param $a i32) (param $x i32) (param $y i64) (result i32)
+    (local $r i32)
+    (local.set $r
+      (i32.add
+        (i32.add (i32.lt_s (i32.load (local.get $a)) (local.get $x))
+                 (i32.shl (i32.gt_u (local.get $x) (i32.load offset=4 (local.get $a))) (i32.const 1)))
+        (i32.add (i32.shl (i32.eqz (i32.load offset=8 (local.get $a))) (i32.const 2))
+                 (i32.shl (i64.ge_s (i64.load offset=12 (local.get $a)) (local.get $y)) (i32.const 3)))))
+    (local.set $r
+      (i32.add (local.get $r)
+        (select (i32.const 16) (i32.const 32)
+                (i32.le_u (i32.load offset=16 (local.get $a)) (i32.const 0x14131211)))))
+    (local.set $r
+      (i32.add (local.get $r)
+        (select (i32.const 64) (i32.const 128)
+                (i64.ne (local.get $y) (i64.load offset=20 (local.get $a))))))
+    (block $b
+      (br_if $b (i32.ne (i32.load offset=2 (local.get $a)) (i32.const 0x06050403)))
+      (local.set $r (i32.add (local.get $r) (i32.const 256))))
+    (block $b
+      (br_if $b (i64.eqz (i64.load offset=1 (local.get $a))))
+      (local.set $r (i32.add (local.get $r) (i32.const 512))))
+    (local.get $r))
+  ;; a search loop: the load compared against the key in the loop's exit branch
+  (func (export "find") (param $a i32) (param $key i32) (param $n i32) (result i32)
+    (local $i i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.eq (i32.load (local.get $a)) (local.get $key)))
+        (local.set $a (i32.add (local.get $a) (i32.const 4)))
+        (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n)))))
+    (local.get $i))
 )

@@ -274,7 +274,7 @@ pub fn emit(
                         }
                         VKind::Ir(inst) => match vc.insts[i.index()].fused {
                             Some(c) if func.inst(inst).opcode == Opcode::Select => {
-                                g.fused_select(inst, c, allocs)
+                                g.fused_select(inst, c, allocs, vc)
                             }
                             Some(c) => g.fused_br_if(inst, c, allocs, vc, next),
                             None => g.inst(inst, allocs, vc, next)?,
@@ -1263,6 +1263,20 @@ impl Gen<'_> {
     ) -> Result<(), String> {
         use Opcode::*;
         let op = self.func.inst(inst).opcode;
+        if super::lower::is_int_compare(op) {
+            // The 0/1 result after the compare (`eqz` sets on equal to 0).
+            let d = reg(al[al.len() - 1]);
+            self.compare_flags(inst, &al[..al.len() - 1], vc);
+            let set = if matches!(op, I32Eqz | I64Eqz) {
+                I32Eq
+            } else {
+                op
+            };
+            self.set_from_flags(set, d);
+            // `setcc` went through r11b.
+            self.r11_index = None;
+            return Ok(());
+        }
         let ld = *self.func.inst(load);
         let Imm::Mem(m) = ld.imm else {
             return Err("bad folded load".into());
@@ -1317,12 +1331,15 @@ impl Gen<'_> {
 
     /// The flags of integer compare `cmp` (operands in `al`); returns its condition as the
     /// x86 `jcc`/`cmovcc` low nibble (the condition under which the compare is true).
-    fn compare_flags(&mut self, cmp: Inst, al: &[Allocation]) -> u8 {
-        use Opcode::*;
+    fn compare_flags(&mut self, cmp: Inst, al: &[Allocation], vc: &VCode) -> u8 {
         let op = self.func.inst(cmp).opcode;
         let w = is64(self.func.value_type(self.func.args(cmp)[0]));
-        let a = reg(al[0]);
         let imm = super::lower::imm_operand(self.func, cmp);
+        if let Some(load) = vc.mem_operand[cmp.index()] {
+            self.compare_memory(cmp, load, al, vc, w, imm);
+            return compare_cc(op);
+        }
+        let a = reg(al[0]);
         match (al.len(), w) {
             (1, false) if imm.is_some() => asm!(self; cmp Rd(a), imm.unwrap_or(0)),
             (1, true) if imm.is_some() => asm!(self; cmp Rq(a), imm.unwrap_or(0)),
@@ -1330,20 +1347,76 @@ impl Gen<'_> {
             (1, true) => asm!(self; test Rq(a), Rq(a)),
             _ => self.cmp_operands(w, al[0], al[1]),
         }
-        match op {
-            I32Eqz | I64Eqz | I32Eq | I64Eq => 0x4,
-            I32Ne | I64Ne => 0x5,
-            I32LtU | I64LtU => 0x2,
-            I32GeU | I64GeU => 0x3,
-            I32LeU | I64LeU => 0x6,
-            I32GtU | I64GtU => 0x7,
-            I32LtS | I64LtS => 0xc,
-            I32GeS | I64GeS => 0xd,
-            I32LeS | I64LeS => 0xe,
-            _ => 0xf,
-        }
+        compare_cc(op)
     }
 
+    /// `cmp` with folded load `load` as one operand (`lower::load_folds`): `cmp r, [m]`,
+    /// `cmp [m], r` or `cmp [m], imm` (`eqz`: 0), the operand order kept. Operands: the
+    /// other one (when it is a register), then the load's address operands. The access
+    /// faults at the `cmp`, mapped to the load's wasm offset.
+    fn compare_memory(
+        &mut self,
+        cmp: Inst,
+        load: Inst,
+        al: &[Allocation],
+        vc: &VCode,
+        w: bool,
+        imm: Option<i32>,
+    ) {
+        let args = self.func.args(cmp);
+        let lv = self.func.result(load).map(|v| self.func.resolve(v));
+        let load_first = Some(self.func.resolve(args[0])) == lv;
+        let (other, addr) = if args.len() == 2 && imm.is_none() {
+            (Some(reg(al[0])), &al[1..])
+        } else {
+            (None, al)
+        };
+        let (src, _) = Self::access_src(vc, load, addr);
+        let Imm::Mem(m) = self.func.inst(load).imm else {
+            return;
+        };
+        let size = self.func.inst(load).opcode.access_bytes().unwrap_or(8) as u32;
+        let at = self.wasm_at;
+        if let Some(w) = self.func.srcloc(load) {
+            self.wasm_at = w;
+        }
+        if let Some(disp) = self.address_from(src, m.memory, m.offset, size, m.checked) {
+            let site = self.asm.offset().0 as u32;
+            self.traps.push((site, TrapCode::MemoryOutOfBounds));
+            self.wasm_offsets.push((site, self.wasm_at));
+            let i = imm.unwrap_or(0);
+            match (other, load_first, w) {
+                (Some(o), false, false) => asm!(self; cmp Rd(o), DWORD [r13 + r11 + disp]),
+                (Some(o), false, true) => asm!(self; cmp Rq(o), QWORD [r13 + r11 + disp]),
+                (Some(o), true, false) => asm!(self; cmp DWORD [r13 + r11 + disp], Rd(o)),
+                (Some(o), true, true) => asm!(self; cmp QWORD [r13 + r11 + disp], Rq(o)),
+                (None, _, false) => asm!(self; cmp DWORD [r13 + r11 + disp], i),
+                (None, _, true) => asm!(self; cmp QWORD [r13 + r11 + disp], i),
+            }
+        }
+        self.wasm_at = at;
+    }
+}
+
+/// The condition of integer compare `op` as the x86 `jcc`/`cmovcc`/`setcc` low nibble (the
+/// condition under which the compare is true, after `cmp a, b` or `test a, a`).
+fn compare_cc(op: Opcode) -> u8 {
+    use Opcode::*;
+    match op {
+        I32Eqz | I64Eqz | I32Eq | I64Eq => 0x4,
+        I32Ne | I64Ne => 0x5,
+        I32LtU | I64LtU => 0x2,
+        I32GeU | I64GeU => 0x3,
+        I32LeU | I64LeU => 0x6,
+        I32GtU | I64GtU => 0x7,
+        I32LtS | I64LtS => 0xc,
+        I32GeS | I64GeS => 0xd,
+        I32LeS | I64LeS => 0xe,
+        _ => 0xf,
+    }
+}
+
+impl Gen<'_> {
     /// `cmp a, b` for integer compares: `a` in a register, `b` in one or in its spill cell.
     fn cmp_operands(&mut self, w: bool, a: Allocation, b: Allocation) {
         let a = reg(a);
@@ -1363,9 +1436,9 @@ impl Gen<'_> {
 
     /// `select a, b, (cmp ...)`: the result (in `a`'s register) takes `b` when the compare
     /// is false. Operands: a, b, the compare's, the result.
-    fn fused_select(&mut self, sel: Inst, cmp: Inst, al: &[Allocation]) {
+    fn fused_select(&mut self, sel: Inst, cmp: Inst, al: &[Allocation], vc: &VCode) {
         let (b, d) = (reg(al[1]), reg(al[al.len() - 1]));
-        let cc = self.compare_flags(cmp, &al[2..al.len() - 1]);
+        let cc = self.compare_flags(cmp, &al[2..al.len() - 1], vc);
         if matches!(
             self.func.value_type(self.func.args(sel)[0]),
             Type::F32 | Type::F64 | Type::V128
@@ -1396,7 +1469,7 @@ impl Gen<'_> {
 
     /// `br_if` on the flags of integer compare `cmp` (its operands are this branch's).
     fn fused_br_if(&mut self, br: Inst, cmp: Inst, al: &[Allocation], vc: &VCode, next: usize) {
-        let cc = self.compare_flags(cmp, al);
+        let cc = self.compare_flags(cmp, al, vc);
         let (t, e) = (self.target(vc, br, 0), self.target(vc, br, 1));
         if t as usize == next {
             let l = self.blocks[e as usize];

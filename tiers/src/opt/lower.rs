@@ -178,10 +178,14 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
                     }
                     let n = if imm_operand(func, c).is_some() { 1 } else { 2 };
                     let cargs = func.args(c);
-                    vc.operands.push(Operand::reg_use(vreg(func, cargs[0])?));
-                    if n == 2 && cargs.len() == 2 {
-                        let (a, b) = (vreg(func, cargs[0])?, vreg(func, cargs[1])?);
-                        vc.operands.push(second_use(a, b));
+                    if let Some(l) = loads.operand[c.index()] {
+                        mem_operand_uses(func, c, l, &folds, &mut vc)?;
+                    } else {
+                        vc.operands.push(Operand::reg_use(vreg(func, cargs[0])?));
+                        if n == 2 && cargs.len() == 2 {
+                            let (a, b) = (vreg(func, cargs[0])?, vreg(func, cargs[1])?);
+                            vc.operands.push(second_use(a, b));
+                        }
                     }
                     if select {
                         let r = func.result(inst).ok_or("select without a result")?;
@@ -191,7 +195,6 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
                 }
                 None if loads.operand[inst.index()].is_some() => {
                     let l = loads.operand[inst.index()].ok_or("no folded load")?;
-                    vc.addr[l.index()] = folds.forms[l.index()].as_ref().map(|f| f.form);
                     mem_operand_constraints(func, inst, l, &folds, &mut vc)?
                 }
                 None => match &folds.forms[inst.index()] {
@@ -825,12 +828,18 @@ struct LoadFolds {
 }
 
 /// The plain load a `user` of opcode `op` can read as its memory operand at argument `k`:
-/// integer ALU ops (either operand of the commutative ones, the second of `sub`), and the
+/// integer compares (either operand), integer ALU ops (either operand of the commutative
+/// ones, the second of `sub`), and the
 /// second operand of scalar float arithmetic (whose first operand keeps its place: which
 /// NaN comes out depends on the operand order).
 fn mem_operand_load(op: Opcode, k: usize) -> Option<Opcode> {
     use Opcode::*;
     let (load, commutes) = match op {
+        // `cmp [m], r`, `cmp r, [m]`, `cmp [m], imm` keep the operand order.
+        I32Eqz | I32Eq | I32Ne | I32LtS | I32LtU | I32GtS | I32GtU | I32LeS | I32LeU | I32GeS
+        | I32GeU => (I32Load, true),
+        I64Eqz | I64Eq | I64Ne | I64LtS | I64LtU | I64GtS | I64GtU | I64LeS | I64LeU | I64GeS
+        | I64GeU => (I64Load, true),
         I32Add | I32Mul | I32And | I32Or | I32Xor => (I32Load, true),
         I32Sub => (I32Load, false),
         I64Add | I64Mul | I64And | I64Or | I64Xor => (I64Load, true),
@@ -875,15 +884,33 @@ fn load_folds(
             pos[inst.index()] = i as u32;
         }
         use Opcode::*;
-        // (load position, user position) per candidate.
-        let mut cands: Vec<(usize, usize)> = Vec::new();
+        // A compare fused into its `br_if` or `select` runs there.
+        let mut at: Vec<usize> = (0..insts.len()).collect();
         for (q, &u) in insts.iter().enumerate() {
+            if let Some(c) = fused_compare(func, b, u, counts) {
+                at[pos[c.index()] as usize] = q;
+            }
+        }
+        // (load position, user position) per candidate.
+        let mut cands: Vec<(usize, Inst, usize)> = Vec::new();
+        for (i, &u) in insts.iter().enumerate() {
+            let q = at[i];
             let op = func.inst(u).opcode;
             let args = func.args(u);
-            if args.len() != 2 || imm_operand(func, u).is_some() || folds.skip[u.index()] {
+            let imm = imm_operand(func, u).is_some();
+            let compare = is_int_compare(op);
+            if folds.skip[u.index()]
+                || !(args.len() == 2 || (args.len() == 1 && compare))
+                || (imm && !compare)
+            {
                 continue;
             }
-            for k in [1, 0] {
+            let ks: &[usize] = if args.len() == 1 || imm {
+                &[0]
+            } else {
+                &[1, 0]
+            };
+            for &k in ks {
                 let Some(want) = mem_operand_load(op, k) else {
                     continue;
                 };
@@ -905,7 +932,7 @@ fn load_folds(
                         load_may_pass(op) || matches!(op, I32Load | I64Load | F32Load | F64Load)
                     })
                 {
-                    cands.push((pos[l.index()] as usize, q));
+                    cands.push((p, u, q));
                     break;
                 }
             }
@@ -916,11 +943,11 @@ fn load_folds(
         let mut user_at = vec![usize::MAX; insts.len()];
         loop {
             user_at.iter_mut().for_each(|u| *u = usize::MAX);
-            for &(p, q) in &cands {
+            for &(p, _, q) in &cands {
                 user_at[p] = q;
             }
             let before = cands.len();
-            cands.retain(|&(p, q)| {
+            cands.retain(|&(p, _, q)| {
                 (p + 1..q).all(|r| match user_at[r] {
                     usize::MAX => load_may_pass(func.inst(insts[r]).opcode),
                     q2 => q2 > q,
@@ -930,17 +957,17 @@ fn load_folds(
                 break;
             }
         }
-        for (p, q) in cands {
-            lf.operand[insts[q].index()] = Some(insts[p]);
+        for (p, u, _) in cands {
+            lf.operand[u.index()] = Some(insts[p]);
             lf.skip[insts[p].index()] = true;
         }
     }
     lf
 }
 
-/// The operands of an ALU op reading a folded load (`load_folds`): its other operand,
-/// the load's address operands (base, and index when folded), then the result in the
-/// other operand's register (`op d, [r13 + r11 + disp]`).
+/// The operands of an instruction reading a folded load (`load_folds`): the uses of
+/// `mem_operand_uses`, then for an ALU op the result in its other operand's register
+/// (`op d, [r13 + r11 + disp]`), for a compare a register of its own (`setcc`).
 fn mem_operand_constraints(
     func: &Function,
     inst: Inst,
@@ -948,14 +975,37 @@ fn mem_operand_constraints(
     folds: &AddressFolds,
     vc: &mut VCode,
 ) -> Result<PRegSet, String> {
+    mem_operand_uses(func, inst, load, folds, vc)?;
+    let r = vreg(func, func.result(inst).ok_or("no result")?)?;
+    if is_int_compare(func.inst(inst).opcode) {
+        vc.operands.push(Operand::reg_def(r));
+    } else {
+        vc.operands.push(Operand::reg_reuse_def(r, 0));
+    }
+    Ok(PRegSet::empty())
+}
+
+/// The uses of an instruction reading folded load `load`: its other operand (unless it
+/// has none or an immediate), then the load's address operands (base, and index when
+/// folded). Sets the load's address form (`VCode::addr`).
+fn mem_operand_uses(
+    func: &Function,
+    inst: Inst,
+    load: Inst,
+    folds: &AddressFolds,
+    vc: &mut VCode,
+) -> Result<(), String> {
+    vc.addr[load.index()] = folds.forms[load.index()].as_ref().map(|f| f.form);
     let args = func.args(inst);
     let lv = func.resolve(func.result(load).ok_or("load without a result")?);
-    let other = if func.resolve(args[1]) == lv {
-        args[0]
-    } else {
-        args[1]
-    };
-    vc.operands.push(Operand::reg_use(vreg(func, other)?));
+    if args.len() == 2 && imm_operand(func, inst).is_none() {
+        let other = if func.resolve(args[1]) == lv {
+            args[0]
+        } else {
+            args[1]
+        };
+        vc.operands.push(Operand::reg_use(vreg(func, other)?));
+    }
     match &folds.forms[load.index()] {
         Some(f) => {
             vc.operands.push(Operand::reg_use(vreg(func, f.base)?));
@@ -968,9 +1018,7 @@ fn mem_operand_constraints(
             vc.operands.push(Operand::reg_use(vreg(func, a)?));
         }
     }
-    let r = func.result(inst).ok_or("ALU op without a result")?;
-    vc.operands.push(Operand::reg_reuse_def(vreg(func, r)?, 0));
-    Ok(PRegSet::empty())
+    Ok(())
 }
 
 /// How many times each value is used (operands and branch arguments).
