@@ -210,15 +210,15 @@ pub fn emit(
         jump_tables: Vec::new(),
         saves,
         restored_exits: Vec::new(),
-        loads_r13: vc.insts.iter().any(|v| match v.kind {
-            VKind::Ir(i) => {
-                let op = func.inst(i).opcode;
-                is_scalar_access(op)
-                    || matches!(op, Opcode::SimdLoad | Opcode::SimdStore)
-                    || vc.mem_operand[i.index()].is_some()
-            }
-            VKind::Params => false,
-        }),
+        // A folded load is read by its user (a fused compare's at the `br_if`/`select`).
+        loads_r13: vc.mem_operand.iter().any(Option::is_some)
+            || vc.insts.iter().any(|v| match v.kind {
+                VKind::Ir(i) => {
+                    let op = func.inst(i).opcode;
+                    is_scalar_access(op) || matches!(op, Opcode::SimdLoad | Opcode::SimdStore)
+                }
+                VKind::Params => false,
+            }),
         r13_used: false,
     };
     let landing = landing_blocks(func, vc);
