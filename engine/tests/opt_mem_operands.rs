@@ -7,7 +7,7 @@ use strata::*;
 const WAT: &str = include_str!("wat/mem_operands.wat");
 
 /// Each call's result, or its trap and the innermost frame's wasm offset.
-fn run(tier: Tier, bounds: BoundsChecks) -> Vec<String> {
+fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
     let engine = Engine::new(Config::default().tier(tier).bounds_checks(bounds)).unwrap();
     let mut store = Store::new(&engine);
     let module = Module::new(&engine, WAT).unwrap();
@@ -91,18 +91,28 @@ fn run(tier: Tier, bounds: BoundsChecks) -> Vec<String> {
             Err(e) => format!("{name}{args:?} fails: {e}"),
         });
     }
-    out
+    (out, module)
 }
 
 #[test]
 fn folded_loads_agree_with_the_interpreter_traps_and_offsets_included() {
     for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
-        let want = run(Tier::Interp, bounds);
+        let (want, _) = run(Tier::Interp, bounds);
         assert!(
             want.iter().filter(|r| r.contains("traps")).count() >= 10,
             "{want:?}"
         );
-        assert_eq!(run(Tier::Opt, bounds), want, "{bounds:?}");
+        let (got, module) = run(Tier::Opt, bounds);
+        assert_eq!(got, want, "{bounds:?}");
+        // Every function ran as compiled by this tier (none fell back to the baseline).
+        let env = module.env().clone();
+        for d in 0..env.num_defined_funcs() as u32 {
+            assert_eq!(
+                strata_tiers::tier::ready_level(&env, d),
+                strata_vm::tiering::LEVEL_OPT,
+                "function {d} fell back to the baseline ({bounds:?})"
+            );
+        }
     }
 }
 
