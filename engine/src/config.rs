@@ -110,7 +110,8 @@ pub struct Config {
     /// same way in every tier (docs/abi.md §4), so a recursion's outcome never depends on the
     /// tier that runs it.
     pub max_call_depth: usize,
-    /// Interpreter value-stack size in 64-bit cells.
+    /// Value-stack size in 64-bit cells (every tier's frames live there). It is reserved as
+    /// a mapping, so only the cells a call touches become resident.
     pub max_stack_cells: usize,
     /// Write `/tmp/perf-<pid>.map` entries for JIT-compiled functions.
     pub perf_map: bool,

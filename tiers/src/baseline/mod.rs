@@ -52,56 +52,12 @@ impl BaselineModule {
     /// Compiles every defined function of `module` (not installed in its code slots).
     pub fn compile(module: &Module, bounds: BoundsChecks) -> Result<BaselineModule, String> {
         let start = Instant::now();
-        let explicit = bounds == BoundsChecks::Explicit;
-        let mut asm = Asm::new(0);
-        // Machine code is about 2.1x the wasm code size (large.wasm); 3x rarely regrows.
-        asm.reserve_ops(module.code_section_bytes * 3 + 64);
-        let mut traps = Vec::new();
-        let mut unwind = jit::unwind::UnwindInfo::default();
-        let mut wasm_offsets = Vec::new();
-        let mut offsets: Vec<usize> = Vec::with_capacity(module.num_defined_funcs());
-        for def in 0..module.num_defined_funcs() {
-            let func_index = module.num_imported_funcs as usize + def;
-            let entries = codegen::compile_function(
-                &mut asm,
-                &mut traps,
-                &mut wasm_offsets,
-                &mut unwind,
-                module,
-                def,
-                explicit,
-                false,
-                false,
-            )
-            .map_err(|e| format!("function {func_index}: {e}"))?;
-            offsets.push(entries.entry);
-        }
-        let total = asm.offset().0;
-        let bytes = asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
-        let funcs: Vec<(usize, usize)> = offsets
+        let defs: Vec<u32> = (0..module.num_defined_funcs() as u32).collect();
+        let (code, compiled) = compile_functions(module, &defs, bounds, false, false)?;
+        let funcs = compiled
             .iter()
-            .enumerate()
-            .map(|(i, &o)| (o, offsets.get(i + 1).copied().unwrap_or(total) - o))
+            .map(|f| (f.entries.entry, f.len()))
             .collect();
-        let published: Vec<PublishedFunc> = funcs
-            .iter()
-            .enumerate()
-            .map(|(d, &(offset, len))| PublishedFunc {
-                offset,
-                len,
-                func_index: module.num_imported_funcs + d as u32,
-            })
-            .collect();
-        let code = jit::publish_with_unwind(
-            "baseline",
-            module,
-            &bytes,
-            bytes.len(),
-            traps,
-            wasm_offsets,
-            &published,
-            unwind,
-        )?;
         Ok(BaselineModule {
             code,
             funcs,
@@ -203,78 +159,23 @@ impl FuncCode {
         bounds: BoundsChecks,
         counting: bool,
     ) -> Result<Vec<Self>, String> {
-        let mut asm = Asm::new(0);
-        let body: usize = defs
-            .iter()
-            .map(|&d| module.bodies[d as usize].range.len())
-            .sum();
-        asm.reserve_ops(body * 3 + 256 * defs.len());
-        let mut traps = Vec::new();
-        let mut wasm_offsets = Vec::new();
-        let explicit = bounds == BoundsChecks::Explicit;
-        // The check points sync with the interpreter's counters of the function: without
-        // them there is nothing to count into.
-        let interp = counting
-            .then(|| crate::interp::InterpModule::existing(module))
-            .flatten();
-        let mut unwind = jit::unwind::UnwindInfo::default();
-        let mut compiled = Vec::with_capacity(defs.len());
-        let mut budgets = Vec::new();
-        for &def_index in defs {
-            let func_index = module.num_imported_funcs + def_index;
-            let counting = interp
-                .as_ref()
-                .is_some_and(|i| i.get(module, def_index).is_ok());
-            let entries = codegen::compile_function(
-                &mut asm,
-                &mut traps,
-                &mut wasm_offsets,
-                &mut unwind,
-                module,
-                def_index as usize,
-                explicit,
-                true,
-                counting,
-            )
-            .map_err(|e| format!("function {func_index}: {e}"))?;
-            budgets.extend(entries.budgets);
-            compiled.push((func_index, entries, asm.offset().0));
-        }
-        let code_end = asm.offset().0;
-        let data = (!budgets.is_empty()).then(|| codegen::budget_data(&mut asm, &budgets));
-        let bytes = asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
-        let published: Vec<PublishedFunc> = compiled
-            .iter()
-            .map(|(func_index, entries, end)| PublishedFunc {
-                offset: entries.entry,
-                len: end - entries.entry,
-                func_index: *func_index,
-            })
-            .collect();
-        let code = Arc::new(jit::publish_with_unwind(
-            "baseline",
-            module,
-            &bytes,
-            data.unwrap_or(code_end),
-            traps,
-            wasm_offsets,
-            &published,
-            unwind,
-        )?);
+        let (code, compiled) = compile_functions(module, defs, bounds, true, counting)?;
+        let code = Arc::new(code);
         Ok(compiled
             .into_iter()
-            .map(|(_, entries, end)| {
-                let num_loops = entries.osr.iter().map(|o| o.0 + 1).max().unwrap_or(0);
+            .map(|f| {
+                let code_size = f.len();
+                let num_loops = f.entries.osr.iter().map(|o| o.0 + 1).max().unwrap_or(0);
                 let mut osr = vec![u32::MAX; num_loops as usize];
-                for (ordinal, offset) in entries.osr {
+                for (ordinal, offset) in f.entries.osr {
                     osr[ordinal as usize] = offset as u32;
                 }
                 FuncCode {
                     code: code.clone(),
-                    entry: entries.entry,
+                    entry: f.entries.entry,
                     osr: osr.into_boxed_slice(),
-                    frame_cells: entries.frame_cells as usize,
-                    code_size: end - entries.entry,
+                    frame_cells: f.entries.frame_cells as usize,
+                    code_size,
                 }
             })
             .collect())
@@ -307,6 +208,96 @@ impl FuncCode {
     pub fn code(&self) -> &[u8] {
         &self.code.code.bytes()[self.entry..self.entry + self.code_size]
     }
+}
+
+/// One function of a mapping made by `compile_functions`.
+struct CompiledFunc {
+    entries: codegen::FuncEntries,
+    /// Where its code (body and out-of-line stubs) ends.
+    end: usize,
+}
+
+impl CompiledFunc {
+    fn len(&self) -> usize {
+        self.end - self.entries.entry
+    }
+}
+
+/// Compiles defined functions `defs` of `module` into one published mapping: the whole module
+/// (`BaselineModule`) or a batch for tiered execution (`FuncCode`, with `osr` entries and,
+/// with `counting`, budgets in one data page after the code). Fails as a whole if any
+/// function fails.
+fn compile_functions(
+    module: &Module,
+    defs: &[u32],
+    bounds: BoundsChecks,
+    osr: bool,
+    counting: bool,
+) -> Result<(Published, Vec<CompiledFunc>), String> {
+    let mut asm = Asm::new(0);
+    let body: usize = defs
+        .iter()
+        .map(|&d| module.bodies[d as usize].range.len())
+        .sum();
+    // Machine code is about 2.1x the wasm code size (large.wasm); 3x rarely regrows.
+    asm.reserve_ops(body * 3 + 256 * defs.len());
+    let mut traps = Vec::new();
+    let mut wasm_offsets = Vec::new();
+    let explicit = bounds == BoundsChecks::Explicit;
+    // The check points sync with the interpreter's counters of the function: without them
+    // there is nothing to count into.
+    let interp = counting
+        .then(|| crate::interp::InterpModule::existing(module))
+        .flatten();
+    let mut unwind = jit::unwind::UnwindInfo::default();
+    let mut compiled = Vec::with_capacity(defs.len());
+    let mut budgets = Vec::new();
+    for &def_index in defs {
+        let func_index = module.num_imported_funcs + def_index;
+        let counting = interp
+            .as_ref()
+            .is_some_and(|i| i.get(module, def_index).is_ok());
+        let entries = codegen::compile_function(
+            &mut asm,
+            &mut traps,
+            &mut wasm_offsets,
+            &mut unwind,
+            module,
+            def_index as usize,
+            explicit,
+            osr,
+            counting,
+        )
+        .map_err(|e| format!("function {func_index}: {e}"))?;
+        budgets.extend(entries.budgets);
+        compiled.push(CompiledFunc {
+            entries,
+            end: asm.offset().0,
+        });
+    }
+    let code_end = asm.offset().0;
+    let data = (!budgets.is_empty()).then(|| codegen::budget_data(&mut asm, &budgets));
+    let bytes = asm.finalize().map_err(|e| format!("assembler: {e:?}"))?;
+    let published: Vec<PublishedFunc> = defs
+        .iter()
+        .zip(&compiled)
+        .map(|(&d, f)| PublishedFunc {
+            offset: f.entries.entry,
+            len: f.len(),
+            func_index: module.num_imported_funcs + d,
+        })
+        .collect();
+    let code = jit::publish_with_unwind(
+        "baseline",
+        module,
+        &bytes,
+        data.unwrap_or(code_end),
+        traps,
+        wasm_offsets,
+        &published,
+        unwind,
+    )?;
+    Ok((code, compiled))
 }
 
 /// Calls a function from the host with the baseline tier (its module compiled on first use):
