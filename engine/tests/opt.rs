@@ -297,7 +297,10 @@ fn leaf_frames_at_the_value_stack_end_use_the_red_zone() {
                 }
             }
         }
-        assert!(ok > 100 && exhausted > 100, "{ok} returned, {exhausted} exhausted");
+        assert!(
+            ok > 100 && exhausted > 100,
+            "{ok} returned, {exhausted} exhausted"
+        );
         let env = module.env().clone();
         for d in 0..env.num_defined_funcs() as u32 {
             assert_eq!(strata_tiers::tier::ready_level(&env, d), LEVEL_OPT);
