@@ -261,3 +261,49 @@ fn opt_registers_and_jump_tables_agree_with_the_interpreter() {
         assert_eq!(run_regs(Tier::Opt, bounds), want, "{bounds:?}");
     }
 }
+
+/// A leaf omits the prologue's value-stack check when its frame fits the value stack's red
+/// zone (docs/abi.md §4). Called at every depth up to the end of a small value stack, it
+/// writes its spill cells past the end into the zone: every call either returns the right
+/// value or is "call stack exhausted" in the caller's prologue, never a crash.
+#[test]
+fn leaf_frames_at_the_value_stack_end_use_the_red_zone() {
+    let wat = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wat/leaf_red_zone.wat");
+    // The leaf's value: l0 = 3, l1 = 4, l(k+2) = l(k+1)^2 xor (k+1), summed (wrapping).
+    let mut l = vec![3u64, 4];
+    for k in 0..24u64 {
+        let last = l[l.len() - 1];
+        l.push(last.wrapping_mul(last) ^ (k + 1));
+    }
+    let leaf = l.iter().fold(0u64, |a, &b| a.wrapping_add(b));
+    for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        let mut config = Config::default().tier(Tier::Opt).bounds_checks(bounds);
+        config.max_stack_cells = 1024;
+        let engine = Engine::new(config).unwrap();
+        let mut store = Store::new(&engine);
+        let module = Module::new(&engine, std::fs::read_to_string(wat).unwrap()).unwrap();
+        let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+        let rec = instance.get_func(&store, "rec").unwrap();
+        let (mut ok, mut exhausted) = (0, 0);
+        for n in 0..1024 {
+            match rec.call(&mut store, &[Val::I32(n)]) {
+                Ok(v) => {
+                    assert_eq!(v, vec![Val::I64(leaf.wrapping_add(n as u64) as i64)]);
+                    ok += 1;
+                }
+                Err(e) => {
+                    assert!(e.to_string().contains("call stack exhausted"), "{n}: {e}");
+                    exhausted += 1;
+                }
+            }
+        }
+        assert!(
+            ok > 100 && exhausted > 100,
+            "{ok} returned, {exhausted} exhausted"
+        );
+        let env = module.env().clone();
+        for d in 0..env.num_defined_funcs() as u32 {
+            assert_eq!(strata_tiers::tier::ready_level(&env, d), LEVEL_OPT);
+        }
+    }
+}

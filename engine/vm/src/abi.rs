@@ -45,6 +45,13 @@ pub mod reg {
 /// `entry_sp - JIT_FRAME_BYTES * k`: the call-depth count and the backtrace walk rely on it.
 pub const JIT_FRAME_BYTES: usize = 16;
 
+/// Cells every value stack has past its end (`VMRuntime::stack_end`, the end every check
+/// uses): mapped memory nothing else uses. A JIT function that calls nothing (no wasm
+/// call, tail call or helper) and whose frame is at most this many cells omits the
+/// prologue's value-stack check: its `fp` is at most the end (its caller wrote the
+/// arguments below it), so its frame ends inside this zone (docs/abi.md §4).
+pub const VALUE_STACK_RED_ZONE: usize = 64;
+
 /// Host stack that must remain when wasm is entered from Rust (by the interpreter or JIT
 /// code), for runtime helpers and host functions.
 pub const MIN_HOST_STACK: usize = 128 * 1024;

@@ -6,7 +6,7 @@ use crate::module::{ImportDesc, Module, SegmentMode};
 use crate::store::*;
 use crate::trap::{Trap, TrapCode};
 use crate::types::*;
-use crate::vmctx::{VMContext, VMTableDefinition};
+use crate::vmctx::{VMContext, VMFuncRecord, VMTableDefinition};
 use std::sync::Arc;
 
 /// An object in the store that can be imported or exported.
@@ -236,6 +236,7 @@ pub fn instantiate(
         .iter()
         .map(|&t| &*store.tables[t as usize].def as *const VMTableDefinition as usize)
         .collect();
+    let sig_keys: Box<[u64]> = sigs.iter().map(|&s| VMFuncRecord::key(s, id)).collect();
     let vmctx = Box::new(VMContext {
         runtime: &mut *store.runtime,
         mem_base: memories
@@ -247,11 +248,16 @@ pub fn instantiate(
         instance: id,
         memories: memory_defs.as_ptr(),
         tables: table_defs.as_ptr(),
-        sigs: sigs.as_ptr(),
+        sig_keys: sig_keys.as_ptr(),
+        table0: table_defs
+            .first()
+            .map_or(std::ptr::null(), |&t| t as *const VMTableDefinition),
+        func_records: store.runtime.func_records,
     });
     store.instances.push(InstanceData {
         module: module.clone(),
         sigs,
+        sig_keys,
         funcs: funcs.into_boxed_slice(),
         tables: tables.into_boxed_slice(),
         memories: memories.into_boxed_slice(),

@@ -125,8 +125,10 @@ unsafe impl Send for ValueStack {}
 unsafe impl Sync for ValueStack {}
 
 impl ValueStack {
+    /// `cells` usable cells, then `abi::VALUE_STACK_RED_ZONE` more that only leaf JIT
+    /// frames reach (zeroed and mapped like the rest; not part of the slice).
     pub fn new(cells: usize) -> ValueStack {
-        let bytes = cells.max(1) * 8;
+        let bytes = Self::mapped_cells(cells) * 8;
         // SAFETY: an anonymous private mapping at an address of the kernel's choosing touches
         // no existing memory; its pages read as zero.
         let ptr = unsafe {
@@ -146,7 +148,7 @@ impl ValueStack {
                 heap: None,
             },
             _ => {
-                let mut heap = vec![0u64; cells].into_boxed_slice();
+                let mut heap = vec![0u64; Self::mapped_cells(cells)].into_boxed_slice();
                 ValueStack {
                     cells: NonNull::new(heap.as_mut_ptr()).unwrap_or(NonNull::dangling()),
                     len: cells,
@@ -154,6 +156,12 @@ impl ValueStack {
                 }
             }
         }
+    }
+}
+
+impl ValueStack {
+    fn mapped_cells(cells: usize) -> usize {
+        cells.max(1) + crate::abi::VALUE_STACK_RED_ZONE
     }
 }
 
@@ -178,7 +186,7 @@ impl Drop for ValueStack {
         if self.heap.is_none() {
             // SAFETY: `cells`/`len` are exactly the mapping made in `new`, unmapped once.
             unsafe {
-                libc::munmap(self.cells.as_ptr().cast(), self.len.max(1) * 8);
+                libc::munmap(self.cells.as_ptr().cast(), Self::mapped_cells(self.len) * 8);
             }
         }
     }

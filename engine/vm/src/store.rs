@@ -135,6 +135,9 @@ pub struct InstanceData {
     pub module: Arc<Module>,
     /// Canonical signature per type index of the module.
     pub sigs: Box<[SigId]>,
+    /// `VMFuncRecord::key(sigs[t], this instance)` per type index `t` (what
+    /// `VMContext.sig_keys` points at).
+    pub sig_keys: Box<[u64]>,
     /// Store address per function index (imports first).
     pub funcs: Box<[FuncAddr]>,
     pub tables: Box<[TableAddr]>,
@@ -326,8 +329,9 @@ pub struct StoreInner {
     pub config: RuntimeConfig,
     pub sigs: SigRegistry,
     pub funcs: Vec<FuncData>,
-    /// `funcs` as JIT code reads them (`VMRuntime::func_records` points here); kept in
-    /// step by `push_func`.
+    /// `funcs` as JIT code reads them, after `VMFuncRecord::NULL` (the record a null cell
+    /// finds): `VMRuntime::func_records` and every `VMContext::func_records` point at
+    /// element 1, the record of function address 0; kept in step by `push_func`.
     pub func_records: Vec<VMFuncRecord>,
     pub instances: Vec<InstanceData>,
     pub memories: Vec<LinearMemory>,
@@ -352,12 +356,12 @@ pub struct StoreInner {
 impl StoreInner {
     pub fn new(config: RuntimeConfig) -> Self {
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        StoreInner {
+        let mut store = StoreInner {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             config,
             sigs: SigRegistry::default(),
             funcs: Vec::new(),
-            func_records: Vec::new(),
+            func_records: vec![VMFuncRecord::NULL],
             instances: Vec::new(),
             memories: Vec::new(),
             tables: Vec::new(),
@@ -372,7 +376,10 @@ impl StoreInner {
             }),
             tier_hooks: None,
             tier_now: Default::default(),
-        }
+        };
+        // Valid from the start: a null cell reads the `NULL` record before it.
+        store.runtime.func_records = store.func_records[1..].as_ptr();
+        store
     }
 
     pub fn func_type(&self, f: FuncAddr) -> &FuncType {
@@ -401,7 +408,14 @@ impl StoreInner {
             _pad: 0,
         });
         self.funcs.push(f);
-        self.runtime.func_records = self.func_records.as_ptr();
+        let records = self.func_records[1..].as_ptr();
+        if records != self.runtime.func_records {
+            // The vector moved (amortised: only when it grows).
+            self.runtime.func_records = records;
+            for i in &mut self.instances {
+                i.vmctx.func_records = records;
+            }
+        }
         (self.funcs.len() - 1) as FuncAddr
     }
 

@@ -114,6 +114,23 @@ pub struct VMFuncRecord {
 impl VMFuncRecord {
     /// The `instance` of a function no instance's code slot holds (a host function).
     pub const NO_INSTANCE: u32 = u32::MAX;
+
+    /// The record before the first function's (`StoreInner::func_records[0]`): what a null
+    /// funcref cell (0) finds at `func_records + 16 * cell - 16`. It matches no signature key
+    /// (no instance has `NO_INSTANCE`), so inline `call_indirect`/`call_ref` need no null
+    /// test: a null element fails the key or instance compare and takes the helper, which
+    /// reports the null.
+    pub const NULL: VMFuncRecord = VMFuncRecord {
+        sig: u32::MAX,
+        instance: Self::NO_INSTANCE,
+        def_index: 0,
+        _pad: 0,
+    };
+
+    /// A record's first 8 bytes as one little-endian u64: the signature, then the instance.
+    pub fn key(sig: u32, instance: u32) -> u64 {
+        sig as u64 | (instance as u64) << 32
+    }
 }
 
 /// A linear memory's base and current length, as JIT code reads them.
@@ -145,8 +162,17 @@ pub struct VMContext {
     pub memories: *const usize,
     /// Per table index: the address of the table's `VMTableDefinition` (imports first).
     pub tables: *const usize,
-    /// Canonical signature (`SigId`) per type index of the module (`InstanceData::sigs`).
-    pub sigs: *const u32,
+    /// Per type index of the module, the first 8 bytes of the `VMFuncRecord` of a function
+    /// of that type defined by this instance: its canonical `SigId` in the low half, this
+    /// instance's id in the high half (`InstanceData::sig_keys`). An inline `call_indirect`
+    /// checks the signature and the instance with one compare (docs/abi.md §3).
+    pub sig_keys: *const u64,
+    /// Table 0's `VMTableDefinition` (also `tables[0]`), or null: one load less for the
+    /// table most `call_indirect`s use.
+    pub table0: *const VMTableDefinition,
+    /// The store's function records, as `VMRuntime::func_records` (kept in step by
+    /// `StoreInner::push_func`): one load less for an inline `call_indirect`.
+    pub func_records: *const VMFuncRecord,
 }
 
 // SAFETY: the raw pointers point into objects owned by the same store (or the module, which
@@ -190,7 +216,9 @@ pub mod offsets {
     /// `size_of::<VMFuncRecord>()`, a power of two: records are indexed by a shift.
     pub const FUNC_RECORD_SIZE: i32 = std::mem::size_of::<VMFuncRecord>() as i32;
     pub const VMCTX_TABLES: i32 = offset_of!(VMContext, tables) as i32;
-    pub const VMCTX_SIGS: i32 = offset_of!(VMContext, sigs) as i32;
+    pub const VMCTX_SIG_KEYS: i32 = offset_of!(VMContext, sig_keys) as i32;
+    pub const VMCTX_TABLE0: i32 = offset_of!(VMContext, table0) as i32;
+    pub const VMCTX_FUNC_RECORDS: i32 = offset_of!(VMContext, func_records) as i32;
     pub const VMCTX_INSTANCE: i32 = offset_of!(VMContext, instance) as i32;
     pub const MEMORY_BASE: i32 = offset_of!(VMMemoryDefinition, base) as i32;
     pub const MEMORY_LEN: i32 = offset_of!(VMMemoryDefinition, len) as i32;
@@ -262,7 +290,9 @@ mod tests {
             instance: 0,
             memories: std::ptr::null(),
             tables: std::ptr::null(),
-            sigs: std::ptr::null(),
+            sig_keys: std::ptr::null(),
+            table0: std::ptr::null(),
+            func_records: std::ptr::null(),
         };
         assert_eq!(FUNC_RECORD_SIZE, 16);
         let cb = &cx as *const _ as usize;
@@ -287,7 +317,33 @@ mod tests {
             &cx.memories as *const _ as usize - cb,
             VMCTX_MEMORIES as usize
         );
+        assert_eq!(&cx.tables as *const _ as usize - cb, VMCTX_TABLES as usize);
+        assert_eq!(
+            &cx.sig_keys as *const _ as usize - cb,
+            VMCTX_SIG_KEYS as usize
+        );
+        assert_eq!(&cx.table0 as *const _ as usize - cb, VMCTX_TABLE0 as usize);
+        assert_eq!(
+            &cx.func_records as *const _ as usize - cb,
+            VMCTX_FUNC_RECORDS as usize
+        );
         assert_eq!(std::mem::size_of::<AtomicPtr<u8>>() as i32, CELL);
         assert_eq!(std::mem::size_of::<u64>() as i32, CELL);
+    }
+
+    /// A signature key (`VMContext::sig_keys`) is a record's first 8 bytes read as one u64.
+    #[test]
+    fn sig_key_is_a_records_first_eight_bytes() {
+        let r = VMFuncRecord {
+            sig: 0x1234,
+            instance: 7,
+            def_index: 9,
+            _pad: 0,
+        };
+        // SAFETY: the record is `repr(C)` and at least 8 bytes; an unaligned read is allowed.
+        let head = unsafe { std::ptr::read_unaligned(&r as *const VMFuncRecord as *const u64) };
+        assert_eq!(head, VMFuncRecord::key(0x1234, 7));
+        assert_eq!(FUNC_RECORD_SIG, 0);
+        assert_eq!(FUNC_RECORD_INSTANCE, 4);
     }
 }

@@ -106,6 +106,55 @@ struct Gen<'a> {
     /// was emitted (which must then have it).
     loads_r13: bool,
     r13_used: bool,
+    /// The prologue omits the value-stack check: the function calls nothing and its frame
+    /// fits the value stack's red zone (`strata_vm::abi::VALUE_STACK_RED_ZONE`).
+    leaf: bool,
+    /// A call or helper call was emitted (a `leaf` emission that makes one is redone
+    /// without the omission).
+    calls_out: bool,
+    /// The out-of-line slow paths of `call_indirect`/`call_ref`, emitted after the blocks.
+    cold: Vec<ColdCall>,
+}
+
+/// The helper path of a `call_indirect` or `call_ref` whose inline check failed: emitted
+/// after the function's blocks so that the common case runs straight into its call.
+struct ColdCall {
+    kind: ColdKind,
+    /// Where the inline check jumps when it fails.
+    entry: DynamicLabel,
+    /// The call of a same-instance callee (entry in r11, defined index in eax).
+    direct: DynamicLabel,
+    /// After the call: the memory registers and results.
+    done: DynamicLabel,
+    /// The trap exit (a helper's code in eax), made at the call site.
+    stub: DynamicLabel,
+    /// Byte offset of the callee frame from `r14`.
+    shift: i32,
+    wasm_at: u32,
+}
+
+enum ColdKind {
+    /// `table`, `type_index`, the index cell, a 64-bit table, and where the index is if the
+    /// inline path left it there (stored to its cell first).
+    Indirect {
+        table: u32,
+        type_index: u32,
+        idx_cell: i32,
+        table64: bool,
+        idx: Option<Allocation>,
+    },
+    /// The reference's cell.
+    Ref { ref_cell: i32 },
+}
+
+/// Where an inline `call_indirect` reads its table index.
+#[derive(Clone, Copy)]
+enum IndexAt {
+    /// A frame cell (`[r14 + disp]`).
+    Cell(i32),
+    /// A general register other than r10 and r11 (rax is written only after the last
+    /// jump to the cold path, which may store it).
+    Reg(u8),
 }
 
 /// Where r11's zero-extended 32-bit address comes from: a register, or `base + index <<
@@ -149,6 +198,34 @@ pub fn emit(
     out: &Output,
     explicit: bool,
 ) -> Result<Emitted, String> {
+    // A function without calls (no instruction clobbers the call registers, no tail call)
+    // may omit the value-stack check if its frame fits the red zone; should it make a call
+    // after all (an instruction that calls without those clobbers), it is emitted again
+    // with the check. (Division clobbers rax/rdx only: not a call.)
+    let calls = vc.insts.iter().any(|v| {
+        v.clobbers.contains(abi::gpr(abi::RDI))
+            || matches!(v.kind, VKind::Ir(i) if matches!(func.inst(i).opcode,
+                Opcode::ReturnCall | Opcode::ReturnCallIndirect | Opcode::ReturnCallRef))
+    });
+    if !calls {
+        if let Some(e) = emit_as(func, module, vc, out, explicit, true)? {
+            return Ok(e);
+        }
+    }
+    emit_as(func, module, vc, out, explicit, false)?
+        .ok_or_else(|| "a function with calls emitted as a leaf".into())
+}
+
+/// `emit`, with the value-stack check omitted if `leaf` and the frame fits the red zone.
+/// `None`: `leaf`, and the function made a call.
+fn emit_as(
+    func: &Function,
+    module: &Module,
+    vc: &VCode,
+    out: &Output,
+    explicit: bool,
+    leaf: bool,
+) -> Result<Option<Emitted>, String> {
     let cells = |ts: &[Type]| ts.iter().map(|t| t.cells()).sum::<u32>();
     let locals = cells(&func.params).max(cells(&func.results));
     // The catch cells follow the parameter and result cells (read only at entry and
@@ -220,6 +297,9 @@ pub fn emit(
                 VKind::Params => false,
             }),
         r13_used: false,
+        leaf: leaf && frame <= strata_vm::abi::VALUE_STACK_RED_ZONE as u64,
+        calls_out: false,
+        cold: Vec::new(),
     };
     let landing = landing_blocks(func, vc);
     let mut block_offsets = vec![0u32; vc.blocks.len()];
@@ -287,6 +367,12 @@ pub fn emit(
             }
         }
     }
+    for c in std::mem::take(&mut g.cold) {
+        g.cold_call(c);
+    }
+    if g.leaf && g.calls_out {
+        return Ok(None);
+    }
     g.stubs();
     let tables = g.jump_tables()?;
     if g.r13_used && !g.loads_r13 {
@@ -309,7 +395,7 @@ pub fn emit(
         cells: saves,
         restored,
     };
-    Ok(Emitted {
+    Ok(Some(Emitted {
         bytes,
         traps: g.traps,
         calls: g.calls,
@@ -317,7 +403,7 @@ pub fn emit(
         frame_cells: frame,
         handlers,
         saves,
-    })
+    }))
 }
 
 /// The callee-saved registers (`abi::CALLEE_SAVED`) the allocation puts any value in: the
@@ -606,10 +692,15 @@ impl Gen<'_> {
             ; mov r11, QWORD [r15 + rt]
             ; cmp rsp, QWORD [r11 + limit]
             ; jb =>ovf
-            ; lea r10, [r14 + fd]
-            ; cmp r10, QWORD [r11 + end]
-            ; ja =>ovf
         );
+        // The machine-stack check stays in every frame: it is also the exact depth limit.
+        if !self.leaf {
+            asm!(self
+                ; lea r10, [r14 + fd]
+                ; cmp r10, QWORD [r11 + end]
+                ; ja =>ovf
+            );
+        }
         // The caller's callee-saved registers this function uses (restored by
         // `restore_saved`; an OSR entry is a function of its own with the same prologue).
         for (i, r) in abi::CALLEE_SAVED.into_iter().enumerate() {
@@ -1787,6 +1878,7 @@ impl Gen<'_> {
     }
 
     fn call_helper(&mut self, addr: usize) {
+        self.calls_out = true;
         let rt = off::VMCTX_RUNTIME;
         let jit_fp = off::RUNTIME_JIT_FP;
         asm!(self
@@ -1816,6 +1908,7 @@ impl Gen<'_> {
         }
         let shift = cell_disp(base);
         let imported = self.module.num_imported_funcs;
+        self.calls_out = true;
         if f >= imported {
             let slots = off::VMCTX_CODE_SLOTS;
             let def = cell_disp(f - imported);
@@ -1850,16 +1943,19 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// `call_indirect`: `resolve_indirect` checks the element and signature and gives a
-    /// same-instance compiled target, called directly; otherwise the `call_indirect` helper
-    /// runs it. Arguments go to the callee frame first; the table index is kept in the cell
-    /// after them (every register is clobbered by the first helper call).
+    /// `call_indirect`: a same-instance callee of the right signature is found inline
+    /// (`inline_resolve`) and its code slot called directly; anything else takes the cold
+    /// path (`cold_call`): `resolve_indirect` traps or finds the callee, and the
+    /// `call_indirect` helper runs another instance's or a host function. The table index
+    /// goes to the cell after the arguments only on the cold path (the helpers read it
+    /// there), unless it is in a register the inline sequence uses.
     fn call_indirect(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
         let (type_index, table) = match self.func.inst(inst).imm {
             Imm::Index2(t, table) => (t, table),
             Imm::Invoke(i) => (i.index, i.index2),
             _ => return Err("bad call_indirect".into()),
         };
+        self.calls_out = true;
         let args = self.func.args(inst);
         let n = args.len() - 1;
         let base = self.call_base;
@@ -1870,41 +1966,40 @@ impl Gen<'_> {
             cell += t.cells();
         }
         let idx_cell = cell_disp(cell);
-        self.store_cell(al[n], idx_cell, Type::I64);
-        let shift = cell_disp(base);
-        let (slow, done, ok) = (
-            self.asm.new_dynamic_label(),
-            self.asm.new_dynamic_label(),
-            self.asm.new_dynamic_label(),
-        );
-        let stub = self.trap_exit();
         // A 64-bit table's index is read whole (the helpers saturate it).
         let table64 = self
             .module
             .tables
             .get(table as usize)
             .is_some_and(|t| t.ty.table64);
-        let (resolve, direct) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
-        if !table64 {
-            self.inline_resolve(table, type_index, idx_cell, resolve);
-            asm!(self; jmp =>direct);
+        let at = match (al[n].as_reg(), al[n].as_stack()) {
+            // rax is written only after the last jump to the cold path.
+            (Some(r), _) if !matches!(r.hw_enc() as u8, abi::R10 | 11) => {
+                Some(IndexAt::Reg(r.hw_enc() as u8))
+            }
+            (None, Some(_)) => Some(IndexAt::Cell(self.slot_disp(al[n]))),
+            _ => None,
+        };
+        let (at, idx) = match at {
+            Some(at) if !table64 => (at, Some(al[n])),
+            _ => {
+                self.store_cell(al[n], idx_cell, Type::I64);
+                (IndexAt::Cell(idx_cell), None)
+            }
+        };
+        let shift = cell_disp(base);
+        let stub = self.trap_exit();
+        let (entry, direct, done) = (
+            self.asm.new_dynamic_label(),
+            self.asm.new_dynamic_label(),
+            self.asm.new_dynamic_label(),
+        );
+        if table64 {
+            asm!(self; jmp =>entry);
+        } else {
+            self.inline_resolve(table, type_index, at, entry);
         }
         asm!(self
-            ; =>resolve
-            ; mov esi, table as i32
-            ; mov edx, type_index as i32
-        );
-        self.load_table_index(idx_cell, table64);
-        self.call_helper(helpers::resolve_indirect as *const () as usize);
-        asm!(self
-            ; test edx, edx
-            ; jz =>ok
-            ; mov eax, edx
-            ; jmp =>stub
-            ; =>ok
-            ; test rax, rax
-            ; jz =>slow
-            ; mov r11, rax
             ; =>direct
             ; lea r14, [r14 + shift]
             ; call r11
@@ -1913,15 +2008,23 @@ impl Gen<'_> {
         self.call_site();
         asm!(self
             ; lea r14, [r14 - shift]
-            ; jmp =>done
-            ; =>slow
-            ; mov esi, table as i32
-            ; mov edx, type_index as i32
-            ; lea r8, [r14 + shift]
+            ; =>done
         );
-        self.load_table_index(idx_cell, table64);
-        self.call_helper(helpers::call_indirect as *const () as usize);
-        asm!(self; test eax, eax ; jnz =>stub ; =>done);
+        self.cold.push(ColdCall {
+            kind: ColdKind::Indirect {
+                table,
+                type_index,
+                idx_cell,
+                table64,
+                idx,
+            },
+            entry,
+            direct,
+            done,
+            stub,
+            shift,
+            wasm_at: self.wasm_at,
+        });
         self.reload_mem_len();
         let mut cell = base;
         for (k, r) in self.func.results(inst).enumerate() {
@@ -1932,69 +2035,147 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// The slow path of a `call_indirect` or `call_ref` (`ColdCall`), out of line.
+    fn cold_call(&mut self, c: ColdCall) {
+        let outer_at = std::mem::replace(&mut self.wasm_at, c.wasm_at);
+        let (slow, ok) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
+        let (stub, direct, done, shift) = (c.stub, c.direct, c.done, c.shift);
+        asm!(self; =>c.entry);
+        match c.kind {
+            ColdKind::Indirect {
+                table,
+                type_index,
+                idx_cell,
+                table64,
+                idx,
+            } => {
+                if let Some(a) = idx {
+                    self.store_cell(a, idx_cell, Type::I64);
+                }
+                asm!(self
+                    ; mov esi, table as i32
+                    ; mov edx, type_index as i32
+                );
+                self.load_table_index(idx_cell, table64);
+                self.call_helper(helpers::resolve_indirect as *const () as usize);
+                asm!(self
+                    ; test edx, edx
+                    ; jz =>ok
+                    ; mov eax, edx
+                    ; jmp =>stub
+                    ; =>ok
+                    ; test rax, rax
+                    ; jz =>slow
+                    ; mov r11, rax
+                    ; jmp =>direct
+                    ; =>slow
+                    ; mov esi, table as i32
+                    ; mov edx, type_index as i32
+                    ; lea r8, [r14 + shift]
+                );
+                self.load_table_index(idx_cell, table64);
+                self.call_helper(helpers::call_indirect as *const () as usize);
+            }
+            ColdKind::Ref { ref_cell } => {
+                asm!(self; mov rsi, QWORD [r14 + ref_cell]);
+                self.call_helper(helpers::resolve_tail_ref as *const () as usize);
+                asm!(self
+                    ; test rax, rax
+                    ; jz =>slow
+                    ; mov r11, rax
+                    ; mov eax, edx
+                    ; jmp =>direct
+                    ; =>slow
+                    ; test edx, edx
+                    ; jz =>ok
+                    ; mov eax, edx
+                    ; jmp =>stub
+                    ; =>ok
+                    ; mov rsi, QWORD [r14 + ref_cell]
+                    ; lea rdx, [r14 + shift]
+                );
+                self.call_helper(helpers::call_ref as *const () as usize);
+            }
+        }
+        asm!(self; test eax, eax ; jnz =>stub ; jmp =>done);
+        self.wasm_at = outer_at;
+    }
+
     /// The common case of `call_indirect` through a 32-bit table, inline (docs/abi.md §3):
-    /// the element in bounds, not null, of the expected signature and defined by this
-    /// instance leaves its code slot's entry in `r11` and its defined index in `eax` (the
-    /// interp-entry stub reads it; any entry can be called so). Anything else jumps to
+    /// the element in bounds, of the expected signature and defined by this instance leaves
+    /// its code slot's entry in `r11` and its defined index in `eax` (the interp-entry stub
+    /// reads it; any entry can be called so). Anything else (null included) jumps to
     /// `otherwise`, the `resolve_indirect` helper, which traps or finds the general path.
     /// Uses only r10, r11 and rax (the call clobbers them anyway).
     fn inline_resolve(
         &mut self,
         table: u32,
         type_index: u32,
-        idx_cell: i32,
+        at: IndexAt,
         otherwise: DynamicLabel,
     ) {
-        let tables = off::VMCTX_TABLES;
-        let tdisp = cell_disp(table);
         let (tbase, tlen) = (off::TABLE_BASE, off::TABLE_LEN);
-        let sdisp = (type_index as i32) * 4;
+        if table == 0 {
+            let t0 = off::VMCTX_TABLE0;
+            asm!(self; mov r10, QWORD [r15 + t0]);
+        } else {
+            let tables = off::VMCTX_TABLES;
+            let tdisp = cell_disp(table);
+            asm!(self
+                ; mov r10, QWORD [r15 + tables]
+                ; mov r10, QWORD [r10 + tdisp]
+            );
+        }
+        match at {
+            IndexAt::Cell(d) => asm!(self; mov r11d, DWORD [r14 + d]),
+            IndexAt::Reg(r) => asm!(self; mov r11d, Rd(r)),
+        }
         asm!(self
-            ; mov r10, QWORD [r15 + tables]
-            ; mov r10, QWORD [r10 + tdisp]
-            ; mov r11d, DWORD [r14 + idx_cell]
             ; cmp r11, QWORD [r10 + tlen]
             ; jae =>otherwise
             ; mov r10, QWORD [r10 + tbase]
             ; mov r11, QWORD [r10 + r11 * 8]
         );
-        self.inline_record(Some(sdisp), otherwise);
+        self.inline_record(Some(type_index), otherwise);
     }
 
     /// The part of `inline_resolve` after the element is in `r11` (a funcref cell), shared
-    /// with `call_ref`: null, the signature at `sigs[type]` when given (`call_ref`'s is
-    /// proved by validation) and the instance are checked, then the entry is in `r11` and
-    /// the defined index in `eax`, or the code jumped to `otherwise`.
-    fn inline_record(&mut self, sig_disp: Option<i32>, otherwise: DynamicLabel) {
-        let (rt, recs) = (off::VMCTX_RUNTIME, off::RUNTIME_FUNC_RECORDS);
+    /// with `call_ref`: the record's signature and instance against this instance's key for
+    /// `sigs[type]` when given, else (`call_ref`, whose signature validation proved) the
+    /// instance alone; then the entry is in `r11` and the defined index in `eax`, or the
+    /// code jumped to `otherwise`. A null cell reads `VMFuncRecord::NULL`, which matches
+    /// no instance, so null needs no test of its own.
+    fn inline_record(&mut self, type_index: Option<u32>, otherwise: DynamicLabel) {
         // A cell holds the function address plus one: record `cell - 1` is at
         // `records + cell * SIZE - SIZE`.
         let size = off::FUNC_RECORD_SIZE;
         let shift = size.trailing_zeros() as i8;
-        let sig = off::FUNC_RECORD_SIG - size;
+        let key = off::FUNC_RECORD_SIG - size;
         let inst = off::FUNC_RECORD_INSTANCE - size;
         let def = off::FUNC_RECORD_DEF_INDEX - size;
-        let sigs = off::VMCTX_SIGS;
+        let (recs, keys) = (off::VMCTX_FUNC_RECORDS, off::VMCTX_SIG_KEYS);
         let (this, slots) = (off::VMCTX_INSTANCE, off::VMCTX_CODE_SLOTS);
         asm!(self
-            ; test r11, r11
-            ; jz =>otherwise
             ; shl r11, shift
-            ; mov r10, QWORD [r15 + rt]
-            ; add r11, QWORD [r10 + recs]
+            ; add r11, QWORD [r15 + recs]
         );
-        if let Some(sdisp) = sig_disp {
-            asm!(self
-                ; mov r10, QWORD [r15 + sigs]
-                ; mov r10d, DWORD [r10 + sdisp]
-                ; cmp r10d, DWORD [r11 + sig]
+        match type_index {
+            Some(t) => {
+                let kdisp = t as i32 * 8;
+                asm!(self
+                    ; mov r10, QWORD [r15 + keys]
+                    ; mov r10, QWORD [r10 + kdisp]
+                    ; cmp r10, QWORD [r11 + key]
+                    ; jne =>otherwise
+                );
+            }
+            None => asm!(self
+                ; mov r10d, DWORD [r15 + this]
+                ; cmp r10d, DWORD [r11 + inst]
                 ; jne =>otherwise
-            );
+            ),
         }
         asm!(self
-            ; mov r10d, DWORD [r15 + this]
-            ; cmp r10d, DWORD [r11 + inst]
-            ; jne =>otherwise
             ; mov eax, DWORD [r11 + def]
             ; mov r11, QWORD [r15 + slots]
             ; mov r11, QWORD [r11 + rax * 8]
@@ -2039,36 +2220,27 @@ impl Gen<'_> {
         );
     }
 
-    /// `call_ref`: `resolve_tail_ref` checks for null and finds the code slot of a
-    /// same-instance callee (compiled code or the interp-entry stub, with its index in
-    /// eax), called directly; another instance's or a host function runs through the
-    /// `call_ref` helper. The reference is kept in the cell after the arguments.
+    /// `call_ref`: a same-instance callee is found inline (`inline_record`) and its code
+    /// slot called directly; anything else takes the cold path (`cold_call`):
+    /// `resolve_tail_ref` checks for null and finds a same-instance callee's slot, and the
+    /// `call_ref` helper runs another instance's or a host function. The reference is kept
+    /// in the cell after the arguments.
     fn call_ref(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        self.calls_out = true;
         let n = self.func.args(inst).len() - 1;
         let base = self.call_base;
         let ref_cell = cell_disp(self.store_args(inst, al, n, base));
         self.store_cell(al[n], ref_cell, Type::FuncRef);
         let shift = cell_disp(base);
-        let (slow, general, done) = (
-            self.asm.new_dynamic_label(),
-            self.asm.new_dynamic_label(),
-            self.asm.new_dynamic_label(),
-        );
         let stub = self.trap_exit();
-        let (resolve, direct) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
-        asm!(self; mov r11, QWORD [r14 + ref_cell]);
-        self.inline_record(None, resolve);
-        asm!(self
-            ; jmp =>direct
-            ; =>resolve
-            ; mov rsi, QWORD [r14 + ref_cell]
+        let (entry, direct, done) = (
+            self.asm.new_dynamic_label(),
+            self.asm.new_dynamic_label(),
+            self.asm.new_dynamic_label(),
         );
-        self.call_helper(helpers::resolve_tail_ref as *const () as usize);
+        asm!(self; mov r11, QWORD [r14 + ref_cell]);
+        self.inline_record(None, entry);
         asm!(self
-            ; test rax, rax
-            ; jz =>slow
-            ; mov r11, rax
-            ; mov eax, edx
             ; =>direct
             ; lea r14, [r14 + shift]
             ; call r11
@@ -2077,18 +2249,17 @@ impl Gen<'_> {
         self.call_site();
         asm!(self
             ; lea r14, [r14 - shift]
-            ; jmp =>done
-            ; =>slow
-            ; test edx, edx
-            ; jz =>general
-            ; mov eax, edx
-            ; jmp =>stub
-            ; =>general
-            ; mov rsi, QWORD [r14 + ref_cell]
-            ; lea rdx, [r14 + shift]
+            ; =>done
         );
-        self.call_helper(helpers::call_ref as *const () as usize);
-        asm!(self; test eax, eax ; jnz =>stub ; =>done);
+        self.cold.push(ColdCall {
+            kind: ColdKind::Ref { ref_cell },
+            entry,
+            direct,
+            done,
+            stub,
+            shift,
+            wasm_at: self.wasm_at,
+        });
         self.reload_mem_len();
         let mut cell = base;
         for (k, r) in self.func.results(inst).enumerate() {
@@ -2104,6 +2275,7 @@ impl Gen<'_> {
     /// the baseline does); an import is called through its helper on this frame's cells,
     /// so its results land where this function's go, and then returned from.
     fn return_call(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        self.calls_out = true;
         let Imm::Index(f) = self.func.inst(inst).imm else {
             return Err("bad return_call".into());
         };
@@ -2159,6 +2331,7 @@ impl Gen<'_> {
     /// `return_call`; any other callee runs through the `call_indirect` helper on this
     /// frame's cells, and the function returns.
     fn return_call_indirect(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        self.calls_out = true;
         let Imm::Index2(type_index, table) = self.func.inst(inst).imm else {
             return Err("bad return_call_indirect".into());
         };
@@ -2182,7 +2355,7 @@ impl Gen<'_> {
         let (resolve, direct) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
         if !table64 {
             // Inline, leaving what `resolve_tail_indirect` would return.
-            self.inline_resolve(table, type_index, idx_cell, resolve);
+            self.inline_resolve(table, type_index, IndexAt::Cell(idx_cell), resolve);
             asm!(self; mov edx, eax ; mov rax, r11 ; jmp =>direct);
         }
         asm!(self
@@ -2218,6 +2391,7 @@ impl Gen<'_> {
     /// `return_call_ref`: as `return_call_indirect`, with `resolve_tail_ref` (null check)
     /// and the `call_ref` helper.
     fn return_call_ref(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
+        self.calls_out = true;
         let n = self.func.args(inst).len() - 1;
         let end = self.store_args(inst, al, n, self.call_base);
         let cells = end - self.call_base;
