@@ -1106,9 +1106,7 @@ impl Gen<'_> {
                     return Ok(());
                 };
                 let d = reg(al[k]);
-                let site = self.asm.offset().0 as u32;
-                self.traps.push((site, TrapCode::MemoryOutOfBounds));
-                self.wasm_offsets.push((site, self.wasm_at));
+                self.mark_access();
                 match op {
                     I32Load => asm!(self; mov Rd(d), DWORD [r13 + r11 + disp]),
                     I64Load => asm!(self; mov Rq(d), QWORD [r13 + r11 + disp]),
@@ -1144,9 +1142,7 @@ impl Gen<'_> {
                     return Ok(());
                 };
                 let v = reg(al[k]);
-                let site = self.asm.offset().0 as u32;
-                self.traps.push((site, TrapCode::MemoryOutOfBounds));
-                self.wasm_offsets.push((site, self.wasm_at));
+                self.mark_access();
                 match op {
                     I32Store | I64Store32 => asm!(self; mov DWORD [r13 + r11 + disp], Rd(v)),
                     I64Store => asm!(self; mov QWORD [r13 + r11 + disp], Rq(v)),
@@ -1383,9 +1379,7 @@ impl Gen<'_> {
         }
         let size = ld.opcode.access_bytes().unwrap_or(8) as u32;
         if let Some(disp) = self.address_from(src, m.memory, m.offset, size, m.checked) {
-            let site = self.asm.offset().0 as u32;
-            self.traps.push((site, TrapCode::MemoryOutOfBounds));
-            self.wasm_offsets.push((site, self.wasm_at));
+            self.mark_access();
             match op {
                 I32Add => asm!(self; add Rd(d), DWORD [r13 + r11 + disp]),
                 I32Sub => asm!(self; sub Rd(d), DWORD [r13 + r11 + disp]),
@@ -1472,9 +1466,7 @@ impl Gen<'_> {
             self.wasm_at = w;
         }
         if let Some(disp) = self.address_from(src, m.memory, m.offset, size, m.checked) {
-            let site = self.asm.offset().0 as u32;
-            self.traps.push((site, TrapCode::MemoryOutOfBounds));
-            self.wasm_offsets.push((site, self.wasm_at));
+            self.mark_access();
             let i = imm.unwrap_or(0);
             match (other, load_first, w) {
                 (Some(o), false, false) => asm!(self; cmp Rd(o), DWORD [r13 + r11 + disp]),
@@ -1699,6 +1691,14 @@ impl Gen<'_> {
             ),
             None => (AddrSrc::reg(reg(al[0])), 1),
         }
+    }
+
+    /// Records the next instruction as a memory access: in guard-page mode its fault is an
+    /// out-of-bounds trap at the current wasm offset.
+    fn mark_access(&mut self) {
+        let site = self.asm.offset().0 as u32;
+        self.traps.push((site, TrapCode::MemoryOutOfBounds));
+        self.wasm_offsets.push((site, self.wasm_at));
     }
 
     /// `address` with r11 computed from `src` (a 32-bit `lea` for a folded address: the
