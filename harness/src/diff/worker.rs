@@ -79,8 +79,7 @@ pub fn run_sides(
                 timeout,
                 reply: tx,
             };
-            let name = side.name().to_string();
-            let rx = take_worker(&name).and_then(|worker| {
+            let rx = take_worker().and_then(|worker| {
                 worker
                     .jobs
                     .send(job)
@@ -93,7 +92,13 @@ pub fn run_sides(
             };
             let (run, reusable) = collect(rx, n_calls, wait);
             if let (Some(worker), true) = (worker, reusable) {
-                IDLE.with(|idle| idle.borrow_mut().push((name, worker)));
+                IDLE.with(|idle| {
+                    let mut idle = idle.borrow_mut();
+                    // Beyond the cap the worker is dropped and its thread ends.
+                    if idle.len() < MAX_IDLE {
+                        idle.push(worker);
+                    }
+                });
             }
             run
         })
@@ -111,29 +116,30 @@ struct Job {
 
 /// A worker thread waiting for jobs. Starting a thread per side and case (with its 64 MiB
 /// stack mapped and unmapped each time) cost more of a campaign's time than some sides'
-/// work, so a thread that finished its job cleanly runs the next case of the same side.
+/// work, so a thread that finished its job cleanly runs a later job. Any worker runs any
+/// side: the mixed target's side names change with every seed, and a pool by name kept a
+/// thread per name (thousands).
 struct Worker {
     jobs: mpsc::Sender<Job>,
 }
 
 thread_local! {
-    /// Idle workers of the calling thread, by side name. A worker that timed out or panicked
-    /// is never put back: it is abandoned as before.
-    static IDLE: std::cell::RefCell<Vec<(String, Worker)>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Idle workers of the calling thread (at most `MAX_IDLE`). A worker that timed out or
+    /// panicked is never put back: it is abandoned as before.
+    static IDLE: std::cell::RefCell<Vec<Worker>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn take_worker(name: &str) -> Result<Worker, String> {
-    let idle = IDLE.with(|idle| {
-        let mut idle = idle.borrow_mut();
-        let at = idle.iter().position(|(n, _)| n == name)?;
-        Some(idle.swap_remove(at).1)
-    });
-    if let Some(worker) = idle {
+/// Idle workers kept per calling thread: sides run one after another, so one is enough;
+/// a few spare cost nothing.
+const MAX_IDLE: usize = 4;
+
+fn take_worker() -> Result<Worker, String> {
+    if let Some(worker) = IDLE.with(|idle| idle.borrow_mut().pop()) {
         return Ok(worker);
     }
     let (jobs, inbox) = mpsc::channel::<Job>();
     std::thread::Builder::new()
-        .name(format!("diff-{name}"))
+        .name("diff-worker".to_string())
         .stack_size(WORKER_STACK)
         .spawn(move || {
             // Ends when the pool drops its sender (the calling thread ended, or the worker
@@ -297,5 +303,44 @@ mod tests {
             "a worker whose job panicked is not reused"
         );
         assert_ne!(threads[0], std::thread::current().id());
+    }
+
+    /// A side whose name is new in every case, as the mixed target's `mixed:SEED`.
+    struct Named(String);
+
+    impl Side for Named {
+        fn name(&self) -> &str {
+            &self.0
+        }
+        fn execute(&self, _: &[u8], _: &Plan, _: &mut dyn FnMut(Event)) {}
+    }
+
+    #[test]
+    fn sides_named_anew_in_every_case_share_the_workers() {
+        let plan = Arc::new(Plan {
+            calls: vec![],
+            fuel: None,
+            wasi: false,
+        });
+        let threads = || std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count());
+        // Run on a thread of its own: its pool is then this test's alone.
+        std::thread::spawn(move || {
+            let before = threads();
+            for seed in 0..200 {
+                let sides: Vec<Arc<dyn Side>> = vec![
+                    Arc::new(Named(format!("mixed:{seed}"))),
+                    Arc::new(Named(format!("tiered@random:{seed}"))),
+                ];
+                run_sides(&sides, &Arc::new(vec![]), &plan, Duration::from_secs(5));
+            }
+            // Other tests' threads come and go meanwhile; a thread per name would be 400.
+            assert!(
+                threads() < before + 50,
+                "{} threads after, {before} before",
+                threads()
+            );
+        })
+        .join()
+        .unwrap();
     }
 }
