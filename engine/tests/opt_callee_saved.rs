@@ -5,7 +5,6 @@
 //! frames saved). The module runs in the optimizing tier with the catching function swapped
 //! to its baseline code; every result must equal the interpreter's.
 
-use std::sync::atomic::Ordering;
 use strata::*;
 use strata_vm::tiering::LEVEL_OPT;
 
@@ -90,7 +89,9 @@ fn run(config: Config, baseline_catcher: bool) -> Vec<String> {
         }
         let baseline = strata_tiers::baseline::BaselineModule::of(&env, bounds).unwrap();
         let d = def("catcher");
-        env.code_slots()[d as usize].store(baseline.entry(d) as *mut u8, Ordering::Release);
+        // The register-entry slot gets the spill thunk back, so optimized callers reach the
+        // baseline code too.
+        strata_tiers::jit::reg_args::set_code_slot(&env, d, baseline.entry(d));
     }
     let mut out = Vec::new();
     for (name, arg) in [("outer", 5), ("outer", 1234567), ("loop", 100), ("loop", 7)] {

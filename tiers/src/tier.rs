@@ -7,7 +7,6 @@
 //! Neither the engine nor the interpreter names a compiling tier.
 
 use std::any::Any;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use strata_vm::module::tier_slot;
 use strata_vm::tiering::{LEVEL_BASELINE, LEVEL_OPT};
@@ -27,6 +26,9 @@ pub struct Installed {
     /// Value-stack cells the compiled frame needs.
     pub frame_cells: usize,
     pub code_size: usize,
+    /// The register entry of optimized code (docs/abi.md §3): what the register-entry slot
+    /// gets with `entry` in the code slot. `None`: the code takes its arguments in cells.
+    pub reg_entry: Option<*const u8>,
     /// Keeps the code mapped (code is never freed while its module lives, docs/abi.md §5).
     _owner: Arc<dyn Any + Send + Sync>,
 }
@@ -143,10 +145,11 @@ pub fn prepare_mixed(
     let tier = top_compiler().ok_or_else(|| Trap::host("no compiling tier in this build"))?;
     tier.compile_module(module, bounds)?;
     module.tier_state[tier_slot::MIXED].get_or_init(|| {
-        let stub = crate::jit::trampoline::interp_stub() as *mut u8;
-        for (d, slot) in module.code_slots().iter().enumerate() {
-            if !compiled(module.num_imported_funcs + d as u32) {
-                slot.store(stub, Ordering::Release);
+        let stub = crate::jit::trampoline::interp_stub() as *const u8;
+        for d in 0..module.num_defined_funcs() as u32 {
+            if !compiled(module.num_imported_funcs + d) {
+                // Optimized callers reach it through its thunk, like the stub's other callers.
+                crate::jit::reg_args::set_code_slot(module, d, stub);
             }
         }
         Arc::new(())
@@ -230,8 +233,15 @@ impl Installed {
             osr,
             frame_cells,
             code_size,
+            reg_entry: None,
             _owner: owner,
         }
+    }
+
+    /// This code with a register entry (optimized code, docs/abi.md §3).
+    pub fn with_reg_entry(mut self, reg_entry: *const u8) -> Installed {
+        self.reg_entry = Some(reg_entry);
+        self
     }
 }
 
@@ -286,14 +296,21 @@ pub fn install(module: &Module, def_index: u32, code: Installed) -> Result<(), S
         .ok_or("no such function")?;
     let level = code.level;
     let i = level_index(level).ok_or("the interpreter has no installed code")?;
-    let entry = code.entry;
+    let (entry, reg_entry) = (code.entry, code.reg_entry);
+    if reg_entry.is_some() {
+        // Its calls go through the register-entry slots: they must hold something first.
+        crate::jit::reg_args::prepare(module)?;
+    }
     if levels[i].set(code).is_err() {
         // Two threads compiled the function at once (synchronous policies do not queue):
         // the first installed code stays; this copy is dropped unused.
         return Ok(());
     }
     if levels[i + 1..].iter().all(|l| l.get().is_none()) {
-        module.code_slots()[def_index as usize].store(entry as *mut u8, Ordering::Release);
+        match reg_entry {
+            Some(r) => crate::jit::reg_args::set_opt_slots(module, def_index, entry, r)?,
+            None => crate::jit::reg_args::set_code_slot(module, def_index, entry),
+        }
         crate::interp::forget_call_target(module, def_index);
     }
     Ok(())

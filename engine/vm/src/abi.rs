@@ -40,6 +40,46 @@ pub mod reg {
     pub const FRAME_POINTER: u8 = 5;
 }
 
+/// A parameter passed in a register between optimized functions (docs/abi.md §3, "Register
+/// arguments"): a general register (x86-64 number, as dynasm's `Rq`) or an XMM register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ArgReg {
+    Gpr(u8),
+    Xmm(u8),
+}
+
+/// The general registers integer-class parameters (i32, i64 and references) take, in order:
+/// rsi, rdi, r8, r9, rcx, rdx. Never rax, r10 or r11 (the call sequences use them: `eax`
+/// carries the callee's defined index), never a pinned or callee-saved register.
+pub const ARG_GPRS: [u8; 6] = [6, 7, 8, 9, 1, 2];
+
+/// The XMM registers f32/f64 parameters take, in order: xmm0..xmm7.
+pub const ARG_XMMS: u8 = 8;
+
+/// For each parameter of `params`, its register under the register convention between
+/// optimized functions, or `None` when it is passed in its cells only (a v128, or past
+/// the registers of its class): the first `ARG_GPRS.len()` integer-class parameters and
+/// the first `ARG_XMMS` f32/f64 ones, in parameter order. Every tier and stub that passes
+/// or receives register arguments reads this one function.
+pub fn arg_regs(params: &[crate::ValType]) -> Vec<Option<ArgReg>> {
+    use crate::ValType::*;
+    let (mut g, mut x) = (0usize, 0u8);
+    params
+        .iter()
+        .map(|t| match t {
+            I32 | I64 | FuncRef | ExternRef | ExnRef if g < ARG_GPRS.len() => {
+                g += 1;
+                Some(ArgReg::Gpr(ARG_GPRS[g - 1]))
+            }
+            F32 | F64 if x < ARG_XMMS => {
+                x += 1;
+                Some(ArgReg::Xmm(x - 1))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Machine stack of one JIT frame: the return address and the saved `rbp`, nothing else
 /// (values live on the value stack). Frame k of an activation therefore sits at
 /// `entry_sp - JIT_FRAME_BYTES * k`: the call-depth count and the backtrace walk rely on it.

@@ -253,6 +253,7 @@ pub fn instantiate(
             .first()
             .map_or(std::ptr::null(), |&t| t as *const VMTableDefinition),
         func_records: store.runtime.func_records,
+        reg_slots: module.reg_slots().as_ptr(),
     });
     store.instances.push(InstanceData {
         module: module.clone(),

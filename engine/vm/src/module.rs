@@ -290,7 +290,7 @@ pub struct FuncBody {
 }
 
 /// The number of tiers that can keep per-module state (see `Module::tier_state`).
-pub const TIER_STATE_SLOTS: usize = 4;
+pub const TIER_STATE_SLOTS: usize = 5;
 
 /// The owners of `Module::tier_state`'s slots, numbered in this one place.
 pub mod tier_slot {
@@ -302,6 +302,8 @@ pub mod tier_slot {
     pub const MIXED: usize = 2;
     /// The installed-code registry of tiered execution (`strata_tiers::tier`).
     pub const REGISTRY: usize = 3;
+    /// The spill thunks behind the register-entry slots (`strata_tiers::jit::reg_args`).
+    pub const REG_THUNKS: usize = 4;
 }
 
 /// A validated module: immutable, shared by every instance and every tier.
@@ -350,6 +352,10 @@ pub struct Module {
     /// One code slot per defined function (docs/abi.md §5), shared by all instances; made on
     /// first use. Null means "no compiled code".
     code_slots: OnceLock<Box<[AtomicPtr<u8>]>>,
+    /// One *register-entry slot* per defined function (docs/abi.md §3), beside the code
+    /// slots: what optimized code calls with the arguments in registers. Made with the
+    /// code slots, null until a JIT tier fills them (`strata_tiers::jit::reg_args`).
+    reg_slots: OnceLock<Box<[AtomicPtr<u8>]>>,
 }
 
 impl std::fmt::Debug for Module {
@@ -695,6 +701,7 @@ impl Module {
             interrupts: Default::default(),
             egraph: String::new(),
             code_slots: OnceLock::new(),
+            reg_slots: OnceLock::new(),
         };
         let mut validator = validate.then(|| Validator::new_with_features(supported_features()));
         let mut func_allocs = Default::default();
@@ -956,6 +963,16 @@ impl Module {
     /// The code slots of the defined functions (docs/abi.md §5).
     pub fn code_slots(&self) -> &[AtomicPtr<u8>] {
         self.code_slots.get_or_init(|| {
+            (0..self.bodies.len())
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect()
+        })
+    }
+
+    /// The register-entry slots of the defined functions (docs/abi.md §3): null until a JIT
+    /// tier fills them.
+    pub fn reg_slots(&self) -> &[AtomicPtr<u8>] {
+        self.reg_slots.get_or_init(|| {
             (0..self.bodies.len())
                 .map(|_| AtomicPtr::new(std::ptr::null_mut()))
                 .collect()

@@ -173,6 +173,9 @@ pub struct VMContext {
     /// The store's function records, as `VMRuntime::func_records` (kept in step by
     /// `StoreInner::push_func`): one load less for an inline `call_indirect`.
     pub func_records: *const VMFuncRecord,
+    /// The module's register-entry slots, one per defined function (docs/abi.md §3): what
+    /// optimized code calls with the arguments in registers.
+    pub reg_slots: *const AtomicPtr<u8>,
 }
 
 // SAFETY: the raw pointers point into objects owned by the same store (or the module, which
@@ -228,6 +231,7 @@ pub mod offsets {
     pub const VMCTX_GLOBALS: i32 = offset_of!(VMContext, globals) as i32;
     pub const VMCTX_CODE_SLOTS: i32 = offset_of!(VMContext, code_slots) as i32;
     pub const VMCTX_MEMORIES: i32 = offset_of!(VMContext, memories) as i32;
+    pub const VMCTX_REG_SLOTS: i32 = offset_of!(VMContext, reg_slots) as i32;
     /// Size of a value-stack cell and of a code slot.
     pub const CELL: i32 = 8;
 }
@@ -293,6 +297,7 @@ mod tests {
             sig_keys: std::ptr::null(),
             table0: std::ptr::null(),
             func_records: std::ptr::null(),
+            reg_slots: std::ptr::null(),
         };
         assert_eq!(FUNC_RECORD_SIZE, 16);
         let cb = &cx as *const _ as usize;
@@ -326,6 +331,10 @@ mod tests {
         assert_eq!(
             &cx.func_records as *const _ as usize - cb,
             VMCTX_FUNC_RECORDS as usize
+        );
+        assert_eq!(
+            &cx.reg_slots as *const _ as usize - cb,
+            VMCTX_REG_SLOTS as usize
         );
         assert_eq!(std::mem::size_of::<AtomicPtr<u8>>() as i32, CELL);
         assert_eq!(std::mem::size_of::<u64>() as i32, CELL);

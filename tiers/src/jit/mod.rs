@@ -6,6 +6,8 @@
 //! - `trampoline`: the entry trampoline from Rust, the trap stub and the interp-entry stub.
 //! - `helpers`: runtime helpers JIT code calls, and the backtrace walk; `check_points`: the
 //!   helpers through which compiled code asks the tier manager (tiered execution).
+//! - `reg_args`: the register-entry slots and the spill thunks behind them (register
+//!   arguments between optimized functions).
 //! - `perf_map`, `disasm`: tooling, labelled with the tier's name.
 //! - here: `publish` (finished code -> executable mapping, trap registry, perf map), `run`
 //!   (enter JIT code from Rust), and what the code slots hold.
@@ -15,6 +17,7 @@ pub mod code_memory;
 pub mod disasm;
 pub(crate) mod helpers;
 pub mod perf_map;
+pub mod reg_args;
 mod signals;
 pub mod simd;
 pub mod trampoline;

@@ -11,6 +11,7 @@ use crate::jit::unwind::{FrameSaves, NO_SAVE};
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 use regalloc2::{Allocation, Edit, InstOrEdit, Output, RegClass};
 use strata_ir::{EntityRef, Function, Imm, Inst, Opcode, Type};
+use strata_vm::abi::{arg_regs, ArgReg};
 use strata_vm::vmctx::offsets as off;
 use strata_vm::{Module, TrapCode};
 
@@ -42,6 +43,9 @@ pub struct Emitted {
     /// The frame cells where the prologue saves rbx and r12, for the unwinder to restore
     /// them when an exception abandons the frame (offsets in `bytes`).
     pub saves: FrameSaves,
+    /// Offset of the register entry (docs/abi.md §3): the code at 0, the ABI entry, loads
+    /// the register parameters from their cells and falls through to it.
+    pub reg_entry: u32,
 }
 
 /// An invoke's exception exits, resolved into handler entries once the code is laid out
@@ -131,6 +135,9 @@ struct ColdCall {
     /// Byte offset of the callee frame from `r14`.
     shift: i32,
     wasm_at: u32,
+    /// The arguments the inline path passes in registers, and their cells' displacements:
+    /// the helpers and the code slot they find read cells, so the cold path stores them.
+    reg_args: Vec<(ArgReg, i32)>,
 }
 
 enum ColdKind {
@@ -303,6 +310,18 @@ fn emit_as(
     };
     let landing = landing_blocks(func, vc);
     let mut block_offsets = vec![0u32; vc.blocks.len()];
+    // The ABI entry: the register parameters from their cells, then the register entry.
+    let mut cell = 0;
+    for (k, &t) in func.params.iter().enumerate() {
+        let d = cell_disp(cell);
+        match vc.param_regs.get(k).copied().flatten() {
+            Some(ArgReg::Gpr(r)) => asm!(g; mov Rq(r), QWORD [r14 + d]),
+            Some(ArgReg::Xmm(x)) => asm!(g; movsd Rx(x), QWORD [r14 + d]),
+            None => {}
+        }
+        cell += t.cells();
+    }
+    let reg_entry = g.asm.offset().0 as u32;
     g.prologue(frame as u32);
     let n = vc.blocks.len();
     // The block emitted after each one (forwarded blocks emit nothing).
@@ -348,7 +367,10 @@ fn emit_as(
                             for (k, &a) in allocs.iter().enumerate() {
                                 let p = func.block_params(vc.blocks[0].ir)[k];
                                 let t = func.value_type(p);
-                                g.load_cell(a, cell_disp(cell), t);
+                                // A register parameter is already where it is allocated.
+                                if vc.param_regs.get(k).copied().flatten().is_none() {
+                                    g.load_cell(a, cell_disp(cell), t);
+                                }
                                 cell += t.cells();
                             }
                         }
@@ -403,6 +425,7 @@ fn emit_as(
         frame_cells: frame,
         handlers,
         saves,
+        reg_entry,
     }))
 }
 
@@ -1900,25 +1923,33 @@ impl Gen<'_> {
         };
         let args = self.func.args(inst);
         let base = self.call_base;
+        let imported = self.module.num_imported_funcs;
+        // A defined callee gets its first arguments in registers (already there: fixed
+        // uses), the rest in cells; an import gets every argument in cells.
+        let regs = if f >= imported {
+            arg_regs(self.module.func_type(f).params())
+        } else {
+            Vec::new()
+        };
         let mut cell = base;
         for (k, &a) in args.iter().enumerate() {
             let t = self.func.value_type(a);
-            self.store_cell(al[k], cell_disp(cell), t);
+            if regs.get(k).copied().flatten().is_none() {
+                self.store_cell(al[k], cell_disp(cell), t);
+            }
             cell += t.cells();
         }
         let shift = cell_disp(base);
-        let imported = self.module.num_imported_funcs;
         self.calls_out = true;
         if f >= imported {
-            let slots = off::VMCTX_CODE_SLOTS;
+            let slots = off::VMCTX_REG_SLOTS;
             let def = cell_disp(f - imported);
             let def_index = (f - imported) as i32;
             asm!(self
                 ; mov r11, QWORD [r15 + slots]
-                ; mov r11, QWORD [r11 + def]
                 ; mov eax, def_index
                 ; lea r14, [r14 + shift]
-                ; call r11
+                ; call QWORD [r11 + def]
             );
             self.calls.push((self.asm.offset().0 as u32, shift));
             self.call_site();
@@ -1959,12 +1990,7 @@ impl Gen<'_> {
         let args = self.func.args(inst);
         let n = args.len() - 1;
         let base = self.call_base;
-        let mut cell = base;
-        for (k, &a) in args[..n].iter().enumerate() {
-            let t = self.func.value_type(a);
-            self.store_cell(al[k], cell_disp(cell), t);
-            cell += t.cells();
-        }
+        let (cell, reg_args) = self.store_call_args(inst, al, n, type_index)?;
         let idx_cell = cell_disp(cell);
         // A 64-bit table's index is read whole (the helpers saturate it).
         let table64 = self
@@ -1997,7 +2023,7 @@ impl Gen<'_> {
         if table64 {
             asm!(self; jmp =>entry);
         } else {
-            self.inline_resolve(table, type_index, at, entry);
+            self.inline_resolve(table, type_index, at, entry, off::VMCTX_REG_SLOTS);
         }
         asm!(self
             ; =>direct
@@ -2024,6 +2050,7 @@ impl Gen<'_> {
             stub,
             shift,
             wasm_at: self.wasm_at,
+            reg_args,
         });
         self.reload_mem_len();
         let mut cell = base;
@@ -2041,6 +2068,12 @@ impl Gen<'_> {
         let (slow, ok) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
         let (stub, direct, done, shift) = (c.stub, c.direct, c.done, c.shift);
         asm!(self; =>c.entry);
+        for &(r, d) in &c.reg_args {
+            match r {
+                ArgReg::Gpr(g) => asm!(self; mov QWORD [r14 + d], Rq(g)),
+                ArgReg::Xmm(x) => asm!(self; movsd QWORD [r14 + d], Rx(x)),
+            }
+        }
         match c.kind {
             ColdKind::Indirect {
                 table,
@@ -2113,6 +2146,7 @@ impl Gen<'_> {
         type_index: u32,
         at: IndexAt,
         otherwise: DynamicLabel,
+        slots: i32,
     ) {
         let (tbase, tlen) = (off::TABLE_BASE, off::TABLE_LEN);
         if table == 0 {
@@ -2136,7 +2170,7 @@ impl Gen<'_> {
             ; mov r10, QWORD [r10 + tbase]
             ; mov r11, QWORD [r10 + r11 * 8]
         );
-        self.inline_record(Some(type_index), otherwise);
+        self.inline_record(Some(type_index), otherwise, slots);
     }
 
     /// The part of `inline_resolve` after the element is in `r11` (a funcref cell), shared
@@ -2145,7 +2179,9 @@ impl Gen<'_> {
     /// instance alone; then the entry is in `r11` and the defined index in `eax`, or the
     /// code jumped to `otherwise`. A null cell reads `VMFuncRecord::NULL`, which matches
     /// no instance, so null needs no test of its own.
-    fn inline_record(&mut self, type_index: Option<u32>, otherwise: DynamicLabel) {
+    /// `slots`: the code slots (tail calls, arguments in cells) or the register-entry slots
+    /// (calls, arguments in registers; docs/abi.md §3).
+    fn inline_record(&mut self, type_index: Option<u32>, otherwise: DynamicLabel, slots: i32) {
         // A cell holds the function address plus one: record `cell - 1` is at
         // `records + cell * SIZE - SIZE`.
         let size = off::FUNC_RECORD_SIZE;
@@ -2154,7 +2190,7 @@ impl Gen<'_> {
         let inst = off::FUNC_RECORD_INSTANCE - size;
         let def = off::FUNC_RECORD_DEF_INDEX - size;
         let (recs, keys) = (off::VMCTX_FUNC_RECORDS, off::VMCTX_SIG_KEYS);
-        let (this, slots) = (off::VMCTX_INSTANCE, off::VMCTX_CODE_SLOTS);
+        let this = off::VMCTX_INSTANCE;
         asm!(self
             ; shl r11, shift
             ; add r11, QWORD [r15 + recs]
@@ -2196,6 +2232,36 @@ impl Gen<'_> {
         cell
     }
 
+    /// Stores the first `n` arguments of a call through type `type_index` (an indirect call
+    /// or `call_ref`) that are not passed in registers in consecutive cells from the
+    /// outgoing call frame's start; returns the cell after them and the register-passed
+    /// ones with their cells' displacements (the cold path stores those).
+    fn store_call_args(
+        &mut self,
+        inst: Inst,
+        al: &[Allocation],
+        n: usize,
+        type_index: u32,
+    ) -> Result<(u32, Vec<(ArgReg, i32)>), String> {
+        let ty = self
+            .module
+            .types
+            .get(type_index as usize)
+            .ok_or("a call of an unknown type")?;
+        let regs = arg_regs(ty.params());
+        let mut reg_args = Vec::new();
+        let mut cell = self.call_base;
+        for k in 0..n {
+            let t = self.func.value_type(self.func.args(inst)[k]);
+            match regs.get(k).copied().flatten() {
+                Some(r) => reg_args.push((r, cell_disp(cell))),
+                None => self.store_cell(al[k], cell_disp(cell), t),
+            }
+            cell += t.cells();
+        }
+        Ok((cell, reg_args))
+    }
+
     /// Moves `cells` argument cells from the outgoing call frame to the frame's first
     /// cells, where a tail callee's frame starts. Ascending, through r11: cell `k` is below
     /// source cell `call_base + k`, so no source is overwritten before it is read.
@@ -2229,7 +2295,13 @@ impl Gen<'_> {
         self.calls_out = true;
         let n = self.func.args(inst).len() - 1;
         let base = self.call_base;
-        let ref_cell = cell_disp(self.store_args(inst, al, n, base));
+        let type_index = match self.func.inst(inst).imm {
+            Imm::Index(t) => t,
+            Imm::Invoke(i) => i.index,
+            _ => return Err("bad call_ref".into()),
+        };
+        let (after, reg_args) = self.store_call_args(inst, al, n, type_index)?;
+        let ref_cell = cell_disp(after);
         self.store_cell(al[n], ref_cell, Type::FuncRef);
         let shift = cell_disp(base);
         let stub = self.trap_exit();
@@ -2239,7 +2311,7 @@ impl Gen<'_> {
             self.asm.new_dynamic_label(),
         );
         asm!(self; mov r11, QWORD [r14 + ref_cell]);
-        self.inline_record(None, entry);
+        self.inline_record(None, entry, off::VMCTX_REG_SLOTS);
         asm!(self
             ; =>direct
             ; lea r14, [r14 + shift]
@@ -2259,6 +2331,7 @@ impl Gen<'_> {
             stub,
             shift,
             wasm_at: self.wasm_at,
+            reg_args,
         });
         self.reload_mem_len();
         let mut cell = base;
@@ -2355,7 +2428,13 @@ impl Gen<'_> {
         let (resolve, direct) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
         if !table64 {
             // Inline, leaving what `resolve_tail_indirect` would return.
-            self.inline_resolve(table, type_index, IndexAt::Cell(idx_cell), resolve);
+            self.inline_resolve(
+                table,
+                type_index,
+                IndexAt::Cell(idx_cell),
+                resolve,
+                off::VMCTX_CODE_SLOTS,
+            );
             asm!(self; mov edx, eax ; mov rax, r11 ; jmp =>direct);
         }
         asm!(self
@@ -2405,7 +2484,7 @@ impl Gen<'_> {
         let (resolve, direct) = (self.asm.new_dynamic_label(), self.asm.new_dynamic_label());
         asm!(self; mov r11, QWORD [r14 + ref_cell]);
         // Inline, leaving what `resolve_tail_ref` would return.
-        self.inline_record(None, resolve);
+        self.inline_record(None, resolve, off::VMCTX_CODE_SLOTS);
         asm!(self
             ; mov edx, eax
             ; mov rax, r11

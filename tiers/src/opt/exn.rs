@@ -70,8 +70,21 @@ pub fn constraints(
         vc.operands
             .push(Operand::reg_fixed_use(uses[0], abi::gpr(RSI)));
     } else {
-        for &u in uses {
-            vc.operands.push(Operand::any_use(u));
+        // Calls pass arguments as `call`, `call_indirect` and `call_ref` do (docs/abi.md §3).
+        let callee = match op {
+            Opcode::Invoke if imm.index >= module.num_imported_funcs => {
+                Some(module.func_type(imm.index))
+            }
+            Opcode::InvokeIndirect | Opcode::InvokeRef => module.types.get(imm.index as usize),
+            _ => None,
+        };
+        match op {
+            Opcode::InvokeIndirect | Opcode::InvokeRef if !uses.is_empty() => {
+                let n = uses.len() - 1;
+                super::lower::call_arg_uses(&mut vc.operands, &uses[..n], callee);
+                vc.operands.push(Operand::any_use(uses[n]));
+            }
+            _ => super::lower::call_arg_uses(&mut vc.operands, uses, callee),
         }
     }
     for &d in defs {

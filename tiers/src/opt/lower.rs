@@ -6,6 +6,7 @@
 //! defines the parameters from their cells. `emit.rs` turns each into machine code.
 
 use super::abi::{self, RAX, RCX, RDX};
+use strata_vm::abi::{arg_regs, ArgReg};
 use regalloc2::{Operand, PRegSet, RegClass, VReg};
 use strata_ir::{Block, EntityRef, Function, Imm, Inst, Opcode, Type};
 
@@ -61,6 +62,9 @@ pub struct VCode {
     /// Per IR instruction: the load an ALU op reads as its memory operand (`load_folds`):
     /// the load gets no instruction of its own.
     pub mem_operand: Vec<Option<Inst>>,
+    /// Per parameter, the register it arrives in through the register entry (docs/abi.md
+    /// §3), or `None` (read from its cell); empty for an OSR entry (all in cells).
+    pub param_regs: Vec<Option<ArgReg>>,
 }
 
 /// How a load or store computes its 32-bit address itself: `lea r11d, [base + index <<
@@ -88,8 +92,39 @@ pub fn vreg(func: &Function, v: strata_ir::Value) -> Result<VReg, String> {
     Ok(VReg::new(v.index(), class_of(func.value_type(v))?))
 }
 
-/// Builds the VCode of `func` (aliases resolved, critical edges split).
-pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, String> {
+/// The machine register of a register argument.
+pub fn arg_preg(r: ArgReg) -> regalloc2::PReg {
+    match r {
+        ArgReg::Gpr(g) => abi::gpr(g),
+        ArgReg::Xmm(x) => abi::xmm(x),
+    }
+}
+
+/// The uses of a call's arguments to a callee of type `ty` (its parameters, in order):
+/// fixed in their registers when the call passes registers (docs/abi.md §3), else anywhere
+/// (stored to the outgoing cells).
+pub(super) fn call_arg_uses(
+    ops: &mut Vec<Operand>,
+    args: &[VReg],
+    ty: Option<&strata_vm::FuncType>,
+) {
+    let regs = ty.map(|t| arg_regs(t.params())).unwrap_or_default();
+    for (k, &u) in args.iter().enumerate() {
+        match regs.get(k).copied().flatten() {
+            Some(r) => ops.push(Operand::reg_fixed_use(u, arg_preg(r))),
+            None => ops.push(Operand::any_use(u)),
+        }
+    }
+}
+
+/// Builds the VCode of `func` (aliases resolved, critical edges split). `entry_regs`: the
+/// register of each parameter at the register entry (`strata_vm::abi::arg_regs`), empty
+/// when every parameter is read from its cell (an OSR entry).
+pub fn lower(
+    func: &Function,
+    module: &strata_vm::Module,
+    entry_regs: &[Option<ArgReg>],
+) -> Result<VCode, String> {
     let entry = func.entry().ok_or("function has no entry block")?;
     if func.layout.first() != Some(&entry) {
         return Err("entry block is not first in the layout".into());
@@ -119,14 +154,27 @@ pub fn lower(func: &Function, module: &strata_vm::Module) -> Result<VCode, Strin
         has_v128: func.values.iter().any(|(_, v)| v.ty == Type::V128),
         addr: vec![None; func.insts.len()],
         mem_operand: loads.operand.clone(),
+        param_regs: entry_regs.to_vec(),
     };
     for &b in &order {
         let start = vc.insts.len() as u32;
         let mut params = Vec::new();
         if b == entry {
             let ops = vc.operands.len() as u32;
-            for &p in func.block_params(b) {
-                vc.operands.push(Operand::any_def(vreg(func, p)?));
+            if !entry_regs.is_empty() && entry_regs.len() != func.block_params(b).len() {
+                return Err("entry block parameters differ from the function's".into());
+            }
+            for (k, &p) in func.block_params(b).iter().enumerate() {
+                let v = vreg(func, p)?;
+                if let Some(r) = entry_regs.get(k).copied().flatten() {
+                    if arg_preg(r).class() != v.class() {
+                        return Err("a register parameter of the wrong class".into());
+                    }
+                }
+                vc.operands.push(match entry_regs.get(k).copied().flatten() {
+                    Some(r) => Operand::reg_fixed_def(v, arg_preg(r)),
+                    None => Operand::any_def(v),
+                });
             }
             vc.insts.push(VInst {
                 kind: VKind::Params,
@@ -409,9 +457,9 @@ fn constraints(
             };
             let ty = module.func_type(f);
             vc.call_cells = vc.call_cells.max(ty.param_cells().max(ty.result_cells()));
-            for &u in &uses {
-                ops.push(Operand::any_use(u));
-            }
+            // A defined callee takes its first arguments in registers; an import in cells.
+            let defined = f >= module.num_imported_funcs;
+            call_arg_uses(ops, &uses, defined.then_some(ty));
             for &d in &defs {
                 ops.push(Operand::any_def(d));
             }
@@ -430,9 +478,11 @@ fn constraints(
             vc.call_cells = vc
                 .call_cells
                 .max((ty.param_cells() + 1).max(ty.result_cells()));
-            for &u in &uses {
-                ops.push(Operand::any_use(u));
-            }
+            // The arguments in registers for the inline same-instance path; the table index
+            // or reference (last) anywhere.
+            let n = uses.len() - 1;
+            call_arg_uses(ops, &uses[..n], Some(ty));
+            ops.push(Operand::any_use(uses[n]));
             for &d in &defs {
                 ops.push(Operand::any_def(d));
             }

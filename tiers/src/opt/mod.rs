@@ -80,6 +80,8 @@ pub struct OptCode {
     code: Published,
     frame_cells: usize,
     code_size: usize,
+    /// Offset of the register entry (docs/abi.md §3).
+    reg_entry: usize,
 }
 
 impl OptCode {
@@ -136,11 +138,17 @@ impl OptCode {
             code,
             frame_cells: e.frame_cells as usize,
             code_size: e.bytes.len(),
+            reg_entry: e.reg_entry as usize,
         })
     }
 
     pub fn entry(&self) -> *const u8 {
         self.code.at(0)
+    }
+
+    /// The register entry: arguments in registers (`strata_vm::abi::arg_regs`).
+    pub fn reg_entry(&self) -> *const u8 {
+        self.code.at(self.reg_entry)
     }
 
     pub fn frame_cells(&self) -> usize {
@@ -172,7 +180,17 @@ fn compile_bytes_entered_at(
     bounds: BoundsChecks,
 ) -> Result<emit::Emitted, String> {
     let func = build_ir_entered_at(module, def_index, osr_loop)?;
-    let vc = lower::lower(&func, module)?;
+    // The function itself takes its first parameters in registers at its register entry;
+    // an OSR entry reads everything from the frame (docs/abi.md §3).
+    let entry_regs = match osr_loop {
+        None => strata_vm::abi::arg_regs(
+            module
+                .func_type(module.num_imported_funcs + def_index)
+                .params(),
+        ),
+        Some(_) => Vec::new(),
+    };
+    let vc = lower::lower(&func, module, &entry_regs)?;
     let explicit = bounds == BoundsChecks::Explicit;
     // r12 holds memory 0's length where the emitter checks accesses against it (explicit
     // bounds, or a 64-bit memory 0 in either mode); elsewhere it is allocatable.

@@ -41,8 +41,9 @@ impl CompilerTier for OptTier {
                 Box::new([]),
                 code.frame_cells(),
                 code.code_size(),
-                code,
-            ),
+                code.clone(),
+            )
+            .with_reg_entry(code.reg_entry()),
         )?;
         Ok(info)
     }
@@ -129,7 +130,7 @@ impl CompilerTier for OptTier {
                 len: e.bytes.len(),
                 func_index: module.num_imported_funcs + def,
             });
-            frames.push((def, e.frame_cells as usize));
+            frames.push((def, e.frame_cells as usize, e.reg_entry as usize));
         }
         if funcs.is_empty() {
             return Ok(());
@@ -150,7 +151,7 @@ impl CompilerTier for OptTier {
             return Ok(());
         };
         let code = Arc::new(code);
-        for (f, (def, frame_cells)) in funcs.iter().zip(frames) {
+        for (f, (def, frame_cells, reg_entry)) in funcs.iter().zip(frames) {
             let owner: Arc<dyn std::any::Any + Send + Sync> = code.clone();
             let installed = Installed::new(
                 LEVEL_OPT,
@@ -159,7 +160,8 @@ impl CompilerTier for OptTier {
                 frame_cells,
                 f.len,
                 owner,
-            );
+            )
+            .with_reg_entry(code.at(f.offset + reg_entry));
             // Only a foreign registry refuses; the function keeps the baseline's code.
             let _ = install(module, def, installed);
         }
