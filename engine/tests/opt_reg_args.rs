@@ -18,8 +18,8 @@ const WAT: &str = include_str!("wat/reg_args.wat");
 
 /// The functions the module's callers reach through their register-entry slots.
 const CALLEES: &[&str] = &[
-    "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12", "f13",
-    "f14", "multi", "rec", "thrower", "mid", "trapper", "trap_mid",
+    "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12", "f13", "f14",
+    "multi", "rec", "thrower", "mid", "trapper", "trap_mid",
 ];
 
 fn def_index(env: &strata_vm::Module, name: &str) -> u32 {
@@ -70,9 +70,17 @@ fn run(config: Config, swap: &[&str], check_opt: bool) -> Vec<String> {
             Ok(v) => format!("{name}({arg}) = {v:?}"),
             Err(Error::Runtime(e)) => {
                 // The innermost frames (a wrong argument may recurse to the depth limit).
-                let frames: Vec<String> =
-                    e.backtrace().iter().take(6).map(|f| f.to_string()).collect();
-                format!("{name}({arg}) traps {:?} at {}", e.code(), frames.join(" < "))
+                let frames: Vec<String> = e
+                    .backtrace()
+                    .iter()
+                    .take(6)
+                    .map(|f| f.to_string())
+                    .collect();
+                format!(
+                    "{name}({arg}) traps {:?} at {}",
+                    e.code(),
+                    frames.join(" < ")
+                )
             }
             Err(e) => format!("{name}({arg}) fails: {e}"),
         });
@@ -93,7 +101,11 @@ fn register_arguments_match_the_interpreter() {
         let opt = || Config::default().tier(Tier::Opt).bounds_checks(bounds);
         assert_eq!(run(opt(), &[], true), want, "opt, {bounds:?}");
         // Optimized to baseline: the callees' spill thunks, then their baseline code.
-        assert_eq!(run(opt(), CALLEES, false), want, "opt to baseline, {bounds:?}");
+        assert_eq!(
+            run(opt(), CALLEES, false),
+            want,
+            "opt to baseline, {bounds:?}"
+        );
         let half: Vec<&str> = CALLEES.iter().copied().step_by(2).collect();
         assert_eq!(run(opt(), &half, false), want, "half baseline, {bounds:?}");
         // Optimized to interpreted (and back): the thunks, then the interp-entry stub.
@@ -106,7 +118,11 @@ fn register_arguments_match_the_interpreter() {
                 .tier_spec(&format!("mixed:funcs={funcs}"))
                 .unwrap()
                 .bounds_checks(bounds);
-            assert_eq!(run(config, &[], false), want, "mixed:funcs={funcs}, {bounds:?}");
+            assert_eq!(
+                run(config, &[], false),
+                want,
+                "mixed:funcs={funcs}, {bounds:?}"
+            );
         }
         let baseline = Config::default().tier(Tier::Baseline).bounds_checks(bounds);
         assert_eq!(run(baseline, &[], false), want, "baseline, {bounds:?}");

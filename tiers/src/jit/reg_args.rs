@@ -12,6 +12,9 @@
 //! backtraces and the depth count see nothing of it. One thunk per distinct signature shape
 //! (which register goes to which cell) in a module, sharing one mapping.
 
+// dynasm's register operands convert their index with `.into()`.
+#![allow(clippy::useless_conversion)]
+
 use super::code_memory::CodeMemory;
 use dynasmrt::{dynasm, x64::X64Relocation, DynasmApi, VecAssembler};
 use std::collections::HashMap;

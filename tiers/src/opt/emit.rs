@@ -2251,11 +2251,11 @@ impl Gen<'_> {
         let regs = arg_regs(ty.params());
         let mut reg_args = Vec::new();
         let mut cell = self.call_base;
-        for k in 0..n {
+        for (k, &a) in al.iter().enumerate().take(n) {
             let t = self.func.value_type(self.func.args(inst)[k]);
             match regs.get(k).copied().flatten() {
                 Some(r) => reg_args.push((r, cell_disp(cell))),
-                None => self.store_cell(al[k], cell_disp(cell), t),
+                None => self.store_cell(a, cell_disp(cell), t),
             }
             cell += t.cells();
         }

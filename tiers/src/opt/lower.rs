@@ -6,9 +6,9 @@
 //! defines the parameters from their cells. `emit.rs` turns each into machine code.
 
 use super::abi::{self, RAX, RCX, RDX};
-use strata_vm::abi::{arg_regs, ArgReg};
 use regalloc2::{Operand, PRegSet, RegClass, VReg};
 use strata_ir::{Block, EntityRef, Function, Imm, Inst, Opcode, Type};
+use strata_vm::abi::{arg_regs, ArgReg};
 
 /// What one machine-level instruction is.
 #[derive(Clone, Copy, Debug)]
@@ -171,10 +171,11 @@ pub fn lower(
                         return Err("a register parameter of the wrong class".into());
                     }
                 }
-                vc.operands.push(match entry_regs.get(k).copied().flatten() {
-                    Some(r) => Operand::reg_fixed_def(v, arg_preg(r)),
-                    None => Operand::any_def(v),
-                });
+                vc.operands
+                    .push(match entry_regs.get(k).copied().flatten() {
+                        Some(r) => Operand::reg_fixed_def(v, arg_preg(r)),
+                        None => Operand::any_def(v),
+                    });
             }
             vc.insts.push(VInst {
                 kind: VKind::Params,
