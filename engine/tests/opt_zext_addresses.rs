@@ -2,6 +2,7 @@
 //! memory 0 themselves (`[r13 + reg + offset]`, no `mov r11d, reg`): the optimizing tier
 //! agrees with the interpreter on values and trap kinds in both bounds modes, and the
 //! unproved addresses (entry parameters, merges with them) keep the explicit extension.
+//! Also `i32.and` as a `br_if` or `select` condition, fused into a `test`.
 
 use strata::*;
 
@@ -35,6 +36,10 @@ fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
         ("scaled", vec![Val::I32(end / 4)]),
         ("scaled", vec![Val::I32(-1)]),
         ("scaled", vec![Val::I32(0x4000_0001)]),
+        ("bits", vec![Val::I32(4), Val::I32(0)]),
+        ("bits", vec![Val::I32(3), Val::I32(2)]),
+        ("bits", vec![Val::I32(3), Val::I32(4)]),
+        ("bits", vec![Val::I32(-5), Val::I32(i32::MIN)]),
     ];
     let mut out = Vec::new();
     for (name, args) in calls {
@@ -89,4 +94,8 @@ fn only_proved_addresses_skip_the_extension() {
     assert_eq!(extends(&wrap), 0, "{wrap}");
     let merge = code(3);
     assert_eq!(extends(&merge), 1, "{merge}");
+    // `i32.and` conditions are `test`s.
+    let bits = code(5);
+    assert!(!bits.contains(" and "), "{bits}");
+    assert_eq!(bits.matches(" test ").count(), 2, "{bits}");
 }

@@ -35,4 +35,10 @@
     (i32.add
       (i32.load (i32.shl (local.get $i) (i32.const 2)))
       (i32.load offset=8 (i32.const 0))))
+;; 5: `i32.and` as a branch and select condition (`test`, no `and`).
+  (func (export "bits") (param $x i32) (param $y i32) (result i32)
+    (block $b
+      (br_if $b (i32.and (local.get $x) (i32.const 4)))
+      (return (select (i32.const 10) (i32.const 20) (i32.and (local.get $x) (local.get $y)))))
+    (i32.const 30))
 )

@@ -1431,6 +1431,19 @@ impl Gen<'_> {
             return compare_cc(op);
         }
         let a = reg(al[0]);
+        if op == Opcode::I32And {
+            // `i32.and` as a condition (`lower::fused_compare`): true when nonzero.
+            match (imm, al.get(1).map(|b| b.as_reg())) {
+                (Some(i), _) => asm!(self; test Rd(a), i),
+                (None, Some(Some(b))) => asm!(self; test Rd(a), Rd(b.hw_enc() as u8)),
+                (None, Some(None)) => {
+                    let m = self.slot_disp(al[1]);
+                    asm!(self; test DWORD [r14 + m], Rd(a));
+                }
+                (None, None) => asm!(self; test Rd(a), Rd(a)),
+            }
+            return 0x5;
+        }
         match (al.len(), w) {
             (1, false) if imm.is_some() => asm!(self; cmp Rd(a), imm.unwrap_or(0)),
             (1, true) if imm.is_some() => asm!(self; cmp Rq(a), imm.unwrap_or(0)),

@@ -891,9 +891,12 @@ fn load_folds(
         use Opcode::*;
         // A compare fused into its `br_if` or `select` runs there.
         let mut at: Vec<usize> = (0..insts.len()).collect();
+        // A fused `i32.and` (a `test`) reads registers only.
+        let mut test = vec![false; insts.len()];
         for (q, &u) in insts.iter().enumerate() {
             if let Some(c) = fused_compare(func, b, u, counts) {
                 at[pos[c.index()] as usize] = q;
+                test[pos[c.index()] as usize] = func.inst(c).opcode == I32And;
             }
         }
         // (load position, user position) per candidate.
@@ -905,6 +908,7 @@ fn load_folds(
             let imm = imm_operand(func, u).is_some();
             let compare = is_int_compare(op);
             if folds.skip[u.index()]
+                || test[i]
                 || !(args.len() == 2 || (args.len() == 1 && compare))
                 || (imm && !compare)
             {
@@ -1195,7 +1199,9 @@ fn fused_compare(func: &Function, b: Block, user: Inst, counts: &[u32]) -> Optio
     let strata_ir::ValueDef::Result(cmp, 0) = func.values[cond].def else {
         return None;
     };
-    let ok = is_int_compare(func.inst(cmp).opcode)
+    // An `i32.and` as a condition is `test` (nonzero: `jne`/`cmovne`), its result unused.
+    let op = func.inst(cmp).opcode;
+    let ok = (is_int_compare(op) || op == Opcode::I32And)
         && func.inst_block[cmp] == Some(b)
         && counts[cond.index()] == 1;
     ok.then_some(cmp)
