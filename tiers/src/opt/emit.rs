@@ -171,6 +171,9 @@ struct AddrSrc {
     base: u8,
     index: Option<(u8, u8)>,
     disp: i32,
+    /// `base` alone (no index, no displacement) is proved zero-extended in the IR
+    /// (`VCode::zext_addr`): it can index memory 0 itself.
+    zext: bool,
 }
 
 impl AddrSrc {
@@ -179,6 +182,7 @@ impl AddrSrc {
             base: a,
             index: None,
             disp: 0,
+            zext: false,
         }
     }
 
@@ -1123,30 +1127,31 @@ impl Gen<'_> {
                     return Err("bad load".into());
                 };
                 let size = op.access_bytes().unwrap_or(8);
-                let (src, k) = Self::access_src(vc, inst, al);
-                let Some(disp) = self.address_from(src, m.memory, m.offset, size as u32, m.checked)
+                let (src, k) = Self::access_src(self.func, vc, inst, al);
+                let Some((x, disp)) =
+                    self.address_from(src, m.memory, m.offset, size as u32, m.checked)
                 else {
                     return Ok(());
                 };
                 let d = reg(al[k]);
                 self.mark_access();
                 match op {
-                    I32Load => asm!(self; mov Rd(d), DWORD [r13 + r11 + disp]),
-                    I64Load => asm!(self; mov Rq(d), QWORD [r13 + r11 + disp]),
-                    F32Load => asm!(self; movss Rx(d), DWORD [r13 + r11 + disp]),
-                    F64Load => asm!(self; movsd Rx(d), QWORD [r13 + r11 + disp]),
-                    I32Load8S => asm!(self; movsx Rd(d), BYTE [r13 + r11 + disp]),
+                    I32Load => asm!(self; mov Rd(d), DWORD [r13 + Rq(x) + disp]),
+                    I64Load => asm!(self; mov Rq(d), QWORD [r13 + Rq(x) + disp]),
+                    F32Load => asm!(self; movss Rx(d), DWORD [r13 + Rq(x) + disp]),
+                    F64Load => asm!(self; movsd Rx(d), QWORD [r13 + Rq(x) + disp]),
+                    I32Load8S => asm!(self; movsx Rd(d), BYTE [r13 + Rq(x) + disp]),
                     I32Load8U | I64Load8U => {
-                        asm!(self; movzx Rd(d), BYTE [r13 + r11 + disp])
+                        asm!(self; movzx Rd(d), BYTE [r13 + Rq(x) + disp])
                     }
-                    I32Load16S => asm!(self; movsx Rd(d), WORD [r13 + r11 + disp]),
+                    I32Load16S => asm!(self; movsx Rd(d), WORD [r13 + Rq(x) + disp]),
                     I32Load16U | I64Load16U => {
-                        asm!(self; movzx Rd(d), WORD [r13 + r11 + disp])
+                        asm!(self; movzx Rd(d), WORD [r13 + Rq(x) + disp])
                     }
-                    I64Load8S => asm!(self; movsx Rq(d), BYTE [r13 + r11 + disp]),
-                    I64Load16S => asm!(self; movsx Rq(d), WORD [r13 + r11 + disp]),
-                    I64Load32S => asm!(self; movsxd Rq(d), DWORD [r13 + r11 + disp]),
-                    _ => asm!(self; mov Rd(d), DWORD [r13 + r11 + disp]),
+                    I64Load8S => asm!(self; movsx Rq(d), BYTE [r13 + Rq(x) + disp]),
+                    I64Load16S => asm!(self; movsx Rq(d), WORD [r13 + Rq(x) + disp]),
+                    I64Load32S => asm!(self; movsxd Rq(d), DWORD [r13 + Rq(x) + disp]),
+                    _ => asm!(self; mov Rd(d), DWORD [r13 + Rq(x) + disp]),
                 }
                 // An integer load into the base register changes it.
                 if !matches!(op, F32Load | F64Load) && self.r11_index.is_some_and(|s| s.reads(d)) {
@@ -1159,20 +1164,21 @@ impl Gen<'_> {
                     return Err("bad store".into());
                 };
                 let size = op.access_bytes().unwrap_or(8);
-                let (src, k) = Self::access_src(vc, inst, al);
-                let Some(disp) = self.address_from(src, m.memory, m.offset, size as u32, m.checked)
+                let (src, k) = Self::access_src(self.func, vc, inst, al);
+                let Some((x, disp)) =
+                    self.address_from(src, m.memory, m.offset, size as u32, m.checked)
                 else {
                     return Ok(());
                 };
                 let v = reg(al[k]);
                 self.mark_access();
                 match op {
-                    I32Store | I64Store32 => asm!(self; mov DWORD [r13 + r11 + disp], Rd(v)),
-                    I64Store => asm!(self; mov QWORD [r13 + r11 + disp], Rq(v)),
-                    F32Store => asm!(self; movss DWORD [r13 + r11 + disp], Rx(v)),
-                    F64Store => asm!(self; movsd QWORD [r13 + r11 + disp], Rx(v)),
-                    I32Store8 | I64Store8 => asm!(self; mov BYTE [r13 + r11 + disp], Rb(v)),
-                    _ => asm!(self; mov WORD [r13 + r11 + disp], Rw(v)),
+                    I32Store | I64Store32 => asm!(self; mov DWORD [r13 + Rq(x) + disp], Rd(v)),
+                    I64Store => asm!(self; mov QWORD [r13 + Rq(x) + disp], Rq(v)),
+                    F32Store => asm!(self; movss DWORD [r13 + Rq(x) + disp], Rx(v)),
+                    F64Store => asm!(self; movsd QWORD [r13 + Rq(x) + disp], Rx(v)),
+                    I32Store8 | I64Store8 => asm!(self; mov BYTE [r13 + Rq(x) + disp], Rb(v)),
+                    _ => asm!(self; mov WORD [r13 + Rq(x) + disp], Rw(v)),
                 }
             }
             MemorySize => {
@@ -1391,7 +1397,7 @@ impl Gen<'_> {
         let Imm::Mem(m) = ld.imm else {
             return Err("bad folded load".into());
         };
-        let (src, k) = Self::access_src(vc, load, &al[1..]);
+        let (src, k) = Self::access_src(self.func, vc, load, &al[1..]);
         let d = reg(al[1 + k]);
         if d != reg(al[0]) {
             return Err("memory-operand op: result not in its operand's register".into());
@@ -1401,29 +1407,29 @@ impl Gen<'_> {
             self.wasm_at = w;
         }
         let size = ld.opcode.access_bytes().unwrap_or(8) as u32;
-        if let Some(disp) = self.address_from(src, m.memory, m.offset, size, m.checked) {
+        if let Some((x, disp)) = self.address_from(src, m.memory, m.offset, size, m.checked) {
             self.mark_access();
             match op {
-                I32Add => asm!(self; add Rd(d), DWORD [r13 + r11 + disp]),
-                I32Sub => asm!(self; sub Rd(d), DWORD [r13 + r11 + disp]),
-                I32Mul => asm!(self; imul Rd(d), DWORD [r13 + r11 + disp]),
-                I32And => asm!(self; and Rd(d), DWORD [r13 + r11 + disp]),
-                I32Or => asm!(self; or Rd(d), DWORD [r13 + r11 + disp]),
-                I32Xor => asm!(self; xor Rd(d), DWORD [r13 + r11 + disp]),
-                I64Add => asm!(self; add Rq(d), QWORD [r13 + r11 + disp]),
-                I64Sub => asm!(self; sub Rq(d), QWORD [r13 + r11 + disp]),
-                I64Mul => asm!(self; imul Rq(d), QWORD [r13 + r11 + disp]),
-                I64And => asm!(self; and Rq(d), QWORD [r13 + r11 + disp]),
-                I64Or => asm!(self; or Rq(d), QWORD [r13 + r11 + disp]),
-                I64Xor => asm!(self; xor Rq(d), QWORD [r13 + r11 + disp]),
-                F32Add => asm!(self; addss Rx(d), DWORD [r13 + r11 + disp]),
-                F32Sub => asm!(self; subss Rx(d), DWORD [r13 + r11 + disp]),
-                F32Mul => asm!(self; mulss Rx(d), DWORD [r13 + r11 + disp]),
-                F32Div => asm!(self; divss Rx(d), DWORD [r13 + r11 + disp]),
-                F64Add => asm!(self; addsd Rx(d), QWORD [r13 + r11 + disp]),
-                F64Sub => asm!(self; subsd Rx(d), QWORD [r13 + r11 + disp]),
-                F64Mul => asm!(self; mulsd Rx(d), QWORD [r13 + r11 + disp]),
-                F64Div => asm!(self; divsd Rx(d), QWORD [r13 + r11 + disp]),
+                I32Add => asm!(self; add Rd(d), DWORD [r13 + Rq(x) + disp]),
+                I32Sub => asm!(self; sub Rd(d), DWORD [r13 + Rq(x) + disp]),
+                I32Mul => asm!(self; imul Rd(d), DWORD [r13 + Rq(x) + disp]),
+                I32And => asm!(self; and Rd(d), DWORD [r13 + Rq(x) + disp]),
+                I32Or => asm!(self; or Rd(d), DWORD [r13 + Rq(x) + disp]),
+                I32Xor => asm!(self; xor Rd(d), DWORD [r13 + Rq(x) + disp]),
+                I64Add => asm!(self; add Rq(d), QWORD [r13 + Rq(x) + disp]),
+                I64Sub => asm!(self; sub Rq(d), QWORD [r13 + Rq(x) + disp]),
+                I64Mul => asm!(self; imul Rq(d), QWORD [r13 + Rq(x) + disp]),
+                I64And => asm!(self; and Rq(d), QWORD [r13 + Rq(x) + disp]),
+                I64Or => asm!(self; or Rq(d), QWORD [r13 + Rq(x) + disp]),
+                I64Xor => asm!(self; xor Rq(d), QWORD [r13 + Rq(x) + disp]),
+                F32Add => asm!(self; addss Rx(d), DWORD [r13 + Rq(x) + disp]),
+                F32Sub => asm!(self; subss Rx(d), DWORD [r13 + Rq(x) + disp]),
+                F32Mul => asm!(self; mulss Rx(d), DWORD [r13 + Rq(x) + disp]),
+                F32Div => asm!(self; divss Rx(d), DWORD [r13 + Rq(x) + disp]),
+                F64Add => asm!(self; addsd Rx(d), QWORD [r13 + Rq(x) + disp]),
+                F64Sub => asm!(self; subsd Rx(d), QWORD [r13 + Rq(x) + disp]),
+                F64Mul => asm!(self; mulsd Rx(d), QWORD [r13 + Rq(x) + disp]),
+                F64Div => asm!(self; divsd Rx(d), QWORD [r13 + Rq(x) + disp]),
                 _ => return Err(format!("{op}: no memory-operand form")),
             }
             // An integer result in the address's base register changes it.
@@ -1448,6 +1454,19 @@ impl Gen<'_> {
             return compare_cc(op);
         }
         let a = reg(al[0]);
+        if op == Opcode::I32And {
+            // `i32.and` as a condition (`lower::fused_compare`): true when nonzero.
+            match (imm, al.get(1).map(|b| b.as_reg())) {
+                (Some(i), _) => asm!(self; test Rd(a), i),
+                (None, Some(Some(b))) => asm!(self; test Rd(a), Rd(b.hw_enc() as u8)),
+                (None, Some(None)) => {
+                    let m = self.slot_disp(al[1]);
+                    asm!(self; test DWORD [r14 + m], Rd(a));
+                }
+                (None, None) => asm!(self; test Rd(a), Rd(a)),
+            }
+            return 0x5;
+        }
         match (al.len(), w) {
             (1, false) if imm.is_some() => asm!(self; cmp Rd(a), imm.unwrap_or(0)),
             (1, true) if imm.is_some() => asm!(self; cmp Rq(a), imm.unwrap_or(0)),
@@ -1479,7 +1498,7 @@ impl Gen<'_> {
         } else {
             (None, al)
         };
-        let (src, _) = Self::access_src(vc, load, addr);
+        let (src, _) = Self::access_src(self.func, vc, load, addr);
         let Imm::Mem(m) = self.func.inst(load).imm else {
             return;
         };
@@ -1488,16 +1507,16 @@ impl Gen<'_> {
         if let Some(w) = self.func.srcloc(load) {
             self.wasm_at = w;
         }
-        if let Some(disp) = self.address_from(src, m.memory, m.offset, size, m.checked) {
+        if let Some((x, disp)) = self.address_from(src, m.memory, m.offset, size, m.checked) {
             self.mark_access();
             let i = imm.unwrap_or(0);
             match (other, load_first, w) {
-                (Some(o), false, false) => asm!(self; cmp Rd(o), DWORD [r13 + r11 + disp]),
-                (Some(o), false, true) => asm!(self; cmp Rq(o), QWORD [r13 + r11 + disp]),
-                (Some(o), true, false) => asm!(self; cmp DWORD [r13 + r11 + disp], Rd(o)),
-                (Some(o), true, true) => asm!(self; cmp QWORD [r13 + r11 + disp], Rq(o)),
-                (None, _, false) => asm!(self; cmp DWORD [r13 + r11 + disp], i),
-                (None, _, true) => asm!(self; cmp QWORD [r13 + r11 + disp], i),
+                (Some(o), false, false) => asm!(self; cmp Rd(o), DWORD [r13 + Rq(x) + disp]),
+                (Some(o), false, true) => asm!(self; cmp Rq(o), QWORD [r13 + Rq(x) + disp]),
+                (Some(o), true, false) => asm!(self; cmp DWORD [r13 + Rq(x) + disp], Rd(o)),
+                (Some(o), true, true) => asm!(self; cmp QWORD [r13 + Rq(x) + disp], Rq(o)),
+                (None, _, false) => asm!(self; cmp DWORD [r13 + Rq(x) + disp], i),
+                (None, _, true) => asm!(self; cmp QWORD [r13 + Rq(x) + disp], i),
             }
         }
         self.wasm_at = at;
@@ -1684,23 +1703,26 @@ impl Gen<'_> {
 
     /// Leaves in r11 the address relative to r13 (memory 0's base) of an access of `size`
     /// bytes at `a + offset` in 32-bit memory `mem`, after its bounds check (explicit mode,
-    /// `checked`); returns the displacement for `[r13 + r11 + disp]`, or `None` when the
+    /// `checked`); returns the displacement for `[r13 + Rq(x) + disp]`, or `None` when the
     /// access always traps. A memory other than 0 has its base and length read through
     /// `VMContext.memories` (docs/abi.md §2). Consecutive memory-0 accesses off the same
     /// index register share r11's zero-extension (`r11_index`).
     fn address(&mut self, a: u8, mem: u32, offset: u64, size: u32, checked: bool) -> Option<i32> {
+        // Not `zext`: the index register is r11.
         self.address_from(AddrSrc::reg(a), mem, offset, size, checked)
+            .map(|(_, disp)| disp)
     }
 
     /// A scalar load's or store's address source (its folded form, `VCode::addr`, or its
     /// first operand) and the index of its allocation after the address operands.
-    fn access_src(vc: &VCode, inst: Inst, al: &[Allocation]) -> (AddrSrc, usize) {
+    fn access_src(func: &Function, vc: &VCode, inst: Inst, al: &[Allocation]) -> (AddrSrc, usize) {
         match vc.addr[inst.index()] {
             Some(f) if f.index => (
                 AddrSrc {
                     base: reg(al[0]),
                     index: Some((reg(al[1]), f.scale)),
                     disp: f.disp,
+                    zext: false,
                 },
                 2,
             ),
@@ -1709,10 +1731,20 @@ impl Gen<'_> {
                     base: reg(al[0]),
                     index: None,
                     disp: f.disp,
+                    zext: false,
                 },
                 1,
             ),
-            None => (AddrSrc::reg(reg(al[0])), 1),
+            None => (
+                AddrSrc {
+                    zext: func
+                        .args(inst)
+                        .first()
+                        .is_some_and(|&a| vc.zext[func.resolve(a).index()]),
+                    ..AddrSrc::reg(reg(al[0]))
+                },
+                1,
+            ),
         }
     }
 
@@ -1733,7 +1765,7 @@ impl Gen<'_> {
         offset: u64,
         size: u32,
         checked: bool,
-    ) -> Option<i32> {
+    ) -> Option<(u8, i32)> {
         self.r13_used = true;
         let a = src.base;
         if self
@@ -1742,7 +1774,34 @@ impl Gen<'_> {
             .get(mem as usize)
             .is_some_and(|m| m.memory64)
         {
-            return self.address64(a, mem, offset, size, checked);
+            return self
+                .address64(a, mem, offset, size, checked)
+                .map(|d| (11, d));
+        }
+        let end = offset + size as u64;
+        if src.zext && mem == 0 && src.index.is_none() && src.disp == 0 && end <= i32::MAX as u64 {
+            // The index register holds the address zero-extended (proved in the IR,
+            // `lower::zero_extended`): `[r13 + a + offset]` stays below 2^32 + 2^31.
+            if !(self.explicit && checked) {
+                return Some((a, offset as i32));
+            }
+            // r11 = index + offset + size in one `lea`, or adjusted from the last check.
+            let e = end as i64;
+            if self.r11_index == Some(src) {
+                if e != self.r11_bias {
+                    asm!(self; lea r11, [r11 + (e - self.r11_bias) as i32]);
+                }
+            } else {
+                asm!(self; lea r11, [Rq(a) + e as i32]);
+                self.r11_index = Some(src);
+            }
+            self.r11_bias = e;
+            let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+            asm!(self
+                ; cmp r11, r12
+                ; ja =>oob
+            );
+            return Some((11, (offset as i64 - e) as i32));
         }
         if mem != 0 || self.r11_index != Some(src) {
             let d = src.disp;
@@ -1757,7 +1816,6 @@ impl Gen<'_> {
             self.r11_index = Some(src);
             self.r11_bias = 0;
         }
-        let end = offset + size as u64;
         if end > u32::MAX as u64 + 1 {
             // Beyond any 32-bit memory: the access always traps.
             let l = self.trap_label(TrapCode::MemoryOutOfBounds);
@@ -1798,7 +1856,7 @@ impl Gen<'_> {
             );
         }
         self.r11_bias = bias;
-        Some((offset - bias) as i32)
+        Some((11, (offset - bias) as i32))
     }
 
     /// `address` for a 64-bit memory (memory64, any index): the index is used whole and,
@@ -1867,7 +1925,7 @@ impl Gen<'_> {
 
     /// For an access to memory `mem` (not 0) whose index is in r11 and which ends `end` bytes
     /// past it: the bounds check against that memory's length (`check`), then r11 rebased
-    /// so that `[r13 + r11 + disp]` addresses that memory (the arithmetic wraps).
+    /// so that `[r13 + Rq(x) + disp]` addresses that memory (the arithmetic wraps).
     fn other_memory(&mut self, mem: u32, end: i32, check: bool) {
         let l = off::MEMORY_LEN;
         let b = off::MEMORY_BASE;

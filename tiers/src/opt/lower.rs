@@ -7,7 +7,7 @@
 
 use super::abi::{self, RAX, RCX, RDX};
 use regalloc2::{Operand, PRegSet, RegClass, VReg};
-use strata_ir::{Block, EntityRef, Function, Imm, Inst, Opcode, Type};
+use strata_ir::{Block, EntityRef, Function, Imm, Inst, Opcode, Type, ValueDef};
 use strata_vm::abi::{arg_regs, ArgReg};
 
 /// What one machine-level instruction is.
@@ -65,6 +65,10 @@ pub struct VCode {
     /// Per parameter, the register it arrives in through the register entry (docs/abi.md
     /// §3), or `None` (read from its cell); empty for an OSR entry (all in cells).
     pub param_regs: Vec<Option<ArgReg>>,
+    /// Per IR value: an i32 proved zero-extended in its register (`zero_extended`): as a
+    /// memory-0 address the emitter uses that register as the index of `[r13 + reg +
+    /// offset]` without `mov r11d, reg`.
+    pub zext: Vec<bool>,
 }
 
 /// How a load or store computes its 32-bit address itself: `lea r11d, [base + index <<
@@ -155,6 +159,7 @@ pub fn lower(
         addr: vec![None; func.insts.len()],
         mem_operand: loads.operand.clone(),
         param_regs: entry_regs.to_vec(),
+        zext: zero_extended(func),
     };
     for &b in &order {
         let start = vc.insts.len() as u32;
@@ -937,9 +942,12 @@ fn load_folds(
         use Opcode::*;
         // A compare fused into its `br_if` or `select` runs there.
         let mut at: Vec<usize> = (0..insts.len()).collect();
+        // A fused `i32.and` (a `test`) reads registers only.
+        let mut test = vec![false; insts.len()];
         for (q, &u) in insts.iter().enumerate() {
             if let Some(c) = fused_compare(func, b, u, counts) {
                 at[pos[c.index()] as usize] = q;
+                test[pos[c.index()] as usize] = func.inst(c).opcode == I32And;
             }
         }
         // (load position, user position) per candidate.
@@ -951,6 +959,7 @@ fn load_folds(
             let imm = imm_operand(func, u).is_some();
             let compare = is_int_compare(op);
             if folds.skip[u.index()]
+                || test[i]
                 || !(args.len() == 2 || (args.len() == 1 && compare))
                 || (imm && !compare)
             {
@@ -1072,6 +1081,110 @@ fn mem_operand_uses(
     Ok(())
 }
 
+/// Per value: an `i32` whose register provably holds it zero-extended (upper 32 bits
+/// clear), so that it can index memory without design.md §4's explicit `mov r11d, x`.
+///
+/// The proof rule (docs/abi.md §8): a result of an opcode in `ZEXT_RESULTS`, every one of
+/// which `emit.rs` lowers to an instruction writing the 32-bit register of its result
+/// (x86-64 clears the upper half on every 32-bit write: `add r32`, `lea r32`, `mov r32,
+/// imm32`, `movzx`/`movsx r32`, `mov r32, [m]`, ...), whichever form it takes (immediate,
+/// spilled operand, folded load); or a parameter of a non-entry block all of whose incoming
+/// branch arguments are zero-extended (regalloc2's moves, spills and reloads copy all 64
+/// bits, `Gen::mov`). The largest such set of parameters is found by an optimistic fixed
+/// point (a loop counter feeds itself). Everything else (entry parameters read from cells,
+/// call and `invoke` results, selects, compares, values of other types) is unknown.
+pub(crate) fn zero_extended(func: &Function) -> Vec<bool> {
+    use Opcode::*;
+    let mut zext = vec![false; func.values.len()];
+    for &b in &func.layout {
+        for &inst in func.block_insts(b) {
+            let data = func.inst(inst);
+            let defines = matches!(
+                data.opcode,
+                I32Const
+                    | I32Add
+                    | I32Sub
+                    | I32Mul
+                    | I32And
+                    | I32Or
+                    | I32Xor
+                    | I32Shl
+                    | I32ShrS
+                    | I32ShrU
+                    | I32Rotl
+                    | I32Rotr
+                    | I32Clz
+                    | I32Ctz
+                    | I32Popcnt
+                    | I32WrapI64
+                    | I32Extend8S
+                    | I32Extend16S
+                    | I32Load
+                    | I32Load8S
+                    | I32Load8U
+                    | I32Load16S
+                    | I32Load16U
+            );
+            if defines && data.num_results == 1 {
+                if let Some(r) = func.result(inst) {
+                    let r = func.resolve(r);
+                    zext[r.index()] = func.value_type(r) == Type::I32;
+                }
+            }
+        }
+    }
+    // Optimistic start for the i32 parameters of blocks other than the entry; a parameter
+    // some edge passes no value for (an exceptional edge) or an unknown one is cleared,
+    // until nothing changes.
+    let entry = func.entry();
+    let mut any = false;
+    for &b in &func.layout {
+        if Some(b) == entry {
+            continue;
+        }
+        for (i, &p) in func.block_params(b).iter().enumerate() {
+            if func.value_type(p) == Type::I32 && func.values[p].def == ValueDef::Param(b, i as u32)
+            {
+                zext[p.index()] = true;
+                any = true;
+            }
+        }
+    }
+    let mut entered = vec![false; func.blocks.len()];
+    while any {
+        let mut changed = false;
+        for &b in &func.layout {
+            for &inst in func.block_insts(b) {
+                for t in func.targets(inst) {
+                    entered[t.block.index()] = true;
+                    let args = func.call_args(*t);
+                    for (i, &p) in func.block_params(t.block).iter().enumerate() {
+                        if zext[p.index()]
+                            && func.values[p].def == ValueDef::Param(t.block, i as u32)
+                            && !args.get(i).is_some_and(|&a| zext[func.resolve(a).index()])
+                        {
+                            zext[p.index()] = false;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    // A block no branch enters (not the entry) has nothing to prove its parameters by.
+    for &b in &func.layout {
+        if Some(b) != entry && !entered[b.index()] {
+            for &p in func.block_params(b) {
+                zext[p.index()] = false;
+            }
+        }
+    }
+    zext
+}
+
 /// How many times each value is used (operands and branch arguments).
 fn use_counts(func: &Function) -> Vec<u32> {
     let mut counts = vec![0u32; func.values.len()];
@@ -1137,7 +1250,9 @@ fn fused_compare(func: &Function, b: Block, user: Inst, counts: &[u32]) -> Optio
     let strata_ir::ValueDef::Result(cmp, 0) = func.values[cond].def else {
         return None;
     };
-    let ok = is_int_compare(func.inst(cmp).opcode)
+    // An `i32.and` as a condition is `test` (nonzero: `jne`/`cmovne`), its result unused.
+    let op = func.inst(cmp).opcode;
+    let ok = (is_int_compare(op) || op == Opcode::I32And)
         && func.inst_block[cmp] == Some(b)
         && counts[cond.index()] == 1;
     ok.then_some(cmp)

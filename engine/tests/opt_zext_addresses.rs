@@ -1,0 +1,101 @@
+//! Addresses proved zero-extended in the IR (`lower::zero_extended`, docs/abi.md §8) index
+//! memory 0 themselves (`[r13 + reg + offset]`, no `mov r11d, reg`): the optimizing tier
+//! agrees with the interpreter on values and trap kinds in both bounds modes, and the
+//! unproved addresses (entry parameters, merges with them) keep the explicit extension.
+//! Also `i32.and` as a `br_if` or `select` condition, fused into a `test`.
+
+use strata::*;
+
+const WAT: &str = include_str!("wat/zext_addresses.wat");
+
+fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
+    let engine = Engine::new(Config::default().tier(tier).bounds_checks(bounds)).unwrap();
+    let mut store = Store::new(&engine);
+    let module = Module::new(&engine, WAT).unwrap();
+    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+    let end = 65536;
+    let calls: Vec<(&str, Vec<Val>)> = vec![
+        ("walk", vec![Val::I32(64), Val::I32(8)]),
+        ("walk", vec![Val::I32(1000), Val::I32(24)]),
+        ("walk", vec![Val::I32(end), Val::I32(4096)]),
+        ("walk", vec![Val::I32(end - 16), Val::I32(8)]),
+        ("walk", vec![Val::I32(-1), Val::I32(1 << 20)]),
+        ("param", vec![Val::I32(0)]),
+        ("param", vec![Val::I32(end - 8)]),
+        ("param", vec![Val::I32(end - 7)]),
+        ("param", vec![Val::I32(-4)]),
+        ("wrap", vec![Val::I64(0x1_0000_0005)]),
+        ("wrap", vec![Val::I64(-1)]),
+        ("wrap", vec![Val::I64(0x7fff_ffff_0000_0000)]),
+        ("merge", vec![Val::I32(0x1_0007), Val::I32(1)]),
+        ("merge", vec![Val::I32(6), Val::I32(0)]),
+        ("merge", vec![Val::I32(end - 3), Val::I32(0)]),
+        ("merge", vec![Val::I32(-1), Val::I32(1)]),
+        ("scaled", vec![Val::I32(2)]),
+        ("scaled", vec![Val::I32(end / 4 - 1)]),
+        ("scaled", vec![Val::I32(end / 4)]),
+        ("scaled", vec![Val::I32(-1)]),
+        ("scaled", vec![Val::I32(0x4000_0001)]),
+        ("bits", vec![Val::I32(4), Val::I32(0)]),
+        ("bits", vec![Val::I32(3), Val::I32(2)]),
+        ("bits", vec![Val::I32(3), Val::I32(4)]),
+        ("bits", vec![Val::I32(-5), Val::I32(i32::MIN)]),
+    ];
+    let mut out = Vec::new();
+    for (name, args) in calls {
+        let f = instance.get_func(&store, name).unwrap();
+        out.push(match f.call(&mut store, &args) {
+            Ok(v) => format!("{name}{args:?} = {v:?}"),
+            Err(Error::Runtime(rt)) => format!("{name}{args:?} traps: {}", rt.trap()),
+            Err(e) => format!("{name}{args:?} fails: {e}"),
+        });
+    }
+    (out, module)
+}
+
+#[test]
+fn zero_extended_addresses_agree_with_the_interpreter() {
+    for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        let (want, _) = run(Tier::Interp, bounds);
+        assert!(
+            want.iter().filter(|r| r.contains("traps")).count() >= 6,
+            "{want:?}"
+        );
+        let (got, module) = run(Tier::Opt, bounds);
+        assert_eq!(got, want, "{bounds:?}");
+        let env = module.env().clone();
+        for d in 0..env.num_defined_funcs() as u32 {
+            assert_eq!(
+                strata_tiers::tier::ready_level(&env, d),
+                strata_vm::tiering::LEVEL_OPT,
+                "function {d} fell back to the baseline ({bounds:?})"
+            );
+        }
+    }
+}
+
+/// Proved addresses index memory themselves; unproved ones are extended into r11 first.
+#[test]
+fn only_proved_addresses_skip_the_extension() {
+    let engine = Engine::new(Config::default().tier(Tier::Interp)).unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    let env = module.env().clone();
+    let code = |d: u32| {
+        let bytes = strata_tiers::opt::function_code(&env, d, BoundsChecks::GuardPages).unwrap();
+        strata_tiers::jit::disasm::disassemble(&bytes, 0)
+    };
+    let extends = |text: &str| text.lines().filter(|l| l.contains("mov r11d,")).count();
+    let walk = code(0);
+    assert_eq!(extends(&walk), 0, "{walk}");
+    assert!(walk.contains("[r13+r"), "{walk}");
+    let param = code(1);
+    assert_eq!(extends(&param), 1, "{param}");
+    let wrap = code(2);
+    assert_eq!(extends(&wrap), 0, "{wrap}");
+    let merge = code(3);
+    assert_eq!(extends(&merge), 1, "{merge}");
+    // `i32.and` conditions are `test`s.
+    let bits = code(5);
+    assert!(!bits.contains(" and "), "{bits}");
+    assert_eq!(bits.matches(" test ").count(), 2, "{bits}");
+}
