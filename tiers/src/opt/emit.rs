@@ -325,6 +325,11 @@ fn emit_as(
         }
         cell += t.cells();
     }
+    // The register entry is where optimized callers land: keep it 16-byte aligned like a
+    // function start (the ABI entry runs the padding, one multi-byte nop or two).
+    if g.asm.offset().0 % 16 != 0 {
+        g.pad_to_16();
+    }
     let reg_entry = g.asm.offset().0 as u32;
     g.prologue(frame as u32);
     let n = vc.blocks.len();
@@ -704,6 +709,27 @@ impl Gen<'_> {
     fn call_site_at(&mut self, at: u32) {
         let ret = self.asm.offset().0 as u32;
         self.wasm_offsets.push((ret - 1, at));
+    }
+
+    /// Multi-byte nops up to the next 16-byte boundary (function starts are 16-byte aligned).
+    fn pad_to_16(&mut self) {
+        // The recommended nop encodings of 1 to 8 bytes (66 0F 1F ... and 0F 1F ...).
+        const NOPS: [&[u8]; 8] = [
+            &[0x90],
+            &[0x66, 0x90],
+            &[0x0f, 0x1f, 0x00],
+            &[0x0f, 0x1f, 0x40, 0x00],
+            &[0x0f, 0x1f, 0x44, 0x00, 0x00],
+            &[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00],
+            &[0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00],
+            &[0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+        ];
+        let mut left = (16 - self.asm.offset().0 % 16) % 16;
+        while left > 0 {
+            let n = left.min(8);
+            self.asm.extend(NOPS[n - 1].iter().copied());
+            left -= n;
+        }
     }
 
     /// Frame setup and both stack checks (docs/abi.md §4), then the memory registers.
