@@ -327,9 +327,7 @@ fn emit_as(
     }
     // The register entry is where optimized callers land: keep it 16-byte aligned like a
     // function start (the ABI entry runs the padding, one multi-byte nop or two).
-    if g.asm.offset().0 % 16 != 0 {
-        g.pad_to_16();
-    }
+    g.pad_to_16();
     let reg_entry = g.asm.offset().0 as u32;
     g.prologue(frame as u32);
     let n = vc.blocks.len();

@@ -1151,27 +1151,29 @@ pub(crate) fn zero_extended(func: &Function) -> Vec<bool> {
         }
     }
     let mut entered = vec![false; func.blocks.len()];
-    while any {
-        let mut changed = false;
-        for &b in &func.layout {
-            for &inst in func.block_insts(b) {
-                for t in func.targets(inst) {
-                    entered[t.block.index()] = true;
-                    let args = func.call_args(*t);
-                    for (i, &p) in func.block_params(t.block).iter().enumerate() {
-                        if zext[p.index()]
-                            && func.values[p].def == ValueDef::Param(t.block, i as u32)
-                            && !args.get(i).is_some_and(|&a| zext[func.resolve(a).index()])
-                        {
-                            zext[p.index()] = false;
-                            changed = true;
+    if any {
+        loop {
+            let mut changed = false;
+            for &b in &func.layout {
+                for &inst in func.block_insts(b) {
+                    for t in func.targets(inst) {
+                        entered[t.block.index()] = true;
+                        let args = func.call_args(*t);
+                        for (i, &p) in func.block_params(t.block).iter().enumerate() {
+                            if zext[p.index()]
+                                && func.values[p].def == ValueDef::Param(t.block, i as u32)
+                                && !args.get(i).is_some_and(|&a| zext[func.resolve(a).index()])
+                            {
+                                zext[p.index()] = false;
+                                changed = true;
+                            }
                         }
                     }
                 }
             }
-        }
-        if !changed {
-            break;
+            if !changed {
+                break;
+            }
         }
     }
     // A block no branch enters (not the entry) has nothing to prove its parameters by.
