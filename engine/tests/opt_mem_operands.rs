@@ -4,6 +4,8 @@
 
 use strata::*;
 
+mod support;
+
 const WAT: &str = include_str!("wat/mem_operands.wat");
 
 /// Each call's result, or its trap and the innermost frame's wasm offset.
@@ -96,37 +98,15 @@ fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
 
 #[test]
 fn folded_loads_agree_with_the_interpreter_traps_and_offsets_included() {
-    for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
-        let (want, _) = run(Tier::Interp, bounds);
-        assert!(
-            want.iter().filter(|r| r.contains("traps")).count() >= 10,
-            "{want:?}"
-        );
-        let (got, module) = run(Tier::Opt, bounds);
-        assert_eq!(got, want, "{bounds:?}");
-        // Every function ran as compiled by this tier (none fell back to the baseline).
-        let env = module.env().clone();
-        for d in 0..env.num_defined_funcs() as u32 {
-            assert_eq!(
-                strata_tiers::tier::ready_level(&env, d),
-                strata_vm::tiering::LEVEL_OPT,
-                "function {d} fell back to the baseline ({bounds:?})"
-            );
-        }
-    }
+    support::opt_agrees_with_interpreter(run, 10);
 }
 
 /// The folds the tests above rely on happen: ALU ops and float arithmetic read memory
 /// (`[r13+r11...]` as a source operand), and the load before a store stays a load.
 #[test]
 fn loads_become_memory_operands() {
-    let engine = Engine::new(Config::default().tier(Tier::Interp)).unwrap();
-    let module = Module::new(&engine, WAT).unwrap();
-    let env = module.env().clone();
-    let code = |d: u32| {
-        let bytes = strata_tiers::opt::function_code(&env, d, BoundsChecks::GuardPages).unwrap();
-        strata_tiers::jit::disasm::disassemble(&bytes, 0)
-    };
+    let funcs = support::opt_disassembly(WAT);
+    let code = |d: u32| funcs[d as usize].clone();
     let reads_memory = |text: &str, mnemonic: &str| {
         text.lines()
             .filter(|l| l.contains(&format!("{mnemonic} ")) && l.contains(",[r13+r11"))

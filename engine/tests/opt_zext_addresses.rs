@@ -6,6 +6,8 @@
 
 use strata::*;
 
+mod support;
+
 const WAT: &str = include_str!("wat/zext_addresses.wat");
 
 fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
@@ -55,35 +57,14 @@ fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
 
 #[test]
 fn zero_extended_addresses_agree_with_the_interpreter() {
-    for bounds in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
-        let (want, _) = run(Tier::Interp, bounds);
-        assert!(
-            want.iter().filter(|r| r.contains("traps")).count() >= 6,
-            "{want:?}"
-        );
-        let (got, module) = run(Tier::Opt, bounds);
-        assert_eq!(got, want, "{bounds:?}");
-        let env = module.env().clone();
-        for d in 0..env.num_defined_funcs() as u32 {
-            assert_eq!(
-                strata_tiers::tier::ready_level(&env, d),
-                strata_vm::tiering::LEVEL_OPT,
-                "function {d} fell back to the baseline ({bounds:?})"
-            );
-        }
-    }
+    support::opt_agrees_with_interpreter(run, 6);
 }
 
 /// Proved addresses index memory themselves; unproved ones are extended into r11 first.
 #[test]
 fn only_proved_addresses_skip_the_extension() {
-    let engine = Engine::new(Config::default().tier(Tier::Interp)).unwrap();
-    let module = Module::new(&engine, WAT).unwrap();
-    let env = module.env().clone();
-    let code = |d: u32| {
-        let bytes = strata_tiers::opt::function_code(&env, d, BoundsChecks::GuardPages).unwrap();
-        strata_tiers::jit::disasm::disassemble(&bytes, 0)
-    };
+    let funcs = support::opt_disassembly(WAT);
+    let code = |d: u32| funcs[d as usize].clone();
     let extends = |text: &str| text.lines().filter(|l| l.contains("mov r11d,")).count();
     let walk = code(0);
     assert_eq!(extends(&walk), 0, "{walk}");
