@@ -1996,6 +1996,17 @@ impl Gen<'_> {
         self.call_site();
     }
 
+    /// `inst`'s results, from consecutive cells starting at `base`, into their allocations
+    /// `al`: a call's (where every callee leaves them, docs/abi.md §3) or a landing pad's.
+    pub(super) fn load_results(&mut self, inst: Inst, al: &[Allocation], base: u32) {
+        let mut cell = base;
+        for (k, r) in self.func.results(inst).enumerate() {
+            let t = self.func.value_type(r);
+            self.load_cell(al[k], cell_disp(cell), t);
+            cell += t.cells();
+        }
+    }
+
     fn call(&mut self, inst: Inst, al: &[Allocation]) -> Result<(), String> {
         // A call, or an invoke (`exn.rs`) of the same callee.
         let f = match self.func.inst(inst).imm {
@@ -2046,13 +2057,7 @@ impl Gen<'_> {
             asm!(self; test eax, eax ; jnz =>l);
         }
         self.reload_mem_len();
-        let n = args.len();
-        let mut cell = base;
-        for (k, r) in self.func.results(inst).enumerate() {
-            let t = self.func.value_type(r);
-            self.load_cell(al[n + k], cell_disp(cell), t);
-            cell += t.cells();
-        }
+        self.load_results(inst, &al[args.len()..], base);
         Ok(())
     }
 
@@ -2135,12 +2140,7 @@ impl Gen<'_> {
             reg_args,
         });
         self.reload_mem_len();
-        let mut cell = base;
-        for (k, r) in self.func.results(inst).enumerate() {
-            let t = self.func.value_type(r);
-            self.load_cell(al[n + 1 + k], cell_disp(cell), t);
-            cell += t.cells();
-        }
+        self.load_results(inst, &al[n + 1..], base);
         Ok(())
     }
 
@@ -2416,12 +2416,7 @@ impl Gen<'_> {
             reg_args,
         });
         self.reload_mem_len();
-        let mut cell = base;
-        for (k, r) in self.func.results(inst).enumerate() {
-            let t = self.func.value_type(r);
-            self.load_cell(al[n + 1 + k], cell_disp(cell), t);
-            cell += t.cells();
-        }
+        self.load_results(inst, &al[n + 1..], base);
         Ok(())
     }
 

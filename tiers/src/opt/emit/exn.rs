@@ -111,12 +111,7 @@ impl Gen<'_> {
     /// `landing`: the caught payload, then the `exnref` (`_ref` clauses), from the catch
     /// cells.
     pub(super) fn landing(&mut self, inst: Inst, al: &[Allocation]) {
-        let mut cell = self.catch_base;
-        for (k, r) in self.func.results(inst).enumerate() {
-            let t = self.func.value_type(r);
-            self.load_cell(al[k], cell_disp(cell), t);
-            cell += t.cells();
-        }
+        self.load_results(inst, al, self.catch_base);
     }
 
     /// The handler entries of the function's invokes, from the block offsets and the
