@@ -308,7 +308,7 @@ pub fn install(module: &Module, def_index: u32, code: Installed) -> Result<(), S
     }
     if levels[i + 1..].iter().all(|l| l.get().is_none()) {
         match reg_entry {
-            Some(r) => crate::jit::reg_args::set_opt_slots(module, def_index, entry, r)?,
+            Some(r) => crate::jit::reg_args::set_opt_slots(module, def_index, entry, r),
             None => crate::jit::reg_args::set_code_slot(module, def_index, entry),
         }
         crate::interp::forget_call_target(module, def_index);

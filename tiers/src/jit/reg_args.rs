@@ -134,7 +134,7 @@ pub fn prepare(module: &Module) -> Result<(), String> {
 }
 
 /// The spill thunk of defined function `def_index`, if the thunks were built.
-pub fn thunk(module: &Module, def_index: u32) -> Option<*const u8> {
+fn thunk(module: &Module, def_index: u32) -> Option<*const u8> {
     existing(module)?
         .per_def
         .get(def_index as usize)
@@ -152,22 +152,9 @@ pub fn set_code_slot(module: &Module, def_index: u32, entry: *const u8) {
     module.code_slots()[def_index as usize].store(entry as *mut u8, Ordering::Release);
 }
 
-/// Installs optimized code of defined function `def_index`: its ABI entry (cells) in the
-/// code slot, then its register entry in the register-entry slot.
-pub fn set_opt_slots(
-    module: &Module,
-    def_index: u32,
-    entry: *const u8,
-    reg_entry: *const u8,
-) -> Result<(), String> {
-    prepare(module)?;
+/// Installs optimized code of defined function `def_index` (after `prepare`): its ABI
+/// entry (cells) in the code slot, then its register entry in the register-entry slot.
+pub fn set_opt_slots(module: &Module, def_index: u32, entry: *const u8, reg_entry: *const u8) {
     module.code_slots()[def_index as usize].store(entry as *mut u8, Ordering::Release);
     module.reg_slots()[def_index as usize].store(reg_entry as *mut u8, Ordering::Release);
-    Ok(())
-}
-
-/// Which register each register-passed parameter of `params` arrives in and its cell, for
-/// the optimizing tier (the same assignment the thunks use).
-pub fn reg_params(params: &[strata_vm::ValType]) -> Vec<(ArgReg, u32)> {
-    shape(params)
 }
