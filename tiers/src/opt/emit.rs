@@ -4,6 +4,7 @@
 #![allow(clippy::useless_conversion)]
 
 use super::abi::{self, cell_disp};
+use super::divconst::{ConstDiv, Plan};
 use super::lower::{is_scalar_access, VCode, VKind};
 use super::regalloc::RaFunc;
 use crate::jit::helpers;
@@ -986,7 +987,10 @@ impl Gen<'_> {
                 }
             }
             I32DivS | I32DivU | I64DivS | I64DivU | I32RemS | I32RemU | I64RemS | I64RemU => {
-                self.div(op, reg(al[1]))
+                match super::lower::const_divisor(self.func, inst) {
+                    Some((c, d)) => self.div_const(op, c, d, reg(al[0]), reg(al[2])),
+                    None => self.div(op, reg(al[1])),
+                }
             }
             I32Eqz | I64Eqz | RefIsNull => {
                 let (a, d) = (reg(al[0]), reg(al[1]));
@@ -2645,6 +2649,229 @@ impl Gen<'_> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Division or remainder of `x` by constant `d` without `div` (`divconst`, whose
+    /// `evaluate` is these steps in Rust): the quotient is formed in r11 (r10 a second
+    /// scratch), or for a 64-bit reciprocal from the high half of rdx:rax into rax; the
+    /// remainder is then x - q*d. `x` is only read, and `out` written last (it may be x's
+    /// register). A 32-bit result is written by 32-bit instructions (zero-extended).
+    fn div_const(&mut self, op: Opcode, c: ConstDiv, d: i64, x: u8, out: u8) {
+        use Opcode::*;
+        let signed = matches!(op, I32DivS | I32RemS | I64DivS | I64RemS);
+        let rem = matches!(op, I32RemS | I32RemU | I64RemS | I64RemU);
+        let wide = matches!(op, I64DivS | I64DivU | I64RemS | I64RemU);
+        const R10: u8 = 10;
+        const R11: u8 = 11;
+        // q: the register holding the quotient (r11, or rax for a 64-bit reciprocal).
+        let mut q = R11;
+        match c.plan {
+            Plan::One if rem => {
+                asm!(self; xor Rd(out), Rd(out));
+                return;
+            }
+            Plan::One => {
+                if out != x {
+                    if wide {
+                        asm!(self; mov Rq(out), Rq(x));
+                    } else {
+                        asm!(self; mov Rd(out), Rd(x));
+                    }
+                }
+                return;
+            }
+            Plan::Pow2 { k } if !signed => {
+                if rem {
+                    if wide && k >= 32 {
+                        self.mov_imm(R10, (1u64 << k) - 1);
+                        asm!(self; mov r11, Rq(x) ; and r11, r10);
+                    } else if wide {
+                        asm!(self; mov r11, Rq(x) ; and r11, ((1u64 << k) - 1) as i32);
+                    } else {
+                        asm!(self; mov r11d, Rd(x) ; and r11d, ((1u64 << k) - 1) as u32 as i32);
+                    }
+                    self.move_result(wide, out, R11);
+                    return;
+                }
+                if wide {
+                    asm!(self; mov r11, Rq(x) ; shr r11, k as i8);
+                } else {
+                    asm!(self; mov r11d, Rd(x) ; shr r11d, k as i8);
+                }
+            }
+            Plan::Pow2 { k } => {
+                // Negative x rounds toward zero: add 2^k - 1 (the sign, shifted down).
+                if wide {
+                    asm!(self
+                        ; mov r11, Rq(x) ; sar r11, 63 ; shr r11, (64 - k) as i8 ; add r11, Rq(x)
+                    );
+                } else {
+                    asm!(self
+                        ; mov r11d, Rd(x) ; sar r11d, 31 ; shr r11d, (32 - k) as i8
+                        ; add r11d, Rd(x)
+                    );
+                }
+                if rem {
+                    // x - ((x + bias) & -2^k), for d and -d alike.
+                    if wide && k > 31 {
+                        self.mov_imm(R10, (-1i64 << k) as u64);
+                        asm!(self; and r11, r10);
+                    } else if wide {
+                        asm!(self; and r11, (-1i64 << k) as i32);
+                    } else {
+                        asm!(self; and r11d, (-1i64 << k) as i32);
+                    }
+                    self.subtract_from(wide, out, x, R11);
+                    return;
+                }
+                if wide {
+                    asm!(self; sar r11, k as i8);
+                } else {
+                    asm!(self; sar r11d, k as i8);
+                }
+            }
+            Plan::Compare => {
+                let mask = if wide { u64::MAX } else { u32::MAX as u64 };
+                let dv = d as u64 & mask;
+                if wide {
+                    self.mov_imm(R10, dv);
+                } else {
+                    asm!(self; mov r10d, dv as u32 as i32);
+                }
+                if rem {
+                    // x >= d ? x - d : x
+                    if wide {
+                        asm!(self; mov r11, Rq(x) ; sub r11, r10 ; cmp Rq(x), r10 ; cmovb r11, Rq(x));
+                    } else {
+                        asm!(self; mov r11d, Rd(x) ; sub r11d, r10d ; cmp Rd(x), r10d
+                            ; cmovb r11d, Rd(x));
+                    }
+                    self.move_result(wide, out, R11);
+                    return;
+                }
+                asm!(self; xor r11d, r11d);
+                if wide {
+                    asm!(self; cmp Rq(x), r10);
+                } else {
+                    asm!(self; cmp Rd(x), r10d);
+                }
+                asm!(self; setae r11b);
+            }
+            Plan::Magic { m, s } if !wide && !signed => {
+                asm!(self; mov r11d, Rd(x));
+                if m >> 32 == 0 {
+                    self.imul_r11_by(m as u64);
+                    asm!(self; shr r11, (32 + s) as i8);
+                } else {
+                    // 33-bit m: x * (m - 2^32) >> 32, plus x (at most 33 bits), >> s.
+                    self.imul_r11_by(m as u64 & u32::MAX as u64);
+                    asm!(self; shr r11, 32 ; mov r10d, Rd(x) ; add r11, r10);
+                    if s > 0 {
+                        asm!(self; shr r11, s as i8);
+                    }
+                }
+            }
+            Plan::Magic { m, s } if !wide => {
+                // |x| * m < 2^63: the 64-bit product, then +1 for negative x.
+                asm!(self; movsxd r11, Rd(x));
+                self.imul_r11_by(m as u64);
+                asm!(self; sar r11, (31 + s) as i8 ; mov r10d, Rd(x) ; shr r10d, 31
+                    ; add r11d, r10d);
+            }
+            Plan::Magic { m, s } => {
+                asm!(self; mov r11, Rq(x));
+                self.mov_imm(0, m as u64);
+                q = 0;
+                if !signed {
+                    asm!(self; mul r11);
+                    if m >> 64 == 0 {
+                        asm!(self; mov rax, rdx);
+                        if s > 0 {
+                            asm!(self; shr rax, s as i8);
+                        }
+                    } else {
+                        // 65-bit m: t = hi(x * (m - 2^64)); ((x - t) / 2 + t) >> (s - 1)
+                        // (x + t may not fit).
+                        asm!(self; mov rax, r11 ; sub rax, rdx ; shr rax, 1 ; add rax, rdx);
+                        if s > 1 {
+                            asm!(self; shr rax, (s - 1) as i8);
+                        }
+                    }
+                } else {
+                    asm!(self; imul r11);
+                    if (m as u64 as i64) < 0 {
+                        // m read as a signed 64-bit value lost 2^64: add x back.
+                        asm!(self; add rdx, r11);
+                    }
+                    if s > 1 {
+                        asm!(self; sar rdx, (s - 1) as i8);
+                    }
+                    asm!(self; mov rax, r11 ; shr rax, 63 ; add rax, rdx);
+                }
+            }
+        }
+        if c.negative {
+            if wide {
+                asm!(self; neg Rq(q));
+            } else {
+                asm!(self; neg Rd(q));
+            }
+        }
+        if rem {
+            // q * d, then x - q * d.
+            if wide && d as i32 as i64 != d {
+                self.mov_imm(R10, d as u64);
+                asm!(self; imul Rq(q), r10);
+            } else if wide {
+                asm!(self; imul Rq(q), Rq(q), d as i32);
+            } else {
+                asm!(self; imul Rd(q), Rd(q), d as i32);
+            }
+            if q == 0 {
+                // x is still in r11 (it may have been in rax).
+                asm!(self; sub r11, rax ; mov rax, r11);
+                return;
+            }
+            self.subtract_from(wide, out, x, q);
+            return;
+        }
+        self.move_result(wide, out, q);
+    }
+
+    /// r11 *= `m` (64-bit, `m` below 2^32).
+    fn imul_r11_by(&mut self, m: u64) {
+        if m < 1 << 31 {
+            asm!(self; imul r11, r11, m as i32);
+        } else {
+            asm!(self; mov r10d, m as u32 as i32 ; imul r11, r10);
+        }
+    }
+
+    /// out = `from` (32-bit or 64-bit).
+    fn move_result(&mut self, wide: bool, out: u8, from: u8) {
+        if out == from {
+            return;
+        }
+        if wide {
+            asm!(self; mov Rq(out), Rq(from));
+        } else {
+            asm!(self; mov Rd(out), Rd(from));
+        }
+    }
+
+    /// out = x - `t`, where `out` may be x's register but not `t`'s.
+    fn subtract_from(&mut self, wide: bool, out: u8, x: u8, t: u8) {
+        if wide {
+            if out != x {
+                asm!(self; mov Rq(out), Rq(x));
+            }
+            asm!(self; sub Rq(out), Rq(t));
+        } else {
+            if out != x {
+                asm!(self; mov Rd(out), Rd(x));
+            }
+            asm!(self; sub Rd(out), Rd(t));
         }
     }
 

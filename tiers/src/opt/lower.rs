@@ -323,8 +323,23 @@ fn constraints(
     for r in func.results(inst) {
         defs.push(vreg(func, r)?);
     }
-    let ops = &mut vc.operands;
     let mut clobbers = PRegSet::empty();
+    if let Some((c, _)) = const_divisor(func, inst) {
+        // Reciprocal multiplication in r11 and r10 (`emit.rs`, `div_const`); a 64-bit one
+        // takes the high half of `mul`/`imul` in rdx and leaves the result in rax.
+        vc.operands.push(Operand::reg_use(uses[0]));
+        r10_temp(vc);
+        let wide = matches!(op, I64DivS | I64DivU | I64RemS | I64RemU);
+        if wide && matches!(c.plan, super::divconst::Plan::Magic { .. }) {
+            vc.operands
+                .push(Operand::reg_fixed_def(defs[0], abi::gpr(RAX)));
+            clobbers.add(abi::gpr(RDX));
+        } else {
+            vc.operands.push(Operand::reg_def(defs[0]));
+        }
+        return Ok(clobbers);
+    }
+    let ops = &mut vc.operands;
     if imm_operand(func, inst).is_some() {
         ops.push(Operand::reg_use(uses[0]));
         // Three-address forms (`setcc`, `lea`, `imul r, r, imm`): any register will do.
@@ -1192,7 +1207,7 @@ fn use_counts(func: &Function) -> Vec<u32> {
     let mut counts = vec![0u32; func.values.len()];
     for &b in &func.layout {
         for &inst in func.block_insts(b) {
-            let folded = imm_operand(func, inst).is_some();
+            let folded = imm_operand(func, inst).is_some() || const_divisor(func, inst).is_some();
             for (k, &a) in func.args(inst).iter().enumerate() {
                 if !(folded && k == 1) {
                     counts[func.resolve(a).index()] += 1;
@@ -1315,6 +1330,30 @@ fn block_order(func: &Function) -> Vec<Block> {
 
 /// The constant second operand of an integer ALU op, multiply, shift or compare that x86
 /// encodes as a (sign-extended 32-bit) immediate.
+/// An integer division or remainder by a constant done without `div`
+/// (`divconst::plan`): its plan and the divisor.
+pub fn const_divisor(func: &Function, inst: Inst) -> Option<(super::divconst::ConstDiv, i64)> {
+    use Opcode::*;
+    let op = func.inst(inst).opcode;
+    let (signed, bits) = match op {
+        I32DivU | I32RemU => (false, 32),
+        I32DivS | I32RemS => (true, 32),
+        I64DivU | I64RemU => (false, 64),
+        I64DivS | I64RemS => (true, 64),
+        _ => return None,
+    };
+    let v = func.resolve(*func.args(inst).get(1)?);
+    let strata_ir::ValueDef::Result(def, 0) = func.values[v].def else {
+        return None;
+    };
+    let d = match (func.inst(def).opcode, func.inst(def).imm) {
+        (I32Const, Imm::I32(c)) => i64::from(c),
+        (I64Const, Imm::I64(c)) => c,
+        _ => return None,
+    };
+    Some((super::divconst::plan(signed, bits, d)?, d))
+}
+
 pub fn imm_operand(func: &Function, inst: Inst) -> Option<i32> {
     use Opcode::*;
     let op = func.inst(inst).opcode;

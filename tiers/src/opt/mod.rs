@@ -17,6 +17,7 @@
 #![allow(clippy::useless_conversion)]
 
 pub mod abi;
+mod divconst;
 mod emit;
 mod exn;
 mod lower;
