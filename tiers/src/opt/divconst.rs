@@ -86,6 +86,18 @@ fn magic(r: u32, d: u64, s_min: u32) -> Option<(u128, u32)> {
     })
 }
 
+/// Whether the steps need r10 besides r11: a 32-bit multiplier of 2^31 or more (no
+/// `imul` immediate holds it), a 64-bit divisor or mask past an `imm32`.
+pub fn needs_r10(c: ConstDiv, bits: u32, rem: bool, d: i64) -> bool {
+    match c.plan {
+        Plan::One => false,
+        Plan::Pow2 { k } => bits == 64 && rem && k >= 32,
+        Plan::Compare => bits == 64,
+        Plan::Magic { m, .. } if bits == 32 => (m as u64 & u32::MAX as u64) >= 1 << 31,
+        Plan::Magic { .. } => rem && d as i32 as i64 != d,
+    }
+}
+
 /// The steps `emit.rs` takes, in Rust: `x` is the dividend's bits (an i32's in the low
 /// half), the result is the quotient's or remainder's bits.
 #[cfg(test)]
@@ -115,7 +127,7 @@ pub fn evaluate(c: ConstDiv, signed: bool, bits: u32, rem: bool, d: i64, x: u64)
                 (x * m as u64) >> (32 + s)
             } else {
                 let t = (x * (m as u64 & mask)) >> 32;
-                (x + t) >> s
+                ((x + t) >> 1) >> (s - 1)
             }
         }
         Plan::Magic { m, s } if !signed => {

@@ -988,7 +988,11 @@ impl Gen<'_> {
             }
             I32DivS | I32DivU | I64DivS | I64DivU | I32RemS | I32RemU | I64RemS | I64RemU => {
                 match super::lower::const_divisor(self.func, inst) {
-                    Some((c, d)) => self.div_const(op, c, d, reg(al[0]), reg(al[2])),
+                    Some((c, d)) => {
+                        // The result is the last operand (after r10's, if reserved).
+                        let out = reg(*al.last().ok_or("division without operands")?);
+                        self.div_const(op, c, d, reg(al[0]), out)
+                    }
                     None => self.div(op, reg(al[1])),
                 }
             }
@@ -2654,7 +2658,7 @@ impl Gen<'_> {
 
     /// Division or remainder of `x` by constant `d` without `div` (`divconst`, whose
     /// `evaluate` is these steps in Rust): the quotient is formed in r11 (r10 a second
-    /// scratch), or for a 64-bit reciprocal from the high half of rdx:rax into rax; the
+    /// scratch where `divconst::needs_r10` says so), or for a 64-bit reciprocal from the high half of rdx:rax into rax; the
     /// remainder is then x - q*d. `x` is only read, and `out` written last (it may be x's
     /// register). A 32-bit result is written by 32-bit instructions (zero-extended).
     fn div_const(&mut self, op: Opcode, c: ConstDiv, d: i64, x: u8, out: u8) {
@@ -2736,15 +2740,14 @@ impl Gen<'_> {
                 let dv = d as u64 & mask;
                 if wide {
                     self.mov_imm(R10, dv);
-                } else {
-                    asm!(self; mov r10d, dv as u32 as i32);
                 }
+                let d32 = dv as u32 as i32;
                 if rem {
                     // x >= d ? x - d : x
                     if wide {
                         asm!(self; mov r11, Rq(x) ; sub r11, r10 ; cmp Rq(x), r10 ; cmovb r11, Rq(x));
                     } else {
-                        asm!(self; mov r11d, Rd(x) ; sub r11d, r10d ; cmp Rd(x), r10d
+                        asm!(self; mov r11d, Rd(x) ; sub r11d, d32 ; cmp Rd(x), d32
                             ; cmovb r11d, Rd(x));
                     }
                     self.move_result(wide, out, R11);
@@ -2754,7 +2757,7 @@ impl Gen<'_> {
                 if wide {
                     asm!(self; cmp Rq(x), r10);
                 } else {
-                    asm!(self; cmp Rd(x), r10d);
+                    asm!(self; cmp Rd(x), d32);
                 }
                 asm!(self; setae r11b);
             }
@@ -2764,11 +2767,12 @@ impl Gen<'_> {
                     self.imul_r11_by(m as u64);
                     asm!(self; shr r11, (32 + s) as i8);
                 } else {
-                    // 33-bit m: x * (m - 2^32) >> 32, plus x (at most 33 bits), >> s.
+                    // 33-bit m: t = x * (m - 2^32) >> 32, then (x + t) >> s with the sum's
+                    // 33rd bit from the carry (`rcr`); s >= 1 here.
                     self.imul_r11_by(m as u64 & u32::MAX as u64);
-                    asm!(self; shr r11, 32 ; mov r10d, Rd(x) ; add r11, r10);
-                    if s > 0 {
-                        asm!(self; shr r11, s as i8);
+                    asm!(self; shr r11, 32 ; add r11d, Rd(x) ; rcr r11d, 1);
+                    if s > 1 {
+                        asm!(self; shr r11d, (s - 1) as i8);
                     }
                 }
             }
@@ -2776,8 +2780,7 @@ impl Gen<'_> {
                 // |x| * m < 2^63: the 64-bit product, then +1 for negative x.
                 asm!(self; movsxd r11, Rd(x));
                 self.imul_r11_by(m as u64);
-                asm!(self; sar r11, (31 + s) as i8 ; mov r10d, Rd(x) ; shr r10d, 31
-                    ; add r11d, r10d);
+                asm!(self; sar r11, (31 + s) as i8 ; bt Rd(x), 31 ; adc r11d, 0);
             }
             Plan::Magic { m, s } => {
                 asm!(self; mov r11, Rq(x));

@@ -324,12 +324,16 @@ fn constraints(
         defs.push(vreg(func, r)?);
     }
     let mut clobbers = PRegSet::empty();
-    if let Some((c, _)) = const_divisor(func, inst) {
-        // Reciprocal multiplication in r11 and r10 (`emit.rs`, `div_const`); a 64-bit one
-        // takes the high half of `mul`/`imul` in rdx and leaves the result in rax.
+    if let Some((c, d)) = const_divisor(func, inst) {
+        // Reciprocal multiplication in r11 (and r10 when `needs_r10`; `emit.rs`,
+        // `div_const`); a 64-bit one takes the high half of `mul`/`imul` in rdx and leaves
+        // the result in rax.
         vc.operands.push(Operand::reg_use(uses[0]));
-        r10_temp(vc);
         let wide = matches!(op, I64DivS | I64DivU | I64RemS | I64RemU);
+        let rem = matches!(op, I32RemS | I32RemU | I64RemS | I64RemU);
+        if super::divconst::needs_r10(c, if wide { 64 } else { 32 }, rem, d) {
+            r10_temp(vc);
+        }
         if wide && matches!(c.plan, super::divconst::Plan::Magic { .. }) {
             vc.operands
                 .push(Operand::reg_fixed_def(defs[0], abi::gpr(RAX)));
