@@ -119,7 +119,7 @@ fn wat() -> (String, Vec<(String, bool)>) {
         }
         text += &format!(
             "  (func (export \"{name}\") (param {ty}) (result {ty}) (local {})\n{body}  )\n",
-            vec![ty; PRESSURE].join(" ")
+            [ty; PRESSURE].join(" ")
         );
         funcs.push((name, ty == "i64"));
     }
