@@ -85,14 +85,15 @@ fn wat() -> (String, Vec<(String, bool)>) {
             funcs.push((name, true));
         }
     }
-    // Twelve loaded values live across each division (loads stay before a division), so
-    // some sit in r10 when a form does not reserve it: a form that used r10 anyway would
-    // corrupt one.
+    // Twelve loaded values live across each division (loads stay before a division): no
+    // register is free but the dividend's, so a form that used its result's register as a
+    // scratch without defining it early (`divconst::needs_scratch`) would overwrite the
+    // dividend before its remainder reads it.
     text += "  (memory 1)\n  (data (i32.const 0) \"\\01\\23\\45\\67\\89\\ab\\cd\\ef\\fe\\dc\\ba\\98\\76\\54\\32\\10\")\n";
     for (ty, divs) in [
         (
             "i32",
-            ["div_u 7", "rem_s -10", "div_u 10", "rem_u 0x80000003"],
+            ["div_u 7", "rem_s -10", "rem_u 10", "rem_u 0x80000003"],
         ),
         (
             "i64",

@@ -86,15 +86,16 @@ fn magic(r: u32, d: u64, s_min: u32) -> Option<(u128, u32)> {
     })
 }
 
-/// Whether the steps need r10 besides r11: a 32-bit multiplier of 2^31 or more (no
-/// `imul` immediate holds it), a 64-bit divisor or mask past an `imm32`.
-pub fn needs_r10(c: ConstDiv, bits: u32, rem: bool, d: i64) -> bool {
+/// Whether the steps need a second scratch register besides r11 (`emit.rs` uses the
+/// result's, defined early so it is not the dividend's): a 32-bit multiplier of 2^31 or more
+/// (no `imul` immediate holds it), or a 64-bit divisor or mask past an `imm32` outside the
+/// 64-bit reciprocal (which has rdx).
+pub fn needs_scratch(c: ConstDiv, bits: u32, rem: bool) -> bool {
     match c.plan {
         Plan::One => false,
         Plan::Pow2 { k } => bits == 64 && rem && k >= 32,
         Plan::Compare => bits == 64,
-        Plan::Magic { m, .. } if bits == 32 => (m as u64 & u32::MAX as u64) >= 1 << 31,
-        Plan::Magic { .. } => rem && d as i32 as i64 != d,
+        Plan::Magic { m, .. } => bits == 32 && (m as u64 & u32::MAX as u64) >= 1 << 31,
     }
 }
 

@@ -988,11 +988,7 @@ impl Gen<'_> {
             }
             I32DivS | I32DivU | I64DivS | I64DivU | I32RemS | I32RemU | I64RemS | I64RemU => {
                 match super::lower::const_divisor(self.func, inst) {
-                    Some((c, d)) => {
-                        // The result is the last operand (after r10's, if reserved).
-                        let out = reg(*al.last().ok_or("division without operands")?);
-                        self.div_const(op, c, d, reg(al[0]), out)
-                    }
+                    Some((c, d)) => self.div_const(op, c, d, reg(al[0]), reg(al[1])),
                     None => self.div(op, reg(al[1])),
                 }
             }
@@ -2657,8 +2653,8 @@ impl Gen<'_> {
     }
 
     /// Division or remainder of `x` by constant `d` without `div` (`divconst`, whose
-    /// `evaluate` is these steps in Rust): the quotient is formed in r11 (r10 a second
-    /// scratch where `divconst::needs_r10` says so), or for a 64-bit reciprocal from the high half of rdx:rax into rax; the
+    /// `evaluate` is these steps in Rust): the quotient is formed in r11 (`out` a second
+    /// scratch where `divconst::needs_scratch` says so), or for a 64-bit reciprocal from the high half of rdx:rax into rax; the
     /// remainder is then x - q*d. `x` is only read, and `out` written last (it may be x's
     /// register). A 32-bit result is written by 32-bit instructions (zero-extended).
     fn div_const(&mut self, op: Opcode, c: ConstDiv, d: i64, x: u8, out: u8) {
@@ -2666,7 +2662,9 @@ impl Gen<'_> {
         let signed = matches!(op, I32DivS | I32RemS | I64DivS | I64RemS);
         let rem = matches!(op, I32RemS | I32RemU | I64RemS | I64RemU);
         let wide = matches!(op, I64DivS | I64DivU | I64RemS | I64RemU);
-        const R10: u8 = 10;
+        // The second scratch register, where `needs_scratch` says so: the result's own,
+        // which the lowering then defines early (never x's register).
+        let t = out;
         const R11: u8 = 11;
         // q: the register holding the quotient (r11, or rax for a 64-bit reciprocal).
         let mut q = R11;
@@ -2688,8 +2686,8 @@ impl Gen<'_> {
             Plan::Pow2 { k } if !signed => {
                 if rem {
                     if wide && k >= 32 {
-                        self.mov_imm(R10, (1u64 << k) - 1);
-                        asm!(self; mov r11, Rq(x) ; and r11, r10);
+                        self.mov_imm(t, (1u64 << k) - 1);
+                        asm!(self; mov r11, Rq(x) ; and r11, Rq(t));
                     } else if wide {
                         asm!(self; mov r11, Rq(x) ; and r11, ((1u64 << k) - 1) as i32);
                     } else {
@@ -2719,8 +2717,8 @@ impl Gen<'_> {
                 if rem {
                     // x - ((x + bias) & -2^k), for d and -d alike.
                     if wide && k > 31 {
-                        self.mov_imm(R10, (-1i64 << k) as u64);
-                        asm!(self; and r11, r10);
+                        self.mov_imm(t, (-1i64 << k) as u64);
+                        asm!(self; and r11, Rq(t));
                     } else if wide {
                         asm!(self; and r11, (-1i64 << k) as i32);
                     } else {
@@ -2739,13 +2737,13 @@ impl Gen<'_> {
                 let mask = if wide { u64::MAX } else { u32::MAX as u64 };
                 let dv = d as u64 & mask;
                 if wide {
-                    self.mov_imm(R10, dv);
+                    self.mov_imm(t, dv);
                 }
                 let d32 = dv as u32 as i32;
                 if rem {
                     // x >= d ? x - d : x
                     if wide {
-                        asm!(self; mov r11, Rq(x) ; sub r11, r10 ; cmp Rq(x), r10 ; cmovb r11, Rq(x));
+                        asm!(self; mov r11, Rq(x) ; sub r11, Rq(t) ; cmp Rq(x), Rq(t) ; cmovb r11, Rq(x));
                     } else {
                         asm!(self; mov r11d, Rd(x) ; sub r11d, d32 ; cmp Rd(x), d32
                             ; cmovb r11d, Rd(x));
@@ -2755,7 +2753,7 @@ impl Gen<'_> {
                 }
                 asm!(self; xor r11d, r11d);
                 if wide {
-                    asm!(self; cmp Rq(x), r10);
+                    asm!(self; cmp Rq(x), Rq(t));
                 } else {
                     asm!(self; cmp Rd(x), d32);
                 }
@@ -2764,12 +2762,12 @@ impl Gen<'_> {
             Plan::Magic { m, s } if !wide && !signed => {
                 asm!(self; mov r11d, Rd(x));
                 if m >> 32 == 0 {
-                    self.imul_r11_by(m as u64);
+                    self.imul_r11_by(m as u64, t);
                     asm!(self; shr r11, (32 + s) as i8);
                 } else {
                     // 33-bit m: t = x * (m - 2^32) >> 32, then (x + t) >> s with the sum's
                     // 33rd bit from the carry (`rcr`); s >= 1 here.
-                    self.imul_r11_by(m as u64 & u32::MAX as u64);
+                    self.imul_r11_by(m as u64 & u32::MAX as u64, t);
                     asm!(self; shr r11, 32 ; add r11d, Rd(x) ; rcr r11d, 1);
                     if s > 1 {
                         asm!(self; shr r11d, (s - 1) as i8);
@@ -2779,7 +2777,7 @@ impl Gen<'_> {
             Plan::Magic { m, s } if !wide => {
                 // |x| * m < 2^63: the 64-bit product, then +1 for negative x.
                 asm!(self; movsxd r11, Rd(x));
-                self.imul_r11_by(m as u64);
+                self.imul_r11_by(m as u64, t);
                 asm!(self; sar r11, (31 + s) as i8 ; bt Rd(x), 31 ; adc r11d, 0);
             }
             Plan::Magic { m, s } => {
@@ -2824,8 +2822,9 @@ impl Gen<'_> {
         if rem {
             // q * d, then x - q * d.
             if wide && d as i32 as i64 != d {
-                self.mov_imm(R10, d as u64);
-                asm!(self; imul Rq(q), r10);
+                // Only a 64-bit reciprocal's quotient (in rax) gets here: rdx is free.
+                self.mov_imm(2, d as u64);
+                asm!(self; imul Rq(q), rdx);
             } else if wide {
                 asm!(self; imul Rq(q), Rq(q), d as i32);
             } else {
@@ -2842,12 +2841,12 @@ impl Gen<'_> {
         self.move_result(wide, out, q);
     }
 
-    /// r11 *= `m` (64-bit, `m` below 2^32).
-    fn imul_r11_by(&mut self, m: u64) {
+    /// r11 *= `m` (64-bit, `m` below 2^32), through `t` when no immediate holds it.
+    fn imul_r11_by(&mut self, m: u64, t: u8) {
         if m < 1 << 31 {
             asm!(self; imul r11, r11, m as i32);
         } else {
-            asm!(self; mov r10d, m as u32 as i32 ; imul r11, r10);
+            asm!(self; mov Rd(t), m as u32 as i32 ; imul r11, Rq(t));
         }
     }
 

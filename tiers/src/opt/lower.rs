@@ -324,23 +324,28 @@ fn constraints(
         defs.push(vreg(func, r)?);
     }
     let mut clobbers = PRegSet::empty();
-    if let Some((c, d)) = const_divisor(func, inst) {
-        // Reciprocal multiplication in r11 (and r10 when `needs_r10`; `emit.rs`,
-        // `div_const`); a 64-bit one takes the high half of `mul`/`imul` in rdx and leaves
-        // the result in rax.
+    if let Some((c, _)) = const_divisor(func, inst) {
+        // Reciprocal multiplication in r11 (`emit.rs`, `div_const`), with the result's
+        // register as a second scratch when `needs_scratch` (then defined early, so it is not
+        // the dividend's); a 64-bit reciprocal takes the high half of `mul`/`imul` in rdx and
+        // leaves the result in rax.
         vc.operands.push(Operand::reg_use(uses[0]));
         let wide = matches!(op, I64DivS | I64DivU | I64RemS | I64RemU);
         let rem = matches!(op, I32RemS | I32RemU | I64RemS | I64RemU);
-        if super::divconst::needs_r10(c, if wide { 64 } else { 32 }, rem, d) {
-            r10_temp(vc);
-        }
-        if wide && matches!(c.plan, super::divconst::Plan::Magic { .. }) {
-            vc.operands
-                .push(Operand::reg_fixed_def(defs[0], abi::gpr(RAX)));
+        let def = if wide && matches!(c.plan, super::divconst::Plan::Magic { .. }) {
             clobbers.add(abi::gpr(RDX));
+            Operand::reg_fixed_def(defs[0], abi::gpr(RAX))
+        } else if super::divconst::needs_scratch(c, if wide { 64 } else { 32 }, rem) {
+            Operand::new(
+                defs[0],
+                regalloc2::OperandConstraint::Reg,
+                regalloc2::OperandKind::Def,
+                regalloc2::OperandPos::Early,
+            )
         } else {
-            vc.operands.push(Operand::reg_def(defs[0]));
-        }
+            Operand::reg_def(defs[0])
+        };
+        vc.operands.push(def);
         return Ok(clobbers);
     }
     let ops = &mut vc.operands;
