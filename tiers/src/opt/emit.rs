@@ -831,6 +831,9 @@ impl Gen<'_> {
         if let Some(load) = vc.mem_operand[inst.index()] {
             return self.mem_operand_op(inst, load, al, vc);
         }
+        if let Some(r) = vc.rmw[inst.index()] {
+            return self.rmw_store(inst, r, al, vc);
+        }
         match op {
             I32Const => {
                 let (d, Imm::I32(v)) = (reg(al[0]), data.imm) else {
@@ -1469,6 +1472,120 @@ impl Gen<'_> {
         }
         self.wasm_at = at;
         Ok(())
+    }
+
+    /// A store of `op(load, x)` to the load's address as one read-modify-write instruction
+    /// (`lower::rmw_folds`): `add [r13 + r11 + d], x` (or an immediate `x`), the width of the
+    /// store. Operands: `x` when it is a register, then the address operands. The access
+    /// is the load's: its wasm offset in the trap table, its explicit check (which covers
+    /// the store, the same address and size) right before it.
+    fn rmw_store(
+        &mut self,
+        store: Inst,
+        r: super::lower::Rmw,
+        al: &[Allocation],
+        vc: &VCode,
+    ) -> Result<(), String> {
+        use Opcode::*;
+        let sd = *self.func.inst(store);
+        let ld = *self.func.inst(r.load);
+        let (Imm::Mem(sm), Imm::Mem(lm)) = (sd.imm, ld.imm) else {
+            return Err("bad read-modify-write".into());
+        };
+        let op = self.func.inst(r.op).opcode;
+        let imm = super::lower::imm_operand(self.func, r.op);
+        let (x, addr) = match imm {
+            Some(_) => (0, al),
+            None => (reg(al[0]), &al[1..]),
+        };
+        let (src, _) = Self::access_src(self.func, vc, store, addr);
+        let at = self.wasm_at;
+        if let Some(w) = self.func.srcloc(r.load) {
+            self.wasm_at = w;
+        }
+        let size = sd.opcode.access_bytes().unwrap_or(8) as u32;
+        let checked = lm.checked || sm.checked;
+        if let Some((b, d)) = self.address_from(src, sm.memory, sm.offset, size, checked) {
+            self.mark_access();
+            // The op's x86 form: 0 add, 1 or, 4 and, 5 sub, 6 xor (the ALU group), shifts
+            // apart.
+            let alu = match op {
+                I32Add | I64Add => Some(0),
+                I32Or | I64Or => Some(1),
+                I32And | I64And => Some(4),
+                I32Sub | I64Sub => Some(5),
+                I32Xor | I64Xor => Some(6),
+                _ => None,
+            };
+            match (alu, imm, size) {
+                (Some(k), Some(i), _) => self.rmw_alu_imm(k, size, b, d, i),
+                (Some(k), None, _) => self.rmw_alu_reg(k, size, b, d, x),
+                (None, Some(i), 4) => {
+                    let c = (i & 31) as i8;
+                    match op {
+                        I32Shl => asm!(self; shl DWORD [r13 + Rq(b) + d], c),
+                        I32ShrS => asm!(self; sar DWORD [r13 + Rq(b) + d], c),
+                        I32ShrU => asm!(self; shr DWORD [r13 + Rq(b) + d], c),
+                        _ => return Err(format!("{op}: no read-modify-write form")),
+                    }
+                }
+                (None, Some(i), 8) => {
+                    let c = (i & 63) as i8;
+                    match op {
+                        I64Shl => asm!(self; shl QWORD [r13 + Rq(b) + d], c),
+                        I64ShrS => asm!(self; sar QWORD [r13 + Rq(b) + d], c),
+                        I64ShrU => asm!(self; shr QWORD [r13 + Rq(b) + d], c),
+                        _ => return Err(format!("{op}: no read-modify-write form")),
+                    }
+                }
+                _ => return Err(format!("{op}: no read-modify-write form")),
+            }
+        }
+        self.wasm_at = at;
+        Ok(())
+    }
+
+    /// `OP size [r13 + b + d], imm` for ALU op `k` (x86's group-1 numbering).
+    fn rmw_alu_imm(&mut self, k: u8, size: u32, b: u8, d: i32, i: i32) {
+        macro_rules! ops {
+            ($w:ident, $v:expr) => {
+                match k {
+                    0 => asm!(self; add $w [r13 + Rq(b) + d], $v),
+                    1 => asm!(self; or $w [r13 + Rq(b) + d], $v),
+                    4 => asm!(self; and $w [r13 + Rq(b) + d], $v),
+                    5 => asm!(self; sub $w [r13 + Rq(b) + d], $v),
+                    _ => asm!(self; xor $w [r13 + Rq(b) + d], $v),
+                }
+            };
+        }
+        // A narrow store keeps the low bits, which only the immediate's low bits decide.
+        match size {
+            1 => ops!(BYTE, i as i8),
+            2 => ops!(WORD, i as i16),
+            4 => ops!(DWORD, i),
+            _ => ops!(QWORD, i),
+        }
+    }
+
+    /// `OP size [r13 + b + d], x` for ALU op `k` (x86's group-1 numbering).
+    fn rmw_alu_reg(&mut self, k: u8, size: u32, b: u8, d: i32, x: u8) {
+        macro_rules! ops {
+            ($w:ident, $r:ident) => {
+                match k {
+                    0 => asm!(self; add $w [r13 + Rq(b) + d], $r(x)),
+                    1 => asm!(self; or $w [r13 + Rq(b) + d], $r(x)),
+                    4 => asm!(self; and $w [r13 + Rq(b) + d], $r(x)),
+                    5 => asm!(self; sub $w [r13 + Rq(b) + d], $r(x)),
+                    _ => asm!(self; xor $w [r13 + Rq(b) + d], $r(x)),
+                }
+            };
+        }
+        match size {
+            1 => ops!(BYTE, Rb),
+            2 => ops!(WORD, Rw),
+            4 => ops!(DWORD, Rd),
+            _ => ops!(QWORD, Rq),
+        }
     }
 
     /// The flags of integer compare `cmp` (operands in `al`); returns its condition as the
