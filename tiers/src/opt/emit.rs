@@ -357,7 +357,10 @@ fn emit_as(
                 if matches!(vc.insts[i.index()].kind,
                     VKind::Ir(inst) if is_scalar_access(func.inst(inst).opcode)
                         || vc.mem_operand[inst.index()].is_some()));
-            if !access {
+            let keep = access
+                || g.r11_index
+                    .is_some_and(|src| keeps_r11(func, vc, &out, &item, src));
+            if !keep {
                 g.r11_index = None;
             }
             match item {
@@ -392,7 +395,7 @@ fn emit_as(
                     }
                 }
             }
-            if !access {
+            if !keep {
                 g.r11_index = None;
             }
         }
@@ -435,6 +438,81 @@ fn emit_as(
         saves,
         reg_entry,
     }))
+}
+
+/// Whether `item`, not a memory access, leaves r11 and the registers the address in it
+/// was computed from (`src`, `Gen::r11_index`) alone, so that the next access off the same
+/// address reuses r11: a regalloc2 move other than stack to stack (which goes through r11),
+/// or an integer ALU op, shift, constant, extension or compare (none of whose forms touches
+/// r11: `setcc` writes the result's own register) whose results are in other registers.
+fn keeps_r11(
+    func: &Function,
+    vc: &VCode,
+    out: &Output,
+    item: &InstOrEdit<'_>,
+    src: AddrSrc,
+) -> bool {
+    use Opcode::*;
+    let clear = |a: &Allocation| a.as_reg().is_none_or(|r| !src.reads(r.hw_enc() as u8));
+    match item {
+        InstOrEdit::Edit(Edit::Move { from, to }) => {
+            !(from.is_stack() && to.is_stack()) && clear(to)
+        }
+        InstOrEdit::Inst(i) => {
+            let i = *i;
+            let vi = &vc.insts[i.index()];
+            let VKind::Ir(inst) = vi.kind else {
+                return false;
+            };
+            let op = func.inst(inst).opcode;
+            let simple = vi.fused.is_none()
+                && vc.mem_operand[inst.index()].is_none()
+                && vc.rmw[inst.index()].is_none()
+                && (super::lower::is_int_compare(op)
+                    || matches!(
+                        op,
+                        I32Const
+                            | I64Const
+                            | I32Add
+                            | I32Sub
+                            | I32Mul
+                            | I32And
+                            | I32Or
+                            | I32Xor
+                            | I64Add
+                            | I64Sub
+                            | I64Mul
+                            | I64And
+                            | I64Or
+                            | I64Xor
+                            | I32Shl
+                            | I32ShrS
+                            | I32ShrU
+                            | I32Rotl
+                            | I32Rotr
+                            | I64Shl
+                            | I64ShrS
+                            | I64ShrU
+                            | I64Rotl
+                            | I64Rotr
+                            | I32WrapI64
+                            | I64ExtendI32U
+                            | I64ExtendI32S
+                            | I32Extend8S
+                            | I32Extend16S
+                            | I64Extend8S
+                            | I64Extend16S
+                            | I64Extend32S
+                    ));
+            if !simple {
+                return false;
+            }
+            let ops = &vc.operands[vi.ops.start as usize..vi.ops.end as usize];
+            ops.iter()
+                .zip(out.inst_allocs(i))
+                .all(|(o, a)| o.kind() != regalloc2::OperandKind::Def || clear(a))
+        }
+    }
 }
 
 /// The callee-saved registers (`abi::CALLEE_SAVED`) the allocation puts any value in: the
@@ -992,7 +1070,7 @@ impl Gen<'_> {
             I32DivS | I32DivU | I64DivS | I64DivU | I32RemS | I32RemU | I64RemS | I64RemU => {
                 match super::lower::const_divisor(self.func, inst) {
                     Some((c, d)) => self.div_const(op, c, d, reg(al[0]), reg(al[1])),
-                    None => self.div(op, reg(al[1])),
+                    None => self.div(op, reg(al[1]), vc.divisor_nonzero[inst.index()]),
                 }
             }
             I32Eqz | I64Eqz | RefIsNull => {
@@ -1002,7 +1080,7 @@ impl Gen<'_> {
                 } else {
                     asm!(self; test Rd(a), Rd(a));
                 }
-                asm!(self; sete r11b ; movzx Rd(d), r11b);
+                asm!(self; sete Rb(d) ; movzx Rd(d), Rb(d));
             }
             I32Clz => asm!(self; lzcnt Rd(reg(al[1])), Rd(reg(al[0]))),
             I32Ctz => asm!(self; tzcnt Rd(reg(al[1])), Rd(reg(al[0]))),
@@ -1372,12 +1450,19 @@ impl Gen<'_> {
                 let targets = (0..n)
                     .map(|k| self.blocks[self.target(vc, inst, k) as usize])
                     .collect();
+                // An index proved zero-extended (`lower::zero_extended`) indexes the table
+                // itself; another is zero-extended into the temporary first.
+                let x = if vc.zext[self.func.resolve(args[0]).index()] {
+                    c
+                } else {
+                    asm!(self; mov Rd(t), Rd(c));
+                    t
+                };
                 asm!(self
-                    ; mov Rd(t), Rd(c)
-                    ; cmp Rd(t), n as i32
+                    ; cmp Rd(x), n as i32
                     ; jae =>dl
                     ; lea r11, [=>table]
-                    ; movsxd Rq(t), DWORD [r11 + Rq(t) * 4]
+                    ; movsxd Rq(t), DWORD [r11 + Rq(x) * 4]
                     ; add r11, Rq(t)
                     ; jmp r11
                 );
@@ -1420,8 +1505,10 @@ impl Gen<'_> {
                 op
             };
             self.set_from_flags(set, d);
-            // `setcc` went through r11b.
-            self.r11_index = None;
+            // The result may be in the address's base register.
+            if self.r11_index.is_some_and(|s| s.reads(d)) {
+                self.r11_index = None;
+            }
             return Ok(());
         }
         let ld = *self.func.inst(load);
@@ -1613,6 +1700,10 @@ impl Gen<'_> {
             return 0x5;
         }
         match (al.len(), w) {
+            // `test a, a` sets the flags every condition reads as `cmp a, 0` does (CF and
+            // OF clear), in fewer bytes.
+            (1, false) if imm == Some(0) => asm!(self; test Rd(a), Rd(a)),
+            (1, true) if imm == Some(0) => asm!(self; test Rq(a), Rq(a)),
             (1, false) if imm.is_some() => asm!(self; cmp Rd(a), imm.unwrap_or(0)),
             (1, true) if imm.is_some() => asm!(self; cmp Rq(a), imm.unwrap_or(0)),
             (1, false) => asm!(self; test Rd(a), Rd(a)),
@@ -2714,43 +2805,59 @@ impl Gen<'_> {
 
     /// Division and remainder: the dividend is in rax, the result in rax or rdx. The
     /// divisor is copied to r11 (it may be in rdx, which `cqo`/`xor edx, edx` overwrite).
-    fn div(&mut self, op: Opcode, b: u8) {
+    /// Division or remainder of rax by `b` (`nonzero`: the divisor is proved non-zero,
+    /// `lower::nonzero_divisors`, and needs no test). The divisor is read from r11 when it
+    /// is in rax or rdx (which `cqo`/`cdq` and the result overwrite), else from its own
+    /// register.
+    fn div(&mut self, op: Opcode, b: u8, nonzero: bool) {
         use Opcode::*;
-        let div0 = self.trap_label(TrapCode::IntegerDivisionByZero);
         let w = matches!(op, I64DivS | I64DivU | I64RemS | I64RemU);
-        if w {
-            asm!(self; mov r11, Rq(b) ; test r11, r11 ; jz =>div0);
+        let b = if b == abi::RAX || b == abi::RDX {
+            if w {
+                asm!(self; mov r11, Rq(b));
+            } else {
+                asm!(self; mov r11d, Rd(b));
+            }
+            11
         } else {
-            asm!(self; mov r11d, Rd(b) ; test r11d, r11d ; jz =>div0);
+            b
+        };
+        if !nonzero {
+            let div0 = self.trap_label(TrapCode::IntegerDivisionByZero);
+            if w {
+                asm!(self; test Rq(b), Rq(b) ; jz =>div0);
+            } else {
+                asm!(self; test Rd(b), Rd(b) ; jz =>div0);
+            }
         }
         match op {
-            I32DivU | I32RemU => asm!(self; xor edx, edx ; div r11d),
-            I64DivU | I64RemU => asm!(self; xor edx, edx ; div r11),
+            I32DivU | I32RemU => asm!(self; xor edx, edx ; div Rd(b)),
+            I64DivU | I64RemU => asm!(self; xor edx, edx ; div Rq(b)),
             I32DivS => {
                 // MIN / -1 overflows: `cmp eax, 1` overflows exactly when eax is MIN.
                 let ovf = self.trap_label(TrapCode::IntegerOverflow);
                 let ok = self.asm.new_dynamic_label();
                 asm!(self
-                    ; cmp r11d, -1
+                    ; cmp Rd(b), -1
                     ; jne =>ok
                     ; cmp eax, 1
                     ; jo =>ovf
                     ; =>ok
                     ; cdq
-                    ; idiv r11d
+                    ; idiv Rd(b)
                 );
             }
             I64DivS => {
                 let ovf = self.trap_label(TrapCode::IntegerOverflow);
                 let ok = self.asm.new_dynamic_label();
                 asm!(self
-                    ; cmp r11, -1
+                    ; cmp Rq(b), -1
                     ; jne =>ok
                     ; cmp rax, 1
                     ; jo =>ovf
                     ; =>ok
                     ; cqo
-                    ; idiv r11
+                    ; idiv Rq(b)
                 );
             }
             I32RemS | I64RemS => {
@@ -2758,11 +2865,11 @@ impl Gen<'_> {
                 let ok = self.asm.new_dynamic_label();
                 let done = self.asm.new_dynamic_label();
                 if w {
-                    asm!(self; cmp r11, -1 ; jne =>ok ; xor edx, edx ; jmp =>done
-                        ; =>ok ; cqo ; idiv r11 ; =>done);
+                    asm!(self; cmp Rq(b), -1 ; jne =>ok ; xor edx, edx ; jmp =>done
+                        ; =>ok ; cqo ; idiv Rq(b) ; =>done);
                 } else {
-                    asm!(self; cmp r11d, -1 ; jne =>ok ; xor edx, edx ; jmp =>done
-                        ; =>ok ; cdq ; idiv r11d ; =>done);
+                    asm!(self; cmp Rd(b), -1 ; jne =>ok ; xor edx, edx ; jmp =>done
+                        ; =>ok ; cdq ; idiv Rd(b) ; =>done);
                 }
             }
             _ => {}
@@ -3031,22 +3138,23 @@ impl Gen<'_> {
     }
 
     /// `d = 1` if the integer comparison `op` holds for the flags of the `cmp` just emitted,
-    /// else 0 (setcc into r11b, then zero-extended).
+    /// else 0 (setcc into `d`'s low byte, then zero-extended: `d` is a def after the compare's
+    /// reads, and r11 keeps the address it may hold, `r11_index`).
     fn set_from_flags(&mut self, op: Opcode, d: u8) {
         use Opcode::*;
         match op {
-            I32Eq | I64Eq => asm!(self; sete r11b),
-            I32Ne | I64Ne => asm!(self; setne r11b),
-            I32LtS | I64LtS => asm!(self; setl r11b),
-            I32LtU | I64LtU => asm!(self; setb r11b),
-            I32GtS | I64GtS => asm!(self; setg r11b),
-            I32GtU | I64GtU => asm!(self; seta r11b),
-            I32LeS | I64LeS => asm!(self; setle r11b),
-            I32LeU | I64LeU => asm!(self; setbe r11b),
-            I32GeS | I64GeS => asm!(self; setge r11b),
-            _ => asm!(self; setae r11b),
+            I32Eq | I64Eq => asm!(self; sete Rb(d)),
+            I32Ne | I64Ne => asm!(self; setne Rb(d)),
+            I32LtS | I64LtS => asm!(self; setl Rb(d)),
+            I32LtU | I64LtU => asm!(self; setb Rb(d)),
+            I32GtS | I64GtS => asm!(self; setg Rb(d)),
+            I32GtU | I64GtU => asm!(self; seta Rb(d)),
+            I32LeS | I64LeS => asm!(self; setle Rb(d)),
+            I32LeU | I64LeU => asm!(self; setbe Rb(d)),
+            I32GeS | I64GeS => asm!(self; setge Rb(d)),
+            _ => asm!(self; setae Rb(d)),
         }
-        asm!(self; movzx Rd(d), r11b);
+        asm!(self; movzx Rd(d), Rb(d));
     }
 
     fn convert(&mut self, op: Opcode, a: u8, d: u8) {

@@ -73,6 +73,9 @@ pub struct VCode {
     /// memory-0 address the emitter uses that register as the index of `[r13 + reg +
     /// offset]` without `mov r11d, reg`.
     pub zext: Vec<bool>,
+    /// Per IR instruction: a division or remainder whose divisor is proved non-zero where
+    /// it runs (`nonzero_divisors`): no zero test before it.
+    pub divisor_nonzero: Vec<bool>,
 }
 
 /// A store of `op(load, x)` to the load's own address (`rmw_folds`): one x86
@@ -174,6 +177,7 @@ pub fn lower(
         rmw: rmw.store.clone(),
         param_regs: entry_regs.to_vec(),
         zext: zero_extended(func),
+        divisor_nonzero: nonzero_divisors(func),
     };
     for &b in &order {
         let start = vc.insts.len() as u32;
@@ -424,7 +428,19 @@ fn constraints(
             let rem = matches!(op, I32RemS | I32RemU | I64RemS | I64RemU);
             let (out, other) = if rem { (RDX, RAX) } else { (RAX, RDX) };
             ops.push(Operand::reg_fixed_use(uses[0], abi::gpr(RAX)));
-            ops.push(Operand::reg_use(uses[1]));
+            // A divisor of its own is read late, so that it is in neither rax nor rdx (the
+            // result and the clobber are written late) and the division reads it where it
+            // is; the dividend as divisor stays early (it is in rax, copied to r11).
+            if uses[1] == uses[0] {
+                ops.push(Operand::reg_use(uses[1]));
+            } else {
+                ops.push(Operand::new(
+                    uses[1],
+                    regalloc2::OperandConstraint::Reg,
+                    regalloc2::OperandKind::Use,
+                    regalloc2::OperandPos::Late,
+                ));
+            }
             ops.push(Operand::reg_fixed_def(defs[0], abi::gpr(out)));
             clobbers.add(abi::gpr(other));
         }
@@ -1403,6 +1419,101 @@ pub(crate) fn zero_extended(func: &Function) -> Vec<bool> {
         }
     }
     zext
+}
+
+/// Per instruction: an integer division or remainder whose divisor is proved non-zero,
+/// so that it needs no zero test of its own. The proof: its block is reached only through
+/// a chain of blocks with one predecessor each (so the chain's first edge dominates it),
+/// ending in a `jump` or in a `br_if` edge taken only when the divisor is non-zero: the
+/// true edge of `br_if d`, `br_if (ne d 0)` or `br_if (eqz (eqz d))`, the false edge of
+/// `br_if (eqz d)` or `br_if (eq d 0)` (`d` the divisor's value itself, not a copy). The
+/// entry block, exceptional edges and `br_table` end the walk unproved.
+pub(crate) fn nonzero_divisors(func: &Function) -> Vec<bool> {
+    use Opcode::*;
+    let mut out = vec![false; func.insts.len()];
+    let is_div = |op| {
+        matches!(
+            op,
+            I32DivS | I32DivU | I32RemS | I32RemU | I64DivS | I64DivU | I64RemS | I64RemU
+        )
+    };
+    let divs: Vec<(Block, Inst)> = func
+        .layout
+        .iter()
+        .flat_map(|&b| func.block_insts(b).iter().map(move |&i| (b, i)))
+        .filter(|&(_, i)| is_div(func.inst(i).opcode))
+        .collect();
+    if divs.is_empty() {
+        return out;
+    }
+    // Per block: (predecessor, its terminator, which of its targets) of every edge in.
+    let mut preds: Vec<Vec<(Block, Inst, usize)>> = vec![Vec::new(); func.blocks.len()];
+    for &b in &func.layout {
+        for &i in func.block_insts(b) {
+            for (k, t) in func.targets(i).iter().enumerate() {
+                preds[t.block.index()].push((b, i, k));
+            }
+        }
+    }
+    let def = |v: strata_ir::Value| match func.values[func.resolve(v)].def {
+        ValueDef::Result(d, 0) => Some(d),
+        _ => None,
+    };
+    let is_zero = |v: strata_ir::Value| {
+        def(v).is_some_and(|d| {
+            matches!(
+                (func.inst(d).opcode, func.inst(d).imm),
+                (I32Const, Imm::I32(0)) | (I64Const, Imm::I64(0))
+            )
+        })
+    };
+    // Whether condition `c` proves `v` non-zero on its true edge (`taken`) or false edge.
+    let proves = |c: strata_ir::Value, taken: bool, v: strata_ir::Value| -> bool {
+        let c = func.resolve(c);
+        if taken && c == v {
+            return true;
+        }
+        let Some(d) = def(c) else {
+            return false;
+        };
+        let args: Vec<_> = func.args(d).iter().map(|&a| func.resolve(a)).collect();
+        match (func.inst(d).opcode, taken) {
+            (I32Ne | I64Ne, true) | (I32Eq | I64Eq, false) => {
+                (args[0] == v && is_zero(args[1])) || (args[1] == v && is_zero(args[0]))
+            }
+            (I32Eqz | I64Eqz, false) => args[0] == v,
+            (I32Eqz, true) => def(args[0]).is_some_and(|e| {
+                matches!(func.inst(e).opcode, I32Eqz | I64Eqz) && func.resolve(func.args(e)[0]) == v
+            }),
+            _ => false,
+        }
+    };
+    let entry = func.entry();
+    for (b0, div) in divs {
+        let v = func.resolve(func.args(div)[1]);
+        let mut b = b0;
+        // A bounded walk: a chain longer than this is left unproved.
+        for _ in 0..16 {
+            if Some(b) == entry {
+                break;
+            }
+            let [(p, t, k)] = preds[b.index()][..] else {
+                break;
+            };
+            match func.inst(t).opcode {
+                Jump => b = p,
+                BrIf => {
+                    if proves(func.args(t)[0], k == 0, v) {
+                        out[div.index()] = true;
+                        break;
+                    }
+                    b = p;
+                }
+                _ => break,
+            }
+        }
+    }
+    out
 }
 
 /// How many times each value is used (operands and branch arguments).
