@@ -40,6 +40,12 @@ fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
         ("not_zero_test", vec![b(9), b(0)]),
         ("not_zero_test", vec![b(9), b(1)]),
         ("not_zero_test", vec![b(9), b(2)]),
+        ("by_constants", vec![a(i32::MIN), b(i64::MIN)]),
+        ("by_constants", vec![a(-10), b(-10)]),
+        ("by_minus_one", vec![a(i32::MIN)]),
+        ("by_minus_one", vec![a(5)]),
+        ("rem_minus_one", vec![b(i64::MIN)]),
+        ("rem_minus_one", vec![b(3)]),
     ];
     let mut out = Vec::new();
     for (name, args) in calls {
@@ -55,20 +61,24 @@ fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
 
 #[test]
 fn proved_divisors_agree_with_the_interpreter() {
-    support::opt_agrees_with_interpreter(run, 7);
+    support::opt_agrees_with_interpreter(run, 8);
 }
 
-/// The divide-by-zero trap stub (`mov eax, code`) exists only where a test jumps to it.
+/// The divide-by-zero trap stub (`mov eax, code`) exists only where a test jumps to it,
+/// and the overflow stub only where the divisor may be -1.
 #[test]
 fn only_proved_divisions_skip_the_zero_test() {
     let funcs = support::opt_disassembly(WAT);
-    let stub = format!(
-        "mov eax,{}",
-        strata_vm::TrapCode::IntegerDivisionByZero as i32
+    let stub = |c: strata_vm::TrapCode| format!("mov eax,{}", c as i32);
+    let (div0, ovf) = (
+        stub(strata_vm::TrapCode::IntegerDivisionByZero),
+        stub(strata_vm::TrapCode::IntegerOverflow),
     );
+    let count = |text: &str, s: &str| text.lines().filter(|l| l.ends_with(s)).count();
     for (d, text) in funcs.iter().enumerate() {
-        let tests = text.lines().filter(|l| l.ends_with(&stub)).count();
-        let want = if d <= 3 { 0 } else { 1 };
-        assert_eq!(tests, want, "function {d}:\n{text}");
+        let want = if (4..=8).contains(&d) { 1 } else { 0 };
+        assert_eq!(count(text, &div0), want, "function {d}:\n{text}");
     }
+    assert_eq!(count(&funcs[9], &ovf), 0, "{}", funcs[9]);
+    assert_eq!(count(&funcs[10], &ovf), 1, "{}", funcs[10]);
 }

@@ -1,5 +1,6 @@
 ;; Divisions whose divisor a dominating branch proves non-zero (`lower::nonzero_divisors`)
-;; have no zero test of their own (funcs 0-3); the others keep it and trap (funcs 4-8).
+;; have no zero test of their own (funcs 0-3, and constant divisors 9-11); the others keep it
+;; and trap (funcs 4-8).
 (module
   ;; 0: i64.div_s on the true edge of `b != 0` (the C idiom `b ? a / b : 0`).
   (func (export "guarded_div") (param $a i64) (param $b i64) (result i64)
@@ -50,4 +51,15 @@
   (func (export "not_zero_test") (param $a i64) (param $b i64) (result i64)
     (if (result i64) (i64.ne (local.get $b) (i64.const 1))
       (then (i64.div_s (local.get $a) (local.get $b)))
-      (else (i64.const 0)))))
+      (else (i64.const 0))))
+  ;; 9: constant divisors: no zero test, and no -1 test.
+  (func (export "by_constants") (param $a i32) (param $b i64) (result i64)
+    (i64.add
+      (i64.extend_i32_s (i32.div_s (local.get $a) (i32.const -3)))
+      (i64.rem_s (local.get $b) (i64.const 7))))
+  ;; 10: division by -1: no zero test, the overflow trap stays.
+  (func (export "by_minus_one") (param $a i32) (result i32)
+    (i32.div_s (local.get $a) (i32.const -1)))
+  ;; 11: remainder by -1 (0, even of the minimum).
+  (func (export "rem_minus_one") (param $a i64) (result i64)
+    (i64.rem_s (local.get $a) (i64.const -1))))

@@ -2808,7 +2808,7 @@ impl Gen<'_> {
     /// Division or remainder of rax by `b` (`nonzero`: the divisor is proved non-zero,
     /// `lower::nonzero_divisors`, and needs no test). The divisor is read from r11 when it
     /// is in rax or rdx (which `cqo`/`cdq` and the result overwrite), else from its own
-    /// register.
+    /// register. (Constant divisors other than 0 and signed -1 never get here: `div_const`.)
     fn div(&mut self, op: Opcode, b: u8, nonzero: bool) {
         use Opcode::*;
         let w = matches!(op, I64DivS | I64DivU | I64RemS | I64RemU);

@@ -428,19 +428,7 @@ fn constraints(
             let rem = matches!(op, I32RemS | I32RemU | I64RemS | I64RemU);
             let (out, other) = if rem { (RDX, RAX) } else { (RAX, RDX) };
             ops.push(Operand::reg_fixed_use(uses[0], abi::gpr(RAX)));
-            // A divisor of its own is read late, so that it is in neither rax nor rdx (the
-            // result and the clobber are written late) and the division reads it where it
-            // is; the dividend as divisor stays early (it is in rax, copied to r11).
-            if uses[1] == uses[0] {
-                ops.push(Operand::reg_use(uses[1]));
-            } else {
-                ops.push(Operand::new(
-                    uses[1],
-                    regalloc2::OperandConstraint::Reg,
-                    regalloc2::OperandKind::Use,
-                    regalloc2::OperandPos::Late,
-                ));
-            }
+            ops.push(Operand::reg_use(uses[1]));
             ops.push(Operand::reg_fixed_def(defs[0], abi::gpr(out)));
             clobbers.add(abi::gpr(other));
         }
@@ -1422,7 +1410,8 @@ pub(crate) fn zero_extended(func: &Function) -> Vec<bool> {
 }
 
 /// Per instruction: an integer division or remainder whose divisor is proved non-zero,
-/// so that it needs no zero test of its own. The proof: its block is reached only through
+/// so that it needs no zero test of its own. The proof: the divisor is a constant other
+/// than 0, or its block is reached only through
 /// a chain of blocks with one predecessor each (so the chain's first edge dominates it),
 /// ending in a `jump` or in a `br_if` edge taken only when the divisor is non-zero: the
 /// true edge of `br_if d`, `br_if (ne d 0)` or `br_if (eqz (eqz d))`, the false edge of
@@ -1491,6 +1480,20 @@ pub(crate) fn nonzero_divisors(func: &Function) -> Vec<bool> {
     let entry = func.entry();
     for (b0, div) in divs {
         let v = func.resolve(func.args(div)[1]);
+        // A constant divisor other than 0.
+        let constant = def(v).is_some_and(|d| {
+            matches!(
+                (func.inst(d).opcode, func.inst(d).imm),
+                (I32Const, Imm::I32(c)) if c != 0
+            ) || matches!(
+                (func.inst(d).opcode, func.inst(d).imm),
+                (I64Const, Imm::I64(c)) if c != 0
+            )
+        });
+        if constant {
+            out[div.index()] = true;
+            continue;
+        }
         let mut b = b0;
         // A bounded walk: a chain longer than this is left unproved.
         for _ in 0..16 {
