@@ -359,7 +359,7 @@ fn emit_as(
                         || vc.mem_operand[inst.index()].is_some()));
             let keep = access
                 || g.r11_index
-                    .is_some_and(|src| keeps_r11(func, vc, &out, &item, src));
+                    .is_some_and(|src| keeps_r11(func, vc, out, &item, src));
             if !keep {
                 g.r11_index = None;
             }
