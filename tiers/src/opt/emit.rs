@@ -357,7 +357,10 @@ fn emit_as(
                 if matches!(vc.insts[i.index()].kind,
                     VKind::Ir(inst) if is_scalar_access(func.inst(inst).opcode)
                         || vc.mem_operand[inst.index()].is_some()));
-            if !access {
+            let keep = access
+                || g.r11_index
+                    .is_some_and(|src| keeps_r11(func, vc, out, &item, src));
+            if !keep {
                 g.r11_index = None;
             }
             match item {
@@ -392,7 +395,7 @@ fn emit_as(
                     }
                 }
             }
-            if !access {
+            if !keep {
                 g.r11_index = None;
             }
         }
@@ -435,6 +438,81 @@ fn emit_as(
         saves,
         reg_entry,
     }))
+}
+
+/// Whether `item`, not a memory access, leaves r11 and the registers the address in it
+/// was computed from (`src`, `Gen::r11_index`) alone, so that the next access off the same
+/// address reuses r11: a regalloc2 move other than stack to stack (which goes through r11),
+/// or an integer ALU op, shift, constant, extension or compare (none of whose forms touches
+/// r11: `setcc` writes the result's own register) whose results are in other registers.
+fn keeps_r11(
+    func: &Function,
+    vc: &VCode,
+    out: &Output,
+    item: &InstOrEdit<'_>,
+    src: AddrSrc,
+) -> bool {
+    use Opcode::*;
+    let clear = |a: &Allocation| a.as_reg().is_none_or(|r| !src.reads(r.hw_enc() as u8));
+    match item {
+        InstOrEdit::Edit(Edit::Move { from, to }) => {
+            !(from.is_stack() && to.is_stack()) && clear(to)
+        }
+        InstOrEdit::Inst(i) => {
+            let i = *i;
+            let vi = &vc.insts[i.index()];
+            let VKind::Ir(inst) = vi.kind else {
+                return false;
+            };
+            let op = func.inst(inst).opcode;
+            let simple = vi.fused.is_none()
+                && vc.mem_operand[inst.index()].is_none()
+                && vc.rmw[inst.index()].is_none()
+                && (super::lower::is_int_compare(op)
+                    || matches!(
+                        op,
+                        I32Const
+                            | I64Const
+                            | I32Add
+                            | I32Sub
+                            | I32Mul
+                            | I32And
+                            | I32Or
+                            | I32Xor
+                            | I64Add
+                            | I64Sub
+                            | I64Mul
+                            | I64And
+                            | I64Or
+                            | I64Xor
+                            | I32Shl
+                            | I32ShrS
+                            | I32ShrU
+                            | I32Rotl
+                            | I32Rotr
+                            | I64Shl
+                            | I64ShrS
+                            | I64ShrU
+                            | I64Rotl
+                            | I64Rotr
+                            | I32WrapI64
+                            | I64ExtendI32U
+                            | I64ExtendI32S
+                            | I32Extend8S
+                            | I32Extend16S
+                            | I64Extend8S
+                            | I64Extend16S
+                            | I64Extend32S
+                    ));
+            if !simple {
+                return false;
+            }
+            let ops = &vc.operands[vi.ops.start as usize..vi.ops.end as usize];
+            ops.iter()
+                .zip(out.inst_allocs(i))
+                .all(|(o, a)| o.kind() != regalloc2::OperandKind::Def || clear(a))
+        }
+    }
 }
 
 /// The callee-saved registers (`abi::CALLEE_SAVED`) the allocation puts any value in: the
@@ -831,6 +909,9 @@ impl Gen<'_> {
         if let Some(load) = vc.mem_operand[inst.index()] {
             return self.mem_operand_op(inst, load, al, vc);
         }
+        if let Some(r) = vc.rmw[inst.index()] {
+            return self.rmw_store(inst, r, al, vc);
+        }
         match op {
             I32Const => {
                 let (d, Imm::I32(v)) = (reg(al[0]), data.imm) else {
@@ -989,7 +1070,7 @@ impl Gen<'_> {
             I32DivS | I32DivU | I64DivS | I64DivU | I32RemS | I32RemU | I64RemS | I64RemU => {
                 match super::lower::const_divisor(self.func, inst) {
                     Some((c, d)) => self.div_const(op, c, d, reg(al[0]), reg(al[1])),
-                    None => self.div(op, reg(al[1])),
+                    None => self.div(op, reg(al[1]), vc.divisor_nonzero[inst.index()]),
                 }
             }
             I32Eqz | I64Eqz | RefIsNull => {
@@ -999,7 +1080,7 @@ impl Gen<'_> {
                 } else {
                     asm!(self; test Rd(a), Rd(a));
                 }
-                asm!(self; sete r11b ; movzx Rd(d), r11b);
+                asm!(self; sete Rb(d) ; movzx Rd(d), Rb(d));
             }
             I32Clz => asm!(self; lzcnt Rd(reg(al[1])), Rd(reg(al[0]))),
             I32Ctz => asm!(self; tzcnt Rd(reg(al[1])), Rd(reg(al[0]))),
@@ -1369,12 +1450,19 @@ impl Gen<'_> {
                 let targets = (0..n)
                     .map(|k| self.blocks[self.target(vc, inst, k) as usize])
                     .collect();
+                // An index proved zero-extended (`lower::zero_extended`) indexes the table
+                // itself; another is zero-extended into the temporary first.
+                let x = if vc.zext[self.func.resolve(args[0]).index()] {
+                    c
+                } else {
+                    asm!(self; mov Rd(t), Rd(c));
+                    t
+                };
                 asm!(self
-                    ; mov Rd(t), Rd(c)
-                    ; cmp Rd(t), n as i32
+                    ; cmp Rd(x), n as i32
                     ; jae =>dl
                     ; lea r11, [=>table]
-                    ; movsxd Rq(t), DWORD [r11 + Rq(t) * 4]
+                    ; movsxd Rq(t), DWORD [r11 + Rq(x) * 4]
                     ; add r11, Rq(t)
                     ; jmp r11
                 );
@@ -1417,8 +1505,10 @@ impl Gen<'_> {
                 op
             };
             self.set_from_flags(set, d);
-            // `setcc` went through r11b.
-            self.r11_index = None;
+            // The result may be in the address's base register.
+            if self.r11_index.is_some_and(|s| s.reads(d)) {
+                self.r11_index = None;
+            }
             return Ok(());
         }
         let ld = *self.func.inst(load);
@@ -1471,6 +1561,120 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// A store of `op(load, x)` to the load's address as one read-modify-write instruction
+    /// (`lower::rmw_folds`): `add [r13 + r11 + d], x` (or an immediate `x`), the width of the
+    /// store. Operands: `x` when it is a register, then the address operands. The access
+    /// is the load's: its wasm offset in the trap table, its explicit check (which covers
+    /// the store, the same address and size) right before it.
+    fn rmw_store(
+        &mut self,
+        store: Inst,
+        r: super::lower::Rmw,
+        al: &[Allocation],
+        vc: &VCode,
+    ) -> Result<(), String> {
+        use Opcode::*;
+        let sd = *self.func.inst(store);
+        let ld = *self.func.inst(r.load);
+        let (Imm::Mem(sm), Imm::Mem(lm)) = (sd.imm, ld.imm) else {
+            return Err("bad read-modify-write".into());
+        };
+        let op = self.func.inst(r.op).opcode;
+        let imm = super::lower::imm_operand(self.func, r.op);
+        let (x, addr) = match imm {
+            Some(_) => (0, al),
+            None => (reg(al[0]), &al[1..]),
+        };
+        let (src, _) = Self::access_src(self.func, vc, store, addr);
+        let at = self.wasm_at;
+        if let Some(w) = self.func.srcloc(r.load) {
+            self.wasm_at = w;
+        }
+        let size = sd.opcode.access_bytes().unwrap_or(8) as u32;
+        let checked = lm.checked || sm.checked;
+        if let Some((b, d)) = self.address_from(src, sm.memory, sm.offset, size, checked) {
+            self.mark_access();
+            // The op's x86 form: 0 add, 1 or, 4 and, 5 sub, 6 xor (the ALU group), shifts
+            // apart.
+            let alu = match op {
+                I32Add | I64Add => Some(0),
+                I32Or | I64Or => Some(1),
+                I32And | I64And => Some(4),
+                I32Sub | I64Sub => Some(5),
+                I32Xor | I64Xor => Some(6),
+                _ => None,
+            };
+            match (alu, imm, size) {
+                (Some(k), Some(i), _) => self.rmw_alu_imm(k, size, b, d, i),
+                (Some(k), None, _) => self.rmw_alu_reg(k, size, b, d, x),
+                (None, Some(i), 4) => {
+                    let c = (i & 31) as i8;
+                    match op {
+                        I32Shl => asm!(self; shl DWORD [r13 + Rq(b) + d], c),
+                        I32ShrS => asm!(self; sar DWORD [r13 + Rq(b) + d], c),
+                        I32ShrU => asm!(self; shr DWORD [r13 + Rq(b) + d], c),
+                        _ => return Err(format!("{op}: no read-modify-write form")),
+                    }
+                }
+                (None, Some(i), 8) => {
+                    let c = (i & 63) as i8;
+                    match op {
+                        I64Shl => asm!(self; shl QWORD [r13 + Rq(b) + d], c),
+                        I64ShrS => asm!(self; sar QWORD [r13 + Rq(b) + d], c),
+                        I64ShrU => asm!(self; shr QWORD [r13 + Rq(b) + d], c),
+                        _ => return Err(format!("{op}: no read-modify-write form")),
+                    }
+                }
+                _ => return Err(format!("{op}: no read-modify-write form")),
+            }
+        }
+        self.wasm_at = at;
+        Ok(())
+    }
+
+    /// `OP size [r13 + b + d], imm` for ALU op `k` (x86's group-1 numbering).
+    fn rmw_alu_imm(&mut self, k: u8, size: u32, b: u8, d: i32, i: i32) {
+        macro_rules! ops {
+            ($w:ident, $v:expr) => {
+                match k {
+                    0 => asm!(self; add $w [r13 + Rq(b) + d], $v),
+                    1 => asm!(self; or $w [r13 + Rq(b) + d], $v),
+                    4 => asm!(self; and $w [r13 + Rq(b) + d], $v),
+                    5 => asm!(self; sub $w [r13 + Rq(b) + d], $v),
+                    _ => asm!(self; xor $w [r13 + Rq(b) + d], $v),
+                }
+            };
+        }
+        // A narrow store keeps the low bits, which only the immediate's low bits decide.
+        match size {
+            1 => ops!(BYTE, i as i8),
+            2 => ops!(WORD, i as i16),
+            4 => ops!(DWORD, i),
+            _ => ops!(QWORD, i),
+        }
+    }
+
+    /// `OP size [r13 + b + d], x` for ALU op `k` (x86's group-1 numbering).
+    fn rmw_alu_reg(&mut self, k: u8, size: u32, b: u8, d: i32, x: u8) {
+        macro_rules! ops {
+            ($w:ident, $r:ident) => {
+                match k {
+                    0 => asm!(self; add $w [r13 + Rq(b) + d], $r(x)),
+                    1 => asm!(self; or $w [r13 + Rq(b) + d], $r(x)),
+                    4 => asm!(self; and $w [r13 + Rq(b) + d], $r(x)),
+                    5 => asm!(self; sub $w [r13 + Rq(b) + d], $r(x)),
+                    _ => asm!(self; xor $w [r13 + Rq(b) + d], $r(x)),
+                }
+            };
+        }
+        match size {
+            1 => ops!(BYTE, Rb),
+            2 => ops!(WORD, Rw),
+            4 => ops!(DWORD, Rd),
+            _ => ops!(QWORD, Rq),
+        }
+    }
+
     /// The flags of integer compare `cmp` (operands in `al`); returns its condition as the
     /// x86 `jcc`/`cmovcc` low nibble (the condition under which the compare is true).
     fn compare_flags(&mut self, cmp: Inst, al: &[Allocation], vc: &VCode) -> u8 {
@@ -1496,6 +1700,10 @@ impl Gen<'_> {
             return 0x5;
         }
         match (al.len(), w) {
+            // `test a, a` sets the flags every condition reads as `cmp a, 0` does (CF and
+            // OF clear), in fewer bytes.
+            (1, false) if imm == Some(0) => asm!(self; test Rd(a), Rd(a)),
+            (1, true) if imm == Some(0) => asm!(self; test Rq(a), Rq(a)),
             (1, false) if imm.is_some() => asm!(self; cmp Rd(a), imm.unwrap_or(0)),
             (1, true) if imm.is_some() => asm!(self; cmp Rq(a), imm.unwrap_or(0)),
             (1, false) => asm!(self; test Rd(a), Rd(a)),
@@ -2597,43 +2805,59 @@ impl Gen<'_> {
 
     /// Division and remainder: the dividend is in rax, the result in rax or rdx. The
     /// divisor is copied to r11 (it may be in rdx, which `cqo`/`xor edx, edx` overwrite).
-    fn div(&mut self, op: Opcode, b: u8) {
+    /// Division or remainder of rax by `b` (`nonzero`: the divisor is proved non-zero,
+    /// `lower::nonzero_divisors`, and needs no test). The divisor is read from r11 when it
+    /// is in rax or rdx (which `cqo`/`cdq` and the result overwrite), else from its own
+    /// register. (Constant divisors other than 0 and signed -1 never get here: `div_const`.)
+    fn div(&mut self, op: Opcode, b: u8, nonzero: bool) {
         use Opcode::*;
-        let div0 = self.trap_label(TrapCode::IntegerDivisionByZero);
         let w = matches!(op, I64DivS | I64DivU | I64RemS | I64RemU);
-        if w {
-            asm!(self; mov r11, Rq(b) ; test r11, r11 ; jz =>div0);
+        let b = if b == abi::RAX || b == abi::RDX {
+            if w {
+                asm!(self; mov r11, Rq(b));
+            } else {
+                asm!(self; mov r11d, Rd(b));
+            }
+            11
         } else {
-            asm!(self; mov r11d, Rd(b) ; test r11d, r11d ; jz =>div0);
+            b
+        };
+        if !nonzero {
+            let div0 = self.trap_label(TrapCode::IntegerDivisionByZero);
+            if w {
+                asm!(self; test Rq(b), Rq(b) ; jz =>div0);
+            } else {
+                asm!(self; test Rd(b), Rd(b) ; jz =>div0);
+            }
         }
         match op {
-            I32DivU | I32RemU => asm!(self; xor edx, edx ; div r11d),
-            I64DivU | I64RemU => asm!(self; xor edx, edx ; div r11),
+            I32DivU | I32RemU => asm!(self; xor edx, edx ; div Rd(b)),
+            I64DivU | I64RemU => asm!(self; xor edx, edx ; div Rq(b)),
             I32DivS => {
                 // MIN / -1 overflows: `cmp eax, 1` overflows exactly when eax is MIN.
                 let ovf = self.trap_label(TrapCode::IntegerOverflow);
                 let ok = self.asm.new_dynamic_label();
                 asm!(self
-                    ; cmp r11d, -1
+                    ; cmp Rd(b), -1
                     ; jne =>ok
                     ; cmp eax, 1
                     ; jo =>ovf
                     ; =>ok
                     ; cdq
-                    ; idiv r11d
+                    ; idiv Rd(b)
                 );
             }
             I64DivS => {
                 let ovf = self.trap_label(TrapCode::IntegerOverflow);
                 let ok = self.asm.new_dynamic_label();
                 asm!(self
-                    ; cmp r11, -1
+                    ; cmp Rq(b), -1
                     ; jne =>ok
                     ; cmp rax, 1
                     ; jo =>ovf
                     ; =>ok
                     ; cqo
-                    ; idiv r11
+                    ; idiv Rq(b)
                 );
             }
             I32RemS | I64RemS => {
@@ -2641,11 +2865,11 @@ impl Gen<'_> {
                 let ok = self.asm.new_dynamic_label();
                 let done = self.asm.new_dynamic_label();
                 if w {
-                    asm!(self; cmp r11, -1 ; jne =>ok ; xor edx, edx ; jmp =>done
-                        ; =>ok ; cqo ; idiv r11 ; =>done);
+                    asm!(self; cmp Rq(b), -1 ; jne =>ok ; xor edx, edx ; jmp =>done
+                        ; =>ok ; cqo ; idiv Rq(b) ; =>done);
                 } else {
-                    asm!(self; cmp r11d, -1 ; jne =>ok ; xor edx, edx ; jmp =>done
-                        ; =>ok ; cdq ; idiv r11d ; =>done);
+                    asm!(self; cmp Rd(b), -1 ; jne =>ok ; xor edx, edx ; jmp =>done
+                        ; =>ok ; cdq ; idiv Rd(b) ; =>done);
                 }
             }
             _ => {}
@@ -2914,22 +3138,23 @@ impl Gen<'_> {
     }
 
     /// `d = 1` if the integer comparison `op` holds for the flags of the `cmp` just emitted,
-    /// else 0 (setcc into r11b, then zero-extended).
+    /// else 0 (setcc into `d`'s low byte, then zero-extended: `d` is a def after the compare's
+    /// reads, and r11 keeps the address it may hold, `r11_index`).
     fn set_from_flags(&mut self, op: Opcode, d: u8) {
         use Opcode::*;
         match op {
-            I32Eq | I64Eq => asm!(self; sete r11b),
-            I32Ne | I64Ne => asm!(self; setne r11b),
-            I32LtS | I64LtS => asm!(self; setl r11b),
-            I32LtU | I64LtU => asm!(self; setb r11b),
-            I32GtS | I64GtS => asm!(self; setg r11b),
-            I32GtU | I64GtU => asm!(self; seta r11b),
-            I32LeS | I64LeS => asm!(self; setle r11b),
-            I32LeU | I64LeU => asm!(self; setbe r11b),
-            I32GeS | I64GeS => asm!(self; setge r11b),
-            _ => asm!(self; setae r11b),
+            I32Eq | I64Eq => asm!(self; sete Rb(d)),
+            I32Ne | I64Ne => asm!(self; setne Rb(d)),
+            I32LtS | I64LtS => asm!(self; setl Rb(d)),
+            I32LtU | I64LtU => asm!(self; setb Rb(d)),
+            I32GtS | I64GtS => asm!(self; setg Rb(d)),
+            I32GtU | I64GtU => asm!(self; seta Rb(d)),
+            I32LeS | I64LeS => asm!(self; setle Rb(d)),
+            I32LeU | I64LeU => asm!(self; setbe Rb(d)),
+            I32GeS | I64GeS => asm!(self; setge Rb(d)),
+            _ => asm!(self; setae Rb(d)),
         }
-        asm!(self; movzx Rd(d), r11b);
+        asm!(self; movzx Rd(d), Rb(d));
     }
 
     fn convert(&mut self, op: Opcode, a: u8, d: u8) {

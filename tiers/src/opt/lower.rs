@@ -62,6 +62,10 @@ pub struct VCode {
     /// Per IR instruction: the load an ALU op reads as its memory operand (`load_folds`):
     /// the load gets no instruction of its own.
     pub mem_operand: Vec<Option<Inst>>,
+    /// Per IR instruction: a store that reads, modifies and writes its memory in one
+    /// instruction (`rmw_folds`, `add [r13 + r11 + d], r`): the op computing the stored
+    /// value and the load it reads, neither of which gets an instruction of its own.
+    pub rmw: Vec<Option<Rmw>>,
     /// Per parameter, the register it arrives in through the register entry (docs/abi.md
     /// §3), or `None` (read from its cell); empty for an OSR entry (all in cells).
     pub param_regs: Vec<Option<ArgReg>>,
@@ -69,6 +73,17 @@ pub struct VCode {
     /// memory-0 address the emitter uses that register as the index of `[r13 + reg +
     /// offset]` without `mov r11d, reg`.
     pub zext: Vec<bool>,
+    /// Per IR instruction: a division or remainder whose divisor is proved non-zero where
+    /// it runs (`nonzero_divisors`): no zero test before it.
+    pub divisor_nonzero: Vec<bool>,
+}
+
+/// A store of `op(load, x)` to the load's own address (`rmw_folds`): one x86
+/// read-modify-write instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rmw {
+    pub op: Inst,
+    pub load: Inst,
 }
 
 /// How a load or store computes its 32-bit address itself: `lea r11d, [base + index <<
@@ -144,7 +159,8 @@ pub fn lower(
     let counts = use_counts(func);
     let needed = needed_params(func);
     let folds = address_folds(func, module, &counts);
-    let loads = load_folds(func, module, &counts, &folds);
+    let rmw = rmw_folds(func, module, &counts, &folds);
+    let loads = load_folds(func, module, &counts, &folds, &rmw.skip);
     let mut vc = VCode {
         insts: Vec::with_capacity(func.insts.len() + 1),
         operands: Vec::new(),
@@ -158,8 +174,10 @@ pub fn lower(
         has_v128: func.values.iter().any(|(_, v)| v.ty == Type::V128),
         addr: vec![None; func.insts.len()],
         mem_operand: loads.operand.clone(),
+        rmw: rmw.store.clone(),
         param_regs: entry_regs.to_vec(),
         zext: zero_extended(func),
+        divisor_nonzero: nonzero_divisors(func),
     };
     for &b in &order {
         let start = vc.insts.len() as u32;
@@ -216,6 +234,7 @@ pub fn lower(
             if fusions.iter().any(|&(c, _)| c == inst)
                 || folds.skip[inst.index()]
                 || loads.skip[inst.index()]
+                || rmw.skip[inst.index()]
             {
                 continue;
             }
@@ -246,6 +265,10 @@ pub fn lower(
                         vc.operands.push(Operand::reg_reuse_def(vreg(func, r)?, 0));
                     }
                     PRegSet::empty()
+                }
+                None if rmw.store[inst.index()].is_some() => {
+                    let r = rmw.store[inst.index()].ok_or("no read-modify-write")?;
+                    rmw_constraints(func, inst, r, &folds, &mut vc)?
                 }
                 None if loads.operand[inst.index()].is_some() => {
                     let l = loads.operand[inst.index()].ok_or("no folded load")?;
@@ -948,6 +971,7 @@ fn load_folds(
     module: &strata_vm::Module,
     counts: &[u32],
     folds: &AddressFolds,
+    rmw: &[bool],
 ) -> LoadFolds {
     let n = func.insts.len();
     let mut lf = LoadFolds {
@@ -983,6 +1007,7 @@ fn load_folds(
             let imm = imm_operand(func, u).is_some();
             let compare = is_int_compare(op);
             if folds.skip[u.index()]
+                || rmw[u.index()]
                 || test[i]
                 || !(args.len() == 2 || (args.len() == 1 && compare))
                 || (imm && !compare)
@@ -1047,6 +1072,179 @@ fn load_folds(
         }
     }
     lf
+}
+
+/// Read-modify-write folds: per store, the `Rmw` it performs (`VCode::rmw`), and per
+/// instruction whether it is the op or the load of one (no instruction of its own).
+struct RmwFolds {
+    store: Vec<Option<Rmw>>,
+    skip: Vec<bool>,
+}
+
+/// The load a store of opcode `store` can read-modify-write: the same width (a narrow
+/// store keeps the low bits of the op, which only the load's low bits decide, whichever
+/// extension it had).
+fn rmw_load_matches(store: Opcode, load: Opcode) -> bool {
+    use Opcode::*;
+    matches!(
+        (store, load),
+        (I32Store, I32Load)
+            | (I64Store, I64Load)
+            | (I32Store8, I32Load8U | I32Load8S)
+            | (I32Store16, I32Load16U | I32Load16S)
+            | (I64Store8, I64Load8U | I64Load8S)
+            | (I64Store16, I64Load16U | I64Load16S)
+            | (I64Store32, I64Load32U | I64Load32S)
+    )
+}
+
+/// Whether `op` with the load at argument `k` has an x86 read-modify-write form for a store
+/// of `store`: `add`/`and`/`or`/`xor` (either side), `sub` (the load on the left), shifts
+/// by a constant (the load on the left, full-width stores only: a narrow store of a right
+/// shift would need the bits above it).
+fn rmw_op(func: &Function, inst: Inst, k: usize, store: Opcode) -> bool {
+    use Opcode::*;
+    let op = func.inst(inst).opcode;
+    let full = matches!(store, I32Store | I64Store);
+    match op {
+        I32Add | I32And | I32Or | I32Xor | I64Add | I64And | I64Or | I64Xor => true,
+        I32Sub | I64Sub => k == 0,
+        I32Shl | I32ShrS | I32ShrU | I64Shl | I64ShrS | I64ShrU => {
+            k == 0 && full && imm_operand(func, inst).is_some()
+        }
+        _ => false,
+    }
+}
+
+/// Finds `store(a, op(load(a), x))` in (32-bit) memory 0, emitted as one x86
+/// read-modify-write instruction (`add [r13 + r11 + d], x`): the store and the load have
+/// the same address value (or folded address form), offset and width, the load is used
+/// only by the op and the op only by the store, all three in one block, and nothing
+/// between the load and the store writes memory or traps (so the one instruction's fault
+/// is the load's: the same out-of-bounds trap at the same address, which it reports; in
+/// explicit-bounds mode the load's check covers the store).
+fn rmw_folds(
+    func: &Function,
+    module: &strata_vm::Module,
+    counts: &[u32],
+    folds: &AddressFolds,
+) -> RmwFolds {
+    let n = func.insts.len();
+    let mut rf = RmwFolds {
+        store: vec![None; n],
+        skip: vec![false; n],
+    };
+    if module.memories.first().is_none_or(|m| m.memory64) {
+        return rf;
+    }
+    let single_def = |v: strata_ir::Value| -> Option<Inst> {
+        let v = func.resolve(v);
+        match func.values[v].def {
+            ValueDef::Result(d, 0) if counts[v.index()] == 1 => Some(d),
+            _ => None,
+        }
+    };
+    for &b in &func.layout {
+        let insts = func.block_insts(b);
+        for (q, &s) in insts.iter().enumerate() {
+            let sd = func.inst(s);
+            let Imm::Mem(sm) = sd.imm else {
+                continue;
+            };
+            if !is_scalar_access(sd.opcode) || func.result(s).is_some() || sm.memory != 0 {
+                continue;
+            }
+            let sargs = func.args(s);
+            let Some(op) = sargs.get(1).and_then(|&v| single_def(v)) else {
+                continue;
+            };
+            if func.inst_block[op] != Some(b) || rf.skip[op.index()] {
+                continue;
+            }
+            let oargs = func.args(op);
+            if oargs.len() != 2 {
+                continue;
+            }
+            let found = (0..2).find_map(|k| {
+                let l = single_def(oargs[k])?;
+                let ld = func.inst(l);
+                let Imm::Mem(lm) = ld.imm else {
+                    return None;
+                };
+                let same_addr = func.resolve(func.args(l)[0]) == func.resolve(sargs[0]);
+                let ok = func.inst_block[l] == Some(b)
+                    && rmw_load_matches(sd.opcode, ld.opcode)
+                    && lm.memory == 0
+                    && lm.offset == sm.offset
+                    && same_addr
+                    && rmw_op(func, op, k, sd.opcode)
+                    && func.resolve(oargs[1 - k]) != func.resolve(oargs[k])
+                    && folds.forms[l.index()]
+                        .as_ref()
+                        .map(|f| (f.form, f.base, f.index))
+                        == folds.forms[s.index()]
+                            .as_ref()
+                            .map(|f| (f.form, f.base, f.index));
+                ok.then_some(l)
+            });
+            let Some(l) = found else {
+                continue;
+            };
+            let p = insts[..q].iter().position(|&i| i == l);
+            let Some(p) = p else {
+                continue;
+            };
+            // Only pure, non-trapping instructions (the op among them) between the load and
+            // the store: nothing that writes memory, traps or calls.
+            if insts[p + 1..q]
+                .iter()
+                .all(|&i| func.inst(i).opcode.is_pure() && !func.inst(i).opcode.can_trap())
+                && insts[p + 1..q].contains(&op)
+            {
+                rf.store[s.index()] = Some(Rmw { op, load: l });
+                rf.skip[op.index()] = true;
+                rf.skip[l.index()] = true;
+            }
+        }
+    }
+    rf
+}
+
+/// The operands of a read-modify-write store: the op's other operand (unless it is an
+/// immediate), then the address operands (base, and index when folded). Sets the store's
+/// and the load's address form (`VCode::addr`).
+fn rmw_constraints(
+    func: &Function,
+    store: Inst,
+    r: Rmw,
+    folds: &AddressFolds,
+    vc: &mut VCode,
+) -> Result<PRegSet, String> {
+    vc.addr[store.index()] = folds.forms[store.index()].as_ref().map(|f| f.form);
+    vc.addr[r.load.index()] = vc.addr[store.index()];
+    if imm_operand(func, r.op).is_none() {
+        let lv = func.resolve(func.result(r.load).ok_or("load without a result")?);
+        let other = func
+            .args(r.op)
+            .iter()
+            .copied()
+            .find(|&a| func.resolve(a) != lv)
+            .ok_or("read-modify-write without a second operand")?;
+        vc.operands.push(Operand::reg_use(vreg(func, other)?));
+    }
+    match &folds.forms[store.index()] {
+        Some(f) => {
+            vc.operands.push(Operand::reg_use(vreg(func, f.base)?));
+            if let Some(i) = f.index {
+                vc.operands.push(Operand::reg_use(vreg(func, i)?));
+            }
+        }
+        None => {
+            let a = *func.args(store).first().ok_or("store without an address")?;
+            vc.operands.push(Operand::reg_use(vreg(func, a)?));
+        }
+    }
+    Ok(PRegSet::empty())
 }
 
 /// The operands of an instruction reading a folded load (`load_folds`): the uses of
@@ -1209,6 +1407,116 @@ pub(crate) fn zero_extended(func: &Function) -> Vec<bool> {
         }
     }
     zext
+}
+
+/// Per instruction: an integer division or remainder whose divisor is proved non-zero,
+/// so that it needs no zero test of its own. The proof: the divisor is a constant other
+/// than 0, or its block is reached only through
+/// a chain of blocks with one predecessor each (so the chain's first edge dominates it),
+/// ending in a `jump` or in a `br_if` edge taken only when the divisor is non-zero: the
+/// true edge of `br_if d`, `br_if (ne d 0)` or `br_if (eqz (eqz d))`, the false edge of
+/// `br_if (eqz d)` or `br_if (eq d 0)` (`d` the divisor's value itself, not a copy). The
+/// entry block, exceptional edges and `br_table` end the walk unproved.
+pub(crate) fn nonzero_divisors(func: &Function) -> Vec<bool> {
+    use Opcode::*;
+    let mut out = vec![false; func.insts.len()];
+    let is_div = |op| {
+        matches!(
+            op,
+            I32DivS | I32DivU | I32RemS | I32RemU | I64DivS | I64DivU | I64RemS | I64RemU
+        )
+    };
+    let divs: Vec<(Block, Inst)> = func
+        .layout
+        .iter()
+        .flat_map(|&b| func.block_insts(b).iter().map(move |&i| (b, i)))
+        .filter(|&(_, i)| is_div(func.inst(i).opcode))
+        .collect();
+    if divs.is_empty() {
+        return out;
+    }
+    // Per block: (predecessor, its terminator, which of its targets) of every edge in.
+    let mut preds: Vec<Vec<(Block, Inst, usize)>> = vec![Vec::new(); func.blocks.len()];
+    for &b in &func.layout {
+        for &i in func.block_insts(b) {
+            for (k, t) in func.targets(i).iter().enumerate() {
+                preds[t.block.index()].push((b, i, k));
+            }
+        }
+    }
+    let def = |v: strata_ir::Value| match func.values[func.resolve(v)].def {
+        ValueDef::Result(d, 0) => Some(d),
+        _ => None,
+    };
+    let is_zero = |v: strata_ir::Value| {
+        def(v).is_some_and(|d| {
+            matches!(
+                (func.inst(d).opcode, func.inst(d).imm),
+                (I32Const, Imm::I32(0)) | (I64Const, Imm::I64(0))
+            )
+        })
+    };
+    // Whether condition `c` proves `v` non-zero on its true edge (`taken`) or false edge.
+    let proves = |c: strata_ir::Value, taken: bool, v: strata_ir::Value| -> bool {
+        let c = func.resolve(c);
+        if taken && c == v {
+            return true;
+        }
+        let Some(d) = def(c) else {
+            return false;
+        };
+        let args: Vec<_> = func.args(d).iter().map(|&a| func.resolve(a)).collect();
+        match (func.inst(d).opcode, taken) {
+            (I32Ne | I64Ne, true) | (I32Eq | I64Eq, false) => {
+                (args[0] == v && is_zero(args[1])) || (args[1] == v && is_zero(args[0]))
+            }
+            (I32Eqz | I64Eqz, false) => args[0] == v,
+            (I32Eqz, true) => def(args[0]).is_some_and(|e| {
+                matches!(func.inst(e).opcode, I32Eqz | I64Eqz) && func.resolve(func.args(e)[0]) == v
+            }),
+            _ => false,
+        }
+    };
+    let entry = func.entry();
+    for (b0, div) in divs {
+        let v = func.resolve(func.args(div)[1]);
+        // A constant divisor other than 0.
+        let constant = def(v).is_some_and(|d| {
+            matches!(
+                (func.inst(d).opcode, func.inst(d).imm),
+                (I32Const, Imm::I32(c)) if c != 0
+            ) || matches!(
+                (func.inst(d).opcode, func.inst(d).imm),
+                (I64Const, Imm::I64(c)) if c != 0
+            )
+        });
+        if constant {
+            out[div.index()] = true;
+            continue;
+        }
+        let mut b = b0;
+        // A bounded walk: a chain longer than this is left unproved.
+        for _ in 0..16 {
+            if Some(b) == entry {
+                break;
+            }
+            let [(p, t, k)] = preds[b.index()][..] else {
+                break;
+            };
+            match func.inst(t).opcode {
+                Jump => b = p,
+                BrIf => {
+                    if proves(func.args(t)[0], k == 0, v) {
+                        out[div.index()] = true;
+                        break;
+                    }
+                    b = p;
+                }
+                _ => break,
+            }
+        }
+    }
+    out
 }
 
 /// How many times each value is used (operands and branch arguments).
