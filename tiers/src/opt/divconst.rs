@@ -87,15 +87,15 @@ fn magic(r: u32, d: u64, s_min: u32) -> Option<(u128, u32)> {
 }
 
 /// Whether the steps need a second scratch register besides r11 (`emit.rs` uses the
-/// result's, defined early so it is not the dividend's): a 32-bit multiplier of 2^31 or more
-/// (no `imul` immediate holds it), or a 64-bit divisor or mask past an `imm32` outside the
-/// 64-bit reciprocal (which has rdx).
+/// result's, defined early so it is not the dividend's): a 64-bit divisor or mask past an
+/// `imm32` outside the 64-bit reciprocal (which has rdx).
 pub fn needs_scratch(c: ConstDiv, bits: u32, rem: bool) -> bool {
     match c.plan {
         Plan::One => false,
         Plan::Pow2 { k } => bits == 64 && rem && k >= 32,
         Plan::Compare => bits == 64,
-        Plan::Magic { m, .. } => bits == 32 && (m as u64 & u32::MAX as u64) >= 1 << 31,
+        // A 32-bit multiplier of 2^31 or more is applied as m - 2^32 (`emit.rs`, `mulhi_r11`).
+        Plan::Magic { .. } => false,
     }
 }
 
@@ -124,10 +124,20 @@ pub fn evaluate(c: ConstDiv, signed: bool, bits: u32, rem: bool, d: i64, x: u64)
             q as u64 & mask
         }
         Plan::Magic { m, s } if !signed && bits == 32 => {
-            if m >> 32 == 0 {
+            // floor(x * mm / 2^32) for mm below 2^32, as `mulhi_r11` computes it at 2^31 and up.
+            let mulhi = |mm: u64| {
+                if mm < 1 << 31 {
+                    (x * mm) >> 32
+                } else {
+                    (((x as i64 * (mm as i64 - (1 << 32))) >> 32) as u64).wrapping_add(x) & mask
+                }
+            };
+            if m < 1 << 31 {
                 (x * m as u64) >> (32 + s)
+            } else if m >> 32 == 0 {
+                mulhi(m as u64) >> s
             } else {
-                let t = (x * (m as u64 & mask)) >> 32;
+                let t = mulhi(m as u64 & mask);
                 ((x + t) >> 1) >> (s - 1)
             }
         }
@@ -140,7 +150,16 @@ pub fn evaluate(c: ConstDiv, signed: bool, bits: u32, rem: bool, d: i64, x: u64)
             }
         }
         Plan::Magic { m, s } if bits == 32 => {
-            let q = (sx * m as i64) >> (31 + s);
+            let q = if m < 1 << 31 {
+                (sx * m as i64) >> (31 + s)
+            } else {
+                assert!(
+                    s >= 1,
+                    "a 32-bit signed multiplier of 2^31 or more has s >= 1"
+                );
+                let hi = ((sx * (m as i64 - (1 << 32))) >> 32) as i32;
+                i64::from(hi.wrapping_add(sx as i32) >> (s - 1))
+            };
             (q + i64::from(sx < 0)) as u64 & mask
         }
         Plan::Magic { m, s } => {

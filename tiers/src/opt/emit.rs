@@ -2985,24 +2985,43 @@ impl Gen<'_> {
             }
             Plan::Magic { m, s } if !wide && !signed => {
                 asm!(self; mov r11d, Rd(x));
-                if m >> 32 == 0 {
-                    self.imul_r11_by(m as u64, t);
-                    asm!(self; shr r11, (32 + s) as i8);
+                if m < 1 << 31 {
+                    asm!(self; imul r11, r11, m as i32 ; shr r11, (32 + s) as i8);
+                } else if m >> 32 == 0 {
+                    self.mulhi_r11(m as u64, x);
+                    if s > 0 {
+                        asm!(self; shr r11d, s as i8);
+                    }
                 } else {
                     // 33-bit m: t = x * (m - 2^32) >> 32, then (x + t) >> s with the sum's
                     // 33rd bit from the carry (`rcr`); s >= 1 here.
-                    self.imul_r11_by(m as u64 & u32::MAX as u64, t);
-                    asm!(self; shr r11, 32 ; add r11d, Rd(x) ; rcr r11d, 1);
+                    let low = m as u64 & u32::MAX as u64;
+                    if low < 1 << 31 {
+                        asm!(self; imul r11, r11, low as i32 ; shr r11, 32);
+                    } else {
+                        self.mulhi_r11(low, x);
+                    }
+                    asm!(self; add r11d, Rd(x) ; rcr r11d, 1);
                     if s > 1 {
                         asm!(self; shr r11d, (s - 1) as i8);
                     }
                 }
             }
             Plan::Magic { m, s } if !wide => {
-                // |x| * m < 2^63: the 64-bit product, then +1 for negative x.
+                // |x| * m < 2^63: the 64-bit product, then +1 for negative x. m >= 2^31
+                // only with s >= 1 (at s = 0, m <= 2^31 / 3 + 1).
                 asm!(self; movsxd r11, Rd(x));
-                self.imul_r11_by(m as u64, t);
-                asm!(self; sar r11, (31 + s) as i8 ; bt Rd(x), 31 ; adc r11d, 0);
+                if m < 1 << 31 {
+                    asm!(self; imul r11, r11, m as i32 ; sar r11, (31 + s) as i8);
+                } else {
+                    // floor(x * m / 2^32) = floor(x * (m - 2^32) / 2^32) + x.
+                    asm!(self; imul r11, r11, (m as u64).wrapping_sub(1 << 32) as i32
+                        ; sar r11, 32 ; add r11d, Rd(x));
+                    if s > 1 {
+                        asm!(self; sar r11d, (s - 1) as i8);
+                    }
+                }
+                asm!(self; bt Rd(x), 31 ; adc r11d, 0);
             }
             Plan::Magic { m, s } => {
                 asm!(self; mov r11, Rq(x));
@@ -3065,13 +3084,11 @@ impl Gen<'_> {
         self.move_result(wide, out, q);
     }
 
-    /// r11 *= `m` (64-bit, `m` below 2^32), through `t` when no immediate holds it.
-    fn imul_r11_by(&mut self, m: u64, t: u8) {
-        if m < 1 << 31 {
-            asm!(self; imul r11, r11, m as i32);
-        } else {
-            asm!(self; mov Rd(t), m as u32 as i32 ; imul r11, Rq(t));
-        }
+    /// r11 (x zero-extended) = floor(x * m / 2^32) for m in [2^31, 2^32), with no second
+    /// register: x * (m - 2^32) fits an `imul` immediate and a signed 64-bit product, and
+    /// shifting it down by 32 (arithmetically) loses exactly x * 2^32 / 2^32 = x.
+    fn mulhi_r11(&mut self, m: u64, x: u8) {
+        asm!(self; imul r11, r11, m.wrapping_sub(1 << 32) as i32 ; sar r11, 32 ; add r11d, Rd(x));
     }
 
     /// out = `from` (32-bit or 64-bit).
