@@ -167,25 +167,17 @@ fn dividends() -> Vec<i64> {
 }
 
 fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
-    let engine = Engine::new(Config::default().tier(tier).bounds_checks(bounds)).unwrap();
-    let mut store = Store::new(&engine);
     let (text, funcs) = wat();
-    let module = Module::new(&engine, &text).unwrap();
-    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+    let (mut store, instance, module) = support::instantiate(tier, bounds, &text);
     let mut out = Vec::new();
     for (name, wide) in funcs {
-        let f = instance.get_func(&store, &name).unwrap();
         for x in dividends() {
             let arg = if wide {
                 Val::I64(x)
             } else {
                 Val::I32(x as i32)
             };
-            out.push(match f.call(&mut store, &[arg]) {
-                Ok(v) => format!("{name}({x}) = {v:?}"),
-                Err(Error::Runtime(rt)) => format!("{name}({x}) traps: {}", rt.trap()),
-                Err(e) => format!("{name}({x}) fails: {e}"),
-            });
+            out.push(support::call(&mut store, &instance, &name, &[arg]));
         }
     }
     (out, module)

@@ -10,10 +10,6 @@ const WAT: &str = include_str!("wat/mem_operands.wat");
 
 /// Each call's result, or its trap and the innermost frame's wasm offset.
 fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
-    let engine = Engine::new(Config::default().tier(tier).bounds_checks(bounds)).unwrap();
-    let mut store = Store::new(&engine);
-    let module = Module::new(&engine, WAT).unwrap();
-    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
     let end = 65536;
     let calls: Vec<(&str, Vec<Val>)> = vec![
         ("int32", vec![Val::I32(0), Val::I32(0x1234_5678)]),
@@ -81,19 +77,7 @@ fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
         ("sum", vec![Val::I32(0), Val::I32(3)]),
         ("sum", vec![Val::I32(end - 32), Val::I32(5)]),
     ];
-    let mut out = Vec::new();
-    for (name, args) in calls {
-        let f = instance.get_func(&store, name).unwrap();
-        out.push(match f.call(&mut store, &args) {
-            Ok(v) => format!("{name}{args:?} = {v:?}"),
-            Err(Error::Runtime(rt)) => {
-                let at = rt.frames().first().and_then(|f| f.wasm_offset());
-                format!("{name}{args:?} traps: {} at {at:?}", rt.trap())
-            }
-            Err(e) => format!("{name}{args:?} fails: {e}"),
-        });
-    }
-    (out, module)
+    support::calls(tier, bounds, WAT, calls)
 }
 
 #[test]

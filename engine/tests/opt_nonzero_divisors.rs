@@ -10,10 +10,6 @@ mod support;
 const WAT: &str = include_str!("wat/nonzero_divisors.wat");
 
 fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
-    let engine = Engine::new(Config::default().tier(tier).bounds_checks(bounds)).unwrap();
-    let mut store = Store::new(&engine);
-    let module = Module::new(&engine, WAT).unwrap();
-    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
     let (a, b) = (Val::I32, Val::I64);
     let calls: Vec<(&str, Vec<Val>)> = vec![
         ("guarded_div", vec![b(-7), b(2)]),
@@ -47,16 +43,7 @@ fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
         ("rem_minus_one", vec![b(i64::MIN)]),
         ("rem_minus_one", vec![b(3)]),
     ];
-    let mut out = Vec::new();
-    for (name, args) in calls {
-        let f = instance.get_func(&store, name).unwrap();
-        out.push(match f.call(&mut store, &args) {
-            Ok(v) => format!("{name}{args:?} = {v:?}"),
-            Err(Error::Runtime(rt)) => format!("{name}{args:?} traps: {}", rt.trap()),
-            Err(e) => format!("{name}{args:?} fails: {e}"),
-        });
-    }
-    (out, module)
+    support::calls(tier, bounds, WAT, calls)
 }
 
 #[test]

@@ -14,10 +14,7 @@ const WAT: &str = include_str!("wat/rmw.wat");
 
 /// Each call's result or trap, followed by the memory words it may have changed.
 fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
-    let engine = Engine::new(Config::default().tier(tier).bounds_checks(bounds)).unwrap();
-    let mut store = Store::new(&engine);
-    let module = Module::new(&engine, WAT).unwrap();
-    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+    let (mut store, instance, module) = support::instantiate(tier, bounds, WAT);
     let end = 65536;
     let (i32v, i64v) = (Val::I32, Val::I64);
     let calls: Vec<(&str, Vec<Val>)> = vec![
@@ -77,12 +74,7 @@ fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
     let peek = instance.get_func(&store, "peek").unwrap();
     let mut out = Vec::new();
     for (name, args) in calls {
-        let f = instance.get_func(&store, name).unwrap();
-        out.push(match f.call(&mut store, &args) {
-            Ok(v) => format!("{name}{args:?} = {v:?}"),
-            Err(Error::Runtime(rt)) => format!("{name}{args:?} traps: {}", rt.trap()),
-            Err(e) => format!("{name}{args:?} fails: {e}"),
-        });
+        out.push(support::call(&mut store, &instance, name, &args));
         let mem: Vec<String> = words
             .iter()
             .map(|&a| format!("{:?}", peek.call(&mut store, &[Val::I32(a)]).unwrap()))

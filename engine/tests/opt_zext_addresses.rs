@@ -11,10 +11,6 @@ mod support;
 const WAT: &str = include_str!("wat/zext_addresses.wat");
 
 fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
-    let engine = Engine::new(Config::default().tier(tier).bounds_checks(bounds)).unwrap();
-    let mut store = Store::new(&engine);
-    let module = Module::new(&engine, WAT).unwrap();
-    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
     let end = 65536;
     let calls: Vec<(&str, Vec<Val>)> = vec![
         ("walk", vec![Val::I32(64), Val::I32(8)]),
@@ -43,16 +39,7 @@ fn run(tier: Tier, bounds: BoundsChecks) -> (Vec<String>, Module) {
         ("bits", vec![Val::I32(3), Val::I32(4)]),
         ("bits", vec![Val::I32(-5), Val::I32(i32::MIN)]),
     ];
-    let mut out = Vec::new();
-    for (name, args) in calls {
-        let f = instance.get_func(&store, name).unwrap();
-        out.push(match f.call(&mut store, &args) {
-            Ok(v) => format!("{name}{args:?} = {v:?}"),
-            Err(Error::Runtime(rt)) => format!("{name}{args:?} traps: {}", rt.trap()),
-            Err(e) => format!("{name}{args:?} fails: {e}"),
-        });
-    }
-    (out, module)
+    support::calls(tier, bounds, WAT, calls)
 }
 
 #[test]

@@ -1,5 +1,8 @@
 //! What the optimizing tier's focused tests share (`mod support;` in each).
 
+// Each test binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
 use strata::*;
 
 /// Runs `run` on the interpreter and on the optimizing tier in both bounds modes: the
@@ -24,6 +27,44 @@ pub fn opt_agrees_with_interpreter(
             );
         }
     }
+}
+
+/// An instance of `wat` (no imports) on `tier` in `bounds` mode, with its store and module.
+pub fn instantiate(tier: Tier, bounds: BoundsChecks, wat: &str) -> (Store, Instance, Module) {
+    let engine = Engine::new(Config::default().tier(tier).bounds_checks(bounds)).unwrap();
+    let mut store = Store::new(&engine);
+    let module = Module::new(&engine, wat).unwrap();
+    let instance = Instance::new(&mut store, &module, &Imports::new()).unwrap();
+    (store, instance, module)
+}
+
+/// Calls export `name` with `args`: `name[args] = results`, or the trap it ends in and the
+/// wasm offset of the trapping instruction, as one line.
+pub fn call(store: &mut Store, instance: &Instance, name: &str, args: &[Val]) -> String {
+    let f = instance.get_func(&*store, name).unwrap();
+    match f.call(&mut *store, args) {
+        Ok(v) => format!("{name}{args:?} = {v:?}"),
+        Err(Error::Runtime(rt)) => {
+            let at = rt.frames().first().and_then(|f| f.wasm_offset());
+            format!("{name}{args:?} traps: {} at {at:?}", rt.trap())
+        }
+        Err(e) => format!("{name}{args:?} fails: {e}"),
+    }
+}
+
+/// `call` of each (export, arguments) of `calls` on a fresh instance of `wat`.
+pub fn calls(
+    tier: Tier,
+    bounds: BoundsChecks,
+    wat: &str,
+    calls: Vec<(&str, Vec<Val>)>,
+) -> (Vec<String>, Module) {
+    let (mut store, instance, module) = instantiate(tier, bounds, wat);
+    let out = calls
+        .iter()
+        .map(|(name, args)| call(&mut store, &instance, name, args))
+        .collect();
+    (out, module)
 }
 
 /// The optimizing tier's code for each defined function of `wat` (guard pages), as text.
