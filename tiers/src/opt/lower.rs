@@ -1232,7 +1232,19 @@ fn rmw_constraints(
             .ok_or("read-modify-write without a second operand")?;
         vc.operands.push(Operand::reg_use(vreg(func, other)?));
     }
-    match &folds.forms[store.index()] {
+    address_uses(func, store, folds, vc)?;
+    Ok(PRegSet::empty())
+}
+
+/// The uses of memory access `access`'s address: its folded form's base and index
+/// (`address_folds`), or the address operand itself.
+fn address_uses(
+    func: &Function,
+    access: Inst,
+    folds: &AddressFolds,
+    vc: &mut VCode,
+) -> Result<(), String> {
+    match &folds.forms[access.index()] {
         Some(f) => {
             vc.operands.push(Operand::reg_use(vreg(func, f.base)?));
             if let Some(i) = f.index {
@@ -1240,11 +1252,14 @@ fn rmw_constraints(
             }
         }
         None => {
-            let a = *func.args(store).first().ok_or("store without an address")?;
+            let a = *func
+                .args(access)
+                .first()
+                .ok_or("access without an address")?;
             vc.operands.push(Operand::reg_use(vreg(func, a)?));
         }
     }
-    Ok(PRegSet::empty())
+    Ok(())
 }
 
 /// The operands of an instruction reading a folded load (`load_folds`): the uses of
@@ -1288,18 +1303,7 @@ fn mem_operand_uses(
         };
         vc.operands.push(Operand::reg_use(vreg(func, other)?));
     }
-    match &folds.forms[load.index()] {
-        Some(f) => {
-            vc.operands.push(Operand::reg_use(vreg(func, f.base)?));
-            if let Some(i) = f.index {
-                vc.operands.push(Operand::reg_use(vreg(func, i)?));
-            }
-        }
-        None => {
-            let a = *func.args(load).first().ok_or("load without an address")?;
-            vc.operands.push(Operand::reg_use(vreg(func, a)?));
-        }
-    }
+    address_uses(func, load, folds, vc)?;
     Ok(())
 }
 
