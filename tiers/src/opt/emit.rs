@@ -7,6 +7,7 @@ use super::abi::{self, cell_disp};
 use super::divconst::{ConstDiv, Plan};
 use super::lower::{is_scalar_access, VCode, VKind};
 use super::regalloc::RaFunc;
+use super::taildup;
 use crate::jit::helpers;
 use crate::jit::unwind::{FrameSaves, NO_SAVE};
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
@@ -101,8 +102,9 @@ struct Gen<'a> {
     /// (label, return address less one) of each out-of-line trap site with the code in
     /// `eax`, once `stubs` has emitted them.
     exit_keys: Vec<(DynamicLabel, u32)>,
-    /// Each `br_table`'s table label and its targets' labels (`jump_tables`).
-    jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
+    /// Each `br_table`'s instruction, table label and its targets' labels (`jump_tables`).
+    /// Copies of a `br_table` (`taildup`) share its table.
+    jump_tables: Vec<(Inst, DynamicLabel, Vec<DynamicLabel>)>,
     /// The save cells of rbx and r12 (`Emitted::saves`).
     saves: [u32; 2],
     /// Trap exits taken after `restore_saved` (`FrameSaves::restored`).
@@ -341,6 +343,7 @@ fn emit_as(
             next_emitted[b + 1]
         };
     }
+    let dup = taildup::plan(func, vc, out, &ra, &g.forward, &landing, &next_emitted);
     for (b, &next) in next_emitted.iter().enumerate() {
         if g.forward[b] as usize != b {
             continue;
@@ -351,54 +354,7 @@ fn emit_as(
         if landing[b] {
             g.pad_prologue();
         }
-        g.r11_index = None;
-        for item in out.block_insts_and_edits(&ra, regalloc2::Block::new(b)) {
-            let access = matches!(item, InstOrEdit::Inst(i)
-                if matches!(vc.insts[i.index()].kind,
-                    VKind::Ir(inst) if is_scalar_access(func.inst(inst).opcode)
-                        || vc.mem_operand[inst.index()].is_some()));
-            let keep = access
-                || g.r11_index
-                    .is_some_and(|src| keeps_r11(func, vc, out, &item, src));
-            if !keep {
-                g.r11_index = None;
-            }
-            match item {
-                InstOrEdit::Edit(Edit::Move { from, to }) => g.mov(*from, *to),
-                InstOrEdit::Inst(i) => {
-                    let allocs = out.inst_allocs(i);
-                    if let VKind::Ir(inst) = vc.insts[i.index()].kind {
-                        if let Some(at) = func.srcloc(inst) {
-                            g.wasm_at = at;
-                        }
-                    }
-                    match vc.insts[i.index()].kind {
-                        VKind::Params => {
-                            let mut cell = 0;
-                            for (k, &a) in allocs.iter().enumerate() {
-                                let p = func.block_params(vc.blocks[0].ir)[k];
-                                let t = func.value_type(p);
-                                // A register parameter is already where it is allocated.
-                                if vc.param_regs.get(k).copied().flatten().is_none() {
-                                    g.load_cell(a, cell_disp(cell), t);
-                                }
-                                cell += t.cells();
-                            }
-                        }
-                        VKind::Ir(inst) => match vc.insts[i.index()].fused {
-                            Some(c) if func.inst(inst).opcode == Opcode::Select => {
-                                g.fused_select(inst, c, allocs, vc)
-                            }
-                            Some(c) => g.fused_br_if(inst, c, allocs, vc, next),
-                            None => g.inst(inst, allocs, vc, next)?,
-                        },
-                    }
-                }
-            }
-            if !keep {
-                g.r11_index = None;
-            }
-        }
+        emit_items(&mut g, vc, out, &ra, b, next, &dup)?;
     }
     for c in std::mem::take(&mut g.cold) {
         g.cold_call(c);
@@ -535,6 +491,78 @@ fn used_callee_saved(out: &Output) -> Vec<u8> {
         }
     }
     used
+}
+
+/// Block `b`'s instructions and regalloc2's moves, `next` being the block emitted after
+/// this code. A final jump that `taildup::plan` chose to replace (`dup`) becomes a copy of
+/// its target's code, emitted the same way.
+fn emit_items(
+    g: &mut Gen,
+    vc: &VCode,
+    out: &Output,
+    ra: &RaFunc,
+    b: usize,
+    next: usize,
+    dup: &[Option<u32>],
+) -> Result<(), String> {
+    let func = g.func;
+    g.r11_index = None;
+    for item in out.block_insts_and_edits(ra, regalloc2::Block::new(b)) {
+        let access = matches!(item, InstOrEdit::Inst(i)
+            if matches!(vc.insts[i.index()].kind,
+                VKind::Ir(inst) if is_scalar_access(func.inst(inst).opcode)
+                    || vc.mem_operand[inst.index()].is_some()));
+        let keep = access
+            || g.r11_index
+                .is_some_and(|src| keeps_r11(func, vc, out, &item, src));
+        if !keep {
+            g.r11_index = None;
+        }
+        match item {
+            InstOrEdit::Edit(Edit::Move { from, to }) => g.mov(*from, *to),
+            InstOrEdit::Inst(i) => {
+                let allocs = out.inst_allocs(i);
+                if let VKind::Ir(inst) = vc.insts[i.index()].kind {
+                    if let Some(at) = func.srcloc(inst) {
+                        g.wasm_at = at;
+                    }
+                }
+                match vc.insts[i.index()].kind {
+                    VKind::Params => {
+                        let mut cell = 0;
+                        for (k, &a) in allocs.iter().enumerate() {
+                            let p = func.block_params(vc.blocks[0].ir)[k];
+                            let t = func.value_type(p);
+                            // A register parameter is already where it is allocated.
+                            if vc.param_regs.get(k).copied().flatten().is_none() {
+                                g.load_cell(a, cell_disp(cell), t);
+                            }
+                            cell += t.cells();
+                        }
+                    }
+                    // A jump `taildup` chose to replace: the code it jumps to, here.
+                    VKind::Ir(inst)
+                        if func.inst(inst).opcode == Opcode::Jump
+                            && dup[b].is_some_and(|t| t as usize != next) =>
+                    {
+                        let t = dup[b].unwrap_or_default() as usize;
+                        emit_items(g, vc, out, ra, t, next, dup)?;
+                    }
+                    VKind::Ir(inst) => match vc.insts[i.index()].fused {
+                        Some(c) if func.inst(inst).opcode == Opcode::Select => {
+                            g.fused_select(inst, c, allocs, vc)
+                        }
+                        Some(c) => g.fused_br_if(inst, c, allocs, vc, next),
+                        None => g.inst(inst, allocs, vc, next)?,
+                    },
+                }
+            }
+        }
+        if !keep {
+            g.r11_index = None;
+        }
+    }
+    Ok(())
 }
 
 /// Which blocks (regalloc2 indices) are landing blocks: exceptional targets of an invoke,
@@ -720,7 +748,7 @@ impl Gen<'_> {
     /// labels resolve only once everything is emitted; the caller writes them in).
     fn jump_tables(&mut self) -> Result<Vec<(usize, i32)>, String> {
         let mut entries = Vec::new();
-        for (table, targets) in std::mem::take(&mut self.jump_tables) {
+        for (_, table, targets) in std::mem::take(&mut self.jump_tables) {
             asm!(self; .align 4 ; =>table);
             for l in targets {
                 entries.push((self.asm.offset().0, table, l));
@@ -1446,10 +1474,17 @@ impl Gen<'_> {
                 let n = self.func.targets(inst).len() - 1;
                 let default = self.target(vc, inst, n);
                 let dl = self.blocks[default as usize];
-                let table = self.asm.new_dynamic_label();
-                let targets = (0..n)
-                    .map(|k| self.blocks[self.target(vc, inst, k) as usize])
-                    .collect();
+                let table = match self.jump_tables.iter().find(|j| j.0 == inst) {
+                    Some(j) => j.1,
+                    None => {
+                        let table = self.asm.new_dynamic_label();
+                        let targets = (0..n)
+                            .map(|k| self.blocks[self.target(vc, inst, k) as usize])
+                            .collect();
+                        self.jump_tables.push((inst, table, targets));
+                        table
+                    }
+                };
                 // An index proved zero-extended (`lower::zero_extended`) indexes the table
                 // itself; another is zero-extended into the temporary first.
                 let x = if vc.zext[self.func.resolve(args[0]).index()] {
@@ -1466,7 +1501,6 @@ impl Gen<'_> {
                     ; add r11, Rq(t)
                     ; jmp r11
                 );
-                self.jump_tables.push((table, targets));
             }
             Return => {
                 let mut cell = 0;

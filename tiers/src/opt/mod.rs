@@ -23,6 +23,7 @@ mod exn;
 mod lower;
 mod regalloc;
 mod simd;
+mod taildup;
 mod tier;
 
 pub use tier::OptTier;
