@@ -10,8 +10,9 @@ mod support;
 
 /// A stack machine over linear memory: programs are bytes at `pc`, the operand stack holds
 /// i64s from 0x1000 up, locals are at 0x800. `run` counts steps in a latch after every case
-/// but `jnz`, which jumps straight back to the dispatch; `$sq` is called from a case.
-const VM: &str = r#"
+/// but `jnz`, which jumps straight back to the dispatch; `$sq` is called from a case. `vm`
+/// fills in the binary operations (`BINOPS`).
+const VM_TEMPLATE: &str = r#"
 (module
   (memory 1)
   (func $sq (param i64) (result i64) (i64.mul (local.get 0) (local.get 0)))
@@ -46,30 +47,7 @@ const VM: &str = r#"
           (i64.load (local.get $sp)))
         (local.set $pc (i32.add (local.get $pc) (i32.const 2)))
         (br $latch))
-        ;; 4 add
-        (local.set $sp (i32.sub (local.get $sp) (i32.const 8)))
-        (i64.store (i32.sub (local.get $sp) (i32.const 8))
-          (i64.add (i64.load (i32.sub (local.get $sp) (i32.const 8))) (i64.load (local.get $sp))))
-        (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
-        (br $latch))
-        ;; 5 sub
-        (local.set $sp (i32.sub (local.get $sp) (i32.const 8)))
-        (i64.store (i32.sub (local.get $sp) (i32.const 8))
-          (i64.sub (i64.load (i32.sub (local.get $sp) (i32.const 8))) (i64.load (local.get $sp))))
-        (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
-        (br $latch))
-        ;; 6 mul
-        (local.set $sp (i32.sub (local.get $sp) (i32.const 8)))
-        (i64.store (i32.sub (local.get $sp) (i32.const 8))
-          (i64.mul (i64.load (i32.sub (local.get $sp) (i32.const 8))) (i64.load (local.get $sp))))
-        (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
-        (br $latch))
-        ;; 7 div_s: traps on zero and on overflow
-        (local.set $sp (i32.sub (local.get $sp) (i32.const 8)))
-        (i64.store (i32.sub (local.get $sp) (i32.const 8))
-          (i64.div_s (i64.load (i32.sub (local.get $sp) (i32.const 8))) (i64.load (local.get $sp))))
-        (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
-        (br $latch))
+BINOPS
         ;; 8 jnz imm8: pop, and jump to pc + imm8 if non-zero; straight to the dispatch
         (local.set $sp (i32.sub (local.get $sp) (i32.const 8)))
         (local.set $steps (i64.add (local.get $steps) (i64.const 1)))
@@ -130,6 +108,29 @@ const VM: &str = r#"
 )
 "#;
 
+/// Cases 4 to 7 of the machine: `sp[-2] = sp[-2] OP sp[-1]`, popping one.
+const BINOPS: [&str; 4] = ["add", "sub", "mul", "div_s"];
+
+fn vm() -> String {
+    let cases: String = BINOPS
+        .iter()
+        .enumerate()
+        .map(|(k, op)| {
+            format!(
+                "        ;; {} {op} (div_s traps on zero and on overflow)
+        (local.set $sp (i32.sub (local.get $sp) (i32.const 8)))
+        (i64.store (i32.sub (local.get $sp) (i32.const 8))
+          (i64.{op} (i64.load (i32.sub (local.get $sp) (i32.const 8))) (i64.load (local.get $sp))))
+        (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+        (br $latch))
+",
+                k + 4
+            )
+        })
+        .collect();
+    VM_TEMPLATE.replace("BINOPS", &cases)
+}
+
 #[test]
 fn dispatch_copies_agree_with_the_interpreter() {
     let starts = [0, 64, 96, 128, 65530, 192, 224];
@@ -139,7 +140,7 @@ fn dispatch_copies_agree_with_the_interpreter() {
                 .iter()
                 .map(|&pc| ("run", vec![Val::I32(pc)]))
                 .collect();
-            support::calls(tier, bounds, VM, calls)
+            support::calls(tier, bounds, &vm(), calls)
         },
         4,
     );
@@ -147,7 +148,7 @@ fn dispatch_copies_agree_with_the_interpreter() {
 
 #[test]
 fn every_case_gets_its_own_dispatch() {
-    let code = &support::opt_disassembly(VM)[1];
+    let code = &support::opt_disassembly(&vm())[1];
     // One indirect jump per case that jumps back (12 through the latch, `jnz` directly),
     // plus the latch's and the original dispatch, plus the trap stub's.
     let indirect = code
