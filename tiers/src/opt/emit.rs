@@ -425,32 +425,11 @@ fn keeps_r11(
                 && vc.mem_operand[inst.index()].is_none()
                 && vc.rmw[inst.index()].is_none()
                 && (super::lower::is_int_compare(op)
+                    || super::lower::is_int_alu(op)
                     || matches!(
                         op,
                         I32Const
                             | I64Const
-                            | I32Add
-                            | I32Sub
-                            | I32Mul
-                            | I32And
-                            | I32Or
-                            | I32Xor
-                            | I64Add
-                            | I64Sub
-                            | I64Mul
-                            | I64And
-                            | I64Or
-                            | I64Xor
-                            | I32Shl
-                            | I32ShrS
-                            | I32ShrU
-                            | I32Rotl
-                            | I32Rotr
-                            | I64Shl
-                            | I64ShrS
-                            | I64ShrU
-                            | I64Rotl
-                            | I64Rotr
                             | I32WrapI64
                             | I64ExtendI32U
                             | I64ExtendI32S

@@ -1544,6 +1544,37 @@ fn use_counts(func: &Function) -> Vec<u32> {
     counts
 }
 
+/// Integer add, sub, mul, and, or, xor, shifts and rotates of either width: two operands
+/// and a result in general registers, the second operand a register or an immediate.
+pub fn is_int_alu(op: Opcode) -> bool {
+    use Opcode::*;
+    matches!(
+        op,
+        I32Add
+            | I32Sub
+            | I32Mul
+            | I32And
+            | I32Or
+            | I32Xor
+            | I64Add
+            | I64Sub
+            | I64Mul
+            | I64And
+            | I64Or
+            | I64Xor
+            | I32Shl
+            | I32ShrS
+            | I32ShrU
+            | I32Rotl
+            | I32Rotr
+            | I64Shl
+            | I64ShrS
+            | I64ShrU
+            | I64Rotl
+            | I64Rotr
+    )
+}
+
 /// Whether integer compare `cmp` feeds only the `br_if` right after it, which can then
 /// branch on the compare's flags.
 pub fn is_int_compare(op: Opcode) -> bool {
@@ -1678,31 +1709,7 @@ pub fn const_divisor(func: &Function, inst: Inst) -> Option<(super::divconst::Co
 pub fn imm_operand(func: &Function, inst: Inst) -> Option<i32> {
     use Opcode::*;
     let op = func.inst(inst).opcode;
-    let takes = matches!(
-        op,
-        I32Add
-            | I32Sub
-            | I32Mul
-            | I64Mul
-            | I32And
-            | I32Or
-            | I32Xor
-            | I64Add
-            | I64Sub
-            | I64And
-            | I64Or
-            | I64Xor
-            | I32Shl
-            | I32ShrS
-            | I32ShrU
-            | I32Rotl
-            | I32Rotr
-            | I64Shl
-            | I64ShrS
-            | I64ShrU
-            | I64Rotl
-            | I64Rotr
-    ) || (is_int_compare(op) && !matches!(op, I32Eqz | I64Eqz));
+    let takes = is_int_alu(op) || (is_int_compare(op) && !matches!(op, I32Eqz | I64Eqz));
     if !takes {
         return None;
     }

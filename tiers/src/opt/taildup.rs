@@ -63,8 +63,8 @@ pub(super) fn plan(
                             ends[b] = Some((op, target));
                         }
                     }
-                    // The entry block's parameters: never copied.
-                    VKind::Params => calls = true,
+                    // The entry block's parameters (the entry is never copied, below).
+                    VKind::Params => {}
                 }
             }
         }
@@ -79,14 +79,14 @@ pub(super) fn plan(
         if !copyable[t] {
             return None;
         }
-        let total = match ends[t]? {
-            (Opcode::BrTable, _) => return (size[t] <= MAX_COPY).then_some((size[t], None)),
+        let (cost, inner) = match ends[t]? {
+            (Opcode::BrTable, _) => (size[t], None),
             (Opcode::Jump, Some(u)) if u as usize != t && dispatch(u as usize) => {
                 (size[t] + size[u as usize], Some(u))
             }
             _ => return None,
         };
-        (total.0 <= MAX_COPY).then_some(total)
+        (cost <= MAX_COPY).then_some((cost, inner))
     };
     let mut dup = vec![None; n];
     let mut budget = BUDGET;
